@@ -1,0 +1,31 @@
+# The two commands of the README: `make run` and `make test`. Both set up .venv when missing.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test venv lint typecheck schemas bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/productkit validate .
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+	$(BIN)/ruff check src tests
+	$(BIN)/mypy src
+
+schemas: $(STAMP)
+	$(BIN)/productkit schema --out schemas
+
+clean:
+	rm -rf $(VENV) build .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,3 @@
+from productkit.cli import main
+
+main()

@@ -1,0 +1,29 @@
+"""Every check, in one registry. Adding a check is adding a function and a line."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+from ..diagnostics import Diagnostic
+from ._context import Context
+from .documents import check_declarations, check_duplicates, check_effective, check_step_ids
+from .references import check_references
+
+__all__ = ["CHECKS", "Check", "Context", "run_checks"]
+
+Check = Callable[[Context], Iterator[Diagnostic]]
+
+CHECKS: tuple[Check, ...] = (
+    check_duplicates,
+    check_declarations,
+    check_effective,
+    check_step_ids,
+    check_references,
+)
+
+
+def run_checks(ctx: Context, checks: tuple[Check, ...] = CHECKS) -> list[Diagnostic]:
+    out: list[Diagnostic] = []
+    for check in checks:
+        out.extend(check(ctx))
+    return out

@@ -1,0 +1,105 @@
+"""Checks on single documents: duplicate definitions, declarations, dates, step ids."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from ..catalog import Entry
+from ..diagnostics import Diagnostic, Related
+from ..model import ParameterDictionary, ProcessComponent, Product, ProductLine, TypeSpec, UIComponent
+from ..params import check_spec, effective_spec
+from ..shape import did_you_mean
+from ..values import ValueProblem, parse_date
+from ._context import Context, problem_diagnostic
+
+__all__ = ["check_declarations", "check_duplicates", "check_effective", "check_step_ids"]
+
+
+def check_duplicates(ctx: Context) -> Iterator[Diagnostic]:
+    """PK201: one kind, id and version defined twice."""
+    seen: dict[tuple[str, str, str], Entry] = {}
+    for entry in ctx.catalog.entries:
+        key = entry.key
+        if key in seen:
+            other = seen[key]
+            yield Diagnostic("PK201", f"{key[0]} {key[1]} {key[2]} is defined twice",
+                             entry.doc.loc(("id",)),
+                             related=(Related(other.doc.loc(("id",)), "first defined here"),),
+                             hint="raise the version of one of them, or remove it")
+        else:
+            seen[key] = entry
+
+
+def _declarations(model: object) -> Iterator[tuple[tuple[str | int, ...], TypeSpec]]:
+    if isinstance(model, ParameterDictionary | ProcessComponent):
+        for name, spec in model.parameters.items():
+            yield ("parameters", name), spec
+    if isinstance(model, ProcessComponent):
+        for path, spec in model.inputs.items():
+            yield ("inputs", path), spec
+        for path, spec in model.outputs.items():
+            yield ("outputs", path), spec
+    if isinstance(model, UIComponent):
+        for path, spec in model.fields.items():
+            yield ("fields", path), spec
+    if isinstance(model, Product | ProductLine):
+        for path, spec in model.context.items():
+            yield ("context", path), spec
+
+
+def check_declarations(ctx: Context) -> Iterator[Diagnostic]:
+    """PK102/PK108/PK109/PK111: each declared type is complete and consistent."""
+    for entry in ctx.catalog.entries:
+        for path, spec in _declarations(entry.model):
+            if spec.ref is not None and spec.ref not in ctx.dictionary:
+                yield Diagnostic("PK202", f"no dictionary parameter '{spec.ref}'",
+                                 entry.doc.loc(path + ("ref",)),
+                                 hint=did_you_mean(spec.ref, ctx.dictionary))
+                continue
+            declared = ctx.dictionary_loc(spec.ref) if spec.ref else None
+            for problem in check_spec(effective_spec(spec, ctx.dictionary)):
+                yield problem_diagnostic(problem, entry, path, declared)
+
+
+def check_effective(ctx: Context) -> Iterator[Diagnostic]:
+    """PK108/PK214: effective dates are dates or T+n, and in order."""
+    for entry in ctx.catalog.kind("Product"):
+        model = entry.model
+        assert isinstance(model, Product)
+        if model.effective is None:
+            continue
+        start = model.effective.from_
+        dates = {}
+        for field, raw in (("from", start), ("until", model.effective.until)):
+            if raw is None or (field == "from" and _is_t_plus(raw)):
+                continue
+            try:
+                dates[field] = parse_date(raw)
+            except ValueProblem as exc:
+                yield Diagnostic("PK108", exc.message, entry.doc.loc(("effective", field)),
+                                 hint="write YYYY-MM-DD" + (" or T+1" if field == "from" else ""))
+        if "from" in dates and "until" in dates and dates["until"] < dates["from"]:
+            yield Diagnostic("PK214", f"until {dates['until']} is before from {dates['from']}",
+                             entry.doc.loc(("effective", "until")))
+
+
+def _is_t_plus(raw: object) -> bool:
+    return isinstance(raw, str) and re.fullmatch(r"T(\+[0-9]{1,2})?", raw.strip()) is not None
+
+
+def check_step_ids(ctx: Context) -> Iterator[Diagnostic]:
+    """PK210: step ids are unique within a product or line."""
+    for entry in ctx.catalog.entries:
+        model = entry.model
+        if not isinstance(model, Product | ProductLine):
+            continue
+        seen: dict[str, int] = {}
+        for i, step in enumerate(model.steps):
+            if step.id in seen:
+                yield Diagnostic("PK210", f"step id '{step.id}' is used twice",
+                                 entry.doc.loc(("steps", i, "id")),
+                                 related=(Related(entry.doc.loc(("steps", seen[step.id], "id")),
+                                                  "first used here"),))
+            else:
+                seen[step.id] = i

@@ -1,0 +1,237 @@
+"""Diagnostics: the one type every stage reports problems with, the code table, renderers.
+
+Checks never raise for bad input; they yield :class:`Diagnostic` values. The caller collects
+them all and decides at the end (exit code 1 when any error is present).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+
+__all__ = [
+    "CODES",
+    "Code",
+    "Diagnostic",
+    "Location",
+    "ProductkitError",
+    "Related",
+    "Severity",
+    "has_errors",
+    "render_json",
+    "render_text",
+    "sort_diagnostics",
+]
+
+
+class ProductkitError(Exception):
+    """Root of the exceptions productkit raises when it cannot continue at all."""
+
+
+class Severity(StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """Where a problem is: file, 1-based line and column, and the path inside the document."""
+
+    file: str
+    line: int = 0
+    col: int = 0
+    path: tuple[str | int, ...] = ()
+
+    def __str__(self) -> str:
+        if self.line:
+            return f"{self.file}:{self.line}:{self.col}"
+        return self.file
+
+    def dotted_path(self) -> str:
+        return ".".join(str(p) for p in self.path)
+
+
+@dataclass(frozen=True, slots=True)
+class Related:
+    """A second location that explains the first (where a violated bound was declared)."""
+
+    location: Location
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Code:
+    code: str
+    stage: str
+    title: str
+    example: str
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnostic:
+    """One problem: a stable code, a severity, a message, a location, related places, a hint."""
+
+    code: str
+    message: str
+    location: Location
+    severity: Severity = Severity.ERROR
+    related: tuple[Related, ...] = ()
+    hint: str | None = None
+    data: tuple[tuple[str, str], ...] = field(default=(), compare=False)
+
+    def sort_key(self) -> tuple[str, int, int, str, str]:
+        loc = self.location
+        return (loc.file, loc.line, loc.col, self.code, self.message)
+
+    def to_json(self) -> dict[str, object]:
+        out: dict[str, object] = {
+            "code": self.code,
+            "severity": self.severity.value,
+            "message": self.message,
+            "file": self.location.file,
+            "line": self.location.line,
+            "col": self.location.col,
+            "path": self.location.dotted_path(),
+        }
+        if self.hint:
+            out["hint"] = self.hint
+        if self.related:
+            out["related"] = [
+                {
+                    "file": r.location.file,
+                    "line": r.location.line,
+                    "col": r.location.col,
+                    "message": r.message,
+                }
+                for r in self.related
+            ]
+        return out
+
+
+def has_errors(diagnostics: Iterable[Diagnostic], strict: bool = False) -> bool:
+    """True when any diagnostic fails the run (warnings too when ``strict``)."""
+    failing = {Severity.ERROR, Severity.WARNING} if strict else {Severity.ERROR}
+    return any(d.severity in failing for d in diagnostics)
+
+
+def sort_diagnostics(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
+    unique = {(d.sort_key(), d.severity): d for d in diagnostics}
+    return [unique[k] for k in sorted(unique)]
+
+
+def _source_line(file: str, line: int, cache: dict[str, list[str]]) -> str | None:
+    if line <= 0:
+        return None
+    if file not in cache:
+        cache[file] = []
+        path = Path(file)
+        try:
+            # Only regular files, and only a bounded prefix: a link to /dev/zero must not hang.
+            if path.is_file():
+                with path.open("rb") as fh:
+                    raw = fh.read(4 * 1024 * 1024)
+                cache[file] = raw.decode("utf-8", errors="replace").lstrip("\ufeff").splitlines()
+        except OSError:
+            pass
+    lines = cache[file]
+    if 0 < line <= len(lines):
+        return lines[line - 1]
+    return None
+
+
+def render_text(diagnostics: Sequence[Diagnostic], show_source: bool = True) -> str:
+    """Compiler-style text: ``file:line:col: error PK204: message``, source line and caret."""
+    cache: dict[str, list[str]] = {}
+    out: list[str] = []
+    for d in diagnostics:
+        out.append(f"{d.location}: {d.severity.value} {d.code}: {d.message}")
+        src = _source_line(d.location.file, d.location.line, cache) if show_source else None
+        if src is not None and len(src) <= 400:
+            out.append(f"    {src}")
+            out.append("    " + " " * max(d.location.col - 1, 0) + "^")
+        for r in d.related:
+            out.append(f"  {r.location}: note: {r.message}")
+        if d.hint:
+            out.append(f"  hint: {d.hint}")
+    return "\n".join(out) + ("\n" if out else "")
+
+
+def render_json(diagnostics: Sequence[Diagnostic]) -> str:
+    payload = {"diagnostics": [d.to_json() for d in diagnostics]}
+    return json.dumps(payload, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+
+
+def _c(code: str, stage: str, title: str, example: str) -> tuple[str, Code]:
+    return code, Code(code, stage, title, example)
+
+
+# The code table. Codes are stable: never renumber, only add. Grouped by stage:
+# PK0xx files and YAML, PK1xx document shape, PK2xx references and resolution,
+# PK3xx expressions, PK4xx the product graph, PK5xx compile and build.
+CODES: dict[str, Code] = dict(
+    [
+        _c("PK001", "load", "file cannot be read", "products/x.yaml: cannot read file: permission denied"),
+        _c("PK002", "load", "not a regular file", "products/zero.yaml: is a character device, not a regular file"),
+        _c("PK003", "load", "file too large", "products/big.yaml: file is 5242880 bytes, above the limit of 1048576"),
+        _c("PK004", "load", "invalid UTF-8 or NUL byte", "products/x.yaml:3:7: invalid UTF-8 byte 0xff"),
+        _c("PK005", "load", "YAML syntax error", "products/x.yaml:4:3: mapping values are not allowed here"),
+        _c("PK006", "load", "empty document", "products/x.yaml:1:1: the file holds no document"),
+        _c("PK007", "load", "several documents in one file", "products/x.yaml:9:1: a second document starts here"),
+        _c("PK008", "load", "document is not a mapping", "products/x.yaml:1:1: found a sequence, expected a mapping"),
+        _c("PK009", "load", "duplicate key", "products/x.yaml:7:3: duplicate key 'annual_rate' (first at line 5)"),
+        _c("PK010", "load", "anchor, alias or merge key", "products/x.yaml:3:8: YAML aliases are not allowed"),
+        _c("PK011", "load", "tag", "products/x.yaml:2:7: YAML tag '!include' is not allowed"),
+        _c("PK012", "load", "nesting too deep", "products/x.yaml:40:9: nesting deeper than 32 levels"),
+        _c("PK013", "load", "non-string mapping key", "products/x.yaml:3:3: mapping key is a sequence"),
+        _c("PK014", "load", "not a YAML file of the catalogue", "products/readme.txt: only .yaml and .yml files are read"),
+        _c("PK101", "shape", "missing or unknown apiVersion/kind", "x.yaml:1:1: unknown kind 'Prodcut'; did you mean 'Product'?"),
+        _c("PK102", "shape", "required field missing", "x.yaml:1:1: required field 'title' is missing"),
+        _c("PK103", "shape", "unknown field", "x.yaml:9:3: unknown field 'paramters'; did you mean 'parameters'?"),
+        _c("PK104", "shape", "wrong type", "x.yaml:6:12: found a mapping, expected a string"),
+        _c("PK105", "shape", "ambiguous YAML 1.1 scalar", "x.yaml:5:10: 'yes' is not a boolean here; write true"),
+        _c("PK106", "shape", "invalid identifier", "x.yaml:3:5: id 'KYC_check' must be lowercase dotted"),
+        _c("PK107", "shape", "invalid version or range", "x.yaml:4:10: version '2.1' is not semantic versioning"),
+        _c("PK108", "shape", "invalid value", "x.yaml:8:14: value 'P3X' is not an ISO 8601 duration"),
+        _c("PK109", "shape", "inconsistent declaration", "x.yaml:8:5: min 10 is above max 5"),
+        _c("PK110", "shape", "missing translation", "x.yaml:4:8: label lacks 'en'"),
+        _c("PK111", "shape", "value violates its declaration", "x.yaml:12:16: 7.5 is above the maximum 5"),
+        _c("PK201", "resolve", "duplicate definition", "x.yaml:3:5: ProcessComponent kyc.verify 2.1.0 is also defined in y.yaml"),
+        _c("PK202", "resolve", "unknown reference", "x.yaml:14:10: no component 'kyc.verfy'; did you mean 'kyc.verify'?"),
+        _c("PK203", "resolve", "no version satisfies the range", "x.yaml:14:10: kyc.verify@^3 matches none of 1.0.0, 2.1.0"),
+        _c("PK204", "resolve", "deprecated component", "x.yaml:14:10: kyc.verify 1.0.0 is deprecated since 2026-01-01"),
+        _c("PK205", "resolve", "extends cycle", "a.yaml:5:10: product line a extends itself through b"),
+        _c("PK206", "resolve", "widens or changes a template value", "x.yaml:9:16: max 10 widens the line's max 5"),
+        _c("PK207", "resolve", "unknown parameter", "x.yaml:9:3: no parameter 'anual_rate'; did you mean 'annual_rate'?"),
+        _c("PK208", "resolve", "required parameter has no value", "x.yaml:1:1: parameter 'term_months' has no value"),
+        _c("PK209", "resolve", "wrong kind of reference", "x.yaml:14:10: 'ui.review' is a UIComponent, expected a ProcessComponent"),
+        _c("PK210", "resolve", "duplicate step id", "x.yaml:20:9: step id 'kyc' is used twice"),
+        _c("PK211", "resolve", "unsupported channel", "x.yaml:18:9: ui.face-capture does not support channel 'counter'"),
+        _c("PK212", "resolve", "unknown error code", "x.yaml:22:11: kyc.verify declares no error 'kyc.timeout'"),
+        _c("PK213", "resolve", "parameter not in the dictionary", "x.yaml:9:3: parameter 'x' is declared inline, not in a dictionary"),
+        _c("PK214", "resolve", "effective dates out of order", "x.yaml:6:9: until 2026-01-01 is before from 2026-06-01"),
+        _c("PK301", "expr", "expression syntax error", "x.yaml:30:12: syntax error at column 5 of the expression"),
+        _c("PK302", "expr", "unknown name in expression", "x.yaml:30:12: unknown name 'applicant.agee'; did you mean 'applicant.age'?"),
+        _c("PK303", "expr", "type mismatch in expression", "x.yaml:30:12: no operator '>=' for (decimal, int)"),
+        _c("PK304", "expr", "condition is not boolean", "x.yaml:30:12: the condition has type int, expected bool"),
+        _c("PK305", "expr", "decimal arithmetic needs dec_mul/dec_div", "x.yaml:30:12: '*' on decimals; use dec_mul(a, b)"),
+        _c("PK306", "expr", "rule is always false on the resolved parameters", "x.yaml:31:9: constraint min_amount <= max_amount fails"),
+        _c("PK401", "graph", "dependency cycle", "x.yaml:20:9: steps a -> b -> a form a cycle"),
+        _c("PK402", "graph", "no provider", "x.yaml:20:9: step 'open' needs 'kyc.status' and no step provides it"),
+        _c("PK403", "graph", "two steps write the same data", "x.yaml:20:9: 'kyc.status' is written by 'kyc' and 'kyc2'"),
+        _c("PK404", "graph", "input not produced on every path", "x.yaml:20:9: 'score' is not produced when step 'credit' is skipped"),
+        _c("PK405", "graph", "producer and consumer types disagree", "x.yaml:20:9: 'kyc.status' is string here, enum there"),
+        _c("PK406", "graph", "step can never run", "x.yaml:20:9: step 'x' runs only after a step that always ends the flow"),
+        _c("PK407", "graph", "conflicting components", "x.yaml:20:9: 'aml.v1' conflicts with 'aml.v2'"),
+        _c("PK408", "graph", "output nobody uses", "x.yaml:20:9: output 'kyc.score' of step 'kyc' is never used"),
+        _c("PK409", "graph", "channel does not collect a required value", "x.yaml:20:9: on 'counter' nothing collects 'applicant.email'"),
+        _c("PK410", "graph", "missing capability", "x.yaml:20:9: step 'open' requires capability 'kyc' that no step provides"),
+        _c("PK501", "build", "cannot express in target", "x.yaml:20:9: BPMN target cannot express ..."),
+        _c("PK502", "build", "cannot write output", "build/: cannot write: disk full"),
+        _c("PK503", "build", "business calendar cannot resolve a date", "x.yaml:6:9: no business day within 60 days of T"),
+        _c("PK900", "internal", "internal error", "productkit hit an internal error; please report it"),
+    ]
+)

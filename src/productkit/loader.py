@@ -1,0 +1,303 @@
+"""Stage 1: bytes -> values with positions, through libyaml's C parser, strictly.
+
+The loader builds its own value tree from parser events, so nothing the YAML 1.1 resolver
+would do (``yes`` -> True, ``010`` -> 8, ``0.1`` -> float) ever happens here: plain scalars
+stay text (:class:`Plain`) until the document model says which type it wants. Aliases,
+anchors, merge keys and tags are refused; nesting is bounded; every value keeps its mark.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .diagnostics import Diagnostic, Location, ProductkitError
+
+__all__ = ["Document", "LoadLimits", "Marks", "Plain", "load_file", "load_text"]
+
+if not getattr(yaml, "__with_libyaml__", False):  # pragma: no cover - depends on the install
+    raise ProductkitError(
+        "PyYAML was installed without libyaml; productkit needs the C parser. "
+        "Reinstall PyYAML from a wheel (pip install --force-reinstall PyYAML)."
+    )
+
+_CParser: Any = yaml.CSafeLoader
+
+
+class Plain(str):
+    """A plain (unquoted) YAML scalar, kept as its source text."""
+
+    __slots__ = ()
+
+
+Path_ = tuple[str | int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class LoadLimits:
+    max_bytes: int = 1024 * 1024
+    max_depth: int = 32
+    max_nodes: int = 200_000
+
+
+@dataclass(slots=True)
+class Marks:
+    """Positions (1-based line, col) of values and of mapping keys, by document path."""
+
+    values: dict[Path_, tuple[int, int]] = field(default_factory=dict)
+    keys: dict[Path_, tuple[int, int]] = field(default_factory=dict)
+
+    def value(self, path: Path_) -> tuple[int, int]:
+        """The mark of the value at ``path``, or of its nearest ancestor."""
+        p = tuple(path)
+        while p:
+            if p in self.values:
+                return self.values[p]
+            p = p[:-1]
+        return self.values.get((), (1, 1))
+
+    def key(self, path: Path_) -> tuple[int, int]:
+        """The mark of the key that introduces ``path`` (falls back to the value)."""
+        p = tuple(path)
+        if p in self.keys:
+            return self.keys[p]
+        return self.value(p)
+
+
+@dataclass(slots=True)
+class Document:
+    """One loaded file: its data (dicts, lists, Plain/str scalars, None) and positions."""
+
+    file: str
+    data: Any
+    marks: Marks
+
+    def loc(self, path: Path_ = (), key: bool = False) -> Location:
+        line, col = self.marks.key(path) if key else self.marks.value(path)
+        return Location(self.file, line, col, tuple(path))
+
+
+class _Refused(Exception):
+    def __init__(self, code: str, message: str, line: int, col: int, hint: str | None = None):
+        super().__init__(message)
+        self.code, self.message, self.line, self.col, self.hint = code, message, line, col, hint
+
+
+def _mark(event: Any) -> tuple[int, int]:
+    return event.start_mark.line + 1, event.start_mark.column + 1
+
+
+_NULLS = frozenset({"", "~", "null", "Null", "NULL"})
+
+
+def _scalar(event: Any) -> Any:
+    if event.tag is not None and not (event.implicit[0] or event.implicit[1]):
+        raise _Refused("PK011", f"YAML tag '{event.tag}' is not allowed", *_mark(event),
+                       hint="remove the tag; productkit documents use plain values only")
+    if event.style in ("", None):
+        if event.value in _NULLS:
+            return None
+        return Plain(event.value)
+    return str(event.value)
+
+
+def _check_node_event(event: Any, kind: str) -> None:
+    if event.anchor is not None:
+        raise _Refused("PK010", f"YAML anchor '&{event.anchor}' is not allowed", *_mark(event),
+                       hint="repeat the value instead; anchors and aliases hide what a file says")
+    tag = getattr(event, "tag", None)
+    if tag is not None and not event.implicit:
+        raise _Refused("PK011", f"YAML tag '{tag}' is not allowed on a {kind}", *_mark(event))
+
+
+class _Builder:
+    """Turns the parser's event stream into plain values with marks, iteratively."""
+
+    def __init__(self, limits: LoadLimits) -> None:
+        self.limits = limits
+        self.marks = Marks()
+        self.nodes = 0
+        self.documents = 0
+
+    def build(self, events: Any) -> Any:
+        # Each frame: [container, path, pending_key, key_mark, key_lines]
+        stack: list[list[Any]] = []
+        root: Any = None
+        for event in events:
+            name = type(event).__name__
+            if name == "DocumentStartEvent":
+                self.documents += 1
+                if self.documents > 1:
+                    raise _Refused("PK007", "a second YAML document starts here; a file holds "
+                                   "exactly one document", *_mark(event),
+                                   hint="split the documents into one file each")
+                continue
+            if name in ("StreamStartEvent", "DocumentEndEvent", "StreamEndEvent"):
+                continue
+            self.nodes += 1
+            if self.nodes > self.limits.max_nodes:
+                raise _Refused("PK003", f"more than {self.limits.max_nodes} YAML nodes", *_mark(event))
+            if name == "AliasEvent":
+                raise _Refused("PK010", f"YAML alias '*{event.anchor}' is not allowed", *_mark(event),
+                               hint="repeat the value instead of referring to an anchor")
+            if name in ("MappingEndEvent", "SequenceEndEvent"):
+                frame = stack.pop()
+                value = frame[0]
+                if not stack:
+                    root = value
+                continue
+            if name == "ScalarEvent":
+                if event.anchor is not None:
+                    _check_node_event(event, "scalar")
+                value = _scalar(event)
+                container = None
+            else:
+                kind = "mapping" if name == "MappingStartEvent" else "sequence"
+                _check_node_event(event, kind)
+                if len(stack) >= self.limits.max_depth:
+                    raise _Refused("PK012", f"nesting deeper than {self.limits.max_depth} levels",
+                                   *_mark(event))
+                container = {} if kind == "mapping" else []
+                value = container
+            if not stack:
+                self.marks.values[()] = _mark(event)
+                if container is None:
+                    root = value
+                else:
+                    stack.append([container, (), None, None, {}])
+                continue
+            self._place(stack[-1], value, event)
+            if container is not None:
+                parent_path = stack[-1][1]
+                path = parent_path + (self._last_key(stack[-1]),)
+                stack.append([container, path, None, None, {}])
+        return root
+
+    @staticmethod
+    def _last_key(frame: list[Any]) -> str | int:
+        container = frame[0]
+        if isinstance(container, list):
+            return len(container) - 1
+        return frame[2] if frame[2] is not None else frame[4]["__last__"]
+
+    def _place(self, frame: list[Any], value: Any, event: Any) -> None:
+        container, path = frame[0], frame[1]
+        if isinstance(container, list):
+            container.append(value)
+            self.marks.values[path + (len(container) - 1,)] = _mark(event)
+            return
+        if frame[2] is None:  # this event is a key
+            self._take_key(frame, value, event)
+            return
+        key = frame[2]
+        container[key] = value
+        self.marks.values[path + (key,)] = _mark(event)
+        self.marks.keys[path + (key,)] = frame[3]
+        frame[4]["__last__"] = key
+        frame[2] = None
+
+    def _take_key(self, frame: list[Any], value: Any, event: Any) -> None:
+        line, col = _mark(event)
+        if type(event).__name__ != "ScalarEvent":
+            raise _Refused("PK013", "a mapping key must be a plain string, found a collection", line, col)
+        key = "" if value is None else str(value)
+        if isinstance(value, Plain) and key == "<<":
+            raise _Refused("PK010", "YAML merge keys ('<<') are not allowed", line, col,
+                           hint="write the merged fields out")
+        first = frame[4].get(("k", key))
+        if first is not None:
+            raise _Refused("PK009", f"duplicate key '{key}' (first at line {first[0]})", line, col,
+                           hint="each key may appear once in a mapping; remove one of them")
+        frame[4][("k", key)] = (line, col)
+        frame[2] = key
+        frame[3] = (line, col)
+
+
+def _error(file: str, code: str, message: str, line: int = 0, col: int = 0,
+           hint: str | None = None) -> Diagnostic:
+    return Diagnostic(code, message, Location(file, line, col), hint=hint)
+
+
+def _decode(file: str, raw: bytes) -> tuple[str | None, Diagnostic | None]:
+    nul = raw.find(b"\x00")
+    if nul >= 0:
+        line = raw.count(b"\n", 0, nul) + 1
+        col = nul - (raw.rfind(b"\n", 0, nul) + 1) + 1
+        return None, _error(file, "PK004", "NUL byte in file; a catalogue file must be UTF-8 text",
+                            line, col)
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        bad = raw[exc.start: exc.start + 1].hex()
+        return None, _error(file, "PK004", f"invalid UTF-8 byte 0x{bad}", line, col,
+                            hint="save the file as UTF-8")
+    return text, None
+
+
+def load_text(text: str, file: str, limits: LoadLimits = LoadLimits()) -> tuple[Document | None, list[Diagnostic]]:
+    """Parse one YAML text into a :class:`Document`, or return located diagnostics."""
+    builder = _Builder(limits)
+    try:
+        data = builder.build(yaml.parse(text, Loader=_CParser))
+    except _Refused as exc:
+        return None, [_error(file, exc.code, exc.message, exc.line, exc.col, exc.hint)]
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark is not None else (0, 0)
+        problem = exc.problem or exc.context or "invalid YAML"
+        return None, [_error(file, "PK005", f"YAML syntax error: {problem}", line, col)]
+    except yaml.YAMLError as exc:
+        return None, [_error(file, "PK005", f"YAML error: {exc}", 1, 1)]
+    if data is None:
+        return None, [_error(file, "PK006", "the file holds no document", 1, 1,
+                             hint="a catalogue file holds one mapping with apiVersion and kind")]
+    if not isinstance(data, dict):
+        found = "a sequence" if isinstance(data, list) else "a scalar"
+        return None, [_error(file, "PK008", f"found {found}, expected a mapping with apiVersion "
+                             "and kind", *builder.marks.value(()))]
+    return Document(file, data, builder.marks), []
+
+
+def _read_regular(path: Path, display: str, limits: LoadLimits) -> tuple[bytes | None, Diagnostic | None]:
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        return None, _error(display, "PK001", f"cannot read file: {exc.strerror}")
+    if not stat.S_ISREG(st.st_mode):
+        what = "a directory" if stat.S_ISDIR(st.st_mode) else "not a regular file (device, FIFO or socket)"
+        return None, _error(display, "PK002", f"is {what}; only regular files are read")
+    if st.st_size > limits.max_bytes:
+        return None, _error(display, "PK003", f"file is {st.st_size} bytes, above the limit of "
+                            f"{limits.max_bytes}")
+    try:
+        # O_NONBLOCK: should the path turn into a FIFO after the stat, opening must not hang.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(fd, "rb") as fh:
+            if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+                return None, _error(display, "PK002", "is not a regular file")
+            raw = fh.read(limits.max_bytes + 1)
+    except OSError as exc:
+        return None, _error(display, "PK001", f"cannot read file: {exc.strerror}")
+    if len(raw) > limits.max_bytes:
+        return None, _error(display, "PK003", f"file grew above the limit of {limits.max_bytes} bytes")
+    return raw, None
+
+
+def load_file(path: Path, display: str | None = None,
+              limits: LoadLimits = LoadLimits()) -> tuple[Document | None, list[Diagnostic]]:
+    """Read and parse one file; never raises for bad input."""
+    name = display if display is not None else str(path)
+    raw, err = _read_regular(path, name, limits)
+    if err is not None or raw is None:
+        return None, [err] if err else []
+    text, err = _decode(name, raw)
+    if err is not None or text is None:
+        return None, [err] if err else []
+    return load_text(text, name, limits)

@@ -1,0 +1,50 @@
+"""Stage 2: the document kinds of the productkit language (pydantic models)."""
+
+from __future__ import annotations
+
+from .common import PARAM_TYPES, Deprecation, Header, Label, TypeSpec
+from .component import BusinessError, Compensation, ProcessComponent, Retry, Wait
+from .dictionary import DictionaryEntry, ParameterDictionary
+from .product import OUTCOMES, Derived, Effective, ErrorRoute, ParamSetting, Product, ProductLine, Rule, Step
+from .ui import WIDGETS, UIComponent, UIField
+from ._types import CHANNELS
+
+__all__ = [
+    "CHANNELS",
+    "KINDS",
+    "OUTCOMES",
+    "PARAM_TYPES",
+    "WIDGETS",
+    "BusinessError",
+    "Compensation",
+    "Deprecation",
+    "Derived",
+    "DictionaryEntry",
+    "Document",
+    "Effective",
+    "ErrorRoute",
+    "Header",
+    "Label",
+    "ParamSetting",
+    "ParameterDictionary",
+    "ProcessComponent",
+    "Product",
+    "ProductLine",
+    "Retry",
+    "Rule",
+    "Step",
+    "TypeSpec",
+    "UIComponent",
+    "UIField",
+    "Wait",
+]
+
+Document = ProcessComponent | UIComponent | Product | ProductLine | ParameterDictionary
+
+KINDS: dict[str, type[Header]] = {
+    "ProcessComponent": ProcessComponent,
+    "UIComponent": UIComponent,
+    "Product": Product,
+    "ProductLine": ProductLine,
+    "ParameterDictionary": ParameterDictionary,
+}

@@ -1,0 +1,143 @@
+"""Product and ProductLine: what is sold, assembled from components, parameters and rules.
+
+A ProductLine is a template: products (or narrower lines) ``extends`` it and inherit its
+parameters, steps and rules. A line may lock a value or narrow a range; a child may narrow
+further but never widen.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field, model_validator
+
+from ._types import AnyValue, Bool, Channel, DataPath, Expr, Id, Model, Name, Ref, StepId, Text
+from .common import Header, Label, TypeSpec
+
+__all__ = [
+    "OUTCOMES",
+    "Derived",
+    "Effective",
+    "ErrorRoute",
+    "ParamSetting",
+    "Product",
+    "ProductLine",
+    "Rule",
+    "Step",
+]
+
+OUTCOMES = ("completed", "rejected", "referred", "failed", "cancelled")
+Outcome = Literal["completed", "rejected", "referred", "failed", "cancelled"]
+
+
+class ParamSetting(TypeSpec):
+    """A parameter as a line or product sets it: a value, a lock, narrower bounds, or a new
+    declaration (with ``type`` or ``ref``). A bare value is shorthand for ``{value: ...}``."""
+
+    value: AnyValue = Field(None, description="the value for this product")
+    locked: Bool = Field(False, description="children may not change the value")
+    required: Bool = True
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, raw: Any) -> Any:
+        if isinstance(raw, dict) and "amount" not in raw:
+            return raw
+        return {"value": raw}
+
+
+class ErrorRoute(Model):
+    """Where a declared business error leads: end with an outcome, or go to a step."""
+
+    end: Outcome | None = None
+    goto: StepId | None = None
+    message: Label | None = None
+
+    @model_validator(mode="after")
+    def _one_target(self) -> ErrorRoute:
+        if (self.end is None) == (self.goto is None):
+            raise ValueError("an error route has exactly one of 'end' or 'goto'")
+        return self
+
+
+class Step(Model):
+    """One step of the product: a component used, or an end reached under a condition."""
+
+    id: StepId
+    use: Ref | None = Field(None, description="component reference id@range")
+    end: Outcome | None = Field(None, description="end the application with this outcome")
+    title: Label | None = None
+    with_: dict[Name, AnyValue] = Field(default_factory=dict, alias="with",
+                                        description="per-step parameter values; {param: NAME} binds a product parameter")
+    when: Expr | None = Field(None, description="CEL condition; the step is skipped when false")
+    after: list[StepId] = Field(default_factory=list, description="steps that must finish first")
+    on_error: dict[Id, ErrorRoute] = Field(default_factory=dict)
+    channels: list[Channel] | None = Field(None, description="run only on these channels")
+    inputs: dict[DataPath, DataPath] = Field(default_factory=dict,
+                                             description="rename: component input <- product data path")
+    outputs: dict[DataPath, DataPath] = Field(default_factory=dict,
+                                              description="rename: component output -> product data path")
+    message: Label | None = Field(None, description="shown when the step ends the application")
+
+    @model_validator(mode="after")
+    def _use_or_end(self) -> Step:
+        if (self.use is None) == (self.end is None):
+            raise ValueError("a step has exactly one of 'use' (a component) or 'end' (an outcome)")
+        return self
+
+
+class Rule(Model):
+    """A CEL rule: an eligibility check on customer data or a constraint between parameters."""
+
+    id: StepId
+    kind: Literal["eligibility", "constraint"] = "constraint"
+    expr: Expr
+    message: Label
+
+
+class Derived(Model):
+    """A value computed by a CEL expression, from parameters (at build) or data (at run)."""
+
+    type: Literal["integer", "decimal", "percent", "money", "string", "boolean", "date", "duration"]
+    expr: Expr
+    title: Label | None = None
+    currency: Text | None = None
+
+
+class Effective(Model):
+    """When the product is on sale: a date, or T+n (n business days after the release date)."""
+
+    from_: AnyValue = Field(None, alias="from", description="YYYY-MM-DD or T+1")
+    until: AnyValue = Field(None, description="last day on sale (YYYY-MM-DD)")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, raw: Any) -> Any:
+        return {"from": raw} if isinstance(raw, str) else raw
+
+
+class _Body(Header):
+    name: Label
+    extends: Ref | None = Field(None, description="the product line this inherits, id@range")
+    channels: list[Channel] | None = None
+    parameters: dict[Name, ParamSetting] = Field(default_factory=dict)
+    context: dict[DataPath, TypeSpec] = Field(default_factory=dict,
+                                              description="data the channel supplies when an application starts")
+    steps: list[Step] = Field(default_factory=list)
+    rules: list[Rule] = Field(default_factory=list)
+    derived: dict[Name, Derived] = Field(default_factory=dict)
+
+
+class ProductLine(_Body):
+    """A template for a family of products."""
+
+    kind: Literal["ProductLine"] = "ProductLine"
+
+
+class Product(_Body):
+    """A sellable product version."""
+
+    kind: Literal["Product"] = "Product"
+    effective: Effective | None = None
+    journeys: dict[Channel, list[StepId]] | None = Field(
+        None, description="screen order per channel when it differs from the step order")

@@ -1,0 +1,41 @@
+"""UIComponent: a reusable cross-channel screen part that collects and shows data."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from ._types import Bool, Channel, DataPath, Model, Text
+from .common import Deprecation, Header, Label, TypeSpec
+
+__all__ = ["WIDGETS", "UIComponent", "UIField"]
+
+WIDGETS = ("text", "textarea", "number", "money", "percent", "select", "radio", "checkbox",
+           "switch", "date", "otp", "id-scan", "camera", "signature", "phone", "email",
+           "account", "slider", "consent")
+Widget = Literal["text", "textarea", "number", "money", "percent", "select", "radio", "checkbox",
+                 "switch", "date", "otp", "id-scan", "camera", "signature", "phone", "email",
+                 "account", "slider", "consent"]
+
+
+class UIField(TypeSpec):
+    """One collected field: its type and bounds, bilingual label and widget hint."""
+
+    label: Label
+    widget: Widget | None = Field(None, description="rendering hint; a sensible one is chosen by type")
+    placeholder: Label | None = None
+    help: Label | None = None
+    channels: list[Channel] | None = Field(None, description="only on these channels (default: all of the component's)")
+    readonly: Bool = False
+
+
+class UIComponent(Header):
+    """A screen part used on one or more channels."""
+
+    kind: Literal["UIComponent"] = "UIComponent"
+    title: Label
+    channels: list[Channel] = Field(min_length=1)
+    fields: dict[DataPath, UIField] = Field(default_factory=dict, description="data the customer enters")
+    shows: list[Text] = Field(default_factory=list, description="data paths or parameters displayed read-only")
+    deprecated: Deprecation | None = None

@@ -1,0 +1,19 @@
+"""The one frozen options object that travels through every stage."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+__all__ = ["Options"]
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    """Settings of a run. Stages read it; nothing keeps module-level state."""
+
+    max_file_bytes: int = 1024 * 1024
+    max_depth: int = 32
+    strict: bool = False
+    release_date: dt.date | None = None
+    calendar: str = "CN"

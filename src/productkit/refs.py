@@ -1,0 +1,47 @@
+"""Resolving ``id@range`` references to the highest matching version in the catalogue."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import semantic_version
+
+from .catalog import Catalog, Entry
+from .shape import did_you_mean
+
+__all__ = ["COMPONENT_KINDS", "RefProblem", "resolve_ref", "split_ref"]
+
+COMPONENT_KINDS = ("ProcessComponent", "UIComponent")
+
+
+@dataclass(frozen=True, slots=True)
+class RefProblem:
+    code: str
+    message: str
+    hint: str | None = None
+
+
+def split_ref(ref: str) -> tuple[str, str]:
+    ident, _, rng = ref.partition("@")
+    return ident, rng or "*"
+
+
+def resolve_ref(catalog: Catalog, ref: str, kinds: Sequence[str]) -> Entry | RefProblem:
+    """The highest version of ``ref``'s id among ``kinds`` that satisfies its range."""
+    ident, rng = split_ref(ref)
+    found = catalog.versions(kinds, ident)
+    if not found:
+        other = [k for (k, i) in catalog.by_id if i == ident]
+        if other:
+            return RefProblem("PK209", f"'{ident}' is a {other[0]}, expected a "
+                              + " or ".join(kinds))
+        return RefProblem("PK202", f"no {' or '.join(kinds)} '{ident}'",
+                          did_you_mean(ident, catalog.ids(kinds)))
+    spec = semantic_version.NpmSpec(rng)
+    for entry in found:
+        if semantic_version.Version(entry.model.version) in spec:
+            return entry
+    have = ", ".join(e.model.version for e in reversed(found))
+    return RefProblem("PK203", f"no version of '{ident}' satisfies '{rng}'; the catalogue has {have}",
+                      f"use a range that includes one of {have}")

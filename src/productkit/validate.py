@@ -1,0 +1,91 @@
+"""``productkit validate``: load, check shape, resolve references, run every check."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .catalog import Catalog, discover, display_name, find_root, load_catalog
+from .checks import CHECKS, Check, Context, run_checks
+from .diagnostics import Diagnostic, Location, has_errors, sort_diagnostics
+from .options import Options
+
+__all__ = ["ValidationResult", "validate"]
+
+
+@dataclass(slots=True)
+class ValidationResult:
+    """What a validation found: the catalogue (valid documents) and every diagnostic."""
+
+    catalog: Catalog
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    selected: frozenset[str] | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not has_errors(self.diagnostics)
+
+    def failed(self, strict: bool = False) -> bool:
+        return has_errors(self.diagnostics, strict)
+
+
+def _group(paths: Sequence[Path]) -> dict[Path, list[Path] | None]:
+    """Catalogue root -> the files chosen in it (None: the whole catalogue)."""
+    groups: dict[Path, list[Path] | None] = {}
+    for path in paths:
+        root = find_root(path.resolve()) if path.exists() else path
+        if path.is_dir() and path.resolve() == root:
+            groups[root] = None
+        elif path.is_dir():
+            files = [p for p in discover(root) if p.resolve().is_relative_to(path.resolve())]
+            _add(groups, root, files)
+        else:
+            _add(groups, root, [path])
+    return groups
+
+
+def _add(groups: dict[Path, list[Path] | None], root: Path, files: list[Path]) -> None:
+    if root in groups and groups[root] is None:
+        return
+    groups.setdefault(root, [])
+    current = groups[root]
+    assert current is not None
+    current.extend(files)
+
+
+def validate(paths: Sequence[Path | str] = (), options: Options = Options(),
+             checks: tuple[Check, ...] = CHECKS) -> ValidationResult:
+    """Validate catalogue roots or files; every problem in every file, sorted by place.
+
+    A file given alone is checked against the whole catalogue it belongs to, and only its
+    own problems are reported (what a pre-commit hook wants).
+    """
+    chosen = [Path(p) for p in paths] or [Path.cwd()]
+    results: list[ValidationResult] = []
+    for root, files in _group(chosen).items():
+        results.append(_validate_root(root, files, options, checks))
+    first = results[0]
+    for other in results[1:]:
+        first.diagnostics.extend(other.diagnostics)
+        first.catalog.entries.extend(other.catalog.entries)
+    first.diagnostics = sort_diagnostics(first.diagnostics)
+    return first
+
+
+def _validate_root(root: Path, files: list[Path] | None, options: Options,
+                   checks: tuple[Check, ...]) -> ValidationResult:
+    every = discover(root)
+    if files is not None:
+        known = {p.resolve() for p in every}
+        every = every + [f for f in files if f.resolve() not in known]
+    catalog, diagnostics = load_catalog(root, options, every)
+    diagnostics.extend(run_checks(Context.build(catalog, options), checks))
+    selected = None
+    if files is not None:
+        selected = frozenset(display_name(f) for f in files)
+        diagnostics = [d for d in diagnostics if d.location.file in selected]
+        for f in files:
+            if not f.exists():
+                diagnostics.append(Diagnostic("PK001", "no such file", Location(display_name(f))))
+    return ValidationResult(catalog, diagnostics, selected)
