@@ -7,6 +7,7 @@ them all and decides at the end (exit code 1 when any error is present).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -123,6 +124,10 @@ def sort_diagnostics(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
     return [unique[k] for k in sorted(unique)]
 
 
+# The breaks libyaml counts in its marks; str.splitlines also splits on \f, \v and \x1c-\x1e.
+_LINE_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
+
+
 def _source_line(file: str, line: int, cache: dict[str, list[str]]) -> str | None:
     if line <= 0:
         return None
@@ -134,7 +139,8 @@ def _source_line(file: str, line: int, cache: dict[str, list[str]]) -> str | Non
             if path.is_file():
                 with path.open("rb") as fh:
                     raw = fh.read(4 * 1024 * 1024)
-                cache[file] = raw.decode("utf-8", errors="replace").lstrip("\ufeff").splitlines()
+                text = raw.decode("utf-8", errors="replace").lstrip("\ufeff")
+                cache[file] = _LINE_BREAK.split(text)
         except OSError:
             pass
     lines = cache[file]

@@ -1,0 +1,408 @@
+"""CEL expressions: type-checked at build time, evaluated exactly at run time, and twinned in FEEL.
+
+How decimals enter expressions. CEL has no decimal type, and binary doubles must never decide
+a bank's rule. So an expression is handled twice:
+
+* **checked** by the official CEL checker (cel-expr-python) in an environment where decimal,
+  percent and money values are declared ``double``: CEL's strict typing then forces a designer
+  to compare them with decimal literals (``amount >= 50000.0``) and never silently mixes them
+  with integers (``amount >= 50000`` is a located type error with a hint);
+* **executed** in fixed point: every decimal value and every decimal literal becomes an integer
+  scaled by 10^6 (``SCALE``), so ``+``, ``-`` and comparisons are exact integer operations.
+  Products and quotients of decimals go through ``dec_mul``/``dec_div`` (half-even rounding at
+  six places); integers become decimals with ``dec(n)``.
+
+Conditions are also translated to FEEL for Camunda, with parameters inlined as exact literals.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any
+
+from cel_expr_python import cel
+
+from . import _celparse as p
+from .ir import Condition
+from .values import Duration, Money
+
+__all__ = ["DECIMAL_TYPES", "SCALE", "ExprError", "ExprProblem", "check", "evaluate", "to_feel"]
+
+SCALE = 6
+_FACTOR = 10**SCALE
+DECIMAL_TYPES = frozenset({"decimal", "percent", "money"})
+BUILTINS: dict[str, str] = {"channel": "string"}
+
+
+class ExprError(Exception):
+    """An expression could not be evaluated (a missing value, an overflow, a bad argument)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ExprProblem:
+    code: str
+    message: str
+    offset: int = 0
+    hint: str | None = None
+
+
+def _cel_type(kind: str) -> Any:
+    t = cel.Type
+    if kind.startswith("list:"):
+        return t.List(_cel_type(kind[5:]))
+    return {
+        "integer": t.INT, "decimal": t.DOUBLE, "percent": t.DOUBLE, "money": t.DOUBLE,
+        "string": t.STRING, "enum": t.STRING, "boolean": t.BOOL, "date": t.TIMESTAMP,
+        "duration": t.DURATION,
+    }.get(kind, t.DYN)
+
+
+def _functions(exec_mode: bool) -> list[Any]:
+    t = cel.Type
+    num = t.INT if exec_mode else t.DOUBLE
+
+    def over(name: str, ret: Any, params: list[Any], impl: Any) -> Any:
+        return cel.FunctionDecl(name, [cel.Overload(f"{name}_{len(params)}", ret, params, impl=impl)])
+
+    return [
+        over("dec_mul", num, [num, num], _dec_mul),
+        over("dec_div", num, [num, num], _dec_div),
+        over("dec", num, [t.INT], (lambda n: n * _FACTOR) if exec_mode else float),
+        over("date", t.TIMESTAMP, [t.STRING], _date_fn),
+    ]
+
+
+def _dec_mul(a: int, b: int) -> int:
+    return int((Decimal(a) * Decimal(b) / _FACTOR).quantize(Decimal(1), ROUND_HALF_EVEN))
+
+
+def _dec_div(a: int, b: int) -> int:
+    if b == 0:
+        raise ZeroDivisionError("dec_div by zero")
+    return int((Decimal(a) * _FACTOR / Decimal(b)).quantize(Decimal(1), ROUND_HALF_EVEN))
+
+
+def _date_fn(text: str) -> dt.datetime:
+    day = dt.date.fromisoformat(text)
+    return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
+
+
+@functools.lru_cache(maxsize=1)
+def _exec_env() -> Any:
+    return cel.NewEnv(variables={}, functions=_functions(True))
+
+
+@functools.lru_cache(maxsize=4096)
+def _exec_program(text: str) -> Any:
+    return _exec_env().compile(text, disable_check=True)
+
+
+def _check_env(scope: Mapping[str, str]) -> Any:
+    variables = {name: _cel_type(kind) for name, kind in {**BUILTINS, **scope}.items()}
+    return cel.NewEnv(variables=variables, functions=_functions(False))
+
+
+_RESULT = {"BOOL": "boolean", "INT": "integer", "DOUBLE": "decimal", "STRING": "string",
+           "google.protobuf.Timestamp": "date", "TIMESTAMP": "date", "DURATION": "duration",
+           "google.protobuf.Duration": "duration"}
+_ERR_RE = re.compile(r"ERROR: <input>:(\d+):(\d+): (.*?)\n")
+
+
+def _friendly_types(text: str) -> str:
+    text = re.sub(r"found no matching overload for '_?([^'_]+)_?' applied to", r"no operator '\1' for", text)
+    return (text.replace("double", "decimal").replace("google.protobuf.Timestamp", "date")
+            .replace("google.protobuf.Duration", "duration"))
+
+
+def _cel_problems(raw: str, scope: Mapping[str, str]) -> list[ExprProblem]:
+    out = []
+    for m in _ERR_RE.finditer(raw + "\n"):
+        offset, msg = int(m.group(2)) - 1, m.group(3)
+        undeclared = re.search(r"undeclared reference to '([^']+)'", msg)
+        if undeclared:
+            from .shape import did_you_mean
+
+            name = undeclared.group(1)
+            out.append(ExprProblem("PK302", f"unknown name '{name}'", offset,
+                                   did_you_mean(name, [*scope, *BUILTINS])))
+        elif "Syntax error" in msg:
+            out.append(ExprProblem("PK301", f"syntax error: {msg.split(': ', 1)[-1]}", offset))
+        else:
+            hint = None
+            if "(double, int)" in msg or "(int, double)" in msg:
+                hint = "decimals compare with decimal literals (write 18.0, not 18) or use dec(n)"
+            out.append(ExprProblem("PK303", _friendly_types(msg), offset, hint))
+    return out or [ExprProblem("PK301", _friendly_types(raw.splitlines()[0]), 0)]
+
+
+def _names(node: p.Node, scope: Mapping[str, str]) -> list[str]:
+    found: list[str] = []
+
+    def walk(n: p.Node) -> None:
+        if isinstance(n, p.Name):
+            parts = n.path.split(".")
+            for k in range(len(parts), 0, -1):
+                cand = ".".join(parts[:k])
+                if cand in scope or cand in BUILTINS:
+                    found.append(cand)
+                    return
+            found.append(n.path)
+            return
+        for child in _children(n):
+            walk(child)
+
+    walk(node)
+    return sorted(set(found))
+
+
+def _children(n: p.Node) -> tuple[p.Node, ...]:
+    if isinstance(n, p.Op):
+        return (n.left, n.right)
+    if isinstance(n, p.Unary):
+        return (n.operand,)
+    if isinstance(n, p.Cond):
+        return (n.test, n.then, n.other)
+    if isinstance(n, p.Call):
+        return ((n.target,) if n.target is not None else ()) + n.args
+    if isinstance(n, p.Index):
+        return (n.target, n.index)
+    if isinstance(n, p.ListLit):
+        return n.items
+    return ()
+
+
+def _is_decimal(n: p.Node, scope: Mapping[str, str]) -> bool:
+    if isinstance(n, p.Lit):
+        return n.kind == "float"
+    if isinstance(n, p.Name):
+        return scope.get(n.path) in DECIMAL_TYPES
+    if isinstance(n, p.Call):
+        return n.func in ("dec", "dec_mul", "dec_div")
+    if isinstance(n, p.Unary):
+        return _is_decimal(n.operand, scope)
+    if isinstance(n, p.Op) and n.op in ("+", "-"):
+        return _is_decimal(n.left, scope) or _is_decimal(n.right, scope)
+    if isinstance(n, p.Cond):
+        return _is_decimal(n.then, scope)
+    return False
+
+
+def _fixed_point_problems(node: p.Node, scope: Mapping[str, str]) -> list[ExprProblem]:
+    out: list[ExprProblem] = []
+
+    def walk(n: p.Node) -> None:
+        if isinstance(n, p.Op) and n.op in ("*", "/", "%") and (
+                _is_decimal(n.left, scope) or _is_decimal(n.right, scope)):
+            fn = {"*": "dec_mul", "/": "dec_div", "%": "dec_div"}[n.op]
+            out.append(ExprProblem("PK305", f"'{n.op}' on decimal values is not exact in expressions",
+                                   n.offset, f"write {fn}(a, b)"))
+        if isinstance(n, p.Call) and n.func in ("double", "int", "uint") and n.target is None:
+            out.append(ExprProblem("PK305", f"{n.func}() conversions would leave exact decimals",
+                                   n.offset, "use dec(n) to turn an integer into a decimal"))
+        if isinstance(n, p.Lit) and n.kind == "float":
+            if "e" in n.text.lower() or len(n.text.partition(".")[2]) > SCALE:
+                out.append(ExprProblem("PK303", f"decimal literal {n.text} has more than {SCALE} "
+                                       "places or an exponent", n.offset))
+        for child in _children(n):
+            walk(child)
+
+    walk(node)
+    return out
+
+
+def _exec_text(text: str) -> str:
+    """The expression with every decimal literal as an integer scaled by 10^SCALE."""
+    out, pos = [], 0
+    for tok in p.tokenize(text):
+        if tok.kind == "float":
+            out.append(text[pos:tok.offset])
+            out.append(str(int(Decimal(tok.text) * _FACTOR)))
+            pos = tok.offset + len(tok.text)
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def check(text: str, scope: Mapping[str, str], want: str | None = "boolean",
+          params: Mapping[str, Any] | None = None) -> Condition | list[ExprProblem]:
+    """Type-check ``text`` against ``scope`` (name -> productkit type).
+
+    ``want`` is the type the result must have (None: any). ``params`` (constant parameter
+    values) are inlined in the FEEL translation.
+    """
+    try:
+        tree = p.parse(text)
+    except p.ParseError as exc:
+        tree = None
+        parse_problem = ExprProblem("PK301", f"syntax error: {exc.message}", exc.offset)
+    try:
+        program = _check_env(scope).compile(text)
+    except RuntimeError as exc:
+        return _cel_problems(str(exc), scope)
+    if tree is None:
+        return [parse_problem]
+    problems = _fixed_point_problems(tree, scope)
+    if problems:
+        return problems
+    rtype = program.return_type().name()
+    kind = _RESULT.get(rtype, rtype.lower())
+    if want is not None and not _compatible(kind, want):
+        code = "PK304" if want == "boolean" else "PK303"
+        return [ExprProblem(code, f"the expression has type {kind}, expected {want}", 0)]
+    names = _names(tree, scope)
+    decimals = [n for n in names if scope.get(n) in DECIMAL_TYPES]
+    feel = to_feel(tree, scope, params or {})
+    return Condition(cel=text, exec=_exec_text(text), scale=SCALE, type=kind, names=names,
+                     decimals=decimals, feel=feel)
+
+
+def _compatible(kind: str, want: str) -> bool:
+    if want in DECIMAL_TYPES:
+        return kind == "decimal"
+    if want == "enum":
+        return kind == "string"
+    return kind == want
+
+
+# ---------------------------------------------------------------- evaluation
+
+
+def _scaled(name: str, value: Any) -> int:
+    amount = value.amount if isinstance(value, Money) else Decimal(value)
+    scaled = amount * _FACTOR
+    if scaled != scaled.to_integral_value():
+        raise ExprError(f"{name} = {amount} has more than {SCALE} decimal places")
+    return int(scaled)
+
+
+def _runtime_value(name: str, value: Any, decimal: bool) -> Any:
+    if decimal:
+        return _scaled(name, value)
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return dt.datetime(value.year, value.month, value.day, tzinfo=dt.UTC)
+    if isinstance(value, Duration):
+        return value.to_timedelta()
+    if isinstance(value, list | tuple):
+        return [_runtime_value(name, v, False) for v in value]
+    return value
+
+
+def _nest(flat: Mapping[str, Any]) -> dict[str, Any]:
+    root: dict[str, Any] = {}
+    for name, value in flat.items():
+        parts = name.split(".")
+        node = root
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = value
+    return root
+
+
+def evaluate(cond: Condition, env: Mapping[str, object]) -> object:
+    """Evaluate a checked expression exactly; decimals come back as ``Decimal``."""
+    decimals = set(cond.decimals)
+    flat: dict[str, Any] = {}
+    for name in cond.names:
+        if name not in env or env[name] is None:
+            raise ExprError(f"no value for '{name}'")
+        flat[name] = _runtime_value(name, env[name], name in decimals)
+    try:
+        result = _exec_program(cond.exec).eval(data=_nest(flat))
+    except RuntimeError as exc:
+        raise ExprError(str(exc)) from None
+    if result.type().name() == "ERROR":
+        raise ExprError(str(result.value()))
+    value = result.value()
+    if cond.type == "decimal" and isinstance(value, int):
+        return Decimal(value) / _FACTOR
+    if isinstance(value, dt.datetime):
+        return value.date()
+    return value
+
+
+# ---------------------------------------------------------------- FEEL
+
+
+def _feel_literal(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Money):
+        return str(value.amount)
+    if isinstance(value, int | Decimal):
+        return str(value)
+    if isinstance(value, dt.date):
+        return f'date("{value.isoformat()}")'
+    if isinstance(value, Duration):
+        return f'duration("{value.text}")'
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_feel_literal(v) for v in value) + "]"
+    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+_FEEL_OPS = {"==": "=", "!=": "!=", "&&": "and", "||": "or", "<": "<", "<=": "<=", ">": ">",
+             ">=": ">=", "+": "+", "-": "-", "*": "*", "/": "/"}
+
+
+def to_feel(node: p.Node, scope: Mapping[str, str], params: Mapping[str, Any]) -> str | None:
+    """The FEEL expression meaning exactly what the CEL ``node`` means, or None."""
+    try:
+        return _feel(node, scope, params)
+    except _NoFeel:
+        return None
+
+
+class _NoFeel(Exception):
+    pass
+
+
+def _feel(n: p.Node, scope: Mapping[str, str], params: Mapping[str, Any]) -> str:
+    if isinstance(n, p.Lit):
+        if n.kind == "string":
+            return _feel_literal(n.text)
+        if n.kind in ("int", "float", "bool", "null"):
+            return n.text
+        raise _NoFeel(n.kind)
+    if isinstance(n, p.Name):
+        if n.path in params:
+            return _feel_literal(params[n.path])
+        return f"date({n.path})" if scope.get(n.path) == "date" else n.path
+    if isinstance(n, p.Op):
+        left, right = _feel(n.left, scope, params), _feel(n.right, scope, params)
+        if n.op == "in":
+            return f"(list contains({right}, {left}))"
+        if n.op not in _FEEL_OPS:
+            raise _NoFeel(n.op)
+        return f"({left} {_FEEL_OPS[n.op]} {right})"
+    if isinstance(n, p.Unary):
+        inner = _feel(n.operand, scope, params)
+        return f"not({inner})" if n.op == "!" else f"(-{inner})"
+    if isinstance(n, p.Cond):
+        return (f"(if {_feel(n.test, scope, params)} then {_feel(n.then, scope, params)} "
+                f"else {_feel(n.other, scope, params)})")
+    if isinstance(n, p.ListLit):
+        return "[" + ", ".join(_feel(i, scope, params) for i in n.items) + "]"
+    if isinstance(n, p.Call):
+        return _feel_call(n, scope, params)
+    raise _NoFeel(type(n).__name__)
+
+
+def _feel_call(n: p.Call, scope: Mapping[str, str], params: Mapping[str, Any]) -> str:
+    args = [_feel(a, scope, params) for a in n.args]
+    if n.target is not None:
+        args.insert(0, _feel(n.target, scope, params))
+    simple = {"dec_mul": "({0} * {1})", "dec_div": "({0} / {1})", "dec": "{0}",
+              "startsWith": "starts with({0}, {1})", "endsWith": "ends with({0}, {1})",
+              "contains": "contains({0}, {1})", "matches": "matches({0}, {1})",
+              "date": "date({0})"}
+    if n.func in simple:
+        return simple[n.func].format(*args)
+    if n.func == "size" and len(args) == 1:
+        arg = n.target if n.target is not None else n.args[0]
+        is_list = isinstance(arg, p.ListLit) or (isinstance(arg, p.Name) and
+                                                 scope.get(arg.path, "").startswith("list:"))
+        return f"count({args[0]})" if is_list else f"string length({args[0]})"
+    raise _NoFeel(n.func)

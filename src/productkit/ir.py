@@ -1,0 +1,244 @@
+"""The workflow definition: productkit's canonical compiled artifact, one per product version.
+
+Everything a runtime or a target emitter needs is here; nothing reads the YAML again.
+The control flow is block-structured: a ``flow`` is a sequence whose items are step ids or
+``Parallel`` blocks of branches (each branch again a sequence). A step with ``when`` is skipped
+when its condition is false; an ``end`` step ends the whole application when reached (and, if it
+has ``when``, only when the condition holds). Decimals are strings holding the exact value.
+
+``dump`` writes canonical JSON (sorted keys, UTF-8, no insignificant whitespace differences);
+``load(dump(d)) == d``. The ``digest`` is the sha256 of the canonical form without the digest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "FORMAT",
+    "Compensation",
+    "Condition",
+    "ErrorRoute",
+    "FieldDef",
+    "Flow",
+    "Parallel",
+    "ParamValue",
+    "Provenance",
+    "Retry",
+    "Rule",
+    "Step",
+    "WorkflowDefinition",
+    "canonical_json",
+    "dump",
+    "load",
+]
+
+FORMAT = "productkit.workflow/1"
+
+
+class _IR(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Label(_IR):
+    zh_CN: str = Field(alias="zh-CN")
+    en: str
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class Provenance(_IR):
+    """Where a value was set; the chain of a parameter lists lowest precedence first."""
+
+    source: str = Field(description="dictionary:<id> | component:<id> | line:<id> | product:<id> | step:<id>")
+    file: str
+    line: int
+    col: int
+    value: str | None = None
+
+
+class ParamValue(_IR):
+    """A resolved parameter: type, the exact value as text, and how it came to be."""
+
+    type: str
+    value: Any = Field(description="decimals, money amounts and percents as strings; lists as lists")
+    currency: str | None = None
+    unit: str | None = None
+    title: Label | None = None
+    locked: bool = False
+    provenance: list[Provenance] = Field(default_factory=list)
+
+
+class FieldDef(_IR):
+    """A typed datum: a context value, a form field, a component input or output."""
+
+    type: str
+    items: FieldDef | None = None
+    required: bool = True
+    currency: str | None = None
+    scale: int | None = None
+    min: str | None = None
+    max: str | None = None
+    step: str | None = None
+    min_length: int | None = None
+    max_length: int | None = None
+    pattern: str | None = None
+    values: list[str] | None = None
+    value_labels: dict[str, Label] | None = None
+    label: Label | None = None
+    widget: str | None = None
+    placeholder: Label | None = None
+    help: Label | None = None
+    channels: list[str] | None = None
+    readonly: bool = False
+    default: Any = None
+
+
+class Condition(_IR):
+    """A type-checked CEL expression, its fixed-point executable form, and its FEEL twin."""
+
+    cel: str = Field(description="the expression as written")
+    exec: str = Field(description="CEL evaluated at run time: decimals as integers scaled by 10^scale")
+    scale: int = 6
+    type: str = Field(description="the checked result type (bool for conditions)")
+    names: list[str] = Field(description="parameters and data paths it reads")
+    decimals: list[str] = Field(default_factory=list, description="names passed as scaled integers")
+    feel: str | None = Field(None, description="the same condition in FEEL, for Camunda 8")
+
+
+class Retry(_IR):
+    max_attempts: int = 1
+    backoff: str | None = None
+    multiplier: str = "2"
+    max_backoff: str | None = None
+
+
+class ErrorRoute(_IR):
+    """A declared business error's route: end with an outcome, or jump to a later step."""
+
+    end: str | None = None
+    goto: str | None = None
+    message: Label | None = None
+
+
+class Compensation(_IR):
+    handler: str
+
+
+class Step(_IR):
+    """One node of the workflow. ``kind`` decides which fields apply."""
+
+    id: str
+    kind: Literal["service", "user", "wait", "end"]
+    title: Label
+    component: str | None = Field(None, description="id@version of the component used")
+    when: Condition | None = None
+    channels: list[str] = Field(description="channels on which the step runs")
+    # service
+    handler: str | None = None
+    parameters: dict[str, ParamValue] = Field(default_factory=dict)
+    inputs: dict[str, str] = Field(default_factory=dict, description="component path -> product data path")
+    outputs: dict[str, str] = Field(default_factory=dict, description="component path -> product data path")
+    retry: Retry | None = None
+    timeout: str | None = None
+    errors: dict[str, ErrorRoute] = Field(default_factory=dict, description="declared error -> route (unrouted: fail)")
+    compensation: Compensation | None = None
+    # user
+    actor: Literal["customer", "staff"] | None = None
+    candidate_groups: list[str] = Field(default_factory=list)
+    fields: dict[str, FieldDef] = Field(default_factory=dict, description="product data path -> field")
+    shows: list[str] = Field(default_factory=list)
+    # wait
+    duration: str | None = None
+    interruptible: bool = True
+    # end
+    outcome: str | None = None
+    message: Label | None = None
+
+
+class Parallel(_IR):
+    """Branches that run concurrently and join before the next item of the sequence."""
+
+    parallel: list[list[Union[str, "Parallel"]]]
+
+
+Flow = list[Union[str, Parallel]]
+
+
+class Rule(_IR):
+    id: str
+    kind: Literal["eligibility", "constraint"]
+    condition: Condition
+    message: Label
+
+
+class Derived(_IR):
+    type: str
+    condition: Condition
+    currency: str | None = None
+
+
+class Effective(_IR):
+    from_: str | None = Field(None, alias="from")
+    from_source: str | None = Field(None, description="as written, e.g. T+1")
+    until: str | None = None
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class WorkflowDefinition(_IR):
+    """The compiled product version."""
+
+    format: Literal["productkit.workflow/1"] = FORMAT
+    id: str
+    version: str
+    name: Label
+    description: str | None = None
+    lines: list[str] = Field(default_factory=list, description="product lines inherited, id@version, nearest first")
+    channels: list[str]
+    effective: Effective
+    parameters: dict[str, ParamValue]
+    context: dict[str, FieldDef] = Field(default_factory=dict)
+    data: dict[str, FieldDef] = Field(default_factory=dict, description="every data path and its type")
+    steps: dict[str, Step]
+    flow: Flow
+    journeys: dict[str, list[str]] = Field(description="channel -> user step ids in order")
+    rules: list[Rule] = Field(default_factory=list)
+    derived: dict[str, Derived] = Field(default_factory=dict)
+    components: dict[str, str] = Field(default_factory=dict, description="component id -> exact version used")
+    source: str = Field("", description="the product file, relative to the catalogue root")
+    digest: str = ""
+
+
+def canonical_json(data: Any) -> str:
+    return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def _payload(defn: WorkflowDefinition) -> dict[str, Any]:
+    return defn.model_dump(mode="json", by_alias=True, exclude_none=False)
+
+
+def with_digest(defn: WorkflowDefinition) -> WorkflowDefinition:
+    """``defn`` with its content digest set (sha256 of the canonical form sans digest)."""
+    payload = _payload(defn)
+    payload["digest"] = ""
+    digest = "sha256:" + hashlib.sha256(canonical_json(payload).encode("utf-8")).hexdigest()
+    return defn.model_copy(update={"digest": digest})
+
+
+def dump(defn: WorkflowDefinition) -> str:
+    """Canonical, human-diffable JSON text (sorted keys, two-space indent, final newline)."""
+    return json.dumps(_payload(defn), ensure_ascii=False, sort_keys=True, indent=2) + "\n"
+
+
+def load(text: str | bytes) -> WorkflowDefinition:
+    return WorkflowDefinition.model_validate_json(text)
+
+
+def workflow_schema() -> dict[str, Any]:
+    schema = WorkflowDefinition.model_json_schema(by_alias=True)
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema",
+            "$id": "https://productkit.dev/schemas/v1/WorkflowDefinition.schema.json", **schema}
