@@ -8,7 +8,9 @@ anchors, merge keys and tags are refused; nesting is bounded; every value keeps 
 
 from __future__ import annotations
 
+import codecs
 import os
+import re
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -92,6 +94,18 @@ def _mark(event: Any) -> tuple[int, int]:
     return event.start_mark.line + 1, event.start_mark.column + 1
 
 
+# The line breaks libyaml counts in its marks (YAML 1.1): CRLF, CR, LF, NEL, LS, PS.
+_BREAK_RE = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
+
+
+def _line_col(text: str, index: int) -> tuple[int, int]:
+    """1-based line and column (in characters) of ``text[index]``, counted as libyaml does."""
+    line, start = 1, 0
+    for brk in _BREAK_RE.finditer(text, 0, index):
+        line, start = line + 1, brk.end()
+    return line, index - start + 1
+
+
 _NULLS = frozenset({"", "~", "null", "Null", "NULL"})
 
 
@@ -155,7 +169,7 @@ class _Builder:
                 if event.anchor is not None:
                     _check_node_event(event, "scalar")
                 value = _scalar(event)
-                container = None
+                container: dict[str, Any] | list[Any] | None = None
             else:
                 kind = "mapping" if name == "MappingStartEvent" else "sequence"
                 _check_node_event(event, kind)
@@ -183,7 +197,8 @@ class _Builder:
         container = frame[0]
         if isinstance(container, list):
             return len(container) - 1
-        return frame[2] if frame[2] is not None else frame[4]["__last__"]
+        key: str = frame[2] if frame[2] is not None else frame[4]["__last__"]
+        return key
 
     def _place(self, frame: list[Any], value: Any, event: Any) -> None:
         container, path = frame[0], frame[1]
@@ -224,30 +239,54 @@ def _error(file: str, code: str, message: str, line: int = 0, col: int = 0,
 
 
 def _decode(file: str, raw: bytes) -> tuple[str | None, Diagnostic | None]:
-    nul = raw.find(b"\x00")
+    # Positions are counted in the text after the BOM, in characters, as libyaml counts them.
+    body = raw[len(codecs.BOM_UTF8):] if raw.startswith(codecs.BOM_UTF8) else raw
+    nul = body.find(b"\x00")
     if nul >= 0:
-        line = raw.count(b"\n", 0, nul) + 1
-        col = nul - (raw.rfind(b"\n", 0, nul) + 1) + 1
+        prefix = body[:nul].decode("utf-8", errors="replace")
         return None, _error(file, "PK004", "NUL byte in file; a catalogue file must be UTF-8 text",
-                            line, col)
+                            *_line_col(prefix, len(prefix)))
     try:
-        text = raw.decode("utf-8-sig")
+        text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line = raw.count(b"\n", 0, exc.start) + 1
-        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
-        bad = raw[exc.start: exc.start + 1].hex()
-        return None, _error(file, "PK004", f"invalid UTF-8 byte 0x{bad}", line, col,
-                            hint="save the file as UTF-8")
+        prefix = body[:exc.start].decode("utf-8")  # valid: the first bad byte is at exc.start
+        bad = body[exc.start: exc.start + 1].hex()
+        return None, _error(file, "PK004", f"invalid UTF-8 byte 0x{bad}",
+                            *_line_col(prefix, len(prefix)), hint="save the file as UTF-8")
     return text, None
+
+
+def _unencodable(text: str, file: str) -> Diagnostic | None:
+    """A lone surrogate (only possible in text handed to load_text) cannot reach the parser."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return _error(file, "PK004", f"character U+{ord(text[exc.start]):04X} is not valid text",
+                      *_line_col(text, exc.start))
+    return None
+
+
+def _reader_problem(text: str, file: str, exc: yaml.reader.ReaderError) -> Diagnostic:
+    # libyaml reports a byte offset into the UTF-8 encoding of the text.
+    index = len(text.encode("utf-8")[:exc.position].decode("utf-8", errors="ignore"))
+    char = exc.character if isinstance(exc.character, int) else ord(str(exc.character)[:1] or "\0")
+    return _error(file, "PK005", f"YAML syntax error: character U+{char:04X} is not allowed "
+                  f"({exc.reason})", *_line_col(text, index),
+                  hint="remove the control character, or write it as an escape in a quoted string")
 
 
 def load_text(text: str, file: str, limits: LoadLimits = LoadLimits()) -> tuple[Document | None, list[Diagnostic]]:
     """Parse one YAML text into a :class:`Document`, or return located diagnostics."""
+    unencodable = _unencodable(text, file)
+    if unencodable is not None:
+        return None, [unencodable]
     builder = _Builder(limits)
     try:
         data = builder.build(yaml.parse(text, Loader=_CParser))
     except _Refused as exc:
         return None, [_error(file, exc.code, exc.message, exc.line, exc.col, exc.hint)]
+    except yaml.reader.ReaderError as exc:
+        return None, [_reader_problem(text, file, exc)]
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark is not None else (0, 0)

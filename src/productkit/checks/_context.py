@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..catalog import Catalog, Entry
 from ..diagnostics import Diagnostic, Location, Related, Severity
@@ -19,6 +20,7 @@ class Context:
     options: Options
     dictionary: dict[str, TypeSpec] = field(default_factory=dict)
     dictionary_entries: dict[str, tuple[Entry, str]] = field(default_factory=dict)
+    assemblies: dict[tuple[str, str, str], Any] = field(default_factory=dict)
 
     @classmethod
     def build(cls, catalog: Catalog, options: Options) -> Context:

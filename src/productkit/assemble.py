@@ -1,0 +1,399 @@
+"""Stage 4: the product graph. Steps, the data they read and write, and the order it forces.
+
+Nodes are steps; an edge ``a -> b`` says ``a`` must finish before ``b`` starts, with the reason
+(data, capability, explicit ``after``, error route, journey order). Checks over the graph run
+in one pass in topological order (integer bitsets for "produced on every path"), so they stay
+near-linear at thousands of steps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import networkx as nx
+
+from . import expr
+from .checks._context import Context
+from .diagnostics import Diagnostic, Location, Related, Severity
+from .ir import Condition
+from .model import ProcessComponent, TypeSpec, UIComponent
+from .resolve import ResolvedProduct, ResolvedStep
+
+__all__ = ["Assembly", "StepIO", "assemble", "type_name"]
+
+START = "<start>"
+
+
+def type_name(spec: TypeSpec) -> str:
+    if spec.type == "list":
+        return "list:" + (type_name(spec.items) if spec.items else "string")
+    return spec.type or "string"
+
+
+@dataclass(slots=True)
+class StepIO:
+    """What one step reads and writes, in product data paths."""
+
+    rs: ResolvedStep
+    reads: dict[str, TypeSpec] = field(default_factory=dict)
+    writes: dict[str, TypeSpec] = field(default_factory=dict)
+    inputs: dict[str, str] = field(default_factory=dict)  # component path -> product path
+    outputs: dict[str, str] = field(default_factory=dict)
+    condition: Condition | None = None
+    channels: list[str] = field(default_factory=list)
+
+    @property
+    def id(self) -> str:
+        return self.rs.step.id
+
+
+@dataclass(slots=True)
+class Assembly:
+    product: ResolvedProduct
+    steps: dict[str, StepIO]
+    graph: Any  # nx.DiGraph
+    order: list[str]
+    scope: dict[str, str]
+    conditions: dict[str, Condition] = field(default_factory=dict)  # rule id / derived -> checked
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+
+def _io(rs: ResolvedStep, product_channels: list[str]) -> StepIO:
+    io = StepIO(rs)
+    comp = rs.component.model if rs.component else None
+    rename_in, rename_out = rs.step.inputs, rs.step.outputs
+    if isinstance(comp, ProcessComponent):
+        for path, spec in comp.inputs.items():
+            io.inputs[path] = rename_in.get(path, path)
+            io.reads[io.inputs[path]] = spec
+        for path, spec in comp.outputs.items():
+            io.outputs[path] = rename_out.get(path, path)
+            io.writes[io.outputs[path]] = spec
+    if isinstance(comp, UIComponent):
+        for path, spec in comp.fields.items():
+            io.writes[rename_out.get(path, path)] = spec
+    chans = comp.channels if isinstance(comp, UIComponent) else product_channels
+    wanted = rs.step.channels if rs.step.channels is not None else product_channels
+    io.channels = [c for c in product_channels if c in chans and c in wanted]
+    return io
+
+
+def _scope(rp: ResolvedProduct, steps: dict[str, StepIO]) -> dict[str, str]:
+    scope = {name: type_name(p.spec) for name, p in rp.params.items()}
+    scope.update({path: type_name(spec) for path, (spec, _) in rp.context.items()})
+    for io in steps.values():
+        scope.update({path: type_name(spec) for path, spec in io.writes.items()})
+    scope.update({name: d.type for name, (d, _) in rp.derived.items()})
+    return scope
+
+
+def _param_values(rp: ResolvedProduct) -> dict[str, Any]:
+    return {name: p.value for name, p in rp.params.items() if p.value is not None}
+
+
+def _expr_diag(problem: expr.ExprProblem, at: Location) -> Diagnostic:
+    msg = problem.message + (f" (column {problem.offset + 1} of the expression)" if problem.offset else "")
+    return Diagnostic(problem.code, msg, at, hint=problem.hint)
+
+
+def _check_expr(text: str, scope: dict[str, str], at: Location, out: list[Diagnostic],
+                params: dict[str, Any], want: str | None = "boolean") -> Condition | None:
+    result = expr.check(text, scope, want, params)
+    if isinstance(result, list):
+        out.extend(_expr_diag(p, at) for p in result)
+        return None
+    return result
+
+
+def assemble(ctx: Context, rp: ResolvedProduct) -> Assembly:
+    """Build and check the graph of one resolved product."""
+    out: list[Diagnostic] = []
+    steps = {rs.step.id: _io(rs, rp.channels) for rs in rp.steps}
+    scope = _scope(rp, steps)
+    params = _param_values(rp)
+    for io in steps.values():
+        if io.rs.step.when is not None:
+            io.condition = _check_expr(io.rs.step.when, scope, io.rs.loc("when"), out, params)
+    asm = Assembly(rp, steps, nx.DiGraph(), [], scope, diagnostics=out)
+    _rules(asm, params)
+    _edges(asm)
+    asm.order = _order(asm)
+    for check in GRAPH_CHECKS:
+        out.extend(check(asm))
+    return asm
+
+
+def _rules(asm: Assembly, params: dict[str, Any]) -> None:
+    rp = asm.product
+    for rule, entry, i in rp.rules:
+        at = entry.doc.loc(("rules", i, "expr"))
+        cond = _check_expr(rule.expr, asm.scope, at, asm.diagnostics, params)
+        if cond is None:
+            continue
+        asm.conditions[f"rule:{rule.id}"] = cond
+        if rule.kind == "constraint" and set(cond.names) <= set(params):
+            _constraint_holds(asm, rule, cond, params, at)
+    for name, (d, entry) in rp.derived.items():
+        at = entry.doc.loc(("derived", name, "expr"))
+        cond = _check_expr(d.expr, asm.scope, at, asm.diagnostics, params, want=d.type)
+        if cond is not None:
+            asm.conditions[f"derived:{name}"] = cond
+
+
+def _constraint_holds(asm: Assembly, rule: Any, cond: Condition, params: dict[str, Any],
+                      at: Location) -> None:
+    try:
+        ok = expr.evaluate(cond, params)
+    except expr.ExprError as exc:
+        asm.diagnostics.append(Diagnostic("PK306", f"constraint '{rule.id}' cannot be evaluated: {exc}", at))
+        return
+    if ok is not True:
+        shown = ", ".join(f"{n} = {params[n]}" for n in cond.names if n in params)
+        asm.diagnostics.append(Diagnostic("PK306", f"constraint '{rule.id}' ({rule.expr}) fails with {shown}",
+                                          at, related=tuple(
+                                              Related(asm.product.params[n].provenance[-1].location,
+                                                      f"{n} set here")
+                                              for n in cond.names
+                                              if n in asm.product.params and asm.product.params[n].provenance)))
+
+
+def _add(asm: Assembly, a: str, b: str, reason: str, at: Location) -> None:
+    if a == b:
+        return
+    if not asm.graph.has_edge(a, b):
+        asm.graph.add_edge(a, b, reason=reason, at=at)
+
+
+def _edges(asm: Assembly) -> None:
+    g = asm.graph
+    g.add_node(START)
+    for sid in asm.steps:
+        g.add_node(sid)
+    writers: dict[str, list[str]] = {}
+    for sid, io in asm.steps.items():
+        for path in io.writes:
+            writers.setdefault(path, []).append(sid)
+    providers: dict[str, list[str]] = {}
+    for sid, io in asm.steps.items():
+        comp = io.rs.component.model if io.rs.component else None
+        for cap in comp.provides if isinstance(comp, ProcessComponent) else []:
+            providers.setdefault(cap, []).append(sid)
+    for sid, io in asm.steps.items():
+        for path in _all_reads(asm, io):
+            for w in writers.get(path, []):
+                _add(asm, w, sid, f"'{sid}' reads {path} written by '{w}'", io.rs.loc("use"))
+        comp = io.rs.component.model if io.rs.component else None
+        for cap in comp.requires if isinstance(comp, ProcessComponent) else []:
+            for w in providers.get(cap, []):
+                _add(asm, w, sid, f"'{sid}' requires {cap} provided by '{w}'", io.rs.loc("use"))
+        for j, before in enumerate(io.rs.step.after):
+            if before in asm.steps:
+                _add(asm, before, sid, f"'{sid}' is declared after '{before}'", io.rs.loc("after", j))
+        for code, route in io.rs.step.on_error.items():
+            if route.goto in asm.steps:
+                _add(asm, sid, route.goto, f"error {code} of '{sid}' goes to '{route.goto}'",
+                     io.rs.loc("on_error", code))
+    _journey_edges(asm)
+
+
+def _journey_edges(asm: Assembly) -> None:
+    """Customer screens keep their declared order: a journey is a sequence."""
+    users = [sid for sid, io in asm.steps.items() if isinstance(_comp(io), UIComponent)]
+    for a, b in zip(users, users[1:], strict=False):
+        if not nx.has_path(asm.graph, b, a):
+            _add(asm, a, b, f"screen '{b}' follows screen '{a}'", asm.steps[b].rs.loc("use"))
+
+
+def _comp(io: StepIO) -> Any:
+    return io.rs.component.model if io.rs.component else None
+
+
+def _all_reads(asm: Assembly, io: StepIO) -> list[str]:
+    reads = list(io.reads)
+    if io.condition is not None:
+        reads.extend(n for n in io.condition.names if "." in n)
+    return reads
+
+
+def _order(asm: Assembly) -> list[str]:
+    g = asm.graph
+    position = {sid: i for i, sid in enumerate(asm.steps)}
+    if not nx.is_directed_acyclic_graph(g):
+        return list(asm.steps)
+    return [n for n in nx.lexicographical_topological_sort(g, key=lambda n: position.get(n, -1))
+            if n != START]
+
+
+# ------------------------------------------------------------------ graph checks
+
+
+def check_cycles(asm: Assembly) -> Iterator[Diagnostic]:
+    """PK401: every cycle, each edge with its reason, located at its first step."""
+    for scc in nx.strongly_connected_components(asm.graph):
+        if len(scc) < 2:
+            continue
+        sub = asm.graph.subgraph(scc)
+        cycle = nx.find_cycle(sub)
+        names = " -> ".join([cycle[0][0], *(b for _, b in cycle)])
+        related = tuple(Related(asm.graph.edges[a, b]["at"], asm.graph.edges[a, b]["reason"]) for a, b in cycle)
+        first = asm.steps[cycle[0][0]]
+        yield Diagnostic("PK401", f"steps form a cycle: {names}", first.rs.loc("id"), related=related)
+
+
+def _producers(asm: Assembly) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {path: [START] for path in asm.product.context}
+    for sid, io in asm.steps.items():
+        for path in io.writes:
+            out.setdefault(path, []).append(sid)
+    return out
+
+
+def check_providers(asm: Assembly) -> Iterator[Diagnostic]:
+    """PK402/PK409: every read has a producer on every channel the step runs on."""
+    producers = _producers(asm)
+    for sid, io in asm.steps.items():
+        for path in _all_reads(asm, io):
+            if path not in producers and path not in asm.scope:
+                yield Diagnostic("PK402", f"step '{sid}' needs {path} and nothing provides it",
+                                 io.rs.loc("use" if path in io.reads else "when"),
+                                 hint="add a step whose component outputs it, a UI field, or a context entry")
+                continue
+            for channel in io.channels:
+                on = [p for p in producers.get(path, []) if p == START or channel in asm.steps[p].channels]
+                if not on and path in producers:
+                    yield Diagnostic("PK409", f"on channel '{channel}' nothing collects {path}, "
+                                     f"which step '{sid}' needs", io.rs.loc("use"),
+                                     hint=f"add a UI component available on {channel} that collects it")
+
+
+def check_writers(asm: Assembly) -> Iterator[Diagnostic]:
+    """PK403: two steps that can run on one channel write the same data."""
+    seen: dict[str, str] = {}
+    for sid in asm.order:
+        io = asm.steps[sid]
+        for path in io.writes:
+            other = seen.get(path)
+            if other is not None and set(asm.steps[other].channels) & set(io.channels):
+                yield Diagnostic("PK403", f"{path} is written by '{other}' and '{sid}'", io.rs.loc("use"),
+                                 related=(Related(asm.steps[other].rs.loc("use"), "also written here"),))
+            elif path in asm.product.context:
+                yield Diagnostic("PK403", f"{path} is supplied by the context and written by '{sid}'",
+                                 io.rs.loc("use"))
+            seen.setdefault(path, sid)
+
+
+def check_every_path(asm: Assembly) -> Iterator[Diagnostic]:
+    """PK404: a read whose every producer is conditional, in one pass over the order."""
+    conditional = {sid for sid, io in asm.steps.items() if io.condition is not None or io.rs.step.when}
+    producers = _producers(asm)
+    for sid in asm.order:
+        io = asm.steps[sid]
+        own = io.rs.step.when
+        for path in io.reads:
+            found = producers.get(path, [])
+            if found and all(p != START and p in conditional and asm.steps[p].rs.step.when != own
+                             for p in found):
+                yield Diagnostic("PK404", f"{path} is not produced when step(s) "
+                                 f"{', '.join(repr(p) for p in found)} are skipped, but '{sid}' needs it",
+                                 io.rs.loc("use"),
+                                 related=tuple(Related(asm.steps[p].rs.loc("when"), "condition here")
+                                               for p in found))
+
+
+def _type_text(spec: TypeSpec) -> str:
+    text = type_name(spec)
+    if spec.type == "money" and spec.currency:
+        text += f" {spec.currency}"
+    if spec.type == "enum" and spec.values:
+        text += "[" + ", ".join(str(v) for v in spec.values) + "]"
+    return text
+
+
+def _agree(producer: TypeSpec, consumer: TypeSpec) -> bool:
+    if type_name(producer) != type_name(consumer):
+        return False
+    if producer.type == "money" and producer.currency != consumer.currency:
+        return False
+    if producer.type == "enum":
+        return set(map(str, producer.values or [])) <= set(map(str, consumer.values or []))
+    return True
+
+
+def check_types(asm: Assembly) -> Iterator[Diagnostic]:
+    """PK405: producer and consumer declare the same type for the data they share."""
+    written: dict[str, tuple[TypeSpec, Location]] = {p: (s, loc) for p, (s, loc) in asm.product.context.items()}
+    for sid in asm.order:
+        io = asm.steps[sid]
+        for path, spec in io.reads.items():
+            if path in written and not _agree(written[path][0], spec):
+                yield Diagnostic("PK405", f"step '{sid}' reads {path} as {_type_text(spec)}, but it is "
+                                 f"written as {_type_text(written[path][0])}", io.rs.loc("use"),
+                                 related=(Related(written[path][1], "written here"),))
+        for path, spec in io.writes.items():
+            written.setdefault(path, (spec, io.rs.loc("use")))
+
+
+def check_reachable(asm: Assembly) -> Iterator[Diagnostic]:
+    """PK406: steps that can never run (after an unconditional end, or on no channel)."""
+    ends = [sid for sid, io in asm.steps.items() if io.rs.step.end and not io.rs.step.when]
+    for sid, io in asm.steps.items():
+        if not io.channels:
+            yield Diagnostic("PK406", f"step '{sid}' runs on none of the product's channels "
+                             f"({', '.join(asm.product.channels)})", io.rs.loc("id"))
+    for end in ends:
+        for later in nx.descendants(asm.graph, end):
+            yield Diagnostic("PK406", f"step '{later}' comes after '{end}', which always ends the application",
+                             asm.steps[later].rs.loc("id"))
+
+
+def check_conflicts(asm: Assembly) -> Iterator[Diagnostic]:
+    """PK407: components that declare a conflict with another used component or capability."""
+    used: dict[str, str] = {}
+    for sid, io in asm.steps.items():
+        comp = _comp(io)
+        if comp is not None:
+            used.setdefault(comp.id, sid)
+            for cap in getattr(comp, "provides", []):
+                used.setdefault(cap, sid)
+    for sid, io in asm.steps.items():
+        comp = _comp(io)
+        for other in getattr(comp, "conflicts_with", []):
+            if other in used and used[other] != sid:
+                yield Diagnostic("PK407", f"'{comp.id}' in step '{sid}' conflicts with '{other}' "
+                                 f"used by step '{used[other]}'", io.rs.loc("use"))
+
+
+def check_capabilities(asm: Assembly) -> Iterator[Diagnostic]:
+    """PK410: required capabilities must be provided by some step."""
+    provided = {cap for io in asm.steps.values() for cap in getattr(_comp(io), "provides", [])}
+    for sid, io in asm.steps.items():
+        for cap in getattr(_comp(io), "requires", []):
+            if cap not in provided:
+                yield Diagnostic("PK410", f"step '{sid}' requires capability '{cap}' and no step provides it",
+                                 io.rs.loc("use"))
+
+
+def check_unused(asm: Assembly) -> Iterator[Diagnostic]:
+    """PK408 (warning): outputs no step, condition, rule or screen reads."""
+    read: set[str] = set()
+    for io in asm.steps.values():
+        read.update(_all_reads(asm, io))
+        comp = _comp(io)
+        if isinstance(comp, UIComponent):
+            read.update(comp.shows)
+    for cond in asm.conditions.values():
+        read.update(cond.names)
+    for sid, io in asm.steps.items():
+        if isinstance(_comp(io), UIComponent):
+            continue
+        for path in io.writes:
+            if path not in read:
+                yield Diagnostic("PK408", f"output {path} of step '{sid}' is never used", io.rs.loc("use"),
+                                 Severity.WARNING,
+                                 hint="read it in a later step, condition, rule or result screen (shows:)")
+
+
+GRAPH_CHECKS = (check_cycles, check_providers, check_writers, check_every_path, check_types,
+                check_reachable, check_conflicts, check_capabilities, check_unused)

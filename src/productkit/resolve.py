@@ -1,0 +1,341 @@
+"""Stage 3: a product with its line chain, parameters with provenance, and resolved steps.
+
+Parameter precedence, lowest first: the dictionary (or an inline declaration), each product
+line from the root of the ``extends`` chain down, the product, then per step: the component's
+default, the product's value of the same name, the step's ``with``. A line may lock a value or
+narrow bounds; a child may narrow further but never widen or change a locked value.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .catalog import Catalog, Entry
+from .checks._context import Context
+from .diagnostics import Diagnostic, Location, Related
+from .model import ParamSetting, ProcessComponent, Product, ProductLine, Step, TypeSpec, UIComponent
+from .params import Value, coerce, effective_spec, violations
+from .refs import COMPONENT_KINDS, RefProblem, resolve_ref
+from .shape import did_you_mean
+from .values import ValueProblem
+
+__all__ = ["ProvenanceItem", "ResolvedParam", "ResolvedProduct", "ResolvedStep", "resolve_product"]
+
+
+@dataclass(frozen=True, slots=True)
+class ProvenanceItem:
+    source: str
+    location: Location
+    value: str | None
+
+
+@dataclass(slots=True)
+class ResolvedParam:
+    name: str
+    spec: TypeSpec
+    value: Value | None = None
+    locked: bool = False
+    declared: Location | None = None
+    locked_at: Location | None = None
+    provenance: list[ProvenanceItem] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class ResolvedStep:
+    step: Step
+    origin: Entry
+    index: int
+    component: Entry | None = None
+    params: dict[str, ResolvedParam] = field(default_factory=dict)
+
+    def loc(self, *path: str | int, key: bool = False) -> Location:
+        return self.origin.doc.loc(("steps", self.index, *path), key=key)
+
+
+@dataclass(slots=True)
+class ResolvedProduct:
+    entry: Entry
+    chain: list[Entry]  # lines, nearest first
+    params: dict[str, ResolvedParam]
+    channels: list[str]
+    context: dict[str, tuple[TypeSpec, Location]]
+    steps: list[ResolvedStep]
+    rules: list[tuple[Any, Entry, int]]
+    derived: dict[str, tuple[Any, Entry]]
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    @property
+    def model(self) -> Product | ProductLine:
+        assert isinstance(self.entry.model, Product | ProductLine)
+        return self.entry.model
+
+
+def _chain(ctx: Context, entry: Entry, out: list[Diagnostic]) -> list[Entry]:
+    """The lines ``entry`` extends, nearest first; cycles and missing lines are reported once."""
+    chain: list[Entry] = []
+    seen = {entry.key}
+    current = entry
+    while True:
+        model = current.model
+        assert isinstance(model, Product | ProductLine)
+        if model.extends is None:
+            return chain
+        found = resolve_ref(ctx.catalog, model.extends, ("ProductLine",))
+        if isinstance(found, RefProblem):
+            return chain  # reported by check_references
+        if found.key in seen:
+            names = " -> ".join([entry.model.id, *(e.model.id for e in chain), found.model.id])
+            out.append(Diagnostic("PK205", f"extends forms a cycle: {names}",
+                                  current.doc.loc(("extends",)),
+                                  related=(Related(found.doc.loc(("extends",)), "continues here"),)))
+            return chain
+        seen.add(found.key)
+        chain.append(found)
+        current = found
+
+
+def _source(entry: Entry) -> str:
+    return f"{'line' if entry.model.kind == 'ProductLine' else 'product'}:{entry.model.id}"
+
+
+def _declare(ctx: Context, name: str, setting: ParamSetting, entry: Entry,
+             out: list[Diagnostic]) -> ResolvedParam | None:
+    loc = entry.doc.loc(("parameters", name), key=True)
+    if setting.type is not None or setting.ref is not None:
+        spec = effective_spec(TypeSpec.model_validate(
+            {k: getattr(setting, k) for k in setting.model_fields_set
+             if k in TypeSpec.model_fields}), ctx.dictionary)
+        return ResolvedParam(name, spec, declared=loc)
+    if name in ctx.dictionary:
+        spec = ctx.dictionary[name]
+        dloc = ctx.dictionary_loc(name)
+        param = ResolvedParam(name, spec, declared=dloc)
+        if spec.default is not None and dloc is not None:
+            try:
+                param.value = coerce(spec, spec.default)
+                param.provenance.append(ProvenanceItem("dictionary", dloc, str(param.value)))
+            except ValueProblem:
+                pass  # reported by check_declarations
+        return param
+    out.append(Diagnostic("PK207", f"no parameter '{name}' in the dictionary or the line", loc,
+                          hint=did_you_mean(name, ctx.dictionary) or
+                          "declare it with type: (or add it to a parameter dictionary)"))
+    return None
+
+
+def _narrow(param: ResolvedParam, setting: ParamSetting, entry: Entry, name: str,
+            out: list[Diagnostic]) -> None:
+    """Apply a child's narrower bounds; widening is PK206."""
+    spec = param.spec
+    updates: dict[str, Any] = {}
+    for bound in ("min", "max"):
+        raw = getattr(setting, bound)
+        if raw is None or setting.type is not None:
+            continue
+        at = entry.doc.loc(("parameters", name, bound))
+        try:
+            new = coerce(spec, raw)
+        except ValueProblem as exc:
+            out.append(Diagnostic(exc.code, f"{bound}: {exc.message}", at, hint=exc.hint))
+            continue
+        old = getattr(spec, bound)
+        if old is not None:
+            old_v = coerce(spec, old)
+            wider = _key(new) < _key(old_v) if bound == "min" else _key(new) > _key(old_v)
+            if wider:
+                out.append(Diagnostic("PK206", f"{bound} {new} widens the inherited {bound} {old_v}", at,
+                                      related=_decl(param)))
+                continue
+        updates[bound] = raw
+    if setting.values is not None and setting.type is None and spec.values is not None:
+        extra = [str(v) for v in setting.values if str(v) not in {str(x) for x in spec.values}]
+        if extra:
+            out.append(Diagnostic("PK206", f"values {', '.join(extra)} are not among the inherited values",
+                                  entry.doc.loc(("parameters", name, "values")), related=_decl(param)))
+        else:
+            updates["values"] = setting.values
+    if updates:
+        param.spec = spec.model_copy(update=updates)
+        param.declared = entry.doc.loc(("parameters", name), key=True)
+
+
+def _key(value: Any) -> Any:
+    from .values import Duration, Money
+
+    if isinstance(value, Money):
+        return value.amount
+    if isinstance(value, Duration):
+        return value.sort_key()
+    return value
+
+
+def _decl(param: ResolvedParam) -> tuple[Related, ...]:
+    return (Related(param.declared, "declared here"),) if param.declared else ()
+
+
+def _set_value(param: ResolvedParam, setting: ParamSetting, entry: Entry, name: str,
+               out: list[Diagnostic]) -> None:
+    if setting.value is None:
+        if setting.locked and param.value is not None:
+            param.locked = True
+            param.locked_at = entry.doc.loc(("parameters", name), key=True)
+        return
+    at = entry.doc.loc(("parameters", name))
+    try:
+        value = coerce(param.spec, setting.value)
+    except ValueProblem as exc:
+        out.append(Diagnostic(exc.code, f"{name}: {exc.message}", at, related=_decl(param), hint=exc.hint))
+        return
+    if param.locked and value != param.value:
+        assert param.locked_at is not None
+        out.append(Diagnostic("PK206", f"{name} = {value} changes the value {param.value} locked by the line",
+                              at, related=(Related(param.locked_at, "locked here"),)))
+        return
+    for problem in violations(param.spec, value):
+        out.append(Diagnostic(problem.code, f"{name} = {problem.message}", at, related=_decl(param),
+                              hint=problem.hint))
+    param.value = value
+    param.provenance.append(ProvenanceItem(_source(entry), at, str(value)))
+    if setting.locked:
+        param.locked, param.locked_at = True, at
+
+
+def _params(ctx: Context, levels: list[Entry], out: list[Diagnostic]) -> dict[str, ResolvedParam]:
+    params: dict[str, ResolvedParam] = {}
+    for entry in levels:
+        model = entry.model
+        assert isinstance(model, Product | ProductLine)
+        for name, setting in model.parameters.items():
+            if name not in params or setting.type is not None:
+                declared = _declare(ctx, name, setting, entry, out)
+                if declared is None:
+                    continue
+                params[name] = declared
+            param = params[name]
+            _narrow(param, setting, entry, name, out)
+            if param.value is not None and setting.value is None and (
+                    setting.min is not None or setting.max is not None):
+                for problem in violations(param.spec, param.value):
+                    out.append(Diagnostic(problem.code, f"inherited {name} = {problem.message}",
+                                          entry.doc.loc(("parameters", name)), related=_decl(param)))
+            _set_value(param, setting, entry, name, out)
+    return params
+
+
+def _steps(ctx: Context, levels: list[Entry], out: list[Diagnostic]) -> list[ResolvedStep]:
+    steps: dict[str, ResolvedStep] = {}
+    for entry in levels:
+        model = entry.model
+        assert isinstance(model, Product | ProductLine)
+        for i, step in enumerate(model.steps):
+            resolved = ResolvedStep(step, entry, i)
+            if step.use is not None:
+                found = resolve_ref(ctx.catalog, step.use, COMPONENT_KINDS)
+                if isinstance(found, RefProblem):
+                    continue  # reported by check_references
+                resolved.component = found
+            steps.pop(step.id, None)  # a child's step of the same id replaces the line's
+            steps[step.id] = resolved
+    return list(steps.values())
+
+
+def _step_params(ctx: Context, rs: ResolvedStep, product: dict[str, ResolvedParam],
+                 out: list[Diagnostic]) -> None:
+    comp = rs.component.model if rs.component else None
+    if not isinstance(comp, ProcessComponent):
+        for name in rs.step.with_:
+            out.append(Diagnostic("PK207", f"step '{rs.step.id}' has no parameters to set",
+                                  rs.loc("with", name, key=True)))
+        return
+    assert rs.component is not None
+    for name, decl in comp.parameters.items():
+        spec = effective_spec(decl, ctx.dictionary)
+        param = ResolvedParam(name, spec, declared=rs.component.doc.loc(("parameters", name), key=True))
+        if spec.default is not None and param.declared is not None:
+            try:
+                param.value = coerce(spec, spec.default)
+                param.provenance.append(ProvenanceItem(f"component:{comp.id}", param.declared, str(param.value)))
+            except ValueProblem:
+                pass
+        source = product.get(name) or (product.get(decl.ref) if decl.ref else None)
+        if source is not None and source.value is not None:
+            param.value = source.value
+            param.provenance.extend(source.provenance)
+        rs.params[name] = param
+    for name, raw in rs.step.with_.items():
+        _bind(rs, name, raw, product, out)
+    for name, param in rs.params.items():
+        if param.value is None and param.spec.required:
+            out.append(Diagnostic("PK208", f"parameter '{name}' of {comp.id} has no value in step "
+                                  f"'{rs.step.id}'", rs.loc("use"), related=_decl(param),
+                                  hint=f"set it with `with: {{{name}: ...}}` or a product parameter"))
+
+
+def _bind(rs: ResolvedStep, name: str, raw: Any, product: dict[str, ResolvedParam],
+          out: list[Diagnostic]) -> None:
+    at = rs.loc("with", name)
+    param = rs.params.get(name)
+    if param is None:
+        out.append(Diagnostic("PK207", f"the component has no parameter '{name}'", rs.loc("with", name, key=True),
+                              hint=did_you_mean(name, rs.params)))
+        return
+    if isinstance(raw, dict) and set(raw) == {"param"}:
+        source = product.get(str(raw["param"]))
+        if source is None or source.value is None:
+            out.append(Diagnostic("PK207", f"no product parameter '{raw['param']}' with a value", at,
+                                  hint=did_you_mean(str(raw["param"]), product)))
+            return
+        value = source.value
+    else:
+        try:
+            value = coerce(param.spec, raw)
+        except ValueProblem as exc:
+            out.append(Diagnostic(exc.code, f"{name}: {exc.message}", at, related=_decl(param), hint=exc.hint))
+            return
+    for problem in violations(param.spec, value):
+        out.append(Diagnostic(problem.code, f"{name} = {problem.message}", at, related=_decl(param)))
+    param.value = value
+    param.provenance.append(ProvenanceItem(f"step:{rs.step.id}", at, str(value)))
+
+
+def resolve_product(ctx: Context, entry: Entry) -> ResolvedProduct:
+    """Resolve one Product (or ProductLine) entry; problems are in ``.diagnostics``."""
+    out: list[Diagnostic] = []
+    chain = _chain(ctx, entry, out)
+    levels = [*reversed(chain), entry]
+    params = _params(ctx, levels, out)
+    steps = _steps(ctx, levels, out)
+    for rs in steps:
+        _step_params(ctx, rs, params, out)
+    channels: list[str] = []
+    context: dict[str, tuple[TypeSpec, Location]] = {}
+    rules: list[tuple[Any, Entry, int]] = []
+    derived: dict[str, tuple[Any, Entry]] = {}
+    for level in levels:
+        model = level.model
+        assert isinstance(model, Product | ProductLine)
+        if model.channels is not None:
+            channels = list(model.channels)
+        for path, spec in model.context.items():
+            context[path] = (effective_spec(spec, ctx.dictionary), level.doc.loc(("context", path), key=True))
+        rules.extend((rule, level, i) for i, rule in enumerate(model.rules))
+        derived.update({name: (d, level) for name, d in model.derived.items()})
+    if isinstance(entry.model, Product):
+        _required(entry, params, out)
+    return ResolvedProduct(entry, chain, params, channels, context, steps, rules, derived, out)
+
+
+def _required(entry: Entry, params: dict[str, ResolvedParam], out: list[Diagnostic]) -> None:
+    for name, param in params.items():
+        if param.value is None and param.spec.required:
+            out.append(Diagnostic("PK208", f"parameter '{name}' has no value", entry.doc.loc(("id",)),
+                                  related=_decl(param), hint=f"set parameters.{name} in the product or its line"))
+
+
+def resolve_all(ctx: Context, catalog: Catalog) -> list[ResolvedProduct]:
+    return [resolve_product(ctx, e) for e in catalog.kind("Product")]
+
+
+def ui_model(rs: ResolvedStep) -> UIComponent | None:
+    return rs.component.model if rs.component and isinstance(rs.component.model, UIComponent) else None
