@@ -1,0 +1,219 @@
+"""Stage 5: an assembled product -> its workflow definition (see :mod:`productkit.ir`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+from . import expr, ir
+from .assemble import Assembly, StepIO, type_name
+from .model import Label, ProcessComponent, TypeSpec, UIComponent, UIField
+from .params import coerce
+from .resolve import ResolvedParam
+from .values import Duration, Money, ValueProblem
+
+__all__ = ["compile_product", "json_value"]
+
+
+def json_value(value: Any) -> Any:
+    """A resolved value as JSON: exact decimals as strings."""
+    if isinstance(value, Money):
+        return str(value.amount)
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, Duration):
+        return value.text
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, tuple | list):
+        return [json_value(v) for v in value]
+    return value
+
+
+def _label(label: Label | None) -> ir.Label | None:
+    return None if label is None else ir.Label(**{"zh-CN": label.zh_cn, "en": label.en})
+
+
+def _bound(spec: TypeSpec, name: str) -> str | None:
+    raw = getattr(spec, name)
+    if raw is None or spec.type in ("string", "enum", "boolean", "list"):
+        return None
+    try:
+        return str(json_value(coerce(spec, raw)))
+    except ValueProblem:
+        return None
+
+
+def field_def(spec: TypeSpec) -> ir.FieldDef:
+    ui = spec if isinstance(spec, UIField) else None
+    default = None
+    if spec.default is not None:
+        try:
+            default = json_value(coerce(spec, spec.default))
+        except ValueProblem:
+            default = None
+    return ir.FieldDef(
+        type=spec.type or "string", items=field_def(spec.items) if spec.items else None,
+        required=spec.required, currency=spec.currency, scale=spec.scale,
+        min=_bound(spec, "min"), max=_bound(spec, "max"), step=_bound(spec, "step"),
+        min_length=spec.min_length, max_length=spec.max_length, pattern=spec.pattern,
+        values=[str(v) for v in spec.values] if spec.values is not None else None,
+        value_labels={k: _label(v) for k, v in spec.labels.items()} if spec.labels else None,  # type: ignore[misc]
+        label=_label(ui.label) if ui else _label(spec.title),
+        widget=ui.widget if ui else None, placeholder=_label(ui.placeholder) if ui else None,
+        help=_label(ui.help) if ui else None, channels=ui.channels if ui else None,
+        readonly=ui.readonly if ui else False, default=default,
+    )
+
+
+def param_value(p: ResolvedParam) -> ir.ParamValue:
+    return ir.ParamValue(
+        type=type_name(p.spec), value=json_value(p.value), currency=p.spec.currency, unit=p.spec.unit,
+        title=_label(p.spec.title), locked=p.locked,
+        provenance=[ir.Provenance(source=i.source, file=i.location.file, line=i.location.line,
+                                  col=i.location.col, value=i.value) for i in p.provenance],
+    )
+
+
+def _when(asm: Assembly, io: StepIO) -> ir.Condition | None:
+    """The step's condition, with a channel restriction folded in as ``channel in [...]``."""
+    restricted = set(io.channels) != set(asm.product.channels)
+    parts = []
+    if restricted:
+        parts.append("channel in [" + ", ".join(f'"{c}"' for c in io.channels) + "]")
+    if io.rs.step.when is not None:
+        parts.append(f"({io.rs.step.when})" if restricted else io.rs.step.when)
+    if not parts:
+        return None
+    if not restricted:
+        return io.condition
+    params = {n: p.value for n, p in asm.product.params.items() if p.value is not None}
+    result = expr.check(" && ".join(parts), asm.scope, "boolean", params)
+    return result if isinstance(result, ir.Condition) else io.condition
+
+
+def _step(asm: Assembly, io: StepIO) -> ir.Step:
+    rs, comp = io.rs, (io.rs.component.model if io.rs.component else None)
+    title = _label(rs.step.title) or (_label(comp.title) if comp is not None else None)
+    base: dict[str, Any] = {
+        "id": rs.step.id, "title": title or ir.Label(**{"zh-CN": rs.step.id, "en": rs.step.id}),
+        "component": f"{comp.id}@{comp.version}" if comp is not None else None,
+        "when": _when(asm, io), "channels": io.channels,
+    }
+    if rs.step.end is not None:
+        return ir.Step(kind="end", outcome=rs.step.end, message=_label(rs.step.message), **base)
+    if isinstance(comp, UIComponent):
+        fields = {path: field_def(spec) for path, spec in comp.fields.items()}
+        return ir.Step(kind="user", actor="customer", fields=fields, shows=list(comp.shows), **base)
+    assert isinstance(comp, ProcessComponent)
+    return _process_step(asm, io, comp, base)
+
+
+def _process_step(asm: Assembly, io: StepIO, comp: ProcessComponent, base: dict[str, Any]) -> ir.Step:
+    params = {n: param_value(p) for n, p in io.rs.params.items() if p.value is not None}
+    if comp.task == "wait":
+        duration = comp.wait.duration if comp.wait else "PT0S"
+        if duration in io.rs.params and io.rs.params[duration].value is not None:
+            duration = json_value(io.rs.params[duration].value)
+        return ir.Step(kind="wait", duration=duration, parameters=params,
+                       interruptible=comp.wait.interruptible if comp.wait else True, **base)
+    routes = {code: ir.ErrorRoute(end=r.end, goto=r.goto, message=_label(r.message))
+              for code, r in io.rs.step.on_error.items()}
+    for err in comp.errors:
+        routes.setdefault(err.code, ir.ErrorRoute(end="failed"))
+    retry = comp.retry
+    common = dict(parameters=params, inputs=dict(io.inputs), outputs=dict(io.outputs), errors=routes,
+                  timeout=comp.timeout.text if comp.timeout else None,
+                  compensation=ir.Compensation(handler=comp.compensation.handler) if comp.compensation else None,
+                  retry=ir.Retry(max_attempts=retry.max_attempts,
+                                 backoff=retry.backoff.text if retry.backoff else None,
+                                 multiplier=str(retry.multiplier),
+                                 max_backoff=retry.max_backoff.text if retry.max_backoff else None)
+                  if retry else ir.Retry())
+    if comp.task == "manual":
+        fields = {io.outputs[p]: field_def(spec) for p, spec in comp.outputs.items()}
+        groups = list(comp.assignment.candidate_groups) if comp.assignment else []
+        return ir.Step(kind="user", actor="staff", candidate_groups=groups, fields=fields,
+                       **{**base, "channels": list(asm.product.channels)}, **common)  # type: ignore[arg-type]
+    return ir.Step(kind="service", handler=comp.handler, **base, **common)  # type: ignore[arg-type]
+
+
+def _flow(asm: Assembly) -> ir.Flow:
+    """Stages of equal depth in the graph; a stage of several steps is a Parallel block."""
+    depth: dict[str, int] = {}
+    for sid in asm.order:
+        preds = [p for p in asm.graph.predecessors(sid) if p in asm.steps]
+        depth[sid] = max((depth[p] + 1 for p in preds), default=0)
+    stages: dict[int, list[str]] = {}
+    for sid in asm.order:
+        stages.setdefault(depth[sid], []).append(sid)
+    flow: ir.Flow = []
+    for level in sorted(stages):
+        group = stages[level]
+        flow.append(group[0] if len(group) == 1 else ir.Parallel(parallel=[[s] for s in group]))
+    return flow
+
+
+def _journeys(asm: Assembly, steps: dict[str, ir.Step]) -> dict[str, list[str]]:
+    declared = getattr(asm.product.model, "journeys", None) or {}
+    out: dict[str, list[str]] = {}
+    for channel in asm.product.channels:
+        if channel in declared:
+            out[channel] = list(declared[channel])
+            continue
+        out[channel] = [sid for sid in asm.order
+                        if steps[sid].kind == "user" and steps[sid].actor == "customer"
+                        and channel in steps[sid].channels]
+    return out
+
+
+def compile_product(asm: Assembly, resolve_date: Callable[[str], str | None] | None = None,
+                    relative: Callable[[str], str] = str) -> ir.WorkflowDefinition:
+    """The workflow definition of one assembled, diagnostic-free product."""
+    rp = asm.product
+    model = rp.model
+    steps = {sid: _step(asm, asm.steps[sid]) for sid in asm.order}
+    rules = [ir.Rule(id=r.id, kind=r.kind, condition=asm.conditions[f"rule:{r.id}"], message=_label(r.message))  # type: ignore[arg-type]
+             for r, _, _ in rp.rules if f"rule:{r.id}" in asm.conditions]
+    derived = {n: ir.Derived(type=d.type, condition=asm.conditions[f"derived:{n}"], currency=d.currency)
+               for n, (d, _) in rp.derived.items() if f"derived:{n}" in asm.conditions}
+    effective = getattr(model, "effective", None)
+    source_from = str(effective.from_) if effective is not None and effective.from_ is not None else None
+    resolved_from = resolve_date(source_from) if (resolve_date and source_from) else source_from
+    defn = ir.WorkflowDefinition(
+        id=model.id, version=model.version, name=_label(model.name),  # type: ignore[arg-type]
+        description=model.description,
+        lines=[f"{e.model.id}@{e.model.version}" for e in rp.chain], channels=list(rp.channels),
+        effective=ir.Effective(**{"from": resolved_from}, from_source=source_from,
+                               until=str(effective.until) if effective is not None and effective.until else None),
+        parameters={n: param_value(p) for n, p in sorted(rp.params.items()) if p.value is not None},
+        context={p: field_def(s) for p, (s, _) in rp.context.items()},
+        data=_data(asm), steps=steps, flow=_flow(asm), journeys=_journeys(asm, steps),
+        rules=rules, derived=derived,
+        components={e.model.id: e.model.version for rs in rp.steps if (e := rs.component) is not None},
+        source=relative(rp.entry.doc.file),
+    )
+    defn = _relocate(defn, relative)
+    return ir.with_digest(defn)
+
+
+def _relocate(defn: ir.WorkflowDefinition, relative: Callable[[str], str]) -> ir.WorkflowDefinition:
+    """Provenance files relative to the catalogue root, so the output never depends on the cwd."""
+    def fix(p: ir.ParamValue) -> ir.ParamValue:
+        chain = [i.model_copy(update={"file": relative(i.file)}) for i in p.provenance]
+        return p.model_copy(update={"provenance": chain})
+
+    steps = {sid: s.model_copy(update={"parameters": {n: fix(p) for n, p in s.parameters.items()}})
+             for sid, s in defn.steps.items()}
+    return defn.model_copy(update={"parameters": {n: fix(p) for n, p in defn.parameters.items()},
+                                   "steps": steps})
+
+
+def _data(asm: Assembly) -> dict[str, ir.FieldDef]:
+    data = {p: field_def(s) for p, (s, _) in asm.product.context.items()}
+    for sid in asm.order:
+        for path, spec in asm.steps[sid].writes.items():
+            data.setdefault(path, field_def(spec))
+    return data
