@@ -58,6 +58,7 @@ class Assembly:
     scope: dict[str, str]
     conditions: dict[str, Condition] = field(default_factory=dict)  # rule id / derived -> checked
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    dictionary_files: list[str] = field(default_factory=list)
 
 
 def _io(rs: ResolvedStep, product_channels: list[str]) -> StepIO:
@@ -196,6 +197,20 @@ def _edges(asm: Assembly) -> None:
                 _add(asm, sid, route.goto, f"error {code} of '{sid}' goes to '{route.goto}'",
                      io.rs.loc("on_error", code))
     _journey_edges(asm)
+    _end_edges(asm)
+
+
+def _end_edges(asm: Assembly) -> None:
+    """A conditional end gates every step declared after it that it does not itself need."""
+    ids = list(asm.steps)
+    for i, sid in enumerate(ids):
+        if not asm.steps[sid].rs.step.end:
+            continue
+        needed = nx.ancestors(asm.graph, sid)
+        for later in ids[i + 1:]:
+            if later not in needed:
+                _add(asm, sid, later, f"'{later}' is declared after the end step '{sid}'",
+                     asm.steps[later].rs.loc("id"))
 
 
 def _journey_edges(asm: Assembly) -> None:

@@ -75,6 +75,89 @@ def schema(out: Annotated[Path, typer.Option("--out", help="folder to write the 
     raise typer.Exit(EXIT_PROBLEMS if check and stale else EXIT_OK)
 
 
+@app.command()
+def build(paths: PathsArg = None,
+          out: Annotated[Path, typer.Option("--out", "-o", help="output folder")] = Path("build"),
+          select: Annotated[list[str] | None, typer.Option("--select", help="product id or glob")] = None,
+          changed_since: Annotated[str | None, typer.Option("--changed-since",
+                                                           help="only products affected since this git ref")] = None,
+          release_date: Annotated[str | None, typer.Option("--release-date",
+                                                          help="the release date T (YYYY-MM-DD, default today)")] = None,
+          format: FormatOpt = Format.text, strict: StrictOpt = False) -> None:
+    """Validate everything and compile products into definitions, forms, BPMN and a manifest."""
+    import datetime as dt
+
+    from .build import build as run
+    from .options import Options
+
+    try:
+        release = dt.date.fromisoformat(release_date) if release_date else None
+    except ValueError:
+        sys.stderr.write(f"productkit: --release-date {release_date!r} is not YYYY-MM-DD\n")
+        raise typer.Exit(EXIT_USAGE) from None
+    chosen = list(select or [])
+    if changed_since is not None:
+        from .impact import changed_products
+
+        chosen += changed_products(paths or [], changed_since) or ["<none>"]
+    tty = sys.stderr.isatty()
+    progress = (lambda msg: sys.stderr.write(f"\r\033[K{msg}")) if tty else None
+    result = run(paths or [], out, Options(strict=strict, release_date=release), chosen, progress)
+    if tty:
+        sys.stderr.write("\r\033[K")
+    _emit(result.diagnostics, format)
+    if format == Format.text:
+        state = "failed" if result.failed(strict) else f"wrote {out}"
+        sys.stderr.write(f"build {state}: {len(result.compiled)} compiled, {len(result.reused)} unchanged\n")
+    raise typer.Exit(EXIT_PROBLEMS if result.failed(strict) else EXIT_OK)
+
+
+def _assembly(paths: list[Path] | None, product: str) -> object:
+    from .options import Options
+    from .validate import validate as run
+
+    result = run(paths or [], Options())
+    ctx = result.context
+    found = [a for k, a in sorted((ctx.assemblies if ctx else {}).items()) if k[1] == product]
+    if not found:
+        _emit([d for d in result.diagnostics if d.severity.value == "error"], Format.text)
+        sys.stderr.write(f"productkit: no product '{product}'\n")
+        raise typer.Exit(EXIT_USAGE)
+    return found[-1]
+
+
+@app.command()
+def explain(product: str, paths: PathsArg = None) -> None:
+    """Resolved parameters with provenance, and the assembled steps in order."""
+    from .explain import explain_text
+
+    sys.stdout.write(explain_text(_assembly(paths, product)))
+
+
+class GraphFormat(str, Enum):
+    mermaid = "mermaid"
+    dot = "dot"
+
+
+@app.command()
+def graph(product: str, paths: PathsArg = None,
+          format: Annotated[GraphFormat, typer.Option("--format", "-f")] = GraphFormat.mermaid) -> None:
+    """The product's step graph as Mermaid or Graphviz source."""
+    from .explain import graph_source
+
+    sys.stdout.write(graph_source(_assembly(paths, product), format.value))
+
+
+@app.command()
+def impact(targets: Annotated[list[str], typer.Argument(help="files, component/line/dictionary ids")],
+           root: Annotated[Path, typer.Option("--root", help="catalogue root")] = Path(".")) -> None:
+    """Every product affected by a change to the given files or ids (for CI selection)."""
+    from .impact import affected
+
+    for pid in affected(root, targets):
+        sys.stdout.write(pid + "\n")
+
+
 def main() -> None:
     """Console entry point: exit 0 clean, 1 problems, 2 usage or internal error."""
     try:

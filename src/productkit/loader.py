@@ -238,6 +238,15 @@ def _error(file: str, code: str, message: str, line: int = 0, col: int = 0,
     return Diagnostic(code, message, Location(file, line, col), hint=hint)
 
 
+def _within(text: str, line: int, col: int) -> tuple[int, int]:
+    """libyaml puts the end of a stream that lacks a final line break on a line of its own;
+    point at the end of the last line instead."""
+    lines = _BREAK_RE.split(text)
+    if line > len(lines):
+        return len(lines), len(lines[-1]) + 1
+    return line, col
+
+
 def _decode(file: str, raw: bytes) -> tuple[str | None, Diagnostic | None]:
     # Positions are counted in the text after the BOM, in characters, as libyaml counts them.
     body = raw[len(codecs.BOM_UTF8):] if raw.startswith(codecs.BOM_UTF8) else raw
@@ -289,7 +298,7 @@ def load_text(text: str, file: str, limits: LoadLimits = LoadLimits()) -> tuple[
         return None, [_reader_problem(text, file, exc)]
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark is not None else (0, 0)
+        line, col = _within(text, mark.line + 1, mark.column + 1) if mark is not None else (0, 0)
         problem = exc.problem or exc.context or "invalid YAML"
         return None, [_error(file, "PK005", f"YAML syntax error: {problem}", line, col)]
     except yaml.YAMLError as exc:

@@ -21,6 +21,7 @@ class ValidationResult:
     catalog: Catalog
     diagnostics: list[Diagnostic] = field(default_factory=list)
     selected: frozenset[str] | None = None
+    context: Context | None = None
 
     @property
     def ok(self) -> bool:
@@ -80,7 +81,8 @@ def _validate_root(root: Path, files: list[Path] | None, options: Options,
         known = {p.resolve() for p in every}
         every = every + [f for f in files if f.resolve() not in known]
     catalog, diagnostics = load_catalog(root, options, every)
-    diagnostics.extend(run_checks(Context.build(catalog, options), checks))
+    ctx = Context.build(catalog, options)
+    diagnostics.extend(run_checks(ctx, checks))
     selected = None
     if files is not None:
         selected = frozenset(display_name(f) for f in files)
@@ -88,4 +90,4 @@ def _validate_root(root: Path, files: list[Path] | None, options: Options,
         for f in files:
             if not f.exists():
                 diagnostics.append(Diagnostic("PK001", "no such file", Location(display_name(f))))
-    return ValidationResult(catalog, diagnostics, selected)
+    return ValidationResult(catalog, diagnostics, selected, ctx)

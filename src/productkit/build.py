@@ -1,0 +1,270 @@
+"""``productkit build``: validate everything, compile products, write the output atomically.
+
+Output layout (what channel services load)::
+
+    <out>/manifest.json                           every product version, digests, lock, changes
+    <out>/definitions/<id>@<version>.json         canonical workflow definitions
+    <out>/forms/<id>@<version>/<step>.<channel>.json
+    <out>/bpmn/<id>@<version>.bpmn                 when the BPMN target is available
+
+``<out>`` is a symbolic link to a versioned folder beside it; a new build is written to a new
+folder and the link is replaced in one rename, so a build killed at any moment leaves the
+previous build intact and loadable. Unchanged products (same input digest) are copied from the
+previous build instead of being compiled again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fnmatch
+import hashlib
+import json
+import os
+import shutil
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import ir
+from .diagnostics import Diagnostic, Location, has_errors
+from .options import Options
+from .validate import validate
+
+__all__ = ["BuildResult", "build", "next_business_day"]
+
+MANIFEST_FORMAT = "productkit.manifest/1"
+
+
+@dataclass(slots=True)
+class BuildResult:
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    compiled: list[str] = field(default_factory=list)
+    reused: list[str] = field(default_factory=list)
+    out: Path | None = None
+    manifest: dict[str, Any] | None = None
+
+    def failed(self, strict: bool = False) -> bool:
+        return has_errors(self.diagnostics, strict)
+
+
+def next_business_day(release: dt.date, days: int, calendar: str = "CN") -> dt.date:
+    """The ``days``-th business day after ``release`` under a public-holiday calendar
+    (mainland China knows its adjusted working weekends)."""
+    import holidays
+
+    cal = holidays.country_holidays(calendar, years=range(release.year, release.year + 2))
+    day, left = release, days
+    while left > 0:
+        day += dt.timedelta(days=1)
+        if cal.is_working_day(day):
+            left -= 1
+    return day
+
+
+def _date_resolver(options: Options) -> Callable[[str], str | None]:
+    release = options.release_date or dt.date.today()
+
+    def resolve(text: str) -> str | None:
+        text = text.strip()
+        if text == "T":
+            return release.isoformat()
+        if text.startswith("T+"):
+            return next_business_day(release, int(text[2:]), options.calendar).isoformat()
+        return text
+
+    return resolve
+
+
+def _sha(text: str | bytes) -> str:
+    data = text.encode("utf-8") if isinstance(text, str) else text
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def _input_digest(asm: Any, options: Options) -> str:
+    """What a product's output depends on: its files, its lines', its components', dictionaries."""
+    rp = asm.product
+    files = {rp.entry.doc.file, *(e.doc.file for e in rp.chain)}
+    files |= {rs.component.doc.file for rs in rp.steps if rs.component is not None}
+    files |= {f for f in asm.dictionary_files}
+    h = hashlib.sha256()
+    from . import __version__
+
+    h.update(f"{__version__}|{options.release_date}|{options.calendar}".encode())
+    for name in sorted(files):
+        try:
+            h.update(name.encode() + b"\0" + Path(name).read_bytes() + b"\0")
+        except OSError:
+            h.update(name.encode() + b"\0missing\0")
+    return "sha256:" + h.hexdigest()
+
+
+def _selected(pid: str, select: Sequence[str]) -> bool:
+    return not select or any(fnmatch.fnmatchcase(pid, pat) for pat in select)
+
+
+def _artifacts(defn: ir.WorkflowDefinition) -> tuple[dict[str, bytes], list[Diagnostic]]:
+    from .forms import forms_of
+
+    key = f"{defn.id}@{defn.version}"
+    files = {f"definitions/{key}.json": ir.dump(defn).encode("utf-8")}
+    for sid, per_channel in forms_of(defn).items():
+        for channel, form in per_channel.items():
+            text = json.dumps(form, ensure_ascii=False, sort_keys=True, indent=2) + "\n"
+            files[f"forms/{key}/{sid}.{channel}.json"] = text.encode("utf-8")
+    problems: list[Diagnostic] = []
+    try:
+        from .emit import emit_target
+    except ImportError:
+        return files, problems
+    data, problems = emit_target("bpmn", defn)
+    if data is not None:
+        files[f"bpmn/{key}.bpmn"] = data
+    return files, problems
+
+
+def _previous(out: Path) -> tuple[dict[str, Any], Path | None]:
+    manifest = out / "manifest.json"
+    try:
+        return json.loads(manifest.read_text(encoding="utf-8")), out.resolve()
+    except (OSError, ValueError):
+        return {}, None
+
+
+def build(paths: Sequence[Path | str] = (), out: Path = Path("build"), options: Options = Options(),
+          select: Sequence[str] = (), progress: Callable[[str], None] | None = None) -> BuildResult:
+    """Validate, compile the selected products, and atomically replace ``out``."""
+    result = BuildResult()
+    checked = validate(paths, options)
+    result.diagnostics = list(checked.diagnostics)
+    if checked.failed(options.strict):
+        return result
+    ctx = checked.context
+    assert ctx is not None
+    previous, prev_dir = _previous(out)
+    prev_products = {f"{p['id']}@{p['version']}": p for p in previous.get("products", [])}
+    files: dict[str, bytes] = {}
+    entries = []
+    root = checked.catalog.root
+    relative = _relative_to(root)
+    resolve_date = _date_resolver(options)
+    from .compile import compile_product
+
+    for key in sorted(ctx.assemblies):
+        asm = ctx.assemblies[key]
+        pid = f"{key[1]}@{key[2]}"
+        if not _selected(key[1], select):
+            continue
+        asm.dictionary_files = sorted({e.doc.file for e in checked.catalog.kind("ParameterDictionary")})
+        digest = _input_digest(asm, options)
+        old = prev_products.get(pid)
+        if old is not None and old.get("inputs") == digest and prev_dir is not None:
+            reused = _reuse(prev_dir, old)
+            if reused is not None:
+                files.update(reused)
+                entries.append(old)
+                result.reused.append(pid)
+                continue
+        defn = compile_product(asm, resolve_date, relative)
+        produced, problems = _artifacts(defn)
+        result.diagnostics.extend(problems)
+        files.update(produced)
+        entries.append(_entry(defn, produced, digest))
+        result.compiled.append(pid)
+        if progress is not None:
+            progress(f"compiled {pid}")
+    if has_errors(result.diagnostics, options.strict):
+        return result
+    manifest = _manifest(entries, previous, options)
+    files["manifest.json"] = (json.dumps(manifest, ensure_ascii=False, sort_keys=True, indent=2) + "\n").encode()
+    try:
+        _write_atomically(out, files)
+    except OSError as exc:
+        result.diagnostics.append(Diagnostic("PK502", f"cannot write the build: {exc}", Location(str(out))))
+        return result
+    result.out, result.manifest = out, manifest
+    return result
+
+
+def _relative_to(root: Path) -> Callable[[str], str]:
+    base = root.resolve()
+
+    def rel(name: str) -> str:
+        try:
+            return Path(name).resolve().relative_to(base).as_posix()
+        except ValueError:
+            return Path(name).as_posix()
+
+    return rel
+
+
+def _reuse(prev_dir: Path, old: dict[str, Any]) -> dict[str, bytes] | None:
+    names = [old["definition"], *(f for per in old.get("forms", {}).values() for f in per.values())]
+    if old.get("bpmn"):
+        names.append(old["bpmn"])
+    try:
+        return {n: (prev_dir / n).read_bytes() for n in names}
+    except OSError:
+        return None
+
+
+def _entry(defn: ir.WorkflowDefinition, produced: dict[str, bytes], inputs: str) -> dict[str, Any]:
+    key = f"{defn.id}@{defn.version}"
+    forms: dict[str, dict[str, str]] = {}
+    for name in produced:
+        if name.startswith(f"forms/{key}/"):
+            step, channel = name.rsplit("/", 1)[1].removesuffix(".json").split(".", 1)
+            forms.setdefault(step, {})[channel] = name
+    bpmn = f"bpmn/{key}.bpmn"
+    return {
+        "id": defn.id, "version": defn.version, "name": defn.name.model_dump(by_alias=True),
+        "channels": defn.channels, "effective": defn.effective.model_dump(by_alias=True),
+        "digest": defn.digest, "definition": f"definitions/{key}.json",
+        "bpmn": bpmn if bpmn in produced else None, "forms": forms,
+        "components": defn.components, "lines": defn.lines, "inputs": inputs,
+    }
+
+
+def _manifest(entries: list[dict[str, Any]], previous: dict[str, Any], options: Options) -> dict[str, Any]:
+    products = sorted(entries, key=lambda e: (e["id"], e["version"]))
+    before = {f"{p['id']}@{p['version']}": p["digest"] for p in previous.get("products", [])}
+    now = {f"{p['id']}@{p['version']}": p["digest"] for p in products}
+    changes = {
+        "added": sorted(set(now) - set(before)),
+        "removed": sorted(set(before) - set(now)),
+        "changed": sorted(k for k in set(now) & set(before) if now[k] != before[k]),
+    }
+    release = (options.release_date or dt.date.today()).isoformat()
+    digest = _sha(ir.canonical_json(products))
+    return {"format": MANIFEST_FORMAT, "release_date": release, "calendar": options.calendar,
+            "products": products, "changes": changes, "digest": digest}
+
+
+def _write_atomically(out: Path, files: dict[str, bytes]) -> None:
+    """Write into a new versioned folder, then swap the ``out`` link in one rename."""
+    out = out.absolute()
+    store = out.parent / f".{out.name}.builds"
+    store.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha256(b"".join(k.encode() + b"\0" + v for k, v in sorted(files.items()))).hexdigest()[:16]
+    target = store / f"{digest}-{os.getpid()}"
+    tmp = store / f".tmp-{os.getpid()}"
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    for name, data in sorted(files.items()):
+        path = tmp / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+    os.replace(tmp, target)
+    if out.exists() and not out.is_symlink():
+        os.replace(out, store / f"legacy-{os.getpid()}")
+    link = out.parent / f".{out.name}.link-{os.getpid()}"
+    if link.is_symlink():
+        link.unlink()
+    os.symlink(os.path.relpath(target, out.parent), link)
+    old = out.resolve() if out.is_symlink() else None
+    os.replace(link, out)
+    if old is not None and old != target.resolve() and old.parent == store.resolve():
+        shutil.rmtree(old, ignore_errors=True)

@@ -1,0 +1,63 @@
+"""``explain`` and ``graph``: what a designer sees of an assembled product."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .assemble import START, Assembly
+from .compile import json_value
+
+__all__ = ["explain_text", "graph_source"]
+
+
+def explain_text(asm: Any) -> str:
+    assert isinstance(asm, Assembly)
+    rp = asm.product
+    lines = [f"{rp.model.kind} {rp.model.id} {rp.model.version}: {rp.model.name.en} / {rp.model.name.zh_cn}"]
+    if rp.chain:
+        lines.append("extends: " + " -> ".join(f"{e.model.id}@{e.model.version}" for e in rp.chain))
+    lines.append(f"channels: {', '.join(rp.channels)}")
+    lines.append("\nparameters:")
+    for name, p in sorted(rp.params.items()):
+        lock = " (locked)" if p.locked else ""
+        lines.append(f"  {name} = {json_value(p.value)}{lock}")
+        for item in reversed(p.provenance):
+            lines.append(f"      {item.value:>16}  {item.source:<28} {item.location}")
+    lines.append("\nsteps:")
+    for i, sid in enumerate(asm.order, 1):
+        io = asm.steps[sid]
+        comp = io.rs.component.model if io.rs.component else None
+        what = f"{comp.id}@{comp.version}" if comp else f"end: {io.rs.step.end}"
+        lines.append(f"  {i:>2}. {sid}  [{what}]")
+        if io.rs.step.when:
+            lines.append(f"        when: {io.rs.step.when}")
+        if io.reads:
+            lines.append(f"        needs: {', '.join(sorted(io.reads))}")
+        if io.writes:
+            lines.append(f"        provides: {', '.join(sorted(io.writes))}")
+        before = sorted(p for p in asm.graph.predecessors(sid) if p != START)
+        if before:
+            lines.append(f"        after: {', '.join(before)}")
+    return "\n".join(lines) + "\n"
+
+
+def graph_source(asm: Any, fmt: str) -> str:
+    assert isinstance(asm, Assembly)
+    edges = sorted((a, b, d.get("reason", "")) for a, b, d in asm.graph.edges(data=True) if a != START)
+    if fmt == "dot":
+        out = [f'digraph "{asm.product.model.id}" {{', "  rankdir=LR;"]
+        out += [f'  "{s}" [shape={"doublecircle" if asm.steps[s].rs.step.end else "box"}];' for s in asm.order]
+        out += [f'  "{a}" -> "{b}";' for a, b, _ in edges]
+        return "\n".join(out) + "\n}\n"
+    out = ["flowchart LR"]
+    for sid in asm.order:
+        io = asm.steps[sid]
+        label = sid + (f"<br/>when {io.rs.step.when}" if io.rs.step.when else "")
+        label = label.replace('"', "'")
+        out.append(f'  {_mid(sid)}(["{label}"])' if io.rs.step.end else f'  {_mid(sid)}["{label}"]')
+    out += [f"  {_mid(a)} --> {_mid(b)}" for a, b, _ in edges]
+    return "\n".join(out) + "\n"
+
+
+def _mid(sid: str) -> str:
+    return sid.replace("-", "_")
