@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test venv lint typecheck schemas bench clean
+.PHONY: run test venv schemas clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -17,7 +17,8 @@ $(STAMP): $(BIN)/python pyproject.toml
 venv: $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/productkit validate .
+	$(BIN)/productkit build . --out build
+	@$(BIN)/python -c "import json; m = json.load(open('build/manifest.json')); print(f\"catalogue built: {len(m['products'])} product version(s), release date {m['release_date']}, digest {m['digest'][:19]}\")"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

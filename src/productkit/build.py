@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import fnmatch
+import functools
 import hashlib
 import json
 import os
@@ -88,15 +89,22 @@ def _input_digest(asm: Any, options: Options) -> str:
     files |= {rs.component.doc.file for rs in rp.steps if rs.component is not None}
     files |= {f for f in asm.dictionary_files}
     h = hashlib.sha256()
-    from . import __version__
-
-    h.update(f"{__version__}|{options.release_date}|{options.calendar}".encode())
+    h.update(f"{_engine_digest()}|{options.release_date}|{options.calendar}".encode())
     for name in sorted(files):
         try:
             h.update(name.encode() + b"\0" + Path(name).read_bytes() + b"\0")
         except OSError:
             h.update(name.encode() + b"\0missing\0")
     return "sha256:" + h.hexdigest()
+
+
+@functools.cache
+def _engine_digest() -> str:
+    """The compiler's own source: a new productkit recompiles everything."""
+    h = hashlib.sha256()
+    for path in sorted(Path(__file__).parent.rglob("*.py")):
+        h.update(path.read_bytes())
+    return h.hexdigest()
 
 
 def _selected(pid: str, select: Sequence[str]) -> bool:
