@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-__all__ = ["Call", "Cond", "Index", "Lit", "ListLit", "Name", "Node", "Op", "ParseError", "Unary", "parse"]
+__all__ = ["Call", "Cond", "Index", "ListLit", "Lit", "Name", "Node", "Op", "ParseError", "Unary", "parse"]
 
 
 class ParseError(ValueError):

@@ -8,6 +8,7 @@ near-linear at thousands of steps.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -216,7 +217,7 @@ def _end_edges(asm: Assembly) -> None:
 def _journey_edges(asm: Assembly) -> None:
     """Customer screens keep their declared order: a journey is a sequence."""
     users = [sid for sid, io in asm.steps.items() if isinstance(_comp(io), UIComponent)]
-    for a, b in zip(users, users[1:], strict=False):
+    for a, b in itertools.pairwise(users):
         if not nx.has_path(asm.graph, b, a):
             _add(asm, a, b, f"screen '{b}' follows screen '{a}'", asm.steps[b].rs.loc("use"))
 

@@ -19,6 +19,7 @@ import datetime as dt
 import fnmatch
 import functools
 import hashlib
+import importlib
 import json
 import os
 import shutil
@@ -122,10 +123,10 @@ def _artifacts(defn: ir.WorkflowDefinition) -> tuple[dict[str, bytes], list[Diag
             files[f"forms/{key}/{sid}.{channel}.json"] = text.encode("utf-8")
     problems: list[Diagnostic] = []
     try:
-        from .emit import emit_target
+        emit = importlib.import_module("productkit.emit")
     except ImportError:
         return files, problems
-    data, problems = emit_target("bpmn", defn)
+    data, problems = emit.emit_target("bpmn", defn)
     if data is not None:
         files[f"bpmn/{key}.bpmn"] = data
     return files, problems

@@ -22,7 +22,7 @@ from .model import Header
 from .options import Options
 from .shape import to_model
 
-__all__ = ["Catalog", "Entry", "SOURCE_DIRS", "discover", "find_root", "load_catalog"]
+__all__ = ["SOURCE_DIRS", "Catalog", "Entry", "discover", "find_root", "load_catalog"]
 
 SOURCE_DIRS = ("components", "products")
 SCENARIO_SUFFIXES = (".scenario.yaml", ".scenario.yml")

@@ -82,7 +82,7 @@ def build(paths: PathsArg = None,
           changed_since: Annotated[str | None, typer.Option("--changed-since",
                                                            help="only products affected since this git ref")] = None,
           release_date: Annotated[str | None, typer.Option("--release-date",
-                                                          help="the release date T (YYYY-MM-DD, default today)")] = None,
+                                                          help="release date T (YYYY-MM-DD)")] = None,
           format: FormatOpt = Format.text, strict: StrictOpt = False) -> None:
     """Validate everything and compile products into definitions, forms, BPMN and a manifest."""
     import datetime as dt
@@ -101,7 +101,10 @@ def build(paths: PathsArg = None,
 
         chosen += changed_products(paths or [], changed_since) or ["<none>"]
     tty = sys.stderr.isatty()
-    progress = (lambda msg: sys.stderr.write(f"\r\033[K{msg}")) if tty else None
+    def show(msg: str) -> None:
+        sys.stderr.write(f"\r\033[K{msg}")
+
+    progress = show if tty else None
     result = run(paths or [], out, Options(strict=strict, release_date=release), chosen, progress)
     if tty:
         sys.stderr.write("\r\033[K")

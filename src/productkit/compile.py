@@ -60,7 +60,7 @@ def field_def(spec: TypeSpec) -> ir.FieldDef:
         min=_bound(spec, "min"), max=_bound(spec, "max"), step=_bound(spec, "step"),
         min_length=spec.min_length, max_length=spec.max_length, pattern=spec.pattern,
         values=[str(v) for v in spec.values] if spec.values is not None else None,
-        value_labels={k: _label(v) for k, v in spec.labels.items()} if spec.labels else None,  # type: ignore[misc]
+        value_labels={k: _label(v) for k, v in spec.labels.items()} if spec.labels else None,
         label=_label(ui.label) if ui else _label(spec.title),
         widget=ui.widget if ui else None, placeholder=_label(ui.placeholder) if ui else None,
         help=_label(ui.help) if ui else None, channels=ui.channels if ui else None,
@@ -96,7 +96,7 @@ def _when(asm: Assembly, io: StepIO) -> ir.Condition | None:
 
 def _step(asm: Assembly, io: StepIO) -> ir.Step:
     rs, comp = io.rs, (io.rs.component.model if io.rs.component else None)
-    title = _label(rs.step.title) or (_label(comp.title) if comp is not None else None)
+    title = _label(rs.step.title) or (_label(getattr(comp, "title", None)) if comp is not None else None)
     base: dict[str, Any] = {
         "id": rs.step.id, "title": title or ir.Label(**{"zh-CN": rs.step.id, "en": rs.step.id}),
         "component": f"{comp.id}@{comp.version}" if comp is not None else None,
@@ -136,8 +136,8 @@ def _process_step(asm: Assembly, io: StepIO, comp: ProcessComponent, base: dict[
         fields = {io.outputs[p]: field_def(spec) for p, spec in comp.outputs.items()}
         groups = list(comp.assignment.candidate_groups) if comp.assignment else []
         return ir.Step(kind="user", actor="staff", candidate_groups=groups, fields=fields,
-                       **{**base, "channels": list(asm.product.channels)}, **common)  # type: ignore[arg-type]
-    return ir.Step(kind="service", handler=comp.handler, **base, **common)  # type: ignore[arg-type]
+                       **{**base, "channels": list(asm.product.channels)}, **common)
+    return ir.Step(kind="service", handler=comp.handler, **base, **common)
 
 
 def _flow(asm: Assembly) -> ir.Flow:
@@ -175,7 +175,7 @@ def compile_product(asm: Assembly, resolve_date: Callable[[str], str | None] | N
     rp = asm.product
     model = rp.model
     steps = {sid: _step(asm, asm.steps[sid]) for sid in asm.order}
-    rules = [ir.Rule(id=r.id, kind=r.kind, condition=asm.conditions[f"rule:{r.id}"], message=_label(r.message))  # type: ignore[arg-type]
+    rules = [ir.Rule(id=r.id, kind=r.kind, condition=asm.conditions[f"rule:{r.id}"], message=_label(r.message))
              for r, _, _ in rp.rules if f"rule:{r.id}" in asm.conditions]
     derived = {n: ir.Derived(type=d.type, condition=asm.conditions[f"derived:{n}"], currency=d.currency)
                for n, (d, _) in rp.derived.items() if f"derived:{n}" in asm.conditions}
@@ -183,7 +183,7 @@ def compile_product(asm: Assembly, resolve_date: Callable[[str], str | None] | N
     source_from = str(effective.from_) if effective is not None and effective.from_ is not None else None
     resolved_from = resolve_date(source_from) if (resolve_date and source_from) else source_from
     defn = ir.WorkflowDefinition(
-        id=model.id, version=model.version, name=_label(model.name),  # type: ignore[arg-type]
+        id=model.id, version=model.version, name=_label(model.name),
         description=model.description,
         lines=[f"{e.model.id}@{e.model.version}" for e in rp.chain], channels=list(rp.channels),
         effective=ir.Effective(**{"from": resolved_from}, from_source=source_from,

@@ -204,10 +204,10 @@ def _fixed_point_problems(node: p.Node, scope: Mapping[str, str]) -> list[ExprPr
         if isinstance(n, p.Call) and n.func in ("double", "int", "uint") and n.target is None:
             out.append(ExprProblem("PK305", f"{n.func}() conversions would leave exact decimals",
                                    n.offset, "use dec(n) to turn an integer into a decimal"))
-        if isinstance(n, p.Lit) and n.kind == "float":
-            if "e" in n.text.lower() or len(n.text.partition(".")[2]) > SCALE:
-                out.append(ExprProblem("PK303", f"decimal literal {n.text} has more than {SCALE} "
-                                       "places or an exponent", n.offset))
+        if isinstance(n, p.Lit) and n.kind == "float" and (
+                "e" in n.text.lower() or len(n.text.partition(".")[2]) > SCALE):
+            out.append(ExprProblem("PK303", f"decimal literal {n.text} has more than {SCALE} "
+                                   "places or an exponent", n.offset))
         for child in _children(n):
             walk(child)
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any, Literal, Union
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -163,10 +163,10 @@ class Step(_IR):
 class Parallel(_IR):
     """Branches that run concurrently and join before the next item of the sequence."""
 
-    parallel: list[list[Union[str, "Parallel"]]]
+    parallel: list[list[str | Parallel]]
 
 
-Flow = list[Union[str, Parallel]]
+Flow = list[str | Parallel]
 
 
 class Rule(_IR):
@@ -192,7 +192,7 @@ class Effective(_IR):
 class WorkflowDefinition(_IR):
     """The compiled product version."""
 
-    format: Literal["productkit.workflow/1"] = FORMAT
+    format: Literal["productkit.workflow/1"] = "productkit.workflow/1"
     id: str
     version: str
     name: Label

@@ -56,6 +56,10 @@ def schema_files() -> dict[str, str]:
     """File name -> text of every schema, deterministic."""
     files = {f"{kind}.schema.json": json.dumps(kind_schema(kind), ensure_ascii=False, indent=2,
                                                sort_keys=True) + "\n" for kind in sorted(KINDS)}
+    from .ir import workflow_schema
+
+    files["WorkflowDefinition.schema.json"] = json.dumps(workflow_schema(), ensure_ascii=False, indent=2,
+                                                         sort_keys=True) + "\n"
     return files
 
 

@@ -96,7 +96,10 @@ class Duration:
         return self.text
 
 
-_YAML11_BOOLS = frozenset("y Y yes Yes YES n N no No NO on On ON off Off OFF True TRUE False FALSE".split())
+_YAML11_BOOLS = frozenset([
+    "y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO", "on", "On", "ON",
+    "off", "Off", "OFF", "True", "TRUE", "False", "FALSE",
+])
 _INT_RE = re.compile(r"^[-+]?(0|[1-9][0-9]*)$")
 _DEC_RE = re.compile(r"^[-+]?(0|[1-9][0-9]*)(\.[0-9]+)?$")
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")

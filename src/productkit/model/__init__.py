@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from ._types import CHANNELS
 from .common import PARAM_TYPES, Deprecation, Header, Label, TypeSpec
 from .component import BusinessError, Compensation, ProcessComponent, Retry, Wait
 from .dictionary import DictionaryEntry, ParameterDictionary
 from .product import OUTCOMES, Derived, Effective, ErrorRoute, ParamSetting, Product, ProductLine, Rule, Step
 from .ui import WIDGETS, UIComponent, UIField
-from ._types import CHANNELS
 
 __all__ = [
     "CHANNELS",

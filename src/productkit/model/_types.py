@@ -9,8 +9,8 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 import semantic_version
-from pydantic import BeforeValidator, ConfigDict, Field, WithJsonSchema
 from pydantic import BaseModel as _BaseModel
+from pydantic import BeforeValidator, ConfigDict, Field, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
 from .. import values as v
@@ -20,8 +20,8 @@ __all__ = [
     "CHANNELS",
     "Bool",
     "Channel",
-    "Date",
     "DataPath",
+    "Date",
     "Dec",
     "Duration",
     "Expr",

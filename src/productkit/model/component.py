@@ -69,7 +69,8 @@ class ProcessComponent(Header):
     outputs: dict[DataPath, TypeSpec] = Field(default_factory=dict)
     requires: list[Id] = Field(default_factory=list, description="capabilities needed before this step")
     provides: list[Id] = Field(default_factory=list, description="capabilities this step establishes")
-    conflicts_with: list[Id] = Field(default_factory=list, description="components or capabilities that must not share a product")
+    conflicts_with: list[Id] = Field(default_factory=list,
+                                     description="components or capabilities that must not share a product")
     errors: list[BusinessError] = Field(default_factory=list)
     retry: Retry | None = None
     timeout: Duration | None = None

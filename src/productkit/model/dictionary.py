@@ -13,7 +13,7 @@ __all__ = ["DictionaryEntry", "ParameterDictionary"]
 
 
 class DictionaryEntry(TypeSpec):
-    title: Label  # type: ignore[assignment]
+    title: Label
 
 
 class ParameterDictionary(Header):

@@ -68,7 +68,7 @@ class Step(Model):
     end: Outcome | None = Field(None, description="end the application with this outcome")
     title: Label | None = None
     with_: dict[Name, AnyValue] = Field(default_factory=dict, alias="with",
-                                        description="per-step parameter values; {param: NAME} binds a product parameter")
+                                        description="per-step parameter values; {param: NAME} binds one")
     when: Expr | None = Field(None, description="CEL condition; the step is skipped when false")
     after: list[StepId] = Field(default_factory=list, description="steps that must finish first")
     on_error: dict[Id, ErrorRoute] = Field(default_factory=dict)

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from ._types import Bool, Channel, DataPath, Model, Text
+from ._types import Bool, Channel, DataPath, Text
 from .common import Deprecation, Header, Label, TypeSpec
 
 __all__ = ["WIDGETS", "UIComponent", "UIField"]
