@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +28,9 @@ _EXPECT_RE = re.compile(
     r"(?:\s+suggests=(?P<suggests>\S+))?\s*$"
 )
 _YAML_SUFFIXES = (".yaml", ".yml")
+
+GoldenCheck = Callable[[Path, str], None]
+"""The ``golden`` fixture: compare a text with a golden file, or rewrite it."""
 
 
 @dataclass(frozen=True)

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-GoldenCheck = Callable[[Path, str], None]
+from casekit import GoldenCheck
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

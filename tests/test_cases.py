@@ -6,9 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from casekit import Case, golden_text, invalid_cases, relative, valid_cases
-from conftest import GoldenCheck
-from productkit.diagnostics import Severity, render_text
+from casekit import Case, GoldenCheck, golden_text, invalid_cases, relative, valid_cases
+from productkit.diagnostics import Diagnostic, Severity, render_text
 from productkit.validate import validate
 
 REPO = Path(__file__).resolve().parents[1]
@@ -17,7 +16,7 @@ INVALID = invalid_cases()
 VALID = valid_cases()
 
 
-def _describe(diagnostics: list, root: Path) -> str:  # type: ignore[type-arg]
+def _describe(diagnostics: list[Diagnostic], root: Path) -> str:
     return "\n".join(f"  {d.code} {relative(d.location.file, root)}:{d.location.line}:"
                      f"{d.location.col} hint={d.hint!r}" for d in diagnostics) or "  (none)"
 

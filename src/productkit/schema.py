@@ -26,7 +26,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "Product": {
         "apiVersion": "productkit/v1", "kind": "Product", "id": "deposit.time-1y",
         "version": "1.0.0", "name": {"zh-CN": "一年期定期存款", "en": "1-year time deposit"},
-        "extends": "deposit.time@^1", "effective": "T+1",
+        "extends": "deposit.time@^1", "effective": {"from": "T+1"},
     },
     "ProductLine": {
         "apiVersion": "productkit/v1", "kind": "ProductLine", "id": "deposit.time",

@@ -1,0 +1,186 @@
+"""The command line: exit codes, output formats, and no traceback whatever the input."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+import pytest
+from typer.testing import CliRunner
+
+from casekit import INVALID, VALID, Case, invalid_cases
+from productkit import cli
+from productkit.validate import validate
+from sarif import SARIF_SUBSET
+
+REPO = Path(__file__).resolve().parents[1]
+runner = CliRunner()
+
+GITHUB_LINE = re.compile(
+    r"^::(error|warning|notice) file=[^,:]+(,line=[1-9][0-9]*,col=[0-9]+)?,title=PK[0-9]{3}::\S.*$")
+
+
+def invoke(*args: str) -> tuple[int, str, str]:
+    result = runner.invoke(cli.app, list(args))
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.fixture
+def invalid_catalogue(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every committed invalid case in one catalogue; the working directory is its root."""
+    for case in invalid_cases():
+        target = tmp_path / case.name if case.source.is_dir() else tmp_path
+        case.install(target)
+        if case.source.is_dir():  # folder cases become sub-catalogues under products/
+            (tmp_path / "products" / case.name).parent.mkdir(parents=True, exist_ok=True)
+            target.rename(tmp_path / "products" / case.name)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+@pytest.fixture
+def hostile_catalogue(invalid_catalogue: Path) -> Path:
+    """The invalid cases plus files that cannot be committed: links, FIFOs, huge files."""
+    products = invalid_catalogue / "products"
+    (products / "zero.yaml").symlink_to("/dev/zero")
+    (products / "gone.yaml").symlink_to(invalid_catalogue / "nowhere.yaml")
+    os.mkfifo(products / "pipe.yaml")
+    (products / "empty.yaml").write_bytes(b"")
+    (products / "big.yaml").write_bytes(b"a: " + b"x" * (2 * 1024 * 1024) + b"\n")
+    (products / "bomb.yaml").write_bytes(b"[" * 100_000 + b"]" * 100_000)
+    return invalid_catalogue
+
+
+def test_valid_catalogue_exits_0(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    Case(VALID / "deposit_line").install(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    code, out, err = invoke("validate")
+    assert code == 0
+    assert out == ""  # no diagnostics; the summary goes to stderr
+    assert err.strip()
+
+
+def test_invalid_catalogue_exits_1_with_located_text(invalid_catalogue: Path) -> None:
+    code, out, _ = invoke("validate", ".")
+    assert code == 1
+    assert "products/PK009_duplicate_key.yaml:8:1: error PK009" in out
+    assert re.search(r"^    \s*\^$", out, re.MULTILINE), "a caret under the source line"
+
+
+def test_warnings_fail_only_with_strict(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    Case(INVALID / "PK204_deprecated_component").install(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    code, out, _ = invoke("validate")
+    assert code == 0 and "warning PK204" in out
+    assert invoke("validate", "--strict")[0] == 1
+
+
+@pytest.mark.parametrize("args", [
+    ["validate", "--bogus"],
+    ["validate", "--format", "xml"],
+    ["no-such-command"],
+    ["schema", "--out"],
+])
+def test_usage_errors_exit_2(args: list[str]) -> None:
+    code, out, err = invoke(*args)
+    assert code == 2
+    assert "Traceback" not in out + err
+
+
+def test_json_format_matches_the_library(invalid_catalogue: Path) -> None:
+    code, out, _ = invoke("validate", "--format", "json")
+    assert code == 1
+    items = json.loads(out)["diagnostics"]
+    assert items
+    for item in items:
+        assert {"code", "severity", "message", "file", "line", "col", "path"} <= item.keys()
+        assert isinstance(item["line"], int) and isinstance(item["col"], int)
+    expected = [(d.code, d.location.file, d.location.line, d.location.col)
+                for d in validate([Path(".")]).diagnostics]
+    assert [(i["code"], i["file"], i["line"], i["col"]) for i in items] == expected
+
+
+def test_sarif_format_is_sarif_2_1_0(invalid_catalogue: Path) -> None:
+    code, out, _ = invoke("validate", "--format", "sarif")
+    assert code == 1
+    log = json.loads(out)
+    jsonschema.Draft202012Validator(SARIF_SUBSET).validate(log)
+    (run,) = log["runs"]
+    rules = run["tool"]["driver"]["rules"]
+    assert len({r["id"] for r in rules}) == len(rules)
+    assert run["results"]
+    for result in run["results"]:
+        assert rules[result["ruleIndex"]]["id"] == result["ruleId"]
+        (loc,) = result["locations"]
+        assert not Path(loc["physicalLocation"]["artifactLocation"]["uri"]).is_absolute()
+    levels = {r["ruleId"]: r["level"] for r in run["results"]}
+    assert levels["PK204"] == "warning" and levels["PK009"] == "error"
+    assert any("relatedLocations" in r for r in run["results"]), "PK201 carries its first place"
+
+
+def test_github_format_lines(invalid_catalogue: Path) -> None:
+    code, out, _ = invoke("validate", "--format", "github")
+    assert code == 1
+    lines = out.splitlines()
+    assert lines
+    bad = [line for line in lines if not GITHUB_LINE.match(line)]
+    assert not bad
+    assert "::error file=products/PK009_duplicate_key.yaml,line=8,col=1,title=PK009::" in out
+    assert any(line.startswith("::warning ") for line in lines)
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "sarif", "github"])
+def test_hostile_files_never_show_a_traceback(hostile_catalogue: Path, fmt: str) -> None:
+    code, out, err = invoke("validate", "--format", fmt)
+    assert code == 1
+    assert "Traceback" not in out + err
+    for name in ("zero.yaml", "gone.yaml", "pipe.yaml", "empty.yaml", "big.yaml", "bomb.yaml"):
+        assert f"products/{name}" in out
+
+
+def test_console_script_on_hostile_files(hostile_catalogue: Path) -> None:
+    exe = Path(sys.executable).with_name("productkit")
+    proc = subprocess.run([str(exe), "validate", "."], capture_output=True, text=True,
+                          timeout=60, check=False)
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stdout + proc.stderr
+    assert "products/zero.yaml: error PK002" in proc.stdout
+
+
+def test_internal_error_is_pk900_without_traceback(monkeypatch: pytest.MonkeyPatch,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    def explode(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr("productkit.validate.validate", explode)
+    monkeypatch.setattr(sys, "argv", ["productkit", "validate", str(REPO)])
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main()
+    assert exit_info.value.code == 2
+    captured = capsys.readouterr()
+    assert "PK900" in captured.err
+    assert "Traceback" not in captured.out + captured.err
+
+
+def test_python_dash_m_help() -> None:
+    proc = subprocess.run([sys.executable, "-m", "productkit", "--help"], capture_output=True,
+                          text=True, timeout=60, check=False)
+    assert proc.returncode == 0
+    assert "validate" in proc.stdout and "schema" in proc.stdout
+
+
+def test_schema_command_writes_and_checks(tmp_path: Path) -> None:
+    out = tmp_path / "schemas"
+    assert invoke("schema", "--out", str(out))[0] == 0
+    written = sorted(p.name for p in out.iterdir())
+    assert written and all(name.endswith(".schema.json") for name in written)
+    assert invoke("schema", "--check", "--out", str(out))[0] == 0
+    (out / written[0]).write_text("{}\n", encoding="utf-8")
+    code, _, err = invoke("schema", "--check", "--out", str(out))
+    assert code == 1 and written[0] in err
