@@ -7,7 +7,6 @@ import re
 from pathlib import Path
 
 import jsonschema
-from sarif import SARIF_SUBSET
 
 from productkit.diagnostics import (
     Diagnostic,
@@ -20,6 +19,7 @@ from productkit.diagnostics import (
     sort_diagnostics,
 )
 from productkit.report import render, render_github, render_sarif
+from sarif import SARIF_SUBSET
 
 
 def diag(code: str = "PK009", file: str = "products/a.yaml", line: int = 3, col: int = 5,

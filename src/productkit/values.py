@@ -125,7 +125,7 @@ def _number_hint(text: str) -> str | None:
         return f"'{text}' has a leading zero, which YAML 1.1 reads as octal; write it without the zero"
     if "_" in text and re.fullmatch(r"[-+]?[0-9_.]+", text):
         return f"digit separators are not allowed; write {text.replace('_', '')}"
-    if re.fullmatch(r"[-+]?[0-9]+(:[0-5]?[0-9])+", text):
+    if re.fullmatch(r"[-+]?[0-9]+(:[0-5]?[0-9])+(\.[0-9]*)?", text):
         return f"'{text}' is a base-60 number in YAML 1.1; quote it if it is text"
     if re.fullmatch(r"[-+]?([0-9]*\.[0-9]+|[0-9]+\.?)[eE][-+]?[0-9]+", text):
         return "exponents are not allowed; write the number out in full"
