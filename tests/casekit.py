@@ -10,6 +10,7 @@ there are)
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 import shutil
@@ -84,7 +85,10 @@ class Case:
 
     def install(self, root: Path) -> Path:
         """Copy the case below ``root`` so that ``root`` is a catalogue by itself."""
-        for rel, src in self.files().items():
+        files = self.files()
+        if not files:
+            raise FileNotFoundError(f"no case at {self.source}")
+        for rel, src in files.items():
             dest = root / rel
             dest.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(src, dest)
@@ -135,3 +139,22 @@ def golden_text(diagnostics: list[Diagnostic], root: Path) -> str:
                 rel["file"] = relative(rel["file"], root)
         out.append(item)
     return json.dumps(out, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+
+
+def compare_golden(path: Path, actual: str, update: bool) -> str | None:
+    """None when ``actual`` matches the golden file (or was written to it with ``update``);
+    otherwise what to tell the developer, with a unified diff."""
+    current = path.read_text(encoding="utf-8") if path.exists() else None
+    if update:
+        if current != actual:
+            path.write_text(actual, encoding="utf-8")
+        return None
+    if current is None:
+        return f"{path} is missing; run `pytest --update-goldens` to create it"
+    if current == actual:
+        return None
+    diff = "".join(difflib.unified_diff(
+        current.splitlines(keepends=True), actual.splitlines(keepends=True),
+        fromfile=f"{path.name} (golden)", tofile=f"{path.name} (actual)"))
+    return (f"output differs from {path}; if the change is intended, run "
+            f"`pytest --update-goldens` and review the diff\n{diff}")

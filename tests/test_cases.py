@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from casekit import Case, GoldenCheck, golden_text, invalid_cases, relative, valid_cases
+from casekit import Case, GoldenCheck, compare_golden, golden_text, invalid_cases, relative, valid_cases
 from productkit.diagnostics import Diagnostic, Severity, render_text
 from productkit.validate import validate
 
@@ -63,3 +63,15 @@ def test_repo_catalogue_has_no_errors() -> None:
     errors = [d for d in result.diagnostics if d.severity is Severity.ERROR]
     assert not errors, render_text(errors, show_source=False)
     assert result.catalog.entries, "the repository's catalogue is not empty"
+
+
+def test_golden_mismatch_shows_a_diff_and_the_flag_rewrites(tmp_path: Path) -> None:
+    path = tmp_path / "x.expected.json"
+    missing = compare_golden(path, "[]\n", update=False)
+    assert missing is not None and "--update-goldens" in missing
+    assert compare_golden(path, '["a"]\n', update=True) is None
+    assert path.read_text(encoding="utf-8") == '["a"]\n'
+    assert compare_golden(path, '["a"]\n', update=False) is None
+    diff = compare_golden(path, '["b"]\n', update=False)
+    assert diff is not None
+    assert '-["a"]' in diff.splitlines() and '+["b"]' in diff.splitlines()

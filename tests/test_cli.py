@@ -145,8 +145,9 @@ def test_hostile_files_never_show_a_traceback(hostile_catalogue: Path, fmt: str)
 
 
 def test_console_script_on_hostile_files(hostile_catalogue: Path) -> None:
-    exe = Path(sys.executable).with_name("productkit")
-    proc = subprocess.run([str(exe), "validate", "."], capture_output=True, text=True,
+    exe = Path(sys.executable).with_name("productkit")  # the console script of this venv
+    command = [str(exe)] if exe.exists() else [sys.executable, "-m", "productkit"]
+    proc = subprocess.run([*command, "validate", "."], capture_output=True, text=True,
                           timeout=60, check=False)
     assert proc.returncode == 1
     assert "Traceback" not in proc.stdout + proc.stderr
