@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from casekit import INVALID, VALID, Case
 from productkit.diagnostics import Diagnostic
 from productkit.validate import validate
@@ -47,15 +45,11 @@ def test_missing_file_is_reported(tmp_path: Path) -> None:
     assert not result.ok
 
 
-@pytest.mark.xfail(strict=True, reason="validate.py reports a missing file twice (loader's PK001 "
-                   "and its own 'no such file')")
 def test_missing_file_is_reported_once(tmp_path: Path) -> None:
     missing = tmp_path / "products" / "nothere.yaml"
     assert [d.code for d in validate([missing]).diagnostics] == ["PK001"]
 
 
-@pytest.mark.xfail(strict=True, reason="PK014 is in the code table but never emitted: a .txt file "
-                   "named explicitly is parsed as YAML")
 def test_non_yaml_file_named_explicitly_is_pk014(tmp_path: Path) -> None:
     notes = tmp_path / "products" / "notes.txt"
     notes.parent.mkdir()

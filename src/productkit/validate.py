@@ -77,17 +77,23 @@ def validate(paths: Sequence[Path | str] = (), options: Options = Options(),
 def _validate_root(root: Path, files: list[Path] | None, options: Options,
                    checks: tuple[Check, ...]) -> ValidationResult:
     every = discover(root)
+    early: list[Diagnostic] = []
     if files is not None:
         known = {p.resolve() for p in every}
-        every = every + [f for f in files if f.resolve() not in known]
+        for f in files:
+            if not f.exists() and not f.is_symlink():
+                early.append(Diagnostic("PK001", "no such file", Location(display_name(f))))
+            elif f.suffix not in (".yaml", ".yml") and not f.is_dir():
+                early.append(Diagnostic("PK014", "only .yaml and .yml files are catalogue documents",
+                                        Location(display_name(f)), hint="rename the file or leave it out"))
+            elif f.resolve() not in known:
+                every.append(f)
     catalog, diagnostics = load_catalog(root, options, every)
+    diagnostics.extend(early)
     ctx = Context.build(catalog, options)
     diagnostics.extend(run_checks(ctx, checks))
     selected = None
     if files is not None:
         selected = frozenset(display_name(f) for f in files)
         diagnostics = [d for d in diagnostics if d.location.file in selected]
-        for f in files:
-            if not f.exists():
-                diagnostics.append(Diagnostic("PK001", "no such file", Location(display_name(f))))
     return ValidationResult(catalog, diagnostics, selected, ctx)
