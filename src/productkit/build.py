@@ -23,6 +23,7 @@ import importlib
 import json
 import os
 import shutil
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -83,7 +84,7 @@ def _sha(text: str | bytes) -> str:
     return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
-def _input_digest(asm: Any, options: Options) -> str:
+def _input_digest(asm: Any, options: Options, relative: Callable[[str], str]) -> str:
     """What a product's output depends on: its files, its lines', its components', dictionaries."""
     rp = asm.product
     files = {rp.entry.doc.file, *(e.doc.file for e in rp.chain)}
@@ -91,11 +92,12 @@ def _input_digest(asm: Any, options: Options) -> str:
     files |= {f for f in asm.dictionary_files}
     h = hashlib.sha256()
     h.update(f"{_engine_digest()}|{options.release_date}|{options.calendar}".encode())
-    for name in sorted(files):
+    for name in sorted(files, key=relative):
+        label = relative(name).encode()
         try:
-            h.update(name.encode() + b"\0" + Path(name).read_bytes() + b"\0")
+            h.update(label + b"\0" + Path(name).read_bytes() + b"\0")
         except OSError:
-            h.update(name.encode() + b"\0missing\0")
+            h.update(label + b"\0missing\0")
     return "sha256:" + h.hexdigest()
 
 
@@ -121,15 +123,14 @@ def _artifacts(defn: ir.WorkflowDefinition) -> tuple[dict[str, bytes], list[Diag
         for channel, form in per_channel.items():
             text = json.dumps(form, ensure_ascii=False, sort_keys=True, indent=2) + "\n"
             files[f"forms/{key}/{sid}.{channel}.json"] = text.encode("utf-8")
-    problems: list[Diagnostic] = []
     try:
         emit = importlib.import_module("productkit.emit")
     except ImportError:
-        return files, problems
-    data, problems = emit.emit_target("bpmn", defn)
-    if data is not None:
-        files[f"bpmn/{key}.bpmn"] = data
-    return files, problems
+        return files, []
+    emitted = emit.emit(defn, "bpmn")
+    if emitted.content is not None:
+        files[f"bpmn/{key}.bpmn"] = emitted.content
+    return files, list(emitted.diagnostics)
 
 
 def _previous(out: Path) -> tuple[dict[str, Any], Path | None]:
@@ -165,7 +166,7 @@ def build(paths: Sequence[Path | str] = (), out: Path = Path("build"), options: 
         if not _selected(key[1], select):
             continue
         asm.dictionary_files = sorted({e.doc.file for e in checked.catalog.kind("ParameterDictionary")})
-        digest = _input_digest(asm, options)
+        digest = _input_digest(asm, options, relative)
         old = prev_products.get(pid)
         if old is not None and old.get("inputs") == digest and prev_dir is not None:
             reused = _reuse(prev_dir, old)
@@ -255,7 +256,7 @@ def _write_atomically(out: Path, files: dict[str, bytes]) -> None:
     store = out.parent / f".{out.name}.builds"
     store.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256(b"".join(k.encode() + b"\0" + v for k, v in sorted(files.items()))).hexdigest()[:16]
-    target = store / f"{digest}-{os.getpid()}"
+    target = store / f"{digest}-{uuid.uuid4().hex[:12]}"
     tmp = store / f".tmp-{os.getpid()}"
     if tmp.exists():
         shutil.rmtree(tmp)

@@ -1,0 +1,153 @@
+"""`productkit build`: canonical, deterministic, incremental and atomic output."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from productkit import ir
+from productkit.build import build, next_business_day
+from productkit.options import Options
+
+CASES = Path(__file__).resolve().parent / "cases" / "valid"
+SOURCE = CASES / "deposit_line"
+RELEASE = dt.date(2026, 9, 30)
+
+
+@pytest.fixture
+def catalogue(tmp_path: Path) -> Path:
+    root = tmp_path / "cat"
+    shutil.copytree(SOURCE, root)
+    return root
+
+
+def _tree(out: Path) -> dict[str, bytes]:
+    base = out.resolve()
+    return {p.relative_to(base).as_posix(): p.read_bytes() for p in sorted(base.rglob("*")) if p.is_file()}
+
+
+def _consistent(out: Path) -> dict[str, object]:
+    """What a channel service checks: every definition matches the manifest's digest."""
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    for entry in manifest["products"]:
+        defn = ir.load((out / entry["definition"]).read_bytes())
+        assert ir.with_digest(defn).digest == defn.digest == entry["digest"]
+    return manifest
+
+
+def test_build_writes_definitions_forms_and_manifest(catalogue: Path, tmp_path: Path) -> None:
+    out = tmp_path / "build"
+    result = build([catalogue], out, Options(release_date=RELEASE))
+    assert not result.failed(), result.diagnostics
+    manifest = _consistent(out)
+    assert manifest["format"] == "productkit.manifest/1"
+    assert manifest["release_date"] == "2026-09-30"
+    assert [p["id"] for p in manifest["products"]] == sorted(p["id"] for p in manifest["products"])
+    assert manifest["changes"]["added"] == sorted(f"{p['id']}@{p['version']}" for p in manifest["products"])
+    for entry in manifest["products"]:
+        assert entry["components"], "the lock names every component version used"
+        for per_channel in entry["forms"].values():
+            for name in per_channel.values():
+                form = json.loads((out / name).read_text(encoding="utf-8"))
+                jsonschema.Draft202012Validator.check_schema(form["schema"])
+                assert form["i18n"]["zh-CN"] and form["i18n"]["en"]
+
+
+def test_definition_round_trips_and_matches_its_schema(catalogue: Path, tmp_path: Path) -> None:
+    out = tmp_path / "build"
+    build([catalogue], out, Options(release_date=RELEASE))
+    validator = jsonschema.Draft202012Validator(ir.workflow_schema())
+    for path in sorted((out / "definitions").glob("*.json")):
+        text = path.read_text(encoding="utf-8")
+        defn = ir.load(text)
+        assert ir.load(ir.dump(defn)) == defn
+        assert ir.dump(defn) == text
+        assert list(validator.iter_errors(json.loads(text))) == []
+
+
+def test_t_plus_one_is_the_next_business_day() -> None:
+    assert next_business_day(dt.date(2026, 9, 30), 1) == dt.date(2026, 10, 8)  # National Day week
+    assert next_business_day(dt.date(2026, 1, 2), 1) == dt.date(2026, 1, 4)  # adjusted working Sunday
+    assert next_business_day(dt.date(2026, 11, 27), 1) == dt.date(2026, 11, 30)  # Friday -> Monday
+
+
+def _cli_build(root: Path, out: Path, cwd: Path, seed: str) -> None:
+    env = {**os.environ, "PYTHONHASHSEED": seed}
+    subprocess.run([sys.executable, "-m", "productkit", "build", str(root), "--out", str(out),
+                    "--release-date", RELEASE.isoformat()], cwd=cwd, env=env, check=True,
+                   capture_output=True)
+
+
+def test_build_is_byte_identical_across_hash_seeds_file_order_and_cwd(catalogue: Path, tmp_path: Path) -> None:
+    first, second = tmp_path / "b1", tmp_path / "b2"
+    _cli_build(catalogue, first, catalogue, "1")
+    # The same documents under other file names (another order on disk), another cwd and seed.
+    shuffled = tmp_path / "shuffled"
+    for path in sorted(catalogue.rglob("*.yaml")):
+        rel = path.relative_to(catalogue)
+        target = shuffled / rel.parent / f"z{random.Random(str(rel)).randint(0, 999)}-{rel.name}"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, target)
+    _cli_build(catalogue, second, tmp_path, "4242")
+    assert _tree(first) == _tree(second)
+    third = tmp_path / "b3"
+    _cli_build(shuffled, third, tmp_path, "7")
+    strip = {k: v for k, v in _tree(first).items() if k.startswith("forms/")}
+    assert strip == {k: v for k, v in _tree(third).items() if k.startswith("forms/")}
+
+
+def test_no_change_rebuild_recompiles_nothing_and_a_component_change_only_its_users(
+        catalogue: Path, tmp_path: Path) -> None:
+    out = tmp_path / "build"
+    cold = build([catalogue], out, Options(release_date=RELEASE))
+    assert cold.compiled and not cold.reused
+    again = build([catalogue], out, Options(release_date=RELEASE))
+    assert again.compiled == [] and sorted(again.reused) == sorted(cold.compiled)
+    assert again.manifest is not None and again.manifest["changes"] == {"added": [], "changed": [], "removed": []}
+    component = catalogue / "components" / "open.yaml"
+    text = component.read_text(encoding="utf-8")
+    component.write_text(text.replace("en: Open deposit", "en: Open a deposit"), encoding="utf-8")
+    changed = build([catalogue], out, Options(release_date=RELEASE))
+    assert not changed.failed(), changed.diagnostics
+    users = sorted(pid for pid in cold.compiled)  # every product of this catalogue books a deposit
+    assert sorted(changed.compiled) == users
+
+
+def test_a_failing_build_leaves_the_previous_build(catalogue: Path, tmp_path: Path) -> None:
+    out = tmp_path / "build"
+    build([catalogue], out, Options(release_date=RELEASE))
+    before = _tree(out)
+    product = next((catalogue / "products").glob("*.yaml"))
+    product.write_text(product.read_text(encoding="utf-8") + "\nbogus_field: 1\n", encoding="utf-8")
+    result = build([catalogue], out, Options(release_date=RELEASE))
+    assert result.failed() and any(d.code == "PK103" for d in result.diagnostics)
+    assert _tree(out) == before
+
+
+def test_a_build_killed_at_any_moment_leaves_a_loadable_build(catalogue: Path, tmp_path: Path) -> None:
+    out = tmp_path / "build"
+    build([catalogue], out, Options(release_date=RELEASE))
+    _consistent(out)
+    rng = random.Random(20261127)
+    component = catalogue / "components" / "open.yaml"
+    for attempt in range(6):
+        text = component.read_text(encoding="utf-8")
+        component.write_text(text.replace("PT", "PT1", 1) if attempt % 2 else text.replace("PT1", "PT", 1),
+                             encoding="utf-8")
+        proc = subprocess.Popen([sys.executable, "-m", "productkit", "build", str(catalogue), "--out", str(out)],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(0.05, 1.2))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        _consistent(out)
