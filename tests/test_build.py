@@ -151,3 +151,6 @@ def test_a_build_killed_at_any_moment_leaves_a_loadable_build(catalogue: Path, t
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         _consistent(out)
+    build([catalogue], out, Options(release_date=RELEASE))
+    store = out.parent / ".build.builds"
+    assert [p.resolve() for p in store.iterdir()] == [out.resolve()], "killed builds' leftovers are swept"

@@ -257,6 +257,7 @@ def _write_atomically(out: Path, files: dict[str, bytes]) -> None:
     store.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256(b"".join(k.encode() + b"\0" + v for k, v in sorted(files.items()))).hexdigest()[:16]
     target = store / f"{digest}-{uuid.uuid4().hex[:12]}"
+    _sweep(store, out)
     tmp = store / f".tmp-{os.getpid()}"
     if tmp.exists():
         shutil.rmtree(tmp)
@@ -278,3 +279,30 @@ def _write_atomically(out: Path, files: dict[str, bytes]) -> None:
     os.replace(link, out)
     if old is not None and old != target.resolve() and old.parent == store.resolve():
         shutil.rmtree(old, ignore_errors=True)
+
+
+def _sweep(store: Path, out: Path) -> None:
+    """Remove what killed builds left behind: temporary folders of dead processes, and
+    finished folders that no link points to."""
+    current = out.resolve() if out.is_symlink() else None
+    for child in store.iterdir():
+        if child.name.startswith(".tmp-"):
+            pid = child.name.removeprefix(".tmp-")
+            if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+                shutil.rmtree(child, ignore_errors=True)
+        elif child.is_dir() and child.resolve() != current and not child.name.startswith("legacy-"):
+            shutil.rmtree(child, ignore_errors=True)
+    for link in out.parent.glob(f".{out.name}.link-*"):
+        pid = link.name.rsplit("-", 1)[-1]
+        if pid.isdigit() and not _alive(int(pid)):
+            link.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
