@@ -23,6 +23,7 @@ import pytest
 from productkit import _celparse, expr, ir
 from productkit.options import Options
 from productkit.validate import validate
+from productkit.values import Money
 
 REPO = Path(__file__).resolve().parents[1]
 FEEL_DIR = REPO / "tools" / "feel"
@@ -93,6 +94,8 @@ def _feel_context(cond: ir.Condition, env: Mapping[str, Any]) -> dict[str, Any]:
     root: dict[str, Any] = {}
     for name in cond.names:
         value = env[name]
+        if isinstance(value, Money):
+            value = value.amount
         if isinstance(value, Decimal):
             value = float(value)  # exact: quarter grid
         elif isinstance(value, dt.date):

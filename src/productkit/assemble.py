@@ -19,6 +19,7 @@ from . import expr
 from .checks._context import Context
 from .diagnostics import Diagnostic, Location, Related, Severity
 from .ir import Condition
+from .loader import Document
 from .model import ProcessComponent, TypeSpec, UIComponent
 from .resolve import ResolvedProduct, ResolvedStep
 
@@ -95,16 +96,12 @@ def _param_values(rp: ResolvedProduct) -> dict[str, Any]:
     return {name: p.value for name, p in rp.params.items() if p.value is not None}
 
 
-def _expr_diag(problem: expr.ExprProblem, at: Location) -> Diagnostic:
-    msg = problem.message + (f" (column {problem.offset + 1} of the expression)" if problem.offset else "")
-    return Diagnostic(problem.code, msg, at, hint=problem.hint)
-
-
-def _check_expr(text: str, scope: dict[str, str], at: Location, out: list[Diagnostic],
-                params: dict[str, Any], want: str | None = "boolean") -> Condition | None:
+def _check_expr(text: str, scope: dict[str, str], where: tuple[Document, tuple[str | int, ...]],
+                out: list[Diagnostic], params: dict[str, Any], want: str | None = "boolean") -> Condition | None:
     result = expr.check(text, scope, want, params)
     if isinstance(result, list):
-        out.extend(_expr_diag(p, at) for p in result)
+        doc, path = where
+        out.extend(Diagnostic(p.code, p.message, doc.text_loc(path, p.offset), hint=p.hint) for p in result)
         return None
     return result
 
@@ -117,7 +114,8 @@ def assemble(ctx: Context, rp: ResolvedProduct) -> Assembly:
     params = _param_values(rp)
     for io in steps.values():
         if io.rs.step.when is not None:
-            io.condition = _check_expr(io.rs.step.when, scope, io.rs.loc("when"), out, params)
+            where = (io.rs.origin.doc, ("steps", io.rs.index, "when"))
+            io.condition = _check_expr(io.rs.step.when, scope, where, out, params)
     asm = Assembly(rp, steps, nx.DiGraph(), [], scope, diagnostics=out)
     _rules(asm, params)
     _edges(asm)
@@ -131,15 +129,15 @@ def _rules(asm: Assembly, params: dict[str, Any]) -> None:
     rp = asm.product
     for rule, entry, i in rp.rules:
         at = entry.doc.loc(("rules", i, "expr"))
-        cond = _check_expr(rule.expr, asm.scope, at, asm.diagnostics, params)
+        cond = _check_expr(rule.expr, asm.scope, (entry.doc, ("rules", i, "expr")), asm.diagnostics, params)
         if cond is None:
             continue
         asm.conditions[f"rule:{rule.id}"] = cond
         if rule.kind == "constraint" and set(cond.names) <= set(params):
             _constraint_holds(asm, rule, cond, params, at)
     for name, (d, entry) in rp.derived.items():
-        at = entry.doc.loc(("derived", name, "expr"))
-        cond = _check_expr(d.expr, asm.scope, at, asm.diagnostics, params, want=d.type)
+        where = (entry.doc, ("derived", name, "expr"))
+        cond = _check_expr(d.expr, asm.scope, where, asm.diagnostics, params, want=d.type)
         if cond is not None:
             asm.conditions[f"derived:{name}"] = cond
 

@@ -119,7 +119,7 @@ def _friendly_types(text: str) -> str:
             .replace("google.protobuf.Duration", "duration"))
 
 
-def _cel_problems(raw: str, scope: Mapping[str, str]) -> list[ExprProblem]:
+def _cel_problems(raw: str, scope: Mapping[str, str], text: str) -> list[ExprProblem]:
     out = []
     for m in _ERR_RE.finditer(raw + "\n"):
         offset, msg = int(m.group(2)) - 1, m.group(3)
@@ -128,7 +128,8 @@ def _cel_problems(raw: str, scope: Mapping[str, str]) -> list[ExprProblem]:
             from .shape import did_you_mean
 
             name = undeclared.group(1)
-            out.append(ExprProblem("PK302", f"unknown name '{name}'", offset,
+            start = text.find(name)
+            out.append(ExprProblem("PK302", f"unknown name '{name}'", start if start >= 0 else offset,
                                    did_you_mean(name, [*scope, *BUILTINS])))
         elif "Syntax error" in msg:
             out.append(ExprProblem("PK301", f"syntax error: {msg.split(': ', 1)[-1]}", offset))
@@ -242,7 +243,7 @@ def check(text: str, scope: Mapping[str, str], want: str | None = "boolean",
     try:
         program = _check_env(scope).compile(text)
     except RuntimeError as exc:
-        return _cel_problems(str(exc), scope)
+        return _cel_problems(str(exc), scope, text)
     if tree is None:
         return [parse_problem]
     problems = _fixed_point_problems(tree, scope)

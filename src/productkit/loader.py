@@ -53,6 +53,7 @@ class Marks:
 
     values: dict[Path_, tuple[int, int]] = field(default_factory=dict)
     keys: dict[Path_, tuple[int, int]] = field(default_factory=dict)
+    quoted: set[Path_] = field(default_factory=set)  # single- or double-quoted scalars
 
     def value(self, path: Path_) -> tuple[int, int]:
         """The mark of the value at ``path``, or of its nearest ancestor."""
@@ -78,6 +79,20 @@ class Document:
     file: str
     data: Any
     marks: Marks
+
+    def text_loc(self, path: Path_, offset: int) -> Location:
+        """The location of character ``offset`` of the one-line scalar at ``path``."""
+        base = self.loc(path)
+        node: Any = self.data
+        for part in path:
+            try:
+                node = node[part]
+            except (KeyError, IndexError, TypeError):
+                return base
+        if not isinstance(node, str) or "\n" in node or path not in self.marks.values:
+            return base
+        shift = 1 if path in self.marks.quoted else 0
+        return Location(base.file, base.line, base.col + shift + offset, base.path)
 
     def loc(self, path: Path_ = (), key: bool = False) -> Location:
         line, col = self.marks.key(path) if key else self.marks.value(path)
@@ -205,6 +220,7 @@ class _Builder:
         if isinstance(container, list):
             container.append(value)
             self.marks.values[path + (len(container) - 1,)] = _mark(event)
+            self._style(path + (len(container) - 1,), event)
             return
         if frame[2] is None:  # this event is a key
             self._take_key(frame, value, event)
@@ -212,9 +228,14 @@ class _Builder:
         key = frame[2]
         container[key] = value
         self.marks.values[path + (key,)] = _mark(event)
+        self._style(path + (key,), event)
         self.marks.keys[path + (key,)] = frame[3]
         frame[4]["__last__"] = key
         frame[2] = None
+
+    def _style(self, path: Path_, event: Any) -> None:
+        if getattr(event, "style", None) in ("'", '"'):
+            self.marks.quoted.add(path)
 
     def _take_key(self, frame: list[Any], value: Any, event: Any) -> None:
         line, col = _mark(event)
