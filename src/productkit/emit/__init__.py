@@ -1,0 +1,130 @@
+"""Stage 6, emit: one workflow definition in, one target document (bytes) and diagnostics out.
+
+Each target is a class registered by name in :data:`TARGETS`. A target handles the nodes of the
+workflow definition by method name: ``step_<kind>`` for a step (``step_service``, ``step_user``,
+``step_wait``, ``step_end``) and ``block_parallel`` for a parallel block. A node for which the
+target has no method is reported (PK501), never silently dropped::
+
+    result = emit(defn, "bpmn")
+    if result.content is None:
+        print(render_text(result.diagnostics))
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Generic, TypeVar
+
+from ..diagnostics import Diagnostic, Location, Severity, has_errors
+from ..ir import Parallel, Step, WorkflowDefinition
+
+__all__ = [
+    "TARGETS",
+    "EmitContext",
+    "Emitted",
+    "Target",
+    "emit",
+    "register",
+]
+
+CANNOT_EXPRESS = "PK501"
+
+
+@dataclass(frozen=True, slots=True)
+class Emitted:
+    """What a target made of one workflow definition.
+
+    ``content`` is None exactly when ``diagnostics`` hold an error: a document that cannot say
+    everything the workflow definition says is not written.
+    """
+
+    target: str
+    content: bytes | None
+    diagnostics: tuple[Diagnostic, ...]
+
+    @property
+    def ok(self) -> bool:
+        return self.content is not None
+
+
+@dataclass
+class EmitContext:
+    """The state of one emit call: the input and the problems found so far."""
+
+    defn: WorkflowDefinition
+    target: str
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    def location(self, *path: str | int) -> Location:
+        return Location(self.defn.source or f"{self.defn.id}@{self.defn.version}", path=path)
+
+    def problem(self, message: str, *path: str | int, severity: Severity = Severity.ERROR,
+                hint: str | None = None, code: str = CANNOT_EXPRESS) -> None:
+        """Record that the target cannot (fully) express the node at ``path``."""
+        self.diagnostics.append(
+            Diagnostic(code, message, self.location(*path), severity=severity, hint=hint))
+
+    def finish(self, content: bytes | None) -> Emitted:
+        diags = tuple(self.diagnostics)
+        return Emitted(self.target, None if has_errors(diags) else content, diags)
+
+
+C = TypeVar("C", bound=EmitContext)
+F = TypeVar("F")
+
+
+class Target(ABC, Generic[C, F]):
+    """A plug-in output format. Subclasses set ``name`` and ``suffix`` and implement ``emit``;
+    they express IR nodes through methods named ``step_<kind>`` and ``block_parallel`` that
+    return a target-specific fragment ``F``."""
+
+    name: ClassVar[str]
+    suffix: ClassVar[str]
+
+    @abstractmethod
+    def emit(self, defn: WorkflowDefinition) -> Emitted:
+        """Render one workflow definition."""
+
+    def node(self, item: str | Parallel, ctx: C) -> F | None:
+        """Dispatch one item of a flow to its handler; report and skip what has none."""
+        if isinstance(item, Parallel):
+            return self._dispatch("block_parallel", item, ctx, ("flow",), "a parallel block")
+        step = ctx.defn.steps.get(item)
+        if step is None:
+            ctx.problem(f"the flow names step '{item}', which is not among the steps", "flow")
+            return None
+        return self._dispatch(f"step_{step.kind}", step, ctx, ("steps", step.id),
+                              f"step '{step.id}' of kind '{step.kind}'")
+
+    def _dispatch(self, method: str, node: Step | Parallel, ctx: C,
+                  path: tuple[str, ...], what: str) -> F | None:
+        handler: Callable[[Step | Parallel, C], F | None] | None = getattr(self, method, None)
+        if handler is None:
+            ctx.problem(f"the {self.name} target cannot express {what}", *path)
+            return None
+        return handler(node, ctx)
+
+
+TARGETS: dict[str, type[Target[Any, Any]]] = {}
+
+T = TypeVar("T", bound=type[Target[Any, Any]])
+
+
+def register(cls: T) -> T:
+    """Class decorator: make a target available by its ``name`` in :data:`TARGETS`."""
+    if cls.name in TARGETS and TARGETS[cls.name] is not cls:
+        raise ValueError(f"target '{cls.name}' is registered twice")
+    TARGETS[cls.name] = cls
+    return cls
+
+
+def emit(defn: WorkflowDefinition, target: str) -> Emitted:
+    """Render ``defn`` with the target registered as ``target`` (e.g. ``"bpmn"``)."""
+    if target not in TARGETS:
+        raise KeyError(f"no target '{target}'; known: {', '.join(sorted(TARGETS))}")
+    return TARGETS[target]().emit(defn)
+
+
+from . import bpmn as bpmn  # noqa: E402  (registers the BPMN target)

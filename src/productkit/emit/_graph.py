@@ -1,0 +1,93 @@
+"""The BPMN element graph the BPMN target builds: flow nodes and sequence flows with geometry.
+
+Everything here is immutable; moving a node or an edge returns a new one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+__all__ = ["Bounds", "Edge", "El", "Node", "Point"]
+
+Point = tuple[int, int]
+
+
+@dataclass(frozen=True, slots=True)
+class El:
+    """A child XML element: ``tag`` is ``prefix:local`` (``zeebe:taskDefinition``)."""
+
+    tag: str
+    attrs: tuple[tuple[str, str], ...] = ()
+    children: tuple[El, ...] = ()
+    text: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Bounds:
+    x: int
+    y: int
+    width: int
+    height: int
+
+    def moved(self, dx: int, dy: int) -> Bounds:
+        return Bounds(self.x + dx, self.y + dy, self.width, self.height)
+
+    @property
+    def center_x(self) -> int:
+        return self.x + self.width // 2
+
+    @property
+    def center_y(self) -> int:
+        return self.y + self.height // 2
+
+    @property
+    def left_mid(self) -> Point:
+        return (self.x, self.center_y)
+
+    @property
+    def right_mid(self) -> Point:
+        return (self.x + self.width, self.center_y)
+
+    @property
+    def top_mid(self) -> Point:
+        return (self.center_x, self.y)
+
+    @property
+    def bottom_mid(self) -> Point:
+        return (self.center_x, self.y + self.height)
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    """A flow node: ``tag`` is the local name in the BPMN namespace (``serviceTask``).
+
+    ``extensions`` become ``bpmn:extensionElements`` children, ``body`` the children after the
+    incoming/outgoing references (event definitions).
+    """
+
+    id: str
+    tag: str
+    name: str | None
+    bounds: Bounds
+    attrs: tuple[tuple[str, str], ...] = ()
+    extensions: tuple[El, ...] = ()
+    body: tuple[El, ...] = ()
+    documentation: str | None = None
+
+    def moved(self, dx: int, dy: int) -> Node:
+        return replace(self, bounds=self.bounds.moved(dx, dy))
+
+
+@dataclass(frozen=True, slots=True)
+class Edge:
+    """A sequence flow; ``condition`` is the Zeebe expression text (``=...``) when it has one."""
+
+    id: str
+    source: str
+    target: str
+    waypoints: tuple[Point, ...]
+    name: str | None = None
+    condition: str | None = None
+
+    def moved(self, dx: int, dy: int) -> Edge:
+        return replace(self, waypoints=tuple((x + dx, y + dy) for x, y in self.waypoints))

@@ -1,0 +1,322 @@
+"""Block layout for BPMN: fragments placed left to right, parallel branches stacked.
+
+A fragment has local coordinates: x runs from 0 to ``width``, the main flow runs along y = 0
+(the axis), and drawing extends ``up`` above and ``down`` below it. Composition functions place
+fragments, create the sequence flows between them and route every flow with orthogonal
+segments. Skip flows of conditional steps run above a step, boundary routes and error jumps
+(``goto``) below it, so lines rarely cross. All coordinates are integers: the same input always
+gives the same drawing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+
+from ._graph import Bounds, Edge, Node, Point
+
+__all__ = [
+    "EndRoute",
+    "Frag",
+    "Goto",
+    "GotoRoute",
+    "chain",
+    "end_branch",
+    "flow_id",
+    "make_node",
+    "parallel",
+    "sequence",
+    "single",
+    "task_with_routes",
+    "when",
+]
+
+GAP = 50  # horizontal space between consecutive elements
+SKIP = 35  # how far above a conditional step its skip flow runs
+ROW = 70  # vertical distance between the rows of boundary routes
+ROW0 = 100  # centre of the first boundary-route row below the axis
+LANE = 40  # vertical distance between the lanes of error jumps
+BRANCH_GAP = 40  # vertical space between parallel branches
+BOUNDARY_STEP = 46  # distance between the centres of boundary events on one task
+
+_SIZES = {"task": (100, 80), "gateway": (50, 50), "event": (36, 36)}
+
+
+def _size(tag: str) -> tuple[int, int]:
+    if tag.endswith("Task"):
+        return _SIZES["task"]
+    if tag.endswith("Gateway"):
+        return _SIZES["gateway"]
+    return _SIZES["event"]
+
+
+def make_node(id: str, tag: str, name: str | None, **fields: object) -> Node:
+    """A node of the usual size for ``tag``, centred on the axis at x = 0."""
+    width, height = _size(tag)
+    return Node(id, tag, name, Bounds(0, -(height // 2), width, height), **fields)  # type: ignore[arg-type]
+
+
+def flow_id(source: str, target: str) -> str:
+    return f"Flow_{source}__{target}"
+
+
+@dataclass(frozen=True, slots=True)
+class Goto:
+    """An error jump not yet routed: from a boundary event to the step ``target``."""
+
+    source: str
+    port: Point
+
+    target: str
+
+    def moved(self, dx: int, dy: int) -> Goto:
+        return replace(self, port=(self.port[0] + dx, self.port[1] + dy))
+
+
+@dataclass(frozen=True, slots=True)
+class EndRoute:
+    """A boundary event leading to a row of nodes (an outcome event and an end event)."""
+
+    boundary: Node
+    nodes: tuple[Node, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class GotoRoute:
+    """A boundary event that jumps to a later step of the same sequence."""
+
+    boundary: Node
+    target: str
+
+
+@dataclass(frozen=True, slots=True)
+class Frag:
+    """A laid-out piece of process: nodes, flows, extent, entry and exit nodes, open jumps."""
+
+    nodes: tuple[Node, ...]
+    edges: tuple[Edge, ...]
+    width: int
+    up: int
+    down: int
+    entry: str
+    exit: str | None
+    gotos: tuple[Goto, ...] = ()
+
+    def moved(self, dx: int, dy: int) -> Frag:
+        return replace(self, nodes=tuple(n.moved(dx, dy) for n in self.nodes),
+                       edges=tuple(e.moved(dx, dy) for e in self.edges),
+                       gotos=tuple(g.moved(dx, dy) for g in self.gotos))
+
+    def node(self, id: str) -> Node:
+        return next(n for n in self.nodes if n.id == id)
+
+
+def single(node: Node) -> Frag:
+    b = node.bounds
+    return Frag((node,), (), b.width, -b.y, b.y + b.height, node.id, node.id)
+
+
+def _edge(a: Node, b: Node, points: Sequence[Point], name: str | None = None,
+          condition: str | None = None) -> Edge:
+    return Edge(flow_id(a.id, b.id), a.id, b.id, tuple(points), name, condition)
+
+
+def connect(a: Node, b: Node, name: str | None = None, condition: str | None = None) -> Edge:
+    """A flow from the right of ``a`` to the left of ``b``, bending just before ``b``."""
+    (x1, y1), (x2, y2) = a.bounds.right_mid, b.bounds.left_mid
+    if y1 == y2:
+        return _edge(a, b, [(x1, y1), (x2, y2)], name, condition)
+    xm = x2 - GAP // 2
+    return _edge(a, b, [(x1, y1), (xm, y1), (xm, y2), (x2, y2)], name, condition)
+
+
+def chain(frags: Sequence[Frag]) -> Frag:
+    """Fragments one after the other on the axis, each exit flowing into the next entry."""
+    return sequence([(None, f) for f in frags], _no_merge)
+
+
+def _no_merge(target: str) -> Node:
+    raise AssertionError(f"no jump can reach {target} in a plain chain")
+
+
+def task_with_routes(task: Node, routes: Sequence[EndRoute | GotoRoute]) -> Frag:
+    """A task with boundary events on its lower border (the task widens to hold them). Jumps
+    sit leftmost (their lines go deepest), end routes to their right, the rightmost on the
+    nearest row: no two lines cross."""
+    ordered = [r for r in routes if isinstance(r, GotoRoute)] + \
+              [r for r in routes if isinstance(r, EndRoute)]
+    span = BOUNDARY_STEP * (len(ordered) - 1)
+    task = replace(task, bounds=replace(task.bounds, width=max(task.bounds.width, span + 54)))
+    t = task.bounds
+    frag = Frag((task,), (), t.width, -t.y, t.y + t.height, task.id, task.id)
+    rows = sum(isinstance(r, EndRoute) for r in ordered)
+    for i, route in enumerate(ordered):
+        cx = t.x + (t.width - span) // 2 + BOUNDARY_STEP * i
+        eb = route.boundary.bounds
+        boundary = replace(route.boundary, bounds=Bounds(
+            cx - eb.width // 2, t.y + t.height - eb.height // 2, eb.width, eb.height))
+        if isinstance(route, GotoRoute):
+            port = boundary.bounds.bottom_mid
+            extra = Frag((boundary,), (), cx + eb.width // 2, 0, port[1], boundary.id, None,
+                         (Goto(boundary.id, port, route.target),))
+        else:
+            rows -= 1
+            extra = _end_row(boundary, route.nodes, ROW0 + ROW * rows, t.x + t.width + 30)
+        frag = _overlay(frag, extra)
+    return frag
+
+
+def _end_row(boundary: Node, row: Sequence[Node], y: int, x: int) -> Frag:
+    """The boundary event, and the nodes it leads to in a row at height ``y`` from ``x``."""
+    r = chain([single(n) for n in row]).moved(x, y)
+    first = r.node(r.entry)
+    down = [boundary.bounds.bottom_mid, (boundary.bounds.center_x, y), first.bounds.left_mid]
+    return Frag((boundary, *r.nodes), (_edge(boundary, first, down), *r.edges), x + r.width, 0,
+                y + r.down, boundary.id, None)
+
+
+def _overlay(base: Frag, extra: Frag) -> Frag:
+    """``extra`` drawn into ``base`` (same coordinates); entry and exit stay those of base."""
+    return replace(base, nodes=base.nodes + extra.nodes, edges=base.edges + extra.edges,
+                   gotos=base.gotos + extra.gotos, width=max(base.width, extra.width),
+                   up=max(base.up, extra.up), down=max(base.down, extra.down))
+
+
+def when(split: Node, merge: Node, inner: Frag, condition: str, label: str) -> Frag:
+    """A step run only when ``condition`` holds: split, the step, merge; the default flow
+    skips the step above it."""
+    s = single(split)
+    body = inner.moved(s.width + GAP, 0)
+    m = single(merge).moved(body.width + s.width + 2 * GAP, 0)
+    sn, mn = s.node(split.id), m.node(merge.id)
+    entry = body.node(body.entry)
+    edges = [connect(sn, entry, label, condition)]
+    if body.exit is not None:
+        edges.append(connect(body.node(body.exit), mn))
+    ys = -(max(body.up, s.up) + SKIP)
+    skip = [sn.bounds.top_mid, (sn.bounds.center_x, ys), (mn.bounds.center_x, ys), mn.bounds.top_mid]
+    edges.append(_edge(sn, mn, skip, "skip"))
+    return Frag((sn, *body.nodes, mn), (*body.edges, *edges), m.width + mn.bounds.x, -ys,
+                max(body.down, s.down), split.id, merge.id, body.gotos)
+
+
+def end_branch(split: Node, row: Sequence[Node], condition: str, label: str) -> Frag:
+    """An end step with a condition: the condition flow leaves the gateway downwards to the
+    outcome and end events; the gateway's default flow continues the sequence."""
+    s = single(split)
+    sn = s.node(split.id)
+    r = chain([single(n) for n in row]).moved(s.width + GAP, ROW0)
+    first = r.node(r.entry)
+    edge = _edge(sn, first, [sn.bounds.bottom_mid, (sn.bounds.center_x, ROW0), first.bounds.left_mid],
+                 label, condition)
+    return Frag((sn, *r.nodes), (edge, *r.edges), s.width + GAP + r.width, s.up, ROW0 + r.down,
+                split.id, split.id)
+
+
+def parallel(fork: Node, join: Node, branches: Sequence[Frag]) -> Frag:
+    """Branches stacked under each other between a fork and a join gateway. The join is left
+    out when fewer than two branches come back (the others end the whole process)."""
+    f = single(fork)
+    fn = f.node(fork.id)
+    x0 = f.width + GAP
+    placed: list[Frag] = []
+    axis, below = 0, 0
+    for i, branch in enumerate(branches):
+        if i:
+            axis = below + BRANCH_GAP + branch.up
+        placed.append(branch.moved(x0, axis))
+        below = axis + branch.down
+    edges = [_fork_edge(fn, b.node(b.entry)) for b in placed]
+    nodes: list[Node] = [fn]
+    for b in placed:
+        nodes.extend(b.nodes)
+        edges.extend(b.edges)
+    width = x0 + max(b.width for b in placed)
+    back = [b for b in placed if b.exit is not None]
+    exit_id: str | None = back[0].exit if len(back) == 1 else None
+    if len(back) >= 2:
+        jn = join.moved(width + GAP, 0)
+        nodes.append(jn)
+        edges.extend(_join_edge(b.node(b.exit), jn) for b in back if b.exit is not None)
+        width, exit_id = jn.bounds.x + jn.bounds.width, join.id
+    gotos = tuple(g for b in placed for g in b.gotos)
+    return Frag(tuple(nodes), tuple(edges), width, max(f.up, placed[0].up), max(below, f.down),
+                fork.id, exit_id, gotos)
+
+
+def _fork_edge(fork: Node, entry: Node) -> Edge:
+    (x, y) = entry.bounds.left_mid
+    if y == fork.bounds.center_y:
+        return _edge(fork, entry, [fork.bounds.right_mid, (x, y)])
+    return _edge(fork, entry, [fork.bounds.bottom_mid, (fork.bounds.center_x, y), (x, y)])
+
+
+def _join_edge(exit: Node, join: Node) -> Edge:
+    (x, y) = exit.bounds.right_mid
+    if y == join.bounds.center_y:
+        return _edge(exit, join, [(x, y), join.bounds.left_mid])
+    return _edge(exit, join, [(x, y), (join.bounds.center_x, y), join.bounds.bottom_mid])
+
+
+def sequence(items: Sequence[tuple[str | None, Frag]], merge_for: Callable[[str], Node],
+             inflow: bool = True) -> Frag:
+    """Items left to right, each exit flowing into the next entry. ``items`` pair a fragment
+    with the step id it starts with; error jumps to one of those steps are routed here, through
+    a merge gateway (``merge_for(step)``) when the step has more than one way in."""
+    jumps: dict[str, list[Goto]] = {}  # placed jumps, by the (later) step they go to
+    placed: list[Frag] = []
+    edges: list[Edge] = []  # in drawing order: into each item, then inside it
+    arrivals: list[tuple[Goto, Node, bool]] = []
+    x, prev, open_in = 0, None, inflow
+    for key, frag in items:
+        incoming = jumps.pop(key, []) if key is not None else []
+        merged = bool(incoming) and (prev is not None or open_in or len(incoming) > 1)
+        if merged:
+            merge = single(merge_for(key or "")).moved(x, 0)
+            mn = merge.node(merge.entry)
+            if prev is not None:
+                edges.append(connect(prev, mn))
+            placed.append(merge)
+            edges.extend(merge.edges)
+            arrivals.extend((g, mn, True) for g in incoming)
+            prev, x = mn, x + merge.width + GAP
+        frag = frag.moved(x, 0)
+        entry = frag.node(frag.entry)
+        if incoming and not merged:
+            arrivals.extend((g, entry, False) for g in incoming)
+        if prev is not None:
+            edges.append(connect(prev, entry))
+        placed.append(frag)
+        edges.extend(frag.edges)
+        for g in frag.gotos:
+            jumps.setdefault(g.target, []).append(g)
+        prev = frag.node(frag.exit) if frag.exit is not None else None
+        open_in, x = False, x + frag.width + GAP
+    pending = [g for group in jumps.values() for g in group]
+    return _finish(placed, edges, arrivals, pending, x - GAP)
+
+
+def _finish(placed: list[Frag], edges: list[Edge], arrivals: list[tuple[Goto, Node, bool]],
+            pending: list[Goto], width: int) -> Frag:
+    down = max(f.down for f in placed)
+    base = down + LANE
+    ordered = sorted(arrivals, key=lambda a: (a[0].port, a[0].source))
+    for i, (g, target, bottom) in enumerate(ordered):
+        lane = base + LANE * (len(ordered) - 1 - i)
+        edges.append(_jump(g, target, lane, bottom))
+    if ordered:
+        down = base + LANE * (len(ordered) - 1) + 10
+    nodes = tuple(n for f in placed for n in f.nodes)
+    return Frag(nodes, tuple(edges), width, max(f.up for f in placed), down, placed[0].entry,
+                placed[-1].exit, tuple(pending))
+
+
+def _jump(g: Goto, target: Node, lane: int, bottom: bool) -> Edge:
+    sx, sy = g.port
+    tb = target.bounds
+    if bottom:
+        points: list[Point] = [(sx, sy), (sx, lane), (tb.center_x, lane), tb.bottom_mid]
+    else:
+        xm = tb.x - GAP // 2
+        points = [(sx, sy), (sx, lane), (xm, lane), (xm, tb.center_y), tb.left_mid]
+    return Edge(flow_id(g.source, target.id), g.source, target.id, tuple(points))

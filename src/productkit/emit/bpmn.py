@@ -1,0 +1,405 @@
+"""The BPMN target: one BPMN 2.0 document for Camunda 8.6 (Zeebe) per workflow definition.
+
+How the workflow definition maps to BPMN (ids derive from step ids, so they are stable):
+
+============================  ===============================================================
+workflow definition           BPMN
+============================  ===============================================================
+the product version           one executable process ``<id>_v<version>``, ``zeebe:versionTag``
+flow start / normal end       none start event ``StartEvent``; none end event
+                              ``EndEvent_completed`` that sets ``outcome = "completed"``
+service step                  ``Task_<step>``: serviceTask, ``zeebe:taskDefinition`` (type =
+                              handler, retries = max attempts), ``zeebe:taskHeaders``
+                              (component, retry backoff, parameters as JSON), ``zeebe:ioMapping``
+                              (inputs whose names differ, every output)
+user step (customer, staff)   ``Task_<step>``: userTask with ``zeebe:userTask``, a form reference
+                              per channel, candidate groups, one output mapping per form field
+wait step                     ``Wait_<step>``: timer intermediate catch event (timeDuration)
+end step                      ``Outcome_<step>`` (sets ``outcome``) then terminate end event
+                              ``End_<step>`` named after the outcome
+``when``                      ``Gateway_<step>_when`` (condition flow, default ``skip``) and
+                              ``Gateway_<step>_skip``; an end step keeps only the split
+parallel block                ``Gateway_<a>_<b>_fork`` and ``Gateway_<a>_<b>_join`` (a, b: the
+                              first step of each branch)
+routed business error         boundary ``Catch_<step>_<code>`` on the task; ``end``: to
+                              ``Outcome_<step>_<code>`` and terminate end
+                              ``EndEvent_<step>_<code>``; ``goto``: to ``Gateway_<target>_goto``
+                              before the target; unrouted: ends ``failed``
+step timeout                  interrupting timer boundary ``Timeout_<step>``, ends ``failed``
+                              (``Outcome_<step>_timeout``, ``EndEvent_<step>_timeout``)
+============================  ===============================================================
+
+Conditions are written as Zeebe expressions, ``=`` followed by ``Condition.feel``; a condition
+without a FEEL form cannot be written and is reported (PK501), as is anything else BPMN cannot
+say. The output is deterministic: the same definition gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+
+from ..diagnostics import Severity
+from ..ir import Condition, Flow, Label, Parallel, ParamValue, Step, WorkflowDefinition
+from . import EmitContext, Emitted, Target, register
+from ._bpmn_xml import Document, write
+from ._graph import Edge, El, Node
+from ._layout import (
+    EndRoute,
+    Frag,
+    GotoRoute,
+    chain,
+    end_branch,
+    make_node,
+    parallel,
+    sequence,
+    single,
+    task_with_routes,
+    when,
+)
+
+__all__ = ["CHANNEL_VARIABLE", "OUTCOME_VARIABLE", "BpmnTarget", "emit_bpmn", "form_reference",
+           "process_id"]
+
+OUTCOME_VARIABLE = "outcome"
+CHANNEL_VARIABLE = "channel"
+FAILED = "failed"
+COMPLETED = "completed"
+_MARGIN_X, _MARGIN_Y = 152, 80
+
+
+def _ncname(text: str) -> str:
+    """``text`` as a valid XML id: unexpected characters become ``_``."""
+    safe = re.sub(r"[^A-Za-z0-9._-]", "_", text)
+    return safe if re.match(r"[A-Za-z_]", safe) else "_" + safe
+
+
+def _eid(*parts: str) -> str:
+    """An element id from its kind and the step (and error code) it expresses."""
+    return _ncname("_".join(parts))
+
+
+def process_id(defn: WorkflowDefinition) -> str:
+    """The BPMN process id (Zeebe's bpmnProcessId) of a product version."""
+    return _ncname(f"{defn.id}_v{defn.version}")
+
+
+def form_reference(defn: WorkflowDefinition, step: Step) -> str:
+    """The ``zeebe:formDefinition/@externalReference`` of a user step: the step's form on the
+    channel of the application (a FEEL expression when the step runs on several channels)."""
+    base = f"productkit:form:{defn.id}@{defn.version}:{step.id}"
+    if len(step.channels) == 1:
+        return f"{base}:{step.channels[0]}"
+    return f'="{_feel_escape(base)}:" + {CHANNEL_VARIABLE}'
+
+
+def _feel_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def _feel_string(text: str) -> str:
+    return f'="{_feel_escape(text)}"'
+
+
+@dataclass
+class _Ctx(EmitContext):
+    language: str = "zh-CN"
+    errors: set[str] = field(default_factory=set)
+    scope: dict[str, frozenset[str]] = field(default_factory=dict)  # step -> legal goto targets
+    where: tuple[str | int, ...] = ("flow",)  # path of the flow item being expressed
+
+    def label(self, label: Label | None, fallback: str) -> str:
+        if label is None:
+            return fallback
+        return label.zh_CN if self.language == "zh-CN" else label.en
+
+
+@register
+class BpmnTarget(Target[_Ctx, Frag]):
+    """BPMN 2.0 for Camunda 8.6; names in ``language`` (``zh-CN`` or ``en``)."""
+
+    name = "bpmn"
+    suffix = ".bpmn"
+
+    def __init__(self, language: str = "zh-CN") -> None:
+        if language not in ("zh-CN", "en"):
+            raise ValueError(f"language '{language}': expected 'zh-CN' or 'en'")
+        self.language = language
+
+    def emit(self, defn: WorkflowDefinition) -> Emitted:
+        ctx = _Ctx(defn, self.name, language=self.language)
+        start = single(make_node("StartEvent", "startEvent", "start"))
+        body = self._sequence(defn.flow, ctx, ("flow",))
+        parts = [start] if body is None else [start, body]
+        if parts[-1].exit is not None:
+            parts.append(single(_outcome_end("EndEvent_completed", COMPLETED)))
+        whole = chain(parts)
+        if whole.gotos:
+            ctx.problem("an error route jumps to a step outside its sequence", "flow", code="PK900")
+        whole = whole.moved(_MARGIN_X, whole.up + _MARGIN_Y)
+        _check_ids(whole, ctx)
+        return ctx.finish(write(self._document(defn, whole, ctx)))
+
+    def _document(self, defn: WorkflowDefinition, frag: Frag, ctx: _Ctx) -> Document:
+        doc = f"productkit workflow {defn.id}@{defn.version}"
+        doc += f" ({defn.digest})" if defn.digest else ""
+        doc += f" from {defn.source}" if defn.source else ""
+        return Document(process_id(defn), ctx.label(defn.name, defn.id), frag.nodes, frag.edges,
+                        tuple((_eid("Error", c), c) for c in sorted(ctx.errors)),
+                        (El("zeebe:versionTag", (("value", defn.version),)),), doc)
+
+    # sequences ----------------------------------------------------------------------------
+
+    def _sequence(self, flow: Flow, ctx: _Ctx, path: tuple[str | int, ...]) -> Frag | None:
+        """A flow (the main one or a branch): its items one after the other."""
+        steps = [item for item in flow if isinstance(item, str)]
+        for i, step in enumerate(steps):
+            ctx.scope[step] = frozenset(steps[i + 1:])
+        items: list[tuple[str | None, Frag]] = []
+        flowing, jumped = True, set[str]()
+        for index, item in enumerate(flow):
+            key = item if isinstance(item, str) else None
+            if not flowing and key not in jumped:
+                ctx.problem(f"{_what(item)} can never run: the flow ended before it", *path, index)
+                continue
+            ctx.where = (*path, index)
+            frag = self.node(item, ctx)
+            if frag is None:
+                continue
+            items.append((key, frag))
+            jumped |= {g.target for g in frag.gotos}
+            flowing = frag.exit is not None
+        if not items:
+            return None
+        return sequence(items, _goto_merge)
+
+    # steps --------------------------------------------------------------------------------
+
+    def step_service(self, step: Step, ctx: _Ctx) -> Frag:
+        if not step.handler:
+            ctx.problem(f"service step '{step.id}' has no handler (the job type)",
+                        "steps", step.id, "handler")
+        if step.compensation is not None:
+            ctx.problem(f"step '{step.id}' declares the compensation handler "
+                        f"'{step.compensation.handler}', but the workflow definition does not say "
+                        "which outcomes compensate; the BPMN has no compensation",
+                        "steps", step.id, "compensation", severity=Severity.WARNING)
+        extensions = (_task_definition(step), *_headers(step), *_io_mapping(step))
+        task = make_node(_eid("Task", step.id), "serviceTask", ctx.label(step.title, step.id),
+                         extensions=extensions)
+        return self._guard(step, task_with_routes(task, self._routes(step, ctx)), ctx)
+
+    def step_user(self, step: Step, ctx: _Ctx) -> Frag:
+        if step.errors:
+            ctx.problem(f"user step '{step.id}' declares business errors; a Camunda user task "
+                        "cannot throw them", "steps", step.id, "errors")
+        extensions = [El("zeebe:userTask"),
+                      El("zeebe:formDefinition",
+                         (("externalReference", form_reference(ctx.defn, step)),))]
+        if step.candidate_groups:
+            extensions.append(El("zeebe:assignmentDefinition",
+                                 (("candidateGroups", ",".join(step.candidate_groups)),)))
+        extensions.extend(_field_outputs(step))
+        task = make_node(_eid("Task", step.id), "userTask", ctx.label(step.title, step.id),
+                         extensions=tuple(extensions))
+        return self._guard(step, task_with_routes(task, self._timeout(step, ctx)), ctx)
+
+    def step_wait(self, step: Step, ctx: _Ctx) -> Frag:
+        if not step.duration:
+            ctx.problem(f"wait step '{step.id}' has no duration", "steps", step.id, "duration")
+        if step.errors or step.timeout:
+            ctx.problem(f"wait step '{step.id}' declares errors or a timeout, which a timer "
+                        "event cannot have", "steps", step.id)
+        if step.interruptible:
+            ctx.problem(f"wait step '{step.id}' is interruptible, but the workflow definition "
+                        "names no event that interrupts it; the BPMN timer cannot be interrupted",
+                        "steps", step.id, "interruptible", severity=Severity.INFO)
+        timer = El("bpmn:timerEventDefinition", children=(_duration(step.duration or ""),))
+        event = make_node(_eid("Wait", step.id), "intermediateCatchEvent",
+                          ctx.label(step.title, step.id), body=(timer,))
+        return self._guard(step, single(event), ctx)
+
+    def step_end(self, step: Step, ctx: _Ctx) -> Frag:
+        if not step.outcome:
+            ctx.problem(f"end step '{step.id}' has no outcome", "steps", step.id, "outcome")
+        outcome = step.outcome or FAILED
+        message = ctx.label(step.message, "") or None
+        row = _outcome_row(_eid("Outcome", step.id), outcome, message, _eid("End", step.id))
+        if step.when is None:
+            return replace(chain([single(n) for n in row]), exit=None)
+        feel = _feel(step.when, ctx, ("steps", step.id, "when"))
+        split = make_node(_eid("Gateway", step.id, "when"), "exclusiveGateway", step.when.cel)
+        return end_branch(split, row, feel, "yes")
+
+    def block_parallel(self, block: Parallel, ctx: _Ctx) -> Frag | None:
+        where = ctx.where
+        branches = [self._sequence(b, ctx, (*where, "parallel", i))
+                    for i, b in enumerate(block.parallel) if b]
+        present = [b for b in branches if b is not None]
+        if len(present) < 2:
+            return present[0] if present else None
+        key = "_".join(s for s in (_first_step(b) for b in block.parallel) if s)
+        fork = make_node(_eid("Gateway", key, "fork"), "parallelGateway", None)
+        join = make_node(_eid("Gateway", key, "join"), "parallelGateway", None)
+        return parallel(fork, join, present)
+
+    # pieces -------------------------------------------------------------------------------
+
+    def _guard(self, step: Step, frag: Frag, ctx: _Ctx) -> Frag:
+        """Wrap ``frag`` in a split and merge gateway when the step has a condition."""
+        if step.when is None:
+            return frag
+        feel = _feel(step.when, ctx, ("steps", step.id, "when"))
+        split = make_node(_eid("Gateway", step.id, "when"), "exclusiveGateway", step.when.cel)
+        merge = make_node(_eid("Gateway", step.id, "skip"), "exclusiveGateway", None)
+        return when(split, merge, frag, feel, "yes")
+
+    def _routes(self, step: Step, ctx: _Ctx) -> list[EndRoute | GotoRoute]:
+        routes = [self._error_route(step, code, ctx) for code in sorted(step.errors)]
+        return [r for r in routes if r is not None] + self._timeout(step, ctx)
+
+    def _error_route(self, step: Step, code: str, ctx: _Ctx) -> EndRoute | GotoRoute | None:
+        """The boundary event of a declared error and where it leads; None if BPMN cannot."""
+        route, path = step.errors[code], ("steps", step.id, "errors", code)
+        if route.goto is not None and route.end is not None:
+            ctx.problem(f"error '{code}' of step '{step.id}' has both end and goto", *path)
+            return None
+        if route.goto is not None and route.goto not in ctx.scope.get(step.id, frozenset()):
+            ctx.problem(f"error '{code}' of step '{step.id}' jumps to '{route.goto}', which is "
+                        "not a later step of the same sequence (BPMN cannot jump into or out of "
+                        "a parallel branch, or back)", *path, "goto")
+            return None
+        ctx.errors.add(code)
+        boundary = make_node(
+            _eid("Catch", step.id, code), "boundaryEvent", code,
+            attrs=(("attachedToRef", _eid("Task", step.id)),),
+            body=(El("bpmn:errorEventDefinition", (("errorRef", _eid("Error", code)),)),))
+        if route.goto is not None:
+            return GotoRoute(boundary, route.goto)
+        message = ctx.label(route.message, "") or None
+        row = _outcome_row(_eid("Outcome", step.id, code), route.end or FAILED, message,
+                           _eid("EndEvent", step.id, code))
+        return EndRoute(boundary, row)
+
+    def _timeout(self, step: Step, ctx: _Ctx) -> list[EndRoute | GotoRoute]:
+        if not step.timeout:
+            return []
+        timer = El("bpmn:timerEventDefinition", children=(_duration(step.timeout),))
+        boundary = make_node(_eid("Timeout", step.id), "boundaryEvent", f"timeout {step.timeout}",
+                             attrs=(("attachedToRef", _eid("Task", step.id)),), body=(timer,))
+        row = _outcome_row(_eid("Outcome", step.id, "timeout"), FAILED, None,
+                           _eid("EndEvent", step.id, "timeout"))
+        return [EndRoute(boundary, row)]
+
+
+def emit_bpmn(defn: WorkflowDefinition, *, language: str = "zh-CN") -> Emitted:
+    """The BPMN document of ``defn`` and the problems found; ``content`` is None on error."""
+    return BpmnTarget(language).emit(defn)
+
+
+def _what(item: str | Parallel) -> str:
+    return f"step '{item}'" if isinstance(item, str) else "a parallel block"
+
+
+def _first_step(flow: Flow) -> str | None:
+    for item in flow:
+        found = item if isinstance(item, str) else next(
+            (s for b in item.parallel if (s := _first_step(b))), None)
+        if found:
+            return found
+    return None
+
+
+def _goto_merge(target: str) -> Node:
+    return make_node(_eid("Gateway", target, "goto"), "exclusiveGateway", None)
+
+
+def _feel(cond: Condition, ctx: _Ctx, path: tuple[str, ...]) -> str:
+    if cond.feel is None:
+        ctx.problem(f"the condition '{cond.cel}' has no FEEL form, so Zeebe cannot evaluate it",
+                    *path, "feel", hint="the compiler writes Condition.feel for BPMN")
+        return "=false"
+    return "=" + cond.feel
+
+
+def _duration(text: str) -> El:
+    return El("bpmn:timeDuration", (("xsi:type", "bpmn:tFormalExpression"),), text=text)
+
+
+def _output(source: str, target: str) -> El:
+    return El("zeebe:output", (("source", source), ("target", target)))
+
+
+def _outcome_end(node_id: str, outcome: str) -> Node:
+    mapping = El("zeebe:ioMapping", children=(_output(_feel_string(outcome), OUTCOME_VARIABLE),))
+    return make_node(node_id, "endEvent", outcome, extensions=(mapping,))
+
+
+def _outcome_row(setter_id: str, outcome: str, message: str | None,
+                 end_id: str) -> tuple[Node, ...]:
+    """An intermediate event that sets ``outcome`` (Zeebe applies no output mappings on a
+    terminate end event), then the terminate end event named after the outcome."""
+    mapping = El("zeebe:ioMapping", children=(_output(_feel_string(outcome), OUTCOME_VARIABLE),))
+    setter = make_node(setter_id, "intermediateThrowEvent", f"outcome: {outcome}",
+                       extensions=(mapping,), documentation=message)
+    end = make_node(end_id, "endEvent", outcome, body=(El("bpmn:terminateEventDefinition"),))
+    return (setter, end)
+
+
+def _task_definition(step: Step) -> El:
+    retries = step.retry.max_attempts if step.retry else 1
+    return El("zeebe:taskDefinition", (("type", step.handler or ""), ("retries", str(retries))))
+
+
+def _headers(step: Step) -> tuple[El, ...]:
+    """Static job headers: what the worker needs besides the variables."""
+    pairs: list[tuple[str, str]] = []
+    if step.component:
+        pairs.append(("productkit.component", step.component))
+    if step.retry and step.retry.backoff:
+        pairs += [("productkit.retry.backoff", step.retry.backoff),
+                  ("productkit.retry.multiplier", step.retry.multiplier)]
+        if step.retry.max_backoff:
+            pairs.append(("productkit.retry.maxBackoff", step.retry.max_backoff))
+    pairs += [(f"productkit.param.{name}", _param_text(step.parameters[name]))
+              for name in sorted(step.parameters)]
+    if not pairs:
+        return ()
+    headers = tuple(El("zeebe:header", (("key", k), ("value", v))) for k, v in pairs)
+    return (El("zeebe:taskHeaders", children=headers),)
+
+
+def _param_text(param: ParamValue) -> str:
+    data = param.model_dump(mode="json", include={"type", "value", "currency", "unit"},
+                            exclude_none=True)
+    return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def _io_mapping(step: Step) -> tuple[El, ...]:
+    """Inputs whose names differ, and every output. Without output mappings Zeebe merges a
+    job's top-level variables wholesale: ``kyc`` = {status} would wipe a ``kyc.level`` that an
+    earlier step wrote; a mapping to ``kyc.status`` updates only that path."""
+    inputs = [El("zeebe:input", (("source", f"={src}"), ("target", dst)))
+              for dst, src in sorted(step.inputs.items()) if dst != src]
+    outputs = [_output(f"={src}", dst) for src, dst in sorted(step.outputs.items())]
+    return _mapping(inputs + outputs)
+
+
+def _field_outputs(step: Step) -> tuple[El, ...]:
+    """A user task passes on only the fields of its form, each to its own data path."""
+    return _mapping([_output(f"={path}", path) for path in sorted(step.fields)])
+
+
+def _mapping(children: list[El]) -> tuple[El, ...]:
+    return (El("zeebe:ioMapping", children=tuple(children)),) if children else ()
+
+
+def _check_ids(frag: Frag, ctx: _Ctx) -> None:
+    seen: set[str] = set()
+    ids: Sequence[Node | Edge] = (*frag.nodes, *frag.edges)
+    for item in ids:
+        if item.id in seen:
+            ctx.problem(f"two BPMN elements would both get the id '{item.id}'", "steps")
+        seen.add(item.id)

@@ -1,0 +1,462 @@
+"""The BPMN target, checked from outside the code that wrote it.
+
+Every workflow definition in ``tests/fixtures/ir/`` is emitted and checked against the OMG
+BPMN 2.0 XSD, Camunda's linter rules for 8.6 (bpmnlint), its golden file and itself (same bytes
+twice, and under another hash seed), then run on a second engine (SpiffWorkflow, see
+``bpmn_support``) along every path listed in ``tests/fixtures/bpmn/<name>.paths.json``.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import itertools
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+import SpiffWorkflow
+from lxml import etree
+
+from bpmn_support import BusinessError, Evaluate, HarnessError, Run, conditions_of, run_bpmn
+from casekit import GoldenCheck
+from productkit import ir
+from productkit.emit import TARGETS, EmitContext, Emitted, Target, emit, register
+from productkit.emit.bpmn import BpmnTarget, emit_bpmn, form_reference, process_id
+
+HERE = Path(__file__).parent
+IR_DIR = HERE / "fixtures" / "ir"
+BPMN_DIR = HERE / "fixtures" / "bpmn"
+LINT_DIR = HERE.parent / "tools" / "bpmnlint"
+FIXTURES = sorted(p.stem for p in IR_DIR.glob("*.json"))
+NS = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
+      "bpmndi": "http://www.omg.org/spec/BPMN/20100524/DI",
+      "dc": "http://www.omg.org/spec/DD/20100524/DC",
+      "di": "http://www.omg.org/spec/DD/20100524/DI",
+      "zeebe": "http://camunda.org/schema/zeebe/1.0"}
+
+# A stand-in for productkit.expr.evaluate, keyed by the CEL text of each fixture condition.
+STAND_IN: dict[str, Callable[[Mapping[str, Any]], bool]] = {
+    'channel in ["mobile"]': lambda env: env["channel"] in ["mobile"],
+    'channel in ["mobile", "web"]': lambda env: env["channel"] in ["mobile", "web"],
+    'channel in ["counter"]': lambda env: env["channel"] in ["counter"],
+    "credit.score < 500": lambda env: env["credit"]["score"] < 500,
+    "credit.score < 600": lambda env: env["credit"]["score"] < 600,
+    "credit.score < 650": lambda env: env["credit"]["score"] < 650,
+    "risk.level < product_risk": lambda env: env["risk"]["level"] < env["product_risk"],
+}
+
+
+def load(name: str) -> ir.WorkflowDefinition:
+    return ir.load((IR_DIR / f"{name}.json").read_text(encoding="utf-8"))
+
+
+@functools.cache
+def emitted(name: str) -> bytes:
+    result = emit_bpmn(load(name))
+    assert result.content is not None, result.diagnostics
+    return result.content
+
+
+def tree(name: str) -> etree._Element:
+    return etree.fromstring(emitted(name))
+
+
+def one(root: etree._Element, xpath: str) -> etree._Element:
+    found = root.xpath(xpath, namespaces=NS)
+    assert len(found) == 1, f"{xpath}: {len(found)} matches"
+    element: etree._Element = found[0]
+    return element
+
+
+# outside checks ---------------------------------------------------------------------------
+
+@functools.cache
+def bpmn_schema() -> etree.XMLSchema:
+    xsd = Path(SpiffWorkflow.__file__).parent / "bpmn" / "parser" / "schema" / "BPMN20.xsd"
+    return etree.XMLSchema(etree.parse(str(xsd)))
+
+
+@pytest.mark.parametrize("name", FIXTURES)
+def test_valid_against_the_bpmn_xsd(name: str) -> None:
+    schema = bpmn_schema()
+    assert schema.validate(tree(name)), schema.error_log
+
+
+@pytest.mark.parametrize("name", FIXTURES)
+def test_matches_golden(name: str, golden: GoldenCheck) -> None:
+    golden(BPMN_DIR / f"{name}.bpmn", emitted(name).decode("utf-8"))
+
+
+def test_deterministic_across_runs_and_hash_seeds() -> None:
+    paths = [str(IR_DIR / f"{n}.json") for n in FIXTURES]
+    here = {p: hashlib.sha256(emit_bpmn(ir.load(Path(p).read_text("utf-8"))).content or b"")
+            .hexdigest() for p in paths}
+    assert here == {p: hashlib.sha256(emitted(Path(p).stem)).hexdigest() for p in paths}
+    code = ("import hashlib, json, sys, pathlib\nfrom productkit import ir\n"
+            "from productkit.emit.bpmn import emit_bpmn\n"
+            "print(json.dumps({p: hashlib.sha256(emit_bpmn(ir.load(pathlib.Path(p).read_text("
+            "'utf-8'))).content).hexdigest() for p in sys.argv[1:]}))")
+    for seed in ("1", "4242"):
+        out = subprocess.run([sys.executable, "-c", code, *paths], capture_output=True, text=True,
+                             env={**os.environ, "PYTHONHASHSEED": seed}, check=True)
+        assert json.loads(out.stdout) == here
+
+
+@functools.cache
+def bpmnlint_ready() -> str:
+    npm = shutil.which("npm")
+    if npm is None:
+        pytest.skip("npm is not installed: cannot run bpmnlint (Camunda 8.6 rules)")
+    if not (LINT_DIR / "node_modules" / "bpmnlint").is_dir():
+        subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=LINT_DIR, check=True,
+                       capture_output=True)
+    npx = shutil.which("npx")
+    assert npx is not None, "npm is installed without npx"
+    return npx
+
+
+def test_bpmnlint_with_camunda_8_6_rules_finds_nothing(tmp_path: Path) -> None:
+    npx = bpmnlint_ready()
+    files = []
+    for name in FIXTURES:
+        files.append(tmp_path / f"{name}.bpmn")
+        files[-1].write_bytes(emitted(name))
+    out = subprocess.run([npx, "--no", "--", "bpmnlint", "-c", ".bpmnlintrc", "--max-warnings=0",
+                          *map(str, files)], cwd=LINT_DIR, capture_output=True, text=True)
+    assert out.returncode == 0 and "problem" not in out.stdout, out.stdout + out.stderr
+
+
+def test_bpmnlint_does_see_zeebe_problems(tmp_path: Path) -> None:
+    """The linter reads zeebe:* elements (moddle extension); without that, it would pass
+    things it cannot see. A service task without a job type must be an error."""
+    npx = bpmnlint_ready()
+    broken = emitted("sequential").replace(b'<zeebe:taskDefinition type="risk.kyc.verify-identity"',
+                                           b'<zeebe:taskDefinition')
+    (tmp_path / "broken.bpmn").write_bytes(broken)
+    out = subprocess.run([npx, "--no", "--", "bpmnlint", "-c", ".bpmnlintrc",
+                          str(tmp_path / "broken.bpmn")], cwd=LINT_DIR, capture_output=True,
+                         text=True)
+    assert out.returncode != 0 and "Task_kyc" in out.stdout, out.stdout + out.stderr
+
+
+# the second engine ------------------------------------------------------------------------
+
+def path_spec(name: str) -> dict[str, Any]:
+    spec: dict[str, Any] = json.loads((BPMN_DIR / f"{name}.paths.json").read_text("utf-8"))
+    return spec
+
+
+PATHS = [pytest.param(n, c, id=f"{n}-{c}") for n in FIXTURES for c in path_spec(n)["cases"]]
+
+
+def stand_in(defn: ir.WorkflowDefinition, seen: set[tuple[str, bool]]) -> Evaluate:
+    params = {name: p.value for name, p in defn.parameters.items()}
+
+    def evaluate(cond: ir.Condition, data: Mapping[str, Any]) -> bool:
+        result = STAND_IN[cond.cel]({**params, **data})
+        seen.add((cond.cel, result))
+        return result
+
+    return evaluate
+
+
+def run_case(name: str, case: str, seen: set[tuple[str, bool]] | None = None
+             ) -> tuple[Run, dict[str, dict[str, Any]]]:
+    spec, defn = path_spec(name), load(name)
+    c = spec["cases"][case]
+    results = {**spec.get("results", {}), **c.get("results", {})}
+    errors: dict[str, str] = c.get("errors", {})
+    jobs: dict[str, dict[str, Any]] = {}
+
+    def handler(job_type: str) -> Callable[[dict[str, Any]], Mapping[str, Any]]:
+        def run(variables: dict[str, Any]) -> Mapping[str, Any]:
+            jobs[job_type] = variables
+            if job_type in errors:
+                raise BusinessError(errors[job_type])
+            return dict(results.get(job_type, {}))
+        return run
+
+    types = {s.handler for s in defn.steps.values() if s.handler}
+    run = run_bpmn(emitted(name), process_id(defn), {t: handler(t) for t in sorted(types)},
+                   {**spec["inputs"], **c.get("inputs", {})}, stand_in(defn, seen if seen is not None else set()),
+                   conditions=conditions_of(defn),
+                   user_data={**spec.get("users", {}), **c.get("users", {})},
+                   timeouts=c.get("timeouts", ()))
+    return run, jobs
+
+
+def get_path(data: Mapping[str, Any], path: str) -> Any:
+    for part in path.split("."):
+        if not isinstance(data, Mapping) or part not in data:
+            raise KeyError(path)
+        data = data[part]
+    return data
+
+
+@pytest.mark.parametrize(("name", "case"), PATHS)
+def test_runs_on_a_second_engine(name: str, case: str) -> None:
+    expected = path_spec(name)["cases"][case]
+    run, jobs = run_case(name, case)
+    assert run.steps == expected["steps"]
+    assert run.outcome == expected["outcome"]
+    assert run.data["outcome"] == expected["outcome"]
+    if "end" in expected:
+        assert run.end == expected["end"]
+    for path, value in expected.get("data", {}).items():
+        assert get_path(run.data, path) == value, path
+    for path in expected.get("absent", []):
+        with pytest.raises(KeyError):
+            get_path(run.data, path)
+    for job_type, variables in expected.get("jobs", {}).items():
+        for path, value in variables.items():
+            assert get_path(jobs[job_type], path) == value, (job_type, path)
+
+
+@pytest.mark.parametrize("name", FIXTURES)
+def test_paths_cover_every_branch(name: str) -> None:
+    """The listed paths take every condition both ways, every error route, every timeout
+    and every end step."""
+    defn, cases = load(name), path_spec(name)["cases"]
+    seen: set[tuple[str, bool]] = set()
+    reached: set[str] = set()
+    for case in cases:
+        reached |= set(run_case(name, case, seen)[0].steps)
+    raised = {(job, code) for c in cases.values() for job, code in c.get("errors", {}).items()}
+    timed_out = {s for c in cases.values() for s in c.get("timeouts", ())}
+    for step in defn.steps.values():
+        if step.when is not None:
+            assert {(step.when.cel, True), (step.when.cel, False)} <= seen, step.id
+        assert {(step.handler, code) for code in step.errors} <= raised, step.id
+        assert not step.timeout or step.id in timed_out, step.id
+        assert step.kind != "end" or step.id in reached, step.id
+
+
+def test_harness_never_evaluates_condition_text() -> None:
+    defn = load("conditional")
+    hostile = emitted("conditional").replace(
+        b'=list contains(["mobile"], channel)', b"=__import__('os').getcwd()")
+    with pytest.raises(HarnessError, match="unknown condition"):
+        run_bpmn(hostile, process_id(defn), {}, {"channel": "mobile"}, stand_in(defn, set()),
+                 conditions=conditions_of(defn), user_data={"apply": {"applicant.income": "1"}})
+
+
+def test_an_undeclared_business_error_is_not_caught() -> None:
+    defn = load("sequential")
+
+    def fail(variables: dict[str, Any]) -> Mapping[str, Any]:
+        raise BusinessError("kyc.undeclared")
+
+    with pytest.raises(HarnessError, match=r"uncaught errors: \['kyc.undeclared'\]"):
+        run_bpmn(emitted("sequential"), process_id(defn), {"risk.kyc.verify-identity": fail},
+                 {"channel": "web"}, stand_in(defn, set()), conditions=conditions_of(defn))
+
+
+# what the document says -------------------------------------------------------------------
+
+def test_definitions_declare_camunda_8_6() -> None:
+    root = tree("sequential")
+    modeler = "{http://camunda.org/schema/modeler/1.0}"
+    assert root.get(f"{modeler}executionPlatform") == "Camunda Cloud"
+    assert root.get(f"{modeler}executionPlatformVersion") == "8.6.0"
+    assert root.nsmap["zeebe"] == NS["zeebe"]
+    process = one(root, "bpmn:process")
+    assert (process.get("id"), process.get("isExecutable")) == ("deposit.time-1y_v1.0.0", "true")
+    assert one(process, "bpmn:extensionElements/zeebe:versionTag").get("value") == "1.0.0"
+    assert len(process.xpath("bpmn:startEvent[not(*[local-name()!='outgoing'])]",
+                             namespaces=NS)) == 1
+
+
+def test_service_task_job_retries_headers_and_mappings() -> None:
+    root = tree("sequential")
+    task = one(root, "//bpmn:serviceTask[@id='Task_kyc']")
+    definition = one(task, ".//zeebe:taskDefinition")
+    assert (definition.get("type"), definition.get("retries")) == ("risk.kyc.verify-identity", "3")
+    headers = {h.get("key"): h.get("value") for h in task.xpath(".//zeebe:header", namespaces=NS)}
+    assert headers["productkit.retry.backoff"] == "PT2S"
+    assert json.loads(headers["productkit.param.min_age"]) == {"type": "integer", "value": 18}
+    assert not task.xpath(".//zeebe:input", namespaces=NS)  # same names: nothing to map
+    book = one(root, "//bpmn:serviceTask[@id='Task_open']")
+    pairs = [(m.get("source"), m.get("target")) for m in book.xpath(".//zeebe:ioMapping/*",
+                                                                     namespaces=NS)]
+    assert pairs == [("=deposit.amount", "deposit.principal"),
+                     ("=account.number", "deposit.account_number")]
+    assert one(book, ".//zeebe:taskDefinition").get("retries") == "1"
+
+
+def test_user_tasks_are_camunda_user_tasks_with_forms_and_groups() -> None:
+    defn, root = load("wait_manual"), tree("wait_manual")
+    sign = one(root, "//bpmn:userTask[@id='Task_sign']")
+    one(sign, ".//zeebe:userTask")
+    assert one(sign, ".//zeebe:formDefinition").get("externalReference") == \
+        '="productkit:form:wealth.steady-90d@1.0.0:sign:" + channel'
+    counter = one(root, "//bpmn:userTask[@id='Task_counter_sign']")
+    assert one(counter, ".//zeebe:formDefinition").get("externalReference") == \
+        form_reference(defn, defn.steps["counter_sign"]) == \
+        "productkit:form:wealth.steady-90d@1.0.0:counter_sign:counter"
+    assert one(counter, ".//zeebe:assignmentDefinition").get("candidateGroups") == "tellers"
+    outputs = [(m.get("source"), m.get("target")) for m in sign.xpath(".//zeebe:output",
+                                                                      namespaces=NS)]
+    assert outputs == [("=contract.signature", "contract.signature")]
+
+
+def test_conditions_gateways_and_end_steps() -> None:
+    root = tree("conditional")
+    split = one(root, "//bpmn:exclusiveGateway[@id='Gateway_face_when']")
+    flows = {f.get("id"): f for f in root.xpath("//bpmn:sequenceFlow", namespaces=NS)}
+    default = flows[split.get("default")]
+    assert default.get("targetRef") == "Gateway_face_skip"
+    cond = one(root, "//bpmn:sequenceFlow[@sourceRef='Gateway_face_when']/bpmn:conditionExpression")
+    assert cond.text == '=list contains(["mobile"], channel)'
+    assert cond.get("{http://www.w3.org/2001/XMLSchema-instance}type") == "bpmn:tFormalExpression"
+    end = one(root, "//bpmn:endEvent[@id='End_reject']")
+    assert end.get("name") == "rejected"
+    one(end, "bpmn:terminateEventDefinition")
+    setter = one(root, "//bpmn:intermediateThrowEvent[@id='Outcome_reject']")
+    mapping = one(setter, ".//zeebe:output")
+    assert (mapping.get("source"), mapping.get("target")) == ('="rejected"', "outcome")
+    assert one(root, "//bpmn:sequenceFlow[@sourceRef='Gateway_reject_when']/bpmn:conditionExpression"
+               ).text == "=credit.score < 600"
+
+
+def test_errors_timeouts_and_jumps() -> None:
+    root = tree("error_routes")
+    error = one(root, "bpmn:error[@errorCode='kyc.blacklisted']")
+    catch = one(root, "//bpmn:boundaryEvent[@id='Catch_kyc_kyc.blacklisted']")
+    assert catch.get("attachedToRef") == "Task_kyc"
+    assert one(catch, "bpmn:errorEventDefinition").get("errorRef") == error.get("id")
+    jump = one(root, "//bpmn:sequenceFlow[@sourceRef='Catch_kyc_kyc.service-unavailable']")
+    assert jump.get("targetRef") == "Gateway_manual_goto"
+    timeout = one(root, "//bpmn:boundaryEvent[@id='Timeout_kyc']")
+    assert timeout.get("cancelActivity") in (None, "true")
+    assert one(timeout, ".//bpmn:timeDuration").text == "PT10S"
+    assert one(root, "//bpmn:endEvent[@id='EndEvent_kyc_timeout']").get("name") == "failed"
+    wait = one(tree("wait_manual"), "//bpmn:intermediateCatchEvent[@id='Wait_cooling_off']")
+    assert one(wait, ".//bpmn:timeDuration").text == "PT24H"
+
+
+def test_parallel_blocks_fork_and_join() -> None:
+    root = tree("parallel")
+    fork = one(root, "//bpmn:parallelGateway[@id='Gateway_kyc_credit_fork']")
+    assert len(fork.xpath("bpmn:outgoing", namespaces=NS)) == 2
+    assert len(one(root, "//bpmn:parallelGateway[@id='Gateway_aml_fraud_join']")
+               .xpath("bpmn:incoming", namespaces=NS)) == 2
+
+
+@pytest.mark.parametrize("name", FIXTURES)
+def test_diagram_draws_everything_orthogonally(name: str) -> None:
+    root = tree(name)
+    process = one(root, "bpmn:process")
+    shapes = {s.get("bpmnElement"): s for s in root.xpath("//bpmndi:BPMNShape", namespaces=NS)}
+    edges = {e.get("bpmnElement"): e for e in root.xpath("//bpmndi:BPMNEdge", namespaces=NS)}
+    nodes = [el for el in process if el.get("id") and etree.QName(el).localname != "sequenceFlow"]
+    assert sorted(shapes) == sorted(el.get("id") for el in nodes)
+    assert sorted(edges) == sorted(process.xpath("bpmn:sequenceFlow/@id", namespaces=NS))
+    for flow_id, edge in edges.items():
+        points = [(float(p.get("x")), float(p.get("y"))) for p in edge.xpath("di:waypoint",
+                                                                             namespaces=NS)]
+        assert len(points) >= 2
+        for (x1, y1), (x2, y2) in itertools.pairwise(points):
+            assert x1 == x2 or y1 == y2, f"{flow_id}: diagonal segment"
+
+
+# problems are reported ----------------------------------------------------------------------
+
+def codes(result: Emitted) -> list[tuple[str, str, tuple[str | int, ...]]]:
+    return [(d.code, d.severity.value, d.location.path) for d in result.diagnostics]
+
+
+def test_a_condition_without_feel_is_reported_not_emitted() -> None:
+    defn = load("conditional")
+    face = defn.steps["face"]
+    steps = {**defn.steps, "face": face.model_copy(
+        update={"when": face.when.model_copy(update={"feel": None}) if face.when else None})}
+    result = emit_bpmn(defn.model_copy(update={"steps": steps}))
+    assert result.content is None
+    assert codes(result) == [("PK501", "error", ("steps", "face", "when", "feel"))]
+    assert result.diagnostics[0].location.file == "products/card/gold.yaml"
+
+
+def _with_route(name: str, step: str, code: str, route: ir.ErrorRoute) -> ir.WorkflowDefinition:
+    defn = load(name)
+    changed = defn.steps[step].model_copy(update={"errors": {code: route}})
+    return defn.model_copy(update={"steps": {**defn.steps, step: changed}})
+
+
+@pytest.mark.parametrize(("name", "step", "target"), [
+    ("parallel", "kyc", "decide"),  # out of a parallel branch
+    ("error_routes", "open", "kyc"),  # backwards
+    ("parallel", "kyc", "fraud"),  # from one parallel branch into another
+])
+def test_a_jump_bpmn_cannot_express_is_reported(name: str, step: str, target: str) -> None:
+    result = emit_bpmn(_with_route(name, step, "x.failed", ir.ErrorRoute(goto=target)))
+    assert result.content is None
+    assert codes(result) == [("PK501", "error", ("steps", step, "errors", "x.failed", "goto"))]
+
+
+def test_steps_after_an_unconditional_end_are_reported() -> None:
+    defn = load("conditional")
+    reject = defn.steps["reject"].model_copy(update={"when": None})
+    result = emit_bpmn(defn.model_copy(update={"steps": {**defn.steps, "reject": reject}}))
+    assert result.content is None
+    assert [c[2] for c in codes(result)] == [("flow", 4), ("flow", 5), ("flow", 6)]
+
+
+def test_problems_inside_parallel_branches_carry_their_path() -> None:
+    defn = load("parallel")
+    end = defn.steps["low_credit"].model_copy(update={"when": None})
+    flow = ["apply", ir.Parallel(parallel=[["low_credit", "kyc", "face"],
+                                           ["credit", ir.Parallel(parallel=[["aml"], ["fraud"]])]]),
+            "decide", "disburse"]
+    result = emit_bpmn(defn.model_copy(update={"steps": {**defn.steps, "low_credit": end},
+                                               "flow": flow}))
+    assert [c[2] for c in codes(result)] == [("flow", 1, "parallel", 0, 1),
+                                             ("flow", 1, "parallel", 0, 2)]
+
+
+def test_compensation_and_interruptible_waits_are_reported() -> None:
+    defn = load("sequential")
+    notify = defn.steps["notify"].model_copy(update={"compensation": ir.Compensation(handler="x")})
+    result = emit_bpmn(defn.model_copy(update={"steps": {**defn.steps, "notify": notify}}))
+    assert result.content is not None
+    assert codes(result) == [("PK501", "warning", ("steps", "notify", "compensation"))]
+    assert codes(emit_bpmn(load("wait_manual"))) == [
+        ("PK501", "info", ("steps", "cooling_off", "interruptible"))]
+
+
+# the target registry ----------------------------------------------------------------------
+
+def test_registry_finds_bpmn_by_name() -> None:
+    assert TARGETS["bpmn"] is BpmnTarget
+    assert emit(load("sequential"), "bpmn") == emit_bpmn(load("sequential"))
+    assert emit_bpmn(load("sequential"), language="en").content != emitted("sequential")
+    with pytest.raises(KeyError, match="no target 'dot'"):
+        emit(load("sequential"), "dot")
+
+
+def test_a_target_without_a_handler_reports_the_node(monkeypatch: pytest.MonkeyPatch) -> None:
+    class Outline(Target[EmitContext, str]):
+        """Lists service steps; knows nothing else."""
+
+        name, suffix = "outline", ".txt"
+
+        def emit(self, defn: ir.WorkflowDefinition) -> Emitted:
+            ctx = EmitContext(defn, self.name)
+            lines = [self.node(item, ctx) for item in defn.flow]
+            return ctx.finish("\n".join(line for line in lines if line).encode())
+
+        def step_service(self, step: ir.Step, ctx: EmitContext) -> str:
+            return step.id
+
+    monkeypatch.setitem(TARGETS, "outline", Outline)
+    assert register(Outline) is Outline
+    result = emit(load("parallel"), "outline")
+    assert result.content is None
+    assert codes(result) == [("PK501", "error", ("steps", "apply")), ("PK501", "error", ("flow",))]
+    assert "cannot express step 'apply' of kind 'user'" in result.diagnostics[0].message
