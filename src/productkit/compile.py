@@ -134,8 +134,15 @@ def _process_step(asm: Assembly, io: StepIO, comp: ProcessComponent, base: dict[
                   if retry else ir.Retry())
     if comp.task == "manual":
         fields = {io.outputs[p]: field_def(spec) for p, spec in comp.outputs.items()}
+        error_path = None
+        if routes:
+            error_path = io.rs.step.id.replace("-", "_") + ".error"
+            fields[error_path] = ir.FieldDef(
+                type="enum", required=False, values=sorted(routes),
+                value_labels={e.code: _label(e.title) for e in comp.errors if e.title is not None} or None,
+                label=ir.Label(**{"zh-CN": "不通过原因", "en": "Reason not to proceed"}), widget="select")
         groups = list(comp.assignment.candidate_groups) if comp.assignment else []
-        return ir.Step(kind="user", actor="staff", candidate_groups=groups, fields=fields,
+        return ir.Step(kind="user", actor="staff", candidate_groups=groups, fields=fields, error_path=error_path,
                        **{**base, "channels": list(asm.product.channels)}, **common)
     return ir.Step(kind="service", handler=comp.handler, **base, **common)
 

@@ -20,10 +20,15 @@ from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
     "FORMAT",
+    "CHANNEL_VARIABLE",
+    "COMPENSATING_OUTCOMES",
     "Compensation",
     "Condition",
+    "Derived",
+    "Effective",
     "ErrorRoute",
     "FieldDef",
+    "Label",
     "Flow",
     "Parallel",
     "ParamValue",
@@ -38,6 +43,8 @@ __all__ = [
 ]
 
 FORMAT = "productkit.workflow/1"
+CHANNEL_VARIABLE = "channel"  # the application's channel, a start variable of every workflow
+COMPENSATING_OUTCOMES = ("rejected", "failed", "cancelled")
 
 
 class _IR(BaseModel):
@@ -102,6 +109,8 @@ class Condition(_IR):
     """A type-checked CEL expression, its fixed-point executable form, and its FEEL twin."""
 
     cel: str = Field(description="the expression as written")
+    # FEEL reads data paths and the `channel` variable; parameter values are inlined as exact
+    # literals, since parameters are constants of the product version, not process variables.
     exec: str = Field(description="CEL evaluated at run time: decimals as integers scaled by 10^scale")
     scale: int = 6
     type: str = Field(description="the checked result type (bool for conditions)")
@@ -118,7 +127,9 @@ class Retry(_IR):
 
 
 class ErrorRoute(_IR):
-    """A declared business error's route: end with an outcome, or jump to a later step."""
+    """A declared business error's route: end with an outcome, or jump to a later step
+    (the target's own ``when`` still applies). Every declared error has a route; the compiler
+    gives unrouted ones ``end: failed``."""
 
     end: str | None = None
     goto: str | None = None
@@ -146,6 +157,8 @@ class Step(_IR):
     retry: Retry | None = None
     timeout: str | None = None
     errors: dict[str, ErrorRoute] = Field(default_factory=dict, description="declared error -> route (unrouted: fail)")
+    error_path: str | None = Field(None, description="staff steps: the data path where the employee "
+                                   "submits a declared error code (e.g. the decline of an approval)")
     compensation: Compensation | None = None
     # user
     actor: Literal["customer", "staff"] | None = None
@@ -208,6 +221,8 @@ class WorkflowDefinition(_IR):
     journeys: dict[str, list[str]] = Field(description="channel -> user step ids in order")
     rules: list[Rule] = Field(default_factory=list)
     derived: dict[str, Derived] = Field(default_factory=dict)
+    compensate_on: list[str] = Field(default_factory=lambda: list(COMPENSATING_OUTCOMES),
+                                     description="outcomes that run compensations of completed steps, last first")
     components: dict[str, str] = Field(default_factory=dict, description="component id -> exact version used")
     source: str = Field("", description="the product file, relative to the catalogue root")
     digest: str = ""
