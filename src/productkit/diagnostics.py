@@ -238,6 +238,16 @@ CODES: dict[str, Code] = dict(
         _c("PK501", "build", "cannot express in target", "x.yaml:20:9: BPMN target cannot express ..."),
         _c("PK502", "build", "cannot write output", "build/: cannot write: disk full"),
         _c("PK503", "build", "business calendar cannot resolve a date", "x.yaml:6:9: no business day within 60 days of T"),
+        _c("PK601", "runtime", "build missing or incomplete", "build/: no readable manifest.json"),
+        _c("PK602", "runtime", "manifest malformed", "build/manifest.json: products is not a list"),
+        _c("PK603", "runtime", "manifest digest does not match its products", "build/manifest.json: digest mismatch"),
+        _c("PK604", "runtime", "file named by the manifest is missing or outside the build", "build/definitions/x@1.0.0.json: missing"),
+        _c("PK605", "runtime", "definition malformed", "build/definitions/x@1.0.0.json: not a workflow definition"),
+        _c("PK606", "runtime", "definition digest does not match", "build/definitions/x@1.0.0.json: content was edited"),
+        _c("PK607", "runtime", "manifest entry disagrees with its definition", "build/manifest.json: channels differ"),
+        _c("PK608", "runtime", "form malformed", "build/forms/x@1.0.0/apply.mobile.json: not a JSON Schema"),
+        _c("PK609", "runtime", "definition is not executable", "build/definitions/x@1.0.0.json: goto to an earlier step"),
+        _c("PK610", "runtime", "product version listed twice", "build/manifest.json: x@1.0.0 twice"),
         _c("PK900", "internal", "internal error", "productkit hit an internal error; please report it"),
     ]
 )

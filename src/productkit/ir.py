@@ -19,17 +19,17 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
-    "FORMAT",
     "CHANNEL_VARIABLE",
     "COMPENSATING_OUTCOMES",
+    "FORMAT",
     "Compensation",
     "Condition",
     "Derived",
     "Effective",
     "ErrorRoute",
     "FieldDef",
-    "Label",
     "Flow",
+    "Label",
     "Parallel",
     "ParamValue",
     "Provenance",

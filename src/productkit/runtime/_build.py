@@ -1,0 +1,264 @@
+"""Reading a build folder and proving it whole: manifest, definitions and forms, every digest.
+
+Every problem of every file is collected before deciding; one CatalogError reports them all.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import semantic_version
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .. import ir
+from ..diagnostics import Diagnostic, Location
+from . import _durations, _flow
+from .errors import CatalogError
+from .views import Form, ProductVersion
+
+__all__ = ["Build", "read_build"]
+
+MANIFEST_FORMAT = "productkit.manifest/1"
+
+
+class _Loose(BaseModel):
+    # Unknown keys are allowed: a newer build may add some (bpmn, lines, inputs, changes).
+    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
+
+
+class _Effective(_Loose):
+    from_: dt.date | None = Field(None, alias="from")
+    until: dt.date | None = None
+
+
+class _Entry(_Loose):
+    id: str
+    version: str
+    channels: list[str]
+    effective: _Effective
+    digest: str
+    definition: str
+    forms: dict[str, dict[str, str]] = Field(default_factory=dict)
+    components: dict[str, str] = Field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Build:
+    root: Path
+    release_date: dt.date | None
+    digest: str
+    products: tuple[ProductVersion, ...]
+
+
+class _Problems(list[Diagnostic]):
+    def add(self, code: str, message: str, file: str, *path: str | int) -> None:
+        self.append(Diagnostic(code, message, Location(file, path=tuple(path))))
+
+
+def _sha(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def read_build(build_dir: Path) -> Build:
+    """The verified content of ``build_dir``; CatalogError listing every problem otherwise."""
+    # Resolve once: the build folder is a link a new build may swap while we read.
+    root = build_dir.resolve()
+    problems = _Problems()
+    manifest = _manifest(root, problems)
+    if manifest is None:
+        raise CatalogError(problems)
+    products: list[ProductVersion] = []
+    seen: set[str] = set()
+    for i, raw in enumerate(manifest["products"]):
+        pv = _product(root, i, raw, problems)
+        if pv is None:
+            continue
+        if pv.key in seen:
+            problems.add("PK610", f"{pv.key} is listed twice", "manifest.json", "products", i)
+        seen.add(pv.key)
+        products.append(pv)
+    if problems:
+        raise CatalogError(problems)
+    release = manifest.get("release_date")
+    return Build(root, dt.date.fromisoformat(release) if isinstance(release, str) else None,
+                 str(manifest["digest"]), tuple(products))
+
+
+def _manifest(root: Path, problems: _Problems) -> dict[str, Any] | None:
+    path = root / "manifest.json"
+    try:
+        data = json.loads(path.read_bytes())
+    except FileNotFoundError:
+        problems.add("PK601", f"{root} has no manifest.json: the build is missing or was not "
+                     "completed", str(path))
+        return None
+    except (OSError, ValueError) as exc:
+        problems.add("PK601", f"manifest.json cannot be read: {exc}", str(path))
+        return None
+    if not isinstance(data, dict) or data.get("format") != MANIFEST_FORMAT:
+        found = data.get("format") if isinstance(data, dict) else type(data).__name__
+        problems.add("PK602", f"format is {found!r}, expected '{MANIFEST_FORMAT}'", "manifest.json")
+        return None
+    products = data.get("products")
+    if not isinstance(products, list):
+        problems.add("PK602", "'products' is missing or not a list", "manifest.json", "products")
+        return None
+    expected = _sha(ir.canonical_json(products).encode("utf-8"))
+    if data.get("digest") != expected:
+        problems.add("PK603", f"manifest digest is {data.get('digest')!r} but its products hash "
+                     f"to {expected}: the manifest was edited or is incomplete", "manifest.json",
+                     "digest")
+        return None
+    return data
+
+
+def _product(root: Path, i: int, raw: Any, problems: _Problems) -> ProductVersion | None:
+    try:
+        entry = _Entry.model_validate(raw)
+    except ValidationError as exc:
+        for err in exc.errors():
+            problems.add("PK602", f"{err['msg']}", "manifest.json", "products", i,
+                         *(str(x) for x in err["loc"]))
+        return None
+    try:
+        semantic_version.Version(entry.version)
+    except ValueError:
+        problems.add("PK602", f"version {entry.version!r} is not semantic versioning",
+                     "manifest.json", "products", i, "version")
+        return None
+    defn = _definition(root, entry, problems)
+    if defn is None:
+        return None
+    forms = _forms(root, entry, defn, problems)
+    return ProductVersion(
+        id=entry.id, version=entry.version, name=defn.name, channels=tuple(entry.channels),
+        effective_from=entry.effective.from_, effective_until=entry.effective.until,
+        digest=entry.digest, definition=defn, components=dict(entry.components), forms=forms)
+
+
+def _read(root: Path, rel: str, problems: _Problems) -> bytes | None:
+    path = (root / rel).resolve()
+    if Path(rel).is_absolute() or not path.is_relative_to(root):
+        problems.add("PK604", f"'{rel}' points outside the build", "manifest.json")
+        return None
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        problems.add("PK604", f"cannot read {rel}: {exc.strerror or exc}", rel)
+        return None
+
+
+def _definition(root: Path, entry: _Entry, problems: _Problems) -> ir.WorkflowDefinition | None:
+    rel, key = entry.definition, f"{entry.id}@{entry.version}"
+    text = _read(root, rel, problems)
+    if text is None:
+        return None
+    try:
+        defn = ir.load(text)
+    except ValidationError as exc:
+        first = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()[:3])
+        problems.add("PK605", f"{key} is not a workflow definition: {first}", rel)
+        return None
+    actual = ir.with_digest(defn).digest
+    if defn.digest != actual:
+        problems.add("PK606", f"{key} content hashes to {actual} but says {defn.digest}: "
+                     "the definition was edited after the build", rel, "digest")
+    elif entry.digest != actual:
+        problems.add("PK606", f"the manifest lists {key} with digest {entry.digest}, the file "
+                     f"has {actual}", rel, "digest")
+    for name, mine, theirs in (("id", entry.id, defn.id), ("version", entry.version, defn.version),
+                               ("channels", sorted(entry.channels), sorted(defn.channels))):
+        if mine != theirs:
+            problems.add("PK607", f"the manifest says {name} {mine!r}, the definition "
+                         f"{theirs!r}", rel, name)
+    for message in check_definition(defn):
+        problems.add("PK609", f"{key}: {message}", rel)
+    return defn
+
+
+def _forms(root: Path, entry: _Entry, defn: ir.WorkflowDefinition,
+           problems: _Problems) -> dict[tuple[str, str], Form]:
+    out: dict[tuple[str, str], Form] = {}
+    for step_id, per_channel in sorted(entry.forms.items()):
+        step = defn.steps.get(step_id)
+        for channel, rel in sorted(per_channel.items()):
+            if step is None or step.kind != "user":
+                problems.add("PK607", f"form for {step_id!r}, which is not a user step", rel)
+                continue
+            form = _form(root, rel, problems)
+            if form is not None:
+                out[(step_id, channel)] = form
+    return out
+
+
+def _form(root: Path, rel: str, problems: _Problems) -> Form | None:
+    text = _read(root, rel, problems)
+    if text is None:
+        return None
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        problems.add("PK608", f"not JSON: {exc}", rel)
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("schema"), dict):
+        problems.add("PK608", "a form is an object with a 'schema' object", rel)
+        return None
+    try:
+        Draft202012Validator.check_schema(data["schema"])
+    except SchemaError as exc:
+        problems.add("PK608", f"not a JSON Schema 2020-12: {exc.message}", rel, "schema")
+        return None
+    extra = {k: v for k, v in data.items() if k not in ("schema", "uischema")}
+    uischema = data.get("uischema")
+    return Form(data["schema"], uischema if isinstance(uischema, dict) else {}, rel, extra)
+
+
+def check_definition(defn: ir.WorkflowDefinition) -> Iterator[str]:
+    """What would stop the engine mid-run: dangling ids, bad routes, unreadable durations."""
+    placed = list(_flow.walk(defn.flow))
+    ids = [sid for sid, _ in placed]
+    for sid in sorted({s for s in ids if ids.count(s) > 1}):
+        yield f"step {sid!r} appears twice in the flow"
+    for sid in sorted(set(ids) - set(defn.steps)):
+        yield f"the flow names step {sid!r}, which is not defined"
+    for sid in sorted(set(defn.steps) - set(ids)):
+        yield f"step {sid!r} is not in the flow"
+    where = dict(placed)
+    for _, step in sorted(defn.steps.items()):
+        yield from _check_step(step, where)
+    for channel, journey in sorted(defn.journeys.items()):
+        for sid in journey:
+            if sid not in defn.steps or defn.steps[sid].kind != "user":
+                yield f"journey {channel} names {sid!r}, which is not a user step"
+
+
+def _check_step(step: ir.Step, where: Mapping[str, _flow.Position]) -> Iterator[str]:
+    sid = step.id
+    if step.kind == "service" and not step.handler:
+        yield f"service step {sid!r} has no handler"
+    if step.kind == "end" and not step.outcome:
+        yield f"end step {sid!r} has no outcome"
+    if step.kind == "wait" and not step.duration:
+        yield f"wait step {sid!r} has no duration"
+    texts = [step.duration, step.timeout, *(
+        (step.retry.backoff, step.retry.max_backoff) if step.retry else ())]
+    for text in (t for t in texts if t):
+        try:
+            _durations.parse(text)
+        except ValueError as exc:
+            yield f"step {sid!r}: {exc}"
+    for code, route in sorted(step.errors.items()):
+        if route.goto is None:
+            continue
+        if route.goto not in where or sid not in where:
+            yield f"step {sid!r} routes error {code!r} to unknown step {route.goto!r}"
+        elif not _flow.precedes(where[sid], where[route.goto]):
+            yield f"step {sid!r} routes error {code!r} to {route.goto!r}, which does not come later"

@@ -1,0 +1,52 @@
+"""JSON that keeps exact values: Decimal, date and datetime survive a round trip through a store."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from decimal import Decimal
+from typing import Any
+
+__all__ = ["decode", "encode", "from_micros", "micros"]
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+def _default(value: object) -> object:
+    if isinstance(value, Decimal):
+        return {"$decimal": str(value)}
+    if isinstance(value, dt.datetime):
+        return {"$datetime": value.isoformat()}
+    if isinstance(value, dt.date):
+        return {"$date": value.isoformat()}
+    if isinstance(value, tuple | frozenset | set):
+        return list(value)
+    raise TypeError(f"cannot store a value of type {type(value).__name__}: {value!r}")
+
+
+def _hook(obj: dict[str, Any]) -> object:
+    if len(obj) == 1:
+        if "$decimal" in obj:
+            return Decimal(obj["$decimal"])
+        if "$date" in obj:
+            return dt.date.fromisoformat(obj["$date"])
+        if "$datetime" in obj:
+            return dt.datetime.fromisoformat(obj["$datetime"])
+    return obj
+
+
+def encode(value: object) -> str:
+    return json.dumps(value, default=_default, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def decode(text: str) -> Any:
+    return json.loads(text, object_hook=_hook)
+
+
+def micros(moment: dt.datetime) -> int:
+    """Microseconds since the epoch: an exact, sortable integer for due times."""
+    return (moment - _EPOCH) // dt.timedelta(microseconds=1)
+
+
+def from_micros(value: int) -> dt.datetime:
+    return _EPOCH + dt.timedelta(microseconds=value)

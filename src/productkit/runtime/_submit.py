@@ -1,0 +1,171 @@
+"""Checking what a user step submits: the form's JSON Schema, the exact field declarations,
+and the product's rules that read the submitted fields. Every problem is collected."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
+
+from .. import ir
+from . import _expr, _values
+from .catalog import flatten
+from .errors import ConditionError
+from .views import FieldError, Form
+
+__all__ = ["check_submission", "coerce_all"]
+
+# JSON Schema keywords -> the FieldError codes of the runtime's own checks (for de-duplication).
+_CODES = {
+    "required": "required", "type": "type", "minimum": "minimum", "exclusiveMinimum": "minimum",
+    "maximum": "maximum", "exclusiveMaximum": "maximum", "multipleOf": "step",
+    "pattern": "pattern", "minLength": "length", "maxLength": "length", "minItems": "length",
+    "maxItems": "length", "enum": "enum", "const": "enum", "additionalProperties": "unknown",
+    "unevaluatedProperties": "unknown", "format": "format",
+}
+
+
+def coerce_all(fields: Mapping[str, ir.FieldDef], flat: Mapping[str, object],
+               current: Mapping[str, object]) -> tuple[dict[str, object], list[FieldError]]:
+    """Coerce and check each declared field; the values that passed and every problem."""
+    values: dict[str, object] = {}
+    errors: list[FieldError] = []
+    for path in sorted(set(flat) - set(fields)):
+        errors.append(FieldError(path, "unknown", f"'{path}' is not a field here"))
+    for path, fd in fields.items():
+        if fd.readonly:
+            if path in flat and flat[path] != current.get(path):
+                errors.append(FieldError(path, "readonly", f"'{path}' is read-only"))
+            continue
+        raw = flat.get(path)
+        if raw is None or raw == "":
+            if fd.required:
+                errors.append(FieldError(path, "required", f"'{path}' is required"))
+            continue
+        try:
+            value = _values.coerce(fd, raw)
+        except _values.Problem as exc:
+            errors.append(FieldError(path, exc.code, exc.message))
+            continue
+        problems = _values.check(fd, value)
+        errors += [FieldError(path, p.code, p.message) for p in problems]
+        if not problems:
+            values[path] = value
+    return values, errors
+
+
+def check_submission(step: ir.Step, channel: str, form: Form | None,
+                     validator: Draft202012Validator | None, raw: Mapping[str, object],
+                     current: Mapping[str, object], env: Mapping[str, object],
+                     rules: list[ir.Rule], derived: Mapping[str, ir.Derived],
+                     ) -> tuple[dict[str, object], list[FieldError]]:
+    """The coerced values of a submission, or the field errors that reject it."""
+    fields = {p: f for p, f in step.fields.items() if f.channels is None or channel in f.channels}
+    flat = flatten(raw, fields)
+    values, errors = coerce_all(fields, flat, current)
+    if form is not None and validator is not None:
+        # A field the exact checks already rejected needs no second, vaguer, schema message.
+        own = {e.path for e in errors}
+        # Values are checked in the form the schema describes (a Decimal as the schema's string).
+        shown = {**flat, **values}
+        errors += [e for e in _schema_errors(form, validator, fields, shown) if e.path not in own]
+    if not errors:
+        errors += _rule_errors(fields, values, env, rules, derived)
+    return values, _unique(errors, fields)
+
+
+def _schema_errors(form: Form, validator: Draft202012Validator, fields: Mapping[str, ir.FieldDef],
+                   flat: Mapping[str, object]) -> list[FieldError]:
+    schema = form.schema
+    props = schema.get("properties", {})
+    nested = not any("." in k for k in props) and any("." in p for p in fields)
+    instance: dict[str, Any] = {}
+    for path, value in flat.items():
+        if value is None or value == "":
+            continue  # absent, as the runtime's own "required" check reads it
+        prop = _property(schema, path, nested)
+        _put(instance, path, _values.wire(value, prop), nested)
+    out = []
+    for err in validator.iter_errors(instance):
+        out += _field_errors(err, nested)
+    return out
+
+
+def _property(schema: Mapping[str, Any], path: str, nested: bool) -> Mapping[str, Any] | None:
+    node: Any = schema
+    for part in (path.split(".") if nested else [path]):
+        node = node.get("properties", {}).get(part) if isinstance(node, Mapping) else None
+        if node is None:
+            return None
+    return node if isinstance(node, Mapping) else None
+
+
+def _put(instance: dict[str, Any], path: str, value: object, nested: bool) -> None:
+    if not nested:
+        instance[path] = value
+        return
+    *parents, leaf = path.split(".")
+    node = instance
+    for part in parents:
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            return
+        node = child
+    node[leaf] = value
+
+
+def _field_errors(err: ValidationError, nested: bool) -> list[FieldError]:
+    where = [str(p) for p in err.absolute_path]
+    code = _CODES.get(str(err.validator), "schema")
+    if err.validator in ("required", "additionalProperties", "unevaluatedProperties") \
+            and isinstance(err.instance, Mapping):
+        if err.validator == "required":
+            wanted = err.validator_value if isinstance(err.validator_value, list) else []
+            names = [n for n in wanted if n not in err.instance]
+        else:
+            known = err.schema.get("properties", {}) if isinstance(err.schema, Mapping) else {}
+            names = [n for n in err.instance if n not in known]
+        return [FieldError(_join(where, str(n), nested), code, err.message) for n in names]
+    if not nested and len(where) > 1:
+        where = where[:1]
+    return [FieldError(".".join(where), code, err.message)]
+
+
+def _join(where: list[str], name: str, nested: bool) -> str:
+    return ".".join([*where, name]) if nested else (where[0] if where else name)
+
+
+def _rule_errors(fields: Mapping[str, ir.FieldDef], values: Mapping[str, object],
+                 env: Mapping[str, object], rules: list[ir.Rule],
+                 derived: Mapping[str, ir.Derived]) -> list[FieldError]:
+    """Rules that read a submitted field and are false with the submitted values."""
+    scope = {**env, **values}
+    out: list[FieldError] = []
+    for rule in rules:
+        touched = [n for n in rule.condition.names if n in fields]
+        if not touched:
+            continue
+        try:
+            ok = _expr.holds(rule.condition, scope, derived)
+        except ConditionError:
+            continue  # it needs data not collected yet
+        if not ok:
+            msg = rule.message.en if rule.message else f"rule {rule.id} is not met"
+            out += [FieldError(p, "rule", msg, rule=rule.id, label=rule.message) for p in touched]
+    return out
+
+
+def _unique(errors: list[FieldError], fields: Mapping[str, ir.FieldDef]) -> list[FieldError]:
+    """One error per field and code, the runtime's own (more exact) message first; an error on
+    a parent object is dropped when its fields have errors of their own."""
+    seen: set[tuple[str, str]] = set()
+    out = []
+    for e in errors:
+        if e.path not in fields and any(o.path.startswith(e.path + ".") for o in errors):
+            continue
+        if (e.path, e.code) not in seen:
+            seen.add((e.path, e.code))
+            out.append(e)
+    return out

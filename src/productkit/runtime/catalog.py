@@ -1,0 +1,198 @@
+"""The built catalogue as channel services see it: verified product versions, what is on sale
+where and for whom, parameters as exact values, journeys and forms.
+
+A Catalog is immutable once loaded and safe to share between threads. It reads only what
+``productkit build`` wrote (``manifest.json``, ``definitions/``, ``forms/``), never the YAML.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import threading
+from collections.abc import Collection, Iterator, Mapping
+from pathlib import Path
+
+import semantic_version
+from jsonschema import Draft202012Validator
+
+from .. import ir
+from . import _expr, _values
+from ._build import Build, read_build
+from .errors import ConditionError, NotFound, NotOffered
+from .views import Form, ProductVersion, Screen
+
+__all__ = ["Catalog", "flatten"]
+
+
+def flatten(data: Mapping[str, object], keep: Collection[str] = (), prefix: str = "") -> dict[str, object]:
+    """Nested mappings as dotted paths (``{"applicant": {"age": 30}}`` -> ``applicant.age``).
+
+    Paths in ``keep`` are values themselves (a money ``{amount, currency}``) and stay whole."""
+    out: dict[str, object] = {}
+    for key, value in data.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, Mapping) and path not in keep:
+            out.update(flatten(value, keep, path + "."))
+        else:
+            out[path] = value
+    return out
+
+
+class Catalog:
+    """A verified build. Load with :meth:`Catalog.load`."""
+
+    def __init__(self, build: Build) -> None:
+        self._build = build
+        self._versions: dict[str, list[ProductVersion]] = {}
+        for pv in build.products:
+            self._versions.setdefault(pv.id, []).append(pv)
+        for versions in self._versions.values():
+            versions.sort(key=lambda pv: semantic_version.Version(pv.version))
+        self._params = {pv.key: {n: _values.param_value(p) for n, p in pv.definition.parameters.items()}
+                        for pv in build.products}
+        self._validators: dict[tuple[str, str], Draft202012Validator] = {}
+        self._lock = threading.Lock()
+
+    @classmethod
+    def load(cls, build_dir: str | os.PathLike[str]) -> Catalog:
+        """Read and verify a build folder; CatalogError (listing every problem) when it is
+        missing, half-written, tampered with or inconsistent."""
+        return cls(read_build(Path(build_dir)))
+
+    @property
+    def root(self) -> Path:
+        return self._build.root
+
+    @property
+    def digest(self) -> str:
+        return self._build.digest
+
+    @property
+    def release_date(self) -> dt.date | None:
+        return self._build.release_date
+
+    def __iter__(self) -> Iterator[ProductVersion]:
+        return iter(self._build.products)
+
+    def versions(self, product_id: str) -> list[ProductVersion]:
+        """Every version of a product in the build, oldest first."""
+        if product_id not in self._versions:
+            raise NotFound(f"no product {product_id!r} in the catalogue")
+        return list(self._versions[product_id])
+
+    def entry(self, product_id: str, version: str | None = None) -> ProductVersion:
+        """One product version; the newest in the build when ``version`` is None."""
+        versions = self.versions(product_id)
+        if version is None:
+            return versions[-1]
+        for pv in versions:
+            if pv.version == version:
+                return pv
+        raise NotFound(f"no version {version} of {product_id!r}; the build has "
+                       + ", ".join(pv.version for pv in versions))
+
+    def current(self, product_id: str, channel: str, on: dt.date) -> ProductVersion:
+        """The newest version on sale on ``channel`` on ``on``."""
+        for pv in reversed(self.versions(product_id)):
+            if channel in pv.channels and pv.on_sale(on):
+                return pv
+        raise NotOffered(f"{product_id} is not on sale on {channel} on {on.isoformat()}")
+
+    def products(self, channel: str, on: dt.date | None = None,
+                 customer: Mapping[str, object] | None = None) -> list[ProductVersion]:
+        """What ``channel`` offers on ``on`` (default today) to ``customer``.
+
+        One version per product (the newest on sale). Eligibility rules are evaluated against
+        the customer's data; a rule that needs data the customer context lacks does not exclude
+        the product (it is checked again when the application collects the data)."""
+        day = on or dt.date.today()
+        out = []
+        for product_id in sorted(self._versions):
+            try:
+                pv = self.current(product_id, channel, day)
+            except NotOffered:
+                continue
+            if customer is None or not self.failing_rules(pv, channel, customer):
+                out.append(pv)
+        return out
+
+    def failing_rules(self, pv: ProductVersion, channel: str,
+                      customer: Mapping[str, object]) -> list[ir.Rule]:
+        """The eligibility rules ``customer`` (nested or dotted data) fails. A rule needing data
+        the customer context lacks is not failed: it is checked when the data is submitted."""
+        defn = pv.definition
+        env = {**self._params[pv.key], **flatten(customer, defn.context), ir.CHANNEL_VARIABLE: channel}
+        failed = []
+        for rule in defn.rules:
+            if rule.kind != "eligibility":
+                continue
+            try:
+                if not _expr.holds(rule.condition, env, defn.derived):
+                    failed.append(rule)
+            except ConditionError:
+                continue
+        return failed
+
+    def definition(self, product_id: str, version: str | None = None) -> ir.WorkflowDefinition:
+        """The workflow definition; the newest version in the build when ``version`` is None."""
+        return self.entry(product_id, version).definition
+
+    def parameters(self, product_id: str, version: str | None = None) -> Mapping[str, object]:
+        """Parameter values: Decimal for decimal, percent and money amounts, int, bool, date."""
+        return dict(self._params[self.entry(product_id, version).key])
+
+    def journey(self, product_id: str, channel: str, version: str | None = None) -> list[Screen]:
+        """The screens ``channel`` shows, in order, with default values."""
+        pv = self.entry(product_id, version)
+        steps = pv.definition.journeys.get(channel)
+        if steps is None:
+            raise NotFound(f"{pv.key} has no journey on {channel}")
+        params = self._params[pv.key]
+        return [self.screen(pv, pv.definition.steps[sid], channel, {}, params) for sid in steps]
+
+    def form(self, product_id: str, step_id: str, channel: str,
+             version: str | None = None) -> Form:
+        pv = self.entry(product_id, version)
+        step = pv.definition.steps.get(step_id)
+        form = form_of(pv, step, channel) if step is not None else None
+        if form is None:
+            raise NotFound(f"{pv.key} has no form for step {step_id!r} on {channel}")
+        return form
+
+    def validator(self, pv: ProductVersion, form: Form) -> Draft202012Validator:
+        """The (cached) Draft 2020-12 validator of a form, with format checks on."""
+        key = (pv.key, form.path)
+        with self._lock:
+            found = self._validators.get(key)
+            if found is None:
+                found = Draft202012Validator(
+                    form.schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+                self._validators[key] = found
+        return found
+
+    def screen(self, pv: ProductVersion, step: ir.Step, channel: str,
+               data: Mapping[str, object], params: Mapping[str, object] | None = None) -> Screen:
+        """A user step as ``channel`` shows it, prefilled from ``data`` and field defaults."""
+        params = self._params[pv.key] if params is None else params
+        fields = {p: f for p, f in step.fields.items() if f.channels is None or channel in f.channels}
+        values: dict[str, object] = {}
+        for path, fd in fields.items():
+            if path in data:
+                values[path] = data[path]
+            elif fd.default is not None:
+                try:
+                    values[path] = _values.coerce(fd, fd.default)
+                except _values.Problem:
+                    values[path] = fd.default
+        shows = {n: data[n] if n in data else params[n] for n in step.shows if n in data or n in params}
+        return Screen(step_id=step.id, component=step.component, title=step.title, actor=step.actor,
+                      candidate_groups=tuple(step.candidate_groups),
+                      form=form_of(pv, step, channel), fields=fields, values=values, shows=shows)
+
+
+def form_of(pv: ProductVersion, step: ir.Step, channel: str) -> Form | None:
+    """The form of a user step: the channel's, or the staff form of a staff step."""
+    if step.actor == "staff":
+        return pv.forms.get((step.id, "staff")) or pv.forms.get((step.id, channel))
+    return pv.forms.get((step.id, channel))

@@ -1,0 +1,82 @@
+"""Handlers: the code behind service steps, registered by the name a component declares.
+
+    handlers = Handlers()
+
+    @handlers.register("risk.kyc.verify-identity")
+    async def verify(call: StepCall) -> dict[str, object]:
+        ...  # use call.inputs, call.parameters, call.idempotency_key
+        return {"kyc.status": "passed"}
+
+A handler returns the component's outputs (a mapping keyed by component path, or None),
+raises :class:`BusinessError` for a declared business error, and any other exception for a
+technical failure (retried under the step's retry policy).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from .errors import BusinessError
+
+__all__ = ["BusinessError", "Handler", "HandlerResult", "Handlers", "StepCall"]
+
+HandlerResult = Mapping[str, object] | None
+
+
+@dataclass(frozen=True, slots=True)
+class StepCall:
+    """What a handler receives for one attempt of one step.
+
+    ``idempotency_key`` is the same on every attempt and after a crash and resume, and differs
+    between applications and steps: pass it to the system that applies the effect.
+    ``outputs`` is empty except when compensating, where it holds what the step produced."""
+
+    application_id: str
+    product_id: str
+    version: str
+    channel: str
+    step_id: str
+    handler: str
+    component: str | None
+    inputs: Mapping[str, object]
+    parameters: Mapping[str, object]
+    idempotency_key: str
+    attempt: int = 1
+    compensating: bool = False
+    outputs: Mapping[str, object] = field(default_factory=dict)
+
+
+Handler = Callable[[StepCall], HandlerResult | Awaitable[HandlerResult]]
+H = TypeVar("H", bound=Callable[..., Any])
+
+
+class Handlers:
+    """A registry of handlers by name; plain and ``async`` functions alike."""
+
+    def __init__(self) -> None:
+        self._fns: dict[str, Handler] = {}
+
+    def register(self, name: str, *, replace: bool = False) -> Callable[[H], H]:
+        """Decorator: ``@handlers.register("aml.screen")``."""
+
+        def decorate(fn: H) -> H:
+            self.add(name, fn, replace=replace)
+            return fn
+
+        return decorate
+
+    def add(self, name: str, fn: Handler, *, replace: bool = False) -> None:
+        if name in self._fns and not replace:
+            raise ValueError(f"a handler is already registered as {name!r}")
+        self._fns[name] = fn
+
+    def get(self, name: str) -> Handler | None:
+        return self._fns.get(name)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._fns
+
+    def names(self) -> list[str]:
+        return sorted(self._fns)

@@ -1,0 +1,128 @@
+"""SQLiteStore: the durable Store on the standard library's sqlite3.
+
+WAL journal; each Commit is one ``BEGIN IMMEDIATE ... COMMIT`` transaction holding the
+application row, the step results and the audit rows, so a process killed at any moment leaves
+every application at its last committed step. ``synchronous=FULL`` (the default) also survives
+a power cut; ``NORMAL`` survives a crash of the process only, and is faster.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from collections.abc import Collection
+from typing import Literal
+
+from .errors import StaleApplication
+from .store import AppRow, AuditRow, Commit, StepRow
+
+__all__ = ["SQLiteStore"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS applications (
+  id TEXT PRIMARY KEY, product_id TEXT NOT NULL, version TEXT NOT NULL, channel TEXT NOT NULL,
+  status TEXT NOT NULL, due_at INTEGER, revision INTEGER NOT NULL, state TEXT NOT NULL,
+  created_seq INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS applications_status ON applications (status, created_seq);
+CREATE INDEX IF NOT EXISTS applications_due ON applications (due_at) WHERE due_at IS NOT NULL;
+CREATE TABLE IF NOT EXISTS steps (
+  app_id TEXT NOT NULL, step_id TEXT NOT NULL, kind TEXT NOT NULL, status TEXT NOT NULL,
+  body TEXT NOT NULL, PRIMARY KEY (app_id, step_id, kind)
+);
+CREATE TABLE IF NOT EXISTS audit (
+  app_id TEXT NOT NULL, seq INTEGER NOT NULL, at TEXT NOT NULL, kind TEXT NOT NULL,
+  step_id TEXT, body TEXT NOT NULL, PRIMARY KEY (app_id, seq)
+);
+PRAGMA user_version = 1;
+"""
+
+_APP_COLUMNS = "id, product_id, version, channel, status, due_at, revision, state"
+
+
+class SQLiteStore:
+    """A Store in one SQLite file, shared by the threads of a process (and by processes)."""
+
+    def __init__(self, path: str | os.PathLike[str], *,
+                 synchronous: Literal["FULL", "NORMAL"] = "FULL", timeout: float = 30.0) -> None:
+        self.path = os.fspath(path)
+        self._db = sqlite3.connect(self.path, timeout=timeout, isolation_level=None,
+                                   check_same_thread=False)
+        self._lock = threading.Lock()
+        mode = self._db.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+        if str(mode).lower() != "wal":  # pragma: no cover - only on file systems without WAL
+            raise OSError(f"{self.path}: SQLite cannot use WAL here (journal mode {mode})")
+        self._db.execute(f"PRAGMA synchronous={synchronous}")
+        with self._lock:
+            self._db.executescript(_SCHEMA)
+
+    def commit(self, commit: Commit) -> None:
+        app = commit.app
+        with self._lock:
+            db = self._db
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                self._write_app(app, commit.expected)
+                db.executemany("INSERT INTO steps VALUES (?, ?, ?, ?, ?)",
+                               [(s.app_id, s.step_id, s.kind, s.status, s.body) for s in commit.steps])
+                db.executemany("INSERT INTO audit VALUES (?, ?, ?, ?, ?, ?)",
+                               [(a.app_id, a.seq, a.at, a.kind, a.step_id, a.body) for a in commit.audit])
+            except sqlite3.IntegrityError as exc:
+                db.execute("ROLLBACK")
+                raise StaleApplication(f"application {app.id}: {exc}") from None
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+
+    def _write_app(self, app: AppRow, expected: int) -> None:
+        values = (app.product_id, app.version, app.channel, app.status, app.due_at,
+                  expected + 1, app.state)
+        if expected == 0:
+            self._db.execute(
+                f"INSERT INTO applications ({_APP_COLUMNS}, created_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, "
+                "(SELECT COALESCE(MAX(created_seq), 0) + 1 FROM applications))", (app.id, *values))
+            return
+        cur = self._db.execute(
+            "UPDATE applications SET product_id = ?, version = ?, channel = ?, status = ?, "
+            "due_at = ?, revision = ?, state = ? WHERE id = ? AND revision = ?",
+            (*values, app.id, expected))
+        if cur.rowcount != 1:
+            raise StaleApplication(f"application {app.id} is no longer at revision {expected}")
+
+    def get(self, app_id: str) -> AppRow | None:
+        with self._lock:
+            row = self._db.execute(f"SELECT {_APP_COLUMNS} FROM applications WHERE id = ?",
+                                   (app_id,)).fetchone()
+        return AppRow(*row) if row is not None else None
+
+    def ids(self, statuses: Collection[str]) -> list[str]:
+        marks = ", ".join("?" * len(statuses))
+        with self._lock:
+            rows = self._db.execute(f"SELECT id FROM applications WHERE status IN ({marks}) "
+                                    "ORDER BY created_seq", tuple(statuses)).fetchall()
+        return [r[0] for r in rows]
+
+    def due(self, until: int) -> list[str]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id FROM applications WHERE due_at IS NOT NULL AND due_at <= ? "
+                "AND status IN ('waiting', 'awaiting_input') ORDER BY due_at", (until,)).fetchall()
+        return [r[0] for r in rows]
+
+    def steps(self, app_id: str) -> list[StepRow]:
+        with self._lock:
+            rows = self._db.execute("SELECT app_id, step_id, kind, status, body FROM steps "
+                                    "WHERE app_id = ? ORDER BY rowid", (app_id,)).fetchall()
+        return [StepRow(*r) for r in rows]
+
+    def audit(self, app_id: str) -> list[AuditRow]:
+        with self._lock:
+            rows = self._db.execute("SELECT app_id, seq, at, kind, step_id, body FROM audit "
+                                    "WHERE app_id = ? ORDER BY seq", (app_id,)).fetchall()
+        return [AuditRow(*r) for r in rows]
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()

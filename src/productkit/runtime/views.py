@@ -1,0 +1,204 @@
+"""What the runtime hands to a channel service: immutable views of forms, screens,
+applications, their audit trail, and handler readiness."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from .. import ir
+
+__all__ = [
+    "Application",
+    "Attempt",
+    "AuditEvent",
+    "FieldError",
+    "Form",
+    "HandlerNeed",
+    "ProductReadiness",
+    "ProductVersion",
+    "Readiness",
+    "Screen",
+    "Status",
+    "StepRecord",
+]
+
+Status = Literal["running", "awaiting_input", "waiting", "compensating", "ended"]
+
+
+@dataclass(frozen=True, slots=True)
+class Form:
+    """A user step's form on one channel: JSON Schema 2020-12 of its data and a UI schema."""
+
+    schema: Mapping[str, Any]
+    uischema: Mapping[str, Any]
+    path: str = ""
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ProductVersion:
+    """One verified product version of a build: its manifest entry, definition and forms."""
+
+    id: str
+    version: str
+    name: ir.Label
+    channels: tuple[str, ...]
+    effective_from: dt.date | None
+    effective_until: dt.date | None
+    digest: str
+    definition: ir.WorkflowDefinition
+    components: Mapping[str, str]
+    forms: Mapping[tuple[str, str], Form]
+
+    @property
+    def key(self) -> str:
+        return f"{self.id}@{self.version}"
+
+    def on_sale(self, on: dt.date) -> bool:
+        """Effective on ``on``: from its first day through its last day (``until``) inclusive."""
+        starts = self.effective_from is None or self.effective_from <= on
+        return starts and (self.effective_until is None or on <= self.effective_until)
+
+
+@dataclass(frozen=True, slots=True)
+class FieldError:
+    """One problem with one submitted field; ``path`` is the product data path."""
+
+    path: str
+    code: str
+    message: str
+    rule: str | None = None
+    label: ir.Label | None = None
+
+    def __str__(self) -> str:
+        return f"{self.path or '<form>'}: {self.message}"
+
+
+@dataclass(frozen=True, slots=True)
+class Screen:
+    """A user step as a channel shows it: the UI component, the form, labels, current values."""
+
+    step_id: str
+    component: str | None
+    title: ir.Label
+    actor: str | None
+    candidate_groups: tuple[str, ...]
+    form: Form | None
+    fields: Mapping[str, ir.FieldDef]
+    values: Mapping[str, object]
+    shows: Mapping[str, object]
+
+
+@dataclass(frozen=True, slots=True)
+class Application:
+    """One application as it stands after the last committed step."""
+
+    id: str
+    product_id: str
+    version: str
+    channel: str
+    status: Status
+    outcome: str | None
+    message: ir.Label | None
+    reason: str | None
+    screen: Screen | None
+    pending: tuple[str, ...]
+    due: dt.datetime | None
+    data: Mapping[str, object]
+    created: dt.datetime
+    updated: dt.datetime
+    needs_attention: bool = False
+    errors: tuple[FieldError, ...] = ()
+
+    @property
+    def ended(self) -> bool:
+        return self.status == "ended"
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """One call of a handler: when, how long (wall seconds), and how it ended."""
+
+    number: int
+    started: dt.datetime
+    finished: dt.datetime
+    seconds: float
+    result: Literal["ok", "error", "timeout", "business"]
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StepRecord:
+    """The committed result of a step (``kind="step"``) or of undoing it (``"compensation"``)."""
+
+    step_id: str
+    kind: Literal["step", "compensation"]
+    status: str
+    at: dt.datetime
+    inputs: Mapping[str, object] = field(default_factory=dict)
+    outputs: Mapping[str, object] = field(default_factory=dict)
+    attempts: tuple[Attempt, ...] = ()
+    detail: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEvent:
+    """One line of an application's audit trail, numbered from 1."""
+
+    seq: int
+    at: dt.datetime
+    kind: str
+    step_id: str | None
+    detail: Mapping[str, object]
+
+
+@dataclass(frozen=True, slots=True)
+class HandlerNeed:
+    """A handler a service step (or its compensation) calls, and whether it is registered."""
+
+    product_id: str
+    version: str
+    step_id: str
+    handler: str
+    role: Literal["handler", "compensation"]
+    registered: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ProductReadiness:
+    product_id: str
+    version: str
+    missing: tuple[str, ...]
+
+    @property
+    def configuration_only(self) -> bool:
+        """True when every handler exists: the version ships by configuration alone."""
+        return not self.missing
+
+
+@dataclass(frozen=True, slots=True)
+class Readiness:
+    """Which handlers the products of a channel need, and which are registered."""
+
+    channel: str
+    needs: tuple[HandlerNeed, ...]
+    products: tuple[ProductReadiness, ...]
+
+    @property
+    def ready(self) -> bool:
+        return all(p.configuration_only for p in self.products)
+
+    @property
+    def missing(self) -> tuple[str, ...]:
+        return tuple(sorted({n.handler for n in self.needs if not n.registered}))
+
+    def needs_code(self) -> list[str]:
+        """``id@version`` of the products that need new handler code before they can run."""
+        return [f"{p.product_id}@{p.version}" for p in self.products if p.missing]
+
+    def configuration_only(self) -> list[str]:
+        """``id@version`` of the products that ship by configuration alone."""
+        return [f"{p.product_id}@{p.version}" for p in self.products if not p.missing]
