@@ -5,7 +5,8 @@ A case is a single YAML file (``tests/cases/invalid/<CODE>_<what>.yaml``), insta
 installed as it is. A header comment ``# expect: PK009 7:3`` in a file says that validating
 the case must produce a diagnostic with that code at that line and column of that file;
 ``suggests=A,B`` adds that the diagnostic's hint names A and B (a did-you-mean, the versions
-there are)
+there are); ``related=FILE:LINE:COL,...`` that its related locations include each of those places
+(the declaration a value violates, every edge of a cycle).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ VALID = CASES / "valid"
 
 _EXPECT_RE = re.compile(
     r"^#\s*expect:\s*(?P<code>PK\d{3})(?:\s+(?P<line>\d+):(?P<col>\d+))?"
-    r"(?:\s+suggests=(?P<suggests>\S+))?\s*$"
+    r"(?:\s+suggests=(?P<suggests>\S+))?(?:\s+related=(?P<related>\S+))?\s*$"
 )
 _YAML_SUFFIXES = (".yaml", ".yml")
 
@@ -43,10 +44,12 @@ class Expect:
     line: int | None
     col: int | None
     suggests: str | None = None
+    related: str | None = None
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}:{self.col}" if self.line is not None else self.file
         extra = f" suggesting '{self.suggests}'" if self.suggests else ""
+        extra += f" with related {self.related}" if self.related else ""
         return f"{self.code} at {where}{extra}"
 
     def matches(self, d: Diagnostic, root: Path) -> bool:
@@ -55,7 +58,9 @@ class Expect:
         if self.line is not None and (d.location.line, d.location.col) != (self.line, self.col):
             return False
         words = self.suggests.split(",") if self.suggests else []
-        return all(w in (d.hint or "") for w in words)
+        places = {f"{relative(r.location.file, root)}:{r.location.line}:{r.location.col}" for r in d.related}
+        wanted = self.related.split(",") if self.related else []
+        return all(w in (d.hint or "") for w in words) and all(w in places for w in wanted)
 
 
 @dataclass(frozen=True)
@@ -106,7 +111,7 @@ class Case:
                     continue
                 line = int(m["line"]) if m["line"] else None
                 col = int(m["col"]) if m["col"] else None
-                found.append(Expect(m["code"], rel, line, col, m["suggests"]))
+                found.append(Expect(m["code"], rel, line, col, m["suggests"], m["related"]))
         return found
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from casekit import Case, GoldenCheck, compare_golden, golden_text, invalid_cases, relative, valid_cases
+from casekit import Case, Expect, GoldenCheck, compare_golden, golden_text, invalid_cases, relative, valid_cases
 from productkit.diagnostics import Diagnostic, Severity, render_text
 from productkit.validate import validate
 
@@ -75,3 +75,15 @@ def test_golden_mismatch_shows_a_diff_and_the_flag_rewrites(tmp_path: Path) -> N
     diff = compare_golden(path, '["b"]\n', update=False)
     assert diff is not None
     assert '-["a"]' in diff.splitlines() and '+["b"]' in diff.splitlines()
+
+
+def test_expect_header_checks_related_places(tmp_path: Path) -> None:
+    from productkit.diagnostics import Location, Related
+
+    at = Location(str(tmp_path / "products" / "p.yaml"), 9, 16)
+    declared = Related(Location(str(tmp_path / "products" / "line.yaml"), 8, 3), "declared here")
+    found = Diagnostic("PK111", "m", at, related=(declared,))
+    assert Expect("PK111", "products/p.yaml", 9, 16, related="products/line.yaml:8:3").matches(found, tmp_path)
+    assert not Expect("PK111", "products/p.yaml", 9, 16, related="products/line.yaml:8:4").matches(found, tmp_path)
+    two = "products/line.yaml:8:3,products/x.yaml:1:1"
+    assert not Expect("PK111", "products/p.yaml", 9, 16, related=two).matches(found, tmp_path)

@@ -21,9 +21,10 @@ from .diagnostics import Diagnostic, Location, Related, Severity
 from .ir import Condition
 from .loader import Document
 from .model import ProcessComponent, TypeSpec, UIComponent
+from .params import effective_spec
 from .resolve import ResolvedProduct, ResolvedStep
 
-__all__ = ["Assembly", "StepIO", "assemble", "type_name"]
+__all__ = ["Assembly", "StepIO", "assemble", "type_name", "write_channels"]
 
 START = "<start>"
 
@@ -45,6 +46,7 @@ class StepIO:
     outputs: dict[str, str] = field(default_factory=dict)
     condition: Condition | None = None
     channels: list[str] = field(default_factory=list)
+    field_channels: dict[str, list[str]] = field(default_factory=dict)  # UI fields on fewer channels
 
     @property
     def id(self) -> str:
@@ -63,24 +65,40 @@ class Assembly:
     dictionary_files: list[str] = field(default_factory=list)
 
 
-def _io(rs: ResolvedStep, product_channels: list[str]) -> StepIO:
+def _io(rs: ResolvedStep, product_channels: list[str], dictionary: dict[str, TypeSpec]) -> StepIO:
     io = StepIO(rs)
     comp = rs.component.model if rs.component else None
     rename_in, rename_out = rs.step.inputs, rs.step.outputs
     if isinstance(comp, ProcessComponent):
         for path, spec in comp.inputs.items():
             io.inputs[path] = rename_in.get(path, path)
-            io.reads[io.inputs[path]] = spec
+            io.reads[io.inputs[path]] = _resolved(spec, dictionary)
         for path, spec in comp.outputs.items():
             io.outputs[path] = rename_out.get(path, path)
-            io.writes[io.outputs[path]] = spec
-    if isinstance(comp, UIComponent):
-        for path, spec in comp.fields.items():
-            io.writes[rename_out.get(path, path)] = spec
+            io.writes[io.outputs[path]] = _resolved(spec, dictionary)
     chans = comp.channels if isinstance(comp, UIComponent) else product_channels
     wanted = rs.step.channels if rs.step.channels is not None else product_channels
     io.channels = [c for c in product_channels if c in chans and c in wanted]
+    if isinstance(comp, UIComponent):
+        for path, ui_field in comp.fields.items():
+            target = rename_out.get(path, path)
+            io.writes[target] = _resolved(ui_field, dictionary)
+            if ui_field.channels is not None:
+                io.field_channels[target] = [c for c in io.channels if c in ui_field.channels]
     return io
+
+
+def _resolved(spec: TypeSpec, dictionary: dict[str, TypeSpec]) -> TypeSpec:
+    """``spec`` completed from the dictionary entry it refs, keeping its own class (a UI field)."""
+    if spec.ref is None:
+        return spec
+    merged = effective_spec(spec, dictionary)
+    return spec.model_copy(update={k: getattr(merged, k) for k in merged.model_fields_set})
+
+
+def write_channels(io: StepIO, path: str) -> list[str]:
+    """The channels on which ``io`` writes ``path`` (a UI field may be on fewer than its step)."""
+    return io.field_channels.get(path, io.channels)
 
 
 def _scope(rp: ResolvedProduct, steps: dict[str, StepIO]) -> dict[str, str]:
@@ -109,7 +127,7 @@ def _check_expr(text: str, scope: dict[str, str], where: tuple[Document, tuple[s
 def assemble(ctx: Context, rp: ResolvedProduct) -> Assembly:
     """Build and check the graph of one resolved product."""
     out: list[Diagnostic] = []
-    steps = {rs.step.id: _io(rs, rp.channels) for rs in rp.steps}
+    steps = {rs.step.id: _io(rs, rp.channels, ctx.dictionary) for rs in rp.steps}
     scope = _scope(rp, steps)
     params = _param_values(rp)
     for io in steps.values():
@@ -200,11 +218,19 @@ def _edges(asm: Assembly) -> None:
 
 
 def _end_edges(asm: Assembly) -> None:
-    """A conditional end gates every step declared after it that it does not itself need."""
+    """An end gates every step declared after it that it does not itself need; an end without
+    ``when`` also waits for every step declared before it (else it would end the application
+    while they run)."""
     ids = list(asm.steps)
     for i, sid in enumerate(ids):
-        if not asm.steps[sid].rs.step.end:
+        step = asm.steps[sid].rs.step
+        if not step.end:
             continue
+        if not step.when:
+            for earlier in ids[:i]:
+                if not nx.has_path(asm.graph, sid, earlier):
+                    _add(asm, earlier, sid, f"the end step '{sid}' is declared after '{earlier}'",
+                         asm.steps[sid].rs.loc("id"))
         needed = nx.ancestors(asm.graph, sid)
         for later in ids[i + 1:]:
             if later not in needed:
@@ -275,27 +301,29 @@ def check_providers(asm: Assembly) -> Iterator[Diagnostic]:
                                  hint="add a step whose component outputs it, a UI field, or a context entry")
                 continue
             for channel in io.channels:
-                on = [p for p in producers.get(path, []) if p == START or channel in asm.steps[p].channels]
+                on = [p for p in producers.get(path, [])
+                      if p == START or channel in write_channels(asm.steps[p], path)]
                 if not on and path in producers:
                     yield Diagnostic("PK409", f"on channel '{channel}' nothing collects {path}, "
-                                     f"which step '{sid}' needs", io.rs.loc("use"),
+                                     f"which step '{sid}' needs", io.rs.loc("use" if path in io.reads else "when"),
                                      hint=f"add a UI component available on {channel} that collects it")
 
 
 def check_writers(asm: Assembly) -> Iterator[Diagnostic]:
     """PK403: two steps that can run on one channel write the same data."""
-    seen: dict[str, str] = {}
+    seen: dict[str, list[str]] = {}
     for sid in asm.order:
         io = asm.steps[sid]
         for path in io.writes:
-            other = seen.get(path)
-            if other is not None and set(asm.steps[other].channels) & set(io.channels):
+            mine = set(write_channels(io, path))
+            other = next((o for o in seen.get(path, []) if mine & set(write_channels(asm.steps[o], path))), None)
+            if other is not None:
                 yield Diagnostic("PK403", f"{path} is written by '{other}' and '{sid}'", io.rs.loc("use"),
                                  related=(Related(asm.steps[other].rs.loc("use"), "also written here"),))
             elif path in asm.product.context:
                 yield Diagnostic("PK403", f"{path} is supplied by the context and written by '{sid}'",
                                  io.rs.loc("use"))
-            seen.setdefault(path, sid)
+            seen.setdefault(path, []).append(sid)
 
 
 def check_every_path(asm: Assembly) -> Iterator[Diagnostic]:

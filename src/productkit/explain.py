@@ -60,4 +60,5 @@ def graph_source(asm: Any, fmt: str) -> str:
 
 
 def _mid(sid: str) -> str:
-    return sid.replace("-", "_")
+    """A Mermaid node id: one per step id ('a-b' and 'a_b' differ) and never a keyword ('end')."""
+    return "s_" + sid.replace("_", "__").replace("-", "_h")

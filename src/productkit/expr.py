@@ -92,14 +92,15 @@ def _date_fn(text: str) -> dt.datetime:
     return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
 
 
-@functools.lru_cache(maxsize=1)
-def _exec_env() -> Any:
-    return cel.NewEnv(variables={}, functions=_functions(True))
-
-
 @functools.lru_cache(maxsize=4096)
-def _exec_program(text: str) -> Any:
-    return _exec_env().compile(text, disable_check=True)
+def _exec_program(text: str, kinds: tuple[tuple[str, str], ...]) -> Any:
+    """``text`` compiled for values of these kinds, one variable per dotted name.
+
+    Declared and checked, not left dynamic: the bindings accept timestamps and durations only
+    for variables declared with those types (a date inside a nested map is refused).
+    """
+    variables = {name: _cel_type(kind) for name, kind in kinds}
+    return cel.NewEnv(variables=variables, functions=_functions(True)).compile(text)
 
 
 def _check_env(scope: Mapping[str, str]) -> Any:
@@ -141,12 +142,17 @@ def _cel_problems(raw: str, scope: Mapping[str, str], text: str) -> list[ExprPro
     return out or [ExprProblem("PK301", _friendly_types(raw.splitlines()[0]), 0)]
 
 
+_MACROS = frozenset({"all", "exists", "exists_one", "map", "filter"})
+
+
 def _names(node: p.Node, scope: Mapping[str, str]) -> list[str]:
     found: list[str] = []
 
-    def walk(n: p.Node) -> None:
+    def walk(n: p.Node, bound: frozenset[str]) -> None:
         if isinstance(n, p.Name):
             parts = n.path.split(".")
+            if parts[0] in bound:
+                return  # a macro's own variable (the x of list.exists(x, ...)), not an input
             for k in range(len(parts), 0, -1):
                 cand = ".".join(parts[:k])
                 if cand in scope or cand in BUILTINS:
@@ -154,10 +160,16 @@ def _names(node: p.Node, scope: Mapping[str, str]) -> list[str]:
                     return
             found.append(n.path)
             return
+        if (isinstance(n, p.Call) and n.func in _MACROS and n.target is not None and n.args
+                and isinstance(n.args[0], p.Name) and "." not in n.args[0].path):
+            walk(n.target, bound)
+            for arg in n.args[1:]:
+                walk(arg, bound | {n.args[0].path})
+            return
         for child in _children(n):
-            walk(child)
+            walk(child, bound)
 
-    walk(node)
+    walk(node, frozenset())
     return sorted(set(found))
 
 
@@ -292,15 +304,13 @@ def _runtime_value(name: str, value: Any, decimal: bool) -> Any:
     return value
 
 
-def _nest(flat: Mapping[str, Any]) -> dict[str, Any]:
-    root: dict[str, Any] = {}
-    for name, value in flat.items():
-        parts = name.split(".")
-        node = root
-        for part in parts[:-1]:
-            node = node.setdefault(part, {})
-        node[parts[-1]] = value
-    return root
+def _runtime_kind(value: Any) -> str:
+    """The productkit type a run-time value is declared with in the executed program."""
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, list):
+        return "list:" + (_runtime_kind(value[0]) if value else "dyn")
+    return {int: "integer", str: "string", dt.datetime: "date", dt.timedelta: "duration"}.get(type(value), "dyn")
 
 
 def evaluate(cond: Condition, env: Mapping[str, object]) -> object:
@@ -312,7 +322,8 @@ def evaluate(cond: Condition, env: Mapping[str, object]) -> object:
             raise ExprError(f"no value for '{name}'")
         flat[name] = _runtime_value(name, env[name], name in decimals)
     try:
-        result = _exec_program(cond.exec).eval(data=_nest(flat))
+        kinds = tuple(sorted((name, _runtime_kind(value)) for name, value in flat.items()))
+        result = _exec_program(cond.exec, kinds).eval(data=flat)
     except RuntimeError as exc:
         raise ExprError(str(exc)) from None
     if result.type().name() == "ERROR":
@@ -344,8 +355,10 @@ def _feel_literal(value: Any) -> str:
     return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+# No '/': a checked expression divides only integers ('/' on decimals is PK305), and CEL's integer
+# division truncates (7 / 2 == 3) where FEEL's is exact (3.5).
 _FEEL_OPS = {"==": "=", "!=": "!=", "&&": "and", "||": "or", "<": "<", "<=": "<=", ">": ">",
-             ">=": ">=", "+": "+", "-": "-", "*": "*", "/": "/"}
+             ">=": ">=", "+": "+", "-": "-", "*": "*"}
 
 
 def to_feel(node: p.Node, scope: Mapping[str, str], params: Mapping[str, Any]) -> str | None:
@@ -364,6 +377,8 @@ def _feel(n: p.Node, scope: Mapping[str, str], params: Mapping[str, Any]) -> str
     if isinstance(n, p.Lit):
         if n.kind == "string":
             return _feel_literal(n.text)
+        if n.kind == "int" and n.text.lower().startswith("0x"):
+            return str(int(n.text, 16))  # FEEL has no hexadecimal literals
         if n.kind in ("int", "float", "bool", "null"):
             return n.text
         raise _NoFeel(n.kind)

@@ -18,7 +18,7 @@ def affected(root: Path, targets: Sequence[str]) -> list[str]:
     ctx = result.context
     if ctx is None:
         return []
-    wanted_files = {str(Path(t).resolve()) for t in targets}
+    wanted_files = {str(_target_file(root, t)) for t in targets}
     wanted_ids = set(targets)
     out = set()
     dictionary_ids = {e.model.id for e in result.catalog.kind("ParameterDictionary")}
@@ -29,7 +29,8 @@ def affected(root: Path, targets: Sequence[str]) -> list[str]:
         files = {str(Path(e.doc.file).resolve()) for e in entries}
         ids = {e.model.id for e in entries}
         if wanted_ids & dictionary_ids or wanted_files & dict_files:
-            used = set(rp.params) | {n for rs in rp.steps for n in rs.params}
+            params = [*rp.params.values(), *(p for rs in rp.steps for p in rs.params.values())]
+            used = {p.name for p in params} | {p.spec.ref for p in params if p.spec.ref}
             names = {n for e in result.catalog.kind("ParameterDictionary")
                      if e.model.id in wanted_ids or str(Path(e.doc.file).resolve()) in wanted_files
                      for n in getattr(e.model, "parameters", {})}
@@ -38,6 +39,14 @@ def affected(root: Path, targets: Sequence[str]) -> list[str]:
         if files & wanted_files or ids & wanted_ids:
             out.add(f"{key[1]}@{key[2]}")
     return sorted(out)
+
+
+def _target_file(root: Path, target: str) -> Path:
+    """A file named relative to the working directory, or else to the catalogue root."""
+    path = Path(target)
+    if path.is_absolute() or path.exists() or not (root / path).exists():
+        return path.resolve()
+    return (root / path).resolve()
 
 
 def changed_products(paths: Sequence[Path], ref: str) -> list[str]:

@@ -20,7 +20,8 @@ from .refs import COMPONENT_KINDS, RefProblem, resolve_ref
 from .shape import did_you_mean
 from .values import ValueProblem
 
-__all__ = ["ProvenanceItem", "ResolvedParam", "ResolvedProduct", "ResolvedStep", "resolve_product"]
+__all__ = ["ProvenanceItem", "ResolvedParam", "ResolvedProduct", "ResolvedStep", "extends_chain",
+           "resolve_product"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,10 +72,10 @@ class ResolvedProduct:
         return self.entry.model
 
 
-def _chain(ctx: Context, entry: Entry, out: list[Diagnostic]) -> list[Entry]:
-    """The lines ``entry`` extends, nearest first; cycles and missing lines are reported once."""
+def extends_chain(ctx: Context, entry: Entry, out: list[Diagnostic]) -> list[Entry]:
+    """The lines ``entry`` extends, nearest first; a cycle is reported (PK205) the same way
+    from whichever document reaches it, so that it is reported once."""
     chain: list[Entry] = []
-    seen = {entry.key}
     current = entry
     while True:
         model = current.model
@@ -84,15 +85,22 @@ def _chain(ctx: Context, entry: Entry, out: list[Diagnostic]) -> list[Entry]:
         found = resolve_ref(ctx.catalog, model.extends, ("ProductLine",))
         if isinstance(found, RefProblem):
             return chain  # reported by check_references
-        if found.key in seen:
-            names = " -> ".join([entry.model.id, *(e.model.id for e in chain), found.model.id])
-            out.append(Diagnostic("PK205", f"extends forms a cycle: {names}",
-                                  current.doc.loc(("extends",)),
-                                  related=(Related(found.doc.loc(("extends",)), "continues here"),)))
+        walked = [entry, *chain]
+        keys = [e.key for e in walked]
+        if found.key in keys:
+            out.append(_cycle(walked[keys.index(found.key):]))
             return chain
-        seen.add(found.key)
         chain.append(found)
         current = found
+
+
+def _cycle(members: list[Entry]) -> Diagnostic:
+    """PK205 at the extends of the cycle's first line (by id), the others as related places."""
+    start = min(range(len(members)), key=lambda i: members[i].key)
+    ring = members[start:] + members[:start]
+    names = " -> ".join(e.model.id for e in [*ring, ring[0]])
+    return Diagnostic("PK205", f"extends forms a cycle: {names}", ring[0].doc.loc(("extends",)),
+                      related=tuple(Related(e.doc.loc(("extends",)), "continues here") for e in ring[1:]))
 
 
 def _source(entry: Entry) -> str:
@@ -207,6 +215,13 @@ def _params(ctx: Context, levels: list[Entry], out: list[Diagnostic]) -> dict[st
         model = entry.model
         assert isinstance(model, Product | ProductLine)
         for name, setting in model.parameters.items():
+            if name in params and setting.type is not None:
+                inherited = params[name]
+                locked = (Related(inherited.locked_at, "locked here"),) if inherited.locked_at else ()
+                out.append(Diagnostic("PK206", f"'{name}' is inherited: set or narrow it, do not declare it again",
+                                      entry.doc.loc(("parameters", name, "type")),
+                                      related=_decl(inherited) + locked))
+                continue
             if name not in params or setting.type is not None:
                 declared = _declare(ctx, name, setting, entry, out)
                 if declared is None:
@@ -215,10 +230,11 @@ def _params(ctx: Context, levels: list[Entry], out: list[Diagnostic]) -> dict[st
             param = params[name]
             _narrow(param, setting, entry, name, out)
             if param.value is not None and setting.value is None and (
-                    setting.min is not None or setting.max is not None):
+                    setting.min is not None or setting.max is not None or setting.values is not None):
+                set_at = tuple(Related(i.location, "value set here") for i in param.provenance[-1:])
                 for problem in violations(param.spec, param.value):
                     out.append(Diagnostic(problem.code, f"inherited {name} = {problem.message}",
-                                          entry.doc.loc(("parameters", name)), related=_decl(param)))
+                                          entry.doc.loc(("parameters", name)), related=set_at))
             _set_value(param, setting, entry, name, out)
     return params
 
@@ -235,8 +251,7 @@ def _steps(ctx: Context, levels: list[Entry], out: list[Diagnostic]) -> list[Res
                 if isinstance(found, RefProblem):
                     continue  # reported by check_references
                 resolved.component = found
-            steps.pop(step.id, None)  # a child's step of the same id replaces the line's
-            steps[step.id] = resolved
+            steps[step.id] = resolved  # a child's step of the same id replaces the line's, in place
     return list(steps.values())
 
 
@@ -302,7 +317,7 @@ def _bind(rs: ResolvedStep, name: str, raw: Any, product: dict[str, ResolvedPara
 def resolve_product(ctx: Context, entry: Entry) -> ResolvedProduct:
     """Resolve one Product (or ProductLine) entry; problems are in ``.diagnostics``."""
     out: list[Diagnostic] = []
-    chain = _chain(ctx, entry, out)
+    chain = extends_chain(ctx, entry, out)
     levels = [*reversed(chain), entry]
     params = _params(ctx, levels, out)
     steps = _steps(ctx, levels, out)

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from ..diagnostics import Diagnostic
 from ._context import Context
 from .documents import check_declarations, check_duplicates, check_effective, check_step_ids
-from .products import check_products
+from .products import check_line_cycles, check_products
 from .references import check_references
 
 __all__ = ["CHECKS", "Check", "Context", "run_checks"]
@@ -20,6 +20,7 @@ CHECKS: tuple[Check, ...] = (
     check_effective,
     check_step_ids,
     check_references,
+    check_line_cycles,
     check_products,
 )
 

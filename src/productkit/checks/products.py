@@ -8,7 +8,17 @@ from ..diagnostics import Diagnostic
 from ..shape import did_you_mean
 from ._context import Context
 
-__all__ = ["check_products"]
+__all__ = ["check_line_cycles", "check_products"]
+
+
+def check_line_cycles(ctx: Context) -> Iterator[Diagnostic]:
+    """PK205: extends cycles among lines, also when no product extends them yet."""
+    from ..resolve import extends_chain
+
+    for entry in ctx.catalog.kind("ProductLine"):
+        out: list[Diagnostic] = []
+        extends_chain(ctx, entry, out)
+        yield from out
 
 
 def check_products(ctx: Context) -> Iterator[Diagnostic]:

@@ -1,0 +1,88 @@
+"""What the graph of a valid case looks like: the orders, channels and conditions it settles.
+
+The valid golden cases prove that no diagnostic is raised; these tests open their assemblies
+and check the structure behind that silence.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import networkx as nx
+import pytest
+
+from casekit import VALID, Case
+from productkit import expr
+from productkit.assemble import Assembly, write_channels
+from productkit.validate import validate
+from productkit.values import Money
+
+
+def assembly(tmp_path: Path, case: str, product: str | None = None) -> Assembly:
+    result = validate([Case(VALID / case).install(tmp_path)])
+    assert result.diagnostics == []
+    assert result.context is not None
+    found = [a for key, a in result.context.assemblies.items() if product in (None, key[1])]
+    assert len(found) == 1
+    asm = found[0]
+    assert isinstance(asm, Assembly)
+    return asm
+
+
+def test_independent_steps_stay_parallel(tmp_path: Path) -> None:
+    g = assembly(tmp_path, "parallel_independent_steps").graph
+    assert not nx.has_path(g, "kyc", "aml") and not nx.has_path(g, "aml", "kyc")
+    assert {p for p in g.predecessors("open")} >= {"kyc", "aml"}
+
+
+def test_a_consumer_under_its_producers_condition_follows_it(tmp_path: Path) -> None:
+    asm = assembly(tmp_path, "conditional_producer_same_condition")
+    assert asm.graph.has_edge("review", "offer")
+    review, offer = asm.steps["review"].condition, asm.steps["offer"].condition
+    assert review is not None and offer is not None and review.cel == offer.cel
+
+
+def test_channel_specific_screens_write_the_same_path_on_disjoint_channels(tmp_path: Path) -> None:
+    asm = assembly(tmp_path, "channel_specific_ui_same_path")
+    writers = {c: [sid for sid, io in asm.steps.items()
+                   if "applicant.name" in io.writes and c in write_channels(io, "applicant.name")]
+               for c in asm.product.channels}
+    assert writers == {"web": ["applicant-web"], "counter": ["applicant-counter"]}
+
+
+def _cny(amount: str) -> Money:
+    return Money(Decimal(amount), "CNY")
+
+
+@pytest.mark.parametrize(("amount", "at_limit", "within"), [
+    ("50000.00", True, True),
+    ("50000.01", False, False),
+    ("49999.99", False, True),
+    ("50000", True, True),
+])
+def test_decimal_edges_are_exact(tmp_path: Path, amount: str, at_limit: bool, within: bool) -> None:
+    asm = assembly(tmp_path, "decimal_edges")
+    env = {**{n: p.value for n, p in asm.product.params.items()}, "deposit.amount": _cny(amount)}
+    condition = asm.steps["at-limit"].condition
+    assert condition is not None
+    assert expr.evaluate(condition, env) is at_limit
+    assert expr.evaluate(asm.conditions["rule:within-limit"], env) is within
+    assert expr.evaluate(asm.conditions["rule:single-amount"], env) is True
+
+
+def test_a_replaced_step_keeps_its_place(tmp_path: Path) -> None:
+    asm = assembly(tmp_path, "inherited_step_replaced_in_place")
+    assert asm.order == ["applicant", "open", "done"]
+    assert asm.steps["open"].rs.origin.model.kind == "Product"
+
+
+def test_declarations_by_ref_take_the_dictionary_type(tmp_path: Path) -> None:
+    asm = assembly(tmp_path, "ref_only_declarations")
+    assert asm.scope["deposit.rate"] == "percent"
+    assert asm.steps["quote"].writes["deposit.rate"].type == "percent"
+
+
+def test_an_end_without_condition_waits_for_the_steps_before_it(tmp_path: Path) -> None:
+    asm = assembly(tmp_path, "inherited_step_replaced_in_place")
+    assert nx.ancestors(asm.graph, "done") >= {"applicant", "open"}
