@@ -437,5 +437,20 @@ def check_unused(asm: Assembly) -> Iterator[Diagnostic]:
                                  hint="read it in a later step, condition, rule or result screen (shows:)")
 
 
-GRAPH_CHECKS = (check_cycles, check_providers, check_writers, check_every_path, check_types,
+def check_step_channels(asm: Assembly) -> Iterator[Diagnostic]:
+    """PK211: a step restricted to a channel the product or its UI component does not offer."""
+    product = set(asm.product.channels)
+    for sid, io in asm.steps.items():
+        comp = _comp(io)
+        supported = set(comp.channels) if isinstance(comp, UIComponent) else product
+        for j, channel in enumerate(io.rs.step.channels or []):
+            if channel not in product:
+                yield Diagnostic("PK211", f"step '{sid}' names channel '{channel}', which the product "
+                                 f"does not launch on ({', '.join(asm.product.channels)})", io.rs.loc("channels", j))
+            elif channel not in supported:
+                yield Diagnostic("PK211", f"{comp.id} does not support channel '{channel}' "
+                                 f"(it supports {', '.join(sorted(supported))})", io.rs.loc("channels", j))
+
+
+GRAPH_CHECKS = (check_cycles, check_step_channels, check_providers, check_writers, check_every_path, check_types,
                 check_reachable, check_conflicts, check_capabilities, check_unused)

@@ -13,7 +13,7 @@ from typing import Any
 
 from .catalog import Catalog, Entry
 from .checks._context import Context
-from .diagnostics import Diagnostic, Location, Related
+from .diagnostics import Diagnostic, Location, Related, Severity
 from .model import ParamSetting, ProcessComponent, Product, ProductLine, Step, TypeSpec, UIComponent
 from .params import Value, coerce, effective_spec, violations
 from .refs import COMPONENT_KINDS, RefProblem, resolve_ref
@@ -114,6 +114,11 @@ def _declare(ctx: Context, name: str, setting: ParamSetting, entry: Entry,
         spec = effective_spec(TypeSpec.model_validate(
             {k: getattr(setting, k) for k in setting.model_fields_set
              if k in TypeSpec.model_fields}), ctx.dictionary)
+        if setting.ref is None and name not in ctx.dictionary:
+            out.append(Diagnostic("PK213", f"parameter '{name}' is declared here, not in a parameter dictionary",
+                                  loc, Severity.INFO,
+                                  hint="bank-wide parameters belong in a ParameterDictionary, so the name "
+                                  "means the same everywhere"))
         return ResolvedParam(name, spec, declared=loc)
     if name in ctx.dictionary:
         spec = ctx.dictionary[name]
