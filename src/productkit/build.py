@@ -91,7 +91,7 @@ def _input_digest(asm: Any, options: Options, relative: Callable[[str], str]) ->
     files |= {rs.component.doc.file for rs in rp.steps if rs.component is not None}
     files |= {f for f in asm.dictionary_files}
     h = hashlib.sha256()
-    h.update(f"{_engine_digest()}|{options.release_date}|{options.calendar}".encode())
+    h.update(f"{_engine_digest()}|{options.release_date}|{options.calendar}|{options.targets}".encode())
     for name in sorted(files, key=relative):
         label = relative(name).encode()
         try:
@@ -114,7 +114,7 @@ def _selected(pid: str, select: Sequence[str]) -> bool:
     return not select or any(fnmatch.fnmatchcase(pid, pat) for pat in select)
 
 
-def _artifacts(defn: ir.WorkflowDefinition) -> tuple[dict[str, bytes], list[Diagnostic]]:
+def _artifacts(defn: ir.WorkflowDefinition, targets: Sequence[str]) -> tuple[dict[str, bytes], list[Diagnostic]]:
     from .forms import forms_of
 
     key = f"{defn.id}@{defn.version}"
@@ -123,14 +123,16 @@ def _artifacts(defn: ir.WorkflowDefinition) -> tuple[dict[str, bytes], list[Diag
         for channel, form in per_channel.items():
             text = json.dumps(form, ensure_ascii=False, sort_keys=True, indent=2) + "\n"
             files[f"forms/{key}/{sid}.{channel}.json"] = text.encode("utf-8")
-    try:
-        emit = importlib.import_module("productkit.emit")
-    except ImportError:
+    if not targets:
         return files, []
-    emitted = emit.emit(defn, "bpmn")
-    if emitted.content is not None:
-        files[f"bpmn/{key}.bpmn"] = emitted.content
-    return files, list(emitted.diagnostics)
+    emit = importlib.import_module("productkit.emit")
+    problems: list[Diagnostic] = []
+    for target in targets:
+        emitted = emit.emit(defn, target)
+        if emitted.content is not None:
+            files[f"{target}/{key}.{target}"] = emitted.content
+        problems.extend(emitted.diagnostics)
+    return files, problems
 
 
 def _previous(out: Path) -> tuple[dict[str, Any], Path | None]:
@@ -176,7 +178,7 @@ def build(paths: Sequence[Path | str] = (), out: Path = Path("build"), options: 
                 result.reused.append(pid)
                 continue
         defn = compile_product(asm, resolve_date, relative)
-        produced, problems = _artifacts(defn)
+        produced, problems = _artifacts(defn, options.targets)
         result.diagnostics.extend(problems)
         files.update(produced)
         entries.append(_entry(defn, produced, digest))

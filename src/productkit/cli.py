@@ -161,6 +161,40 @@ def impact(targets: Annotated[list[str], typer.Argument(help="files, component/l
         sys.stdout.write(pid + "\n")
 
 
+@app.command("test")
+def test_(products: Annotated[list[str] | None, typer.Argument(help="product ids (default: all)")] = None,
+          root: Annotated[Path, typer.Option("--root", help="catalogue root")] = Path("."),
+          verbose: Annotated[bool, typer.Option("--verbose", "-v", help="print each step taken")] = False) -> None:
+    """Run the products' scenario files on the embedded engine, like a test runner."""
+    from .scenarios import run_scenarios
+
+    results, diagnostics = run_scenarios(root, products or [])
+    if diagnostics:
+        _emit(diagnostics, Format.text)
+        if any(d.severity.value == "error" for d in diagnostics):
+            raise typer.Exit(EXIT_PROBLEMS)
+    for r in results:
+        sys.stdout.write(f"{'PASS' if r.passed else 'FAIL'}  {r.product}  {r.scenario}  ({r.outcome})\n")
+        for problem in r.problems:
+            sys.stdout.write("      " + problem.replace("\n", "\n      ") + "\n")
+        if verbose:
+            sys.stdout.write("".join(f"      | {line}\n" for line in r.trace))
+    failed = sum(not r.passed for r in results)
+    sys.stdout.write(f"{len(results) - failed} passed, {failed} failed\n")
+    raise typer.Exit(EXIT_PROBLEMS if failed or not results else EXIT_OK)
+
+
+@app.command()
+def simulate(product: str,
+             channel: Annotated[str, typer.Option("--channel", "-c", help="channel to run on")] = "mobile",
+             data: Annotated[Path | None, typer.Option("--data", help="YAML: context, inputs, handlers")] = None,
+             root: Annotated[Path, typer.Option("--root", help="catalogue root")] = Path(".")) -> None:
+    """Walk a product on a channel, from a data file or by answering prompts; print each step."""
+    from .simulate import simulate as run
+
+    raise typer.Exit(run(root, product, channel, data, sys.stdout))
+
+
 def main() -> None:
     """Console entry point: exit 0 clean, 1 problems, 2 usage or internal error."""
     try:

@@ -17,3 +17,4 @@ class Options:
     strict: bool = False
     release_date: dt.date | None = None
     calendar: str = "CN"
+    targets: tuple[str, ...] = ("bpmn",)  # emit targets besides definitions and forms
