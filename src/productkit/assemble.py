@@ -253,8 +253,24 @@ def _comp(io: StepIO) -> Any:
 def _all_reads(asm: Assembly, io: StepIO) -> list[str]:
     reads = list(io.reads)
     if io.condition is not None:
-        reads.extend(n for n in io.condition.names if "." in n)
+        reads.extend(_condition_reads(asm, io.condition))
     return reads
+
+
+def _condition_reads(asm: Assembly, cond: Condition) -> list[str]:
+    """Data paths a condition reads, through the derived values it names too."""
+    out: list[str] = []
+    todo, seen = list(cond.names), set()
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        if "." in name:
+            out.append(name)
+        elif f"derived:{name}" in asm.conditions:
+            todo.extend(asm.conditions[f"derived:{name}"].names)
+    return sorted(out)
 
 
 def _order(asm: Assembly) -> list[str]:
@@ -332,14 +348,18 @@ def check_every_path(asm: Assembly) -> Iterator[Diagnostic]:
     producers = _producers(asm)
     for sid in asm.order:
         io = asm.steps[sid]
-        own = io.rs.step.when
-        for path in io.reads:
+        own = io.rs.step.when or ""
+        reads = [(path, "use") for path in io.reads]
+        if io.condition is not None:
+            reads += [(path, "when") for path in _condition_reads(asm, io.condition)]
+        for path, where in reads:
             found = producers.get(path, [])
-            if found and all(p != START and p in conditional and asm.steps[p].rs.step.when != own
+            # A consumer guarded by its producer's own condition reads the value only when it exists.
+            if found and all(p != START and p in conditional and (asm.steps[p].rs.step.when or "") not in own
                              for p in found):
                 yield Diagnostic("PK404", f"{path} is not produced when step(s) "
                                  f"{', '.join(repr(p) for p in found)} are skipped, but '{sid}' needs it",
-                                 io.rs.loc("use"),
+                                 io.rs.loc(where),
                                  related=tuple(Related(asm.steps[p].rs.loc("when"), "condition here")
                                                for p in found))
 
