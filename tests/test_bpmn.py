@@ -13,7 +13,6 @@ import hashlib
 import itertools
 import json
 import os
-import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Mapping
@@ -21,10 +20,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import SpiffWorkflow
 from lxml import etree
 
-from bpmn_support import BusinessError, Evaluate, HarnessError, Run, conditions_of, run_bpmn
+from bpmn_support import (
+    BusinessError,
+    Evaluate,
+    HarnessError,
+    Run,
+    bpmn_schema,
+    bpmnlint,
+    conditions_of,
+    run_bpmn,
+)
 from casekit import GoldenCheck
 from productkit import ir
 from productkit.emit import TARGETS, EmitContext, Emitted, Target, emit, register
@@ -33,7 +40,6 @@ from productkit.emit.bpmn import BpmnTarget, emit_bpmn, form_reference, process_
 HERE = Path(__file__).parent
 IR_DIR = HERE / "fixtures" / "ir"
 BPMN_DIR = HERE / "fixtures" / "bpmn"
-LINT_DIR = HERE.parent / "tools" / "bpmnlint"
 FIXTURES = sorted(p.stem for p in IR_DIR.glob("*.json"))
 NS = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
       "bpmndi": "http://www.omg.org/spec/BPMN/20100524/DI",
@@ -50,6 +56,7 @@ STAND_IN: dict[str, Callable[[Mapping[str, Any]], bool]] = {
     "credit.score < 600": lambda env: env["credit"]["score"] < 600,
     "credit.score < 650": lambda env: env["credit"]["score"] < 650,
     "risk.level < product_risk": lambda env: env["risk"]["level"] < env["product_risk"],
+    "applicant.withdrawn == true": lambda env: env["applicant"]["withdrawn"] is True,
 }
 
 
@@ -77,12 +84,6 @@ def one(root: etree._Element, xpath: str) -> etree._Element:
 
 # outside checks ---------------------------------------------------------------------------
 
-@functools.cache
-def bpmn_schema() -> etree.XMLSchema:
-    xsd = Path(SpiffWorkflow.__file__).parent / "bpmn" / "parser" / "schema" / "BPMN20.xsd"
-    return etree.XMLSchema(etree.parse(str(xsd)))
-
-
 @pytest.mark.parametrize("name", FIXTURES)
 def test_valid_against_the_bpmn_xsd(name: str) -> None:
     schema = bpmn_schema()
@@ -109,40 +110,22 @@ def test_deterministic_across_runs_and_hash_seeds() -> None:
         assert json.loads(out.stdout) == here
 
 
-@functools.cache
-def bpmnlint_ready() -> str:
-    npm = shutil.which("npm")
-    if npm is None:
-        pytest.skip("npm is not installed: cannot run bpmnlint (Camunda 8.6 rules)")
-    if not (LINT_DIR / "node_modules" / "bpmnlint").is_dir():
-        subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=LINT_DIR, check=True,
-                       capture_output=True)
-    npx = shutil.which("npx")
-    assert npx is not None, "npm is installed without npx"
-    return npx
-
-
 def test_bpmnlint_with_camunda_8_6_rules_finds_nothing(tmp_path: Path) -> None:
-    npx = bpmnlint_ready()
     files = []
     for name in FIXTURES:
         files.append(tmp_path / f"{name}.bpmn")
         files[-1].write_bytes(emitted(name))
-    out = subprocess.run([npx, "--no", "--", "bpmnlint", "-c", ".bpmnlintrc", "--max-warnings=0",
-                          *map(str, files)], cwd=LINT_DIR, capture_output=True, text=True)
+    out = bpmnlint(files, "--max-warnings=0")
     assert out.returncode == 0 and "problem" not in out.stdout, out.stdout + out.stderr
 
 
 def test_bpmnlint_does_see_zeebe_problems(tmp_path: Path) -> None:
     """The linter reads zeebe:* elements (moddle extension); without that, it would pass
     things it cannot see. A service task without a job type must be an error."""
-    npx = bpmnlint_ready()
     broken = emitted("sequential").replace(b'<zeebe:taskDefinition type="risk.kyc.verify-identity"',
                                            b'<zeebe:taskDefinition')
     (tmp_path / "broken.bpmn").write_bytes(broken)
-    out = subprocess.run([npx, "--no", "--", "bpmnlint", "-c", ".bpmnlintrc",
-                          str(tmp_path / "broken.bpmn")], cwd=LINT_DIR, capture_output=True,
-                         text=True)
+    out = bpmnlint([tmp_path / "broken.bpmn"])
     assert out.returncode != 0 and "Task_kyc" in out.stdout, out.stdout + out.stderr
 
 
@@ -184,6 +167,7 @@ def run_case(name: str, case: str, seen: set[tuple[str, bool]] | None = None
         return run
 
     types = {s.handler for s in defn.steps.values() if s.handler}
+    types |= {s.compensation.handler for s in defn.steps.values() if s.compensation}
     run = run_bpmn(emitted(name), process_id(defn), {t: handler(t) for t in sorted(types)},
                    {**spec["inputs"], **c.get("inputs", {})}, stand_in(defn, seen if seen is not None else set()),
                    conditions=conditions_of(defn),
@@ -205,6 +189,7 @@ def test_runs_on_a_second_engine(name: str, case: str) -> None:
     expected = path_spec(name)["cases"][case]
     run, jobs = run_case(name, case)
     assert run.steps == expected["steps"]
+    assert run.compensated == expected.get("compensated", [])
     assert run.outcome == expected["outcome"]
     assert run.data["outcome"] == expected["outcome"]
     if "end" in expected:
@@ -221,21 +206,31 @@ def test_runs_on_a_second_engine(name: str, case: str) -> None:
 
 @pytest.mark.parametrize("name", FIXTURES)
 def test_paths_cover_every_branch(name: str) -> None:
-    """The listed paths take every condition both ways, every error route, every timeout
-    and every end step."""
-    defn, cases = load(name), path_spec(name)["cases"]
+    """The listed paths take every condition both ways, every error route (raised by a job
+    or submitted by an employee), every timeout, every end step and every compensation."""
+    spec = path_spec(name)
+    defn, cases = load(name), spec["cases"]
     seen: set[tuple[str, bool]] = set()
     reached: set[str] = set()
+    undone: set[str] = set()
     for case in cases:
-        reached |= set(run_case(name, case, seen)[0].steps)
+        run = run_case(name, case, seen)[0]
+        reached |= set(run.steps)
+        undone |= set(run.compensated)
     raised = {(job, code) for c in cases.values() for job, code in c.get("errors", {}).items()}
+    for c in cases.values():
+        users = {**spec.get("users", {}), **c.get("users", {})}
+        raised |= {(step, data[defn.steps[step].error_path or ""]) for step, data in users.items()
+                   if (defn.steps[step].error_path or "") in data}
     timed_out = {s for c in cases.values() for s in c.get("timeouts", ())}
     for step in defn.steps.values():
         if step.when is not None:
             assert {(step.when.cel, True), (step.when.cel, False)} <= seen, step.id
-        assert {(step.handler, code) for code in step.errors} <= raised, step.id
+        raiser = step.id if step.error_path else step.handler
+        assert {(raiser, code) for code in step.errors} <= raised, step.id
         assert not step.timeout or step.id in timed_out, step.id
         assert step.kind != "end" or step.id in reached, step.id
+        assert step.compensation is None or step.id in undone, step.id
 
 
 def test_harness_never_evaluates_condition_text() -> None:
@@ -256,6 +251,46 @@ def test_an_undeclared_business_error_is_not_caught() -> None:
     with pytest.raises(HarnessError, match=r"uncaught errors: \['kyc.undeclared'\]"):
         run_bpmn(emitted("sequential"), process_id(defn), {"risk.kyc.verify-identity": fail},
                  {"channel": "web"}, stand_in(defn, set()), conditions=conditions_of(defn))
+
+
+def _run_compensation(xml: bytes, case: str) -> Run:
+    spec, defn = path_spec("compensation"), load("compensation")
+    c = spec["cases"][case]
+    results = spec["results"]
+
+    def handler(job_type: str) -> Callable[[dict[str, Any]], Mapping[str, Any]]:
+        def run(variables: dict[str, Any]) -> Mapping[str, Any]:
+            if job_type in c.get("errors", {}):
+                raise BusinessError(c["errors"][job_type])
+            return dict(results.get(job_type, {}))
+        return run
+
+    return run_bpmn(xml, process_id(defn), {t: handler(t) for t in results},
+                    {**spec["inputs"], **c.get("inputs", {})}, stand_in(defn, set()),
+                    conditions=conditions_of(defn), user_data=spec["users"])
+
+
+def test_harness_runs_a_process_wide_compensation_last_completed_first() -> None:
+    """Without activityRef a throw event compensates every completed activity; the harness
+    undoes them newest first (SpiffWorkflow completes limit before open), and the throw
+    events after it find nothing left to undo."""
+    wide = emitted("compensation").replace(
+        b'<bpmn:compensateEventDefinition activityRef="Task_limit"/>',
+        b"<bpmn:compensateEventDefinition/>")
+    assert bpmn_schema().validate(etree.fromstring(wide))
+    run = _run_compensation(wide, "charge_fails_and_compensates_last_first")
+    assert run.steps[2:4] == ["limit", "open"]
+    assert run.compensated == ["open", "limit", "hold"]
+    assert _run_compensation(emitted("compensation"),
+                             "charge_fails_and_compensates_last_first").compensated == [
+        "limit", "open", "hold"]
+
+
+def test_harness_refuses_a_compensation_boundary_with_two_handlers() -> None:
+    broken = emitted("compensation").replace(b'sourceRef="Compensation_open"',
+                                             b'sourceRef="Compensation_hold"')
+    with pytest.raises(HarnessError, match="Compensation_hold: 2 associations"):
+        _run_compensation(broken, "happy")
 
 
 # what the document says -------------------------------------------------------------------
@@ -349,6 +384,109 @@ def test_parallel_blocks_fork_and_join() -> None:
                .xpath("bpmn:incoming", namespaces=NS)) == 2
 
 
+def test_compensable_steps_have_a_boundary_an_association_and_a_handler() -> None:
+    root = tree("compensation")
+    expected = {"hold": ("core.funds.release", "3", [("=loan.amount", "hold.amount"),
+                                                     ("=funds.hold_id", "hold.id")]),
+                "open": ("core.loan-account.close", "1", [("=loan.account_number",
+                                                           "account.number")]),
+                "limit": ("core.limit.reset", "1", [("=loan.amount", "limit.amount")])}
+    for step, (job_type, retries, inputs) in expected.items():
+        boundary = one(root, f"//bpmn:boundaryEvent[@id='Compensation_{step}']")
+        assert boundary.get("attachedToRef") == f"Task_{step}"
+        assert [etree.QName(c).localname for c in boundary] == ["compensateEventDefinition"]
+        link = one(root, f"bpmn:process/bpmn:association[@sourceRef='Compensation_{step}']")
+        assert (link.get("id"), link.get("targetRef")) == (f"Association_{step}_undo",
+                                                            f"Undo_{step}")
+        handler = one(root, f"bpmn:process/bpmn:serviceTask[@id='Undo_{step}']")
+        assert handler.get("isForCompensation") == "true"
+        assert not handler.xpath("bpmn:incoming|bpmn:outgoing", namespaces=NS)
+        definition = one(handler, ".//zeebe:taskDefinition")
+        assert (definition.get("type"), definition.get("retries")) == (job_type, retries)
+        headers = {h.get("key"): h.get("value")
+                   for h in handler.xpath(".//zeebe:header", namespaces=NS)}
+        assert headers["productkit.compensates"] == step
+        assert [(m.get("source"), m.get("target"))
+                for m in handler.xpath(".//zeebe:input", namespaces=NS)] == inputs
+    assert not root.xpath("//bpmn:boundaryEvent[@attachedToRef='Task_charge']"
+                          "[bpmn:compensateEventDefinition]", namespaces=NS)
+
+
+def row_after(root: etree._Element, first: str) -> list[etree._Element]:
+    """The nodes from ``first`` along single outgoing flows to an end event."""
+    nodes = [one(root, f"bpmn:process/*[@id='{first}']")]
+    while etree.QName(nodes[-1]).localname != "endEvent":
+        flow = one(nodes[-1], "bpmn:outgoing").text
+        target = one(root, f"bpmn:process/bpmn:sequenceFlow[@id='{flow}']").get("targetRef")
+        nodes.append(one(root, f"bpmn:process/*[@id='{target}']"))
+    return nodes
+
+
+def compensations(row: list[etree._Element]) -> list[str]:
+    return [d.get("activityRef") for n in row
+            for d in n.xpath("bpmn:compensateEventDefinition", namespaces=NS)]
+
+
+def test_a_later_failure_compensates_the_completed_steps_last_first() -> None:
+    root = tree("compensation")
+    row = row_after(root, "Outcome_charge_payment.insufficient")
+    assert [n.get("id") for n in row] == [
+        "Outcome_charge_payment.insufficient", "Compensate_charge_payment.insufficient_limit",
+        "Compensate_charge_payment.insufficient_open",
+        "Compensate_charge_payment.insufficient_hold", "EndEvent_charge_payment.insufficient"]
+    assert compensations(row) == ["Task_limit", "Task_open", "Task_hold"]
+    assert all(etree.QName(n).localname == "intermediateThrowEvent" for n in row[1:-1])
+    assert not root.xpath("//bpmn:compensateEventDefinition[@waitForCompletion='false']",
+                          namespaces=NS)
+    one(row[-1], "bpmn:terminateEventDefinition")
+    # only the steps that may have completed: before it, or in another parallel branch
+    assert compensations(row_after(root, "Outcome_open_core.customer-restricted")) == [
+        "Task_limit", "Task_hold"]
+    assert compensations(row_after(root, "Outcome_hold_timeout")) == []
+    assert compensations(row_after(root, "Outcome_withdrawn")) == [
+        "Task_limit", "Task_open", "Task_hold"]
+    assert [n.get("id") for n in row_after(root, "Task_notify")] == [  # completed: none
+        "Task_notify", "EndEvent_completed"]
+
+
+def test_compensate_on_decides_which_ends_compensate() -> None:
+    defn = load("compensation")
+    result = emit_bpmn(defn.model_copy(update={"compensate_on": ["failed", "completed"]}))
+    assert result.content is not None and not result.diagnostics
+    root = etree.fromstring(result.content)
+    assert compensations(row_after(root, "Outcome_review_review.declined")) == []  # rejected
+    assert compensations(row_after(root, "Outcome_review_timeout")) == [
+        "Task_limit", "Task_open", "Task_hold"]
+    assert [n.get("id") for n in row_after(root, "Task_notify")] == [
+        "Task_notify", "Compensate_completed_limit", "Compensate_completed_open",
+        "Compensate_completed_hold", "EndEvent_completed"]
+    nothing = emit_bpmn(defn.model_copy(update={"compensate_on": []})).content or b""
+    assert b"<bpmn:intermediateThrowEvent id=\"Compensate_" not in nothing
+    assert nothing.count(b"<bpmn:compensateEventDefinition/>") == 3  # the boundaries stay
+
+
+def test_staff_decisions_route_the_submitted_error_code() -> None:
+    root = tree("compensation")
+    gateway = one(root, "//bpmn:exclusiveGateway[@id='Gateway_review_decision']")
+    assert gateway.get("name") == "review.error"
+    flows = {f.get("id"): f for f in root.xpath("//bpmn:sequenceFlow", namespaces=NS)}
+    assert [flows[i.text].get("sourceRef") for i in gateway.xpath("bpmn:incoming",
+                                                                  namespaces=NS)] == ["Task_review"]
+    assert flows[gateway.get("default")].get("targetRef") == "Task_charge"
+    out = {flows[o.text].get("name"): flows[o.text]
+           for o in gateway.xpath("bpmn:outgoing", namespaces=NS) if o.text != gateway.get("default")}
+    assert sorted(out) == ["review.declined", "review.more-info"]
+    assert one(out["review.declined"], "bpmn:conditionExpression").text == \
+        '=review.error = "review.declined"'
+    assert out["review.declined"].get("targetRef") == "Outcome_review_review.declined"
+    assert out["review.more-info"].get("targetRef") == "Gateway_notify_goto"
+    assert one(out["review.more-info"], "bpmn:conditionExpression").text == \
+        '=review.error = "review.more-info"'
+    assert not root.xpath("bpmn:error[starts-with(@errorCode, 'review.')]", namespaces=NS)
+    assert one(root, "//bpmn:endEvent[@id='EndEvent_review_review.declined']").get("name") == \
+        "rejected"
+
+
 @pytest.mark.parametrize("name", FIXTURES)
 def test_diagram_draws_everything_orthogonally(name: str) -> None:
     root = tree(name)
@@ -356,8 +494,10 @@ def test_diagram_draws_everything_orthogonally(name: str) -> None:
     shapes = {s.get("bpmnElement"): s for s in root.xpath("//bpmndi:BPMNShape", namespaces=NS)}
     edges = {e.get("bpmnElement"): e for e in root.xpath("//bpmndi:BPMNEdge", namespaces=NS)}
     nodes = [el for el in process if el.get("id") and etree.QName(el).localname != "sequenceFlow"]
+    nodes = [el for el in nodes if etree.QName(el).localname != "association"]
     assert sorted(shapes) == sorted(el.get("id") for el in nodes)
-    assert sorted(edges) == sorted(process.xpath("bpmn:sequenceFlow/@id", namespaces=NS))
+    assert sorted(edges) == sorted(process.xpath("bpmn:sequenceFlow/@id|bpmn:association/@id",
+                                                 namespaces=NS))
     for flow_id, edge in edges.items():
         points = [(float(p.get("x")), float(p.get("y"))) for p in edge.xpath("di:waypoint",
                                                                              namespaces=NS)]
@@ -420,14 +560,53 @@ def test_problems_inside_parallel_branches_carry_their_path() -> None:
                                              ("flow", 1, "parallel", 0, 2)]
 
 
-def test_compensation_and_interruptible_waits_are_reported() -> None:
-    defn = load("sequential")
-    notify = defn.steps["notify"].model_copy(update={"compensation": ir.Compensation(handler="x")})
-    result = emit_bpmn(defn.model_copy(update={"steps": {**defn.steps, "notify": notify}}))
-    assert result.content is not None
-    assert codes(result) == [("PK501", "warning", ("steps", "notify", "compensation"))]
+def test_interruptible_waits_and_compensated_user_steps_are_reported() -> None:
     assert codes(emit_bpmn(load("wait_manual"))) == [
         ("PK501", "info", ("steps", "cooling_off", "interruptible"))]
+    defn = load("error_routes")
+    manual = defn.steps["manual"].model_copy(update={"compensation": ir.Compensation(handler="x")})
+    result = emit_bpmn(defn.model_copy(update={"steps": {**defn.steps, "manual": manual}}))
+    assert result.content is not None and b"compensateEventDefinition" not in result.content
+    assert codes(result) == [("PK501", "warning", ("steps", "manual", "compensation"))]
+
+
+def _with_step(name: str, step: str, **update: Any) -> ir.WorkflowDefinition:
+    defn = load(name)
+    changed = defn.steps[step].model_copy(update=update)
+    return defn.model_copy(update={"steps": {**defn.steps, step: changed}})
+
+
+def test_user_step_errors_need_an_error_path_that_is_a_form_field() -> None:
+    result = emit_bpmn(_with_step("compensation", "review", error_path=None))
+    assert result.content is None
+    assert codes(result) == [("PK501", "error", ("steps", "review", "errors"))]
+    result = emit_bpmn(_with_step("compensation", "review", error_path="review.reason"))
+    assert codes(result) == [("PK501", "error", ("steps", "review", "error_path"))]
+    review = load("compensation").steps["review"]
+    fields = {**review.fields, "review.if": review.fields["review.error"]}
+    result = emit_bpmn(_with_step("compensation", "review", error_path="review.if", fields=fields))
+    assert codes(result) == [("PK501", "error", ("steps", "review", "error_path"))]
+    assert "not a data path FEEL can read" in result.diagnostics[0].message
+
+
+def test_error_codes_and_field_values_that_disagree_are_reported() -> None:
+    review = load("compensation").steps["review"]
+    field = review.fields["review.error"].model_copy(
+        update={"values": ["review.declined", "review.on-hold"]})
+    result = emit_bpmn(_with_step("compensation", "review",
+                                  fields={**review.fields, "review.error": field}))
+    assert result.content is not None
+    assert codes(result) == [
+        ("PK501", "warning", ("steps", "review", "errors", "review.more-info")),
+        ("PK501", "warning", ("steps", "review", "error_path"))]
+
+
+def test_a_staff_jump_bpmn_cannot_express_is_reported() -> None:
+    review = load("compensation").steps["review"]
+    errors = {**review.errors, "review.more-info": ir.ErrorRoute(goto="hold")}
+    result = emit_bpmn(_with_step("compensation", "review", errors=errors))
+    assert codes(result) == [("PK501", "error",
+                              ("steps", "review", "errors", "review.more-info", "goto"))]
 
 
 # the target registry ----------------------------------------------------------------------

@@ -88,13 +88,18 @@ def _process(root: etree._Element, doc: Document) -> None:
     _extensions(proc, doc.extensions)
     incoming: dict[str, list[str]] = {}
     outgoing: dict[str, list[Edge]] = {}
-    for e in doc.edges:
+    flows = [e for e in doc.edges if not e.association]
+    for e in flows:
         incoming.setdefault(e.target, []).append(e.id)
         outgoing.setdefault(e.source, []).append(e)
     for node in doc.nodes:
         _node(proc, node, incoming.get(node.id, []), outgoing.get(node.id, []))
-    for e in doc.edges:
+    for e in flows:
         _flow(proc, e)
+    for e in doc.edges:  # artifacts follow every flow element (BPMN 2.0 XSD, tProcess)
+        if e.association:
+            _sub(proc, "bpmn:association", [("id", e.id), ("associationDirection", "One"),
+                                            ("sourceRef", e.source), ("targetRef", e.target)])
 
 
 def _extensions(parent: etree._Element, extensions: Sequence[El]) -> None:
@@ -150,7 +155,7 @@ def _diagram(root: etree._Element, doc: Document) -> None:
         b = node.bounds
         _sub(shape, "dc:Bounds", [("x", str(b.x)), ("y", str(b.y)), ("width", str(b.width)),
                                   ("height", str(b.height))])
-    for e in doc.edges:
+    for e in sorted(doc.edges, key=lambda e: e.association):  # the order of the process
         edge = _sub(plane, "bpmndi:BPMNEdge", [("id", f"{e.id}_di"), ("bpmnElement", e.id)])
         for x, y in e.waypoints:
             _sub(edge, "di:waypoint", [("x", str(x)), ("y", str(y))])

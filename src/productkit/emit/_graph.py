@@ -1,4 +1,5 @@
-"""The BPMN element graph the BPMN target builds: flow nodes and sequence flows with geometry.
+"""The BPMN element graph the BPMN target builds: flow nodes, sequence flows and associations
+with geometry.
 
 Everything here is immutable; moving a node or an edge returns a new one.
 """
@@ -80,7 +81,9 @@ class Node:
 
 @dataclass(frozen=True, slots=True)
 class Edge:
-    """A sequence flow; ``condition`` is the Zeebe expression text (``=...``) when it has one."""
+    """A sequence flow; ``condition`` is the Zeebe expression text (``=...``) when it has one.
+    With ``association`` set it is instead an association (an artifact, not a flow): the dotted
+    line from a compensation boundary event to its compensation handler."""
 
     id: str
     source: str
@@ -88,6 +91,7 @@ class Edge:
     waypoints: tuple[Point, ...]
     name: str | None = None
     condition: str | None = None
+    association: bool = False
 
     def moved(self, dx: int, dy: int) -> Edge:
         return replace(self, waypoints=tuple((x + dx, y + dy) for x, y in self.waypoints))

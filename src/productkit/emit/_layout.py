@@ -4,8 +4,9 @@ A fragment has local coordinates: x runs from 0 to ``width``, the main flow runs
 (the axis), and drawing extends ``up`` above and ``down`` below it. Composition functions place
 fragments, create the sequence flows between them and route every flow with orthogonal
 segments. Skip flows of conditional steps run above a step, boundary routes and error jumps
-(``goto``) below it, so lines rarely cross. All coordinates are integers: the same input always
-gives the same drawing.
+(``goto``) below it, so lines rarely cross; a compensation handler hangs below its task, under
+the task's boundary routes, tied to it by a straight association. All coordinates are integers:
+the same input always gives the same drawing.
 """
 
 from __future__ import annotations
@@ -16,11 +17,15 @@ from dataclasses import dataclass, replace
 from ._graph import Bounds, Edge, Node, Point
 
 __all__ = [
+    "CompensationRoute",
+    "EndBranch",
     "EndRoute",
     "Frag",
     "Goto",
+    "GotoBranch",
     "GotoRoute",
     "chain",
+    "decision",
     "end_branch",
     "flow_id",
     "make_node",
@@ -62,12 +67,15 @@ def flow_id(source: str, target: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Goto:
-    """An error jump not yet routed: from a boundary event to the step ``target``."""
+    """An error jump not yet routed: from a boundary event (or a gateway, then with a
+    ``condition``, a ``name`` and its own ``edge_id``) to the step ``target``."""
 
     source: str
     port: Point
-
     target: str
+    condition: str | None = None
+    name: str | None = None
+    edge_id: str | None = None
 
     def moved(self, dx: int, dy: int) -> Goto:
         return replace(self, port=(self.port[0] + dx, self.port[1] + dy))
@@ -87,6 +95,38 @@ class GotoRoute:
 
     boundary: Node
     target: str
+
+
+@dataclass(frozen=True, slots=True)
+class CompensationRoute:
+    """A compensation boundary event and the compensation handler it is associated with
+    (association ``association``); the handler has no sequence flows."""
+
+    boundary: Node
+    handler: Node
+    association: str
+
+
+@dataclass(frozen=True, slots=True)
+class EndBranch:
+    """A conditional flow out of a decision gateway to a row of nodes (outcome, end)."""
+
+    condition: str
+    name: str
+    nodes: tuple[Node, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class GotoBranch:
+    """A conditional flow out of a decision gateway that jumps to a later step."""
+
+    condition: str
+    name: str
+    target: str
+    edge_id: str
+
+
+Route = EndRoute | GotoRoute | CompensationRoute
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,17 +179,20 @@ def _no_merge(target: str) -> Node:
     raise AssertionError(f"no jump can reach {target} in a plain chain")
 
 
-def task_with_routes(task: Node, routes: Sequence[EndRoute | GotoRoute]) -> Frag:
+def task_with_routes(task: Node, routes: Sequence[Route]) -> Frag:
     """A task with boundary events on its lower border (the task widens to hold them). Jumps
-    sit leftmost (their lines go deepest), end routes to their right, the rightmost on the
-    nearest row: no two lines cross."""
-    ordered = [r for r in routes if isinstance(r, GotoRoute)] + \
-              [r for r in routes if isinstance(r, EndRoute)]
+    sit leftmost (their lines go deepest), then the compensation boundary, then end routes,
+    the rightmost on the nearest row: no two lines cross. The compensation handler hangs below
+    the deepest row, just right of the jump lines, its association straight down."""
+    ordered: list[Route] = [r for r in routes if isinstance(r, GotoRoute)]
+    ordered += [r for r in routes if isinstance(r, CompensationRoute)]
+    ordered += [r for r in routes if isinstance(r, EndRoute)]
     span = BOUNDARY_STEP * (len(ordered) - 1)
     task = replace(task, bounds=replace(task.bounds, width=max(task.bounds.width, span + 54)))
     t = task.bounds
     frag = Frag((task,), (), t.width, -t.y, t.y + t.height, task.id, task.id)
-    rows = sum(isinstance(r, EndRoute) for r in ordered)
+    total = rows = sum(isinstance(r, EndRoute) for r in ordered)
+    jumps = any(isinstance(r, GotoRoute) for r in ordered)
     for i, route in enumerate(ordered):
         cx = t.x + (t.width - span) // 2 + BOUNDARY_STEP * i
         eb = route.boundary.bounds
@@ -159,11 +202,27 @@ def task_with_routes(task: Node, routes: Sequence[EndRoute | GotoRoute]) -> Frag
             port = boundary.bounds.bottom_mid
             extra = Frag((boundary,), (), cx + eb.width // 2, 0, port[1], boundary.id, None,
                          (Goto(boundary.id, port, route.target),))
+        elif isinstance(route, CompensationRoute):
+            extra = _handler(boundary, route, ROW0 + ROW * total - 10, jumps)
         else:
             rows -= 1
             extra = _end_row(boundary, route.nodes, ROW0 + ROW * rows, t.x + t.width + 30)
         frag = _overlay(frag, extra)
     return frag
+
+
+def _handler(boundary: Node, route: CompensationRoute, top: int, jumps: bool) -> Frag:
+    """The compensation boundary and its handler, whose top edge is at height ``top``:
+    centred under the boundary, or, when jump lines run down to the left, starting just right
+    of the nearest one."""
+    cx = boundary.bounds.center_x
+    hb = route.handler.bounds
+    left = cx - 18 if jumps else max(0, cx - hb.width // 2)
+    handler = replace(route.handler, bounds=Bounds(left, top, hb.width, hb.height))
+    line = Edge(route.association, boundary.id, handler.id,
+                (boundary.bounds.bottom_mid, (cx, top)), association=True)
+    return Frag((boundary, handler), (line,), left + hb.width, 0, top + hb.height, boundary.id,
+                None)
 
 
 def _end_row(boundary: Node, row: Sequence[Node], y: int, x: int) -> Frag:
@@ -198,6 +257,32 @@ def when(split: Node, merge: Node, inner: Frag, condition: str, label: str) -> F
     edges.append(_edge(sn, mn, skip, "skip"))
     return Frag((sn, *body.nodes, mn), (*body.edges, *edges), m.width + mn.bounds.x, -ys,
                 max(body.down, s.down), split.id, merge.id, body.gotos)
+
+
+def decision(gateway: Node, branches: Sequence[EndBranch | GotoBranch]) -> Frag:
+    """An exclusive gateway on the axis whose conditional flows leave downwards: to rows of
+    nodes below it (the first branch on the nearest row), or as jumps to later steps. Its
+    default flow, the one without a condition, continues the sequence."""
+    g = single(gateway)
+    gn = g.node(gateway.id)
+    frag = g
+    row = 0
+    x0 = gn.bounds.x + gn.bounds.width + 30
+    for branch in branches:
+        if isinstance(branch, GotoBranch):
+            jump = Goto(gn.id, gn.bounds.bottom_mid, branch.target, branch.condition, branch.name,
+                        branch.edge_id)
+            frag = replace(frag, gotos=frag.gotos + (jump,))
+            continue
+        y = ROW0 + ROW * row
+        row += 1
+        r = chain([single(n) for n in branch.nodes]).moved(x0, y)
+        first = r.node(r.entry)
+        down = [gn.bounds.bottom_mid, (gn.bounds.center_x, y), first.bounds.left_mid]
+        edge = _edge(gn, first, down, branch.name, branch.condition)
+        frag = _overlay(frag, Frag(r.nodes, (edge, *r.edges), x0 + r.width, 0, y + r.down,
+                                   gn.id, None))
+    return frag
 
 
 def end_branch(split: Node, row: Sequence[Node], condition: str, label: str) -> Frag:
@@ -300,7 +385,7 @@ def _finish(placed: list[Frag], edges: list[Edge], arrivals: list[tuple[Goto, No
             pending: list[Goto], width: int) -> Frag:
     down = max(f.down for f in placed)
     base = down + LANE
-    ordered = sorted(arrivals, key=lambda a: (a[0].port, a[0].source))
+    ordered = sorted(arrivals, key=lambda a: (a[0].port, a[0].source, a[0].edge_id or ""))
     for i, (g, target, bottom) in enumerate(ordered):
         lane = base + LANE * (len(ordered) - 1 - i)
         edges.append(_jump(g, target, lane, bottom))
@@ -319,4 +404,5 @@ def _jump(g: Goto, target: Node, lane: int, bottom: bool) -> Edge:
     else:
         xm = tb.x - GAP // 2
         points = [(sx, sy), (sx, lane), (xm, lane), (xm, tb.center_y), tb.left_mid]
-    return Edge(flow_id(g.source, target.id), g.source, target.id, tuple(points))
+    return Edge(g.edge_id or flow_id(g.source, target.id), g.source, target.id, tuple(points),
+                g.name, g.condition)

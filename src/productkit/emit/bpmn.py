@@ -25,9 +25,28 @@ routed business error         boundary ``Catch_<step>_<code>`` on the task; ``en
                               ``Outcome_<step>_<code>`` and terminate end
                               ``EndEvent_<step>_<code>``; ``goto``: to ``Gateway_<target>_goto``
                               before the target; unrouted: ends ``failed``
+business error of a user      the employee submits the code at ``error_path`` (a form field):
+step (``error_path``)         after the task ``Gateway_<step>_decision``, one flow per code
+                              (``=<error_path> = "<code>"``) routed as above, default: go on
 step timeout                  interrupting timer boundary ``Timeout_<step>``, ends ``failed``
                               (``Outcome_<step>_timeout``, ``EndEvent_<step>_timeout``)
+compensation of a service     boundary ``Compensation_<step>`` (compensateEventDefinition),
+step                          associated (``Association_<step>_undo``) with the compensation
+                              handler ``Undo_<step>``: serviceTask ``isForCompensation``, job
+                              type = compensation handler, the step's retries, headers and
+                              inputs, plus its outputs under the component's names
+an end whose outcome is in    after the outcome event, one compensation throw event
+``compensate_on``             ``Compensate_<end>_<step>`` (``activityRef="Task_<step>"``) per
+                              compensable step that may have completed by then, last first,
+                              then the terminate end
 ============================  ===============================================================
+
+Compensation is thrown per activity, not process-wide: Zeebe invokes the handlers of a
+process-wide compensation all at once in no order, while the workflow definition undoes the
+last step first. A throw event waits for its handler, and one whose activity did not complete
+(skipped, jumped over, still running) does nothing, so the chain undoes exactly the completed
+steps, newest first. Steps in concurrent parallel branches have no order between them; they
+are undone in reverse flow order. Ends no compensable step can precede get no throw events.
 
 Conditions are written as Zeebe expressions, ``=`` followed by ``Condition.feel``; a condition
 without a FEEL form cannot be written and is reported (PK501), as is anything else BPMN cannot
@@ -47,11 +66,16 @@ from . import EmitContext, Emitted, Target, register
 from ._bpmn_xml import Document, write
 from ._graph import Edge, El, Node
 from ._layout import (
+    CompensationRoute,
+    EndBranch,
     EndRoute,
     Frag,
+    GotoBranch,
     GotoRoute,
     chain,
+    decision,
     end_branch,
+    flow_id,
     make_node,
     parallel,
     sequence,
@@ -109,6 +133,8 @@ class _Ctx(EmitContext):
     errors: set[str] = field(default_factory=set)
     scope: dict[str, frozenset[str]] = field(default_factory=dict)  # step -> legal goto targets
     where: tuple[str | int, ...] = ("flow",)  # path of the flow item being expressed
+    positions: dict[str, tuple[int, ...]] = field(default_factory=dict)  # step -> place in flow
+    compensable: tuple[str, ...] = ()  # service steps with a compensation, in flow order
 
     def label(self, label: Label | None, fallback: str) -> str:
         if label is None:
@@ -130,10 +156,15 @@ class BpmnTarget(Target[_Ctx, Frag]):
 
     def emit(self, defn: WorkflowDefinition) -> Emitted:
         ctx = _Ctx(defn, self.name, language=self.language)
+        ctx.positions = _positions(defn.flow)
+        ctx.compensable = tuple(s for s in ctx.positions if s in defn.steps
+                                and defn.steps[s].kind == "service"
+                                and defn.steps[s].compensation is not None)
         start = single(make_node("StartEvent", "startEvent", "start"))
         body = self._sequence(defn.flow, ctx, ("flow",))
         parts = [start] if body is None else [start, body]
         if parts[-1].exit is not None:
+            parts.extend(single(n) for n in _compensations(ctx, (COMPLETED,), None, COMPLETED))
             parts.append(single(_outcome_end("EndEvent_completed", COMPLETED)))
         whole = chain(parts)
         if whole.gotos:
@@ -181,20 +212,25 @@ class BpmnTarget(Target[_Ctx, Frag]):
         if not step.handler:
             ctx.problem(f"service step '{step.id}' has no handler (the job type)",
                         "steps", step.id, "handler")
-        if step.compensation is not None:
-            ctx.problem(f"step '{step.id}' declares the compensation handler "
-                        f"'{step.compensation.handler}', but the workflow definition does not say "
-                        "which outcomes compensate; the BPMN has no compensation",
-                        "steps", step.id, "compensation", severity=Severity.WARNING)
         extensions = (_task_definition(step), *_headers(step), *_io_mapping(step))
         task = make_node(_eid("Task", step.id), "serviceTask", ctx.label(step.title, step.id),
                          extensions=extensions)
-        return self._guard(step, task_with_routes(task, self._routes(step, ctx)), ctx)
+        routes: list[EndRoute | GotoRoute | CompensationRoute] = [*self._routes(step, ctx)]
+        if step.compensation is not None:
+            routes.append(self._compensation(step, ctx))
+        return self._guard(step, task_with_routes(task, routes), ctx)
 
     def step_user(self, step: Step, ctx: _Ctx) -> Frag:
-        if step.errors:
-            ctx.problem(f"user step '{step.id}' declares business errors; a Camunda user task "
-                        "cannot throw them", "steps", step.id, "errors")
+        if step.errors and step.error_path is None:
+            ctx.problem(f"user step '{step.id}' declares business errors but no error_path; a "
+                        "Camunda user task cannot throw them", "steps", step.id, "errors",
+                        hint="a staff step names the form field where the employee submits the "
+                        "code (error_path)")
+        if step.compensation is not None:
+            ctx.problem(f"user step '{step.id}' declares the compensation handler "
+                        f"'{step.compensation.handler}'; only service steps are compensated, so "
+                        "the BPMN has no compensation for it", "steps", step.id, "compensation",
+                        severity=Severity.WARNING)
         extensions = [El("zeebe:userTask"),
                       El("zeebe:formDefinition",
                          (("externalReference", form_reference(ctx.defn, step)),))]
@@ -204,7 +240,9 @@ class BpmnTarget(Target[_Ctx, Frag]):
         extensions.extend(_field_outputs(step))
         task = make_node(_eid("Task", step.id), "userTask", ctx.label(step.title, step.id),
                          extensions=tuple(extensions))
-        return self._guard(step, task_with_routes(task, self._timeout(step, ctx)), ctx)
+        frag = task_with_routes(task, self._timeout(step, ctx))
+        decide = self._decision(step, ctx) if step.errors and step.error_path else None
+        return self._guard(step, frag if decide is None else chain([frag, decide]), ctx)
 
     def step_wait(self, step: Step, ctx: _Ctx) -> Frag:
         if not step.duration:
@@ -213,8 +251,11 @@ class BpmnTarget(Target[_Ctx, Frag]):
             ctx.problem(f"wait step '{step.id}' declares errors or a timeout, which a timer "
                         "event cannot have", "steps", step.id)
         if step.interruptible:
-            ctx.problem(f"wait step '{step.id}' is interruptible, but the workflow definition "
-                        "names no event that interrupts it; the BPMN timer cannot be interrupted",
+            undo = " and runs no compensation" if ctx.compensable and \
+                "cancelled" in ctx.defn.compensate_on else ""
+            ctx.problem(f"wait step '{step.id}' may be cancelled while it waits (interruptible), "
+                        "but the BPMN has no cancel event: cancelling the Zeebe process instance "
+                        f"ends it without the outcome 'cancelled'{undo}",
                         "steps", step.id, "interruptible", severity=Severity.INFO)
         timer = El("bpmn:timerEventDefinition", children=(_duration(step.duration or ""),))
         event = make_node(_eid("Wait", step.id), "intermediateCatchEvent",
@@ -226,7 +267,7 @@ class BpmnTarget(Target[_Ctx, Frag]):
             ctx.problem(f"end step '{step.id}' has no outcome", "steps", step.id, "outcome")
         outcome = step.outcome or FAILED
         message = ctx.label(step.message, "") or None
-        row = _outcome_row(_eid("Outcome", step.id), outcome, message, _eid("End", step.id))
+        row = _outcome_row(ctx, (step.id,), step.id, outcome, message, _eid("End", step.id))
         if step.when is None:
             return replace(chain([single(n) for n in row]), exit=None)
         feel = _feel(step.when, ctx, ("steps", step.id, "when"))
@@ -260,16 +301,23 @@ class BpmnTarget(Target[_Ctx, Frag]):
         routes = [self._error_route(step, code, ctx) for code in sorted(step.errors)]
         return [r for r in routes if r is not None] + self._timeout(step, ctx)
 
-    def _error_route(self, step: Step, code: str, ctx: _Ctx) -> EndRoute | GotoRoute | None:
-        """The boundary event of a declared error and where it leads; None if BPMN cannot."""
+    def _routable(self, step: Step, code: str, ctx: _Ctx) -> bool:
+        """Whether BPMN can express the route of error ``code`` of ``step`` (else reported)."""
         route, path = step.errors[code], ("steps", step.id, "errors", code)
         if route.goto is not None and route.end is not None:
             ctx.problem(f"error '{code}' of step '{step.id}' has both end and goto", *path)
-            return None
+            return False
         if route.goto is not None and route.goto not in ctx.scope.get(step.id, frozenset()):
             ctx.problem(f"error '{code}' of step '{step.id}' jumps to '{route.goto}', which is "
                         "not a later step of the same sequence (BPMN cannot jump into or out of "
                         "a parallel branch, or back)", *path, "goto")
+            return False
+        return True
+
+    def _error_route(self, step: Step, code: str, ctx: _Ctx) -> EndRoute | GotoRoute | None:
+        """The boundary event of a declared error and where it leads; None if BPMN cannot."""
+        route = step.errors[code]
+        if not self._routable(step, code, ctx):
             return None
         ctx.errors.add(code)
         boundary = make_node(
@@ -279,9 +327,67 @@ class BpmnTarget(Target[_Ctx, Frag]):
         if route.goto is not None:
             return GotoRoute(boundary, route.goto)
         message = ctx.label(route.message, "") or None
-        row = _outcome_row(_eid("Outcome", step.id, code), route.end or FAILED, message,
+        row = _outcome_row(ctx, (step.id, code), step.id, route.end or FAILED, message,
                            _eid("EndEvent", step.id, code))
         return EndRoute(boundary, row)
+
+    def _decision(self, step: Step, ctx: _Ctx) -> Frag | None:
+        """The gateway after a user task that routes the error code the employee submitted at
+        ``error_path``; None if there is nothing BPMN can route (then reported)."""
+        path, where = step.error_path or "", ("steps", step.id, "error_path")
+        form = step.fields.get(path)
+        if form is None:
+            ctx.problem(f"the error path '{path}' of user step '{step.id}' is not a field of its "
+                        "form, so the user task does not pass the employee's code on", *where)
+            return None
+        if not _feel_path(path):
+            ctx.problem(f"the error path '{path}' of user step '{step.id}' is not a data path "
+                        "FEEL can read", *where)
+            return None
+        if form.values is not None:
+            for code in sorted(set(step.errors) - set(form.values)):
+                ctx.problem(f"error '{code}' of user step '{step.id}' is not a value of its "
+                            f"field '{path}': the employee cannot submit it",
+                            "steps", step.id, "errors", code, severity=Severity.WARNING)
+            for code in sorted(set(form.values) - set(step.errors)):
+                ctx.problem(f"the value '{code}' of field '{path}' of user step '{step.id}' has "
+                            "no error route: submitting it goes on as if no error was given",
+                            *where, severity=Severity.WARNING)
+        gateway = make_node(_eid("Gateway", step.id, "decision"), "exclusiveGateway", path)
+        branches: list[EndBranch | GotoBranch] = []
+        for code in sorted(step.errors):
+            if not self._routable(step, code, ctx):
+                continue
+            route = step.errors[code]
+            condition = f'={path} = "{_feel_escape(code)}"'
+            if route.goto is not None:
+                branches.append(GotoBranch(condition, code, route.goto,
+                                           _ncname(flow_id(gateway.id, code))))
+                continue
+            message = ctx.label(route.message, "") or None
+            row = _outcome_row(ctx, (step.id, code), step.id, route.end or FAILED, message,
+                               _eid("EndEvent", step.id, code))
+            branches.append(EndBranch(condition, code, row))
+        return decision(gateway, branches) if branches else None
+
+    def _compensation(self, step: Step, ctx: _Ctx) -> CompensationRoute:
+        """The compensation boundary event of a service step and its compensation handler."""
+        handler_type = step.compensation.handler if step.compensation else ""
+        if not handler_type:
+            ctx.problem(f"the compensation of step '{step.id}' has no handler (the job type)",
+                        "steps", step.id, "compensation", "handler")
+        boundary = make_node(
+            _eid("Compensation", step.id), "boundaryEvent", handler_type or "compensation",
+            attrs=(("attachedToRef", _eid("Task", step.id)),),
+            body=(El("bpmn:compensateEventDefinition"),))
+        retries = step.retry.max_attempts if step.retry else 1
+        definition = El("zeebe:taskDefinition", (("type", handler_type), ("retries", str(retries))))
+        extensions = (definition, *_headers(step, (("productkit.compensates", step.id),)),
+                      *_undo_inputs(step))
+        handler = make_node(_eid("Undo", step.id), "serviceTask",
+                            f"undo {ctx.label(step.title, step.id)}",
+                            attrs=(("isForCompensation", "true"),), extensions=extensions)
+        return CompensationRoute(boundary, handler, _eid("Association", step.id, "undo"))
 
     def _timeout(self, step: Step, ctx: _Ctx) -> list[EndRoute | GotoRoute]:
         if not step.timeout:
@@ -289,7 +395,7 @@ class BpmnTarget(Target[_Ctx, Frag]):
         timer = El("bpmn:timerEventDefinition", children=(_duration(step.timeout),))
         boundary = make_node(_eid("Timeout", step.id), "boundaryEvent", f"timeout {step.timeout}",
                              attrs=(("attachedToRef", _eid("Task", step.id)),), body=(timer,))
-        row = _outcome_row(_eid("Outcome", step.id, "timeout"), FAILED, None,
+        row = _outcome_row(ctx, (step.id, "timeout"), step.id, FAILED, None,
                            _eid("EndEvent", step.id, "timeout"))
         return [EndRoute(boundary, row)]
 
@@ -310,6 +416,60 @@ def _first_step(flow: Flow) -> str | None:
         if found:
             return found
     return None
+
+
+def _positions(flow: Flow, prefix: tuple[int, ...] = ()) -> dict[str, tuple[int, ...]]:
+    """Step id -> its place in the flow: indexes into sequences alternating with branch
+    indexes; in flow order (branches one after the other)."""
+    out: dict[str, tuple[int, ...]] = {}
+    for i, item in enumerate(flow):
+        if isinstance(item, str):
+            out.setdefault(item, (*prefix, i))
+            continue
+        for b, branch in enumerate(item.parallel):
+            for step, place in _positions(branch, (*prefix, i, b)).items():
+                out.setdefault(step, place)
+    return out
+
+
+def _may_precede(earlier: tuple[int, ...], later: tuple[int, ...]) -> bool:
+    """Whether the step at ``earlier`` can have completed when the flow is at ``later``: it
+    comes before it in a common sequence, or runs in another branch of a common parallel."""
+    for depth, (a, b) in enumerate(zip(earlier, later, strict=False)):
+        if a != b:
+            return depth % 2 == 1 or a < b
+    return False
+
+
+def _compensations(ctx: _Ctx, key: tuple[str, ...], at: str | None,
+                   outcome: str) -> tuple[Node, ...]:
+    """The compensation throw events an end with ``outcome`` reached at step ``at`` (None: the
+    end of the flow) runs: one per compensable step that may have completed, last first."""
+    if outcome not in ctx.defn.compensate_on:
+        return ()
+    here = ctx.positions.get(at) if at is not None else None
+    if at is not None and here is None:
+        return ()
+    nodes = []
+    for sid in reversed(ctx.compensable):
+        if here is not None and (sid == at or not _may_precede(ctx.positions[sid], here)):
+            continue
+        step = ctx.defn.steps[sid]
+        definition = El("bpmn:compensateEventDefinition", (("activityRef", _eid("Task", sid)),))
+        nodes.append(make_node(_eid("Compensate", *key, sid), "intermediateThrowEvent",
+                               f"compensate {ctx.label(step.title, sid)}", body=(definition,)))
+    return tuple(nodes)
+
+
+_FEEL_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_FEEL_KEYWORDS = frozenset({
+    "and", "between", "else", "every", "external", "false", "for", "function", "if", "in",
+    "instance", "not", "null", "of", "or", "return", "satisfies", "some", "then", "true"})
+
+
+def _feel_path(path: str) -> bool:
+    """Whether FEEL reads ``path`` as a variable and its nested context entries."""
+    return all(_FEEL_NAME.match(p) and p not in _FEEL_KEYWORDS for p in path.split("."))
 
 
 def _goto_merge(target: str) -> Node:
@@ -337,15 +497,16 @@ def _outcome_end(node_id: str, outcome: str) -> Node:
     return make_node(node_id, "endEvent", outcome, extensions=(mapping,))
 
 
-def _outcome_row(setter_id: str, outcome: str, message: str | None,
+def _outcome_row(ctx: _Ctx, key: tuple[str, ...], at: str, outcome: str, message: str | None,
                  end_id: str) -> tuple[Node, ...]:
-    """An intermediate event that sets ``outcome`` (Zeebe applies no output mappings on a
-    terminate end event), then the terminate end event named after the outcome."""
+    """An intermediate event ``Outcome_<key>`` that sets ``outcome`` (Zeebe applies no output
+    mappings on a terminate end event), the compensations the outcome runs, then the terminate
+    end event named after the outcome."""
     mapping = El("zeebe:ioMapping", children=(_output(_feel_string(outcome), OUTCOME_VARIABLE),))
-    setter = make_node(setter_id, "intermediateThrowEvent", f"outcome: {outcome}",
+    setter = make_node(_eid("Outcome", *key), "intermediateThrowEvent", f"outcome: {outcome}",
                        extensions=(mapping,), documentation=message)
     end = make_node(end_id, "endEvent", outcome, body=(El("bpmn:terminateEventDefinition"),))
-    return (setter, end)
+    return (setter, *_compensations(ctx, key, at, outcome), end)
 
 
 def _task_definition(step: Step) -> El:
@@ -353,9 +514,9 @@ def _task_definition(step: Step) -> El:
     return El("zeebe:taskDefinition", (("type", step.handler or ""), ("retries", str(retries))))
 
 
-def _headers(step: Step) -> tuple[El, ...]:
+def _headers(step: Step, extra: tuple[tuple[str, str], ...] = ()) -> tuple[El, ...]:
     """Static job headers: what the worker needs besides the variables."""
-    pairs: list[tuple[str, str]] = []
+    pairs: list[tuple[str, str]] = list(extra)
     if step.component:
         pairs.append(("productkit.component", step.component))
     if step.retry and step.retry.backoff:
@@ -385,6 +546,17 @@ def _io_mapping(step: Step) -> tuple[El, ...]:
               for dst, src in sorted(step.inputs.items()) if dst != src]
     outputs = [_output(f"={src}", dst) for src, dst in sorted(step.outputs.items())]
     return _mapping(inputs + outputs)
+
+
+def _undo_inputs(step: Step) -> tuple[El, ...]:
+    """The compensation handler's job gets what the step's job got (inputs whose names differ
+    mapped as for the step) and what it returned under the component's names; an input wins
+    over an output of the same name."""
+    names = {name: path for name, path in step.outputs.items()
+             if name != path and name not in step.inputs}  # component name -> data path
+    names.update((name, path) for name, path in step.inputs.items() if name != path)
+    return _mapping([El("zeebe:input", (("source", f"={path}"), ("target", name)))
+                     for name, path in sorted(names.items())])
 
 
 def _field_outputs(step: Step) -> tuple[El, ...]:
