@@ -187,7 +187,7 @@ def build(paths: Sequence[Path | str] = (), out: Path = Path("build"), options: 
             progress(f"compiled {pid}")
     if has_errors(result.diagnostics, options.strict):
         return result
-    manifest = _manifest(entries, previous, options)
+    manifest = _manifest(entries, previous, options, {n: _sha(d) for n, d in files.items()})
     files["manifest.json"] = (json.dumps(manifest, ensure_ascii=False, sort_keys=True, indent=2) + "\n").encode()
     try:
         _write_atomically(out, files)
@@ -237,7 +237,8 @@ def _entry(defn: ir.WorkflowDefinition, produced: dict[str, bytes], inputs: str)
     }
 
 
-def _manifest(entries: list[dict[str, Any]], previous: dict[str, Any], options: Options) -> dict[str, Any]:
+def _manifest(entries: list[dict[str, Any]], previous: dict[str, Any], options: Options,
+              files: dict[str, str]) -> dict[str, Any]:
     products = sorted(entries, key=lambda e: (e["id"], e["version"]))
     before = {f"{p['id']}@{p['version']}": p["digest"] for p in previous.get("products", [])}
     now = {f"{p['id']}@{p['version']}": p["digest"] for p in products}
@@ -247,9 +248,12 @@ def _manifest(entries: list[dict[str, Any]], previous: dict[str, Any], options: 
         "changed": sorted(k for k in set(now) & set(before) if now[k] != before[k]),
     }
     release = (options.release_date or dt.date.today()).isoformat()
-    digest = _sha(ir.canonical_json(products))
+    # The digest seals the products and the sha256 of every file the build wrote, so a channel
+    # service detects any edited or swapped definition, form or BPMN file.
+    files = dict(sorted(files.items()))
+    digest = _sha(ir.canonical_json({"files": files, "products": products}))
     return {"format": MANIFEST_FORMAT, "release_date": release, "calendar": options.calendar,
-            "products": products, "changes": changes, "digest": digest}
+            "products": products, "files": files, "changes": changes, "digest": digest}
 
 
 def _write_atomically(out: Path, files: dict[str, bytes]) -> None:

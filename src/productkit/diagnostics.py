@@ -248,6 +248,7 @@ CODES: dict[str, Code] = dict(
         _c("PK608", "runtime", "form malformed", "build/forms/x@1.0.0/apply.mobile.json: not a JSON Schema"),
         _c("PK609", "runtime", "definition is not executable", "build/definitions/x@1.0.0.json: goto to an earlier step"),
         _c("PK610", "runtime", "product version listed twice", "build/manifest.json: x@1.0.0 twice"),
+        _c("PK611", "runtime", "file content does not match the manifest's seal", "build/forms/x@1.0.0/apply.web.json: edited after the build"),
         _c("PK900", "internal", "internal error", "productkit hit an internal error; please report it"),
     ]
 )

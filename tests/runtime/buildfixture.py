@@ -155,18 +155,22 @@ def write_build(out: Path, definitions: Iterable[ir.WorkflowDefinition], *,
                 form_style: Literal["nested", "flat"] = "nested") -> Path:
     """Write ``out/manifest.json``, ``definitions/`` and ``forms/`` for the definitions."""
     entries = []
+    files: dict[str, str] = {}
     for defn in definitions:
         d = ir.with_digest(defn)
         key = f"{d.id}@{d.version}"
         rel = f"definitions/{key}.json"
         _write(out / rel, ir.dump(d))
+        files[rel] = _sha(ir.dump(d))
         forms: dict[str, dict[str, str]] = {}
         for sid, step in sorted(d.steps.items()):
             if step.kind != "user":
                 continue
             for channel in (step.channels if step.actor == "customer" else ["staff"]):
                 frel = f"forms/{key}/{sid}.{channel}.json"
-                _write(out / frel, json.dumps(form(step, channel, form_style), indent=2))
+                text = json.dumps(form(step, channel, form_style), indent=2)
+                _write(out / frel, text)
+                files[frel] = _sha(text)
                 forms.setdefault(sid, {})[channel] = frel
         entries.append({
             "id": d.id, "version": d.version, "channels": d.channels,
@@ -174,8 +178,9 @@ def write_build(out: Path, definitions: Iterable[ir.WorkflowDefinition], *,
             "digest": d.digest, "definition": rel, "forms": forms, "components": d.components,
         })
     entries.sort(key=lambda e: (e["id"], e["version"]))
-    manifest = {"format": "productkit.manifest/1", "release_date": release_date,
-                "products": entries, "digest": _sha(ir.canonical_json(entries))}
+    files = dict(sorted(files.items()))
+    manifest = {"format": "productkit.manifest/1", "release_date": release_date, "products": entries,
+                "files": files, "digest": _sha(ir.canonical_json({"files": files, "products": entries}))}
     _write(out / "manifest.json", json.dumps(manifest, indent=2, sort_keys=True))
     return out
 
@@ -189,8 +194,14 @@ def rewrite_manifest(out: Path, edit: Any) -> None:
 
 
 def reseal(out: Path) -> None:
-    """Recompute the manifest digest after an edit (a tamperer who knows the scheme)."""
-    rewrite_manifest(out, lambda m: m.update(digest=_sha(ir.canonical_json(m["products"]))))
+    """Recompute every file seal and the manifest digest after an edit (a tamperer who knows
+    the scheme)."""
+    def seal(m: dict[str, Any]) -> None:
+        m["files"] = {rel: "sha256:" + hashlib.sha256((out / rel).read_bytes()).hexdigest()
+                      for rel in m.get("files", {}) if (out / rel).exists()}
+        m["digest"] = _sha(ir.canonical_json({"files": m["files"], "products": m["products"]}))
+
+    rewrite_manifest(out, seal)
 
 
 def _write(path: Path, text: str) -> None:

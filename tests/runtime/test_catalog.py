@@ -113,22 +113,27 @@ def _break_form(b: Path) -> None:
     (b / "forms/loan.personal@1.0.0/apply.web.json").write_text("{")
 
 
+def _retitle_form(b: Path) -> None:
+    _edit_json(b / "forms/loan.personal@1.0.0/apply.web.json", lambda f: f["schema"].update(title="Pay here"))
+
+
 def _unschema_form(b: Path) -> None:
     _edit_json(b / "forms/loan.personal@1.0.0/apply.web.json", lambda f: f.update(schema={"type": 5}))
 
 
 TAMPERING: dict[str, tuple[Callable[[Path], None], list[str]]] = {
-    "definition edited": (lambda b: _edit_json(b / LOAN, _raise_rate), ["PK606"]),
+    "definition edited": (lambda b: _edit_json(b / LOAN, _raise_rate), ["PK611", "PK606"]),
     "definition edited and re-hashed": (lambda b: _edit_json(b / LOAN, _raise_rate_and_rehash),
-                                        ["PK606"]),
+                                        ["PK611", "PK606"]),
     "manifest entry edited": (_widen_channels, ["PK603"]),
     "manifest entry edited and resealed": (_narrow_channels_and_reseal, ["PK607"]),
     "half-written (no manifest)": (lambda b: (b / "manifest.json").unlink(), ["PK601"]),
     "truncated manifest": (_truncate_manifest, ["PK601"]),
     "definition missing": (lambda b: (b / LOAN).unlink(), ["PK604"]),
     "path outside the build": (_escape_and_reseal, ["PK604"]),
-    "form not JSON": (_break_form, ["PK608"]),
-    "form not a JSON Schema": (_unschema_form, ["PK608"]),
+    "form not JSON": (_break_form, ["PK611", "PK608"]),
+    "form not a JSON Schema": (_unschema_form, ["PK611", "PK608"]),
+    "form edited, still valid": (_retitle_form, ["PK611"]),
 }
 
 
@@ -150,7 +155,7 @@ def test_every_problem_is_reported_together(make_build: MakeBuild) -> None:
     with pytest.raises(CatalogError) as refused:
         Catalog.load(build)
     found = sorted((p.code, p.location.file) for p in refused.value.problems)
-    assert found == [("PK604", "definitions/loan.personal@2.0.0.json"), ("PK606", LOAN)]
+    assert found == [("PK604", "definitions/loan.personal@2.0.0.json"), ("PK606", LOAN), ("PK611", LOAN)]
     assert "PK606" in str(refused.value) and "edited after the build" in str(refused.value)
 
 

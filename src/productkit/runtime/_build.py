@@ -78,7 +78,7 @@ def read_build(build_dir: Path) -> Build:
     products: list[ProductVersion] = []
     seen: set[str] = set()
     for i, raw in enumerate(manifest["products"]):
-        pv = _product(root, i, raw, problems)
+        pv = _product(root, i, raw, problems, manifest["files"])
         if pv is None:
             continue
         if pv.key in seen:
@@ -111,16 +111,21 @@ def _manifest(root: Path, problems: _Problems) -> dict[str, Any] | None:
     if not isinstance(products, list):
         problems.add("PK602", "'products' is missing or not a list", "manifest.json", "products")
         return None
-    expected = _sha(ir.canonical_json(products).encode("utf-8"))
+    files = data.get("files")
+    if not isinstance(files, dict) or not all(isinstance(v, str) for v in files.values()):
+        problems.add("PK602", "'files' is missing or not a map of file digests", "manifest.json", "files")
+        return None
+    expected = _sha(ir.canonical_json({"files": files, "products": products}).encode("utf-8"))
     if data.get("digest") != expected:
-        problems.add("PK603", f"manifest digest is {data.get('digest')!r} but its products hash "
-                     f"to {expected}: the manifest was edited or is incomplete", "manifest.json",
+        problems.add("PK603", f"manifest digest is {data.get('digest')!r} but its products and files "
+                     f"hash to {expected}: the manifest was edited or is incomplete", "manifest.json",
                      "digest")
         return None
     return data
 
 
-def _product(root: Path, i: int, raw: Any, problems: _Problems) -> ProductVersion | None:
+def _product(root: Path, i: int, raw: Any, problems: _Problems,
+             files: dict[str, str]) -> ProductVersion | None:
     try:
         entry = _Entry.model_validate(raw)
     except ValidationError as exc:
@@ -134,31 +139,42 @@ def _product(root: Path, i: int, raw: Any, problems: _Problems) -> ProductVersio
         problems.add("PK602", f"version {entry.version!r} is not semantic versioning",
                      "manifest.json", "products", i, "version")
         return None
-    defn = _definition(root, entry, problems)
+    defn = _definition(root, entry, problems, files)
     if defn is None:
         return None
-    forms = _forms(root, entry, defn, problems)
+    forms = _forms(root, entry, defn, problems, files)
     return ProductVersion(
         id=entry.id, version=entry.version, name=defn.name, channels=tuple(entry.channels),
         effective_from=entry.effective.from_, effective_until=entry.effective.until,
         digest=entry.digest, definition=defn, components=dict(entry.components), forms=forms)
 
 
-def _read(root: Path, rel: str, problems: _Problems) -> bytes | None:
+def _read(root: Path, rel: str, problems: _Problems, files: dict[str, str] | None = None) -> bytes | None:
     path = (root / rel).resolve()
     if Path(rel).is_absolute() or not path.is_relative_to(root):
         problems.add("PK604", f"'{rel}' points outside the build", "manifest.json")
         return None
     try:
-        return path.read_bytes()
+        data = path.read_bytes()
     except OSError as exc:
         problems.add("PK604", f"cannot read {rel}: {exc.strerror or exc}", rel)
         return None
+    if files is not None:
+        sealed = files.get(rel)
+        if sealed is None:
+            problems.add("PK611", f"{rel} is not sealed by the manifest's files", "manifest.json", "files")
+            return None
+        if _sha(data) != sealed:
+            # Reported, and the file is still read: its own checks say what changed in it.
+            problems.add("PK611", f"{rel} hashes to {_sha(data)}, the manifest sealed {sealed}: "
+                         "the file was edited after the build", rel)
+    return data
 
 
-def _definition(root: Path, entry: _Entry, problems: _Problems) -> ir.WorkflowDefinition | None:
+def _definition(root: Path, entry: _Entry, problems: _Problems,
+                files: dict[str, str]) -> ir.WorkflowDefinition | None:
     rel, key = entry.definition, f"{entry.id}@{entry.version}"
-    text = _read(root, rel, problems)
+    text = _read(root, rel, problems, files)
     if text is None:
         return None
     try:
@@ -185,7 +201,7 @@ def _definition(root: Path, entry: _Entry, problems: _Problems) -> ir.WorkflowDe
 
 
 def _forms(root: Path, entry: _Entry, defn: ir.WorkflowDefinition,
-           problems: _Problems) -> dict[tuple[str, str], Form]:
+           problems: _Problems, files: dict[str, str]) -> dict[tuple[str, str], Form]:
     out: dict[tuple[str, str], Form] = {}
     for step_id, per_channel in sorted(entry.forms.items()):
         step = defn.steps.get(step_id)
@@ -193,14 +209,14 @@ def _forms(root: Path, entry: _Entry, defn: ir.WorkflowDefinition,
             if step is None or step.kind != "user":
                 problems.add("PK607", f"form for {step_id!r}, which is not a user step", rel)
                 continue
-            form = _form(root, rel, problems)
+            form = _form(root, rel, problems, files)
             if form is not None:
                 out[(step_id, channel)] = form
     return out
 
 
-def _form(root: Path, rel: str, problems: _Problems) -> Form | None:
-    text = _read(root, rel, problems)
+def _form(root: Path, rel: str, problems: _Problems, files: dict[str, str]) -> Form | None:
+    text = _read(root, rel, problems, files)
     if text is None:
         return None
     try:

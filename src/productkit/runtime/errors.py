@@ -36,6 +36,7 @@ CATALOG_CODES: dict[str, str] = {
     "PK608": "form malformed",
     "PK609": "definition is not executable (dangling step, bad route)",
     "PK610": "product version listed twice",
+    "PK611": "file content does not match the digest the manifest sealed",
 }
 
 
