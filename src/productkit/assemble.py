@@ -344,7 +344,9 @@ def check_writers(asm: Assembly) -> Iterator[Diagnostic]:
 
 def check_every_path(asm: Assembly) -> Iterator[Diagnostic]:
     """PK404: a read whose every producer is conditional, in one pass over the order."""
-    conditional = {sid for sid, io in asm.steps.items() if io.condition is not None or io.rs.step.when}
+    # Steps that may not produce their outputs: conditional ones, and non-critical ones that fail.
+    conditional = {sid for sid, io in asm.steps.items()
+                   if io.condition is not None or io.rs.step.when or not io.rs.step.critical}
     producers = _producers(asm)
     for sid in asm.order:
         io = asm.steps[sid]
@@ -355,8 +357,9 @@ def check_every_path(asm: Assembly) -> Iterator[Diagnostic]:
         for path, where in reads:
             found = producers.get(path, [])
             # A consumer guarded by its producer's own condition reads the value only when it exists.
-            if found and all(p != START and p in conditional and (asm.steps[p].rs.step.when or "") not in own
-                             for p in found):
+            if found and all(p != START and p in conditional and (
+                    not asm.steps[p].rs.step.critical or (asm.steps[p].rs.step.when or "") not in own)
+                    for p in found):
                 yield Diagnostic("PK404", f"{path} is not produced when step(s) "
                                  f"{', '.join(repr(p) for p in found)} are skipped, but '{sid}' needs it",
                                  io.rs.loc(where),

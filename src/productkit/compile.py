@@ -144,7 +144,7 @@ def _process_step(asm: Assembly, io: StepIO, comp: ProcessComponent, base: dict[
         groups = list(comp.assignment.candidate_groups) if comp.assignment else []
         return ir.Step(kind="user", actor="staff", candidate_groups=groups, fields=fields, error_path=error_path,
                        **{**base, "channels": list(asm.product.channels)}, **common)
-    return ir.Step(kind="service", handler=comp.handler, **base, **common)
+    return ir.Step(kind="service", handler=comp.handler, critical=io.rs.step.critical, **base, **common)
 
 
 def _flow(asm: Assembly) -> ir.Flow:

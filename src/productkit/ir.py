@@ -160,6 +160,8 @@ class Step(_IR):
     error_path: str | None = Field(None, description="staff steps: the data path where the employee "
                                    "submits a declared error code (e.g. the decline of an approval)")
     compensation: Compensation | None = None
+    critical: bool = Field(True, description="false: a technical failure after the retries is recorded "
+                           "and the flow continues without the step's outputs")
     # user
     actor: Literal["customer", "staff"] | None = None
     candidate_groups: list[str] = Field(default_factory=list)

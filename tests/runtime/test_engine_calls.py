@@ -143,3 +143,19 @@ def test_readiness_tells_configuration_only_from_new_code(make_engine: MakeEngin
     assert (emboss.step_id, emboss.role) == ("emboss", "handler")
     roles = {(n.step_id, n.role) for n in engine.readiness("web", products=["loan.personal"]).needs}
     assert ("open", "compensation") in roles and len(roles) == 6
+
+
+def test_a_non_critical_step_fails_alone(make_engine: MakeEngine, clock: FakeClock) -> None:
+    rec, seen = _flaky(failures=10)
+    steps = [service("first", "h.first", compensation=ir.Compensation(handler="h.first.undo")),
+             service("flaky", "h.flaky", retry=RETRY, critical=False), service("last", "h.last")]
+    rec.add("h.last")
+    engine = make_engine([definition("p.calls", "1.0.0", steps)], rec.handlers)
+    app = engine.start("p.calls", "web", {})
+
+    assert app.outcome == "completed"
+    assert len(seen) == 4  # every attempt was made before giving up on the step
+    status = {r.step_id: r.status for r in engine.steps(app.id) if r.kind == "step"}
+    assert status == {"first": "done", "flaky": "failed", "last": "done"}
+    assert not [r for r in engine.steps(app.id) if r.kind == "compensation"]
+    assert "noncritical_failure" in [e.kind for e in engine.audit(app.id)]

@@ -78,6 +78,8 @@ class Step(Model):
     outputs: dict[DataPath, DataPath] = Field(default_factory=dict,
                                               description="rename: component output -> product data path")
     message: Label | None = Field(None, description="shown when the step ends the application")
+    critical: Bool = Field(True, description="false: a technical failure after the retries is recorded "
+                           "and the application goes on (notifications, archiving)")
 
     @model_validator(mode="after")
     def _use_or_end(self) -> Step:

@@ -196,6 +196,11 @@ class Run:
             return
         st.finished[step.id] = "failed"
         self.record(step.id, "failed", outcome=out, inputs=inputs, detail=out.message)
+        if not step.critical:
+            # A non-critical step (a notification, an archive copy) fails alone: record, go on.
+            self.event("noncritical_failure", step.id, reason=out.message or "")
+            self.commit()
+            return
         self._end("failed", None, f"step {step.id} failed: {out.message}")
 
     def _outputs(self, step: ir.Step, raw: Mapping[str, object]) -> dict[str, object]:
