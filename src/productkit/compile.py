@@ -164,12 +164,10 @@ def _flow(asm: Assembly) -> ir.Flow:
 
 
 def _journeys(asm: Assembly, steps: dict[str, ir.Step]) -> dict[str, list[str]]:
-    declared = getattr(asm.product.model, "journeys", None) or {}
+    """The customer screens each channel shows, in flow order (steps restricted to channels
+    give each channel its own journey)."""
     out: dict[str, list[str]] = {}
     for channel in asm.product.channels:
-        if channel in declared:
-            out[channel] = list(declared[channel])
-            continue
         out[channel] = [sid for sid in asm.order
                         if steps[sid].kind == "user" and steps[sid].actor == "customer"
                         and channel in steps[sid].channels]

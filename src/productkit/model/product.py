@@ -141,5 +141,3 @@ class Product(_Body):
 
     kind: Literal["Product"] = "Product"
     effective: Effective | None = None
-    journeys: dict[Channel, list[StepId]] | None = Field(
-        None, description="screen order per channel when it differs from the step order")
