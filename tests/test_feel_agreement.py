@@ -13,7 +13,7 @@ import json
 import random
 import shutil
 import subprocess
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,7 @@ import pytest
 
 from productkit import _celparse, expr, ir
 from productkit.options import Options
+from productkit.runtime._expr import with_derived
 from productkit.validate import validate
 from productkit.values import Money
 
@@ -43,6 +44,11 @@ CORPUS: list[tuple[str, dict[str, str]]] = [
     ('applicant.name.startsWith("Li") || size(applicant.name) > 5', {"applicant.name": "string"}),
     ("dec(term.months) >= rate.value", {"term.months": "integer", "rate.value": "percent"}),
     ("-risk.delta < 2 && risk.delta != 0", {"risk.delta": "integer"}),
+    ("applicant.age + (term.months + 11) / 12 > 60", {"applicant.age": "integer", "term.months": "integer"}),
+    ("(risk.delta - 1000) / 7 < -100", {"risk.delta": "integer"}),
+    ("dec_div(loan.amount, 3.0) > fee.amount", {"loan.amount": "money", "fee.amount": "money"}),
+    ("dec_mul(loan.amount, rate.value) >= dec_div(fee.amount, 7.0)",
+     {"loan.amount": "money", "rate.value": "percent", "fee.amount": "money"}),
 ]
 
 
@@ -92,7 +98,7 @@ def _value(kind: str, rng: random.Random, strings: list[str], numbers: list[Deci
 
 def _feel_context(cond: ir.Condition, env: Mapping[str, Any]) -> dict[str, Any]:
     root: dict[str, Any] = {}
-    for name in cond.names:
+    for name in sorted(env):
         value = env[name]
         if isinstance(value, Money):
             value = value.amount
@@ -109,12 +115,13 @@ def _feel_context(cond: ir.Condition, env: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _cases(cond: ir.Condition, scope: Mapping[str, str], enums: Mapping[str, list[str]],
-           seed: int) -> Iterator[dict[str, Any]]:
+           seed: int, names: Sequence[str] | None = None, text: str | None = None) -> Iterator[dict[str, Any]]:
     rng = random.Random(seed)
-    strings, numbers = _literals(cond.cel)
+    strings, numbers = _literals(text or cond.cel)
+    wanted = list(names if names is not None else cond.names)
     for _ in range(SAMPLES):
-        env = {n: _value(scope.get(n, "string"), rng, strings, numbers, enums.get(n)) for n in cond.names}
-        if "channel" in cond.names:
+        env = {n: _value(scope.get(n, "string"), rng, strings, numbers, enums.get(n)) for n in wanted}
+        if "channel" in wanted:
             env["channel"] = rng.choice(["mobile", "web", "counter", "mini-program", "open-api"])
         yield env
 
@@ -144,7 +151,21 @@ def test_corpus_conditions_mean_the_same_in_feel(node: str) -> None:
     assert _agree(node, items) == []
 
 
-Catalogued = tuple[str, ir.Condition, dict[str, str], dict[str, list[str]], dict[str, Any]]
+Catalogued = tuple[str, ir.Condition, dict[str, str], dict[str, list[str]], dict[str, Any],
+                   dict[str, ir.Derived]]
+
+
+def _closure(cond: ir.Condition, derived: Mapping[str, ir.Derived]) -> tuple[list[str], str]:
+    """The names a condition reads through the derived values it names, and all their text."""
+    names, text, todo = set(), [cond.cel], list(cond.names)
+    while todo:
+        name = todo.pop()
+        if name in derived:
+            text.append(derived[name].condition.cel)
+            todo += [n for n in derived[name].condition.names if n not in names]
+        else:
+            names.add(name)
+    return sorted(names), " ".join(text)
 
 
 def _catalogue_conditions() -> list[Catalogued]:
@@ -161,16 +182,19 @@ def _catalogue_conditions() -> list[Catalogued]:
         conds = [(f"{key[1]}:{sid}", s.when) for sid, s in defn.steps.items() if s.when is not None]
         conds += [(f"{key[1]}:rule:{r.id}", r.condition) for r in defn.rules]
         params = {n: p.value for n, p in asm.product.params.items() if p.value is not None}
-        out += [(w, c, scope, enums, params) for w, c in conds if c.type == "boolean"]
+        out += [(w, c, scope, enums, params, dict(defn.derived)) for w, c in conds if c.type == "boolean"]
     return out
 
 
 def test_every_catalogue_condition_means_the_same_in_feel(node: str) -> None:
     conds = _catalogue_conditions()
     items = []
-    for i, (where, cond, scope, enums, params) in enumerate(conds):
+    for i, (where, cond, scope, enums, params, derived) in enumerate(conds):
         assert cond.feel is not None, f"{where}: no FEEL translation of {cond.cel!r}"
-        # Parameters are inlined in FEEL as exact literals; CEL reads the same values.
-        items += [(where, cond, {**env, **{n: params[n] for n in cond.names if n in params}})
-                  for env in _cases(cond, scope, enums, seed=1000 + i)]
+        # Parameters and derived values are inlined in FEEL; CEL reads the same parameter values
+        # and computes the derived values as the engine does.
+        names, text = _closure(cond, derived)
+        for env in _cases(cond, scope, enums, 1000 + i, names, text):
+            env.update({n: params[n] for n in names if n in params})
+            items.append((where, cond, with_derived(cond, env, derived)))
     assert _agree(node, items) == []

@@ -130,12 +130,13 @@ def assemble(ctx: Context, rp: ResolvedProduct) -> Assembly:
     steps = {rs.step.id: _io(rs, rp.channels, ctx.dictionary) for rs in rp.steps}
     scope = _scope(rp, steps)
     params = _param_values(rp)
+    asm = Assembly(rp, steps, nx.DiGraph(), [], scope, diagnostics=out)
+    feel = _derived(asm, params)
     for io in steps.values():
         if io.rs.step.when is not None:
             where = (io.rs.origin.doc, ("steps", io.rs.index, "when"))
-            io.condition = _check_expr(io.rs.step.when, scope, where, out, params)
-    asm = Assembly(rp, steps, nx.DiGraph(), [], scope, diagnostics=out)
-    _rules(asm, params)
+            io.condition = _check_expr(io.rs.step.when, scope, where, out, feel)
+    _rules(asm, params, feel)
     _edges(asm)
     asm.order = _order(asm)
     for check in GRAPH_CHECKS:
@@ -143,21 +144,42 @@ def assemble(ctx: Context, rp: ResolvedProduct) -> Assembly:
     return asm
 
 
-def _rules(asm: Assembly, params: dict[str, Any]) -> None:
+def _derived(asm: Assembly, params: dict[str, Any]) -> dict[str, Any]:
+    """Check the derived values, dependencies first; returns what FEEL translations inline:
+    parameter values, and each derived value's own FEEL text (Zeebe has no such variables)."""
+    rp = asm.product
+    feel: dict[str, Any] = dict(params)
+    deps: dict[str, set[str]] = {}
+    for name, (d, _) in rp.derived.items():
+        first = expr.check(d.expr, asm.scope, None, {})
+        deps[name] = set(first.names) & set(rp.derived) - {name} if isinstance(first, Condition) else set()
+    graph = nx.DiGraph([(dep, n) for n, ds in deps.items() for dep in ds])
+    graph.add_nodes_from(rp.derived)
+    try:
+        order = list(nx.lexicographical_topological_sort(graph))
+    except nx.NetworkXUnfeasible:  # derived values defined in a circle: no inlining, CEL reports them
+        order = list(rp.derived)
+    for name in order:
+        d, entry = rp.derived[name]
+        where = (entry.doc, ("derived", name, "expr"))
+        cond = _check_expr(d.expr, asm.scope, where, asm.diagnostics, feel, want=d.type)
+        if cond is not None:
+            asm.conditions[f"derived:{name}"] = cond
+            if cond.feel is not None:
+                feel[name] = expr.FeelText(cond.feel)
+    return feel
+
+
+def _rules(asm: Assembly, params: dict[str, Any], feel: dict[str, Any]) -> None:
     rp = asm.product
     for rule, entry, i in rp.rules:
         at = entry.doc.loc(("rules", i, "expr"))
-        cond = _check_expr(rule.expr, asm.scope, (entry.doc, ("rules", i, "expr")), asm.diagnostics, params)
+        cond = _check_expr(rule.expr, asm.scope, (entry.doc, ("rules", i, "expr")), asm.diagnostics, feel)
         if cond is None:
             continue
         asm.conditions[f"rule:{rule.id}"] = cond
         if rule.kind == "constraint" and set(cond.names) <= set(params):
             _constraint_holds(asm, rule, cond, params, at)
-    for name, (d, entry) in rp.derived.items():
-        where = (entry.doc, ("derived", name, "expr"))
-        cond = _check_expr(d.expr, asm.scope, where, asm.diagnostics, params, want=d.type)
-        if cond is not None:
-            asm.conditions[f"derived:{name}"] = cond
 
 
 def _constraint_holds(asm: Assembly, rule: Any, cond: Condition, params: dict[str, Any],

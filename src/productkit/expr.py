@@ -31,7 +31,7 @@ from . import _celparse as p
 from .ir import Condition
 from .values import Duration, Money
 
-__all__ = ["DECIMAL_TYPES", "SCALE", "ExprError", "ExprProblem", "check", "evaluate", "to_feel"]
+__all__ = ["DECIMAL_TYPES", "SCALE", "ExprError", "ExprProblem", "FeelText", "check", "evaluate", "to_feel"]
 
 SCALE = 6
 _FACTOR = 10**SCALE
@@ -104,7 +104,14 @@ def _exec_program(text: str, kinds: tuple[tuple[str, str], ...]) -> Any:
 
 
 def _check_env(scope: Mapping[str, str]) -> Any:
-    variables = {name: _cel_type(kind) for name, kind in {**BUILTINS, **scope}.items()}
+    return _check_env_of(frozenset(scope.items()))
+
+
+@functools.lru_cache(maxsize=64)
+def _check_env_of(scope: frozenset[tuple[str, str]]) -> Any:
+    # One environment per scope: a product's conditions, rules and derived values share it, and
+    # a fresh environment's first compile costs about 30 times a later one.
+    variables = {name: _cel_type(kind) for name, kind in {**BUILTINS, **dict(sorted(scope))}.items()}
     return cel.NewEnv(variables=variables, functions=_functions(False))
 
 
@@ -355,8 +362,8 @@ def _feel_literal(value: Any) -> str:
     return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-# No '/': a checked expression divides only integers ('/' on decimals is PK305), and CEL's integer
-# division truncates (7 / 2 == 3) where FEEL's is exact (3.5).
+# '/' is handled apart: a checked expression divides only integers ('/' on decimals is PK305),
+# and CEL's integer division truncates toward zero (7 / 2 == 3) where FEEL's is exact (3.5).
 _FEEL_OPS = {"==": "=", "!=": "!=", "&&": "and", "||": "or", "<": "<", "<=": "<=", ">": ">",
              ">=": ">=", "+": "+", "-": "-", "*": "*"}
 
@@ -373,6 +380,12 @@ class _NoFeel(Exception):
     pass
 
 
+class FeelText(str):
+    """A FEEL expression to inline as is (a derived value's translation), in ``params``."""
+
+    __slots__ = ()
+
+
 def _feel(n: p.Node, scope: Mapping[str, str], params: Mapping[str, Any]) -> str:
     if isinstance(n, p.Lit):
         if n.kind == "string":
@@ -384,12 +397,16 @@ def _feel(n: p.Node, scope: Mapping[str, str], params: Mapping[str, Any]) -> str
         raise _NoFeel(n.kind)
     if isinstance(n, p.Name):
         if n.path in params:
-            return _feel_literal(params[n.path])
+            value = params[n.path]
+            return f"({value})" if isinstance(value, FeelText) else _feel_literal(value)
         return f"date({n.path})" if scope.get(n.path) == "date" else n.path
     if isinstance(n, p.Op):
         left, right = _feel(n.left, scope, params), _feel(n.right, scope, params)
         if n.op == "in":
             return f"(list contains({right}, {left}))"
+        if n.op == "/":
+            quotient = f"({left} / {right})"
+            return f"(if {quotient} >= 0 then floor({quotient}) else ceiling({quotient}))"
         if n.op not in _FEEL_OPS:
             raise _NoFeel(n.op)
         return f"({left} {_FEEL_OPS[n.op]} {right})"
@@ -410,7 +427,9 @@ def _feel_call(n: p.Call, scope: Mapping[str, str], params: Mapping[str, Any]) -
     args = [_feel(a, scope, params) for a in n.args]
     if n.target is not None:
         args.insert(0, _feel(n.target, scope, params))
-    simple = {"dec_mul": "({0} * {1})", "dec_div": "({0} / {1})", "dec": "{0}",
+    # dec_mul/dec_div round half-even to SCALE places, as FEEL's decimal(n, scale) does.
+    simple = {"dec_mul": f"decimal({{0}} * {{1}}, {SCALE})", "dec_div": f"decimal({{0}} / {{1}}, {SCALE})",
+              "dec": "{0}",
               "startsWith": "starts with({0}, {1})", "endsWith": "ends with({0}, {1})",
               "contains": "contains({0}, {1})", "matches": "matches({0}, {1})",
               "date": "date({0})"}
