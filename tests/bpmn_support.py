@@ -1,11 +1,23 @@
 """Run emitted BPMN on a second engine, SpiffWorkflow 3.2, the way Zeebe would run it.
 
 * A service task reads ``zeebe:taskDefinition/@type`` and calls the Python handler registered
-  under that type with the job's variables (process data plus its input mappings). A handler
-  returns the job result, or raises :class:`BusinessError`, which is thrown as a BPMN error
-  with that code and must be caught by an error boundary event.
+  under that type with a :class:`Job`: the job's variables (process data plus its input
+  mappings), its static headers (``zeebe:taskHeaders``: the step id ``productkit.step``, the
+  parameters) and the retries left. A handler returns the job result, or raises
+  :class:`BusinessError`, which is thrown as a BPMN error with that code and must be caught by
+  an error boundary event. Any other exception is a technical failure: the job is retried
+  (``zeebe:taskDefinition/@retries`` attempts in all, Zeebe's default 3), and when its last
+  attempt fails, the harness does what productkit's job workers do and throws the BPMN error
+  ``productkit.failed`` (``FAILED_ERROR``), which the task's boundary event catches.
 * A user task is completed with the data given for its step id (a field left out is null, as
   in Zeebe; for a staff step that may include the error code at its ``error_path``).
+* Process variables live in one scope shared by every branch, as in Zeebe (SpiffWorkflow
+  copies data from task to task and merges it at joins, so a branch that ends the process
+  would not see what another branch wrote): jobs, user tasks and events read and write it.
+* One element runs at a time. Given the flow ``order`` of the steps, the ready element of the
+  earliest step runs first (elements of no step first of all), and one user task is completed
+  at a time, the earliest: among the interleavings of parallel branches Zeebe may take, the
+  one productkit's embedded engine takes.
 * Output mappings apply as in Zeebe: a mapping ``source -> target`` sets one data path; with no
   mapping the result's top-level variables replace the process's.
 * Compensation is emulated: SpiffWorkflow 3.2 has no compensation events (it refuses a
@@ -16,29 +28,43 @@
   waits for its handlers), the handler job of the referenced activity if that completed and
   is not compensated yet, or with no ``activityRef`` of every completed one, last first. The
   handler job gets the process data plus its input mappings; the steps compensated, in order,
-  are ``Run.compensated``.
+  are ``Run.compensated``. A compensation job whose attempts all fail, or that throws a BPMN
+  error (nothing can catch it there), is an incident: :class:`HarnessError`.
 * Timers are fast-forwarded: a wait fires at once; a timeout fires only for the steps listed in
   ``timeouts`` (whose job or user task then never completes).
+* ``Run.steps`` are the steps taken, in order: a service step when its job is activated, a
+  user step when its task is completed (or times out), a wait when it fires, an end step when
+  reached.
 * Nothing is evaluated with Python ``eval``: a gateway condition is looked up by its FEEL text
   in ``conditions`` and decided by the ``evaluate`` callable, except the decision on a staff
   step's error code, ``=<data path> = "<code>"``, which compares the value at the path with
-  the string; event output mappings may only assign string literals.
+  the string; or every condition is evaluated as FEEL by a ``feel`` callable (:func:`feel`);
+  a condition that is not true or false is an incident. Event output mappings may only
+  assign string literals.
 
 Element ids follow the emitter's convention: ``Task_<step>``, ``Wait_<step>``, ``End_<step>``
-mark the elements that run a step.
+mark the elements that run a step; the other elements of a step are named ``<Kind>_<step>``
+or ``<Kind>_<step>_<what>``.
 
 The checks from outside live here too: the OMG BPMN 2.0 XSD (:func:`bpmn_schema`) and the
-pinned bpmnlint with Camunda's 8.6 rules (:func:`bpmnlint`).
+pinned bpmnlint with Camunda's 8.6 rules (:func:`bpmnlint`); and a FEEL interpreter
+(:func:`feel`, bpmn.io's feelin on Node.js) for an ``evaluate`` that reads conditions as
+Zeebe does.
 """
 
 from __future__ import annotations
 
+import asyncio
+import atexit
 import copy
 import functools
+import inspect
+import json
 import re
 import shutil
 import subprocess
-from collections.abc import Callable, Collection, Iterable, Mapping
+import threading
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -69,13 +95,15 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
-from productkit import ir
+from productkit import ir, runtime
+from productkit.emit.bpmn import CHANNEL_VARIABLE, FAILED_ERROR, STEP_HEADER
+from productkit.runtime import _values
 
-__all__ = ["BusinessError", "HarnessError", "Run", "bpmn_schema", "bpmnlint", "conditions_of",
-           "parse_bpmn", "run_bpmn"]
+__all__ = ["BusinessError", "FeelInterpreter", "HarnessError", "Job", "Run", "bpmn_schema",
+           "bpmnlint", "conditions_of", "feel", "parse_bpmn", "productkit_worker", "run_bpmn"]
 
 Data = dict[str, Any]
-Handler = Callable[[Data], Mapping[str, Any]]
+Feel = Callable[[str, Mapping[str, Any]], Any]  # FEEL text (no "="), process variables -> value
 Evaluate = Callable[[ir.Condition, Mapping[str, Any]], bool]
 Mappings = tuple[tuple[str, str], ...]
 
@@ -89,7 +117,10 @@ _LITERAL = re.compile(r'^="(?P<text>(?:[^"\\]|\\.)*)"$')
 _EQUALS = re.compile(rf'^=(?P<path>{_NAME}) = "(?P<text>(?:[^"\\]|\\.)*)"$')
 _COMPENSATE = "bpmn:compensateEventDefinition"
 _NEVER, _NOW = "P1D", "PT0S"
+_RETRIES = 3  # Zeebe's default when a task definition gives none
+_COMPENSATES = "productkit.compensates"
 LINT_DIR = Path(__file__).parent.parent / "tools" / "bpmnlint"
+FEEL_DIR = Path(__file__).parent.parent / "tools" / "feel"
 
 
 class BusinessError(Exception):
@@ -102,6 +133,29 @@ class BusinessError(Exception):
 
 class HarnessError(Exception):
     """The BPMN cannot be run as given: stuck, an uncaught error, an unknown name."""
+
+
+@dataclass(frozen=True)
+class Job:
+    """One attempt of a job, as a Zeebe job worker activates it."""
+
+    type: str
+    element: str  # the BPMN element id of the task
+    variables: Data  # the process data plus the task's input mappings
+    headers: Mapping[str, str]  # the task's static headers
+    retries: int  # retries left: 1 on the last attempt
+
+    @property
+    def step(self) -> str | None:
+        """The step the job runs or compensates (the ``productkit.step`` header)."""
+        return self.headers.get(STEP_HEADER)
+
+    @property
+    def compensating(self) -> bool:
+        return _COMPENSATES in self.headers
+
+
+Handler = Callable[[Job], Mapping[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -161,33 +215,26 @@ def _unescape(text: str) -> str:
     return re.sub(r"\\(.)", r"\1", text)
 
 
-def _apply_outputs(data: Data, local: Data, result: Data, outputs: Mappings, where: str,
-                   missing_is_null: bool = False) -> None:
+def _apply_outputs(data: Data, local: Data, result: Data, outputs: Mappings) -> None:
     """Zeebe's output semantics: each mapping sets one path from the element's scope (the
     result over its local variables); with no mapping the result's top-level variables
-    replace the process's (local variables stay local). A missing source is an error, or
-    null with ``missing_is_null`` (a form field left empty)."""
+    replace the process's (local variables stay local). A missing source is null (Camunda
+    8.3 on: FEEL reads a missing variable or context entry as null, e.g. an optional output
+    the job did not return, or a form field left empty)."""
     if not outputs:
         data.update(copy.deepcopy(result))
         return
     scope = {**local, **result}
     for source, target in outputs:
-        try:
-            _set(data, target, _get(scope, _source(source)))
-        except KeyError as exc:
-            if not missing_is_null:
-                raise HarnessError(f"{where}: output mapping source {source} is missing") from exc
-            _set(data, target, None)
+        _set(data, target, _lookup(scope, _source(source)))
 
 
-def _map_inputs(data: Data, inputs: Mappings, where: str) -> Data:
-    """The variables of a job: the process data plus its input mappings."""
+def _map_inputs(data: Data, inputs: Mappings) -> Data:
+    """The variables of a job: the process data plus its input mappings (a missing source
+    is null, as for outputs)."""
     variables = copy.deepcopy(data)
     for source, target in inputs:
-        try:
-            _set(variables, target, _get(data, _source(source)))
-        except KeyError as exc:  # Zeebe raises an incident
-            raise HarnessError(f"{where}: input {source} is missing") from exc
+        _set(variables, target, _lookup(data, _source(source)))
     return variables
 
 
@@ -196,6 +243,30 @@ def _map_inputs(data: Data, inputs: Mappings, where: str) -> Data:
 def _mappings(node: etree._Element, kind: str) -> Mappings:
     found = node.xpath(f"./*/zeebe:ioMapping/zeebe:{kind}", namespaces=_NS)
     return tuple((m.get("source"), m.get("target")) for m in found)
+
+
+@dataclass(frozen=True)
+class _JobSpec:
+    """What a service task (or compensation handler) tells its job worker."""
+
+    job_type: str
+    retries: int
+    headers: Mapping[str, str]
+    inputs: Mappings
+    outputs: Mappings
+
+
+def _job_spec(node: etree._Element, where: str) -> _JobSpec:
+    found = node.xpath("./*/zeebe:taskDefinition", namespaces=_NS)
+    if not found or not found[0].get("type"):
+        raise HarnessError(f"{where}: not a service task with a zeebe:taskDefinition type")
+    retries = found[0].get("retries")
+    if retries is not None and not retries.isdigit():
+        raise HarnessError(f"{where}: retries {retries!r} is not a number")
+    headers = {h.get("key"): h.get("value")
+               for h in node.xpath("./*/zeebe:taskHeaders/zeebe:header", namespaces=_NS)}
+    return _JobSpec(str(found[0].get("type")), int(retries) if retries else _RETRIES, headers,
+                    _mappings(node, "input"), _mappings(node, "output"))
 
 
 def _is_compensation(node: etree._Element) -> bool:
@@ -207,9 +278,7 @@ class _Undo:
     """The compensation handler of one activity, as the BPMN declares it."""
 
     handler: str  # the handler's element id
-    job_type: str
-    inputs: Mappings
-    outputs: Mappings
+    job: _JobSpec
 
 
 def _undos(bpmn_xml: bytes, process_id: str) -> dict[str, _Undo]:
@@ -234,24 +303,22 @@ def _undos(bpmn_xml: bytes, process_id: str) -> dict[str, _Undo]:
         node = handler[0]
         if node.xpath("bpmn:incoming|bpmn:outgoing", namespaces=_NS):
             raise HarnessError(f"{links[0]}: a compensation handler has no sequence flows")
-        job = node.xpath("./*/zeebe:taskDefinition/@type", namespaces=_NS)
-        if etree.QName(node).localname != "serviceTask" or not job:
+        if etree.QName(node).localname != "serviceTask":
             raise HarnessError(f"{links[0]}: not a service task with a job type")
+        job = _job_spec(node, links[0])
         activity = boundary.get("attachedToRef")
         if activity in out:
             raise HarnessError(f"{activity}: two compensation boundary events")
-        out[activity] = _Undo(links[0], str(job[0]), _mappings(node, "input"),
-                              _mappings(node, "output"))
+        out[activity] = _Undo(links[0], job)
     return out
 
 
 class _JobTask(ServiceTask):  # type: ignore[misc]
     """A service task that runs its job through the harness engine."""
 
-    def __init__(self, wf_spec: Any, bpmn_id: str, job_type: str, inputs: Mappings,
-                 outputs: Mappings, **kwargs: Any) -> None:
+    def __init__(self, wf_spec: Any, bpmn_id: str, job: _JobSpec, **kwargs: Any) -> None:
         super().__init__(wf_spec, bpmn_id, **kwargs)
-        self.job_type, self.job_inputs, self.job_outputs = job_type, inputs, outputs
+        self.job = job
 
     def _run_hook(self, my_task: Task) -> bool | None:
         engine: _Engine = my_task.workflow.script_engine
@@ -260,11 +327,8 @@ class _JobTask(ServiceTask):  # type: ignore[misc]
 
 class _JobTaskParser(TaskParser):  # type: ignore[misc]
     def create_task(self) -> _JobTask:
-        found = self.node.xpath("./*/zeebe:taskDefinition/@type", namespaces=_NS)
-        if not found:
-            raise HarnessError(f"service task {self.bpmn_id} has no zeebe:taskDefinition type")
-        return _JobTask(self.spec, self.bpmn_id, str(found[0]), _mappings(self.node, "input"),
-                        _mappings(self.node, "output"), **self.bpmn_attributes)
+        return _JobTask(self.spec, self.bpmn_id, _job_spec(self.node, f"service task {self.bpmn_id}"),
+                        **self.bpmn_attributes)
 
 
 class _ExtensionsMixin:
@@ -295,12 +359,7 @@ class _UserTaskParser(_ExtensionsMixin, TaskParser):  # type: ignore[misc]
 
 
 class _UserTask(UserTask):  # type: ignore[misc]
-    """A user task that tells the harness when it is activated (it may time out at once)."""
-
-    def _on_ready_hook(self, my_task: Task) -> None:
-        super()._on_ready_hook(my_task)
-        engine: _Engine = my_task.workflow.script_engine
-        engine.trace.append(_step_of(self.bpmn_id) or self.bpmn_id)
+    """A user task: completed by the harness (``_Runner.complete_user``), traced when done."""
 
 
 class _ProcessParser(ProcessParser):  # type: ignore[misc]
@@ -336,9 +395,11 @@ class _Engine(PythonScriptEngine):  # type: ignore[misc]
 
     handlers: Mapping[str, Handler]
     conditions: Mapping[str, ir.Condition]
-    decide: Evaluate
+    decide: Evaluate | None
     timeouts: Collection[str]
     undos: Mapping[str, _Undo] = field(default_factory=dict)  # activity -> its handler
+    data: Data = field(default_factory=dict)  # the process variables (one scope)
+    feel: Feel | None = None  # evaluates every condition when given
     trace: list[str] = field(default_factory=list)
     completed: list[str] = field(default_factory=list)  # compensable activities, in order
     compensated: list[str] = field(default_factory=list)
@@ -350,18 +411,25 @@ class _Engine(PythonScriptEngine):  # type: ignore[misc]
         definition = getattr(task.task_spec, "event_definition", None)
         if isinstance(definition, TimerEventDefinition):
             return self._timer(task, expression)
-        cond = self.conditions.get(expression[1:]) if expression.startswith("=") else None
-        if cond is None and (match := _EQUALS.match(expression)) is not None:
-            try:  # a staff step's error code: FEEL null (no code) equals no string
-                value = _get(task.data, match["path"])
-            except KeyError:
-                value = None
-            return value == _unescape(match["text"])
-        if cond is None:
-            raise HarnessError(f"unknown condition {expression!r} at {task.task_spec.bpmn_id}")
-        result = self.decide(cond, task.data)
-        if not isinstance(result, bool):
-            raise HarnessError(f"condition {cond.cel!r} gave {result!r}, not a boolean")
+        where = task.task_spec.bpmn_id
+        if self.feel is not None:
+            if not expression.startswith("="):
+                raise HarnessError(f"{where}: {expression!r} is not an expression")
+            result = self.feel(expression[1:], copy.deepcopy(self.data))
+            what = expression
+        else:
+            cond = self.conditions.get(expression[1:]) if expression.startswith("=") else None
+            if cond is None and (match := _EQUALS.match(expression)) is not None:
+                try:  # a staff step's error code: FEEL null (no code) equals no string
+                    value = _get(self.data, match["path"])
+                except KeyError:
+                    value = None
+                return value == _unescape(match["text"])
+            if cond is None or self.decide is None:
+                raise HarnessError(f"unknown condition {expression!r} at {where}")
+            result, what = self.decide(cond, copy.deepcopy(self.data)), cond.cel
+        if not isinstance(result, bool):  # Zeebe: an incident
+            raise HarnessError(f"{where}: condition {what!r} gave {result!r}, not a boolean")
         return result
 
     def execute(self, task: Task, script: str, external_context: Any = None) -> Any:
@@ -374,20 +442,38 @@ class _Engine(PythonScriptEngine):  # type: ignore[misc]
         step = _step_of(task.task_spec.extensions.get("attached_to"))
         return _NOW if step in self.timeouts else _NEVER
 
+    def _work(self, job: _JobSpec, element: str, variables: Data) -> Data:
+        """Activate the job until it completes: its result; raises :class:`BusinessError`
+        for a business error, and when the last attempt fails, the worker's
+        ``productkit.failed`` (a compensation job's worker throws nothing: an incident)."""
+        handler = self.handlers.get(job.job_type)
+        if handler is None:
+            raise HarnessError(f"no handler for job type {job.job_type!r}")
+        for left in range(max(job.retries, 1), 0, -1):
+            attempt = Job(job.job_type, element, copy.deepcopy(variables), dict(job.headers),
+                          left)
+            try:
+                return _nested(handler(attempt))
+            except BusinessError:
+                raise
+            except Exception as exc:  # a technical failure: Zeebe retries the job
+                failure = exc
+        if _COMPENSATES in job.headers:
+            raise HarnessError(f"incident: {element} failed {job.retries} times: {failure}")
+        raise BusinessError(FAILED_ERROR) from failure
+
     def run_job(self, task: Task, spec: _JobTask) -> bool | None:
         step = _step_of(spec.bpmn_id)
         self.trace.append(step or spec.bpmn_id)
         if step in self.timeouts:
             return None  # the job never completes; the timeout boundary event fires
-        if spec.job_type not in self.handlers:
-            raise HarnessError(f"no handler for job type {spec.job_type!r}")
-        variables = _map_inputs(task.data, spec.job_inputs, spec.bpmn_id)
+        variables = _map_inputs(self.data, spec.job.inputs)
         try:
-            result = _nested(self.handlers[spec.job_type](variables))
+            result = self._work(spec.job, spec.bpmn_id, variables)
         except BusinessError as err:
             ErrorEventDefinition(err.code, code=err.code).throw(task)
             return None  # interrupted by the error boundary event, if one catches the code
-        _apply_outputs(task.data, variables, result, spec.job_outputs, spec.bpmn_id)
+        _apply_outputs(self.data, variables, result, spec.job.outputs)
         return True
 
     def compensate(self, task: Task, activity: str) -> None:
@@ -401,25 +487,41 @@ class _Engine(PythonScriptEngine):  # type: ignore[misc]
             if target not in self.completed or step in self.compensated:
                 continue  # Zeebe: nothing to compensate
             undo = self.undos[target]
-            if undo.job_type not in self.handlers:
-                raise HarnessError(f"no handler for job type {undo.job_type!r}")
-            variables = _map_inputs(task.data, undo.inputs, undo.handler)
+            variables = _map_inputs(self.data, undo.job.inputs)
             try:
-                result = _nested(self.handlers[undo.job_type](variables))
+                result = self._work(undo.job, undo.handler, variables)
             except BusinessError as err:  # no boundary event can catch it: an incident
                 raise HarnessError(f"{undo.handler} threw {err.code}") from err
-            _apply_outputs(task.data, variables, result, undo.outputs, undo.handler)
+            _apply_outputs(self.data, variables, result, undo.job.outputs)
             self.compensated.append(step)
 
 
 # the run loop -----------------------------------------------------------------------------
+
+_KINDS = ("Task", "Wait", "End", "Outcome", "Gateway", "Catch", "Timeout", "EndEvent",
+          "Compensate")
+
 
 @dataclass
 class _Runner:
     workflow: BpmnWorkflow
     engine: _Engine
     user_data: Mapping[str, Mapping[str, Any]]
+    order: Sequence[str] = ()  # the steps in flow order
     end: tuple[str, Data] | None = None
+
+    @functools.cached_property
+    def _places(self) -> dict[str, int]:
+        return {step: i for i, step in enumerate(self.order)}
+
+    def _rank(self, task: Task) -> int:
+        """The flow place of the step an element belongs to (-1: none, runs first): the
+        longest step id after the kind, alone or followed by ``_``."""
+        kind, _, rest = (task.task_spec.bpmn_id or "").partition("_")
+        if kind not in _KINDS:
+            return -1
+        owners = [s for s in self._places if rest == s or rest.startswith(s + "_")]
+        return self._places[max(owners, key=len)] if owners else -1
 
     def will_complete(self, task: Task) -> None:
         extensions = getattr(task.task_spec, "extensions", {})
@@ -428,7 +530,7 @@ class _Runner:
                 match = _LITERAL.match(source)
                 if match is None:
                     raise HarnessError(f"{task.task_spec.bpmn_id}: {source!r} is not a literal")
-                _set(task.data, target, _unescape(match["text"]))
+                _set(self.engine.data, target, _unescape(match["text"]))
             if extensions.get("compensate") is not None:
                 self.engine.compensate(task, extensions["compensate"])
 
@@ -436,33 +538,60 @@ class _Runner:
         spec = task.task_spec
         if spec.bpmn_id is None or task.state != TaskState.COMPLETED:
             return
-        if spec.bpmn_id.startswith(("Wait_", "End_")):
-            self.engine.trace.append(_step_of(spec.bpmn_id) or spec.bpmn_id)
+        trace = self.engine.trace
+        if spec.bpmn_id.startswith(("Wait_", "End_")) or isinstance(spec, _UserTask):
+            trace.append(_step_of(spec.bpmn_id) or spec.bpmn_id)
+        if isinstance(spec, BoundaryEvent) and isinstance(spec.event_definition,
+                                                          TimerEventDefinition):
+            step = _step_of(spec.extensions.get("attached_to"))
+            if step is not None and step not in trace:  # a user task that timed out
+                trace.append(step)
         if isinstance(spec, _JobTask) and spec.bpmn_id in self.engine.undos:
             self.engine.completed.append(spec.bpmn_id)
         if isinstance(spec, EndEvent):
-            self.end = (spec.bpmn_id, copy.deepcopy(task.data))
+            self.end = (spec.bpmn_id, copy.deepcopy(self.engine.data))
 
-    def complete_users(self) -> bool:
-        progressed = False
-        for task in self.workflow.get_tasks(state=TaskState.READY, manual=True):
-            step = _step_of(task.task_spec.bpmn_id) or task.task_spec.bpmn_id
-            if step in self.engine.timeouts:
-                continue
-            result = _nested(self.user_data.get(step, {}))
-            outputs = task.task_spec.extensions.get("outputs", ())
-            _apply_outputs(task.data, task.data, result, outputs, task.task_spec.bpmn_id,
-                           missing_is_null=True)
-            task.run()
-            progressed = True
-        return progressed
+    def _ready(self, manual: bool) -> list[Task]:
+        tasks: list[Task] = self.workflow.get_tasks(state=TaskState.READY, manual=manual)
+        if manual:
+            tasks = [t for t in tasks if _step_of(t.task_spec.bpmn_id) not in self.engine.timeouts]
+        return sorted(tasks, key=self._rank)  # stable: SpiffWorkflow's order among equals
 
-    def run(self, rounds: int = 500) -> Run:
+    def run_one(self) -> bool:
+        """Run the ready element of the earliest step; False when none is ready."""
+        ready = self._ready(manual=False)
+        if not ready:
+            return False
+        task = ready[0]
+        self.will_complete(task)
+        task.run()
+        self.did_complete(task)
+        return True
+
+    def complete_user(self) -> bool:
+        """Complete the ready user task of the earliest step; False when none is ready."""
+        ready = self._ready(manual=True)
+        if not ready:
+            return False
+        task = ready[0]
+        step = _step_of(task.task_spec.bpmn_id) or task.task_spec.bpmn_id
+        result = _nested(self.user_data.get(step, {}))
+        outputs = task.task_spec.extensions.get("outputs", ())
+        _apply_outputs(self.engine.data, self.engine.data, result, outputs)
+        task.run()
+        self.did_complete(task)
+        return True
+
+    def run(self, rounds: int = 20_000) -> Run:
         for _ in range(rounds):
-            self.workflow.do_engine_steps(self.will_complete, self.did_complete)
             if self.workflow.is_completed():
                 return self._result()
-            self.complete_users()
+            if self.run_one():
+                continue
+            self.workflow.refresh_timers()  # fast-forwarded: due at once
+            if self._ready(manual=False) or self.complete_user():
+                continue
+            break
         raise HarnessError(self._stuck())
 
     def _result(self) -> Run:
@@ -491,24 +620,110 @@ def parse_bpmn(bpmn_xml: bytes, process_id: str) -> Any:
 
 
 def run_bpmn(bpmn_xml: bytes, process_id: str, handlers: Mapping[str, Handler],
-             inputs: Mapping[str, Any], evaluate: Evaluate, *,
-             conditions: Mapping[str, ir.Condition],
+             inputs: Mapping[str, Any], evaluate: Evaluate | None = None, *,
+             conditions: Mapping[str, ir.Condition] | None = None, feel: Feel | None = None,
              user_data: Mapping[str, Mapping[str, Any]] | None = None,
-             timeouts: Collection[str] = ()) -> Run:
+             timeouts: Collection[str] = (), order: Sequence[str] = ()) -> Run:
     """Run one instance of ``process_id`` to its end and report the steps it ran (in order),
     the final data and the outcome.
 
-    ``handlers``: job type -> callable(variables) -> result (dotted keys allowed) or raises
-    :class:`BusinessError`, compensation handlers included; ``inputs``: the start variables
-    (dotted keys allowed);
+    ``handlers``: job type -> callable(:class:`Job`) -> result (dotted keys allowed) or raises
+    :class:`BusinessError` or any other exception (a technical failure), compensation handlers
+    included; ``inputs``: the start variables (dotted keys allowed);
     ``evaluate(condition, data)``: decides a condition found by its FEEL text in
-    ``conditions``; ``user_data``: step id -> the data its user task completes with;
-    ``timeouts``: step ids whose timeout fires.
+    ``conditions``, or else ``feel(text, data)`` evaluates every condition as written (a
+    staff decision's too); ``user_data``: step id -> the data its user task completes with;
+    ``timeouts``: step ids whose timeout fires; ``order``: the step ids in flow order (which
+    ready element runs first).
     """
-    engine = _Engine(handlers, conditions, evaluate, timeouts, _undos(bpmn_xml, process_id))
+    if (evaluate is None) == (feel is None):
+        raise ValueError("give evaluate (with conditions) or feel")
+    engine = _Engine(handlers, conditions or {}, evaluate, timeouts,
+                     _undos(bpmn_xml, process_id), _nested(inputs), feel)
     workflow = BpmnWorkflow(parse_bpmn(bpmn_xml, process_id), script_engine=engine)
-    workflow.get_next_task(state=TaskState.READY).data.update(_nested(inputs))
-    return _Runner(workflow, engine, user_data or {}).run()
+    return _Runner(workflow, engine, user_data or {}, order).run()
+
+
+# productkit's job worker ------------------------------------------------------------------
+
+_PARAM = "productkit.param."
+
+
+def productkit_worker(defn: ir.WorkflowDefinition, handlers: runtime.Handlers,
+                      application_id: str = "bpmn") -> dict[str, Handler]:
+    """Handlers for :func:`run_bpmn` that run the embedded engine's ``handlers`` the way
+    productkit's Zeebe job worker does (see the convention in ``productkit.emit.bpmn``): the
+    step from the ``productkit.step`` header, its parameters from the ``productkit.param.*``
+    headers, its inputs (and, compensating, its outputs) under the component's names from the
+    job's variables, the attempt from the retries left. A business error the step declares is
+    thrown as the BPMN error of its code, any other as ``productkit.failed``; the job completes
+    with the component's declared outputs only, and fails at once with ``productkit.failed``
+    when one is missing or of the wrong type (as the embedded engine fails the step without
+    another attempt)."""
+
+    def work(job: Job) -> Mapping[str, Any]:
+        step = defn.steps.get(job.step or "")
+        fn = handlers.get(job.type)
+        if step is None or fn is None:
+            raise HarnessError(f"{job.element}: no step {job.step!r} or no handler {job.type!r}")
+        attempts = step.retry.max_attempts if step.retry else 1
+        params = {key.removeprefix(_PARAM): _values.param_value(ir.ParamValue(**json.loads(text)))
+                  for key, text in job.headers.items() if key.startswith(_PARAM)}
+        names = (*step.inputs, *(step.outputs if job.compensating else ()))
+        found = {name: value for name in names
+                 if (value := _lookup(job.variables, name)) is not None}
+        call = runtime.StepCall(
+            application_id, defn.id, defn.version, str(job.variables.get(CHANNEL_VARIABLE)),
+            step.id, job.type, job.headers.get("productkit.component"),
+            {c: found[c] for c in step.inputs if c in found}, params,
+            f"{application_id}/{step.id}" + ("/compensate" if job.compensating else ""),
+            max(1, attempts - job.retries + 1), job.compensating,
+            {c: found[c] for c in step.outputs if c in found and job.compensating})
+        try:
+            value = fn(call)
+            if inspect.isawaitable(value):
+                value = asyncio.run(_awaited(value))
+        except runtime.BusinessError as err:  # one the step does not declare fails it
+            code = err.code if err.code in step.errors or job.compensating else FAILED_ERROR
+            raise BusinessError(code) from err
+        if job.compensating:
+            return {}
+        return _declared(defn, step, value or {})
+
+    return {name: work for name in sorted(
+        {s.handler for s in defn.steps.values() if s.kind == "service" and s.handler}
+        | {s.compensation.handler for s in defn.steps.values() if s.compensation})}
+
+
+async def _awaited(value: Any) -> Any:
+    return await value
+
+
+def _lookup(data: Mapping[str, Any], path: str) -> Any:
+    try:
+        return _get(data, path)
+    except KeyError:
+        return None
+
+
+def _declared(defn: ir.WorkflowDefinition, step: ir.Step, raw: Mapping[str, Any]) -> Data:
+    """The component's declared outputs in ``raw`` (by component or product path); raises
+    ``productkit.failed`` when a required one is missing or one is not of its type."""
+    out: Data = {}
+    for cpath, dpath in step.outputs.items():
+        value = raw.get(cpath, raw.get(dpath))
+        fd = defn.data.get(dpath)
+        if value is None:
+            if fd is not None and fd.required:
+                raise BusinessError(FAILED_ERROR)
+            continue
+        if fd is not None:
+            try:
+                _values.coerce(fd, value)
+            except _values.Problem as exc:
+                raise BusinessError(FAILED_ERROR) from exc
+        out[cpath] = value
+    return out
 
 
 # checks from outside -----------------------------------------------------------------------
@@ -538,3 +753,65 @@ def bpmnlint(files: Iterable[Path], *options: str) -> subprocess.CompletedProces
     once on ``files``; skips the test when npm is missing."""
     return subprocess.run([_npx(), "--no", "--", "bpmnlint", "-c", ".bpmnlintrc", *options,
                            *map(str, files)], cwd=LINT_DIR, capture_output=True, text=True)
+
+
+# FEEL ---------------------------------------------------------------------------------------
+
+_FEEL_SERVER = r"""
+const { evaluate } = require('feelin');
+const lines = require('readline').createInterface({ input: process.stdin, terminal: false });
+lines.on('line', (line) => {
+  const { expr, context } = JSON.parse(line);
+  let out;
+  try {
+    const result = evaluate(expr, context);
+    out = { value: result.value === undefined ? null : result.value };
+  } catch (e) {
+    out = { error: String(e && e.message) };
+  }
+  process.stdout.write(JSON.stringify(out) + '\n');
+});
+"""
+
+
+class FeelInterpreter:
+    """FEEL expressions evaluated by feelin (the bpmn.io FEEL interpreter, ``tools/feel``) in
+    one Node.js process, one line of JSON each way. feelin computes with binary doubles where
+    Zeebe's FEEL uses BigDecimal: exact for the amounts scenarios use."""
+
+    def __init__(self, node: str) -> None:
+        self._proc = subprocess.Popen([node, "-e", _FEEL_SERVER], cwd=FEEL_DIR, text=True,
+                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                      encoding="utf-8", bufsize=1)
+        self._lock = threading.Lock()
+        atexit.register(self.close)
+
+    def __call__(self, expression: str, context: Mapping[str, Any]) -> Any:
+        """The value of ``expression`` (without the leading ``=``) in ``context``; FEEL null
+        is None; HarnessError when feelin cannot evaluate it."""
+        assert self._proc.stdin is not None and self._proc.stdout is not None
+        with self._lock:
+            self._proc.stdin.write(json.dumps({"expr": expression, "context": context}) + "\n")
+            self._proc.stdin.flush()
+            answer = json.loads(self._proc.stdout.readline() or '{"error": "feelin exited"}')
+        if "error" in answer:
+            raise HarnessError(f"FEEL {expression!r}: {answer['error']}")
+        return answer["value"]
+
+    def close(self) -> None:
+        if self._proc.poll() is None:
+            assert self._proc.stdin is not None
+            self._proc.stdin.close()
+            self._proc.wait(timeout=10)
+
+
+@functools.cache
+def feel() -> FeelInterpreter:
+    """The shared FEEL interpreter; skips the test when Node.js or npm is missing."""
+    node, npm = shutil.which("node"), shutil.which("npm")
+    if node is None or npm is None:
+        pytest.skip("Node.js and npm are needed to run the FEEL interpreter (tools/feel)")
+    if not (FEEL_DIR / "node_modules" / "feelin").is_dir():
+        subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--silent"], cwd=FEEL_DIR,
+                       check=True, capture_output=True, timeout=300)
+    return FeelInterpreter(node)

@@ -16,6 +16,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable, Mapping
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -26,16 +27,20 @@ from bpmn_support import (
     BusinessError,
     Evaluate,
     HarnessError,
+    Job,
     Run,
     bpmn_schema,
     bpmnlint,
     conditions_of,
+    feel,
+    productkit_worker,
     run_bpmn,
 )
 from casekit import GoldenCheck
 from productkit import ir
 from productkit.emit import TARGETS, EmitContext, Emitted, Target, emit, register
-from productkit.emit.bpmn import BpmnTarget, emit_bpmn, form_reference, process_id
+from productkit.emit.bpmn import FAILED_ERROR, BpmnTarget, emit_bpmn, form_reference, process_id
+from productkit.runtime._flow import walk
 
 HERE = Path(__file__).parent
 IR_DIR = HERE / "fixtures" / "ir"
@@ -151,18 +156,23 @@ def stand_in(defn: ir.WorkflowDefinition, seen: set[tuple[str, bool]]) -> Evalua
 
 
 def run_case(name: str, case: str, seen: set[tuple[str, bool]] | None = None
-             ) -> tuple[Run, dict[str, dict[str, Any]]]:
+             ) -> tuple[Run, dict[str, Job]]:
+    """Run a case of ``<name>.paths.json``: ``errors`` (job type -> business error code) and
+    ``failures`` (job types whose every attempt fails) over the shared ``results``."""
     spec, defn = path_spec(name), load(name)
     c = spec["cases"][case]
     results = {**spec.get("results", {}), **c.get("results", {})}
     errors: dict[str, str] = c.get("errors", {})
-    jobs: dict[str, dict[str, Any]] = {}
+    failures: list[str] = c.get("failures", [])
+    jobs: dict[str, Job] = {}
 
-    def handler(job_type: str) -> Callable[[dict[str, Any]], Mapping[str, Any]]:
-        def run(variables: dict[str, Any]) -> Mapping[str, Any]:
-            jobs[job_type] = variables
+    def handler(job_type: str) -> Callable[[Job], Mapping[str, Any]]:
+        def run(job: Job) -> Mapping[str, Any]:
+            jobs[job_type] = job
             if job_type in errors:
                 raise BusinessError(errors[job_type])
+            if job_type in failures:
+                raise ConnectionError(f"{job_type} is down")
             return dict(results.get(job_type, {}))
         return run
 
@@ -172,8 +182,13 @@ def run_case(name: str, case: str, seen: set[tuple[str, bool]] | None = None
                    {**spec["inputs"], **c.get("inputs", {})}, stand_in(defn, seen if seen is not None else set()),
                    conditions=conditions_of(defn),
                    user_data={**spec.get("users", {}), **c.get("users", {})},
-                   timeouts=c.get("timeouts", ()))
+                   timeouts=c.get("timeouts", ()), order=flow_order(defn))
     return run, jobs
+
+
+def flow_order(defn: ir.WorkflowDefinition) -> list[str]:
+    """The step ids in flow order (the branches of a parallel block one after the other)."""
+    return [step for step, _ in walk(defn.flow)]
 
 
 def get_path(data: Mapping[str, Any], path: str) -> Any:
@@ -201,13 +216,14 @@ def test_runs_on_a_second_engine(name: str, case: str) -> None:
             get_path(run.data, path)
     for job_type, variables in expected.get("jobs", {}).items():
         for path, value in variables.items():
-            assert get_path(jobs[job_type], path) == value, (job_type, path)
+            assert get_path(jobs[job_type].variables, path) == value, (job_type, path)
 
 
 @pytest.mark.parametrize("name", FIXTURES)
 def test_paths_cover_every_branch(name: str) -> None:
     """The listed paths take every condition both ways, every error route (raised by a job
-    or submitted by an employee), every timeout, every end step and every compensation."""
+    or submitted by an employee), every timeout, every end step, every compensation, and the
+    technical failure of every step that is not critical (the way on after it)."""
     spec = path_spec(name)
     defn, cases = load(name), spec["cases"]
     seen: set[tuple[str, bool]] = set()
@@ -223,6 +239,8 @@ def test_paths_cover_every_branch(name: str) -> None:
         raised |= {(step, data[defn.steps[step].error_path or ""]) for step, data in users.items()
                    if (defn.steps[step].error_path or "") in data}
     timed_out = {s for c in cases.values() for s in c.get("timeouts", ())}
+    failed = {job for c in cases.values() for job in c.get("failures", ())}
+    assert failed, "no path fails a job technically"
     for step in defn.steps.values():
         if step.when is not None:
             assert {(step.when.cel, True), (step.when.cel, False)} <= seen, step.id
@@ -231,6 +249,7 @@ def test_paths_cover_every_branch(name: str) -> None:
         assert not step.timeout or step.id in timed_out, step.id
         assert step.kind != "end" or step.id in reached, step.id
         assert step.compensation is None or step.id in undone, step.id
+        assert step.critical or step.handler in failed, step.id
 
 
 def test_harness_never_evaluates_condition_text() -> None:
@@ -245,7 +264,7 @@ def test_harness_never_evaluates_condition_text() -> None:
 def test_an_undeclared_business_error_is_not_caught() -> None:
     defn = load("sequential")
 
-    def fail(variables: dict[str, Any]) -> Mapping[str, Any]:
+    def fail(job: Job) -> Mapping[str, Any]:
         raise BusinessError("kyc.undeclared")
 
     with pytest.raises(HarnessError, match=r"uncaught errors: \['kyc.undeclared'\]"):
@@ -259,7 +278,7 @@ def _run_compensation(xml: bytes, case: str) -> Run:
     results = spec["results"]
 
     def handler(job_type: str) -> Callable[[dict[str, Any]], Mapping[str, Any]]:
-        def run(variables: dict[str, Any]) -> Mapping[str, Any]:
+        def run(job: Job) -> Mapping[str, Any]:
             if job_type in c.get("errors", {}):
                 raise BusinessError(c["errors"][job_type])
             return dict(results.get(job_type, {}))
@@ -267,20 +286,21 @@ def _run_compensation(xml: bytes, case: str) -> Run:
 
     return run_bpmn(xml, process_id(defn), {t: handler(t) for t in results},
                     {**spec["inputs"], **c.get("inputs", {})}, stand_in(defn, set()),
-                    conditions=conditions_of(defn), user_data=spec["users"])
+                    conditions=conditions_of(defn), user_data=spec["users"],
+                    order=flow_order(defn))
 
 
 def test_harness_runs_a_process_wide_compensation_last_completed_first() -> None:
     """Without activityRef a throw event compensates every completed activity; the harness
-    undoes them newest first (SpiffWorkflow completes limit before open), and the throw
-    events after it find nothing left to undo."""
+    undoes them newest first (in the order SpiffWorkflow completed the parallel open and
+    limit), and the throw events after it find nothing left to undo."""
     wide = emitted("compensation").replace(
         b'<bpmn:compensateEventDefinition activityRef="Task_limit"/>',
         b"<bpmn:compensateEventDefinition/>")
     assert bpmn_schema().validate(etree.fromstring(wide))
     run = _run_compensation(wide, "charge_fails_and_compensates_last_first")
-    assert run.steps[2:4] == ["limit", "open"]
-    assert run.compensated == ["open", "limit", "hold"]
+    assert sorted(run.steps[2:4]) == ["limit", "open"]
+    assert run.compensated == [*reversed(run.steps[2:4]), "hold"]
     assert _run_compensation(emitted("compensation"),
                              "charge_fails_and_compensates_last_first").compensated == [
         "limit", "open", "hold"]
@@ -291,6 +311,181 @@ def test_harness_refuses_a_compensation_boundary_with_two_handlers() -> None:
                                              b'sourceRef="Compensation_hold"')
     with pytest.raises(HarnessError, match="Compensation_hold: 2 associations"):
         _run_compensation(broken, "happy")
+
+
+def returning(result: Mapping[str, Any]) -> Callable[[Job], Mapping[str, Any]]:
+    return lambda job: dict(result)
+
+
+def _sequential(handlers: Mapping[str, Callable[[Job], Mapping[str, Any]]],
+                xml: bytes | None = None) -> Run:
+    spec, defn = path_spec("sequential"), load("sequential")
+    plain = {t: returning(r) for t, r in spec["results"].items()}
+    return run_bpmn(xml or emitted("sequential"), process_id(defn), {**plain, **handlers},
+                    spec["inputs"], stand_in(defn, set()), conditions=conditions_of(defn),
+                    user_data=spec["users"], order=flow_order(defn))
+
+
+def test_harness_retries_a_failing_job_and_then_throws_productkit_failed() -> None:
+    """A technical failure is retried (kyc: retries="3"); a job that recovers completes; one
+    whose last attempt fails ends as the worker's productkit.failed, caught by the task."""
+    seen: list[tuple[str | None, int]] = []
+
+    def flaky(job: Job) -> Mapping[str, Any]:
+        seen.append((job.step, job.retries))
+        if job.retries > 1:
+            raise TimeoutError("identity service did not answer")
+        return {"kyc.status": "passed"}
+
+    run = _sequential({"risk.kyc.verify-identity": flaky})
+    assert (run.outcome, seen) == ("completed", [("kyc", 3), ("kyc", 2), ("kyc", 1)])
+
+    def down(job: Job) -> Mapping[str, Any]:
+        seen.append((job.step, job.retries))
+        raise ConnectionError("identity service down")
+
+    seen.clear()
+    run = _sequential({"risk.kyc.verify-identity": down})
+    assert len(seen) == 3
+    assert (run.outcome, run.end, run.steps) == ("failed", "EndEvent_kyc_productkit.failed",
+                                                 ["kyc"])
+
+
+def test_jobs_carry_the_step_and_the_headers() -> None:
+    jobs: dict[str, Job] = {}
+
+    def keep(job: Job) -> Mapping[str, Any]:
+        jobs[job.type] = job
+        return {"kyc.status": "passed"} if job.step == "kyc" else {}
+
+    run = _sequential({t: keep for t in path_spec("sequential")["results"]})
+    assert run.outcome == "completed"
+    assert {t: j.step for t, j in jobs.items()} == {
+        "risk.kyc.verify-identity": "kyc", "core.deposit.book": "open", "notify.sms.send": "notify"}
+    kyc = jobs["risk.kyc.verify-identity"]
+    assert (kyc.element, kyc.retries, kyc.compensating) == ("Task_kyc", 3, False)
+    assert json.loads(kyc.headers["productkit.param.min_age"]) == {"type": "integer", "value": 18}
+
+
+def test_a_failing_compensation_job_is_an_incident() -> None:
+    spec, defn = path_spec("compensation"), load("compensation")
+    results = spec["results"]
+
+    def handler(job_type: str) -> Callable[[Job], Mapping[str, Any]]:
+        def run(job: Job) -> Mapping[str, Any]:
+            if job_type == "payment.fee.charge":
+                raise BusinessError("payment.insufficient")
+            if job.compensating and job.step == "open":
+                raise ConnectionError("core banking down")
+            return dict(results.get(job_type, {}))
+        return run
+
+    with pytest.raises(HarnessError, match="incident: Undo_open failed 1 times"):
+        run_bpmn(emitted("compensation"), process_id(defn), {t: handler(t) for t in results},
+                 spec["inputs"], stand_in(defn, set()), conditions=conditions_of(defn),
+                 user_data=spec["users"], order=flow_order(defn))
+
+
+def test_the_worker_runs_embedded_engine_handlers() -> None:
+    """``productkit_worker`` calls a runtime handler with the step, its parameters, inputs
+    under the component's names and the attempt; it keeps only the declared outputs, and an
+    undeclared business error fails the step."""
+    from productkit import runtime
+
+    calls: list[runtime.StepCall] = []
+    handlers = runtime.Handlers()
+
+    @handlers.register("core.deposit.book")
+    def book(call: runtime.StepCall) -> Mapping[str, object]:
+        calls.append(call)
+        return {"account.number": "6222000012345678", "extra": "dropped"}
+
+    @handlers.register("risk.kyc.verify-identity")
+    def kyc(call: runtime.StepCall) -> Mapping[str, object]:
+        return {"kyc.status": "passed"}
+
+    @handlers.register("notify.sms.send")
+    def notify(call: runtime.StepCall) -> Mapping[str, object]:
+        raise runtime.BusinessError("sms.undeclared")
+
+    defn = load("sequential")
+    run = _sequential(productkit_worker(defn, handlers))
+    (call,) = calls
+    assert (call.step_id, call.attempt, call.compensating) == ("open", 1, False)
+    assert call.parameters == {"annual_rate": Decimal("1.75"), "term_months": 12}
+    assert call.inputs == {"deposit.principal": "10000.00", "deposit.term_months": 12}
+    assert get_path(run.data, "deposit.account_number") == "6222000012345678"
+    assert "extra" not in run.data
+    assert (run.outcome, run.end) == ("failed", "EndEvent_notify_productkit.failed")
+
+
+def test_conditions_can_be_evaluated_as_feel() -> None:
+    """With ``feel``, the harness evaluates each condition as written in the BPMN (here by
+    feelin), staff decisions too; a condition that is not true or false is an incident."""
+    spec, defn = path_spec("compensation"), load("compensation")
+    interpreter = feel()
+    results = spec["results"]
+
+    def run(users: Mapping[str, Any], xml: bytes = emitted("compensation")) -> Run:
+        return run_bpmn(xml, process_id(defn), {t: returning(r) for t, r in results.items()},
+                        spec["inputs"], feel=interpreter, user_data={**spec["users"], **users},
+                        order=flow_order(defn))
+
+    assert run({}).outcome == "completed"
+    declined = run({"review": {"review.error": "review.declined"}})
+    assert (declined.outcome, declined.compensated) == ("rejected", ["limit", "open", "hold"])
+    assert run({"review": {"review.error": "review.more-info"}}).steps[-1] == "notify"
+    unknown = emitted("compensation").replace(b"=(applicant.withdrawn = true)",
+                                              b"=(applicant.risk_score > 3)")
+    with pytest.raises(HarnessError, match=r"Gateway_withdrawn_when: .* gave None"):
+        run({}, unknown)  # no such variable: null > 3 is null
+
+
+def test_every_service_task_names_its_step_and_catches_technical_failures() -> None:
+    for name in FIXTURES:
+        defn, root = load(name), tree(name)
+        for task in root.xpath("//bpmn:serviceTask", namespaces=NS):
+            headers = {h.get("key"): h.get("value")
+                       for h in task.xpath(".//zeebe:header", namespaces=NS)}
+            step = headers["productkit.step"]
+            assert task.get("id") in (f"Task_{step}", f"Undo_{step}"), (name, task.get("id"))
+            assert (task.get("isForCompensation") == "true") == ("productkit.compensates" in headers)
+            if task.get("isForCompensation") == "true":
+                continue
+            catch = one(root, f"//bpmn:boundaryEvent[@id='Catch_{step}_productkit.failed']")
+            assert catch.get("attachedToRef") == f"Task_{step}"
+            ref = one(catch, "bpmn:errorEventDefinition").get("errorRef")
+            assert one(root, f"bpmn:error[@id='{ref}']").get("errorCode") == FAILED_ERROR
+            first = one(root, f"bpmn:process/bpmn:sequenceFlow[@sourceRef='{catch.get('id')}']")
+            if defn.steps[step].critical:
+                assert first.get("targetRef") == f"Outcome_{step}_productkit.failed"
+                assert row_after(root, first.get("targetRef"))[-1].get("name") == "failed"
+            else:
+                assert first.get("targetRef") == f"Gateway_{step}_continue"
+
+
+def test_a_step_that_is_not_critical_goes_on_after_its_timeout_too() -> None:
+    defn = _with_step("sequential", "notify", critical=False, timeout="PT10S")
+    result = emit_bpmn(defn)
+    assert result.content is not None and not result.diagnostics
+    root = etree.fromstring(result.content)
+    for boundary in ("Timeout_notify", "Catch_notify_productkit.failed"):
+        flow = one(root, f"bpmn:process/bpmn:sequenceFlow[@sourceRef='{boundary}']")
+        assert flow.get("targetRef") == "Gateway_notify_continue"
+    assert bpmn_schema().validate(root)
+    spec = path_spec("sequential")
+    run = run_bpmn(result.content, process_id(defn),
+                   {t: returning(r) for t, r in spec["results"].items()},
+                   spec["inputs"], stand_in(defn, set()), conditions=conditions_of(defn),
+                   user_data=spec["users"], timeouts=["notify"], order=flow_order(defn))
+    assert (run.outcome, run.steps) == ("completed", ["kyc", "amount", "open", "notify"])
+
+
+def test_the_technical_failure_error_code_is_reserved() -> None:
+    defn = _with_route("sequential", "kyc", FAILED_ERROR, ir.ErrorRoute(end="rejected"))
+    result = emit_bpmn(defn)
+    assert result.content is None
+    assert ("PK501", "error", ("steps", "kyc", "errors", FAILED_ERROR)) in codes(result)
 
 
 # what the document says -------------------------------------------------------------------
@@ -446,7 +641,7 @@ def test_a_later_failure_compensates_the_completed_steps_last_first() -> None:
     assert compensations(row_after(root, "Outcome_withdrawn")) == [
         "Task_limit", "Task_open", "Task_hold"]
     assert [n.get("id") for n in row_after(root, "Task_notify")] == [  # completed: none
-        "Task_notify", "EndEvent_completed"]
+        "Task_notify", "Gateway_notify_continue", "EndEvent_completed"]
 
 
 def test_compensate_on_decides_which_ends_compensate() -> None:
@@ -458,7 +653,7 @@ def test_compensate_on_decides_which_ends_compensate() -> None:
     assert compensations(row_after(root, "Outcome_review_timeout")) == [
         "Task_limit", "Task_open", "Task_hold"]
     assert [n.get("id") for n in row_after(root, "Task_notify")] == [
-        "Task_notify", "Compensate_completed_limit", "Compensate_completed_open",
+        "Task_notify", "Gateway_notify_continue", "Compensate_completed_limit", "Compensate_completed_open",
         "Compensate_completed_hold", "EndEvent_completed"]
     nothing = emit_bpmn(defn.model_copy(update={"compensate_on": []})).content or b""
     assert b"<bpmn:intermediateThrowEvent id=\"Compensate_" not in nothing

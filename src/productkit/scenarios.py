@@ -92,6 +92,7 @@ class ScenarioResult:
     data: dict[str, Any] = field(default_factory=dict)
     compensated: list[str] = field(default_factory=list)
     trace: list[str] = field(default_factory=list)
+    refused: bool = False  # not eligible: rejected at the start, before any step ran
 
 
 def discover_scenarios(root: Path) -> list[Path]:
@@ -239,7 +240,7 @@ def run_scenario(catalog: Any, sc: Scenario, product: str, version: str | None =
         app = _drive(engine, app, sc, defn, clock, result, prompt)
     except NotEligible as exc:
         # Refused at the door: an ineligible customer is rejected before any step runs.
-        result.outcome, result.problems = "rejected", []
+        result.outcome, result.problems, result.refused = "rejected", [], True
         result.data = {"reason": str(exc)}
         _compare(sc, result, defn)
         result.passed = not result.problems

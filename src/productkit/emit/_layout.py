@@ -30,6 +30,7 @@ __all__ = [
     "flow_id",
     "make_node",
     "parallel",
+    "rejoin",
     "sequence",
     "single",
     "task_with_routes",
@@ -209,6 +210,20 @@ def task_with_routes(task: Node, routes: Sequence[Route]) -> Frag:
             extra = _end_row(boundary, route.nodes, ROW0 + ROW * rows, t.x + t.width + 30)
         frag = _overlay(frag, extra)
     return frag
+
+
+def rejoin(frag: Frag, merge: Node, target: str) -> Frag:
+    """``frag`` (a task with its routes) followed by the gateway ``merge``, where the jumps of
+    ``frag`` to the pseudo-step ``target`` come back from below: a task whose failure does
+    not stop the flow. Its other jumps stay open."""
+    m = single(merge).moved(frag.width + GAP, 0)
+    mn = m.node(merge.id)
+    edges = list(frag.edges)
+    if frag.exit is not None:
+        edges.append(connect(frag.node(frag.exit), mn))
+    back = [(g, mn, True) for g in frag.gotos if g.target == target]
+    pending = [g for g in frag.gotos if g.target != target]
+    return _finish([replace(frag, gotos=()), m], edges, back, pending, m.width + mn.bounds.x)
 
 
 def _handler(boundary: Node, route: CompensationRoute, top: int, jumps: bool) -> Frag:

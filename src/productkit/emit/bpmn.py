@@ -9,9 +9,15 @@ the product version           one executable process ``<id>_v<version>``, ``zeeb
 flow start / normal end       none start event ``StartEvent``; none end event
                               ``EndEvent_completed`` that sets ``outcome = "completed"``
 service step                  ``Task_<step>``: serviceTask, ``zeebe:taskDefinition`` (type =
-                              handler, retries = max attempts), ``zeebe:taskHeaders``
-                              (component, retry backoff, parameters as JSON), ``zeebe:ioMapping``
-                              (inputs whose names differ, every output)
+                              handler, retries = max attempts), ``zeebe:taskHeaders`` (the step
+                              id ``productkit.step``, component, retry backoff, parameters as
+                              JSON), ``zeebe:ioMapping`` (inputs whose names differ, every output)
+technical failure of a        boundary ``Catch_<step>_productkit.failed`` on every service task,
+service step                  catching the BPMN error ``productkit.failed`` (see below); ends
+                              ``failed`` (``Outcome_<step>_productkit.failed``, compensations,
+                              terminate end ``EndEvent_<step>_productkit.failed``); a step
+                              that is not ``critical`` goes on instead: the boundary (and its
+                              timeout's) flows to ``Gateway_<step>_continue`` after the task
 user step (customer, staff)   ``Task_<step>``: userTask with ``zeebe:userTask``, a form reference
                               per channel, candidate groups, one output mapping per form field
 wait step                     ``Wait_<step>``: timer intermediate catch event (timeDuration)
@@ -29,17 +35,34 @@ business error of a user      the employee submits the code at ``error_path`` (a
 step (``error_path``)         after the task ``Gateway_<step>_decision``, one flow per code
                               (``=<error_path> = "<code>"``) routed as above, default: go on
 step timeout                  interrupting timer boundary ``Timeout_<step>``, ends ``failed``
-                              (``Outcome_<step>_timeout``, ``EndEvent_<step>_timeout``)
+                              (``Outcome_<step>_timeout``, ``EndEvent_<step>_timeout``); a
+                              service step that is not ``critical`` goes on, as above
 compensation of a service     boundary ``Compensation_<step>`` (compensateEventDefinition),
 step                          associated (``Association_<step>_undo``) with the compensation
                               handler ``Undo_<step>``: serviceTask ``isForCompensation``, job
-                              type = compensation handler, the step's retries, headers and
-                              inputs, plus its outputs under the component's names
+                              type = compensation handler, the step's retries, headers (with
+                              ``productkit.step`` and ``productkit.compensates`` = the step id)
+                              and inputs, plus its outputs under the component's names
 an end whose outcome is in    after the outcome event, one compensation throw event
 ``compensate_on``             ``Compensate_<end>_<step>`` (``activityRef="Task_<step>"``) per
                               compensable step that may have completed by then, last first,
                               then the terminate end
 ============================  ===============================================================
+
+The job workers' convention. One job type (handler) may serve several steps with different
+parameters: a worker reads the step from the header ``productkit.step`` (and the parameters
+from ``productkit.param.*``). It completes a job with the component's declared outputs only
+(without output mappings Zeebe would merge whatever else it returned into the process). A
+business error the step declares is thrown as the BPMN error of that code. A technical failure
+fails the job, so Zeebe retries it; on the job's last attempt (``retries`` = 1) the worker
+throws the BPMN error ``productkit.failed`` (:data:`FAILED_ERROR`) instead, which the task's
+boundary event routes to the ``failed`` end (or past the task, for a step that is not
+critical), as the embedded engine ends an application whose handler keeps failing. (Zeebe
+itself would raise an incident.) So does the worker, at once, for a business error the step
+does not declare and for outputs missing or not of their declared type, which the embedded
+engine also treats as the step failing. The worker of a compensation handler throws nothing:
+no boundary event can catch it there, and an incident waits for an operator where the
+embedded engine marks the application as needing attention.
 
 Compensation is thrown per activity, not process-wide: Zeebe invokes the handlers of a
 process-wide compensation all at once in no order, while the workflow definition undoes the
@@ -78,17 +101,20 @@ from ._layout import (
     flow_id,
     make_node,
     parallel,
+    rejoin,
     sequence,
     single,
     task_with_routes,
     when,
 )
 
-__all__ = ["CHANNEL_VARIABLE", "OUTCOME_VARIABLE", "BpmnTarget", "emit_bpmn", "form_reference",
-           "process_id"]
+__all__ = ["CHANNEL_VARIABLE", "FAILED_ERROR", "OUTCOME_VARIABLE", "STEP_HEADER", "BpmnTarget",
+           "emit_bpmn", "form_reference", "process_id"]
 
 OUTCOME_VARIABLE = "outcome"
 CHANNEL_VARIABLE = "channel"
+STEP_HEADER = "productkit.step"  # job header: the id of the step a job runs (or compensates)
+FAILED_ERROR = "productkit.failed"  # BPMN error a worker throws when a job's last attempt fails
 FAILED = "failed"
 COMPLETED = "completed"
 _MARGIN_X, _MARGIN_Y = 152, 80
@@ -218,7 +244,11 @@ class BpmnTarget(Target[_Ctx, Frag]):
         routes: list[EndRoute | GotoRoute | CompensationRoute] = [*self._routes(step, ctx)]
         if step.compensation is not None:
             routes.append(self._compensation(step, ctx))
-        return self._guard(step, task_with_routes(task, routes), ctx)
+        frag = task_with_routes(task, routes)
+        if not step.critical:
+            merge = make_node(_eid("Gateway", step.id, "continue"), "exclusiveGateway", None)
+            frag = rejoin(frag, merge, _carry_on(step))
+        return self._guard(step, frag, ctx)
 
     def step_user(self, step: Step, ctx: _Ctx) -> Frag:
         if step.errors and step.error_path is None:
@@ -298,8 +328,10 @@ class BpmnTarget(Target[_Ctx, Frag]):
         return when(split, merge, frag, feel, "yes")
 
     def _routes(self, step: Step, ctx: _Ctx) -> list[EndRoute | GotoRoute]:
+        """A service task's boundary routes: declared errors, technical failure, timeout."""
         routes = [self._error_route(step, code, ctx) for code in sorted(step.errors)]
-        return [r for r in routes if r is not None] + self._timeout(step, ctx)
+        return [r for r in routes if r is not None] + [self._failure(step, ctx),
+                                                       *self._timeout(step, ctx)]
 
     def _routable(self, step: Step, code: str, ctx: _Ctx) -> bool:
         """Whether BPMN can express the route of error ``code`` of ``step`` (else reported)."""
@@ -329,6 +361,25 @@ class BpmnTarget(Target[_Ctx, Frag]):
         message = ctx.label(route.message, "") or None
         row = _outcome_row(ctx, (step.id, code), step.id, route.end or FAILED, message,
                            _eid("EndEvent", step.id, code))
+        return EndRoute(boundary, row)
+
+    def _failure(self, step: Step, ctx: _Ctx) -> EndRoute | GotoRoute:
+        """The boundary event of the worker's ``productkit.failed`` (the job's last attempt
+        failed) and the ``failed`` end it leads to, or for a step that is not critical, the
+        way on after the task."""
+        if FAILED_ERROR in step.errors:
+            ctx.problem(f"step '{step.id}' declares the error '{FAILED_ERROR}', which the BPMN "
+                        "reserves for technical failures", "steps", step.id, "errors",
+                        FAILED_ERROR)
+        ctx.errors.add(FAILED_ERROR)
+        boundary = make_node(
+            _eid("Catch", step.id, FAILED_ERROR), "boundaryEvent", "technical failure",
+            attrs=(("attachedToRef", _eid("Task", step.id)),),
+            body=(El("bpmn:errorEventDefinition", (("errorRef", _eid("Error", FAILED_ERROR)),)),))
+        if not step.critical:
+            return GotoRoute(boundary, _carry_on(step))
+        row = _outcome_row(ctx, (step.id, FAILED_ERROR), step.id, FAILED, None,
+                           _eid("EndEvent", step.id, FAILED_ERROR))
         return EndRoute(boundary, row)
 
     def _decision(self, step: Step, ctx: _Ctx) -> Frag | None:
@@ -395,6 +446,8 @@ class BpmnTarget(Target[_Ctx, Frag]):
         timer = El("bpmn:timerEventDefinition", children=(_duration(step.timeout),))
         boundary = make_node(_eid("Timeout", step.id), "boundaryEvent", f"timeout {step.timeout}",
                              attrs=(("attachedToRef", _eid("Task", step.id)),), body=(timer,))
+        if step.kind == "service" and not step.critical:
+            return [GotoRoute(boundary, _carry_on(step))]
         row = _outcome_row(ctx, (step.id, "timeout"), step.id, FAILED, None,
                            _eid("EndEvent", step.id, "timeout"))
         return [EndRoute(boundary, row)]
@@ -403,6 +456,11 @@ class BpmnTarget(Target[_Ctx, Frag]):
 def emit_bpmn(defn: WorkflowDefinition, *, language: str = "zh-CN") -> Emitted:
     """The BPMN document of ``defn`` and the problems found; ``content`` is None on error."""
     return BpmnTarget(language).emit(defn)
+
+
+def _carry_on(step: Step) -> str:
+    """The pseudo-step a non-critical step's failure jumps to: the merge right after it."""
+    return f"{step.id}#continue"
 
 
 def _what(item: str | Parallel) -> str:
@@ -516,7 +574,7 @@ def _task_definition(step: Step) -> El:
 
 def _headers(step: Step, extra: tuple[tuple[str, str], ...] = ()) -> tuple[El, ...]:
     """Static job headers: what the worker needs besides the variables."""
-    pairs: list[tuple[str, str]] = list(extra)
+    pairs: list[tuple[str, str]] = [(STEP_HEADER, step.id), *extra]
     if step.component:
         pairs.append(("productkit.component", step.component))
     if step.retry and step.retry.backoff:
