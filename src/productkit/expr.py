@@ -325,9 +325,9 @@ def evaluate(cond: Condition, env: Mapping[str, object]) -> object:
     decimals = set(cond.decimals)
     flat: dict[str, Any] = {}
     for name in cond.names:
-        if name not in env or env[name] is None:
-            raise ExprError(f"no value for '{name}'")
-        flat[name] = _runtime_value(name, env[name], name in decimals)
+        # Absent data reads as null, as in FEEL: `x == "hit"` is false; `x > 5` is an error.
+        value = env.get(name)
+        flat[name] = None if value is None else _runtime_value(name, value, name in decimals)
     try:
         kinds = tuple(sorted((name, _runtime_kind(value)) for name, value in flat.items()))
         result = _exec_program(cond.exec, kinds).eval(data=flat)

@@ -155,6 +155,8 @@ class Step(_IR):
     inputs: dict[str, str] = Field(default_factory=dict, description="component path -> product data path")
     outputs: dict[str, str] = Field(default_factory=dict, description="component path -> product data path")
     retry: Retry | None = None
+    # timeout: the step's time budget (ISO 8601), covering every attempt and the backoff between
+    # them; a user step (a staff task) not done within it fails.
     timeout: str | None = None
     errors: dict[str, ErrorRoute] = Field(default_factory=dict, description="declared error -> route (unrouted: fail)")
     error_path: str | None = Field(None, description="staff steps: the data path where the employee "

@@ -63,14 +63,22 @@ class Outcome:
 
 def invoke(fn: Handler, call_for: Callable[[int], StepCall], policy: Policy, clock: Clock,
            sleep: Callable[[float], None]) -> Outcome:
-    """Call ``fn`` until it answers, raises a business error, or the attempts run out."""
+    """Call ``fn`` until it answers, raises a business error, or the attempts run out.
+
+    ``policy.timeout`` is the step's time budget: every attempt and the backoff between them
+    (as the interrupting timer on the task in the BPMN); each attempt gets what is left."""
     out = Outcome("failed")
+    deadline = clock() + dt.timedelta(seconds=policy.timeout) if policy.timeout is not None else None
     for number in range(1, policy.attempts + 1):
         started, t0 = clock(), time.perf_counter()
+        budget = None if deadline is None else (deadline - started).total_seconds()
+        if budget is not None and budget <= 0:
+            out.message = f"the step's timeout of {policy.timeout} s ran out before attempt {number}"
+            break
         result: Literal["ok", "error", "timeout", "business"]
         error: str | None = None
         try:
-            value = _once(fn, call_for(number), policy.timeout)
+            value = _once(fn, call_for(number), budget)
             outputs = _outputs(value)
             result = "ok"
         except BusinessError as exc:
@@ -88,7 +96,11 @@ def invoke(fn: Handler, call_for: Callable[[int], StepCall], policy: Policy, clo
             return out
         out.message = error
         if number < policy.attempts:
-            sleep(policy.delay(number))
+            delay = policy.delay(number)
+            if deadline is not None and clock() + dt.timedelta(seconds=delay) >= deadline:
+                out.message = f"{error}; the step's timeout of {policy.timeout} s leaves no time to retry"
+                break
+            sleep(delay)
     return out
 
 

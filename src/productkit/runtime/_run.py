@@ -122,6 +122,8 @@ class Run:
             self._service(step)
         elif step.kind == "user":
             st.entered.append(step.id)
+            if step.timeout:  # a task that must be worked within a time, e.g. a manual approval
+                st.timers[step.id] = _durations.add(self.ctx.clock(), step.timeout)
             self.event("awaiting_input", step.id, actor=step.actor)
             return False
         else:
@@ -221,7 +223,10 @@ class Run:
         route = step.errors.get(code)
         self.state.finished[step.id] = "error"
         self.record(step.id, "error", outcome=out, inputs=inputs, detail=code)
-        if route is None:
+        if route is None and not step.critical:
+            self.event("noncritical_failure", step.id, reason=f"undeclared business error {code}")
+            self.commit()
+        elif route is None:
             self._end("failed", None, f"step {step.id} raised undeclared business error {code}")
         elif route.goto is not None:
             self._goto(step, route.goto, code)
@@ -291,6 +296,7 @@ class Run:
         st = self.state
         st.data.update(values)
         st.entered.remove(step_id)
+        st.timers.pop(step_id, None)
         st.status = "running"
         self.event("submitted", step_id, fields=sorted(values), error=error)
         if error is not None:
@@ -309,8 +315,27 @@ class Run:
             return False
         st.status = "running"  # committed with the first wait, so a crash here is resumed
         for sid in due:
-            self._finish_wait(self.defn.steps[sid])
+            step = self.defn.steps[sid]
+            if step.kind == "user":
+                if self._user_timeout(step):
+                    return True
+            else:
+                self._finish_wait(step)
         self.advance()
+        return True
+
+    def _user_timeout(self, step: ir.Step) -> bool:
+        """A user step not done within its timeout fails; True when that ended the application."""
+        st = self.state
+        st.timers.pop(step.id, None)
+        st.entered.remove(step.id)
+        st.finished[step.id] = "failed"
+        self.record(step.id, "failed", detail=f"not done within {step.timeout}")
+        if not step.critical:
+            self.event("noncritical_failure", step.id, reason=f"not done within {step.timeout}")
+            self.commit()
+            return False
+        self._end("failed", None, f"step {step.id} was not done within {step.timeout}")
         return True
 
     def cancel(self, by: str, reason: str) -> None:
