@@ -105,3 +105,13 @@ def test_money() -> None:
 ])
 def test_describe_tells_plain_from_quoted(raw: Any, expected: str) -> None:
     assert v.describe(raw) == expected
+
+
+def test_durations_may_have_fractional_seconds() -> None:
+    from decimal import Decimal
+
+    from productkit.values import parse_duration
+
+    half = parse_duration(Plain("PT0.5S"))
+    assert half.seconds == Decimal("0.5") and half.to_timedelta().total_seconds() == 0.5
+    assert parse_duration(Plain("P1DT1.25S")).sort_key() == (0, Decimal("86401.25"))

@@ -59,7 +59,7 @@ class Money:
 
 _DURATION_RE = re.compile(
     r"^P(?!$)(?:(?P<years>\d+)Y)?(?:(?P<months>\d+)M)?(?:(?P<weeks>\d+)W)?(?:(?P<days>\d+)D)?"
-    r"(?:T(?=\d)(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?(?:(?P<seconds>\d+)S)?)?$"
+    r"(?:T(?=\d)(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?(?:(?P<seconds>\d+(?:\.\d+)?)S)?)?$"
 )
 
 
@@ -74,7 +74,7 @@ class Duration:
     days: int = 0
     hours: int = 0
     minutes: int = 0
-    seconds: int = 0
+    seconds: Decimal = Decimal(0)  # may carry a fraction: PT0.5S
 
     @property
     def is_calendar(self) -> bool:
@@ -85,9 +85,18 @@ class Duration:
         if self.is_calendar:
             raise ValueError(f"{self.text} has years or months and no fixed length")
         return dt.timedelta(weeks=self.weeks, days=self.days, hours=self.hours,
-                            minutes=self.minutes, seconds=self.seconds)
+                            minutes=self.minutes, seconds=float(self.seconds))
 
-    def sort_key(self) -> tuple[int, int]:
+    @property
+    def months_total(self) -> int:
+        return self.years * 12 + self.months
+
+    def fixed(self) -> dt.timedelta:
+        """The calendar-free part (weeks, days, hours, minutes, seconds)."""
+        return dt.timedelta(weeks=self.weeks, days=self.days, hours=self.hours,
+                            minutes=self.minutes, seconds=float(self.seconds))
+
+    def sort_key(self) -> tuple[int, Decimal]:
         """Months and seconds: comparable when both are calendar-free or both day-free."""
         secs = ((self.weeks * 7 + self.days) * 24 + self.hours) * 3600 + self.minutes * 60 + self.seconds
         return (self.years * 12 + self.months, secs)
@@ -212,7 +221,9 @@ def parse_duration(raw: Any) -> Duration:
     if not m:
         raise ValueProblem("PK108", f"'{text}' is not an ISO 8601 duration",
                            "write e.g. PT24H (24 hours), P14D (14 days), P3M (3 months)")
-    parts = {k: int(v) for k, v in m.groupdict().items() if v is not None}
+    parts: dict[str, Any] = {k: int(v) for k, v in m.groupdict().items() if v is not None and k != "seconds"}
+    if m.group("seconds") is not None:
+        parts["seconds"] = Decimal(m.group("seconds"))
     return Duration(text, **parts)
 
 

@@ -5,16 +5,12 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import functools
-import re
 from dataclasses import dataclass
 
+from ..loader import Plain
+from ..values import ValueProblem, parse_duration
+
 __all__ = ["Span", "add", "parse", "seconds"]
-
-_RE = re.compile(
-    r"^P(?!$)(?:(?P<years>\d+)Y)?(?:(?P<months>\d+)M)?(?:(?P<weeks>\d+)W)?(?:(?P<days>\d+)D)?"
-    r"(?:T(?=\d)(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?(?:(?P<seconds>\d+(?:[.,]\d+)?)S)?)?$"
-)
-
 
 @dataclass(frozen=True, slots=True)
 class Span:
@@ -26,14 +22,12 @@ class Span:
 
 @functools.lru_cache(maxsize=1024)
 def parse(text: str) -> Span:
-    """``P3M``, ``PT24H``, ``PT0.5S`` (a fraction is allowed on seconds); ValueError otherwise."""
-    m = _RE.match(text.strip())
-    if not m:
-        raise ValueError(f"'{text}' is not an ISO 8601 duration")
-    g = {k: (v or "0").replace(",", ".") for k, v in m.groupdict().items()}
-    fixed = dt.timedelta(weeks=int(g["weeks"]), days=int(g["days"]), hours=int(g["hours"]),
-                         minutes=int(g["minutes"]), seconds=float(g["seconds"]))
-    return Span(int(g["years"]) * 12 + int(g["months"]), fixed)
+    """``P3M``, ``PT24H``, ``PT0.5S``; ValueError otherwise (one grammar with the compiler's)."""
+    try:
+        d = parse_duration(Plain(text.strip()))
+    except ValueProblem as exc:
+        raise ValueError(exc.message) from None
+    return Span(d.months_total, d.fixed())
 
 
 def seconds(text: str) -> float:
