@@ -30,3 +30,9 @@ schemas: $(STAMP)
 
 clean:
 	rm -rf $(VENV) build .mypy_cache .ruff_cache .pytest_cache
+
+# The scale benchmark: generates a 1,000-product catalogue into .bench/ and times validate, builds
+# (cold, no-change, one product, one component), start-up, memory, scaling and the runtime engines.
+.PHONY: bench
+bench: $(STAMP)
+	$(BIN)/python -m bench.run --out .bench

@@ -21,13 +21,14 @@ import functools
 import hashlib
 import importlib
 import json
+import multiprocessing
 import os
 import shutil
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from . import ir
 from .diagnostics import Diagnostic, Location, has_errors
@@ -35,6 +36,9 @@ from .options import Options
 from .validate import validate
 
 __all__ = ["BuildResult", "build", "next_business_day"]
+
+_T = TypeVar("_T")
+_R = TypeVar("_R")
 
 MANIFEST_FORMAT = "productkit.manifest/1"
 
@@ -84,18 +88,20 @@ def _sha(text: str | bytes) -> str:
     return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
-def _input_digest(asm: Any, options: Options, relative: Callable[[str], str]) -> str:
+def _input_digest(asm: Any, options: Options, relative: Callable[[str], str],
+                  read: Callable[[str], bytes] = lambda name: Path(name).read_bytes()) -> str:
     """What a product's output depends on: its files, its lines', its components', dictionaries."""
     rp = asm.product
     files = {rp.entry.doc.file, *(e.doc.file for e in rp.chain)}
     files |= {rs.component.doc.file for rs in rp.steps if rs.component is not None}
     files |= {f for f in asm.dictionary_files}
     h = hashlib.sha256()
-    h.update(f"{_engine_digest()}|{options.release_date}|{options.calendar}|{options.targets}".encode())
+    release = options.release_date or dt.date.today()  # T+n resolves against it
+    h.update(f"{_engine_digest()}|{release}|{options.calendar}|{options.targets}".encode())
     for name in sorted(files, key=relative):
         label = relative(name).encode()
         try:
-            h.update(label + b"\0" + Path(name).read_bytes() + b"\0")
+            h.update(label + b"\0" + read(name) + b"\0")
         except OSError:
             h.update(label + b"\0missing\0")
     return "sha256:" + h.hexdigest()
@@ -162,26 +168,38 @@ def build(paths: Sequence[Path | str] = (), out: Path = Path("build"), options: 
     resolve_date = _date_resolver(options)
     from .compile import compile_product
 
+    dictionary_files = sorted({e.doc.file for e in checked.catalog.kind("ParameterDictionary")})
+    read = functools.cache(lambda name: Path(name).read_bytes())  # each input file once per build
+    sources: dict[str, Path] = {}  # output name -> the identical file in the previous build
+    todo: list[tuple[str, Any, str]] = []  # pid, assembly, input digest of what must be compiled
     for key in sorted(ctx.assemblies):
         asm = ctx.assemblies[key]
         pid = f"{key[1]}@{key[2]}"
         if not _selected(key[1], select):
             continue
-        asm.dictionary_files = sorted({e.doc.file for e in checked.catalog.kind("ParameterDictionary")})
-        digest = _input_digest(asm, options, relative)
+        asm.dictionary_files = list(dictionary_files)
+        digest = _input_digest(asm, options, relative, read)
         old = prev_products.get(pid)
         if old is not None and old.get("inputs") == digest and prev_dir is not None:
             reused = _reuse(prev_dir, old)
             if reused is not None:
                 files.update(reused)
+                sources.update((name, prev_dir / name) for name in reused)
                 entries.append(old)
                 result.reused.append(pid)
                 continue
+        todo.append((pid, asm, digest))
+
+    def compile_one(item: tuple[str, Any, str]) -> tuple[dict[str, Any], dict[str, bytes], list[Diagnostic]]:
+        _, asm, digest = item
         defn = compile_product(asm, resolve_date, relative)
         produced, problems = _artifacts(defn, options.targets)
+        return _entry(defn, produced, digest), produced, problems
+
+    for (pid, _, _), (entry, produced, problems) in zip(todo, _map_products(compile_one, todo), strict=True):
         result.diagnostics.extend(problems)
         files.update(produced)
-        entries.append(_entry(defn, produced, digest))
+        entries.append(entry)
         result.compiled.append(pid)
         if progress is not None:
             progress(f"compiled {pid}")
@@ -190,7 +208,7 @@ def build(paths: Sequence[Path | str] = (), out: Path = Path("build"), options: 
     manifest = _manifest(entries, previous, options, {n: _sha(d) for n, d in files.items()})
     files["manifest.json"] = (json.dumps(manifest, ensure_ascii=False, sort_keys=True, indent=2) + "\n").encode()
     try:
-        _write_atomically(out, files)
+        _write_atomically(out, files, sources)
     except OSError as exc:
         result.diagnostics.append(Diagnostic("PK502", f"cannot write the build: {exc}", Location(str(out))))
         return result
@@ -198,9 +216,63 @@ def build(paths: Sequence[Path | str] = (), out: Path = Path("build"), options: 
     return result
 
 
+_PARALLEL_MIN = 40  # products; below this a forked worker costs more than it saves
+
+
+def _map_products(fn: Callable[[_T], _R], items: list[_T]) -> list[_R]:
+    """``fn`` over ``items``, results in order. Compiling and emitting are CPU-bound and
+    independent per product: on a multi-core machine forked workers (which inherit the
+    assemblies, so only results travel) take a share each and this process takes the first."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    workers = min(cores, 4)
+    if workers < 2 or len(items) < _PARALLEL_MIN or "fork" not in multiprocessing.get_all_start_methods():
+        return [fn(item) for item in items]
+    mp = multiprocessing.get_context("fork")
+    children = []
+    for w in range(1, workers):
+        recv, send = mp.Pipe(duplex=False)
+        proc = mp.Process(target=_work, args=(fn, items[w::workers], send), daemon=True)
+        proc.start()
+        send.close()
+        children.append((recv, proc))
+    try:
+        shares = [[fn(item) for item in items[0::workers]]]
+        for recv, proc in children:
+            shares.append(_collect(recv))
+            proc.join()
+    finally:
+        for _, proc in children:
+            if proc.is_alive():
+                proc.terminate()
+    out: list[_R] = [None] * len(items)  # type: ignore[list-item]
+    for w, share in enumerate(shares):
+        out[w::workers] = share
+    return out
+
+
+def _work(fn: Callable[[_T], _R], items: list[_T], conn: Any) -> None:
+    try:
+        conn.send(("ok", [fn(item) for item in items]))
+    except BaseException as exc:  # handed to the parent, which raises it
+        conn.send(("error", exc))
+    finally:
+        conn.close()
+
+
+def _collect(conn: Any) -> list[Any]:
+    try:
+        status, payload = conn.recv()
+    except EOFError:
+        raise RuntimeError("a build worker process ended without its results") from None
+    if status == "error":
+        raise payload
+    return list(payload)
+
+
 def _relative_to(root: Path) -> Callable[[str], str]:
     base = root.resolve()
 
+    @functools.cache  # every product names the same few thousand files, each resolved once
     def rel(name: str) -> str:
         try:
             return Path(name).resolve().relative_to(base).as_posix()
@@ -256,8 +328,11 @@ def _manifest(entries: list[dict[str, Any]], previous: dict[str, Any], options: 
             "products": products, "files": files, "changes": changes, "digest": digest}
 
 
-def _write_atomically(out: Path, files: dict[str, bytes]) -> None:
-    """Write into a new versioned folder, then swap the ``out`` link in one rename."""
+def _write_atomically(out: Path, files: dict[str, bytes], sources: Mapping[str, Path] | None = None) -> None:
+    """Write into a new versioned folder, then swap the ``out`` link in one rename.
+
+    A file of ``sources`` (the same bytes in the previous build, on the same file system) is
+    hard-linked instead of written: it is already on disk, so unchanged products cost no write."""
     out = out.absolute()
     store = out.parent / f".{out.name}.builds"
     store.mkdir(parents=True, exist_ok=True)
@@ -270,6 +345,8 @@ def _write_atomically(out: Path, files: dict[str, bytes]) -> None:
     for name, data in sorted(files.items()):
         path = tmp / name
         path.parent.mkdir(parents=True, exist_ok=True)
+        if sources and name in sources and _link(sources[name], path):
+            continue
         with open(path, "wb") as fh:
             fh.write(data)
             fh.flush()
@@ -285,6 +362,14 @@ def _write_atomically(out: Path, files: dict[str, bytes]) -> None:
     os.replace(link, out)
     if old is not None and old != target.resolve() and old.parent == store.resolve():
         shutil.rmtree(old, ignore_errors=True)
+
+
+def _link(source: Path, path: Path) -> bool:
+    try:
+        os.link(source, path)
+    except OSError:
+        return False  # another file system, or links not supported: write the bytes instead
+    return True
 
 
 def _sweep(store: Path, out: Path) -> None:

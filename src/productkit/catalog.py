@@ -8,6 +8,7 @@ loaded, so that references resolve, but only the chosen files' problems are repo
 
 from __future__ import annotations
 
+import functools
 import os
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -59,11 +60,17 @@ class Catalog:
     def versions(self, kinds: Iterable[str], ident: str) -> list[Entry]:
         """Every version of ``ident`` among ``kinds``, highest first."""
         found = [e for k in kinds for e in self.by_id.get((k, ident), [])]
-        return sorted(found, key=lambda e: semantic_version.Version(e.model.version), reverse=True)
+        return sorted(found, key=lambda e: parse_version(e.model.version), reverse=True)
 
     def ids(self, kinds: Iterable[str]) -> set[str]:
         wanted = set(kinds)
         return {i for (k, i) in self.by_id if k in wanted}
+
+
+@functools.lru_cache(maxsize=4096)
+def parse_version(text: str) -> semantic_version.Version:
+    """``text`` as a semantic version; memoised, as every reference resolution sorts versions."""
+    return semantic_version.Version(text)
 
 
 def _is_yaml(path: Path) -> bool:

@@ -235,6 +235,13 @@ def _fixed_point_problems(node: p.Node, scope: Mapping[str, str]) -> list[ExprPr
     return out
 
 
+@functools.lru_cache(maxsize=8192)
+def _parse(text: str) -> p.Node:
+    # Syntax trees are immutable; a line's conditions are checked again for each of its products.
+    return p.parse(text)
+
+
+@functools.lru_cache(maxsize=8192)
 def _exec_text(text: str) -> str:
     """The expression with every decimal literal as an integer scaled by 10^SCALE."""
     out, pos = [], 0
@@ -255,7 +262,7 @@ def check(text: str, scope: Mapping[str, str], want: str | None = "boolean",
     values) are inlined in the FEEL translation.
     """
     try:
-        tree = p.parse(text)
+        tree = _parse(text)
     except p.ParseError as exc:
         tree = None
         parse_problem = ExprProblem("PK301", f"syntax error: {exc.message}", exc.offset)

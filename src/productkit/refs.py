@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import semantic_version
 
-from .catalog import Catalog, Entry
+from .catalog import Catalog, Entry, parse_version
 from .shape import did_you_mean
 
 __all__ = ["COMPONENT_KINDS", "RefProblem", "resolve_ref", "split_ref"]
@@ -38,10 +39,15 @@ def resolve_ref(catalog: Catalog, ref: str, kinds: Sequence[str]) -> Entry | Ref
                               + " or ".join(kinds))
         return RefProblem("PK202", f"no {' or '.join(kinds)} '{ident}'",
                           did_you_mean(ident, catalog.ids(kinds)))
-    spec = semantic_version.NpmSpec(rng)
+    spec = _range(rng)
     for entry in found:
-        if semantic_version.Version(entry.model.version) in spec:
+        if parse_version(entry.model.version) in spec:
             return entry
     have = ", ".join(e.model.version for e in reversed(found))
     return RefProblem("PK203", f"no version of '{ident}' satisfies '{rng}'; the catalogue has {have}",
                       f"use a range that includes one of {have}")
+
+
+@functools.lru_cache(maxsize=4096)
+def _range(text: str) -> semantic_version.NpmSpec:
+    return semantic_version.NpmSpec(text)

@@ -1,0 +1,232 @@
+"""Applications per second for a ten-step product: the embedded engine (in memory and on
+SQLite) and SpiffWorkflow running the BPMN that ``productkit build`` emitted for the same product.
+
+The product is written as YAML and built like any other: a request screen, three independent
+checks (a parallel block), a conditional reject, a score and its conditional reject, a
+confirmation screen, a booking and a notification. Every application takes the happy path.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from ._params import label
+from ._yaml import Raw, dump
+
+__all__ = ["measure_runtime", "runtime_missing", "write_catalogue"]
+
+PRODUCT = "bench.ten-step"
+CHANNEL = "mobile"
+CONTEXT = {"applicant": {"name": "Li Lei", "id_number": "110101199003074514", "age": 36},
+           "session": {"device_id": "device-0001"}}
+INPUTS = {"request": {"bench": {"amount": "20000.00", "term_months": 12}},
+          "confirm": {"confirm": {"accepted": True}}}
+RESULTS = {"bench.kyc.verify": {"kyc.status": "passed"}, "bench.aml.screen": {"aml.result": "clear"},
+           "bench.fraud.score": {"fraud.level": "low"}, "bench.credit.score": {"credit.score": 720},
+           "bench.core.book": {"book.reference": "BK000000000001"}, "bench.notify.sms": {}}
+
+
+def _component(ident: str, handler: str, inputs: dict[str, Any], outputs: dict[str, Any]) -> dict[str, Any]:
+    doc: dict[str, Any] = {"apiVersion": "productkit/v1", "kind": "ProcessComponent", "id": ident,
+                           "version": Raw("1.0.0"), "title": label(ident, ident), "handler": handler,
+                           "inputs": inputs}
+    if outputs:
+        doc["outputs"] = outputs
+    doc["timeout"] = Raw("PT10S")
+    return doc
+
+
+def _enum(*values: str) -> dict[str, Any]:
+    return {"type": "enum", "values": list(values)}
+
+
+def _documents() -> dict[str, dict[str, Any]]:
+    money = {"type": "money", "currency": "CNY"}
+    ui_request = {"apiVersion": "productkit/v1", "kind": "UIComponent", "id": "ui.bench.request",
+                  "version": Raw("1.0.0"), "title": label("申请", "Request"), "channels": ["mobile", "web"],
+                  "fields": {"bench.amount": {**money, "min": Raw("100.00"), "max": Raw("500000.00"),
+                                              "label": label("金额", "Amount"), "widget": "money"},
+                             "bench.term_months": {"type": "integer", "min": 1, "max": 60,
+                                                   "label": label("期限", "Term"), "widget": "select"}}}
+    ui_confirm = {"apiVersion": "productkit/v1", "kind": "UIComponent", "id": "ui.bench.confirm",
+                  "version": Raw("1.0.0"), "title": label("确认", "Confirm"), "channels": ["mobile", "web"],
+                  "fields": {"confirm.accepted": {"type": "boolean", "label": label("同意", "I agree"),
+                                                  "widget": "consent"}}}
+    dictionary = {"apiVersion": "productkit/v1", "kind": "ParameterDictionary", "id": "dict.bench",
+                  "version": Raw("1.0.0"), "title": label("基准参数", "Benchmark parameters"),
+                  "parameters": {"bench_min_score": {"type": "integer", "min": 300, "max": 900, "default": 600,
+                                                     "title": label("最低评分", "Minimum score")}}}
+    product = {
+        "apiVersion": "productkit/v1", "kind": "Product", "id": PRODUCT, "version": Raw("1.0.0"),
+        "name": label("十步产品", "Ten-step product"), "effective": {"from": Raw("2026-01-01")},
+        "channels": ["mobile", "web"],
+        "context": {"applicant.name": {"type": "string"}, "applicant.id_number": {"type": "string"},
+                    "applicant.age": {"type": "integer"}, "session.device_id": {"type": "string"}},
+        "parameters": {"bench_min_score": 600},
+        "steps": [
+            {"id": "request", "use": "ui.bench.request@^1"},
+            {"id": "kyc", "use": "bench.kyc@^1"},
+            {"id": "aml", "use": "bench.aml@^1"},
+            {"id": "fraud", "use": "bench.fraud@^1"},
+            {"id": "reject-risk", "end": "rejected",
+             "when": 'kyc.status == "failed" || aml.result == "hit" || fraud.level == "high"'},
+            {"id": "score", "use": "bench.score@^1"},
+            {"id": "reject-score", "end": "rejected", "when": "credit.score < bench_min_score"},
+            {"id": "confirm", "use": "ui.bench.confirm@^1"},
+            {"id": "book", "use": "bench.book@^1", "after": ["confirm"]},
+            {"id": "notify", "use": "bench.notify@^1", "inputs": {"notify.reference": "book.reference"}},
+        ],
+    }
+    amount = {"bench.amount": money}
+    return {
+        "components/parameters/bench.yaml": dictionary,
+        "components/ui/request.yaml": ui_request,
+        "components/ui/confirm.yaml": ui_confirm,
+        "components/process/kyc.yaml": _component("bench.kyc", "bench.kyc.verify",
+                                                  {"applicant.id_number": {"type": "string"}, **amount},
+                                                  {"kyc.status": _enum("passed", "failed")}),
+        "components/process/aml.yaml": _component("bench.aml", "bench.aml.screen",
+                                                  {"applicant.name": {"type": "string"}, **amount},
+                                                  {"aml.result": _enum("clear", "hit")}),
+        "components/process/fraud.yaml": _component("bench.fraud", "bench.fraud.score",
+                                                    {"session.device_id": {"type": "string"}, **amount},
+                                                    {"fraud.level": _enum("low", "high")}),
+        "components/process/score.yaml": _component("bench.score", "bench.credit.score",
+                                                    {"applicant.age": {"type": "integer"}, **amount},
+                                                    {"credit.score": {"type": "integer", "min": 300, "max": 900}}),
+        "components/process/book.yaml": _component("bench.book", "bench.core.book", dict(amount),
+                                                   {"book.reference": {"type": "string"}}),
+        "components/process/notify.yaml": _component("bench.notify", "bench.notify.sms",
+                                                     {"notify.reference": {"type": "string"}}, {}),
+        "products/ten-step.yaml": product,
+    }
+
+
+def write_catalogue(root: Path) -> None:
+    for rel, doc in _documents().items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(dump(doc), encoding="utf-8")
+
+
+def runtime_missing() -> str | None:
+    """Why the runtime part cannot run here, or None."""
+    if importlib.util.find_spec("productkit.runtime") is None:
+        return "productkit.runtime does not exist yet"
+    runtime = importlib.import_module("productkit.runtime")
+    if not hasattr(runtime, "Engine"):
+        return "productkit.runtime exposes no Engine yet"
+    return None
+
+
+def _rate(run_one: Callable[[], object], n: int, warmup: int) -> float:
+    for _ in range(warmup):
+        run_one()
+    start = time.perf_counter()
+    for _ in range(n):
+        run_one()
+    return n / (time.perf_counter() - start)
+
+
+def _engine_runner(runtime: Any, build: Path, store: Any) -> Callable[[], object]:
+    handlers = runtime.Handlers()
+    for name, result in RESULTS.items():
+        handlers.add(name, lambda call, r=result: dict(r))
+    engine = runtime.Engine(runtime.Catalog.load(build), handlers=handlers, store=store)
+
+    def one() -> object:
+        app = engine.start(PRODUCT, CHANNEL, CONTEXT)
+        for step in ("request", "confirm"):
+            assert app.screen is not None and app.screen.step_id == step, (app.status, app.reason)
+            app = engine.submit(app.id, step, INPUTS[step])
+        assert app.outcome == "completed", (app.status, app.outcome, app.reason)
+        return app
+
+    return one
+
+
+def _spiff_runners(repo: Path, build: Path) -> dict[str, Callable[[], object]]:
+    """SpiffWorkflow through the test suite's harness: parsing the BPMN for each application
+    (``run_bpmn`` as the tests call it) and with the process spec parsed once."""
+    sys.path.insert(0, str(repo / "tests"))
+    import bpmn_support as bs  # type: ignore[import-not-found]
+    from productkit import expr, ir
+    from productkit.emit.bpmn import process_id
+
+    defn = ir.load(next((build / "definitions").glob(f"{PRODUCT}@*.json")).read_text("utf-8"))
+    xml = next((build / "bpmn").glob(f"{PRODUCT}@*.bpmn")).read_bytes()
+    params = {n: p.value for n, p in defn.parameters.items()}
+    conditions = bs.conditions_of(defn)
+    handlers = {name: (lambda variables, r=result: dict(r)) for name, result in RESULTS.items()}
+    inputs = {**_flat(CONTEXT), "channel": CHANNEL}
+
+    def evaluate(cond: Any, data: Mapping[str, Any]) -> bool:
+        env = {**params, **_flat(data)}
+        return bool(expr.evaluate(cond, env))
+
+    def per_app() -> object:
+        run = bs.run_bpmn(xml, process_id(defn), handlers, inputs, evaluate, conditions=conditions,
+                          user_data=INPUTS)
+        assert run.outcome in (None, "completed"), run.outcome
+        return run
+
+    parser = bs._Parser()
+    parser.add_bpmn_str(xml)
+    spec = parser.get_spec(process_id(defn))
+
+    def parsed_once() -> object:
+        engine = bs._Engine(handlers, conditions, evaluate, ())
+        workflow = bs.BpmnWorkflow(spec, script_engine=engine)
+        workflow.get_next_task(state=bs.TaskState.READY).data.update(bs._nested(inputs))
+        run = bs._Runner(workflow, engine, INPUTS).run()
+        assert run.outcome in (None, "completed"), run.outcome
+        return run
+
+    return {"spiff_run_bpmn": per_app, "spiff_spec_parsed_once": parsed_once}
+
+
+def _flat(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            out.update(_flat(value, path + "."))
+        else:
+            out[path] = value
+    return out
+
+
+def measure_runtime(repo: Path, work: Path, n: int = 300) -> dict[str, Any]:
+    """Applications per second on each engine, or ``{"skipped": reason}``."""
+    missing = runtime_missing()
+    if missing is not None:
+        return {"skipped": missing}
+    import productkit
+    runtime = importlib.import_module("productkit.runtime")
+
+    catalogue, build = work / "catalogue", work / "build"
+    write_catalogue(catalogue)
+    built = productkit.build([catalogue], out=build)
+    if built.out is None:
+        return {"skipped": "the ten-step product does not build: "
+                + "; ".join(str(d) for d in built.diagnostics[:3])}
+    out: dict[str, Any] = {"steps": 10, "applications": n}
+    out["engine_memory"] = _rate(_engine_runner(runtime, build, runtime.MemoryStore()), n, 20)
+    with tempfile.TemporaryDirectory() as tmp:
+        for sync in ("FULL", "NORMAL"):
+            store = runtime.SQLiteStore(Path(tmp) / f"{sync}.db", synchronous=sync)
+            out[f"engine_sqlite_{sync.lower()}"] = _rate(_engine_runner(runtime, build, store), n, 20)
+            store.close()
+    if importlib.util.find_spec("SpiffWorkflow") is None or not (repo / "tests" / "bpmn_support.py").exists():
+        out["spiff_skipped"] = "SpiffWorkflow or tests/bpmn_support.py is not available"
+        return out
+    for name, runner in _spiff_runners(repo, build).items():
+        out[name] = _rate(runner, max(50, n // 3), 5)
+    return out

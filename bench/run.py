@@ -1,0 +1,311 @@
+"""The scale benchmark (``make bench``): one run, on the same generated files, of
+
+* the YAML floor: every file parsed with ``yaml.CSafeLoader`` and nothing else;
+* ``productkit validate`` of the catalogue, and of one product file;
+* a cold ``productkit build``, a no-change rebuild, a one-product change and a one-component
+  change (which must recompile exactly the products using that component);
+* CLI start-up (``productkit --help``) and the peak memory of the cold build;
+* scaling at factors 0.25, 0.5, 1 and 2 (validate + cold build);
+* applications per second of a ten-step product on the embedded engine (memory, SQLite) and on
+  SpiffWorkflow running the emitted BPMN, when ``productkit.runtime`` has an Engine.
+
+Every figure is the wall time of a fresh process (what a user waits for), median of several
+repetitions. Results go to ``bench/results.json`` and ``BENCHMARKS.md``.
+
+    python -m bench.run [--out .bench] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import math
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from . import _report
+from ._runtime import measure_runtime
+from .generate import generate
+
+__all__ = ["main"]
+
+REPO = Path(__file__).resolve().parent.parent
+SCALES = (0.25, 0.5, 1.0, 2.0)
+SEED = 1
+
+
+class Bench:
+    def __init__(self, out: Path, quick: bool) -> None:
+        self.out = out.resolve()
+        self.quick = quick
+        self.python = sys.executable
+        script = Path(sys.executable).with_name("productkit")
+        self.cli = [str(script)] if script.exists() else [self.python, "-m", "productkit"]
+        self.results: dict[str, Any] = {}
+        path = os.environ.get("PYTHONPATH")
+        self.env = {**os.environ, "PYTHONPATH": str(REPO) + (os.pathsep + path if path else "")}
+
+    def reps(self, n: int) -> int:
+        return 1 if self.quick else n
+
+    # -------------------------------------------------------------- running
+
+    def wall(self, cmd: list[str], ok: Callable[[subprocess.CompletedProcess[str]], bool] | None = None
+             ) -> tuple[float, subprocess.CompletedProcess[str]]:
+        start = time.perf_counter()
+        proc = subprocess.run(cmd, capture_output=True, text=True, cwd=self.out, env=self.env)
+        seconds = time.perf_counter() - start
+        if not (ok(proc) if ok else proc.returncode == 0):
+            raise SystemExit(f"bench: {' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout[-2000:]}"
+                             f"\n{proc.stderr[-2000:]}")
+        return seconds, proc
+
+    def worker(self, *args: str) -> tuple[float, dict[str, Any]]:
+        seconds, proc = self.wall([self.python, "-m", "bench._worker", *args])
+        return seconds, json.loads(proc.stdout.strip().splitlines()[-1])
+
+    def median(self, label: str, n: int, run: Callable[[], float]) -> dict[str, Any]:
+        times = [run() for _ in range(self.reps(n))]
+        out = {"median": statistics.median(times), "runs": times}
+        print(f"  {label:<34} {out['median']:8.2f} s   (runs: {', '.join(f'{t:.2f}' for t in times)})",
+              flush=True)
+        return out
+
+    # -------------------------------------------------------------- the catalogue
+
+    def catalogue(self, scale: float) -> Path:
+        root = self.out / f"catalogue-{scale:g}"
+        start = time.perf_counter()
+        counts = generate(scale, root, SEED)
+        print(f"generated scale {scale:g} in {time.perf_counter() - start:.1f} s: "
+              + ", ".join(f"{n} {k}" for k, n in sorted(counts.items())), flush=True)
+        self.results.setdefault("catalogues", {})[f"{scale:g}"] = counts
+        return root
+
+    def validate(self, target: Path) -> float:
+        seconds, proc = self.wall([*self.cli, "validate", str(target)])
+        if "0 error(s), 0 warning(s)" not in proc.stderr:
+            raise SystemExit(f"bench: the generated catalogue is not clean: {proc.stderr[-500:]}")
+        return seconds
+
+    def cold_build(self, root: Path, out: Path, memory: list[int] | None = None) -> float:
+        shutil.rmtree(out.parent, ignore_errors=True)
+        seconds, info = self.worker("build", str(root), str(out))
+        if not info["ok"] or info["diagnostics"]:
+            raise SystemExit(f"bench: the cold build is not clean: {info['errors']} error(s), "
+                             f"{info['warnings']} warning(s)")
+        if memory is not None:
+            memory.append(max(info["maxrss_kib"], info["children_maxrss_kib"]))
+        return seconds
+
+    def rebuild(self, root: Path, out: Path, expect: set[str]) -> float:
+        seconds, info = self.worker("build", str(root), str(out))
+        if not info["ok"] or set(info["compiled"]) != expect:
+            extra = sorted(set(info["compiled"]) - expect)[:5]
+            missing = sorted(expect - set(info["compiled"]))[:5]
+            raise SystemExit(f"bench: the rebuild compiled {len(info['compiled'])} product(s), expected "
+                             f"{len(expect)} (unexpected: {extra}, missing: {missing})")
+        return seconds
+
+    # -------------------------------------------------------------- scale 1
+
+    def scale_one(self, root: Path) -> dict[str, Any]:
+        r: dict[str, Any] = {}
+        build = self.out / "build-1" / "build"
+
+        def floor() -> float:
+            return self.worker("floor", str(root))[0]
+
+        r["yaml_floor"] = self.median("YAML floor (CSafeLoader)", 5, floor)
+        r["validate"] = self.median("productkit validate", 3, lambda: self.validate(root))
+        memory: list[int] = []
+        r["cold_build"] = self.median("cold build", 3, lambda: self.cold_build(root, build, memory))
+        r["peak_rss_mib"] = max(memory) / 1024
+        print(f"  {'peak RSS of the cold build':<34} {r['peak_rss_mib']:8.0f} MiB", flush=True)
+        r["no_change_rebuild"] = self.median("no-change rebuild", 3, lambda: self.rebuild(root, build, set()))
+        r["one_product_change"] = self.one_product(root, build)
+        r["one_component_change"] = self.one_component(root, build)
+        product = self.product_file(root)[0]
+        r["validate_one_file"] = self.median("productkit validate <one product>", 3,
+                                             lambda: self.validate(product))
+        r["cli_startup"] = self.median("productkit --help", 5, lambda: self.wall([*self.cli, "--help"])[0])
+        return r
+
+    def product_file(self, root: Path) -> tuple[Path, str]:
+        for path in sorted((root / "products").rglob("*.yaml")):
+            text = path.read_text("utf-8")
+            if "\nkind: Product\n" in text and "_product_code: " in text:
+                ident = re.search(r"^id: (\S+)$", text, re.M)
+                version = re.search(r"^version: (\S+)$", text, re.M)
+                assert ident and version
+                return path, f"{ident[1]}@{version[1]}"
+        raise SystemExit("bench: no product file with a product code")
+
+    def one_product(self, root: Path, build: Path) -> dict[str, Any]:
+        path, pid = self.product_file(root)
+        original = path.read_bytes()
+        count = iter(range(1, 100))
+
+        def change() -> float:
+            text = original.decode("utf-8")
+            path.write_text(re.sub(r"(_product_code: [A-Z]{2})\d{4}", rf"\g<1>{9900 + next(count)}", text, count=1),
+                            encoding="utf-8")
+            return self.rebuild(root, build, {pid})
+
+        try:
+            out = self.median(f"one-product change ({pid})", 3, change)
+        finally:
+            path.write_bytes(original)
+        self.rebuild(root, build, {pid})
+        out["product"] = pid
+        return out
+
+    def one_component(self, root: Path, build: Path) -> dict[str, Any]:
+        manifest = json.loads((build / "manifest.json").read_text("utf-8"))
+        users: dict[tuple[str, str], set[str]] = {}
+        for p in manifest["products"]:
+            for cid, version in p["components"].items():
+                users.setdefault((cid, version), set()).add(f"{p['id']}@{p['version']}")
+        files = self.component_files(root)
+        candidates = sorted((len(u), key) for key, u in users.items() if len(u) >= 2 and key in files)
+        count, key = candidates[len(candidates) // 2]  # a component with a median number of users
+        path = files[key]
+        original = path.read_bytes()
+        timeouts = iter(f"PT{s}S" for s in range(41, 60))
+
+        def change() -> float:
+            text = original.decode("utf-8")
+            path.write_text(re.sub(r"^timeout: \S+$", f"timeout: {next(timeouts)}", text, count=1, flags=re.M),
+                            encoding="utf-8")
+            return self.rebuild(root, build, users[key])
+
+        try:
+            out = self.median(f"one-component change ({count} users)", 3, change)
+        finally:
+            path.write_bytes(original)
+        self.rebuild(root, build, users[key])
+        out.update(component=f"{key[0]}@{key[1]}", products_recompiled=count)
+        return out
+
+    def component_files(self, root: Path) -> dict[tuple[str, str], Path]:
+        found = {}
+        for path in (root / "components" / "process").rglob("*.yaml"):
+            text = path.read_text("utf-8")
+            ident = re.search(r"^id: (\S+)$", text, re.M)
+            version = re.search(r"^version: (\S+)$", text, re.M)
+            if ident and version and re.search(r"^timeout: ", text, re.M):
+                found[(ident[1], version[1])] = path
+        return found
+
+    # -------------------------------------------------------------- scaling
+
+    def scaling(self, scale_one: dict[str, Any], root_one: Path) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        scales = SCALES if not self.quick else (0.25, 1.0)
+        for scale in scales:
+            if scale == 1.0:
+                row = {"validate": scale_one["validate"]["median"], "cold_build": scale_one["cold_build"]["median"]}
+            else:
+                root = self.catalogue(scale)
+                n = 2 if scale < 1 else 1
+                build = self.out / f"build-{scale:g}" / "build"
+                row = {"validate": self.median(f"validate at {scale:g}", n,
+                                               functools.partial(self.validate, root))["median"],
+                       "cold_build": self.median(f"cold build at {scale:g}", n,
+                                                 functools.partial(self.cold_build, root, build))["median"]}
+                shutil.rmtree(build.parent, ignore_errors=True)
+                if scale != 1.0:
+                    shutil.rmtree(root, ignore_errors=True)
+            products = self.results["catalogues"][f"{scale:g}"].get("Product", 0)
+            row["products"] = products
+            row["ms_per_product_build"] = 1000 * row["cold_build"] / max(products, 1)
+            out[f"{scale:g}"] = row
+        lo, hi = f"{min(scales):g}", f"{max(scales):g}"
+        for what in ("validate", "cold_build"):
+            ratio = out[hi][what] / out[lo][what]
+            out[f"{what}_exponent"] = math.log(ratio) / math.log(max(scales) / min(scales))
+        return out
+
+    # -------------------------------------------------------------- all
+
+    def run(self) -> dict[str, Any]:
+        self.out.mkdir(parents=True, exist_ok=True)
+        started = time.perf_counter()
+        self.results["machine"] = machine()
+        self.results["quick"] = self.quick
+        root = self.catalogue(1.0)
+        self.results["scale_1"] = self.scale_one(root)
+        self.results["scaling"] = self.scaling(self.results["scale_1"], root)
+        self.results["runtime"] = self.runtime()
+        self.results["ratios"], self.results["goals"] = _report.judge(self.results)
+        self.results["seconds"] = time.perf_counter() - started
+        return self.results
+
+    def runtime(self) -> dict[str, Any]:
+        work = self.out / "runtime"
+        shutil.rmtree(work, ignore_errors=True)
+        result = measure_runtime(REPO, work, n=100 if self.quick else 300)
+        if "skipped" in result:
+            print(f"runtime: skipped: {result['skipped']}", flush=True)
+        else:
+            for key, value in result.items():
+                if isinstance(value, float):
+                    print(f"  {key:<34} {value:8.0f} applications/s", flush=True)
+        return result
+
+
+def machine() -> dict[str, Any]:
+    cpu = "unknown"
+    try:
+        models = Counter(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                         if line.startswith("model name"))
+        cpu = ", ".join(f"{n} x {m}" if n > 1 else m for m, n in models.items()) or platform.processor()
+    except OSError:
+        pass
+    memory = None
+    try:
+        kib = int(re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text())[1])  # type: ignore[index]
+        memory = f"{kib / 1024 / 1024:.1f} GiB"
+    except (OSError, TypeError):
+        pass
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return {"nproc": cores, "cpu": cpu, "memory": memory, "python": platform.python_version(),
+            "implementation": platform.python_implementation(), "platform": platform.platform(),
+            "commit": _git("rev-parse", "--short", "HEAD"), "dirty": bool(_git("status", "--porcelain", "src"))}
+
+
+def _git(*args: str) -> str | None:
+    try:
+        return subprocess.run(["git", *args], capture_output=True, text=True, cwd=REPO, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", type=Path, default=REPO / ".bench", help="work folder (generated files, builds)")
+    parser.add_argument("--quick", action="store_true", help="one repetition, fewer scales (a smoke test)")
+    parser.add_argument("--results", type=Path, default=REPO / "bench" / "results.json")
+    parser.add_argument("--markdown", type=Path, default=REPO / "BENCHMARKS.md")
+    args = parser.parse_args(argv)
+    results = Bench(args.out, args.quick).run()
+    args.results.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    args.markdown.write_text(_report.markdown(results), encoding="utf-8")
+    print()
+    print(_report.summary(results))
+    print(f"\nwrote {args.results} and {args.markdown} ({results['seconds']:.0f} s)")
+
+
+if __name__ == "__main__":
+    main()
