@@ -6,6 +6,7 @@ import asyncio
 import contextvars
 import datetime as dt
 import inspect
+import queue
 import threading
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -18,7 +19,7 @@ from .errors import BusinessError
 from .handlers import Handler, HandlerResult, StepCall
 from .views import Attempt
 
-__all__ = ["Outcome", "Policy", "invoke"]
+__all__ = ["Outcome", "Policy", "Workers", "invoke"]
 
 Clock = Callable[[], dt.datetime]
 
@@ -62,7 +63,7 @@ class Outcome:
 
 
 def invoke(fn: Handler, call_for: Callable[[int], StepCall], policy: Policy, clock: Clock,
-           sleep: Callable[[float], None]) -> Outcome:
+           sleep: Callable[[float], None], workers: Workers | None = None) -> Outcome:
     """Call ``fn`` until it answers, raises a business error, or the attempts run out.
 
     ``policy.timeout`` is the step's time budget: every attempt and the backoff between them
@@ -78,7 +79,7 @@ def invoke(fn: Handler, call_for: Callable[[int], StepCall], policy: Policy, clo
         result: Literal["ok", "error", "timeout", "business"]
         error: str | None = None
         try:
-            value = _once(fn, call_for(number), budget)
+            value = _once(fn, call_for(number), budget, workers)
             outputs = _outputs(value)
             result = "ok"
         except BusinessError as exc:
@@ -112,10 +113,15 @@ def _outputs(value: object) -> Mapping[str, object]:
     return value
 
 
-def _once(fn: Handler, call: StepCall, timeout: float | None) -> HandlerResult:
+def _once(fn: Handler, call: StepCall, timeout: float | None, workers: Workers | None = None) -> HandlerResult:
     if inspect.iscoroutinefunction(fn):
         return _await(fn(call), timeout)
-    value = fn(call) if timeout is None else _in_thread(fn, call, timeout)
+    if timeout is None:
+        value = fn(call)
+    elif workers is not None:
+        value = workers.run(fn, call, timeout)
+    else:
+        value = _in_thread(fn, call, timeout)
     if inspect.isawaitable(value):
         return _await(value, timeout)
     return value
@@ -158,3 +164,56 @@ def _in_thread(fn: Callable[[Any], Any], call: StepCall | None, timeout: float |
         raise box["error"]
     value: Any = box.get("value")
     return value
+
+
+class Workers:
+    """Threads that run handler calls under a timeout, reused from call to call.
+
+    Starting a thread per call cost more than the engine's own work; a call handed to an idle
+    worker costs two queue operations. A call that times out is abandoned with its thread (the
+    idempotency key makes its late effect safe); the next call is given another thread, so a
+    hung handler never blocks the rest."""
+
+    def __init__(self) -> None:
+        self._idle: queue.SimpleQueue[_Worker] = queue.SimpleQueue()
+
+    def run(self, fn: Callable[[Any], Any], call: StepCall, timeout: float) -> Any:
+        try:
+            worker = self._idle.get_nowait()
+        except queue.Empty:
+            worker = _Worker(self._idle)
+            worker.start()
+        task = _Task(fn, call, contextvars.copy_context())
+        worker.inbox.put(task)
+        if not task.done.wait(timeout):
+            raise HandlerTimeout()
+        if task.error is not None:
+            raise task.error
+        return task.value
+
+
+class _Task:
+    __slots__ = ("call", "context", "done", "error", "fn", "value")
+
+    def __init__(self, fn: Callable[[Any], Any], call: StepCall, context: contextvars.Context) -> None:
+        self.fn, self.call, self.context = fn, call, context
+        self.done = threading.Event()
+        self.value: Any = None
+        self.error: BaseException | None = None
+
+
+class _Worker(threading.Thread):
+    def __init__(self, idle: queue.SimpleQueue[_Worker]) -> None:
+        super().__init__(name="productkit-handler", daemon=True)
+        self.inbox: queue.SimpleQueue[_Task] = queue.SimpleQueue()
+        self._pool = idle
+
+    def run(self) -> None:
+        while True:
+            task = self.inbox.get()
+            try:
+                task.value = task.context.run(task.fn, task.call)
+            except BaseException as exc:
+                task.error = exc
+            task.done.set()
+            self._pool.put(self)

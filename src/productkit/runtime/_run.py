@@ -10,7 +10,7 @@ from functools import cached_property
 
 from .. import ir
 from . import _durations, _expr, _flow, _values
-from ._call import Outcome, Policy, invoke
+from ._call import Outcome, Policy, Workers, invoke
 from ._state import AppState, audit_row, step_row
 from .catalog import Catalog
 from .errors import ConditionError, HandlerMissing, InvalidState
@@ -30,6 +30,7 @@ class Ctx:
     store: Store
     clock: Callable[[], dt.datetime]
     sleep: Callable[[float], None]
+    workers: Workers | None = None
 
 
 class Run:
@@ -173,7 +174,7 @@ class Run:
                             step.component, inputs, params, key, attempt, compensating,
                             dict(outputs or {}))
 
-        return invoke(fn, call_for, Policy.of(step), self.ctx.clock, self.ctx.sleep)
+        return invoke(fn, call_for, Policy.of(step), self.ctx.clock, self.ctx.sleep, self.ctx.workers)
 
     def _service(self, step: ir.Step) -> None:
         st = self.state

@@ -15,6 +15,7 @@ from types import MappingProxyType
 
 from .. import ir
 from . import _flow
+from ._call import Workers
 from ._codec import micros
 from ._run import Ctx, Run
 from ._state import AppState, audit_event, step_record
@@ -67,10 +68,11 @@ class Engine:
         self.store: Store = store if store is not None else MemoryStore()
         self.clock = clock or _now
         self._sleep = sleep or time.sleep
+        self._workers = Workers()
         self._locks = [threading.RLock() for _ in range(_STRIPES)]
 
     def _ctx(self) -> Ctx:
-        return Ctx(self.catalog, self.handlers, self.store, self.clock, self._sleep)
+        return Ctx(self.catalog, self.handlers, self.store, self.clock, self._sleep, self._workers)
 
     def _lock(self, app_id: str) -> threading.RLock:
         return self._locks[hash(app_id) % _STRIPES]
