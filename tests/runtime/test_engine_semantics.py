@@ -98,3 +98,30 @@ def test_the_timeout_is_the_budget_of_every_attempt(make_engine: MakeEngine, clo
     assert app.outcome == "failed"
     assert calls == [1, 2]  # at 0 s and 1 s; a third would start at 3 s, past the 2 s budget
     assert clock.sleeps == [1.0]
+
+
+def test_handler_workers_are_reused_and_a_hung_call_blocks_nothing() -> None:
+    import threading
+
+    import pytest
+
+    from productkit.runtime._call import HandlerTimeout, Workers
+
+    workers, threads = Workers(), set()
+    release = threading.Event()
+
+    def ok(call: object) -> dict[str, object]:
+        threads.add(threading.get_ident())
+        return {"ok": True}
+
+    def hang(call: object) -> dict[str, object]:
+        release.wait(5)
+        return {}
+
+    for _ in range(5):
+        assert workers.run(ok, None, 1.0) == {"ok": True}  # type: ignore[arg-type]
+    assert len(threads) == 1
+    with pytest.raises(HandlerTimeout):
+        workers.run(hang, None, 0.05)  # type: ignore[arg-type]
+    assert workers.run(ok, None, 1.0) == {"ok": True}  # type: ignore[arg-type]
+    release.set()
