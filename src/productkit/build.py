@@ -26,11 +26,13 @@ import os
 import shutil
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
 from . import ir
+from ._cache import CACHE_DIR_NAME, engine_digest
+from .checks.products import input_files
 from .diagnostics import Diagnostic, Location, has_errors
 from .options import Options
 from .validate import validate
@@ -88,17 +90,13 @@ def _sha(text: str | bytes) -> str:
     return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
-def _input_digest(asm: Any, options: Options, relative: Callable[[str], str],
+def _input_digest(files: Sequence[str], options: Options, relative: Callable[[str], str],
                   read: Callable[[str], bytes] = lambda name: Path(name).read_bytes()) -> str:
     """What a product's output depends on: its files, its lines', its components', dictionaries."""
-    rp = asm.product
-    files = {rp.entry.doc.file, *(e.doc.file for e in rp.chain)}
-    files |= {rs.component.doc.file for rs in rp.steps if rs.component is not None}
-    files |= {f for f in asm.dictionary_files}
     h = hashlib.sha256()
     release = options.release_date or dt.date.today()  # T+n resolves against it
     h.update(f"{_engine_digest()}|{release}|{options.calendar}|{options.targets}".encode())
-    for name in sorted(files, key=relative):
+    for name in sorted(set(files), key=relative):
         label = relative(name).encode()
         try:
             h.update(label + b"\0" + read(name) + b"\0")
@@ -107,13 +105,9 @@ def _input_digest(asm: Any, options: Options, relative: Callable[[str], str],
     return "sha256:" + h.hexdigest()
 
 
-@functools.cache
 def _engine_digest() -> str:
     """The compiler's own source: a new productkit recompiles everything."""
-    h = hashlib.sha256()
-    for path in sorted(Path(__file__).parent.rglob("*.py")):
-        h.update(path.read_bytes())
-    return h.hexdigest()
+    return engine_digest()
 
 
 def _selected(pid: str, select: Sequence[str]) -> bool:
@@ -153,6 +147,8 @@ def build(paths: Sequence[Path | str] = (), out: Path = Path("build"), options: 
           select: Sequence[str] = (), progress: Callable[[str], None] | None = None) -> BuildResult:
     """Validate, compile the selected products, and atomically replace ``out``."""
     result = BuildResult()
+    if options.cache == "auto":  # beside the output, which is where a build's user looks
+        options = replace(options, cache=out.absolute().parent / CACHE_DIR_NAME)
     checked = validate(paths, options)
     result.diagnostics = list(checked.diagnostics)
     if checked.failed(options.strict):
@@ -166,19 +162,19 @@ def build(paths: Sequence[Path | str] = (), out: Path = Path("build"), options: 
     root = checked.catalog.root
     relative = _relative_to(root)
     resolve_date = _date_resolver(options)
-    from .compile import compile_product
 
     dictionary_files = sorted({e.doc.file for e in checked.catalog.kind("ParameterDictionary")})
     read = functools.cache(lambda name: Path(name).read_bytes())  # each input file once per build
     sources: dict[str, Path] = {}  # output name -> the identical file in the previous build
     todo: list[tuple[str, Any, str]] = []  # pid, assembly, input digest of what must be compiled
     for key in sorted(ctx.assemblies):
-        asm = ctx.assemblies[key]
         pid = f"{key[1]}@{key[2]}"
         if not _selected(key[1], select):
             continue
-        asm.dictionary_files = list(dictionary_files)
-        digest = _input_digest(asm, options, relative, read)
+        inputs = ctx.inputs.get(key)
+        if inputs is None:  # the checks did not say what it reads: assemble it to find out
+            inputs = input_files(ctx.assemblies[key].product)
+        digest = _input_digest([*inputs, *dictionary_files], options, relative, read)
         old = prev_products.get(pid)
         if old is not None and old.get("inputs") == digest and prev_dir is not None:
             reused = _reuse(prev_dir, old)
@@ -188,10 +184,14 @@ def build(paths: Sequence[Path | str] = (), out: Path = Path("build"), options: 
                 entries.append(old)
                 result.reused.append(pid)
                 continue
+        asm = ctx.assemblies[key]  # built now if its checks came from the cache
+        asm.dictionary_files = list(dictionary_files)
         todo.append((pid, asm, digest))
 
     def compile_one(item: tuple[str, Any, str]) -> tuple[dict[str, Any], dict[str, bytes], list[Diagnostic]]:
         _, asm, digest = item
+        from .compile import compile_product  # imported only when something is compiled
+
         defn = compile_product(asm, resolve_date, relative)
         produced, problems = _artifacts(defn, options.targets)
         return _entry(defn, produced, digest), produced, problems

@@ -9,7 +9,9 @@ loaded, so that references resolve, but only the chosen files' problems are repo
 from __future__ import annotations
 
 import functools
+import hashlib
 import os
+import pickle
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -17,8 +19,9 @@ from pathlib import Path
 
 import semantic_version
 
+from ._cache import Cache, digest
 from .diagnostics import Diagnostic, Location
-from .loader import Document, LoadLimits, load_file
+from .loader import Document, LoadLimits, _decode, _read_regular, load_text
 from .model import Header
 from .options import Options
 from .shape import to_model
@@ -29,16 +32,51 @@ SOURCE_DIRS = ("components", "products")
 SCENARIO_SUFFIXES = (".scenario.yaml", ".scenario.yml")
 
 
-@dataclass(frozen=True, slots=True)
 class Entry:
-    """One valid document: the loaded text with positions and its typed model."""
+    """One valid document: the loaded text with positions and its typed model.
 
-    doc: Document
-    model: Header
+    An entry read from the cache keeps its document and model pickled until first used, so
+    that a run which finds nothing changed never rebuilds the thousands of objects it skips."""
+
+    __slots__ = ("_blobs", "_doc", "_model", "file", "key")
+
+    def __init__(self, doc: Document, model: Header) -> None:
+        self._doc: Document | None = doc
+        self._model: Header | None = model
+        self._blobs: tuple[bytes, bytes] | None = None
+        self.file: str = doc.file
+        self.key: tuple[str, str, str] = (model.kind, model.id, model.version)
+
+    @classmethod
+    def packed(cls, file: str, key: tuple[str, str, str], doc: bytes, model: bytes) -> Entry:
+        entry = cls.__new__(cls)
+        entry._doc, entry._model, entry._blobs = None, None, (doc, model)
+        entry.file, entry.key = file, key
+        return entry
+
+    def pack(self) -> tuple[bytes, bytes]:
+        """The pickled document and model (what the cache stores)."""
+        if self._blobs is None:
+            self._blobs = (pickle.dumps(self.doc, pickle.HIGHEST_PROTOCOL),
+                           pickle.dumps(self.model, pickle.HIGHEST_PROTOCOL))
+        return self._blobs
 
     @property
-    def key(self) -> tuple[str, str, str]:
-        return (self.model.kind, self.model.id, self.model.version)
+    def doc(self) -> Document:
+        if self._doc is None:
+            assert self._blobs is not None
+            self._doc = pickle.loads(self._blobs[0])  # our own cache: see _cache
+        return self._doc
+
+    @property
+    def model(self) -> Header:
+        if self._model is None:
+            assert self._blobs is not None
+            self._model = pickle.loads(self._blobs[1])  # our own cache: see _cache
+        return self._model
+
+    def __repr__(self) -> str:
+        return f"Entry({self.file!r}, {self.key!r})"
 
 
 @dataclass(slots=True)
@@ -48,19 +86,20 @@ class Catalog:
     root: Path
     entries: list[Entry] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
+    digests: dict[str, str] = field(default_factory=dict)  # file -> sha256 of its bytes
     by_id: dict[tuple[str, str], list[Entry]] = field(default_factory=lambda: defaultdict(list))
 
     def add(self, entry: Entry) -> None:
         self.entries.append(entry)
-        self.by_id[(entry.model.kind, entry.model.id)].append(entry)
+        self.by_id[(entry.key[0], entry.key[1])].append(entry)
 
     def kind(self, kind: str) -> list[Entry]:
-        return [e for e in self.entries if e.model.kind == kind]
+        return [e for e in self.entries if e.key[0] == kind]
 
     def versions(self, kinds: Iterable[str], ident: str) -> list[Entry]:
         """Every version of ``ident`` among ``kinds``, highest first."""
         found = [e for k in kinds for e in self.by_id.get((k, ident), [])]
-        return sorted(found, key=lambda e: parse_version(e.model.version), reverse=True)
+        return sorted(found, key=lambda e: parse_version(e.key[2]), reverse=True)
 
     def ids(self, kinds: Iterable[str]) -> set[str]:
         wanted = set(kinds)
@@ -109,23 +148,55 @@ def display_name(path: Path) -> str:
 
 
 def load_catalog(root: Path, options: Options,
-                 files: Sequence[Path] | None = None) -> tuple[Catalog, list[Diagnostic]]:
-    """Load every document below ``root`` (or just ``files``); collect all problems."""
+                 files: Sequence[Path] | None = None,
+                 cache: Cache | None = None) -> tuple[Catalog, list[Diagnostic]]:
+    """Load every document below ``root`` (or just ``files``); collect all problems.
+
+    With a ``cache``, a file whose bytes (and name, and limits) are unchanged is not parsed
+    again: its entry, or its diagnostics, come from the cache."""
     catalog = Catalog(root=root)
     diagnostics: list[Diagnostic] = []
     limits = LoadLimits(options.max_file_bytes, options.max_depth)
     for path in files if files is not None else discover(root):
         name = display_name(path)
         catalog.files.append(name)
-        doc, problems = load_file(path, name, limits)
+        entry, problems = _load_one(path, name, limits, catalog, cache)
         diagnostics.extend(problems)
-        if doc is None:
-            continue
-        model, problems = to_model(doc)
-        diagnostics.extend(problems)
-        if model is not None:
-            catalog.add(Entry(doc, model))
+        if entry is not None:
+            catalog.add(entry)
     return catalog, diagnostics
+
+
+def _load_one(path: Path, name: str, limits: LoadLimits, catalog: Catalog,
+              cache: Cache | None) -> tuple[Entry | None, list[Diagnostic]]:
+    """Stages 1 and 2 for one file, as load_file and to_model do them, through the cache."""
+    raw, err = _read_regular(path, name, limits)
+    if err is not None or raw is None:
+        return None, [err] if err else []
+    sha = hashlib.sha256(raw).hexdigest()
+    catalog.digests[name] = sha
+    key = digest(sha, name, repr(limits))
+    where = str(path.absolute())
+    if cache is not None:
+        hit = cache.get("files", where, key)
+        if isinstance(hit, tuple) and len(hit) == 2:
+            packed, problems = hit
+            return (Entry.packed(name, *packed) if packed is not None else None), list(problems)
+    entry, problems = _parse(raw, name, limits)
+    if cache is not None:
+        cache.put("files", where, key, ((entry.key, *entry.pack()) if entry else None, problems))
+    return entry, problems
+
+
+def _parse(raw: bytes, name: str, limits: LoadLimits) -> tuple[Entry | None, list[Diagnostic]]:
+    text, err = _decode(name, raw)
+    if err is not None or text is None:
+        return None, [err] if err else []
+    doc, problems = load_text(text, name, limits)
+    if doc is None:
+        return None, problems
+    model, more = to_model(doc)
+    return (Entry(doc, model) if model is not None else None), problems + more
 
 
 def loc_of(entry: Entry, *path: str | int, key: bool = False) -> Location:

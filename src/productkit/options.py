@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
 
 __all__ = ["Options"]
 
@@ -18,3 +20,6 @@ class Options:
     release_date: dt.date | None = None
     calendar: str = "CN"
     targets: tuple[str, ...] = ("bpmn",)  # emit targets besides definitions and forms
+    # Where unchanged files and products are remembered between runs: "auto" is
+    # .productkit-cache beside the build output (or in the catalogue root), None disables it.
+    cache: Path | Literal["auto"] | None = "auto"

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ._cache import CACHE_DIR_NAME, open_cache
 from .catalog import Catalog, discover, display_name, find_root, load_catalog
 from .checks import CHECKS, Check, Context, run_checks
 from .diagnostics import Diagnostic, Location, has_errors, sort_diagnostics
@@ -60,7 +61,10 @@ def validate(paths: Sequence[Path | str] = (), options: Options = Options(),
     """Validate catalogue roots or files; every problem in every file, sorted by place.
 
     A file given alone is checked against the whole catalogue it belongs to, and only its
-    own problems are reported (what a pre-commit hook wants).
+    own problems are reported (what a pre-commit hook wants): products that read none of the
+    chosen files are not resolved. ``options.cache`` ("auto": ``.productkit-cache`` in the
+    catalogue root) remembers unchanged files and products between runs; the diagnostics are
+    the same with and without it.
     """
     chosen = [Path(p) for p in paths] or [Path.cwd()]
     results: list[ValidationResult] = []
@@ -88,12 +92,12 @@ def _validate_root(root: Path, files: list[Path] | None, options: Options,
                                         Location(display_name(f)), hint="rename the file or leave it out"))
             elif f.resolve() not in known:
                 every.append(f)
-    catalog, diagnostics = load_catalog(root, options, every)
+    cache = open_cache(options.cache, root / CACHE_DIR_NAME)
+    catalog, diagnostics = load_catalog(root, options, every, cache)
     diagnostics.extend(early)
-    ctx = Context.build(catalog, options)
+    selected = frozenset(display_name(f) for f in files) if files is not None else None
+    ctx = Context.build(catalog, options, cache, selected)
     diagnostics.extend(run_checks(ctx, checks))
-    selected = None
-    if files is not None:
-        selected = frozenset(display_name(f) for f in files)
+    if selected is not None:
         diagnostics = [d for d in diagnostics if d.location.file in selected]
     return ValidationResult(catalog, diagnostics, selected, ctx)

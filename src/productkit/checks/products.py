@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
+from typing import Any
 
+from .._cache import digest
+from ..catalog import Entry
 from ..diagnostics import Diagnostic
+from ..model import Product, ProductLine
+from ..refs import COMPONENT_KINDS, resolve_ref
 from ..shape import did_you_mean
 from ._context import Context
 
@@ -22,17 +28,72 @@ def check_line_cycles(ctx: Context) -> Iterator[Diagnostic]:
 
 
 def check_products(ctx: Context) -> Iterator[Diagnostic]:
-    """Resolve and assemble every product; PK2xx, PK3xx and PK4xx diagnostics."""
+    """Resolve and assemble every product; PK2xx, PK3xx and PK4xx diagnostics.
+
+    A product's problems depend only on the files it reads (its own, its lines', the
+    components its steps use, the dictionaries) and on which files its references pick, so
+    they are cached under a digest of exactly those; cross-document checks stay global."""
+    dictionaries = [e.file for e in ctx.catalog.kind("ParameterDictionary")]
+    for entry in ctx.catalog.kind("Product"):
+        key, reads = _dependencies(ctx, entry, dictionaries)
+        if ctx.selected is not None and ctx.selected.isdisjoint(reads):
+            ctx.assemblies.add(entry)  # none of its problems could be in the chosen files
+            continue
+        hit = ctx.cache.get("products", entry.file, key) if ctx.cache is not None and key else None
+        if isinstance(hit, tuple) and len(hit) == 2:
+            found, ctx.inputs[entry.key] = list(hit[0]), list(hit[1])
+            ctx.assemblies.add(entry)
+            yield from found
+            continue
+        found = _check_product(ctx, entry)
+        if ctx.cache is not None and key:
+            ctx.cache.put("products", entry.file, key, (found, ctx.inputs[entry.key]))
+        yield from found
+
+
+def _check_product(ctx: Context, entry: Entry) -> list[Diagnostic]:
     from ..assemble import assemble
     from ..resolve import resolve_product
 
-    for entry in ctx.catalog.kind("Product"):
-        rp = resolve_product(ctx, entry)
-        yield from rp.diagnostics
-        yield from _step_refs(rp)
-        asm = assemble(ctx, rp)
-        ctx.assemblies[entry.key] = asm
-        yield from asm.diagnostics
+    rp = resolve_product(ctx, entry)
+    found = [*rp.diagnostics, *_step_refs(rp)]
+    asm = assemble(ctx, rp)
+    ctx.assemblies.add(entry, asm)
+    ctx.inputs[entry.key] = input_files(rp)
+    return [*found, *asm.diagnostics]
+
+
+def input_files(rp: Any) -> list[str]:
+    """The catalogue files a resolved product is made of (dictionaries aside)."""
+    files = {rp.entry.file, *(e.file for e in rp.chain)}
+    files |= {rs.component.file for rs in rp.steps if rs.component is not None}
+    return sorted(files)
+
+
+def _dependencies(ctx: Context, entry: Entry, dictionaries: list[str]) -> tuple[str | None, set[str]]:
+    """The cache key of a product's checks, and every file they may read (a superset)."""
+    from ..resolve import extends_chain
+
+    chain = extends_chain(ctx, entry, [])
+    reads = {entry.file, *dictionaries, *(e.file for e in chain)}
+    parts = [repr(replace(ctx.options, cache=None)), "product", entry.file, "lines", *(e.file for e in chain)]
+    for level in (entry, *chain):
+        model = level.model
+        assert isinstance(model, Product | ProductLine)
+        for step in model.steps:
+            if step.use is not None:
+                found = resolve_ref(ctx.catalog, step.use, COMPONENT_KINDS)
+                picked = found.file if isinstance(found, Entry) else "-"
+                parts.append(f"use {step.use} -> {picked}")
+                reads.add(picked)
+    reads.discard("-")
+    parts.append("dictionaries")
+    parts.extend(dictionaries)
+    digests = ctx.catalog.digests
+    if any(f not in digests for f in reads):
+        return None, reads
+    parts.extend(f"{f}={digests[f]}" for f in sorted(reads))
+    return digest(*parts), reads
 
 
 def _step_refs(rp: object) -> Iterator[Diagnostic]:

@@ -1,0 +1,131 @@
+"""The caches of validate and build never change a diagnostic or an output, only the time taken."""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+from pathlib import Path
+
+import pytest
+
+from casekit import Case, invalid_cases, valid_cases
+from productkit.build import build
+from productkit.diagnostics import Diagnostic
+from productkit.options import Options
+from productkit.validate import validate
+
+REPO = Path(__file__).resolve().parents[1]
+CASES = invalid_cases() + valid_cases()
+
+
+def _run(root: Path | list[Path], cache: Path | None) -> list[Diagnostic]:
+    paths = root if isinstance(root, list) else [root]
+    return validate(paths, Options(cache=cache)).diagnostics
+
+
+def _entries(cache: Path) -> list[Path]:
+    return sorted(cache.rglob("*.pkl"))
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
+def test_cold_warm_and_disabled_agree(case: Case, tmp_path: Path) -> None:
+    root = case.install(tmp_path / "cat")
+    cache = tmp_path / "cache"
+    plain = _run(root, None)
+    assert _run(root, cache) == plain  # cold: fills the cache
+    assert _entries(cache), "nothing was cached"
+    assert _run(root, cache) == plain  # warm
+
+
+@pytest.fixture()
+def repo_catalogue(tmp_path: Path) -> Path:
+    root = tmp_path / "repo"
+    for sub in ("components", "products"):
+        shutil.copytree(REPO / sub, root / sub)
+    return root
+
+
+def test_repo_catalogue_warm_and_per_file(repo_catalogue: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    plain = _run(repo_catalogue, None)
+    assert _run(repo_catalogue, cache) == plain
+    assert _run(repo_catalogue, cache) == plain
+    # A file alone reports exactly its share of the whole, cached or not.
+    documents = [p for p in sorted((repo_catalogue / "products").rglob("*.yaml"))
+                 if not p.name.endswith(".scenario.yaml")]
+    for path in documents[:6]:
+        for c in (None, cache):
+            assert _run([path], c) == [d for d in plain if d.location.file == str(path)], path
+
+
+def test_corrupt_entries_are_misses(repo_catalogue: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    plain = _run(repo_catalogue, cache)
+    entries = _entries(cache)
+    for i, entry in enumerate(entries):
+        data = entry.read_bytes()
+        entry.write_bytes(data[: len(data) // 2] if i % 2 else b"not a pickle")
+    assert _run(repo_catalogue, cache) == plain
+    assert _run(repo_catalogue, cache) == plain
+
+
+def _deposit(tmp_path: Path) -> Path:
+    return next(c for c in valid_cases() if c.name.endswith("deposit_line")).install(tmp_path / "cat")
+
+
+@pytest.mark.parametrize(("file", "old", "new"), [
+    ("components/open.yaml", None, None),  # a component
+    ("components/parameters.yaml", None, None),  # a dictionary
+    ("products/line.yaml", None, None),  # a line
+])
+def test_an_edit_invalidates_what_depends_on_it(tmp_path: Path, file: str, old: str | None,
+                                                 new: str | None) -> None:
+    root = _deposit(tmp_path)
+    cache = tmp_path / "cache"
+    assert _run(root, cache) == _run(root, None) == []
+    path = root / file
+    text = path.read_text(encoding="utf-8")
+    for edit in _edits(text):
+        path.write_text(edit, encoding="utf-8")
+        assert _run(root, cache) == _run(root, None), edit
+    path.write_text(text, encoding="utf-8")
+    assert _run(root, cache) == []
+
+
+def _edits(text: str) -> list[str]:
+    """A few damaging edits: drop a line at a time among the first ones with a colon."""
+    lines = text.splitlines(keepends=True)
+    picks = [i for i, line in enumerate(lines) if ":" in line and not line.lstrip().startswith("#")][2:8]
+    return ["".join(lines[:i] + lines[i + 1:]) for i in picks]
+
+
+def test_build_with_cache_matches_build_without(repo_catalogue: Path, tmp_path: Path) -> None:
+    opts = Options(targets=(), release_date=__import__("datetime").date(2025, 1, 6))
+    plain = build([repo_catalogue], tmp_path / "plain" / "out", dataclasses.replace(opts, cache=None))
+    cached = build([repo_catalogue], tmp_path / "cached" / "out", opts)
+    assert (tmp_path / "cached" / ".productkit-cache").is_dir()
+    again = build([repo_catalogue], tmp_path / "cached" / "out", opts)
+    assert plain.diagnostics == cached.diagnostics == again.diagnostics
+    assert plain.manifest is not None and cached.manifest is not None and again.manifest is not None
+    assert plain.manifest["files"] == cached.manifest["files"] == again.manifest["files"]
+    assert again.compiled == [] and sorted(again.reused) == sorted(cached.compiled)
+    # A component edit recompiles exactly the products that use it, and nothing else.
+    component = next(p for p in sorted((repo_catalogue / "components").rglob("*.yaml"))
+                     if "kind: ProcessComponent" in p.read_text(encoding="utf-8"))
+    users = {f"{p['id']}@{p['version']}" for p in again.manifest["products"]
+             if p["components"].get(_field(component, "id")) == _field(component, "version")}
+    assert users
+    component.write_text(component.read_text(encoding="utf-8") + "\n# touched\n", encoding="utf-8")
+    edited = build([repo_catalogue], tmp_path / "cached" / "out", opts)
+    assert set(edited.compiled) == users
+    fresh = build([repo_catalogue], tmp_path / "fresh" / "out", dataclasses.replace(opts, cache=None))
+    assert edited.diagnostics == fresh.diagnostics
+    assert edited.manifest is not None and fresh.manifest is not None
+    assert edited.manifest["files"] == fresh.manifest["files"]
+
+
+def _field(path: Path, name: str) -> str:
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.startswith(f"{name}:"):
+            return line.split(":", 1)[1].strip().strip("'\"")
+    raise AssertionError(f"no {name} in {path}")
