@@ -30,6 +30,7 @@ class Format(str, Enum):
 PathsArg = Annotated[list[Path] | None, typer.Argument(help="catalogue roots or files (default: .)")]
 FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="diagnostics format")]
 StrictOpt = Annotated[bool, typer.Option("--strict", help="warnings fail the run too")]
+NoCacheOpt = Annotated[bool, typer.Option("--no-cache", help="ignore and do not write .productkit-cache")]
 
 
 def _emit(diagnostics: list, fmt: Format) -> None:  # type: ignore[type-arg]
@@ -39,12 +40,13 @@ def _emit(diagnostics: list, fmt: Format) -> None:  # type: ignore[type-arg]
 
 
 @app.command()
-def validate(paths: PathsArg = None, format: FormatOpt = Format.text, strict: StrictOpt = False) -> None:
+def validate(paths: PathsArg = None, format: FormatOpt = Format.text, strict: StrictOpt = False,
+             no_cache: NoCacheOpt = False) -> None:
     """Check every document's shape, types, constraints and references."""
     from .options import Options
     from .validate import validate as run
 
-    result = run(paths or [], Options(strict=strict))
+    result = run(paths or [], Options(strict=strict, cache=None if no_cache else "auto"))
     _emit(result.diagnostics, format)
     if format == Format.text:
         errors = sum(1 for d in result.diagnostics if d.severity.value == "error")
@@ -83,7 +85,7 @@ def build(paths: PathsArg = None,
                                                            help="only products affected since this git ref")] = None,
           release_date: Annotated[str | None, typer.Option("--release-date",
                                                           help="release date T (YYYY-MM-DD)")] = None,
-          format: FormatOpt = Format.text, strict: StrictOpt = False) -> None:
+          format: FormatOpt = Format.text, strict: StrictOpt = False, no_cache: NoCacheOpt = False) -> None:
     """Validate everything and compile products into definitions, forms, BPMN and a manifest."""
     import datetime as dt
 
@@ -105,7 +107,8 @@ def build(paths: PathsArg = None,
         sys.stderr.write(f"\r\033[K{msg}")
 
     progress = show if tty else None
-    result = run(paths or [], out, Options(strict=strict, release_date=release), chosen, progress)
+    options = Options(strict=strict, release_date=release, cache=None if no_cache else "auto")
+    result = run(paths or [], out, options, chosen, progress)
     if tty:
         sys.stderr.write("\r\033[K")
     _emit(result.diagnostics, format)
