@@ -112,9 +112,11 @@ def test_no_change_rebuild_recompiles_nothing_and_a_component_change_only_its_us
     out = tmp_path / "build"
     cold = build([catalogue], out, Options(release_date=RELEASE))
     assert cold.compiled and not cold.reused
+    before = _tree(out)
     again = build([catalogue], out, Options(release_date=RELEASE))
     assert again.compiled == [] and sorted(again.reused) == sorted(cold.compiled)
-    assert again.manifest is not None and again.manifest["changes"] == {"added": [], "changed": [], "removed": []}
+    assert again.up_to_date and _tree(out) == before  # nothing changed: the build is left as it is
+    assert again.diagnostics == cold.diagnostics
     component = catalogue / "components" / "open.yaml"
     text = component.read_text(encoding="utf-8")
     component.write_text(text.replace("en: Open deposit", "en: Open a deposit"), encoding="utf-8")
@@ -154,3 +156,19 @@ def test_a_build_killed_at_any_moment_leaves_a_loadable_build(catalogue: Path, t
     build([catalogue], out, Options(release_date=RELEASE))
     store = out.parent / ".build.builds"
     assert [p.resolve() for p in store.iterdir()] == [out.resolve()], "killed builds' leftovers are swept"
+
+
+def test_an_up_to_date_rebuild_reports_the_same_warnings(catalogue: Path, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    comp = catalogue / "components" / "kyc.yaml"
+    comp.write_text(comp.read_text(encoding="utf-8") + "deprecated: {since: 2026-01-01}\n", encoding="utf-8")
+    out = tmp_path / "build"
+    first = build([catalogue], out, Options(release_date=RELEASE))
+    assert [d.code for d in first.diagnostics] == ["PK204"] and not first.up_to_date
+    monkeypatch.chdir(tmp_path)  # replayed paths follow the working directory
+    again = build([catalogue], out, Options(release_date=RELEASE))
+    assert again.up_to_date
+    [warning] = again.diagnostics
+    assert (warning.code, warning.location.line, warning.location.col) == (
+        "PK204", first.diagnostics[0].location.line, first.diagnostics[0].location.col)
+    assert Path(warning.location.file).resolve() == Path(first.diagnostics[0].location.file).resolve()

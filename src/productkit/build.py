@@ -52,6 +52,7 @@ class BuildResult:
     reused: list[str] = field(default_factory=list)
     out: Path | None = None
     manifest: dict[str, Any] | None = None
+    up_to_date: bool = False  # nothing changed since the build in ``out``: it was left as it is
 
     def failed(self, strict: bool = False) -> bool:
         return has_errors(self.diagnostics, strict)
@@ -149,6 +150,9 @@ def build(paths: Sequence[Path | str] = (), out: Path = Path("build"), options: 
     result = BuildResult()
     if options.cache == "auto":  # beside the output, which is where a build's user looks
         options = replace(options, cache=out.absolute().parent / CACHE_DIR_NAME)
+    fingerprint, root = _fingerprint(paths, options, select)
+    if _up_to_date(out, fingerprint, root, result):
+        return result
     checked = validate(paths, options)
     result.diagnostics = list(checked.diagnostics)
     if checked.failed(options.strict):
@@ -206,6 +210,9 @@ def build(paths: Sequence[Path | str] = (), out: Path = Path("build"), options: 
     if has_errors(result.diagnostics, options.strict):
         return result
     manifest = _manifest(entries, previous, options, {n: _sha(d) for n, d in files.items()})
+    # Diagnostics are kept with catalogue-relative paths, so an up-to-date rebuild replays them.
+    kept = [{**d.to_json(), "file": relative(d.location.file)} for d in result.diagnostics]
+    manifest["build"] = {"fingerprint": fingerprint, "diagnostics": kept}
     files["manifest.json"] = (json.dumps(manifest, ensure_ascii=False, sort_keys=True, indent=2) + "\n").encode()
     try:
         _write_atomically(out, files, sources)
@@ -214,6 +221,56 @@ def build(paths: Sequence[Path | str] = (), out: Path = Path("build"), options: 
         return result
     result.out, result.manifest = out, manifest
     return result
+
+
+def _fingerprint(paths: Sequence[Path | str], options: Options, select: Sequence[str]) -> tuple[str, Path]:
+    """Everything a build depends on: every catalogue file's bytes (by path relative to its
+    root), productkit's own source, the options and the selection."""
+    from .catalog import discover, find_root
+
+    h = hashlib.sha256()
+    release = options.release_date or dt.date.today()
+    h.update(f"{engine_digest()}|{release}|{options.calendar}|{options.targets}|{options.strict}|"
+             f"{sorted(select)}|{options.max_file_bytes}|{options.max_depth}".encode())
+    roots = []
+    for given in [Path(p) for p in paths] or [Path.cwd()]:
+        root = find_root(given.resolve()) if given.exists() else given
+        roots.append(root)
+        chosen = discover(root) if given.is_dir() else [given]
+        for path in sorted(chosen):
+            try:
+                rel = path.resolve().relative_to(root).as_posix()
+                data = path.read_bytes() if path.is_file() else b"<not a regular file>"
+            except (OSError, ValueError):
+                rel, data = str(path), b"<unreadable>"
+            h.update(rel.encode() + b"\0" + hashlib.sha256(data).digest())
+    return "sha256:" + h.hexdigest(), roots[0]
+
+
+def _up_to_date(out: Path, fingerprint: str, root: Path, result: BuildResult) -> bool:
+    """True when ``out`` holds a build of exactly these inputs: it is kept, byte for byte, and
+    its diagnostics (warnings) are reported again."""
+    previous, prev_dir = _previous(out)
+    recorded = previous.get("build") if isinstance(previous.get("build"), dict) else None
+    if prev_dir is None or recorded is None or recorded.get("fingerprint") != fingerprint:
+        return False
+    try:
+        result.diagnostics = [_diagnostic(d, root) for d in recorded.get("diagnostics", [])]
+    except (KeyError, TypeError, ValueError):
+        return False
+    result.reused = [f"{p['id']}@{p['version']}" for p in previous.get("products", [])]
+    result.out, result.manifest, result.up_to_date = out, previous, True
+    return True
+
+
+def _diagnostic(raw: Mapping[str, Any], root: Path) -> Diagnostic:
+    from .catalog import display_name
+    from .diagnostics import Related, Severity
+
+    path = tuple(str(raw["path"]).split(".")) if raw.get("path") else ()
+    loc = Location(display_name(root / raw["file"]), raw["line"], raw["col"], path)
+    related = tuple(Related(Location(r["file"], r["line"], r["col"]), r["message"]) for r in raw.get("related", []))
+    return Diagnostic(raw["code"], raw["message"], loc, Severity(raw["severity"]), related, raw.get("hint"))
 
 
 _PARALLEL_MIN = 40  # products; below this a forked worker costs more than it saves
