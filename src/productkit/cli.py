@@ -113,7 +113,8 @@ def build(paths: PathsArg = None,
         sys.stderr.write("\r\033[K")
     _emit(result.diagnostics, format)
     if format == Format.text:
-        state = "failed" if result.failed(strict) else f"wrote {out}"
+        state = "failed" if result.failed(strict) else (
+            f"{out} is up to date" if result.up_to_date else f"wrote {out}")
         sys.stderr.write(f"build {state}: {len(result.compiled)} compiled, {len(result.reused)} unchanged\n")
     raise typer.Exit(EXIT_PROBLEMS if result.failed(strict) else EXIT_OK)
 
