@@ -1,11 +1,18 @@
-"""Serialise the BPMN element graph: the process, its errors and the diagram, with lxml.
+"""Serialise the BPMN element graph: the process, its errors and the diagram.
 
 The output depends only on the graph: namespaces, attributes and elements are written in a
 fixed order, so the same graph gives the same bytes.
+
+The bytes are those lxml (libxml2) writes for the tree :func:`_lxml_write` builds, pretty
+printed. Building that tree costs more than the rest of the emitter, so :func:`write` writes
+the same text directly, escaping as libxml2 does. Anything out of the ordinary (a string lxml
+refuses, a value that is not a ``str``, an unknown prefix, a gateway with two default flows)
+goes to the lxml writer instead, which then writes it or raises exactly what it always did.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -26,6 +33,7 @@ NS = {
 }
 EXECUTION_PLATFORM = "Camunda Cloud"
 EXECUTION_PLATFORM_VERSION = "8.6.0"
+_DECLARATION = b'<?xml version="1.0" encoding="UTF-8"?>\n'
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,10 +49,230 @@ class Document:
     documentation: str | None = None
 
 
+def write(doc: Document) -> bytes:
+    """The BPMN 2.0 XML text of ``doc``, UTF-8 with an XML declaration."""
+    try:
+        text = _Writer().document(doc)
+    except Exception:  # the lxml writer decides: it writes it or raises
+        return _lxml_write(doc)
+    return _DECLARATION + text.encode("utf-8")
+
+
+def _default_flow(node: Node, out: Sequence[Edge]) -> str | None:
+    """The one unconditioned flow leaving a splitting exclusive gateway is its default."""
+    if node.tag != "exclusiveGateway" or len(out) < 2:
+        return None
+    plain = [e.id for e in out if e.condition is None]
+    if len(plain) > 1:
+        raise ValueError(f"gateway {node.id} has {len(plain)} flows without a condition")
+    return plain[0] if plain else None
+
+
+def _flows(doc: Document) -> tuple[list[Edge], dict[str, list[str]], dict[str, list[Edge]]]:
+    """The sequence flows, and their ids into and the flows out of each node."""
+    incoming: dict[str, list[str]] = {}
+    outgoing: dict[str, list[Edge]] = {}
+    flows = [e for e in doc.edges if not e.association]
+    for e in flows:
+        incoming.setdefault(e.target, []).append(e.id)
+        outgoing.setdefault(e.source, []).append(e)
+    return flows, incoming, outgoing
+
+
+# the direct writer ------------------------------------------------------------------------
+
+class _Unusual(Exception):
+    """Something the direct writer leaves to lxml."""
+
+
+_SPECIAL = re.compile('[&<>"\t\n\r\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]')
+_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")  # lxml refuses
+_NAME = re.compile(r"(?:[A-Za-z_][A-Za-z0-9._-]*:)?[A-Za-z_][A-Za-z0-9._-]*")
+_NAMES: dict[str, str] = {}  # prefix:local names checked (tags and attributes are code's)
+
+
+def _attr(value: str) -> str:
+    """``value`` as libxml2 writes an attribute value (between double quotes)."""
+    if value.__class__ is not str:
+        raise _Unusual(value)
+    if _SPECIAL.search(value) is None:
+        return value
+    if _INVALID.search(value) is not None:
+        raise _Unusual(value)
+    return (value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            .replace('"', "&quot;").replace("\n", "&#10;").replace("\r", "&#13;")
+            .replace("\t", "&#9;"))
+
+
+def _text(value: str) -> str:
+    """``value`` as libxml2 writes text content."""
+    if value.__class__ is not str:
+        raise _Unusual(value)
+    if _SPECIAL.search(value) is None:
+        return value
+    if _INVALID.search(value) is not None:
+        raise _Unusual(value)
+    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;")
+
+
+def _name(name: str) -> str:
+    """A tag or attribute name as written: checked once, written as given."""
+    if name in _NAMES:
+        return name
+    prefix, colon, _ = name.partition(":")
+    if not _NAME.fullmatch(name) or (colon and prefix not in NS):
+        raise _Unusual(name)
+    _NAMES[name] = name
+    return name
+
+
+def _attrs(attrs: Sequence[tuple[str, str]]) -> str:
+    return "".join([f' {_name(k)}="{_attr(v)}"' for k, v in attrs])
+
+
+def _inline(spec: El) -> str:
+    """An element inside mixed content: libxml2 indents nothing there."""
+    tag = _name(spec.tag)
+    head = f"<{tag}{_attrs(spec.attrs)}"
+    if spec.text is None and not spec.children:
+        return head + "/>"
+    text = "" if spec.text is None else _text(spec.text)
+    return f"{head}>{text}{''.join([_inline(c) for c in spec.children])}</{tag}>"
+
+
+class _Writer:
+    """Lines of pretty-printed XML: two spaces of indent per level, one element a line."""
+
+    def __init__(self) -> None:
+        self.out: list[str] = []
+
+    def el(self, spec: El, pad: str) -> None:
+        if spec.text is not None:
+            self.out.append(pad + _inline(spec) + "\n")
+            return
+        tag = _name(spec.tag)
+        head = f"{pad}<{tag}{_attrs(spec.attrs)}"
+        if not spec.children:
+            self.out.append(head + "/>\n")
+            return
+        self.out.append(head + ">\n")
+        inner = pad + "  "
+        for child in spec.children:
+            self.el(child, inner)
+        self.out.append(f"{pad}</{tag}>\n")
+
+    def extensions(self, extensions: Sequence[El], pad: str) -> None:
+        if extensions:
+            self.out.append(f"{pad}<bpmn:extensionElements>\n")
+            for spec in extensions:
+                self.el(spec, pad + "  ")
+            self.out.append(f"{pad}</bpmn:extensionElements>\n")
+
+    def document(self, doc: Document) -> str:
+        ids = [doc.process_id, *[i for i, _ in doc.errors], *[n.id for n in doc.nodes],
+               *[i for e in doc.edges for i in (e.id, e.source, e.target)]]
+        if _SPECIAL.search(" ".join(ids)) is not None:
+            raise _Unusual("an id to escape")  # ids are NCNames: written as they are
+        out = self.out
+        namespaces = "".join([f' xmlns:{p}="{uri}"' for p, uri in NS.items()])
+        out.append(f'<bpmn:definitions{namespaces} id="Definitions_{doc.process_id}" '
+                   'targetNamespace="https://productkit.dev/bpmn" exporter="productkit" '
+                   f'modeler:executionPlatform="{EXECUTION_PLATFORM}" '
+                   f'modeler:executionPlatformVersion="{EXECUTION_PLATFORM_VERSION}">\n')
+        self.process(doc)
+        out.extend([f'  <bpmn:error id="{i}" name="{_attr(c)}" errorCode="{_attr(c)}"/>\n'
+                    for i, c in doc.errors])
+        self.diagram(doc)
+        out.append("</bpmn:definitions>\n")
+        return "".join(out)
+
+    def process(self, doc: Document) -> None:
+        out = self.out
+        head = f'  <bpmn:process id="{doc.process_id}" name="{_attr(doc.process_name)}" isExecutable="true"'
+        if not (doc.documentation or doc.extensions or doc.nodes or doc.edges):
+            out.append(head + "/>\n")
+            return
+        out.append(head + ">\n")
+        if doc.documentation:
+            out.append(f"    <bpmn:documentation>{_text(doc.documentation)}</bpmn:documentation>\n")
+        self.extensions(doc.extensions, "    ")
+        flows, incoming, outgoing = _flows(doc)
+        for node in doc.nodes:
+            self.node(node, incoming.get(node.id, ()), outgoing.get(node.id, ()))
+        for e in flows:
+            name = f' name="{_attr(e.name)}"' if e.name else ""
+            head = f'    <bpmn:sequenceFlow id="{e.id}"{name} sourceRef="{e.source}" targetRef="{e.target}"'
+            if e.condition is None:
+                out.append(head + "/>\n")
+                continue
+            out.append(f'{head}>\n      <bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">'
+                       f"{_text(e.condition)}</bpmn:conditionExpression>\n    </bpmn:sequenceFlow>\n")
+        out.extend([f'    <bpmn:association id="{e.id}" associationDirection="One" '
+                    f'sourceRef="{e.source}" targetRef="{e.target}"/>\n'
+                    for e in doc.edges if e.association])
+        out.append("  </bpmn:process>\n")
+
+    def node(self, node: Node, incoming: Sequence[str], out: Sequence[Edge]) -> None:
+        head = f' id="{node.id}" name="{_attr(node.name)}"' if node.name else f' id="{node.id}"'
+        if node.attrs:
+            keys = {k for k, _ in node.attrs}
+            if len(keys) < len(node.attrs) or not keys.isdisjoint(("id", "name", "default")):
+                raise _Unusual(node.attrs)  # lxml keeps the first place and the last value
+            head += _attrs(node.attrs)
+        default = _default_flow(node, out)
+        if default is not None:
+            head += f' default="{default}"'
+        tag = _name(f"bpmn:{node.tag}")
+        lines = self.out
+        if not (node.documentation or node.extensions or incoming or out or node.body):
+            lines.append(f"    <{tag}{head}/>\n")
+            return
+        lines.append(f"    <{tag}{head}>\n")
+        if node.documentation:
+            lines.append(f"      <bpmn:documentation>{_text(node.documentation)}</bpmn:documentation>\n")
+        self.extensions(node.extensions, "      ")
+        lines.extend([f"      <bpmn:incoming>{i}</bpmn:incoming>\n" for i in incoming])
+        lines.extend([f"      <bpmn:outgoing>{e.id}</bpmn:outgoing>\n" for e in out])
+        for spec in node.body:
+            self.el(spec, "      ")
+        lines.append(f"    </{tag}>\n")
+
+    def diagram(self, doc: Document) -> None:
+        out = self.out
+        pid = doc.process_id
+        out.append(f'  <bpmndi:BPMNDiagram id="BPMNDiagram_{pid}">\n'
+                   f'    <bpmndi:BPMNPlane id="BPMNPlane_{pid}" bpmnElement="{pid}"')
+        if not (doc.nodes or doc.edges):
+            out.append("/>\n  </bpmndi:BPMNDiagram>\n")
+            return
+        out.append(">\n")
+        for node in doc.nodes:
+            b = node.bounds
+            marker = ' isMarkerVisible="true"' if node.tag == "exclusiveGateway" else ""
+            out.append(f'      <bpmndi:BPMNShape id="{node.id}_di" bpmnElement="{node.id}"{marker}>\n'
+                       f'        <dc:Bounds x="{b.x:d}" y="{b.y:d}" width="{b.width:d}" '
+                       f'height="{b.height:d}"/>\n      </bpmndi:BPMNShape>\n')
+        for e in sorted(doc.edges, key=lambda e: e.association):  # the order of the process
+            head = f'      <bpmndi:BPMNEdge id="{e.id}_di" bpmnElement="{e.id}"'
+            if not e.waypoints:
+                out.append(head + "/>\n")
+                continue
+            points = "".join([f'        <di:waypoint x="{x:d}" y="{y:d}"/>\n' for x, y in e.waypoints])
+            out.append(f"{head}>\n{points}      </bpmndi:BPMNEdge>\n")
+        out.append("    </bpmndi:BPMNPlane>\n  </bpmndi:BPMNDiagram>\n")
+
+
+# the lxml writer: what the direct writer writes, and the judge of anything unusual ---------
+
+_QNAMES: dict[str, str] = {}
+
+
 def _q(name: str) -> str:
     """``prefix:local`` -> ``{namespace}local``."""
-    prefix, _, local = name.partition(":")
-    return f"{{{NS[prefix]}}}{local}" if local else name
+    if name not in _QNAMES:
+        prefix, _, local = name.partition(":")
+        _QNAMES[name] = f"{{{NS[prefix]}}}{local}" if local else name
+    return _QNAMES[name]
 
 
 def _sub(parent: etree._Element, tag: str, attrs: Sequence[tuple[str, str]] = (),
@@ -63,8 +291,7 @@ def _el(parent: etree._Element, spec: El) -> None:
         _el(el, child)
 
 
-def write(doc: Document) -> bytes:
-    """The BPMN 2.0 XML text of ``doc``, UTF-8 with an XML declaration."""
+def _lxml_write(doc: Document) -> bytes:
     root = etree.Element(_q("bpmn:definitions"), nsmap=NS)
     for key, value in (("id", f"Definitions_{doc.process_id}"),
                        ("targetNamespace", "https://productkit.dev/bpmn"),
@@ -72,54 +299,42 @@ def write(doc: Document) -> bytes:
                        ("modeler:executionPlatform", EXECUTION_PLATFORM),
                        ("modeler:executionPlatformVersion", EXECUTION_PLATFORM_VERSION)):
         root.set(_q(key), value)
-    _process(root, doc)
+    _lxml_process(root, doc)
     for error_id, code in doc.errors:
         _sub(root, "bpmn:error", [("id", error_id), ("name", code), ("errorCode", code)])
-    _diagram(root, doc)
+    _lxml_diagram(root, doc)
     body = etree.tostring(root, encoding="UTF-8", pretty_print=True)
-    return b'<?xml version="1.0" encoding="UTF-8"?>\n' + bytes(body)
+    return _DECLARATION + bytes(body)
 
 
-def _process(root: etree._Element, doc: Document) -> None:
+def _lxml_process(root: etree._Element, doc: Document) -> None:
     proc = _sub(root, "bpmn:process", [("id", doc.process_id), ("name", doc.process_name),
                                        ("isExecutable", "true")])
     if doc.documentation:
         _sub(proc, "bpmn:documentation", text=doc.documentation)
-    _extensions(proc, doc.extensions)
-    incoming: dict[str, list[str]] = {}
-    outgoing: dict[str, list[Edge]] = {}
-    flows = [e for e in doc.edges if not e.association]
-    for e in flows:
-        incoming.setdefault(e.target, []).append(e.id)
-        outgoing.setdefault(e.source, []).append(e)
+    _lxml_extensions(proc, doc.extensions)
+    flows, incoming, outgoing = _flows(doc)
     for node in doc.nodes:
-        _node(proc, node, incoming.get(node.id, []), outgoing.get(node.id, []))
+        _lxml_node(proc, node, incoming.get(node.id, []), outgoing.get(node.id, []))
     for e in flows:
-        _flow(proc, e)
+        attrs = [("id", e.id)] + ([("name", e.name)] if e.name else [])
+        flow = _sub(proc, "bpmn:sequenceFlow", attrs + [("sourceRef", e.source), ("targetRef", e.target)])
+        if e.condition is not None:
+            _sub(flow, "bpmn:conditionExpression", [("xsi:type", "bpmn:tFormalExpression")], e.condition)
     for e in doc.edges:  # artifacts follow every flow element (BPMN 2.0 XSD, tProcess)
         if e.association:
             _sub(proc, "bpmn:association", [("id", e.id), ("associationDirection", "One"),
                                             ("sourceRef", e.source), ("targetRef", e.target)])
 
 
-def _extensions(parent: etree._Element, extensions: Sequence[El]) -> None:
+def _lxml_extensions(parent: etree._Element, extensions: Sequence[El]) -> None:
     if extensions:
         ext = _sub(parent, "bpmn:extensionElements")
         for spec in extensions:
             _el(ext, spec)
 
 
-def _default_flow(node: Node, out: Sequence[Edge]) -> str | None:
-    """The one unconditioned flow leaving a splitting exclusive gateway is its default."""
-    if node.tag != "exclusiveGateway" or len(out) < 2:
-        return None
-    plain = [e.id for e in out if e.condition is None]
-    if len(plain) > 1:
-        raise ValueError(f"gateway {node.id} has {len(plain)} flows without a condition")
-    return plain[0] if plain else None
-
-
-def _node(proc: etree._Element, node: Node, incoming: Sequence[str], out: Sequence[Edge]) -> None:
+def _lxml_node(proc: etree._Element, node: Node, incoming: Sequence[str], out: Sequence[Edge]) -> None:
     attrs = [("id", node.id)] + ([("name", node.name)] if node.name else []) + list(node.attrs)
     default = _default_flow(node, out)
     if default is not None:
@@ -127,7 +342,7 @@ def _node(proc: etree._Element, node: Node, incoming: Sequence[str], out: Sequen
     el = _sub(proc, f"bpmn:{node.tag}", attrs)
     if node.documentation:
         _sub(el, "bpmn:documentation", text=node.documentation)
-    _extensions(el, node.extensions)
+    _lxml_extensions(el, node.extensions)
     for flow in incoming:
         _sub(el, "bpmn:incoming", text=flow)
     for e in out:
@@ -136,14 +351,7 @@ def _node(proc: etree._Element, node: Node, incoming: Sequence[str], out: Sequen
         _el(el, spec)
 
 
-def _flow(proc: etree._Element, e: Edge) -> None:
-    attrs = [("id", e.id)] + ([("name", e.name)] if e.name else [])
-    flow = _sub(proc, "bpmn:sequenceFlow", attrs + [("sourceRef", e.source), ("targetRef", e.target)])
-    if e.condition is not None:
-        _sub(flow, "bpmn:conditionExpression", [("xsi:type", "bpmn:tFormalExpression")], e.condition)
-
-
-def _diagram(root: etree._Element, doc: Document) -> None:
+def _lxml_diagram(root: etree._Element, doc: Document) -> None:
     diagram = _sub(root, "bpmndi:BPMNDiagram", [("id", f"BPMNDiagram_{doc.process_id}")])
     plane = _sub(diagram, "bpmndi:BPMNPlane", [("id", f"BPMNPlane_{doc.process_id}"),
                                                ("bpmnElement", doc.process_id)])

@@ -6,7 +6,7 @@ Everything here is immutable; moving a node or an edge returns a new one.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 __all__ = ["Bounds", "Edge", "El", "Node", "Point"]
 
@@ -76,7 +76,14 @@ class Node:
     documentation: str | None = None
 
     def moved(self, dx: int, dy: int) -> Node:
-        return replace(self, bounds=self.bounds.moved(dx, dy))
+        b = self.bounds
+        return Node(self.id, self.tag, self.name, Bounds(b.x + dx, b.y + dy, b.width, b.height),
+                    self.attrs, self.extensions, self.body, self.documentation)
+
+    def placed(self, bounds: Bounds) -> Node:
+        """This node with other ``bounds`` (the constructor: ``dataclasses.replace`` is slow)."""
+        return Node(self.id, self.tag, self.name, bounds, self.attrs, self.extensions, self.body,
+                    self.documentation)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,4 +101,6 @@ class Edge:
     association: bool = False
 
     def moved(self, dx: int, dy: int) -> Edge:
-        return replace(self, waypoints=tuple((x + dx, y + dy) for x, y in self.waypoints))
+        return Edge(self.id, self.source, self.target,
+                    tuple([(x + dx, y + dy) for x, y in self.waypoints]), self.name, self.condition,
+                    self.association)

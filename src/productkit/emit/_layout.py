@@ -7,12 +7,17 @@ segments. Skip flows of conditional steps run above a step, boundary routes and 
 (``goto``) below it, so lines rarely cross; a compensation handler hangs below its task, under
 the task's boundary routes, tied to it by a straight association. All coordinates are integers:
 the same input always gives the same drawing.
+
+Placing a fragment does not move its nodes and flows: it wraps them in a :class:`Shift`, and
+:meth:`Frag.drawn` applies the summed offsets once, at the end. So the cost of a layout grows
+with its size, not with its size times its nesting depth.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 from ._graph import Bounds, Edge, Node, Point
 
@@ -24,6 +29,7 @@ __all__ = [
     "Goto",
     "GotoBranch",
     "GotoRoute",
+    "Shift",
     "chain",
     "decision",
     "end_branch",
@@ -31,6 +37,7 @@ __all__ = [
     "make_node",
     "parallel",
     "rejoin",
+    "row_of",
     "sequence",
     "single",
     "task_with_routes",
@@ -79,7 +86,8 @@ class Goto:
     edge_id: str | None = None
 
     def moved(self, dx: int, dy: int) -> Goto:
-        return replace(self, port=(self.port[0] + dx, self.port[1] + dy))
+        return Goto(self.source, (self.port[0] + dx, self.port[1] + dy), self.target,
+                    self.condition, self.name, self.edge_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,33 +136,77 @@ class GotoBranch:
 
 
 Route = EndRoute | GotoRoute | CompensationRoute
+T = TypeVar("T", Node, Edge)
+
+
+@dataclass(frozen=True, slots=True)
+class Shift(Generic[T]):
+    """``items`` (nodes or flows, and further shifts) drawn ``dx``, ``dy`` further on."""
+
+    dx: int
+    dy: int
+    items: tuple[T | Shift[T], ...]
+
+
+def _shift(items: tuple[T | Shift[T], ...], dx: int, dy: int) -> tuple[T | Shift[T], ...]:
+    if len(items) == 1:
+        inner = items[0]
+        if isinstance(inner, Shift):  # one shift of the sum, not a shift of a shift
+            return (Shift(inner.dx + dx, inner.dy + dy, inner.items),)
+    return (Shift(dx, dy, items),) if items else ()
+
+
+def _draw(items: tuple[T | Shift[T], ...], dx: int, dy: int, out: list[T]) -> None:
+    for item in items:
+        if isinstance(item, Shift):
+            _draw(item.items, dx + item.dx, dy + item.dy, out)
+        else:
+            out.append(item.moved(dx, dy) if dx or dy else item)
 
 
 @dataclass(frozen=True, slots=True)
 class Frag:
-    """A laid-out piece of process: nodes, flows, extent, entry and exit nodes, open jumps."""
+    """A laid-out piece of process: nodes, flows, extent, entry and exit nodes, open jumps.
 
-    nodes: tuple[Node, ...]
-    edges: tuple[Edge, ...]
+    ``nodes`` and ``edges`` are in drawing order, some of them wrapped in shifts; ``entry``,
+    ``exit`` and the ports of ``gotos`` are placed in the coordinates of the fragment."""
+
+    nodes: tuple[Node | Shift[Node], ...]
+    edges: tuple[Edge | Shift[Edge], ...]
     width: int
     up: int
     down: int
-    entry: str
-    exit: str | None
+    entry: Node
+    exit: Node | None
     gotos: tuple[Goto, ...] = ()
 
     def moved(self, dx: int, dy: int) -> Frag:
-        return replace(self, nodes=tuple(n.moved(dx, dy) for n in self.nodes),
-                       edges=tuple(e.moved(dx, dy) for e in self.edges),
-                       gotos=tuple(g.moved(dx, dy) for g in self.gotos))
+        if not (dx or dy):
+            return self
+        entry, exit = self.entry.moved(dx, dy), self.exit
+        if exit is not None:
+            exit = entry if exit is self.entry else exit.moved(dx, dy)
+        gotos = tuple([g.moved(dx, dy) for g in self.gotos]) if self.gotos else ()
+        return Frag(_shift(self.nodes, dx, dy), _shift(self.edges, dx, dy), self.width, self.up,
+                    self.down, entry, exit, gotos)
 
-    def node(self, id: str) -> Node:
-        return next(n for n in self.nodes if n.id == id)
+    def closed(self) -> Frag:
+        """This fragment without its exit: nothing flows on after it."""
+        return Frag(self.nodes, self.edges, self.width, self.up, self.down, self.entry, None,
+                    self.gotos)
+
+    def drawn(self) -> tuple[tuple[Node, ...], tuple[Edge, ...]]:
+        """The nodes and the flows, each at its place."""
+        nodes: list[Node] = []
+        edges: list[Edge] = []
+        _draw(self.nodes, 0, 0, nodes)
+        _draw(self.edges, 0, 0, edges)
+        return tuple(nodes), tuple(edges)
 
 
 def single(node: Node) -> Frag:
     b = node.bounds
-    return Frag((node,), (), b.width, -b.y, b.y + b.height, node.id, node.id)
+    return Frag((node,), (), b.width, -b.y, b.y + b.height, node, node)
 
 
 def _edge(a: Node, b: Node, points: Sequence[Point], name: str | None = None,
@@ -176,6 +228,23 @@ def chain(frags: Sequence[Frag]) -> Frag:
     return sequence([(None, f) for f in frags], _no_merge)
 
 
+def row_of(nodes: Sequence[Node], x: int = 0, y: int = 0) -> Frag:
+    """Nodes left to right on the axis, each flowing into the next, the first at ``x``, the axis
+    at ``y``: what ``chain`` makes of them, moved by ``x``, ``y``, without the intermediate
+    fragments."""
+    placed: list[Node] = []
+    edges: list[Edge] = []
+    at = x
+    for node in nodes:
+        here = node.moved(at, y)
+        if placed:
+            edges.append(connect(placed[-1], here))
+        placed.append(here)
+        at += node.bounds.width + GAP
+    return Frag(tuple(placed), tuple(edges), at - GAP - x, max(-n.bounds.y for n in nodes),
+                max(n.bounds.y + n.bounds.height for n in nodes), placed[0], placed[-1])
+
+
 def _no_merge(target: str) -> Node:
     raise AssertionError(f"no jump can reach {target} in a plain chain")
 
@@ -189,19 +258,20 @@ def task_with_routes(task: Node, routes: Sequence[Route]) -> Frag:
     ordered += [r for r in routes if isinstance(r, CompensationRoute)]
     ordered += [r for r in routes if isinstance(r, EndRoute)]
     span = BOUNDARY_STEP * (len(ordered) - 1)
-    task = replace(task, bounds=replace(task.bounds, width=max(task.bounds.width, span + 54)))
+    tb = task.bounds
+    task = task.placed(Bounds(tb.x, tb.y, max(tb.width, span + 54), tb.height))
     t = task.bounds
-    frag = Frag((task,), (), t.width, -t.y, t.y + t.height, task.id, task.id)
+    frag = Frag((task,), (), t.width, -t.y, t.y + t.height, task, task)
     total = rows = sum(isinstance(r, EndRoute) for r in ordered)
     jumps = any(isinstance(r, GotoRoute) for r in ordered)
     for i, route in enumerate(ordered):
         cx = t.x + (t.width - span) // 2 + BOUNDARY_STEP * i
         eb = route.boundary.bounds
-        boundary = replace(route.boundary, bounds=Bounds(
+        boundary = route.boundary.placed(Bounds(
             cx - eb.width // 2, t.y + t.height - eb.height // 2, eb.width, eb.height))
         if isinstance(route, GotoRoute):
             port = boundary.bounds.bottom_mid
-            extra = Frag((boundary,), (), cx + eb.width // 2, 0, port[1], boundary.id, None,
+            extra = Frag((boundary,), (), cx + eb.width // 2, 0, port[1], boundary, None,
                          (Goto(boundary.id, port, route.target),))
         elif isinstance(route, CompensationRoute):
             extra = _handler(boundary, route, ROW0 + ROW * total - 10, jumps)
@@ -216,14 +286,13 @@ def rejoin(frag: Frag, merge: Node, target: str) -> Frag:
     """``frag`` (a task with its routes) followed by the gateway ``merge``, where the jumps of
     ``frag`` to the pseudo-step ``target`` come back from below: a task whose failure does
     not stop the flow. Its other jumps stay open."""
-    m = single(merge).moved(frag.width + GAP, 0)
-    mn = m.node(merge.id)
+    mn = merge.moved(frag.width + GAP, 0)
     edges = list(frag.edges)
     if frag.exit is not None:
-        edges.append(connect(frag.node(frag.exit), mn))
+        edges.append(connect(frag.exit, mn))
     back = [(g, mn, True) for g in frag.gotos if g.target == target]
     pending = [g for g in frag.gotos if g.target != target]
-    return _finish([replace(frag, gotos=()), m], edges, back, pending, m.width + mn.bounds.x)
+    return _finish([frag, single(mn)], edges, back, pending, mn.bounds.width + mn.bounds.x)
 
 
 def _handler(boundary: Node, route: CompensationRoute, top: int, jumps: bool) -> Frag:
@@ -233,27 +302,27 @@ def _handler(boundary: Node, route: CompensationRoute, top: int, jumps: bool) ->
     cx = boundary.bounds.center_x
     hb = route.handler.bounds
     left = cx - 18 if jumps else max(0, cx - hb.width // 2)
-    handler = replace(route.handler, bounds=Bounds(left, top, hb.width, hb.height))
+    handler = route.handler.placed(Bounds(left, top, hb.width, hb.height))
     line = Edge(route.association, boundary.id, handler.id,
                 (boundary.bounds.bottom_mid, (cx, top)), association=True)
-    return Frag((boundary, handler), (line,), left + hb.width, 0, top + hb.height, boundary.id,
+    return Frag((boundary, handler), (line,), left + hb.width, 0, top + hb.height, boundary,
                 None)
 
 
-def _end_row(boundary: Node, row: Sequence[Node], y: int, x: int) -> Frag:
+def _end_row(boundary: Node, nodes: Sequence[Node], y: int, x: int) -> Frag:
     """The boundary event, and the nodes it leads to in a row at height ``y`` from ``x``."""
-    r = chain([single(n) for n in row]).moved(x, y)
-    first = r.node(r.entry)
+    r = row_of(nodes, x, y)
+    first = r.entry
     down = [boundary.bounds.bottom_mid, (boundary.bounds.center_x, y), first.bounds.left_mid]
     return Frag((boundary, *r.nodes), (_edge(boundary, first, down), *r.edges), x + r.width, 0,
-                y + r.down, boundary.id, None)
+                y + r.down, boundary, None)
 
 
 def _overlay(base: Frag, extra: Frag) -> Frag:
     """``extra`` drawn into ``base`` (same coordinates); entry and exit stay those of base."""
-    return replace(base, nodes=base.nodes + extra.nodes, edges=base.edges + extra.edges,
-                   gotos=base.gotos + extra.gotos, width=max(base.width, extra.width),
-                   up=max(base.up, extra.up), down=max(base.down, extra.down))
+    return Frag(base.nodes + extra.nodes, base.edges + extra.edges, max(base.width, extra.width),
+                max(base.up, extra.up), max(base.down, extra.down), base.entry, base.exit,
+                base.gotos + extra.gotos)
 
 
 def when(split: Node, merge: Node, inner: Frag, condition: str, label: str) -> Frag:
@@ -262,16 +331,15 @@ def when(split: Node, merge: Node, inner: Frag, condition: str, label: str) -> F
     s = single(split)
     body = inner.moved(s.width + GAP, 0)
     m = single(merge).moved(body.width + s.width + 2 * GAP, 0)
-    sn, mn = s.node(split.id), m.node(merge.id)
-    entry = body.node(body.entry)
-    edges = [connect(sn, entry, label, condition)]
+    sn, mn = s.entry, m.entry
+    edges = [connect(sn, body.entry, label, condition)]
     if body.exit is not None:
-        edges.append(connect(body.node(body.exit), mn))
+        edges.append(connect(body.exit, mn))
     ys = -(max(body.up, s.up) + SKIP)
     skip = [sn.bounds.top_mid, (sn.bounds.center_x, ys), (mn.bounds.center_x, ys), mn.bounds.top_mid]
     edges.append(_edge(sn, mn, skip, "skip"))
     return Frag((sn, *body.nodes, mn), (*body.edges, *edges), m.width + mn.bounds.x, -ys,
-                max(body.down, s.down), split.id, merge.id, body.gotos)
+                max(body.down, s.down), sn, mn, body.gotos)
 
 
 def decision(gateway: Node, branches: Sequence[EndBranch | GotoBranch]) -> Frag:
@@ -279,7 +347,7 @@ def decision(gateway: Node, branches: Sequence[EndBranch | GotoBranch]) -> Frag:
     nodes below it (the first branch on the nearest row), or as jumps to later steps. Its
     default flow, the one without a condition, continues the sequence."""
     g = single(gateway)
-    gn = g.node(gateway.id)
+    gn = g.entry
     frag = g
     row = 0
     x0 = gn.bounds.x + gn.bounds.width + 30
@@ -287,37 +355,38 @@ def decision(gateway: Node, branches: Sequence[EndBranch | GotoBranch]) -> Frag:
         if isinstance(branch, GotoBranch):
             jump = Goto(gn.id, gn.bounds.bottom_mid, branch.target, branch.condition, branch.name,
                         branch.edge_id)
-            frag = replace(frag, gotos=frag.gotos + (jump,))
+            frag = Frag(frag.nodes, frag.edges, frag.width, frag.up, frag.down, frag.entry,
+                        frag.exit, (*frag.gotos, jump))
             continue
         y = ROW0 + ROW * row
         row += 1
-        r = chain([single(n) for n in branch.nodes]).moved(x0, y)
-        first = r.node(r.entry)
+        r = row_of(branch.nodes, x0, y)
+        first = r.entry
         down = [gn.bounds.bottom_mid, (gn.bounds.center_x, y), first.bounds.left_mid]
         edge = _edge(gn, first, down, branch.name, branch.condition)
         frag = _overlay(frag, Frag(r.nodes, (edge, *r.edges), x0 + r.width, 0, y + r.down,
-                                   gn.id, None))
+                                   gn, None))
     return frag
 
 
-def end_branch(split: Node, row: Sequence[Node], condition: str, label: str) -> Frag:
+def end_branch(split: Node, nodes: Sequence[Node], condition: str, label: str) -> Frag:
     """An end step with a condition: the condition flow leaves the gateway downwards to the
     outcome and end events; the gateway's default flow continues the sequence."""
     s = single(split)
-    sn = s.node(split.id)
-    r = chain([single(n) for n in row]).moved(s.width + GAP, ROW0)
-    first = r.node(r.entry)
+    sn = s.entry
+    r = row_of(nodes, s.width + GAP, ROW0)
+    first = r.entry
     edge = _edge(sn, first, [sn.bounds.bottom_mid, (sn.bounds.center_x, ROW0), first.bounds.left_mid],
                  label, condition)
     return Frag((sn, *r.nodes), (edge, *r.edges), s.width + GAP + r.width, s.up, ROW0 + r.down,
-                split.id, split.id)
+                sn, sn)
 
 
 def parallel(fork: Node, join: Node, branches: Sequence[Frag]) -> Frag:
     """Branches stacked under each other between a fork and a join gateway. The join is left
     out when fewer than two branches come back (the others end the whole process)."""
     f = single(fork)
-    fn = f.node(fork.id)
+    fn = f.entry
     x0 = f.width + GAP
     placed: list[Frag] = []
     axis, below = 0, 0
@@ -326,22 +395,22 @@ def parallel(fork: Node, join: Node, branches: Sequence[Frag]) -> Frag:
             axis = below + BRANCH_GAP + branch.up
         placed.append(branch.moved(x0, axis))
         below = axis + branch.down
-    edges = [_fork_edge(fn, b.node(b.entry)) for b in placed]
-    nodes: list[Node] = [fn]
+    edges: list[Edge | Shift[Edge]] = [_fork_edge(fn, b.entry) for b in placed]
+    nodes: list[Node | Shift[Node]] = [fn]
     for b in placed:
         nodes.extend(b.nodes)
         edges.extend(b.edges)
     width = x0 + max(b.width for b in placed)
-    back = [b for b in placed if b.exit is not None]
-    exit_id: str | None = back[0].exit if len(back) == 1 else None
+    back = [b.exit for b in placed if b.exit is not None]
+    exit_node = back[0] if len(back) == 1 else None
     if len(back) >= 2:
         jn = join.moved(width + GAP, 0)
         nodes.append(jn)
-        edges.extend(_join_edge(b.node(b.exit), jn) for b in back if b.exit is not None)
-        width, exit_id = jn.bounds.x + jn.bounds.width, join.id
+        edges.extend(_join_edge(b, jn) for b in back)
+        width, exit_node = jn.bounds.x + jn.bounds.width, jn
     gotos = tuple(g for b in placed for g in b.gotos)
     return Frag(tuple(nodes), tuple(edges), width, max(f.up, placed[0].up), max(below, f.down),
-                fork.id, exit_id, gotos)
+                fn, exit_node, gotos)
 
 
 def _fork_edge(fork: Node, entry: Node) -> Edge:
@@ -365,23 +434,21 @@ def sequence(items: Sequence[tuple[str | None, Frag]], merge_for: Callable[[str]
     a merge gateway (``merge_for(step)``) when the step has more than one way in."""
     jumps: dict[str, list[Goto]] = {}  # placed jumps, by the (later) step they go to
     placed: list[Frag] = []
-    edges: list[Edge] = []  # in drawing order: into each item, then inside it
+    edges: list[Edge | Shift[Edge]] = []  # in drawing order: into each item, then inside it
     arrivals: list[tuple[Goto, Node, bool]] = []
     x, prev, open_in = 0, None, inflow
     for key, frag in items:
         incoming = jumps.pop(key, []) if key is not None else []
         merged = bool(incoming) and (prev is not None or open_in or len(incoming) > 1)
         if merged:
-            merge = single(merge_for(key or "")).moved(x, 0)
-            mn = merge.node(merge.entry)
+            mn = merge_for(key or "").moved(x, 0)
             if prev is not None:
                 edges.append(connect(prev, mn))
-            placed.append(merge)
-            edges.extend(merge.edges)
+            placed.append(single(mn))
             arrivals.extend((g, mn, True) for g in incoming)
-            prev, x = mn, x + merge.width + GAP
+            prev, x = mn, x + mn.bounds.width + GAP
         frag = frag.moved(x, 0)
-        entry = frag.node(frag.entry)
+        entry = frag.entry
         if incoming and not merged:
             arrivals.extend((g, entry, False) for g in incoming)
         if prev is not None:
@@ -390,13 +457,13 @@ def sequence(items: Sequence[tuple[str | None, Frag]], merge_for: Callable[[str]
         edges.extend(frag.edges)
         for g in frag.gotos:
             jumps.setdefault(g.target, []).append(g)
-        prev = frag.node(frag.exit) if frag.exit is not None else None
+        prev = frag.exit
         open_in, x = False, x + frag.width + GAP
     pending = [g for group in jumps.values() for g in group]
     return _finish(placed, edges, arrivals, pending, x - GAP)
 
 
-def _finish(placed: list[Frag], edges: list[Edge], arrivals: list[tuple[Goto, Node, bool]],
+def _finish(placed: list[Frag], edges: list[Edge | Shift[Edge]], arrivals: list[tuple[Goto, Node, bool]],
             pending: list[Goto], width: int) -> Frag:
     down = max(f.down for f in placed)
     base = down + LANE

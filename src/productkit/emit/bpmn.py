@@ -81,7 +81,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from ..diagnostics import Severity
 from ..ir import Condition, Flow, Label, Parallel, ParamValue, Step, WorkflowDefinition
@@ -102,6 +102,7 @@ from ._layout import (
     make_node,
     parallel,
     rejoin,
+    row_of,
     sequence,
     single,
     task_with_routes,
@@ -120,10 +121,14 @@ COMPLETED = "completed"
 _MARGIN_X, _MARGIN_Y = 152, 80
 
 
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
+_START = re.compile(r"[A-Za-z_]")
+
+
 def _ncname(text: str) -> str:
     """``text`` as a valid XML id: unexpected characters become ``_``."""
-    safe = re.sub(r"[^A-Za-z0-9._-]", "_", text)
-    return safe if re.match(r"[A-Za-z_]", safe) else "_" + safe
+    safe = _UNSAFE.sub("_", text)
+    return safe if _START.match(safe) else "_" + safe
 
 
 def _eid(*parts: str) -> str:
@@ -195,15 +200,16 @@ class BpmnTarget(Target[_Ctx, Frag]):
         whole = chain(parts)
         if whole.gotos:
             ctx.problem("an error route jumps to a step outside its sequence", "flow", code="PK900")
-        whole = whole.moved(_MARGIN_X, whole.up + _MARGIN_Y)
-        _check_ids(whole, ctx)
-        return ctx.finish(write(self._document(defn, whole, ctx)))
+        nodes, edges = whole.moved(_MARGIN_X, whole.up + _MARGIN_Y).drawn()
+        _check_ids(nodes, edges, ctx)
+        return ctx.finish(write(self._document(defn, nodes, edges, ctx)))
 
-    def _document(self, defn: WorkflowDefinition, frag: Frag, ctx: _Ctx) -> Document:
+    def _document(self, defn: WorkflowDefinition, nodes: tuple[Node, ...],
+                  edges: tuple[Edge, ...], ctx: _Ctx) -> Document:
         doc = f"productkit workflow {defn.id}@{defn.version}"
         doc += f" ({defn.digest})" if defn.digest else ""
         doc += f" from {defn.source}" if defn.source else ""
-        return Document(process_id(defn), ctx.label(defn.name, defn.id), frag.nodes, frag.edges,
+        return Document(process_id(defn), ctx.label(defn.name, defn.id), nodes, edges,
                         tuple((_eid("Error", c), c) for c in sorted(ctx.errors)),
                         (El("zeebe:versionTag", (("value", defn.version),)),), doc)
 
@@ -299,7 +305,7 @@ class BpmnTarget(Target[_Ctx, Frag]):
         message = ctx.label(step.message, "") or None
         row = _outcome_row(ctx, (step.id,), step.id, outcome, message, _eid("End", step.id))
         if step.when is None:
-            return replace(chain([single(n) for n in row]), exit=None)
+            return row_of(row).closed()
         feel = _feel(step.when, ctx, ("steps", step.id, "when"))
         split = make_node(_eid("Gateway", step.id, "when"), "exclusiveGateway", step.when.cel)
         return end_branch(split, row, feel, "yes")
@@ -626,9 +632,9 @@ def _mapping(children: list[El]) -> tuple[El, ...]:
     return (El("zeebe:ioMapping", children=tuple(children)),) if children else ()
 
 
-def _check_ids(frag: Frag, ctx: _Ctx) -> None:
+def _check_ids(nodes: tuple[Node, ...], edges: tuple[Edge, ...], ctx: _Ctx) -> None:
     seen: set[str] = set()
-    ids: Sequence[Node | Edge] = (*frag.nodes, *frag.edges)
+    ids: Sequence[Node | Edge] = (*nodes, *edges)
     for item in ids:
         if item.id in seen:
             ctx.problem(f"two BPMN elements would both get the id '{item.id}'", "steps")
