@@ -122,7 +122,7 @@ def _artifacts(defn: ir.WorkflowDefinition, targets: Sequence[str]) -> tuple[dic
     files = {f"definitions/{key}.json": ir.dump(defn).encode("utf-8")}
     for sid, per_channel in forms_of(defn).items():
         for channel, form in per_channel.items():
-            text = json.dumps(form, ensure_ascii=False, sort_keys=True, indent=2) + "\n"
+            text = ir.pretty_json(form)
             files[f"forms/{key}/{sid}.{channel}.json"] = text.encode("utf-8")
     if not targets:
         return files, []
@@ -213,7 +213,7 @@ def build(paths: Sequence[Path | str] = (), out: Path = Path("build"), options: 
     # Diagnostics are kept with catalogue-relative paths, so an up-to-date rebuild replays them.
     kept = [{**d.to_json(), "file": relative(d.location.file)} for d in result.diagnostics]
     manifest["build"] = {"fingerprint": fingerprint, "diagnostics": kept}
-    files["manifest.json"] = (json.dumps(manifest, ensure_ascii=False, sort_keys=True, indent=2) + "\n").encode()
+    files["manifest.json"] = ir.pretty_json(manifest).encode()
     try:
         _write_atomically(out, files, sources)
     except OSError as exc:

@@ -1,0 +1,29 @@
+"""Build files are written by orjson; the bytes must be what the standard library would write."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from productkit.ir import pretty_json
+
+_text = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=12)
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | _text,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_text, inner, max_size=4),
+    max_leaves=30,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_json)
+def test_pretty_json_is_byte_identical_to_the_standard_library(data: Any) -> None:
+    assert pretty_json(data) == json.dumps(data, ensure_ascii=False, sort_keys=True, indent=2) + "\n"
+
+
+def test_values_orjson_refuses_still_come_out() -> None:
+    big = {"n": 2**70, "s": "雨"}
+    assert pretty_json(big) == json.dumps(big, ensure_ascii=False, sort_keys=True, indent=2) + "\n"
