@@ -6,7 +6,13 @@ from collections.abc import Callable, Iterator
 
 from ..diagnostics import Diagnostic
 from ._context import Context
-from .documents import check_declarations, check_duplicates, check_effective, check_step_ids
+from .documents import (
+    check_declarations,
+    check_dictionary_names,
+    check_duplicates,
+    check_effective,
+    check_step_ids,
+)
 from .products import check_line_cycles, check_products
 from .references import check_references
 
@@ -16,6 +22,7 @@ Check = Callable[[Context], Iterator[Diagnostic]]
 
 CHECKS: tuple[Check, ...] = (
     check_duplicates,
+    check_dictionary_names,
     check_declarations,
     check_effective,
     check_step_ids,

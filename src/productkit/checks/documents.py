@@ -13,7 +13,7 @@ from ..shape import did_you_mean
 from ..values import ValueProblem, parse_date
 from ._context import Context, problem_diagnostic
 
-__all__ = ["check_declarations", "check_duplicates", "check_effective", "check_step_ids"]
+__all__ = ["check_declarations", "check_dictionary_names", "check_duplicates", "check_effective", "check_step_ids"]
 
 
 def check_duplicates(ctx: Context) -> Iterator[Diagnostic]:
@@ -103,3 +103,18 @@ def check_step_ids(ctx: Context) -> Iterator[Diagnostic]:
                                                   "first used here"),))
             else:
                 seen[step.id] = i
+
+
+def check_dictionary_names(ctx: Context) -> Iterator[Diagnostic]:
+    """PK201: a parameter name defined by two dictionaries would mean two things."""
+    first: dict[str, Entry] = {}
+    for entry in ctx.catalog.kind("ParameterDictionary"):
+        model = entry.model
+        assert isinstance(model, ParameterDictionary)
+        for name in model.parameters:
+            other = first.setdefault(name, entry)
+            if other is not entry:
+                first_place = Related(other.doc.loc(("parameters", name), key=True), "first defined here")
+                yield Diagnostic("PK201", f"parameter '{name}' is also defined in dictionary {other.model.id}",
+                                 entry.doc.loc(("parameters", name), key=True), related=(first_place,),
+                                 hint="a bank-wide parameter has one definition; rename or remove one of them")
