@@ -78,13 +78,12 @@ say. The output is deterministic: the same definition gives the same bytes.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ..diagnostics import Severity
-from ..ir import Condition, Flow, Label, Parallel, ParamValue, Step, WorkflowDefinition
+from ..ir import Condition, Flow, Label, Parallel, Step, WorkflowDefinition
 from . import EmitContext, Emitted, Target, register
 from ._bpmn_xml import Document, write
 from ._graph import Edge, El, Node
@@ -108,13 +107,22 @@ from ._layout import (
     task_with_routes,
     when,
 )
+from ._zeebe import (
+    STEP_HEADER,
+    duration,
+    field_outputs,
+    headers,
+    io_mapping,
+    output,
+    task_definition,
+    undo_inputs,
+)
 
 __all__ = ["CHANNEL_VARIABLE", "FAILED_ERROR", "OUTCOME_VARIABLE", "STEP_HEADER", "BpmnTarget",
            "emit_bpmn", "form_reference", "process_id"]
 
 OUTCOME_VARIABLE = "outcome"
 CHANNEL_VARIABLE = "channel"
-STEP_HEADER = "productkit.step"  # job header: the id of the step a job runs (or compensates)
 FAILED_ERROR = "productkit.failed"  # BPMN error a worker throws when a job's last attempt fails
 FAILED = "failed"
 COMPLETED = "completed"
@@ -244,7 +252,7 @@ class BpmnTarget(Target[_Ctx, Frag]):
         if not step.handler:
             ctx.problem(f"service step '{step.id}' has no handler (the job type)",
                         "steps", step.id, "handler")
-        extensions = (_task_definition(step), *_headers(step), *_io_mapping(step))
+        extensions = (task_definition(step), *headers(step), *io_mapping(step))
         task = make_node(_eid("Task", step.id), "serviceTask", ctx.label(step.title, step.id),
                          extensions=extensions)
         routes: list[EndRoute | GotoRoute | CompensationRoute] = [*self._routes(step, ctx)]
@@ -273,7 +281,7 @@ class BpmnTarget(Target[_Ctx, Frag]):
         if step.candidate_groups:
             extensions.append(El("zeebe:assignmentDefinition",
                                  (("candidateGroups", ",".join(step.candidate_groups)),)))
-        extensions.extend(_field_outputs(step))
+        extensions.extend(field_outputs(step))
         task = make_node(_eid("Task", step.id), "userTask", ctx.label(step.title, step.id),
                          extensions=tuple(extensions))
         frag = task_with_routes(task, self._timeout(step, ctx))
@@ -293,7 +301,7 @@ class BpmnTarget(Target[_Ctx, Frag]):
                         "but the BPMN has no cancel event: cancelling the Zeebe process instance "
                         f"ends it without the outcome 'cancelled'{undo}",
                         "steps", step.id, "interruptible", severity=Severity.INFO)
-        timer = El("bpmn:timerEventDefinition", children=(_duration(step.duration or ""),))
+        timer = El("bpmn:timerEventDefinition", children=(duration(step.duration or ""),))
         event = make_node(_eid("Wait", step.id), "intermediateCatchEvent",
                           ctx.label(step.title, step.id), body=(timer,))
         return self._guard(step, single(event), ctx)
@@ -439,8 +447,8 @@ class BpmnTarget(Target[_Ctx, Frag]):
             body=(El("bpmn:compensateEventDefinition"),))
         retries = step.retry.max_attempts if step.retry else 1
         definition = El("zeebe:taskDefinition", (("type", handler_type), ("retries", str(retries))))
-        extensions = (definition, *_headers(step, (("productkit.compensates", step.id),)),
-                      *_undo_inputs(step))
+        extensions = (definition, *headers(step, (("productkit.compensates", step.id),)),
+                      *undo_inputs(step))
         handler = make_node(_eid("Undo", step.id), "serviceTask",
                             f"undo {ctx.label(step.title, step.id)}",
                             attrs=(("isForCompensation", "true"),), extensions=extensions)
@@ -449,7 +457,7 @@ class BpmnTarget(Target[_Ctx, Frag]):
     def _timeout(self, step: Step, ctx: _Ctx) -> list[EndRoute | GotoRoute]:
         if not step.timeout:
             return []
-        timer = El("bpmn:timerEventDefinition", children=(_duration(step.timeout),))
+        timer = El("bpmn:timerEventDefinition", children=(duration(step.timeout),))
         boundary = make_node(_eid("Timeout", step.id), "boundaryEvent", f"timeout {step.timeout}",
                              attrs=(("attachedToRef", _eid("Task", step.id)),), body=(timer,))
         if step.kind == "service" and not step.critical:
@@ -548,16 +556,12 @@ def _feel(cond: Condition, ctx: _Ctx, path: tuple[str, ...]) -> str:
     return "=" + cond.feel
 
 
-def _duration(text: str) -> El:
-    return El("bpmn:timeDuration", (("xsi:type", "bpmn:tFormalExpression"),), text=text)
 
 
-def _output(source: str, target: str) -> El:
-    return El("zeebe:output", (("source", source), ("target", target)))
 
 
 def _outcome_end(node_id: str, outcome: str) -> Node:
-    mapping = El("zeebe:ioMapping", children=(_output(_feel_string(outcome), OUTCOME_VARIABLE),))
+    mapping = El("zeebe:ioMapping", children=(output(_feel_string(outcome), OUTCOME_VARIABLE),))
     return make_node(node_id, "endEvent", outcome, extensions=(mapping,))
 
 
@@ -566,70 +570,25 @@ def _outcome_row(ctx: _Ctx, key: tuple[str, ...], at: str, outcome: str, message
     """An intermediate event ``Outcome_<key>`` that sets ``outcome`` (Zeebe applies no output
     mappings on a terminate end event), the compensations the outcome runs, then the terminate
     end event named after the outcome."""
-    mapping = El("zeebe:ioMapping", children=(_output(_feel_string(outcome), OUTCOME_VARIABLE),))
+    mapping = El("zeebe:ioMapping", children=(output(_feel_string(outcome), OUTCOME_VARIABLE),))
     setter = make_node(_eid("Outcome", *key), "intermediateThrowEvent", f"outcome: {outcome}",
                        extensions=(mapping,), documentation=message)
     end = make_node(end_id, "endEvent", outcome, body=(El("bpmn:terminateEventDefinition"),))
     return (setter, *_compensations(ctx, key, at, outcome), end)
 
 
-def _task_definition(step: Step) -> El:
-    retries = step.retry.max_attempts if step.retry else 1
-    return El("zeebe:taskDefinition", (("type", step.handler or ""), ("retries", str(retries))))
 
 
-def _headers(step: Step, extra: tuple[tuple[str, str], ...] = ()) -> tuple[El, ...]:
-    """Static job headers: what the worker needs besides the variables."""
-    pairs: list[tuple[str, str]] = [(STEP_HEADER, step.id), *extra]
-    if step.component:
-        pairs.append(("productkit.component", step.component))
-    if step.retry and step.retry.backoff:
-        pairs += [("productkit.retry.backoff", step.retry.backoff),
-                  ("productkit.retry.multiplier", step.retry.multiplier)]
-        if step.retry.max_backoff:
-            pairs.append(("productkit.retry.maxBackoff", step.retry.max_backoff))
-    pairs += [(f"productkit.param.{name}", _param_text(step.parameters[name]))
-              for name in sorted(step.parameters)]
-    if not pairs:
-        return ()
-    headers = tuple(El("zeebe:header", (("key", k), ("value", v))) for k, v in pairs)
-    return (El("zeebe:taskHeaders", children=headers),)
 
 
-def _param_text(param: ParamValue) -> str:
-    data = param.model_dump(mode="json", include={"type", "value", "currency", "unit"},
-                            exclude_none=True)
-    return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
-def _io_mapping(step: Step) -> tuple[El, ...]:
-    """Inputs whose names differ, and every output. Without output mappings Zeebe merges a
-    job's top-level variables wholesale: ``kyc`` = {status} would wipe a ``kyc.level`` that an
-    earlier step wrote; a mapping to ``kyc.status`` updates only that path."""
-    inputs = [El("zeebe:input", (("source", f"={src}"), ("target", dst)))
-              for dst, src in sorted(step.inputs.items()) if dst != src]
-    outputs = [_output(f"={src}", dst) for src, dst in sorted(step.outputs.items())]
-    return _mapping(inputs + outputs)
 
 
-def _undo_inputs(step: Step) -> tuple[El, ...]:
-    """The compensation handler's job gets what the step's job got (inputs whose names differ
-    mapped as for the step) and what it returned under the component's names; an input wins
-    over an output of the same name."""
-    names = {name: path for name, path in step.outputs.items()
-             if name != path and name not in step.inputs}  # component name -> data path
-    names.update((name, path) for name, path in step.inputs.items() if name != path)
-    return _mapping([El("zeebe:input", (("source", f"={path}"), ("target", name)))
-                     for name, path in sorted(names.items())])
 
 
-def _field_outputs(step: Step) -> tuple[El, ...]:
-    """A user task passes on only the fields of its form, each to its own data path."""
-    return _mapping([_output(f"={path}", path) for path in sorted(step.fields)])
 
 
-def _mapping(children: list[El]) -> tuple[El, ...]:
-    return (El("zeebe:ioMapping", children=tuple(children)),) if children else ()
 
 
 def _check_ids(nodes: tuple[Node, ...], edges: tuple[Edge, ...], ctx: _Ctx) -> None:
