@@ -60,3 +60,19 @@ def test_cli_reports_a_failing_scenario(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli.app, ["test", "deposit.time-1y", "--root", str(root)])
     assert result.exit_code == 1
     assert "FAIL  deposit.time-1y" in result.output and "outcome: expected rejected" in result.output
+
+
+def test_simulate_reports_a_bad_data_file_with_its_location(tmp_path: Path) -> None:
+    data = tmp_path / "sim.yaml"
+    data.write_text("context: {applicant.age: 30}\ninptus: {}\n", encoding="utf-8")
+    result = CliRunner().invoke(cli.app, ["simulate", "deposit.time-1y", "--data", str(data), "--root", str(REPO)])
+    assert result.exit_code == 1
+    assert f"{data}:2:1: error PK103" in result.output and "Traceback" not in result.output
+
+
+def test_simulate_runs_a_product_from_a_data_file(tmp_path: Path) -> None:
+    data = tmp_path / "sim.yaml"
+    data.write_text("context: {}\n", encoding="utf-8")
+    result = CliRunner().invoke(cli.app, ["simulate", "deposit.time-1y", "--data", str(data), "--root", str(REPO)])
+    assert result.exit_code == 0
+    assert "deposit.time-1y on mobile" in result.output and "InvalidContext" in result.output

@@ -36,6 +36,7 @@ from .checks.products import input_files
 from .diagnostics import Diagnostic, Location, has_errors
 from .options import Options
 from .validate import validate
+from .values import release_offset
 
 __all__ = ["BuildResult", "build", "next_business_day"]
 
@@ -76,12 +77,10 @@ def _date_resolver(options: Options) -> Callable[[str], str | None]:
     release = options.release_date or dt.date.today()
 
     def resolve(text: str) -> str | None:
-        text = text.strip()
-        if text == "T":
-            return release.isoformat()
-        if text.startswith("T+"):
-            return next_business_day(release, int(text[2:]), options.calendar).isoformat()
-        return text
+        days = release_offset(text)
+        if days is None:
+            return text.strip()
+        return next_business_day(release, days, options.calendar).isoformat()
 
     return resolve
 

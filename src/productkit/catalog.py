@@ -20,7 +20,7 @@ from pathlib import Path
 import semantic_version
 
 from ._cache import Cache, digest
-from .diagnostics import Diagnostic, Location
+from .diagnostics import Diagnostic
 from .loader import Document, LoadLimits, _decode, _read_regular, load_text
 from .model import Header
 from .options import Options
@@ -197,7 +197,3 @@ def _parse(raw: bytes, name: str, limits: LoadLimits) -> tuple[Entry | None, lis
         return None, problems
     model, more = to_model(doc)
     return (Entry(doc, model) if model is not None else None), problems + more
-
-
-def loc_of(entry: Entry, *path: str | int, key: bool = False) -> Location:
-    return entry.doc.loc(tuple(path), key=key)

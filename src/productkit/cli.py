@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:  # the CLI imports the library lazily, so start-up stays fast
+    from .diagnostics import Diagnostic
 
 app = typer.Typer(
     name="productkit",
@@ -33,7 +37,7 @@ StrictOpt = Annotated[bool, typer.Option("--strict", help="warnings fail the run
 NoCacheOpt = Annotated[bool, typer.Option("--no-cache", help="ignore and do not write .productkit-cache")]
 
 
-def _emit(diagnostics: list, fmt: Format) -> None:  # type: ignore[type-arg]
+def _emit(diagnostics: Sequence[Diagnostic], fmt: Format) -> None:
     from . import report
 
     sys.stdout.write(report.render(diagnostics, fmt.value))

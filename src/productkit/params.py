@@ -15,7 +15,7 @@ from typing import Any
 from . import values as v
 from .model import TypeSpec
 
-__all__ = ["Problem", "Value", "check_spec", "coerce", "effective_spec", "violations"]
+__all__ = ["Problem", "Value", "check_spec", "coerce", "comparable", "effective_spec", "violations"]
 
 Value = Any  # int | Decimal | Money | str | bool | date | Duration | tuple[Value, ...]
 
@@ -73,7 +73,8 @@ def coerce(spec: TypeSpec, raw: Any) -> Value:
     raise v.ValueProblem("PK102", "the declaration has no type", "add type: or ref: to the declaration")
 
 
-def _comparable(value: Value) -> Any:
+def comparable(value: Value) -> Any:
+    """A value as bounds compare it: money by amount, durations by (months, seconds)."""
     if isinstance(value, v.Money):
         return value.amount
     if isinstance(value, v.Duration):
@@ -96,15 +97,15 @@ def violations(spec: TypeSpec, value: Value) -> list[Problem]:
         return _list_violations(spec, value)
     out: list[Problem] = []
     lo, hi = _safe_bound(spec, "min"), _safe_bound(spec, "max")
-    cv = _comparable(value)
-    if lo is not None and cv < _comparable(lo):
+    cv = comparable(value)
+    if lo is not None and cv < comparable(lo):
         out.append(Problem("PK111", f"{value} is below the minimum {lo}", field="min"))
-    if hi is not None and cv > _comparable(hi):
+    if hi is not None and cv > comparable(hi):
         out.append(Problem("PK111", f"{value} is above the maximum {hi}", field="max"))
     step = _safe_bound(spec, "step")
-    if step is not None and isinstance(cv, int | Decimal) and _comparable(step):
-        base = _comparable(lo) if lo is not None else 0
-        if (cv - base) % _comparable(step) != 0:
+    if step is not None and isinstance(cv, int | Decimal) and comparable(step):
+        base = comparable(lo) if lo is not None else 0
+        if (cv - base) % comparable(step) != 0:
             out.append(Problem("PK111", f"{value} is not on the step {step} from {lo or 0}", field="step"))
     out.extend(_text_violations(spec, value))
     return out
@@ -184,7 +185,7 @@ def _bound_problems(spec: TypeSpec) -> list[Problem]:
         except v.ValueProblem as exc:
             out.append(Problem(exc.code, f"{name}: {exc.message}", exc.hint, field=name))
     lo, hi = _safe_bound(spec, "min"), _safe_bound(spec, "max")
-    if lo is not None and hi is not None and _comparable(lo) > _comparable(hi):
+    if lo is not None and hi is not None and comparable(lo) > comparable(hi):
         out.append(Problem("PK109", f"min {lo} is above max {hi}", field="min"))
     return out
 

@@ -11,11 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .catalog import Catalog, Entry
+from .catalog import Entry
 from .checks._context import Context
 from .diagnostics import Diagnostic, Location, Related, Severity
-from .model import ParamSetting, ProcessComponent, Product, ProductLine, Step, TypeSpec, UIComponent
-from .params import Value, coerce, effective_spec, violations
+from .model import ParamSetting, ProcessComponent, Product, ProductLine, Step, TypeSpec
+from .params import Value, coerce, comparable, effective_spec, violations
 from .refs import COMPONENT_KINDS, RefProblem, resolve_ref
 from .shape import did_you_mean
 from .values import ValueProblem
@@ -155,7 +155,7 @@ def _narrow(param: ResolvedParam, setting: ParamSetting, entry: Entry, name: str
         old = getattr(spec, bound)
         if old is not None:
             old_v = coerce(spec, old)
-            wider = _key(new) < _key(old_v) if bound == "min" else _key(new) > _key(old_v)
+            wider = comparable(new) < comparable(old_v) if bound == "min" else comparable(new) > comparable(old_v)
             if wider:
                 out.append(Diagnostic("PK206", f"{bound} {new} widens the inherited {bound} {old_v}", at,
                                       related=_decl(param)))
@@ -171,16 +171,6 @@ def _narrow(param: ResolvedParam, setting: ParamSetting, entry: Entry, name: str
     if updates:
         param.spec = spec.model_copy(update=updates)
         param.declared = entry.doc.loc(("parameters", name), key=True)
-
-
-def _key(value: Any) -> Any:
-    from .values import Duration, Money
-
-    if isinstance(value, Money):
-        return value.amount
-    if isinstance(value, Duration):
-        return value.sort_key()
-    return value
 
 
 def _decl(param: ResolvedParam) -> tuple[Related, ...]:
@@ -351,11 +341,3 @@ def _required(entry: Entry, params: dict[str, ResolvedParam], out: list[Diagnost
         if param.value is None and param.spec.required:
             out.append(Diagnostic("PK208", f"parameter '{name}' has no value", entry.doc.loc(("id",)),
                                   related=_decl(param), hint=f"set parameters.{name} in the product or its line"))
-
-
-def resolve_all(ctx: Context, catalog: Catalog) -> list[ResolvedProduct]:
-    return [resolve_product(ctx, e) for e in catalog.kind("Product")]
-
-
-def ui_model(rs: ResolvedStep) -> UIComponent | None:
-    return rs.component.model if rs.component and isinstance(rs.component.model, UIComponent) else None

@@ -41,7 +41,7 @@ from pydantic import Field, ValidationError
 
 from . import ir
 from .catalog import SCENARIO_SUFFIXES, SOURCE_DIRS, find_root
-from .diagnostics import Diagnostic, Location
+from .diagnostics import Diagnostic
 from .loader import Document, Plain, load_file
 from .model._types import Channel, Model, Text
 
@@ -110,9 +110,9 @@ def load_scenarios(path: Path) -> tuple[tuple[ScenarioFile, Document] | None, li
     try:
         return (ScenarioFile.model_validate(doc.data), doc), []
     except ValidationError as exc:
-        from .shape import _diagnostic
+        from .shape import diagnostic_of
 
-        return None, [_diagnostic(doc, err) for err in exc.errors(include_url=False)]
+        return None, [diagnostic_of(doc, err) for err in exc.errors(include_url=False)]
 
 
 # ----------------------------------------------------------------- values
@@ -362,7 +362,3 @@ def run_scenarios(root: Path, products: Sequence[str] = ()) -> tuple[list[Scenar
                 continue
             results += [run_scenario(catalog, sc, spec.product, spec.version, doc.file) for sc in spec.scenarios]
     return results, diagnostics
-
-
-def scenario_location(doc: Document, index: int) -> Location:
-    return doc.loc(("scenarios", index, "id"))

@@ -13,7 +13,7 @@ from .diagnostics import Diagnostic
 from .loader import Document
 from .model import KINDS, Header
 
-__all__ = ["FIELD_NAMES", "did_you_mean", "to_model"]
+__all__ = ["FIELD_NAMES", "diagnostic_of", "did_you_mean", "to_model"]
 
 API_VERSION = "productkit/v1"
 
@@ -80,7 +80,7 @@ def to_model(doc: Document) -> tuple[Header | None, list[Diagnostic]]:
     try:
         return model_cls.model_validate(doc.data), []
     except ValidationError as exc:
-        return None, [_diagnostic(doc, err) for err in exc.errors(include_url=False)]
+        return None, [diagnostic_of(doc, err) for err in exc.errors(include_url=False)]
 
 
 _TYPE_WORDS = {
@@ -110,7 +110,8 @@ def _doc_path(loc: tuple[int | str, ...]) -> tuple[tuple[str | int, ...], bool]:
     return tuple(path), is_key
 
 
-def _diagnostic(doc: Document, err: ErrorDetails) -> Diagnostic:
+def diagnostic_of(doc: Document, err: ErrorDetails) -> Diagnostic:
+    """A pydantic error on ``doc`` as a located, coded diagnostic."""
     path, is_key = _doc_path(tuple(err["loc"]))
     kind = err["type"]
     ctx = err.get("ctx") or {}

@@ -13,12 +13,23 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import typer
-from pydantic import ValidationError
+from pydantic import Field, ValidationError
 
+from .diagnostics import render_text
 from .loader import load_file
-from .scenarios import Expect, Scenario, run_scenario, sample_value
+from .model._types import CHANNELS, Model
+from .scenarios import Expect, Scenario, Stub, run_scenario, sample_value
+from .shape import diagnostic_of
 
-__all__ = ["simulate"]
+__all__ = ["SimulationData", "simulate"]
+
+
+class SimulationData(Model):
+    """A ``--data`` file: the context, the inputs per screen and the handler stubs."""
+
+    context: dict[str, Any] = Field(default_factory=dict)
+    inputs: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    handlers: dict[str, Stub] = Field(default_factory=dict)
 
 
 def _prompt(out: TextIO) -> Any:
@@ -51,20 +62,22 @@ def simulate(root: Path, product: str, channel: str, data: Path | None, out: Tex
     from .options import Options
     from .runtime import Catalog
 
-    spec: dict[str, Any] = {}
+    if channel not in CHANNELS:
+        out.write(f"productkit: unknown channel '{channel}'; channels are {', '.join(CHANNELS)}\n")
+        return 2
+    given = SimulationData()
     if data is not None:
         doc, problems = load_file(data)
-        if doc is None:
-            out.write("".join(f"{p.location}: {p.code}: {p.message}\n" for p in problems))
+        if doc is not None:
+            try:
+                given = SimulationData.model_validate(doc.data)
+            except ValidationError as exc:
+                problems = [diagnostic_of(doc, err) for err in exc.errors(include_url=False)]
+        if problems:
+            out.write(render_text(problems))
             return 1
-        spec = dict(doc.data)
-    try:
-        sc = Scenario(id="simulation", channel=channel, context=spec.get("context") or {},
-                      inputs=spec.get("inputs") or {}, handlers=spec.get("handlers") or {},
-                      expect=Expect(outcome="any"))
-    except ValidationError as exc:
-        out.write(f"invalid simulation data: {exc}\n")
-        return 2
+    sc = Scenario(id="simulation", channel=channel, context=given.context, inputs=given.inputs,
+                  handlers=given.handlers, expect=Expect(outcome="any"))
     with tempfile.TemporaryDirectory(prefix="productkit-simulate-") as tmp:
         built = build([root], Path(tmp) / "b", Options(release_date=dt.date.today(), targets=()))
         if built.failed():

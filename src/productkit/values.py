@@ -28,6 +28,7 @@ __all__ = [
     "parse_int",
     "parse_money",
     "parse_percent",
+    "release_offset",
 ]
 
 
@@ -211,6 +212,17 @@ def parse_date(raw: Any) -> dt.date:
         except ValueError as exc:
             raise ValueProblem("PK108", f"'{text}' is not a calendar date: {exc}") from None
     raise ValueProblem("PK104", f"found {describe(raw)}, expected a date (YYYY-MM-DD)")
+
+
+_RELEASE_OFFSET_RE = re.compile(r"T(?:\+([0-9]{1,2}))?")
+
+
+def release_offset(raw: Any) -> int | None:
+    """``T`` -> 0 and ``T+n`` -> n business days after the release date; None for anything else."""
+    if not isinstance(raw, str):
+        return None
+    m = _RELEASE_OFFSET_RE.fullmatch(raw.strip())
+    return None if m is None else int(m.group(1) or 0)
 
 
 def parse_duration(raw: Any) -> Duration:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
 from ..catalog import Entry
@@ -10,7 +9,7 @@ from ..diagnostics import Diagnostic, Related
 from ..model import ParameterDictionary, ProcessComponent, Product, ProductLine, TypeSpec, UIComponent
 from ..params import check_spec, effective_spec
 from ..shape import did_you_mean
-from ..values import ValueProblem, parse_date
+from ..values import ValueProblem, parse_date, release_offset
 from ._context import Context, problem_diagnostic
 
 __all__ = ["check_declarations", "check_dictionary_names", "check_duplicates", "check_effective", "check_step_ids"]
@@ -72,7 +71,7 @@ def check_effective(ctx: Context) -> Iterator[Diagnostic]:
         start = model.effective.from_
         dates = {}
         for field, raw in (("from", start), ("until", model.effective.until)):
-            if raw is None or (field == "from" and _is_t_plus(raw)):
+            if raw is None or (field == "from" and release_offset(raw) is not None):
                 continue
             try:
                 dates[field] = parse_date(raw)
@@ -82,10 +81,6 @@ def check_effective(ctx: Context) -> Iterator[Diagnostic]:
         if "from" in dates and "until" in dates and dates["until"] < dates["from"]:
             yield Diagnostic("PK214", f"until {dates['until']} is before from {dates['from']}",
                              entry.doc.loc(("effective", "until")))
-
-
-def _is_t_plus(raw: object) -> bool:
-    return isinstance(raw, str) and re.fullmatch(r"T(\+[0-9]{1,2})?", raw.strip()) is not None
 
 
 def check_step_ids(ctx: Context) -> Iterator[Diagnostic]:

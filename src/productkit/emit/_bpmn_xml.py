@@ -91,14 +91,21 @@ _NAME = re.compile(r"(?:[A-Za-z_][A-Za-z0-9._-]*:)?[A-Za-z_][A-Za-z0-9._-]*")
 _NAMES: dict[str, str] = {}  # prefix:local names checked (tags and attributes are code's)
 
 
-def _attr(value: str) -> str:
-    """``value`` as libxml2 writes an attribute value (between double quotes)."""
+def _needs_escaping(value: str) -> bool:
+    """False for plain text; _Unusual for what only the lxml writer may decide on."""
     if value.__class__ is not str:
         raise _Unusual(value)
     if _SPECIAL.search(value) is None:
-        return value
+        return False
     if _INVALID.search(value) is not None:
         raise _Unusual(value)
+    return True
+
+
+def _attr(value: str) -> str:
+    """``value`` as libxml2 writes an attribute value (between double quotes)."""
+    if not _needs_escaping(value):
+        return value
     return (value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
             .replace('"', "&quot;").replace("\n", "&#10;").replace("\r", "&#13;")
             .replace("\t", "&#9;"))
@@ -106,12 +113,8 @@ def _attr(value: str) -> str:
 
 def _text(value: str) -> str:
     """``value`` as libxml2 writes text content."""
-    if value.__class__ is not str:
-        raise _Unusual(value)
-    if _SPECIAL.search(value) is None:
+    if not _needs_escaping(value):
         return value
-    if _INVALID.search(value) is not None:
-        raise _Unusual(value)
     return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;")
 
 

@@ -14,7 +14,6 @@ from pydantic import BeforeValidator, ConfigDict, Field, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
 from .. import values as v
-from ..loader import Plain
 
 __all__ = [
     "CHANNELS",
@@ -142,7 +141,3 @@ Expr = Annotated[str, BeforeValidator(_wrap(_text)), Field(min_length=1),
 AnyValue = Annotated[Any, WithJsonSchema({})]
 Date = Annotated[datetime.date, BeforeValidator(_wrap(v.parse_date)),
                  WithJsonSchema({"type": "string", "format": "date"})]
-
-
-def is_plain(raw: Any) -> bool:
-    return isinstance(raw, Plain)
