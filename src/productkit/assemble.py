@@ -62,7 +62,6 @@ class Assembly:
     scope: dict[str, str]
     conditions: dict[str, Condition] = field(default_factory=dict)  # rule id / derived -> checked
     diagnostics: list[Diagnostic] = field(default_factory=list)
-    dictionary_files: list[str] = field(default_factory=list)
 
 
 def _io(rs: ResolvedStep, product_channels: list[str], dictionary: dict[str, TypeSpec]) -> StepIO:
@@ -151,8 +150,8 @@ def _derived(asm: Assembly, params: dict[str, Any]) -> dict[str, Any]:
     feel: dict[str, Any] = dict(params)
     deps: dict[str, set[str]] = {}
     for name, (d, _) in rp.derived.items():
-        first = expr.check(d.expr, asm.scope, None, {})
-        deps[name] = set(first.names) & set(rp.derived) - {name} if isinstance(first, Condition) else set()
+        # Only the order is needed here: names from the syntax tree, the one check comes below.
+        deps[name] = set(expr.names_in(d.expr, asm.scope)) & set(rp.derived) - {name}
     graph = nx.DiGraph([(dep, n) for n, ds in deps.items() for dep in ds])
     graph.add_nodes_from(rp.derived)
     try:

@@ -188,7 +188,6 @@ def build(paths: Sequence[Path | str] = (), out: Path = Path("build"), options: 
                 result.reused.append(pid)
                 continue
         asm = ctx.assemblies[key]  # built now if its checks came from the cache
-        asm.dictionary_files = list(dictionary_files)
         todo.append((pid, asm, digest))
 
     def compile_one(item: tuple[str, Any, str]) -> tuple[dict[str, Any], dict[str, bytes], list[Diagnostic]]:

@@ -31,7 +31,8 @@ from . import _celparse as p
 from .ir import Condition
 from .values import Duration, Money
 
-__all__ = ["DECIMAL_TYPES", "SCALE", "ExprError", "ExprProblem", "FeelText", "check", "evaluate", "to_feel"]
+__all__ = ["DECIMAL_TYPES", "SCALE", "ExprError", "ExprProblem", "FeelText", "check", "evaluate", "names_in",
+           "to_feel"]
 
 SCALE = 6
 _FACTOR = 10**SCALE
@@ -239,6 +240,15 @@ def _fixed_point_problems(node: p.Node, scope: Mapping[str, str]) -> list[ExprPr
 def _parse(text: str) -> p.Node:
     # Syntax trees are immutable; a line's conditions are checked again for each of its products.
     return p.parse(text)
+
+
+def names_in(text: str, scope: Mapping[str, str]) -> list[str]:
+    """The parameters and data paths ``text`` reads, from its syntax tree alone (no type check);
+    an expression that does not parse reads nothing (its check reports it)."""
+    try:
+        return _names(_parse(text), scope)
+    except p.ParseError:
+        return []
 
 
 @functools.lru_cache(maxsize=8192)

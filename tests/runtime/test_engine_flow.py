@@ -216,8 +216,10 @@ def test_cancel_at_a_user_step_compensates_and_records(make_engine: MakeEngine) 
     assert rec.steps() == ["kyc", "kyc!undo"]
     cancelled = [e for e in engine.audit(app.id) if e.kind == "cancelled"]
     assert [dict(e.detail) for e in cancelled] == [{"by": "customer", "reason": "changed my mind"}]
-    with pytest.raises(InvalidState):
+    trail = engine.audit(app.id)
+    with pytest.raises(InvalidState, match="only an application waiting"):
         engine.cancel(app.id, by="bank", reason="again")
+    assert engine.get(app.id) == app and engine.audit(app.id) == trail  # a refused cancel records nothing
 
 
 def test_cancel_during_a_wait(make_engine: MakeEngine) -> None:
@@ -258,7 +260,7 @@ def test_applications_stay_on_their_version(make_build: MakeBuild, clock: FakeCl
 
     pending = engine.start("loan.personal", "mobile", START)  # on 2.0.0
     changed = v2.model_copy(update={"description": "edited without a new version"})
-    with pytest.raises(DefinitionChanged):
+    with pytest.raises(DefinitionChanged, match=r"loan\.personal"):
         Engine(Catalog.load(make_build([changed])), store=store).get(pending.id)
     with pytest.raises(NotFound, match="no longer holds"):
         Engine(Catalog.load(make_build([v2])), store=store).get(old.id)
