@@ -158,7 +158,7 @@ def _spiff_runners(repo: Path, build: Path) -> dict[str, Callable[[], object]]:
     sys.path.insert(0, str(repo / "tests"))
     import bpmn_support as bs  # type: ignore[import-not-found]
     from productkit import expr, ir
-    from productkit.emit.bpmn import process_id
+    from productkit.targets.bpmn import process_id
 
     defn = ir.load(next((build / "definitions").glob(f"{PRODUCT}@*.json")).read_text("utf-8"))
     xml = next((build / "bpmn").glob(f"{PRODUCT}@*.bpmn")).read_bytes()

@@ -96,8 +96,8 @@ from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
 from productkit import ir, runtime
-from productkit.emit.bpmn import CHANNEL_VARIABLE, FAILED_ERROR, STEP_HEADER
 from productkit.runtime import _values
+from productkit.targets.bpmn import CHANNEL_VARIABLE, FAILED_ERROR, STEP_HEADER
 
 __all__ = ["BusinessError", "FeelInterpreter", "HarnessError", "Job", "Run", "bpmn_schema",
            "bpmnlint", "conditions_of", "feel", "parse_bpmn", "productkit_worker", "run_bpmn"]
@@ -652,7 +652,7 @@ _PARAM = "productkit.param."
 def productkit_worker(defn: ir.WorkflowDefinition, handlers: runtime.Handlers,
                       application_id: str = "bpmn") -> dict[str, Handler]:
     """Handlers for :func:`run_bpmn` that run the embedded engine's ``handlers`` the way
-    productkit's Zeebe job worker does (see the convention in ``productkit.emit.bpmn``): the
+    productkit's Zeebe job worker does (see the convention in ``productkit.targets.bpmn``): the
     step from the ``productkit.step`` header, its parameters from the ``productkit.param.*``
     headers, its inputs (and, compensating, its outputs) under the component's names from the
     job's variables, the attempt from the retries left. A business error the step declares is

@@ -38,9 +38,9 @@ from bpmn_support import (
 )
 from casekit import GoldenCheck
 from productkit import ir
-from productkit.emit import TARGETS, EmitContext, Emitted, Target, emit, register
-from productkit.emit.bpmn import FAILED_ERROR, BpmnTarget, emit_bpmn, form_reference, process_id
 from productkit.runtime._flow import walk
+from productkit.targets import TARGETS, EmitContext, Emitted, Target, emit, register
+from productkit.targets.bpmn import FAILED_ERROR, BpmnTarget, emit_bpmn, form_reference, process_id
 
 HERE = Path(__file__).parent
 IR_DIR = HERE / "fixtures" / "ir"
@@ -106,7 +106,7 @@ def test_deterministic_across_runs_and_hash_seeds() -> None:
             .hexdigest() for p in paths}
     assert here == {p: hashlib.sha256(emitted(Path(p).stem)).hexdigest() for p in paths}
     code = ("import hashlib, json, sys, pathlib\nfrom productkit import ir\n"
-            "from productkit.emit.bpmn import emit_bpmn\n"
+            "from productkit.targets.bpmn import emit_bpmn\n"
             "print(json.dumps({p: hashlib.sha256(emit_bpmn(ir.load(pathlib.Path(p).read_text("
             "'utf-8'))).content).hexdigest() for p in sys.argv[1:]}))")
     for seed in ("1", "4242"):

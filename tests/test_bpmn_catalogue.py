@@ -16,8 +16,8 @@ from bpmn_support import bpmn_schema, bpmnlint, parse_bpmn
 from productkit import ir
 from productkit.compile import compile_product
 from productkit.diagnostics import Severity
-from productkit.emit import Emitted
-from productkit.emit.bpmn import emit_bpmn, process_id
+from productkit.targets import Emitted
+from productkit.targets.bpmn import emit_bpmn, process_id
 from productkit.validate import validate
 
 REPO = Path(__file__).parent.parent

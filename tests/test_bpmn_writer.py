@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from productkit import ir
-from productkit.emit import _bpmn_xml
-from productkit.emit.bpmn import emit_bpmn
+from productkit.targets import _bpmn_xml
+from productkit.targets.bpmn import emit_bpmn
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "ir"
 

@@ -14,8 +14,8 @@ import pytest
 from typer.testing import CliRunner
 
 from casekit import VALID, Case
-from productkit.catalog import display_name
 from productkit.cli import app
+from productkit.sources import display_name
 from productkit.validate import validate
 
 OTHER_PRODUCT = """apiVersion: productkit/v1

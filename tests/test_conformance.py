@@ -36,7 +36,6 @@ from bpmn_support import Run, feel, productkit_worker, run_bpmn
 from productkit import ir
 from productkit.build import build
 from productkit.diagnostics import Severity
-from productkit.emit.bpmn import CHANNEL_VARIABLE, FAILED_ERROR, emit_bpmn, process_id
 from productkit.options import Options
 from productkit.runtime import Catalog, _flow, _values
 from productkit.runtime.catalog import flatten
@@ -52,6 +51,7 @@ from productkit.scenarios import (
 from productkit.scenarios import (
     _values as scenario_values,
 )
+from productkit.targets.bpmn import CHANNEL_VARIABLE, FAILED_ERROR, emit_bpmn, process_id
 from productkit.values import Money
 
 REPO = Path(__file__).resolve().parents[1]

@@ -9,22 +9,23 @@ near-linear at thousands of steps.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import networkx as nx
 
 from . import expr
-from .checks._context import Context
+from .context import Context, Key
 from .diagnostics import Diagnostic, Location, Related, Severity
 from .ir import Condition
 from .loader import Document
 from .model import ProcessComponent, TypeSpec, UIComponent
 from .params import effective_spec
 from .resolve import ResolvedProduct, ResolvedStep
+from .sources import Entry
 
-__all__ = ["Assembly", "StepIO", "assemble", "type_name", "write_channels"]
+__all__ = ["Assemblies", "Assembly", "StepIO", "assemble", "type_name", "write_channels"]
 
 START = "<start>"
 
@@ -57,11 +58,38 @@ class StepIO:
 class Assembly:
     product: ResolvedProduct
     steps: dict[str, StepIO]
-    graph: Any  # nx.DiGraph
+    graph: nx.DiGraph  # step id -> step id it must precede, with the reason
     order: list[str]
     scope: dict[str, str]
     conditions: dict[str, Condition] = field(default_factory=dict)  # rule id / derived -> checked
     diagnostics: list[Diagnostic] = field(default_factory=list)
+
+
+class Assemblies(Mapping[Key, Assembly]):
+    """Product key -> its Assembly, built on first use: a product whose checks came from the
+    cache is resolved and assembled again only if something (compile, explain) asks for it."""
+
+    def __init__(self, make: Callable[[Entry], Assembly]) -> None:
+        self._make = make
+        self._entries: dict[Key, Entry] = {}
+        self._built: dict[Key, Assembly] = {}
+
+    def add(self, entry: Entry, assembly: Assembly | None = None) -> None:
+        self._entries[entry.key] = entry
+        self._built.pop(entry.key, None)
+        if assembly is not None:
+            self._built[entry.key] = assembly
+
+    def __getitem__(self, key: Key) -> Assembly:
+        if key not in self._built:
+            self._built[key] = self._make(self._entries[key])
+        return self._built[key]
+
+    def __iter__(self) -> Iterator[Key]:
+        return iter(self._entries)
+
+    def __len__(self) -> int:
+        return len(self._entries)
 
 
 def _io(rs: ResolvedStep, product_channels: list[str], dictionary: dict[str, TypeSpec]) -> StepIO:

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from . import ir
-from ._cache import CACHE_DIR_NAME, engine_digest
+from .cache import CACHE_DIR_NAME, engine_digest
 from .checks.products import input_files
 from .diagnostics import Diagnostic, Location, has_errors
 from .options import Options
@@ -125,7 +125,7 @@ def _artifacts(defn: ir.WorkflowDefinition, targets: Sequence[str]) -> tuple[dic
             files[f"forms/{key}/{sid}.{channel}.json"] = text.encode("utf-8")
     if not targets:
         return files, []
-    emit = importlib.import_module("productkit.emit")
+    emit = importlib.import_module("productkit.targets")
     problems: list[Diagnostic] = []
     for target in targets:
         emitted = emit.emit(defn, target)
@@ -224,7 +224,7 @@ def build(paths: Sequence[Path | str] = (), out: Path = Path("build"), options: 
 def _fingerprint(paths: Sequence[Path | str], options: Options, select: Sequence[str]) -> tuple[str, Path]:
     """Everything a build depends on: every catalogue file's bytes (by path relative to its
     root), productkit's own source, the options and the selection."""
-    from .catalog import discover, find_root
+    from .sources import discover, find_root
 
     h = hashlib.sha256()
     release = options.release_date or dt.date.today()
@@ -262,8 +262,8 @@ def _up_to_date(out: Path, fingerprint: str, root: Path, result: BuildResult) ->
 
 
 def _diagnostic(raw: Mapping[str, Any], root: Path) -> Diagnostic:
-    from .catalog import display_name
     from .diagnostics import Related, Severity
+    from .sources import display_name
 
     path = tuple(str(raw["path"]).split(".")) if raw.get("path") else ()
     loc = Location(display_name(root / raw["file"]), raw["line"], raw["col"], path)

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 import semantic_version
 
-from .catalog import Catalog, Entry, parse_version
 from .shape import did_you_mean
+from .sources import Entry, SourceCatalog, parse_version
 
 __all__ = ["COMPONENT_KINDS", "RefProblem", "resolve_ref", "split_ref"]
 
@@ -28,7 +28,7 @@ def split_ref(ref: str) -> tuple[str, str]:
     return ident, rng or "*"
 
 
-def resolve_ref(catalog: Catalog, ref: str, kinds: Sequence[str]) -> Entry | RefProblem:
+def resolve_ref(catalog: SourceCatalog, ref: str, kinds: Sequence[str]) -> Entry | RefProblem:
     """The highest version of ``ref``'s id among ``kinds`` that satisfies its range."""
     ident, rng = split_ref(ref)
     found = catalog.versions(kinds, ident)

@@ -11,13 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .catalog import Entry
-from .checks._context import Context
+from .context import Context
 from .diagnostics import Diagnostic, Location, Related, Severity
 from .model import ParamSetting, ProcessComponent, Product, ProductLine, Step, TypeSpec
 from .params import Value, coerce, comparable, effective_spec, violations
 from .refs import COMPONENT_KINDS, RefProblem, resolve_ref
 from .shape import did_you_mean
+from .sources import Entry
 from .values import ValueProblem
 
 __all__ = ["ProvenanceItem", "ResolvedParam", "ResolvedProduct", "ResolvedStep", "extends_chain",

@@ -40,10 +40,10 @@ from typing import Any
 from pydantic import Field, ValidationError
 
 from . import ir
-from .catalog import SCENARIO_SUFFIXES, SOURCE_DIRS, find_root
 from .diagnostics import Diagnostic
 from .loader import Document, Plain, load_file
 from .model._types import Channel, Model, Text
+from .sources import SCENARIO_SUFFIXES, SOURCE_DIRS, find_root
 
 __all__ = ["Scenario", "ScenarioFile", "ScenarioResult", "discover_scenarios", "load_scenarios",
            "run_scenario", "run_scenarios"]

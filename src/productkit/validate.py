@@ -6,11 +6,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ._cache import CACHE_DIR_NAME, open_cache
-from .catalog import Catalog, discover, display_name, find_root, load_catalog
-from .checks import CHECKS, Check, Context, run_checks
+from .cache import CACHE_DIR_NAME, open_cache
+from .checks import CHECKS, Check, CheckContext, run_checks
 from .diagnostics import Diagnostic, Location, has_errors, sort_diagnostics
 from .options import Options
+from .sources import SourceCatalog, discover, display_name, find_root, load_catalog
 
 __all__ = ["ValidationResult", "validate"]
 
@@ -19,10 +19,10 @@ __all__ = ["ValidationResult", "validate"]
 class ValidationResult:
     """What a validation found: the catalogue (valid documents) and every diagnostic."""
 
-    catalog: Catalog
+    catalog: SourceCatalog
     diagnostics: list[Diagnostic] = field(default_factory=list)
     selected: frozenset[str] | None = None
-    context: Context | None = None
+    context: CheckContext | None = None
 
     @property
     def ok(self) -> bool:
@@ -96,7 +96,7 @@ def _validate_root(root: Path, files: list[Path] | None, options: Options,
     catalog, diagnostics = load_catalog(root, options, every, cache)
     diagnostics.extend(early)
     selected = frozenset(display_name(f) for f in files) if files is not None else None
-    ctx = Context.build(catalog, options, cache, selected)
+    ctx = CheckContext.build(catalog, options, cache, selected)
     diagnostics.extend(run_checks(ctx, checks))
     if selected is not None:
         diagnostics = [d for d in diagnostics if d.location.file in selected]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 from ..diagnostics import Diagnostic
-from ._context import Context
+from .base import CheckContext
 from .documents import (
     check_declarations,
     check_dictionary_names,
@@ -16,9 +16,9 @@ from .documents import (
 from .products import check_line_cycles, check_products
 from .references import check_references
 
-__all__ = ["CHECKS", "Check", "Context", "run_checks"]
+__all__ = ["CHECKS", "Check", "CheckContext", "run_checks"]
 
-Check = Callable[[Context], Iterator[Diagnostic]]
+Check = Callable[[CheckContext], Iterator[Diagnostic]]
 
 CHECKS: tuple[Check, ...] = (
     check_duplicates,
@@ -32,7 +32,7 @@ CHECKS: tuple[Check, ...] = (
 )
 
 
-def run_checks(ctx: Context, checks: tuple[Check, ...] = CHECKS) -> list[Diagnostic]:
+def run_checks(ctx: CheckContext, checks: tuple[Check, ...] = CHECKS) -> list[Diagnostic]:
     out: list[Diagnostic] = []
     for check in checks:
         out.extend(check(ctx))

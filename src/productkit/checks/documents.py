@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ..catalog import Entry
 from ..diagnostics import Diagnostic, Related
 from ..model import ParameterDictionary, ProcessComponent, Product, ProductLine, TypeSpec, UIComponent
 from ..params import check_spec, effective_spec
 from ..shape import did_you_mean
+from ..sources import Entry
 from ..values import ValueProblem, parse_date, release_offset
-from ._context import Context, problem_diagnostic
+from .base import CheckContext, problem_diagnostic
 
 __all__ = ["check_declarations", "check_dictionary_names", "check_duplicates", "check_effective", "check_step_ids"]
 
 
-def check_duplicates(ctx: Context) -> Iterator[Diagnostic]:
+def check_duplicates(ctx: CheckContext) -> Iterator[Diagnostic]:
     """PK201: one kind, id and version defined twice."""
     seen: dict[tuple[str, str, str], Entry] = {}
     for entry in ctx.catalog.entries:
@@ -47,7 +47,7 @@ def _declarations(model: object) -> Iterator[tuple[tuple[str | int, ...], TypeSp
             yield ("context", path), spec
 
 
-def check_declarations(ctx: Context) -> Iterator[Diagnostic]:
+def check_declarations(ctx: CheckContext) -> Iterator[Diagnostic]:
     """PK102/PK108/PK109/PK111: each declared type is complete and consistent."""
     for entry in ctx.catalog.entries:
         for path, spec in _declarations(entry.model):
@@ -61,7 +61,7 @@ def check_declarations(ctx: Context) -> Iterator[Diagnostic]:
                 yield problem_diagnostic(problem, entry, path, declared)
 
 
-def check_effective(ctx: Context) -> Iterator[Diagnostic]:
+def check_effective(ctx: CheckContext) -> Iterator[Diagnostic]:
     """PK108/PK214: effective dates are dates or T+n, and in order."""
     for entry in ctx.catalog.kind("Product"):
         model = entry.model
@@ -83,7 +83,7 @@ def check_effective(ctx: Context) -> Iterator[Diagnostic]:
                              entry.doc.loc(("effective", "until")))
 
 
-def check_step_ids(ctx: Context) -> Iterator[Diagnostic]:
+def check_step_ids(ctx: CheckContext) -> Iterator[Diagnostic]:
     """PK210: step ids are unique within a product or line."""
     for entry in ctx.catalog.entries:
         model = entry.model
@@ -100,7 +100,7 @@ def check_step_ids(ctx: Context) -> Iterator[Diagnostic]:
                 seen[step.id] = i
 
 
-def check_dictionary_names(ctx: Context) -> Iterator[Diagnostic]:
+def check_dictionary_names(ctx: CheckContext) -> Iterator[Diagnostic]:
     """PK201: a parameter name defined by two dictionaries would mean two things."""
     first: dict[str, Entry] = {}
     for entry in ctx.catalog.kind("ParameterDictionary"):

@@ -4,30 +4,29 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import replace
-from typing import Any
 
-from .._cache import digest
-from ..catalog import Entry
+from ..assemble import assemble
+from ..cache import digest
 from ..diagnostics import Diagnostic
 from ..model import Product, ProductLine
 from ..refs import COMPONENT_KINDS, resolve_ref
+from ..resolve import ResolvedProduct, extends_chain, resolve_product
 from ..shape import did_you_mean
-from ._context import Context
+from ..sources import Entry
+from .base import CheckContext
 
 __all__ = ["check_line_cycles", "check_products"]
 
 
-def check_line_cycles(ctx: Context) -> Iterator[Diagnostic]:
+def check_line_cycles(ctx: CheckContext) -> Iterator[Diagnostic]:
     """PK205: extends cycles among lines, also when no product extends them yet."""
-    from ..resolve import extends_chain
-
     for entry in ctx.catalog.kind("ProductLine"):
         out: list[Diagnostic] = []
         extends_chain(ctx, entry, out)
         yield from out
 
 
-def check_products(ctx: Context) -> Iterator[Diagnostic]:
+def check_products(ctx: CheckContext) -> Iterator[Diagnostic]:
     """Resolve and assemble every product; PK2xx, PK3xx and PK4xx diagnostics.
 
     A product's problems depend only on the files it reads (its own, its lines', the
@@ -51,10 +50,7 @@ def check_products(ctx: Context) -> Iterator[Diagnostic]:
         yield from found
 
 
-def _check_product(ctx: Context, entry: Entry) -> list[Diagnostic]:
-    from ..assemble import assemble
-    from ..resolve import resolve_product
-
+def _check_product(ctx: CheckContext, entry: Entry) -> list[Diagnostic]:
     rp = resolve_product(ctx, entry)
     found = [*rp.diagnostics, *_step_refs(rp)]
     asm = assemble(ctx, rp)
@@ -63,17 +59,15 @@ def _check_product(ctx: Context, entry: Entry) -> list[Diagnostic]:
     return [*found, *asm.diagnostics]
 
 
-def input_files(rp: Any) -> list[str]:
+def input_files(rp: ResolvedProduct) -> list[str]:
     """The catalogue files a resolved product is made of (dictionaries aside)."""
     files = {rp.entry.file, *(e.file for e in rp.chain)}
     files |= {rs.component.file for rs in rp.steps if rs.component is not None}
     return sorted(files)
 
 
-def _dependencies(ctx: Context, entry: Entry, dictionaries: list[str]) -> tuple[str | None, set[str]]:
+def _dependencies(ctx: CheckContext, entry: Entry, dictionaries: list[str]) -> tuple[str | None, set[str]]:
     """The cache key of a product's checks, and every file they may read (a superset)."""
-    from ..resolve import extends_chain
-
     chain = extends_chain(ctx, entry, [])
     reads = {entry.file, *dictionaries, *(e.file for e in chain)}
     parts = [repr(replace(ctx.options, cache=None)), "product", entry.file, "lines", *(e.file for e in chain)]
@@ -96,10 +90,7 @@ def _dependencies(ctx: Context, entry: Entry, dictionaries: list[str]) -> tuple[
     return digest(*parts), reads
 
 
-def _step_refs(rp: object) -> Iterator[Diagnostic]:
-    from ..resolve import ResolvedProduct
-
-    assert isinstance(rp, ResolvedProduct)
+def _step_refs(rp: ResolvedProduct) -> Iterator[Diagnostic]:
     ids = {rs.step.id for rs in rp.steps}
     for rs in rp.steps:
         for j, before in enumerate(rs.step.after):

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ..catalog import Entry
 from ..diagnostics import Diagnostic, Related, Severity
 from ..model import ProcessComponent, Product, ProductLine, UIComponent
 from ..refs import COMPONENT_KINDS, RefProblem, resolve_ref
-from ._context import Context
+from ..sources import Entry
+from .base import CheckContext
 
 __all__ = ["check_references"]
 
@@ -25,7 +25,7 @@ def _deprecation(target: Entry, at: Entry, path: tuple[str | int, ...]) -> Diagn
                       (Related(target.doc.loc(("deprecated",)), "deprecated here"),), hint)
 
 
-def check_references(ctx: Context) -> Iterator[Diagnostic]:
+def check_references(ctx: CheckContext) -> Iterator[Diagnostic]:
     """PK202/PK203/PK209/PK204/PK212: component and template references, error codes."""
     for entry in ctx.catalog.entries:
         model = entry.model
@@ -44,7 +44,7 @@ def check_references(ctx: Context) -> Iterator[Diagnostic]:
                                      entry.doc.loc(("deprecated", "replaced_by")), hint=found.hint)
 
 
-def _step_refs(ctx: Context, entry: Entry, model: Product | ProductLine) -> Iterator[Diagnostic]:
+def _step_refs(ctx: CheckContext, entry: Entry, model: Product | ProductLine) -> Iterator[Diagnostic]:
     for i, step in enumerate(model.steps):
         if step.use is None:
             continue

@@ -126,5 +126,3 @@ def emit(defn: WorkflowDefinition, target: str) -> Emitted:
         raise KeyError(f"no target '{target}'; known: {', '.join(sorted(TARGETS))}")
     return TARGETS[target]().emit(defn)
 
-
-from . import bpmn as bpmn  # noqa: E402  (registers the BPMN target)

@@ -84,7 +84,6 @@ from dataclasses import dataclass, field
 
 from ..diagnostics import Severity
 from ..ir import Condition, Flow, Label, Parallel, Step, WorkflowDefinition
-from . import EmitContext, Emitted, Target, register
 from ._bpmn_xml import Document, write
 from ._graph import Edge, El, Node
 from ._layout import (
@@ -117,6 +116,7 @@ from ._zeebe import (
     task_definition,
     undo_inputs,
 )
+from .base import EmitContext, Emitted, Target, register
 
 __all__ = ["CHANNEL_VARIABLE", "FAILED_ERROR", "OUTCOME_VARIABLE", "STEP_HEADER", "BpmnTarget",
            "emit_bpmn", "form_reference", "process_id"]

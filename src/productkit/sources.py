@@ -19,14 +19,14 @@ from pathlib import Path
 
 import semantic_version
 
-from ._cache import Cache, digest
+from .cache import Cache, digest
 from .diagnostics import Diagnostic
 from .loader import Document, LoadLimits, _decode, _read_regular, load_text
 from .model import Header
 from .options import Options
 from .shape import to_model
 
-__all__ = ["SOURCE_DIRS", "Catalog", "Entry", "discover", "find_root", "load_catalog"]
+__all__ = ["SOURCE_DIRS", "Entry", "SourceCatalog", "discover", "find_root", "load_catalog"]
 
 SOURCE_DIRS = ("components", "products")
 SCENARIO_SUFFIXES = (".scenario.yaml", ".scenario.yml")
@@ -80,7 +80,7 @@ class Entry:
 
 
 @dataclass(slots=True)
-class Catalog:
+class SourceCatalog:
     """All documents of a catalogue, indexed by kind, id and version."""
 
     root: Path
@@ -149,12 +149,12 @@ def display_name(path: Path) -> str:
 
 def load_catalog(root: Path, options: Options,
                  files: Sequence[Path] | None = None,
-                 cache: Cache | None = None) -> tuple[Catalog, list[Diagnostic]]:
+                 cache: Cache | None = None) -> tuple[SourceCatalog, list[Diagnostic]]:
     """Load every document below ``root`` (or just ``files``); collect all problems.
 
     With a ``cache``, a file whose bytes (and name, and limits) are unchanged is not parsed
     again: its entry, or its diagnostics, come from the cache."""
-    catalog = Catalog(root=root)
+    catalog = SourceCatalog(root=root)
     diagnostics: list[Diagnostic] = []
     limits = LoadLimits(options.max_file_bytes, options.max_depth)
     for path in files if files is not None else discover(root):
@@ -167,7 +167,7 @@ def load_catalog(root: Path, options: Options,
     return catalog, diagnostics
 
 
-def _load_one(path: Path, name: str, limits: LoadLimits, catalog: Catalog,
+def _load_one(path: Path, name: str, limits: LoadLimits, catalog: SourceCatalog,
               cache: Cache | None) -> tuple[Entry | None, list[Diagnostic]]:
     """Stages 1 and 2 for one file, as load_file and to_model do them, through the cache."""
     raw, err = _read_regular(path, name, limits)
