@@ -98,6 +98,7 @@ from SpiffWorkflow.util.task import TaskState
 from productkit import ir, runtime
 from productkit.runtime import _values
 from productkit.targets.bpmn import CHANNEL_VARIABLE, FAILED_ERROR, STEP_HEADER
+from productkit.targets.feel import FeelScope
 
 __all__ = ["BusinessError", "FeelInterpreter", "HarnessError", "Job", "Run", "bpmn_schema",
            "bpmnlint", "conditions_of", "feel", "parse_bpmn", "productkit_worker", "run_bpmn"]
@@ -170,9 +171,11 @@ class Run:
 def conditions_of(defn: ir.WorkflowDefinition) -> dict[str, ir.Condition]:
     """FEEL text -> condition, for every step condition of ``defn``."""
     out: dict[str, ir.Condition] = {}
+    feel = FeelScope.of_definition(defn)
     for step in defn.steps.values():
-        if step.when is not None and step.when.feel is not None:
-            out[step.when.feel] = step.when
+        text = feel.of(step.when) if step.when is not None else None
+        if step.when is not None and text is not None:
+            out[text] = step.when
     return out
 
 

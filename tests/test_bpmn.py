@@ -255,7 +255,7 @@ def test_paths_cover_every_branch(name: str) -> None:
 def test_harness_never_evaluates_condition_text() -> None:
     defn = load("conditional")
     hostile = emitted("conditional").replace(
-        b'=list contains(["mobile"], channel)', b"=__import__('os').getcwd()")
+        b'=(list contains(["mobile"], channel))', b"=__import__('os').getcwd()")
     with pytest.raises(HarnessError, match="unknown condition"):
         run_bpmn(hostile, process_id(defn), {}, {"channel": "mobile"}, stand_in(defn, set()),
                  conditions=conditions_of(defn), user_data={"apply": {"applicant.income": "1"}})
@@ -543,7 +543,7 @@ def test_conditions_gateways_and_end_steps() -> None:
     default = flows[split.get("default")]
     assert default.get("targetRef") == "Gateway_face_skip"
     cond = one(root, "//bpmn:sequenceFlow[@sourceRef='Gateway_face_when']/bpmn:conditionExpression")
-    assert cond.text == '=list contains(["mobile"], channel)'
+    assert cond.text == '=(list contains(["mobile"], channel))'
     assert cond.get("{http://www.w3.org/2001/XMLSchema-instance}type") == "bpmn:tFormalExpression"
     end = one(root, "//bpmn:endEvent[@id='End_reject']")
     assert end.get("name") == "rejected"
@@ -552,7 +552,7 @@ def test_conditions_gateways_and_end_steps() -> None:
     mapping = one(setter, ".//zeebe:output")
     assert (mapping.get("source"), mapping.get("target")) == ('="rejected"', "outcome")
     assert one(root, "//bpmn:sequenceFlow[@sourceRef='Gateway_reject_when']/bpmn:conditionExpression"
-               ).text == "=credit.score < 600"
+               ).text == "=(credit.score < 600)"
 
 
 def test_errors_timeouts_and_jumps() -> None:
@@ -710,11 +710,11 @@ def codes(result: Emitted) -> list[tuple[str, str, tuple[str | int, ...]]]:
 def test_a_condition_without_feel_is_reported_not_emitted() -> None:
     defn = load("conditional")
     face = defn.steps["face"]
-    steps = {**defn.steps, "face": face.model_copy(
-        update={"when": face.when.model_copy(update={"feel": None}) if face.when else None})}
+    steps = {**defn.steps, "face": face.model_copy(  # CEL's remainder has no FEEL counterpart
+        update={"when": face.when.model_copy(update={"cel": "applicant.age % 2 == 0"}) if face.when else None})}
     result = emit_bpmn(defn.model_copy(update={"steps": steps}))
     assert result.content is None
-    assert codes(result) == [("PK501", "error", ("steps", "face", "when", "feel"))]
+    assert codes(result) == [("PK501", "error", ("steps", "face", "when"))]
     assert result.diagnostics[0].location.file == "products/card/gold.yaml"
 
 

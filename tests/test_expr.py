@@ -15,7 +15,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from productkit import expr
-from productkit.ir import Condition
+from productkit.compile import json_value
+from productkit.ir import Condition, ParamValue
+from productkit.targets.feel import FeelScope
 from productkit.values import Money, parse_duration
 
 SCOPE = {
@@ -37,8 +39,8 @@ SCOPE = {
 MICRO = Decimal("0.000001")
 
 
-def checked(text: str, want: str | None = "boolean", params: dict[str, object] | None = None) -> Condition:
-    result = expr.check(text, SCOPE, want, params)
+def checked(text: str, want: str | None = "boolean") -> Condition:
+    result = expr.check(text, SCOPE, want)
     assert isinstance(result, Condition), result
     return result
 
@@ -240,6 +242,11 @@ PARAMS: dict[str, object] = {"annual_rate": Decimal("1.75"), "max_amount": cny("
                              "start_date": dt.date(2026, 1, 1), "term_months": 12}
 
 
+def _feel(cond: Condition) -> str | None:
+    params = {n: ParamValue(type=SCOPE[n], value=json_value(v)) for n, v in PARAMS.items()}
+    return FeelScope(SCOPE, params).of(cond)
+
+
 @pytest.mark.parametrize(("text", "feel"), [
     ("applicant.age == 18", "(applicant.age = 18)"),
     ("applicant.age != 18", "(applicant.age != 18)"),
@@ -279,7 +286,7 @@ PARAMS: dict[str, object] = {"annual_rate": Decimal("1.75"), "max_amount": cny("
     ("term_months >= 12", "(12 >= 12)"),
 ])
 def test_feel_translation_of_each_form(text: str, feel: str) -> None:
-    assert checked(text, None, PARAMS).feel == feel
+    assert _feel(checked(text, None)) == feel
 
 
 @pytest.mark.parametrize("text", [
@@ -288,8 +295,8 @@ def test_feel_translation_of_each_form(text: str, feel: str) -> None:
     "applicant.age >= 16u",            # (does not check: uint against int)
 ])
 def test_what_feel_cannot_say_is_none_not_a_guess(text: str) -> None:
-    result = expr.check(text, SCOPE, None, PARAMS)
+    result = expr.check(text, SCOPE, None)
     if isinstance(result, Condition):
-        assert result.feel is None
+        assert _feel(result) is None
     else:
         assert result[0].code == "PK303"

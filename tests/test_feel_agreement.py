@@ -23,6 +23,7 @@ import pytest
 from productkit import _celparse, expr, ir
 from productkit.options import Options
 from productkit.runtime._expr import with_derived
+from productkit.targets.feel import FeelScope
 from productkit.validate import validate
 from productkit.values import Money
 
@@ -126,32 +127,36 @@ def _cases(cond: ir.Condition, scope: Mapping[str, str], enums: Mapping[str, lis
         yield env
 
 
-def _agree(node: str, items: list[tuple[str, ir.Condition, dict[str, Any]]]) -> list[str]:
-    lines = [json.dumps({"expr": c.feel, "context": _feel_context(c, env)}) for _, c, env in items]
+Item = tuple[str, ir.Condition, str, dict[str, Any]]  # where, condition, its FEEL, the data
+
+
+def _agree(node: str, items: list[Item]) -> list[str]:
+    lines = [json.dumps({"expr": feel, "context": _feel_context(c, env)}) for _, c, feel, env in items]
     proc = subprocess.run([node, str(FEEL_DIR / "eval.js")], input="\n".join(lines), text=True,
                           capture_output=True, check=True, timeout=300)
     results = [json.loads(line) for line in proc.stdout.splitlines()]
     assert len(results) == len(items)
     problems = []
-    for (where, cond, env), got in zip(items, results, strict=True):
+    for (where, cond, feel, env), got in zip(items, results, strict=True):
         want = expr.evaluate(cond, env)
         if "error" in got or got["value"] != want:
-            problems.append(f"{where}: CEL {cond.cel!r} = {want!r}, FEEL {cond.feel!r} = {got} on {env}")
+            problems.append(f"{where}: CEL {cond.cel!r} = {want!r}, FEEL {feel!r} = {got} on {env}")
     return problems
 
 
 def test_corpus_conditions_mean_the_same_in_feel(node: str) -> None:
     items = []
     for i, (text, scope) in enumerate(CORPUS):
-        cond = expr.check(text, scope, params={})
+        cond = expr.check(text, scope)
         assert isinstance(cond, ir.Condition), cond
-        assert cond.feel is not None, text
+        feel = FeelScope(scope).of(cond)
+        assert feel is not None, text
         enums = {n: ["passed", "failed", "manual_review", "hit", "clear"] for n, k in scope.items() if k == "enum"}
-        items += [(f"corpus[{i}]", cond, env) for env in _cases(cond, scope, enums, seed=i)]
+        items += [(f"corpus[{i}]", cond, feel, env) for env in _cases(cond, scope, enums, seed=i)]
     assert _agree(node, items) == []
 
 
-Catalogued = tuple[str, ir.Condition, dict[str, str], dict[str, list[str]], dict[str, Any],
+Catalogued = tuple[str, ir.Condition, str | None, dict[str, str], dict[str, list[str]], dict[str, Any],
                    dict[str, ir.Derived]]
 
 
@@ -182,19 +187,20 @@ def _catalogue_conditions() -> list[Catalogued]:
         conds = [(f"{key[1]}:{sid}", s.when) for sid, s in defn.steps.items() if s.when is not None]
         conds += [(f"{key[1]}:rule:{r.id}", r.condition) for r in defn.rules]
         params = {n: p.value for n, p in asm.product.params.items() if p.value is not None}
-        out += [(w, c, scope, enums, params, dict(defn.derived)) for w, c in conds if c.type == "boolean"]
+        feel = FeelScope.of_definition(defn)
+        out += [(w, c, feel.of(c), scope, enums, params, dict(defn.derived)) for w, c in conds if c.type == "boolean"]
     return out
 
 
 def test_every_catalogue_condition_means_the_same_in_feel(node: str) -> None:
     conds = _catalogue_conditions()
     items = []
-    for i, (where, cond, scope, enums, params, derived) in enumerate(conds):
-        assert cond.feel is not None, f"{where}: no FEEL translation of {cond.cel!r}"
+    for i, (where, cond, feel, scope, enums, params, derived) in enumerate(conds):
+        assert feel is not None, f"{where}: no FEEL translation of {cond.cel!r}"
         # Parameters and derived values are inlined in FEEL; CEL reads the same parameter values
         # and computes the derived values as the engine does.
         names, text = _closure(cond, derived)
         for env in _cases(cond, scope, enums, 1000 + i, names, text):
             env.update({n: params[n] for n in names if n in params})
-            items.append((where, cond, with_derived(cond, env, derived)))
+            items.append((where, cond, feel, with_derived(cond, env, derived)))
     assert _agree(node, items) == []

@@ -142,8 +142,8 @@ def _param_values(rp: ResolvedProduct) -> dict[str, Any]:
 
 
 def _check_expr(text: str, scope: dict[str, str], where: tuple[Document, tuple[str | int, ...]],
-                out: list[Diagnostic], params: dict[str, Any], want: str | None = "boolean") -> Condition | None:
-    result = expr.check(text, scope, want, params)
+                out: list[Diagnostic], want: str | None = "boolean") -> Condition | None:
+    result = expr.check(text, scope, want)
     if isinstance(result, list):
         doc, path = where
         out.extend(Diagnostic(p.code, p.message, doc.text_loc(path, p.offset), hint=p.hint) for p in result)
@@ -158,12 +158,12 @@ def assemble(ctx: Context, rp: ResolvedProduct) -> Assembly:
     scope = _scope(rp, steps)
     params = _param_values(rp)
     asm = Assembly(rp, steps, nx.DiGraph(), [], scope, diagnostics=out)
-    feel = _derived(asm, params)
+    _derived(asm)
     for io in steps.values():
         if io.rs.step.when is not None:
             where = (io.rs.origin.doc, ("steps", io.rs.index, "when"))
-            io.condition = _check_expr(io.rs.step.when, scope, where, out, feel)
-    _rules(asm, params, feel)
+            io.condition = _check_expr(io.rs.step.when, scope, where, out)
+    _rules(asm, params)
     _edges(asm)
     asm.order = _order(asm)
     for check in GRAPH_CHECKS:
@@ -171,11 +171,9 @@ def assemble(ctx: Context, rp: ResolvedProduct) -> Assembly:
     return asm
 
 
-def _derived(asm: Assembly, params: dict[str, Any]) -> dict[str, Any]:
-    """Check the derived values, dependencies first; returns what FEEL translations inline:
-    parameter values, and each derived value's own FEEL text (Zeebe has no such variables)."""
+def _derived(asm: Assembly) -> None:
+    """Check the derived values, dependencies first."""
     rp = asm.product
-    feel: dict[str, Any] = dict(params)
     deps: dict[str, set[str]] = {}
     for name, (d, _) in rp.derived.items():
         # Only the order is needed here: names from the syntax tree, the one check comes below.
@@ -184,24 +182,21 @@ def _derived(asm: Assembly, params: dict[str, Any]) -> dict[str, Any]:
     graph.add_nodes_from(rp.derived)
     try:
         order = list(nx.lexicographical_topological_sort(graph))
-    except nx.NetworkXUnfeasible:  # derived values defined in a circle: no inlining, CEL reports them
+    except nx.NetworkXUnfeasible:  # derived values defined in a circle: CEL reports them
         order = list(rp.derived)
     for name in order:
         d, entry = rp.derived[name]
         where = (entry.doc, ("derived", name, "expr"))
-        cond = _check_expr(d.expr, asm.scope, where, asm.diagnostics, feel, want=d.type)
+        cond = _check_expr(d.expr, asm.scope, where, asm.diagnostics, want=d.type)
         if cond is not None:
             asm.conditions[f"derived:{name}"] = cond
-            if cond.feel is not None:
-                feel[name] = expr.FeelText(cond.feel)
-    return feel
 
 
-def _rules(asm: Assembly, params: dict[str, Any], feel: dict[str, Any]) -> None:
+def _rules(asm: Assembly, params: dict[str, Any]) -> None:
     rp = asm.product
     for rule, entry, i in rp.rules:
         at = entry.doc.loc(("rules", i, "expr"))
-        cond = _check_expr(rule.expr, asm.scope, (entry.doc, ("rules", i, "expr")), asm.diagnostics, feel)
+        cond = _check_expr(rule.expr, asm.scope, (entry.doc, ("rules", i, "expr")), asm.diagnostics)
         if cond is None:
             continue
         asm.conditions[f"rule:{rule.id}"] = cond

@@ -89,8 +89,7 @@ def _when(asm: Assembly, io: StepIO) -> ir.Condition | None:
         return None
     if not restricted:
         return io.condition
-    params = {n: p.value for n, p in asm.product.params.items() if p.value is not None}
-    result = expr.check(" && ".join(parts), asm.scope, "boolean", params)
+    result = expr.check(" && ".join(parts), asm.scope, "boolean")
     return result if isinstance(result, ir.Condition) else io.condition
 
 

@@ -1,4 +1,4 @@
-"""CEL expressions: type-checked at build time, evaluated exactly at run time, and twinned in FEEL.
+"""CEL expressions: type-checked at build time and evaluated exactly at run time.
 
 How decimals enter expressions. CEL has no decimal type, and binary doubles must never decide
 a bank's rule. So an expression is handled twice:
@@ -12,7 +12,7 @@ a bank's rule. So an expression is handled twice:
   Products and quotients of decimals go through ``dec_mul``/``dec_div`` (half-even rounding at
   six places); integers become decimals with ``dec(n)``.
 
-Conditions are also translated to FEEL for Camunda, with parameters inlined as exact literals.
+The BPMN target translates checked conditions to FEEL (``productkit.targets.feel``).
 """
 
 from __future__ import annotations
@@ -31,8 +31,7 @@ from . import _celparse as p
 from .ir import Condition
 from .values import Duration, Money
 
-__all__ = ["DECIMAL_TYPES", "SCALE", "ExprError", "ExprProblem", "FeelText", "check", "evaluate", "names_in",
-           "to_feel"]
+__all__ = ["DECIMAL_TYPES", "SCALE", "ExprError", "ExprProblem", "check", "evaluate", "names_in", "parse"]
 
 SCALE = 6
 _FACTOR = 10**SCALE
@@ -264,12 +263,15 @@ def _exec_text(text: str) -> str:
     return "".join(out)
 
 
-def check(text: str, scope: Mapping[str, str], want: str | None = "boolean",
-          params: Mapping[str, Any] | None = None) -> Condition | list[ExprProblem]:
+def parse(text: str) -> p.Node:
+    """The syntax tree of ``text`` (cached; raises ``ParseError``): what targets translate."""
+    return _parse(text)
+
+
+def check(text: str, scope: Mapping[str, str], want: str | None = "boolean") -> Condition | list[ExprProblem]:
     """Type-check ``text`` against ``scope`` (name -> productkit type).
 
-    ``want`` is the type the result must have (None: any). ``params`` (constant parameter
-    values) are inlined in the FEEL translation.
+    ``want`` is the type the result must have (None: any).
     """
     try:
         tree = _parse(text)
@@ -292,9 +294,8 @@ def check(text: str, scope: Mapping[str, str], want: str | None = "boolean",
         return [ExprProblem(code, f"the expression has type {kind}, expected {want}", 0)]
     names = _names(tree, scope)
     decimals = [n for n in names if scope.get(n) in DECIMAL_TYPES]
-    feel = to_feel(tree, scope, params or {})
     return Condition(cel=text, exec=_exec_text(text), scale=SCALE, type=kind, names=names,
-                     decimals=decimals, feel=feel)
+                     decimals=decimals)
 
 
 def _compatible(kind: str, want: str) -> bool:
@@ -360,101 +361,3 @@ def evaluate(cond: Condition, env: Mapping[str, object]) -> object:
     return value
 
 
-# ---------------------------------------------------------------- FEEL
-
-
-def _feel_literal(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, Money):
-        return str(value.amount)
-    if isinstance(value, int | Decimal):
-        return str(value)
-    if isinstance(value, dt.date):
-        return f'date("{value.isoformat()}")'
-    if isinstance(value, Duration):
-        return f'duration("{value.text}")'
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(_feel_literal(v) for v in value) + "]"
-    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-# '/' is handled apart: a checked expression divides only integers ('/' on decimals is PK305),
-# and CEL's integer division truncates toward zero (7 / 2 == 3) where FEEL's is exact (3.5).
-_FEEL_OPS = {"==": "=", "!=": "!=", "&&": "and", "||": "or", "<": "<", "<=": "<=", ">": ">",
-             ">=": ">=", "+": "+", "-": "-", "*": "*"}
-
-
-def to_feel(node: p.Node, scope: Mapping[str, str], params: Mapping[str, Any]) -> str | None:
-    """The FEEL expression meaning exactly what the CEL ``node`` means, or None."""
-    try:
-        return _feel(node, scope, params)
-    except _NoFeel:
-        return None
-
-
-class _NoFeel(Exception):
-    pass
-
-
-class FeelText(str):
-    """A FEEL expression to inline as is (a derived value's translation), in ``params``."""
-
-    __slots__ = ()
-
-
-def _feel(n: p.Node, scope: Mapping[str, str], params: Mapping[str, Any]) -> str:
-    if isinstance(n, p.Lit):
-        if n.kind == "string":
-            return _feel_literal(n.text)
-        if n.kind == "int" and n.text.lower().startswith("0x"):
-            return str(int(n.text, 16))  # FEEL has no hexadecimal literals
-        if n.kind in ("int", "float", "bool", "null"):
-            return n.text
-        raise _NoFeel(n.kind)
-    if isinstance(n, p.Name):
-        if n.path in params:
-            value = params[n.path]
-            return f"({value})" if isinstance(value, FeelText) else _feel_literal(value)
-        return f"date({n.path})" if scope.get(n.path) == "date" else n.path
-    if isinstance(n, p.Op):
-        left, right = _feel(n.left, scope, params), _feel(n.right, scope, params)
-        if n.op == "in":
-            return f"(list contains({right}, {left}))"
-        if n.op == "/":
-            quotient = f"({left} / {right})"
-            return f"(if {quotient} >= 0 then floor({quotient}) else ceiling({quotient}))"
-        if n.op not in _FEEL_OPS:
-            raise _NoFeel(n.op)
-        return f"({left} {_FEEL_OPS[n.op]} {right})"
-    if isinstance(n, p.Unary):
-        inner = _feel(n.operand, scope, params)
-        return f"not({inner})" if n.op == "!" else f"(-{inner})"
-    if isinstance(n, p.Cond):
-        return (f"(if {_feel(n.test, scope, params)} then {_feel(n.then, scope, params)} "
-                f"else {_feel(n.other, scope, params)})")
-    if isinstance(n, p.ListLit):
-        return "[" + ", ".join(_feel(i, scope, params) for i in n.items) + "]"
-    if isinstance(n, p.Call):
-        return _feel_call(n, scope, params)
-    raise _NoFeel(type(n).__name__)
-
-
-def _feel_call(n: p.Call, scope: Mapping[str, str], params: Mapping[str, Any]) -> str:
-    args = [_feel(a, scope, params) for a in n.args]
-    if n.target is not None:
-        args.insert(0, _feel(n.target, scope, params))
-    # dec_mul/dec_div round half-even to SCALE places, as FEEL's decimal(n, scale) does.
-    simple = {"dec_mul": f"decimal({{0}} * {{1}}, {SCALE})", "dec_div": f"decimal({{0}} / {{1}}, {SCALE})",
-              "dec": "{0}",
-              "startsWith": "starts with({0}, {1})", "endsWith": "ends with({0}, {1})",
-              "contains": "contains({0}, {1})", "matches": "matches({0}, {1})",
-              "date": "date({0})"}
-    if n.func in simple:
-        return simple[n.func].format(*args)
-    if n.func == "size" and len(args) == 1:
-        arg = n.target if n.target is not None else n.args[0]
-        is_list = isinstance(arg, p.ListLit) or (isinstance(arg, p.Name) and
-                                                 scope.get(arg.path, "").startswith("list:"))
-        return f"count({args[0]})" if is_list else f"string length({args[0]})"
-    raise _NoFeel(n.func)

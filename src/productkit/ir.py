@@ -43,7 +43,7 @@ __all__ = [
     "load",
 ]
 
-FORMAT = "productkit.workflow/1"
+FORMAT = "productkit.workflow/2"  # 2: conditions carry CEL only; targets translate them
 CHANNEL_VARIABLE = "channel"  # the application's channel, a start variable of every workflow
 COMPENSATING_OUTCOMES = ("rejected", "failed", "cancelled")
 
@@ -107,17 +107,15 @@ class FieldDef(_IR):
 
 
 class Condition(_IR):
-    """A type-checked CEL expression, its fixed-point executable form, and its FEEL twin."""
+    """A type-checked CEL expression and its fixed-point executable form. Targets translate the
+    source (the BPMN target writes FEEL); the definition knows no target's language."""
 
     cel: str = Field(description="the expression as written")
-    # FEEL reads data paths and the `channel` variable; parameter values are inlined as exact
-    # literals, since parameters are constants of the product version, not process variables.
     exec: str = Field(description="CEL evaluated at run time: decimals as integers scaled by 10^scale")
     scale: int = 6
     type: str = Field(description="the checked result type (bool for conditions)")
     names: list[str] = Field(description="parameters and data paths it reads")
     decimals: list[str] = Field(default_factory=list, description="names passed as scaled integers")
-    feel: str | None = Field(None, description="the same condition in FEEL, for Camunda 8")
 
 
 class Retry(_IR):
@@ -210,7 +208,7 @@ class Effective(_IR):
 class WorkflowDefinition(_IR):
     """The compiled product version."""
 
-    format: Literal["productkit.workflow/1"] = "productkit.workflow/1"
+    format: Literal["productkit.workflow/2"] = "productkit.workflow/2"
     id: str
     version: str
     name: Label

@@ -79,7 +79,7 @@ def test_absent_data_reads_as_null_in_a_condition(make_engine: MakeEngine) -> No
 
 
 def _cond(text: str, names: list[str]) -> ir.Condition:
-    return ir.Condition(cel=text, exec=text, type="boolean", names=names, feel=None)
+    return ir.Condition(cel=text, exec=text, type="boolean", names=names)
 
 
 def test_the_timeout_is_the_budget_of_every_attempt(make_engine: MakeEngine, clock: FakeClock) -> None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import orjson
 import semantic_version
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
@@ -171,11 +172,25 @@ def _read(root: Path, rel: str, problems: _Problems, files: dict[str, str] | Non
     return data
 
 
+def _format_of(text: bytes) -> object:
+    """The ``format`` a definition declares (None when it is not a JSON object saying one)."""
+    try:
+        data = orjson.loads(text)  # orjson refuses nesting beyond 1,024 levels instead of recursing
+    except orjson.JSONDecodeError:
+        return None
+    return data.get("format") if isinstance(data, dict) else None
+
+
 def _definition(root: Path, entry: _Entry, problems: _Problems,
                 files: dict[str, str]) -> ir.WorkflowDefinition | None:
     rel, key = entry.definition, f"{entry.id}@{entry.version}"
     text = _read(root, rel, problems, files)
     if text is None:
+        return None
+    found = _format_of(text)
+    if found != ir.FORMAT:
+        problems.add("PK605", f"{key} is in format {found!r}, this productkit runs {ir.FORMAT!r}: "
+                     "rebuild the catalogue with this productkit (productkit build)", rel, "format")
         return None
     try:
         defn = ir.load(text)

@@ -71,9 +71,9 @@ last step first. A throw event waits for its handler, and one whose activity did
 steps, newest first. Steps in concurrent parallel branches have no order between them; they
 are undone in reverse flow order. Ends no compensable step can precede get no throw events.
 
-Conditions are written as Zeebe expressions, ``=`` followed by ``Condition.feel``; a condition
-without a FEEL form cannot be written and is reported (PK501), as is anything else BPMN cannot
-say. The output is deterministic: the same definition gives the same bytes.
+Conditions are written as Zeebe expressions, ``=`` followed by the FEEL translation of the CEL
+(:mod:`.feel`); a condition without a FEEL form cannot be written and is reported (PK501), as is
+anything else BPMN cannot say. The output is deterministic: the same definition gives the same bytes.
 """
 
 from __future__ import annotations
@@ -117,6 +117,7 @@ from ._zeebe import (
     undo_inputs,
 )
 from .base import EmitContext, Emitted, Target, register
+from .feel import FeelScope
 
 __all__ = ["CHANNEL_VARIABLE", "FAILED_ERROR", "OUTCOME_VARIABLE", "STEP_HEADER", "BpmnTarget",
            "emit_bpmn", "form_reference", "process_id"]
@@ -174,6 +175,7 @@ class _Ctx(EmitContext):
     where: tuple[str | int, ...] = ("flow",)  # path of the flow item being expressed
     positions: dict[str, tuple[int, ...]] = field(default_factory=dict)  # step -> place in flow
     compensable: tuple[str, ...] = ()  # service steps with a compensation, in flow order
+    feel: FeelScope | None = None  # translates the definition's CEL conditions
 
     def label(self, label: Label | None, fallback: str) -> str:
         if label is None:
@@ -194,7 +196,7 @@ class BpmnTarget(Target[_Ctx, Frag]):
         self.language = language
 
     def emit(self, defn: WorkflowDefinition) -> Emitted:
-        ctx = _Ctx(defn, self.name, language=self.language)
+        ctx = _Ctx(defn, self.name, language=self.language, feel=FeelScope.of_definition(defn))
         ctx.positions = _positions(defn.flow)
         ctx.compensable = tuple(s for s in ctx.positions if s in defn.steps
                                 and defn.steps[s].kind == "service"
@@ -549,11 +551,12 @@ def _goto_merge(target: str) -> Node:
 
 
 def _feel(cond: Condition, ctx: _Ctx, path: tuple[str, ...]) -> str:
-    if cond.feel is None:
+    text = (ctx.feel or FeelScope.of_definition(ctx.defn)).of(cond)
+    if text is None:
         ctx.problem(f"the condition '{cond.cel}' has no FEEL form, so Zeebe cannot evaluate it",
-                    *path, "feel", hint="the compiler writes Condition.feel for BPMN")
+                    *path, hint="rewrite it with operators and functions FEEL shares with CEL")
         return "=false"
-    return "=" + cond.feel
+    return "=" + text
 
 
 

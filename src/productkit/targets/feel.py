@@ -1,0 +1,158 @@
+"""CEL conditions of a workflow definition translated to FEEL, the expression language of Camunda 8.
+
+The workflow definition carries each expression as its CEL source; only targets that run on
+Camunda need FEEL, so the translation lives here. Parameters are constants of a product version,
+not process variables: their values are inlined as exact literals. A derived value is inlined as
+its own translation (Zeebe has no such variables). Data paths stay variables; a date-typed path
+is read through ``date()`` since process variables hold dates as ISO text::
+
+    feel = FeelScope.of_definition(defn)
+    text = feel.of(step.when)      # None when FEEL cannot say what the CEL says
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from .._celparse import Call, Cond, ListLit, Lit, Name, Node, Op, ParseError, Unary
+from ..expr import SCALE, parse
+from ..ir import Condition, FieldDef, ParamValue, WorkflowDefinition
+
+__all__ = ["FeelScope", "feel_literal"]
+
+# '/' is handled apart: a checked expression divides only integers ('/' on decimals is PK305),
+# and CEL's integer division truncates toward zero (7 / 2 == 3) where FEEL's is exact (3.5).
+_OPS = {"==": "=", "!=": "!=", "&&": "and", "||": "or", "<": "<", "<=": "<=", ">": ">",
+        ">=": ">=", "+": "+", "-": "-", "*": "*"}
+
+# dec_mul/dec_div round half-even to SCALE places, as FEEL's decimal(n, scale) does.
+_CALLS = {"dec_mul": f"decimal({{0}} * {{1}}, {SCALE})", "dec_div": f"decimal({{0}} / {{1}}, {SCALE})",
+          "dec": "{0}", "startsWith": "starts with({0}, {1})", "endsWith": "ends with({0}, {1})",
+          "contains": "contains({0}, {1})", "matches": "matches({0}, {1})", "date": "date({0})"}
+
+_DECIMALS = frozenset({"decimal", "percent", "money"})
+
+
+class _NoFeel(Exception):
+    """The expression uses something FEEL cannot express the same way."""
+
+
+def _quote(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def feel_literal(kind: str, value: Any) -> str:
+    """A parameter value as written in a definition (decimals as text), typed ``kind``, in FEEL."""
+    if kind.startswith("list:") and isinstance(value, list):
+        return "[" + ", ".join(feel_literal(kind[5:], v) for v in value) + "]"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if kind == "integer" or kind in _DECIMALS:
+        return str(value)
+    if kind == "date":
+        return f'date("{value}")'
+    if kind == "duration":
+        return f'duration("{value}")'
+    return _quote(str(value))
+
+
+def _type_of(spec: FieldDef) -> str:
+    if spec.type == "list":
+        return "list:" + (_type_of(spec.items) if spec.items is not None else "string")
+    return spec.type
+
+
+class FeelScope:
+    """What a translation needs from one definition: the type of every name, the parameter
+    literals to inline, and the derived values (translated once, on first use)."""
+
+    def __init__(self, types: Mapping[str, str], parameters: Mapping[str, ParamValue] | None = None,
+                 derived: Mapping[str, Condition] | None = None) -> None:
+        self.types = dict(types)
+        self._params: Mapping[str, ParamValue] = parameters or {}
+        self._derived: Mapping[str, Condition] = derived or {}
+        self._inline: dict[str, str | None] = {}
+
+    @classmethod
+    def of_definition(cls, defn: WorkflowDefinition) -> FeelScope:
+        """The names of one product version: its data, context, parameters and derived values."""
+        types = {path: _type_of(f) for path, f in {**defn.context, **defn.data}.items()}
+        types.update((name, pv.type) for name, pv in defn.parameters.items())
+        types.update((name, d.type) for name, d in defn.derived.items())
+        return cls(types, defn.parameters, {name: d.condition for name, d in defn.derived.items()})
+
+    def of(self, cond: Condition) -> str | None:
+        """The FEEL expression meaning exactly what ``cond`` means, or None."""
+        try:
+            return self._node(parse(cond.cel))
+        except (_NoFeel, ParseError, RecursionError):
+            return None
+
+    def _name(self, path: str) -> str:
+        param = self._params.get(path)
+        if param is not None and param.value is not None:
+            return feel_literal(param.type, param.value)
+        if path in self._derived:
+            text = self._derived_text(path)
+            if text is not None:
+                return f"({text})"
+        return f"date({path})" if self.types.get(path) == "date" else path
+
+    def _derived_text(self, name: str) -> str | None:
+        if name not in self._inline:
+            self._inline[name] = None  # a derived value that reads itself is left as a variable
+            self._inline[name] = self.of(self._derived[name])
+        return self._inline[name]
+
+    def _node(self, n: Node) -> str:
+        if isinstance(n, Lit):
+            return self._literal(n)
+        if isinstance(n, Name):
+            return self._name(n.path)
+        if isinstance(n, Op):
+            return self._op(n)
+        if isinstance(n, Unary):
+            inner = self._node(n.operand)
+            return f"not({inner})" if n.op == "!" else f"(-{inner})"
+        if isinstance(n, Cond):
+            return f"(if {self._node(n.test)} then {self._node(n.then)} else {self._node(n.other)})"
+        if isinstance(n, ListLit):
+            return "[" + ", ".join(self._node(i) for i in n.items) + "]"
+        if isinstance(n, Call):
+            return self._call(n)
+        raise _NoFeel(type(n).__name__)
+
+    @staticmethod
+    def _literal(n: Lit) -> str:
+        if n.kind == "string":
+            return _quote(n.text)
+        if n.kind == "int" and n.text.lower().startswith("0x"):
+            return str(int(n.text, 16))  # FEEL has no hexadecimal literals
+        if n.kind in ("int", "float", "bool", "null"):
+            return n.text
+        raise _NoFeel(n.kind)
+
+    def _op(self, n: Op) -> str:
+        left, right = self._node(n.left), self._node(n.right)
+        if n.op == "in":
+            return f"(list contains({right}, {left}))"
+        if n.op == "/":
+            quotient = f"({left} / {right})"
+            return f"(if {quotient} >= 0 then floor({quotient}) else ceiling({quotient}))"
+        if n.op not in _OPS:
+            raise _NoFeel(n.op)
+        return f"({left} {_OPS[n.op]} {right})"
+
+    def _call(self, n: Call) -> str:
+        args = [self._node(a) for a in n.args]
+        if n.target is not None:
+            args.insert(0, self._node(n.target))
+        if n.func in _CALLS:
+            return _CALLS[n.func].format(*args)
+        if n.func == "size" and len(args) == 1:
+            arg = n.target if n.target is not None else n.args[0]
+            is_list = isinstance(arg, ListLit) or (isinstance(arg, Name) and
+                                                   self.types.get(arg.path, "").startswith("list:"))
+            return f"count({args[0]})" if is_list else f"string length({args[0]})"
+        raise _NoFeel(n.func)
