@@ -51,7 +51,7 @@ def test_build_writes_definitions_forms_and_manifest(catalogue: Path, tmp_path: 
     result = build([catalogue], out, Options(release_date=RELEASE))
     assert not result.failed(), result.diagnostics
     manifest = _consistent(out)
-    assert manifest["format"] == "productkit.manifest/1"
+    assert manifest["format"] == "productkit.manifest/2"
     assert manifest["release_date"] == "2026-09-30"
     assert [p["id"] for p in manifest["products"]] == sorted(p["id"] for p in manifest["products"])
     assert manifest["changes"]["added"] == sorted(f"{p['id']}@{p['version']}" for p in manifest["products"])

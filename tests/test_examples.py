@@ -16,7 +16,7 @@ EXAMPLE = REPO / "examples" / "channel_service.py"
 
 def test_channel_service_example_finishes_an_application(tmp_path: Path) -> None:
     out = tmp_path / "build"
-    result = build([REPO], out, Options(release_date=dt.date(2026, 11, 27), targets=()))
+    result = build([REPO], out, Options(release_date=dt.date(2026, 11, 27), targets=("forms",)))
     assert not result.failed(), result.diagnostics
     proc = subprocess.run([sys.executable, str(EXAMPLE), str(out)], capture_output=True, text=True,
                           check=True, timeout=120)

@@ -4,8 +4,8 @@ Output layout (what channel services load)::
 
     <out>/manifest.json                           every product version, digests, lock, changes
     <out>/definitions/<id>@<version>.json         canonical workflow definitions
-    <out>/forms/<id>@<version>/<step>.<channel>.json
-    <out>/bpmn/<id>@<version>.bpmn                 when the BPMN target is available
+    <out>/forms/<id>@<version>/<step>.<channel>.json   the forms target
+    <out>/bpmn/<id>@<version>.bpmn                 the BPMN target (--target chooses targets)
 
 ``<out>`` is a symbolic link to a versioned folder beside it; a new build is written to a new
 folder and the link is replaced in one rename, so a build killed at any moment leaves the
@@ -19,7 +19,6 @@ import datetime as dt
 import fnmatch
 import functools
 import hashlib
-import importlib
 import json
 import multiprocessing
 import os
@@ -35,6 +34,7 @@ from .cache import CACHE_DIR_NAME, engine_digest
 from .checks.products import input_files
 from .diagnostics import Diagnostic, Location, has_errors
 from .options import Options
+from .targets import load_targets
 from .validate import validate
 from .values import release_offset
 
@@ -43,7 +43,7 @@ __all__ = ["BuildResult", "build", "next_business_day"]
 _T = TypeVar("_T")
 _R = TypeVar("_R")
 
-MANIFEST_FORMAT = "productkit.manifest/1"
+MANIFEST_FORMAT = "productkit.manifest/2"  # 2: targets: {name: location} per product
 
 
 @dataclass(slots=True)
@@ -95,7 +95,7 @@ def _input_digest(files: Sequence[str], options: Options, relative: Callable[[st
     """What a product's output depends on: its files, its lines', its components', dictionaries."""
     h = hashlib.sha256()
     release = options.release_date or dt.date.today()  # T+n resolves against it
-    h.update(f"{_engine_digest()}|{release}|{options.calendar}|{options.targets}".encode())
+    h.update(f"{_engine_digest()}|{release}|{options.calendar}|{options.targets}|{options.language}".encode())
     for name in sorted(set(files), key=relative):
         label = relative(name).encode()
         try:
@@ -114,25 +114,25 @@ def _selected(pid: str, select: Sequence[str]) -> bool:
     return not select or any(fnmatch.fnmatchcase(pid, pat) for pat in select)
 
 
-def _artifacts(defn: ir.WorkflowDefinition, targets: Sequence[str]) -> tuple[dict[str, bytes], list[Diagnostic]]:
-    from .forms import forms_of
-
-    key = f"{defn.id}@{defn.version}"
-    files = {f"definitions/{key}.json": ir.dump(defn).encode("utf-8")}
-    for sid, per_channel in forms_of(defn).items():
-        for channel, form in per_channel.items():
-            text = ir.pretty_json(form)
-            files[f"forms/{key}/{sid}.{channel}.json"] = text.encode("utf-8")
-    if not targets:
-        return files, []
-    emit = importlib.import_module("productkit.targets")
+def _artifacts(defn: ir.WorkflowDefinition, options: Options
+               ) -> tuple[dict[str, bytes], dict[str, str], list[Diagnostic]]:
+    """The definition and every selected target's files; ``targets`` maps each target that
+    wrote something to its location."""
+    files = {_definition_name(defn): ir.dump(defn).encode("utf-8")}
+    locations: dict[str, str] = {}
     problems: list[Diagnostic] = []
-    for target in targets:
-        emitted = emit.emit(defn, target)
-        if emitted.content is not None:
-            files[f"{target}/{key}.{target}"] = emitted.content
+    registry = load_targets()
+    for name in options.targets:
+        emitted = registry[name](options).emit(defn)
         problems.extend(emitted.diagnostics)
-    return files, problems
+        if emitted.files:
+            files.update(emitted.files)
+            locations[name] = emitted.location
+    return files, locations, problems
+
+
+def _definition_name(defn: ir.WorkflowDefinition) -> str:
+    return f"definitions/{defn.id}@{defn.version}.json"
 
 
 def _previous(out: Path) -> tuple[dict[str, Any], Path | None]:
@@ -195,8 +195,8 @@ def build(paths: Sequence[Path | str] = (), out: Path = Path("build"), options: 
         from .compile import compile_product  # imported only when something is compiled
 
         defn = compile_product(asm, resolve_date, relative)
-        produced, problems = _artifacts(defn, options.targets)
-        return _entry(defn, produced, digest), produced, problems
+        produced, locations, problems = _artifacts(defn, options)
+        return _entry(defn, produced, locations, digest), produced, problems
 
     for (pid, _, _), (entry, produced, problems) in zip(todo, _map_products(compile_one, todo), strict=True):
         result.diagnostics.extend(problems)
@@ -228,7 +228,7 @@ def _fingerprint(paths: Sequence[Path | str], options: Options, select: Sequence
 
     h = hashlib.sha256()
     release = options.release_date or dt.date.today()
-    h.update(f"{engine_digest()}|{release}|{options.calendar}|{options.targets}|{options.strict}|"
+    h.update(f"{engine_digest()}|{release}|{options.calendar}|{options.targets}|{options.language}|{options.strict}|"
              f"{sorted(select)}|{options.max_file_bytes}|{options.max_depth}".encode())
     roots = []
     for given in [Path(p) for p in paths] or [Path.cwd()]:
@@ -339,28 +339,26 @@ def _relative_to(root: Path) -> Callable[[str], str]:
 
 def _reuse(prev_dir: Path, old: dict[str, Any]) -> dict[str, bytes] | None:
     names = [old["definition"], *(f for per in old.get("forms", {}).values() for f in per.values())]
-    if old.get("bpmn"):
-        names.append(old["bpmn"])
+    names += [loc for loc in old.get("targets", {}).values() if not loc.endswith("/")]
     try:
         return {n: (prev_dir / n).read_bytes() for n in names}
     except OSError:
         return None
 
 
-def _entry(defn: ir.WorkflowDefinition, produced: dict[str, bytes], inputs: str) -> dict[str, Any]:
+def _entry(defn: ir.WorkflowDefinition, produced: dict[str, bytes], locations: dict[str, str],
+           inputs: str) -> dict[str, Any]:
     key = f"{defn.id}@{defn.version}"
     forms: dict[str, dict[str, str]] = {}
     for name in produced:
         if name.startswith(f"forms/{key}/"):
             step, channel = name.rsplit("/", 1)[1].removesuffix(".json").split(".", 1)
             forms.setdefault(step, {})[channel] = name
-    bpmn = f"bpmn/{key}.bpmn"
     return {
         "id": defn.id, "version": defn.version, "name": defn.name.model_dump(by_alias=True),
         "channels": defn.channels, "effective": defn.effective.model_dump(by_alias=True),
-        "digest": defn.digest, "definition": f"definitions/{key}.json",
-        "bpmn": bpmn if bpmn in produced else None, "forms": forms,
-        "components": defn.components, "lines": defn.lines, "inputs": inputs,
+        "digest": defn.digest, "definition": _definition_name(defn), "targets": dict(sorted(locations.items())),
+        "forms": forms, "components": defn.components, "lines": defn.lines, "inputs": inputs,
     }
 
 

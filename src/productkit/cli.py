@@ -89,12 +89,29 @@ def build(paths: PathsArg = None,
                                                            help="only products affected since this git ref")] = None,
           release_date: Annotated[str | None, typer.Option("--release-date",
                                                           help="release date T (YYYY-MM-DD)")] = None,
+          target: Annotated[list[str] | None, typer.Option(
+              "--target", help="output target, repeatable (default: forms and bpmn; see --list-targets)")] = None,
+          lang: Annotated[str, typer.Option("--lang", help="label language of one-language targets (BPMN)")] = "zh-CN",
+          list_targets: Annotated[bool, typer.Option("--list-targets", help="list the targets and exit")] = False,
           format: FormatOpt = Format.text, strict: StrictOpt = False, no_cache: NoCacheOpt = False) -> None:
     """Validate everything and compile products into definitions, forms, BPMN and a manifest."""
     import datetime as dt
 
     from .build import build as run
-    from .options import Options
+    from .options import LANGUAGES, Options
+    from .targets import load_targets
+
+    registry = load_targets()
+    if list_targets:
+        for name, cls in sorted(registry.items()):
+            sys.stdout.write(f"{name}\t{cls.description}\n")
+        raise typer.Exit(EXIT_OK)
+    unknown = [t for t in target or [] if t not in registry]
+    if unknown or lang not in LANGUAGES:
+        what = f"--target {unknown[0]!r}: known targets are {', '.join(sorted(registry))}" if unknown else \
+            f"--lang {lang!r}: expected one of {', '.join(LANGUAGES)}"
+        sys.stderr.write(f"productkit: {what}\n")
+        raise typer.Exit(EXIT_USAGE)
 
     try:
         release = dt.date.fromisoformat(release_date) if release_date else None
@@ -111,7 +128,8 @@ def build(paths: PathsArg = None,
         sys.stderr.write(f"\r\033[K{msg}")
 
     progress = show if tty else None
-    options = Options(strict=strict, release_date=release, cache=None if no_cache else "auto")
+    options = Options(strict=strict, release_date=release, cache=None if no_cache else "auto", language=lang,
+                      targets=tuple(dict.fromkeys(target)) if target else Options().targets)
     result = run(paths or [], out, options, chosen, progress)
     if tty:
         sys.stderr.write("\r\033[K")

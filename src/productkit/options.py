@@ -19,7 +19,15 @@ class Options:
     strict: bool = False
     release_date: dt.date | None = None
     calendar: str = "CN"
-    targets: tuple[str, ...] = ("bpmn",)  # emit targets besides definitions and forms
+    targets: tuple[str, ...] = ("forms", "bpmn")  # output targets besides the definitions, by name
+    language: str = "zh-CN"  # labels of targets that write one language (BPMN element names)
     # Where unchanged files and products are remembered between runs: "auto" is
     # .productkit-cache beside the build output (or in the catalogue root), None disables it.
     cache: Path | Literal["auto"] | None = "auto"
+
+    def __post_init__(self) -> None:
+        if self.language not in LANGUAGES:
+            raise ValueError(f"language {self.language!r}: expected one of {', '.join(LANGUAGES)}")
+
+
+LANGUAGES = ("zh-CN", "en")

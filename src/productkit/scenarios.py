@@ -348,7 +348,7 @@ def run_scenarios(root: Path, products: Sequence[str] = ()) -> tuple[list[Scenar
         if loaded is not None and (not products or loaded[0].product in products):
             files.append(loaded)
     with tempfile.TemporaryDirectory(prefix="productkit-test-") as tmp:
-        built = build([root], Path(tmp) / "build", Options(release_date=dt.date(2026, 11, 27), targets=()))
+        built = build([root], Path(tmp) / "build", Options(release_date=dt.date(2026, 11, 27), targets=("forms",)))
         if built.failed():
             return [], diagnostics + built.diagnostics
         catalog = Catalog.load(Path(tmp) / "build")

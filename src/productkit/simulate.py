@@ -79,7 +79,7 @@ def simulate(root: Path, product: str, channel: str, data: Path | None, out: Tex
     sc = Scenario(id="simulation", channel=channel, context=given.context, inputs=given.inputs,
                   handlers=given.handlers, expect=Expect(outcome="any"))
     with tempfile.TemporaryDirectory(prefix="productkit-simulate-") as tmp:
-        built = build([root], Path(tmp) / "b", Options(release_date=dt.date.today(), targets=()))
+        built = build([root], Path(tmp) / "b", Options(release_date=dt.date.today(), targets=("forms",)))
         if built.failed():
             out.write("the catalogue has errors; run `productkit validate`\n")
             return 1

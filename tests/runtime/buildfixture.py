@@ -179,7 +179,7 @@ def write_build(out: Path, definitions: Iterable[ir.WorkflowDefinition], *,
         })
     entries.sort(key=lambda e: (e["id"], e["version"]))
     files = dict(sorted(files.items()))
-    manifest = {"format": "productkit.manifest/1", "release_date": release_date, "products": entries,
+    manifest = {"format": "productkit.manifest/2", "release_date": release_date, "products": entries,
                 "files": files, "digest": _sha(ir.canonical_json({"files": files, "products": entries}))}
     _write(out / "manifest.json", json.dumps(manifest, indent=2, sort_keys=True))
     return out

@@ -27,11 +27,11 @@ from .views import Form, ProductVersion
 
 __all__ = ["Build", "read_build"]
 
-MANIFEST_FORMAT = "productkit.manifest/1"
+MANIFEST_FORMAT = "productkit.manifest/2"
 
 
 class _Loose(BaseModel):
-    # Unknown keys are allowed: a newer build may add some (bpmn, lines, inputs, changes).
+    # Unknown keys are allowed: a newer build may add some (targets, lines, inputs, changes).
     model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
 
 
@@ -227,7 +227,19 @@ def _forms(root: Path, entry: _Entry, defn: ir.WorkflowDefinition,
             form = _form(root, rel, problems, files)
             if form is not None:
                 out[(step_id, channel)] = form
+    for step_id, channel in _screens(defn):
+        if (step_id, channel) not in out and channel not in entry.forms.get(step_id, {}):
+            problems.add("PK607", f"no form for screen {step_id!r} on {channel}: the build was made "
+                         "without the forms target (productkit build --target forms)", "manifest.json",
+                         "products", entry.id, "forms")
     return out
+
+
+def _screens(defn: ir.WorkflowDefinition) -> Iterator[tuple[str, str]]:
+    """Every (user step, channel) a form is needed for: customers' channels, or staff."""
+    for sid, step in sorted(defn.steps.items()):
+        if step.kind == "user":
+            yield from ((sid, c) for c in (step.channels if step.actor == "customer" else ["staff"]))
 
 
 def _form(root: Path, rel: str, problems: _Problems, files: dict[str, str]) -> Form | None:

@@ -1,13 +1,20 @@
-"""Stage 6, emit: one workflow definition in, one target document (bytes) and diagnostics out.
+"""Stage 6, emit: one workflow definition and the run's Options in; the target's files (named by
+the target, relative to the build folder) and diagnostics out.
 
-Each target is a class registered by name in :data:`TARGETS`. A target handles the nodes of the
-workflow definition by method name: ``step_<kind>`` for a step (``step_service``, ``step_user``,
-``step_wait``, ``step_end``) and ``block_parallel`` for a parallel block. A node for which the
-target has no method is reported (PK501), never silently dropped::
+Each target is a class registered by name in :data:`TARGETS`; the build writes each product's
+output of every selected target and records ``targets: {name: location}`` in the manifest. A
+target handles the nodes of the workflow definition by method name: ``step_<kind>`` for a step
+(``step_service``, ``step_user``, ``step_wait``, ``step_end``) and ``block_parallel`` for a
+parallel block. A node for which the target has no method is reported (PK501), never silently
+dropped::
 
-    result = emit(defn, "bpmn")
-    if result.content is None:
+    result = emit(defn, "bpmn", Options(language="en"))
+    if result.files is None:
         print(render_text(result.diagnostics))
+
+Adding a target is adding a module to this package that defines a :class:`Target` subclass
+decorated with :func:`register` (installed packages may also name one in the
+``productkit.targets`` entry-point group).
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 from ..diagnostics import Diagnostic, Location, Severity, has_errors
 from ..ir import Parallel, Step, WorkflowDefinition
+from ..options import Options
 
 __all__ = [
     "TARGETS",
@@ -36,17 +44,26 @@ CANNOT_EXPRESS = "PK501"
 class Emitted:
     """What a target made of one workflow definition.
 
-    ``content`` is None exactly when ``diagnostics`` hold an error: a document that cannot say
-    everything the workflow definition says is not written.
+    ``files`` (build-relative name -> bytes) is None exactly when ``diagnostics`` hold an error:
+    a document that cannot say everything the workflow definition says is not written.
+    ``location`` is what the manifest records for the target: its one file, or its folder.
     """
 
     target: str
-    content: bytes | None
+    files: dict[str, bytes] | None
     diagnostics: tuple[Diagnostic, ...]
+    location: str = ""
 
     @property
     def ok(self) -> bool:
-        return self.content is not None
+        return self.files is not None
+
+    @property
+    def content(self) -> bytes | None:
+        """The bytes of a one-file target's file (None on error)."""
+        if self.files is None:
+            return None
+        return self.files.get(self.location, b"".join(self.files.values()))
 
 
 @dataclass
@@ -56,6 +73,7 @@ class EmitContext:
     defn: WorkflowDefinition
     target: str
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    output: str = ""  # where the one file of the target goes (see Target.location)
 
     def location(self, *path: str | int) -> Location:
         return Location(self.defn.source or f"{self.defn.id}@{self.defn.version}", path=path)
@@ -67,8 +85,11 @@ class EmitContext:
             Diagnostic(code, message, self.location(*path), severity=severity, hint=hint))
 
     def finish(self, content: bytes | None) -> Emitted:
+        """The one file ``content`` at ``output``, unless an error was recorded."""
         diags = tuple(self.diagnostics)
-        return Emitted(self.target, None if has_errors(diags) else content, diags)
+        ok = content is not None and not has_errors(diags)
+        return Emitted(self.target, {self.output: content} if ok and content is not None else None,
+                       diags, self.output)
 
 
 C = TypeVar("C", bound=EmitContext)
@@ -76,12 +97,21 @@ F = TypeVar("F")
 
 
 class Target(ABC, Generic[C, F]):
-    """A plug-in output format. Subclasses set ``name`` and ``suffix`` and implement ``emit``;
-    they express IR nodes through methods named ``step_<kind>`` and ``block_parallel`` that
-    return a target-specific fragment ``F``."""
+    """A plug-in output format. Subclasses set ``name``, ``suffix`` and ``description`` and
+    implement ``emit``; they express IR nodes through methods named ``step_<kind>`` and
+    ``block_parallel`` that return a target-specific fragment ``F``. The run's Options (label
+    language and the rest) are ``self.options``."""
 
     name: ClassVar[str]
     suffix: ClassVar[str]
+    description: ClassVar[str] = ""
+
+    def __init__(self, options: Options | None = None) -> None:
+        self.options = options or Options()
+
+    def location(self, defn: WorkflowDefinition) -> str:
+        """Where this target's output for ``defn`` goes, relative to the build folder."""
+        return f"{self.name}/{defn.id}@{defn.version}{self.suffix}"
 
     @abstractmethod
     def emit(self, defn: WorkflowDefinition) -> Emitted:
@@ -120,9 +150,9 @@ def register(cls: T) -> T:
     return cls
 
 
-def emit(defn: WorkflowDefinition, target: str) -> Emitted:
+def emit(defn: WorkflowDefinition, target: str, options: Options | None = None) -> Emitted:
     """Render ``defn`` with the target registered as ``target`` (e.g. ``"bpmn"``)."""
     if target not in TARGETS:
         raise KeyError(f"no target '{target}'; known: {', '.join(sorted(TARGETS))}")
-    return TARGETS[target]().emit(defn)
+    return TARGETS[target](options).emit(defn)
 

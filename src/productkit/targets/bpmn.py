@@ -84,6 +84,7 @@ from dataclasses import dataclass, field
 
 from ..diagnostics import Severity
 from ..ir import Condition, Flow, Label, Parallel, Step, WorkflowDefinition
+from ..options import Options
 from ._bpmn_xml import Document, write
 from ._graph import Edge, El, Node
 from ._layout import (
@@ -185,18 +186,15 @@ class _Ctx(EmitContext):
 
 @register
 class BpmnTarget(Target[_Ctx, Frag]):
-    """BPMN 2.0 for Camunda 8.6; names in ``language`` (``zh-CN`` or ``en``)."""
+    """BPMN 2.0 for Camunda 8.6; names in the options' label language (``zh-CN`` or ``en``)."""
 
     name = "bpmn"
     suffix = ".bpmn"
-
-    def __init__(self, language: str = "zh-CN") -> None:
-        if language not in ("zh-CN", "en"):
-            raise ValueError(f"language '{language}': expected 'zh-CN' or 'en'")
-        self.language = language
+    description = "BPMN 2.0 with Zeebe extensions, for Camunda 8"
 
     def emit(self, defn: WorkflowDefinition) -> Emitted:
-        ctx = _Ctx(defn, self.name, language=self.language, feel=FeelScope.of_definition(defn))
+        ctx = _Ctx(defn, self.name, output=self.location(defn), language=self.options.language,
+                   feel=FeelScope.of_definition(defn))
         ctx.positions = _positions(defn.flow)
         ctx.compensable = tuple(s for s in ctx.positions if s in defn.steps
                                 and defn.steps[s].kind == "service"
@@ -471,7 +469,7 @@ class BpmnTarget(Target[_Ctx, Frag]):
 
 def emit_bpmn(defn: WorkflowDefinition, *, language: str = "zh-CN") -> Emitted:
     """The BPMN document of ``defn`` and the problems found; ``content`` is None on error."""
-    return BpmnTarget(language).emit(defn)
+    return BpmnTarget(Options(language=language)).emit(defn)
 
 
 def _carry_on(step: Step) -> str:
