@@ -122,13 +122,32 @@ def _artifacts(defn: ir.WorkflowDefinition, options: Options
     locations: dict[str, str] = {}
     problems: list[Diagnostic] = []
     registry = load_targets()
+    problems += _round_trip(defn, files[_definition_name(defn)])
     for name in options.targets:
-        emitted = registry[name](options).emit(defn)
+        target = registry[name](options)
+        emitted = target.emit(defn)
         problems.extend(emitted.diagnostics)
         if emitted.files:
             files.update(emitted.files)
             locations[name] = emitted.location
+            problems += [_unsound(file, f"the {name} target wrote {message}")
+                         for file, message in target.verify(emitted.files)]
     return files, locations, problems
+
+
+def _round_trip(defn: ir.WorkflowDefinition, text: bytes) -> list[Diagnostic]:
+    """The definition as written loads back equal to what was compiled."""
+    try:
+        same = ir.load(text) == defn
+    except ValueError as exc:
+        return [_unsound(_definition_name(defn), f"the definition does not load back: {exc}")]
+    return [] if same else [_unsound(_definition_name(defn), "the definition loads back different")]
+
+
+def _unsound(name: str, message: str) -> Diagnostic:
+    """A file the build wrote failed its own check: a productkit bug; the previous build stays."""
+    return Diagnostic("PK504", f"{name}: {message}", Location(name),
+                      hint="the previous build was kept; please report this with the catalogue")
 
 
 def _definition_name(defn: ir.WorkflowDefinition) -> str:

@@ -238,6 +238,7 @@ CODES: dict[str, Code] = dict(
         _c("PK501", "build", "cannot express in target", "x.yaml:20:9: BPMN target cannot express ..."),
         _c("PK502", "build", "cannot write output", "build/: cannot write: disk full"),
         _c("PK503", "build", "business calendar cannot resolve a date", "x.yaml:6:9: no business day within 60 days of T"),
+        _c("PK504", "build", "build output fails its own check (definition round trip, form meta-schema, BPMN XSD)", "bpmn/x@1.0.0.bpmn: fails the BPMN 2.0 XML Schema"),
         _c("PK601", "runtime", "build missing or incomplete", "build/: no readable manifest.json"),
         _c("PK602", "runtime", "manifest malformed", "build/manifest.json: products is not a list"),
         _c("PK603", "runtime", "manifest digest does not match its products", "build/manifest.json: digest mismatch"),

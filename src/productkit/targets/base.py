@@ -20,7 +20,7 @@ decorated with :func:`register` (installed packages may also name one in the
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, TypeVar
 
@@ -116,6 +116,12 @@ class Target(ABC, Generic[C, F]):
     @abstractmethod
     def emit(self, defn: WorkflowDefinition) -> Emitted:
         """Render one workflow definition."""
+
+    def verify(self, files: Mapping[str, bytes]) -> Iterator[tuple[str, str]]:
+        """Check what :meth:`emit` wrote with something outside the code that wrote it (a
+        meta-schema, an XSD): (file name, problem) for each file that fails. The build runs it
+        before a new build replaces the previous one."""
+        return iter(())
 
     def node(self, item: str | Parallel, ctx: C) -> F | None:
         """Dispatch one item of a flow to its handler; report and skip what has none."""

@@ -79,13 +79,14 @@ anything else BPMN cannot say. The output is deterministic: the same definition 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from ..diagnostics import Severity
 from ..ir import Condition, Flow, Label, Parallel, Step, WorkflowDefinition
 from ..options import Options
 from ._bpmn_xml import Document, write
+from ._bpmn_xsd import xsd_problems
 from ._graph import Edge, El, Node
 from ._layout import (
     CompensationRoute,
@@ -191,6 +192,10 @@ class BpmnTarget(Target[_Ctx, Frag]):
     name = "bpmn"
     suffix = ".bpmn"
     description = "BPMN 2.0 with Zeebe extensions, for Camunda 8"
+
+    def verify(self, files: Mapping[str, bytes]) -> Iterator[tuple[str, str]]:
+        """Every file is valid against the OMG BPMN 2.0 XML Schema."""
+        return xsd_problems(files)
 
     def emit(self, defn: WorkflowDefinition) -> Emitted:
         ctx = _Ctx(defn, self.name, output=self.location(defn), language=self.options.language,

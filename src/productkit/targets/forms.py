@@ -4,6 +4,12 @@ without product code, and the runtime validates submissions with the same files.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
+
+import orjson
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError
+
 from ..forms import forms_of
 from ..ir import WorkflowDefinition, pretty_json
 from .base import EmitContext, Emitted, Target, register
@@ -24,3 +30,13 @@ class FormsTarget(Target[EmitContext, None]):
         files = {f"{folder}{sid}.{channel}.json": pretty_json(form).encode("utf-8")
                  for sid, per_channel in forms_of(defn).items() for channel, form in per_channel.items()}
         return Emitted(self.name, files, (), folder)
+
+    def verify(self, files: Mapping[str, bytes]) -> Iterator[tuple[str, str]]:
+        """Every form's schema is a valid JSON Schema 2020-12 (checked by its meta-schema)."""
+        for name, data in sorted(files.items()):
+            try:
+                Draft202012Validator.check_schema(orjson.loads(data)["schema"])
+            except SchemaError as exc:
+                yield name, f"the form's schema fails the JSON Schema 2020-12 meta-schema: {exc.message}"
+            except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
+                yield name, f"the form is not a JSON object with a schema: {exc}"
