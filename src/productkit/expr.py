@@ -29,14 +29,12 @@ from cel_expr_python import cel
 
 from . import _celparse as p
 from .ir import Condition
-from .values import Duration, Money
+from .types import DECIMAL_TYPES, SCALE, TYPES, Duration, Money, ValueType, get
 
 __all__ = ["DECIMAL_TYPES", "SCALE", "ExprError", "ExprProblem", "FeelText", "check", "evaluate", "names_in",
            "to_feel"]
 
-SCALE = 6
 _FACTOR = 10**SCALE
-DECIMAL_TYPES = frozenset({"decimal", "percent", "money"})
 BUILTINS: dict[str, str] = {"channel": "string"}
 
 
@@ -52,15 +50,20 @@ class ExprProblem:
     hint: str | None = None
 
 
+_CEL_TYPES = {"int": "INT", "double": "DOUBLE", "string": "STRING", "bool": "BOOL",
+              "timestamp": "TIMESTAMP", "duration": "DURATION"}
+
+
 def _cel_type(kind: str) -> Any:
-    t = cel.Type
-    if kind.startswith("list:"):
-        return t.List(_cel_type(kind[5:]))
-    return {
-        "integer": t.INT, "decimal": t.DOUBLE, "percent": t.DOUBLE, "money": t.DOUBLE,
-        "string": t.STRING, "enum": t.STRING, "boolean": t.BOOL, "date": t.TIMESTAMP,
-        "duration": t.DURATION,
-    }.get(kind, t.DYN)
+    """The CEL type of a productkit type name (``list:integer`` included); dyn when unknown."""
+    found = get(kind)
+    return _cel_of(found.cel if found is not None else "dyn")
+
+
+def _cel_of(name: str) -> Any:
+    if name.startswith("list:"):
+        return cel.Type.List(_cel_of(name[5:]))
+    return getattr(cel.Type, _CEL_TYPES.get(name, "DYN"))
 
 
 def _functions(exec_mode: bool) -> list[Any]:
@@ -298,11 +301,8 @@ def check(text: str, scope: Mapping[str, str], want: str | None = "boolean",
 
 
 def _compatible(kind: str, want: str) -> bool:
-    if want in DECIMAL_TYPES:
-        return kind == "decimal"
-    if want == "enum":
-        return kind == "string"
-    return kind == want
+    wanted = get(want)
+    return kind == (wanted.expr_kind if wanted is not None else want)
 
 
 # ---------------------------------------------------------------- evaluation
@@ -363,20 +363,9 @@ def evaluate(cond: Condition, env: Mapping[str, object]) -> object:
 # ---------------------------------------------------------------- FEEL
 
 
-def _feel_literal(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, Money):
-        return str(value.amount)
-    if isinstance(value, int | Decimal):
-        return str(value)
-    if isinstance(value, dt.date):
-        return f'date("{value.isoformat()}")'
-    if isinstance(value, Duration):
-        return f'duration("{value.text}")'
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(_feel_literal(v) for v in value) + "]"
-    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+def _kind(scope: Mapping[str, str], name: str) -> ValueType:
+    """The value type of a name in scope (text when the scope does not say)."""
+    return get(scope.get(name)) or TYPES["string"]
 
 
 # '/' is handled apart: a checked expression divides only integers ('/' on decimals is PK305),
@@ -406,7 +395,7 @@ class FeelText(str):
 def _feel(n: p.Node, scope: Mapping[str, str], params: Mapping[str, Any]) -> str:
     if isinstance(n, p.Lit):
         if n.kind == "string":
-            return _feel_literal(n.text)
+            return TYPES["string"].feel_literal(n.text)
         if n.kind == "int" and n.text.lower().startswith("0x"):
             return str(int(n.text, 16))  # FEEL has no hexadecimal literals
         if n.kind in ("int", "float", "bool", "null"):
@@ -415,8 +404,8 @@ def _feel(n: p.Node, scope: Mapping[str, str], params: Mapping[str, Any]) -> str
     if isinstance(n, p.Name):
         if n.path in params:
             value = params[n.path]
-            return f"({value})" if isinstance(value, FeelText) else _feel_literal(value)
-        return f"date({n.path})" if scope.get(n.path) == "date" else n.path
+            return f"({value})" if isinstance(value, FeelText) else _kind(scope, n.path).feel_literal(value)
+        return _kind(scope, n.path).feel_name(n.path)
     if isinstance(n, p.Op):
         left, right = _feel(n.left, scope, params), _feel(n.right, scope, params)
         if n.op == "in":
