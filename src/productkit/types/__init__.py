@@ -26,6 +26,7 @@ from .duration import MAX_DAYS, MAX_MONTHS, Duration, parse_duration
 from .integer import parse_int
 from .money import CURRENCY_MINOR_UNITS, Money, parse_money
 from .registry import DECIMAL_TYPES, TYPE_NAMES, TYPES, get, of
+from .time import parse_time
 
 __all__ = [
     "CURRENCY_MINOR_UNITS",
@@ -56,6 +57,7 @@ __all__ = [
     "parse_int",
     "parse_money",
     "parse_percent",
+    "parse_time",
     "places",
     "schema_types",
     "untyped",

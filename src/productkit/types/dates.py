@@ -1,7 +1,7 @@
-"""``date``: a calendar day ``YYYY-MM-DD`` between 1900-01-01 and 9899-12-31.
+"""``date``: a calendar day ``YYYY-MM-DD`` between 1900-01-01 and 9799-12-31.
 
-The upper end leaves a century of headroom, so a date plus the longest duration (100 years)
-is still a date every consumer (Python, CEL, FEEL) can hold.
+The upper end leaves two centuries of headroom, so a date plus the longest duration (100 years
+of months and 100 years of days) is still a date every consumer (Python, CEL, FEEL) can hold.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from ._read import text_of
 __all__ = ["MAX_DATE", "MIN_DATE", "DateType", "parse_date"]
 
 MIN_DATE = dt.date(1900, 1, 1)
-MAX_DATE = dt.date(9899, 12, 31)
+MAX_DATE = dt.date(9799, 12, 31)
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 

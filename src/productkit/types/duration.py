@@ -1,7 +1,8 @@
 """``duration``: ISO 8601 (``PT24H``, ``P14D``, ``P3M``), at most 100 years.
 
-The calendar part (years and months) and the fixed part (weeks to seconds) are each bounded,
-so a duration the build accepts can always be added to a date or a moment at run time.
+The calendar part (years and months, at most ``MAX_MONTHS``) and the fixed part (weeks to
+seconds, at most ``MAX_DAYS`` days) are each bounded, so a duration the build accepts can always
+be added to a date (at most 9799-12-31) or a moment at run time.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from ._read import text_of
 __all__ = ["MAX_DAYS", "MAX_MONTHS", "Duration", "DurationType", "parse_duration"]
 
 MAX_MONTHS = 100 * 12
-MAX_DAYS = 36525  # 100 years of 365.25 days
+MAX_DAYS = 36500  # 100 years of 365 days
 _MAX_DIGITS = 9  # no component needs more; longer digit strings are refused before int()
 
 _DURATION_RE = re.compile(

@@ -6,7 +6,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 
 from .. import ir
 from ._base import Decl, FieldProblem, Plain, ValueProblem, describe, places
@@ -62,6 +62,7 @@ def _money(amount: Decimal, currency: Any) -> Money:
 class MoneyType(DecimalType):
     name = "money"
     sample = "5000.00"
+    sample_decl: ClassVar[Mapping[str, Any]] = {"currency": "CNY"}
 
     def parse(self, raw: Any, decl: Decl | None = None) -> Any:
         money = parse_money(raw, decl.currency if decl is not None else None)

@@ -14,6 +14,7 @@ from .integer import IntegerType
 from .list import ListType
 from .money import MoneyType
 from .text import EnumType, StringType
+from .time import TimeType
 
 __all__ = ["DECIMAL_TYPES", "TYPES", "TYPE_NAMES", "get", "of"]
 
@@ -29,6 +30,7 @@ TYPES.update({t.name: t for t in (
     DateType(),
     DurationType(),
     ListType(TYPES),
+    TimeType(),
 )})
 
 TYPE_NAMES: tuple[str, ...] = tuple(TYPES)
