@@ -12,13 +12,14 @@ from .assemble import Assembly, StepIO, type_name
 from .model import Label, ProcessComponent, TypeSpec, UIComponent, UIField
 from .params import coerce
 from .resolve import ResolvedParam
-from .values import Duration, Money, ValueProblem
+from .types import Duration, Money, ValueProblem, of
 
 __all__ = ["compile_product", "json_value"]
 
 
 def json_value(value: Any) -> Any:
-    """A resolved value as JSON: exact decimals as strings."""
+    """A resolved value as JSON: exact decimals as strings (for values whose declaration is not
+    at hand; :func:`typed_json` asks the declared type)."""
     if isinstance(value, Money):
         return str(value.amount)
     if isinstance(value, Decimal):
@@ -32,18 +33,21 @@ def json_value(value: Any) -> Any:
     return value
 
 
+def typed_json(spec: TypeSpec, value: Any) -> Any:
+    """A value of ``spec``'s type as the workflow definition holds it."""
+    return of(type_name(spec)).to_json(value)
+
+
 def _label(label: Label | None) -> ir.Label | None:
     return None if label is None else ir.Label(**{"zh-CN": label.zh_cn, "en": label.en})
 
 
 def _bound(spec: TypeSpec, name: str) -> str | None:
-    raw = getattr(spec, name)
-    if raw is None or spec.type in ("string", "enum", "boolean", "list"):
-        return None
     try:
-        return str(json_value(coerce(spec, raw)))
+        value = of(type_name(spec)).bound(spec, name)
     except ValueProblem:
         return None
+    return None if value is None else str(typed_json(spec, value))
 
 
 def field_def(spec: TypeSpec) -> ir.FieldDef:
@@ -51,7 +55,7 @@ def field_def(spec: TypeSpec) -> ir.FieldDef:
     default = None
     if spec.default is not None:
         try:
-            default = json_value(coerce(spec, spec.default))
+            default = typed_json(spec, coerce(spec, spec.default))
         except ValueProblem:
             default = None
     return ir.FieldDef(
@@ -70,7 +74,7 @@ def field_def(spec: TypeSpec) -> ir.FieldDef:
 
 def param_value(p: ResolvedParam) -> ir.ParamValue:
     return ir.ParamValue(
-        type=type_name(p.spec), value=json_value(p.value), currency=p.spec.currency, unit=p.spec.unit,
+        type=type_name(p.spec), value=typed_json(p.spec, p.value), currency=p.spec.currency, unit=p.spec.unit,
         title=_label(p.spec.title), locked=p.locked,
         provenance=[ir.Provenance(source=i.source, file=i.location.file, line=i.location.line,
                                   col=i.location.col, value=i.value) for i in p.provenance],
@@ -115,7 +119,8 @@ def _process_step(asm: Assembly, io: StepIO, comp: ProcessComponent, base: dict[
     if comp.task == "wait":
         duration = comp.wait.duration if comp.wait else "PT0S"
         if duration in io.rs.params and io.rs.params[duration].value is not None:
-            duration = json_value(io.rs.params[duration].value)
+            param = io.rs.params[duration]
+            duration = typed_json(param.spec, param.value)
         return ir.Step(kind="wait", duration=duration, parameters=params,
                        interruptible=comp.wait.interruptible if comp.wait else True, **base)
     routes = {code: ir.ErrorRoute(end=r.end, goto=r.goto, message=_label(r.message))

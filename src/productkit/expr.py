@@ -29,13 +29,11 @@ from cel_expr_python import cel
 
 from . import _celparse as p
 from .ir import Condition
-from .values import Duration, Money
+from .types import DECIMAL_TYPES, SCALE, Duration, Money, get
 
 __all__ = ["DECIMAL_TYPES", "SCALE", "ExprError", "ExprProblem", "check", "evaluate", "names_in", "parse"]
 
-SCALE = 6
 _FACTOR = 10**SCALE
-DECIMAL_TYPES = frozenset({"decimal", "percent", "money"})
 BUILTINS: dict[str, str] = {"channel": "string"}
 
 
@@ -51,15 +49,20 @@ class ExprProblem:
     hint: str | None = None
 
 
+_CEL_TYPES = {"int": "INT", "double": "DOUBLE", "string": "STRING", "bool": "BOOL",
+              "timestamp": "TIMESTAMP", "duration": "DURATION"}
+
+
 def _cel_type(kind: str) -> Any:
-    t = cel.Type
-    if kind.startswith("list:"):
-        return t.List(_cel_type(kind[5:]))
-    return {
-        "integer": t.INT, "decimal": t.DOUBLE, "percent": t.DOUBLE, "money": t.DOUBLE,
-        "string": t.STRING, "enum": t.STRING, "boolean": t.BOOL, "date": t.TIMESTAMP,
-        "duration": t.DURATION,
-    }.get(kind, t.DYN)
+    """The CEL type of a productkit type name (``list:integer`` included); dyn when unknown."""
+    found = get(kind)
+    return _cel_of(found.cel if found is not None else "dyn")
+
+
+def _cel_of(name: str) -> Any:
+    if name.startswith("list:"):
+        return cel.Type.List(_cel_of(name[5:]))
+    return getattr(cel.Type, _CEL_TYPES.get(name, "DYN"))
 
 
 def _functions(exec_mode: bool) -> list[Any]:
@@ -299,11 +302,8 @@ def check(text: str, scope: Mapping[str, str], want: str | None = "boolean") -> 
 
 
 def _compatible(kind: str, want: str) -> bool:
-    if want in DECIMAL_TYPES:
-        return kind == "decimal"
-    if want == "enum":
-        return kind == "string"
-    return kind == want
+    wanted = get(want)
+    return kind == (wanted.expr_kind if wanted is not None else want)
 
 
 # ---------------------------------------------------------------- evaluation

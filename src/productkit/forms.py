@@ -6,52 +6,14 @@ from __future__ import annotations
 from typing import Any
 
 from . import ir
+from .types import TYPES, field_schema, get
 
 __all__ = ["form", "forms_of"]
 
-_WIDGET_FORMAT = {"date": "date", "email": "email"}
-_DECIMAL = r"^-?\d+(\.\d+)?$"
-
 
 def _field_schema(f: ir.FieldDef) -> dict[str, Any]:
-    t = f.type
-    out: dict[str, Any]
-    if t == "integer":
-        out = {"type": "integer"}
-        if f.min is not None:
-            out["minimum"] = int(f.min)
-        if f.max is not None:
-            out["maximum"] = int(f.max)
-    elif t in ("decimal", "percent", "money"):
-        # Exact decimals travel as strings; bounds are checked exactly by the runtime.
-        out = {"type": "string", "pattern": _DECIMAL, "x-decimal": {"min": f.min, "max": f.max, "type": t}}
-        if f.currency:
-            out["x-decimal"]["currency"] = f.currency
-    elif t == "boolean":
-        out = {"type": "boolean"}
-    elif t == "date":
-        out = {"type": "string", "format": "date"}
-    elif t == "duration":
-        out = {"type": "string", "format": "duration"}
-    elif t == "enum":
-        out = {"type": "string", "enum": list(f.values or [])}
-    elif t == "list":
-        out = {"type": "array", "items": _field_schema(f.items) if f.items else {"type": "string"}}
-    else:
-        out = {"type": "string"}
-        if f.min_length is not None:
-            out["minLength"] = f.min_length
-        if f.max_length is not None:
-            out["maxLength"] = f.max_length
-        if f.pattern:
-            out["pattern"] = f.pattern if f.pattern.startswith("^") else f"^(?:{f.pattern})$"
-        if f.widget in _WIDGET_FORMAT:
-            out["format"] = _WIDGET_FORMAT[f.widget]
-    if f.label is not None:
-        out["title"] = f.label.en
-    if f.readonly:
-        out["readOnly"] = True
-    return out
+    # An unknown type reads as text, as a string field would.
+    return field_schema(get(f.type) or TYPES["string"], f)
 
 
 def _insert(schema: dict[str, Any], path: str, leaf: dict[str, Any], required: bool) -> None:

@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 
 from .diagnostics import Diagnostic, Location, ProductkitError
+from .types import Plain  # a plain (unquoted) scalar, kept as its source text
 
 __all__ = ["Document", "LoadLimits", "Marks", "Plain", "load_file", "load_text"]
 
@@ -29,12 +30,6 @@ if not getattr(yaml, "__with_libyaml__", False):  # pragma: no cover - depends o
     )
 
 _CParser: Any = yaml.CSafeLoader
-
-
-class Plain(str):
-    """A plain (unquoted) YAML scalar, kept as its source text."""
-
-    __slots__ = ()
 
 
 Path_ = tuple[str | int, ...]

@@ -44,6 +44,7 @@ from .diagnostics import Diagnostic
 from .loader import Document, Plain, load_file
 from .model._types import Channel, Model, Text
 from .sources import SCENARIO_SUFFIXES, SOURCE_DIRS, find_root
+from .types import get
 
 __all__ = ["Scenario", "ScenarioFile", "ScenarioResult", "discover_scenarios", "load_scenarios",
            "run_scenario", "run_scenarios"]
@@ -166,18 +167,8 @@ def sample_value(fd: ir.FieldDef) -> Any:
         return fd.default
     if fd.values:
         return fd.values[0]
-    kind = fd.type
-    if kind == "boolean":
-        return True
-    if kind == "integer":
-        return int(fd.min) if fd.min is not None else 1
-    if kind in ("decimal", "percent", "money"):
-        return fd.min if fd.min is not None else "1.00"
-    if kind == "date":
-        return "2026-12-01"
-    if kind == "list":
-        return []
-    return "sample"
+    kind = get(fd.type)
+    return kind.example(fd) if kind is not None else "sample"
 
 
 # ----------------------------------------------------------------- running

@@ -6,14 +6,14 @@ import datetime
 import re
 from collections.abc import Callable
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import semantic_version
 from pydantic import BaseModel as _BaseModel
 from pydantic import BeforeValidator, ConfigDict, Field, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
-from .. import values as v
+from .. import types as v
 
 __all__ = [
     "CHANNELS",
@@ -22,12 +22,14 @@ __all__ = [
     "DataPath",
     "Date",
     "Dec",
+    "DerivedType",
     "Duration",
     "Expr",
     "Id",
     "Int",
     "Model",
     "Name",
+    "ParamType",
     "Ref",
     "SemVer",
     "Text",
@@ -141,3 +143,11 @@ Expr = Annotated[str, BeforeValidator(_wrap(_text)), Field(min_length=1),
 AnyValue = Annotated[Any, WithJsonSchema({})]
 Date = Annotated[datetime.date, BeforeValidator(_wrap(v.parse_date)),
                  WithJsonSchema({"type": "string", "format": "date"})]
+
+# The value type names, from the registry: adding a type there adds it to every declaration.
+if TYPE_CHECKING:
+    ParamType = str
+    DerivedType = str
+else:
+    ParamType = Literal[v.TYPE_NAMES]
+    DerivedType = Literal[tuple(name for name, t in v.TYPES.items() if t.derivable)]

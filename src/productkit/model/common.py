@@ -6,7 +6,8 @@ from typing import Literal
 
 from pydantic import Field
 
-from ._types import AnyValue, Bool, Date, Id, Int, Model, Name, SemVer, Text
+from ..types import TYPE_NAMES
+from ._types import AnyValue, Bool, Date, Id, Int, Model, Name, ParamType, SemVer, Text
 
 __all__ = [
     "PARAM_TYPES",
@@ -17,10 +18,7 @@ __all__ = [
     "TypeSpec",
 ]
 
-ParamType = Literal["integer", "decimal", "percent", "money", "string", "enum", "boolean",
-                    "date", "duration", "list"]
-PARAM_TYPES: tuple[str, ...] = ("integer", "decimal", "percent", "money", "string", "enum",
-                                "boolean", "date", "duration", "list")
+PARAM_TYPES: tuple[str, ...] = TYPE_NAMES
 
 
 class Label(Model):

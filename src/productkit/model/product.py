@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from ._types import AnyValue, Bool, Channel, DataPath, Expr, Id, Model, Name, Ref, StepId, Text
+from ._types import AnyValue, Bool, Channel, DataPath, DerivedType, Expr, Id, Model, Name, Ref, StepId, Text
 from .common import Header, Label, TypeSpec
 
 __all__ = [
@@ -100,7 +100,7 @@ class Rule(Model):
 class Derived(Model):
     """A value computed by a CEL expression, from parameters (at build) or data (at run)."""
 
-    type: Literal["integer", "decimal", "percent", "money", "string", "boolean", "date", "duration"]
+    type: DerivedType
     expr: Expr
     title: Label | None = None
     currency: Text | None = None

@@ -7,8 +7,7 @@ import datetime as dt
 import functools
 from dataclasses import dataclass
 
-from ..loader import Plain
-from ..values import ValueProblem, parse_duration
+from ..types import ValueProblem, parse_duration
 
 __all__ = ["Span", "add", "parse", "seconds"]
 
@@ -22,9 +21,10 @@ class Span:
 
 @functools.lru_cache(maxsize=1024)
 def parse(text: str) -> Span:
-    """``P3M``, ``PT24H``, ``PT0.5S``; ValueError otherwise (one grammar with the compiler's)."""
+    """``P3M``, ``PT24H``, ``PT0.5S``; ValueError otherwise. One grammar and one range (at most
+    100 years) with the compiler's, so a duration a build holds always adds to a moment."""
     try:
-        d = parse_duration(Plain(text.strip()))
+        d = parse_duration(text.strip())
     except ValueProblem as exc:
         raise ValueError(exc.message) from None
     return Span(d.months_total, d.fixed())

@@ -18,6 +18,7 @@ from typing import Any
 from .._celparse import Call, Cond, ListLit, Lit, Name, Node, Op, ParseError, Unary
 from ..expr import SCALE, parse
 from ..ir import Condition, FieldDef, ParamValue, WorkflowDefinition
+from ..types import TYPES, get
 
 __all__ = ["FeelScope", "feel_literal"]
 
@@ -31,30 +32,16 @@ _CALLS = {"dec_mul": f"decimal({{0}} * {{1}}, {SCALE})", "dec_div": f"decimal({{
           "dec": "{0}", "startsWith": "starts with({0}, {1})", "endsWith": "ends with({0}, {1})",
           "contains": "contains({0}, {1})", "matches": "matches({0}, {1})", "date": "date({0})"}
 
-_DECIMALS = frozenset({"decimal", "percent", "money"})
-
-
 class _NoFeel(Exception):
     """The expression uses something FEEL cannot express the same way."""
 
 
-def _quote(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
 def feel_literal(kind: str, value: Any) -> str:
-    """A parameter value as written in a definition (decimals as text), typed ``kind``, in FEEL."""
+    """A parameter value as a definition holds it (decimals as text), typed ``kind``, in FEEL."""
     if kind.startswith("list:") and isinstance(value, list):
         return "[" + ", ".join(feel_literal(kind[5:], v) for v in value) + "]"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if kind == "integer" or kind in _DECIMALS:
-        return str(value)
-    if kind == "date":
-        return f'date("{value}")'
-    if kind == "duration":
-        return f'duration("{value}")'
-    return _quote(str(value))
+    vtype = get(kind) or TYPES["string"]
+    return vtype.feel_literal(vtype.from_ir(value))
 
 
 def _type_of(spec: FieldDef) -> str:
@@ -97,7 +84,7 @@ class FeelScope:
             text = self._derived_text(path)
             if text is not None:
                 return f"({text})"
-        return f"date({path})" if self.types.get(path) == "date" else path
+        return (get(self.types.get(path)) or TYPES["string"]).feel_name(path)
 
     def _derived_text(self, name: str) -> str | None:
         if name not in self._inline:
@@ -126,7 +113,7 @@ class FeelScope:
     @staticmethod
     def _literal(n: Lit) -> str:
         if n.kind == "string":
-            return _quote(n.text)
+            return TYPES["string"].feel_literal(n.text)
         if n.kind == "int" and n.text.lower().startswith("0x"):
             return str(int(n.text, 16))  # FEEL has no hexadecimal literals
         if n.kind in ("int", "float", "bool", "null"):
