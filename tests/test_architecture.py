@@ -51,3 +51,12 @@ def test_the_import_graph_has_no_cycle() -> None:
     cycles = [sorted(c) for c in nx.strongly_connected_components(graph) if len(c) > 1]
     assert cycles == []
     assert graph.number_of_edges() > 100  # the walk really saw the package's imports
+
+
+def test_the_runtime_imports_nothing_from_the_build_side() -> None:
+    graph = import_graph()
+    runtime = [m for m in graph if m == "productkit.runtime" or m.startswith("productkit.runtime.")]
+    reached = set().union(*(nx.descendants(graph, m) for m in runtime)) - set(runtime)
+    build_side = {m for m in reached if m.removeprefix("productkit.").split(".")[0] in BUILD_SIDE}
+    assert build_side == set()
+    assert "productkit.ir" in reached and "productkit.types" in reached  # what it does share
