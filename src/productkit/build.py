@@ -22,18 +22,22 @@ import hashlib
 import json
 import multiprocessing
 import os
-import shutil
-import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
 from . import ir
+from .assemble import Assembly
 from .cache import CACHE_DIR_NAME, engine_digest
+from .checks import CheckContext
 from .checks.products import input_files
-from .diagnostics import Diagnostic, Location, has_errors
+from .diagnostics import Diagnostic, Location, Severity, has_errors
 from .options import Options
+from .output import MARKER, OutputRefused, check_out, write_build
+from .runtime.seal import SIGNATURE_FILE, manifest_digest, public_of
+from .runtime.seal import sign as sign_manifest
+from .shape import did_you_mean
 from .targets import load_targets
 from .validate import validate
 from .values import release_offset
@@ -154,21 +158,60 @@ def _definition_name(defn: ir.WorkflowDefinition) -> str:
     return f"definitions/{defn.id}@{defn.version}.json"
 
 
-def _previous(out: Path) -> tuple[dict[str, Any], Path | None]:
-    manifest = out / "manifest.json"
+@dataclass(slots=True)
+class _Previous:
+    """The build in ``out`` before this one, with its seals checked."""
+
+    manifest: dict[str, Any] = field(default_factory=dict)
+    folder: Path | None = None
+    seals: dict[str, str] = field(default_factory=dict)  # file -> sha256 the manifest sealed
+
+    @property
+    def products(self) -> dict[str, dict[str, Any]]:
+        return {f"{p['id']}@{p['version']}": p for p in self.manifest.get("products", [])}
+
+    def reuse(self, entry: Mapping[str, Any]) -> dict[str, bytes] | None:
+        """The files of a product of the previous build, if every one is as it was sealed."""
+        if self.folder is None:
+            return None
+        try:
+            files = {n: (self.folder / n).read_bytes() for n in _entry_files(entry)}
+        except (OSError, KeyError, TypeError):
+            return None
+        return files if all(self.seals.get(n) == _sha(d) for n, d in files.items()) else None
+
+
+def _previous(out: Path) -> _Previous:
+    """The previous build in ``out`` when its manifest is intact (its digest holds)."""
+    folder = out.resolve()
     try:
-        return json.loads(manifest.read_text(encoding="utf-8")), out.resolve()
-    except (OSError, ValueError):
-        return {}, None
+        manifest = json.loads((folder / "manifest.json").read_bytes())
+    except (OSError, ValueError, RecursionError):
+        return _Previous()
+    if not isinstance(manifest, dict) or manifest.get("digest") != manifest_digest(manifest):
+        return _Previous()
+    files = manifest.get("files")
+    return _Previous(manifest, folder, dict(files) if isinstance(files, dict) else {})
 
 
 def build(paths: Sequence[Path | str] = (), out: Path = Path("build"), options: Options = Options(),
-          select: Sequence[str] = (), progress: Callable[[str], None] | None = None) -> BuildResult:
-    """Validate, compile the selected products, and atomically replace ``out``."""
+          select: Sequence[str] = (), progress: Callable[[str], None] | None = None,
+          sign: bytes | None = None, grace: float = 600.0) -> BuildResult:
+    """Validate, compile the selected products, and atomically replace ``out``.
+
+    ``out`` must be a new path or a previous build (see :mod:`productkit.output`). A selection
+    (ids or globs) builds only those products and keeps every other product of the previous
+    build as it was; a selection that matches nothing is an error. ``sign`` (an Ed25519 private
+    key, PEM) signs the manifest. Retired builds stay ``grace`` seconds for their readers."""
     result = BuildResult()
     if options.cache == "auto":  # beside the output, which is where a build's user looks
         options = replace(options, cache=out.absolute().parent / CACHE_DIR_NAME)
-    fingerprint, root = _fingerprint(paths, options, select)
+    fingerprint, root = _fingerprint(paths, options, select, sign)
+    try:
+        check_out(out, [root])
+    except OutputRefused as exc:
+        result.diagnostics.append(Diagnostic("PK505", str(exc), Location(str(out))))
+        return result
     if _up_to_date(out, fingerprint, root, result):
         return result
     checked = validate(paths, options)
@@ -177,39 +220,25 @@ def build(paths: Sequence[Path | str] = (), out: Path = Path("build"), options: 
         return result
     ctx = checked.context
     assert ctx is not None
-    previous, prev_dir = _previous(out)
-    prev_products = {f"{p['id']}@{p['version']}": p for p in previous.get("products", [])}
-    files: dict[str, bytes] = {}
-    entries = []
-    root = checked.catalog.root
-    relative = _relative_to(root)
-    resolve_date = _date_resolver(options)
+    unmatched = [pat for pat in select if not any(fnmatch.fnmatchcase(k[1], pat) for k in ctx.assemblies)]
+    if unmatched:
+        known = sorted({k[1] for k in ctx.assemblies})
+        result.diagnostics.append(Diagnostic(
+            "PK506", f"--select {unmatched[0]!r} matches no product of the catalogue", Location(str(root)),
+            hint=did_you_mean(unmatched[0], known) or f"products: {', '.join(known[:8])}"))
+        return result
+    return _compile_and_write(ctx, checked.catalog.root, out, options, select, fingerprint,
+                              result, progress, sign, grace)
 
-    dictionary_files = sorted({e.doc.file for e in checked.catalog.kind("ParameterDictionary")})
-    read = functools.cache(lambda name: Path(name).read_bytes())  # each input file once per build
-    sources: dict[str, Path] = {}  # output name -> the identical file in the previous build
-    todo: list[tuple[str, Any, str]] = []  # pid, assembly, input digest of what must be compiled
-    for key in sorted(ctx.assemblies):
-        pid = f"{key[1]}@{key[2]}"
-        if not _selected(key[1], select):
-            continue
-        inputs = ctx.inputs.get(key)
-        if inputs is None:  # the checks did not say what it reads: assemble it to find out
-            inputs = input_files(ctx.assemblies[key].product)
-        digest = _input_digest([*inputs, *dictionary_files], options, relative, read)
-        old = prev_products.get(pid)
-        if old is not None and old.get("inputs") == digest and prev_dir is not None:
-            reused = _reuse(prev_dir, old)
-            if reused is not None:
-                files.update(reused)
-                sources.update((name, prev_dir / name) for name in reused)
-                entries.append(old)
-                result.reused.append(pid)
-                continue
-        asm = ctx.assemblies[key]  # built now if its checks came from the cache
-        todo.append((pid, asm, digest))
 
-    def compile_one(item: tuple[str, Any, str]) -> tuple[dict[str, Any], dict[str, bytes], list[Diagnostic]]:
+def _compile_and_write(ctx: CheckContext, root: Path, out: Path, options: Options, select: Sequence[str],
+                       fingerprint: str, result: BuildResult, progress: Callable[[str], None] | None,
+                       sign: bytes | None, grace: float) -> BuildResult:
+    previous = _previous(out)
+    plan = _plan(ctx, root, options, select, previous, result)
+    relative, resolve_date = _relative_to(root), _date_resolver(options)
+
+    def compile_one(item: tuple[str, Assembly, str]) -> tuple[dict[str, Any], dict[str, bytes], list[Diagnostic]]:
         _, asm, digest = item
         from .compile import compile_product  # imported only when something is compiled
 
@@ -217,22 +246,25 @@ def build(paths: Sequence[Path | str] = (), out: Path = Path("build"), options: 
         produced, locations, problems = _artifacts(defn, options)
         return _entry(defn, produced, locations, digest), produced, problems
 
-    for (pid, _, _), (entry, produced, problems) in zip(todo, _map_products(compile_one, todo), strict=True):
+    for (pid, _, _), (entry, produced, problems) in zip(plan.todo, _map_products(compile_one, plan.todo),
+                                                         strict=True):
         result.diagnostics.extend(problems)
-        files.update(produced)
-        entries.append(entry)
+        plan.files.update(produced)
+        plan.entries.append(entry)
         result.compiled.append(pid)
         if progress is not None:
             progress(f"compiled {pid}")
     if has_errors(result.diagnostics, options.strict):
         return result
-    manifest = _manifest(entries, previous, options, {n: _sha(d) for n, d in files.items()})
     # Diagnostics are kept with catalogue-relative paths, so an up-to-date rebuild replays them.
     kept = [{**d.to_json(), "file": relative(d.location.file)} for d in result.diagnostics]
-    manifest["build"] = {"fingerprint": fingerprint, "diagnostics": kept}
-    files["manifest.json"] = ir.pretty_json(manifest).encode()
+    manifest = _manifest(plan.entries, previous.manifest, options, {n: _sha(d) for n, d in plan.files.items()},
+                         {"fingerprint": fingerprint, "diagnostics": kept})
+    plan.files["manifest.json"] = ir.pretty_json(manifest).encode()
+    if sign is not None:
+        plan.files[SIGNATURE_FILE] = sign_manifest(plan.files["manifest.json"], sign)
     try:
-        _write_atomically(out, files, sources)
+        write_build(out, plan.files, plan.sources, grace)
     except OSError as exc:
         result.diagnostics.append(Diagnostic("PK502", f"cannot write the build: {exc}", Location(str(out))))
         return result
@@ -240,12 +272,55 @@ def build(paths: Sequence[Path | str] = (), out: Path = Path("build"), options: 
     return result
 
 
-def _fingerprint(paths: Sequence[Path | str], options: Options, select: Sequence[str]) -> tuple[str, Path]:
+@dataclass(slots=True)
+class _Plan:
+    files: dict[str, bytes] = field(default_factory=dict)
+    sources: dict[str, Path] = field(default_factory=dict)  # output name -> the same file, previous build
+    entries: list[dict[str, Any]] = field(default_factory=list)
+    todo: list[tuple[str, Assembly, str]] = field(default_factory=list)  # pid, assembly, input digest
+
+
+def _plan(ctx: CheckContext, root: Path, options: Options, select: Sequence[str], previous: _Previous,
+          result: BuildResult) -> _Plan:
+    """What to compile, and what to take over from the previous build: unchanged products, and
+    products the selection leaves out (kept as they were)."""
+    plan, relative = _Plan(), _relative_to(root)
+    dictionary_files = sorted({e.doc.file for e in ctx.catalog.kind("ParameterDictionary")})
+    read = functools.cache(lambda name: Path(name).read_bytes())  # each input file once per build
+    before = previous.products
+    for key in sorted(ctx.assemblies):
+        pid, old = f"{key[1]}@{key[2]}", before.get(f"{key[1]}@{key[2]}")
+        chosen = _selected(key[1], select)
+        if not chosen and old is None:
+            continue  # not selected and not in the previous build: nothing to keep
+        inputs = ctx.inputs.get(key)
+        if inputs is None:  # the checks did not say what it reads: assemble it to find out
+            inputs = input_files(ctx.assemblies[key].product)
+        digest = _input_digest([*inputs, *dictionary_files], options, relative, read)
+        if old is not None and (old.get("inputs") == digest or not chosen):
+            reused = previous.reuse(old)
+            if reused is not None and previous.folder is not None:
+                plan.files.update(reused)
+                plan.sources.update((name, previous.folder / name) for name in reused)
+                plan.entries.append(old)
+                result.reused.append(pid)
+                continue
+            result.diagnostics.append(Diagnostic(
+                "PK507", f"{pid}: a file of the previous build no longer matches its seal (edited or "
+                "deleted after the build); it is compiled again", Location(str(previous.folder)),
+                Severity.WARNING))
+        plan.todo.append((pid, ctx.assemblies[key], digest))
+    return plan
+
+
+def _fingerprint(paths: Sequence[Path | str], options: Options, select: Sequence[str],
+                 sign: bytes | None = None) -> tuple[str, Path]:
     """Everything a build depends on: every catalogue file's bytes (by path relative to its
-    root), productkit's own source, the options and the selection."""
+    root), productkit's own source, the options, the selection and the signing key."""
     from .sources import discover, find_root
 
     h = hashlib.sha256()
+    h.update(b"signed by " + public_of(sign) if sign is not None else b"unsigned")
     release = options.release_date or dt.date.today()
     h.update(f"{engine_digest()}|{release}|{options.calendar}|{options.targets}|{options.language}|{options.strict}|"
              f"{sorted(select)}|{options.max_file_bytes}|{options.max_depth}".encode())
@@ -265,19 +340,37 @@ def _fingerprint(paths: Sequence[Path | str], options: Options, select: Sequence
 
 
 def _up_to_date(out: Path, fingerprint: str, root: Path, result: BuildResult) -> bool:
-    """True when ``out`` holds a build of exactly these inputs: it is kept, byte for byte, and
-    its diagnostics (warnings) are reported again."""
-    previous, prev_dir = _previous(out)
-    recorded = previous.get("build") if isinstance(previous.get("build"), dict) else None
-    if prev_dir is None or recorded is None or recorded.get("fingerprint") != fingerprint:
+    """True when ``out`` holds an intact build of exactly these inputs: it is kept, byte for
+    byte, and its diagnostics (warnings) are reported again. Intact: the manifest's digest holds,
+    every file it seals is there with that content, and there is no file it does not list."""
+    previous = _previous(out)
+    recorded = previous.manifest.get("build")
+    if previous.folder is None or not isinstance(recorded, dict) or recorded.get("fingerprint") != fingerprint:
+        return False
+    if not _intact(previous):
         return False
     try:
         result.diagnostics = [_diagnostic(d, root) for d in recorded.get("diagnostics", [])]
     except (KeyError, TypeError, ValueError):
         return False
-    result.reused = [f"{p['id']}@{p['version']}" for p in previous.get("products", [])]
-    result.out, result.manifest, result.up_to_date = out, previous, True
+    result.reused = list(previous.products)
+    result.out, result.manifest, result.up_to_date = out, previous.manifest, True
     return True
+
+
+def _intact(previous: _Previous) -> bool:
+    folder = previous.folder
+    assert folder is not None
+    on_disk = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file() or p.is_symlink()}
+    expected = set(previous.seals) | {"manifest.json", MARKER}
+    if SIGNATURE_FILE in on_disk:
+        expected.add(SIGNATURE_FILE)
+    if on_disk != expected:
+        return False
+    try:
+        return all(_sha((folder / n).read_bytes()) == sha for n, sha in previous.seals.items())
+    except OSError:
+        return False
 
 
 def _diagnostic(raw: Mapping[str, Any], root: Path) -> Diagnostic:
@@ -356,13 +449,11 @@ def _relative_to(root: Path) -> Callable[[str], str]:
     return rel
 
 
-def _reuse(prev_dir: Path, old: dict[str, Any]) -> dict[str, bytes] | None:
-    names = [old["definition"], *(f for per in old.get("forms", {}).values() for f in per.values())]
-    names += [loc for loc in old.get("targets", {}).values() if not loc.endswith("/")]
-    try:
-        return {n: (prev_dir / n).read_bytes() for n in names}
-    except OSError:
-        return None
+def _entry_files(entry: Mapping[str, Any]) -> list[str]:
+    """Every file a manifest entry names: its definition, forms and one-file targets."""
+    names = [entry["definition"], *(f for per in entry.get("forms", {}).values() for f in per.values())]
+    names += [loc for loc in entry.get("targets", {}).values() if not loc.endswith("/")]
+    return names
 
 
 def _entry(defn: ir.WorkflowDefinition, produced: dict[str, bytes], locations: dict[str, str],
@@ -382,7 +473,7 @@ def _entry(defn: ir.WorkflowDefinition, produced: dict[str, bytes], locations: d
 
 
 def _manifest(entries: list[dict[str, Any]], previous: dict[str, Any], options: Options,
-              files: dict[str, str]) -> dict[str, Any]:
+              files: dict[str, str], build_record: dict[str, Any]) -> dict[str, Any]:
     products = sorted(entries, key=lambda e: (e["id"], e["version"]))
     before = {f"{p['id']}@{p['version']}": p["digest"] for p in previous.get("products", [])}
     now = {f"{p['id']}@{p['version']}": p["digest"] for p in products}
@@ -392,80 +483,11 @@ def _manifest(entries: list[dict[str, Any]], previous: dict[str, Any], options: 
         "changed": sorted(k for k in set(now) & set(before) if now[k] != before[k]),
     }
     release = (options.release_date or dt.date.today()).isoformat()
-    # The digest seals the products and the sha256 of every file the build wrote, so a channel
-    # service detects any edited or swapped definition, form or BPMN file.
-    files = dict(sorted(files.items()))
-    digest = _sha(ir.canonical_json({"files": files, "products": products}))
-    return {"format": MANIFEST_FORMAT, "release_date": release, "calendar": options.calendar,
-            "products": products, "files": files, "changes": changes, "digest": digest}
+    manifest = {"format": MANIFEST_FORMAT, "release_date": release, "calendar": options.calendar,
+                "products": products, "files": dict(sorted(files.items())), "changes": changes,
+                "build": build_record}
+    # The digest seals every other field (the sha256 of every file the build wrote, the release
+    # date, ...), so a channel service detects any edited or swapped file or setting.
+    return {**manifest, "digest": manifest_digest(manifest)}
 
 
-def _write_atomically(out: Path, files: dict[str, bytes], sources: Mapping[str, Path] | None = None) -> None:
-    """Write into a new versioned folder, then swap the ``out`` link in one rename.
-
-    A file of ``sources`` (the same bytes in the previous build, on the same file system) is
-    hard-linked instead of written: it is already on disk, so unchanged products cost no write."""
-    out = out.absolute()
-    store = out.parent / f".{out.name}.builds"
-    store.mkdir(parents=True, exist_ok=True)
-    digest = hashlib.sha256(b"".join(k.encode() + b"\0" + v for k, v in sorted(files.items()))).hexdigest()[:16]
-    target = store / f"{digest}-{uuid.uuid4().hex[:12]}"
-    _sweep(store, out)
-    tmp = store / f".tmp-{os.getpid()}"
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    for name, data in sorted(files.items()):
-        path = tmp / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if sources and name in sources and _link(sources[name], path):
-            continue
-        with open(path, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-    os.replace(tmp, target)
-    if out.exists() and not out.is_symlink():
-        os.replace(out, store / f"legacy-{os.getpid()}")
-    link = out.parent / f".{out.name}.link-{os.getpid()}"
-    if link.is_symlink():
-        link.unlink()
-    os.symlink(os.path.relpath(target, out.parent), link)
-    old = out.resolve() if out.is_symlink() else None
-    os.replace(link, out)
-    if old is not None and old != target.resolve() and old.parent == store.resolve():
-        shutil.rmtree(old, ignore_errors=True)
-
-
-def _link(source: Path, path: Path) -> bool:
-    try:
-        os.link(source, path)
-    except OSError:
-        return False  # another file system, or links not supported: write the bytes instead
-    return True
-
-
-def _sweep(store: Path, out: Path) -> None:
-    """Remove what killed builds left behind: temporary folders of dead processes, and
-    finished folders that no link points to."""
-    current = out.resolve() if out.is_symlink() else None
-    for child in store.iterdir():
-        if child.name.startswith(".tmp-"):
-            pid = child.name.removeprefix(".tmp-")
-            if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
-                shutil.rmtree(child, ignore_errors=True)
-        elif child.is_dir() and child.resolve() != current and not child.name.startswith("legacy-"):
-            shutil.rmtree(child, ignore_errors=True)
-    for link in out.parent.glob(f".{out.name}.link-*"):
-        pid = link.name.rsplit("-", 1)[-1]
-        if pid.isdigit() and not _alive(int(pid)):
-            link.unlink(missing_ok=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

@@ -239,6 +239,9 @@ CODES: dict[str, Code] = dict(
         _c("PK502", "build", "cannot write output", "build/: cannot write: disk full"),
         _c("PK503", "build", "business calendar cannot resolve a date", "x.yaml:6:9: no business day within 60 days of T"),
         _c("PK504", "build", "build output fails its own check (definition round trip, form meta-schema, BPMN XSD)", "bpmn/x@1.0.0.bpmn: fails the BPMN 2.0 XML Schema"),
+        _c("PK505", "build", "output folder refused (not new and not a productkit build)", "products: exists and is not a productkit build"),
+        _c("PK506", "build", "selection matches no product", "--select 'deposit.tim-*' matches no product"),
+        _c("PK507", "build", "a file of the previous build no longer matches its seal; compiled again", "x@1.0.0: a file of the previous build was edited"),
         _c("PK601", "runtime", "build missing or incomplete", "build/: no readable manifest.json"),
         _c("PK602", "runtime", "manifest malformed", "build/manifest.json: products is not a list"),
         _c("PK603", "runtime", "manifest digest does not match its products", "build/manifest.json: digest mismatch"),
@@ -250,6 +253,9 @@ CODES: dict[str, Code] = dict(
         _c("PK609", "runtime", "definition is not executable", "build/definitions/x@1.0.0.json: goto to an earlier step"),
         _c("PK610", "runtime", "product version listed twice", "build/manifest.json: x@1.0.0 twice"),
         _c("PK611", "runtime", "file content does not match the manifest's seal", "build/forms/x@1.0.0/apply.web.json: edited after the build"),
+        _c("PK612", "runtime", "build is not signed but trusted keys were given", "build/manifest.sig: the build is not signed"),
+        _c("PK613", "runtime", "build signature invalid or by an untrusted key", "build/manifest.sig: the manifest changed after signing"),
+        _c("PK614", "runtime", "file in the build the manifest does not seal", "build/definitions/extra.json: not sealed by its manifest"),
         _c("PK900", "internal", "internal error", "productkit hit an internal error; please report it"),
     ]
 )

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from productkit import expr, ir
+from productkit.runtime.seal import manifest_digest
 
 CHANNELS = ["mobile", "web"]
 
@@ -180,7 +181,8 @@ def write_build(out: Path, definitions: Iterable[ir.WorkflowDefinition], *,
     entries.sort(key=lambda e: (e["id"], e["version"]))
     files = dict(sorted(files.items()))
     manifest = {"format": "productkit.manifest/2", "release_date": release_date, "products": entries,
-                "files": files, "digest": _sha(ir.canonical_json({"files": files, "products": entries}))}
+                "files": files}
+    manifest["digest"] = manifest_digest(manifest)
     _write(out / "manifest.json", json.dumps(manifest, indent=2, sort_keys=True))
     return out
 
@@ -199,7 +201,7 @@ def reseal(out: Path) -> None:
     def seal(m: dict[str, Any]) -> None:
         m["files"] = {rel: "sha256:" + hashlib.sha256((out / rel).read_bytes()).hexdigest()
                       for rel in m.get("files", {}) if (out / rel).exists()}
-        m["digest"] = _sha(ir.canonical_json({"files": m["files"], "products": m["products"]}))
+        m["digest"] = manifest_digest(m)
 
     rewrite_manifest(out, seal)
 

@@ -6,9 +6,11 @@ Every problem of every file is collected before deciding; one CatalogError repor
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import hashlib
-import json
-from collections.abc import Iterator, Mapping
+import os
+import stat
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,11 +25,14 @@ from .. import ir
 from ..diagnostics import Diagnostic, Location
 from . import _durations, _flow
 from .errors import CatalogError
+from .seal import SIGNATURE_FILE, SigningKeyError, manifest_digest, verify
 from .views import Form, ProductVersion
 
 __all__ = ["Build", "read_build"]
 
 MANIFEST_FORMAT = "productkit.manifest/2"
+MAX_MANIFEST_BYTES = 256 * 1024 * 1024
+MAX_FILE_BYTES = 64 * 1024 * 1024  # one definition, form or target file
 
 
 class _Loose(BaseModel):
@@ -68,14 +73,19 @@ def _sha(data: bytes) -> str:
     return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
-def read_build(build_dir: Path) -> Build:
-    """The verified content of ``build_dir``; CatalogError listing every problem otherwise."""
+def read_build(build_dir: Path, trusted_keys: Sequence[bytes | str] | None = None) -> Build:
+    """The verified content of ``build_dir``; CatalogError listing every problem otherwise.
+
+    With ``trusted_keys`` the manifest must be signed by one of them (``manifest.sig``)."""
     # Resolve once: the build folder is a link a new build may swap while we read.
     root = build_dir.resolve()
     problems = _Problems()
     manifest = _manifest(root, problems)
     if manifest is None:
         raise CatalogError(problems)
+    if trusted_keys is not None:
+        _check_signature(root, trusted_keys, problems)
+    _unlisted(root, manifest["files"], problems)
     products: list[ProductVersion] = []
     seen: set[str] = set()
     for i, raw in enumerate(manifest["products"]):
@@ -93,15 +103,34 @@ def read_build(build_dir: Path) -> Build:
                  str(manifest["digest"]), tuple(products))
 
 
+def read_regular(path: Path, limit: int) -> bytes:
+    """The bytes of a regular file of at most ``limit`` bytes. A FIFO, a device, a link to
+    ``/dev/zero`` or an oversized file is an OSError at once: never a hang or an exhausted memory."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise OSError(errno.EINVAL, "not a regular file")
+        if info.st_size > limit:
+            raise OSError(errno.EFBIG, f"{info.st_size} bytes, above the limit of {limit}")
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            data = fh.read(limit + 1)
+    finally:
+        os.close(fd)
+    if len(data) > limit:
+        raise OSError(errno.EFBIG, f"more than {limit} bytes")
+    return data
+
+
 def _manifest(root: Path, problems: _Problems) -> dict[str, Any] | None:
     path = root / "manifest.json"
     try:
-        data = json.loads(path.read_bytes())
+        data = orjson.loads(read_regular(path, MAX_MANIFEST_BYTES))  # refuses nesting past 1,024 levels
     except FileNotFoundError:
         problems.add("PK601", f"{root} has no manifest.json: the build is missing or was not "
                      "completed", str(path))
         return None
-    except (OSError, ValueError) as exc:
+    except (OSError, orjson.JSONDecodeError) as exc:
         problems.add("PK601", f"manifest.json cannot be read: {exc}", str(path))
         return None
     if not isinstance(data, dict) or data.get("format") != MANIFEST_FORMAT:
@@ -116,13 +145,41 @@ def _manifest(root: Path, problems: _Problems) -> dict[str, Any] | None:
     if not isinstance(files, dict) or not all(isinstance(v, str) for v in files.values()):
         problems.add("PK602", "'files' is missing or not a map of file digests", "manifest.json", "files")
         return None
-    expected = _sha(ir.canonical_json({"files": files, "products": products}).encode("utf-8"))
+    expected = manifest_digest(data)
     if data.get("digest") != expected:
-        problems.add("PK603", f"manifest digest is {data.get('digest')!r} but its products and files "
-                     f"hash to {expected}: the manifest was edited or is incomplete", "manifest.json",
-                     "digest")
+        problems.add("PK603", f"manifest digest is {data.get('digest')!r} but its content hashes to "
+                     f"{expected}: the manifest was edited or is incomplete", "manifest.json", "digest")
         return None
     return data
+
+
+def _check_signature(root: Path, trusted: Sequence[bytes | str], problems: _Problems) -> None:
+    try:
+        signature = read_regular(root / SIGNATURE_FILE, 64 * 1024)
+    except FileNotFoundError:
+        problems.add("PK612", "the build is not signed (no manifest.sig) and trusted keys were given: "
+                     "build it with productkit build --sign KEYFILE", SIGNATURE_FILE)
+        return
+    except OSError as exc:
+        problems.add("PK613", f"manifest.sig cannot be read: {exc.strerror or exc}", SIGNATURE_FILE)
+        return
+    try:
+        wrong = verify(read_regular(root / "manifest.json", MAX_MANIFEST_BYTES), signature, trusted)
+    except (OSError, SigningKeyError) as exc:
+        wrong = str(exc)
+    if wrong is not None:
+        problems.add("PK613", f"the build's signature is not valid: {wrong}", SIGNATURE_FILE)
+
+
+_NOT_SEALED = frozenset({"manifest.json", SIGNATURE_FILE, ".productkit-build"})
+
+
+def _unlisted(root: Path, files: Mapping[str, str], problems: _Problems) -> None:
+    """A file in the build that the manifest does not seal is refused: nothing unsealed is used."""
+    for path in sorted(root.rglob("*")):
+        rel = path.relative_to(root).as_posix()
+        if (path.is_file() or path.is_symlink()) and rel not in files and rel not in _NOT_SEALED:
+            problems.add("PK614", f"{rel} is in the build but not sealed by its manifest", rel)
 
 
 def _product(root: Path, i: int, raw: Any, problems: _Problems,
@@ -156,7 +213,7 @@ def _read(root: Path, rel: str, problems: _Problems, files: dict[str, str] | Non
         problems.add("PK604", f"'{rel}' points outside the build", "manifest.json")
         return None
     try:
-        data = path.read_bytes()
+        data = read_regular(path, MAX_FILE_BYTES)
     except OSError as exc:
         problems.add("PK604", f"cannot read {rel}: {exc.strerror or exc}", rel)
         return None
@@ -247,8 +304,8 @@ def _form(root: Path, rel: str, problems: _Problems, files: dict[str, str]) -> F
     if text is None:
         return None
     try:
-        data = json.loads(text)
-    except ValueError as exc:
+        data = orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
         problems.add("PK608", f"not JSON: {exc}", rel)
         return None
     if not isinstance(data, dict) or not isinstance(data.get("schema"), dict):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import threading
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from pathlib import Path
 
 import semantic_version
@@ -55,10 +55,15 @@ class Catalog:
         self._lock = threading.Lock()
 
     @classmethod
-    def load(cls, build_dir: str | os.PathLike[str]) -> Catalog:
+    def load(cls, build_dir: str | os.PathLike[str],
+             trusted_keys: Sequence[bytes | str] | None = None) -> Catalog:
         """Read and verify a build folder; CatalogError (listing every problem) when it is
-        missing, half-written, tampered with or inconsistent."""
-        return cls(read_build(Path(build_dir)))
+        missing, half-written, tampered with or inconsistent.
+
+        ``trusted_keys`` (Ed25519 public keys: PEM, raw bytes or base64) require the build to be
+        signed by one of them (``productkit build --sign``): an unsigned build, another key, or a
+        manifest changed after signing is refused."""
+        return cls(read_build(Path(build_dir), trusted_keys))
 
     @property
     def root(self) -> Path:

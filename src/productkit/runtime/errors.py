@@ -37,6 +37,9 @@ CATALOG_CODES: dict[str, str] = {
     "PK609": "definition is not executable (dangling step, bad route)",
     "PK610": "product version listed twice",
     "PK611": "file content does not match the digest the manifest sealed",
+    "PK612": "build is not signed but trusted keys were given",
+    "PK613": "build signature invalid, by an untrusted key, or the manifest changed after signing",
+    "PK614": "file in the build that the manifest does not seal",
 }
 
 

@@ -1,0 +1,178 @@
+"""The output folder of ``build``: what may be replaced, and replacing it atomically.
+
+``<out>`` is a symbolic link to a build folder in ``.<out>.builds/`` beside it. A new build is
+written to a temporary folder there, renamed, and the link is swapped in one rename, so a build
+killed at any moment leaves the previous build intact and loadable.
+
+Rules that keep a build from destroying data:
+
+* ``<out>`` must be a new path or a previous productkit build: a link into its own store, or a
+  folder holding the :data:`MARKER` file. Anything else (a source folder, the catalogue itself,
+  a regular file) is refused before anything is written, and nothing outside the store is ever
+  moved or deleted.
+* One build at a time per output: the writer holds an exclusive ``flock`` on the store's lock
+  file while it writes, swaps and sweeps, so every temporary folder it finds then belongs to a
+  build that died (no PIDs, which the system reuses).
+* Retired builds stay for readers: a channel service that resolved the link just before the
+  swap keeps reading the old folder. The two most recently retired builds are always kept, older
+  ones until they have been retired for ``grace`` seconds.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+
+__all__ = ["MARKER", "OutputRefused", "check_out", "write_build"]
+
+MARKER = ".productkit-build"  # in every build folder: "productkit wrote this, it may replace it"
+_MARKER_TEXT = '{"format": "productkit.build-folder/1"}\n'
+_RETIRED = ".retired.json"  # store: build folder name -> when it stopped being current
+_KEEP_RETIRED = 2
+SOURCE_DIRS = ("components", "products")
+
+
+class OutputRefused(Exception):
+    """``--out`` names something a build must not replace."""
+
+
+def store_of(out: Path) -> Path:
+    return out.parent / f".{out.name}.builds"
+
+
+def is_build_folder(path: Path) -> bool:
+    return (path / MARKER).is_file() and not (path / MARKER).is_symlink()
+
+
+def check_out(out: Path, roots: Sequence[Path] = ()) -> None:
+    """Raise OutputRefused when a build may not be written to ``out``."""
+    out = out.absolute()
+    for root in roots:
+        for source in (root.resolve() / d for d in SOURCE_DIRS):
+            if out.resolve() == source or out.resolve().is_relative_to(source) or source.is_relative_to(out.resolve()):
+                raise OutputRefused(f"--out {out} overlaps the catalogue's {source.name}/ folder: the build would "
+                                    "be read as catalogue documents or replace them; choose a folder outside it")
+    if out.is_symlink():
+        if Path(os.path.realpath(out)).parent != store_of(out).resolve():
+            raise OutputRefused(f"--out {out} is a link to {os.readlink(out)}, not to a build productkit wrote "
+                                f"(in {store_of(out).name}/); refusing to replace it")
+        return
+    if not out.exists():
+        return
+    if not out.is_dir():
+        raise OutputRefused(f"--out {out} is a file, not a build folder; refusing to replace it")
+    if not is_build_folder(out):
+        raise OutputRefused(f"--out {out} exists and is not a productkit build (it has no {MARKER} file); "
+                            "refusing to replace it: name a new folder or a previous build")
+
+
+@contextlib.contextmanager
+def _locked(store: Path) -> Iterator[None]:
+    with open(store / ".lock", "a+b") as fh:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)  # waits for another build of the same output
+        try:
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+def write_build(out: Path, files: Mapping[str, bytes], sources: Mapping[str, Path] | None = None,
+                grace: float = 600.0) -> Path:
+    """Write ``files`` as a new build and point ``out`` at it; returns the build folder.
+
+    A file of ``sources`` (the same bytes in the previous build, on the same file system) is
+    hard-linked instead of written: unchanged products cost no write."""
+    out = out.absolute()
+    store = store_of(out)
+    store.mkdir(parents=True, exist_ok=True)
+    with _locked(store):
+        _sweep(store, out, grace)
+        tmp = store / f".tmp-{uuid.uuid4().hex}"
+        _write_files(tmp, {**files, MARKER: _MARKER_TEXT.encode()}, sources or {})
+        target = store / f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:12]}"
+        os.replace(tmp, target)
+        old = _current(out)
+        if out.exists() and not out.is_symlink():  # a build folder from before links: keep it as retired
+            old = store / f"legacy-{uuid.uuid4().hex[:12]}"
+            os.replace(out, old)
+        link = out.parent / f".{out.name}.link-{uuid.uuid4().hex[:12]}"
+        os.symlink(os.path.relpath(target, out.parent), link)
+        os.replace(link, out)
+        if old is not None and old.resolve() != target.resolve():
+            _retire(store, old.name)
+        _sweep(store, out, grace)
+    return target
+
+
+def _write_files(tmp: Path, files: Mapping[str, bytes], sources: Mapping[str, Path]) -> None:
+    for name, data in sorted(files.items()):
+        path = tmp / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if name in sources and _link(sources[name], path):
+            continue
+        with open(path, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+
+
+def _link(source: Path, path: Path) -> bool:
+    try:
+        os.link(source, path)
+    except OSError:
+        return False  # another file system, or links not supported: write the bytes instead
+    return True
+
+
+def _current(out: Path) -> Path | None:
+    return Path(os.path.realpath(out)) if out.is_symlink() else None
+
+
+def _retired(store: Path) -> dict[str, float]:
+    try:
+        data = json.loads((store / _RETIRED).read_text("utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return {k: float(v) for k, v in data.items() if isinstance(k, str) and isinstance(v, int | float)} \
+        if isinstance(data, dict) else {}
+
+
+def _save_retired(store: Path, retired: dict[str, float]) -> None:
+    tmp = store / f"{_RETIRED}.{uuid.uuid4().hex[:8]}"
+    tmp.write_text(json.dumps(retired, sort_keys=True), "utf-8")
+    os.replace(tmp, store / _RETIRED)
+
+
+def _retire(store: Path, name: str) -> None:
+    retired = _retired(store)
+    retired[name] = time.time()
+    _save_retired(store, retired)
+
+
+def _sweep(store: Path, out: Path, grace: float) -> None:
+    """Remove what dead builds left (temporary folders and links: the lock says no build is
+    running) and retired builds past their grace period."""
+    for child in store.iterdir():
+        if child.name.startswith(".tmp-"):
+            shutil.rmtree(child, ignore_errors=True)
+    for link in out.parent.glob(f".{out.name}.link-*"):
+        if link.is_symlink():
+            link.unlink(missing_ok=True)
+    current = _current(out)
+    retired = _retired(store)
+    builds = [c for c in store.iterdir() if c.is_dir() and not c.name.startswith(".")
+              and (current is None or c.resolve() != current)]
+    builds.sort(key=lambda c: retired.get(c.name, c.stat().st_mtime), reverse=True)
+    now = time.time()
+    for old in builds[_KEEP_RETIRED:]:
+        if now - retired.get(old.name, old.stat().st_mtime) >= grace:
+            shutil.rmtree(old, ignore_errors=True)
+    _save_retired(store, {c.name: t for c, t in ((c, retired.get(c.name)) for c in builds)
+                          if t is not None and c.exists()})
