@@ -26,12 +26,12 @@ import os
 import shutil
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
 from . import ir
-from .cache import CACHE_DIR_NAME, engine_digest
+from .cache import engine_digest
 from .checks.products import input_files
 from .diagnostics import Diagnostic, Location, has_errors
 from .options import Options
@@ -147,8 +147,6 @@ def build(paths: Sequence[Path | str] = (), out: Path = Path("build"), options: 
           select: Sequence[str] = (), progress: Callable[[str], None] | None = None) -> BuildResult:
     """Validate, compile the selected products, and atomically replace ``out``."""
     result = BuildResult()
-    if options.cache == "auto":  # beside the output, which is where a build's user looks
-        options = replace(options, cache=out.absolute().parent / CACHE_DIR_NAME)
     fingerprint, root = _fingerprint(paths, options, select)
     if _up_to_date(out, fingerprint, root, result):
         return result

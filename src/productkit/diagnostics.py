@@ -21,6 +21,8 @@ __all__ = [
     "ProductkitError",
     "Related",
     "Severity",
+    "diagnostic_from_data",
+    "diagnostic_to_data",
     "has_errors",
     "render_json",
     "render_text",
@@ -111,6 +113,45 @@ class Diagnostic:
                 for r in self.related
             ]
         return out
+
+
+def _is_path(value: object) -> bool:
+    return isinstance(value, list) and all(isinstance(p, str | int) and not isinstance(p, bool) for p in value)
+
+
+def _location_of(data: object) -> Location:
+    """A Location from ``Location.to_data`` output; ValueError when it is not one."""
+    if not (isinstance(data, list) and len(data) == 4 and isinstance(data[0], str)
+            and type(data[1]) is int and type(data[2]) is int and _is_path(data[3])):
+        raise ValueError("not a location")
+    return Location(data[0], data[1], data[2], tuple(data[3]))
+
+
+def diagnostic_to_data(d: Diagnostic) -> list[object]:
+    """``d`` as plain JSON data (lossless, unlike ``to_json``): what the cache stores."""
+    loc = d.location
+    return [d.code, d.message, [loc.file, loc.line, loc.col, list(loc.path)], d.severity.value,
+            [[[r.location.file, r.location.line, r.location.col, list(r.location.path)], r.message]
+             for r in d.related], d.hint, [list(pair) for pair in d.data]]
+
+
+def diagnostic_from_data(data: object) -> Diagnostic:
+    """The inverse of :func:`diagnostic_to_data`; ValueError on anything else."""
+    if not (isinstance(data, list) and len(data) == 7):
+        raise ValueError("not a diagnostic")
+    code, message, loc, severity, related, hint, extra = data
+    if not (isinstance(code, str) and code in CODES and isinstance(message, str)
+            and isinstance(related, list) and isinstance(extra, list) and (hint is None or isinstance(hint, str))):
+        raise ValueError("not a diagnostic")
+    rel = []
+    for item in related:
+        if not (isinstance(item, list) and len(item) == 2 and isinstance(item[1], str)):
+            raise ValueError("not a related location")
+        rel.append(Related(_location_of(item[0]), item[1]))
+    if not all(isinstance(p, list) and len(p) == 2 and all(isinstance(x, str) for x in p) for p in extra):
+        raise ValueError("not diagnostic data")
+    return Diagnostic(code, message, _location_of(loc), Severity(severity), tuple(rel), hint,
+                      tuple((p[0], p[1]) for p in extra))
 
 
 def has_errors(diagnostics: Iterable[Diagnostic], strict: bool = False) -> bool:

@@ -20,6 +20,7 @@ class Options:
     release_date: dt.date | None = None
     calendar: str = "CN"
     targets: tuple[str, ...] = ("bpmn",)  # emit targets besides definitions and forms
-    # Where unchanged files and products are remembered between runs: "auto" is
-    # .productkit-cache beside the build output (or in the catalogue root), None disables it.
+    # Where unchanged files and products are remembered between runs: "auto" is the user cache
+    # folder ($PRODUCTKIT_CACHE_DIR, $XDG_CACHE_HOME/productkit or ~/.cache/productkit), never
+    # the catalogue; a path names another folder; None disables it.
     cache: Path | Literal["auto"] | None = "auto"

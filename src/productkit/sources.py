@@ -11,17 +11,17 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
-import pickle
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import semantic_version
 
 from .cache import Cache, digest
-from .diagnostics import Diagnostic
-from .loader import Document, LoadLimits, _decode, _read_regular, load_text
+from .diagnostics import Diagnostic, diagnostic_from_data, diagnostic_to_data
+from .loader import Document, LoadLimits, _decode, _read_regular, load_text, pack_document, unpack_document
 from .model import Header
 from .options import Options
 from .shape import to_model
@@ -33,47 +33,15 @@ SCENARIO_SUFFIXES = (".scenario.yaml", ".scenario.yml")
 
 
 class Entry:
-    """One valid document: the loaded text with positions and its typed model.
+    """One valid document: the loaded text with positions and its typed model."""
 
-    An entry read from the cache keeps its document and model pickled until first used, so
-    that a run which finds nothing changed never rebuilds the thousands of objects it skips."""
-
-    __slots__ = ("_blobs", "_doc", "_model", "file", "key")
+    __slots__ = ("doc", "file", "key", "model")
 
     def __init__(self, doc: Document, model: Header) -> None:
-        self._doc: Document | None = doc
-        self._model: Header | None = model
-        self._blobs: tuple[bytes, bytes] | None = None
+        self.doc = doc
+        self.model = model
         self.file: str = doc.file
         self.key: tuple[str, str, str] = (model.kind, model.id, model.version)
-
-    @classmethod
-    def packed(cls, file: str, key: tuple[str, str, str], doc: bytes, model: bytes) -> Entry:
-        entry = cls.__new__(cls)
-        entry._doc, entry._model, entry._blobs = None, None, (doc, model)
-        entry.file, entry.key = file, key
-        return entry
-
-    def pack(self) -> tuple[bytes, bytes]:
-        """The pickled document and model (what the cache stores)."""
-        if self._blobs is None:
-            self._blobs = (pickle.dumps(self.doc, pickle.HIGHEST_PROTOCOL),
-                           pickle.dumps(self.model, pickle.HIGHEST_PROTOCOL))
-        return self._blobs
-
-    @property
-    def doc(self) -> Document:
-        if self._doc is None:
-            assert self._blobs is not None
-            self._doc = pickle.loads(self._blobs[0])  # our own cache: see _cache
-        return self._doc
-
-    @property
-    def model(self) -> Header:
-        if self._model is None:
-            assert self._blobs is not None
-            self._model = pickle.loads(self._blobs[1])  # our own cache: see _cache
-        return self._model
 
     def __repr__(self) -> str:
         return f"Entry({self.file!r}, {self.key!r})"
@@ -178,14 +146,36 @@ def _load_one(path: Path, name: str, limits: LoadLimits, catalog: SourceCatalog,
     key = digest(sha, name, repr(limits))
     where = str(path.absolute())
     if cache is not None:
-        hit = cache.get("files", where, key)
-        if isinstance(hit, tuple) and len(hit) == 2:
-            packed, problems = hit
-            return (Entry.packed(name, *packed) if packed is not None else None), list(problems)
+        hit = _from_cache(cache.get("files", where, key), name)
+        if hit is not None:
+            return hit
     entry, problems = _parse(raw, name, limits)
     if cache is not None:
-        cache.put("files", where, key, ((entry.key, *entry.pack()) if entry else None, problems))
+        cache.put("files", where, key, _to_cache(entry, problems))
     return entry, problems
+
+
+def _to_cache(entry: Entry | None, problems: list[Diagnostic]) -> dict[str, Any]:
+    return {"problems": [diagnostic_to_data(d) for d in problems],
+            "doc": pack_document(entry.doc) if entry is not None else None}
+
+
+def _from_cache(value: Any, name: str) -> tuple[Entry | None, list[Diagnostic]] | None:
+    """A cached load result, or None (a miss) when it is anything but what _to_cache wrote:
+    the document must be this file's and must still make a model."""
+    if not (isinstance(value, dict) and isinstance(value.get("problems"), list)):
+        return None
+    try:
+        problems = [diagnostic_from_data(d) for d in value["problems"]]
+        if value.get("doc") is None:
+            return None, problems
+        doc = unpack_document(value["doc"])
+    except ValueError:
+        return None
+    if doc.file != name:
+        return None
+    model, _ = to_model(doc)  # its diagnostics are among the cached problems
+    return (Entry(doc, model), problems) if model is not None else None
 
 
 def _parse(raw: bytes, name: str, limits: LoadLimits) -> tuple[Entry | None, list[Diagnostic]]:
