@@ -246,6 +246,7 @@ CODES: dict[str, Code] = dict(
         _c("PK109", "shape", "inconsistent declaration", "x.yaml:8:5: min 10 is above max 5"),
         _c("PK110", "shape", "missing translation", "x.yaml:4:8: label lacks 'en'"),
         _c("PK111", "shape", "value violates its declaration", "x.yaml:12:16: 7.5 is above the maximum 5"),
+        _c("PK112", "shape", "regular expression unsafe or not portable", "x.yaml:8:14: pattern '^(a+)+$' repeats a group that holds a quantifier: it can take exponential time"),
         _c("PK201", "resolve", "duplicate definition", "x.yaml:3:5: ProcessComponent kyc.verify 2.1.0 is also defined in y.yaml"),
         _c("PK202", "resolve", "unknown reference", "x.yaml:14:10: no component 'kyc.verfy'; did you mean 'kyc.verify'?"),
         _c("PK203", "resolve", "no version satisfies the range", "x.yaml:14:10: kyc.verify@^3 matches none of 1.0.0, 2.1.0"),

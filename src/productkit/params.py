@@ -7,11 +7,11 @@ the caller adds both locations (the value's and the declaration's).
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from . import patterns
 from . import values as v
 from .model import TypeSpec
 
@@ -128,7 +128,7 @@ def _text_violations(spec: TypeSpec, value: Value) -> list[Problem]:
             out.append(Problem("PK111", f"'{value}' is shorter than {spec.min_length}", field="min_length"))
         if spec.max_length is not None and len(value) > spec.max_length:
             out.append(Problem("PK111", f"'{value}' is longer than {spec.max_length}", field="max_length"))
-        if spec.pattern and _compiles(spec.pattern) and not re.fullmatch(spec.pattern, value):
+        if spec.pattern and _compiles(spec.pattern) and not patterns.fullmatch(spec.pattern, value):
             out.append(Problem("PK111", f"'{value}' does not match {spec.pattern}", field="pattern"))
     return out
 
@@ -148,11 +148,7 @@ def _list_violations(spec: TypeSpec, value: Value) -> list[Problem]:
 
 
 def _compiles(pattern: str) -> bool:
-    try:
-        re.compile(pattern)
-    except re.error:
-        return False
-    return True
+    return patterns.problem(pattern) is None  # also: safe to run (see patterns.py)
 
 
 def check_spec(spec: TypeSpec) -> list[Problem]:
@@ -168,8 +164,10 @@ def check_spec(spec: TypeSpec) -> list[Problem]:
     if spec.type == "money" and spec.currency is not None and spec.currency not in v.CURRENCY_MINOR_UNITS:
         out.append(Problem("PK108", f"unknown currency '{spec.currency}'", "use an ISO 4217 code such as CNY",
                            field="currency"))
-    if spec.pattern is not None and not _compiles(spec.pattern):
-        out.append(Problem("PK108", f"pattern '{spec.pattern}' is not a regular expression", field="pattern"))
+    why = patterns.problem(spec.pattern) if spec.pattern is not None else None
+    if why is not None:
+        out.append(Problem("PK108" if why.syntax else "PK112", f"pattern '{spec.pattern}' {why.message}",
+                           field="pattern"))
     if spec.type == "list" and spec.items is not None:
         out.extend(check_spec(spec.items))
     if spec.default is not None:
