@@ -24,8 +24,10 @@ __all__ = [
     "diagnostic_from_data",
     "diagnostic_to_data",
     "has_errors",
+    "json_safe",
     "render_json",
     "render_text",
+    "safe_text",
     "sort_diagnostics",
 ]
 
@@ -190,26 +192,56 @@ def _source_line(file: str, line: int, cache: dict[str, list[str]]) -> str | Non
     return None
 
 
+# What must never reach a terminal or a CI log raw from user data: C0 and C1 controls (ESC
+# starts terminal sequences; a newline would start a line that GitHub Actions runs as a
+# workflow command), DEL, Unicode line and paragraph separators, and bidirectional overrides
+# (which make a line read differently from what it holds).
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ufeff]")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escape_char(m: re.Match[str]) -> str:
+    ch = m.group()
+    return _NAMED.get(ch) or (f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}")
+
+
+def safe_text(text: str) -> str:
+    """``text`` with every control, separator and bidi character written as an escape, so one
+    value from a catalogue can neither start an output line nor drive the terminal."""
+    return _UNSAFE.sub(_escape_char, text)
+
+
+# json.dumps already escapes C0 controls inside strings; what it leaves raw can only be in strings.
+_JSON_UNSAFE = re.compile("[\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ufeff]")
+
+
+def json_safe(text: str) -> str:
+    """JSON text from json.dumps with the characters above written as \\uXXXX escapes
+    (the same JSON value, safe to print)."""
+    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
 def render_text(diagnostics: Sequence[Diagnostic], show_source: bool = True) -> str:
     """Compiler-style text: ``file:line:col: error PK204: message``, source line and caret."""
     cache: dict[str, list[str]] = {}
     out: list[str] = []
     for d in diagnostics:
-        out.append(f"{d.location}: {d.severity.value} {d.code}: {d.message}")
+        out.append(safe_text(f"{d.location}: {d.severity.value} {d.code}: {d.message}"))
         src = _source_line(d.location.file, d.location.line, cache) if show_source else None
         if src is not None and len(src) <= 400:
-            out.append(f"    {src}")
-            out.append("    " + " " * max(d.location.col - 1, 0) + "^")
+            out.append(f"    {safe_text(src)}")
+            out.append("    " + " " * len(safe_text(src[:max(d.location.col - 1, 0)])) + "^")
         for r in d.related:
-            out.append(f"  {r.location}: note: {r.message}")
+            out.append(safe_text(f"  {r.location}: note: {r.message}"))
         if d.hint:
-            out.append(f"  hint: {d.hint}")
+            out.append(safe_text(f"  hint: {d.hint}"))
     return "\n".join(out) + ("\n" if out else "")
 
 
 def render_json(diagnostics: Sequence[Diagnostic]) -> str:
+    """``{"diagnostics": [...]}``, indented, with controls escaped (see :func:`safe_text`)."""
     payload = {"diagnostics": [d.to_json() for d in diagnostics]}
-    return json.dumps(payload, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+    return json_safe(json.dumps(payload, ensure_ascii=False, indent=2, sort_keys=True)) + "\n"
 
 
 def _c(code: str, stage: str, title: str, example: str) -> tuple[str, Code]:
