@@ -6,7 +6,7 @@ import sys
 from collections.abc import Sequence
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
@@ -60,6 +60,18 @@ def validate(paths: PathsArg = None, format: FormatOpt = Format.text, strict: St
     raise typer.Exit(EXIT_PROBLEMS if result.failed(strict) else EXIT_OK)
 
 
+def _usage(message: str) -> NoReturn:
+    """A usage error: the message on stderr, exit 2."""
+    sys.stderr.write(f"productkit: {safe(message)}\n")
+    raise typer.Exit(EXIT_USAGE)
+
+
+def safe(text: str) -> str:
+    from .diagnostics import safe_text
+
+    return safe_text(text)
+
+
 def _counts(catalog: object) -> str:
     from collections import Counter
 
@@ -103,9 +115,12 @@ def build(paths: PathsArg = None,
         raise typer.Exit(EXIT_USAGE) from None
     chosen = list(select or [])
     if changed_since is not None:
-        from .impact import changed_products
+        from .impact import GitError, changed_products
 
-        chosen += changed_products(paths or [], changed_since) or ["<none>"]
+        try:
+            chosen += changed_products(paths or [], changed_since) or ["<none>"]
+        except GitError as exc:
+            _usage(str(exc))
     tty = sys.stderr.isatty()
     def show(msg: str) -> None:
         sys.stderr.write(f"\r\033[K{msg}")
