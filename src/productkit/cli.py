@@ -87,7 +87,12 @@ def schema(out: Annotated[Path, typer.Option("--out", help="folder to write the 
     """Write a JSON Schema (2020-12) per document kind, for editors."""
     from .schema import write_schemas
 
-    stale = write_schemas(out, check=check)
+    if out.exists() and not out.is_dir():
+        _usage(f"--out {out} is a file; name a folder for the schemas")
+    try:
+        stale = write_schemas(out, check=check)
+    except OSError as exc:
+        _usage(f"cannot write the schemas to {out}: {exc.strerror or exc}")
     for name in stale:
         sys.stderr.write(f"{'stale' if check else 'wrote'}: {out / name}\n")
     raise typer.Exit(EXIT_PROBLEMS if check and stale else EXIT_OK)
@@ -178,9 +183,13 @@ def graph(product: str, paths: PathsArg = None,
 def impact(targets: Annotated[list[str], typer.Argument(help="files, component/line/dictionary ids")],
            root: Annotated[Path, typer.Option("--root", help="catalogue root")] = Path(".")) -> None:
     """Every product affected by a change to the given files or ids (for CI selection)."""
-    from .impact import affected
+    from .impact import UnknownTarget, affected
 
-    for pid in affected(root, targets):
+    try:
+        found = affected(root, targets)
+    except UnknownTarget as exc:
+        _usage(str(exc))
+    for pid in found:
         sys.stdout.write(pid + "\n")
 
 
@@ -189,8 +198,10 @@ def test_(products: Annotated[list[str] | None, typer.Argument(help="product ids
           root: Annotated[Path, typer.Option("--root", help="catalogue root")] = Path("."),
           verbose: Annotated[bool, typer.Option("--verbose", "-v", help="print each step taken")] = False) -> None:
     """Run the products' scenario files on the embedded engine, like a test runner."""
-    from .scenarios import run_scenarios
+    from .scenarios import run_scenarios, unknown_products
 
+    for problem in unknown_products(root, products or []):
+        _usage(problem)
     results, diagnostics = run_scenarios(root, products or [])
     if diagnostics:
         _emit(diagnostics, Format.text)
@@ -215,6 +226,9 @@ def simulate(product: str,
     """Walk a product on a channel, from a data file or by answering prompts; print each step."""
     from .simulate import simulate as run
 
+    if data is None and not (sys.stdin is not None and not sys.stdin.closed and sys.stdin.isatty()):
+        _usage("simulate without --data asks for each answer on a terminal, and standard input is not "
+               "one; give the context, inputs and handler results with --data FILE")
     raise typer.Exit(run(root, product, channel, data, sys.stdout))
 
 

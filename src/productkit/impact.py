@@ -8,15 +8,25 @@ from pathlib import Path
 
 from .diagnostics import ProductkitError
 from .options import Options
+from .shape import did_you_mean
 from .validate import validate
 
-__all__ = ["GitError", "affected", "changed_products"]
+__all__ = ["GitError", "UnknownTarget", "affected", "changed_products"]
 
 
-def affected(root: Path, targets: Sequence[str]) -> list[str]:
-    """Products (id@version) whose inputs include any of ``targets`` (files or ids)."""
+class UnknownTarget(ProductkitError):
+    """A target that is neither a file nor the id of a document of the catalogue."""
+
+
+def affected(root: Path, targets: Sequence[str], strict: bool = True) -> list[str]:
+    """Products (id@version) whose inputs include any of ``targets`` (files or ids).
+
+    With ``strict``, a target that names no file and no document raises :class:`UnknownTarget`
+    (with the nearest id): a typo must not look like "nothing is affected"."""
     result = validate([root], Options())
     ctx = result.context
+    if strict:
+        _check_targets(root, targets, {e.model.id for e in result.catalog.entries})
     if ctx is None:
         return []
     wanted_files = {str(_target_file(root, t)) for t in targets}
@@ -40,6 +50,14 @@ def affected(root: Path, targets: Sequence[str]) -> list[str]:
         if files & wanted_files or ids & wanted_ids:
             out.add(f"{key[1]}@{key[2]}")
     return sorted(out)
+
+
+def _check_targets(root: Path, targets: Sequence[str], ids: set[str]) -> None:
+    for target in targets:
+        if target not in ids and not _target_file(root, target).exists():
+            hint = did_you_mean(target, ids)
+            raise UnknownTarget(f"'{target}' is neither a file nor the id of a document in {root}"
+                                + (f"; {hint}" if hint else ""))
 
 
 def _target_file(root: Path, target: str) -> Path:
@@ -76,7 +94,7 @@ def changed_products(paths: Sequence[Path], ref: str) -> list[str]:
     top = _git(folder, "rev-parse", "--show-toplevel")
     base = Path(top.strip()) if top else folder
     files = [str((base / name).resolve()) for name in diff.split("\0") if name]
-    return sorted({pid.split("@")[0] for pid in affected(root, files)})
+    return sorted({pid.split("@")[0] for pid in affected(root, files, strict=False)})
 
 
 def _git(folder: Path, *args: str) -> str | None:

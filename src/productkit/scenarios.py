@@ -46,7 +46,7 @@ from .model._types import Channel, Model, Text
 from .sources import SCENARIO_SUFFIXES, SOURCE_DIRS, find_root
 
 __all__ = ["Scenario", "ScenarioFile", "ScenarioResult", "discover_scenarios", "load_scenarios",
-           "run_scenario", "run_scenarios"]
+           "run_scenario", "run_scenarios", "unknown_products"]
 
 
 class Stub(Model):
@@ -331,6 +331,24 @@ def _compare(sc: Scenario, result: ScenarioResult, defn: ir.WorkflowDefinition) 
             result.problems.append(f"data {path}: expected {value}, got {got}")
     if want.compensated is not None and list(want.compensated) != result.compensated:
         result.problems.append(f"compensated: expected {list(want.compensated)}, got {result.compensated}")
+
+
+def unknown_products(root: Path, products: Sequence[str]) -> list[str]:
+    """A message for each of ``products`` that has no scenario file below ``root``, naming the
+    nearest product that has one (a typo must not read as "0 passed, 0 failed")."""
+    from .shape import did_you_mean
+
+    known = set()
+    for path in discover_scenarios(find_root(root.resolve())):
+        loaded, _ = load_scenarios(path)
+        if loaded is not None:
+            known.add(loaded[0].product)
+    out = []
+    for pid in products:
+        if pid not in known:
+            hint = did_you_mean(pid, known)
+            out.append(f"no scenarios for product '{pid}'" + (f"; {hint}" if hint else ""))
+    return out
 
 
 def run_scenarios(root: Path, products: Sequence[str] = ()) -> tuple[list[ScenarioResult], list[Diagnostic]]:
