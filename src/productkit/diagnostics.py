@@ -196,12 +196,15 @@ def _source_line(file: str, line: int, cache: dict[str, list[str]]) -> str | Non
 # starts terminal sequences; a newline would start a line that GitHub Actions runs as a
 # workflow command), DEL, Unicode line and paragraph separators, and bidirectional overrides
 # (which make a line read differently from what it holds).
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ufeff]")
+# Lone surrogates (a file name that is not UTF-8) could not even be written out.
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff\ufeff]")
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
 def _escape_char(m: re.Match[str]) -> str:
     ch = m.group()
+    if "\udc80" <= ch <= "\udcff":  # a byte that was not UTF-8, as Python decodes file names
+        return f"\\x{ord(ch) - 0xDC00:02x}"
     return _NAMED.get(ch) or (f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}")
 
 
@@ -212,7 +215,7 @@ def safe_text(text: str) -> str:
 
 
 # json.dumps already escapes C0 controls inside strings; what it leaves raw can only be in strings.
-_JSON_UNSAFE = re.compile("[\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ufeff]")
+_JSON_UNSAFE = re.compile("[\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff\ufeff]")
 
 
 def json_safe(text: str) -> str:
@@ -267,6 +270,7 @@ CODES: dict[str, Code] = dict(
         _c("PK012", "load", "nesting too deep", "products/x.yaml:40:9: nesting deeper than 32 levels"),
         _c("PK013", "load", "non-string mapping key", "products/x.yaml:3:3: mapping key is a sequence"),
         _c("PK014", "load", "not a YAML file of the catalogue", "products/readme.txt: only .yaml and .yml files are read"),
+        _c("PK015", "load", "link leading outside the catalogue", "products/x.yaml: this link leads outside the catalogue; it is not read"),
         _c("PK101", "shape", "missing or unknown apiVersion/kind", "x.yaml:1:1: unknown kind 'Prodcut'; did you mean 'Product'?"),
         _c("PK102", "shape", "required field missing", "x.yaml:1:1: required field 'title' is missing"),
         _c("PK103", "shape", "unknown field", "x.yaml:9:3: unknown field 'paramters'; did you mean 'parameters'?"),

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import os
 import re
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
@@ -43,7 +44,7 @@ from . import ir
 from .diagnostics import Diagnostic
 from .loader import Document, Plain, load_file
 from .model._types import Channel, Model, Text
-from .sources import SCENARIO_SUFFIXES, SOURCE_DIRS, find_root
+from .sources import SCENARIO_SUFFIXES, SOURCE_DIRS, find_root, outside
 
 __all__ = ["Scenario", "ScenarioFile", "ScenarioResult", "discover_scenarios", "load_scenarios",
            "run_scenario", "run_scenarios", "unknown_products"]
@@ -96,11 +97,14 @@ class ScenarioResult:
 
 
 def discover_scenarios(root: Path) -> list[Path]:
+    """Every scenario file below ``root``'s source folders that lies inside the catalogue
+    (linked folders are not entered; a link leading out of the catalogue is left out)."""
     found: list[Path] = []
     for sub in SOURCE_DIRS:
-        if (root / sub).is_dir():
-            found.extend(p for p in (root / sub).rglob("*") if p.name.endswith(SCENARIO_SUFFIXES))
-    return sorted(found)
+        for dirpath, dirnames, filenames in os.walk(root / sub):
+            dirnames[:] = sorted(d for d in dirnames if not (Path(dirpath) / d).is_symlink())
+            found.extend(Path(dirpath) / f for f in filenames if f.endswith(SCENARIO_SUFFIXES))
+    return sorted(p for p in found if not outside(p, root))
 
 
 def load_scenarios(path: Path) -> tuple[tuple[ScenarioFile, Document] | None, list[Diagnostic]]:

@@ -20,13 +20,13 @@ from typing import Any
 import semantic_version
 
 from .cache import Cache, digest
-from .diagnostics import Diagnostic, diagnostic_from_data, diagnostic_to_data
+from .diagnostics import Diagnostic, Location, diagnostic_from_data, diagnostic_to_data
 from .loader import Document, LoadLimits, _decode, _read_regular, load_text, pack_document, unpack_document
 from .model import Header
 from .options import Options
 from .shape import to_model
 
-__all__ = ["SOURCE_DIRS", "Entry", "SourceCatalog", "discover", "find_root", "load_catalog"]
+__all__ = ["SOURCE_DIRS", "Entry", "SourceCatalog", "discover", "find_root", "load_catalog", "outside"]
 
 SOURCE_DIRS = ("components", "products")
 SCENARIO_SUFFIXES = (".scenario.yaml", ".scenario.yml")
@@ -85,26 +85,59 @@ def _is_yaml(path: Path) -> bool:
 
 
 def find_root(path: Path) -> Path:
-    """The catalogue root at or above ``path`` (a folder with components/ or products/)."""
+    """The catalogue root of ``path``: the folder itself when it holds components/ or products/,
+    else the parent of the nearest enclosing folder named components or products. It never
+    walks further up: a folder outside any catalogue is its own (empty) root, so an unrelated
+    ancestor that happens to hold a components/ folder is never read."""
     start = path if path.is_dir() else path.parent
+    if any((start / d).is_dir() for d in SOURCE_DIRS):
+        return start
     for candidate in (start, *start.parents):
-        if any((candidate / d).is_dir() for d in SOURCE_DIRS):
-            return candidate
+        if candidate.name in SOURCE_DIRS:
+            return candidate.parent
     return start
 
 
 def discover(root: Path) -> list[Path]:
-    """Every catalogue file below ``root``'s source folders, in a stable order."""
+    """Every catalogue file below ``root``'s source folders, in a stable order. Links are
+    listed as they are (a linked folder too, so that load_catalog can refuse one that leads
+    outside the catalogue); os.walk never descends into a linked folder."""
     found: list[Path] = []
     for sub in SOURCE_DIRS:
         base = root / sub
         if not base.is_dir():
             continue
         for dirpath, dirnames, filenames in os.walk(base):
-            dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+            links = [d for d in dirnames if (Path(dirpath) / d).is_symlink()]
+            dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and d not in links)
             found.extend(Path(dirpath) / f for f in sorted(filenames)
                          if not f.startswith(".") and _is_yaml(Path(f)))
+            found.extend(Path(dirpath) / d for d in links if not d.startswith("."))
     return sorted(found)
+
+
+def outside(path: Path, root: Path) -> bool:
+    """True when ``path`` (after following every link) is not inside ``root``."""
+    try:
+        return not path.resolve().is_relative_to(root.resolve())
+    except (OSError, RuntimeError):  # a link loop
+        return True
+
+
+def _name_problem(path: Path, name: str, root: Path) -> Diagnostic | None:
+    """A file that must not be read: a name that is not UTF-8, a link leading out of the catalogue."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        shown = name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        return Diagnostic("PK004", "the file name is not valid UTF-8", Location(shown),
+                          hint="rename the file; catalogue file names are UTF-8")
+    if outside(path, root):
+        return Diagnostic("PK015", "this link leads outside the catalogue; it is not read",
+                          Location(name), hint="copy the file into the catalogue instead of linking to it")
+    if path.is_dir():
+        return Diagnostic("PK002", "is a linked folder; only regular files are read", Location(name))
+    return None
 
 
 def display_name(path: Path) -> str:
@@ -125,14 +158,24 @@ def load_catalog(root: Path, options: Options,
     catalog = SourceCatalog(root=root)
     diagnostics: list[Diagnostic] = []
     limits = LoadLimits(options.max_file_bytes, options.max_depth)
+    linked = any((root / d).is_symlink() for d in SOURCE_DIRS)  # then every file may lead out
     for path in files if files is not None else discover(root):
         name = display_name(path)
+        suspect = linked or path.is_symlink() or not _is_utf8(name)
+        refused = _name_problem(path, name, root) if suspect else None
+        if refused is not None:
+            diagnostics.append(refused)
+            continue
         catalog.files.append(name)
         entry, problems = _load_one(path, name, limits, catalog, cache)
         diagnostics.extend(problems)
         if entry is not None:
             catalog.add(entry)
     return catalog, diagnostics
+
+
+def _is_utf8(name: str) -> bool:
+    return name.isascii() or not any("\udc80" <= ch <= "\udcff" for ch in name)
 
 
 def _load_one(path: Path, name: str, limits: LoadLimits, catalog: SourceCatalog,
