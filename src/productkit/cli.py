@@ -34,7 +34,7 @@ class Format(str, Enum):
 PathsArg = Annotated[list[Path] | None, typer.Argument(help="catalogue roots or files (default: .)")]
 FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="diagnostics format")]
 StrictOpt = Annotated[bool, typer.Option("--strict", help="warnings fail the run too")]
-NoCacheOpt = Annotated[bool, typer.Option("--no-cache", help="ignore and do not write the cache (see $PRODUCTKIT_CACHE_DIR)")]
+NoCacheOpt = Annotated[bool, typer.Option("--no-cache", help="ignore and do not write the cache")]
 
 
 def _emit(diagnostics: Sequence[Diagnostic], fmt: Format) -> None:
