@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 import pytest
 
 from casekit import GoldenCheck, compare_golden
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Runs (and CLI subprocesses) that use the default cache keep it in a folder of this session,
+    # not in the user's cache.
+    os.environ.setdefault("PRODUCTKIT_CACHE_DIR", tempfile.mkdtemp(prefix="productkit-test-cache-"))
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

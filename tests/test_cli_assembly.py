@@ -196,7 +196,8 @@ def test_ids_of_components_and_lines(root: Path) -> None:
     assert impact(root, "ui.applicant") == [OTHER, DEPOSIT]
     assert impact(root, "deposit.time") == [DEPOSIT]
     assert impact(root, str(root / "products" / "line.yaml")) == [DEPOSIT]
-    assert impact(root, "no.such-thing") == []
+    code, _ = run("impact", "no.such-thing", "--root", str(root))
+    assert code == 2  # a typo is a usage error, not "nothing is affected"
 
 
 def test_a_dictionary_change_affects_products_using_its_parameters(root: Path) -> None:

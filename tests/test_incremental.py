@@ -24,7 +24,7 @@ def _run(root: Path | list[Path], cache: Path | None) -> list[Diagnostic]:
 
 
 def _entries(cache: Path) -> list[Path]:
-    return sorted(cache.rglob("*.pkl"))
+    return sorted(cache.rglob("*.json"))
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
@@ -64,7 +64,7 @@ def test_corrupt_entries_are_misses(repo_catalogue: Path, tmp_path: Path) -> Non
     entries = _entries(cache)
     for i, entry in enumerate(entries):
         data = entry.read_bytes()
-        entry.write_bytes(data[: len(data) // 2] if i % 2 else b"not a pickle")
+        entry.write_bytes(data[: len(data) // 2] if i % 2 else b"not an entry")
     assert _run(repo_catalogue, cache) == plain
     assert _run(repo_catalogue, cache) == plain
 
@@ -102,8 +102,9 @@ def _edits(text: str) -> list[str]:
 def test_build_with_cache_matches_build_without(repo_catalogue: Path, tmp_path: Path) -> None:
     opts = Options(targets=("forms",), release_date=__import__("datetime").date(2025, 1, 6))
     plain = build([repo_catalogue], tmp_path / "plain" / "out", dataclasses.replace(opts, cache=None))
-    cached = build([repo_catalogue], tmp_path / "cached" / "out", opts)
-    assert (tmp_path / "cached" / ".productkit-cache").is_dir()
+    cached = build([repo_catalogue], tmp_path / "cached" / "out", dataclasses.replace(opts, cache=tmp_path / "c"))
+    assert not (tmp_path / "cached" / ".productkit-cache").exists() and _entries(tmp_path / "c")
+    opts = dataclasses.replace(opts, cache=tmp_path / "c")
     again = build([repo_catalogue], tmp_path / "cached" / "out", opts)
     assert plain.diagnostics == cached.diagnostics == again.diagnostics
     assert plain.manifest is not None and cached.manifest is not None and again.manifest is not None

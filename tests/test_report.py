@@ -43,7 +43,7 @@ def test_text_counts_lines_as_the_loader_does(tmp_path: Path) -> None:
     path = tmp_path / "ff.yaml"
     path.write_bytes(b"a: \x0c\nb: \x00\n")
     out = render_text([diag(code="PK004", file=str(path), line=2, col=4)]).splitlines()
-    assert out[1] == "    b: \x00"
+    assert out[1] == "    b: \\x00"  # controls are shown as escapes
 
 
 def test_text_with_related_hint_and_file_level_diagnostics(tmp_path: Path) -> None:

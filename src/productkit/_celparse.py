@@ -12,13 +12,24 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-__all__ = ["Call", "Cond", "Index", "ListLit", "Lit", "Name", "Node", "Op", "ParseError", "Unary", "parse"]
+__all__ = ["MAX_DEPTH", "MAX_LENGTH", "MAX_NESTING", "Call", "Cond", "Index", "LimitError", "ListLit", "Lit",
+           "Name", "Node", "Op", "ParseError", "Unary", "children", "parse"]
+
+# Bounds that keep every recursive walk of a tree far from Python's recursion limit, checked
+# before anything recurses. The official CEL parser refuses nesting deeper than 32 too.
+MAX_LENGTH = 4000  # characters of one expression
+MAX_NESTING = 32  # parentheses, brackets, call arguments and conditionals inside one another
+MAX_DEPTH = 100  # levels of the syntax tree (a chain of 'a + b + c ...' is one level per operator)
 
 
 class ParseError(ValueError):
     def __init__(self, message: str, offset: int) -> None:
         super().__init__(message)
         self.message, self.offset = message, offset
+
+
+class LimitError(ParseError):
+    """The expression is longer or deeper than the bounds above."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +140,7 @@ class _Parser:
     def __init__(self, text: str) -> None:
         self.tokens = tokenize(text)
         self.i = 0
+        self.nesting = 0
 
     def peek(self) -> Token:
         return self.tokens[self.i]
@@ -141,12 +153,17 @@ class _Parser:
         return tok
 
     def expr(self) -> Node:
+        # Every nested sub-expression comes through here: bounding it bounds the recursion.
+        self.nesting += 1
+        if self.nesting > MAX_NESTING:
+            raise LimitError(f"expression nested deeper than {MAX_NESTING} levels", self.peek().offset)
         test = self.binary(0)
         if self.peek().text == "?":
             at = self.take().offset
             then = self.expr()
             self.take(":")
-            return Cond(test, then, self.expr(), at)
+            test = Cond(test, then, self.expr(), at)
+        self.nesting -= 1
         return test
 
     def binary(self, level: int) -> Node:
@@ -159,11 +176,13 @@ class _Parser:
         return left
 
     def unary(self) -> Node:
-        tok = self.peek()
-        if tok.text in ("!", "-") and tok.kind == "op":
-            self.take()
-            return Unary(tok.text, self.unary(), tok.offset)
-        return self.member()
+        prefixes: list[Token] = []  # a loop, not recursion: '!!!!...x' may be long
+        while self.peek().text in ("!", "-") and self.peek().kind == "op":
+            prefixes.append(self.take())
+        node = self.member()
+        for tok in reversed(prefixes):
+            node = Unary(tok.text, node, tok.offset)
+        return node
 
     def member(self) -> Node:
         node = self.primary()
@@ -226,10 +245,45 @@ class _Parser:
 
 
 def parse(text: str) -> Node:
-    """Parse ``text``; raises :class:`ParseError` with the offset of the problem."""
+    """Parse ``text``; raises :class:`ParseError` with the offset of the problem
+    (:class:`LimitError` when it is longer than MAX_LENGTH or deeper than the bounds)."""
+    if len(text) > MAX_LENGTH:
+        raise LimitError(f"expression is {len(text)} characters long, above the limit of {MAX_LENGTH}",
+                         0)
     parser = _Parser(text)
     node = parser.expr()
     tok = parser.peek()
     if tok.kind != "eof":
         raise ParseError(f"unexpected '{tok.text}'", tok.offset)
+    too_deep = _deeper_than(node, MAX_DEPTH)
+    if too_deep is not None:
+        raise LimitError(f"expression nested deeper than {MAX_DEPTH} levels", too_deep.offset)
     return node
+
+
+def children(n: Node) -> tuple[Node, ...]:
+    """The direct sub-expressions of ``n``, in source order."""
+    if isinstance(n, Op):
+        return (n.left, n.right)
+    if isinstance(n, Unary):
+        return (n.operand,)
+    if isinstance(n, Cond):
+        return (n.test, n.then, n.other)
+    if isinstance(n, Call):
+        return ((n.target,) if n.target is not None else ()) + n.args
+    if isinstance(n, Index):
+        return (n.target, n.index)
+    if isinstance(n, ListLit):
+        return n.items
+    return ()
+
+
+def _deeper_than(root: Node, limit: int) -> Node | None:
+    """The first node found below ``limit`` levels, iteratively (the tree may be very deep)."""
+    todo: list[tuple[Node, int]] = [(root, 1)]
+    while todo:
+        node, depth = todo.pop()
+        if depth > limit:
+            return node
+        todo.extend((child, depth + 1) for child in children(node))
+    return None

@@ -23,13 +23,13 @@ import json
 import multiprocessing
 import os
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
 from . import ir
 from .assemble import Assembly
-from .cache import CACHE_DIR_NAME, engine_digest
+from .cache import engine_digest
 from .checks import CheckContext
 from .checks.products import input_files
 from .diagnostics import Diagnostic, Location, Severity, has_errors
@@ -204,8 +204,6 @@ def build(paths: Sequence[Path | str] = (), out: Path = Path("build"), options: 
     build as it was; a selection that matches nothing is an error. ``sign`` (an Ed25519 private
     key, PEM) signs the manifest. Retired builds stay ``grace`` seconds for their readers."""
     result = BuildResult()
-    if options.cache == "auto":  # beside the output, which is where a build's user looks
-        options = replace(options, cache=out.absolute().parent / CACHE_DIR_NAME)
     fingerprint, root = _fingerprint(paths, options, select, sign)
     try:
         check_out(out, [root])

@@ -6,7 +6,7 @@ import sys
 from collections.abc import Sequence
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
@@ -34,7 +34,7 @@ class Format(str, Enum):
 PathsArg = Annotated[list[Path] | None, typer.Argument(help="catalogue roots or files (default: .)")]
 FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="diagnostics format")]
 StrictOpt = Annotated[bool, typer.Option("--strict", help="warnings fail the run too")]
-NoCacheOpt = Annotated[bool, typer.Option("--no-cache", help="ignore and do not write .productkit-cache")]
+NoCacheOpt = Annotated[bool, typer.Option("--no-cache", help="ignore and do not write the cache")]
 
 
 def _emit(diagnostics: Sequence[Diagnostic], fmt: Format) -> None:
@@ -60,6 +60,18 @@ def validate(paths: PathsArg = None, format: FormatOpt = Format.text, strict: St
     raise typer.Exit(EXIT_PROBLEMS if result.failed(strict) else EXIT_OK)
 
 
+def _usage(message: str) -> NoReturn:
+    """A usage error: the message on stderr, exit 2."""
+    sys.stderr.write(f"productkit: {safe(message)}\n")
+    raise typer.Exit(EXIT_USAGE)
+
+
+def safe(text: str) -> str:
+    from .diagnostics import safe_text
+
+    return safe_text(text)
+
+
 def _counts(catalog: object) -> str:
     from collections import Counter
 
@@ -75,7 +87,12 @@ def schema(out: Annotated[Path, typer.Option("--out", help="folder to write the 
     """Write a JSON Schema (2020-12) per document kind, for editors."""
     from .schema import write_schemas
 
-    stale = write_schemas(out, check=check)
+    if out.exists() and not out.is_dir():
+        _usage(f"--out {out} is a file; name a folder for the schemas")
+    try:
+        stale = write_schemas(out, check=check)
+    except OSError as exc:
+        _usage(f"cannot write the schemas to {out}: {exc.strerror or exc}")
     for name in stale:
         sys.stderr.write(f"{'stale' if check else 'wrote'}: {out / name}\n")
     raise typer.Exit(EXIT_PROBLEMS if check and stale else EXIT_OK)
@@ -120,9 +137,12 @@ def build(paths: PathsArg = None,
         raise typer.Exit(EXIT_USAGE) from None
     chosen = list(select or [])
     if changed_since is not None:
-        from .impact import changed_products
+        from .impact import GitError, changed_products
 
-        chosen += changed_products(paths or [], changed_since) or ["<none>"]
+        try:
+            chosen += changed_products(paths or [], changed_since) or ["<none>"]
+        except GitError as exc:
+            _usage(str(exc))
     tty = sys.stderr.isatty()
     def show(msg: str) -> None:
         sys.stderr.write(f"\r\033[K{msg}")
@@ -181,9 +201,13 @@ def graph(product: str, paths: PathsArg = None,
 def impact(targets: Annotated[list[str], typer.Argument(help="files, component/line/dictionary ids")],
            root: Annotated[Path, typer.Option("--root", help="catalogue root")] = Path(".")) -> None:
     """Every product affected by a change to the given files or ids (for CI selection)."""
-    from .impact import affected
+    from .impact import UnknownTarget, affected
 
-    for pid in affected(root, targets):
+    try:
+        found = affected(root, targets)
+    except UnknownTarget as exc:
+        _usage(str(exc))
+    for pid in found:
         sys.stdout.write(pid + "\n")
 
 
@@ -192,8 +216,10 @@ def test_(products: Annotated[list[str] | None, typer.Argument(help="product ids
           root: Annotated[Path, typer.Option("--root", help="catalogue root")] = Path("."),
           verbose: Annotated[bool, typer.Option("--verbose", "-v", help="print each step taken")] = False) -> None:
     """Run the products' scenario files on the embedded engine, like a test runner."""
-    from .scenarios import run_scenarios
+    from .scenarios import run_scenarios, unknown_products
 
+    for problem in unknown_products(root, products or []):
+        _usage(problem)
     results, diagnostics = run_scenarios(root, products or [])
     if diagnostics:
         _emit(diagnostics, Format.text)
@@ -218,6 +244,9 @@ def simulate(product: str,
     """Walk a product on a channel, from a data file or by answering prompts; print each step."""
     from .simulate import simulate as run
 
+    if data is None and not (sys.stdin is not None and not sys.stdin.closed and sys.stdin.isatty()):
+        _usage("simulate without --data asks for each answer on a terminal, and standard input is not "
+               "one; give the context, inputs and handler results with --data FILE")
     raise typer.Exit(run(root, product, channel, data, sys.stdout))
 
 

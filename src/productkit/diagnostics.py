@@ -21,9 +21,13 @@ __all__ = [
     "ProductkitError",
     "Related",
     "Severity",
+    "diagnostic_from_data",
+    "diagnostic_to_data",
     "has_errors",
+    "json_safe",
     "render_json",
     "render_text",
+    "safe_text",
     "sort_diagnostics",
 ]
 
@@ -113,6 +117,45 @@ class Diagnostic:
         return out
 
 
+def _is_path(value: object) -> bool:
+    return isinstance(value, list) and all(isinstance(p, str | int) and not isinstance(p, bool) for p in value)
+
+
+def _location_of(data: object) -> Location:
+    """A Location from ``Location.to_data`` output; ValueError when it is not one."""
+    if not (isinstance(data, list) and len(data) == 4 and isinstance(data[0], str)
+            and type(data[1]) is int and type(data[2]) is int and _is_path(data[3])):
+        raise ValueError("not a location")
+    return Location(data[0], data[1], data[2], tuple(data[3]))
+
+
+def diagnostic_to_data(d: Diagnostic) -> list[object]:
+    """``d`` as plain JSON data (lossless, unlike ``to_json``): what the cache stores."""
+    loc = d.location
+    return [d.code, d.message, [loc.file, loc.line, loc.col, list(loc.path)], d.severity.value,
+            [[[r.location.file, r.location.line, r.location.col, list(r.location.path)], r.message]
+             for r in d.related], d.hint, [list(pair) for pair in d.data]]
+
+
+def diagnostic_from_data(data: object) -> Diagnostic:
+    """The inverse of :func:`diagnostic_to_data`; ValueError on anything else."""
+    if not (isinstance(data, list) and len(data) == 7):
+        raise ValueError("not a diagnostic")
+    code, message, loc, severity, related, hint, extra = data
+    if not (isinstance(code, str) and code in CODES and isinstance(message, str)
+            and isinstance(related, list) and isinstance(extra, list) and (hint is None or isinstance(hint, str))):
+        raise ValueError("not a diagnostic")
+    rel = []
+    for item in related:
+        if not (isinstance(item, list) and len(item) == 2 and isinstance(item[1], str)):
+            raise ValueError("not a related location")
+        rel.append(Related(_location_of(item[0]), item[1]))
+    if not all(isinstance(p, list) and len(p) == 2 and all(isinstance(x, str) for x in p) for p in extra):
+        raise ValueError("not diagnostic data")
+    return Diagnostic(code, message, _location_of(loc), Severity(severity), tuple(rel), hint,
+                      tuple((p[0], p[1]) for p in extra))
+
+
 def has_errors(diagnostics: Iterable[Diagnostic], strict: bool = False) -> bool:
     """True when any diagnostic fails the run (warnings too when ``strict``)."""
     failing = {Severity.ERROR, Severity.WARNING} if strict else {Severity.ERROR}
@@ -149,26 +192,59 @@ def _source_line(file: str, line: int, cache: dict[str, list[str]]) -> str | Non
     return None
 
 
+# What must never reach a terminal or a CI log raw from user data: C0 and C1 controls (ESC
+# starts terminal sequences; a newline would start a line that GitHub Actions runs as a
+# workflow command), DEL, Unicode line and paragraph separators, and bidirectional overrides
+# (which make a line read differently from what it holds).
+# Lone surrogates (a file name that is not UTF-8) could not even be written out.
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff\ufeff]")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escape_char(m: re.Match[str]) -> str:
+    ch = m.group()
+    if "\udc80" <= ch <= "\udcff":  # a byte that was not UTF-8, as Python decodes file names
+        return f"\\x{ord(ch) - 0xDC00:02x}"
+    return _NAMED.get(ch) or (f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}")
+
+
+def safe_text(text: str) -> str:
+    """``text`` with every control, separator and bidi character written as an escape, so one
+    value from a catalogue can neither start an output line nor drive the terminal."""
+    return _UNSAFE.sub(_escape_char, text)
+
+
+# json.dumps already escapes C0 controls inside strings; what it leaves raw can only be in strings.
+_JSON_UNSAFE = re.compile("[\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff\ufeff]")
+
+
+def json_safe(text: str) -> str:
+    """JSON text from json.dumps with the characters above written as \\uXXXX escapes
+    (the same JSON value, safe to print)."""
+    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
 def render_text(diagnostics: Sequence[Diagnostic], show_source: bool = True) -> str:
     """Compiler-style text: ``file:line:col: error PK204: message``, source line and caret."""
     cache: dict[str, list[str]] = {}
     out: list[str] = []
     for d in diagnostics:
-        out.append(f"{d.location}: {d.severity.value} {d.code}: {d.message}")
+        out.append(safe_text(f"{d.location}: {d.severity.value} {d.code}: {d.message}"))
         src = _source_line(d.location.file, d.location.line, cache) if show_source else None
         if src is not None and len(src) <= 400:
-            out.append(f"    {src}")
-            out.append("    " + " " * max(d.location.col - 1, 0) + "^")
+            out.append(f"    {safe_text(src)}")
+            out.append("    " + " " * len(safe_text(src[:max(d.location.col - 1, 0)])) + "^")
         for r in d.related:
-            out.append(f"  {r.location}: note: {r.message}")
+            out.append(safe_text(f"  {r.location}: note: {r.message}"))
         if d.hint:
-            out.append(f"  hint: {d.hint}")
+            out.append(safe_text(f"  hint: {d.hint}"))
     return "\n".join(out) + ("\n" if out else "")
 
 
 def render_json(diagnostics: Sequence[Diagnostic]) -> str:
+    """``{"diagnostics": [...]}``, indented, with controls escaped (see :func:`safe_text`)."""
     payload = {"diagnostics": [d.to_json() for d in diagnostics]}
-    return json.dumps(payload, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+    return json_safe(json.dumps(payload, ensure_ascii=False, indent=2, sort_keys=True)) + "\n"
 
 
 def _c(code: str, stage: str, title: str, example: str) -> tuple[str, Code]:
@@ -194,6 +270,7 @@ CODES: dict[str, Code] = dict(
         _c("PK012", "load", "nesting too deep", "products/x.yaml:40:9: nesting deeper than 32 levels"),
         _c("PK013", "load", "non-string mapping key", "products/x.yaml:3:3: mapping key is a sequence"),
         _c("PK014", "load", "not a YAML file of the catalogue", "products/readme.txt: only .yaml and .yml files are read"),
+        _c("PK015", "load", "link leading outside the catalogue", "products/x.yaml: this link leads outside the catalogue; it is not read"),
         _c("PK101", "shape", "missing or unknown apiVersion/kind", "x.yaml:1:1: unknown kind 'Prodcut'; did you mean 'Product'?"),
         _c("PK102", "shape", "required field missing", "x.yaml:1:1: required field 'title' is missing"),
         _c("PK103", "shape", "unknown field", "x.yaml:9:3: unknown field 'paramters'; did you mean 'parameters'?"),
@@ -205,6 +282,7 @@ CODES: dict[str, Code] = dict(
         _c("PK109", "shape", "inconsistent declaration", "x.yaml:8:5: min 10 is above max 5"),
         _c("PK110", "shape", "missing translation", "x.yaml:4:8: label lacks 'en'"),
         _c("PK111", "shape", "value violates its declaration", "x.yaml:12:16: 7.5 is above the maximum 5"),
+        _c("PK112", "shape", "regular expression unsafe or not portable", "x.yaml:8:14: pattern '^(a+)+$' repeats a group that holds a quantifier: it can take exponential time"),
         _c("PK201", "resolve", "duplicate definition", "x.yaml:3:5: ProcessComponent kyc.verify 2.1.0 is also defined in y.yaml"),
         _c("PK202", "resolve", "unknown reference", "x.yaml:14:10: no component 'kyc.verfy'; did you mean 'kyc.verify'?"),
         _c("PK203", "resolve", "no version satisfies the range", "x.yaml:14:10: kyc.verify@^3 matches none of 1.0.0, 2.1.0"),

@@ -183,20 +183,7 @@ def _names(node: p.Node, scope: Mapping[str, str]) -> list[str]:
     return sorted(set(found))
 
 
-def _children(n: p.Node) -> tuple[p.Node, ...]:
-    if isinstance(n, p.Op):
-        return (n.left, n.right)
-    if isinstance(n, p.Unary):
-        return (n.operand,)
-    if isinstance(n, p.Cond):
-        return (n.test, n.then, n.other)
-    if isinstance(n, p.Call):
-        return ((n.target,) if n.target is not None else ()) + n.args
-    if isinstance(n, p.Index):
-        return (n.target, n.index)
-    if isinstance(n, p.ListLit):
-        return n.items
-    return ()
+_children = p.children
 
 
 def _is_decimal(n: p.Node, scope: Mapping[str, str]) -> bool:
@@ -278,6 +265,9 @@ def check(text: str, scope: Mapping[str, str], want: str | None = "boolean") -> 
     """
     try:
         tree = _parse(text)
+    except p.LimitError as exc:  # the official checker is not even asked: it could be slow or deep
+        return [ExprProblem("PK301", exc.message, min(exc.offset, len(text)),
+                            "split the expression into derived values or simpler rules")]
     except p.ParseError as exc:
         tree = None
         parse_problem = ExprProblem("PK301", f"syntax error: {exc.message}", exc.offset)

@@ -6,16 +6,27 @@ import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
+from .diagnostics import ProductkitError
 from .options import Options
+from .shape import did_you_mean
 from .validate import validate
 
-__all__ = ["affected", "changed_products"]
+__all__ = ["GitError", "UnknownTarget", "affected", "changed_products"]
 
 
-def affected(root: Path, targets: Sequence[str]) -> list[str]:
-    """Products (id@version) whose inputs include any of ``targets`` (files or ids)."""
+class UnknownTarget(ProductkitError):
+    """A target that is neither a file nor the id of a document of the catalogue."""
+
+
+def affected(root: Path, targets: Sequence[str], strict: bool = True) -> list[str]:
+    """Products (id@version) whose inputs include any of ``targets`` (files or ids).
+
+    With ``strict``, a target that names no file and no document raises :class:`UnknownTarget`
+    (with the nearest id): a typo must not look like "nothing is affected"."""
     result = validate([root], Options())
     ctx = result.context
+    if strict:
+        _check_targets(root, targets, {e.model.id for e in result.catalog.entries})
     if ctx is None:
         return []
     wanted_files = {str(_target_file(root, t)) for t in targets}
@@ -41,6 +52,14 @@ def affected(root: Path, targets: Sequence[str]) -> list[str]:
     return sorted(out)
 
 
+def _check_targets(root: Path, targets: Sequence[str], ids: set[str]) -> None:
+    for target in targets:
+        if target not in ids and not _target_file(root, target).exists():
+            hint = did_you_mean(target, ids)
+            raise UnknownTarget(f"'{target}' is neither a file nor the id of a document in {root}"
+                                + (f"; {hint}" if hint else ""))
+
+
 def _target_file(root: Path, target: str) -> Path:
     """A file named relative to the working directory, or else to the catalogue root."""
     path = Path(target)
@@ -49,10 +68,40 @@ def _target_file(root: Path, target: str) -> Path:
     return (root / path).resolve()
 
 
+class GitError(ProductkitError):
+    """A ``--changed-since`` reference that cannot be used (a usage error, exit 2)."""
+
+
 def changed_products(paths: Sequence[Path], ref: str) -> list[str]:
-    """Product ids affected by the files changed since git ``ref``."""
+    """Product ids affected by the files changed since git ``ref``.
+
+    ``ref`` never reaches git as an option (``--output=FILE`` would write a file): it may not
+    start with '-', and must name a commit (``rev-parse --verify --end-of-options REF^{commit}``).
+    An unknown reference, or a folder outside any git repository, raises :class:`GitError`:
+    an empty selection would silently build nothing."""
     root = Path(paths[0]) if paths else Path(".")
-    proc = subprocess.run(["git", "diff", "--name-only", ref, "--", "."], cwd=root,
-                          capture_output=True, text=True, check=False)
-    files = [str((root / line).resolve()) for line in proc.stdout.splitlines() if line.strip()]
-    return sorted({pid.split("@")[0] for pid in affected(root, files)})
+    folder = root if root.is_dir() else root.parent
+    if not ref or ref.startswith("-") or any(ch in ref for ch in "\0\n\r"):
+        raise GitError(f"--changed-since {ref!r} is not a git reference")
+    if _git(folder, "rev-parse", "--git-dir") is None:
+        raise GitError(f"--changed-since needs a git repository, and {folder} is not inside one")
+    commit = _git(folder, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}")
+    if commit is None:
+        raise GitError(f"--changed-since {ref!r} names no commit in the git repository at {folder}")
+    diff = _git(folder, "diff", "--name-only", "--no-renames", "-z", commit.strip(), "--", ".")
+    if diff is None:
+        raise GitError(f"git could not list the files changed since {ref!r}")
+    top = _git(folder, "rev-parse", "--show-toplevel")
+    base = Path(top.strip()) if top else folder
+    files = [str((base / name).resolve()) for name in diff.split("\0") if name]
+    return sorted({pid.split("@")[0] for pid in affected(root, files, strict=False)})
+
+
+def _git(folder: Path, *args: str) -> str | None:
+    """git's output, or None when it fails (not a repository, unknown ref, git missing)."""
+    try:
+        proc = subprocess.run(["git", *args], cwd=folder, capture_output=True, text=True, check=False,
+                              timeout=60)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return proc.stdout if proc.returncode == 0 else None

@@ -12,16 +12,17 @@ import codecs
 import os
 import re
 import stat
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import orjson
 import yaml
 
 from .diagnostics import Diagnostic, Location, ProductkitError
 from .types import Plain  # a plain (unquoted) scalar, kept as its source text
 
-__all__ = ["Document", "LoadLimits", "Marks", "Plain", "load_file", "load_text"]
+__all__ = ["Document", "LoadLimits", "Marks", "Plain", "load_file", "load_text", "pack_document", "unpack_document"]
 
 if not getattr(yaml, "__with_libyaml__", False):  # pragma: no cover - depends on the install
     raise ProductkitError(
@@ -42,13 +43,64 @@ class LoadLimits:
     max_nodes: int = 200_000
 
 
-@dataclass(slots=True)
 class Marks:
-    """Positions (1-based line, col) of values and of mapping keys, by document path."""
+    """Positions (1-based line, col) of values and of mapping keys, by document path.
 
-    values: dict[Path_, tuple[int, int]] = field(default_factory=dict)
-    keys: dict[Path_, tuple[int, int]] = field(default_factory=dict)
-    quoted: set[Path_] = field(default_factory=set)  # single- or double-quoted scalars
+    Marks read from the cache stay packed (plain JSON lists) until first used: a warm run
+    that reports nothing about a file never rebuilds its thousands of path tuples."""
+
+    __slots__ = ("_keys", "_packed", "_quoted", "_values")
+
+    def __init__(self, values: dict[Path_, tuple[int, int]] | None = None,
+                 keys: dict[Path_, tuple[int, int]] | None = None, quoted: set[Path_] | None = None) -> None:
+        self._values = values if values is not None else {}
+        self._keys = keys if keys is not None else {}
+        self._quoted = quoted if quoted is not None else set()  # single- or double-quoted scalars
+        self._packed: Any = None
+
+    @property
+    def values(self) -> dict[Path_, tuple[int, int]]:
+        self._unpack()
+        return self._values
+
+    @property
+    def keys(self) -> dict[Path_, tuple[int, int]]:
+        self._unpack()
+        return self._keys
+
+    @property
+    def quoted(self) -> set[Path_]:
+        self._unpack()
+        return self._quoted
+
+    def pack(self) -> str:
+        """The marks as one JSON text (what the cache stores: a single string is cheap to read)."""
+        if self._packed is not None:
+            return str(self._packed)
+        return orjson.dumps({"v": [[list(p), *m] for p, m in self._values.items()],
+                             "k": [[list(p), *m] for p, m in self._keys.items()],
+                             "q": [list(p) for p in self._quoted]}).decode("utf-8")
+
+    @classmethod
+    def packed(cls, text: Any) -> Marks:
+        """Marks from :meth:`pack` output, decoded on first use."""
+        if not isinstance(text, str):
+            raise ValueError("not marks")
+        marks = cls()
+        marks._packed = text
+        return marks
+
+    def _unpack(self) -> None:
+        text, self._packed = self._packed, None
+        if text is None:
+            return
+        try:
+            packed = orjson.loads(text)
+            self._values = {_path_of(p): _mark_of(line, col) for p, line, col in packed["v"]}
+            self._keys = {_path_of(p): _mark_of(line, col) for p, line, col in packed["k"]}
+            self._quoted = {_path_of(p) for p in packed["q"]}
+        except (TypeError, ValueError, KeyError):  # only a bug in pack() could lead here: no positions
+            self._values, self._keys, self._quoted = {}, {}, set()
 
     def value(self, path: Path_) -> tuple[int, int]:
         """The mark of the value at ``path``, or of its nearest ancestor."""
@@ -65,6 +117,18 @@ class Marks:
         if p in self.keys:
             return self.keys[p]
         return self.value(p)
+
+
+def _path_of(data: Any) -> Path_:
+    if not (isinstance(data, list) and all(type(x) is str or type(x) is int for x in data)):
+        raise ValueError("not a document path")
+    return tuple(data)
+
+
+def _mark_of(line: Any, col: Any) -> tuple[int, int]:
+    if type(line) is not int or type(col) is not int:
+        raise ValueError("not a mark")
+    return line, col
 
 
 @dataclass(slots=True)
@@ -92,6 +156,47 @@ class Document:
     def loc(self, path: Path_ = (), key: bool = False) -> Location:
         line, col = self.marks.key(path) if key else self.marks.value(path)
         return Location(self.file, line, col, tuple(path))
+
+
+_QUOTED = "\x00"  # marks a non-plain string in packed data; a plain scalar never holds NUL
+
+
+def pack_document(doc: Document) -> dict[str, Any]:
+    """``doc`` as JSON data (what the cache stores); :func:`unpack_document` inverts it."""
+    return {"file": doc.file, "data": _pack(doc.data), "marks": doc.marks.pack()}
+
+
+def unpack_document(data: Any) -> Document:
+    """A Document from :func:`pack_document` output; ValueError on anything else."""
+    if not (isinstance(data, dict) and isinstance(data.get("file"), str) and isinstance(data.get("data"), dict)):
+        raise ValueError("not a document")
+    return Document(data["file"], _unpack(data["data"]), Marks.packed(data.get("marks")))
+
+
+def _pack(value: Any) -> Any:
+    # Depth is bounded by LoadLimits.max_depth: the loader refused anything deeper.
+    if isinstance(value, dict):
+        return {k: _pack(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_pack(v) for v in value]
+    if isinstance(value, Plain) or value is None:
+        return value
+    return [_QUOTED, str(value)]
+
+
+def _unpack(value: Any) -> Any:
+    # Leaves are handled inline: most nodes are plain scalars, and a call each would dominate.
+    if type(value) is dict:
+        return {k: Plain(v) if type(v) is str else _unpack(v) for k, v in value.items()}
+    if type(value) is list:
+        if len(value) == 2 and value[0] == _QUOTED and type(value[1]) is str:
+            return value[1]
+        return [Plain(v) if type(v) is str else _unpack(v) for v in value]
+    if type(value) is str:
+        return Plain(value)
+    if value is None:
+        return None
+    raise ValueError(f"unexpected {type(value).__name__} in a packed document")
 
 
 class _Refused(Exception):

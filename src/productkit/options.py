@@ -21,8 +21,9 @@ class Options:
     calendar: str = "CN"
     targets: tuple[str, ...] = ("forms", "bpmn")  # output targets besides the definitions, by name
     language: str = "zh-CN"  # labels of targets that write one language (BPMN element names)
-    # Where unchanged files and products are remembered between runs: "auto" is
-    # .productkit-cache beside the build output (or in the catalogue root), None disables it.
+    # Where unchanged files and products are remembered between runs: "auto" is the user cache
+    # folder ($PRODUCTKIT_CACHE_DIR, $XDG_CACHE_HOME/productkit or ~/.cache/productkit), never
+    # the catalogue; a path names another folder; None disables it.
     cache: Path | Literal["auto"] | None = "auto"
 
     def __post_init__(self) -> None:

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import os
 import re
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
@@ -43,11 +44,11 @@ from . import ir
 from .diagnostics import Diagnostic
 from .loader import Document, Plain, load_file
 from .model._types import Channel, Model, Text
-from .sources import SCENARIO_SUFFIXES, SOURCE_DIRS, find_root
+from .sources import SCENARIO_SUFFIXES, SOURCE_DIRS, find_root, outside
 from .types import get
 
 __all__ = ["Scenario", "ScenarioFile", "ScenarioResult", "discover_scenarios", "load_scenarios",
-           "run_scenario", "run_scenarios"]
+           "run_scenario", "run_scenarios", "unknown_products"]
 
 
 class Stub(Model):
@@ -97,11 +98,14 @@ class ScenarioResult:
 
 
 def discover_scenarios(root: Path) -> list[Path]:
+    """Every scenario file below ``root``'s source folders that lies inside the catalogue
+    (linked folders are not entered; a link leading out of the catalogue is left out)."""
     found: list[Path] = []
     for sub in SOURCE_DIRS:
-        if (root / sub).is_dir():
-            found.extend(p for p in (root / sub).rglob("*") if p.name.endswith(SCENARIO_SUFFIXES))
-    return sorted(found)
+        for dirpath, dirnames, filenames in os.walk(root / sub):
+            dirnames[:] = sorted(d for d in dirnames if not (Path(dirpath) / d).is_symlink())
+            found.extend(Path(dirpath) / f for f in filenames if f.endswith(SCENARIO_SUFFIXES))
+    return sorted(p for p in found if not outside(p, root))
 
 
 def load_scenarios(path: Path) -> tuple[tuple[ScenarioFile, Document] | None, list[Diagnostic]]:
@@ -322,6 +326,24 @@ def _compare(sc: Scenario, result: ScenarioResult, defn: ir.WorkflowDefinition) 
             result.problems.append(f"data {path}: expected {value}, got {got}")
     if want.compensated is not None and list(want.compensated) != result.compensated:
         result.problems.append(f"compensated: expected {list(want.compensated)}, got {result.compensated}")
+
+
+def unknown_products(root: Path, products: Sequence[str]) -> list[str]:
+    """A message for each of ``products`` that has no scenario file below ``root``, naming the
+    nearest product that has one (a typo must not read as "0 passed, 0 failed")."""
+    from .shape import did_you_mean
+
+    known = set()
+    for path in discover_scenarios(find_root(root.resolve())):
+        loaded, _ = load_scenarios(path)
+        if loaded is not None:
+            known.add(loaded[0].product)
+    out = []
+    for pid in products:
+        if pid not in known:
+            hint = did_you_mean(pid, known)
+            out.append(f"no scenarios for product '{pid}'" + (f"; {hint}" if hint else ""))
+    return out
 
 
 def run_scenarios(root: Path, products: Sequence[str] = ()) -> tuple[list[ScenarioResult], list[Diagnostic]]:

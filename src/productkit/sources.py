@@ -11,69 +11,37 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
-import pickle
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import semantic_version
 
 from .cache import Cache, digest
-from .diagnostics import Diagnostic
-from .loader import Document, LoadLimits, _decode, _read_regular, load_text
+from .diagnostics import Diagnostic, Location, diagnostic_from_data, diagnostic_to_data
+from .loader import Document, LoadLimits, _decode, _read_regular, load_text, pack_document, unpack_document
 from .model import Header
 from .options import Options
 from .shape import to_model
 
-__all__ = ["SOURCE_DIRS", "Entry", "SourceCatalog", "discover", "find_root", "load_catalog"]
+__all__ = ["SOURCE_DIRS", "Entry", "SourceCatalog", "discover", "find_root", "load_catalog", "outside"]
 
 SOURCE_DIRS = ("components", "products")
 SCENARIO_SUFFIXES = (".scenario.yaml", ".scenario.yml")
 
 
 class Entry:
-    """One valid document: the loaded text with positions and its typed model.
+    """One valid document: the loaded text with positions and its typed model."""
 
-    An entry read from the cache keeps its document and model pickled until first used, so
-    that a run which finds nothing changed never rebuilds the thousands of objects it skips."""
-
-    __slots__ = ("_blobs", "_doc", "_model", "file", "key")
+    __slots__ = ("doc", "file", "key", "model")
 
     def __init__(self, doc: Document, model: Header) -> None:
-        self._doc: Document | None = doc
-        self._model: Header | None = model
-        self._blobs: tuple[bytes, bytes] | None = None
+        self.doc = doc
+        self.model = model
         self.file: str = doc.file
         self.key: tuple[str, str, str] = (model.kind, model.id, model.version)
-
-    @classmethod
-    def packed(cls, file: str, key: tuple[str, str, str], doc: bytes, model: bytes) -> Entry:
-        entry = cls.__new__(cls)
-        entry._doc, entry._model, entry._blobs = None, None, (doc, model)
-        entry.file, entry.key = file, key
-        return entry
-
-    def pack(self) -> tuple[bytes, bytes]:
-        """The pickled document and model (what the cache stores)."""
-        if self._blobs is None:
-            self._blobs = (pickle.dumps(self.doc, pickle.HIGHEST_PROTOCOL),
-                           pickle.dumps(self.model, pickle.HIGHEST_PROTOCOL))
-        return self._blobs
-
-    @property
-    def doc(self) -> Document:
-        if self._doc is None:
-            assert self._blobs is not None
-            self._doc = pickle.loads(self._blobs[0])  # our own cache: see _cache
-        return self._doc
-
-    @property
-    def model(self) -> Header:
-        if self._model is None:
-            assert self._blobs is not None
-            self._model = pickle.loads(self._blobs[1])  # our own cache: see _cache
-        return self._model
 
     def __repr__(self) -> str:
         return f"Entry({self.file!r}, {self.key!r})"
@@ -117,26 +85,59 @@ def _is_yaml(path: Path) -> bool:
 
 
 def find_root(path: Path) -> Path:
-    """The catalogue root at or above ``path`` (a folder with components/ or products/)."""
+    """The catalogue root of ``path``: the folder itself when it holds components/ or products/,
+    else the parent of the nearest enclosing folder named components or products. It never
+    walks further up: a folder outside any catalogue is its own (empty) root, so an unrelated
+    ancestor that happens to hold a components/ folder is never read."""
     start = path if path.is_dir() else path.parent
+    if any((start / d).is_dir() for d in SOURCE_DIRS):
+        return start
     for candidate in (start, *start.parents):
-        if any((candidate / d).is_dir() for d in SOURCE_DIRS):
-            return candidate
+        if candidate.name in SOURCE_DIRS:
+            return candidate.parent
     return start
 
 
 def discover(root: Path) -> list[Path]:
-    """Every catalogue file below ``root``'s source folders, in a stable order."""
+    """Every catalogue file below ``root``'s source folders, in a stable order. Links are
+    listed as they are (a linked folder too, so that load_catalog can refuse one that leads
+    outside the catalogue); os.walk never descends into a linked folder."""
     found: list[Path] = []
     for sub in SOURCE_DIRS:
         base = root / sub
         if not base.is_dir():
             continue
         for dirpath, dirnames, filenames in os.walk(base):
-            dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+            links = [d for d in dirnames if (Path(dirpath) / d).is_symlink()]
+            dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and d not in links)
             found.extend(Path(dirpath) / f for f in sorted(filenames)
                          if not f.startswith(".") and _is_yaml(Path(f)))
+            found.extend(Path(dirpath) / d for d in links if not d.startswith("."))
     return sorted(found)
+
+
+def outside(path: Path, root: Path) -> bool:
+    """True when ``path`` (after following every link) is not inside ``root``."""
+    try:
+        return not path.resolve().is_relative_to(root.resolve())
+    except (OSError, RuntimeError):  # a link loop
+        return True
+
+
+def _name_problem(path: Path, name: str, root: Path) -> Diagnostic | None:
+    """A file that must not be read: a name that is not UTF-8, a link leading out of the catalogue."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        shown = name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        return Diagnostic("PK004", "the file name is not valid UTF-8", Location(shown),
+                          hint="rename the file; catalogue file names are UTF-8")
+    if outside(path, root):
+        return Diagnostic("PK015", "this link leads outside the catalogue; it is not read",
+                          Location(name), hint="copy the file into the catalogue instead of linking to it")
+    if path.is_dir():
+        return Diagnostic("PK002", "is a linked folder; only regular files are read", Location(name))
+    return None
 
 
 def display_name(path: Path) -> str:
@@ -157,14 +158,24 @@ def load_catalog(root: Path, options: Options,
     catalog = SourceCatalog(root=root)
     diagnostics: list[Diagnostic] = []
     limits = LoadLimits(options.max_file_bytes, options.max_depth)
+    linked = any((root / d).is_symlink() for d in SOURCE_DIRS)  # then every file may lead out
     for path in files if files is not None else discover(root):
         name = display_name(path)
+        suspect = linked or path.is_symlink() or not _is_utf8(name)
+        refused = _name_problem(path, name, root) if suspect else None
+        if refused is not None:
+            diagnostics.append(refused)
+            continue
         catalog.files.append(name)
         entry, problems = _load_one(path, name, limits, catalog, cache)
         diagnostics.extend(problems)
         if entry is not None:
             catalog.add(entry)
     return catalog, diagnostics
+
+
+def _is_utf8(name: str) -> bool:
+    return name.isascii() or not any("\udc80" <= ch <= "\udcff" for ch in name)
 
 
 def _load_one(path: Path, name: str, limits: LoadLimits, catalog: SourceCatalog,
@@ -178,14 +189,36 @@ def _load_one(path: Path, name: str, limits: LoadLimits, catalog: SourceCatalog,
     key = digest(sha, name, repr(limits))
     where = str(path.absolute())
     if cache is not None:
-        hit = cache.get("files", where, key)
-        if isinstance(hit, tuple) and len(hit) == 2:
-            packed, problems = hit
-            return (Entry.packed(name, *packed) if packed is not None else None), list(problems)
+        hit = _from_cache(cache.get("files", where, key), name)
+        if hit is not None:
+            return hit
     entry, problems = _parse(raw, name, limits)
     if cache is not None:
-        cache.put("files", where, key, ((entry.key, *entry.pack()) if entry else None, problems))
+        cache.put("files", where, key, _to_cache(entry, problems))
     return entry, problems
+
+
+def _to_cache(entry: Entry | None, problems: list[Diagnostic]) -> dict[str, Any]:
+    return {"problems": [diagnostic_to_data(d) for d in problems],
+            "doc": pack_document(entry.doc) if entry is not None else None}
+
+
+def _from_cache(value: Any, name: str) -> tuple[Entry | None, list[Diagnostic]] | None:
+    """A cached load result, or None (a miss) when it is anything but what _to_cache wrote:
+    the document must be this file's and must still make a model."""
+    if not (isinstance(value, dict) and isinstance(value.get("problems"), list)):
+        return None
+    try:
+        problems = [diagnostic_from_data(d) for d in value["problems"]]
+        if value.get("doc") is None:
+            return None, problems
+        doc = unpack_document(value["doc"])
+    except ValueError:
+        return None
+    if doc.file != name:
+        return None
+    model, _ = to_model(doc)  # its diagnostics are among the cached problems
+    return (Entry(doc, model), problems) if model is not None else None
 
 
 def _parse(raw: bytes, name: str, limits: LoadLimits) -> tuple[Entry | None, list[Diagnostic]]:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .cache import CACHE_DIR_NAME, open_cache
+from .cache import open_cache
 from .checks import CHECKS, Check, CheckContext, run_checks
 from .diagnostics import Diagnostic, Location, has_errors, sort_diagnostics
 from .options import Options
@@ -62,8 +62,8 @@ def validate(paths: Sequence[Path | str] = (), options: Options = Options(),
 
     A file given alone is checked against the whole catalogue it belongs to, and only its
     own problems are reported (what a pre-commit hook wants): products that read none of the
-    chosen files are not resolved. ``options.cache`` ("auto": ``.productkit-cache`` in the
-    catalogue root) remembers unchanged files and products between runs; the diagnostics are
+    chosen files are not resolved. ``options.cache`` ("auto": the user cache folder, never
+    the catalogue; see :mod:`productkit.cache`) remembers unchanged files and products between runs; the diagnostics are
     the same with and without it.
     """
     chosen = [Path(p) for p in paths] or [Path.cwd()]
@@ -92,7 +92,7 @@ def _validate_root(root: Path, files: list[Path] | None, options: Options,
                                         Location(display_name(f)), hint="rename the file or leave it out"))
             elif f.resolve() not in known:
                 every.append(f)
-    cache = open_cache(options.cache, root / CACHE_DIR_NAME)
+    cache = open_cache(options.cache)
     catalog, diagnostics = load_catalog(root, options, every, cache)
     diagnostics.extend(early)
     selected = frozenset(display_name(f) for f in files) if files is not None else None

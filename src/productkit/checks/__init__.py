@@ -13,6 +13,7 @@ from .documents import (
     check_effective,
     check_step_ids,
 )
+from .limits import check_case_collisions, check_name_lengths
 from .products import check_line_cycles, check_products
 from .references import check_references
 
@@ -26,6 +27,8 @@ CHECKS: tuple[Check, ...] = (
     check_declarations,
     check_effective,
     check_step_ids,
+    check_name_lengths,
+    check_case_collisions,
     check_references,
     check_line_cycles,
     check_products,

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 from ..assemble import assemble
 from ..cache import digest
-from ..diagnostics import Diagnostic
+from ..diagnostics import Diagnostic, diagnostic_from_data, diagnostic_to_data
 from ..model import Product, ProductLine
 from ..refs import COMPONENT_KINDS, resolve_ref
 from ..resolve import ResolvedProduct, extends_chain, resolve_product
@@ -38,16 +38,30 @@ def check_products(ctx: CheckContext) -> Iterator[Diagnostic]:
         if ctx.selected is not None and ctx.selected.isdisjoint(reads):
             ctx.assemblies.add(entry)  # none of its problems could be in the chosen files
             continue
-        hit = ctx.cache.get("products", entry.file, key) if ctx.cache is not None and key else None
-        if isinstance(hit, tuple) and len(hit) == 2:
-            found, ctx.inputs[entry.key] = list(hit[0]), list(hit[1])
+        hit = _cached(ctx.cache.get("products", entry.file, key)) if ctx.cache is not None and key else None
+        if hit is not None:
+            found, ctx.inputs[entry.key] = hit
             ctx.assemblies.add(entry)
             yield from found
             continue
         found = _check_product(ctx, entry)
         if ctx.cache is not None and key:
-            ctx.cache.put("products", entry.file, key, (found, ctx.inputs[entry.key]))
+            ctx.cache.put("products", entry.file, key, {"found": [diagnostic_to_data(d) for d in found],
+                                                         "inputs": ctx.inputs[entry.key]})
         yield from found
+
+
+def _cached(value: object) -> tuple[list[Diagnostic], list[str]] | None:
+    """A product's cached check results, or None when the entry is not what check_products wrote."""
+    if not isinstance(value, dict):
+        return None
+    found, inputs = value.get("found"), value.get("inputs")
+    if not (isinstance(found, list) and isinstance(inputs, list) and all(isinstance(f, str) for f in inputs)):
+        return None
+    try:
+        return [diagnostic_from_data(d) for d in found], inputs
+    except ValueError:
+        return None
 
 
 def _check_product(ctx: CheckContext, entry: Entry) -> list[Diagnostic]:

@@ -5,12 +5,12 @@ type accepts is its :class:`productkit.types.ValueType`'s business."""
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
 from .. import ir
+from ..patterns import fullmatch
 from ..types import DECIMAL_TYPES, FieldProblem, Money, get, schema_types
 
 __all__ = ["DECIMAL_TYPES", "Problem", "check", "coerce", "param_value", "wire"]
@@ -36,9 +36,17 @@ def check(fd: ir.FieldDef, value: object) -> list[Problem]:
     problems: list[Problem] = kind.check(fd, value) if kind is not None else []
     if isinstance(value, str | list):
         problems += _length(fd, value)
-    if isinstance(value, str) and fd.pattern and not re.search(fd.pattern, value):
+    if isinstance(value, str) and fd.pattern and not _matches(fd.pattern, value):
         problems.append(Problem("pattern", f"'{value}' does not match {fd.pattern}"))
     return problems
+
+
+def _matches(pattern: str, value: str) -> bool:
+    """All of ``value`` matches, in linear time (RE2); a pattern the build would refuse matches nothing."""
+    try:
+        return fullmatch(pattern, value)
+    except ValueError:
+        return False
 
 
 def _length(fd: ir.FieldDef, value: str | list[Any]) -> list[Problem]:

@@ -7,12 +7,12 @@ through this package alone.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any, ClassVar, Protocol
 
 from .. import ir
+from ..patterns import problem as pattern_problem
 
 __all__ = ["BOUNDS", "Decl", "FieldProblem", "Plain", "ValueProblem", "ValueType", "compiles", "describe",
            "field_schema", "places", "runtime_bounds", "schema_types", "untyped"]
@@ -112,12 +112,8 @@ def places(value: Decimal) -> int:
 
 
 def compiles(pattern: str) -> bool:
-    """Whether ``pattern`` is a regular expression."""
-    try:
-        re.compile(pattern)
-    except re.error:
-        return False
-    return True
+    """Whether ``pattern`` is a regular expression that is safe to run (see :mod:`patterns`)."""
+    return pattern_problem(pattern) is None
 
 
 class ValueType:
@@ -171,8 +167,9 @@ class ValueType:
         the pattern and the default."""
         out = self._bound_problems(decl)
         out += self.own_decl_problems(decl)
-        if decl.pattern is not None and not compiles(decl.pattern):
-            out.append(ValueProblem("PK108", f"pattern '{decl.pattern}' is not a regular expression",
+        why = pattern_problem(decl.pattern) if decl.pattern is not None else None
+        if why is not None:
+            out.append(ValueProblem("PK108" if why.syntax else "PK112", f"pattern '{decl.pattern}' {why.message}",
                                     field="pattern"))
         if decl.default is not None:
             out += [p.at("default") for p in self.value_problems(decl, decl.default)]

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from .. import ir
+from ..patterns import fullmatch
 from ._base import Decl, FieldProblem, ValueProblem, ValueType, compiles, describe
 
 __all__ = ["EnumType", "StringType", "parse_text"]
@@ -35,7 +35,7 @@ class StringType(ValueType):
             out.append(ValueProblem("PK111", f"'{value}' is shorter than {decl.min_length}", field="min_length"))
         if decl.max_length is not None and len(value) > decl.max_length:
             out.append(ValueProblem("PK111", f"'{value}' is longer than {decl.max_length}", field="max_length"))
-        if decl.pattern and compiles(decl.pattern) and not re.fullmatch(decl.pattern, value):
+        if decl.pattern and compiles(decl.pattern) and not fullmatch(decl.pattern, value):
             out.append(ValueProblem("PK111", f"'{value}' does not match {decl.pattern}", field="pattern"))
         return out
 
@@ -46,7 +46,7 @@ class StringType(ValueType):
         if fd.max_length is not None:
             out["maxLength"] = fd.max_length
         if fd.pattern:
-            out["pattern"] = fd.pattern if fd.pattern.startswith("^") else f"^(?:{fd.pattern})$"
+            out["pattern"] = fd.pattern if _anchored(fd.pattern) else f"^(?:{fd.pattern})$"
         if fd.widget in _WIDGET_FORMAT:
             out["format"] = _WIDGET_FORMAT[fd.widget]
         return out
@@ -82,3 +82,8 @@ class EnumType(ValueType):
         if fd.values is not None and value not in fd.values:
             return [FieldProblem("enum", f"'{value}' is not one of {', '.join(fd.values)}")]
         return []
+
+
+def _anchored(pattern: str) -> bool:
+    """Whether a JSON Schema (search) pattern already matches only whole values."""
+    return pattern.startswith("^") and pattern.endswith("$") and not pattern.endswith("\\$")

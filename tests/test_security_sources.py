@@ -1,0 +1,84 @@
+"""Nothing outside the catalogue is read: links out are refused unread, the root is never an
+unrelated ancestor, file names that are not UTF-8 are located errors."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from casekit import valid_cases
+from productkit.options import Options
+from productkit.report import render
+from productkit.sources import find_root
+from productkit.validate import validate
+
+SECRET = "TOP-SECRET-7f3a"
+
+
+def _catalogue(tmp_path: Path) -> Path:
+    root = next(c for c in valid_cases() if c.name == "deposit_line").install(tmp_path / "cat")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "s.yaml").write_text(f"apiVersion: productkit/v1\nkind: Product\nid: {SECRET}\n", encoding="utf-8")
+    return root
+
+
+@pytest.mark.parametrize("where", ["products/link.yaml", "components/sub/link.yaml", "products/linked-folder"])
+def test_links_out_of_the_catalogue_are_refused_unread(tmp_path: Path, where: str) -> None:
+    root = _catalogue(tmp_path)
+    link = root / where
+    link.parent.mkdir(parents=True, exist_ok=True)
+    target = tmp_path / "outside" / ("s.yaml" if where.endswith(".yaml") else "")
+    link.symlink_to(target)
+    result = validate([root], Options(cache=None))
+    found = [d for d in result.diagnostics if d.location.file.endswith(where)]
+    assert [d.code for d in found] == ["PK015"]
+    for fmt in ("text", "json", "sarif", "github"):
+        assert SECRET not in render(result.diagnostics, fmt)
+
+
+def test_a_linked_source_folder_is_refused(tmp_path: Path) -> None:
+    root = _catalogue(tmp_path)
+    (root / "products").rename(tmp_path / "outside" / "products")
+    (root / "products").symlink_to(tmp_path / "outside" / "products")
+    codes = {d.code for d in validate([root], Options(cache=None)).diagnostics}
+    assert "PK015" in codes
+
+
+def test_links_inside_the_catalogue_still_work(tmp_path: Path) -> None:
+    root = _catalogue(tmp_path)
+    (root / "shared").mkdir()
+    product = next((root / "products").glob("one-year.yaml"))
+    product.rename(root / "shared" / "one-year.yaml")
+    product.symlink_to(root / "shared" / "one-year.yaml")
+    assert validate([root], Options(cache=None)).diagnostics == []
+
+
+def test_the_root_is_never_an_unrelated_ancestor(tmp_path: Path) -> None:
+    _catalogue(tmp_path)
+    inner = tmp_path / "cat" / "docs" / "notes"
+    inner.mkdir(parents=True)
+    assert find_root(inner) == inner  # not tmp_path/cat: docs/ is not a source folder
+    assert find_root(tmp_path / "cat" / "products" / "x" / "y.yaml") == tmp_path / "cat"
+    assert find_root(tmp_path / "cat") == tmp_path / "cat"
+    result = validate([inner], Options(cache=None))
+    assert result.catalog.files == [] and result.diagnostics == []
+
+
+def test_a_file_name_that_is_not_utf8_is_a_located_error(tmp_path: Path) -> None:
+    root = _catalogue(tmp_path)
+    bad = os.fsencode(root / "products") + b"/bad\xff\xfe.yaml"
+    with open(bad, "wb") as fh:
+        fh.write(b"apiVersion: productkit/v1\n")
+    result = validate([root], Options(cache=None))
+    assert [d.code for d in result.diagnostics] == ["PK004"]
+    assert result.diagnostics[0].location.file.endswith("bad\\xff\\xfe.yaml")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
+    for fmt in ("text", "json", "sarif", "github"):
+        proc = subprocess.run([sys.executable, "-m", "productkit", "validate", str(root), "-f", fmt],
+                              capture_output=True, env=env, timeout=120)
+        assert proc.returncode == 1 and b"PK004" in proc.stdout and b"PK900" not in proc.stderr
