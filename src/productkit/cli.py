@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import os
 import sys
 from collections.abc import Sequence
 from enum import Enum
@@ -100,7 +102,7 @@ def schema(out: Annotated[Path, typer.Option("--out", help="folder to write the 
 
 @app.command()
 def build(paths: PathsArg = None,
-          out: Annotated[Path, typer.Option("--out", "-o", help="output folder")] = Path("build"),
+          out: Annotated[Path, typer.Option("--out", "-o", help="output folder: new or a build")] = Path("build"),
           select: Annotated[list[str] | None, typer.Option("--select", help="product id or glob")] = None,
           changed_since: Annotated[str | None, typer.Option("--changed-since",
                                                            help="only products affected since this git ref")] = None,
@@ -110,47 +112,27 @@ def build(paths: PathsArg = None,
               "--target", help="output target, repeatable (default: forms and bpmn; see --list-targets)")] = None,
           lang: Annotated[str, typer.Option("--lang", help="label language of one-language targets (BPMN)")] = "zh-CN",
           list_targets: Annotated[bool, typer.Option("--list-targets", help="list the targets and exit")] = False,
+          sign: Annotated[Path | None, typer.Option("--sign", help="sign the manifest with this Ed25519 "
+                                                    "private key (PEM; see productkit keygen)")] = None,
           format: FormatOpt = Format.text, strict: StrictOpt = False, no_cache: NoCacheOpt = False) -> None:
     """Validate everything and compile products into definitions, forms, BPMN and a manifest."""
-    import datetime as dt
-
     from .build import build as run
-    from .options import LANGUAGES, Options
-    from .targets import load_targets
+    from .options import Options
 
-    registry = load_targets()
     if list_targets:
-        for name, cls in sorted(registry.items()):
-            sys.stdout.write(f"{name}\t{cls.description}\n")
-        raise typer.Exit(EXIT_OK)
-    unknown = [t for t in target or [] if t not in registry]
-    if unknown or lang not in LANGUAGES:
-        what = f"--target {unknown[0]!r}: known targets are {', '.join(sorted(registry))}" if unknown else \
-            f"--lang {lang!r}: expected one of {', '.join(LANGUAGES)}"
-        sys.stderr.write(f"productkit: {what}\n")
-        raise typer.Exit(EXIT_USAGE)
-
-    try:
-        release = dt.date.fromisoformat(release_date) if release_date else None
-    except ValueError:
-        sys.stderr.write(f"productkit: --release-date {release_date!r} is not YYYY-MM-DD\n")
-        raise typer.Exit(EXIT_USAGE) from None
+        _list_targets()
+    options = Options(strict=strict, release_date=_release_date(release_date), cache=None if no_cache else "auto",
+                      language=_language(lang), targets=_targets(target))
+    key = _signing_key(sign) if sign is not None else None
     chosen = list(select or [])
     if changed_since is not None:
-        from .impact import GitError, changed_products
-
-        try:
-            chosen += changed_products(paths or [], changed_since) or ["<none>"]
-        except GitError as exc:
-            _usage(str(exc))
+        chosen += _changed(paths or [], changed_since)
     tty = sys.stderr.isatty()
+
     def show(msg: str) -> None:
         sys.stderr.write(f"\r\033[K{msg}")
 
-    progress = show if tty else None
-    options = Options(strict=strict, release_date=release, cache=None if no_cache else "auto", language=lang,
-                      targets=tuple(dict.fromkeys(target)) if target else Options().targets)
-    result = run(paths or [], out, options, chosen, progress)
+    result = run(paths or [], out, options, chosen, show if tty else None, sign=key)
     if tty:
         sys.stderr.write("\r\033[K")
     _emit(result.diagnostics, format)
@@ -159,6 +141,91 @@ def build(paths: PathsArg = None,
             f"{out} is up to date" if result.up_to_date else f"wrote {out}")
         sys.stderr.write(f"build {state}: {len(result.compiled)} compiled, {len(result.reused)} unchanged\n")
     raise typer.Exit(EXIT_PROBLEMS if result.failed(strict) else EXIT_OK)
+
+
+def _list_targets() -> NoReturn:
+    from .targets import load_targets
+
+    for name, cls in sorted(load_targets().items()):
+        sys.stdout.write(f"{name}\t{cls.description}\n")
+    raise typer.Exit(EXIT_OK)
+
+
+def _targets(names: list[str] | None) -> tuple[str, ...]:
+    from .options import Options
+    from .targets import load_targets
+
+    known = load_targets()
+    for name in names or []:
+        if name not in known:
+            _usage(f"--target {name!r}: known targets are {', '.join(sorted(known))}")
+    return tuple(dict.fromkeys(names)) if names else Options().targets
+
+
+def _language(lang: str) -> str:
+    from .options import LANGUAGES
+
+    if lang not in LANGUAGES:
+        _usage(f"--lang {lang!r}: expected one of {', '.join(LANGUAGES)}")
+    return lang
+
+
+def _release_date(text: str | None) -> dt.date | None:
+    if text is None:
+        return None
+    try:
+        day = dt.date.fromisoformat(text)
+    except ValueError:
+        _usage(f"--release-date {text!r} is not YYYY-MM-DD")
+    if not dt.date(2000, 1, 1) <= day <= dt.date(2999, 12, 31):
+        _usage(f"--release-date {text} is outside 2000-01-01..2999-12-31")
+    return day
+
+
+def _signing_key(path: Path) -> bytes:
+    from .runtime._build import read_regular
+    from .runtime.seal import SigningKeyError, public_of
+
+    try:
+        pem = read_regular(path, 64 * 1024)
+        public_of(pem)
+    except OSError as exc:
+        _usage(f"--sign {path}: cannot read the key: {exc.strerror or exc}")
+    except SigningKeyError as exc:
+        _usage(f"--sign {path}: {exc}")
+    return pem
+
+
+def _changed(paths: list[Path], ref: str) -> list[str]:
+    """The products a change since ``ref`` affects; none changed: every product is checked and
+    the unchanged ones are taken over from the previous build as they are."""
+    from .impact import GitError, changed_products
+
+    try:
+        return changed_products(paths, ref)
+    except GitError as exc:
+        _usage(str(exc))
+
+
+@app.command()
+def keygen(out: Annotated[Path, typer.Option("--out", help="private key file to create (the public key "
+                                             "goes to the same name plus .pub)")]) -> None:
+    """Create an Ed25519 key pair for signing builds (productkit build --sign)."""
+    from .runtime.seal import generate_key_pair, key_id, public_key
+
+    public = out.with_name(out.name + ".pub")
+    for path in (out, public):
+        if path.exists() or path.is_symlink():
+            _usage(f"{path} exists: keygen never overwrites a key")
+    private_pem, public_pem = generate_key_pair()
+    try:
+        fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(private_pem)
+        public.write_bytes(public_pem)
+    except OSError as exc:
+        _usage(f"cannot write the key: {exc.strerror or exc}")
+    sys.stdout.write(f"private key: {out} (keep it secret)\npublic key:  {public} ({key_id(public_key(public_pem))})\n")
 
 
 def _assembly(paths: list[Path] | None, product: str) -> object:
