@@ -18,9 +18,10 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from .. import ir
 from ..diagnostics import Diagnostic, Location
-from . import _durations, _flow
+from ..ir import Step, WorkflowDefinition, canonical_json, load, with_digest
+from ._durations import parse as parse_duration
+from ._flow import Position, precedes, walk
 from .errors import CatalogError
 from .views import Form, ProductVersion
 
@@ -115,7 +116,7 @@ def _manifest(root: Path, problems: _Problems) -> dict[str, Any] | None:
     if not isinstance(files, dict) or not all(isinstance(v, str) for v in files.values()):
         problems.add("PK602", "'files' is missing or not a map of file digests", "manifest.json", "files")
         return None
-    expected = _sha(ir.canonical_json({"files": files, "products": products}).encode("utf-8"))
+    expected = _sha(canonical_json({"files": files, "products": products}).encode("utf-8"))
     if data.get("digest") != expected:
         problems.add("PK603", f"manifest digest is {data.get('digest')!r} but its products and files "
                      f"hash to {expected}: the manifest was edited or is incomplete", "manifest.json",
@@ -172,18 +173,18 @@ def _read(root: Path, rel: str, problems: _Problems, files: dict[str, str] | Non
 
 
 def _definition(root: Path, entry: _Entry, problems: _Problems,
-                files: dict[str, str]) -> ir.WorkflowDefinition | None:
+                files: dict[str, str]) -> WorkflowDefinition | None:
     rel, key = entry.definition, f"{entry.id}@{entry.version}"
     text = _read(root, rel, problems, files)
     if text is None:
         return None
     try:
-        defn = ir.load(text)
+        defn = load(text)
     except ValidationError as exc:
         first = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()[:3])
         problems.add("PK605", f"{key} is not a workflow definition: {first}", rel)
         return None
-    actual = ir.with_digest(defn).digest
+    actual = with_digest(defn).digest
     if defn.digest != actual:
         problems.add("PK606", f"{key} content hashes to {actual} but says {defn.digest}: "
                      "the definition was edited after the build", rel, "digest")
@@ -200,7 +201,7 @@ def _definition(root: Path, entry: _Entry, problems: _Problems,
     return defn
 
 
-def _forms(root: Path, entry: _Entry, defn: ir.WorkflowDefinition,
+def _forms(root: Path, entry: _Entry, defn: WorkflowDefinition,
            problems: _Problems, files: dict[str, str]) -> dict[tuple[str, str], Form]:
     out: dict[tuple[str, str], Form] = {}
     for step_id, per_channel in sorted(entry.forms.items()):
@@ -237,9 +238,9 @@ def _form(root: Path, rel: str, problems: _Problems, files: dict[str, str]) -> F
     return Form(data["schema"], uischema if isinstance(uischema, dict) else {}, rel, extra)
 
 
-def check_definition(defn: ir.WorkflowDefinition) -> Iterator[str]:
+def check_definition(defn: WorkflowDefinition) -> Iterator[str]:
     """What would stop the engine mid-run: dangling ids, bad routes, unreadable durations."""
-    placed = list(_flow.walk(defn.flow))
+    placed = list(walk(defn.flow))
     ids = [sid for sid, _ in placed]
     for sid in sorted({s for s in ids if ids.count(s) > 1}):
         yield f"step {sid!r} appears twice in the flow"
@@ -256,7 +257,7 @@ def check_definition(defn: ir.WorkflowDefinition) -> Iterator[str]:
                 yield f"journey {channel} names {sid!r}, which is not a user step"
 
 
-def _check_step(step: ir.Step, where: Mapping[str, _flow.Position]) -> Iterator[str]:
+def _check_step(step: Step, where: Mapping[str, Position]) -> Iterator[str]:
     sid = step.id
     if step.kind == "service" and not step.handler:
         yield f"service step {sid!r} has no handler"
@@ -268,7 +269,7 @@ def _check_step(step: ir.Step, where: Mapping[str, _flow.Position]) -> Iterator[
         (step.retry.backoff, step.retry.max_backoff) if step.retry else ())]
     for text in (t for t in texts if t):
         try:
-            _durations.parse(text)
+            parse_duration(text)
         except ValueError as exc:
             yield f"step {sid!r}: {exc}"
     for code, route in sorted(step.errors.items()):
@@ -276,5 +277,5 @@ def _check_step(step: ir.Step, where: Mapping[str, _flow.Position]) -> Iterator[
             continue
         if route.goto not in where or sid not in where:
             yield f"step {sid!r} routes error {code!r} to unknown step {route.goto!r}"
-        elif not _flow.precedes(where[sid], where[route.goto]):
+        elif not precedes(where[sid], where[route.goto]):
             yield f"step {sid!r} routes error {code!r} to {route.goto!r}, which does not come later"

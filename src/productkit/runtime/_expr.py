@@ -10,7 +10,7 @@ import importlib
 from collections.abc import Mapping
 from types import ModuleType
 
-from .. import ir
+from ..ir import Condition, Derived
 from .errors import ConditionError
 
 __all__ = ["Env", "evaluate", "holds"]
@@ -25,7 +25,7 @@ def _backend() -> ModuleType:
         raise ConditionError("<any>", f"productkit.expr is not available: {exc}") from None
 
 
-def evaluate(cond: ir.Condition, env: Env) -> object:
+def evaluate(cond: Condition, env: Env) -> object:
     """The value of ``cond`` in ``env``; ConditionError on a missing name or evaluation error."""
     backend = _backend()
     try:
@@ -35,7 +35,7 @@ def evaluate(cond: ir.Condition, env: Env) -> object:
         raise ConditionError(cond.cel, str(exc)) from None
 
 
-def holds(cond: ir.Condition, env: Env, derived: Mapping[str, ir.Derived] | None = None) -> bool:
+def holds(cond: Condition, env: Env, derived: Mapping[str, Derived] | None = None) -> bool:
     """Evaluate a boolean condition, computing the derived values it names first."""
     if derived:
         env = with_derived(cond, env, derived)
@@ -45,7 +45,7 @@ def holds(cond: ir.Condition, env: Env, derived: Mapping[str, ir.Derived] | None
     return value
 
 
-def with_derived(cond: ir.Condition, env: Env, derived: Mapping[str, ir.Derived],
+def with_derived(cond: Condition, env: Env, derived: Mapping[str, Derived],
                  depth: int = 0) -> Env:
     """``env`` plus every derived value ``cond`` names (recursively, to a bounded depth)."""
     wanted = [n for n in cond.names if n in derived and n not in env]

@@ -39,7 +39,8 @@ class AppState:
     message: dict[str, str] | None = None
     reason: str | None = None
     attention: bool = False
-    revision: int = 0
+    # The store's revision this state was read at: the executor's bookkeeping, not state.
+    revision: int = field(default=0, compare=False)
     seq: int = 0  # number of audit events written
     # Handler calls under way, by call key ("step" or "step/compensate"): the attempts made
     # (as attempt_row lists), the step's deadline and the due time of the next attempt.
