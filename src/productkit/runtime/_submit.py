@@ -67,10 +67,11 @@ def check_submission(step: Step, channel: str, form: Form | None,
     flat = flatten(raw, fields)
     values, errors = coerce_all(fields, flat, current)
     if form is not None and validator is not None:
-        # A field the exact checks already rejected needs no second, vaguer, schema message.
+        # A field the exact checks already rejected needs no second, vaguer, schema message
+        # (and its raw value, NaN or a number too long to write, is not shown to the schema).
         own = {e.path for e in errors}
         # Values are checked in the form the schema describes (a Decimal as the schema's string).
-        shown = {**flat, **values}
+        shown = {p: v for p, v in {**flat, **values}.items() if p not in own}
         errors += [e for e in _schema_errors(form, validator, fields, shown) if e.path not in own]
     if not errors:
         errors += _rule_errors(fields, values, env, rules, derived)
