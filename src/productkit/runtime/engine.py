@@ -119,13 +119,7 @@ class Engine:
                     raise InvalidState(f"application {app_id} exists for {row.product_id}")
                 return self.get(app_id)
             pv = self._offered(product_id, channel, version)
-            missing = sorted({n.handler for n in _needs(pv, channel) if n.handler not in self.handlers})
-            if missing:
-                raise NotReady(pv.key, missing)
-            data = self._context(pv, context)
-            failed = self.catalog.failing_rules(pv, channel, data)
-            if failed:
-                raise NotEligible(pv.id, [r.id for r in failed], [r.message.en for r in failed])
+            data = self._admitted(pv, channel, context)
             now = self.clock()
             executor = self._executor(pv, new_state(app_id, pv.id, pv.version, pv.digest, channel,
                                                     now, data))
@@ -140,6 +134,18 @@ class Engine:
         if channel not in pv.channels or not pv.on_sale(today):
             raise NotOffered(f"{pv.key} is not on sale on {channel} on {today.isoformat()}")
         return pv
+
+    def _admitted(self, pv: ProductVersion, channel: str,
+                  context: Mapping[str, object]) -> dict[str, object]:
+        """The start data, once the handlers, the context and the eligibility rules allow it."""
+        missing = sorted({n.handler for n in _needs(pv, channel) if n.handler not in self.handlers})
+        if missing:
+            raise NotReady(pv.key, missing)
+        data = self._context(pv, context)
+        failed = self.catalog.failing_rules(pv, channel, data)
+        if failed:
+            raise NotEligible(pv.id, [r.id for r in failed], [r.message.en for r in failed])
+        return data
 
     def _context(self, pv: ProductVersion, context: Mapping[str, object]) -> dict[str, object]:
         declared = pv.definition.context
@@ -170,20 +176,26 @@ class Engine:
             problem = payload_problem(data)
             if problem is not None:  # not an object of fields: one error for the whole form
                 return self._view(pv, state, [FieldError("", "type", problem)])
-            data, code = _error_code(step, data, error)
-            form = form_of(pv, step, state.channel)
-            validator = self.catalog.validator(pv, form) if form is not None else None
-            env = {**self.catalog.parameters(pv.id, pv.version), **state.data,
-                   CHANNEL_VARIABLE: state.channel}
-            values, errors = check_submission(step, state.channel, form, validator, data, state.data,
-                                              env, pv.definition.rules, pv.definition.derived)
-            if code is not None:  # declining: what is not filled in is not missing
-                errors = [e for e in errors if e.code not in ("required", "rule")]
+            values, code, errors = self._checked(pv, state, step, data, error)
             if errors:
                 return self._view(pv, state, errors)
             executor = self._executor(pv, state)
             executor.run(Submitted(self.clock(), step_id, values, code))
             return self._view(pv, executor.state)
+
+    def _checked(self, pv: ProductVersion, state: AppState, step: Step, data: Mapping[str, object],
+                 error: str | None) -> tuple[dict[str, object], str | None, list[FieldError]]:
+        """The submission's values and business error code, or its field errors."""
+        data, code = _error_code(step, data, error)
+        form = form_of(pv, step, state.channel)
+        validator = self.catalog.validator(pv, form) if form is not None else None
+        env = {**self.catalog.parameters(pv.id, pv.version), **state.data,
+               CHANNEL_VARIABLE: state.channel}
+        values, errors = check_submission(step, state.channel, form, validator, data, state.data,
+                                          env, pv.definition.rules, pv.definition.derived)
+        if code is not None:  # declining: what is not filled in is not missing
+            errors = [e for e in errors if e.code not in ("required", "rule")]
+        return values, code, errors
 
     def tick(self, now: dt.datetime | None = None) -> list[Application]:
         """Finish every wait due at ``now`` (a timezone-aware time; default: the clock) and
