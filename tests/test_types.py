@@ -15,7 +15,7 @@ import jsonschema
 import networkx as nx
 import pytest
 
-from productkit import expr, ir
+from productkit import cel, expr, ir
 from productkit.build import build
 from productkit.compile import field_def, typed_json
 from productkit.diagnostics import Severity
@@ -66,9 +66,9 @@ def test_sample_round_trips_from_source_text_to_storage(name: str) -> None:
 
 
 def test_cel_types_are_known_to_the_checker() -> None:
-    dyn = expr._cel_type("no-such-type")
-    assert all(expr._cel_type(name) != dyn for name in TYPES if name != "list")
-    assert expr._cel_type("list:integer") != dyn
+    dyn = cel.cel_type("no-such-type")
+    assert all(cel.cel_type(name) != dyn for name in TYPES if name != "list")
+    assert cel.cel_type("list:integer") != dyn
 
 
 @pytest.mark.parametrize("root", ["productkit.types", "productkit.runtime"])

@@ -9,7 +9,8 @@ The pipeline, one function per stage::
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import importlib
+from typing import Any
 
 __version__ = "0.1.0"
 
@@ -20,12 +21,6 @@ __all__ = [
     "build",
     "validate",
 ]
-
-if TYPE_CHECKING:
-    from .build import build
-    from .diagnostics import Diagnostic
-    from .options import Options
-    from .validate import validate
 
 _LAZY = {
     "build": ("build", "build"),
@@ -38,10 +33,9 @@ _LAZY = {
 
 
 def __getattr__(name: str) -> Any:
-    # Lazy imports keep `productkit --help` fast and let `import productkit` stay light.
+    # Lazy imports keep `productkit --help` fast and let `import productkit` stay light; the
+    # package itself imports none of its modules, so no import of it can close a cycle.
     if name in _LAZY:
-        import importlib
-
         module, attr = _LAZY[name]
         return getattr(importlib.import_module(f".{module}", __name__), attr)
     raise AttributeError(name)

@@ -17,28 +17,23 @@ The BPMN target translates checked conditions to FEEL (``productkit.targets.feel
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import Decimal
 from typing import Any
 
 from cel_expr_python import cel
 
 from . import _celparse as p
+from .cel import FACTOR, ExprError, cel_type, evaluate, functions
 from .ir import Condition
-from .types import DECIMAL_TYPES, SCALE, Duration, Money, get
+from .types import DECIMAL_TYPES, SCALE, get
 
 __all__ = ["DECIMAL_TYPES", "SCALE", "ExprError", "ExprProblem", "check", "evaluate", "names_in", "parse"]
 
-_FACTOR = 10**SCALE
 BUILTINS: dict[str, str] = {"channel": "string"}
-
-
-class ExprError(Exception):
-    """An expression could not be evaluated (a missing value, an overflow, a bad argument)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,63 +44,6 @@ class ExprProblem:
     hint: str | None = None
 
 
-_CEL_TYPES = {"int": "INT", "double": "DOUBLE", "string": "STRING", "bool": "BOOL",
-              "timestamp": "TIMESTAMP", "duration": "DURATION"}
-
-
-def _cel_type(kind: str) -> Any:
-    """The CEL type of a productkit type name (``list:integer`` included); dyn when unknown."""
-    found = get(kind)
-    return _cel_of(found.cel if found is not None else "dyn")
-
-
-def _cel_of(name: str) -> Any:
-    if name.startswith("list:"):
-        return cel.Type.List(_cel_of(name[5:]))
-    return getattr(cel.Type, _CEL_TYPES.get(name, "DYN"))
-
-
-def _functions(exec_mode: bool) -> list[Any]:
-    t = cel.Type
-    num = t.INT if exec_mode else t.DOUBLE
-
-    def over(name: str, ret: Any, params: list[Any], impl: Any) -> Any:
-        return cel.FunctionDecl(name, [cel.Overload(f"{name}_{len(params)}", ret, params, impl=impl)])
-
-    return [
-        over("dec_mul", num, [num, num], _dec_mul),
-        over("dec_div", num, [num, num], _dec_div),
-        over("dec", num, [t.INT], (lambda n: n * _FACTOR) if exec_mode else float),
-        over("date", t.TIMESTAMP, [t.STRING], _date_fn),
-    ]
-
-
-def _dec_mul(a: int, b: int) -> int:
-    return int((Decimal(a) * Decimal(b) / _FACTOR).quantize(Decimal(1), ROUND_HALF_EVEN))
-
-
-def _dec_div(a: int, b: int) -> int:
-    if b == 0:
-        raise ZeroDivisionError("dec_div by zero")
-    return int((Decimal(a) * _FACTOR / Decimal(b)).quantize(Decimal(1), ROUND_HALF_EVEN))
-
-
-def _date_fn(text: str) -> dt.datetime:
-    day = dt.date.fromisoformat(text)
-    return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
-
-
-@functools.lru_cache(maxsize=4096)
-def _exec_program(text: str, kinds: tuple[tuple[str, str], ...]) -> Any:
-    """``text`` compiled for values of these kinds, one variable per dotted name.
-
-    Declared and checked, not left dynamic: the bindings accept timestamps and durations only
-    for variables declared with those types (a date inside a nested map is refused).
-    """
-    variables = {name: _cel_type(kind) for name, kind in kinds}
-    return cel.NewEnv(variables=variables, functions=_functions(True)).compile(text)
-
-
 def _check_env(scope: Mapping[str, str]) -> Any:
     return _check_env_of(frozenset(scope.items()))
 
@@ -114,8 +52,8 @@ def _check_env(scope: Mapping[str, str]) -> Any:
 def _check_env_of(scope: frozenset[tuple[str, str]]) -> Any:
     # One environment per scope: a product's conditions, rules and derived values share it, and
     # a fresh environment's first compile costs about 30 times a later one.
-    variables = {name: _cel_type(kind) for name, kind in {**BUILTINS, **dict(sorted(scope))}.items()}
-    return cel.NewEnv(variables=variables, functions=_functions(False))
+    variables = {name: cel_type(kind) for name, kind in {**BUILTINS, **dict(sorted(scope))}.items()}
+    return cel.NewEnv(variables=variables, functions=functions(False))
 
 
 _RESULT = {"BOOL": "boolean", "INT": "integer", "DOUBLE": "decimal", "STRING": "string",
@@ -247,7 +185,7 @@ def _exec_text(text: str) -> str:
     for tok in p.tokenize(text):
         if tok.kind == "float":
             out.append(text[pos:tok.offset])
-            out.append(str(int(Decimal(tok.text) * _FACTOR)))
+            out.append(str(int(Decimal(tok.text) * FACTOR)))
             pos = tok.offset + len(tok.text)
     out.append(text[pos:])
     return "".join(out)
@@ -294,60 +232,5 @@ def check(text: str, scope: Mapping[str, str], want: str | None = "boolean") -> 
 def _compatible(kind: str, want: str) -> bool:
     wanted = get(want)
     return kind == (wanted.expr_kind if wanted is not None else want)
-
-
-# ---------------------------------------------------------------- evaluation
-
-
-def _scaled(name: str, value: Any) -> int:
-    amount = value.amount if isinstance(value, Money) else Decimal(value)
-    scaled = amount * _FACTOR
-    if scaled != scaled.to_integral_value():
-        raise ExprError(f"{name} = {amount} has more than {SCALE} decimal places")
-    return int(scaled)
-
-
-def _runtime_value(name: str, value: Any, decimal: bool) -> Any:
-    if decimal:
-        return _scaled(name, value)
-    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
-        return dt.datetime(value.year, value.month, value.day, tzinfo=dt.UTC)
-    if isinstance(value, Duration):
-        return value.to_timedelta()
-    if isinstance(value, list | tuple):
-        return [_runtime_value(name, v, False) for v in value]
-    return value
-
-
-def _runtime_kind(value: Any) -> str:
-    """The productkit type a run-time value is declared with in the executed program."""
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, list):
-        return "list:" + (_runtime_kind(value[0]) if value else "dyn")
-    return {int: "integer", str: "string", dt.datetime: "date", dt.timedelta: "duration"}.get(type(value), "dyn")
-
-
-def evaluate(cond: Condition, env: Mapping[str, object]) -> object:
-    """Evaluate a checked expression exactly; decimals come back as ``Decimal``."""
-    decimals = set(cond.decimals)
-    flat: dict[str, Any] = {}
-    for name in cond.names:
-        # Absent data reads as null, as in FEEL: `x == "hit"` is false; `x > 5` is an error.
-        value = env.get(name)
-        flat[name] = None if value is None else _runtime_value(name, value, name in decimals)
-    try:
-        kinds = tuple(sorted((name, _runtime_kind(value)) for name, value in flat.items()))
-        result = _exec_program(cond.exec, kinds).eval(data=flat)
-    except RuntimeError as exc:
-        raise ExprError(str(exc)) from None
-    if result.type().name() == "ERROR":
-        raise ExprError(str(result.value()))
-    value = result.value()
-    if cond.type == "decimal" and isinstance(value, int):
-        return Decimal(value) / _FACTOR
-    if isinstance(value, dt.datetime):
-        return value.date()
-    return value
 
 

@@ -12,7 +12,9 @@
     app = engine.submit(app.id, app.screen.step_id, {...})
 
 The runtime reads only the build (never the YAML); every step is committed to the store in
-one transaction, and each application stays on the product version it started with.
+one transaction, and each application stays on the product version it started with. What to
+do next is decided by a pure function, :func:`productkit.runtime.core.decide`; the Engine is
+the executor that carries its commands out in this process over a Store.
 """
 
 from __future__ import annotations
@@ -24,9 +26,11 @@ from .errors import (
     BusinessError,
     CatalogError,
     ConditionError,
+    CorruptApplication,
     DefinitionChanged,
     EngineError,
     HandlerMissing,
+    InvalidArgument,
     InvalidContext,
     InvalidState,
     NotEligible,
@@ -37,6 +41,7 @@ from .errors import (
 )
 from .handlers import Handler, HandlerResult, Handlers, StepCall
 from .sqlite import SQLiteStore
+from .status import AttemptResult, AuditKind, Canceller, Outcome, RecordKind, Status, StepStatus
 from .store import AppRow, AuditRow, Commit, MemoryStore, StepRow, Store
 from .views import (
     Application,
@@ -49,7 +54,6 @@ from .views import (
     ProductVersion,
     Readiness,
     Screen,
-    Status,
     StepRecord,
 )
 
@@ -58,13 +62,17 @@ __all__ = [
     "AppRow",
     "Application",
     "Attempt",
+    "AttemptResult",
     "AuditEvent",
+    "AuditKind",
     "AuditRow",
     "BusinessError",
+    "Canceller",
     "Catalog",
     "CatalogError",
     "Commit",
     "ConditionError",
+    "CorruptApplication",
     "DefinitionChanged",
     "Engine",
     "EngineError",
@@ -75,6 +83,7 @@ __all__ = [
     "HandlerNeed",
     "HandlerResult",
     "Handlers",
+    "InvalidArgument",
     "InvalidContext",
     "InvalidState",
     "MemoryStore",
@@ -82,9 +91,11 @@ __all__ = [
     "NotFound",
     "NotOffered",
     "NotReady",
+    "Outcome",
     "ProductReadiness",
     "ProductVersion",
     "Readiness",
+    "RecordKind",
     "SQLiteStore",
     "Screen",
     "StaleApplication",
@@ -92,5 +103,6 @@ __all__ = [
     "StepCall",
     "StepRecord",
     "StepRow",
+    "StepStatus",
     "Store",
 ]

@@ -21,9 +21,10 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from .. import ir
 from ..diagnostics import Diagnostic, Location
-from . import _durations, _flow
+from ..ir import FORMAT, Step, WorkflowDefinition, load, with_digest
+from ._durations import parse as parse_duration
+from ._flow import Position, precedes, walk
 from .errors import CatalogError
 from .seal import SIGNATURE_FILE, SigningKeyError, manifest_digest, verify
 from .views import Form, ProductVersion
@@ -239,23 +240,23 @@ def _format_of(text: bytes) -> object:
 
 
 def _definition(root: Path, entry: _Entry, problems: _Problems,
-                files: dict[str, str]) -> ir.WorkflowDefinition | None:
+                files: dict[str, str]) -> WorkflowDefinition | None:
     rel, key = entry.definition, f"{entry.id}@{entry.version}"
     text = _read(root, rel, problems, files)
     if text is None:
         return None
     found = _format_of(text)
-    if found != ir.FORMAT:
-        problems.add("PK605", f"{key} is in format {found!r}, this productkit runs {ir.FORMAT!r}: "
+    if found != FORMAT:
+        problems.add("PK605", f"{key} is in format {found!r}, this productkit runs {FORMAT!r}: "
                      "rebuild the catalogue with this productkit (productkit build)", rel, "format")
         return None
     try:
-        defn = ir.load(text)
+        defn = load(text)
     except ValidationError as exc:
         first = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()[:3])
         problems.add("PK605", f"{key} is not a workflow definition: {first}", rel)
         return None
-    actual = ir.with_digest(defn).digest
+    actual = with_digest(defn).digest
     if defn.digest != actual:
         problems.add("PK606", f"{key} content hashes to {actual} but says {defn.digest}: "
                      "the definition was edited after the build", rel, "digest")
@@ -272,7 +273,7 @@ def _definition(root: Path, entry: _Entry, problems: _Problems,
     return defn
 
 
-def _forms(root: Path, entry: _Entry, defn: ir.WorkflowDefinition,
+def _forms(root: Path, entry: _Entry, defn: WorkflowDefinition,
            problems: _Problems, files: dict[str, str]) -> dict[tuple[str, str], Form]:
     out: dict[tuple[str, str], Form] = {}
     for step_id, per_channel in sorted(entry.forms.items()):
@@ -292,7 +293,7 @@ def _forms(root: Path, entry: _Entry, defn: ir.WorkflowDefinition,
     return out
 
 
-def _screens(defn: ir.WorkflowDefinition) -> Iterator[tuple[str, str]]:
+def _screens(defn: WorkflowDefinition) -> Iterator[tuple[str, str]]:
     """Every (user step, channel) a form is needed for: customers' channels, or staff."""
     for sid, step in sorted(defn.steps.items()):
         if step.kind == "user":
@@ -321,9 +322,9 @@ def _form(root: Path, rel: str, problems: _Problems, files: dict[str, str]) -> F
     return Form(data["schema"], uischema if isinstance(uischema, dict) else {}, rel, extra)
 
 
-def check_definition(defn: ir.WorkflowDefinition) -> Iterator[str]:
+def check_definition(defn: WorkflowDefinition) -> Iterator[str]:
     """What would stop the engine mid-run: dangling ids, bad routes, unreadable durations."""
-    placed = list(_flow.walk(defn.flow))
+    placed = list(walk(defn.flow))
     ids = [sid for sid, _ in placed]
     for sid in sorted({s for s in ids if ids.count(s) > 1}):
         yield f"step {sid!r} appears twice in the flow"
@@ -340,7 +341,7 @@ def check_definition(defn: ir.WorkflowDefinition) -> Iterator[str]:
                 yield f"journey {channel} names {sid!r}, which is not a user step"
 
 
-def _check_step(step: ir.Step, where: Mapping[str, _flow.Position]) -> Iterator[str]:
+def _check_step(step: Step, where: Mapping[str, Position]) -> Iterator[str]:
     sid = step.id
     if step.kind == "service" and not step.handler:
         yield f"service step {sid!r} has no handler"
@@ -352,7 +353,7 @@ def _check_step(step: ir.Step, where: Mapping[str, _flow.Position]) -> Iterator[
         (step.retry.backoff, step.retry.max_backoff) if step.retry else ())]
     for text in (t for t in texts if t):
         try:
-            _durations.parse(text)
+            parse_duration(text)
         except ValueError as exc:
             yield f"step {sid!r}: {exc}"
     for code, route in sorted(step.errors.items()):
@@ -360,5 +361,5 @@ def _check_step(step: ir.Step, where: Mapping[str, _flow.Position]) -> Iterator[
             continue
         if route.goto not in where or sid not in where:
             yield f"step {sid!r} routes error {code!r} to unknown step {route.goto!r}"
-        elif not _flow.precedes(where[sid], where[route.goto]):
+        elif not precedes(where[sid], where[route.goto]):
             yield f"step {sid!r} routes error {code!r} to {route.goto!r}, which does not come later"

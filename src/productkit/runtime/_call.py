@@ -1,4 +1,4 @@
-"""Calling a handler: attempts, backoff on an injected sleeper, timeouts, plain or async."""
+"""Calling a handler once: plain or async, under a timeout, on reused worker threads."""
 
 from __future__ import annotations
 
@@ -10,16 +10,15 @@ import queue
 import threading
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
-from .. import ir
-from . import _durations
+from ._protocol import HandlerAnswered
 from .errors import BusinessError
 from .handlers import Handler, HandlerResult, StepCall
+from .status import AttemptResult
 from .views import Attempt
 
-__all__ = ["Outcome", "Policy", "Workers", "invoke"]
+__all__ = ["HandlerTimeout", "Workers", "attempt"]
 
 Clock = Callable[[], dt.datetime]
 
@@ -28,81 +27,27 @@ class HandlerTimeout(Exception):
     """The handler did not answer within the step's timeout."""
 
 
-@dataclass(frozen=True, slots=True)
-class Policy:
-    """Attempts, backoff and timeout of a step, in seconds."""
+def attempt(fn: Handler, call: StepCall, timeout: float | None, clock: Clock,
+            workers: Workers | None = None) -> HandlerAnswered:
+    """Call ``fn`` once with at most ``timeout`` seconds; how it ended, as the core's event.
 
-    attempts: int = 1
-    backoff: float = 0.0
-    multiplier: float = 2.0
-    max_backoff: float | None = None
-    timeout: float | None = None
-
-    @classmethod
-    def of(cls, step: ir.Step) -> Policy:
-        r = step.retry or ir.Retry()
-        return cls(attempts=max(1, r.max_attempts),
-                   backoff=_durations.seconds(r.backoff) if r.backoff else 0.0,
-                   multiplier=float(r.multiplier),
-                   max_backoff=_durations.seconds(r.max_backoff) if r.max_backoff else None,
-                   timeout=_durations.seconds(step.timeout) if step.timeout else None)
-
-    def delay(self, attempt: int) -> float:
-        """Seconds to wait after failed attempt ``attempt`` (1-based)."""
-        wait = self.backoff * self.multiplier ** (attempt - 1)
-        return min(wait, self.max_backoff) if self.max_backoff is not None else wait
-
-
-@dataclass(slots=True)
-class Outcome:
-    result: Literal["ok", "business", "failed"]
-    outputs: Mapping[str, object] = field(default_factory=dict)
-    code: str | None = None
-    message: str | None = None
-    attempts: list[Attempt] = field(default_factory=list)
-
-
-def invoke(fn: Handler, call_for: Callable[[int], StepCall], policy: Policy, clock: Clock,
-           sleep: Callable[[float], None], workers: Workers | None = None) -> Outcome:
-    """Call ``fn`` until it answers, raises a business error, or the attempts run out.
-
-    ``policy.timeout`` is the step's time budget: every attempt and the backoff between them
-    (as the interrupting timer on the task in the BPMN); each attempt gets what is left."""
-    out = Outcome("failed")
-    deadline = clock() + dt.timedelta(seconds=policy.timeout) if policy.timeout is not None else None
-    for number in range(1, policy.attempts + 1):
-        started, t0 = clock(), time.perf_counter()
-        budget = None if deadline is None else (deadline - started).total_seconds()
-        if budget is not None and budget <= 0:
-            out.message = f"the step's timeout of {policy.timeout} s ran out before attempt {number}"
-            break
-        result: Literal["ok", "error", "timeout", "business"]
-        error: str | None = None
-        try:
-            value = _once(fn, call_for(number), budget, workers)
-            outputs = _outputs(value)
-            result = "ok"
-        except BusinessError as exc:
-            result, error = "business", exc.code
-            out.result, out.code, out.message = "business", exc.code, exc.message
-        except (HandlerTimeout, TimeoutError):
-            result, error = "timeout", f"no answer within {policy.timeout} s"
-        except Exception as exc:
-            result, error = "error", f"{type(exc).__name__}: {exc}"
-        out.attempts.append(Attempt(number, started, clock(), time.perf_counter() - t0, result, error))
-        if result == "ok":
-            out.result, out.outputs = "ok", outputs
-            return out
-        if result == "business":
-            return out
-        out.message = error
-        if number < policy.attempts:
-            delay = policy.delay(number)
-            if deadline is not None and clock() + dt.timedelta(seconds=delay) >= deadline:
-                out.message = f"{error}; the step's timeout of {policy.timeout} s leaves no time to retry"
-                break
-            sleep(delay)
-    return out
+    A business error is reported with its code, a timeout or any other exception as a failed
+    attempt; retrying is the core's decision, waiting between attempts the executor's."""
+    started, t0 = clock(), time.perf_counter()
+    outputs: Mapping[str, object] = {}
+    code = message = error = None
+    result = AttemptResult.OK
+    try:
+        outputs = _outputs(_once(fn, call, timeout, workers))
+    except BusinessError as exc:
+        result, error, code, message = AttemptResult.BUSINESS, exc.code, exc.code, exc.message
+    except (HandlerTimeout, TimeoutError):
+        result, error = AttemptResult.TIMEOUT, f"no answer within {timeout} s"
+    except Exception as exc:
+        result, error = AttemptResult.ERROR, f"{type(exc).__name__}: {exc}"
+    finished = clock()
+    record = Attempt(call.attempt, started, finished, time.perf_counter() - t0, result, error)
+    return HandlerAnswered(finished, call.step_id, call.compensating, record, outputs, code, message)
 
 
 def _outputs(value: object) -> Mapping[str, object]:

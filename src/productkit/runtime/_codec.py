@@ -7,7 +7,7 @@ import json
 from decimal import Decimal
 from typing import Any
 
-__all__ = ["decode", "encode", "from_micros", "micros"]
+__all__ = ["TAGS", "decode", "encode", "from_micros", "micros"]
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
@@ -24,14 +24,20 @@ def _default(value: object) -> object:
     raise TypeError(f"cannot store a value of type {type(value).__name__}: {value!r}")
 
 
+_TAGS: dict[str, Any] = {"$decimal": Decimal, "$date": dt.date.fromisoformat,
+                         "$datetime": dt.datetime.fromisoformat}
+TAGS = frozenset(_TAGS)
+
+
 def _hook(obj: dict[str, Any]) -> object:
     if len(obj) == 1:
-        if "$decimal" in obj:
-            return Decimal(obj["$decimal"])
-        if "$date" in obj:
-            return dt.date.fromisoformat(obj["$date"])
-        if "$datetime" in obj:
-            return dt.datetime.fromisoformat(obj["$datetime"])
+        [(tag, text)] = obj.items()
+        read = _TAGS.get(tag)
+        if read is not None and isinstance(text, str):
+            try:
+                return read(text)
+            except (ValueError, ArithmeticError):
+                pass  # not one of ours (stored before entries were checked): keep it as it was
     return obj
 
 

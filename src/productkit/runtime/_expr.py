@@ -1,16 +1,13 @@
-"""The runtime's door to :mod:`productkit.expr`, imported on first use.
-
-Everything in the runtime evaluates through :func:`evaluate` (looked up at call time), so a
-test can replace it, and the runtime imports without the CEL bindings until a condition runs.
-"""
+"""The runtime's door to exact CEL evaluation (:mod:`productkit.cel`, shared with the build):
+conditions, rules and derived values, with evaluation errors as ConditionError."""
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Mapping
-from types import ModuleType
 
-from .. import ir
+from ..cel import ExprError
+from ..cel import evaluate as cel_evaluate
+from ..ir import Condition, Derived
 from .errors import ConditionError
 
 __all__ = ["Env", "evaluate", "holds"]
@@ -18,24 +15,16 @@ __all__ = ["Env", "evaluate", "holds"]
 Env = Mapping[str, object]
 
 
-def _backend() -> ModuleType:
-    try:
-        return importlib.import_module("productkit.expr")
-    except ImportError as exc:  # pragma: no cover - productkit.expr ships with productkit
-        raise ConditionError("<any>", f"productkit.expr is not available: {exc}") from None
-
-
-def evaluate(cond: ir.Condition, env: Env) -> object:
+def evaluate(cond: Condition, env: Env) -> object:
     """The value of ``cond`` in ``env``; ConditionError on a missing name or evaluation error."""
-    backend = _backend()
     try:
-        value: object = backend.evaluate(cond, env)
+        value: object = cel_evaluate(cond, env)
         return value
-    except (backend.ExprError, TypeError, ValueError, ArithmeticError) as exc:
+    except (ExprError, TypeError, ValueError, ArithmeticError) as exc:
         raise ConditionError(cond.cel, str(exc)) from None
 
 
-def holds(cond: ir.Condition, env: Env, derived: Mapping[str, ir.Derived] | None = None) -> bool:
+def holds(cond: Condition, env: Env, derived: Mapping[str, Derived] | None = None) -> bool:
     """Evaluate a boolean condition, computing the derived values it names first."""
     if derived:
         env = with_derived(cond, env, derived)
@@ -45,7 +34,7 @@ def holds(cond: ir.Condition, env: Env, derived: Mapping[str, ir.Derived] | None
     return value
 
 
-def with_derived(cond: ir.Condition, env: Env, derived: Mapping[str, ir.Derived],
+def with_derived(cond: Condition, env: Env, derived: Mapping[str, Derived],
                  depth: int = 0) -> Env:
     """``env`` plus every derived value ``cond`` names (recursively, to a bounded depth)."""
     wanted = [n for n in cond.names if n in derived and n not in env]

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Container, Iterator, Sequence
 
-from .. import ir
+from ..ir import Parallel
 
 __all__ = ["Position", "frontier", "positions", "precedes", "walk"]
 
 Position = tuple[int, ...]
-Item = str | ir.Parallel
+Item = str | Parallel
 
 
 def frontier(flow: Sequence[Item], finished: Container[str]) -> list[str]:

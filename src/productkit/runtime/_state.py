@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, cast
+from typing import Any, cast
 
-from . import _codec
+from ._codec import decode, encode, micros
+from .status import AttemptResult, AuditKind, Outcome, RecordKind, Status, StepStatus
 from .store import AppRow, AuditRow, StepRow
-from .views import Attempt, AuditEvent, Status, StepRecord
+from .views import Attempt, AuditEvent, StepRecord
 
-__all__ = ["AppState", "audit_event", "audit_row", "step_record", "step_row"]
+__all__ = ["AppState", "attempt_of", "attempt_row", "audit_event", "audit_row", "step_record",
+           "step_row"]
 
 
 @dataclass(slots=True)
@@ -27,18 +29,22 @@ class AppState:
     created: dt.datetime
     updated: dt.datetime
     data: dict[str, object] = field(default_factory=dict)
-    finished: dict[str, str] = field(default_factory=dict)  # step id -> done, skipped, ...
+    finished: dict[str, StepStatus] = field(default_factory=dict)  # step id -> done, skipped, ...
     completed: list[str] = field(default_factory=list)  # service steps done, in order
     compensated: list[str] = field(default_factory=list)
     entered: list[str] = field(default_factory=list)  # user and wait steps now pending
     timers: dict[str, dt.datetime] = field(default_factory=dict)
     undo: dict[str, dict[str, Any]] = field(default_factory=dict)  # inputs, outputs to undo
-    outcome: str | None = None
+    outcome: Outcome | None = None
     message: dict[str, str] | None = None
     reason: str | None = None
     attention: bool = False
-    revision: int = 0
+    # The store's revision this state was read at: the executor's bookkeeping, not state.
+    revision: int = field(default=0, compare=False)
     seq: int = 0  # number of audit events written
+    # Handler calls under way, by call key ("step" or "step/compensate"): the attempts made
+    # (as attempt_row lists), the step's deadline and the due time of the next attempt.
+    calls: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def pending(self) -> list[str]:
         return [s for s in self.entered if s not in self.finished]
@@ -47,44 +53,64 @@ class AppState:
         times = [self.timers[s] for s in self.pending() if s in self.timers]
         return min(times) if times else None
 
+    def copy(self) -> AppState:
+        """A copy whose containers can change without touching this one (values are shared)."""
+        return AppState(
+            self.id, self.product_id, self.version, self.digest, self.channel, self.status,
+            self.created, self.updated, dict(self.data), dict(self.finished), list(self.completed),
+            list(self.compensated), list(self.entered), dict(self.timers), dict(self.undo),
+            self.outcome, self.message, self.reason, self.attention, self.revision, self.seq,
+            {k: dict(v) for k, v in self.calls.items()})
+
     def to_row(self) -> AppRow:
         body = {name: getattr(self, name) for name in _FIELDS if name != "revision"}
+        if not self.calls:  # rows without a call under way stay as they always were
+            del body["calls"]
         due = self.due()
         return AppRow(self.id, self.product_id, self.version, self.channel, self.status,
-                      _codec.micros(due) if due is not None else None, self.revision,
-                      _codec.encode(body))
+                      micros(due) if due is not None else None, self.revision, encode(body))
 
     @classmethod
     def from_row(cls, row: AppRow) -> AppState:
-        body = _codec.decode(row.state)
-        return cls(**body, revision=row.revision)
+        body = decode(row.state)
+        state = cls(**body, revision=row.revision)
+        state.status = Status(state.status)
+        state.outcome = Outcome(state.outcome) if state.outcome is not None else None
+        state.finished = {k: StepStatus(v) for k, v in state.finished.items()}
+        return state
 
 
 _FIELDS = tuple(AppState.__dataclass_fields__)
 
 
+def attempt_row(a: Attempt) -> list[object]:
+    return [a.number, a.started, a.finished, a.seconds, a.result, a.error]
+
+
+def attempt_of(row: Sequence[Any]) -> Attempt:
+    number, started, finished, seconds, result, error = row
+    return Attempt(number, started, finished, seconds, AttemptResult(result), error)
+
+
 def step_row(app_id: str, rec: StepRecord) -> StepRow:
     body = {"at": rec.at, "inputs": dict(rec.inputs), "outputs": dict(rec.outputs),
-            "detail": rec.detail,
-            "attempts": [[a.number, a.started, a.finished, a.seconds, a.result, a.error]
-                         for a in rec.attempts]}
-    return StepRow(app_id, rec.step_id, rec.kind, rec.status, _codec.encode(body))
+            "detail": rec.detail, "attempts": [attempt_row(a) for a in rec.attempts]}
+    return StepRow(app_id, rec.step_id, rec.kind, rec.status, encode(body))
 
 
 def step_record(row: StepRow) -> StepRecord:
-    body = _codec.decode(row.body)
-    attempts = tuple(Attempt(*a) for a in body["attempts"])
-    kind: Literal["step", "compensation"] = (
-        "compensation" if row.kind == "compensation" else "step")
-    return StepRecord(row.step_id, kind, row.status, body["at"], body["inputs"], body["outputs"],
-                      attempts, body["detail"])
+    body = decode(row.body)
+    attempts = tuple(attempt_of(a) for a in body["attempts"])
+    return StepRecord(row.step_id, RecordKind(row.kind), StepStatus(row.status), body["at"],
+                      body["inputs"], body["outputs"], attempts, body["detail"])
 
 
 def audit_row(app_id: str, event: AuditEvent) -> AuditRow:
     return AuditRow(app_id, event.seq, event.at.isoformat(), event.kind, event.step_id,
-                    _codec.encode(dict(event.detail)))
+                    encode(dict(event.detail)))
 
 
 def audit_event(row: AuditRow) -> AuditEvent:
-    detail = cast(Mapping[str, object], _codec.decode(row.body))
-    return AuditEvent(row.seq, dt.datetime.fromisoformat(row.at), row.kind, row.step_id, detail)
+    detail = cast(Mapping[str, object], decode(row.body))
+    return AuditEvent(row.seq, dt.datetime.fromisoformat(row.at), AuditKind(row.kind), row.step_id,
+                      detail)

@@ -9,8 +9,10 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
-from .. import ir
-from . import _expr, _values
+from ..ir import Derived, FieldDef, Rule, Step
+from ._coerce import checked
+from ._expr import holds
+from ._values import Problem, wire
 from .catalog import flatten
 from .errors import ConditionError
 from .views import FieldError, Form
@@ -27,7 +29,7 @@ _CODES = {
 }
 
 
-def coerce_all(fields: Mapping[str, ir.FieldDef], flat: Mapping[str, object],
+def coerce_all(fields: Mapping[str, FieldDef], flat: Mapping[str, object],
                current: Mapping[str, object]) -> tuple[dict[str, object], list[FieldError]]:
     """Coerce and check each declared field; the values that passed and every problem."""
     values: dict[str, object] = {}
@@ -45,38 +47,38 @@ def coerce_all(fields: Mapping[str, ir.FieldDef], flat: Mapping[str, object],
                 errors.append(FieldError(path, "required", f"'{path}' is required"))
             continue
         try:
-            value = _values.coerce(fd, raw)
-        except _values.Problem as exc:
+            value, problems = checked(fd, raw)
+        except Problem as exc:
             errors.append(FieldError(path, exc.code, exc.message))
             continue
-        problems = _values.check(fd, value)
         errors += [FieldError(path, p.code, p.message) for p in problems]
         if not problems:
             values[path] = value
     return values, errors
 
 
-def check_submission(step: ir.Step, channel: str, form: Form | None,
+def check_submission(step: Step, channel: str, form: Form | None,
                      validator: Draft202012Validator | None, raw: Mapping[str, object],
                      current: Mapping[str, object], env: Mapping[str, object],
-                     rules: list[ir.Rule], derived: Mapping[str, ir.Derived],
+                     rules: list[Rule], derived: Mapping[str, Derived],
                      ) -> tuple[dict[str, object], list[FieldError]]:
     """The coerced values of a submission, or the field errors that reject it."""
     fields = {p: f for p, f in step.fields.items() if f.channels is None or channel in f.channels}
     flat = flatten(raw, fields)
     values, errors = coerce_all(fields, flat, current)
     if form is not None and validator is not None:
-        # A field the exact checks already rejected needs no second, vaguer, schema message.
+        # A field the exact checks already rejected needs no second, vaguer, schema message
+        # (and its raw value, NaN or a number too long to write, is not shown to the schema).
         own = {e.path for e in errors}
         # Values are checked in the form the schema describes (a Decimal as the schema's string).
-        shown = {**flat, **values}
+        shown = {p: v for p, v in {**flat, **values}.items() if p not in own}
         errors += [e for e in _schema_errors(form, validator, fields, shown) if e.path not in own]
     if not errors:
         errors += _rule_errors(fields, values, env, rules, derived)
     return values, _unique(errors, fields)
 
 
-def _schema_errors(form: Form, validator: Draft202012Validator, fields: Mapping[str, ir.FieldDef],
+def _schema_errors(form: Form, validator: Draft202012Validator, fields: Mapping[str, FieldDef],
                    flat: Mapping[str, object]) -> list[FieldError]:
     schema = form.schema
     props = schema.get("properties", {})
@@ -86,7 +88,7 @@ def _schema_errors(form: Form, validator: Draft202012Validator, fields: Mapping[
         if value is None or value == "":
             continue  # absent, as the runtime's own "required" check reads it
         prop = _property(schema, path, nested)
-        _put(instance, path, _values.wire(value, prop), nested)
+        _put(instance, path, wire(value, prop), nested)
     out = []
     for err in validator.iter_errors(instance):
         out += _field_errors(err, nested)
@@ -137,9 +139,9 @@ def _join(where: list[str], name: str, nested: bool) -> str:
     return ".".join([*where, name]) if nested else (where[0] if where else name)
 
 
-def _rule_errors(fields: Mapping[str, ir.FieldDef], values: Mapping[str, object],
-                 env: Mapping[str, object], rules: list[ir.Rule],
-                 derived: Mapping[str, ir.Derived]) -> list[FieldError]:
+def _rule_errors(fields: Mapping[str, FieldDef], values: Mapping[str, object],
+                 env: Mapping[str, object], rules: list[Rule],
+                 derived: Mapping[str, Derived]) -> list[FieldError]:
     """Rules that read a submitted field and are false with the submitted values."""
     scope = {**env, **values}
     out: list[FieldError] = []
@@ -148,7 +150,7 @@ def _rule_errors(fields: Mapping[str, ir.FieldDef], values: Mapping[str, object]
         if not touched:
             continue
         try:
-            ok = _expr.holds(rule.condition, scope, derived)
+            ok = holds(rule.condition, scope, derived)
         except ConditionError:
             continue  # it needs data not collected yet
         if not ok:
@@ -157,7 +159,7 @@ def _rule_errors(fields: Mapping[str, ir.FieldDef], values: Mapping[str, object]
     return out
 
 
-def _unique(errors: list[FieldError], fields: Mapping[str, ir.FieldDef]) -> list[FieldError]:
+def _unique(errors: list[FieldError], fields: Mapping[str, FieldDef]) -> list[FieldError]:
     """One error per field and code, the runtime's own (more exact) message first; an error on
     a parent object is dropped when its fields have errors of their own."""
     seen: set[tuple[str, str]] = set()

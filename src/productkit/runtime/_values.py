@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from .. import ir
+from ..ir import FieldDef, ParamValue
 from ..patterns import fullmatch
 from ..types import DECIMAL_TYPES, FieldProblem, Money, get, schema_types
 
@@ -18,19 +18,19 @@ __all__ = ["DECIMAL_TYPES", "Problem", "check", "coerce", "param_value", "wire"]
 Problem = FieldProblem  # a value that does not fit its declaration; ``code`` is the FieldError code
 
 
-def param_value(p: ir.ParamValue) -> object:
+def param_value(p: ParamValue) -> object:
     """A resolved parameter as a Python value: Decimal for decimal, percent and money amounts."""
     kind = get(p.type)
     return p.value if kind is None or p.value is None else kind.from_ir(p.value)
 
 
-def coerce(fd: ir.FieldDef, raw: object) -> object:
+def coerce(fd: FieldDef, raw: object) -> object:
     """``raw`` as a value of ``fd.type``; Problem("type") when it cannot be read as one."""
     kind = get(fd.type)
     return raw if kind is None else kind.coerce(fd, raw)
 
 
-def check(fd: ir.FieldDef, value: object) -> list[Problem]:
+def check(fd: FieldDef, value: object) -> list[Problem]:
     """The exact checks of a coerced value against its declaration's bounds."""
     kind = get(fd.type)
     problems: list[Problem] = kind.check(fd, value) if kind is not None else []
@@ -49,7 +49,7 @@ def _matches(pattern: str, value: str) -> bool:
         return False
 
 
-def _length(fd: ir.FieldDef, value: str | list[Any]) -> list[Problem]:
+def _length(fd: FieldDef, value: str | list[Any]) -> list[Problem]:
     if fd.min_length is not None and len(value) < fd.min_length:
         return [Problem("length", f"{len(value)} long, at least {fd.min_length} needed")]
     if fd.max_length is not None and len(value) > fd.max_length:

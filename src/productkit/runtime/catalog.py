@@ -16,9 +16,10 @@ from pathlib import Path
 import semantic_version
 from jsonschema import Draft202012Validator
 
-from .. import ir
-from . import _expr, _values
+from ..ir import CHANNEL_VARIABLE, Rule, Step, WorkflowDefinition
 from ._build import Build, read_build
+from ._expr import holds
+from ._values import Problem, coerce, param_value
 from .errors import ConditionError, NotFound, NotOffered
 from .views import Form, ProductVersion, Screen
 
@@ -49,7 +50,7 @@ class Catalog:
             self._versions.setdefault(pv.id, []).append(pv)
         for versions in self._versions.values():
             versions.sort(key=lambda pv: semantic_version.Version(pv.version))
-        self._params = {pv.key: {n: _values.param_value(p) for n, p in pv.definition.parameters.items()}
+        self._params = {pv.key: {n: param_value(p) for n, p in pv.definition.parameters.items()}
                         for pv in build.products}
         self._validators: dict[tuple[str, str], Draft202012Validator] = {}
         self._lock = threading.Lock()
@@ -123,23 +124,23 @@ class Catalog:
         return out
 
     def failing_rules(self, pv: ProductVersion, channel: str,
-                      customer: Mapping[str, object]) -> list[ir.Rule]:
+                      customer: Mapping[str, object]) -> list[Rule]:
         """The eligibility rules ``customer`` (nested or dotted data) fails. A rule needing data
         the customer context lacks is not failed: it is checked when the data is submitted."""
         defn = pv.definition
-        env = {**self._params[pv.key], **flatten(customer, defn.context), ir.CHANNEL_VARIABLE: channel}
+        env = {**self._params[pv.key], **flatten(customer, defn.context), CHANNEL_VARIABLE: channel}
         failed = []
         for rule in defn.rules:
             if rule.kind != "eligibility":
                 continue
             try:
-                if not _expr.holds(rule.condition, env, defn.derived):
+                if not holds(rule.condition, env, defn.derived):
                     failed.append(rule)
             except ConditionError:
                 continue
         return failed
 
-    def definition(self, product_id: str, version: str | None = None) -> ir.WorkflowDefinition:
+    def definition(self, product_id: str, version: str | None = None) -> WorkflowDefinition:
         """The workflow definition; the newest version in the build when ``version`` is None."""
         return self.entry(product_id, version).definition
 
@@ -176,7 +177,7 @@ class Catalog:
                 self._validators[key] = found
         return found
 
-    def screen(self, pv: ProductVersion, step: ir.Step, channel: str,
+    def screen(self, pv: ProductVersion, step: Step, channel: str,
                data: Mapping[str, object], params: Mapping[str, object] | None = None) -> Screen:
         """A user step as ``channel`` shows it, prefilled from ``data`` and field defaults."""
         params = self._params[pv.key] if params is None else params
@@ -187,8 +188,8 @@ class Catalog:
                 values[path] = data[path]
             elif fd.default is not None:
                 try:
-                    values[path] = _values.coerce(fd, fd.default)
-                except _values.Problem:
+                    values[path] = coerce(fd, fd.default)
+                except Problem:
                     values[path] = fd.default
         shows = {n: data[n] if n in data else params[n] for n in step.shows if n in data or n in params}
         return Screen(step_id=step.id, component=step.component, title=step.title, actor=step.actor,
@@ -196,7 +197,7 @@ class Catalog:
                       form=form_of(pv, step, channel), fields=fields, values=values, shows=shows)
 
 
-def form_of(pv: ProductVersion, step: ir.Step, channel: str) -> Form | None:
+def form_of(pv: ProductVersion, step: Step, channel: str) -> Form | None:
     """The form of a user step: the channel's, or the staff form of a staff step."""
     if step.actor == "staff":
         return pv.forms.get((step.id, "staff")) or pv.forms.get((step.id, channel))

@@ -5,25 +5,39 @@ application from the store, advances it under a per-application lock, and commit
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from types import MappingProxyType
 
-from .. import ir
-from . import _flow
+from ..ir import CHANNEL_VARIABLE, Label, Step
 from ._call import Workers
 from ._codec import micros
-from ._run import Ctx, Run
+from ._coerce import payload_problem, text_problem
+from ._executor import Ctx, Executor
+from ._flow import walk
 from ._state import AppState, audit_event, step_record
 from ._submit import check_submission, coerce_all
 from .catalog import Catalog, flatten, form_of
+from .core import (
+    CancelRequested,
+    Program,
+    Resumed,
+    Started,
+    Submitted,
+    Ticked,
+    awaiting,
+    new_state,
+)
 from .errors import (
+    CorruptApplication,
     DefinitionChanged,
     EngineError,
+    InvalidArgument,
     InvalidContext,
     InvalidState,
     NotEligible,
@@ -32,7 +46,8 @@ from .errors import (
     NotReady,
 )
 from .handlers import Handlers
-from .store import ACTIVE, MemoryStore, Store
+from .status import ACTIVE, Canceller, Status
+from .store import MemoryStore, Store
 from .views import (
     Application,
     AuditEvent,
@@ -58,7 +73,9 @@ class Engine:
     """Runs product workflows from a catalogue, durably.
 
     ``clock`` returns the current (timezone-aware) time and ``sleep`` waits between retry
-    attempts; inject both in tests. The engine is safe to share between threads."""
+    attempts; inject both in tests. A due retry is stored before the engine sleeps, so a
+    crash during the backoff is resumed by :meth:`recover` with the next attempt (see
+    :mod:`productkit.runtime.core`). The engine is safe to share between threads."""
 
     def __init__(self, catalog: Catalog, *, handlers: Handlers | None = None,
                  store: Store | None = None, clock: Callable[[], dt.datetime] | None = None,
@@ -70,9 +87,14 @@ class Engine:
         self._sleep = sleep or time.sleep
         self._workers = Workers()
         self._locks = [threading.RLock() for _ in range(_STRIPES)]
+        self._programs: dict[str, Program] = {}
 
-    def _ctx(self) -> Ctx:
-        return Ctx(self.catalog, self.handlers, self.store, self.clock, self._sleep, self._workers)
+    def _executor(self, pv: ProductVersion, state: AppState) -> Executor:
+        program = self._programs.get(pv.digest)
+        if program is None:  # digests name content: one program per definition
+            program = self._programs[pv.digest] = Program.of(pv.definition)
+        ctx = Ctx(self.handlers, self.store, self.clock, self._sleep, self._workers)
+        return Executor(ctx, pv.key, program, state)
 
     def _lock(self, app_id: str) -> threading.RLock:
         return self._locks[hash(app_id) % _STRIPES]
@@ -86,6 +108,10 @@ class Engine:
         The newest version on sale on ``channel`` today is used unless ``version`` is given.
         Passing ``application_id`` makes the call idempotent: starting an existing id returns
         that application as it stands."""
+        for name, value in (("product_id", product_id), ("channel", channel)):
+            _text(name, value)
+        _text("version", version, optional=True)
+        _text("application_id", application_id, optional=True)
         app_id = application_id or uuid.uuid4().hex
         with self._lock(app_id):
             if application_id is not None and (row := self.store.get(app_id)) is not None:
@@ -93,21 +119,12 @@ class Engine:
                     raise InvalidState(f"application {app_id} exists for {row.product_id}")
                 return self.get(app_id)
             pv = self._offered(product_id, channel, version)
-            missing = sorted({n.handler for n in _needs(pv, channel) if n.handler not in self.handlers})
-            if missing:
-                raise NotReady(pv.key, missing)
-            data = self._context(pv, context)
-            failed = self.catalog.failing_rules(pv, channel, data)
-            if failed:
-                raise NotEligible(pv.id, [r.id for r in failed], [r.message.en for r in failed])
+            data = self._admitted(pv, channel, context)
             now = self.clock()
-            state = AppState(app_id, pv.id, pv.version, pv.digest, channel, "running", now, now,
-                             data=data)
-            run = Run(self._ctx(), pv, state)
-            run.event("started", product=pv.key, channel=channel, digest=pv.digest)
-            run.commit()  # the application exists before any handler is called
-            run.advance()
-            return self._view(pv, run.state)
+            executor = self._executor(pv, new_state(app_id, pv.id, pv.version, pv.digest, channel,
+                                                    now, data))
+            executor.run(Started(now))
+            return self._view(pv, executor.state)
 
     def _offered(self, product_id: str, channel: str, version: str | None) -> ProductVersion:
         today = self.clock().date()
@@ -118,8 +135,23 @@ class Engine:
             raise NotOffered(f"{pv.key} is not on sale on {channel} on {today.isoformat()}")
         return pv
 
+    def _admitted(self, pv: ProductVersion, channel: str,
+                  context: Mapping[str, object]) -> dict[str, object]:
+        """The start data, once the handlers, the context and the eligibility rules allow it."""
+        missing = sorted({n.handler for n in _needs(pv, channel) if n.handler not in self.handlers})
+        if missing:
+            raise NotReady(pv.key, missing)
+        data = self._context(pv, context)
+        failed = self.catalog.failing_rules(pv, channel, data)
+        if failed:
+            raise NotEligible(pv.id, [r.id for r in failed], [r.message.en for r in failed])
+        return data
+
     def _context(self, pv: ProductVersion, context: Mapping[str, object]) -> dict[str, object]:
         declared = pv.definition.context
+        problem = payload_problem(context)
+        if problem is not None:
+            raise InvalidContext([FieldError("", "type", problem)])
         flat = flatten(context, declared)
         values, errors = coerce_all(declared, flat, {})
         if errors:
@@ -136,74 +168,84 @@ class Engine:
         A staff step reports one of its declared business errors (a reviewer confirming an AML
         match) by submitting the code at the step's ``error_path``, or as ``error``: the other
         fields are then optional and the step's error route is followed."""
+        _text("step_id", step_id)
+        _text("error", error, optional=True)
         with self._lock(app_id):
             pv, state = self._load(app_id)
-            step = pv.definition.steps.get(step_id)
-            if state.status != "awaiting_input" or step is None or step.kind != "user" \
-                    or step_id not in state.pending():
-                raise InvalidState(f"application {app_id} is {state.status} and does not wait for "
-                                   f"step {step_id!r} (pending: {', '.join(state.pending()) or 'none'})")
-            data, code = _error_code(step, data, error)
-            form = form_of(pv, step, state.channel)
-            validator = self.catalog.validator(pv, form) if form is not None else None
-            env = {**self.catalog.parameters(pv.id, pv.version), **state.data,
-                   ir.CHANNEL_VARIABLE: state.channel}
-            values, errors = check_submission(step, state.channel, form, validator, data, state.data,
-                                              env, pv.definition.rules, pv.definition.derived)
-            if code is not None:  # declining: what is not filled in is not missing
-                errors = [e for e in errors if e.code not in ("required", "rule")]
+            step = awaiting(pv.definition, state, step_id)
+            problem = payload_problem(data)
+            if problem is not None:  # not an object of fields: one error for the whole form
+                return self._view(pv, state, [FieldError("", "type", problem)])
+            values, code, errors = self._checked(pv, state, step, data, error)
             if errors:
                 return self._view(pv, state, errors)
-            run = Run(self._ctx(), pv, state)
-            run.submit(step_id, values, code)
-            return self._view(pv, run.state)
+            executor = self._executor(pv, state)
+            executor.run(Submitted(self.clock(), step_id, values, code))
+            return self._view(pv, executor.state)
+
+    def _checked(self, pv: ProductVersion, state: AppState, step: Step, data: Mapping[str, object],
+                 error: str | None) -> tuple[dict[str, object], str | None, list[FieldError]]:
+        """The submission's values and business error code, or its field errors."""
+        data, code = _error_code(step, data, error)
+        form = form_of(pv, step, state.channel)
+        validator = self.catalog.validator(pv, form) if form is not None else None
+        env = {**self.catalog.parameters(pv.id, pv.version), **state.data,
+               CHANNEL_VARIABLE: state.channel}
+        values, errors = check_submission(step, state.channel, form, validator, data, state.data,
+                                          env, pv.definition.rules, pv.definition.derived)
+        if code is not None:  # declining: what is not filled in is not missing
+            errors = [e for e in errors if e.code not in ("required", "rule")]
+        return values, code, errors
 
     def tick(self, now: dt.datetime | None = None) -> list[Application]:
-        """Finish every wait due at ``now`` (default: the clock) and continue those applications."""
+        """Finish every wait due at ``now`` (a timezone-aware time; default: the clock) and
+        continue those applications. One that cannot go on is logged and left as it is."""
+        if now is not None and (not isinstance(now, dt.datetime) or now.utcoffset() is None):
+            raise InvalidArgument(f"tick() needs a timezone-aware datetime, not {now!r}")
         moment = now or self.clock()
         advanced = []
         for app_id in self.store.due(micros(moment)):
-            with self._lock(app_id):
-                try:
-                    pv, state = self._load(app_id)
-                    run = Run(self._ctx(), pv, state)
-                    if run.fire(moment):
-                        advanced.append(self._view(pv, run.state))
-                except EngineError as exc:  # one application must not stop the others
-                    log.error("timer of application %s: %s", app_id, exc)
+            with self._lock(app_id), _each("timer of application", app_id):
+                pv, state = self._load(app_id)
+                executor = self._executor(pv, state)
+                if executor.run(Ticked(self.clock(), moment)):
+                    advanced.append(self._view(pv, executor.state))
         return advanced
 
     def cancel(self, app_id: str, by: str, reason: str) -> Application:
         """Cancel an application waiting at a user or wait step: its completed steps are
-        compensated and who cancelled, and why, is recorded."""
-        if by not in ("customer", "bank"):
-            raise ValueError(f"by is 'customer' or 'bank', not {by!r}")
+        compensated and who cancelled, and why, is recorded. ``by`` is ``"customer"`` or
+        ``"bank"`` (InvalidArgument otherwise)."""
+        try:
+            who = Canceller(by)
+        except ValueError:
+            raise InvalidArgument(f"by is 'customer' or 'bank', not {by!r}") from None
+        _text("reason", reason)
         with self._lock(app_id):
             pv, state = self._load(app_id)
-            run = Run(self._ctx(), pv, state)
-            run.cancel(by, reason)
-            return self._view(pv, run.state)
+            executor = self._executor(pv, state)
+            executor.run(CancelRequested(self.clock(), who, reason))
+            return self._view(pv, executor.state)
 
     def resume(self, app_id: str) -> Application:
         """Continue an application a crash left between steps (a no-op for any other)."""
         with self._lock(app_id):
             pv, state = self._load(app_id)
             if state.status in ACTIVE:
-                run = Run(self._ctx(), pv, state)
-                run.advance()
-                state = run.state
+                executor = self._executor(pv, state)
+                executor.run(Resumed(self.clock()))
+                state = executor.state
             return self._view(pv, state)
 
     def recover(self) -> list[Application]:
         """Resume every application left running or compensating, e.g. after a crash. Call it
         once the handlers are registered, before serving. An application that still cannot go
-        on (a handler missing) is logged and left where it is; the others go on."""
+        on (a handler missing, a state that cannot be read) is logged and left where it is; the
+        others go on. A retry whose backoff a crash interrupted waits what is left of it."""
         resumed = []
         for app_id in self.store.ids(ACTIVE):
-            try:
+            with _each("cannot resume application", app_id):
                 resumed.append(self.resume(app_id))
-            except EngineError as exc:
-                log.error("cannot resume application %s: %s", app_id, exc)
         return resumed
 
     def run_timers(self, stop: threading.Event, interval: float = 1.0) -> None:
@@ -218,6 +260,7 @@ class Engine:
     # ------------------------------------------------------------ reading
 
     def get(self, app_id: str) -> Application:
+        """The application as it stands after its last committed step."""
         pv, state = self._load(app_id)
         return self._view(pv, state)
 
@@ -250,10 +293,15 @@ class Engine:
     # ------------------------------------------------------------ internals
 
     def _load(self, app_id: str) -> tuple[ProductVersion, AppState]:
+        _text("application id", app_id)
         row = self.store.get(app_id)
         if row is None:
             raise NotFound(f"no application {app_id!r}")
-        state = AppState.from_row(row)
+        try:
+            state = AppState.from_row(row)
+        except (ValueError, TypeError, KeyError, ArithmeticError) as exc:
+            raise CorruptApplication(f"the stored state of application {app_id} cannot be read "
+                                     f"({type(exc).__name__}: {exc})") from None
         try:
             pv = self.catalog.entry(state.product_id, state.version)
         except NotFound:
@@ -267,13 +315,13 @@ class Engine:
     def _view(self, pv: ProductVersion, state: AppState,
               errors: Collection[FieldError] = ()) -> Application:
         defn = pv.definition
-        order = {sid: i for i, (sid, _) in enumerate(_flow.walk(defn.flow))}
+        order = {sid: i for i, (sid, _) in enumerate(walk(defn.flow))}
         pending = sorted(state.pending(), key=lambda s: order.get(s, 0))
         users = [s for s in pending if defn.steps[s].kind == "user"]
         screen = None
-        if users and state.status == "awaiting_input":
+        if users and state.status == Status.AWAITING_INPUT:
             screen = self.catalog.screen(pv, defn.steps[users[0]], state.channel, state.data)
-        message = ir.Label.model_validate(state.message) if state.message else None
+        message = Label.model_validate(state.message) if state.message else None
         return Application(
             id=state.id, product_id=state.product_id, version=state.version,
             channel=state.channel, status=state.status, outcome=state.outcome, message=message,
@@ -282,7 +330,7 @@ class Engine:
             updated=state.updated, needs_attention=state.attention, errors=tuple(errors))
 
 
-def _error_code(step: ir.Step, data: Mapping[str, object],
+def _error_code(step: Step, data: Mapping[str, object],
                 error: str | None) -> tuple[Mapping[str, object], str | None]:
     """The submission with the declared error code (if any) at the step's ``error_path``."""
     if step.error_path is None:
@@ -294,6 +342,28 @@ def _error_code(step: ir.Step, data: Mapping[str, object],
         flat[step.error_path] = error
     code = flat.get(step.error_path)
     return flat, code if isinstance(code, str) and code in step.errors else None
+
+
+def _text(name: str, value: object, *, optional: bool = False) -> None:
+    """InvalidArgument unless ``value`` is text that can be stored (None too when optional)."""
+    if value is None and optional:
+        return
+    if not isinstance(value, str):
+        raise InvalidArgument(f"{name} is text, not {type(value).__name__}")
+    problem = text_problem(value)
+    if problem is not None:
+        raise InvalidArgument(f"{name}: {problem}")
+
+
+@contextlib.contextmanager
+def _each(doing: str, app_id: str) -> Iterator[None]:
+    """Log what stops one application of many, and go on with the others."""
+    try:
+        yield
+    except EngineError as exc:
+        log.error("%s %s: %s", doing, app_id, exc)
+    except Exception:  # a bug or a broken row: still only this application's problem
+        log.exception("%s %s", doing, app_id)
 
 
 def _needs(pv: ProductVersion, channel: str) -> list[HandlerNeed]:

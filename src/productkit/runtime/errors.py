@@ -12,9 +12,11 @@ __all__ = [
     "BusinessError",
     "CatalogError",
     "ConditionError",
+    "CorruptApplication",
     "DefinitionChanged",
     "EngineError",
     "HandlerMissing",
+    "InvalidArgument",
     "InvalidContext",
     "InvalidState",
     "NotEligible",
@@ -92,6 +94,15 @@ class NotReady(EngineError):
 
 class HandlerMissing(EngineError):
     """A step's handler is not registered; the application stays at its last committed step."""
+
+
+class InvalidArgument(EngineError, ValueError):
+    """An argument of an engine call is malformed: not text, an unknown actor, a time without
+    a time zone. Problems with the fields of a context or a submission are FieldErrors."""
+
+
+class CorruptApplication(EngineError):
+    """An application's stored state cannot be read back; it is left as it is in the store."""
 
 
 class InvalidState(EngineError):

@@ -15,6 +15,7 @@ from collections.abc import Collection
 from typing import Literal
 
 from .errors import StaleApplication
+from .status import PAUSED
 from .store import AppRow, AuditRow, Commit, StepRow
 
 __all__ = ["SQLiteStore"]
@@ -39,6 +40,7 @@ PRAGMA user_version = 1;
 """
 
 _APP_COLUMNS = "id, product_id, version, channel, status, due_at, revision, state"
+_PAUSED = ", ".join(f"'{s}'" for s in PAUSED)
 
 
 class SQLiteStore:
@@ -108,7 +110,7 @@ class SQLiteStore:
         with self._lock:
             rows = self._db.execute(
                 "SELECT id FROM applications WHERE due_at IS NOT NULL AND due_at <= ? "
-                "AND status IN ('waiting', 'awaiting_input') ORDER BY due_at", (until,)).fetchall()
+                f"AND status IN ({_PAUSED}) ORDER BY due_at", (until,)).fetchall()
         return [r[0] for r in rows]
 
     def steps(self, app_id: str) -> list[StepRow]:

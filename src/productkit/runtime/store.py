@@ -14,11 +14,9 @@ from dataclasses import dataclass, replace
 from typing import Protocol
 
 from .errors import StaleApplication
+from .status import ACTIVE, PAUSED
 
 __all__ = ["ACTIVE", "AppRow", "AuditRow", "Commit", "MemoryStore", "StepRow", "Store"]
-
-# Statuses an application can be left in by a crash in the middle of a step.
-ACTIVE = ("running", "compensating")
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,7 +25,7 @@ class AppRow:
     product_id: str
     version: str
     channel: str
-    status: str
+    status: str  # a Status
     due_at: int | None  # microseconds since the epoch of the earliest pending wait
     revision: int
     state: str  # the engine's JSON encoding of the whole application
@@ -37,7 +35,7 @@ class AppRow:
 class StepRow:
     app_id: str
     step_id: str
-    kind: str  # "step" or "compensation"
+    kind: str  # a RecordKind: "step" or "compensation"
     status: str
     body: str
 
@@ -119,7 +117,7 @@ class MemoryStore:
     def due(self, until: int) -> list[str]:
         with self._lock:
             return [a.id for a in self._apps.values() if a.due_at is not None
-                    and a.due_at <= until and a.status in ("waiting", "awaiting_input")]
+                    and a.due_at <= until and a.status in PAUSED]
 
     def steps(self, app_id: str) -> list[StepRow]:
         with self._lock:

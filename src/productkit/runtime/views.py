@@ -8,7 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from .. import ir
+from ..ir import FieldDef, Label, WorkflowDefinition
+from .status import AttemptResult, AuditKind, Outcome, RecordKind, Status, StepStatus
 
 __all__ = [
     "Application",
@@ -24,9 +25,6 @@ __all__ = [
     "Status",
     "StepRecord",
 ]
-
-Status = Literal["running", "awaiting_input", "waiting", "compensating", "ended"]
-
 
 @dataclass(frozen=True, slots=True)
 class Form:
@@ -44,12 +42,12 @@ class ProductVersion:
 
     id: str
     version: str
-    name: ir.Label
+    name: Label
     channels: tuple[str, ...]
     effective_from: dt.date | None
     effective_until: dt.date | None
     digest: str
-    definition: ir.WorkflowDefinition
+    definition: WorkflowDefinition
     components: Mapping[str, str]
     forms: Mapping[tuple[str, str], Form]
 
@@ -71,7 +69,7 @@ class FieldError:
     code: str
     message: str
     rule: str | None = None
-    label: ir.Label | None = None
+    label: Label | None = None
 
     def __str__(self) -> str:
         return f"{self.path or '<form>'}: {self.message}"
@@ -83,11 +81,11 @@ class Screen:
 
     step_id: str
     component: str | None
-    title: ir.Label
+    title: Label
     actor: str | None
     candidate_groups: tuple[str, ...]
     form: Form | None
-    fields: Mapping[str, ir.FieldDef]
+    fields: Mapping[str, FieldDef]
     values: Mapping[str, object]
     shows: Mapping[str, object]
 
@@ -101,8 +99,8 @@ class Application:
     version: str
     channel: str
     status: Status
-    outcome: str | None
-    message: ir.Label | None
+    outcome: Outcome | None
+    message: Label | None
     reason: str | None
     screen: Screen | None
     pending: tuple[str, ...]
@@ -115,7 +113,7 @@ class Application:
 
     @property
     def ended(self) -> bool:
-        return self.status == "ended"
+        return self.status == Status.ENDED
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +124,7 @@ class Attempt:
     started: dt.datetime
     finished: dt.datetime
     seconds: float
-    result: Literal["ok", "error", "timeout", "business"]
+    result: AttemptResult
     error: str | None = None
 
 
@@ -135,8 +133,8 @@ class StepRecord:
     """The committed result of a step (``kind="step"``) or of undoing it (``"compensation"``)."""
 
     step_id: str
-    kind: Literal["step", "compensation"]
-    status: str
+    kind: RecordKind
+    status: StepStatus
     at: dt.datetime
     inputs: Mapping[str, object] = field(default_factory=dict)
     outputs: Mapping[str, object] = field(default_factory=dict)
@@ -150,7 +148,7 @@ class AuditEvent:
 
     seq: int
     at: dt.datetime
-    kind: str
+    kind: AuditKind
     step_id: str | None
     detail: Mapping[str, object]
 

@@ -1,0 +1,143 @@
+"""CEL evaluated exactly: the part of productkit's expression language shared by the build
+(constraint rules over parameters) and the runtime (conditions, rules and derived values).
+
+An expression arrives checked (:mod:`productkit.expr`): its ``exec`` text has every decimal
+literal scaled by 10^SCALE, and every decimal value is passed as an integer scaled the same way,
+so ``+``, ``-`` and comparisons are exact integer operations; ``dec_mul``/``dec_div`` round half-even.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from collections.abc import Mapping
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any
+
+from cel_expr_python import cel
+
+from .ir import Condition
+from .types import SCALE, Duration, Money, get
+
+__all__ = ["FACTOR", "ExprError", "cel_type", "evaluate", "functions"]
+
+FACTOR = 10**SCALE
+
+class ExprError(Exception):
+    """An expression could not be evaluated (a missing value, an overflow, a bad argument)."""
+
+
+
+_CEL_TYPES = {"int": "INT", "double": "DOUBLE", "string": "STRING", "bool": "BOOL",
+              "timestamp": "TIMESTAMP", "duration": "DURATION"}
+
+
+def cel_type(kind: str) -> Any:
+    """The CEL type of a productkit type name (``list:integer`` included); dyn when unknown."""
+    found = get(kind)
+    return _cel_of(found.cel if found is not None else "dyn")
+
+
+def _cel_of(name: str) -> Any:
+    if name.startswith("list:"):
+        return cel.Type.List(_cel_of(name[5:]))
+    return getattr(cel.Type, _CEL_TYPES.get(name, "DYN"))
+
+
+def functions(exec_mode: bool) -> list[Any]:
+    t = cel.Type
+    num = t.INT if exec_mode else t.DOUBLE
+
+    def over(name: str, ret: Any, params: list[Any], impl: Any) -> Any:
+        return cel.FunctionDecl(name, [cel.Overload(f"{name}_{len(params)}", ret, params, impl=impl)])
+
+    return [
+        over("dec_mul", num, [num, num], _dec_mul),
+        over("dec_div", num, [num, num], _dec_div),
+        over("dec", num, [t.INT], (lambda n: n * FACTOR) if exec_mode else float),
+        over("date", t.TIMESTAMP, [t.STRING], _date_fn),
+    ]
+
+
+def _dec_mul(a: int, b: int) -> int:
+    return int((Decimal(a) * Decimal(b) / FACTOR).quantize(Decimal(1), ROUND_HALF_EVEN))
+
+
+def _dec_div(a: int, b: int) -> int:
+    if b == 0:
+        raise ZeroDivisionError("dec_div by zero")
+    return int((Decimal(a) * FACTOR / Decimal(b)).quantize(Decimal(1), ROUND_HALF_EVEN))
+
+
+def _date_fn(text: str) -> dt.datetime:
+    day = dt.date.fromisoformat(text)
+    return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
+
+
+@functools.lru_cache(maxsize=4096)
+def _exec_program(text: str, kinds: tuple[tuple[str, str], ...]) -> Any:
+    """``text`` compiled for values of these kinds, one variable per dotted name.
+
+    Declared and checked, not left dynamic: the bindings accept timestamps and durations only
+    for variables declared with those types (a date inside a nested map is refused).
+    """
+    variables = {name: cel_type(kind) for name, kind in kinds}
+    return cel.NewEnv(variables=variables, functions=functions(True)).compile(text)
+
+
+
+# ---------------------------------------------------------------- evaluation
+
+
+def _scaled(name: str, value: Any) -> int:
+    amount = value.amount if isinstance(value, Money) else Decimal(value)
+    scaled = amount * FACTOR
+    if scaled != scaled.to_integral_value():
+        raise ExprError(f"{name} = {amount} has more than {SCALE} decimal places")
+    return int(scaled)
+
+
+def _runtime_value(name: str, value: Any, decimal: bool) -> Any:
+    if decimal:
+        return _scaled(name, value)
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return dt.datetime(value.year, value.month, value.day, tzinfo=dt.UTC)
+    if isinstance(value, Duration):
+        return value.to_timedelta()
+    if isinstance(value, list | tuple):
+        return [_runtime_value(name, v, False) for v in value]
+    return value
+
+
+def _runtime_kind(value: Any) -> str:
+    """The productkit type a run-time value is declared with in the executed program."""
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, list):
+        return "list:" + (_runtime_kind(value[0]) if value else "dyn")
+    return {int: "integer", str: "string", dt.datetime: "date", dt.timedelta: "duration"}.get(type(value), "dyn")
+
+
+def evaluate(cond: Condition, env: Mapping[str, object]) -> object:
+    """Evaluate a checked expression exactly; decimals come back as ``Decimal``."""
+    decimals = set(cond.decimals)
+    flat: dict[str, Any] = {}
+    for name in cond.names:
+        # Absent data reads as null, as in FEEL: `x == "hit"` is false; `x > 5` is an error.
+        value = env.get(name)
+        flat[name] = None if value is None else _runtime_value(name, value, name in decimals)
+    try:
+        kinds = tuple(sorted((name, _runtime_kind(value)) for name, value in flat.items()))
+        result = _exec_program(cond.exec, kinds).eval(data=flat)
+    except RuntimeError as exc:
+        raise ExprError(str(exc)) from None
+    if result.type().name() == "ERROR":
+        raise ExprError(str(result.value()))
+    value = result.value()
+    if cond.type == "decimal" and isinstance(value, int):
+        return Decimal(value) / FACTOR
+    if isinstance(value, dt.datetime):
+        return value.date()
+    return value
+
+

@@ -1,0 +1,126 @@
+"""Values from outside (a start context, a submission, a handler's outputs) made safe to keep.
+
+Everything the engine stores passes here first, so a hostile value is a :class:`Problem` (a
+FieldError at the entry points), never a Python error later: not a number (NaN, infinities),
+whole numbers too long to write, text with lone surrogates, data nested without end, and
+mappings the store would read back as something else (``{"$date": ...}``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Mapping
+from decimal import Decimal
+
+from ..ir import FieldDef
+from ._codec import TAGS
+from ._values import Problem, check, coerce
+
+__all__ = ["MAX_DEPTH", "checked", "coerced", "payload_problem", "storable", "text_problem"]
+
+MAX_DEPTH = 32  # nesting of a payload: far deeper than any form, far below the recursion limit
+_MAX_INT_BITS = 13_000  # about 3,900 digits: writable (Python's limit is 4,300), far above any amount
+_MAX_EXPONENT = 1_000  # decimal exponents beyond this are no amount either
+_PLAIN = (str, bool, int, float, Decimal, dt.date, type(None))
+
+
+def coerced(fd: FieldDef | None, raw: object) -> object:
+    """``raw`` as a value of ``fd``'s type (as it is without a declaration), ready to store;
+    Problem when it cannot be read as one, or could not be stored and read back as it is."""
+    if isinstance(raw, str | int | float | Decimal):
+        _scalar(raw)  # before coercing: NaN, infinities and endless numbers trip the coercions
+    value = raw
+    if fd is not None:
+        try:
+            value = coerce(fd, raw)
+        except Problem:
+            raise
+        except (ValueError, ArithmeticError, TypeError):
+            raise Problem("type", f"{_show(raw)} cannot be read as {fd.type}") from None
+    storable(value)
+    return value
+
+
+def checked(fd: FieldDef, raw: object) -> tuple[object, list[Problem]]:
+    """:func:`coerced`, and the problems of the declaration's exact checks (bounds, ...)."""
+    value = coerced(fd, raw)
+    try:
+        return value, check(fd, value)
+    except (ValueError, ArithmeticError, TypeError) as exc:
+        return value, [Problem("type", f"{_show(value)} cannot be checked as {fd.type}: {exc}")]
+
+
+def storable(value: object, depth: int = 0) -> None:
+    """Problem unless ``value`` is data a store keeps exactly: text, booleans, finite numbers,
+    dates, and lists and text-keyed mappings of those."""
+    if depth > MAX_DEPTH:
+        raise Problem("type", f"nested more than {MAX_DEPTH} levels deep")
+    if isinstance(value, Mapping):
+        _mapping(value, depth)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            storable(item, depth + 1)
+    elif not isinstance(value, _PLAIN):
+        raise Problem("type", f"a {type(value).__name__} is not data (text, number, date, list, object)")
+    else:
+        _scalar(value)
+
+
+def _mapping(value: Mapping[object, object], depth: int) -> None:
+    if len(value) == 1 and next(iter(value)) in TAGS:
+        raise Problem("type", f"an object with the single key {next(iter(value))!r} is not allowed")
+    for key, item in value.items():
+        if not isinstance(key, str):
+            raise Problem("type", f"object keys are text, not {type(key).__name__}")
+        _scalar(key)
+        storable(item, depth + 1)
+
+
+def _scalar(value: object) -> None:
+    if isinstance(value, str):
+        problem = text_problem(value)
+        if problem:
+            raise Problem("type", problem)
+    elif isinstance(value, int) and value.bit_length() > _MAX_INT_BITS:
+        raise Problem("type", f"a whole number of {value.bit_length()} bits is too large")
+    elif isinstance(value, float | Decimal) and not _finite(value):
+        raise Problem("type", f"{value} is not a finite number")
+    elif isinstance(value, Decimal) and abs(value.adjusted()) > _MAX_EXPONENT:
+        raise Problem("type", f"a number with exponent {value.adjusted()} is out of range")
+
+
+def _finite(value: float | Decimal) -> bool:
+    return value.is_finite() if isinstance(value, Decimal) else math.isfinite(value)
+
+
+def text_problem(text: str) -> str | None:
+    """Why ``text`` cannot be stored (a lone surrogate is not Unicode text), or None."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return f"text with the lone surrogate {text[exc.start]!r} at {exc.start} is not valid Unicode"
+    return None
+
+
+def payload_problem(payload: object) -> str | None:
+    """Why a submission or start context is no object of fields, or None."""
+    if not isinstance(payload, Mapping):
+        return f"expected an object of fields, got {type(payload).__name__}"
+    stack: list[tuple[Mapping[object, object], int]] = [(payload, 0)]
+    while stack:  # without recursion: a payload nested without end must not exhaust the stack
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return f"nested more than {MAX_DEPTH} levels deep"
+        stack += [(v, depth + 1) for v in node.values() if isinstance(v, Mapping)]
+    return None
+
+
+def _show(value: object) -> str:
+    if isinstance(value, int) and value.bit_length() > 64:
+        return f"a whole number of {value.bit_length()} bits"
+    try:
+        text = repr(value)
+    except ValueError:  # a whole number too long to write, inside a container
+        return f"a {type(value).__name__}"
+    return text if len(text) <= 80 else text[:77] + "..."

@@ -1,0 +1,103 @@
+"""The embedded executor: carries out the decision core's commands in this process, over a Store.
+
+It feeds one event to :func:`productkit.runtime.core.decide`, commits each ``Save`` with the
+rows recorded since the last one (one store transaction per step), calls the handler a
+``CallHandler`` names and feeds its answer back, and waits out a retry's backoff through the
+injected ``sleep`` after the core saved the due retry. Timers of waits and staff steps need
+nothing here: the committed row's due time is the timer, ``Engine.tick()`` fires it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ._call import Workers, attempt
+from ._protocol import (
+    CallHandler,
+    Command,
+    Event,
+    Program,
+    RecordAudit,
+    RecordStep,
+    Save,
+    StartTimer,
+    TimerFired,
+    TimerKind,
+)
+from ._state import AppState, audit_row, step_row
+from .core import decide
+from .errors import HandlerMissing
+from .handlers import Handlers
+from .store import AuditRow, Commit, StepRow, Store
+
+__all__ = ["Ctx", "Executor"]
+
+
+@dataclass(frozen=True, slots=True)
+class Ctx:
+    """What the engine lends each executor."""
+
+    handlers: Handlers
+    store: Store
+    clock: Callable[[], dt.datetime]
+    sleep: Callable[[float], None]
+    workers: Workers | None = None
+
+
+class Executor:
+    """One application being advanced, under the engine's lock for it."""
+
+    def __init__(self, ctx: Ctx, key: str, program: Program, state: AppState) -> None:
+        self.ctx, self.key, self.program, self.state = ctx, key, program, state
+        self.revision = state.revision
+        self._steps: list[StepRow] = []
+        self._audit: list[AuditRow] = []
+
+    def run(self, event: Event) -> bool:
+        """Decide on ``event`` and carry it out, with the handler answers and retry timers that
+        follow, until the application waits for the outside; False when nothing happened."""
+        acted = False
+        follow: Event | None = event
+        while follow is not None:
+            decision = decide(self.program, self.state, follow)
+            self.state, follow = decision.state, None
+            acted = acted or bool(decision.commands)
+            for command in decision.commands:
+                follow = self._do(command) or follow
+        return acted
+
+    def _do(self, command: Command) -> Event | None:
+        """Carry out one command; the event it leads to, if any."""
+        if isinstance(command, RecordStep):
+            self._steps.append(step_row(self.state.id, command.record))
+        elif isinstance(command, RecordAudit):
+            self._audit.append(audit_row(self.state.id, command.event))
+        elif isinstance(command, Save):
+            self._commit(command.state)
+        elif isinstance(command, CallHandler):
+            return self._call(command)
+        elif isinstance(command, StartTimer) and command.kind == TimerKind.RETRY:
+            return self._backoff(command)
+        # AwaitInput, End and the other timers: the committed status and due time say them.
+        return None
+
+    def _commit(self, state: AppState) -> None:
+        rows = Commit(state.to_row(), self.revision, tuple(self._steps), tuple(self._audit))
+        self.ctx.store.commit(rows)
+        self.revision += 1
+        self._steps, self._audit = [], []
+
+    def _call(self, command: CallHandler) -> Event:
+        call = command.call
+        fn = self.ctx.handlers.get(call.handler)
+        if fn is None:
+            raise HandlerMissing(f"no handler {call.handler!r} for step {call.step_id} of {self.key}; "
+                                 f"application {call.application_id} waits at its last committed step")
+        return attempt(fn, call, command.timeout, self.ctx.clock, self.ctx.workers)
+
+    def _backoff(self, command: StartTimer) -> Event:
+        """Wait until the retry is due (it is stored already), then fire it."""
+        self.ctx.sleep(max(0.0, (command.due - self.ctx.clock()).total_seconds()))
+        return TimerFired(self.ctx.clock(), TimerKind.RETRY, command.step_id, command.compensating)

@@ -1,0 +1,546 @@
+"""The decision core's state machine: one event applied to a copy of an application's state."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+
+from ..ir import CHANNEL_VARIABLE, Label, Step
+from ._coerce import coerced
+from ._durations import add
+from ._expr import holds
+from ._flow import frontier, precedes, walk
+from ._protocol import (
+    AwaitInput,
+    CallHandler,
+    CancelRequested,
+    CancelTimer,
+    Command,
+    End,
+    Event,
+    HandlerAnswered,
+    Policy,
+    Program,
+    RecordAudit,
+    RecordStep,
+    Resumed,
+    Save,
+    Started,
+    StartTimer,
+    Submitted,
+    Ticked,
+    TimerFired,
+    TimerKind,
+    awaiting,
+    call_key,
+)
+from ._state import AppState, attempt_of, attempt_row
+from ._values import Problem, param_value
+from .errors import ConditionError, InvalidArgument, InvalidState
+from .handlers import StepCall
+from .status import (
+    ACTIVE,
+    PAUSED,
+    AttemptResult,
+    AuditKind,
+    Canceller,
+    Outcome,
+    RecordKind,
+    Status,
+    StepStatus,
+)
+from .views import Attempt, AuditEvent, StepRecord
+
+__all__ = ["Machine"]
+
+
+@dataclass(slots=True)
+class _Result:
+    """How a handler call ended, over all its attempts."""
+
+    result: AttemptResult  # OK, BUSINESS, or ERROR for a failure
+    outputs: Mapping[str, object] = field(default_factory=dict)
+    code: str | None = None
+    message: str | None = None
+    attempts: tuple[Attempt, ...] = ()
+
+
+def _outcome(text: str) -> Outcome:
+    """An outcome the definition names; builds name only known ones, so another one (a
+    definition written by hand) ends the application failed rather than stopping it."""
+    try:
+        return Outcome(text)
+    except ValueError:
+        return Outcome.FAILED
+
+
+class Machine:
+    """One decision: changes ``state`` in place and appends to ``out``."""
+
+    def __init__(self, program: Program, state: AppState, at: dt.datetime) -> None:
+        self.program, self.defn, self.state, self.at = program, program.definition, state, at
+        self.out: list[Command] = []
+        self.suspended = False  # a handler's answer or a retry timer is awaited
+
+    def handle(self, event: Event) -> None:
+        match event:
+            case Started():
+                st = self.state
+                self.audit(AuditKind.STARTED, product=f"{st.product_id}@{st.version}",
+                           channel=st.channel, digest=st.digest)
+                self.save()  # the application exists before any handler is called
+                self.advance()
+            case Resumed():
+                self.advance()
+            case Submitted():
+                self._submitted(event)
+            case Ticked():
+                self._fire(self._due(event.until))
+            case TimerFired():
+                self._timer(event)
+            case HandlerAnswered():
+                self._answered(event)
+            case CancelRequested():
+                self._cancel(event)
+
+    # ------------------------------------------------------------ bookkeeping
+
+    def audit(self, kind: AuditKind, step_id: str | None = None, **detail: object) -> None:
+        self.state.seq += 1
+        self.out.append(RecordAudit(AuditEvent(self.state.seq, self.at, kind, step_id, detail)))
+
+    def record(self, step_id: str, status: StepStatus, *, compensation: bool = False,
+               result: _Result | None = None, detail: str | None = None,
+               inputs: Mapping[str, object] | None = None,
+               outputs: Mapping[str, object] | None = None) -> None:
+        kind = RecordKind.COMPENSATION if compensation else RecordKind.STEP
+        self.out.append(RecordStep(StepRecord(
+            step_id, kind, status, self.at, dict(inputs or {}), dict(outputs or {}),
+            result.attempts if result else (), detail)))
+
+    def save(self) -> None:
+        self.state.updated = self.at
+        self.out.append(Save(self.state.copy()))
+
+    def suspend(self, command: CallHandler | StartTimer) -> None:
+        self.out.append(command)
+        self.suspended = True
+
+    def env(self) -> dict[str, object]:
+        return {**self.program.parameters, **self.state.data, CHANNEL_VARIABLE: self.state.channel}
+
+    # ------------------------------------------------------------ driving
+
+    def advance(self) -> None:
+        """Run steps until the application pauses, ends, or awaits a handler or a retry."""
+        while not self.suspended:
+            if self.state.status == Status.RUNNING:
+                if not self._progress():
+                    self._pause()
+            elif self.state.status == Status.COMPENSATING:
+                self._compensate_next()
+            else:
+                return
+
+    def _progress(self) -> bool:
+        st = self.state
+        front = frontier(self.defn.flow, st.finished)
+        if not front:
+            self._end(Outcome.COMPLETED, None, None)
+            return True
+        for sid in front:
+            step = self.defn.steps[sid]
+            if sid not in st.entered:
+                if self._enter(step):
+                    return True
+            elif step.kind == "wait" and st.timers[sid] <= self.at:
+                self._finish_wait(step)
+                return True
+        return False
+
+    def _enter(self, step: Step) -> bool:
+        """Start a step; True when it finished, ended the application or awaits a handler."""
+        st = self.state
+        if step.id in st.calls:  # the engine stopped during this step's call
+            self._continue_call(step, False)
+            return True
+        if st.channel not in step.channels:
+            return self._skip(step, f"not on channel {st.channel}")
+        if step.when is not None:
+            holding = self._condition(step)
+            if holding is None:
+                return True
+            if not holding:
+                return self._skip(step, f"condition {step.when.cel} is false")
+        if step.kind == "end":
+            return self._enter_end(step)
+        if step.kind == "service":
+            self._start_call(step, False)
+            return True
+        return self._enter_user(step) if step.kind == "user" else self._enter_wait(step)
+
+    def _condition(self, step: Step) -> bool | None:
+        """Whether the step's condition holds; None when it cannot say (the application failed)."""
+        assert step.when is not None
+        try:
+            return holds(step.when, self.env(), self.defn.derived)
+        except ConditionError as exc:
+            self.record(step.id, StepStatus.FAILED, detail=str(exc))
+            self._end(Outcome.FAILED, None, f"condition of step {step.id}: {exc.reason}")
+            return None
+
+    def _skip(self, step: Step, why: str) -> bool:
+        self.state.finished[step.id] = StepStatus.SKIPPED
+        self.record(step.id, StepStatus.SKIPPED, detail=why)
+        return True
+
+    def _enter_end(self, step: Step) -> bool:
+        self.state.finished[step.id] = StepStatus.DONE
+        self.record(step.id, StepStatus.DONE, detail=f"outcome {step.outcome}")
+        self._end(_outcome(step.outcome or Outcome.COMPLETED), step.message, f"end step {step.id}")
+        return True
+
+    def _enter_user(self, step: Step) -> bool:
+        st = self.state
+        st.entered.append(step.id)
+        if step.timeout:  # a task that must be worked within a time, e.g. a manual approval
+            st.timers[step.id] = add(self.at, step.timeout)
+            self.out.append(StartTimer(TimerKind.DUE, step.id, st.timers[step.id]))
+        self.audit(AuditKind.AWAITING_INPUT, step.id, actor=step.actor)
+        self.out.append(AwaitInput(step.id, step.actor))
+        return False
+
+    def _enter_wait(self, step: Step) -> bool:
+        st = self.state
+        st.timers[step.id] = due = add(self.at, step.duration or "PT0S")
+        st.entered.append(step.id)
+        self.audit(AuditKind.WAITING, step.id, due=due)
+        if due > self.at:
+            self.out.append(StartTimer(TimerKind.WAIT, step.id, due))
+            return False
+        self._finish_wait(step)
+        return True
+
+    def _finish_wait(self, step: Step) -> None:
+        st = self.state
+        due = st.timers.pop(step.id)
+        st.entered.remove(step.id)
+        st.finished[step.id] = StepStatus.DONE
+        self.record(step.id, StepStatus.DONE, detail=f"due {due.isoformat()}")
+        self.audit(AuditKind.WAIT_OVER, step.id, due=due)
+        self.save()
+
+    def _pause(self) -> None:
+        st = self.state
+        users = [s for s in st.pending() if self.defn.steps[s].kind == "user"]
+        st.status = Status.AWAITING_INPUT if users else Status.WAITING
+        self.save()
+
+    # ------------------------------------------------------------ handler calls
+
+    def _start_call(self, step: Step, compensating: bool) -> None:
+        timeout = Policy.of(step).timeout
+        deadline = self.at + dt.timedelta(seconds=timeout) if timeout is not None else None
+        self.state.calls[call_key(step.id, compensating)] = {
+            "attempts": [], "deadline": deadline, "due": None}
+        self._attempt(step, compensating)
+
+    def _continue_call(self, step: Step, compensating: bool) -> None:
+        """A call the engine stopped in: wait what is left of its backoff, then try again."""
+        due = self.state.calls[call_key(step.id, compensating)]["due"]
+        if due is not None and due > self.at:
+            self.suspend(StartTimer(TimerKind.RETRY, step.id, due, compensating))
+        else:
+            self._attempt(step, compensating)
+
+    def _attempt(self, step: Step, compensating: bool) -> None:
+        call = self.state.calls[call_key(step.id, compensating)]
+        number, deadline = len(call["attempts"]) + 1, call["deadline"]
+        budget = None if deadline is None else (deadline - self.at).total_seconds()
+        if budget is not None and budget <= 0:
+            message = (f"the step's timeout of {Policy.of(step).timeout} s ran out before "
+                       f"attempt {number}")
+            self._finish_call(step, compensating, _Result(AttemptResult.ERROR, message=message))
+            return
+        self.suspend(CallHandler(self._call_for(step, compensating, number), budget))
+
+    def _call_for(self, step: Step, compensating: bool, number: int) -> StepCall:
+        st = self.state
+        if compensating:
+            saved = st.undo.get(step.id, {})
+            handler = step.compensation.handler if step.compensation else ""
+            inputs, outputs = saved.get("inputs", {}), dict(saved.get("outputs", {}))
+        else:
+            handler, inputs, outputs = step.handler or "", self._inputs(step), {}
+        params = {n: param_value(p) for n, p in step.parameters.items()}
+        return StepCall(st.id, st.product_id, st.version, st.channel, step.id, handler,
+                        step.component, inputs, params, f"{st.id}/{call_key(step.id, compensating)}",
+                        number, compensating, outputs)
+
+    def _inputs(self, step: Step) -> dict[str, object]:
+        data = self.state.data
+        return {c: data[d] for c, d in step.inputs.items() if d in data}
+
+    def _answered(self, ev: HandlerAnswered) -> None:
+        st, key = self.state, call_key(ev.step_id, ev.compensating)
+        step, call = self.defn.steps.get(ev.step_id), st.calls.get(key)
+        if step is None or call is None or st.status not in ACTIVE:
+            raise InvalidState(f"application {st.id} awaits no answer from {key}")
+        attempt = ev.attempt
+        if attempt.result == AttemptResult.TIMEOUT:  # the wording names the step's whole budget
+            attempt = replace(attempt, error=f"no answer within {Policy.of(step).timeout} s")
+        call["attempts"] = [*call["attempts"], attempt_row(attempt)]
+        if attempt.result == AttemptResult.OK:
+            out = _Result(AttemptResult.OK, outputs=ev.outputs)
+        elif attempt.result == AttemptResult.BUSINESS:
+            out = _Result(AttemptResult.BUSINESS, code=ev.code, message=ev.message)
+        elif self._retry(step, ev.compensating, attempt):
+            return
+        else:
+            out = _Result(AttemptResult.ERROR, message=self._failure(step, attempt))
+        self._finish_call(step, ev.compensating, out)
+        self.advance()
+
+    def _retry(self, step: Step, compensating: bool, attempt: Attempt) -> bool:
+        """Save the due retry and start its timer; False when no attempt is left or fits."""
+        policy, call = Policy.of(step), self.state.calls[call_key(step.id, compensating)]
+        if attempt.number >= policy.attempts:
+            return False
+        due = self.at + dt.timedelta(seconds=policy.delay(attempt.number))
+        if call["deadline"] is not None and due >= call["deadline"]:
+            return False
+        call["due"] = due
+        self.save()  # durable before the backoff: a crash now resumes with the next attempt
+        self.suspend(StartTimer(TimerKind.RETRY, step.id, due, compensating))
+        return True
+
+    def _failure(self, step: Step, attempt: Attempt) -> str | None:
+        policy = Policy.of(step)
+        if attempt.number >= policy.attempts:
+            return attempt.error
+        return f"{attempt.error}; the step's timeout of {policy.timeout} s leaves no time to retry"
+
+    def _finish_call(self, step: Step, compensating: bool, out: _Result) -> None:
+        call = self.state.calls.pop(call_key(step.id, compensating))
+        out.attempts = tuple(attempt_of(a) for a in call["attempts"])
+        if compensating:
+            self._compensated(step, out)
+        else:
+            self._service_done(step, out)
+
+    def _timer(self, ev: TimerFired) -> None:
+        st = self.state
+        if ev.kind != TimerKind.RETRY:
+            if ev.step_id in st.pending() and ev.step_id in st.timers:
+                self._fire([ev.step_id])  # else it was withdrawn, or fired already
+            return
+        step = self.defn.steps.get(ev.step_id)
+        if step is not None and call_key(step.id, ev.compensating) in st.calls \
+                and st.status in ACTIVE:
+            self._attempt(step, ev.compensating)
+            self.advance()
+
+    # ------------------------------------------------------------ service steps
+
+    def _service_done(self, step: Step, out: _Result) -> None:
+        st = self.state
+        inputs = self._inputs(step)
+        if out.result == AttemptResult.OK:
+            try:
+                written = self._outputs(step, out.outputs)
+            except Problem as exc:
+                out.result, out.message = AttemptResult.ERROR, f"output {exc.message}"
+            else:
+                self._service_ok(step, out, inputs, written)
+                return
+        if out.result == AttemptResult.BUSINESS:
+            self._business(step, out, inputs)
+            return
+        st.finished[step.id] = StepStatus.FAILED
+        self.record(step.id, StepStatus.FAILED, result=out, inputs=inputs, detail=out.message)
+        if not step.critical:
+            # A non-critical step (a notification, an archive copy) fails alone: record, go on.
+            self.audit(AuditKind.NONCRITICAL_FAILURE, step.id, reason=out.message or "")
+            self.save()
+            return
+        self._end(Outcome.FAILED, None, f"step {step.id} failed: {out.message}")
+
+    def _service_ok(self, step: Step, out: _Result, inputs: Mapping[str, object],
+                    written: Mapping[str, object]) -> None:
+        st = self.state
+        st.data.update(written)
+        st.finished[step.id] = StepStatus.DONE
+        st.completed.append(step.id)
+        if step.compensation is not None:
+            st.undo[step.id] = {"inputs": inputs, "outputs": dict(out.outputs)}
+        self.record(step.id, StepStatus.DONE, result=out, inputs=inputs, outputs=written)
+        self.save()
+
+    def _outputs(self, step: Step, raw: Mapping[str, object]) -> dict[str, object]:
+        """The handler's outputs under their product data paths, coerced to their types."""
+        written: dict[str, object] = {}
+        for cpath, dpath in step.outputs.items():
+            value = raw.get(cpath, raw.get(dpath))
+            fd = self.defn.data.get(dpath)
+            if value is None:
+                if fd is not None and fd.required:
+                    raise Problem("missing", f"'{cpath}' was not returned")
+                continue
+            written[dpath] = coerced(fd, value)
+        return written
+
+    def _business(self, step: Step, out: _Result, inputs: Mapping[str, object]) -> None:
+        code = out.code or ""
+        route = step.errors.get(code)
+        self.state.finished[step.id] = StepStatus.ERROR
+        self.record(step.id, StepStatus.ERROR, result=out, inputs=inputs, detail=code)
+        if route is None and not step.critical:
+            self.audit(AuditKind.NONCRITICAL_FAILURE, step.id,
+                       reason=f"undeclared business error {code}")
+            self.save()
+        elif route is None:
+            self._end(Outcome.FAILED, None, f"step {step.id} raised undeclared business error {code}")
+        elif route.goto is not None:
+            self._goto(step, route.goto, code)
+            self.save()
+        else:
+            self._end(_outcome(route.end or Outcome.FAILED), route.message,
+                      f"business error {code} at {step.id}")
+
+    def _goto(self, step: Step, target: str, code: str) -> None:
+        """Jump forward: every unfinished step that must come before ``target`` is bypassed."""
+        st, where = self.state, self.program.positions
+        for sid, pos in walk(self.defn.flow):
+            if sid not in st.finished and sid != target and precedes(pos, where[target]):
+                st.finished[sid] = StepStatus.BYPASSED
+                if st.timers.pop(sid, None) is not None:
+                    self.out.append(CancelTimer(self._timer_kind(sid), sid))
+                self.record(sid, StepStatus.BYPASSED,
+                            detail=f"error {code} at {step.id} goes to {target}")
+        self.audit(AuditKind.GOTO, step.id, code=code, target=target)
+
+    def _timer_kind(self, step_id: str) -> TimerKind:
+        return TimerKind.DUE if self.defn.steps[step_id].kind == "user" else TimerKind.WAIT
+
+    # ------------------------------------------------------------ ending
+
+    def _end(self, outcome: Outcome, message: Label | None, reason: str | None) -> None:
+        st = self.state
+        st.outcome, st.reason = outcome, reason
+        st.message = message.model_dump(by_alias=True) if message is not None else None
+        for sid in st.pending():
+            st.finished[sid] = StepStatus.ABANDONED
+            self.record(sid, StepStatus.ABANDONED, detail=f"application ended {outcome}")
+            if sid in st.timers:
+                self.out.append(CancelTimer(self._timer_kind(sid), sid))
+        self.audit(AuditKind.ENDED, outcome=outcome, reason=reason)
+        if outcome in self.defn.compensate_on and self._to_undo():
+            st.status = Status.COMPENSATING
+            self.save()
+        else:
+            self._close()
+
+    def _close(self) -> None:
+        st = self.state
+        st.status = Status.ENDED
+        self.save()
+        self.out.append(End(st.outcome or Outcome.COMPLETED, st.reason))
+
+    def _to_undo(self) -> list[str]:
+        st = self.state
+        return [s for s in reversed(st.completed)
+                if self.defn.steps[s].compensation is not None and s not in st.compensated]
+
+    def _compensate_next(self) -> None:
+        """Undo the newest completed step not undone yet (one commit each), or close."""
+        todo = self._to_undo()
+        if not todo:
+            self._close()
+            return
+        step = self.defn.steps[todo[0]]
+        if call_key(step.id, True) in self.state.calls:
+            self._continue_call(step, True)
+        else:
+            self._start_call(step, True)
+
+    def _compensated(self, step: Step, out: _Result) -> None:
+        st = self.state
+        st.compensated.append(step.id)
+        ok = out.result == AttemptResult.OK
+        st.attention = st.attention or not ok
+        status = StepStatus.COMPENSATED if ok else StepStatus.COMPENSATION_FAILED
+        self.record(step.id, status, compensation=True, result=out,
+                    inputs=st.undo.get(step.id, {}).get("inputs", {}), detail=out.message)
+        self.audit(AuditKind.COMPENSATED if ok else AuditKind.COMPENSATION_FAILED, step.id)
+        if self._to_undo():
+            self.save()
+        else:
+            self._close()
+
+    # ------------------------------------------------------------ from the outside
+
+    def _submitted(self, ev: Submitted) -> None:
+        st = self.state
+        step = awaiting(self.defn, st, ev.step_id)
+        st.data.update(ev.values)
+        st.entered.remove(step.id)
+        if st.timers.pop(step.id, None) is not None:
+            self.out.append(CancelTimer(TimerKind.DUE, step.id))
+        st.status = Status.RUNNING
+        self.audit(AuditKind.SUBMITTED, step.id, fields=sorted(ev.values), error=ev.error)
+        if ev.error is not None:
+            self._business(step, _Result(AttemptResult.BUSINESS, code=ev.error), ev.values)
+        else:
+            st.finished[step.id] = StepStatus.DONE
+            self.record(step.id, StepStatus.DONE, inputs=ev.values)
+            self.save()
+        self.advance()
+
+    def _due(self, until: dt.datetime) -> list[str]:
+        st = self.state
+        return [s for s in st.pending() if s in st.timers and st.timers[s] <= until]
+
+    def _fire(self, due: list[str]) -> None:
+        """Finish the waits and fail the user steps whose time is up, then go on."""
+        st = self.state
+        if not due or st.status not in PAUSED:
+            return
+        st.status = Status.RUNNING  # saved with the first wait, so a crash here is resumed
+        for sid in due:
+            step = self.defn.steps[sid]
+            if step.kind != "user":
+                self._finish_wait(step)
+            elif self._user_timeout(step):
+                break
+        self.advance()
+
+    def _user_timeout(self, step: Step) -> bool:
+        """A user step not done within its timeout fails; True when that ended the application."""
+        st = self.state
+        st.timers.pop(step.id, None)
+        st.entered.remove(step.id)
+        st.finished[step.id] = StepStatus.FAILED
+        self.record(step.id, StepStatus.FAILED, detail=f"not done within {step.timeout}")
+        if not step.critical:
+            self.audit(AuditKind.NONCRITICAL_FAILURE, step.id,
+                       reason=f"not done within {step.timeout}")
+            self.save()
+            return False
+        self._end(Outcome.FAILED, None, f"step {step.id} was not done within {step.timeout}")
+        return True
+
+    def _cancel(self, ev: CancelRequested) -> None:
+        st = self.state
+        if ev.by not in tuple(Canceller):
+            raise InvalidArgument(f"by is 'customer' or 'bank', not {ev.by!r}")
+        if st.status not in PAUSED:
+            raise InvalidState(f"application {st.id} is {st.status}; only an application waiting "
+                               "for input or for time can be cancelled")
+        for sid in st.pending():
+            if self.defn.steps[sid].kind == "wait" and not self.defn.steps[sid].interruptible:
+                raise InvalidState(f"application {st.id} is in wait step {sid}, which cannot be "
+                                   "interrupted")
+        self.audit(AuditKind.CANCELLED, by=ev.by, reason=ev.reason)
+        self._end(Outcome.CANCELLED, None, f"cancelled by {ev.by}: {ev.reason}")
+        self.advance()

@@ -1,0 +1,248 @@
+"""What goes in and out of the decision core (see :mod:`productkit.runtime.core`): the events
+it takes, the commands it gives, and the definition and state it reads."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from ..ir import Retry, Step, WorkflowDefinition
+from ._durations import seconds
+from ._flow import Position, positions
+from ._state import AppState
+from ._values import param_value
+from .errors import InvalidState
+from .handlers import StepCall
+from .status import Canceller, Outcome, Status
+from .views import Attempt, AuditEvent, StepRecord
+
+__all__ = [
+    "AwaitInput",
+    "CallHandler",
+    "CancelRequested",
+    "CancelTimer",
+    "Command",
+    "Decision",
+    "End",
+    "Event",
+    "HandlerAnswered",
+    "Policy",
+    "Program",
+    "RecordAudit",
+    "RecordStep",
+    "Resumed",
+    "Save",
+    "StartTimer",
+    "Started",
+    "Submitted",
+    "Ticked",
+    "TimerFired",
+    "TimerKind",
+    "awaiting",
+    "call_key",
+    "new_state",
+]
+
+
+class TimerKind(StrEnum):
+    WAIT = "wait"  # a wait step's duration
+    DUE = "due"  # the time a user (staff) step must be done by
+    RETRY = "retry"  # the backoff before the next attempt of a handler call
+
+
+# ---------------------------------------------------------------- events
+
+
+@dataclass(frozen=True, slots=True)
+class Started:
+    """A new application (see :func:`new_state`) was opened."""
+
+    at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Resumed:
+    """Go on with an application a crash left running or compensating."""
+
+    at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Submitted:
+    """A user step's checked values; ``error`` is a declared business error it reports."""
+
+    at: dt.datetime
+    step_id: str
+    values: Mapping[str, object]
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Ticked:
+    """The executor's clock reached ``until``: every wait and due time at or before it fires."""
+
+    at: dt.datetime
+    until: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class TimerFired:
+    """One timer a :class:`StartTimer` asked for came due."""
+
+    at: dt.datetime
+    kind: TimerKind
+    step_id: str
+    compensating: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class HandlerAnswered:
+    """How one attempt of a :class:`CallHandler` ended; ``code`` and ``message`` are those of
+    a business error, ``outputs`` the handler's (component paths) when it succeeded."""
+
+    at: dt.datetime
+    step_id: str
+    compensating: bool
+    attempt: Attempt
+    outputs: Mapping[str, object] = field(default_factory=dict)
+    code: str | None = None
+    message: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CancelRequested:
+    at: dt.datetime
+    by: Canceller
+    reason: str
+
+
+Event = Started | Resumed | Submitted | Ticked | TimerFired | HandlerAnswered | CancelRequested
+
+
+# ---------------------------------------------------------------- commands
+
+
+@dataclass(frozen=True, slots=True)
+class RecordStep:
+    record: StepRecord
+
+
+@dataclass(frozen=True, slots=True)
+class RecordAudit:
+    event: AuditEvent
+
+
+@dataclass(frozen=True, slots=True)
+class Save:
+    """Commit ``state`` with the rows recorded since the last Save, in one transaction."""
+
+    state: AppState
+
+
+@dataclass(frozen=True, slots=True)
+class CallHandler:
+    call: StepCall
+    timeout: float | None  # seconds this attempt may take: what is left of the step's budget
+
+
+@dataclass(frozen=True, slots=True)
+class AwaitInput:
+    step_id: str
+    actor: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class StartTimer:
+    kind: TimerKind
+    step_id: str
+    due: dt.datetime
+    compensating: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class CancelTimer:
+    kind: TimerKind
+    step_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class End:
+    outcome: Outcome
+    reason: str | None
+
+
+Command = (RecordStep | RecordAudit | Save | CallHandler | AwaitInput | StartTimer | CancelTimer
+           | End)
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    state: AppState
+    commands: tuple[Command, ...]
+
+
+# ---------------------------------------------------------------- inputs
+
+
+@dataclass(frozen=True, slots=True)
+class Program:
+    """A workflow definition with what the core derives from it once: parameter values and
+    the position of every step in the flow."""
+
+    definition: WorkflowDefinition
+    parameters: Mapping[str, object]
+    positions: Mapping[str, Position]
+
+    @classmethod
+    def of(cls, definition: WorkflowDefinition) -> Program:
+        params = {n: param_value(p) for n, p in definition.parameters.items()}
+        return cls(definition, params, positions(definition.flow))
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """Attempts, backoff and timeout of a step, in seconds."""
+
+    attempts: int = 1
+    backoff: float = 0.0
+    multiplier: float = 2.0
+    max_backoff: float | None = None
+    timeout: float | None = None
+
+    @classmethod
+    def of(cls, step: Step) -> Policy:
+        r = step.retry or Retry()
+        return cls(attempts=max(1, r.max_attempts),
+                   backoff=seconds(r.backoff) if r.backoff else 0.0,
+                   multiplier=float(r.multiplier),
+                   max_backoff=seconds(r.max_backoff) if r.max_backoff else None,
+                   timeout=seconds(step.timeout) if step.timeout else None)
+
+    def delay(self, attempt: int) -> float:
+        """Seconds to wait after failed attempt ``attempt`` (1-based)."""
+        wait = self.backoff * self.multiplier ** (attempt - 1)
+        return min(wait, self.max_backoff) if self.max_backoff is not None else wait
+
+
+def new_state(app_id: str, product_id: str, version: str, digest: str, channel: str,
+              at: dt.datetime, data: Mapping[str, object]) -> AppState:
+    """The state of an application about to be :class:`Started`."""
+    return AppState(app_id, product_id, version, digest, channel, Status.RUNNING, at, at,
+                    data=dict(data))
+
+
+def call_key(step_id: str, compensating: bool) -> str:
+    """The call's name in ``AppState.calls`` and in its idempotency key (``app/<key>``)."""
+    return f"{step_id}/compensate" if compensating else step_id
+
+
+def awaiting(definition: WorkflowDefinition, state: AppState, step_id: str) -> Step:
+    """The user step ``step_id`` when the application waits for it; InvalidState otherwise."""
+    step = definition.steps.get(step_id)
+    if state.status != Status.AWAITING_INPUT or step is None or step.kind != "user" \
+            or step_id not in state.pending():
+        raise InvalidState(f"application {state.id} is {state.status} and does not wait for "
+                           f"step {step_id!r} (pending: {', '.join(state.pending()) or 'none'})")
+    return step
