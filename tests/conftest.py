@@ -42,3 +42,18 @@ def golden(update_goldens: bool) -> GoldenCheck:
             pytest.fail(problem, pytrace=False)
 
     return check
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, exitstatus: int,
+                            config: pytest.Config) -> None:
+    """Name every skipped test loudly; with PRODUCTKIT_NO_SKIP=1 (set by CI) a skip fails the run."""
+    skipped = terminalreporter.stats.get("skipped", [])
+    if not skipped:
+        return
+    terminalreporter.section(f"SKIPPED: {len(skipped)} test(s) did not run", sep="!", red=True, bold=True)
+    for report in skipped:
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        terminalreporter.write_line(f"  {report.nodeid}: {reason}", red=True)
+    if os.environ.get("PRODUCTKIT_NO_SKIP") == "1":
+        terminalreporter.write_line("PRODUCTKIT_NO_SKIP=1: a skipped test fails the run", red=True, bold=True)
+        terminalreporter._session.exitstatus = pytest.ExitCode.TESTS_FAILED  # type: ignore[attr-defined]
