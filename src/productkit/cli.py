@@ -177,8 +177,10 @@ def _release_date(text: str | None) -> dt.date | None:
         day = dt.date.fromisoformat(text)
     except ValueError:
         _usage(f"--release-date {text!r} is not YYYY-MM-DD")
-    if not dt.date(2000, 1, 1) <= day <= dt.date(2999, 12, 31):
-        _usage(f"--release-date {text} is outside 2000-01-01..2999-12-31")
+    from .options import RELEASE_DATES
+
+    if not RELEASE_DATES[0] <= day <= RELEASE_DATES[1]:
+        _usage(f"--release-date {text} is outside {RELEASE_DATES[0]}..{RELEASE_DATES[1]}")
     return day
 
 

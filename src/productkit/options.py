@@ -29,6 +29,9 @@ class Options:
     def __post_init__(self) -> None:
         if self.language not in LANGUAGES:
             raise ValueError(f"language {self.language!r}: expected one of {', '.join(LANGUAGES)}")
+        if self.release_date is not None and not RELEASE_DATES[0] <= self.release_date <= RELEASE_DATES[1]:
+            raise ValueError(f"release date {self.release_date} is outside {RELEASE_DATES[0]}..{RELEASE_DATES[1]}")
 
 
 LANGUAGES = ("zh-CN", "en")
+RELEASE_DATES = (dt.date(2000, 1, 1), dt.date(2999, 12, 31))  # T+n stays far inside the calendar

@@ -56,9 +56,12 @@ def check_out(out: Path, roots: Sequence[Path] = ()) -> None:
     out = out.absolute()
     for root in roots:
         for source in (root.resolve() / d for d in SOURCE_DIRS):
-            if out.resolve() == source or out.resolve().is_relative_to(source) or source.is_relative_to(out.resolve()):
-                raise OutputRefused(f"--out {out} overlaps the catalogue's {source.name}/ folder: the build would "
-                                    "be read as catalogue documents or replace them; choose a folder outside it")
+            if source.is_relative_to(out.resolve()):
+                raise OutputRefused(f"--out {out} holds the catalogue's {source.name}/ folder: a build must not "
+                                    "replace the catalogue; choose a folder of its own")
+            if out.resolve().is_relative_to(source):
+                raise OutputRefused(f"--out {out} is inside the catalogue's {source.name}/ folder, where the build "
+                                    "would be read as catalogue documents; choose a folder outside it")
     if out.is_symlink():
         if Path(os.path.realpath(out)).parent != store_of(out).resolve():
             raise OutputRefused(f"--out {out} is a link to {os.readlink(out)}, not to a build productkit wrote "
