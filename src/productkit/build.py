@@ -27,12 +27,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+import orjson
+import semantic_version
+
 from . import ir
 from .assemble import Assembly
 from .cache import engine_digest
 from .checks import CheckContext
 from .checks.products import input_files
 from .diagnostics import Diagnostic, Location, Severity, has_errors
+from .diff import ChangeClass, Side, diff
+from .governance import (
+    classified_changes,
+    gate,
+    handlers_of,
+    relevant_diff,
+    side_of_files,
+    version_discipline,
+)
 from .options import Options
 from .output import MARKER, OutputRefused, check_out, write_build
 from .runtime.seal import SIGNATURE_FILE, manifest_digest, public_of
@@ -194,9 +206,20 @@ def _previous(out: Path) -> _Previous:
     return _Previous(manifest, folder, dict(files) if isinstance(files, dict) else {})
 
 
+@dataclass(frozen=True, slots=True)
+class Release:
+    """How a build is released: signed, gated by change class, keeping versions in flight."""
+
+    sign: bytes | None = None  # an Ed25519 private key (PEM): the manifest is signed with it
+    allow: frozenset[ChangeClass] | None = None  # the change classes this build may ship
+    base: Side | None = None  # what the gate compares with (default: the previous build in out)
+    keep_versions: int | tuple[str, ...] = 0  # previous versions kept for applications in flight
+    grace: float = 600.0  # seconds a retired build stays for its readers
+
+
 def build(paths: Sequence[Path | str] = (), out: Path = Path("build"), options: Options = Options(),
           select: Sequence[str] = (), progress: Callable[[str], None] | None = None,
-          sign: bytes | None = None, grace: float = 600.0) -> BuildResult:
+          sign: bytes | None = None, grace: float = 600.0, release: Release | None = None) -> BuildResult:
     """Validate, compile the selected products, and atomically replace ``out``.
 
     ``out`` must be a new path or a previous build (see :mod:`productkit.output`). A selection
@@ -204,7 +227,8 @@ def build(paths: Sequence[Path | str] = (), out: Path = Path("build"), options: 
     build as it was; a selection that matches nothing is an error. ``sign`` (an Ed25519 private
     key, PEM) signs the manifest. Retired builds stay ``grace`` seconds for their readers."""
     result = BuildResult()
-    fingerprint, root = _fingerprint(paths, options, select, sign)
+    release = release or Release(sign=sign, grace=grace)
+    fingerprint, root = _fingerprint(paths, options, select, release)
     try:
         check_out(out, [root])
     except OutputRefused as exc:
@@ -226,14 +250,15 @@ def build(paths: Sequence[Path | str] = (), out: Path = Path("build"), options: 
             hint=did_you_mean(unmatched[0], known) or f"products: {', '.join(known[:8])}"))
         return result
     return _compile_and_write(ctx, checked.catalog.root, out, options, select, fingerprint,
-                              result, progress, sign, grace)
+                              result, progress, release)
 
 
 def _compile_and_write(ctx: CheckContext, root: Path, out: Path, options: Options, select: Sequence[str],
                        fingerprint: str, result: BuildResult, progress: Callable[[str], None] | None,
-                       sign: bytes | None, grace: float) -> BuildResult:
+                       release: Release) -> BuildResult:
     previous = _previous(out)
     plan = _plan(ctx, root, options, select, previous, result)
+    _keep_versions(ctx, previous, release.keep_versions, plan, result)
     relative, resolve_date = _relative_to(root), _date_resolver(options)
 
     def compile_one(item: tuple[str, Assembly, str]) -> tuple[dict[str, Any], dict[str, bytes], list[Diagnostic]]:
@@ -252,22 +277,76 @@ def _compile_and_write(ctx: CheckContext, root: Path, out: Path, options: Option
         result.compiled.append(pid)
         if progress is not None:
             progress(f"compiled {pid}")
+    documents = _documents(ctx)
+    result.diagnostics += version_discipline(previous.manifest.get("documents", {}), documents,
+                                             _document_files(ctx),
+                                             Severity(options.version_discipline))
+    changes = _changes(previous, plan, options, release, str(out))
+    result.diagnostics += changes[1]
     if has_errors(result.diagnostics, options.strict):
         return result
     # Diagnostics are kept with catalogue-relative paths, so an up-to-date rebuild replays them.
     kept = [{**d.to_json(), "file": relative(d.location.file)} for d in result.diagnostics]
-    manifest = _manifest(plan.entries, previous.manifest, options, {n: _sha(d) for n, d in plan.files.items()},
-                         {"fingerprint": fingerprint, "diagnostics": kept})
+    manifest = _manifest(plan.entries, changes[0], options, {n: _sha(d) for n, d in plan.files.items()},
+                         {"fingerprint": fingerprint, "diagnostics": kept}, documents)
     plan.files["manifest.json"] = ir.pretty_json(manifest).encode()
-    if sign is not None:
-        plan.files[SIGNATURE_FILE] = sign_manifest(plan.files["manifest.json"], sign)
+    if release.sign is not None:
+        plan.files[SIGNATURE_FILE] = sign_manifest(plan.files["manifest.json"], release.sign)
     try:
-        write_build(out, plan.files, plan.sources, grace)
+        write_build(out, plan.files, plan.sources, release.grace)
     except OSError as exc:
         result.diagnostics.append(Diagnostic("PK502", f"cannot write the build: {exc}", Location(str(out))))
         return result
     result.out, result.manifest = out, manifest
     return result
+
+
+def _documents(ctx: CheckContext) -> dict[str, str]:
+    """kind:id@version -> sha256 of its content (the document as read, so comments and layout do
+    not count), for every document: what version discipline compares."""
+    entries = sorted(ctx.catalog.entries, key=lambda e: e.key)
+    return {f"{e.key[0]}:{e.key[1]}@{e.key[2]}": _sha(orjson.dumps(e.model.model_dump(mode="json"),
+                                                                   option=orjson.OPT_SORT_KEYS))
+            for e in entries}
+
+
+def _document_files(ctx: CheckContext) -> dict[str, str]:
+    return {f"{e.key[0]}:{e.key[1]}@{e.key[2]}": e.file for e in ctx.catalog.entries}
+
+
+def _changes(previous: _Previous, plan: _Plan, options: Options, release: Release,
+             where: str) -> tuple[dict[str, Any], list[Diagnostic]]:
+    """The manifest's classified changes, and the gate's verdict when classes are restricted."""
+    found = relevant_diff(previous.manifest, previous.folder, plan.entries, plan.files, options.targets)
+    before = {f"{p['id']}@{p['version']}": p.get("digest") for p in previous.manifest.get("products", [])}
+    after = {f"{p['id']}@{p['version']}": p["digest"] for p in plan.entries}
+    changes = classified_changes(found, before, after, (before, after))
+    if release.allow is None:
+        return changes, []
+    gated = diff(release.base, side_of_files(plan.files, options.targets)) if release.base is not None else found
+    return changes, gate(gated, release.allow, where)
+
+
+def _keep_versions(ctx: CheckContext, previous: _Previous, keep: int | tuple[str, ...], plan: _Plan,
+                   result: BuildResult) -> None:
+    """Previous versions the catalogue no longer has, kept for applications in flight: the
+    ``keep`` newest per product (a number) or those named (id@version)."""
+    if not keep or previous.folder is None:
+        return
+    present = {f"{k[1]}@{k[2]}" for k in ctx.assemblies}
+    gone = [e for key, e in previous.products.items() if key not in present]
+    gone.sort(key=lambda e: (e["id"], semantic_version.Version(e["version"])), reverse=True)
+    counts: dict[str, int] = {}
+    for entry in gone:
+        key = f"{entry['id']}@{entry['version']}"
+        counts[entry["id"]] = counts.get(entry["id"], 0) + 1
+        wanted = key in keep if isinstance(keep, tuple) else counts[entry["id"]] <= keep
+        reused = previous.reuse(entry) if wanted else None
+        if reused is not None:
+            plan.files.update(reused)
+            plan.sources.update((name, previous.folder / name) for name in reused)
+            plan.entries.append({**entry, "kept": True})
+            result.reused.append(key)
 
 
 @dataclass(slots=True)
@@ -312,16 +391,17 @@ def _plan(ctx: CheckContext, root: Path, options: Options, select: Sequence[str]
 
 
 def _fingerprint(paths: Sequence[Path | str], options: Options, select: Sequence[str],
-                 sign: bytes | None = None) -> tuple[str, Path]:
+                 release: Release) -> tuple[str, Path]:
     """Everything a build depends on: every catalogue file's bytes (by path relative to its
     root), productkit's own source, the options, the selection and the signing key."""
     from .sources import discover, find_root
 
     h = hashlib.sha256()
-    h.update(b"signed by " + public_of(sign) if sign is not None else b"unsigned")
-    release = options.release_date or dt.date.today()
-    h.update(f"{engine_digest()}|{release}|{options.calendar}|{options.targets}|{options.language}|{options.strict}|"
-             f"{sorted(select)}|{options.max_file_bytes}|{options.max_depth}".encode())
+    h.update(b"signed by " + public_of(release.sign) if release.sign is not None else b"unsigned")
+    h.update(f"|{sorted(release.allow or ())}|{release.keep_versions}|{release.base is not None}".encode())
+    day = options.release_date or dt.date.today()
+    h.update(f"{engine_digest()}|{day}|{options.calendar}|{options.targets}|{options.language}|{options.strict}|"
+             f"{options.version_discipline}|{sorted(select)}|{options.max_file_bytes}|{options.max_depth}".encode())
     roots = []
     for given in [Path(p) for p in paths] or [Path.cwd()]:
         root = find_root(given.resolve()) if given.exists() else given
@@ -467,23 +547,17 @@ def _entry(defn: ir.WorkflowDefinition, produced: dict[str, bytes], locations: d
         "channels": defn.channels, "effective": defn.effective.model_dump(by_alias=True),
         "digest": defn.digest, "definition": _definition_name(defn), "targets": dict(sorted(locations.items())),
         "forms": forms, "components": defn.components, "lines": defn.lines, "inputs": inputs,
+        "handlers": handlers_of(defn),
     }
 
 
-def _manifest(entries: list[dict[str, Any]], previous: dict[str, Any], options: Options,
-              files: dict[str, str], build_record: dict[str, Any]) -> dict[str, Any]:
+def _manifest(entries: list[dict[str, Any]], changes: dict[str, Any], options: Options,
+              files: dict[str, str], build_record: dict[str, Any], documents: dict[str, str]) -> dict[str, Any]:
     products = sorted(entries, key=lambda e: (e["id"], e["version"]))
-    before = {f"{p['id']}@{p['version']}": p["digest"] for p in previous.get("products", [])}
-    now = {f"{p['id']}@{p['version']}": p["digest"] for p in products}
-    changes = {
-        "added": sorted(set(now) - set(before)),
-        "removed": sorted(set(before) - set(now)),
-        "changed": sorted(k for k in set(now) & set(before) if now[k] != before[k]),
-    }
     release = (options.release_date or dt.date.today()).isoformat()
     manifest = {"format": MANIFEST_FORMAT, "release_date": release, "calendar": options.calendar,
                 "products": products, "files": dict(sorted(files.items())), "changes": changes,
-                "build": build_record}
+                "documents": documents, "build": build_record}
     # The digest seals every other field (the sha256 of every file the build wrote, the release
     # date, ...), so a channel service detects any edited or swapped file or setting.
     return {**manifest, "digest": manifest_digest(manifest)}

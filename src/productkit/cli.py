@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
@@ -114,16 +114,30 @@ def build(paths: PathsArg = None,
           list_targets: Annotated[bool, typer.Option("--list-targets", help="list the targets and exit")] = False,
           sign: Annotated[Path | None, typer.Option("--sign", help="sign the manifest with this Ed25519 "
                                                     "private key (PEM; see productkit keygen)")] = None,
+          allow: Annotated[str | None, typer.Option("--allow", help="release gate: the change classes this "
+                                                    "build may ship, e.g. configuration")] = None,
+          base: Annotated[str | None, typer.Option("--base", help="what --allow compares with: a build folder "
+                                                   "or git ref (default: the previous build in --out)")] = None,
+          keep_versions: Annotated[str, typer.Option("--keep-versions", help="keep previous versions for "
+                                                     "applications in flight: N per product, or id@version,...")] = "0",
+          version_discipline: Annotated[str, typer.Option("--version-discipline",
+                                                          help="warning or error")] = "warning",
           format: FormatOpt = Format.text, strict: StrictOpt = False, no_cache: NoCacheOpt = False) -> None:
     """Validate everything and compile products into definitions, forms, BPMN and a manifest."""
+    from .build import Release
     from .build import build as run
     from .options import Options
 
     if list_targets:
         _list_targets()
+    if version_discipline not in ("warning", "error"):
+        _usage(f"--version-discipline {version_discipline!r}: expected warning or error")
     options = Options(strict=strict, release_date=_release_date(release_date), cache=None if no_cache else "auto",
-                      language=_language(lang), targets=_targets(target))
-    key = _signing_key(sign) if sign is not None else None
+                      language=_language(lang), targets=_targets(target),
+                      version_discipline="error" if version_discipline == "error" else "warning")
+    release = Release(sign=_signing_key(sign) if sign is not None else None, allow=_classes(allow),
+                      base=_base_side(base, paths or [], options) if base is not None else None,
+                      keep_versions=_keep(keep_versions))
     chosen = list(select or [])
     if changed_since is not None:
         chosen += _changed(paths or [], changed_since)
@@ -132,7 +146,7 @@ def build(paths: PathsArg = None,
     def show(msg: str) -> None:
         sys.stderr.write(f"\r\033[K{msg}")
 
-    result = run(paths or [], out, options, chosen, show if tty else None, sign=key)
+    result = run(paths or [], out, options, chosen, show if tty else None, release=release)
     if tty:
         sys.stderr.write("\r\033[K")
     _emit(result.diagnostics, format)
@@ -141,6 +155,40 @@ def build(paths: PathsArg = None,
             f"{out} is up to date" if result.up_to_date else f"wrote {out}")
         sys.stderr.write(f"build {state}: {len(result.compiled)} compiled, {len(result.reused)} unchanged\n")
     raise typer.Exit(EXIT_PROBLEMS if result.failed(strict) else EXIT_OK)
+
+
+def _classes(text: str | None) -> frozenset[Any] | None:
+    from .diff import ChangeClass
+
+    if text is None:
+        return None
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    known = [str(c) for c in ChangeClass]
+    for name in names:
+        if name not in known:
+            _usage(f"--allow {name!r}: the classes are {', '.join(known)}")
+    return frozenset(ChangeClass(n) for n in names)
+
+
+def _keep(text: str) -> int | tuple[str, ...]:
+    if text.isdigit():
+        return int(text)
+    keys = tuple(k.strip() for k in text.split(",") if k.strip())
+    if not keys or not all("@" in k for k in keys):
+        _usage(f"--keep-versions {text!r}: a number, or product versions as id@version,...")
+    return keys
+
+
+def _base_side(spec: str, paths: list[Path], options: Any) -> Any:
+    import tempfile
+
+    from .changes import SideError, load_side
+
+    work = Path(tempfile.mkdtemp(prefix="productkit-base-"))
+    try:
+        return load_side(spec, Path(paths[0]) if paths else Path("."), options, work)
+    except SideError as exc:
+        _usage(f"--base: {exc}")
 
 
 def _list_targets() -> NoReturn:
@@ -207,6 +255,71 @@ def _changed(paths: list[Path], ref: str) -> list[str]:
         return changed_products(paths, ref)
     except GitError as exc:
         _usage(str(exc))
+
+
+class DiffFormat(str, Enum):
+    text = "text"
+    json = "json"
+    markdown = "markdown"
+
+
+class NotesFormat(str, Enum):
+    markdown = "markdown"
+    json = "json"
+
+
+SideArg = Annotated[str, typer.Argument(help="a build folder, or a git reference of the catalogue")]
+CatalogueOpt = Annotated[Path, typer.Option("--catalogue", help="the catalogue root a git reference is read from")]
+
+
+def _diff_of(base: str, head: str, catalogue: Path, release_date: str | None) -> Any:
+    import tempfile
+
+    from .changes import SideError, load_side
+    from .diff import diff as compare
+    from .impact import GitError
+    from .options import Options
+
+    options = Options(release_date=_release_date(release_date), cache="auto")
+    with tempfile.TemporaryDirectory(prefix="productkit-diff-") as work:
+        try:
+            return compare(load_side(base, catalogue, options, Path(work)),
+                           load_side(head, catalogue, options, Path(work)))
+        except (SideError, GitError) as exc:
+            _usage(str(exc))
+
+
+@app.command("diff")
+def diff_(base: SideArg, head: SideArg, catalogue: CatalogueOpt = Path("."),
+          format: Annotated[DiffFormat, typer.Option("--format")] = DiffFormat.text,
+          release_date: Annotated[str | None, typer.Option("--release-date", help="T for refs built here")] = None
+          ) -> None:
+    """What changed between two builds (or git refs), each product change with its class."""
+    import json
+
+    from .changes import render
+    from .diagnostics import json_safe
+
+    result = _diff_of(base, head, catalogue, release_date)
+    if format == DiffFormat.json:
+        sys.stdout.write(json_safe(json.dumps(result.to_json(), ensure_ascii=False, indent=2, sort_keys=True)) + "\n")
+    else:
+        sys.stdout.write(render(result, format.value))
+    raise typer.Exit(EXIT_OK)
+
+
+@app.command("release-notes")
+def release_notes(base: SideArg, head: SideArg, catalogue: CatalogueOpt = Path("."),
+                  lang: Annotated[str, typer.Option("--lang", help="zh-CN or en")] = "zh-CN",
+                  format: Annotated[NotesFormat, typer.Option("--format")] = NotesFormat.markdown,
+                  release_date: Annotated[str | None, typer.Option("--release-date")] = None) -> None:
+    """Release notes for business readers: each product change in business words, its class and
+    its effective date."""
+    from .notes import render_notes
+
+    result = _diff_of(base, head, catalogue, release_date)
+    sys.stdout.write(render_notes(result, _language(lang), format.value))
+    raise typer.Exit(EXIT_OK)
 
 
 @app.command()

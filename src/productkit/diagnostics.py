@@ -320,6 +320,8 @@ CODES: dict[str, Code] = dict(
         _c("PK505", "build", "output folder refused (not new and not a productkit build)", "products: exists and is not a productkit build"),
         _c("PK506", "build", "selection matches no product", "--select 'deposit.tim-*' matches no product"),
         _c("PK507", "build", "a file of the previous build no longer matches its seal; compiled again", "x@1.0.0: a file of the previous build was edited"),
+        _c("PK508", "build", "content changed without a version bump", "products/x.yaml: Product x@1.0.0 changed since the previous build without a new version"),
+        _c("PK509", "build", "a change outside the classes the release gate allows", "build: x@1.0.0 is a code change, and this build allows only configuration"),
         _c("PK601", "runtime", "build missing or incomplete", "build/: no readable manifest.json"),
         _c("PK602", "runtime", "manifest malformed", "build/manifest.json: products is not a list"),
         _c("PK603", "runtime", "manifest digest does not match its products", "build/manifest.json: digest mismatch"),

@@ -11,7 +11,7 @@ from .options import Options
 from .shape import did_you_mean
 from .validate import validate
 
-__all__ = ["GitError", "UnknownTarget", "affected", "changed_products"]
+__all__ = ["GitError", "UnknownTarget", "affected", "changed_products", "git_output", "resolve_commit"]
 
 
 class UnknownTarget(ProductkitError):
@@ -81,20 +81,36 @@ def changed_products(paths: Sequence[Path], ref: str) -> list[str]:
     an empty selection would silently build nothing."""
     root = Path(paths[0]) if paths else Path(".")
     folder = root if root.is_dir() else root.parent
-    if not ref or ref.startswith("-") or any(ch in ref for ch in "\0\n\r"):
-        raise GitError(f"--changed-since {ref!r} is not a git reference")
-    if _git(folder, "rev-parse", "--git-dir") is None:
-        raise GitError(f"--changed-since needs a git repository, and {folder} is not inside one")
-    commit = _git(folder, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}")
-    if commit is None:
-        raise GitError(f"--changed-since {ref!r} names no commit in the git repository at {folder}")
-    diff = _git(folder, "diff", "--name-only", "--no-renames", "-z", commit.strip(), "--", ".")
+    commit = resolve_commit(folder, ref, "--changed-since")
+    diff = _git(folder, "diff", "--name-only", "--no-renames", "-z", commit, "--", ".")
     if diff is None:
         raise GitError(f"git could not list the files changed since {ref!r}")
     top = _git(folder, "rev-parse", "--show-toplevel")
     base = Path(top.strip()) if top else folder
     files = [str((base / name).resolve()) for name in diff.split("\0") if name]
     return sorted({pid.split("@")[0] for pid in affected(root, files, strict=False)})
+
+
+def resolve_commit(folder: Path, ref: str, option: str) -> str:
+    """The commit ``ref`` names in the repository holding ``folder``; GitError otherwise. The
+    reference never reaches git as an option (no leading '-', ``--end-of-options``)."""
+    if not ref or ref.startswith("-") or any(ch in ref for ch in "\0\n\r"):
+        raise GitError(f"{option} {ref!r} is not a git reference")
+    if _git(folder, "rev-parse", "--git-dir") is None:
+        raise GitError(f"{option} needs a git repository, and {folder} is not inside one")
+    commit = _git(folder, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}")
+    if commit is None:
+        raise GitError(f"{option} {ref!r} names no commit in the git repository at {folder}")
+    return commit.strip()
+
+
+def git_output(folder: Path, *args: str) -> bytes | None:
+    """git's raw output (e.g. an archive), or None when it fails."""
+    try:
+        proc = subprocess.run(["git", *args], cwd=folder, capture_output=True, check=False, timeout=120)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return proc.stdout if proc.returncode == 0 else None
 
 
 def _git(folder: Path, *args: str) -> str | None:

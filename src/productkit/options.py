@@ -21,6 +21,7 @@ class Options:
     calendar: str = "CN"
     targets: tuple[str, ...] = ("forms", "bpmn")  # output targets besides the definitions, by name
     language: str = "zh-CN"  # labels of targets that write one language (BPMN element names)
+    version_discipline: Literal["warning", "error"] = "warning"  # content changed under the same version
     # Where unchanged files and products are remembered between runs: "auto" is the user cache
     # folder ($PRODUCTKIT_CACHE_DIR, $XDG_CACHE_HOME/productkit or ~/.cache/productkit), never
     # the catalogue; a path names another folder; None disables it.
