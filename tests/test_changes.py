@@ -62,22 +62,26 @@ BUMP = _edit(PRODUCT, "version: 1.0.0", "version: 1.1.0")
 
 # name -> (planted change, the class of the product change, the change kinds it shows)
 RULES: dict[str, tuple[Callable[[Path], None], str, list[str]]] = {
-    "rate-within-bounds": (_edit(PRODUCT, "annual_rate: 1.75", "annual_rate: 1.80"), "configuration",
+    "rate-within-bounds": (_both(BUMP, _edit(PRODUCT, "annual_rate: 1.75", "annual_rate: 1.80")),
+                           "configuration", ["parameter", "version-retired"]),
+    "label": (_both(BUMP, _edit(PRODUCT, "en: 1-year time deposit", "en: One-year time deposit")),
+              "configuration", ["label", "version-retired"]),
+    "effective-date": (_both(BUMP, _edit(PRODUCT, "effective: {from: T+1}", "effective: {from: T+3}")),
+                       "configuration", ["effective", "version-retired"]),
+    "version-not-bumped": (_edit(PRODUCT, "annual_rate: 1.75", "annual_rate: 1.80"), "breaking",
                            ["parameter", "version-not-bumped"]),
-    "label": (_edit(PRODUCT, "en: 1-year time deposit", "en: One-year time deposit"), "configuration",
-              ["label", "version-not-bumped"]),
-    "effective-date": (_edit(PRODUCT, "effective: {from: T+1}", "effective: {from: T+3}"), "configuration",
-                       ["effective", "version-not-bumped"]),
-    "rate-in-a-new-version": (_both(BUMP, _edit(PRODUCT, "annual_rate: 1.75", "annual_rate: 1.80")),
-                              "breaking", ["parameter", "version-retired"]),
-    "step-added": (_both(BUMP, _new_handler), "breaking", ["handler-needed", "step-added", "version-retired"]),
+    "step-added": (lambda root: _both(BUMP, _with_consent_screen)(root), "assembly",
+                   ["step-added", "version-retired"]),
     "rule-added": (_both(BUMP, _edit(PRODUCT, "parameters:\n", "rules:\n  - {id: adult, kind: eligibility, "
                                      "expr: 'true', message: {zh-CN: 成年, en: Adults}}\nparameters:\n")),
-                   "breaking", ["rule", "version-retired"]),
+                   "assembly", ["rule", "version-retired"]),
     "channel-removed": (_edit("products/line.yaml", "channels: [mobile, web]", "channels: [mobile]"), "breaking",
                         ["channel-removed", "form", "version-not-bumped"]),
-    "new-handler": (_new_handler, "code", ["handler-needed", "step-added", "version-not-bumped"]),
-    "component-major": (_major_component, "code", ["component", "version-not-bumped"]),
+    "new-handler": (_both(BUMP, _new_handler), "code", ["handler-needed", "step-added", "version-retired"]),
+    "component-major": (_both(BUMP, _major_component), "code", ["component", "version-retired"]),
+    "screen-removed-in-a-new-version": (_both(BUMP, _edit("products/line.yaml", "  - id: consent\n    use: "
+                                                          "ui.consent@^1\n", "")),
+                                        "assembly", ["step-removed", "version-retired"]),
     "screen-removed": (_edit("products/line.yaml", "  - id: consent\n    use: ui.consent@^1\n", ""),
                        "breaking", ["step-removed", "version-not-bumped"]),
     "form-changed-in-place": (_edit("components/form.yaml", "    type: string\n",
@@ -119,7 +123,7 @@ def _golden_view(result: object) -> dict[str, object]:
 
 @pytest.mark.parametrize("name", sorted(RULES))
 def test_each_rule_classifies_its_change(name: str, catalogue: Path, tmp_path: Path, golden: GoldenCheck) -> None:
-    if name == "screen-removed":
+    if name.startswith("screen-removed"):
         _with_consent_screen(catalogue)
     base = _built(catalogue, tmp_path / "base")
     plant, cls, kinds = RULES[name]
@@ -135,7 +139,7 @@ def test_each_rule_classifies_its_change(name: str, catalogue: Path, tmp_path: P
 
 def test_release_notes_in_both_languages(catalogue: Path, tmp_path: Path, golden: GoldenCheck) -> None:
     base = _built(catalogue, tmp_path / "base")
-    _both(_edit(PRODUCT, "annual_rate: 1.75", "annual_rate: 1.80"), _new_handler,
+    _both(BUMP, _edit(PRODUCT, "annual_rate: 1.75", "annual_rate: 1.80"), _new_handler,
           _edit("products/line.yaml", "channels: [mobile, web]", "channels: [mobile, web, counter]"))(catalogue)
     _edit("components/form.yaml", "channels: [mobile, web]", "channels: [mobile, web, counter]")(catalogue)
     head = _built(catalogue, tmp_path / "head")
@@ -145,17 +149,18 @@ def test_release_notes_in_both_languages(catalogue: Path, tmp_path: Path, golden
         golden(GOLDEN / f"release-notes.{lang}.md", text)
         assert "annual_rate" not in text  # business words, not YAML names
     entries = json.loads(render_notes(result, "en", "json"))["entries"]
-    assert [(e["id"], e["class"], e["effective"]) for e in entries] == [("deposit.time-1y", "code", "2026-10-08")]
-    assert len(entries[0]["changes"]) == 6
+    assert [(e["id"], e["version"], e["class"], e["effective"]) for e in entries] == [
+        ("deposit.time-1y", "1.1.0", "code", "2026-10-08"), ("deposit.time-1y", "1.0.0", "configuration", None)]
+    assert len(entries[0]["changes"]) == 5 and len(entries[1]["changes"]) == 1
 
 
 def test_the_gate_refuses_what_it_does_not_allow(catalogue: Path, tmp_path: Path) -> None:
     out = _built(catalogue, tmp_path / "b")
     before = (out / "manifest.json").read_bytes()
-    configuration = Release(allow=frozenset({ChangeClass.CONFIGURATION}))
-    _edit(PRODUCT, "annual_rate: 1.75", "annual_rate: 1.80")(catalogue)
+    configuration = Release(allow=frozenset({ChangeClass.CONFIGURATION}), keep_versions=1)
+    _both(BUMP, _edit(PRODUCT, "annual_rate: 1.75", "annual_rate: 1.80"))(catalogue)
     assert not build([catalogue], out, OPTS, release=configuration).failed()
-    _new_handler(catalogue)
+    _both(_edit(PRODUCT, "version: 1.1.0", "version: 1.2.0"), _new_handler)(catalogue)
     refused = build([catalogue], out, OPTS, release=configuration)
     assert [d.code for d in refused.diagnostics if d.severity.value == "error"] == ["PK509"]
     assert "code change" in refused.diagnostics[-1].message and "notify.sms.send" in refused.diagnostics[-1].message
@@ -166,7 +171,7 @@ def test_the_gate_refuses_what_it_does_not_allow(catalogue: Path, tmp_path: Path
 
 def test_build_allow_on_the_command_line(catalogue: Path, tmp_path: Path) -> None:
     out = _built(catalogue, tmp_path / "b")
-    _new_handler(catalogue)
+    _both(BUMP, _new_handler)(catalogue)
     result = RUN.invoke(cli.app, ["build", str(catalogue), "--out", str(out), "--release-date", "2026-09-30",
                                   "--allow", "configuration,assembly", "--no-cache"])
     assert result.exit_code == 1 and "PK509" in result.output
@@ -180,7 +185,7 @@ def test_the_manifest_carries_the_classes(catalogue: Path, tmp_path: Path) -> No
     changes = json.loads((out / "manifest.json").read_text("utf-8"))["changes"]
     assert changes["changed"] == ["deposit.time-1y@1.0.0"]
     assert changes["products"] == [{"id": "deposit.time-1y", "version": "1.0.0", "base_version": "1.0.0",
-                                    "class": "configuration", "kinds": ["parameter", "version-not-bumped"]}]
+                                    "class": "breaking", "kinds": ["parameter", "version-not-bumped"]}]
 
 
 def test_kept_versions_stay_for_applications_in_flight(catalogue: Path, tmp_path: Path) -> None:
@@ -213,9 +218,9 @@ def test_diff_and_release_notes_on_the_command_line(catalogue: Path, tmp_path: P
     _edit(PRODUCT, "annual_rate: 1.75", "annual_rate: 1.80")(catalogue)
     head = _built(catalogue, tmp_path / "head")
     text = RUN.invoke(cli.app, ["diff", str(base), str(head)])
-    assert text.exit_code == 0 and "deposit.time-1y@1.0.0: configuration" in text.output
+    assert text.exit_code == 0 and "deposit.time-1y@1.0.0: breaking" in text.output
     data = json.loads(RUN.invoke(cli.app, ["diff", str(base), str(head), "--format", "json"]).output)
-    assert [(p["id"], p["class"]) for p in data["products"]] == [("deposit.time-1y", "configuration")]
+    assert [(p["id"], p["class"]) for p in data["products"]] == [("deposit.time-1y", "breaking")]
     md = RUN.invoke(cli.app, ["diff", str(base), str(head), "--format", "markdown"]).output
     assert md.startswith("## Product changes")
     notes = RUN.invoke(cli.app, ["release-notes", str(base), str(head), "--lang", "en"]).output
@@ -235,13 +240,14 @@ def test_diff_between_git_refs(catalogue: Path) -> None:
     _git(catalogue, "init", "-q")
     _git(catalogue, "add", "-A")
     _git(catalogue, "commit", "-qm", "base")
-    _edit(PRODUCT, "annual_rate: 1.75", "annual_rate: 1.80")(catalogue)
+    _both(BUMP, _edit(PRODUCT, "annual_rate: 1.75", "annual_rate: 1.80"))(catalogue)
     _git(catalogue, "commit", "-qam", "rate")
     result = RUN.invoke(cli.app, ["diff", "HEAD~1", "HEAD", "--catalogue", str(catalogue), "--format", "json",
                                   "--release-date", "2026-09-30"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
-    assert [(p["id"], p["class"]) for p in data["products"]] == [("deposit.time-1y", "configuration")]
+    assert [(p["version"], p["class"]) for p in data["products"]] == [("1.1.0", "configuration"),
+                                                                       ("1.0.0", "configuration")]
     assert not (catalogue / "build").exists()  # refs are built in a temporary folder, never the catalogue
     unknown = RUN.invoke(cli.app, ["diff", "no-such-ref", "HEAD", "--catalogue", str(catalogue)])
     assert unknown.exit_code == 2 and "no-such-ref" in unknown.output

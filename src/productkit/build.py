@@ -51,6 +51,7 @@ from .runtime.seal import SIGNATURE_FILE, manifest_digest, public_of
 from .runtime.seal import sign as sign_manifest
 from .shape import did_you_mean
 from .targets import load_targets
+from .types import TYPE_NAMES
 from .validate import validate
 from .values import release_offset
 
@@ -557,7 +558,7 @@ def _manifest(entries: list[dict[str, Any]], changes: dict[str, Any], options: O
     release = (options.release_date or dt.date.today()).isoformat()
     manifest = {"format": MANIFEST_FORMAT, "release_date": release, "calendar": options.calendar,
                 "products": products, "files": dict(sorted(files.items())), "changes": changes,
-                "documents": documents, "build": build_record}
+                "documents": documents, "types": sorted(TYPE_NAMES), "build": build_record}
     # The digest seals every other field (the sha256 of every file the build wrote, the release
     # date, ...), so a channel service detects any edited or swapped file or setting.
     return {**manifest, "digest": manifest_digest(manifest)}

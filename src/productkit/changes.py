@@ -8,6 +8,7 @@ folder and built there with the same options.
 from __future__ import annotations
 
 import io
+import json
 import tarfile
 import tempfile
 from pathlib import Path
@@ -34,18 +35,11 @@ def side_of_build(folder: Path) -> Side:
         build = read_build(folder)
     except CatalogError as exc:
         raise SideError(f"{folder} is not a loadable build: {exc}") from None
-    targets = {t for pv in build.products for t in _targets_of(folder, pv.key)}
-    return Side({pv.key: pv.definition for pv in build.products}, frozenset(targets))
-
-
-def _targets_of(folder: Path, key: str) -> list[str]:
-    import json
-
-    manifest = json.loads((folder / "manifest.json").read_bytes())
-    for entry in manifest.get("products", []):
-        if f"{entry.get('id')}@{entry.get('version')}" == key:
-            return list(entry.get("targets", {}))
-    return []
+    manifest = json.loads((build.root / "manifest.json").read_bytes())  # verified by read_build
+    targets = {t for entry in manifest.get("products", []) for t in entry.get("targets", {})}
+    types = manifest.get("types")
+    return Side({pv.key: pv.definition for pv in build.products}, frozenset(targets),
+                types=frozenset(types) if isinstance(types, list) else None)
 
 
 def load_side(spec: str, catalogue: Path, options: Options, work: Path) -> Side:

@@ -12,9 +12,11 @@ change gets one of four classes, from the least to the most demanding:
   signs off;
 * ``code``: needs software: a handler no product of the base used, a component's major version,
   a value type or an output target the base did not have;
-* ``breaking``: applications in flight on the base cannot finish as started: a screen or wait
-  step of the same version removed or its form changed, or a version leaving the build while
-  applications may be on it (keep it with ``build --keep-versions``).
+* ``breaking``: applications in flight on the base cannot finish as started: the content of a
+  version changed under them (they are pinned to versions), a screen or wait step they may wait
+  at removed or its form changed, or the product withdrawn. A new version is not breaking: its
+  applications start on it, and the previous version's finish on that one while the build keeps
+  it (``build --keep-versions``).
 
 A product's class is the most demanding of its changes' classes.
 """
@@ -29,6 +31,7 @@ from typing import Any
 import semantic_version
 
 from .ir import FieldDef, Label, ParamValue, Step, WorkflowDefinition
+from .types import TYPE_NAMES
 
 __all__ = ["ORDER", "Change", "ChangeClass", "Diff", "ProductDiff", "SharedDiff", "Side", "diff"]
 
@@ -114,6 +117,7 @@ class Side:
     definitions: Mapping[str, WorkflowDefinition]
     targets: frozenset[str] = frozenset()
     handlers: frozenset[str] | None = None  # every handler of the side, when not all definitions are given
+    types: frozenset[str] | None = None  # the value types the productkit that built the side knew
 
 
 def diff(base: Side, head: Side, kept: frozenset[str] = frozenset()) -> Diff:
@@ -132,7 +136,7 @@ class _Context:
         self.handlers |= {s.handler for d in base.definitions.values() for s in d.steps.values() if s.handler}
         self.handlers |= {s.compensation.handler for d in base.definitions.values() for s in d.steps.values()
                           if s.compensation is not None}
-        self.types = {t for d in base.definitions.values() for t in _types(d)}
+        self.types = set(base.types) if base.types is not None else set(TYPE_NAMES)
         self.new_targets = sorted(head.targets - base.targets) if base.definitions else []
 
 
@@ -179,10 +183,10 @@ def _pair(pid: str, version: str, paired: str | None, base: Side, head: Side, ct
     changes = _unique(_compare(old, new, same))
     changes += _code_needs(new, ctx)
     if same and changes:
-        changes.append(Change("version-not-bumped", f"{pid}@{version}", max((c.cls for c in changes),
-                              key=ORDER.index), "the content changed under the same version: applications "
-                              "in flight are pinned to versions; bump it",
-                              detail={"base_digest": old.digest, "digest": new.digest}))
+        changes.append(Change("version-not-bumped", f"{pid}@{version}", ChangeClass.BREAKING,
+                              "the content changed under applications in flight, which are pinned to this "
+                              "version: give the change a new version", detail={"base_digest": old.digest,
+                                                                               "digest": new.digest}))
     return ProductDiff(pid, version, paired, tuple(changes), new.name, new.effective.from_)
 
 
@@ -199,11 +203,16 @@ def _unique(changes: Iterator[Change]) -> list[Change]:
 
 
 def _retired(pid: str, version: str, news: list[str], base: Side) -> ProductDiff:
+    """A base version the head does not have: replaced by a newer one (applications in flight
+    finish on it while the build keeps it), or the product withdrawn."""
     old = base.definitions[f"{pid}@{version}"]
-    kind, why = ("version-retired", f"applications in flight on {version} cannot finish once it leaves the build: "
-                 "keep it (build --keep-versions) or migrate them") if news else (
-        "product-removed", "applications in flight cannot finish once the product leaves the build")
-    change = Change(kind, f"{pid}@{version}", ChangeClass.BREAKING, why, before=version)
+    if news:
+        change = Change("version-retired", f"{pid}@{version}", ChangeClass.CONFIGURATION,
+                        f"replaced by {news[-1]}: applications in flight on {version} finish on it only while "
+                        "the build keeps it (build --keep-versions)", before=version, after=news[-1])
+    else:
+        change = Change("product-removed", f"{pid}@{version}", ChangeClass.BREAKING,
+                        "applications in flight cannot finish once the product leaves the build", before=version)
     return ProductDiff(pid, version, version, (change,), old.name, None)
 
 
@@ -215,7 +224,8 @@ def _code_needs(new: WorkflowDefinition, ctx: _Context) -> list[Change]:
         out.append(Change("handler-needed", handler, ChangeClass.CODE, "no product of the base calls this "
                           "handler: channel services need new code before it ships", after=handler))
     for kind in sorted(_types(new) - ctx.types):
-        out.append(Change("type-needed", kind, ChangeClass.CODE, "a value type the base did not use", after=kind))
+        out.append(Change("type-needed", kind, ChangeClass.CODE, "a value type the productkit of the base did not "
+                          "have: channel services need the new productkit", after=kind))
     for target in ctx.new_targets:
         out.append(Change("target-needed", target, ChangeClass.CODE, "an output target the base did not write",
                           after=target))

@@ -59,7 +59,9 @@ def relevant_diff(prev_manifest: Mapping[str, Any], prev_folder: Path | None, en
     base_handlers = {h for e in before.values() for h in e.get("handlers", [])}
     base_targets = {t for e in before.values() for t in e.get("targets", {})}
     kept = frozenset(k for k, e in after.items() if e.get("kept"))
-    base = Side(base_defs, frozenset(base_targets) if before else frozenset(), frozenset(base_handlers))
+    types = prev_manifest.get("types")
+    base = Side(base_defs, frozenset(base_targets) if before else frozenset(), frozenset(base_handlers),
+                frozenset(types) if isinstance(types, list) else None)
     return diff(base, Side(head_defs, frozenset(targets)), kept)
 
 
