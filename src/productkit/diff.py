@@ -72,6 +72,7 @@ class ProductDiff:
     changes: tuple[Change, ...]
     name: Label | None = None
     effective: str | None = None  # the head version's first day, T+n resolved
+    effective_as_written: str | None = None  # e.g. T+1
 
     @property
     def cls(self) -> ChangeClass:
@@ -79,7 +80,8 @@ class ProductDiff:
 
     def to_json(self) -> dict[str, Any]:
         return {"id": self.id, "version": self.version, "base_version": self.base_version, "class": str(self.cls),
-                "effective": self.effective, "changes": [c.to_json() for c in self.changes]}
+                "effective": self.effective, "effective_as_written": self.effective_as_written,
+                "changes": [c.to_json() for c in self.changes]}
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,11 +177,11 @@ def _pair(pid: str, version: str, paired: str | None, base: Side, head: Side, ct
         changes = [Change("product-added", pid, ChangeClass.ASSEMBLY, "a new product is a new journey: "
                           "its scenarios and a reviewer pass it", after=version)]
         changes += _code_needs(new, ctx)
-        return ProductDiff(pid, version, None, tuple(changes), new.name, new.effective.from_)
+        return ProductDiff(pid, version, None, tuple(changes), new.name, *_effective(new))
     old = base.definitions[f"{pid}@{paired}"]
     same = paired == version
     if same and old.digest == new.digest:
-        return ProductDiff(pid, version, paired, (), new.name, new.effective.from_)
+        return ProductDiff(pid, version, paired, (), new.name, *_effective(new))
     changes = _unique(_compare(old, new, same))
     changes += _code_needs(new, ctx)
     if same and changes:
@@ -187,7 +189,12 @@ def _pair(pid: str, version: str, paired: str | None, base: Side, head: Side, ct
                               "the content changed under applications in flight, which are pinned to this "
                               "version: give the change a new version", detail={"base_digest": old.digest,
                                                                                "digest": new.digest}))
-    return ProductDiff(pid, version, paired, tuple(changes), new.name, new.effective.from_)
+    return ProductDiff(pid, version, paired, tuple(changes), new.name, *_effective(new))
+
+
+def _effective(defn: WorkflowDefinition) -> tuple[str | None, str | None]:
+    written = defn.effective.from_source
+    return defn.effective.from_, written if written != defn.effective.from_ else None
 
 
 def _unique(changes: Iterator[Change]) -> list[Change]:

@@ -92,6 +92,7 @@ def _entry(p: ProductDiff, lang: str) -> dict[str, Any]:
     name = (p.name.zh_CN if lang == "zh-CN" else p.name.en) if p.name is not None else p.id
     return {"id": p.id, "version": p.version, "name": name, "class": str(p.cls),
             "class_text": _CLASS[p.cls][0 if lang == "zh-CN" else 1], "effective": p.effective,
+            "effective_as_written": p.effective_as_written,
             "changes": [_sentence(c, lang) for c in p.changes if c.kind != "version-not-bumped"]
             + [_sentence(c, lang) for c in p.changes if c.kind == "version-not-bumped"]}
 
@@ -111,7 +112,9 @@ def render_notes(result: Diff, lang: str = "zh-CN", fmt: str = "markdown") -> st
     if not entries:
         lines.append("本次发布无产品变更。" if zh else "No product changes in this release.")
     for e in entries:
-        when = (f"生效日期：{e['effective']}" if zh else f"Effective: {e['effective']}") if e["effective"] else ""
+        day = e["effective"] + (f" ({e['effective_as_written']})" if e["effective_as_written"] else "") \
+            if e["effective"] else ""
+        when = (f"生效日期：{day}" if zh else f"Effective: {day}") if day else ""
         lines += [f"## {e['name']} ({e['id']} {e['version']})", "", f"*{e['class_text']}*" + (f" · {when}" if when else ""), ""]
         lines += [f"- {safe_text(s)}" for s in e["changes"]] + [""]
     return "\n".join(safe_text(line) if not line.startswith("- ") else line for line in lines).rstrip() + "\n"
