@@ -27,13 +27,19 @@ def param_value(p: ParamValue) -> object:
 def coerce(fd: FieldDef, raw: object) -> object:
     """``raw`` as a value of ``fd.type``; Problem("type") when it cannot be read as one."""
     kind = get(fd.type)
-    return raw if kind is None else kind.coerce(fd, raw)
+    try:
+        return raw if kind is None else kind.coerce(fd, raw)
+    except (ValueError, ArithmeticError) as exc:  # e.g. an integer of thousands of digits
+        raise Problem("type", f"not a {fd.type} this product can hold ({type(exc).__name__})") from None
 
 
 def check(fd: FieldDef, value: object) -> list[Problem]:
     """The exact checks of a coerced value against its declaration's bounds."""
     kind = get(fd.type)
-    problems: list[Problem] = kind.check(fd, value) if kind is not None else []
+    try:
+        problems: list[Problem] = kind.check(fd, value) if kind is not None else []
+    except (ValueError, ArithmeticError):  # too large to compare with its bounds or step exactly
+        return [Problem("maximum", f"too large for a {fd.type} field")]
     if isinstance(value, str | list):
         problems += _length(fd, value)
     if isinstance(value, str) and fd.pattern and not _matches(fd.pattern, value):
