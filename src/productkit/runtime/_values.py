@@ -29,6 +29,8 @@ def coerce(fd: FieldDef, raw: object) -> object:
     kind = get(fd.type)
     try:
         return raw if kind is None else kind.coerce(fd, raw)
+    except Problem:
+        raise
     except (ValueError, ArithmeticError) as exc:  # e.g. an integer of thousands of digits
         raise Problem("type", f"not a {fd.type} this product can hold ({type(exc).__name__})") from None
 
