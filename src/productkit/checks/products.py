@@ -70,7 +70,19 @@ def _check_product(ctx: CheckContext, entry: Entry) -> list[Diagnostic]:
     asm = assemble(ctx, rp)
     ctx.assemblies.add(entry, asm)
     ctx.inputs[entry.key] = input_files(rp)
+    if _damaged(rp):
+        return [*found, *(d for d in asm.diagnostics if d.code[:3] not in _FOLLOW_ON)]
     return [*found, *asm.diagnostics]
+
+
+# Expressions and the graph of a product made of a document with shape errors see only what
+# could be read of it: what they find there follows from those errors, reported already.
+_FOLLOW_ON = ("PK3", "PK4")
+
+
+def _damaged(rp: ResolvedProduct) -> bool:
+    entries = [rp.entry, *rp.chain, *(rs.component for rs in rp.steps if rs.component is not None)]
+    return any(e.damaged for e in entries)
 
 
 def input_files(rp: ResolvedProduct) -> list[str]:
