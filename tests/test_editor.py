@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from productkit.schema import SHORTHANDS, schema_files
-from yaml_ls import REPO, diagnostics, shipped_settings
+from yaml_ls import REPO, diagnostics, session, shipped_settings
 
 KINDS = ("Product", "ProductLine", "ProcessComponent", "UIComponent", "ParameterDictionary")
 
@@ -117,3 +117,19 @@ def test_short_forms_pass_the_schema(kind: str, body: str) -> None:
     validator = jsonschema.Draft202012Validator(json.loads(schema_files()[f"{kind}.schema.json"]))
     assert [e.message for e in validator.iter_errors(doc)] == []
     assert set(SHORTHANDS) == {"ParamSetting", "BusinessError", "Effective"}
+
+
+def test_hover_shows_each_field_s_own_words(tmp_path: Path) -> None:
+    """Hover on ``timeout`` explains timeout (not the document's title); ``extends`` reads once."""
+    root = _copy(tmp_path)
+    (root / "components" / "process").mkdir(parents=True)
+    (root / "products").mkdir()
+    comp = root / "components" / "process" / "c.yaml"
+    comp.write_text("apiVersion: productkit/v1\nkind: ProcessComponent\nid: a.b\nversion: 1.0.0\n"
+                    "title: {zh-CN: 甲, en: A}\nhandler: a.b\ntimeout: PT10S\n", encoding="utf-8")
+    prod = root / "products" / "p.yaml"
+    prod.write_text("apiVersion: productkit/v1\nkind: Product\nid: a.p\nversion: 1.0.0\n"
+                    "name: {zh-CN: 甲, en: A}\nextends: a.line@^1\n", encoding="utf-8")
+    found, (timeout, extends) = session(root, [comp, prod], hovers=[(comp, 6, 2), (prod, 5, 2)])
+    assert "time budget" in timeout and "productkit ProcessComponent" not in timeout, timeout
+    assert "the product line this inherits" in extends and "||" not in extends, extends

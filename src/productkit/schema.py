@@ -82,9 +82,24 @@ def _without_null(node: Any) -> Any:
     return out
 
 
+def _titled(node: Any) -> None:
+    """Every property with a title of its own: without one, an editor's hover shows the title
+    of the enclosing schema (the document's) above the field's description."""
+    if isinstance(node, list):
+        for item in node:
+            _titled(item)
+    elif isinstance(node, dict):
+        for name, prop in (node.get("properties") or {}).items():
+            if isinstance(prop, dict):
+                prop.setdefault("title", name.replace("_", " ").title())
+        for value in node.values():
+            _titled(value)
+
+
 def kind_schema(kind: str) -> dict[str, Any]:
     """The JSON Schema of one kind, with the dialect, an id, a title and an example."""
     schema = _without_null(KINDS[kind].model_json_schema(by_alias=True, mode="validation"))
+    _titled(schema)
     _with_shorthands(schema.get("$defs", {}))
     schema["properties"]["kind"] = {"const": kind, "description": "the document kind"}
     schema["required"] = sorted(set(schema.get("required", [])) | {"apiVersion", "kind"})
