@@ -131,5 +131,6 @@ def test_hover_shows_each_field_s_own_words(tmp_path: Path) -> None:
     prod.write_text("apiVersion: productkit/v1\nkind: Product\nid: a.p\nversion: 1.0.0\n"
                     "name: {zh-CN: 甲, en: A}\nextends: a.line@^1\n", encoding="utf-8")
     found, (timeout, extends) = session(root, [comp, prod], hovers=[(comp, 6, 2), (prod, 5, 2)])
+    assert found[comp] == [] and found[prod] == []
     assert "time budget" in timeout and "productkit ProcessComponent" not in timeout, timeout
     assert "the product line this inherits" in extends and "||" not in extends, extends
