@@ -1,49 +1,34 @@
-"""A hand-written subset of the SARIF 2.1.0 schema: the parts productkit writes."""
+"""SARIF checked against the official OASIS SARIF 2.1.0 JSON Schema (draft-04), vendored in
+``tools/sarif/`` with its provenance, with formats checked (``uri``, ``uri-reference``)."""
 
 from __future__ import annotations
 
+import functools
+import json
+from pathlib import Path
 from typing import Any
 
-_MESSAGE = {"type": "object", "required": ["text"], "properties": {"text": {"type": "string"}}}
-_REGION = {"type": "object", "required": ["startLine"],
-           "properties": {"startLine": {"type": "integer", "minimum": 1},
-                          "startColumn": {"type": "integer", "minimum": 1}}}
-_PHYSICAL = {"type": "object", "required": ["artifactLocation"],
-             "properties": {"artifactLocation": {"type": "object", "required": ["uri"],
-                                                 "properties": {"uri": {"type": "string",
-                                                                        "minLength": 1}}},
-                            "region": _REGION}}
-SARIF_SUBSET: dict[str, Any] = {
-    "$schema": "https://json-schema.org/draft/2020-12/schema",
-    "type": "object",
-    "required": ["version", "runs"],
-    "properties": {
-        "version": {"const": "2.1.0"},
-        "$schema": {"type": "string", "format": "uri"},
-        "runs": {"type": "array", "minItems": 1, "items": {
-            "type": "object", "required": ["tool", "results"],
-            "properties": {
-                "tool": {"type": "object", "required": ["driver"], "properties": {"driver": {
-                    "type": "object", "required": ["name"],
-                    "properties": {"name": {"type": "string"}, "rules": {"type": "array", "items": {
-                        "type": "object", "required": ["id"],
-                        "properties": {"id": {"type": "string"},
-                                       "shortDescription": _MESSAGE}}}}}}},
-                "results": {"type": "array", "items": {
-                    "type": "object", "required": ["message", "ruleId", "locations"],
-                    "properties": {
-                        "ruleId": {"type": "string", "pattern": "^PK[0-9]{3}$"},
-                        "ruleIndex": {"type": "integer", "minimum": 0},
-                        "level": {"enum": ["none", "note", "warning", "error"]},
-                        "message": _MESSAGE,
-                        "locations": {"type": "array", "items": {
-                            "type": "object", "properties": {"physicalLocation": _PHYSICAL}}},
-                        "relatedLocations": {"type": "array", "items": {
-                            "type": "object",
-                            "properties": {"id": {"type": "integer", "minimum": -1},
-                                           "message": _MESSAGE,
-                                           "physicalLocation": _PHYSICAL}}},
-                    }}},
-            }}},
-    },
-}
+import jsonschema
+
+SCHEMA_FILE = Path(__file__).resolve().parents[1] / "tools" / "sarif" / "sarif-schema-2.1.0.json"
+
+
+@functools.cache
+def _validator() -> jsonschema.Draft4Validator:
+    schema = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
+    jsonschema.Draft4Validator.check_schema(schema)
+    checker = jsonschema.FormatChecker()  # every known format: draft-04 has no "uri-reference"
+    assert {"uri", "uri-reference"} <= set(checker.checkers), "rfc3986-validator is needed to check URIs"
+    return jsonschema.Draft4Validator(schema, format_checker=checker)
+
+
+def sarif_problems(log: Any) -> list[str]:
+    """Every way ``log`` breaks the official schema, as 'path: message' lines."""
+    errors = sorted(_validator().iter_errors(log), key=lambda e: list(map(str, e.absolute_path)))
+    return [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in errors]
+
+
+def validate_sarif(log: Any) -> None:
+    """Fail with every problem when ``log`` is not valid SARIF 2.1.0."""
+    problems = sarif_problems(log)
+    assert not problems, "\n".join(problems)

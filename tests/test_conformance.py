@@ -11,7 +11,8 @@ steps compensated and the final data must agree.
 * Scenario data: the context is the process's start variables (with ``channel``), a user
   step's inputs complete its user task (a staff decline ``{error: code}`` is submitted at the
   step's ``error_path``), waits fire at once. The BPMN's conditions are evaluated as written,
-  in FEEL (feelin), on the process variables, decimals as numbers.
+  in FEEL (feelin), on the process variables, decimals as exact text (the Zeebe convention:
+  the BPMN reads them through ``number()``).
 
 Not BPMN runs, so skipped with the reason: a customer the eligibility rules refuse at the
 start (the channel service never starts a process instance) and ``cancel_at`` scenarios (the
@@ -142,11 +143,12 @@ def embedded_side(defn: ir.WorkflowDefinition, result: ScenarioResult) -> Side:
 
 
 def _feel_value(value: Any) -> Any:
-    """A typed value as a FEEL context holds it: numbers for decimals, ISO text for dates."""
+    """A typed value as a Zeebe process variable holds it: exact text for decimals (as forms send
+    them and workers return them), ISO text for dates."""
     if isinstance(value, Money):
         value = value.amount
     if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
+        return str(value)
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, list | tuple):
@@ -156,7 +158,7 @@ def _feel_value(value: Any) -> Any:
 
 def feel_context(defn: ir.WorkflowDefinition, data: Mapping[str, Any]) -> dict[str, Any]:
     """The process variables as Zeebe's FEEL sees them: every declared data path typed by its
-    declaration (a decimal travels as a JSON number), the rest as it is."""
+    declaration (a decimal travels as exact text), the rest as it is."""
     context = copy.deepcopy(dict(data))
     flat = flatten(data, _paths(defn))
     for path, fd in _paths(defn).items():

@@ -263,10 +263,11 @@ def _feel(cond: Condition) -> str | None:
     ("applicant.age >= 0x10", "(applicant.age >= 16)"),
     ('kyc.status in ["passed", "manual"]', '(list contains(["passed", "manual"], kyc.status))'),
     ("applicant.age > 60 ? applicant.resident : false",
-     "(if (applicant.age > 60) then applicant.resident else false)"),
+     "(if (applicant.age > 60) = true then applicant.resident "
+     "else if (applicant.age > 60) = false then false else null)"),
     ('kyc.status == "say \\"hi\\""', '(kyc.status = "say \\"hi\\"")'),
-    ("dec_mul(deposit.amount, 2.0) > 1.5", "(decimal(deposit.amount * 2.0, 6) > 1.5)"),
-    ("dec_div(deposit.amount, 4.0) > 1.5", "(decimal(deposit.amount / 4.0, 6) > 1.5)"),
+    ("dec_mul(deposit.amount, 2.0) > 1.5", "(decimal(number(deposit.amount) * 2.0, 6) > 1.5)"),
+    ("dec_div(deposit.amount, 4.0) > 1.5", "(decimal(number(deposit.amount) / 4.0, 6) > 1.5)"),
     ("applicant.age / 2 == 3",
      "((if (applicant.age / 2) >= 0 then floor((applicant.age / 2)) else ceiling((applicant.age / 2))) = 3)"),
     ("dec(applicant.age) > 1.5", "(applicant.age > 1.5)"),
@@ -280,7 +281,7 @@ def _feel(cond: Condition) -> str | None:
     ('applicant.birth_date < date("2000-01-01")', '(date(applicant.birth_date) < date("2000-01-01"))'),
     ('channel == "web"', '(channel = "web")'),
     # parameters are inlined as exact literals
-    ("deposit.amount <= max_amount", "(deposit.amount <= 50000.00)"),
+    ("deposit.amount <= max_amount", "(number(deposit.amount) <= 50000.00)"),
     ("annual_rate > 1.5", "(1.75 > 1.5)"),
     ("applicant.birth_date < start_date", '(date(applicant.birth_date) < date("2026-01-01"))'),
     ("term_months >= 12", "(12 >= 12)"),

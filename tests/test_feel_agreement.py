@@ -1,9 +1,17 @@
 """FEEL and CEL agree: every emitted condition, evaluated both ways on generated data.
 
 CEL runs in productkit's exact fixed-point evaluator; FEEL runs in feelin, the bpmn.io FEEL
-interpreter, on Node.js. feelin computes with binary doubles (Camunda's own FEEL uses
-BigDecimal), so generated decimals lie on a quarter grid, where doubles are exact: a
-disagreement is then a translation bug, not a rounding artefact.
+interpreter, on Node.js. The data is what Zeebe holds: decimals as exact text, as the forms send
+them (the BPMN reads them through ``number()``), dates as ISO text; inputs are absent in some
+cases; values sit at each bound (the expression's literals, the parameters it compares with,
+the data's declared min and max), one cent or one unit either side, or anywhere.
+
+Agreement: the same value, or CEL failing where FEEL gives null (Zeebe refuses a null
+condition, an incident, as the engine fails the application). feelin computes with binary
+doubles where Zeebe's FEEL uses BigDecimal: decimals with two places compare exactly as
+doubles, but a sum or product of them may not, so where an expression does arithmetic on
+decimals, generated decimals lie on a quarter grid, where doubles are exact: a disagreement is
+then a translation bug, not a rounding artefact. At least ``MIN_CASES`` cases run per test run.
 """
 
 from __future__ import annotations
@@ -11,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import random
+import re
 import shutil
 import subprocess
 from collections.abc import Iterator, Mapping, Sequence
@@ -24,12 +33,15 @@ from productkit import _celparse, expr, ir
 from productkit.options import Options
 from productkit.runtime._expr import with_derived
 from productkit.targets.feel import FeelScope
+from productkit.types import Duration, parse_duration
 from productkit.validate import validate
 from productkit.values import Money
 
 REPO = Path(__file__).resolve().parents[1]
 FEEL_DIR = REPO / "tools" / "feel"
-SAMPLES = 40
+SAMPLES = 160
+MIN_CASES = 20_000
+ABSENT = 0.12  # the share of inputs left out of a case
 
 CORPUS: list[tuple[str, dict[str, str]]] = [
     ("applicant.age >= 18 && applicant.resident", {"applicant.age": "integer", "applicant.resident": "boolean"}),
@@ -50,6 +62,25 @@ CORPUS: list[tuple[str, dict[str, str]]] = [
     ("dec_div(loan.amount, 3.0) > fee.amount", {"loan.amount": "money", "fee.amount": "money"}),
     ("dec_mul(loan.amount, rate.value) >= dec_div(fee.amount, 7.0)",
      {"loan.amount": "money", "rate.value": "percent", "fee.amount": "money"}),
+    # Issue 12: two decimals sent as text, compared as text by the old translation.
+    ("loan.amount > credit.approved_limit", {"loan.amount": "money", "credit.approved_limit": "money"}),
+    ("loan.amount == credit.approved_limit || kyc.status != \"passed\"",
+     {"loan.amount": "money", "credit.approved_limit": "money", "kyc.status": "enum"}),
+    ("applicant.age > 60 ? loan.amount <= 50000.0 : loan.amount <= 200000.0",
+     {"applicant.age": "integer", "loan.amount": "money"}),
+    ("application.cooling > product.min_cooling || application.cooling == product.min_cooling",
+     {"application.cooling": "duration", "product.min_cooling": "duration"}),
+]
+
+# Derived values: FEEL inlines them, CEL computes them first; with an input absent both must
+# still say the same (``vip || big`` is true for a VIP whatever the amount reads).
+DERIVED: dict[str, tuple[str, str]] = {"big": ("boolean", "loan.amount > 100000.0"),
+                                       "total": ("money", "loan.amount + fee.amount")}
+DERIVED_CORPUS: list[tuple[str, dict[str, str]]] = [
+    ("applicant.vip || big", {"applicant.vip": "boolean", "big": "boolean", "loan.amount": "money"}),
+    ("!big && applicant.vip", {"applicant.vip": "boolean", "big": "boolean", "loan.amount": "money"}),
+    ("total >= 1000.25 || applicant.vip",
+     {"applicant.vip": "boolean", "total": "money", "loan.amount": "money", "fee.amount": "money"}),
 ]
 
 
@@ -82,15 +113,24 @@ def _literals(text: str) -> tuple[list[str], list[Decimal]]:
     return strings, numbers
 
 
+def _decimal(rng: random.Random, near: Decimal, grid: bool) -> Decimal:
+    """A decimal at ``near``, a step either side, or a way off: cents, or quarters (``grid``)."""
+    step = Decimal("0.25") if grid else Decimal("0.01")
+    base = (near / step).to_integral_value() * step
+    return base + step * rng.choice([0, 0, -1, 1, rng.randint(-400, 400)])
+
+
 def _value(kind: str, rng: random.Random, strings: list[str], numbers: list[Decimal],
-           values: list[str] | None) -> Any:
+           values: list[str] | None, grid: bool = True) -> Any:
     near = rng.choice(numbers) if numbers and rng.random() < 0.7 else Decimal(rng.randint(0, 2000))
     if kind == "integer":
-        return int(near) + rng.randint(-2, 2)
+        return int(near) + rng.choice([0, 0, -1, 1, rng.randint(-50, 50)])
     if kind in expr.DECIMAL_TYPES:
-        return near.to_integral_value() + Decimal(rng.randint(-8, 8)) / 4
+        return _decimal(rng, near, grid)
     if kind == "boolean":
         return rng.random() < 0.5
+    if kind == "duration":
+        return parse_duration(rng.choice(["PT1H", "PT12H", "P1D", "P14D", "PT86400S"]))
     if kind == "date":
         return dt.date(2026, 1, 1) + dt.timedelta(days=rng.randint(-400, 400))
     pool = list(values or []) + strings + ["Li Lei", "Wang", "x"]
@@ -104,7 +144,9 @@ def _feel_context(cond: ir.Condition, env: Mapping[str, Any]) -> dict[str, Any]:
         if isinstance(value, Money):
             value = value.amount
         if isinstance(value, Decimal):
-            value = float(value)  # exact: quarter grid
+            value = str(value)  # as forms send decimals and Zeebe keeps them: exact text
+        elif isinstance(value, Duration):
+            value = value.text  # ISO text, as Zeebe keeps it
         elif isinstance(value, dt.date):
             value = value.isoformat()
         node = root
@@ -115,16 +157,22 @@ def _feel_context(cond: ir.Condition, env: Mapping[str, Any]) -> dict[str, Any]:
     return root
 
 
+_ARITHMETIC = re.compile(r"[-+*/]|dec_mul|dec_div")
+
+
 def _cases(cond: ir.Condition, scope: Mapping[str, str], enums: Mapping[str, list[str]],
-           seed: int, names: Sequence[str] | None = None, text: str | None = None) -> Iterator[dict[str, Any]]:
+           seed: int, names: Sequence[str] | None = None, text: str | None = None,
+           bounds: Sequence[Decimal] = ()) -> Iterator[dict[str, Any]]:
     rng = random.Random(seed)
     strings, numbers = _literals(text or cond.cel)
+    numbers += bounds
+    grid = bool(_ARITHMETIC.search(text or cond.cel))
     wanted = list(names if names is not None else cond.names)
     for _ in range(SAMPLES):
-        env = {n: _value(scope.get(n, "string"), rng, strings, numbers, enums.get(n)) for n in wanted}
+        env = {n: _value(scope.get(n, "string"), rng, strings, numbers, enums.get(n), grid) for n in wanted}
         if "channel" in wanted:
             env["channel"] = rng.choice(["mobile", "web", "counter", "mini-program", "open-api"])
-        yield env
+        yield {n: v for n, v in env.items() if n == "channel" or rng.random() >= ABSENT}
 
 
 Item = tuple[str, ir.Condition, str, dict[str, Any]]  # where, condition, its FEEL, the data
@@ -138,13 +186,31 @@ def _agree(node: str, items: list[Item]) -> list[str]:
     assert len(results) == len(items)
     problems = []
     for (where, cond, feel, env), got in zip(items, results, strict=True):
-        want = expr.evaluate(cond, env)
-        if "error" in got or got["value"] != want:
+        want = _cel(cond, env)
+        if not _same(want, got):
             problems.append(f"{where}: CEL {cond.cel!r} = {want!r}, FEEL {feel!r} = {got} on {env}")
     return problems
 
 
-def test_corpus_conditions_mean_the_same_in_feel(node: str) -> None:
+def _cel(cond: ir.Condition, env: Mapping[str, Any]) -> object:
+    """The CEL value, or the failure when the engine would fail the application."""
+    try:
+        return expr.evaluate(cond, env)
+    except Exception as exc:  # the evaluator's error, whatever its class: compared as a failure
+        return _Failed(str(exc))
+
+
+class _Failed(str):
+    """CEL could not evaluate the expression."""
+
+
+def _same(want: object, got: Mapping[str, Any]) -> bool:
+    if isinstance(want, _Failed):
+        return got.get("value") is None  # FEEL's null or error: Zeebe refuses it as CEL fails
+    return "error" not in got and got["value"] == want and type(got["value"]) is type(want)
+
+
+def _corpus_items() -> list[Item]:
     items = []
     for i, (text, scope) in enumerate(CORPUS):
         cond = expr.check(text, scope)
@@ -153,7 +219,40 @@ def test_corpus_conditions_mean_the_same_in_feel(node: str) -> None:
         assert feel is not None, text
         enums = {n: ["passed", "failed", "manual_review", "hit", "clear"] for n, k in scope.items() if k == "enum"}
         items += [(f"corpus[{i}]", cond, feel, env) for env in _cases(cond, scope, enums, seed=i)]
+    return items
+
+
+def _derived_items() -> list[Item]:
+    inputs = {"loan.amount": "money", "fee.amount": "money"}
+    derived = {}
+    for name, (kind, text) in DERIVED.items():
+        inner = expr.check(text, inputs, want=None)
+        assert isinstance(inner, ir.Condition), inner
+        derived[name] = ir.Derived(type=kind, condition=inner)
+    items = []
+    for i, (text, scope) in enumerate(DERIVED_CORPUS):
+        cond = expr.check(text, scope)
+        assert isinstance(cond, ir.Condition), cond
+        feel = FeelScope(scope, derived={n: d.condition for n, d in derived.items()}).of(cond)
+        assert feel is not None, text
+        names, closure = _closure(cond, derived)
+        items += [(f"derived[{i}]", cond, feel, dict(with_derived(cond, env, derived)))
+                  for env in _cases(cond, scope, {}, 500 + i, names, closure)]
+    return items
+
+
+def test_corpus_conditions_mean_the_same_in_feel(node: str) -> None:
+    items = _corpus_items() + _derived_items()
     assert _agree(node, items) == []
+
+
+def test_decimal_text_compared_as_numbers() -> None:
+    """The case of issue 12: as text "182105.03" < "487.31"; as numbers it is the other way."""
+    cond = expr.check("loan.amount > credit.approved_limit",
+                      {"loan.amount": "money", "credit.approved_limit": "money"})
+    assert isinstance(cond, ir.Condition)
+    feel = FeelScope({"loan.amount": "money", "credit.approved_limit": "money"}).of(cond)
+    assert feel == "(number(loan.amount) > number(credit.approved_limit))"
 
 
 Catalogued = tuple[str, ir.Condition, str | None, dict[str, str], dict[str, list[str]], dict[str, Any],
@@ -197,10 +296,13 @@ def test_every_catalogue_condition_means_the_same_in_feel(node: str) -> None:
     items = []
     for i, (where, cond, feel, scope, enums, params, derived) in enumerate(conds):
         assert feel is not None, f"{where}: no FEEL translation of {cond.cel!r}"
+        bounds = [Decimal(str(v.amount if isinstance(v, Money) else v)) for v in params.values()
+                  if isinstance(v, int | Decimal | Money) and not isinstance(v, bool)]
         # Parameters and derived values are inlined in FEEL; CEL reads the same parameter values
         # and computes the derived values as the engine does.
         names, text = _closure(cond, derived)
-        for env in _cases(cond, scope, enums, 1000 + i, names, text):
+        for env in _cases(cond, scope, enums, 1000 + i, names, text, bounds):
             env.update({n: params[n] for n in names if n in params})
-            items.append((where, cond, feel, with_derived(cond, env, derived)))
+            items.append((where, cond, feel, dict(with_derived(cond, env, derived))))
+    assert len(items) + len(_corpus_items()) + len(_derived_items()) >= MIN_CASES
     assert _agree(node, items) == []

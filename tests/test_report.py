@@ -6,8 +6,6 @@ import json
 import re
 from pathlib import Path
 
-import jsonschema
-
 from productkit.diagnostics import (
     Diagnostic,
     Location,
@@ -19,7 +17,7 @@ from productkit.diagnostics import (
     sort_diagnostics,
 )
 from productkit.report import render, render_github, render_sarif
-from sarif import SARIF_SUBSET
+from sarif import sarif_problems, validate_sarif
 
 
 def diag(code: str = "PK009", file: str = "products/a.yaml", line: int = 3, col: int = 5,
@@ -83,7 +81,7 @@ def test_sarif_has_rules_regions_and_related_locations() -> None:
           diag(code="PK003", line=0, col=0, severity=Severity.INFO),
           diag(code="PK201", line=9, col=1, severity=Severity.WARNING)]
     log = json.loads(render_sarif(ds))
-    jsonschema.Draft202012Validator(SARIF_SUBSET).validate(log)
+    validate_sarif(log)
     (run,) = log["runs"]
     assert [r["id"] for r in run["tool"]["driver"]["rules"]] == ["PK003", "PK201"]
     results = run["results"]
@@ -114,3 +112,46 @@ def test_has_errors_and_strict() -> None:
     assert has_errors([warning], strict=True)
     assert has_errors([diag()])
     assert not has_errors([diag(severity=Severity.INFO)], strict=True)
+
+
+AWKWARD_NAMES = ["products/100% rate.yaml", "products/a b,c.yaml", "products/定期 存款.yaml",
+                 "products/#1?.yaml", "/abs/dir/x y%20z.yaml", "C:\\cat\\products\\ä.yaml"]
+
+
+def test_sarif_with_awkward_file_names_is_valid_against_the_official_schema() -> None:
+    ds = [diag(file=name, related=(Related(Location(name, 1, 1), "first"),)) for name in AWKWARD_NAMES]
+    ds.append(diag(code="PK003", file="products/x.yaml", line=0, col=0, severity=Severity.INFO))
+    log = json.loads(render_sarif(ds))
+    validate_sarif(log)
+    uris = [r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in log["runs"][0]["results"]]
+    assert uris[0] == "products/100%25%20rate.yaml"
+    assert uris[2] == "products/%E5%AE%9A%E6%9C%9F%20%E5%AD%98%E6%AC%BE.yaml"
+
+
+def test_the_official_schema_refuses_what_productkit_must_not_write() -> None:
+    """The check has teeth: a raw space or '%' in a URI, a missing message, a bad level."""
+    log = json.loads(render_sarif([diag()]))
+    result = log["runs"][0]["results"][0]
+    result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] = "products/100% a.yaml"
+    result["level"] = "fatal"
+    del result["message"]
+    problems = sarif_problems(log)
+    assert len(problems) == 3, problems
+    assert any("uri" in p for p in problems)
+
+
+def test_sarif_of_a_catalogue_with_awkward_file_names(tmp_path: Path) -> None:
+    """End to end: validate a catalogue whose files have such names, as CI would."""
+    from productkit.options import Options
+    from productkit.validate import validate
+
+    products = tmp_path / "products"
+    products.mkdir()
+    for name in ["100% rate.yaml", "a b,c.yaml", "定期 存款.yaml"]:
+        (products / name).write_text("apiVersion: productkit/v1\nkind: Product\nid: x\nsurprise: 1\n",
+                                     encoding="utf-8")
+    result = validate([tmp_path], Options())
+    log = json.loads(render_sarif(result.diagnostics))
+    validate_sarif(log)
+    files = {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in log["runs"][0]["results"]}
+    assert len(files) == 3

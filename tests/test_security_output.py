@@ -7,12 +7,11 @@ import json
 from pathlib import Path
 from urllib.parse import unquote
 
-import jsonschema
 import pytest
 
 from productkit.diagnostics import Diagnostic, Location, Related
 from productkit.report import render, sarif_uri
-from sarif import SARIF_SUBSET
+from sarif import validate_sarif
 
 HOSTILE = [
     "x\n::error file=evil.yaml::pwned",  # a second GitHub workflow command
@@ -62,7 +61,7 @@ def test_json_and_sarif_keep_the_values(text: str) -> None:
     loaded = json.loads(render([_diag(text)], "json"))
     assert loaded["diagnostics"][0]["hint"] == text
     sarif = json.loads(render([_diag(text)], "sarif"))
-    jsonschema.validate(sarif, SARIF_SUBSET)
+    validate_sarif(sarif)
     assert sarif["runs"][0]["results"][0]["message"]["text"].endswith(f"(hint: {text})")
 
 

@@ -143,7 +143,8 @@ def _artifacts(defn: ir.WorkflowDefinition, options: Options
     for name in options.targets:
         target = registry[name](options)
         emitted = target.emit(defn)
-        problems.extend(emitted.diagnostics)
+        # validate reported the target's warnings already, located (checks/targets.py)
+        problems.extend(d for d in emitted.diagnostics if d.severity is Severity.ERROR)
         if emitted.files:
             files.update(emitted.files)
             locations[name] = emitted.location

@@ -8,7 +8,7 @@ from typing import Any
 
 from .model import KINDS
 
-__all__ = ["EXAMPLES", "kind_schema", "schema_files", "write_schemas"]
+__all__ = ["EXAMPLES", "SHORTHANDS", "kind_schema", "schema_files", "write_schemas"]
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
@@ -40,9 +40,67 @@ EXAMPLES: dict[str, dict[str, Any]] = {
 }
 
 
+# The short forms the models accept (their ``mode="before"`` validators), for the editor too.
+_VALUE = {"type": ["number", "string", "boolean", "array"]}
+SHORTHANDS: dict[str, dict[str, Any]] = {
+    "ParamSetting": {"anyOf": [_VALUE, {"type": "object", "required": ["amount"],
+                                        "properties": {
+                                            "amount": {"type": ["number", "string"], "description": "the amount"},
+                                            "currency": {"type": "string", "description": "ISO 4217 code"}}}],
+                     "description": "shorthand for {value: ...}: a number, text, boolean, list or "
+                                    "{amount, currency}", "examples": [1.75, "5000.00 CNY"]},
+    "BusinessError": {"type": "string", "pattern": r"^[a-z][a-z0-9-]*(\.[a-z][a-z0-9-]*)*$",
+                      "description": "shorthand for {code: ...}", "examples": ["aml.hit"]},
+    "Effective": {"type": "string", "description": "shorthand for {from: ...}", "examples": ["T+1"]},
+}
+
+
+def _with_shorthands(defs: dict[str, Any]) -> None:
+    """Each model with a short form accepts it in the schema as well: anyOf [object, short]."""
+    for name, short in SHORTHANDS.items():
+        if name in defs:
+            full = defs[name]
+            defs[name] = {"title": full.get("title", name), "description": full.get("description", ""),
+                          "anyOf": [full, short]}
+
+
+def _without_null(node: Any) -> Any:
+    """Optional fields without their ``null`` branch and default: YAML never needs to write
+    them, and editors show each anyOf branch's title on hover ("Extends || Extends")."""
+    if isinstance(node, list):
+        return [_without_null(n) for n in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: _without_null(v) for k, v in node.items()}
+    branches = out.get("anyOf")
+    if isinstance(branches, list) and {"type": "null"} in branches:
+        rest = [b for b in branches if b != {"type": "null"}]
+        del out["anyOf"]
+        if out.get("default", 0) is None:
+            del out["default"]
+        out = {**(rest[0] if len(rest) == 1 else {"anyOf": rest}), **out}  # the field's own words win
+    return out
+
+
+def _titled(node: Any) -> None:
+    """Every property with a title of its own: without one, an editor's hover shows the title
+    of the enclosing schema (the document's) above the field's description."""
+    if isinstance(node, list):
+        for item in node:
+            _titled(item)
+    elif isinstance(node, dict):
+        for name, prop in (node.get("properties") or {}).items():
+            if isinstance(prop, dict):
+                prop.setdefault("title", name.replace("_", " ").title())
+        for value in node.values():
+            _titled(value)
+
+
 def kind_schema(kind: str) -> dict[str, Any]:
     """The JSON Schema of one kind, with the dialect, an id, a title and an example."""
-    schema = KINDS[kind].model_json_schema(by_alias=True, mode="validation")
+    schema = _without_null(KINDS[kind].model_json_schema(by_alias=True, mode="validation"))
+    _titled(schema)
+    _with_shorthands(schema.get("$defs", {}))
     schema["properties"]["kind"] = {"const": kind, "description": "the document kind"}
     schema["required"] = sorted(set(schema.get("required", [])) | {"apiVersion", "kind"})
     out = {"$schema": DIALECT, "$id": f"https://productkit.dev/schemas/v1/{kind}.schema.json",

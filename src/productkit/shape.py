@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import difflib
 from collections.abc import Iterable
 from typing import Any
@@ -13,7 +14,7 @@ from .diagnostics import Diagnostic
 from .loader import Document
 from .model import KINDS, Header
 
-__all__ = ["FIELD_NAMES", "diagnostic_of", "did_you_mean", "to_model"]
+__all__ = ["FIELD_NAMES", "diagnostic_of", "did_you_mean", "salvage", "to_model"]
 
 API_VERSION = "productkit/v1"
 
@@ -72,7 +73,12 @@ def _header_problem(doc: Document) -> Diagnostic | None:
 
 
 def to_model(doc: Document) -> tuple[Header | None, list[Diagnostic]]:
-    """Validate a document against its kind's model; every error is located."""
+    """Validate a document against its kind's model; every error is located.
+
+    A document with shape errors still defines what could be read: the model of the document
+    without its bad parts (:func:`salvage`), so that its id, kind and declared interface are
+    known to the rest of the catalogue and one mistake is reported once, not again by every
+    document that uses it. The errors make the run fail all the same."""
     problem = _header_problem(doc)
     if problem is not None:
         return None, [problem]
@@ -80,7 +86,84 @@ def to_model(doc: Document) -> tuple[Header | None, list[Diagnostic]]:
     try:
         return model_cls.model_validate(doc.data), []
     except ValidationError as exc:
-        return None, [diagnostic_of(doc, err) for err in exc.errors(include_url=False)]
+        errors = exc.errors(include_url=False)
+        return salvage(model_cls, doc.data, errors), _one_root([diagnostic_of(doc, err) for err in errors])
+
+
+def _one_root(found: list[Diagnostic]) -> list[Diagnostic]:
+    """A label with a misspelt language key (``eng:``) lacks that language only because of it:
+    the unknown key, with its did-you-mean, is the one report."""
+    misspelt = {d.location.path[:-1] for d in found if d.code == "PK103" and d.location.path}
+    return [d for d in found if not (d.code == "PK110" and d.location.path in misspelt)]
+
+
+_SALVAGE_ROUNDS = 8
+
+
+def salvage(model_cls: type[Header], data: Any, errors: list[ErrorDetails]) -> Header | None:
+    """The model of ``data`` with every part an error points at left out (a missing label text
+    filled from the other language), or None when even that does not validate."""
+    data = copy.deepcopy(data)
+    for _ in range(_SALVAGE_ROUNDS):
+        if not all([_repair(data, err) for err in errors]):
+            return None
+        data = _compact(data)  # list items are marked first, so that no index moves meanwhile
+        try:
+            return model_cls.model_validate(data)
+        except ValidationError as exc:
+            errors = exc.errors(include_url=False)
+    return None
+
+
+def _repair(data: Any, err: ErrorDetails) -> bool:
+    """Leave out the part of ``data`` that ``err`` is about; False when that is the document."""
+    path, _ = _doc_path(tuple(err["loc"]))
+    if err["type"] == "missing" and path and path[-1] in _LABEL_TEXTS:
+        parent = _at(data, path[:-1])
+        if isinstance(parent, dict):
+            other = parent.get(_LABEL_TEXTS[str(path[-1])])
+            parent[path[-1]] = other if isinstance(other, str) else ""
+            return True
+    if err["type"] == "missing" or path[-1:] in (("type",), ("ref",)):
+        path = path[:-1]  # the mapping that lacks the field; a declaration without its type
+    return _drop(data, path)
+
+
+_LABEL_TEXTS = {"en": "zh-CN", "zh-CN": "en"}
+
+
+def _at(data: Any, path: tuple[str | int, ...]) -> Any:
+    for part in path:
+        try:
+            data = data[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return data
+
+
+def _drop(data: Any, path: tuple[str | int, ...]) -> bool:
+    """Remove the value at ``path`` (already removed counts); a top-level field is kept."""
+    if len(path) < 2 and not (path and path[0] not in _REQUIRED_TOP):
+        return False
+    parent = _at(data, path[:-1])
+    key = path[-1]
+    if isinstance(parent, dict):
+        parent.pop(key, None)
+    elif isinstance(parent, list) and isinstance(key, int) and key < len(parent):
+        parent[key] = _GONE
+    return True
+
+
+_GONE = object()
+
+
+def _compact(data: Any) -> Any:
+    if isinstance(data, dict):
+        return {k: _compact(v) for k, v in data.items() if v is not _GONE}
+    if isinstance(data, list):
+        return [_compact(v) for v in data if v is not _GONE]
+    return data
+_REQUIRED_TOP = frozenset({"apiVersion", "kind", "id", "version", "title", "name", "channels", "parameters"})
 
 
 _TYPE_WORDS = {

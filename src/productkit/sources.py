@@ -33,13 +33,15 @@ SCENARIO_SUFFIXES = (".scenario.yaml", ".scenario.yml")
 
 
 class Entry:
-    """One valid document: the loaded text with positions and its typed model."""
+    """One document: the loaded text with positions and its typed model. ``damaged``: the model
+    is what could be read of a document with shape errors (see :func:`~productkit.shape.to_model`)."""
 
-    __slots__ = ("doc", "file", "key", "model")
+    __slots__ = ("damaged", "doc", "file", "key", "model")
 
-    def __init__(self, doc: Document, model: Header) -> None:
+    def __init__(self, doc: Document, model: Header, damaged: bool = False) -> None:
         self.doc = doc
         self.model = model
+        self.damaged = damaged
         self.file: str = doc.file
         self.key: tuple[str, str, str] = (model.kind, model.id, model.version)
 
@@ -217,8 +219,8 @@ def _from_cache(value: Any, name: str) -> tuple[Entry | None, list[Diagnostic]] 
         return None
     if doc.file != name:
         return None
-    model, _ = to_model(doc)  # its diagnostics are among the cached problems
-    return (Entry(doc, model), problems) if model is not None else None
+    model, found = to_model(doc)  # its diagnostics are among the cached problems
+    return (Entry(doc, model, bool(found)), problems) if model is not None else None
 
 
 def _parse(raw: bytes, name: str, limits: LoadLimits) -> tuple[Entry | None, list[Diagnostic]]:
@@ -229,4 +231,4 @@ def _parse(raw: bytes, name: str, limits: LoadLimits) -> tuple[Entry | None, lis
     if doc is None:
         return None, problems
     model, more = to_model(doc)
-    return (Entry(doc, model) if model is not None else None), problems + more
+    return (Entry(doc, model, bool(more)) if model is not None else None), problems + more

@@ -7,13 +7,14 @@ from dataclasses import replace
 
 from ..assemble import assemble
 from ..cache import digest
-from ..diagnostics import Diagnostic, diagnostic_from_data, diagnostic_to_data
+from ..diagnostics import Diagnostic, diagnostic_from_data, diagnostic_to_data, has_errors
 from ..model import Product, ProductLine
 from ..refs import COMPONENT_KINDS, resolve_ref
 from ..resolve import ResolvedProduct, extends_chain, resolve_product
 from ..shape import did_you_mean
 from ..sources import Entry
 from .base import CheckContext
+from .targets import target_problems
 
 __all__ = ["check_line_cycles", "check_products"]
 
@@ -70,7 +71,22 @@ def _check_product(ctx: CheckContext, entry: Entry) -> list[Diagnostic]:
     asm = assemble(ctx, rp)
     ctx.assemblies.add(entry, asm)
     ctx.inputs[entry.key] = input_files(rp)
-    return [*found, *asm.diagnostics]
+    if _damaged(rp):
+        return [*found, *(d for d in asm.diagnostics if d.code[:3] not in _FOLLOW_ON)]
+    found += asm.diagnostics
+    if not has_errors(found):
+        found += target_problems(asm, ctx.options)
+    return found
+
+
+# Expressions and the graph of a product made of a document with shape errors see only what
+# could be read of it: what they find there follows from those errors, reported already.
+_FOLLOW_ON = ("PK3", "PK4")
+
+
+def _damaged(rp: ResolvedProduct) -> bool:
+    entries = [rp.entry, *rp.chain, *(rs.component for rs in rp.steps if rs.component is not None)]
+    return any(e.damaged for e in entries)
 
 
 def input_files(rp: ResolvedProduct) -> list[str]:

@@ -16,9 +16,9 @@ __all__ = ["BusinessError", "Compensation", "ProcessComponent", "Retry", "Wait"]
 class BusinessError(Model):
     """A business outcome the handler may raise instead of returning (e.g. ``aml.hit``)."""
 
-    code: Id
-    title: Label | None = None
-    description: Text | None = None
+    code: Id = Field(description="the error code the handler raises, dotted lowercase", examples=["aml.hit"])
+    title: Label | None = Field(None, description="bilingual title of the error")
+    description: Text | None = Field(None, description="when the handler raises it")
 
     @model_validator(mode="before")
     @classmethod
@@ -29,17 +29,17 @@ class BusinessError(Model):
 class Retry(Model):
     """Retry policy for technical failures: attempts in all, first delay, growth factor."""
 
-    max_attempts: Int = Field(3, ge=1, le=100)
+    max_attempts: Int = Field(3, ge=1, le=100, description="attempts in all, the first included")
     backoff: Duration | None = Field(None, description="delay before the second attempt, e.g. PT2S")
     multiplier: Dec = Field(default=Decimal("2"), description="each delay is the previous times this")
-    max_backoff: Duration | None = None
+    max_backoff: Duration | None = Field(None, description="the longest delay between attempts, e.g. PT30S")
 
 
 class Compensation(Model):
     """How to undo the step when a later step fails or the application is cancelled."""
 
     handler: Id = Field(description="handler that reverses the step, e.g. core.account.close")
-    description: Text | None = None
+    description: Text | None = Field(None, description="what undoing the step does")
 
 
 class Wait(Model):
@@ -52,29 +52,34 @@ class Wait(Model):
 class Assignment(Model):
     """Who works a manual task."""
 
-    candidate_groups: list[Name] = Field(default_factory=list)
-    due: Duration | None = None
+    candidate_groups: list[Name] = Field(default_factory=list, description="staff groups that may work the task",
+                                         examples=[["credit_officers"]])
+    due: Duration | None = Field(None, description="when the task is due after it starts, e.g. P2D")
 
 
 class ProcessComponent(Header):
     """A reusable business step with typed inputs and outputs and its own parameters."""
 
     kind: Literal["ProcessComponent"] = "ProcessComponent"
-    title: Label
+    title: Label = Field(description="bilingual title: {zh-CN: ..., en: ...}")
     task: Literal["service", "manual", "wait"] = Field(
         "service", description="service: a handler call; manual: a bank employee's task; wait: a timer")
     handler: Id | None = Field(None, description="name the runtime binds to a function (service tasks)")
-    parameters: dict[Name, TypeSpec] = Field(default_factory=dict)
-    inputs: dict[DataPath, TypeSpec] = Field(default_factory=dict)
-    outputs: dict[DataPath, TypeSpec] = Field(default_factory=dict)
+    parameters: dict[Name, TypeSpec] = Field(default_factory=dict,
+                                            description="the component's own typed parameters: name -> declaration")
+    inputs: dict[DataPath, TypeSpec] = Field(default_factory=dict, description="typed data paths the step reads")
+    outputs: dict[DataPath, TypeSpec] = Field(default_factory=dict, description="typed data paths the step writes")
     requires: list[Id] = Field(default_factory=list, description="capabilities needed before this step")
     provides: list[Id] = Field(default_factory=list, description="capabilities this step establishes")
     conflicts_with: list[Id] = Field(default_factory=list,
                                      description="components or capabilities that must not share a product")
-    errors: list[BusinessError] = Field(default_factory=list)
-    retry: Retry | None = None
-    timeout: Duration | None = None
-    compensation: Compensation | None = None
-    wait: Wait | None = None
-    assignment: Assignment | None = None
-    deprecated: Deprecation | None = None
+    errors: list[BusinessError] = Field(default_factory=list, examples=[["aml.hit"]],
+                                        description="declared business errors: `- code: aml.hit` or just the code")
+    retry: Retry | None = Field(None, description="retries of technical failures",
+                                examples=[{"max_attempts": 3, "backoff": "PT2S"}])
+    timeout: Duration | None = Field(None, examples=["PT10S"],
+                                     description="the step's time budget across all attempts, ISO 8601")
+    compensation: Compensation | None = Field(None, description="how to undo the step: {handler: ...}")
+    wait: Wait | None = Field(None, description="for task: wait, the timer")
+    assignment: Assignment | None = Field(None, description="for task: manual, who works the task")
+    deprecated: Deprecation | None = Field(None, description="users get a warning: {since, replaced_by, reason}")

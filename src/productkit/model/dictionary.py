@@ -13,12 +13,14 @@ __all__ = ["DictionaryEntry", "ParameterDictionary"]
 
 
 class DictionaryEntry(TypeSpec):
-    title: Label
+    """A bank-wide parameter definition: type, bounds, unit and meaning."""
+
+    title: Label = Field(description="bilingual title of the parameter (required)")
 
 
 class ParameterDictionary(Header):
     """A namespace of parameter definitions (type, unit, bounds, meaning)."""
 
     kind: Literal["ParameterDictionary"] = "ParameterDictionary"
-    title: Label
-    parameters: dict[Name, DictionaryEntry] = Field(min_length=1)
+    title: Label = Field(description="bilingual title: {zh-CN: ..., en: ...}")
+    parameters: dict[Name, DictionaryEntry] = Field(min_length=1, description="name -> declaration of each parameter")

@@ -36,7 +36,7 @@ class ParamSetting(TypeSpec):
 
     value: AnyValue = Field(None, description="the value for this product")
     locked: Bool = Field(False, description="children may not change the value")
-    required: Bool = True
+    required: Bool = Field(True, description="a value must be present")
 
     @model_validator(mode="before")
     @classmethod
@@ -49,9 +49,9 @@ class ParamSetting(TypeSpec):
 class ErrorRoute(Model):
     """Where a declared business error leads: end with an outcome, or go to a step."""
 
-    end: Outcome | None = None
-    goto: StepId | None = None
-    message: Label | None = None
+    end: Outcome | None = Field(None, description="end the application with this outcome")
+    goto: StepId | None = Field(None, description="go on at this step")
+    message: Label | None = Field(None, description="bilingual message shown when the error ends the application")
 
     @model_validator(mode="after")
     def _one_target(self) -> ErrorRoute:
@@ -63,15 +63,18 @@ class ErrorRoute(Model):
 class Step(Model):
     """One step of the product: a component used, or an end reached under a condition."""
 
-    id: StepId
+    id: StepId = Field(description="the step's id, unique in the product; a child's step with an "
+                                    "inherited id replaces it")
     use: Ref | None = Field(None, description="component reference id@range")
     end: Outcome | None = Field(None, description="end the application with this outcome")
-    title: Label | None = None
+    title: Label | None = Field(None, description="bilingual title of the step")
     with_: dict[Name, AnyValue] = Field(default_factory=dict, alias="with",
                                         description="per-step parameter values; {param: NAME} binds one")
     when: Expr | None = Field(None, description="CEL condition; the step is skipped when false")
     after: list[StepId] = Field(default_factory=list, description="steps that must finish first")
-    on_error: dict[Id, ErrorRoute] = Field(default_factory=dict)
+    on_error: dict[Id, ErrorRoute] = Field(default_factory=dict,
+                                           description="error code -> {end: outcome} or {goto: step}",
+                                           examples=[{"aml.hit": {"end": "rejected"}}])
     channels: list[Channel] | None = Field(None, description="run only on these channels")
     inputs: dict[DataPath, DataPath] = Field(default_factory=dict,
                                              description="rename: component input <- product data path")
@@ -91,19 +94,20 @@ class Step(Model):
 class Rule(Model):
     """A CEL rule: an eligibility check on customer data or a constraint between parameters."""
 
-    id: StepId
-    kind: Literal["eligibility", "constraint"] = "constraint"
-    expr: Expr
-    message: Label
+    id: StepId = Field(description="the rule's id, unique in the product")
+    kind: Literal["eligibility", "constraint"] = Field(
+        "constraint", description="eligibility: on customer data at the start; constraint: between parameters")
+    expr: Expr = Field(description="CEL condition that must hold", examples=["applicant.age >= eligible_min_age"])
+    message: Label = Field(description="bilingual message when the rule fails")
 
 
 class Derived(Model):
     """A value computed by a CEL expression, from parameters (at build) or data (at run)."""
 
-    type: DerivedType
-    expr: Expr
-    title: Label | None = None
-    currency: Text | None = None
+    type: DerivedType = Field(description="the value's type")
+    expr: Expr = Field(description="CEL expression computing the value")
+    title: Label | None = Field(None, description="bilingual title")
+    currency: Text | None = Field(None, description="ISO 4217 currency of a money value")
 
 
 class Effective(Model):
@@ -119,15 +123,17 @@ class Effective(Model):
 
 
 class _Body(Header):
-    name: Label
+    name: Label = Field(description="bilingual name: {zh-CN: ..., en: ...}")
     extends: Ref | None = Field(None, description="the product line this inherits, id@range")
-    channels: list[Channel] | None = None
-    parameters: dict[Name, ParamSetting] = Field(default_factory=dict)
+    channels: list[Channel] | None = Field(None, description="channels it launches on")
+    parameters: dict[Name, ParamSetting] = Field(
+        default_factory=dict, description="name: value, or {value, locked, min, max, values}, or a new declaration",
+        examples=[{"annual_rate": 1.75, "term_months": {"value": 12, "locked": True}}])
     context: dict[DataPath, TypeSpec] = Field(default_factory=dict,
                                               description="data the channel supplies when an application starts")
-    steps: list[Step] = Field(default_factory=list)
-    rules: list[Rule] = Field(default_factory=list)
-    derived: dict[Name, Derived] = Field(default_factory=dict)
+    steps: list[Step] = Field(default_factory=list, description="the assembly: components used and ends, in order")
+    rules: list[Rule] = Field(default_factory=list, description="eligibility and constraint rules in CEL")
+    derived: dict[Name, Derived] = Field(default_factory=dict, description="name: {type, expr} computed values")
 
 
 class ProductLine(_Body):
@@ -140,4 +146,5 @@ class Product(_Body):
     """A sellable product version."""
 
     kind: Literal["Product"] = "Product"
-    effective: Effective | None = None
+    effective: Effective | None = Field(None, description="{from: 2026-12-01 | T+1, until: 2027-12-31} or just T+1",
+                                        examples=["T+1"])

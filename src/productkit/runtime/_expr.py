@@ -36,12 +36,19 @@ def holds(cond: Condition, env: Env, derived: Mapping[str, Derived] | None = Non
 
 def with_derived(cond: Condition, env: Env, derived: Mapping[str, Derived],
                  depth: int = 0) -> Env:
-    """``env`` plus every derived value ``cond`` names (recursively, to a bounded depth)."""
+    """``env`` plus every derived value ``cond`` names (recursively, to a bounded depth).
+
+    A derived value that cannot be computed (an input absent) stays absent, so it reads as null
+    where ``cond`` reaches it, as in FEEL, which inlines it: ``flag || big`` is true when ``flag``
+    is, whatever ``big`` reads."""
     wanted = [n for n in cond.names if n in derived and n not in env]
     if not wanted or depth > 8:
         return env
     out = dict(env)
     for name in wanted:
         inner = derived[name].condition
-        out[name] = evaluate(inner, with_derived(inner, out, derived, depth + 1))
+        try:
+            out[name] = evaluate(inner, with_derived(inner, out, derived, depth + 1))
+        except ConditionError:
+            continue
     return out

@@ -71,6 +71,14 @@ last step first. A throw event waits for its handler, and one whose activity did
 steps, newest first. Steps in concurrent parallel branches have no order between them; they
 are undone in reverse flow order. Ends no compensable step can precede get no throw events.
 
+Decimals in Zeebe. Zeebe keeps a JSON number as a double, so decimal, percent and money
+variables travel as exact text, e.g. ``"182105.03"``: forms submit them so, job workers
+complete jobs with them so, a channel starts a process with them so, and every output and
+input mapping copies the text unchanged. Conditions read such a variable through FEEL's
+``number()``, which parses the text exactly (``number()`` of a JSON number is null, so a
+decimal sent as a number makes the condition null: an incident, never a wrong branch). Dates
+and durations are ISO text too, read through ``date()`` and ``duration()``.
+
 Conditions are written as Zeebe expressions, ``=`` followed by the FEEL translation of the CEL
 (:mod:`.feel`); a condition without a FEEL form cannot be written and is reported (PK501), as is
 anything else BPMN cannot say. The output is deterministic: the same definition gives the same bytes.

@@ -4,7 +4,10 @@ The workflow definition carries each expression as its CEL source; only targets 
 Camunda need FEEL, so the translation lives here. Parameters are constants of a product version,
 not process variables: their values are inlined as exact literals. A derived value is inlined as
 its own translation (Zeebe has no such variables). Data paths stay variables; a date-typed path
-is read through ``date()`` since process variables hold dates as ISO text::
+is read through ``date()`` since process variables hold dates as ISO text, and a decimal,
+percent or money path through ``number()``, since they hold decimals as exact text (the Zeebe
+convention of the BPMN target: a JSON number would be a double). Null (an input absent) gives
+null wherever CEL fails, so a condition Zeebe refuses is one the engine fails on::
 
     feel = FeelScope.of_definition(defn)
     text = feel.of(step.when)      # None when FEEL cannot say what the CEL says
@@ -103,12 +106,19 @@ class FeelScope:
             inner = self._node(n.operand)
             return f"not({inner})" if n.op == "!" else f"(-{inner})"
         if isinstance(n, Cond):
-            return f"(if {self._node(n.test)} then {self._node(n.then)} else {self._node(n.other)})"
+            return self._cond(n)
         if isinstance(n, ListLit):
             return "[" + ", ".join(self._node(i) for i in n.items) + "]"
         if isinstance(n, Call):
             return self._call(n)
         raise _NoFeel(type(n).__name__)
+
+    def _cond(self, n: Cond) -> str:
+        # FEEL takes the else branch when the test is null (an input absent); CEL fails: so does
+        # this, giving null, which Zeebe refuses as a condition just as the engine fails.
+        test = self._node(n.test)
+        return (f"(if {test} = true then {self._node(n.then)} "
+                f"else if {test} = false then {self._node(n.other)} else null)")
 
     @staticmethod
     def _literal(n: Lit) -> str:

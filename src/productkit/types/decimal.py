@@ -93,6 +93,10 @@ class DecimalType(ValueType):
     def feel_literal(self, value: Any) -> str:
         return str(value)
 
+    def feel_name(self, path: str) -> str:
+        # Zeebe holds decimals as exact text (a JSON number would be a double): read it exactly.
+        return f"number({path})"
+
     def json_schema(self, fd: ir.FieldDef) -> dict[str, Any]:
         # Exact decimals travel as strings; bounds are checked exactly by the runtime.
         out: dict[str, Any] = {"type": "string", "pattern": _DECIMAL_PATTERN,

@@ -116,7 +116,12 @@ class DurationType(ValueType):
         return value.text
 
     def feel_literal(self, value: Any) -> str:
-        return f'duration("{value.text}")'
+        """A parsed duration, or one read from a definition (its ISO text)."""
+        return f'duration("{value.text if isinstance(value, Duration) else value}")'
+
+    def feel_name(self, path: str) -> str:
+        # Process variables hold durations as ISO text, as they hold dates.
+        return f"duration({path})"
 
     def json_schema(self, fd: ir.FieldDef) -> dict[str, Any]:
         return {"type": "string", "format": "duration"}
