@@ -54,6 +54,9 @@ def check_file(spec: ScenarioFile, doc: Document, defn: ir.WorkflowDefinition) -
         if sc.like is not None and (sc.like not in ids or sc.like == sc.id):
             out.append(Diagnostic("PK704", f"scenario '{sc.like}' is not in this file", doc.loc(at + ("like",)),
                                   hint=_hint(sc.like, ids)))
+        if sc.channel is None and sc.like is None:
+            out.append(Diagnostic("PK102", "required field 'channel' is missing", doc.loc(at),
+                                  hint="channels are " + ", ".join(defn.channels)))
         out += list(_check_scenario(sc, doc, at, defn))
     return out
 

@@ -73,7 +73,9 @@ def _compare_steps(sc: Scenario, result: ScenarioResult, defn: ir.WorkflowDefini
 
 def _compare_step(step_id: str, want: StepExpect, result: ScenarioResult) -> list[str]:
     own = [r for r in result.records if r.step_id == step_id and r.kind == "step"]
-    status = own[-1].status if own else "not-run"
+    undone = any(r.step_id == step_id and r.kind == "compensation" and r.status == "compensated"
+                 for r in result.records)
+    status = "compensated" if undone else own[-1].status if own else "not-run"
     problems = []
     if want.status is not None and want.status != status:
         problems.append(f"step {step_id}: expected {want.status}, got {status}")

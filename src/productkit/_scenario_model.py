@@ -18,7 +18,7 @@ from .loader import Document, load_file
 from .model._types import Channel, Model, StepId, Text, _wrap
 
 __all__ = ["OUTCOMES", "Cancel", "Expect", "Scenario", "ScenarioFile", "StepExpect", "Stub",
-           "load_scenarios"]
+           "load_scenarios", "scenario_schema"]
 
 # What a scenario can expect: the engine's outcomes, and "not-offered" (not on sale on that
 # channel or that date: the application is never opened).
@@ -93,7 +93,7 @@ class Scenario(Model):
     id: Text
     like: Text | None = Field(None, description="start from another scenario of the file; what is "
                               "given here replaces its context values, inputs and handlers per key")
-    channel: Channel
+    channel: Channel | None = Field(None, description="the channel applied on (required unless taken from like)")
     on: Date | None = Field(None, description="the date the application is made (default: the "
                             "product's effective date)")
     defaults: Defaults | None = Field(None, description="generated: service steps without a stub "
@@ -114,6 +114,19 @@ class ScenarioFile(Model):
     version: Text | None = None
     defaults: Defaults = "strict"
     scenarios: list[Scenario] = Field(min_length=1)
+
+
+def scenario_schema() -> dict[str, Any]:
+    """The JSON Schema (2020-12) of scenario files, for editors."""
+    schema = ScenarioFile.model_json_schema(by_alias=True, mode="validation")
+    example = {"product": "deposit.time-1y", "scenarios": [{
+        "id": "approved", "channel": "mobile", "on": "2026-12-08",
+        "inputs": {"amount": {"deposit.amount": "10000.00"}},
+        "handlers": {"book": {"result": {"deposit.certificate_number": "TD20261201000123"}}},
+        "expect": {"outcome": "completed", "steps": ["amount", "book"]}}]}
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema",
+            "$id": "https://productkit.dev/schemas/v1/Scenario.schema.json", **schema,
+            "title": "productkit scenario file", "examples": [example]}
 
 
 # ----------------------------------------------------------------- loading

@@ -15,7 +15,7 @@ from ._scenario_data import Record, ScenarioResult, norm, sample_value, values_o
 from ._scenario_model import Scenario
 from .diagnostics import Diagnostic, Location
 
-__all__ = ["Prompt", "Record", "ScenarioResult", "run_scenario", "sample_value"]
+__all__ = ["Prompt", "Record", "ScenarioResult", "run_scenario", "sample_value", "stub_handlers"]
 
 Prompt = Callable[[Any], Mapping[str, Any]]
 
@@ -102,6 +102,14 @@ def _handlers(run: _Run) -> Any:
     return handlers
 
 
+def stub_handlers(defn: ir.WorkflowDefinition, sc: Scenario, compensated: list[str]) -> Any:
+    """The scenario's stubs as a runtime ``Handlers`` (steps without a stub return samples);
+    the steps undone are appended to ``compensated``."""
+    result = ScenarioResult("", defn.id, sc.id, False)
+    run = _Run(sc, defn, result, Clock(_nine_am(start_day(sc, defn))), True, None, compensated)
+    return _handlers(run)
+
+
 class _Failure(Exception):
     """A stubbed technical failure."""
 
@@ -111,7 +119,7 @@ def run_scenario(catalog: Any, sc: Scenario, product: str, version: str | None =
                  location: Location | None = None) -> ScenarioResult:
     """Run one scenario on a fresh in-memory engine over ``catalog`` (a runtime Catalog)."""
     defn = _definition(catalog, sc, product, version)
-    result = ScenarioResult(file, product, sc.id, False, channel=sc.channel, version=defn.version,
+    result = ScenarioResult(file, product, sc.id, False, channel=sc.channel or "", version=defn.version,
                             location=location)
     run = _Run(sc, defn, result, Clock(_nine_am(start_day(sc, defn))), generated, prompt)
     _execute(catalog, run, product, version)
@@ -127,7 +135,7 @@ def _definition(catalog: Any, sc: Scenario, product: str, version: str | None) -
     defn: ir.WorkflowDefinition = catalog.definition(product, version)
     if version is None and sc.on is not None:
         with contextlib.suppress(NotOffered):
-            defn = catalog.current(product, sc.channel, sc.on).definition
+            defn = catalog.current(product, sc.channel or "", sc.on).definition
     return defn
 
 
@@ -138,7 +146,7 @@ def _execute(catalog: Any, run: _Run, product: str, version: str | None) -> None
     engine = Engine(catalog, handlers=_handlers(run), store=MemoryStore(), clock=run.clock,
                     sleep=lambda seconds: None)
     try:
-        app = engine.start(product, run.sc.channel, values_of(run.sc.context, run.defn),
+        app = engine.start(product, run.sc.channel or "", values_of(run.sc.context, run.defn),
                            version=version)
         app = _drive(engine, app, run)
     except NotOffered as exc:

@@ -79,19 +79,20 @@ class MutationReport:
 
 @dataclass(frozen=True, slots=True)
 class _Source:
-    """The product's YAML, to locate a mutant at the line it changes."""
+    """The product's YAML and its lines', to locate a mutant at the line it changes."""
 
-    doc: Document | None
+    docs: tuple[Document, ...]
     file: str
 
     def step(self, step_id: str, *rest: str | int) -> Location:
-        steps = self.doc.data.get("steps") if self.doc else None
-        for index, item in enumerate(steps if isinstance(steps, list) else []):
-            if isinstance(item, dict) and item.get("id") == step_id and self.doc is not None:
-                path: tuple[str | int, ...] = ("steps", index, *rest)
-                while path[2:] and not _has(self.doc.data, path):
-                    path = path[:-1]
-                return self.doc.loc(path, key=len(path) > 2)
+        for doc in self.docs:
+            steps = doc.data.get("steps") if isinstance(doc.data, dict) else None
+            for index, item in enumerate(steps if isinstance(steps, list) else []):
+                if isinstance(item, dict) and item.get("id") == step_id:
+                    path: tuple[str | int, ...] = ("steps", index, *rest)
+                    while path[2:] and not _has(doc.data, path):
+                        path = path[:-1]
+                    return doc.loc(path, key=len(path) > 2)
         return Location(self.file, 1, 1)
 
 
@@ -106,9 +107,22 @@ def _has(data: Any, path: Sequence[str | int]) -> bool:
     return True
 
 
-def _source(root: Path, defn: ir.WorkflowDefinition) -> _Source:
+def _source(root: Path, defn: ir.WorkflowDefinition, lines: Mapping[str, Document]) -> _Source:
     doc, _ = load_file(root / defn.source) if defn.source else (None, [])
-    return _Source(doc, str(root / defn.source))
+    docs = [doc] if doc is not None else []
+    docs += [lines[ref] for ref in defn.lines if ref in lines]
+    return _Source(tuple(docs), str(root / defn.source))
+
+
+def _line_docs(root: Path) -> dict[str, Document]:
+    """Every product line's document by ``id@version``, where inherited steps are declared."""
+    out = {}
+    for path in sorted((root / "products").rglob("*.yaml")):
+        doc, _ = load_file(path)
+        data = doc.data if doc is not None else None
+        if doc is not None and isinstance(data, dict) and data.get("kind") == "ProductLine":
+            out[f"{data.get('id')}@{data.get('version')}"] = doc
+    return out
 
 
 # ----------------------------------------------------------------- operators
@@ -188,9 +202,10 @@ def _as_value(param: ir.ParamValue, bound: Any) -> Any:
 
 
 def mutants(defn: ir.WorkflowDefinition, root: Path,
-            bounds: Mapping[str, tuple[Any, Any]] | None = None) -> list[Mutant]:
+            bounds: Mapping[str, tuple[Any, Any]] | None = None,
+            lines: Mapping[str, Document] | None = None) -> list[Mutant]:
     """Every mutant of ``defn`` (``root`` is the catalogue, to locate them in the YAML)."""
-    src = _source(root, defn)
+    src = _source(root, defn, _line_docs(root) if lines is None else lines)
     return [*_negations(defn, src), *_parameters(defn, bounds or {}), *_routes(defn, src),
             *_outcomes(defn, src), *_compensations(defn, src)]
 
@@ -230,7 +245,26 @@ def _swap(pv: Any, defn: ir.WorkflowDefinition) -> Any:
     return dataclasses.replace(pv, definition=defn, digest="mutant:" + str(id(defn)))
 
 
+def _refused_by_constraints(defn: ir.WorkflowDefinition) -> bool:
+    """Whether a constraint rule of ``defn`` fails on its parameters: the build refuses it."""
+    from .runtime._expr import holds
+    from .runtime._values import param_value
+    from .runtime.errors import ConditionError
+
+    params = {n: param_value(p) for n, p in defn.parameters.items()}
+    for rule in defn.rules:
+        if rule.kind == "constraint" and set(rule.condition.names) <= set(params):
+            try:
+                if not holds(rule.condition, params, defn.derived):
+                    return True
+            except ConditionError:
+                continue
+    return False
+
+
 def _killed(catalog: Any, loaded: Sequence[Any], mutant: Mutant) -> bool:
+    if mutant.operator == "parameter-to-bound" and _refused_by_constraints(mutant.definition):
+        return True  # the build's own constraint rules refuse the change
     clone = _mutant_catalog(catalog, mutant)
     for item in loaded:
         spec = item.spec
@@ -244,12 +278,12 @@ def _killed(catalog: Any, loaded: Sequence[Any], mutant: Mutant) -> bool:
 def mutation_score(catalog: Any, files: Sequence[Any], root: Path) -> MutationReport:
     """Run each product's scenarios (``files``: loaded scenario files) against its mutants."""
     report = MutationReport()
-    bounds = dictionary_bounds(root)
+    bounds, lines = dictionary_bounds(root), _line_docs(root)
     by_product: dict[str, list[Any]] = {}
     for item in files:
         by_product.setdefault(item.spec.product, []).append(item)
     for pid, loaded in sorted(by_product.items()):
         defn = catalog.definition(pid, loaded[0].spec.version)
-        for mutant in mutants(defn, root, bounds):
+        for mutant in mutants(defn, root, bounds, lines):
             (report.killed if _killed(catalog, loaded, mutant) else report.survived).append(mutant)
     return report

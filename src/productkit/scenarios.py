@@ -39,15 +39,17 @@ from pathlib import Path
 from typing import Any
 
 from ._scenario_check import check_file, expand
-from ._scenario_model import OUTCOMES, Expect, Scenario, ScenarioFile, Stub, load_scenarios
-from ._scenario_run import Record, ScenarioResult, run_scenario, sample_value
+from ._scenario_data import norm, values_of
+from ._scenario_model import OUTCOMES, Expect, Scenario, ScenarioFile, Stub, load_scenarios, scenario_schema
+from ._scenario_run import Record, ScenarioResult, run_scenario, sample_value, stub_handlers
 from .diagnostics import Diagnostic
 from .loader import Document
 from .sources import SCENARIO_SUFFIXES, SOURCE_DIRS, find_root, outside
 
 __all__ = ["OUTCOMES", "Expect", "Loaded", "Record", "Scenario", "ScenarioFile", "ScenarioResult",
-           "Stub", "built_catalog", "discover_scenarios", "load_scenarios", "load_selected",
-           "run_file", "run_scenario", "run_scenarios", "sample_value", "unknown_products"]
+           "Stub", "built_catalog", "discover_scenarios", "expand", "load_scenarios", "load_selected",
+           "norm", "run_file", "run_scenario", "run_scenarios", "sample_value", "scenario_schema", "stub_handlers",
+           "unknown_products", "values_of"]
 
 
 @dataclass(frozen=True, slots=True)
