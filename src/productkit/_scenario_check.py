@@ -154,7 +154,7 @@ def _check_result(result: dict[str, Any], doc: Document, where: Path_, step: ir.
 
 def _problem_text(problem: Any, fd: ir.FieldDef) -> str:
     text = str(getattr(problem, "message", problem))
-    if fd.values:
+    if fd.values and "one of" not in text:
         return f"{text} (allowed: {', '.join(fd.values)})"
     return text
 

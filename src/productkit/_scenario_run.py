@@ -87,7 +87,9 @@ def _handlers(run: _Run) -> Any:
         fields = {c: defn.data[p] for c, p in step.outputs.items() if p in defn.data}
         if spec is None:
             if not run.generated:
-                run.result.diagnostics.append(_missing_stub(run, call.step_id))
+                problem = _missing_stub(run, call.step_id)
+                if problem not in run.result.diagnostics:  # once, not once per retry
+                    run.result.diagnostics.append(problem)
                 raise _NoStub(f"no stub for step {call.step_id}")
             return {c: sample_value(fd) for c, fd in fields.items() if fd.required}
         if spec.result is not None:

@@ -43,7 +43,7 @@ from ._scenario_data import norm, values_of
 from ._scenario_model import OUTCOMES, Expect, Scenario, ScenarioFile, Stub, load_scenarios, scenario_schema
 from ._scenario_run import Record, ScenarioResult, run_scenario, sample_value, stub_handlers
 from .diagnostics import Diagnostic
-from .loader import Document
+from .loader import Document, load_file
 from .sources import SCENARIO_SUFFIXES, SOURCE_DIRS, find_root, outside
 
 __all__ = ["OUTCOMES", "Expect", "Loaded", "Record", "Scenario", "ScenarioFile", "ScenarioResult",
@@ -88,7 +88,11 @@ def unknown_products(root: Path, products: Sequence[str]) -> list[str]:
     nearest product that has one (a typo must not read as "0 passed, 0 failed")."""
     from .shape import did_you_mean
 
-    known = {f.spec.product for f in load_selected(find_root(root.resolve()))[0]}
+    known = set()
+    for path in discover_scenarios(find_root(root.resolve())):
+        doc, _ = load_file(path)  # the product a file names, even when the rest of it is wrong
+        if doc is not None and isinstance(doc.data, dict) and isinstance(doc.data.get("product"), str):
+            known.add(str(doc.data["product"]))
     out = []
     for pid in products:
         if pid not in known:
