@@ -56,7 +56,8 @@ def _line_of(text: str, needle: str, occurrence: int = 1) -> int:
 
 
 def test_a_removed_stub_fails_at_the_scenario_naming_the_step(catalogue: Path, tmp_path: Path) -> None:
-    root, _ = _changed(catalogue, tmp_path, "      book: {result: {deposit.certificate_number: TD20261201000123}}\n", "")
+    stub = "      book: {result: {deposit.certificate_number: TD20261201000123}}\n"
+    root, _ = _changed(catalogue, tmp_path, stub, "")
     code, out = _test(root)
     line = _line_of((root / FILE).read_text(encoding="utf-8"), "- id: approved-mobile")
     assert code == 1
@@ -105,7 +106,7 @@ def test_a_stub_result_breaking_its_pattern_is_located(catalogue: Path, tmp_path
 
 
 def test_an_undeclared_business_error_is_located(catalogue: Path, tmp_path: Path) -> None:
-    root, at = _changed(catalogue, tmp_path, "book: {error: core.insufficient-funds}",
+    root, _at = _changed(catalogue, tmp_path, "book: {error: core.insufficient-funds}",
                         "book: {error: core.insufficient-fund}")
     code, out = _test(root)
     assert code == 1 and "error PK703: step 'book'" in out and "did you mean 'core.insufficient-funds'?" in out
@@ -131,7 +132,7 @@ def test_invalid_values_are_located_errors(catalogue: Path, tmp_path: Path, old:
 
 
 def test_did_you_mean_never_suggests_the_word_itself(catalogue: Path, tmp_path: Path) -> None:
-    root, at = _changed(catalogue, tmp_path, "    channel: mobile\n", "    channel: mobile\n    message: hello\n")
+    root, _at = _changed(catalogue, tmp_path, "    channel: mobile\n", "    channel: mobile\n    message: hello\n")
     _, problems = load_scenarios(root / FILE)
     assert [p.code for p in problems] == ["PK103"]
     assert "'message'" not in (problems[0].hint or "")
