@@ -15,9 +15,13 @@ from ._scenario_data import Record, ScenarioResult, norm, sample_value, values_o
 from ._scenario_model import Scenario
 from .diagnostics import Diagnostic, Location
 
-__all__ = ["Prompt", "Record", "ScenarioResult", "run_scenario", "sample_value", "stub_handlers"]
+__all__ = ["Confirm", "Prompt", "Record", "ScenarioResult", "run_scenario", "sample_value", "stub_handlers"]
 
+# Asked for a screen's answers: gets the application (its screen, and the errors of the last
+# answers when they were refused) and returns the fields to submit.
 Prompt = Callable[[Any], Mapping[str, Any]]
+# Asked to confirm the sample outputs of a service step the scenario gives no result.
+Confirm = Callable[[ir.Step, dict[str, Any]], dict[str, Any]]
 
 
 # ----------------------------------------------------------------- running
@@ -54,6 +58,7 @@ class _Run:
     clock: Clock
     generated: bool
     prompt: Prompt | None = None
+    confirm: Confirm | None = None
     compensated: list[str] = field(default_factory=list)
     advanced: set[str] = field(default_factory=set)
 
@@ -91,7 +96,8 @@ def _handlers(run: _Run) -> Any:
                 if problem not in run.result.diagnostics:  # once, not once per retry
                     run.result.diagnostics.append(problem)
                 raise _NoStub(f"no stub for step {call.step_id}")
-            return {c: sample_value(fd) for c, fd in fields.items() if fd.required}
+            samples = {c: sample_value(fd) for c, fd in fields.items() if fd.required}
+            return run.confirm(step, samples) if run.confirm else samples
         if spec.result is not None:
             return values_of(spec.result, defn, {p: defn.data[p] for p in step.outputs.values()
                                                  if p in defn.data})
@@ -108,7 +114,7 @@ def stub_handlers(defn: ir.WorkflowDefinition, sc: Scenario, compensated: list[s
     """The scenario's stubs as a runtime ``Handlers`` (steps without a stub return samples);
     the steps undone are appended to ``compensated``."""
     result = ScenarioResult("", defn.id, sc.id, False)
-    run = _Run(sc, defn, result, Clock(_nine_am(start_day(sc, defn))), True, None, compensated)
+    run = _Run(sc, defn, result, Clock(_nine_am(start_day(sc, defn))), True, None, None, compensated)
     return _handlers(run)
 
 
@@ -118,12 +124,12 @@ class _Failure(Exception):
 
 def run_scenario(catalog: Any, sc: Scenario, product: str, version: str | None = None,
                  file: str = "", prompt: Prompt | None = None, *, generated: bool = False,
-                 location: Location | None = None) -> ScenarioResult:
+                 location: Location | None = None, confirm: Confirm | None = None) -> ScenarioResult:
     """Run one scenario on a fresh in-memory engine over ``catalog`` (a runtime Catalog)."""
     defn = _definition(catalog, sc, product, version)
     result = ScenarioResult(file, product, sc.id, False, channel=sc.channel or "", version=defn.version,
                             location=location)
-    run = _Run(sc, defn, result, Clock(_nine_am(start_day(sc, defn))), generated, prompt)
+    run = _Run(sc, defn, result, Clock(_nine_am(start_day(sc, defn))), generated, prompt, confirm)
     _execute(catalog, run, product, version)
     compare(sc, result, defn)
     result.passed = not result.problems and not any(d.severity.value == "error" for d in result.diagnostics)
@@ -247,10 +253,12 @@ def _answer(engine: Any, app: Any, run: _Run) -> tuple[Any, bool]:
         run.result.problems.append(f"the application waits for input at step '{step}', "
                                    "and the scenario gives none")
         return app, True
-    data = dict(given) if given is not None else dict(run.prompt(app.screen) if run.prompt else {})
+    data = dict(given) if given is not None else dict(run.prompt(app) if run.prompt else {})
     error = data.pop("error", None)
     app = engine.submit(app.id, step, values_of(data, run.defn, app.screen.fields),
                         **({"error": str(error)} if error else {}))
+    if app.errors and given is None:
+        return app, False  # asked again, with the errors
     if app.errors:
         run.result.problems += [f"step '{step}' refused the input: {e}" for e in app.errors]
         return app, True

@@ -307,14 +307,16 @@ def test_(products: Annotated[list[str] | None, typer.Argument(help="product ids
 def simulate(product: str,
              channel: Annotated[str, typer.Option("--channel", "-c", help="channel to run on")] = "mobile",
              data: Annotated[Path | None, typer.Option("--data", help="YAML: context, inputs, handlers")] = None,
-             root: Annotated[Path, typer.Option("--root", help="catalogue root")] = Path(".")) -> None:
+             root: Annotated[Path, typer.Option("--root", help="catalogue root")] = Path("."),
+             lang: Annotated[str, typer.Option("--lang", help="language of the labels: zh-CN or en")] = "en",
+             ) -> None:
     """Walk a product on a channel, from a data file or by answering prompts; print each step."""
     from .simulate import simulate as run
 
     if data is None and not (sys.stdin is not None and not sys.stdin.closed and sys.stdin.isatty()):
         _usage("simulate without --data asks for each answer on a terminal, and standard input is not "
                "one; give the context, inputs and handler results with --data FILE")
-    raise typer.Exit(run(root, product, channel, data, sys.stdout))
+    raise typer.Exit(run(root, product, channel, data, sys.stdout, lang=lang))
 
 
 def main() -> None:
