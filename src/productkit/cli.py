@@ -291,11 +291,11 @@ def test_(products: Annotated[list[str] | None, typer.Argument(help="product ids
                                                "report the changes no scenario notices")] = False,
           format: Annotated[Format, typer.Option("--format", "-f", help="text or json")] = Format.text) -> None:
     """Run the products' scenario files on the embedded engine, like a test runner."""
-    from .scenario_report import TestRequest, run_tests
+    from .scenario_report import RunRequest, run_tests
 
     if format not in (Format.text, Format.json):
         _usage("test writes --format text or json")
-    request = TestRequest(root, tuple(products or ()), verbose, coverage or min_coverage is not None,
+    request = RunRequest(root, tuple(products or ()), verbose, coverage or min_coverage is not None,
                           min_coverage, mutate, format.value)
     outcome = run_tests(request, sys.stdout)
     if outcome.usage:

@@ -13,11 +13,11 @@ from .diagnostics import Diagnostic, render_text
 from .scenarios import Loaded, ScenarioResult, built_catalog, load_selected, run_file, unknown_products
 from .sources import find_root
 
-__all__ = ["TestOutcome", "TestRequest", "run_tests"]
+__all__ = ["RunReport", "RunRequest", "run_tests"]
 
 
 @dataclass(frozen=True, slots=True)
-class TestRequest:
+class RunRequest:
     """What ``productkit test`` was asked to do."""
 
     root: Path
@@ -30,7 +30,7 @@ class TestRequest:
 
 
 @dataclass(slots=True)
-class TestOutcome:
+class RunReport:
     """The run's results, coverage and surviving mutants, and its exit code."""
 
     results: list[ScenarioResult] = field(default_factory=list)
@@ -41,9 +41,9 @@ class TestOutcome:
     exit_code: int = 0
 
 
-def run_tests(request: TestRequest, out: TextIO) -> TestOutcome:
+def run_tests(request: RunRequest, out: TextIO) -> RunReport:
     """Run the request's scenarios and write the report to ``out``."""
-    outcome = TestOutcome()
+    outcome = RunReport()
     unknown = unknown_products(request.root, request.products)
     if unknown:
         outcome.usage, outcome.exit_code = "; ".join(unknown), 2
@@ -59,7 +59,7 @@ def run_tests(request: TestRequest, out: TextIO) -> TestOutcome:
     return outcome
 
 
-def _run(catalog: Any, files: list[Loaded], request: TestRequest, outcome: TestOutcome) -> None:
+def _run(catalog: Any, files: list[Loaded], request: RunRequest, outcome: RunReport) -> None:
     by_product: dict[str, tuple[Any, list[ScenarioResult]]] = {}
     for loaded in files:
         found, missing = run_file(catalog, loaded)
@@ -76,7 +76,7 @@ def _run(catalog: Any, files: list[Loaded], request: TestRequest, outcome: TestO
         outcome.mutation = mutation_score(catalog, files, root=find_root(request.root.resolve()))
 
 
-def _exit_code(request: TestRequest, outcome: TestOutcome) -> int:
+def _exit_code(request: RunRequest, outcome: RunReport) -> int:
     if any(d.severity.value == "error" for d in outcome.diagnostics):
         return 1
     if not outcome.results or any(not r.passed for r in outcome.results):
@@ -85,7 +85,7 @@ def _exit_code(request: TestRequest, outcome: TestOutcome) -> int:
     return 1 if low else 0
 
 
-def _write_text(request: TestRequest, outcome: TestOutcome, out: TextIO) -> None:
+def _write_text(request: RunRequest, outcome: RunReport, out: TextIO) -> None:
     if outcome.diagnostics:
         out.write(render_text(outcome.diagnostics))
     for r in outcome.results:
@@ -105,7 +105,7 @@ def _write_text(request: TestRequest, outcome: TestOutcome, out: TextIO) -> None
         out.write("\n" + outcome.mutation.render())
 
 
-def _write_floor(request: TestRequest, outcome: TestOutcome, out: TextIO) -> None:
+def _write_floor(request: RunRequest, outcome: RunReport, out: TextIO) -> None:
     if request.min_coverage is None:
         return
     for cov in outcome.coverage:
@@ -114,7 +114,7 @@ def _write_floor(request: TestRequest, outcome: TestOutcome, out: TextIO) -> Non
                       f"{request.min_coverage:g}%\n")
 
 
-def _write_json(request: TestRequest, outcome: TestOutcome, out: TextIO) -> None:
+def _write_json(request: RunRequest, outcome: RunReport, out: TextIO) -> None:
     data: dict[str, Any] = {
         "diagnostics": [d.to_json() for d in outcome.diagnostics],
         "results": [_result_json(r) for r in outcome.results],
