@@ -15,7 +15,7 @@ steps compensated and the final data must agree.
   the BPMN reads them through ``number()``).
 
 Not BPMN runs, so skipped with the reason: a customer the eligibility rules refuse at the
-start (the channel service never starts a process instance) and ``cancel_at`` scenarios (the
+start (the channel service never starts a process instance) and ``cancel`` scenarios (the
 BPMN has no cancel event; cancelling a Zeebe instance is an operation on it, not a path).
 """
 
@@ -43,14 +43,17 @@ from productkit.runtime.catalog import flatten
 from productkit.scenarios import (
     Scenario,
     ScenarioResult,
-    _handlers,
-    _norm,
     discover_scenarios,
+    expand,
     load_scenarios,
     run_scenario,
+    stub_handlers,
 )
 from productkit.scenarios import (
-    _values as scenario_values,
+    norm as _norm,
+)
+from productkit.scenarios import (
+    values_of as scenario_values,
 )
 from productkit.targets.bpmn import CHANNEL_VARIABLE, FAILED_ERROR, emit_bpmn, process_id
 from productkit.values import Money
@@ -77,7 +80,7 @@ def _cases() -> list[Case]:
         loaded, problems = load_scenarios(path)
         assert loaded is not None, problems
         spec, doc = loaded
-        out += [Case(spec.product, spec.version, sc, doc.file) for sc in spec.scenarios]
+        out += [Case(spec.product, spec.version, sc, doc.file) for sc in expand(spec)]
     return out
 
 
@@ -196,7 +199,7 @@ def bpmn_run(catalog: Catalog, case: Case) -> Run:
             values[step.error_path] = str(error)
         users[step_id] = values
     start = {**scenario_values(sc.context, defn), CHANNEL_VARIABLE: sc.channel}
-    stubs = _handlers(defn, sc, [])  # the scenario's stubs, as the embedded engine gets them
+    stubs = stub_handlers(defn, sc, [])  # the scenario's stubs, as the embedded engine gets them
     return run_bpmn(_bpmn(defn), process_id(defn), productkit_worker(defn, stubs), start,
                     feel=evaluate, user_data=users,
                     order=[step for step, _ in _flow.walk(defn.flow)])
@@ -262,7 +265,7 @@ def _report(case: Case, mine: Side, theirs: Side, problems: list[str]) -> str:
 def conform(catalog: Catalog, case: Case) -> None:
     """Run ``case`` on both engines and fail, showing both sides, where they differ."""
     result = embedded(catalog, case)
-    if case.scenario.cancel_at is not None:
+    if case.scenario.cancel is not None:
         # The BPMN has no cancel event: cancelling a Zeebe process instance is an operation on
         # it, not a path of the process. What both sides share is that it ends there.
         assert result.outcome == "cancelled", f"{case.key}: {result.outcome}: {result.problems}"

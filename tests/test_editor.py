@@ -48,9 +48,11 @@ def test_yaml_language_server_underlines_what_productkit_refuses(tmp_path: Path)
     target.mkdir(parents=True)
     source = sorted(comp.glob("*.yaml"))[0].read_text(encoding="utf-8")
     (target / "typo.yaml").write_text(source.replace("retry:", "retyr:", 1), encoding="utf-8")
-    line = "product: x\nscenarios: []\n"
     (root / "products").mkdir()
-    (root / "products" / "x.scenario.yaml").write_text(line, encoding="utf-8")
+    (root / "products" / "x.scenario.yaml").write_text(
+        "product: x\nscenarios:\n  - id: a\n    channel: mobile\n    expect: {outcome: completed}\n", "utf-8")
+    (root / "products" / "y.scenario.yaml").write_text(
+        "product: y\nscenarios:\n  - id: a\n    expect: {outcome: complete}\n", "utf-8")
     (root / "products" / "bad-line.yaml").write_text(
         "apiVersion: productkit/v1\nkind: ProductLine\nid: x.line\nversion: 1.0.0\n"
         "name: {zh-CN: 线, en: Line}\neffective: T+1\n", encoding="utf-8")
@@ -58,7 +60,8 @@ def test_yaml_language_server_underlines_what_productkit_refuses(tmp_path: Path)
     assert "retyr:" in (target / "typo.yaml").read_text(encoding="utf-8")
     messages = {p.name: [d["message"] for d in ds] for p, ds in found.items()}
     assert any("retyr" in m for m in messages["typo.yaml"]), messages
-    assert messages["x.scenario.yaml"] == []
+    assert messages["x.scenario.yaml"] == []  # mapped to the scenario schema, not the product's
+    assert any("complete" in m or "Value is not accepted" in m for m in messages["y.scenario.yaml"]), messages
     assert any("effective" in m for m in messages["bad-line.yaml"]), "a line has no effective dates"
 
 

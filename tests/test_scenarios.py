@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from productkit import cli
-from productkit.scenarios import ScenarioResult, discover_scenarios, load_scenarios, run_scenarios
+from productkit.coverage import Coverage
+from productkit.scenario_report import RunReport, RunRequest, run_tests
+from productkit.scenarios import ScenarioResult, built_catalog, discover_scenarios, load_scenarios, load_selected
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -23,10 +26,46 @@ def _ids() -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def results() -> dict[str, ScenarioResult]:
-    found, diagnostics = run_scenarios(REPO)
-    assert [d for d in diagnostics if d.severity.value == "error"] == []
-    return {f"{r.product}/{r.scenario}": r for r in found}
+def run() -> RunReport:
+    with open(os.devnull, "w", encoding="utf-8") as sink:
+        outcome = run_tests(RunRequest(REPO, coverage=True), sink)
+    assert [d for d in outcome.diagnostics if d.severity.value == "error"] == []
+    return outcome
+
+
+@pytest.fixture(scope="module")
+def results(run: RunReport) -> dict[str, ScenarioResult]:
+    return {f"{r.product}/{r.scenario}": r for r in run.results}
+
+
+def test_the_catalogue_covers_every_error_route_and_outcome(run: RunReport) -> None:
+    coverage: dict[str, Coverage] = {c.product: c for c in run.coverage}
+    assert len(coverage) >= 10
+    for pid, cov in coverage.items():
+        missed = [i.name for c in ("error routes", "outcomes", "channels") for i in cov.of(c) if not i.covered]
+        assert missed == [], pid
+        assert cov.percent("steps") >= 90, (pid, [i.name for i in cov.of("steps") if not i.covered])
+
+
+def test_mutants_of_one_product_are_killed_and_survivors_located() -> None:
+    """The mutation run, bounded to one product so that the suite stays fast."""
+    from productkit.mutate import mutation_score
+
+    files, _ = load_selected(REPO, ["deposit.time-1y"])
+    with built_catalog(REPO) as (catalog, _problems):
+        report = mutation_score(catalog, files, REPO)
+    operators = {m.operator for m in report.killed}
+    assert {"negate-when", "drop-error-route", "swap-outcome", "remove-compensation"} <= operators
+    assert report.score() >= 90, report.render()
+    negated = next(m for m in report.killed if m.description == "negating the condition of step 'reject-fraud'")
+    line_file = REPO / "products/deposit/time-deposit-line.yaml"
+    text = line_file.read_text(encoding="utf-8").splitlines()
+    assert Path(negated.location.file).resolve() == line_file
+    assert text[negated.location.line - 1].strip().startswith("when: fraud.risk_level")
+    for d in report.diagnostics():
+        assert d.code == "PK705" and d.location.line > 1 and Path(d.location.file).suffix == ".yaml"
+    catalogue = sorted(p.read_bytes() for p in (REPO / "products").rglob("*.yaml"))
+    assert catalogue == sorted(p.read_bytes() for p in (REPO / "products").rglob("*.yaml"))  # never written
 
 
 @pytest.mark.parametrize("key", _ids())
@@ -75,4 +114,5 @@ def test_simulate_runs_a_product_from_a_data_file(tmp_path: Path) -> None:
     data.write_text("context: {}\n", encoding="utf-8")
     result = CliRunner().invoke(cli.app, ["simulate", "deposit.time-1y", "--data", str(data), "--root", str(REPO)])
     assert result.exit_code == 0
-    assert "deposit.time-1y on mobile" in result.output and "InvalidContext" in result.output
+    assert "deposit.time-1y on mobile" in result.output
+    assert "the context does not fit the product" in result.output and "InvalidContext" not in result.output

@@ -396,40 +396,40 @@ def impact(targets: Annotated[list[str], typer.Argument(help="files, component/l
 @app.command("test")
 def test_(products: Annotated[list[str] | None, typer.Argument(help="product ids (default: all)")] = None,
           root: Annotated[Path, typer.Option("--root", help="catalogue root")] = Path("."),
-          verbose: Annotated[bool, typer.Option("--verbose", "-v", help="print each step taken")] = False) -> None:
+          verbose: Annotated[bool, typer.Option("--verbose", "-v", help="print each step taken")] = False,
+          coverage: Annotated[bool, typer.Option("--coverage", help="report what the scenarios exercised")] = False,
+          min_coverage: Annotated[float | None, typer.Option("--min-coverage", min=0, max=100,
+                                                             help="fail below this coverage percent")] = None,
+          mutate: Annotated[bool, typer.Option("--mutate", help="change each product in small ways and "
+                                               "report the changes no scenario notices")] = False,
+          format: Annotated[Format, typer.Option("--format", "-f", help="text or json")] = Format.text) -> None:
     """Run the products' scenario files on the embedded engine, like a test runner."""
-    from .scenarios import run_scenarios, unknown_products
+    from .scenario_report import RunRequest, run_tests
 
-    for problem in unknown_products(root, products or []):
-        _usage(problem)
-    results, diagnostics = run_scenarios(root, products or [])
-    if diagnostics:
-        _emit(diagnostics, Format.text)
-        if any(d.severity.value == "error" for d in diagnostics):
-            raise typer.Exit(EXIT_PROBLEMS)
-    for r in results:
-        sys.stdout.write(f"{'PASS' if r.passed else 'FAIL'}  {r.product}  {r.scenario}  ({r.outcome})\n")
-        for problem in r.problems:
-            sys.stdout.write("      " + problem.replace("\n", "\n      ") + "\n")
-        if verbose:
-            sys.stdout.write("".join(f"      | {line}\n" for line in r.trace))
-    failed = sum(not r.passed for r in results)
-    sys.stdout.write(f"{len(results) - failed} passed, {failed} failed\n")
-    raise typer.Exit(EXIT_PROBLEMS if failed or not results else EXIT_OK)
+    if format not in (Format.text, Format.json):
+        _usage("test writes --format text or json")
+    request = RunRequest(root, tuple(products or ()), verbose, coverage or min_coverage is not None,
+                          min_coverage, mutate, format.value)
+    outcome = run_tests(request, sys.stdout)
+    if outcome.usage:
+        _usage(outcome.usage)
+    raise typer.Exit(outcome.exit_code)
 
 
 @app.command()
 def simulate(product: str,
              channel: Annotated[str, typer.Option("--channel", "-c", help="channel to run on")] = "mobile",
              data: Annotated[Path | None, typer.Option("--data", help="YAML: context, inputs, handlers")] = None,
-             root: Annotated[Path, typer.Option("--root", help="catalogue root")] = Path(".")) -> None:
+             root: Annotated[Path, typer.Option("--root", help="catalogue root")] = Path("."),
+             lang: Annotated[str, typer.Option("--lang", help="language of the labels: zh-CN or en")] = "en",
+             ) -> None:
     """Walk a product on a channel, from a data file or by answering prompts; print each step."""
     from .simulate import simulate as run
 
     if data is None and not (sys.stdin is not None and not sys.stdin.closed and sys.stdin.isatty()):
         _usage("simulate without --data asks for each answer on a terminal, and standard input is not "
                "one; give the context, inputs and handler results with --data FILE")
-    raise typer.Exit(run(root, product, channel, data, sys.stdout))
+    raise typer.Exit(run(root, product, channel, data, sys.stdout, lang=lang))
 
 
 def main() -> None:

@@ -253,7 +253,8 @@ def _c(code: str, stage: str, title: str, example: str) -> tuple[str, Code]:
 
 # The code table. Codes are stable: never renumber, only add. Grouped by stage:
 # PK0xx files and YAML, PK1xx document shape, PK2xx references and resolution,
-# PK3xx expressions, PK4xx the product graph, PK5xx compile and build.
+# PK3xx expressions, PK4xx the product graph, PK5xx compile and build,
+# PK6xx reading a build at run time, PK7xx scenario files (designer tests).
 CODES: dict[str, Code] = dict(
     [
         _c("PK001", "load", "file cannot be read", "products/x.yaml: cannot read file: permission denied"),
@@ -336,6 +337,11 @@ CODES: dict[str, Code] = dict(
         _c("PK612", "runtime", "build is not signed but trusted keys were given", "build/manifest.sig: the build is not signed"),
         _c("PK613", "runtime", "build signature invalid or by an untrusted key", "build/manifest.sig: the manifest changed after signing"),
         _c("PK614", "runtime", "file in the build the manifest does not seal", "build/definitions/extra.json: not sealed by its manifest"),
+        _c("PK701", "scenario", "service step reached without a stub", "x.scenario.yaml:5:9: scenario 'approved' reaches service step 'kyc' and gives it no result"),
+        _c("PK702", "scenario", "step unknown to the product, or of another kind", "x.scenario.yaml:12:7: the product has no service step 'kcy'; did you mean 'kyc'?"),
+        _c("PK703", "scenario", "stub does not fit what the component declares", "x.scenario.yaml:12:24: kyc.status = ok: not one of passed, failed"),
+        _c("PK704", "scenario", "unknown scenario or rule named in a scenario", "x.scenario.yaml:9:11: scenario 'aproved' is not in this file"),
+        _c("PK705", "scenario", "a change to the product that no scenario notices (surviving mutant)", "x.yaml:40:11: negating the condition of step 'reject-score': every scenario still passes"),
         _c("PK900", "internal", "internal error", "productkit hit an internal error; please report it"),
     ]
 )

@@ -118,6 +118,10 @@ def schema_files() -> dict[str, str]:
 
     files["WorkflowDefinition.schema.json"] = json.dumps(workflow_schema(), ensure_ascii=False, indent=2,
                                                          sort_keys=True) + "\n"
+    from .scenarios import scenario_schema
+
+    files["Scenario.schema.json"] = json.dumps(scenario_schema(), ensure_ascii=False, indent=2,
+                                               sort_keys=True) + "\n"
     return files
 
 
