@@ -19,7 +19,9 @@ from forms_support import built_catalogue, node
 from productkit.ir import FieldDef
 from productkit.runtime import Catalog
 from productkit.runtime._coerce import checked
+from productkit.runtime._submit import check_submission
 from productkit.runtime._values import Problem
+from productkit.runtime.views import ProductVersion
 from productkit.types import get
 
 EXAMPLES = 60  # values per distinct field
@@ -30,17 +32,20 @@ def catalogue(tmp_path_factory: pytest.TempPathFactory) -> Catalog:
     return built_catalogue(tmp_path_factory.mktemp("forms") / "build")
 
 
-def _fields(catalogue: Catalog) -> Iterator[tuple[FieldDef, dict[str, Any]]]:
-    """Each distinct (declaration, schema) pair of every form's fields."""
+Site = tuple[ProductVersion, str, str, str]  # product version, step, channel, field path
+
+
+def _fields(catalogue: Catalog) -> Iterator[tuple[FieldDef, dict[str, Any], Site]]:
+    """Each distinct (declaration, schema) pair of every form's fields, with one place it is."""
     seen: set[str] = set()
     for pv in catalogue:
-        for (sid, _channel), form in sorted(pv.forms.items()):
+        for (sid, channel), form in sorted(pv.forms.items()):
             for path, fd in pv.definition.steps[sid].fields.items():
                 prop = _property(form.schema, path)
                 key = json.dumps([fd.model_dump(mode="json"), prop], sort_keys=True)
                 if prop is not None and key not in seen:
                     seen.add(key)
-                    yield fd, prop
+                    yield fd, prop, (pv, sid, channel, path)
 
 
 def _property(schema: Any, path: str) -> dict[str, Any] | None:
@@ -107,12 +112,29 @@ def _engine(fd: FieldDef, value: Any) -> bool:
     return not problems
 
 
-def _examples(fd: FieldDef) -> list[Any]:
+def _submitted(catalogue: Catalog, site: Site, value: Any) -> bool:
+    """The engine's verdict on a submission of ``value`` alone: no error on its field."""
+    pv, sid, channel, path = site
+    step, form = pv.definition.steps[sid], pv.forms[(sid, channel)]
+    _, errors = check_submission(step, channel, form, catalogue.validator(pv, form), {path: value},
+                                 {}, {}, [], {})
+    return all(e.path != path for e in errors)
+
+
+def _noisy(fd: FieldDef) -> st.SearchStrategy[str]:
+    """Decimal text as people and programs mistype it: signs, zeros, spaces, %, exponents."""
+    edits = st.sampled_from([lambda t: "+" + t, lambda t: "0" + t, lambda t: " " + t, lambda t: t + " ",
+                             lambda t: t + "%", lambda t: t + "e0", lambda t: t + ".",
+                             lambda t: t.replace(".", ","), lambda t: t + " CNY", lambda t: "." + t])
+    return st.builds(lambda t, edit: edit(t), _decimal_text(fd), edits)
+
+
+def _examples(fd: FieldDef, values: st.SearchStrategy[Any] | None = None) -> list[Any]:
     found: list[Any] = []
 
     @settings(max_examples=EXAMPLES, derandomize=True, database=None, deadline=None,
               suppress_health_check=list(HealthCheck))
-    @given(_values(fd))
+    @given(values if values is not None else _values(fd))
     def collect(value: Any) -> None:
         found.append(value)
 
@@ -125,7 +147,7 @@ def test_engine_and_standard_validators_agree(catalogue: Catalog) -> None:
     verdicts: list[bool] = []
     disagreements: list[str] = []
     fields = list(_fields(catalogue))
-    for fd, prop in fields:
+    for fd, prop, _site in fields:
         schema = Draft7Validator(prop, format_checker=Draft7Validator.FORMAT_CHECKER)
         for value in _examples(fd):
             engine = _engine(fd, value)
@@ -141,6 +163,26 @@ def test_engine_and_standard_validators_agree(catalogue: Catalog) -> None:
           f"{len(disagreements)} disagreements")
     assert len(fields) > 40 and 0 < sum(verdicts) < len(cases)
     assert disagreements == []
+
+
+def test_mistyped_decimal_text_is_refused_alike(catalogue: Catalog) -> None:
+    """On submit the engine (exact checks plus the form's pattern on the text as sent) and the
+    standard validators agree on text no form would send."""
+    cases: list[tuple[dict[str, Any], Any]] = []
+    verdicts: list[bool] = []
+    for fd, prop, site in _fields(catalogue):
+        kind = get(fd.type)
+        if kind is None or not kind.decimal:
+            continue
+        schema = Draft7Validator(prop, format_checker=Draft7Validator.FORMAT_CHECKER)
+        for value in _examples(fd, _noisy(fd)):
+            engine = _submitted(catalogue, site, value)
+            assert schema.is_valid(value) == engine, (prop, value, engine)
+            cases.append((prop, value))
+            verdicts.append(engine)
+    ajv = node("validate.js", {"cases": cases})
+    assert ajv["jsonforms"] == verdicts and ajv["rjsf"] == verdicts
+    assert len(cases) > 300
 
 
 def _started(catalogue: Catalog) -> tuple[Any, Any]:

@@ -9,6 +9,7 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from productkit.ir import FieldDef, Label, Step, WorkflowDefinition
 from productkit.types._regex import decimal_pattern, fixed_range, step_pattern
 
 _CANONICAL = re.compile(r"^-?(0|[1-9][0-9]*)(\.[0-9]+)?$")
@@ -55,3 +56,37 @@ def test_fixed_range_keeps_separators() -> None:
 def test_steps_that_do_not_divide_a_power_of_ten_are_not_patterns() -> None:
     assert step_pattern(0, 3, negative=False) is None
     assert step_pattern(0, 7, negative=True) is None
+
+
+def _money(**decl: str) -> dict[str, object]:
+    from productkit.types import field_schema, of
+    return field_schema(of("money"), FieldDef(type="money", currency="CNY", **decl))
+
+
+def test_money_bounds_places_and_steps_are_in_the_schema() -> None:
+    from jsonschema import Draft7Validator
+    schema = Draft7Validator(_money(min="1000.00", max="1000000.00", step="100.00"))
+    refused = ["999.99", "-100.00", "100.123", "1000.001", "1050", "1000000.01", "1000.", "+1000", "01000"]
+    accepted = ["1000", "1000.0", "1000.00", "1100.00", "999900", "1000000.00"]
+    assert [v for v in refused if schema.is_valid(v)] == []
+    assert [v for v in accepted if not schema.is_valid(v)] == []
+    assert "x-decimal" not in schema.schema and "minimum" not in schema.schema
+
+
+def test_a_step_no_pattern_can_say_is_reported() -> None:
+    from productkit.forms import gaps
+    step = Step(id="amount", kind="user", title=Label(**{"zh-CN": "金额", "en": "Amount"}), channels=["web"],
+                fields={"x.amount": FieldDef(type="decimal", min="0.5", step="0.25")})
+    defn = WorkflowDefinition.model_construct(steps={"amount": step})
+    assert [(s, p) for s, p, _ in gaps(defn)] == [("amount", "x.amount")]
+    assert "(?=" not in str(_money(min="0.50", step="0.25")["pattern"])
+
+
+def test_date_bounds_are_in_the_schema() -> None:
+    from jsonschema import Draft7Validator
+
+    from productkit.types import field_schema, of
+    schema = Draft7Validator(field_schema(of("date"), FieldDef(type="date", min="2026-01-15", max="2027-03-01")),
+                             format_checker=Draft7Validator.FORMAT_CHECKER)
+    assert [d for d in ["2026-01-14", "2027-03-02", "2026-02-30", "20260301", "2026-1-20"] if schema.is_valid(d)] == []
+    assert all(schema.is_valid(d) for d in ["2026-01-15", "2026-12-31", "2027-03-01"])

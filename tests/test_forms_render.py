@@ -107,3 +107,21 @@ def test_fields_keep_their_declared_order(forms: dict[str, Any]) -> None:
         assert [c["i18n"] for c in form["uischema"]["elements"]] == order
         for lang in LANGS:
             assert form["rjsf"][lang]["loan"]["ui:order"] == [p.split(".")[1] for p in order]
+
+
+def _declared(form: dict[str, Any], widget: str) -> int:
+    """How many fields of the form ask for ``widget`` (read from the RJSF UI schema)."""
+    def walk(node: dict[str, Any]) -> int:
+        own = 1 if node.get("ui:widget") == widget else 0
+        return own + sum(walk(v) for k, v in node.items() if isinstance(v, dict) and not k.startswith("ui:"))
+    return walk(form["rjsf"]["en"])
+
+
+@pytest.mark.parametrize(("widget", "element"), [("radio", "radio"), ("textarea", "textarea"),
+                                                 ("checkbox", "checkbox")])
+def test_widgets_render_as_declared_in_both_renderers(forms: dict[str, Any], rendered: dict[str, Any],
+                                                      widget: str, element: str) -> None:
+    wanting = [name for name, form in forms.items() if _declared(form, widget)]
+    wrong = [f"{name} {renderer}" for name in wanting for renderer in ("jsonforms", "rjsf")
+             if rendered["widgets"][name][renderer][element] < _declared(forms[name], widget)]
+    assert wanting and wrong == []

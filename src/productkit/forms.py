@@ -105,6 +105,7 @@ def _texts(step: ir.Step, fields: list[tuple[str, ir.FieldDef]], lang: str) -> d
     option labels ``<key>.<English title>``, ``error.<keyword>`` and per-field errors."""
     out = {step.id + ".label": _say(step.title, lang)}
     out.update({"error." + k: v for k, v in MESSAGES[lang].items()})
+    out["enum.none"] = "请选择" if lang == "zh-CN" else "Choose"  # the empty option of a select
     for path, f in fields:
         for key, label in (("label", f.label), ("description", f.help), ("placeholder", f.placeholder)):
             if label is not None:
@@ -145,7 +146,8 @@ def _rjsf(step: ir.Step, fields: list[tuple[str, ir.FieldDef]], lang: str) -> di
         for part in parents:
             if part not in node:
                 node.setdefault("ui:order", []).append(part)
-            node = node.setdefault(part, {})
+            # A parent object only groups dotted paths: no title of its own on the screen.
+            node = node.setdefault(part, {"ui:label": False})
         node.setdefault("ui:order", []).append(leaf)
         node[leaf] = _rjsf_field(f, lang)
     return root

@@ -31,18 +31,38 @@ function rjsf(form, lang) {
 }
 
 let root = null;
+// One turn of the event loop through a message (not clamped like timers; React's scheduler
+// posts its work the same way).
+const turn = () => new Promise((resolve) => {
+  const channel = new MessageChannel();
+  channel.port1.onmessage = resolve;
+  channel.port2.postMessage(0);
+});
 
-// Renders one form; resolves with the page's visible text once React has settled.
+// Resolves once the rendered text has stopped changing (React effects and validation done).
+async function settled(host) {
+  let last = null;
+  let same = 0;
+  for (let i = 0; i < 2000 && same < 3; i += 1) {
+    await turn();
+    same = host.innerText === last && last !== '' ? same + 1 : 0;
+    last = host.innerText;
+  }
+}
+
+// Renders one form; resolves with the page's visible text and its widgets once React has settled.
 window.renderForm = async (form, renderer, lang) => {
   if (root) root.unmount();
   const host = document.getElementById('root');
   root = createRoot(host);
   flushSync(() => root.render(renderer === 'jsonforms' ? jsonforms(form, lang) : rjsf(form, lang)));
-  await new Promise((resolve) => setTimeout(resolve, 0));
+  await settled(host);
   if (renderer === 'rjsf') {
     // RJSF validates on submit: submit the initial data so its messages show.
     host.querySelector('button[type=submit]').click();
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await settled(host);
   }
-  return host.innerText;
+  const count = (selector) => host.querySelectorAll(selector).length;
+  return { text: host.innerText, radio: count('input[type=radio]'), textarea: count('textarea'),
+    checkbox: count('input[type=checkbox]') };
 };

@@ -1,5 +1,6 @@
 // Renders forms in headless Chromium with both renderers and both languages.
 // stdin: {"forms": {name: form}, "chromium": path}; stdout: {"text": {name: {renderer: {lang: text}}},
+// "widgets": {name: {renderer: {radio, textarea, checkbox}}} (counted in the zh-CN render),
 // "console": [messages of level error or warning, and page errors]}.
 'use strict';
 const fs = require('fs');
@@ -24,7 +25,7 @@ async function main(input) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'productkit-forms-'));
   await bundle(dir);
   const browser = await chromium.launch({ executablePath: input.chromium, args: FLAGS });
-  const out = { text: {}, console: [] };
+  const out = { text: {}, widgets: {}, console: [] };
   try {
     const page = await browser.newPage();
     // RJSF warns "Form validation failed" by design when an invalid form is submitted (as here).
@@ -35,11 +36,14 @@ async function main(input) {
     await page.goto('file://' + path.join(dir, 'index.html'));
     for (const [name, form] of Object.entries(input.forms)) {
       out.text[name] = {};
+      out.widgets[name] = {};
       for (const renderer of ['jsonforms', 'rjsf']) {
         out.text[name][renderer] = {};
         for (const lang of ['zh-CN', 'en']) {
-          out.text[name][renderer][lang] = await page.evaluate(
+          const { text, ...widgets } = await page.evaluate(
             ([f, r, l]) => window.renderForm(f, r, l), [form, renderer, lang]);
+          out.text[name][renderer][lang] = text;
+          out.widgets[name][renderer] = widgets;
         }
       }
     }
