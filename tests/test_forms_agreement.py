@@ -24,7 +24,7 @@ from productkit.runtime._values import Problem
 from productkit.runtime.views import ProductVersion
 from productkit.types import get
 
-EXAMPLES = 60  # values per distinct field
+EXAMPLES = 100  # values per distinct field
 
 
 @pytest.fixture(scope="module")
@@ -147,12 +147,14 @@ def test_engine_and_standard_validators_agree(catalogue: Catalog) -> None:
     verdicts: list[bool] = []
     disagreements: list[str] = []
     fields = list(_fields(catalogue))
-    for fd, prop, _site in fields:
+    for fd, prop, site in fields:
         schema = Draft7Validator(prop, format_checker=Draft7Validator.FORMAT_CHECKER)
         for value in _examples(fd):
             engine = _engine(fd, value)
             if schema.is_valid(value) != engine:
                 disagreements.append(f"jsonschema {fd.type} {value!r}: engine says {engine}")
+            if not fd.readonly and _submitted(catalogue, site, value) != engine:
+                disagreements.append(f"submit {fd.type} {value!r}: the field check says {engine}")
             cases.append((prop, value))
             verdicts.append(engine)
     ajv = node("validate.js", {"cases": cases})
@@ -181,6 +183,7 @@ def test_mistyped_decimal_text_is_refused_alike(catalogue: Catalog) -> None:
             cases.append((prop, value))
             verdicts.append(engine)
     ajv = node("validate.js", {"cases": cases})
+    print(f"{len(cases)} mistyped decimal texts, {sum(verdicts)} accepted")
     assert ajv["jsonforms"] == verdicts and ajv["rjsf"] == verdicts
     assert len(cases) > 300
 
@@ -214,6 +217,12 @@ def test_the_engine_refuses_consent_not_given(catalogue: Catalog) -> None:
     assert [(e.path, e.code) for e in refused.errors] == [("consent.terms_accepted", "enum")]
     accepted = engine.submit(app.id, "terms", {"consent.terms_accepted": True})
     assert accepted.screen is None or accepted.screen.step_id != "terms"
+
+
+def test_a_read_only_field_comes_back_with_its_default(catalogue: Catalog) -> None:
+    pv = catalogue.entry("deposit.large-cd-2026-01")
+    site = (pv, "amount", "mobile", "deposit.currency")
+    assert _submitted(catalogue, site, "CNY") and not _submitted(catalogue, site, "USD")
 
 
 @pytest.mark.parametrize("text", ["+100000.00", "0100000.00", " 100000.00", "100000.001", "1e5"])

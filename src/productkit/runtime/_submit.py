@@ -38,7 +38,8 @@ def coerce_all(fields: Mapping[str, FieldDef], flat: Mapping[str, object],
         errors.append(FieldError(path, "unknown", f"'{path}' is not a field here"))
     for path, fd in fields.items():
         if fd.readonly:
-            if path in flat and flat[path] != current.get(path):
+            # A form sends a read-only field back as it showed it: its value, else its default.
+            if path in flat and flat[path] != current.get(path, fd.default):
                 errors.append(FieldError(path, "readonly", f"'{path}' is read-only"))
             continue
         raw = flat.get(path)
