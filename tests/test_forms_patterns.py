@@ -90,3 +90,13 @@ def test_date_bounds_are_in_the_schema() -> None:
                              format_checker=Draft7Validator.FORMAT_CHECKER)
     assert [d for d in ["2026-01-14", "2027-03-02", "2026-02-30", "20260301", "2026-1-20"] if schema.is_valid(d)] == []
     assert all(schema.is_valid(d) for d in ["2026-01-15", "2026-12-31", "2027-03-01"])
+
+
+def test_the_forms_target_refuses_keywords_draft_07_does_not_define() -> None:
+    import orjson
+
+    from productkit.targets.forms import FormsTarget
+    form = {"schema": {"$schema": "http://json-schema.org/draft-07/schema#", "type": "object",
+                       "properties": {"a": {"type": "string", "x-decimal": {"min": "1"}}}}}
+    found = list(FormsTarget().verify({"forms/x.json": orjson.dumps(form)}))
+    assert [(n, "x-decimal" in m) for n, m in found] == [("forms/x.json", True)]

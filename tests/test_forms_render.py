@@ -42,8 +42,25 @@ def forms(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]
 
 @pytest.fixture(scope="module")
 def rendered(forms: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = node("render.js", {"forms": forms, "chromium": _chromium()})
+    result: dict[str, Any] = node("render.js", {"forms": {**forms, **_mistyped(forms)}, "chromium": _chromium()})
     return result
+
+
+def _mistyped(forms: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Each form with a loan amount, filled with one the pattern refuses (below the minimum)."""
+    out = {}
+    for name, form in forms.items():
+        if "loan.amount.error.pattern" in form["i18n"]["en"]:
+            out["mistyped:" + name] = {**form, "data": {"loan": {"amount": "999.99"}}}
+    return out
+
+
+def test_a_refused_amount_says_why_in_both_languages(forms: dict[str, Any], rendered: dict[str, Any]) -> None:
+    names = list(_mistyped(forms))
+    silent = [f"{name} {renderer} {lang}" for name in names for renderer in ("jsonforms", "rjsf") for lang in LANGS
+              if forms[name.removeprefix("mistyped:")]["i18n"][lang]["loan.amount.error.pattern"]
+              not in rendered["text"][name][renderer][lang]]
+    assert names and silent == []
 
 
 def _labels(form: dict[str, Any], lang: str) -> list[str]:
@@ -54,7 +71,7 @@ def _labels(form: dict[str, Any], lang: str) -> list[str]:
 def test_every_form_renders_in_both_renderers_without_console_errors(
         forms: dict[str, Any], rendered: dict[str, Any]) -> None:
     assert rendered["console"] == []
-    assert set(rendered["text"]) == set(forms) and len(forms) > 150
+    assert set(forms) <= set(rendered["text"]) and len(forms) > 150
 
 
 def test_every_field_shows_its_label_in_both_languages(forms: dict[str, Any], rendered: dict[str, Any]) -> None:

@@ -18,6 +18,28 @@ from .base import EmitContext, Emitted, Target, register
 __all__ = ["FormsTarget"]
 
 
+# Draft-07 keywords: what strict ajv (and so JSON Forms and RJSF) compiles without complaint.
+_KEYWORDS = frozenset(Draft7Validator.VALIDATORS) | {
+    "$schema", "$id", "$comment", "title", "description", "default", "readOnly", "writeOnly",
+    "examples", "definitions", "contentMediaType", "contentEncoding"}
+_SUBSCHEMAS = ("items", "not", "if", "then", "else", "additionalProperties", "contains", "propertyNames")
+
+
+def _unknown(schema: object, where: str) -> Iterator[tuple[str, str]]:
+    """(location, keyword) for each keyword of ``schema`` that draft-07 does not define."""
+    if not isinstance(schema, dict):
+        return
+    yield from ((where, k) for k in sorted(schema) if k not in _KEYWORDS)
+    for key in ("properties", "definitions"):
+        for name, sub in sorted(schema.get(key, {}).items()):
+            yield from _unknown(sub, f"{where}/{key}/{name}")
+    for key in ("oneOf", "anyOf", "allOf"):
+        for i, sub in enumerate(schema.get(key, [])):
+            yield from _unknown(sub, f"{where}/{key}/{i}")
+    for key in _SUBSCHEMAS:
+        yield from _unknown(schema.get(key), f"{where}/{key}")
+
+
 @register
 class FormsTarget(Target[EmitContext, None]):
     """One ``forms/<id>@<version>/<step>.<channel>.json`` file per user step and channel."""
@@ -45,3 +67,6 @@ class FormsTarget(Target[EmitContext, None]):
                 yield name, f"the form's schema fails the JSON Schema draft-07 meta-schema: {exc.message}"
             except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
                 yield name, f"the form is not a JSON object with a schema: {exc}"
+            else:
+                for where, word in _unknown(orjson.loads(data)["schema"], "#"):
+                    yield name, f"{where} uses '{word}', not a draft-07 keyword (strict ajv refuses it)"

@@ -16,7 +16,7 @@ _D = "[0-9]"
 
 
 def _alt(parts: list[str]) -> str:
-    parts = list(dict.fromkeys(p for p in parts))
+    parts = list(dict.fromkeys(parts))  # once each, in order
     return parts[0] if len(parts) == 1 else "(?:" + "|".join(parts) + ")"
 
 
