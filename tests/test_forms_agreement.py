@@ -232,3 +232,22 @@ def test_the_engine_refuses_amount_text_the_form_refuses(catalogue: Catalog, tex
     refused = engine.submit(app.id, "amount", {"deposit.amount": text})
     assert refused.screen is not None and refused.screen.step_id == "amount"
     assert [e.path for e in refused.errors] == ["deposit.amount"]
+
+
+def test_each_form_submitted_as_it_starts_gets_one_verdict(catalogue: Catalog) -> None:
+    """The form's initial data (parents and defaults) submitted as is: required fields, defaults
+    and read-only fields decided alike by the engine and the standard validators."""
+    cases: list[tuple[dict[str, Any], Any]] = []
+    verdicts: list[bool] = []
+    for pv in catalogue:
+        for (sid, channel), form in sorted(pv.forms.items()):
+            data = form.extra["data"]
+            step = pv.definition.steps[sid]
+            _, errors = check_submission(step, channel, form, catalogue.validator(pv, form), data, {}, {}, [], {})
+            engine = not errors
+            assert Draft7Validator(form.schema).is_valid(data) == engine, (pv.key, sid, channel, errors)
+            cases.append((dict(form.schema), data))
+            verdicts.append(engine)
+    ajv = node("validate.js", {"cases": cases})
+    assert ajv["jsonforms"] == verdicts and ajv["rjsf"] == verdicts
+    assert 0 < sum(verdicts) < len(verdicts)
