@@ -1,5 +1,11 @@
-"""Per-channel forms: JSON Schema (2020-12) of the data a user step collects, plus a JSON Forms
-UI schema with zh-CN and en labels, so a channel renders the form without product code."""
+"""Per-channel forms: the JSON Schema (draft-07, the dialect JSON Forms' and RJSF's own ajv read
+by default) of the data a user step collects, a JSON Forms UI schema, a react-jsonschema-form
+UI schema per language, zh-CN and en texts (labels, help, placeholders, option labels, error
+messages) and the initial data, so a channel renders the form without product code.
+
+Exact decimals travel as text whose ``pattern`` encodes their range, places and step; a
+consent must be ``true``; fields keep the order the YAML declares them in.
+"""
 
 from __future__ import annotations
 
@@ -8,24 +14,44 @@ from typing import Any
 from . import ir
 from .types import TYPES, field_schema, get
 
-__all__ = ["form", "forms_of"]
+__all__ = ["DIALECT", "LANGUAGES", "MESSAGES", "form", "forms_of", "gaps"]
+
+DIALECT = "http://json-schema.org/draft-07/schema#"
+LANGUAGES = ("zh-CN", "en")
+
+# Validation messages by JSON Schema keyword: JSON Forms looks up ``error.<keyword>``.
+MESSAGES: dict[str, dict[str, str]] = {
+    "zh-CN": {"required": "此项必填", "type": "格式不正确", "minLength": "内容过短",
+              "maxLength": "内容过长", "pattern": "格式或取值不符合要求", "minimum": "数值过小",
+              "maximum": "数值过大", "multipleOf": "须按规定的步长递增", "const": "须勾选同意",
+              "enum": "请从选项中选择", "oneOf": "请从选项中选择", "format": "格式不正确",
+              "minItems": "选择的项目过少", "maxItems": "选择的项目过多"},
+    "en": {"required": "This field is required", "type": "The value has the wrong type",
+           "minLength": "Too short", "maxLength": "Too long",
+           "pattern": "The value is not in the expected form or range", "minimum": "Too small",
+           "maximum": "Too large", "multipleOf": "Not on the allowed step", "const": "Please accept to continue",
+           "enum": "Choose one of the options", "oneOf": "Choose one of the options",
+           "format": "The value is not in the expected format", "minItems": "Too few items",
+           "maxItems": "Too many items"},
+}
+
+# Widgets each renderer knows: JSON Forms control options, RJSF ``ui:widget`` names.
+_JSONFORMS_OPTIONS: dict[str, dict[str, Any]] = {"radio": {"format": "radio"}, "textarea": {"multi": True}}
+_RJSF_WIDGETS = {"radio": "radio", "textarea": "textarea", "select": "select", "consent": "checkbox"}
 
 
-def _field_schema(f: ir.FieldDef) -> dict[str, Any]:
+def _kind(f: ir.FieldDef) -> Any:
     # An unknown type reads as text, as a string field would.
-    return field_schema(get(f.type) or TYPES["string"], f)
+    return get(f.type) or TYPES["string"]
 
 
 def _insert(schema: dict[str, Any], path: str, leaf: dict[str, Any], required: bool) -> None:
     parts = path.split(".")
     node = schema
     for part in parts[:-1]:
-        props = node.setdefault("properties", {})
-        child = props.setdefault(part, {"type": "object", "properties": {}})
-        if required:
-            node.setdefault("required", [])
-            if part not in node["required"]:
-                node["required"].append(part)
+        child = node.setdefault("properties", {}).setdefault(part, {"type": "object", "properties": {}})
+        if required and part not in node.setdefault("required", []):
+            node["required"].append(part)
         node = child
     node.setdefault("properties", {})[parts[-1]] = leaf
     if required:
@@ -36,31 +62,125 @@ def _scope(path: str) -> str:
     return "#/properties/" + "/properties/".join(path.split("."))
 
 
+def _fields(step: ir.Step, channel: str) -> list[tuple[str, ir.FieldDef]]:
+    """The step's fields shown on ``channel``, in the order the YAML declares them."""
+    return [(p, f) for p, f in step.fields.items() if f.channels is None or channel in f.channels]
+
+
 def form(step: ir.Step, channel: str) -> dict[str, Any]:
-    """The form of ``step`` on ``channel``: schema, uischema (JSON Forms) and i18n labels."""
-    schema: dict[str, Any] = {"$schema": "https://json-schema.org/draft/2020-12/schema",
-                              "type": "object", "title": step.title.en, "properties": {}}
-    elements: list[dict[str, Any]] = []
-    i18n: dict[str, dict[str, str]] = {"zh-CN": {step.id + ".title": step.title.zh_CN},
-                                       "en": {step.id + ".title": step.title.en}}
-    for path, f in sorted(step.fields.items()):
-        if f.channels is not None and channel not in f.channels:
-            continue
-        _insert(schema, path, _field_schema(f), f.required and not f.readonly)
-        control: dict[str, Any] = {"type": "Control", "scope": _scope(path), "i18n": path}
-        if f.label is not None:
-            control["label"] = f.label.en
-            i18n["zh-CN"][path + ".label"] = f.label.zh_CN
-            i18n["en"][path + ".label"] = f.label.en
-        if f.widget:
-            control["options"] = {"widget": f.widget}
-        elements.append(control)
+    """The form of ``step`` on ``channel``: schema, uischema (JSON Forms), RJSF UI schemas,
+    i18n texts and initial data."""
+    schema: dict[str, Any] = {"$schema": DIALECT, "type": "object", "title": step.title.en, "properties": {}}
+    fields = _fields(step, channel)
+    for path, f in fields:
+        _insert(schema, path, field_schema(_kind(f), f), f.required and not f.readonly)
     for node in _objects(schema):
         if "required" in node:
             node["required"] = sorted(set(node["required"]))
-    uischema = {"type": "VerticalLayout", "label": step.title.en, "i18n": step.id, "elements": elements}
-    return {"step": step.id, "channel": channel, "schema": schema, "uischema": uischema, "i18n": i18n,
-            "shows": list(step.shows)}
+    uischema = {"type": "VerticalLayout", "label": step.title.en, "i18n": step.id,
+                "elements": [_control(p, f) for p, f in fields]}
+    return {"step": step.id, "channel": channel, "schema": schema, "uischema": uischema,
+            "rjsf": {lang: _rjsf(step, fields, lang) for lang in LANGUAGES},
+            "i18n": {lang: _texts(step, fields, lang) for lang in LANGUAGES},
+            "data": _initial(fields), "shows": list(step.shows)}
+
+
+def _control(path: str, f: ir.FieldDef) -> dict[str, Any]:
+    """The JSON Forms control of a field; its texts are looked up under ``<path>.*``."""
+    control: dict[str, Any] = {"type": "Control", "scope": _scope(path), "i18n": path}
+    if f.label is not None:
+        control["label"] = f.label.en
+    options = dict(_JSONFORMS_OPTIONS.get(f.widget or "", {}))
+    if f.placeholder is not None:
+        options["placeholder"] = f.placeholder.en
+    if f.readonly:
+        options["readonly"] = True
+    if options:
+        control["options"] = options
+    return control
+
+
+def _texts(step: ir.Step, fields: list[tuple[str, ir.FieldDef]], lang: str) -> dict[str, str]:
+    """The JSON Forms i18n table of one language: ``<key>.label``, ``<key>.description``,
+    option labels ``<key>.<English title>``, ``error.<keyword>`` and per-field errors."""
+    out = {step.id + ".label": _say(step.title, lang)}
+    out.update({"error." + k: v for k, v in MESSAGES[lang].items()})
+    out["enum.none"] = "请选择" if lang == "zh-CN" else "Choose"  # the empty option of a select
+    for path, f in fields:
+        for key, label in (("label", f.label), ("description", f.help), ("placeholder", f.placeholder)):
+            if label is not None:
+                out[f"{path}.{key}"] = _say(label, lang)
+        for label in (f.value_labels or {}).values():
+            out[f"{path}.{label.en}"] = _say(label, lang)
+        out.update(_field_errors(path, f, lang))
+    return out
+
+
+def _field_errors(path: str, f: ir.FieldDef, lang: str) -> dict[str, str]:
+    """A message naming the allowed range of a number written as text (its pattern)."""
+    kind = _kind(f)
+    if not kind.decimal:
+        return {}
+    lo, hi = f.min or "", f.max or ""
+    places = kind.form_places(f)
+    if lang == "zh-CN":
+        text = f"请输入{lo or '不限'}至{hi or '不限'}之间的数，最多{places}位小数"
+        text += f"，按{f.step}递增" if f.step else ""
+    else:
+        text = f"Enter a number from {lo or 'any'} to {hi or 'any'} with at most {places} decimal places"
+        text += f", in steps of {f.step}" if f.step else ""
+    return {f"{path}.error.pattern": text}
+
+
+def _say(label: ir.Label, lang: str) -> str:
+    return label.zh_CN if lang == "zh-CN" else label.en
+
+
+def _rjsf(step: ir.Step, fields: list[tuple[str, ir.FieldDef]], lang: str) -> dict[str, Any]:
+    """react-jsonschema-form's UI schema in one language: order, widgets, texts, options."""
+    submit = {"submitText": "提交" if lang == "zh-CN" else "Submit"}
+    root: dict[str, Any] = {"ui:title": _say(step.title, lang), "ui:submitButtonOptions": submit}
+    for path, f in fields:
+        *parents, leaf = path.split(".")
+        node = root
+        for part in parents:
+            if part not in node:
+                node.setdefault("ui:order", []).append(part)
+            # A parent object only groups dotted paths: no title of its own on the screen.
+            node = node.setdefault(part, {"ui:label": False})
+        node.setdefault("ui:order", []).append(leaf)
+        node[leaf] = _rjsf_field(f, lang)
+    return root
+
+
+def _rjsf_field(f: ir.FieldDef, lang: str) -> dict[str, Any]:
+    ui: dict[str, Any] = {}
+    if f.widget in _RJSF_WIDGETS:
+        ui["ui:widget"] = _RJSF_WIDGETS[f.widget]
+    for key, label in (("ui:title", f.label), ("ui:description", f.help), ("ui:placeholder", f.placeholder)):
+        if label is not None:
+            ui[key] = _say(label, lang)
+    if f.values and f.value_labels:
+        # RJSF titles each ``oneOf`` option from the matching ``ui:title``.
+        ui["oneOf"] = [{"ui:title": _say(f.value_labels[v], lang) if v in f.value_labels else v}
+                       for v in f.values]
+    if f.readonly:
+        ui["ui:readonly"] = True
+    return ui
+
+
+def _initial(fields: list[tuple[str, ir.FieldDef]]) -> dict[str, Any]:
+    """The data a form starts with: every parent object (so an empty form shows each field's
+    own message) and the declared defaults."""
+    data: dict[str, Any] = {}
+    for path, f in fields:
+        *parents, leaf = path.split(".")
+        node = data
+        for part in parents:
+            node = node.setdefault(part, {})
+        if f.default is not None:
+            node[leaf] = f.default
+    return data
 
 
 def _objects(node: dict[str, Any]) -> list[dict[str, Any]]:
@@ -69,6 +189,12 @@ def _objects(node: dict[str, Any]) -> list[dict[str, Any]]:
         if isinstance(child, dict) and child.get("type") == "object":
             out.extend(_objects(child))
     return out
+
+
+def gaps(defn: ir.WorkflowDefinition) -> list[tuple[str, str, str]]:
+    """(step, field, what) for each declared check a form's schema cannot say."""
+    return [(sid, path, why) for sid, step in sorted(defn.steps.items()) if step.kind == "user"
+            for path, f in step.fields.items() for why in _kind(f).schema_gaps(f)]
 
 
 def forms_of(defn: ir.WorkflowDefinition) -> dict[str, dict[str, dict[str, Any]]]:

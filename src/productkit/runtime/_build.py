@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 import semantic_version
-from jsonschema import Draft202012Validator
+from jsonschema import Draft7Validator
 from jsonschema.exceptions import SchemaError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -313,9 +313,9 @@ def _form(root: Path, rel: str, problems: _Problems, files: dict[str, str]) -> F
         problems.add("PK608", "a form is an object with a 'schema' object", rel)
         return None
     try:
-        Draft202012Validator.check_schema(data["schema"])
+        Draft7Validator.check_schema(data["schema"])
     except SchemaError as exc:
-        problems.add("PK608", f"not a JSON Schema 2020-12: {exc.message}", rel, "schema")
+        problems.add("PK608", f"not a JSON Schema draft-07: {exc.message}", rel, "schema")
         return None
     extra = {k: v for k, v in data.items() if k not in ("schema", "uischema")}
     uischema = data.get("uischema")

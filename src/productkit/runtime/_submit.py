@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
+from jsonschema.protocols import Validator
 
 from ..ir import Derived, FieldDef, Rule, Step
 from ._coerce import checked
@@ -38,7 +38,8 @@ def coerce_all(fields: Mapping[str, FieldDef], flat: Mapping[str, object],
         errors.append(FieldError(path, "unknown", f"'{path}' is not a field here"))
     for path, fd in fields.items():
         if fd.readonly:
-            if path in flat and flat[path] != current.get(path):
+            # A form sends a read-only field back as it showed it: its value, else its default.
+            if path in flat and flat[path] != current.get(path, fd.default):
                 errors.append(FieldError(path, "readonly", f"'{path}' is read-only"))
             continue
         raw = flat.get(path)
@@ -58,7 +59,7 @@ def coerce_all(fields: Mapping[str, FieldDef], flat: Mapping[str, object],
 
 
 def check_submission(step: Step, channel: str, form: Form | None,
-                     validator: Draft202012Validator | None, raw: Mapping[str, object],
+                     validator: Validator | None, raw: Mapping[str, object],
                      current: Mapping[str, object], env: Mapping[str, object],
                      rules: list[Rule], derived: Mapping[str, Derived],
                      ) -> tuple[dict[str, object], list[FieldError]]:
@@ -70,15 +71,23 @@ def check_submission(step: Step, channel: str, form: Form | None,
         # A field the exact checks already rejected needs no second, vaguer, schema message
         # (and its raw value, NaN or a number too long to write, is not shown to the schema).
         own = {e.path for e in errors}
-        # Values are checked in the form the schema describes (a Decimal as the schema's string).
-        shown = {p: v for p, v in {**flat, **values}.items() if p not in own}
+        # Text is checked as sent, so the engine refuses what the form's pattern refuses ("+5",
+        # "1.5%"); other values in the form the schema describes (a Decimal as its string).
+        shown = {p: flat[p] if _as_text(fields.get(p), flat.get(p)) else v
+                 for p, v in {**flat, **values}.items() if p not in own}
         errors += [e for e in _schema_errors(form, validator, fields, shown) if e.path not in own]
     if not errors:
         errors += _rule_errors(fields, values, env, rules, derived)
     return values, _unique(errors, fields)
 
 
-def _schema_errors(form: Form, validator: Draft202012Validator, fields: Mapping[str, FieldDef],
+def _as_text(fd: FieldDef | None, raw: object) -> bool:
+    """Whether the schema judges the submitted text itself (its form sends text)."""
+    return isinstance(raw, str) and fd is not None and fd.type not in ("integer", "boolean") \
+        and not fd.type.startswith("list")
+
+
+def _schema_errors(form: Form, validator: Validator, fields: Mapping[str, FieldDef],
                    flat: Mapping[str, object]) -> list[FieldError]:
     schema = form.schema
     props = schema.get("properties", {})

@@ -14,7 +14,9 @@ from collections.abc import Collection, Iterator, Mapping, Sequence
 from pathlib import Path
 
 import semantic_version
-from jsonschema import Draft202012Validator
+from jsonschema import Draft7Validator
+from jsonschema.protocols import Validator
+from jsonschema.validators import validator_for
 
 from ..ir import CHANNEL_VARIABLE, Rule, Step, WorkflowDefinition
 from ._build import Build, read_build
@@ -52,7 +54,7 @@ class Catalog:
             versions.sort(key=lambda pv: semantic_version.Version(pv.version))
         self._params = {pv.key: {n: param_value(p) for n, p in pv.definition.parameters.items()}
                         for pv in build.products}
-        self._validators: dict[tuple[str, str], Draft202012Validator] = {}
+        self._validators: dict[tuple[str, str], Validator] = {}
         self._lock = threading.Lock()
 
     @classmethod
@@ -166,14 +168,15 @@ class Catalog:
             raise NotFound(f"{pv.key} has no form for step {step_id!r} on {channel}")
         return form
 
-    def validator(self, pv: ProductVersion, form: Form) -> Draft202012Validator:
-        """The (cached) Draft 2020-12 validator of a form, with format checks on."""
+    def validator(self, pv: ProductVersion, form: Form) -> Validator:
+        """The (cached) draft-07 validator (the forms target's dialect) of a form, with format checks on."""
         key = (pv.key, form.path)
         with self._lock:
             found = self._validators.get(key)
             if found is None:
-                found = Draft202012Validator(
-                    form.schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+                # The dialect the form declares; draft-07, the forms target's, by default.
+                kind = validator_for(form.schema, default=Draft7Validator)
+                found = kind(form.schema, format_checker=kind.FORMAT_CHECKER)
                 self._validators[key] = found
         return found
 

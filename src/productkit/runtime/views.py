@@ -28,7 +28,7 @@ __all__ = [
 
 @dataclass(frozen=True, slots=True)
 class Form:
-    """A user step's form on one channel: JSON Schema 2020-12 of its data and a UI schema."""
+    """A user step's form on one channel: JSON Schema (draft-07) of its data and its UI schemas."""
 
     schema: Mapping[str, Any]
     uischema: Mapping[str, Any]

@@ -7,14 +7,37 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 
 import orjson
-from jsonschema import Draft202012Validator
+from jsonschema import Draft7Validator
 from jsonschema.exceptions import SchemaError
 
-from ..forms import forms_of
+from ..diagnostics import Diagnostic, Location, Severity
+from ..forms import forms_of, gaps
 from ..ir import WorkflowDefinition, pretty_json
 from .base import EmitContext, Emitted, Target, register
 
 __all__ = ["FormsTarget"]
+
+
+# Draft-07 keywords: what strict ajv (and so JSON Forms and RJSF) compiles without complaint.
+_KEYWORDS = frozenset(Draft7Validator.VALIDATORS) | {
+    "$schema", "$id", "$comment", "title", "description", "default", "readOnly", "writeOnly",
+    "examples", "definitions", "contentMediaType", "contentEncoding"}
+_SUBSCHEMAS = ("items", "not", "if", "then", "else", "additionalProperties", "contains", "propertyNames")
+
+
+def _unknown(schema: object, where: str) -> Iterator[tuple[str, str]]:
+    """(location, keyword) for each keyword of ``schema`` that draft-07 does not define."""
+    if not isinstance(schema, dict):
+        return
+    yield from ((where, k) for k in sorted(schema) if k not in _KEYWORDS)
+    for key in ("properties", "definitions"):
+        for name, sub in sorted(schema.get(key, {}).items()):
+            yield from _unknown(sub, f"{where}/{key}/{name}")
+    for key in ("oneOf", "anyOf", "allOf"):
+        for i, sub in enumerate(schema.get(key, [])):
+            yield from _unknown(sub, f"{where}/{key}/{i}")
+    for key in _SUBSCHEMAS:
+        yield from _unknown(schema.get(key), f"{where}/{key}")
 
 
 @register
@@ -29,14 +52,21 @@ class FormsTarget(Target[EmitContext, None]):
         folder = self.location(defn)
         files = {f"{folder}{sid}.{channel}.json": pretty_json(form).encode("utf-8")
                  for sid, per_channel in forms_of(defn).items() for channel, form in per_channel.items()}
-        return Emitted(self.name, files, (), folder)
+        where = defn.source or f"{defn.id}@{defn.version}"
+        notes = tuple(Diagnostic("PK501", f"step {sid}, field {path}: {why}", Location(where, path=("steps", sid)),
+                                 severity=Severity.WARNING) for sid, path, why in gaps(defn))
+        return Emitted(self.name, files, notes, folder)
 
     def verify(self, files: Mapping[str, bytes]) -> Iterator[tuple[str, str]]:
-        """Every form's schema is a valid JSON Schema 2020-12 (checked by its meta-schema)."""
+        """Every form's schema is a valid JSON Schema draft-07 (checked by its meta-schema), the
+        dialect JSON Forms and react-jsonschema-form validate with by default."""
         for name, data in sorted(files.items()):
             try:
-                Draft202012Validator.check_schema(orjson.loads(data)["schema"])
+                Draft7Validator.check_schema(orjson.loads(data)["schema"])
             except SchemaError as exc:
-                yield name, f"the form's schema fails the JSON Schema 2020-12 meta-schema: {exc.message}"
+                yield name, f"the form's schema fails the JSON Schema draft-07 meta-schema: {exc.message}"
             except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
                 yield name, f"the form is not a JSON object with a schema: {exc}"
+            else:
+                for where, word in _unknown(orjson.loads(data)["schema"], "#"):
+                    yield name, f"{where} uses '{word}', not a draft-07 keyword (strict ajv refuses it)"

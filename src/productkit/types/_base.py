@@ -244,6 +244,10 @@ class ValueType:
         """The JSON Schema fragment of a field of this type (title and readOnly are added)."""
         return {"type": "string"}
 
+    def schema_gaps(self, fd: ir.FieldDef) -> list[str]:
+        """What of ``fd`` its JSON Schema cannot say (the runtime still checks it)."""
+        return []
+
     # ------------------------------------------------------------ run time
 
     def from_ir(self, raw: Any) -> Any:
@@ -274,10 +278,14 @@ class ValueType:
 
 
 def field_schema(kind: ValueType, fd: ir.FieldDef) -> dict[str, Any]:
-    """The JSON Schema of a form field: its type's fragment, its title, read-only or not."""
+    """The JSON Schema of a form field: its type's fragment, title, help, default, read-only."""
     out = kind.json_schema(fd)
     if fd.label is not None:
         out["title"] = fd.label.en
+    if fd.help is not None:
+        out["description"] = fd.help.en
+    if fd.default is not None:
+        out["default"] = fd.default
     if fd.readonly:
         out["readOnly"] = True
     return out

@@ -42,12 +42,18 @@ class BooleanType(ValueType):
         return "true" if value else "false"
 
     def json_schema(self, fd: ir.FieldDef) -> dict[str, Any]:
-        return {"type": "boolean"}
+        # A consent is given or the screen is not done: only true is accepted.
+        return {"type": "boolean", "const": True} if fd.widget == "consent" else {"type": "boolean"}
 
     def coerce(self, fd: ir.FieldDef, raw: object) -> bool:
         if isinstance(raw, bool):
             return raw
         raise FieldProblem("type", f"{raw!r} is not true or false")
+
+    def check(self, fd: ir.FieldDef, value: Any) -> list[FieldProblem]:
+        if fd.widget == "consent" and value is not True:
+            return [FieldProblem("enum", "the consent must be given (true)")]
+        return []
 
     def example(self, fd: ir.FieldDef) -> Any:
         return True

@@ -13,6 +13,7 @@ from typing import Any
 from .. import ir
 from ._base import BOUNDS, Decl, FieldProblem, ValueProblem, ValueType, describe, runtime_bounds
 from ._read import text_of
+from ._regex import fixed_range
 
 __all__ = ["MAX_DATE", "MIN_DATE", "DateType", "parse_date"]
 
@@ -61,7 +62,9 @@ class DateType(ValueType):
         return f"date({path})"
 
     def json_schema(self, fd: ir.FieldDef) -> dict[str, Any]:
-        return {"type": "string", "format": "date"}
+        # Dates of one shape compare as text: the pattern holds the bounds, the format the calendar.
+        lo, hi = fd.min or MIN_DATE.isoformat(), fd.max or MAX_DATE.isoformat()
+        return {"type": "string", "format": "date", "pattern": "^" + fixed_range(lo, hi) + "$"}
 
     def from_ir(self, raw: Any) -> Any:
         return None if raw is None else dt.date.fromisoformat(str(raw))

@@ -14,6 +14,7 @@ from typing import Any
 from .. import ir
 from ._base import BOUNDS, Decl, FieldProblem, Plain, ValueProblem, ValueType, describe, places, runtime_bounds
 from ._read import number_hint, text_of
+from ._regex import decimal_pattern, step_pattern
 
 __all__ = ["MAX_INTEGER_DIGITS", "SCALE", "DecimalType", "PercentType", "exact_limits", "parse_decimal",
            "parse_percent", "read_decimal"]
@@ -23,7 +24,6 @@ MAX_INTEGER_DIGITS = 12
 _LIMIT = Decimal(10) ** MAX_INTEGER_DIGITS
 _DEC_RE = re.compile(r"^[-+]?(0|[1-9][0-9]*)(\.[0-9]+)?$")
 _LOOSE_DEC = re.compile(r"^[-+]?\d+(\.\d+)?$")
-_DECIMAL_PATTERN = r"^-?\d+(\.\d+)?$"
 
 
 def parse_decimal(raw: Any) -> Decimal:
@@ -98,12 +98,36 @@ class DecimalType(ValueType):
         return f"number({path})"
 
     def json_schema(self, fd: ir.FieldDef) -> dict[str, Any]:
-        # Exact decimals travel as strings; bounds are checked exactly by the runtime.
-        out: dict[str, Any] = {"type": "string", "pattern": _DECIMAL_PATTERN,
-                               "x-decimal": {"min": fd.min, "max": fd.max, "type": self.name}}
-        if fd.currency:
-            out["x-decimal"]["currency"] = fd.currency
-        return out
+        # Exact decimals travel as text; one pattern says the range, the places and the step
+        # exactly, so every standard validator decides what the runtime decides (no floats).
+        places = self.form_places(fd)
+        limit = _LIMIT - Decimal(1).scaleb(-places)
+        lo = max(Decimal(fd.min), -limit) if fd.min is not None else -limit
+        hi = min(Decimal(fd.max), limit) if fd.max is not None else limit
+        pattern = decimal_pattern(lo, hi, places)
+        steps = self.step_regex(fd, lo)
+        if steps is not None:
+            pattern = "^(?=" + steps.removeprefix("^") + ")" + pattern.removeprefix("^")
+        return {"type": "string", "pattern": pattern}
+
+    def form_places(self, fd: ir.FieldDef) -> int:
+        """The decimal places a value may be written with: the declared ones, at most SCALE."""
+        allowed = self.allowed_places(fd)
+        return SCALE if allowed is None else min(allowed, SCALE)
+
+    def step_regex(self, fd: ir.FieldDef, lo: Decimal) -> str | None:
+        """The step as a pattern, when it and its base are whole numbers it can say."""
+        if fd.step is None or not Decimal(fd.step):
+            return None
+        step, base = Decimal(fd.step), Decimal(fd.min) if fd.min is not None else Decimal(0)
+        if step != step.to_integral_value() or base != base.to_integral_value():
+            return None
+        return step_pattern(int(base), int(step), lo < 0)
+
+    def schema_gaps(self, fd: ir.FieldDef) -> list[str]:
+        if fd.step is not None and Decimal(fd.step) and self.step_regex(fd, Decimal(0)) is None:
+            return [f"the step {fd.step} (from {fd.min or 0}) is checked when the screen is submitted only"]
+        return []
 
     def from_ir(self, raw: Any) -> Any:
         return None if raw is None else Decimal(str(raw))

@@ -52,7 +52,21 @@ class IntegerType(ValueType):
             out["minimum"] = int(fd.min)
         if fd.max is not None:
             out["maximum"] = int(fd.max)
+        if self._multiple(fd) is not None:
+            out["multipleOf"] = self._multiple(fd)
         return out
+
+    def _multiple(self, fd: ir.FieldDef) -> int | None:
+        """The step as ``multipleOf``: exact when the base (min, else 0) is on the step."""
+        if fd.step is None or not int(Decimal(fd.step)):
+            return None
+        step, base = int(Decimal(fd.step)), int(fd.min) if fd.min is not None else 0
+        return step if base % step == 0 else None
+
+    def schema_gaps(self, fd: ir.FieldDef) -> list[str]:
+        if fd.step is not None and int(Decimal(fd.step)) and self._multiple(fd) is None:
+            return [f"the step {fd.step} from {fd.min} is checked when the screen is submitted only"]
+        return []
 
     def from_ir(self, raw: Any) -> Any:
         return None if raw is None else int(raw)

@@ -74,10 +74,16 @@ class ListType(ValueType):
         return "[" + ", ".join(kind.feel_literal(x) for x in value) + "]"
 
     def json_schema(self, fd: ir.FieldDef) -> dict[str, Any]:
-        if fd.items is None:
-            return {"type": "array", "items": {"type": "string"}}
-        kind = self.registry.get(fd.items.type) or self.registry["string"]
-        return {"type": "array", "items": field_schema(kind, fd.items)}
+        out: dict[str, Any] = {"type": "array", "items": {"type": "string"}}
+        if fd.items is not None:
+            kind = self.registry.get(fd.items.type) or self.registry["string"]
+            out["items"] = field_schema(kind, fd.items)
+        # The runtime reads a list's size bounds from min_length and max_length.
+        if fd.min_length is not None:
+            out["minItems"] = fd.min_length
+        if fd.max_length is not None:
+            out["maxItems"] = fd.max_length
+        return out
 
     def from_ir(self, raw: Any) -> Any:
         return list(raw) if isinstance(raw, list) else raw

@@ -41,8 +41,10 @@ class StringType(ValueType):
 
     def json_schema(self, fd: ir.FieldDef) -> dict[str, Any]:
         out: dict[str, Any] = {"type": "string"}
-        if fd.min_length is not None:
-            out["minLength"] = fd.min_length
+        # The runtime reads "" as absent: a required field needs at least one character.
+        least = max(fd.min_length or 0, 1 if fd.required and not fd.readonly else 0)
+        if least:
+            out["minLength"] = least
         if fd.max_length is not None:
             out["maxLength"] = fd.max_length
         if fd.pattern:
@@ -76,7 +78,10 @@ class EnumType(ValueType):
         return []
 
     def json_schema(self, fd: ir.FieldDef) -> dict[str, Any]:
-        return {"type": "string", "enum": list(fd.values or [])}
+        # Each value with its (English) title; the i18n table has both languages.
+        labels = fd.value_labels or {}
+        return {"type": "string", "oneOf": [
+            {"const": v, "title": labels[v].en if v in labels else v} for v in fd.values or []]}
 
     def check(self, fd: ir.FieldDef, value: Any) -> list[FieldProblem]:
         if fd.values is not None and value not in fd.values:

@@ -14,6 +14,7 @@ from typing import Any
 from .. import ir
 from ._base import Decl, FieldProblem, ValueProblem, ValueType, runtime_bounds
 from ._read import text_of
+from ._regex import fixed_range
 
 __all__ = ["TimeType", "parse_time"]
 
@@ -53,7 +54,10 @@ class TimeType(ValueType):
         return []
 
     def json_schema(self, fd: ir.FieldDef) -> dict[str, Any]:
-        return {"type": "string", "pattern": _TIME_RE.pattern}
+        if fd.min is None and fd.max is None:
+            return {"type": "string", "pattern": _TIME_RE.pattern}
+        within = fixed_range(fd.min or "00:00", fd.max or "23:59")
+        return {"type": "string", "pattern": "^(?=" + within + "$)" + _TIME_RE.pattern.removeprefix("^")}
 
     def coerce(self, fd: ir.FieldDef, raw: object) -> str:
         if isinstance(raw, dt.time) and not raw.second and not raw.microsecond:

@@ -1,0 +1,47 @@
+"""Shared by the forms tests: the repo catalogue built once, and the Node tools of tools/forms
+(JSON Forms, react-jsonschema-form, ajv, esbuild, playwright-core), installed with npm ci."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import json
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from productkit.build import build
+from productkit.options import Options
+from productkit.runtime import Catalog
+
+ROOT = Path(__file__).resolve().parents[1]
+TOOLS = ROOT / "tools" / "forms"
+
+
+def built_catalogue(out: Path) -> Catalog:
+    """The repo catalogue built into ``out`` and loaded as a channel service loads it."""
+    result = build([str(ROOT)], out, Options(release_date=dt.date(2026, 11, 30)))
+    assert not result.failed(), [str(d) for d in result.diagnostics if d.severity == "error"]
+    return Catalog.load(out)
+
+
+@functools.cache
+def node_tools() -> Path:
+    """tools/forms with its pinned node_modules; fails (never skips) without Node and npm."""
+    node, npm = shutil.which("node"), shutil.which("npm")
+    if node is None or npm is None:
+        pytest.skip("Node.js and npm are needed for the forms renderers and ajv (tools/forms)")
+    if not (TOOLS / "node_modules" / "@jsonforms" / "core").is_dir():
+        subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=TOOLS, check=True, capture_output=True)
+    return TOOLS
+
+
+def node(script: str, payload: Any) -> Any:
+    """Run ``tools/forms/<script>`` with ``payload`` as JSON on stdin; its JSON output."""
+    run = subprocess.run(["node", script], cwd=node_tools(), input=json.dumps(payload, ensure_ascii=False),
+                         capture_output=True, text=True, check=False, timeout=300)
+    assert run.returncode == 0, run.stderr
+    return json.loads(run.stdout)

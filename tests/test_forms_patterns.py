@@ -1,0 +1,102 @@
+"""The range patterns of exact decimals, checked against Decimal arithmetic on random ranges,
+places and steps (and written values around them), in Python ``re``."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from productkit.ir import FieldDef, Label, Step, WorkflowDefinition
+from productkit.types._regex import decimal_pattern, fixed_range, step_pattern
+
+_CANONICAL = re.compile(r"^-?(0|[1-9][0-9]*)(\.[0-9]+)?$")
+_amounts = st.decimals(min_value=-10 ** 6, max_value=10 ** 6, places=3, allow_nan=False)
+
+
+def _written(value: Decimal, extra: int) -> str:
+    exponent = value.as_tuple().exponent
+    places = max(0, -exponent if isinstance(exponent, int) else 0) + extra
+    return format(value.quantize(Decimal(1).scaleb(-places)), "f")
+
+
+@settings(max_examples=300, deadline=None)
+@given(_amounts, _amounts, st.integers(0, 3), st.lists(st.tuples(_amounts, st.integers(0, 2)), min_size=20))
+def test_decimal_pattern_is_the_range(a: Decimal, b: Decimal, places: int,
+                                      values: list[tuple[Decimal, int]]) -> None:
+    lo, hi = min(a, b), max(a, b)
+    pattern = re.compile(decimal_pattern(lo, hi, places))
+    for value, extra in [*values, (lo, 0), (hi, 0), (lo, 1), (hi, 1)]:
+        text = _written(value, extra)
+        written = len(text.partition(".")[2])
+        expected = lo <= Decimal(text) <= hi and written <= places and bool(_CANONICAL.match(text))
+        assert bool(pattern.match(text)) == expected, (pattern.pattern, text)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(-10 ** 5, 10 ** 5), st.sampled_from([1, 2, 5, 10, 20, 25, 50, 100, 500, 1000, 10000]),
+       st.lists(st.tuples(st.integers(-10 ** 6, 10 ** 6), st.integers(0, 2)), min_size=20))
+def test_step_pattern_is_the_step(base: int, step: int, values: list[tuple[int, int]]) -> None:
+    source = step_pattern(base, step, negative=True)
+    assert source is not None
+    pattern = re.compile(source)
+    for value, zeros in [*values, (base, 0), (base + step, 1), (base - 1, 0)]:
+        text = str(value) + ("." + "0" * zeros if zeros else "")
+        assert bool(pattern.match(text)) == ((value - base) % step == 0), (source, text)
+
+
+def test_fixed_range_keeps_separators() -> None:
+    pattern = re.compile("^" + fixed_range("09:30", "17:05") + "$")
+    inside = [f"{h:02d}:{m:02d}" for h in range(24) for m in range(60)]
+    assert [t for t in inside if pattern.match(t)] == [t for t in inside if "09:30" <= t <= "17:05"]
+
+
+def test_steps_that_do_not_divide_a_power_of_ten_are_not_patterns() -> None:
+    assert step_pattern(0, 3, negative=False) is None
+    assert step_pattern(0, 7, negative=True) is None
+
+
+def _money(**decl: str) -> dict[str, object]:
+    from productkit.types import field_schema, of
+    return field_schema(of("money"), FieldDef(type="money", currency="CNY", **decl))
+
+
+def test_money_bounds_places_and_steps_are_in_the_schema() -> None:
+    from jsonschema import Draft7Validator
+    schema = Draft7Validator(_money(min="1000.00", max="1000000.00", step="100.00"))
+    refused = ["999.99", "-100.00", "100.123", "1000.001", "1050", "1000000.01", "1000.", "+1000", "01000"]
+    accepted = ["1000", "1000.0", "1000.00", "1100.00", "999900", "1000000.00"]
+    assert [v for v in refused if schema.is_valid(v)] == []
+    assert [v for v in accepted if not schema.is_valid(v)] == []
+    assert "x-decimal" not in schema.schema and "minimum" not in schema.schema
+
+
+def test_a_step_no_pattern_can_say_is_reported() -> None:
+    from productkit.forms import gaps
+    step = Step(id="amount", kind="user", title=Label(**{"zh-CN": "金额", "en": "Amount"}), channels=["web"],
+                fields={"x.amount": FieldDef(type="decimal", min="0.5", step="0.25")})
+    defn = WorkflowDefinition.model_construct(steps={"amount": step})
+    assert [(s, p) for s, p, _ in gaps(defn)] == [("amount", "x.amount")]
+    assert "(?=" not in str(_money(min="0.50", step="0.25")["pattern"])
+
+
+def test_date_bounds_are_in_the_schema() -> None:
+    from jsonschema import Draft7Validator
+
+    from productkit.types import field_schema, of
+    schema = Draft7Validator(field_schema(of("date"), FieldDef(type="date", min="2026-01-15", max="2027-03-01")),
+                             format_checker=Draft7Validator.FORMAT_CHECKER)
+    assert [d for d in ["2026-01-14", "2027-03-02", "2026-02-30", "20260301", "2026-1-20"] if schema.is_valid(d)] == []
+    assert all(schema.is_valid(d) for d in ["2026-01-15", "2026-12-31", "2027-03-01"])
+
+
+def test_the_forms_target_refuses_keywords_draft_07_does_not_define() -> None:
+    import orjson
+
+    from productkit.targets.forms import FormsTarget
+    form = {"schema": {"$schema": "http://json-schema.org/draft-07/schema#", "type": "object",
+                       "properties": {"a": {"type": "string", "x-decimal": {"min": "1"}}}}}
+    found = list(FormsTarget().verify({"forms/x.json": orjson.dumps(form)}))
+    assert [(n, "x-decimal" in m) for n, m in found] == [("forms/x.json", True)]

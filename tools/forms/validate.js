@@ -1,0 +1,33 @@
+// Validates values with the ajv each renderer creates by default, and compiles schemas with a
+// strict draft-07 ajv. Input (stdin): {"cases": [[schema, value], ...], "schemas": [schema, ...]}.
+// Output: {"jsonforms": [bool...], "rjsf": [bool...], "strict": [null | "error message"...]}.
+'use strict';
+const { createAjv } = require('@jsonforms/core');
+const validator = require('@rjsf/validator-ajv8').default;
+const Ajv = require('ajv');
+const addFormats = require('ajv-formats');
+
+function main(input) {
+  const jsonforms = createAjv(); // exactly what JSON Forms builds when the page passes no ajv
+  const compiled = new Map();
+  const jf = (schema) => {
+    const key = JSON.stringify(schema);
+    if (!compiled.has(key)) compiled.set(key, jsonforms.compile(schema));
+    return compiled.get(key);
+  };
+  const out = { jsonforms: [], rjsf: [], strict: [] };
+  for (const [schema, value] of input.cases) {
+    out.jsonforms.push(jf(schema)(value) === true);
+    out.rjsf.push(validator.validateFormData(value, schema).errors.length === 0);
+  }
+  const strict = new Ajv({ strict: true, allErrors: true });
+  addFormats(strict);
+  for (const schema of input.schemas || []) {
+    try { strict.compile(schema); out.strict.push(null); } catch (e) { out.strict.push(String(e.message)); }
+  }
+  return out;
+}
+
+let text = '';
+process.stdin.on('data', (chunk) => { text += chunk; });
+process.stdin.on('end', () => { process.stdout.write(JSON.stringify(main(JSON.parse(text)))); });
