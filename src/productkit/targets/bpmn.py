@@ -77,7 +77,7 @@ complete jobs with them so, a channel starts a process with them so, and every o
 input mapping copies the text unchanged. Conditions read such a variable through FEEL's
 ``number()``, which parses the text exactly (``number()`` of a JSON number is null, so a
 decimal sent as a number makes the condition null: an incident, never a wrong branch). Dates
-and durations are ISO text too, read through ``date()`` and ``duration()``.
+are ISO text too, read through ``date()``.
 
 Conditions are written as Zeebe expressions, ``=`` followed by the FEEL translation of the CEL
 (:mod:`.feel`); a condition without a FEEL form cannot be written and is reported (PK501), as is
