@@ -33,7 +33,6 @@ from productkit import _celparse, expr, ir
 from productkit.options import Options
 from productkit.runtime._expr import with_derived
 from productkit.targets.feel import FeelScope
-from productkit.types import Duration, parse_duration
 from productkit.validate import validate
 from productkit.values import Money
 
@@ -68,8 +67,6 @@ CORPUS: list[tuple[str, dict[str, str]]] = [
      {"loan.amount": "money", "credit.approved_limit": "money", "kyc.status": "enum"}),
     ("applicant.age > 60 ? loan.amount <= 50000.0 : loan.amount <= 200000.0",
      {"applicant.age": "integer", "loan.amount": "money"}),
-    ("application.cooling > product.min_cooling || application.cooling == product.min_cooling",
-     {"application.cooling": "duration", "product.min_cooling": "duration"}),
 ]
 
 # Derived values: FEEL inlines them, CEL computes them first; with an input absent both must
@@ -129,8 +126,6 @@ def _value(kind: str, rng: random.Random, strings: list[str], numbers: list[Deci
         return _decimal(rng, near, grid)
     if kind == "boolean":
         return rng.random() < 0.5
-    if kind == "duration":
-        return parse_duration(rng.choice(["PT1H", "PT12H", "P1D", "P14D", "PT86400S"]))
     if kind == "date":
         return dt.date(2026, 1, 1) + dt.timedelta(days=rng.randint(-400, 400))
     pool = list(values or []) + strings + ["Li Lei", "Wang", "x"]
@@ -145,8 +140,6 @@ def _feel_context(cond: ir.Condition, env: Mapping[str, Any]) -> dict[str, Any]:
             value = value.amount
         if isinstance(value, Decimal):
             value = str(value)  # as forms send decimals and Zeebe keeps them: exact text
-        elif isinstance(value, Duration):
-            value = value.text  # ISO text, as Zeebe keeps it
         elif isinstance(value, dt.date):
             value = value.isoformat()
         node = root

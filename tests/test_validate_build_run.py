@@ -3,7 +3,8 @@ a diagnostic, and one happy path runs on the embedded engine to an outcome, neve
 of an expression (hypothesis, bounded).
 
 The products vary where the consumers of a build disagreed before: conditions over decimals
-sent as text, durations in the context, integers and enums, inputs a condition reaches or not.
+sent as text, durations in the context (which validate refuses in an expression: they would be
+compared as text), integers and enums, inputs a condition reaches or not.
 """
 
 from __future__ import annotations

@@ -140,6 +140,9 @@ def _is_decimal(n: p.Node, scope: Mapping[str, str]) -> bool:
     return False
 
 
+_GO_DURATION = re.compile(r"-?(\d+(\.\d+)?(ns|us|ms|s|m|h))+")
+
+
 def _fixed_point_problems(node: p.Node, scope: Mapping[str, str]) -> list[ExprProblem]:
     out: list[ExprProblem] = []
 
@@ -152,6 +155,16 @@ def _fixed_point_problems(node: p.Node, scope: Mapping[str, str]) -> list[ExprPr
         if isinstance(n, p.Call) and n.func in ("double", "int", "uint") and n.target is None:
             out.append(ExprProblem("PK305", f"{n.func}() conversions would leave exact decimals",
                                    n.offset, "use dec(n) to turn an integer into a decimal"))
+        if isinstance(n, p.Name) and scope.get(n.path) == "duration":
+            # Duration values travel as ISO text (JSON has no duration), so CEL would compare
+            # "P9D" > "P10D" as text, or fail against a duration: refuse what cannot run.
+            out.append(ExprProblem("PK303", f"'{n.path}' is a duration, which expressions cannot "
+                                   "compare at run time", n.offset,
+                                   "declare a number of days or hours (integer) instead"))
+        if (isinstance(n, p.Call) and n.func == "duration" and n.args and isinstance(n.args[0], p.Lit)
+                and not _GO_DURATION.fullmatch(n.args[0].text)):
+            out.append(ExprProblem("PK303", f"duration(\"{n.args[0].text}\") is not CEL's duration syntax",
+                                   n.offset, 'CEL writes durations as 24h, 90m or 3600s, e.g. duration("24h")'))
         if isinstance(n, p.Lit) and n.kind == "float" and (
                 "e" in n.text.lower() or len(n.text.partition(".")[2]) > SCALE):
             out.append(ExprProblem("PK303", f"decimal literal {n.text} has more than {SCALE} "

@@ -28,7 +28,7 @@ def target_problems(asm: Assembly, options: Options) -> Iterator[Diagnostic]:
     registry = load_targets()
     for name in options.targets:
         if name in registry:
-            for d in registry[name](options).emit(defn).diagnostics:
+            for d in registry[name](options).problems(defn):
                 yield replace(d, location=_locate(asm, d.location))
 
 

@@ -117,6 +117,11 @@ class Target(ABC, Generic[C, F]):
     def emit(self, defn: WorkflowDefinition) -> Emitted:
         """Render one workflow definition."""
 
+    def problems(self, defn: WorkflowDefinition) -> tuple[Diagnostic, ...]:
+        """What :meth:`emit` would report about ``defn`` (``validate`` asks this first); a
+        target may answer without rendering its files."""
+        return self.emit(defn).diagnostics
+
     def verify(self, files: Mapping[str, bytes]) -> Iterator[tuple[str, str]]:
         """Check what :meth:`emit` wrote with something outside the code that wrote it (a
         meta-schema, an XSD): (file name, problem) for each file that fails. The build runs it

@@ -77,7 +77,7 @@ complete jobs with them so, a channel starts a process with them so, and every o
 input mapping copies the text unchanged. Conditions read such a variable through FEEL's
 ``number()``, which parses the text exactly (``number()`` of a JSON number is null, so a
 decimal sent as a number makes the condition null: an incident, never a wrong branch). Dates
-and durations are ISO text too, read through ``date()`` and ``duration()``.
+are ISO text too, read through ``date()``.
 
 Conditions are written as Zeebe expressions, ``=`` followed by the FEEL translation of the CEL
 (:mod:`.feel`); a condition without a FEEL form cannot be written and is reported (PK501), as is
@@ -90,7 +90,7 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from ..diagnostics import Severity
+from ..diagnostics import Diagnostic, Severity
 from ..ir import Condition, Flow, Label, Parallel, Step, WorkflowDefinition
 from ..options import Options
 from ._bpmn_xml import Document, write
@@ -206,6 +206,15 @@ class BpmnTarget(Target[_Ctx, Frag]):
         return xsd_problems(files)
 
     def emit(self, defn: WorkflowDefinition) -> Emitted:
+        ctx, nodes, edges = self._drawn(defn)
+        return ctx.finish(write(self._document(defn, nodes, edges, ctx)))
+
+    def problems(self, defn: WorkflowDefinition) -> tuple[Diagnostic, ...]:
+        """What :meth:`emit` reports, without writing the document (``validate`` asks this)."""
+        return tuple(self._drawn(defn)[0].diagnostics)
+
+    def _drawn(self, defn: WorkflowDefinition) -> tuple[_Ctx, tuple[Node, ...], tuple[Edge, ...]]:
+        """The process as laid-out nodes and edges, and the context holding its problems."""
         ctx = _Ctx(defn, self.name, output=self.location(defn), language=self.options.language,
                    feel=FeelScope.of_definition(defn))
         ctx.positions = _positions(defn.flow)
@@ -223,7 +232,7 @@ class BpmnTarget(Target[_Ctx, Frag]):
             ctx.problem("an error route jumps to a step outside its sequence", "flow", code="PK900")
         nodes, edges = whole.moved(_MARGIN_X, whole.up + _MARGIN_Y).drawn()
         _check_ids(nodes, edges, ctx)
-        return ctx.finish(write(self._document(defn, nodes, edges, ctx)))
+        return ctx, nodes, edges
 
     def _document(self, defn: WorkflowDefinition, nodes: tuple[Node, ...],
                   edges: tuple[Edge, ...], ctx: _Ctx) -> Document:
