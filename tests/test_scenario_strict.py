@@ -151,9 +151,12 @@ def test_unknown_steps_in_expectations_cancel_and_advance_are_located(catalogue:
 def test_unknown_product_is_a_usage_error_naming_the_nearest(catalogue: Path) -> None:
     result = CliRunner().invoke(cli.app, ["test", "deposit.time-1z", "--root", str(catalogue)])
     assert result.exit_code == 2 and "deposit.time-1y" in result.output and "PK900" not in result.output
-    result = CliRunner().invoke(cli.app, ["simulate", "deposit.time-1z", "--data", str(REPO / "README.md"),
+    data = catalogue / "sim.yaml"
+    data.write_text("context: {}\n", encoding="utf-8")
+    result = CliRunner().invoke(cli.app, ["simulate", "deposit.time-1z", "--data", str(data),
                                           "--root", str(catalogue)])
-    assert result.exit_code in (1, 2) and "PK900" not in result.output
+    assert result.exit_code == 2 and "no product 'deposit.time-1z'" in result.output
+    assert "did you mean 'deposit.time-1y'?" in result.output and "PK900" not in result.output
 
 
 def test_coverage_in_json_and_the_floor(catalogue: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -75,38 +76,42 @@ class _NoStub(Exception):
     """A strict scenario reached a service step it gives no stub."""
 
 
-def _handlers(run: _Run) -> Any:
-    from .runtime import BusinessError, Handlers, StepCall
+def _stub(run: _Run, call: Any) -> Mapping[str, object]:
+    """A service step's stubbed answer: the scenario's result, error or failure, else (when
+    allowed) sample outputs; a strict scenario without a stub fails the step (PK701)."""
+    from .runtime import BusinessError
 
     defn = run.defn
-    handlers = Handlers()
-    names = {s.handler for s in defn.steps.values() if s.kind == "service" and s.handler}
-    names |= {s.compensation.handler for s in defn.steps.values() if s.compensation}
-
-    def stub(call: StepCall) -> Mapping[str, object]:
-        if call.compensating:
-            run.compensated.append(call.step_id)
-            return {}
-        spec = run.sc.handlers.get(call.step_id)
-        step = defn.steps[call.step_id]
+    if call.compensating:
+        run.compensated.append(call.step_id)
+        return {}
+    spec = run.sc.handlers.get(call.step_id)
+    step = defn.steps[call.step_id]
+    if spec is None:
+        if not run.generated:
+            problem = _missing_stub(run, call.step_id)
+            if problem not in run.result.diagnostics:  # once, not once per retry
+                run.result.diagnostics.append(problem)
+            raise _NoStub(f"no stub for step {call.step_id}")
         fields = {c: defn.data[p] for c, p in step.outputs.items() if p in defn.data}
-        if spec is None:
-            if not run.generated:
-                problem = _missing_stub(run, call.step_id)
-                if problem not in run.result.diagnostics:  # once, not once per retry
-                    run.result.diagnostics.append(problem)
-                raise _NoStub(f"no stub for step {call.step_id}")
-            samples = {c: sample_value(fd) for c, fd in fields.items() if fd.required}
-            return run.confirm(step, samples) if run.confirm else samples
-        if spec.result is not None:
-            return values_of(spec.result, defn, {p: defn.data[p] for p in step.outputs.values()
-                                                 if p in defn.data})
-        if spec.error is not None:
-            raise BusinessError(spec.error)
-        raise _Failure(spec.fail or "stubbed failure")
+        samples = {c: sample_value(fd) for c, fd in fields.items() if fd.required}
+        return run.confirm(step, samples) if run.confirm else samples
+    if spec.result is not None:
+        return values_of(spec.result, defn, {p: defn.data[p] for p in step.outputs.values() if p in defn.data})
+    if spec.error is not None:
+        raise BusinessError(spec.error)
+    raise _Failure(spec.fail or "stubbed failure")
 
+
+def _handlers(run: _Run) -> Any:
+    from .runtime import Handlers
+
+    handlers = Handlers()
+    steps = run.defn.steps.values()
+    names = {s.handler for s in steps if s.kind == "service" and s.handler}
+    names |= {s.compensation.handler for s in steps if s.compensation}
     for name in sorted(names):
-        handlers.register(name)(stub)
+        handlers.register(name)(functools.partial(_stub, run))
     return handlers
 
 

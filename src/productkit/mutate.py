@@ -60,6 +60,7 @@ class MutationReport:
                 for m in self.survived]
 
     def render(self) -> str:
+        """The report as text: the score per product, then each survivor at its YAML line."""
         products = sorted({m.product for m in self.killed + self.survived})
         lines = ["mutation score"]
         for pid in products:
@@ -70,6 +71,7 @@ class MutationReport:
         return text + (render_text(self.diagnostics(), show_source=False) if self.survived else "")
 
     def to_json(self) -> dict[str, object]:
+        """The report as JSON data: the score, the killed count and each survivor located."""
         return {"score": round(self.score(), 1), "killed": len(self.killed),
                 "survived": [d.to_json() for d in self.diagnostics()]}
 
