@@ -7,7 +7,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from .diagnostics import safe_text
+from .diagnostics import json_safe, safe_text
 from .diff import ORDER, Change, ChangeClass, Diff, ProductDiff
 
 __all__ = ["notes", "render_notes"]
@@ -106,7 +106,8 @@ def notes(result: Diff, lang: str = "zh-CN") -> list[dict[str, Any]]:
 def render_notes(result: Diff, lang: str = "zh-CN", fmt: str = "markdown") -> str:
     entries = notes(result, lang)
     if fmt == "json":
-        return json.dumps({"language": lang, "entries": entries}, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+        text = json.dumps({"language": lang, "entries": entries}, ensure_ascii=False, indent=2, sort_keys=True)
+        return json_safe(text) + "\n"
     zh = lang == "zh-CN"
     lines = ["# 产品变更说明" if zh else "# Product release notes", ""]
     if not entries:
