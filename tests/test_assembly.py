@@ -15,8 +15,8 @@ import pytest
 from casekit import VALID, Case
 from productkit import expr
 from productkit.assemble import Assembly, write_channels
+from productkit.types import Money
 from productkit.validate import validate
-from productkit.values import Money
 
 
 def assembly(tmp_path: Path, case: str, product: str | None = None) -> Assembly:

@@ -56,7 +56,7 @@ from productkit.scenarios import (
     values_of as scenario_values,
 )
 from productkit.targets.bpmn import CHANNEL_VARIABLE, FAILED_ERROR, emit_bpmn, process_id
-from productkit.values import Money
+from productkit.types import Money
 
 REPO = Path(__file__).resolve().parents[1]
 RELEASE = dt.date(2026, 11, 27)  # as ``productkit test`` builds the catalogue

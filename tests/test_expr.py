@@ -18,7 +18,7 @@ from productkit import expr
 from productkit.compile import json_value
 from productkit.ir import Condition, ParamValue
 from productkit.targets.feel import FeelScope
-from productkit.values import Money, parse_duration
+from productkit.types import Money, parse_duration
 
 SCOPE = {
     "applicant.age": "integer",

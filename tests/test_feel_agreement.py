@@ -33,8 +33,8 @@ from productkit import _celparse, expr, ir
 from productkit.options import Options
 from productkit.runtime._expr import with_derived
 from productkit.targets.feel import FeelScope
+from productkit.types import Money
 from productkit.validate import validate
-from productkit.values import Money
 
 REPO = Path(__file__).resolve().parents[1]
 FEEL_DIR = REPO / "tools" / "feel"

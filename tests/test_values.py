@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from productkit import values as v
+from productkit import types as v
 from productkit.loader import Plain
 
 YAML11_BOOLEANS = ["y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO",
@@ -110,7 +110,7 @@ def test_describe_tells_plain_from_quoted(raw: Any, expected: str) -> None:
 def test_durations_may_have_fractional_seconds() -> None:
     from decimal import Decimal
 
-    from productkit.values import parse_duration
+    from productkit.types import parse_duration
 
     half = parse_duration(Plain("PT0.5S"))
     assert half.seconds == Decimal("0.5") and half.to_timedelta().total_seconds() == 0.5

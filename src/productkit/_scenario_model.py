@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 from pydantic import BaseModel, BeforeValidator, Field, ValidationError, WithJsonSchema
 from pydantic_core import ErrorDetails
 
-from . import values as v
+from . import types as v
 from .diagnostics import Diagnostic
 from .loader import Document, load_file
 from .model._types import Channel, Model, StepId, Text, _wrap

@@ -51,9 +51,8 @@ from .runtime.seal import SIGNATURE_FILE, manifest_digest, public_of
 from .runtime.seal import sign as sign_manifest
 from .shape import did_you_mean
 from .targets import load_targets
-from .types import TYPE_NAMES
+from .types import TYPE_NAMES, release_offset
 from .validate import validate
-from .values import release_offset
 
 __all__ = ["BuildResult", "build", "next_business_day"]
 

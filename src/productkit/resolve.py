@@ -18,7 +18,7 @@ from .params import Value, coerce, comparable, effective_spec, violations
 from .refs import COMPONENT_KINDS, RefProblem, resolve_ref
 from .shape import did_you_mean
 from .sources import Entry
-from .values import ValueProblem
+from .types import ValueProblem
 
 __all__ = ["ProvenanceItem", "ResolvedParam", "ResolvedProduct", "ResolvedStep", "extends_chain",
            "resolve_product"]

@@ -218,7 +218,7 @@ def diagnostic_of(doc: Document, err: ErrorDetails) -> Diagnostic:
         return Diagnostic("PK108", f"found '{found}', expected {expected}", doc.loc(path),
                           hint=did_you_mean(str(found), words))
     if kind in _TYPE_WORDS:
-        from .values import describe
+        from .types import describe
 
         return Diagnostic("PK104", f"found {describe(err.get('input'))}, expected {_TYPE_WORDS[kind]}",
                           doc.loc(path))

@@ -9,7 +9,7 @@ from ..model import ParameterDictionary, ProcessComponent, Product, ProductLine,
 from ..params import check_spec, effective_spec
 from ..shape import did_you_mean
 from ..sources import Entry
-from ..values import ValueProblem, parse_date, release_offset
+from ..types import ValueProblem, parse_date, release_offset
 from .base import CheckContext, problem_diagnostic
 
 __all__ = ["check_declarations", "check_dictionary_names", "check_duplicates", "check_effective", "check_step_ids"]

@@ -1,4 +1,4 @@
-"""Annotated scalar types that read YAML source text strictly (see :mod:`productkit.values`)."""
+"""Annotated scalar types that read YAML source text strictly (see :mod:`productkit.types`)."""
 
 from __future__ import annotations
 

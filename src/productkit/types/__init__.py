@@ -20,7 +20,7 @@ from ._base import (
     untyped,
 )
 from .boolean import parse_bool
-from .dates import MAX_DATE, MIN_DATE, parse_date
+from .dates import MAX_DATE, MIN_DATE, parse_date, release_offset
 from .decimal import MAX_INTEGER_DIGITS, SCALE, parse_decimal, parse_percent
 from .duration import MAX_DAYS, MAX_MONTHS, Duration, parse_duration
 from .integer import parse_int
@@ -59,6 +59,7 @@ __all__ = [
     "parse_percent",
     "parse_time",
     "places",
+    "release_offset",
     "schema_types",
     "untyped",
 ]

@@ -20,6 +20,15 @@ __all__ = ["MAX_DATE", "MIN_DATE", "DateType", "parse_date"]
 MIN_DATE = dt.date(1900, 1, 1)
 MAX_DATE = dt.date(9799, 12, 31)
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_RELEASE_OFFSET_RE = re.compile(r"T(?:\+([0-9]{1,2}))?")
+
+
+def release_offset(raw: Any) -> int | None:
+    """``T`` -> 0 and ``T+n`` -> n business days after the release date; None for anything else."""
+    if not isinstance(raw, str):
+        return None
+    m = _RELEASE_OFFSET_RE.fullmatch(raw.strip())
+    return None if m is None else int(m.group(1) or 0)
 
 
 def _in_range(day: dt.date) -> dt.date:
