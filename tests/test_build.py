@@ -17,7 +17,7 @@ import jsonschema
 import pytest
 
 from productkit import ir
-from productkit.build import build, next_business_day
+from productkit.build import Release, build, next_business_day
 from productkit.options import Options
 
 CASES = Path(__file__).resolve().parent / "cases" / "valid"
@@ -153,7 +153,7 @@ def test_a_build_killed_at_any_moment_leaves_a_loadable_build(catalogue: Path, t
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         _consistent(out)
-    build([catalogue], out, Options(release_date=RELEASE), grace=0)
+    build([catalogue], out, Options(release_date=RELEASE), release=Release(grace=0))
     store = out.parent / ".build.builds"
     assert not [p for p in store.iterdir() if p.name.startswith(".tmp-")], "killed builds' leftovers are swept"
     kept = [p.resolve() for p in store.iterdir() if p.is_dir()]

@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from productkit import cli
-from productkit.build import build
+from productkit.build import Release, build
 from productkit.options import Options
 from productkit.runtime import Catalog, CatalogError
 from productkit.runtime.seal import generate_key_pair, manifest_digest
@@ -150,7 +150,7 @@ def test_readers_never_see_a_build_vanish_during_rebuilds(catalogue: Path, tmp_p
 def _signed(catalogue: Path, tmp_path: Path) -> tuple[Path, bytes]:
     private, public = generate_key_pair()
     out = tmp_path / "b"
-    assert not build([catalogue], out, OPTS, sign=private).failed()
+    assert not build([catalogue], out, OPTS, release=Release(sign=private)).failed()
     return out, public
 
 

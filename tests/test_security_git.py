@@ -50,15 +50,11 @@ def test_unknown_refs_are_usage_errors_not_empty_selections(tmp_path: Path, ref:
     assert not (tmp_path / "out").exists()
 
 
-def test_outside_a_repository_is_a_usage_error(tmp_path: Path) -> None:
+def test_outside_a_repository_is_a_usage_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     root = next(c for c in valid_cases() if c.name == "deposit_line").install(tmp_path / "plain")
-    env_ceiling = {"GIT_CEILING_DIRECTORIES": str(tmp_path)}
-    os.environ.update(env_ceiling)
-    try:
-        with pytest.raises(GitError, match="not inside"):
-            changed_products([root], "HEAD")
-    finally:
-        del os.environ["GIT_CEILING_DIRECTORIES"]
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))
+    with pytest.raises(GitError, match="not inside"):
+        changed_products([root], "HEAD")
 
 
 def test_a_real_change_selects_its_products(tmp_path: Path) -> None:

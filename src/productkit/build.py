@@ -220,22 +220,22 @@ class Release:
 
 def build(paths: Sequence[Path | str] = (), out: Path = Path("build"), options: Options = Options(),
           select: Sequence[str] = (), progress: Callable[[str], None] | None = None,
-          sign: bytes | None = None, grace: float = 600.0, release: Release | None = None) -> BuildResult:
+          release: Release = Release()) -> BuildResult:
     """Validate, compile the selected products, and atomically replace ``out``.
 
     ``out`` must be a new path or a previous build (see :mod:`productkit.output`). A selection
     (ids or globs) builds only those products and keeps every other product of the previous
-    build as it was; a selection that matches nothing is an error. ``sign`` (an Ed25519 private
-    key, PEM) signs the manifest. Retired builds stay ``grace`` seconds for their readers."""
+    build as it was; a selection that matches nothing is an error. ``release`` says how the build
+    is released: signed, gated by change class, keeping versions in flight (see :class:`Release`)."""
     result = BuildResult()
-    release = release or Release(sign=sign, grace=grace)
     fingerprint, root = _fingerprint(paths, options, select, release)
     try:
         check_out(out, [root])
     except OutputRefused as exc:
         result.diagnostics.append(Diagnostic("PK505", str(exc), Location(str(out))))
         return result
-    if _up_to_date(out, fingerprint, root, result):
+    previous = _previous(out)
+    if _up_to_date(previous, out, fingerprint, root, result):
         return result
     checked = validate(paths, options)
     result.diagnostics = list(checked.diagnostics)
@@ -250,14 +250,13 @@ def build(paths: Sequence[Path | str] = (), out: Path = Path("build"), options: 
             "PK506", f"--select {unmatched[0]!r} matches no product of the catalogue", Location(str(root)),
             hint=did_you_mean(unmatched[0], known) or f"products: {', '.join(known[:8])}"))
         return result
-    return _compile_and_write(ctx, checked.catalog.root, out, options, select, fingerprint,
+    return _compile_and_write(ctx, checked.catalog.root, out, previous, options, select, fingerprint,
                               result, progress, release)
 
 
-def _compile_and_write(ctx: CheckContext, root: Path, out: Path, options: Options, select: Sequence[str],
-                       fingerprint: str, result: BuildResult, progress: Callable[[str], None] | None,
-                       release: Release) -> BuildResult:
-    previous = _previous(out)
+def _compile_and_write(ctx: CheckContext, root: Path, out: Path, previous: _Previous, options: Options,
+                       select: Sequence[str], fingerprint: str, result: BuildResult,
+                       progress: Callable[[str], None] | None, release: Release) -> BuildResult:
     plan = _plan(ctx, root, options, select, previous, result)
     _keep_versions(ctx, previous, release.keep_versions, plan, result)
     relative, resolve_date = _relative_to(root), _date_resolver(options)
@@ -418,11 +417,10 @@ def _fingerprint(paths: Sequence[Path | str], options: Options, select: Sequence
     return "sha256:" + h.hexdigest(), roots[0]
 
 
-def _up_to_date(out: Path, fingerprint: str, root: Path, result: BuildResult) -> bool:
+def _up_to_date(previous: _Previous, out: Path, fingerprint: str, root: Path, result: BuildResult) -> bool:
     """True when ``out`` holds an intact build of exactly these inputs: it is kept, byte for
     byte, and its diagnostics (warnings) are reported again. Intact: the manifest's digest holds,
     every file it seals is there with that content, and there is no file it does not list."""
-    previous = _previous(out)
     recorded = previous.manifest.get("build")
     if previous.folder is None or not isinstance(recorded, dict) or recorded.get("fingerprint") != fingerprint:
         return False

@@ -184,11 +184,11 @@ def _base_side(spec: str, paths: list[Path], options: Any) -> Any:
 
     from .changes import SideError, load_side
 
-    work = Path(tempfile.mkdtemp(prefix="productkit-base-"))
-    try:
-        return load_side(spec, Path(paths[0]) if paths else Path("."), options, work)
-    except SideError as exc:
-        _usage(f"--base: {exc}")
+    with tempfile.TemporaryDirectory(prefix="productkit-base-") as work:  # the side is read into memory
+        try:
+            return load_side(spec, Path(paths[0]) if paths else Path("."), options, Path(work))
+        except SideError as exc:
+            _usage(f"--base: {exc}")
 
 
 def _list_targets() -> NoReturn:
