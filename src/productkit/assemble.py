@@ -16,6 +16,7 @@ from typing import Any
 import networkx as nx
 
 from . import expr
+from .channel_exprs import dead_channel_comparisons
 from .context import Context, Key
 from .diagnostics import Diagnostic, Location, Related, Severity
 from .ir import Condition
@@ -362,11 +363,18 @@ def check_providers(asm: Assembly) -> Iterator[Diagnostic]:
                 continue
             for channel in io.channels:
                 on = [p for p in producers.get(path, [])
-                      if p == START or channel in write_channels(asm.steps[p], path)]
+                      if (p == START and _context_on(asm, path, channel))
+                      or (p != START and channel in write_channels(asm.steps[p], path))]
                 if not on and path in producers:
                     yield Diagnostic("PK409", f"on channel '{channel}' nothing collects {path}, "
                                      f"which step '{sid}' needs", io.rs.loc("use" if path in io.reads else "when"),
                                      hint=f"add a UI component available on {channel} that collects it")
+
+
+def _context_on(asm: Assembly, path: str, channel: str) -> bool:
+    """The context supplies ``path`` on ``channel`` (a context entry may name its channels)."""
+    only = asm.product.context_channels.get(path)
+    return only is None or channel in only
 
 
 def check_writers(asm: Assembly) -> Iterator[Diagnostic]:
@@ -519,5 +527,25 @@ def check_step_channels(asm: Assembly) -> Iterator[Diagnostic]:
                                  f"(it supports {', '.join(sorted(supported))})", io.rs.loc("channels", j))
 
 
+def _expressions(asm: Assembly) -> Iterator[tuple[str, Document, tuple[str | int, ...]]]:
+    """Every expression of the product: step conditions, rules, derived values, with their place."""
+    for io in asm.steps.values():
+        if io.rs.step.when is not None:
+            yield io.rs.step.when, io.rs.origin.doc, ("steps", io.rs.index, "when")
+    for rule, entry, i in asm.product.rules:
+        yield rule.expr, entry.doc, ("rules", i, "expr")
+    for name, (d, entry) in asm.product.derived.items():
+        yield d.expr, entry.doc, ("derived", name, "expr")
+
+
+def check_channel_comparisons(asm: Assembly) -> Iterator[Diagnostic]:
+    """PK221 (warning): ``channel`` compared with no channel, or with one the product does not offer."""
+    for text, doc, path in _expressions(asm):
+        for dead in dead_channel_comparisons(text, asm.product.channels):
+            yield Diagnostic("PK221", dead.message, doc.text_loc(path, dead.offset), Severity.WARNING,
+                             hint="compare with a channel in the product's channels, or drop the comparison; "
+                             "to refuse a channel for good, use channel_policy")
+
+
 GRAPH_CHECKS = (check_cycles, check_step_channels, check_providers, check_writers, check_every_path, check_types,
-                check_reachable, check_conflicts, check_capabilities, check_unused)
+                check_reachable, check_conflicts, check_capabilities, check_unused, check_channel_comparisons)

@@ -11,7 +11,7 @@ from . import expr, ir
 from .assemble import Assembly, StepIO, type_name
 from .model import Label, ProcessComponent, TypeSpec, UIComponent, UIField
 from .params import coerce
-from .resolve import ResolvedParam
+from .resolve import ResolvedParam, ResolvedProduct
 from .types import Duration, Money, ValueProblem, of
 
 __all__ = ["compile_product", "json_value"]
@@ -70,6 +70,13 @@ def field_def(spec: TypeSpec) -> ir.FieldDef:
         help=_label(ui.help) if ui else None, channels=ui.channels if ui else None,
         readonly=ui.readonly if ui else False, default=default,
     )
+
+
+def _context_def(rp: ResolvedProduct, path: str, spec: TypeSpec) -> ir.FieldDef:
+    """A context entry; one supplied on fewer channels names them (absent elsewhere)."""
+    only = rp.context_channels.get(path)
+    field = field_def(spec)
+    return field if only is None else field.model_copy(update={"channels": [c for c in rp.channels if c in only]})
 
 
 def param_value(p: ResolvedParam) -> ir.ParamValue:
@@ -198,7 +205,7 @@ def compile_product(asm: Assembly, resolve_date: Callable[[str], str | None] | N
         effective=ir.Effective(**{"from": resolved_from}, from_source=source_from,
                                until=str(effective.until) if effective is not None and effective.until else None),
         parameters={n: param_value(p) for n, p in sorted(rp.params.items()) if p.value is not None},
-        context={p: field_def(s) for p, (s, _) in rp.context.items()},
+        context={p: _context_def(rp, p, s) for p, (s, _) in rp.context.items()},
         data=_data(asm), steps=steps, flow=_flow(asm), journeys=_journeys(asm, steps),
         rules=rules, derived=derived,
         components={e.model.id: e.model.version for rs in rp.steps if (e := rs.component) is not None},

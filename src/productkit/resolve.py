@@ -65,6 +65,8 @@ class ResolvedProduct:
     rules: list[tuple[Any, Entry, int]]
     derived: dict[str, tuple[Any, Entry]]
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    context_channels: dict[str, list[str]] = field(default_factory=dict)  # context on fewer channels
+    forbidden: dict[str, Location] = field(default_factory=dict)  # channel -> where a policy forbids it
 
     @property
     def model(self) -> Product | ProductLine:
@@ -246,8 +248,19 @@ def _steps(ctx: Context, levels: list[Entry], out: list[Diagnostic]) -> list[Res
                 if isinstance(found, RefProblem):
                     continue  # reported by check_references
                 resolved.component = found
+            old = steps.get(step.id)
+            if old is not None and old.step.locked and old.origin is not entry:
+                out.append(locked_policy("step", step.id, resolved.loc("id"), old.loc("locked")))
+                continue
             steps[step.id] = resolved  # a child's step of the same id replaces the line's, in place
     return list(steps.values())
+
+
+def locked_policy(what: str, name: str, at: Location, locked_at: Location) -> Diagnostic:
+    """PK215: a member replaces a rule, derived value or step its line locked."""
+    return Diagnostic("PK215", f"{what} '{name}' is locked by the line and cannot be replaced here", at,
+                      related=(Related(locked_at, "locked here"),),
+                      hint=f"remove this {what} from the member (the line's applies), or unlock it in the line")
 
 
 def _step_params(ctx: Context, rs: ResolvedStep, product: dict[str, ResolvedParam],
@@ -318,22 +331,78 @@ def resolve_product(ctx: Context, entry: Entry) -> ResolvedProduct:
     steps = _steps(ctx, levels, out)
     for rs in steps:
         _step_params(ctx, rs, params, out)
-    channels: list[str] = []
-    context: dict[str, tuple[TypeSpec, Location]] = {}
-    rules: list[tuple[Any, Entry, int]] = []
-    derived: dict[str, tuple[Any, Entry]] = {}
+    rp = ResolvedProduct(entry, chain, params, [], {}, steps, [], {}, out)
+    for level in levels:
+        _inherit(ctx, rp, level)
+    _forbidden_channels(rp, levels)
+    if isinstance(entry.model, Product):
+        _required(entry, params, out)
+    return rp
+
+
+def _inherit(ctx: Context, rp: ResolvedProduct, level: Entry) -> None:
+    """One level's channels, context, rules and derived values over what the lines above set;
+    a rule or derived value of an inherited id replaces it in place, unless it is locked."""
+    model = level.model
+    assert isinstance(model, Product | ProductLine)
+    if model.channels is not None:
+        rp.channels = list(model.channels)
+    for path, spec in model.context.items():
+        rp.context[path] = (effective_spec(spec, ctx.dictionary), level.doc.loc(("context", path), key=True))
+        if spec.channels is not None:
+            rp.context_channels[path] = list(spec.channels)
+        else:
+            rp.context_channels.pop(path, None)
+    rules = {rule.id: i for i, (rule, _, _) in enumerate(rp.rules)}
+    for i, rule in enumerate(model.rules):
+        old = rp.rules[rules[rule.id]] if rule.id in rules else None
+        if old is None:
+            rp.rules.append((rule, level, i))
+        elif old[0].locked and old[1] is not level:
+            rp.diagnostics.append(locked_policy("rule", rule.id, level.doc.loc(("rules", i, "id")),
+                                                old[1].doc.loc(("rules", old[2], "locked"))))
+        else:
+            rp.rules[rules[rule.id]] = (rule, level, i)
+    for name, d in model.derived.items():
+        prev = rp.derived.get(name)
+        if prev is not None and prev[0].locked and prev[1] is not level:
+            rp.diagnostics.append(locked_policy("derived value", name, level.doc.loc(("derived", name), key=True),
+                                                prev[1].doc.loc(("derived", name, "locked"))))
+            continue
+        rp.derived[name] = (d, level)
+
+
+def _forbidden_channels(rp: ResolvedProduct, levels: list[Entry]) -> None:
+    """PK220: a channel the product launches on that a policy of it or its lines forbids."""
     for level in levels:
         model = level.model
         assert isinstance(model, Product | ProductLine)
-        if model.channels is not None:
-            channels = list(model.channels)
-        for path, spec in model.context.items():
-            context[path] = (effective_spec(spec, ctx.dictionary), level.doc.loc(("context", path), key=True))
-        rules.extend((rule, level, i) for i, rule in enumerate(model.rules))
-        derived.update({name: (d, level) for name, d in model.derived.items()})
-    if isinstance(entry.model, Product):
-        _required(entry, params, out)
-    return ResolvedProduct(entry, chain, params, channels, context, steps, rules, derived, out)
+        if model.channel_policy is not None:
+            for j, channel in enumerate(model.channel_policy.forbid):
+                rp.forbidden.setdefault(channel, level.doc.loc(("channel_policy", "forbid", j)))
+    setter = next((lv for lv in reversed(levels) if _body(lv).channels is not None), None)
+    if setter is None:
+        return
+    for j, channel in enumerate(rp.channels):
+        if channel in rp.forbidden:
+            rp.diagnostics.append(Diagnostic(
+                "PK220", f"channel '{channel}' is forbidden by the channel policy of "
+                f"{_policy_owner(levels, channel)}", setter.doc.loc(("channels", j)),
+                related=(Related(rp.forbidden[channel], "forbidden here"),),
+                hint=f"remove '{channel}' from channels; the policy says why it is never offered"))
+
+
+def _body(entry: Entry) -> Product | ProductLine:
+    assert isinstance(entry.model, Product | ProductLine)
+    return entry.model
+
+
+def _policy_owner(levels: list[Entry], channel: str) -> str:
+    for level in levels:
+        policy = _body(level).channel_policy
+        if policy is not None and channel in policy.forbid:
+            return _source(level).replace(":", " ")
+    return "the product"
 
 
 def _required(entry: Entry, params: dict[str, ResolvedParam], out: list[Diagnostic]) -> None:

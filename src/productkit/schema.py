@@ -37,6 +37,11 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "version": "1.0.0", "title": {"zh-CN": "存款参数", "en": "Deposit parameters"},
         "parameters": {"annual_rate": {"type": "percent", "title": {"zh-CN": "年利率", "en": "Annual rate"}}},
     },
+    "DataDictionary": {
+        "apiVersion": "productkit/v1", "kind": "DataDictionary", "id": "data.applicant",
+        "version": "1.0.0", "title": {"zh-CN": "申请人数据", "en": "Applicant data"},
+        "data": {"applicant.age": {"type": "integer", "title": {"zh-CN": "申请人年龄", "en": "Applicant's age"}}},
+    },
 }
 
 

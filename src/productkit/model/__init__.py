@@ -5,8 +5,21 @@ from __future__ import annotations
 from ._types import CHANNELS
 from .common import PARAM_TYPES, Deprecation, Header, Label, TypeSpec
 from .component import BusinessError, Compensation, ProcessComponent, Retry, Wait
+from .data import DataDictionary, DataEntry
 from .dictionary import DictionaryEntry, ParameterDictionary
-from .product import OUTCOMES, Derived, Effective, ErrorRoute, ParamSetting, Product, ProductLine, Rule, Step
+from .product import (
+    OUTCOMES,
+    ChannelPolicy,
+    ContextField,
+    Derived,
+    Effective,
+    ErrorRoute,
+    ParamSetting,
+    Product,
+    ProductLine,
+    Rule,
+    Step,
+)
 from .ui import WIDGETS, UIComponent, UIField
 
 __all__ = [
@@ -16,7 +29,11 @@ __all__ = [
     "PARAM_TYPES",
     "WIDGETS",
     "BusinessError",
+    "ChannelPolicy",
     "Compensation",
+    "ContextField",
+    "DataDictionary",
+    "DataEntry",
     "Deprecation",
     "Derived",
     "DictionaryEntry",
@@ -39,7 +56,7 @@ __all__ = [
     "Wait",
 ]
 
-Document = ProcessComponent | UIComponent | Product | ProductLine | ParameterDictionary
+Document = ProcessComponent | UIComponent | Product | ProductLine | ParameterDictionary | DataDictionary
 
 KINDS: dict[str, type[Header]] = {
     "ProcessComponent": ProcessComponent,
@@ -47,4 +64,5 @@ KINDS: dict[str, type[Header]] = {
     "Product": Product,
     "ProductLine": ProductLine,
     "ParameterDictionary": ParameterDictionary,
+    "DataDictionary": DataDictionary,
 }

@@ -16,6 +16,8 @@ from .common import Header, Label, TypeSpec
 
 __all__ = [
     "OUTCOMES",
+    "ChannelPolicy",
+    "ContextField",
     "Derived",
     "Effective",
     "ErrorRoute",
@@ -83,6 +85,7 @@ class Step(Model):
     message: Label | None = Field(None, description="shown when the step ends the application")
     critical: Bool = Field(True, description="false: a technical failure after the retries is recorded "
                            "and the application goes on (notifications, archiving)")
+    locked: Bool = Field(False, description="on a line: members may not replace this step (a locked policy)")
 
     @model_validator(mode="after")
     def _use_or_end(self) -> Step:
@@ -99,6 +102,7 @@ class Rule(Model):
         "constraint", description="eligibility: on customer data at the start; constraint: between parameters")
     expr: Expr = Field(description="CEL condition that must hold", examples=["applicant.age >= eligible_min_age"])
     message: Label = Field(description="bilingual message when the rule fails")
+    locked: Bool = Field(False, description="on a line: members may not replace this rule (a locked policy)")
 
 
 class Derived(Model):
@@ -108,6 +112,7 @@ class Derived(Model):
     expr: Expr = Field(description="CEL expression computing the value")
     title: Label | None = Field(None, description="bilingual title")
     currency: Text | None = Field(None, description="ISO 4217 currency of a money value")
+    locked: Bool = Field(False, description="on a line: members may not redefine this value (a locked policy)")
 
 
 class Effective(Model):
@@ -122,6 +127,21 @@ class Effective(Model):
         return {"from": raw} if isinstance(raw, str) else raw
 
 
+class ChannelPolicy(Model):
+    """Channels a line or product must never launch on, and why; members inherit it."""
+
+    forbid: list[Channel] = Field(min_length=1, description="channels no member may launch on",
+                                  examples=[["open-api", "mini-program"]])
+    reason: Label = Field(description="bilingual reason, shown when a member offers a forbidden channel")
+
+
+class ContextField(TypeSpec):
+    """Data the channel supplies at the start; with ``channels``, only those channels supply it."""
+
+    channels: list[Channel] | None = Field(None, description="only these channels supply the value "
+                                           "(required there, absent elsewhere)", examples=[["open-api"]])
+
+
 class _Body(Header):
     name: Label = Field(description="bilingual name: {zh-CN: ..., en: ...}")
     extends: Ref | None = Field(None, description="the product line this inherits, id@range")
@@ -129,11 +149,15 @@ class _Body(Header):
     parameters: dict[Name, ParamSetting] = Field(
         default_factory=dict, description="name: value, or {value, locked, min, max, values}, or a new declaration",
         examples=[{"annual_rate": 1.75, "term_months": {"value": 12, "locked": True}}])
-    context: dict[DataPath, TypeSpec] = Field(default_factory=dict,
-                                              description="data the channel supplies when an application starts")
+    context: dict[DataPath, ContextField] = Field(default_factory=dict,
+                                                  description="data the channel supplies when an application starts")
     steps: list[Step] = Field(default_factory=list, description="the assembly: components used and ends, in order")
     rules: list[Rule] = Field(default_factory=list, description="eligibility and constraint rules in CEL")
     derived: dict[Name, Derived] = Field(default_factory=dict, description="name: {type, expr} computed values")
+    channel_policy: ChannelPolicy | None = Field(None, description="{forbid: [channel], reason: label}: channels "
+                                                 "this product (or every member of this line) never launches on")
+    effective: Effective | None = Field(None, description="{from: 2026-12-01 | T+1, until: 2027-12-31} or just T+1; "
+                                        "on a line: every member's window lies inside it", examples=["T+1"])
 
 
 class ProductLine(_Body):
@@ -146,5 +170,3 @@ class Product(_Body):
     """A sellable product version."""
 
     kind: Literal["Product"] = "Product"
-    effective: Effective | None = Field(None, description="{from: 2026-12-01 | T+1, until: 2027-12-31} or just T+1",
-                                        examples=["T+1"])

@@ -141,14 +141,15 @@ class Engine:
         missing = sorted({n.handler for n in _needs(pv, channel) if n.handler not in self.handlers})
         if missing:
             raise NotReady(pv.key, missing)
-        data = self._context(pv, context)
+        data = self._context(pv, channel, context)
         failed = self.catalog.failing_rules(pv, channel, data)
         if failed:
             raise NotEligible(pv.id, [r.id for r in failed], [r.message.en for r in failed])
         return data
 
-    def _context(self, pv: ProductVersion, context: Mapping[str, object]) -> dict[str, object]:
-        declared = pv.definition.context
+    def _context(self, pv: ProductVersion, channel: str, context: Mapping[str, object]) -> dict[str, object]:
+        # A context entry that names its channels is supplied there only: elsewhere it is absent.
+        declared = {p: f for p, f in pv.definition.context.items() if f.channels is None or channel in f.channels}
         problem = payload_problem(context)
         if problem is not None:
             raise InvalidContext([FieldError("", "type", problem)])
