@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterator
 
 from ..diagnostics import Diagnostic
 from .base import CheckContext
+from .data import check_data_dictionary
 from .documents import (
     check_declarations,
     check_dictionary_names,
@@ -32,6 +33,7 @@ CHECKS: tuple[Check, ...] = (
     check_references,
     check_line_cycles,
     check_products,
+    check_data_dictionary,
 )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ..diagnostics import Diagnostic, Related
-from ..model import ParameterDictionary, ProcessComponent, Product, ProductLine, TypeSpec, UIComponent
+from ..model import DataDictionary, ParameterDictionary, ProcessComponent, Product, ProductLine, TypeSpec, UIComponent
 from ..params import check_spec, effective_spec
 from ..shape import did_you_mean
 from ..sources import Entry
@@ -45,6 +45,9 @@ def _declarations(model: object) -> Iterator[tuple[tuple[str | int, ...], TypeSp
     if isinstance(model, Product | ProductLine):
         for path, spec in model.context.items():
             yield ("context", path), spec
+    if isinstance(model, DataDictionary):
+        for path, spec in model.data.items():
+            yield ("data", path), spec
 
 
 def check_declarations(ctx: CheckContext) -> Iterator[Diagnostic]:
