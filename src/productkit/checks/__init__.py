@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 from ..diagnostics import Diagnostic
 from .base import CheckContext
 from .data import check_data_dictionary
+from .dates import check_line_windows, check_version_overlaps
 from .documents import (
     check_declarations,
     check_dictionary_names,
@@ -34,6 +35,8 @@ CHECKS: tuple[Check, ...] = (
     check_line_cycles,
     check_products,
     check_data_dictionary,
+    check_line_windows,
+    check_version_overlaps,
 )
 
 

@@ -66,9 +66,9 @@ def check_declarations(ctx: CheckContext) -> Iterator[Diagnostic]:
 
 def check_effective(ctx: CheckContext) -> Iterator[Diagnostic]:
     """PK108/PK214: effective dates are dates or T+n, and in order."""
-    for entry in ctx.catalog.kind("Product"):
+    for entry in [*ctx.catalog.kind("ProductLine"), *ctx.catalog.kind("Product")]:
         model = entry.model
-        assert isinstance(model, Product)
+        assert isinstance(model, Product | ProductLine)
         if model.effective is None:
             continue
         start = model.effective.from_
