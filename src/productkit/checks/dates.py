@@ -96,7 +96,7 @@ def check_version_overlaps(ctx: CheckContext) -> Iterator[Diagnostic]:
             by_id.setdefault(entry.model.id, []).append(window)
     for windows in by_id.values():
         for a, b in itertools.combinations(windows, 2):
-            if a.entry.model.version != b.entry.model.version and _overlap(a, b):
+            if a.entry.model.version.lower() != b.entry.model.version.lower() and _overlap(a, b):
                 early, late = sorted((a, b), key=lambda w: semantic_version.Version(w.entry.model.version))
                 yield _overlap_diagnostic(early, late)
 
