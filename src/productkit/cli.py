@@ -343,26 +343,61 @@ def keygen(out: Annotated[Path, typer.Option("--out", help="private key file to 
     sys.stdout.write(f"private key: {out} (keep it secret)\npublic key:  {public} ({key_id(public_key(public_pem))})\n")
 
 
-def _assembly(paths: list[Path] | None, product: str) -> object:
+def _assembly(paths: list[Path] | None, product: str, date: str | None = None) -> object:
     from .options import Options
     from .validate import validate as run
+    from .versions import pick_version
 
+    ref, day = _product_ref(product), _date(date)
     result = run(paths or [], Options())
     ctx = result.context
-    found = [a for k, a in sorted((ctx.assemblies if ctx else {}).items()) if k[1] == product]
-    if not found:
+    found = {k[2]: a for k, a in (ctx.assemblies if ctx else {}).items() if k[1] == ref.id}
+    version = pick_version(ref, [_window(v, a) for v, a in found.items()], day)
+    if version is None:
         _emit([d for d in result.diagnostics if d.severity.value == "error"], Format.text)
-        sys.stderr.write(f"productkit: no product '{product}'\n")
+        on = f" on sale on {day}" if day else ""
+        known = f" (versions: {', '.join(sorted(found))})" if found else ""
+        sys.stderr.write(f"productkit: no product '{safe(str(ref))}'{on}{known}\n")
         raise typer.Exit(EXIT_USAGE)
-    return found[-1]
+    return found[version]
+
+
+def _window(version: str, asm: Any) -> Any:
+    from .checks.dates import window_of
+    from .versions import VersionWindow
+
+    w = window_of(asm.product.entry)
+    return VersionWindow(version, w.start if w else None, w.until if w else None)
+
+
+def _product_ref(text: str) -> Any:
+    from .versions import parse_ref
+
+    try:
+        return parse_ref(text)
+    except ValueError as exc:
+        _usage(str(exc))
+
+
+def _date(text: str | None) -> dt.date | None:
+    if text is None:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        _usage(f"--date '{text}' is not a date; write YYYY-MM-DD")
+
+
+DateOpt = Annotated[str | None, typer.Option("--date", help="the version on sale on this day (YYYY-MM-DD)")]
 
 
 @app.command()
-def explain(product: str, paths: PathsArg = None) -> None:
+def explain(product: Annotated[str, typer.Argument(help="product id, or id@version")], paths: PathsArg = None,
+            date: DateOpt = None) -> None:
     """Resolved parameters with provenance, and the assembled steps in order."""
     from .explain import explain_text
 
-    sys.stdout.write(explain_text(_assembly(paths, product)))
+    sys.stdout.write(explain_text(_assembly(paths, product, date)))
 
 
 class GraphFormat(str, Enum):
@@ -394,7 +429,7 @@ def impact(targets: Annotated[list[str], typer.Argument(help="files, component/l
 
 
 @app.command("test")
-def test_(products: Annotated[list[str] | None, typer.Argument(help="product ids (default: all)")] = None,
+def test_(products: Annotated[list[str] | None, typer.Argument(help="product ids or id@version (default: all)")] = None,
           root: Annotated[Path, typer.Option("--root", help="catalogue root")] = Path("."),
           verbose: Annotated[bool, typer.Option("--verbose", "-v", help="print each step taken")] = False,
           coverage: Annotated[bool, typer.Option("--coverage", help="report what the scenarios exercised")] = False,
@@ -402,14 +437,17 @@ def test_(products: Annotated[list[str] | None, typer.Argument(help="product ids
                                                              help="fail below this coverage percent")] = None,
           mutate: Annotated[bool, typer.Option("--mutate", help="change each product in small ways and "
                                                "report the changes no scenario notices")] = False,
-          format: Annotated[Format, typer.Option("--format", "-f", help="text or json")] = Format.text) -> None:
+          format: Annotated[Format, typer.Option("--format", "-f", help="text or json")] = Format.text,
+          date: DateOpt = None) -> None:
     """Run the products' scenario files on the embedded engine, like a test runner."""
     from .scenario_report import RunRequest, run_tests
 
     if format not in (Format.text, Format.json):
         _usage("test writes --format text or json")
-    request = RunRequest(root, tuple(products or ()), verbose, coverage or min_coverage is not None,
-                          min_coverage, mutate, format.value)
+    refs = [_product_ref(p) for p in products or ()]
+    request = RunRequest(root, tuple(r.id for r in refs), verbose, coverage or min_coverage is not None,
+                         min_coverage, mutate, format.value,
+                         versions=tuple((r.id, r.version) for r in refs if r.version), date=_date(date))
     outcome = run_tests(request, sys.stdout)
     if outcome.usage:
         _usage(outcome.usage)
@@ -417,19 +455,19 @@ def test_(products: Annotated[list[str] | None, typer.Argument(help="product ids
 
 
 @app.command()
-def simulate(product: str,
+def simulate(product: Annotated[str, typer.Argument(help="product id, or id@version")],
              channel: Annotated[str, typer.Option("--channel", "-c", help="channel to run on")] = "mobile",
              data: Annotated[Path | None, typer.Option("--data", help="YAML: context, inputs, handlers")] = None,
              root: Annotated[Path, typer.Option("--root", help="catalogue root")] = Path("."),
              lang: Annotated[str, typer.Option("--lang", help="language of the labels: zh-CN or en")] = "en",
-             ) -> None:
+             date: DateOpt = None) -> None:
     """Walk a product on a channel, from a data file or by answering prompts; print each step."""
     from .simulate import simulate as run
 
     if data is None and not (sys.stdin is not None and not sys.stdin.closed and sys.stdin.isatty()):
         _usage("simulate without --data asks for each answer on a terminal, and standard input is not "
                "one; give the context, inputs and handler results with --data FILE")
-    raise typer.Exit(run(root, product, channel, data, sys.stdout, lang=lang))
+    raise typer.Exit(run(root, product, channel, data, sys.stdout, lang=lang, on=_date(date)))
 
 
 def main() -> None:

@@ -3,6 +3,8 @@ and the mutation score, and write the report as text or JSON."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +29,8 @@ class RunRequest:
     min_coverage: float | None = None
     mutate: bool = False
     format: str = "text"
+    versions: tuple[tuple[str, str], ...] = ()  # (product id, version) pinned with id@version
+    date: dt.date | None = None  # scenarios without their own date are made on this day
 
 
 @dataclass(slots=True)
@@ -61,7 +65,7 @@ def run_tests(request: RunRequest, out: TextIO) -> RunReport:
 
 def _run(catalog: Any, files: list[Loaded], request: RunRequest, outcome: RunReport) -> None:
     by_product: dict[str, tuple[Any, list[ScenarioResult]]] = {}
-    for loaded in files:
+    for loaded in (_pinned(f, request) for f in files):
         found, missing = run_file(catalog, loaded)
         outcome.results += found
         outcome.diagnostics += missing
@@ -74,6 +78,16 @@ def _run(catalog: Any, files: list[Loaded], request: RunRequest, outcome: RunRep
         from .mutate import mutation_score
 
         outcome.mutation = mutation_score(catalog, files, root=find_root(request.root.resolve()))
+
+
+def _pinned(loaded: Loaded, request: RunRequest) -> Loaded:
+    """The file as the request wants it run: on the version named, on the date given."""
+    spec = loaded.spec
+    version = dict(request.versions).get(spec.product, spec.version)
+    scenarios = spec.scenarios
+    if request.date is not None:
+        scenarios = [sc if sc.on is not None else sc.model_copy(update={"on": request.date}) for sc in scenarios]
+    return Loaded(spec.model_copy(update={"version": version, "scenarios": scenarios}), loaded.doc)
 
 
 def _exit_code(request: RunRequest, outcome: RunReport) -> int:

@@ -179,9 +179,10 @@ def _load_data(data: Path | None, out: TextIO) -> SimulationData | None:
 
 
 def simulate(root: Path, product: str, channel: str, data: Path | None, out: TextIO,
-             lang: str = "en", ask: Ask | None = None) -> int:
-    """Walk ``product`` on ``channel``: from ``data`` when given, else asking with ``ask``
-    (default: ``input``). Returns the exit code: 0 simulated, 1 bad data, 2 usage."""
+             lang: str = "en", ask: Ask | None = None, on: dt.date | None = None) -> int:
+    """Walk ``product`` (``id`` or ``id@version``) on ``channel``: from ``data`` when given, else
+    asking with ``ask`` (default: ``input``); ``on`` is the day the application is made (the
+    version on sale that day). Returns the exit code: 0 simulated, 1 bad data, 2 usage."""
     if channel not in CHANNELS:
         out.write(f"productkit: unknown channel '{safe_text(channel)}'; channels are {', '.join(CHANNELS)}\n")
         return 2
@@ -193,17 +194,25 @@ def simulate(root: Path, product: str, channel: str, data: Path | None, out: Tex
         return 1
     term = _Terminal(out, _no_terminal if data is not None else (ask or input), lang)
     try:
-        return _simulate(root, product, channel, given, term, interactive=data is None)
+        return _simulate(root, product, channel, given, term, interactive=data is None, on=on)
     except _Closed:
         out.write("\nproductkit: no answers: standard input is closed; give the answers with --data FILE\n")
         return 2
 
 
 def _simulate(root: Path, product: str, channel: str, given: SimulationData, term: _Terminal,
-              interactive: bool) -> int:
+              interactive: bool, on: dt.date | None = None) -> int:
     from .build import build
     from .options import Options
     from .runtime import Catalog
+    from .versions import parse_ref
+
+    try:
+        ref = parse_ref(product)
+    except ValueError as exc:
+        term.out.write(f"productkit: {safe_text(str(exc))}\n")
+        return 2
+    product = ref.id
 
     with tempfile.TemporaryDirectory(prefix="productkit-simulate-") as tmp:
         built = build([root], Path(tmp) / "b", Options(release_date=dt.date.today(), targets=("forms",)))
@@ -215,18 +224,34 @@ def _simulate(root: Path, product: str, channel: str, given: SimulationData, ter
             term.out.write(unknown)
             return 2
         catalog = Catalog.load(Path(tmp) / "b")
-        defn = catalog.definition(product)
+        defn = _version(catalog, product, ref.version, channel, on, term)
+        if defn is None:
+            return 2
         context = dict(given.context)
         if interactive:
             term.out.write(f"{term.text(defn.name, product)} on {channel}\n\n== the customer\n")
             context.update(term.fields(defn.context, {}))
         sc = Scenario(id="simulation", channel=channel, context=context, inputs=given.inputs,
-                      handlers=given.handlers, expect=Expect.model_construct(outcome="completed"))
+                      handlers=given.handlers, on=on, expect=Expect.model_construct(outcome="completed"))
         notes: list[str] = []
-        result = run_scenario(catalog, sc, product, prompt=_screen_prompt(term) if interactive else None,
+        result = run_scenario(catalog, sc, product, defn.version, prompt=_screen_prompt(term) if interactive else None,
                               generated=True, confirm=_confirm(term, defn, notes))
     _explain(term, defn, channel, result, notes)
     return 0
+
+
+def _version(catalog: Any, product: str, version: str | None, channel: str, on: dt.date | None,
+             term: _Terminal) -> ir.WorkflowDefinition | None:
+    """The definition to walk: the version named, else the one on sale on ``on``, else the newest."""
+    from .runtime import NotFound, NotOffered
+
+    try:
+        if version is None and on is not None:
+            return catalog.current(product, channel, on).definition  # type: ignore[no-any-return]
+        return catalog.definition(product, version)  # type: ignore[no-any-return]
+    except (NotFound, NotOffered) as exc:
+        term.out.write(f"productkit: {safe_text(str(exc))}\n")
+        return None
 
 
 def _explain(term: _Terminal, defn: ir.WorkflowDefinition, channel: str, result: ScenarioResult,
