@@ -117,6 +117,42 @@ def test_explain_of_an_unknown_product_is_a_usage_error(root: Path) -> None:
     assert code == 2
 
 
+def _two_versions(root: Path) -> None:
+    """deposit.time-1y 1.0.0 on sale in 2026, and 1.1.0 with another rate from 2027."""
+    one = root / "products" / "one-year.yaml"
+    text = one.read_text(encoding="utf-8")
+    assert "effective: {from: T+1}" in text and "version: 1.0.0" in text
+    one.write_text(text.replace("{from: T+1}", "{from: 2026-01-01, until: 2026-12-31}"), encoding="utf-8")
+    newer = text.replace("version: 1.0.0", "version: 1.1.0").replace("annual_rate: 1.75", "annual_rate: 1.95")
+    assert newer != text.replace("version: 1.0.0", "version: 1.1.0")
+    (root / "products" / "one-year-1.1.yaml").write_text(newer.replace("T+1", "2027-01-01"), encoding="utf-8")
+    assert validate([root]).diagnostics == []
+
+
+@pytest.mark.parametrize(("args", "version"), [
+    ((), "1.1.0"),                                   # the newest
+    (("--date", "2026-06-30"), "1.0.0"),             # the one on sale that day
+    (("--date", "2027-06-30"), "1.1.0"),
+    (("deposit.time-1y@1.0.0",), "1.0.0"),           # the one named
+])
+def test_explain_picks_a_version_by_name_or_date(root: Path, args: tuple[str, ...], version: str) -> None:
+    _two_versions(root)
+    named = [a for a in args if "@" in a]
+    rest = [a for a in args if "@" not in a]
+    code, out = run("explain", named[0] if named else "deposit.time-1y", str(root), *rest)
+    assert code == 0
+    assert out.splitlines()[0].startswith(f"Product deposit.time-1y {version}:")
+
+
+@pytest.mark.parametrize("args", [("deposit.time-1y@1.0.0", "--date", "2027-06-30"),
+                                  ("deposit.time-1y@2.0.0",), ("deposit.time-1y@1.x",),
+                                  ("deposit.time-1y", "--date", "2026-13-01")])
+def test_explain_of_a_version_not_there_or_not_on_sale_is_a_usage_error(root: Path, args: tuple[str, ...]) -> None:
+    _two_versions(root)
+    code, _ = run("explain", args[0], str(root), *args[1:])
+    assert code == 2
+
+
 # ------------------------------------------------------------------ graph
 
 

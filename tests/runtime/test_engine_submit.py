@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 
+from productkit import ir
 from productkit.runtime import InvalidContext, InvalidState, NotEligible, NotOffered, NotReady
 
 from .conftest import MakeEngine
@@ -106,3 +107,21 @@ def test_start_with_an_application_id_is_idempotent(make_engine: MakeEngine) -> 
     assert rec.steps() == ["kyc"]
     with pytest.raises(InvalidState, match=r"exists for loan\.personal"):
         engine.start("card.other", "mobile", {}, application_id="A-1")
+
+
+def test_context_declared_for_some_channels_is_required_there_and_refused_elsewhere(
+        make_engine: MakeEngine) -> None:
+    base = loan()
+    partner = ir.FieldDef(type="string", channels=["web"])
+    defn = base.model_copy(update={"context": {**base.context, "partner.id": partner}})
+    engine = make_engine([defn], loan_recorder().handlers)
+    with pytest.raises(InvalidContext) as missing:
+        engine.start("loan.personal", "web", START)
+    assert _codes(missing.value.errors) == {("partner.id", "required")}
+    on_web = engine.start("loan.personal", "web", {**START, "partner": {"id": "P100231"}})
+    assert on_web.data["partner.id"] == "P100231"
+    on_mobile = engine.start("loan.personal", "mobile", START)
+    assert "partner.id" not in on_mobile.data
+    with pytest.raises(InvalidContext) as stray:
+        engine.start("loan.personal", "mobile", {**START, "partner": {"id": "P100231"}})
+    assert _codes(stray.value.errors) == {("partner.id", "unknown")}

@@ -109,9 +109,15 @@ def _overlap(a: Window, b: Window) -> bool:
     return (b.until is None or a.start <= b.until) and (a.until is None or b.start <= a.until)
 
 
+def _raw_from(window: Window) -> str:
+    model = window.entry.model
+    assert isinstance(model, Product) and model.effective is not None
+    return str(model.effective.from_)
+
+
 def _overlap_diagnostic(early: Window, late: Window) -> Diagnostic:
     pid, old, new = late.entry.model.id, early.entry.model.version, late.entry.model.version
-    starts = late.start.isoformat() if late.start is not None else "the release date"
+    starts = late.start.isoformat() if late.start is not None else f"{_raw_from(late)} (after the release date)"
     ends = f"until {early.until}" if early.until else "with no end date"
     return Diagnostic("PK223", f"{pid} {new} is on sale from {starts}, while {old} is on sale {ends}",
                       late.at("from"),
