@@ -9,6 +9,7 @@ narrow bounds; a child may narrow further but never widen or change a locked val
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from .context import Context
@@ -163,6 +164,8 @@ def _narrow(param: ResolvedParam, setting: ParamSetting, entry: Entry, name: str
                                       related=_decl(param)))
                 continue
         updates[bound] = raw
+    if setting.step is not None and setting.type is None and _narrower_step(param, setting.step, entry, name, out):
+        updates["step"] = setting.step
     if setting.values is not None and setting.type is None and spec.values is not None:
         extra = [str(v) for v in setting.values if str(v) not in {str(x) for x in spec.values}]
         if extra:
@@ -173,6 +176,25 @@ def _narrow(param: ResolvedParam, setting: ParamSetting, entry: Entry, name: str
     if updates:
         param.spec = spec.model_copy(update=updates)
         param.declared = entry.doc.loc(("parameters", name), key=True)
+
+
+def _narrower_step(param: ResolvedParam, raw: Any, entry: Entry, name: str, out: list[Diagnostic]) -> bool:
+    """A child's step narrows when it is a whole multiple of the inherited step (or there is none)."""
+    at = entry.doc.loc(("parameters", name, "step"))
+    try:
+        new = comparable(coerce(param.spec, raw))
+        old = comparable(coerce(param.spec, param.spec.step)) if param.spec.step is not None else None
+    except ValueProblem as exc:
+        out.append(Diagnostic(exc.code, f"step: {exc.message}", at, hint=exc.hint))
+        return False
+    if not isinstance(new, int | Decimal) or new <= 0:
+        out.append(Diagnostic("PK109", f"step {raw} of {name} is not a positive number", at))
+        return False
+    if isinstance(old, int | Decimal) and old > 0 and new % old != 0:
+        out.append(Diagnostic("PK206", f"step {new} is not a multiple of the inherited step {old}: it would "
+                              "allow values the line does not", at, related=_decl(param)))
+        return False
+    return True
 
 
 def _decl(param: ResolvedParam) -> tuple[Related, ...]:
@@ -227,7 +249,8 @@ def _params(ctx: Context, levels: list[Entry], out: list[Diagnostic]) -> dict[st
             param = params[name]
             _narrow(param, setting, entry, name, out)
             if param.value is not None and setting.value is None and (
-                    setting.min is not None or setting.max is not None or setting.values is not None):
+                    setting.min is not None or setting.max is not None or setting.values is not None
+                    or setting.step is not None):
                 set_at = tuple(Related(i.location, "value set here") for i in param.provenance[-1:])
                 for problem in violations(param.spec, param.value):
                     out.append(Diagnostic(problem.code, f"inherited {name} = {problem.message}",
