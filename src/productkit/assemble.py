@@ -143,13 +143,32 @@ def _param_values(rp: ResolvedProduct) -> dict[str, Any]:
 
 
 def _check_expr(text: str, scope: dict[str, str], where: tuple[Document, tuple[str | int, ...]],
-                out: list[Diagnostic], want: str | None = "boolean") -> Condition | None:
+                out: list[Diagnostic], want: str | None = "boolean",
+                inherited: tuple[str, Location] | None = None) -> Condition | None:
+    """Check one expression. ``inherited``: (the product, the rule's or value's name) when the
+    expression comes from a line: the problem then names the product it was checked for and
+    is placed on the name, with the place in the expression as a related location."""
     result = expr.check(text, scope, want)
     if isinstance(result, list):
         doc, path = where
-        out.extend(Diagnostic(p.code, p.message, doc.text_loc(path, p.offset), hint=p.hint) for p in result)
+        for p in result:
+            at = doc.text_loc(path, p.offset)
+            if inherited is None:
+                out.append(Diagnostic(p.code, p.message, at, hint=p.hint))
+                continue
+            product, name_at = inherited
+            out.append(Diagnostic(p.code, f"{p.message} (checked for {product}, which inherits it)", name_at,
+                                  related=(Related(at, "in this expression"),), hint=p.hint))
         return None
     return result
+
+
+def _inherited(asm: Assembly, entry: Entry, name_at: Location) -> tuple[str, Location] | None:
+    """(product, name location) when ``entry`` is a line the product inherits from, else None."""
+    rp = asm.product
+    if entry is rp.entry:
+        return None
+    return f"{rp.model.kind} {rp.model.id} {rp.model.version}", name_at
 
 
 def assemble(ctx: Context, rp: ResolvedProduct) -> Assembly:
@@ -163,7 +182,8 @@ def assemble(ctx: Context, rp: ResolvedProduct) -> Assembly:
     for io in steps.values():
         if io.rs.step.when is not None:
             where = (io.rs.origin.doc, ("steps", io.rs.index, "when"))
-            io.condition = _check_expr(io.rs.step.when, scope, where, out)
+            inherited = _inherited(asm, io.rs.origin, io.rs.loc("id"))
+            io.condition = _check_expr(io.rs.step.when, scope, where, out, inherited=inherited)
     _rules(asm, params)
     _edges(asm)
     asm.order = _order(asm)
@@ -188,7 +208,8 @@ def _derived(asm: Assembly) -> None:
     for name in order:
         d, entry = rp.derived[name]
         where = (entry.doc, ("derived", name, "expr"))
-        cond = _check_expr(d.expr, asm.scope, where, asm.diagnostics, want=d.type)
+        inherited = _inherited(asm, entry, entry.doc.loc(("derived", name), key=True))
+        cond = _check_expr(d.expr, asm.scope, where, asm.diagnostics, want=d.type, inherited=inherited)
         if cond is not None:
             asm.conditions[f"derived:{name}"] = cond
 
@@ -197,24 +218,27 @@ def _rules(asm: Assembly, params: dict[str, Any]) -> None:
     rp = asm.product
     for rule, entry, i in rp.rules:
         at = entry.doc.loc(("rules", i, "expr"))
-        cond = _check_expr(rule.expr, asm.scope, (entry.doc, ("rules", i, "expr")), asm.diagnostics)
+        inherited = _inherited(asm, entry, entry.doc.loc(("rules", i, "id")))
+        cond = _check_expr(rule.expr, asm.scope, (entry.doc, ("rules", i, "expr")), asm.diagnostics,
+                           inherited=inherited)
         if cond is None:
             continue
         asm.conditions[f"rule:{rule.id}"] = cond
         if rule.kind == "constraint" and set(cond.names) <= set(params):
-            _constraint_holds(asm, rule, cond, params, at)
+            _constraint_holds(asm, rule, cond, params, inherited[1] if inherited else at,
+                              f" (for {inherited[0]})" if inherited else "")
 
 
 def _constraint_holds(asm: Assembly, rule: Any, cond: Condition, params: dict[str, Any],
-                      at: Location) -> None:
+                      at: Location, product: str = "") -> None:
     try:
         ok = expr.evaluate(cond, params)
     except expr.ExprError as exc:
-        asm.diagnostics.append(Diagnostic("PK306", f"constraint '{rule.id}' cannot be evaluated: {exc}", at))
+        asm.diagnostics.append(Diagnostic("PK306", f"constraint '{rule.id}' cannot be evaluated{product}: {exc}", at))
         return
     if ok is not True:
         shown = ", ".join(f"{n} = {params[n]}" for n in cond.names if n in params)
-        asm.diagnostics.append(Diagnostic("PK306", f"constraint '{rule.id}' ({rule.expr}) fails with {shown}",
+        asm.diagnostics.append(Diagnostic("PK306", f"constraint '{rule.id}' ({rule.expr}) fails with {shown}{product}",
                                           at, related=tuple(
                                               Related(asm.product.params[n].provenance[-1].location,
                                                       f"{n} set here")

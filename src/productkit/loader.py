@@ -49,13 +49,14 @@ class Marks:
     Marks read from the cache stay packed (plain JSON lists) until first used: a warm run
     that reports nothing about a file never rebuilds its thousands of path tuples."""
 
-    __slots__ = ("_keys", "_packed", "_quoted", "_values")
+    __slots__ = ("_block", "_keys", "_packed", "_quoted", "_values")
 
     def __init__(self, values: dict[Path_, tuple[int, int]] | None = None,
                  keys: dict[Path_, tuple[int, int]] | None = None, quoted: set[Path_] | None = None) -> None:
         self._values = values if values is not None else {}
         self._keys = keys if keys is not None else {}
         self._quoted = quoted if quoted is not None else set()  # single- or double-quoted scalars
+        self._block: set[Path_] = set()  # literal (|) or folded (>) scalars: offsets do not map to columns
         self._packed: Any = None
 
     @property
@@ -73,13 +74,19 @@ class Marks:
         self._unpack()
         return self._quoted
 
+    @property
+    def block(self) -> set[Path_]:
+        self._unpack()
+        return self._block
+
     def pack(self) -> str:
         """The marks as one JSON text (what the cache stores: a single string is cheap to read)."""
         if self._packed is not None:
             return str(self._packed)
         return orjson.dumps({"v": [[list(p), *m] for p, m in self._values.items()],
                              "k": [[list(p), *m] for p, m in self._keys.items()],
-                             "q": [list(p) for p in self._quoted]}).decode("utf-8")
+                             "q": [list(p) for p in self._quoted],
+                             "b": [list(p) for p in self._block]}).decode("utf-8")
 
     @classmethod
     def packed(cls, text: Any) -> Marks:
@@ -99,8 +106,9 @@ class Marks:
             self._values = {_path_of(p): _mark_of(line, col) for p, line, col in packed["v"]}
             self._keys = {_path_of(p): _mark_of(line, col) for p, line, col in packed["k"]}
             self._quoted = {_path_of(p) for p in packed["q"]}
+            self._block = {_path_of(p) for p in packed["b"]}
         except (TypeError, ValueError, KeyError):  # only a bug in pack() could lead here: no positions
-            self._values, self._keys, self._quoted = {}, {}, set()
+            self._values, self._keys, self._quoted, self._block = {}, {}, set(), set()
 
     def value(self, path: Path_) -> tuple[int, int]:
         """The mark of the value at ``path``, or of its nearest ancestor."""
@@ -148,7 +156,7 @@ class Document:
                 node = node[part]
             except (KeyError, IndexError, TypeError):
                 return base
-        if not isinstance(node, str) or "\n" in node or path not in self.marks.values:
+        if not isinstance(node, str) or "\n" in node or path not in self.marks.values or path in self.marks.block:
             return base
         shift = 1 if path in self.marks.quoted else 0
         return Location(base.file, base.line, base.col + shift + offset, base.path)
@@ -334,8 +342,11 @@ class _Builder:
         frame[2] = None
 
     def _style(self, path: Path_, event: Any) -> None:
-        if getattr(event, "style", None) in ("'", '"'):
+        style = getattr(event, "style", None)
+        if style in ("'", '"'):
             self.marks.quoted.add(path)
+        elif style in ("|", ">"):
+            self.marks.block.add(path)
 
     def _take_key(self, frame: list[Any], value: Any, event: Any) -> None:
         line, col = _mark(event)
