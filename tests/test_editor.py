@@ -16,7 +16,7 @@ import yaml
 from productkit.schema import SHORTHANDS, schema_files
 from yaml_ls import REPO, diagnostics, session, shipped_settings
 
-KINDS = ("Product", "ProductLine", "ProcessComponent", "UIComponent", "ParameterDictionary")
+KINDS = ("Product", "ProductLine", "ProcessComponent", "UIComponent", "ParameterDictionary", "DataDictionary")
 
 
 def _catalogue(root: Path) -> list[Path]:
@@ -55,14 +55,22 @@ def test_yaml_language_server_underlines_what_productkit_refuses(tmp_path: Path)
         "product: y\nscenarios:\n  - id: a\n    expect: {outcome: complete}\n", "utf-8")
     (root / "products" / "bad-line.yaml").write_text(
         "apiVersion: productkit/v1\nkind: ProductLine\nid: x.line\nversion: 1.0.0\n"
-        "name: {zh-CN: 线, en: Line}\neffective: T+1\n", encoding="utf-8")
+        "name: {zh-CN: 线, en: Line}\neffective: T+1\nchannel_policy: {forbid: [partner-pages]}\n",
+        encoding="utf-8")
+    (root / "components" / "data").mkdir()
+    (root / "components" / "data" / "bad.yaml").write_text(
+        "apiVersion: productkit/v1\nkind: DataDictionary\nid: data.x\nversion: 1.0.0\n"
+        "title: {zh-CN: 数据, en: Data}\ndata:\n  applicant.age: {type: integer, titel: {zh-CN: 年龄, en: Age}}\n",
+        encoding="utf-8")
     found = diagnostics(root, _catalogue(root))
     assert "retyr:" in (target / "typo.yaml").read_text(encoding="utf-8")
     messages = {p.name: [d["message"] for d in ds] for p, ds in found.items()}
     assert any("retyr" in m for m in messages["typo.yaml"]), messages
     assert messages["x.scenario.yaml"] == []  # mapped to the scenario schema, not the product's
     assert any("complete" in m or "Value is not accepted" in m for m in messages["y.scenario.yaml"]), messages
-    assert any("effective" in m for m in messages["bad-line.yaml"]), "a line has no effective dates"
+    assert any("partner-pages" in m or "Value is not accepted" in m for m in messages["bad-line.yaml"]), messages
+    assert not any("effective" in m for m in messages["bad-line.yaml"]), "a line has effective dates"
+    assert any("titel" in m for m in messages["bad.yaml"]), messages
 
 
 def test_the_readme_shows_the_mapping_that_ships() -> None:
