@@ -48,14 +48,10 @@ def _compared(root: p.Node) -> Iterator[p.Lit]:
             continue
         sides = (node.left, node.right)
         if node.op in ("==", "!=") and any(_is_channel(s) for s in sides):
-            yield from (s for s in sides if _is_text(s))
+            yield from (s for s in sides if isinstance(s, p.Lit) and s.kind == "string")
         elif node.op == "in" and _is_channel(node.left) and isinstance(node.right, p.ListLit):
-            yield from (i for i in node.right.items if _is_text(i))
+            yield from (i for i in node.right.items if isinstance(i, p.Lit) and i.kind == "string")
 
 
 def _is_channel(node: p.Node) -> bool:
     return isinstance(node, p.Name) and node.path == _CHANNEL
-
-
-def _is_text(node: p.Node) -> bool:
-    return isinstance(node, p.Lit) and node.kind == "string"

@@ -4,7 +4,6 @@ and the mutation score, and write the report as text or JSON."""
 from __future__ import annotations
 
 import datetime as dt
-
 import json
 from dataclasses import dataclass, field
 from pathlib import Path

@@ -93,7 +93,7 @@ def _same_meaning(index: _Index) -> Iterator[Diagnostic]:
             if first != path:
                 yield Diagnostic("PK219", f"'{path}' and '{first}' have the same {lang} title '{title}'", at,
                                  Severity.WARNING, related=(Related(index.entries[first][1], "defined here"),),
-                                 hint=f"if they mean the same, keep one and list the other in its aliases; "
+                                 hint="if they mean the same, keep one and list the other in its aliases; "
                                  "else give each a title that tells them apart")
                 break
 
@@ -112,7 +112,7 @@ def _judge(ctx: CheckContext, index: _Index, use: Use) -> Iterator[Diagnostic]:
                          or "add it to a DataDictionary with its type and meaning")
         return
     spec, at = index.entries[path]
-    if use.spec is None or use.spec.type is None and use.spec.ref is None:
+    if use.spec is None or (use.spec.type is None and use.spec.ref is None):
         return
     mine, theirs = effective_spec(use.spec, ctx.dictionary), effective_spec(spec, ctx.dictionary)
     if mine.type is None or theirs.type is None or _agree(mine, theirs):
