@@ -571,5 +571,37 @@ def check_channel_comparisons(asm: Assembly) -> Iterator[Diagnostic]:
                              "to refuse a channel for good, use channel_policy")
 
 
+def _unguarded(cond: Condition) -> bool:
+    return "channel" not in cond.names and "channel" not in cond.cel
+
+
+def check_channel_context(asm: Assembly) -> Iterator[Diagnostic]:
+    """PK224 (warning): a condition or rule reads context that some channel it runs on does not
+    supply, without testing ``channel``: there it reads null, and a rule then refuses everyone."""
+    only = asm.product.context_channels
+    if not only:
+        return
+    places: list[tuple[Condition, list[str], Location, str]] = [
+        (io.condition, io.channels, io.rs.loc("when"), "{on} && ...") for io in asm.steps.values()
+        if io.condition is not None]
+    for rule, entry, i in asm.product.rules:
+        cond = asm.conditions.get(f"rule:{rule.id}")
+        if cond is not None:
+            places.append((cond, asm.product.channels, entry.doc.loc(("rules", i, "expr")), "!({on}) || ..."))
+    for cond, channels, at, guard in places:
+        for path in sorted(set(cond.names) & set(only)):
+            missing = [c for c in channels if c not in only[path]]
+            if missing and _unguarded(cond):
+                yield Diagnostic("PK224", f"{path} is supplied on {', '.join(only[path])} only, and this "
+                                 f"expression also runs on {', '.join(missing)}, where it reads null", at,
+                                 Severity.WARNING, related=(Related(asm.product.context[path][1], "declared here"),),
+                                 hint="guard it: " + guard.format(on=f"channel in {_cel_list(only[path])}"))
+
+
+def _cel_list(items: list[str]) -> str:
+    return "[" + ", ".join(f'"{i}"' for i in items) + "]"
+
+
 GRAPH_CHECKS = (check_cycles, check_step_channels, check_providers, check_writers, check_every_path, check_types,
-                check_reachable, check_conflicts, check_capabilities, check_unused, check_channel_comparisons)
+                check_reachable, check_conflicts, check_capabilities, check_unused, check_channel_comparisons,
+                check_channel_context)

@@ -307,6 +307,7 @@ CODES: dict[str, Code] = dict(
         _c("PK221", "resolve", "channel comparison that never holds (warning)", "x.yaml:30:22: channel is compared with 'mini-program', a channel this product does not launch on"),
         _c("PK222", "resolve", "effective window outside the line's", "x.yaml:8:9: from 2026-01-01 is before the line's from 2026-06-01"),
         _c("PK223", "resolve", "effective windows of two versions overlap", "x.yaml:8:12: deposit.time-1y 1.1.0 is on sale from 2026-12-01, while 1.0.0 is on sale until 2026-12-31"),
+        _c("PK224", "resolve", "expression reads per-channel context where it is absent (warning)", "x.yaml:30:11: partner.id is supplied on open-api only, and this expression also runs on mobile, where it reads null"),
         _c("PK301", "expr", "expression syntax error", "x.yaml:30:12: syntax error at column 5 of the expression"),
         _c("PK302", "expr", "unknown name in expression", "x.yaml:30:12: unknown name 'applicant.agee'; did you mean 'applicant.age'?"),
         _c("PK303", "expr", "type mismatch in expression", "x.yaml:30:12: no operator '>=' for (decimal, int)"),
