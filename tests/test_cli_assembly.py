@@ -252,3 +252,16 @@ def test_relative_files_are_found_below_the_root(root: Path, tmp_path: Path,
     assert impact(root, "components/kyc.yaml") == [DEPOSIT]
     monkeypatch.chdir(root)
     assert impact(root, "components/kyc.yaml") == [DEPOSIT]
+
+
+def test_explain_shows_locked_policies_and_forbidden_channels(root: Path) -> None:
+    line = root / "products" / "line.yaml"
+    text = line.read_text(encoding="utf-8")
+    assert "channel_policy" not in text and "\nsteps:\n" in text
+    policy = ("channel_policy:\n  forbid: [open-api]\n"
+              "  reason: {zh-CN: 不经开放接口销售, en: Never sold through the open API}\n")
+    line.write_text(text.replace("\nsteps:\n", "\n" + policy + "steps:\n"), encoding="utf-8")
+    code, out = run("explain", "deposit.time-1y", str(root))
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[3] == f"never on: open-api (channel policy, {display_name(line)})"

@@ -17,6 +17,8 @@ def explain_text(asm: Any) -> str:
     if rp.chain:
         lines.append("extends: " + " -> ".join(f"{e.model.id}@{e.model.version}" for e in rp.chain))
     lines.append(f"channels: {', '.join(rp.channels)}")
+    if rp.forbidden:
+        lines.append(f"never on: {', '.join(sorted(rp.forbidden))} (channel policy, {_where(rp.forbidden)})")
     lines.append("\nparameters:")
     for name, p in sorted(rp.params.items()):
         lock = " (locked)" if p.locked else ""
@@ -28,7 +30,7 @@ def explain_text(asm: Any) -> str:
         io = asm.steps[sid]
         comp = io.rs.component.model if io.rs.component else None
         what = f"{comp.id}@{comp.version}" if comp else f"end: {io.rs.step.end}"
-        lines.append(f"  {i:>2}. {sid}  [{what}]")
+        lines.append(f"  {i:>2}. {sid}  [{what}]" + ("  (locked)" if io.rs.step.locked else ""))
         if io.rs.step.when:
             lines.append(f"        when: {io.rs.step.when}")
         if io.reads:
@@ -38,7 +40,28 @@ def explain_text(asm: Any) -> str:
         before = sorted(p for p in asm.graph.predecessors(sid) if p != START)
         if before:
             lines.append(f"        after: {', '.join(before)}")
+    lines += _policies(rp)
     return "\n".join(lines) + "\n"
+
+
+def _where(places: dict[str, Any]) -> str:
+    return ", ".join(sorted({loc.file for loc in places.values()}))
+
+
+def _policies(rp: Any) -> list[str]:
+    """Rules and derived values with where each comes from, the locked ones marked."""
+    out = []
+    if rp.rules:
+        out.append("\nrules:")
+        for rule, entry, _ in rp.rules:
+            lock = "  (locked)" if rule.locked else ""
+            out.append(f"  {rule.id} [{rule.kind}] from {entry.model.id}{lock}: {' '.join(rule.expr.split())}")
+    if rp.derived:
+        out.append("\nderived:")
+        for name, (d, entry) in sorted(rp.derived.items()):
+            lock = "  (locked)" if d.locked else ""
+            out.append(f"  {name} [{d.type}] from {entry.model.id}{lock}: {' '.join(d.expr.split())}")
+    return out
 
 
 def graph_source(asm: Any, fmt: str) -> str:
