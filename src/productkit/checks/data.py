@@ -16,8 +16,9 @@ from ..diagnostics import Diagnostic, Location, Related, Severity
 from ..loader import Document
 from ..model import DataDictionary, DataEntry, ProcessComponent, Product, ProductLine, TypeSpec, UIComponent
 from ..params import effective_spec
+from ..refs import COMPONENT_KINDS, resolve_ref
 from ..shape import did_you_mean
-from ..sources import Entry
+from ..sources import Entry, SourceCatalog
 from .base import CheckContext
 
 __all__ = ["check_data_dictionary", "data_uses"]
@@ -49,7 +50,7 @@ def check_data_dictionary(ctx: CheckContext) -> Iterator[Diagnostic]:
     yield from found
     yield from _same_meaning(index)
     for entry in ctx.catalog.entries:
-        for use in data_uses(entry):
+        for use in data_uses(entry, ctx.catalog):
             yield from _judge(ctx, index, use)
 
 
@@ -135,8 +136,9 @@ def _shown(spec: TypeSpec) -> str:
 # ------------------------------------------------------------------ where documents use data
 
 
-def data_uses(entry: Entry) -> Iterator[Use]:
-    """Every data path ``entry`` declares, renames, shows or reads in an expression."""
+def data_uses(entry: Entry, catalog: SourceCatalog | None = None) -> Iterator[Use]:
+    """Every data path ``entry`` declares, renames, shows or reads in an expression; with the
+    catalogue, a renamed path carries the type the component declares for it."""
     model, doc = entry.model, entry.doc
     if isinstance(model, ProcessComponent):
         for part, decls in (("inputs", model.inputs), ("outputs", model.outputs)):
@@ -145,20 +147,34 @@ def data_uses(entry: Entry) -> Iterator[Use]:
         yield from (Use(p, doc.loc(("fields", p), key=True), s) for p, s in model.fields.items())
         yield from (Use(p, doc.loc(("shows", i))) for i, p in enumerate(model.shows) if "." in p)
     elif isinstance(model, Product | ProductLine):
-        yield from _product_uses(model, doc)
+        yield from _product_uses(model, doc, catalog)
 
 
-def _product_uses(model: Product | ProductLine, doc: Document) -> Iterator[Use]:
+def _product_uses(model: Product | ProductLine, doc: Document, catalog: SourceCatalog | None) -> Iterator[Use]:
     yield from (Use(p, doc.loc(("context", p), key=True), s) for p, s in model.context.items())
     for i, step in enumerate(model.steps):
+        declared = _declared(catalog, step.use)
         for part, renames in (("inputs", step.inputs), ("outputs", step.outputs)):
-            yield from (Use(p, doc.loc(("steps", i, part, k))) for k, p in renames.items())
+            yield from (Use(p, doc.loc(("steps", i, part, k)), declared.get(k)) for k, p in renames.items())
         if step.when is not None:
             yield from _expr_uses(step.when, doc, ("steps", i, "when"))
     for i, rule in enumerate(model.rules):
         yield from _expr_uses(rule.expr, doc, ("rules", i, "expr"))
     for name, d in model.derived.items():
         yield from _expr_uses(d.expr, doc, ("derived", name, "expr"))
+
+
+def _declared(catalog: SourceCatalog | None, use: str | None) -> dict[str, TypeSpec]:
+    """The component's own declarations by path (inputs, outputs, fields), or none."""
+    if catalog is None or use is None:
+        return {}
+    found = resolve_ref(catalog, use, COMPONENT_KINDS)
+    model = found.model if isinstance(found, Entry) else None
+    if isinstance(model, ProcessComponent):
+        return {**model.inputs, **model.outputs}
+    if isinstance(model, UIComponent):
+        return dict(model.fields)
+    return {}
 
 
 def _expr_uses(text: str, doc: Document, path: tuple[str | int, ...]) -> Iterator[Use]:
