@@ -223,7 +223,7 @@ def diagnostic_of(doc: Document, err: ErrorDetails) -> Diagnostic:
         return Diagnostic("PK104", f"found {describe(err.get('input'))}, expected {_TYPE_WORDS[kind]}",
                           doc.loc(path))
     if kind in _BOUND_WORDS:
-        limit = next(iter(ctx.values()), "?")
+        limit = next((ctx[k] for k in ("min_length", "max_length", "ge", "le", "gt", "lt") if k in ctx), "?")
         return Diagnostic("PK108", f"found {err.get('input')}, expected {_BOUND_WORDS[kind]} {limit}",
                           doc.loc(path))
     if kind == "value_error":
