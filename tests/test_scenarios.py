@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from pathlib import Path
 
@@ -116,3 +117,38 @@ def test_simulate_runs_a_product_from_a_data_file(tmp_path: Path) -> None:
     assert result.exit_code == 0
     assert "deposit.time-1y on mobile" in result.output
     assert "the context does not fit the product" in result.output and "InvalidContext" not in result.output
+
+
+def test_test_and_simulate_take_a_version_and_a_date(tmp_path: Path) -> None:
+    """A second version of the large CD from 2027 on: `test id@version` pins the scenarios to
+    it, `--date` picks the version on sale that day, `simulate` walks the one named."""
+    import shutil
+
+    root = tmp_path / "cat"
+    shutil.copytree(REPO / "components", root / "components")
+    shutil.copytree(REPO / "products" / "deposit", root / "products" / "deposit")
+    product = root / "products" / "deposit" / "large-cd-2026-01.yaml"
+    text = product.read_text(encoding="utf-8")
+    assert "version: 1.0.0" in text and "effective: {from: 2026-12-01, until: 2026-12-31}" in text
+    (product.parent / "large-cd-2026-01-v2.yaml").write_text(
+        text.replace("version: 1.0.0", "version: 2.0.0").replace(
+            "{from: 2026-12-01, until: 2026-12-31}", "{from: 2027-01-01, until: 2027-06-30}"), encoding="utf-8")
+    pid = "deposit.large-cd-2026-01"
+    for versions, day, want in [((), None, {"2.0.0"}),                      # the newest, on its first day
+                                (((pid, "2.0.0"),), None, {"2.0.0"}),       # named
+                                ((), dt.date(2027, 2, 1), {"2.0.0"}),       # on sale that day
+                                ((), dt.date(2026, 12, 10), {"1.0.0"})]:
+        with open(os.devnull, "w", encoding="utf-8") as sink:
+            report = run_tests(RunRequest(root, (pid,), versions=versions, date=day), sink)
+        assert report.results and {r.version for r in report.results} == want, (versions, day)
+        assert all(r.passed for r in report.results)
+    runner = CliRunner()
+    data = tmp_path / "sim.yaml"
+    data.write_text("context: {}\n", encoding="utf-8")
+    walked = runner.invoke(cli.app, ["simulate", "deposit.large-cd-2026-01@2.0.0", "--date", "2027-02-01",
+                                     "--data", str(data), "--root", str(root), "--channel", "web"])
+    assert walked.exit_code == 0, walked.output
+    assert "deposit.large-cd-2026-01 on web" in walked.output
+    missing = runner.invoke(cli.app, ["simulate", "deposit.large-cd-2026-01", "--date", "2028-01-01",
+                                      "--data", str(data), "--root", str(root), "--channel", "web"])
+    assert missing.exit_code == 2 and "not on sale" in missing.output
