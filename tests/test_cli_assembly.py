@@ -265,3 +265,13 @@ def test_explain_shows_locked_policies_and_forbidden_channels(root: Path) -> Non
     assert code == 0
     lines = out.splitlines()
     assert lines[3] == f"never on: open-api (channel policy, {display_name(line)})"
+
+
+def test_impact_of_a_data_dictionary_is_every_product_using_its_paths(root: Path) -> None:
+    (root / "components" / "data.yaml").write_text(
+        "apiVersion: productkit/v1\nkind: DataDictionary\nid: data.kyc\nversion: 1.0.0\n"
+        "title: {zh-CN: 身份核验, en: Identity verification}\ndata:\n"
+        "  kyc.status: {type: enum, values: [passed, failed], title: {zh-CN: 核验结论, en: Verification outcome}}\n",
+        encoding="utf-8")
+    assert impact(root, "data.kyc") == [DEPOSIT]  # demo.other reads no kyc.status
+    assert impact(root, str(root / "components" / "data.yaml")) == [DEPOSIT]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from .diagnostics import ProductkitError
 from .options import Options
@@ -32,6 +33,7 @@ def affected(root: Path, targets: Sequence[str], strict: bool = True) -> list[st
     wanted_files = {str(_target_file(root, t)) for t in targets}
     wanted_ids = set(targets)
     out = set()
+    data_paths = _dictionary_paths(result, wanted_ids, wanted_files)
     dictionary_ids = {e.model.id for e in result.catalog.kind("ParameterDictionary")}
     dict_files = {str(Path(e.doc.file).resolve()) for e in result.catalog.kind("ParameterDictionary")}
     for key, asm in ctx.assemblies.items():
@@ -47,9 +49,27 @@ def affected(root: Path, targets: Sequence[str], strict: bool = True) -> list[st
                      for n in getattr(e.model, "parameters", {})}
             if used & names:
                 out.add(f"{key[1]}@{key[2]}")
-        if files & wanted_files or ids & wanted_ids:
+        if files & wanted_files or ids & wanted_ids or _data_paths(asm) & data_paths:
             out.add(f"{key[1]}@{key[2]}")
     return sorted(out)
+
+
+def _dictionary_paths(result: Any, ids: set[str], files: set[str]) -> set[str]:
+    """The data paths (and aliases) defined by the data dictionaries among the targets."""
+    out: set[str] = set()
+    for e in result.catalog.kind("DataDictionary"):
+        if e.model.id in ids or str(Path(e.doc.file).resolve()) in files:
+            for path, entry in e.model.data.items():
+                out |= {path, *entry.aliases}
+    return out
+
+
+def _data_paths(asm: Any) -> set[str]:
+    """Every data path a product's context and steps read or write."""
+    paths = set(asm.product.context)
+    for io in asm.steps.values():
+        paths |= set(io.reads) | set(io.writes)
+    return paths
 
 
 def _check_targets(root: Path, targets: Sequence[str], ids: set[str]) -> None:
