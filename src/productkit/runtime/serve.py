@@ -217,6 +217,13 @@ class _Api:
         try:
             status, data = await run_in_threadpool(act)
         except Problem as problem:
+            if earlier is not None and problem.code == "PK625" and app_id is not None:
+                # The first attempt got this far before the service stopped, and its step was
+                # taken: the retry's answer is the application as it stands now.
+                now = await run_in_threadpool(self.engine.get, app_id)
+                data = _json(application_json(now, self.engine))
+                self.settings.store.answer(call.partner.id, key, 200, data)
+                return Response(data, 200, {"Idempotent-Replayed": "true"}, media_type="application/json")
             if problem.status in (409, 422):  # the same request would get the same answer
                 self.settings.store.answer(call.partner.id, key, problem.status,
                                            bytes(problem.response(call.request.url.path).body))

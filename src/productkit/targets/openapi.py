@@ -175,10 +175,10 @@ def document(parts: list[dict[str, Any]], examples: Mapping[str, Mapping[str, An
     schemas: dict[str, Any] = {"Problem": PROBLEM_SCHEMA, "Application": APPLICATION_SCHEMA,
                                "Terms": TERMS_SCHEMA, "ProductList": PRODUCT_LIST_SCHEMA,
                                "Cancel": CANCEL_SCHEMA, "Health": HEALTH_SCHEMA}
-    paths: dict[str, Any] = {**_common_paths()}
     by_product: dict[str, list[dict[str, Any]]] = {}
     for part in parts:
         by_product.setdefault(part["product"], []).append(part)
+    paths: dict[str, Any] = {**_common_paths(sorted(by_product))}
     for product, versions in sorted(by_product.items()):
         paths.update(_product_paths(product, versions, schemas, examples))
     return {
@@ -198,15 +198,18 @@ def document(parts: list[dict[str, Any]], examples: Mapping[str, Mapping[str, An
     }
 
 
-def _common_paths() -> dict[str, Any]:
+def _common_paths(products: list[str]) -> dict[str, Any]:
     unsecured: list[dict[str, list[str]]] = []
+    product_id: dict[str, Any] = {"type": "string", "description": "a product id offered on the open API"}
+    if products:
+        product_id["examples"] = products
     return {
         "/products": {"get": {
             "operationId": "listProducts", "summary": "The products this partner may sell today, with their terms",
             "responses": {**_ok("products on sale on the open API", "ProductList"), **_errors(401, 429)}}},
         "/products/{product_id}": {"get": {
             "operationId": "readProduct", "summary": "One product's terms (the version on sale today)",
-            "parameters": [{"name": "product_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "parameters": [{"name": "product_id", "in": "path", "required": True, "schema": product_id}],
             "responses": {**_ok("the product's terms", "Terms"), **_errors(*_AUTHED, 409)}}},
         "/applications/{application_id}": {"get": {
             "operationId": "readApplication", "summary": "An application's status and the next step it needs",
@@ -226,6 +229,20 @@ def _common_paths() -> dict[str, Any]:
                                           "503": {"description": "not ready; `missing` names the handlers",
                                                   "content": {"application/json": {"schema": _ref("Health")}}}}}},
     }
+
+
+def _linked(responses: dict[str, Any], status: str, versions: list[dict[str, Any]]) -> dict[str, Any]:
+    """OpenAPI links from a started application to what a partner does with it next."""
+    app_id = {"application_id": "$response.body#/id"}
+    links: dict[str, Any] = {"readApplication": {"operationId": "readApplication", "parameters": app_id},
+                             "cancelApplication": {"operationId": "cancelApplication", "parameters": app_id}}
+    for part in versions:
+        for sid in part["journey"]:
+            if sid in part["steps"]:
+                links[f"submit-{part['version']}-{sid}"] = {
+                    "operationId": f"submit:{part['product']}@{part['version']}:{sid}", "parameters": app_id}
+    responses[status]["links"] = links
+    return responses
 
 
 def _product_paths(product: str, versions: list[dict[str, Any]], schemas: dict[str, Any],
@@ -259,7 +276,8 @@ def _product_paths(product: str, versions: list[dict[str, Any]], schemas: dict[s
     paths[f"/products/{product}/applications"] = {"post": {
         "operationId": f"start:{product}", "summary": f"{newest}: start an application (the version on sale today)",
         "parameters": [_IDEMPOTENCY], "requestBody": body,
-        "responses": {**_ok("the application, at its first step or its outcome", "Application", "201"),
+        "responses": {**_linked(_ok("the application, at its first step or its outcome", "Application", "201"),
+                                "201", versions),
                       "200": {"description": "the application an earlier request with the same Idempotency-Key "
                                              "started", "content": {"application/json": {"schema": _ref("Application")}}},
                       **_errors(*_AUTHED, *_POSTED, 409, 503)}}}
