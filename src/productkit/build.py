@@ -161,7 +161,8 @@ def _combined(root: Path, plan: _Plan, options: Options) -> list[Diagnostic]:
     for name in options.targets:
         target = registry[name](options)
         made = target.combine({n: d for n, d in plan.files.items() if n.startswith(f"{name}/")}, view)
-        problems += [_unsound(file, f"the {name} target wrote {message}") for file, message in target.verify(made, view)]
+        problems += [_unsound(file, f"the {name} target wrote {message}")
+                     for file, message in target.verify(made, view)]
         plan.files.update(made)
     return problems
 

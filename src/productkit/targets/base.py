@@ -19,8 +19,8 @@ decorated with :func:`register` (installed packages may also name one in the
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
 import datetime as dt
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path

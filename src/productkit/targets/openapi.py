@@ -278,8 +278,9 @@ def _product_paths(product: str, versions: list[dict[str, Any]], schemas: dict[s
         "parameters": [_IDEMPOTENCY], "requestBody": body,
         "responses": {**_linked(_ok("the application, at its first step or its outcome", "Application", "201"),
                                 "201", versions),
-                      "200": {"description": "the application an earlier request with the same Idempotency-Key "
-                                             "started", "content": {"application/json": {"schema": _ref("Application")}}},
+                      "200": {"description": "the application an earlier request with the same "
+                                             "Idempotency-Key started",
+                              "content": {"application/json": {"schema": _ref("Application")}}},
                       **_errors(*_AUTHED, *_POSTED, 409, 503)}}}
     return paths
 
