@@ -358,7 +358,10 @@ def serve(build_dir: Annotated[Path, typer.Argument(metavar="BUILD", help="the b
     """Serve the products offered on the open-API channel to partner platforms (see build/openapi.json)."""
     import logging
 
-    import uvicorn
+    try:
+        import uvicorn
+    except ImportError:
+        _usage("productkit serve needs its extra: pip install 'productkit[serve]'")
 
     from .runtime import Catalog, CatalogError, Engine, MemoryStore, SQLiteStore
     from .runtime._api_store import ApiStore
