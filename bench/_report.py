@@ -122,7 +122,22 @@ def markdown(results: dict[str, Any]) -> str:
     out += ["", f"Growth exponents (time ~ size^k between the smallest and largest factor): validate "
             f"k = {scaling['validate_exponent']:.2f}, cold build k = {scaling['cold_build_exponent']:.2f}.", ""]
     out += _runtime_section(results.get("runtime", {}))
+    out += _api_section(results.get("api", {}))
     return "\n".join(out) + "\n"
+
+
+def _api_section(api: dict[str, Any]) -> list[str]:
+    out = ["", "## Open API: `productkit serve` under load", ""]
+    if not api:
+        return []
+    if "skipped" in api:
+        return [*out, f"Skipped: {api['skipped']}."]
+    return [*out, f"One server process (SQLite store, synchronous=FULL) on loopback; {api['clients']} clients each "
+            "walk whole partner deposit applications (start, order, confirmation, status read) for "
+            f"{api['seconds']:.0f} s.", "",
+            "| requests/s | applications/s | p50 | p99 |", "|---:|---:|---:|---:|",
+            f"| {api['requests_per_second']:.0f} | {api['applications_per_second']:.0f} | {api['p50_ms']:.1f} ms | "
+            f"{api['p99_ms']:.1f} ms |"]
 
 
 def _runtime_section(rt: dict[str, Any]) -> list[str]:

@@ -253,6 +253,7 @@ class Bench:
         self.results["scale_1"] = self.scale_one(root)
         self.results["scaling"] = self.scaling(self.results["scale_1"], root)
         self.results["runtime"] = self.runtime()
+        self.results["api"] = self.api()
         self.results["ratios"], self.results["goals"] = _report.judge(self.results)
         self.results["seconds"] = time.perf_counter() - started
         return self.results
@@ -267,6 +268,17 @@ class Bench:
             for key, value in result.items():
                 if isinstance(value, float):
                     print(f"  {key:<34} {value:8.0f} applications/s", flush=True)
+        return result
+
+    def api(self) -> dict[str, Any]:
+        from ._api import measure_api
+
+        result = measure_api(REPO, seconds=5.0 if self.quick else 15.0)
+        if "skipped" in result:
+            print(f"open API: skipped: {result['skipped']}", flush=True)
+        else:
+            print(f"  open API: {result['requests_per_second']:.0f} requests/s, p50 {result['p50_ms']:.1f} ms, "
+                  f"p99 {result['p99_ms']:.1f} ms ({result['clients']} clients)", flush=True)
         return result
 
 

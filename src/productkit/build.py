@@ -51,6 +51,7 @@ from .runtime.seal import SIGNATURE_FILE, manifest_digest, public_of
 from .runtime.seal import sign as sign_manifest
 from .shape import did_you_mean
 from .targets import load_targets
+from .targets.base import BuildView
 from .types import TYPE_NAMES, release_offset
 from .validate import validate
 
@@ -150,6 +151,20 @@ def _artifacts(defn: ir.WorkflowDefinition, options: Options
             problems += [_unsound(file, f"the {name} target wrote {message}")
                          for file, message in target.verify(emitted.files)]
     return files, locations, problems
+
+
+def _combined(root: Path, plan: _Plan, options: Options) -> list[Diagnostic]:
+    """Each target's build-wide files (the OpenAPI document of every product offered), made from
+    its per-product files in this build, compiled now or kept, and checked like them."""
+    registry, problems = load_targets(), []
+    view = BuildView(root, options.release_date or dt.date.today(), plan.files, plan.entries)
+    for name in options.targets:
+        target = registry[name](options)
+        made = target.combine({n: d for n, d in plan.files.items() if n.startswith(f"{name}/")}, view)
+        problems += [_unsound(file, f"the {name} target wrote {message}")
+                     for file, message in target.verify(made, view)]
+        plan.files.update(made)
+    return problems
 
 
 def _round_trip(defn: ir.WorkflowDefinition, text: bytes) -> list[Diagnostic]:
@@ -277,6 +292,7 @@ def _compile_and_write(ctx: CheckContext, root: Path, out: Path, previous: _Prev
         result.compiled.append(pid)
         if progress is not None:
             progress(f"compiled {pid}")
+    result.diagnostics += _combined(root, plan, options)
     documents = _documents(ctx)
     result.diagnostics += version_discipline(previous.manifest.get("documents", {}), documents,
                                              _document_files(ctx),

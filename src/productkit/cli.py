@@ -343,6 +343,69 @@ def keygen(out: Annotated[Path, typer.Option("--out", help="private key file to 
     sys.stdout.write(f"private key: {out} (keep it secret)\npublic key:  {public} ({key_id(public_key(public_pem))})\n")
 
 
+@app.command()
+def serve(build_dir: Annotated[Path, typer.Argument(metavar="BUILD", help="the build folder to serve")],
+          handlers: Annotated[str, typer.Option("--handlers", help="module:attribute of the Handlers registry "
+                                                "the products' service steps call")],
+          partners: Annotated[Path, typer.Option("--partners", help="partners file: ids, key hashes, "
+                                                 "products, rate limits")],
+          host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
+          port: Annotated[int, typer.Option("--port", min=0, max=65535)] = 8080,
+          store: Annotated[str, typer.Option("--store", help="sqlite:PATH (durable) or memory")] = "memory",
+          max_body: Annotated[int, typer.Option("--max-body", min=1024, help="largest request body, bytes")] = 65536,
+          trusted_key: Annotated[list[Path] | None, typer.Option("--trusted-key", help="public key the build "
+                                                                 "must be signed with (repeatable)")] = None) -> None:
+    """Serve the products offered on the open-API channel to partner platforms (see build/openapi.json)."""
+    import logging
+
+    try:
+        import uvicorn
+    except ImportError:
+        _usage("productkit serve needs its extra: pip install 'productkit[serve]'")
+
+    from .runtime import Catalog, CatalogError, Engine, MemoryStore, SQLiteStore
+    from .runtime._api_store import ApiStore
+    from .runtime.errors import InvalidArgument
+    from .runtime.handlers import InvalidHandlers, import_handlers
+    from .runtime.partners import Partners
+    from .runtime.serve import ApiSettings, create_app
+
+    kind, _, path = store.partition(":")
+    if kind not in ("sqlite", "memory") or (kind == "sqlite") != bool(path):
+        _usage(f"--store {store!r}: expected sqlite:PATH or memory")
+    try:
+        registry = import_handlers(handlers)
+        catalog = Catalog.load(build_dir, [p.read_bytes() for p in trusted_key] if trusted_key else None)
+        known = Partners.load(partners)
+    except (InvalidHandlers, InvalidArgument, OSError) as exc:
+        _usage(str(exc))
+    except CatalogError as exc:
+        sys.stderr.write(f"{exc}\n")
+        raise typer.Exit(EXIT_PROBLEMS) from None
+    engine = Engine(catalog, handlers=registry, store=SQLiteStore(path) if kind == "sqlite" else MemoryStore())
+    engine.recover()
+    settings = ApiSettings(known, ApiStore(path if kind == "sqlite" else ":memory:"), max_body)
+    try:
+        application = create_app(engine, settings)
+    except CatalogError as exc:
+        sys.stderr.write(f"{exc}\n")
+        raise typer.Exit(EXIT_PROBLEMS) from None
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    sys.stdout.write(f"serving {len(known)} partner(s) on http://{host}:{port} (build {catalog.digest[:19]})\n")
+    sys.stdout.flush()
+    uvicorn.run(application, host=host, port=port, log_level="warning", access_log=False)
+
+
+@app.command("partner-key")
+def partner_key(partner: Annotated[str, typer.Argument(help="the partner's id, e.g. P100231")]) -> None:
+    """Print a new API key for a partner (give it to the partner) and the line for the partners file."""
+    from .runtime.partners import new_key
+
+    key, digest = new_key()
+    sys.stdout.write(f"key (give to {safe(partner)}, shown once): {key}\n"
+                     f"partners file: {{id: {safe(partner)}, key_sha256: \"{digest}\", products: [...]}}\n")
+
+
 def _assembly(paths: list[Path] | None, product: str, date: str | None = None) -> object:
     from .options import Options
     from .validate import validate as run

@@ -14,7 +14,7 @@ from typing import Any
 from . import ir
 from .types import TYPES, field_schema, get
 
-__all__ = ["DIALECT", "LANGUAGES", "MESSAGES", "form", "forms_of", "gaps"]
+__all__ = ["DIALECT", "LANGUAGES", "MESSAGES", "data_schema", "form", "forms_of", "gaps"]
 
 DIALECT = "http://json-schema.org/draft-07/schema#"
 LANGUAGES = ("zh-CN", "en")
@@ -70,19 +70,26 @@ def _fields(step: ir.Step, channel: str) -> list[tuple[str, ir.FieldDef]]:
 def form(step: ir.Step, channel: str) -> dict[str, Any]:
     """The form of ``step`` on ``channel``: schema, uischema (JSON Forms), RJSF UI schemas,
     i18n texts and initial data."""
-    schema: dict[str, Any] = {"$schema": DIALECT, "type": "object", "title": step.title.en, "properties": {}}
     fields = _fields(step, channel)
-    for path, f in fields:
-        _insert(schema, path, field_schema(_kind(f), f), f.required and not f.readonly)
-    for node in _objects(schema):
-        if "required" in node:
-            node["required"] = sorted(set(node["required"]))
+    schema = data_schema(fields, step.title.en)
     uischema = {"type": "VerticalLayout", "label": step.title.en, "i18n": step.id,
                 "elements": [_control(p, f) for p, f in fields]}
     return {"step": step.id, "channel": channel, "schema": schema, "uischema": uischema,
             "rjsf": {lang: _rjsf(step, fields, lang) for lang in LANGUAGES},
             "i18n": {lang: _texts(step, fields, lang) for lang in LANGUAGES},
             "data": _initial(fields), "shows": list(step.shows)}
+
+
+def data_schema(fields: list[tuple[str, ir.FieldDef]], title: str) -> dict[str, Any]:
+    """The JSON Schema (draft-07) of an object holding ``fields`` (data path -> declaration) as
+    nested properties: what a form collects, or the context an application starts with."""
+    schema: dict[str, Any] = {"$schema": DIALECT, "type": "object", "title": title, "properties": {}}
+    for path, f in fields:
+        _insert(schema, path, field_schema(_kind(f), f), f.required and not f.readonly)
+    for node in _objects(schema):
+        if "required" in node:
+            node["required"] = sorted(set(node["required"]))
+    return schema
 
 
 def _control(path: str, f: ir.FieldDef) -> dict[str, Any]:

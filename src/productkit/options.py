@@ -19,7 +19,7 @@ class Options:
     strict: bool = False
     release_date: dt.date | None = None
     calendar: str = "CN"
-    targets: tuple[str, ...] = ("forms", "bpmn")  # output targets besides the definitions, by name
+    targets: tuple[str, ...] = ("forms", "bpmn", "openapi")  # output targets besides the definitions, by name
     language: str = "zh-CN"  # labels of targets that write one language (BPMN element names)
     version_discipline: Literal["warning", "error"] = "warning"  # content changed under the same version
     # Where unchanged files and products are remembered between runs: "auto" is the user cache

@@ -11,7 +11,7 @@ import hashlib
 import os
 import stat
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +63,16 @@ class Build:
     release_date: dt.date | None
     digest: str
     products: tuple[ProductVersion, ...]
+    files: Mapping[str, str] = field(default_factory=dict)  # build-relative name -> sealed sha256
+
+    def sealed(self, rel: str) -> bytes:
+        """A file of the build that the manifest seals (``openapi.json``), read and checked
+        against its seal now; CatalogError when it is missing, unsealed or edited."""
+        problems = _Problems()
+        data = _read(self.root, rel, problems, dict(self.files))
+        if problems or data is None:
+            raise CatalogError(problems)
+        return data
 
 
 class _Problems(list[Diagnostic]):
@@ -101,7 +111,7 @@ def read_build(build_dir: Path, trusted_keys: Sequence[bytes | str] | None = Non
         raise CatalogError(problems)
     release = manifest.get("release_date")
     return Build(root, dt.date.fromisoformat(release) if isinstance(release, str) else None,
-                 str(manifest["digest"]), tuple(products))
+                 str(manifest["digest"]), tuple(products), dict(manifest["files"]))
 
 
 def read_regular(path: Path, limit: int) -> bytes:

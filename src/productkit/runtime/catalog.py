@@ -80,6 +80,11 @@ class Catalog:
     def release_date(self) -> dt.date | None:
         return self._build.release_date
 
+    def sealed_file(self, rel: str) -> bytes:
+        """A build-wide file the manifest seals (``openapi.json``), verified against its seal
+        when read; CatalogError when it is missing or was edited after the build."""
+        return self._build.sealed(rel)
+
     def __iter__(self) -> Iterator[ProductVersion]:
         return iter(self._build.products)
 

@@ -80,3 +80,26 @@ class Handlers:
 
     def names(self) -> list[str]:
         return sorted(self._fns)
+
+
+def import_handlers(spec: str) -> Handlers:
+    """The :class:`Handlers` named ``module:attribute`` (``bank.handlers:registry``), imported the
+    way Python imports any module the operator installed. ``spec`` comes from the command line of
+    whoever runs the service, never from a build, a catalogue or a request."""
+    import importlib
+
+    module_name, _, attribute = spec.partition(":")
+    if not module_name or not attribute:
+        raise InvalidHandlers(f"{spec!r}: expected module:attribute, e.g. bank.handlers:registry")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise InvalidHandlers(f"{spec!r}: cannot import {module_name}: {exc}") from None
+    found = getattr(module, attribute, None)
+    if not isinstance(found, Handlers):
+        raise InvalidHandlers(f"{spec!r}: {attribute} is {type(found).__name__}, expected a productkit Handlers")
+    return found
+
+
+class InvalidHandlers(ValueError):
+    """A ``module:attribute`` that does not name a Handlers registry."""

@@ -19,9 +19,11 @@ decorated with :func:`register` (installed packages may also name one in the
 
 from __future__ import annotations
 
+import datetime as dt
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, ClassVar, Generic, TypeVar
 
 from ..diagnostics import Diagnostic, Location, Severity, has_errors
@@ -30,6 +32,7 @@ from ..options import Options
 
 __all__ = [
     "TARGETS",
+    "BuildView",
     "EmitContext",
     "Emitted",
     "Target",
@@ -92,6 +95,18 @@ class EmitContext:
                        diags, self.output)
 
 
+@dataclass(frozen=True, slots=True)
+class BuildView:
+    """What a target's :meth:`Target.combine` sees of the build being made: the catalogue root,
+    the release date, every file written so far (build-relative name -> bytes) and the manifest's
+    product entries."""
+
+    root: Path
+    release_date: dt.date
+    files: Mapping[str, bytes]
+    products: Sequence[Mapping[str, Any]]
+
+
 C = TypeVar("C", bound=EmitContext)
 F = TypeVar("F")
 
@@ -122,11 +137,18 @@ class Target(ABC, Generic[C, F]):
         target may answer without rendering its files."""
         return self.emit(defn).diagnostics
 
-    def verify(self, files: Mapping[str, bytes]) -> Iterator[tuple[str, str]]:
-        """Check what :meth:`emit` wrote with something outside the code that wrote it (a
-        meta-schema, an XSD): (file name, problem) for each file that fails. The build runs it
-        before a new build replaces the previous one."""
+    def verify(self, files: Mapping[str, bytes], build: BuildView | None = None) -> Iterator[tuple[str, str]]:
+        """Check what :meth:`emit` (or :meth:`combine`, then with ``build``) wrote with something
+        outside the code that wrote it (a meta-schema, an XSD): (file name, problem) for each
+        file that fails. The build runs it before a new build replaces the previous one."""
         return iter(())
+
+    def combine(self, parts: Mapping[str, bytes], build: BuildView) -> dict[str, bytes]:
+        """Build-wide files made from this target's per-product files (``parts``: those compiled
+        now and those kept from the previous build) and the rest of the build (``build``); most
+        targets write none. The build verifies them with :meth:`verify` and seals them like the
+        rest."""
+        return {}
 
     def node(self, item: str | Parallel, ctx: C) -> F | None:
         """Dispatch one item of a flow to its handler; report and skip what has none."""

@@ -126,7 +126,7 @@ from ._zeebe import (
     task_definition,
     undo_inputs,
 )
-from .base import EmitContext, Emitted, Target, register
+from .base import BuildView, EmitContext, Emitted, Target, register
 from .feel import FeelScope
 
 __all__ = ["CHANNEL_VARIABLE", "FAILED_ERROR", "OUTCOME_VARIABLE", "STEP_HEADER", "BpmnTarget",
@@ -201,7 +201,7 @@ class BpmnTarget(Target[_Ctx, Frag]):
     suffix = ".bpmn"
     description = "BPMN 2.0 with Zeebe extensions, for Camunda 8"
 
-    def verify(self, files: Mapping[str, bytes]) -> Iterator[tuple[str, str]]:
+    def verify(self, files: Mapping[str, bytes], build: BuildView | None = None) -> Iterator[tuple[str, str]]:
         """Every file is valid against the OMG BPMN 2.0 XML Schema."""
         return xsd_problems(files)
 

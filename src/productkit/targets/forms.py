@@ -13,7 +13,7 @@ from jsonschema.exceptions import SchemaError
 from ..diagnostics import Diagnostic, Location, Severity
 from ..forms import forms_of, gaps
 from ..ir import WorkflowDefinition, pretty_json
-from .base import EmitContext, Emitted, Target, register
+from .base import BuildView, EmitContext, Emitted, Target, register
 
 __all__ = ["FormsTarget"]
 
@@ -57,7 +57,7 @@ class FormsTarget(Target[EmitContext, None]):
                                  severity=Severity.WARNING) for sid, path, why in gaps(defn))
         return Emitted(self.name, files, notes, folder)
 
-    def verify(self, files: Mapping[str, bytes]) -> Iterator[tuple[str, str]]:
+    def verify(self, files: Mapping[str, bytes], build: BuildView | None = None) -> Iterator[tuple[str, str]]:
         """Every form's schema is a valid JSON Schema draft-07 (checked by its meta-schema), the
         dialect JSON Forms and react-jsonschema-form validate with by default."""
         for name, data in sorted(files.items()):
