@@ -62,7 +62,9 @@ def field_def(spec: TypeSpec) -> ir.FieldDef:
         type=spec.type or "string", items=field_def(spec.items) if spec.items else None,
         required=spec.required, currency=spec.currency, scale=spec.scale,
         min=_bound(spec, "min"), max=_bound(spec, "max"), step=_bound(spec, "step"),
-        min_length=spec.min_length, max_length=spec.max_length, pattern=spec.pattern,
+        # A list's size bounds travel as min_length/max_length, which forms and the engine read.
+        min_length=spec.min_items if spec.type == "list" else spec.min_length,
+        max_length=spec.max_items if spec.type == "list" else spec.max_length, pattern=spec.pattern,
         values=[str(v) for v in spec.values] if spec.values is not None else None,
         value_labels={k: _label(v) for k, v in spec.labels.items()} if spec.labels else None,
         label=_label(ui.label) if ui else _label(spec.title),
