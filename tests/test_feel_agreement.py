@@ -67,6 +67,24 @@ CORPUS: list[tuple[str, dict[str, str]]] = [
      {"loan.amount": "money", "credit.approved_limit": "money", "kyc.status": "enum"}),
     ("applicant.age > 60 ? loan.amount <= 50000.0 : loan.amount <= 200000.0",
      {"applicant.age": "integer", "loan.amount": "money"}),
+    # Issue 14: decimal and integer remainders (truncated, as CEL's integer '%'), negative operands.
+    ("deposit.amount % 250.0 == 0.0", {"deposit.amount": "money"}),
+    ("loan.amount % fee.amount > 0.5 || loan.amount % fee.amount < -0.5",
+     {"loan.amount": "money", "fee.amount": "money"}),
+    ("risk.delta % 7 == -1 || risk.delta % -3 == 2", {"risk.delta": "integer"}),
+    # Issue 14: dates, the application date, absent data.
+    ("days_between(risk.assessed_on, application_date) > 365",
+     {"risk.assessed_on": "date", "application_date": "date"}),
+    ("add_months(risk.assessed_on, 12) < application_date",
+     {"risk.assessed_on": "date", "application_date": "date"}),
+    ("add_months(risk.assessed_on, term.months) >= application_date",
+     {"risk.assessed_on": "date", "application_date": "date", "term.months": "integer"}),
+    ("add_days(risk.assessed_on, term.months) > add_days(application_date, -30)",
+     {"risk.assessed_on": "date", "application_date": "date", "term.months": "integer"}),
+    ("!has(risk.assessed_on) || days_between(application_date, risk.assessed_on) < -90",
+     {"risk.assessed_on": "date", "application_date": "date"}),
+    ("kyc.status == null || null != score.value", {"kyc.status": "enum", "score.value": "integer"}),
+    ("loan.amount != null && has(applicant.resident)", {"loan.amount": "money", "applicant.resident": "boolean"}),
 ]
 
 # Derived values: FEEL inlines them, CEL computes them first; with an input absent both must
@@ -150,7 +168,7 @@ def _feel_context(cond: ir.Condition, env: Mapping[str, Any]) -> dict[str, Any]:
     return root
 
 
-_ARITHMETIC = re.compile(r"[-+*/]|dec_mul|dec_div")
+_ARITHMETIC = re.compile(r"[-+*/%]|dec_mul|dec_div")
 
 
 def _cases(cond: ir.Condition, scope: Mapping[str, str], enums: Mapping[str, list[str]],

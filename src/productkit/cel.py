@@ -8,6 +8,7 @@ so ``+``, ``-`` and comparisons are exact integer operations; ``dec_mul``/``dec_
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import functools
 from collections.abc import Mapping
@@ -19,7 +20,7 @@ from cel_expr_python import cel
 from .ir import Condition
 from .types import SCALE, Duration, Money, get
 
-__all__ = ["FACTOR", "ExprError", "cel_type", "evaluate", "functions"]
+__all__ = ["FACTOR", "ExprError", "add_days", "add_months", "cel_type", "days_between", "evaluate", "functions"]
 
 FACTOR = 10**SCALE
 
@@ -56,7 +57,33 @@ def functions(exec_mode: bool) -> list[Any]:
         over("dec_div", num, [num, num], _dec_div),
         over("dec", num, [t.INT], (lambda n: n * FACTOR) if exec_mode else float),
         over("date", t.TIMESTAMP, [t.STRING], _date_fn),
+        over("days_between", t.INT, [t.TIMESTAMP, t.TIMESTAMP], days_between),
+        over("add_days", t.TIMESTAMP, [t.TIMESTAMP, t.INT], add_days),
+        over("add_months", t.TIMESTAMP, [t.TIMESTAMP, t.INT], add_months),
     ]
+
+
+def days_between(a: dt.datetime, b: dt.datetime) -> int:
+    """Whole days from ``a`` to ``b`` (negative when ``b`` is earlier)."""
+    return (b.date() - a.date()).days
+
+
+def add_days(d: dt.datetime, n: int) -> dt.datetime:
+    return _midnight(d.date() + dt.timedelta(days=n))
+
+
+def add_months(d: dt.datetime, n: int) -> dt.datetime:
+    """``n`` calendar months later; a day the month lacks becomes its last day (Jan 31 + 1 = Feb 28)."""
+    index = d.year * 12 + d.month - 1 + n
+    year, month = divmod(index, 12)
+    if not 1 <= year <= 9999:
+        raise ExprError(f"add_months({d.date().isoformat()}, {n}) is outside the calendar")
+    last = calendar.monthrange(year, month + 1)[1]
+    return _midnight(dt.date(year, month + 1, min(d.day, last)))
+
+
+def _midnight(day: dt.date) -> dt.datetime:
+    return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
 
 
 def _dec_mul(a: int, b: int) -> int:
@@ -70,8 +97,7 @@ def _dec_div(a: int, b: int) -> int:
 
 
 def _date_fn(text: str) -> dt.datetime:
-    day = dt.date.fromisoformat(text)
-    return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
+    return _midnight(dt.date.fromisoformat(text))
 
 
 @functools.lru_cache(maxsize=4096)
