@@ -397,7 +397,9 @@ def check_every_path(asm: Assembly) -> Iterator[Diagnostic]:
         own = io.rs.step.when or ""
         reads = [(path, "use") for path in io.reads]
         if io.condition is not None:
-            reads += [(path, "when") for path in _condition_reads(asm, io.condition)]
+            # A condition that tests a path with has() or == null reads it knowing it may be absent.
+            tested = expr.absence_tested(io.condition.cel)
+            reads += [(path, "when") for path in _condition_reads(asm, io.condition) if path not in tested]
         for path, where in reads:
             found = producers.get(path, [])
             # A consumer guarded by its producer's own condition reads the value only when it exists.

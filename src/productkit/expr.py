@@ -32,7 +32,8 @@ from .cel import FACTOR, ExprError, cel_type, evaluate, functions
 from .ir import Condition
 from .types import DECIMAL_TYPES, SCALE, get
 
-__all__ = ["DECIMAL_TYPES", "SCALE", "ExprError", "ExprProblem", "check", "evaluate", "names_in", "parse"]
+__all__ = ["DECIMAL_TYPES", "SCALE", "ExprError", "ExprProblem", "absence_tested", "check", "evaluate", "names_in",
+           "parse"]
 
 # ``application_date``: the day the application started (the runtime records it in the state).
 BUILTINS: dict[str, str] = {"channel": "string", "application_date": "date"}
@@ -220,6 +221,15 @@ def _exec_text(text: str) -> str:
             pos = tok.offset + len(tok.text)
     out.append(text[pos:])
     return "".join(out)
+
+
+def absence_tested(text: str) -> set[str]:
+    """The data paths ``text`` tests for absence (``has(x)``, ``x == null``, ``x != null``): it
+    reads them knowing they may be absent."""
+    try:
+        return {n.path for n in absent_names(_parse(text))}
+    except p.ParseError:
+        return set()
 
 
 def parse(text: str) -> p.Node:
