@@ -292,7 +292,7 @@ def _catalogue_conditions() -> list[Catalogued]:
     out = []
     for key, asm in sorted(result.context.assemblies.items()):
         defn = compile_product(asm)
-        scope = dict(asm.scope)
+        scope = {expr.APPLICATION_DATE: "date", **asm.scope}
         enums = {p: list(f.values or []) for p, f in defn.data.items() if f.values}
         conds = [(f"{key[1]}:{sid}", s.when) for sid, s in defn.steps.items() if s.when is not None]
         conds += [(f"{key[1]}:rule:{r.id}", r.condition) for r in defn.rules]

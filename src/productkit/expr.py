@@ -29,14 +29,15 @@ from cel_expr_python import cel
 from . import _celparse as p
 from ._exprtext import Rewritten, absent_names, rewrite
 from .cel import FACTOR, ExprError, cel_type, evaluate, functions
-from .ir import Condition
+from .ir import APPLICATION_DATE_VARIABLE, CHANNEL_VARIABLE, Condition
 from .types import DECIMAL_TYPES, SCALE, get
 
-__all__ = ["DECIMAL_TYPES", "SCALE", "ExprError", "ExprProblem", "absence_tested", "check", "evaluate", "names_in",
+__all__ = ["APPLICATION_DATE", "BUILTINS", "DECIMAL_TYPES", "SCALE", "ExprError", "ExprProblem", "absence_tested", "check", "evaluate", "names_in",
            "parse"]
 
 # ``application_date``: the day the application started (the runtime records it in the state).
-BUILTINS: dict[str, str] = {"channel": "string", "application_date": "date"}
+APPLICATION_DATE = APPLICATION_DATE_VARIABLE
+BUILTINS: dict[str, str] = {CHANNEL_VARIABLE: "string", APPLICATION_DATE: "date"}
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,12 +13,13 @@ from typing import Any
 
 from .context import Context
 from .diagnostics import Diagnostic, Location, Related, Severity
-from .model import ParamSetting, ProcessComponent, Product, ProductLine, Step, TypeSpec
+from .model import ParamSetting, ProcessComponent, Product, ProductLine, Step, TypeSpec, UIComponent
 from .params import Value, coerce, comparable, effective_spec, violations
 from .refs import COMPONENT_KINDS, RefProblem, resolve_ref
 from .shape import did_you_mean
 from .sources import Entry
-from .types import ValueProblem
+from .types import ValueProblem, param_ref
+from .types._base import BOUNDS
 
 __all__ = ["ProvenanceItem", "ResolvedParam", "ResolvedProduct", "ResolvedStep", "extends_chain",
            "resolve_product"]
@@ -49,6 +50,8 @@ class ResolvedStep:
     index: int
     component: Entry | None = None
     params: dict[str, ResolvedParam] = field(default_factory=dict)
+    # A screen's field bounds bound to product parameters: path -> {min|max|step: value}.
+    bounds: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def loc(self, *path: str | int, key: bool = False) -> Location:
         return self.origin.doc.loc(("steps", self.index, *path), key=key)
@@ -253,6 +256,8 @@ def _steps(ctx: Context, levels: list[Entry], out: list[Diagnostic]) -> list[Res
 def _step_params(ctx: Context, rs: ResolvedStep, product: dict[str, ResolvedParam],
                  out: list[Diagnostic]) -> None:
     comp = rs.component.model if rs.component else None
+    if isinstance(comp, UIComponent):
+        _ui_bounds(rs, comp, product, out)
     if not isinstance(comp, ProcessComponent):
         for name in rs.step.with_:
             out.append(Diagnostic("PK207", f"step '{rs.step.id}' has no parameters to set",
@@ -280,6 +285,34 @@ def _step_params(ctx: Context, rs: ResolvedStep, product: dict[str, ResolvedPara
             out.append(Diagnostic("PK208", f"parameter '{name}' of {comp.id} has no value in step "
                                   f"'{rs.step.id}'", rs.loc("use"), related=_decl(param),
                                   hint=f"set it with `with: {{{name}: ...}}` or a product parameter"))
+
+
+def _ui_bounds(rs: ResolvedStep, comp: UIComponent, product: dict[str, ResolvedParam],
+               out: list[Diagnostic]) -> None:
+    """A screen's ``min``/``max``/``step`` written ``{param: name}``: the product's value, of the
+    field's type (PK207 for a parameter the product does not set, PK113 for another type)."""
+    assert rs.component is not None
+    for path, spec in comp.fields.items():
+        for bound in BOUNDS:
+            name = param_ref(getattr(spec, bound))
+            if name is None:
+                continue
+            declared = (Related(rs.component.doc.loc(("fields", path, bound, "param")), "bound here"),)
+            source = product.get(name)
+            if source is None or source.value is None:
+                out.append(Diagnostic("PK207", f"{path}.{bound} of screen '{rs.step.id}' binds parameter "
+                                      f"'{name}', which the product does not set", rs.loc("use"),
+                                      related=declared, hint=did_you_mean(name, product)))
+                continue
+            found = source.spec.type or "string"
+            currency = source.spec.currency if found == "money" else spec.currency
+            if found != spec.type or currency != spec.currency:
+                out.append(Diagnostic("PK113", f"{path}.{bound} of screen '{rs.step.id}' binds '{name}', a "
+                                      f"{found}{' ' + currency if currency else ''}, expected a {spec.type}"
+                                      f"{' ' + spec.currency if spec.currency else ''}", rs.loc("use"),
+                                      related=declared))
+                continue
+            rs.bounds.setdefault(path, {})[bound] = source.value
 
 
 def _bind(rs: ResolvedStep, name: str, raw: Any, product: dict[str, ResolvedParam],

@@ -15,7 +15,7 @@ from .. import ir
 from ..patterns import problem as pattern_problem
 
 __all__ = ["BOUNDS", "Decl", "FieldProblem", "Plain", "ValueProblem", "ValueType", "compiles", "describe",
-           "field_schema", "places", "runtime_bounds", "schema_types", "untyped"]
+           "field_schema", "param_ref", "places", "runtime_bounds", "schema_types", "untyped"]
 
 BOUNDS = ("min", "max", "step")
 
@@ -80,6 +80,13 @@ class Decl(Protocol):
     def max_items(self) -> int | None: ...
     @property
     def default(self) -> Any: ...
+
+
+def param_ref(raw: Any) -> str | None:
+    """The parameter a bound written ``{param: name}`` binds; None for any other value."""
+    if isinstance(raw, dict) and set(raw) == {"param"} and isinstance(raw["param"], str):
+        return str(raw["param"])
+    return None
 
 
 def describe(raw: Any) -> str:
@@ -156,9 +163,10 @@ class ValueType:
         return size if isinstance(size, int | Decimal) else None
 
     def bound(self, decl: Decl, name: str) -> Any:
-        """The declared ``min``, ``max`` or ``step`` read as this type; None when not set."""
+        """The declared ``min``, ``max`` or ``step`` read as this type; None when not set or
+        bound to a product parameter (``{param: name}``, resolved per product)."""
         raw = getattr(decl, name)
-        if raw is None or name not in self.bounded:
+        if raw is None or name not in self.bounded or param_ref(raw) is not None:
             return None
         return self.parse(raw, decl)
 
