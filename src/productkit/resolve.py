@@ -304,15 +304,18 @@ def _ui_bounds(rs: ResolvedStep, comp: UIComponent, product: dict[str, ResolvedP
                                       f"'{name}', which the product does not set", rs.loc("use"),
                                       related=declared, hint=did_you_mean(name, product)))
                 continue
-            found = source.spec.type or "string"
-            currency = source.spec.currency if found == "money" else spec.currency
-            if found != spec.type or currency != spec.currency:
-                out.append(Diagnostic("PK113", f"{path}.{bound} of screen '{rs.step.id}' binds '{name}', a "
-                                      f"{found}{' ' + currency if currency else ''}, expected a {spec.type}"
-                                      f"{' ' + spec.currency if spec.currency else ''}", rs.loc("use"),
-                                      related=declared))
+            found, wanted = _type_text(source.spec), _type_text(spec)
+            if found != wanted:
+                out.append(Diagnostic("PK113", f"{path}.{bound} of screen '{rs.step.id}' binds '{name}' "
+                                      f"of type {found}, expected {wanted}", rs.loc("use"), related=declared))
                 continue
             rs.bounds.setdefault(path, {})[bound] = source.value
+
+
+def _type_text(spec: TypeSpec) -> str:
+    """A type as a bound compares it: money with its currency."""
+    kind = spec.type or "string"
+    return f"{kind} {spec.currency}" if kind == "money" and spec.currency else kind
 
 
 def _bind(rs: ResolvedStep, name: str, raw: Any, product: dict[str, ResolvedParam],
