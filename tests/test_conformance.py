@@ -35,12 +35,12 @@ from lxml import etree
 
 from bpmn_support import Run, feel, productkit_worker, run_bpmn
 from productkit import ir
+from productkit._scenario_run import start_day
 from productkit.build import build
 from productkit.diagnostics import Severity
 from productkit.options import Options
 from productkit.runtime import Catalog, _flow, _values
 from productkit.runtime.catalog import flatten
-from productkit._scenario_run import start_day
 from productkit.scenarios import (
     Scenario,
     ScenarioResult,

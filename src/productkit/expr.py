@@ -32,8 +32,8 @@ from .cel import FACTOR, ExprError, cel_type, evaluate, functions
 from .ir import APPLICATION_DATE_VARIABLE, CHANNEL_VARIABLE, Condition
 from .types import DECIMAL_TYPES, SCALE, get
 
-__all__ = ["APPLICATION_DATE", "BUILTINS", "DECIMAL_TYPES", "SCALE", "ExprError", "ExprProblem", "absence_tested", "check", "evaluate", "names_in",
-           "parse"]
+__all__ = ["APPLICATION_DATE", "BUILTINS", "DECIMAL_TYPES", "SCALE", "ExprError", "ExprProblem", "absence_tested",
+           "check", "evaluate", "names_in", "parse"]
 
 # ``application_date``: the day the application started (the runtime records it in the state).
 APPLICATION_DATE = APPLICATION_DATE_VARIABLE

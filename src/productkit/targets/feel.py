@@ -54,7 +54,7 @@ def _computed(n: Node) -> bool:
     """Whether ``n`` computes a value that is null when an input is absent (CEL fails there)."""
     if isinstance(n, Op):
         return n.op in ("+", "-", "*", "/", "%")
-    return isinstance(n, Unary) and n.op == "-" or isinstance(n, Call) and n.func not in ("has", "date")
+    return (isinstance(n, Unary) and n.op == "-") or (isinstance(n, Call) and n.func not in ("has", "date"))
 
 
 def _type_of(spec: FieldDef) -> str:
