@@ -33,7 +33,8 @@ from productkit import _celparse, expr, ir
 from productkit.options import Options
 from productkit.runtime._expr import with_derived
 from productkit.targets.feel import FeelScope
-from productkit.types import Money
+from productkit.types import Money, get
+from productkit.types.table import Table
 from productkit.validate import validate
 
 REPO = Path(__file__).resolve().parents[1]
@@ -154,6 +155,8 @@ def _feel_context(cond: ir.Condition, env: Mapping[str, Any]) -> dict[str, Any]:
     root: dict[str, Any] = {}
     for name in sorted(env):
         value = env[name]
+        if isinstance(value, Table):
+            continue  # a parameter: FEEL has it inlined
         if isinstance(value, Money):
             value = value.amount
         if isinstance(value, Decimal):
@@ -316,4 +319,53 @@ def test_every_catalogue_condition_means_the_same_in_feel(node: str) -> None:
             env.update({n: params[n] for n in names if n in params})
             items.append((where, cond, feel, dict(with_derived(cond, env, derived))))
     assert len(items) + len(_corpus_items()) + len(_derived_items()) >= MIN_CASES
+    assert _agree(node, items) == []
+
+
+# Issue 14: tables, inlined in FEEL as a list of contexts and filtered on the key.
+TABLES: dict[str, tuple[str, list[dict[str, Any]]]] = {
+    "rate_by_score": ("table:integer:percent", [
+        {"from": None, "to": "600", "value": "7.25"}, {"from": "600", "to": "700", "value": "6.5"},
+        {"from": "700", "to": "800", "value": "5.75"}]),
+    "rate_by_amount": ("table:money:percent", [
+        {"from": "10000.00", "to": "50000.25", "value": "1.5"}, {"from": "50000.25", "to": None, "value": "1.75"}]),
+    "fee_by_tier": ("table:enum:money", [
+        {"key": "gold", "value": "0.00"}, {"key": "silver", "value": "25.00"}, {"key": "basic", "value": "50.25"}]),
+    "open_from": ("table:date:boolean", [
+        {"from": None, "to": "2026-01-01", "value": False}, {"from": "2026-01-01", "to": None, "value": True}]),
+}
+TABLE_SCOPE = {**{name: kind for name, (kind, _) in TABLES.items()}, "credit.score": "integer",
+               "loan.amount": "money", "customer.tier": "enum", "risk.assessed_on": "date",
+               "application_date": "date"}
+TABLE_CORPUS = [
+    "lookup(rate_by_score, credit.score) >= 6.5",
+    "!covers(rate_by_score, credit.score) || lookup(rate_by_score, credit.score) < 7.0",
+    "lookup(rate_by_amount, loan.amount) == 1.75",
+    "covers(rate_by_amount, loan.amount) && lookup(rate_by_amount, loan.amount) > 1.5",
+    "lookup(fee_by_tier, customer.tier) > 10.0",
+    "lookup(open_from, risk.assessed_on) || lookup(open_from, application_date)",
+]
+
+
+def _table_items() -> list[Item]:
+    params = {name: ir.ParamValue(type=kind, value=rows) for name, (kind, rows) in TABLES.items()}
+    values = {name: get(kind).from_ir(rows) for name, (kind, rows) in TABLES.items()}  # type: ignore[union-attr]
+    enums = {"customer.tier": ["gold", "silver", "basic", "black"]}
+    bounds = [Decimal(b) for _, rows in TABLES.values() for r in rows for b in (r.get("from"), r.get("to"))
+              if isinstance(b, str) and "-" not in b]
+    items = []
+    for i, text in enumerate(TABLE_CORPUS):
+        cond = expr.check(text, TABLE_SCOPE)
+        assert isinstance(cond, ir.Condition), cond
+        feel = FeelScope(TABLE_SCOPE, params).of(cond)
+        assert feel is not None, text
+        data = [n for n in cond.names if n not in TABLES]
+        for env in _cases(cond, TABLE_SCOPE, enums, 2000 + i, data, text, bounds):
+            items.append((f"tables[{i}]", cond, feel, {**env, **{n: values[n] for n in cond.names if n in TABLES}}))
+    return items
+
+
+def test_table_lookups_mean_the_same_in_feel(node: str) -> None:
+    items = _table_items()
+    assert len(items) >= SAMPLES * len(TABLE_CORPUS)
     assert _agree(node, items) == []

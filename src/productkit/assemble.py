@@ -33,6 +33,8 @@ START = "<start>"
 def type_name(spec: TypeSpec) -> str:
     if spec.type == "list":
         return "list:" + (type_name(spec.items) if spec.items else "string")
+    if spec.type == "table":
+        return f"table:{spec.key.type if spec.key else 'string'}:{spec.cell.type if spec.cell else 'string'}"
     return spec.type or "string"
 
 

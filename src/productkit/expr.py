@@ -137,6 +137,8 @@ def _is_decimal(n: p.Node, scope: Mapping[str, str]) -> bool:
         return n.kind == "float"
     if isinstance(n, p.Name):
         return scope.get(n.path) in DECIMAL_TYPES
+    if isinstance(n, p.Call) and n.func == "lookup" and n.args and isinstance(n.args[0], p.Name):
+        return scope.get(n.args[0].path, "").rpartition(":")[2] in DECIMAL_TYPES  # a table's cell type
     if isinstance(n, p.Call):
         return n.func in ("dec", "dec_mul", "dec_div")
     if isinstance(n, p.Unary):

@@ -174,9 +174,22 @@ class FeelScope:
                 return f"({side.path} {_OPS[n.op]} null)"
         return None
 
+    def _table(self, func: str, table: str, key_node: Node) -> str:
+        """A table inlined as a list of contexts, filtered on the key (null when it is absent)."""
+        rows, key = self._name(table), self._node(key_node)
+        if self.types.get(table, "").startswith("table:enum:"):
+            match = f"{rows}[item.key = {key}]"
+        else:
+            match = (f"{rows}[(item.low = null or item.low <= {key}) and "
+                     f"(item.high = null or {key} < item.high)]")
+        found = f"{match}[1].value" if func == "lookup" else f"count({match}) > 0"
+        return f"(if {key} = null then null else {found})"
+
     def _call(self, n: Call) -> str:
         if n.func == "has" and len(n.args) == 1 and isinstance(n.args[0], Name):
             return f"({n.args[0].path} != null)"
+        if n.func in ("lookup", "covers") and len(n.args) == 2 and isinstance(n.args[0], Name):
+            return self._table(n.func, n.args[0].path, n.args[1])
         args = [self._node(a) for a in n.args]
         if n.target is not None:
             args.insert(0, self._node(n.target))
