@@ -191,7 +191,8 @@ def _set_value(param: ResolvedParam, setting: ParamSetting, entry: Entry, name: 
     try:
         value = coerce(param.spec, setting.value)
     except ValueProblem as exc:
-        out.append(Diagnostic(exc.code, f"{name}: {exc.message}", at, related=_decl(param), hint=exc.hint))
+        out.append(Diagnostic(exc.code, f"{name}: {exc.message}", _value_at(entry, name, exc.where),
+                              related=_decl(param), hint=exc.hint))
         return
     if param.locked and value != param.value:
         assert param.locked_at is not None
@@ -199,12 +200,22 @@ def _set_value(param: ResolvedParam, setting: ParamSetting, entry: Entry, name: 
                               at, related=(Related(param.locked_at, "locked here"),)))
         return
     for problem in violations(param.spec, value):
-        out.append(Diagnostic(problem.code, f"{name} = {problem.message}", at, related=_decl(param),
-                              hint=problem.hint))
+        out.append(Diagnostic(problem.code, f"{name} = {problem.message}", _value_at(entry, name, problem.where),
+                              related=_decl(param), hint=problem.hint))
     param.value = value
     param.provenance.append(ProvenanceItem(_source(entry), at, str(value)))
     if setting.locked:
         param.locked, param.locked_at = True, at
+
+
+def _value_at(entry: Entry, name: str, where: tuple[str | int, ...]) -> Location:
+    """Where part ``where`` of parameter ``name``'s value is written (a table's row), as
+    ``name: [...]`` or ``name: {value: [...]}``; the whole value when ``where`` is empty."""
+    if where:
+        for prefix in (("parameters", name, "value"), ("parameters", name)):
+            if (*prefix, *where) in entry.doc.marks.values:
+                return entry.doc.loc((*prefix, *where))
+    return entry.doc.loc(("parameters", name))
 
 
 def _params(ctx: Context, levels: list[Entry], out: list[Diagnostic]) -> dict[str, ResolvedParam]:

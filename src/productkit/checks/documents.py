@@ -45,6 +45,9 @@ def _declarations(model: object) -> Iterator[tuple[tuple[str | int, ...], TypeSp
     if isinstance(model, Product | ProductLine):
         for path, spec in model.context.items():
             yield ("context", path), spec
+        for name, setting in model.parameters.items():
+            if setting.type == "table":  # a table's key and cell declarations (PK114)
+                yield ("parameters", name), setting
 
 
 def check_declarations(ctx: CheckContext) -> Iterator[Diagnostic]:

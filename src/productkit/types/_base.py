@@ -30,13 +30,16 @@ class ValueProblem(ValueError):
     """A written value (or declaration) that does not fit its type; ``field`` names the part of
     the declaration at fault (``min``, ``currency``, ...), None for the value itself."""
 
-    def __init__(self, code: str, message: str, hint: str | None = None, field: str | None = None) -> None:
+    def __init__(self, code: str, message: str, hint: str | None = None, field: str | None = None,
+                 where: tuple[str | int, ...] = ()) -> None:
         super().__init__(message)
         self.code, self.message, self.hint, self.field = code, message, hint, field
+        self.where = where  # the part of a written value at fault (a table's row), () for all of it
 
-    def at(self, field: str | None, prefix: str = "") -> ValueProblem:
-        """The same problem, attributed to ``field`` of the declaration."""
-        return ValueProblem(self.code, prefix + self.message, self.hint, field)
+    def at(self, field: str | None, prefix: str = "", where: tuple[str | int, ...] | None = None) -> ValueProblem:
+        """The same problem, attributed to ``field`` of the declaration (and ``where`` in the value)."""
+        return ValueProblem(self.code, prefix + self.message, self.hint, field,
+                            self.where if where is None else where)
 
 
 class FieldProblem(ValueError):

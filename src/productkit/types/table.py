@@ -10,6 +10,7 @@ follow each other without gap or overlap. An enum key has one row per value,
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -76,8 +77,8 @@ class TableType(ValueType):
         key, cell = _decls(decl)
         kt = self.registry.get(key.type or "") if key is not None else self.key_type
         ct = self.registry.get(cell.type or "") if cell is not None else self.cell_type
-        if kt is None or ct is None:
-            raise ValueProblem("PK114", "a table declares its key and cell types",
+        if kt is None or ct is None or kt.name not in (*ORDERED_KEYS, "enum"):
+            raise ValueProblem("PK114", "a table declares its key (an ordered type or an enum) and cell types",
                                "write {type: table, key: {type: integer}, cell: {type: percent}}")
         return kt, ct
 
@@ -100,7 +101,7 @@ class TableType(ValueType):
                 or (keyed and "key" not in raw):
             shape = "{key: ..., value: ...}" if keyed else "{from: ..., to: ..., value: ...}"
             raise ValueProblem("PK116", f"row {i + 1}: found {describe(raw)} with keys "
-                               f"{sorted(raw) if isinstance(raw, dict) else []}, expected {shape}")
+                               f"{sorted(raw) if isinstance(raw, dict) else []}, expected {shape}", where=(i,))
         try:
             value = ct.parse(raw["value"], cell)
             if keyed:
@@ -108,7 +109,7 @@ class TableType(ValueType):
             low = kt.parse(raw["from"], key) if raw.get("from") is not None else None
             high = kt.parse(raw["to"], key) if raw.get("to") is not None else None
         except ValueProblem as exc:
-            raise exc.at(None, f"row {i + 1}: ") from None
+            raise exc.at(None, f"row {i + 1}: ", (i,)) from None
         return Row(value, low=low, high=high)
 
     def own_decl_problems(self, decl: Decl) -> list[ValueProblem]:
@@ -134,10 +135,10 @@ class TableType(ValueType):
         out: list[ValueProblem] = []
         for i, row in enumerate(value.rows):
             bounds = [("key", row.key), ("from", row.low), ("to", row.high)]
-            out += [p.at(None, f"row {i + 1}: {name} ") for name, v in bounds if v is not None and key is not None
-                    for p in kt.violations(key, v)]
+            out += [p.at(None, f"row {i + 1}: {name} ", (i, name)) for name, v in bounds
+                    if v is not None and key is not None for p in kt.violations(key, v)]
             if cell is not None:
-                out += [p.at(None, f"row {i + 1}: value ") for p in ct.violations(cell, row.value)]
+                out += [p.at(None, f"row {i + 1}: value ", (i, "value")) for p in ct.violations(cell, row.value)]
         return out + (_keyed_problems(value, key) if value.keyed else _band_problems(value, kt))
 
     def to_json(self, value: Any) -> Any:
@@ -198,18 +199,22 @@ def _band_problems(table: Table, kt: ValueType) -> list[ValueProblem]:
     for i, row in enumerate(rows):
         where = f"row {i + 1}"
         if row.low is not None and row.high is not None and kt.key(row.low) >= kt.key(row.high):
-            out.append(ValueProblem("PK115", f"{where}: from {row.low} is not below to {row.high}"))
+            out.append(ValueProblem("PK115", f"{where}: from {row.low} is not below to {row.high}", where=(i,)))
         if row.low is None and i > 0:
-            out.append(ValueProblem("PK115", f"{where} has no 'from': only the first row may be open below"))
+            out.append(ValueProblem("PK115", f"{where} has no 'from': only the first row may be open below",
+                                    where=(i,)))
         if row.high is None and i < len(rows) - 1:
-            out.append(ValueProblem("PK115", f"{where} has no 'to': only the last row may be open above"))
-    for i, (a, b) in enumerate(zip(rows, rows[1:], strict=False)):
+            out.append(ValueProblem("PK115", f"{where} has no 'to': only the last row may be open above",
+                                    where=(i,)))
+    for i, (a, b) in enumerate(itertools.pairwise(rows)):
         if a.high is None or b.low is None:
             continue
         if kt.key(b.low) < kt.key(a.high):
-            out.append(ValueProblem("PK115", f"row {i + 2} (from {b.low}) overlaps row {i + 1} (to {a.high})"))
+            out.append(ValueProblem("PK115", f"row {i + 2} (from {b.low}) overlaps row {i + 1} (to {a.high})",
+                                    where=(i + 1, "from")))
         elif kt.key(b.low) > kt.key(a.high):
-            out.append(ValueProblem("PK115", f"rows {i + 1} and {i + 2} leave a gap from {a.high} to {b.low}"))
+            out.append(ValueProblem("PK115", f"rows {i + 1} and {i + 2} leave a gap from {a.high} to {b.low}",
+                                    where=(i + 1, "from")))
     return out
 
 
@@ -219,7 +224,7 @@ def _keyed_problems(table: Table, key: Decl | None) -> list[ValueProblem]:
     seen: set[Any] = set()
     for i, row in enumerate(table.rows):
         if row.key in seen:
-            out.append(ValueProblem("PK115", f"row {i + 1} repeats the key '{row.key}'"))
+            out.append(ValueProblem("PK115", f"row {i + 1} repeats the key '{row.key}'", where=(i, "key")))
         seen.add(row.key)
     values = [str(v) for v in (key.values or [])] if key is not None else []
     missing = [v for v in values if v not in seen]
