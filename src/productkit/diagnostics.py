@@ -285,7 +285,7 @@ CODES: dict[str, Code] = dict(
         _c("PK111", "shape", "value violates its declaration", "x.yaml:12:16: 7.5 is above the maximum 5"),
         _c("PK112", "shape", "regular expression unsafe or not portable", "x.yaml:8:14: pattern '^(a+)+$' repeats a group that holds a quantifier: it can take exponential time"),
         _c("PK113", "shape", "screen bound bound to a parameter of another type", "x.yaml:14:10: deposit.amount.step of screen 'amount' binds 'amount_step' of type integer, expected money CNY"),
-        _c("PK114", "shape", "table declaration incomplete or of a key type that cannot band", "x.yaml:10:34: a table's key is string, expected one of integer, decimal, percent, money, date, enum"),
+        _c("PK114", "shape", "table declaration incomplete, of a key type that cannot band, or a table as data", "x.yaml:10:34: a table's key is string, expected one of integer, decimal, percent, money, date, enum"),
         _c("PK115", "shape", "table rows overlap, leave a gap, or miss or repeat an enum value", "x.yaml:12:14: rate_by_score = row 2 (from 590) overlaps row 1 (to 600)"),
         _c("PK116", "shape", "table row of the wrong shape", "x.yaml:12:7: rate_by_score: row 2: found a mapping with keys ['from', 'upto', 'value'], expected {from: ..., to: ..., value: ...}"),
         _c("PK201", "resolve", "duplicate definition", "x.yaml:3:5: ProcessComponent kyc.verify 2.1.0 is also defined in y.yaml"),

@@ -141,6 +141,7 @@ class ValueType:
     cel: str = "dyn"
     decimal: bool = False
     derivable: bool = True  # may be the type of a derived value
+    data: bool = True  # may be the type of data (context, inputs, outputs, form fields), not only a parameter
     bounded: tuple[str, ...] = ()  # which of min, max, step are values of this type
     sample: Any = ""
     sample_decl: ClassVar[Mapping[str, Any]] = {}  # what a declaration of the sample needs

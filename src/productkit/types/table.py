@@ -59,8 +59,9 @@ class TableType(ValueType):
 
     name = "table"
     derivable = False
-    sample: Any = ()
-    sample_decl: ClassVar[Mapping[str, Any]] = {"key": {"type": "integer"}, "cell": {"type": "integer"}}
+    data = False  # a table is a parameter: a product's constant, never sent or stored as data
+    sample: Any = ({"to": "600", "value": "7.25"}, {"from": "600", "value": "5.5"})
+    sample_decl: ClassVar[Mapping[str, Any]] = {"key": {"type": "integer"}, "cell": {"type": "percent"}}
 
     def __init__(self, registry: Mapping[str, ValueType], key_type: ValueType | None = None,
                  cell_type: ValueType | None = None) -> None:
