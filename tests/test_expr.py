@@ -355,3 +355,13 @@ def test_date_functions_are_calendar_exact(text: str, want: object) -> None:
 ])
 def test_absent_data_reads_as_null(text: str, env: dict[str, object], want: bool) -> None:
     assert expr.evaluate(checked(text), env) is want
+
+
+def test_a_table_key_named_like_a_row_entry_is_not_guessed_in_feel() -> None:
+    """Inside FEEL's filter a row's entries (low, high, value) are names: refused, not misread."""
+    scope = {"rates": "table:integer:percent", "value.points": "integer", "credit.score": "integer"}
+    clash = expr.check("lookup(rates, value.points) > 1.0", scope)
+    fine = expr.check("lookup(rates, credit.score) > 1.0", scope)
+    assert isinstance(clash, Condition) and isinstance(fine, Condition)
+    assert FeelScope(scope).of(clash) is None
+    assert FeelScope(scope).of(fine) is not None

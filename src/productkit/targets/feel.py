@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .._celparse import Call, Cond, ListLit, Lit, Name, Node, Op, ParseError, Unary
+from .._celparse import Call, Cond, ListLit, Lit, Name, Node, Op, ParseError, Unary, children
 from ..expr import BUILTINS, SCALE, parse
 from ..ir import Condition, FieldDef, ParamValue, WorkflowDefinition
 from ..types import TYPES, get
@@ -48,6 +48,19 @@ def feel_literal(kind: str, value: Any) -> str:
         return "[" + ", ".join(feel_literal(kind[5:], v) for v in value) + "]"
     vtype = get(kind) or TYPES["string"]
     return vtype.feel_literal(vtype.from_ir(value))
+
+
+_ROW_NAMES = frozenset({"item", "low", "high", "key", "value"})
+
+
+def _names_of(n: Node) -> list[Name]:
+    found, todo = [], [n]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, Name):
+            found.append(node)
+        todo.extend(children(node))
+    return found
 
 
 def _computed(n: Node) -> bool:
@@ -176,6 +189,9 @@ class FeelScope:
 
     def _table(self, func: str, table: str, key_node: Node) -> str:
         """A table inlined as a list of contexts, filtered on the key (null when it is absent)."""
+        if any(n.path.split(".")[0] in _ROW_NAMES for n in _names_of(key_node)):
+            # Inside a FEEL filter the row's entries are names too: the key would read the row.
+            raise _NoFeel("a data path named like a table row's entry")
         rows, key = self._name(table), self._node(key_node)
         if self.types.get(table, "").startswith("table:enum:"):
             match = f"{rows}[item.key = {key}]"
