@@ -710,8 +710,8 @@ def codes(result: Emitted) -> list[tuple[str, str, tuple[str | int, ...]]]:
 def test_a_condition_without_feel_is_reported_not_emitted() -> None:
     defn = load("conditional")
     face = defn.steps["face"]
-    steps = {**defn.steps, "face": face.model_copy(  # CEL's remainder has no FEEL counterpart
-        update={"when": face.when.model_copy(update={"cel": "applicant.age % 2 == 0"}) if face.when else None})}
+    steps = {**defn.steps, "face": face.model_copy(  # an index has no FEEL translation
+        update={"when": face.when.model_copy(update={"cel": 'applicant.tags[0] == "vip"'}) if face.when else None})}
     result = emit_bpmn(defn.model_copy(update={"steps": steps}))
     assert result.content is None
     assert codes(result) == [("PK501", "error", ("steps", "face", "when"))]

@@ -35,6 +35,7 @@ from lxml import etree
 
 from bpmn_support import Run, feel, productkit_worker, run_bpmn
 from productkit import ir
+from productkit._scenario_run import start_day
 from productkit.build import build
 from productkit.diagnostics import Severity
 from productkit.options import Options
@@ -198,7 +199,8 @@ def bpmn_run(catalog: Catalog, case: Case) -> Run:
             assert step is not None and step.error_path, f"{step_id}: a decline needs an error_path"
             values[step.error_path] = str(error)
         users[step_id] = values
-    start = {**scenario_values(sc.context, defn), CHANNEL_VARIABLE: sc.channel}
+    start = {**scenario_values(sc.context, defn), CHANNEL_VARIABLE: sc.channel,
+             ir.APPLICATION_DATE_VARIABLE: start_day(sc, defn).isoformat()}
     stubs = stub_handlers(defn, sc, [])  # the scenario's stubs, as the embedded engine gets them
     return run_bpmn(_bpmn(defn), process_id(defn), productkit_worker(defn, stubs), start,
                     feel=evaluate, user_data=users,

@@ -76,7 +76,9 @@ def cny(amount: str) -> Money:
     ("applicant.name", "boolean", "PK304", 0),
     ("deposit.amount * 2.0 > 1.0", "boolean", "PK305", 15),
     ("dec_div(deposit.amount, 3.0) / 2.0 > 1.0", "boolean", "PK305", 29),
-    ("annual_rate % 2.0 > 1.0", "boolean", "PK303", 12),  # CEL has no '%' on doubles
+    ("annual_rate % 2 > 1.0", "boolean", "PK303", 12),  # a decimal remainder takes a decimal
+    ("has(annual_rate)", "boolean", "PK307", 4),  # a parameter is never absent
+    ("annual_rate == null", "boolean", "PK307", 0),
     ("double(applicant.age) > 1.0", "boolean", "PK305", 0),
 ])
 def test_problems_have_a_code_and_an_offset(text: str, want: str, code: str, offset: int) -> None:
@@ -273,7 +275,9 @@ def _feel(cond: Condition) -> str | None:
     ("dec_mul(deposit.amount, 2.0) > 1.5", "(decimal(number(deposit.amount) * 2.0, 6) > 1.5)"),
     ("dec_div(deposit.amount, 4.0) > 1.5", "(decimal(number(deposit.amount) / 4.0, 6) > 1.5)"),
     ("applicant.age / 2 == 3",
-     "((if (applicant.age / 2) >= 0 then floor((applicant.age / 2)) else ceiling((applicant.age / 2))) = 3)"),
+     "(if (if (applicant.age / 2) >= 0 then floor((applicant.age / 2)) else ceiling((applicant.age / 2))) = null"
+     " then null else ((if (applicant.age / 2) >= 0 then floor((applicant.age / 2))"
+     " else ceiling((applicant.age / 2))) = 3))"),
     ("dec(applicant.age) > 1.5", "(applicant.age > 1.5)"),
     ("size(applicant.tags) > 1", "(count(applicant.tags) > 1)"),
     ("size(applicant.name) > 1", "(string length(applicant.name) > 1)"),
@@ -289,13 +293,19 @@ def _feel(cond: Condition) -> str | None:
     ("annual_rate > 1.5", "(1.75 > 1.5)"),
     ("applicant.birth_date < start_date", '(date(applicant.birth_date) < date("2026-01-01"))'),
     ("term_months >= 12", "(12 >= 12)"),
+    ("applicant.age % 2 > 0",
+     "((if modulo(applicant.age, 2) != 0 and applicant.age * 2 < 0 then modulo(applicant.age, 2) - 2"
+     " else modulo(applicant.age, 2)) > 0)"),
+    ("has(applicant.birth_date)", "(applicant.birth_date != null)"),
+    ("null == applicant.birth_date", "(applicant.birth_date = null)"),
+    ("days_between(applicant.birth_date, application_date) > 365",
+     "(((date(application_date)) - (date(applicant.birth_date))).days > 365)"),
 ])
 def test_feel_translation_of_each_form(text: str, feel: str) -> None:
     assert _feel(checked(text, None)) == feel
 
 
 @pytest.mark.parametrize("text", [
-    "applicant.age % 2 == 0",          # no remainder operator in FEEL
     'applicant.tags[0] == "vip"',      # no index translation
     "applicant.age >= 16u",            # (does not check: uint against int)
 ])
@@ -305,3 +315,53 @@ def test_what_feel_cannot_say_is_none_not_a_guess(text: str) -> None:
         assert _feel(result) is None
     else:
         assert result[0].code == "PK303"
+
+
+# ------------------------------------------------------------------ issue 14: %, dates, absence
+
+
+@pytest.mark.parametrize(("text", "env", "want"), [
+    ("deposit.amount % 10000.0", {"deposit.amount": cny("30000.00")}, Decimal(0)),
+    ("deposit.amount % 10000.0", {"deposit.amount": cny("-25000.50")}, Decimal("-5000.5")),
+    ("deposit.amount % -10000.0", {"deposit.amount": cny("25000.50")}, Decimal("5000.5")),
+    ("rate.value % 0.25", {"rate.value": Decimal("1.30")}, Decimal("0.05")),
+    ("applicant.age % -3", {"applicant.age": -7}, -1),
+])
+def test_remainder_is_exact_and_takes_the_sign_of_the_dividend(text: str, env: dict[str, object],
+                                                                want: object) -> None:
+    assert expr.evaluate(checked(text, None), env) == want
+
+
+@pytest.mark.parametrize(("text", "want"), [
+    ("add_months(applicant.birth_date, 1)", dt.date(2024, 2, 29)),   # clamped to the month's end
+    ("add_months(applicant.birth_date, 13)", dt.date(2025, 2, 28)),
+    ("add_months(applicant.birth_date, -2)", dt.date(2023, 11, 30)),
+    ("add_days(applicant.birth_date, -31)", dt.date(2023, 12, 31)),
+    ("days_between(applicant.birth_date, application_date)", 366 + 365 - 30),
+    ("days_between(application_date, applicant.birth_date)", -(366 + 365 - 30)),
+])
+def test_date_functions_are_calendar_exact(text: str, want: object) -> None:
+    env = {"applicant.birth_date": dt.date(2024, 1, 31), "application_date": dt.date(2026, 1, 1)}
+    assert expr.evaluate(checked(text, None), env) == want
+
+
+@pytest.mark.parametrize(("text", "env", "want"), [
+    ("has(applicant.birth_date)", {}, False),
+    ("has(applicant.birth_date)", {"applicant.birth_date": dt.date(2024, 1, 31)}, True),
+    ("deposit.amount == null", {}, True),
+    ("deposit.amount != null", {"deposit.amount": cny("1.00")}, True),
+    ("!has(applicant.age) || applicant.age >= 18", {}, True),
+    ("!has(applicant.age) || applicant.age >= 18", {"applicant.age": 17}, False),
+])
+def test_absent_data_reads_as_null(text: str, env: dict[str, object], want: bool) -> None:
+    assert expr.evaluate(checked(text), env) is want
+
+
+def test_a_table_key_named_like_a_row_entry_is_not_guessed_in_feel() -> None:
+    """Inside FEEL's filter a row's entries (low, high, value) are names: refused, not misread."""
+    scope = {"rates": "table:integer:percent", "value.points": "integer", "credit.score": "integer"}
+    clash = expr.check("lookup(rates, value.points) > 1.0", scope)
+    fine = expr.check("lookup(rates, credit.score) > 1.0", scope)
+    assert isinstance(clash, Condition) and isinstance(fine, Condition)
+    assert FeelScope(scope).of(clash) is None
+    assert FeelScope(scope).of(fine) is not None

@@ -33,7 +33,8 @@ from productkit import _celparse, expr, ir
 from productkit.options import Options
 from productkit.runtime._expr import with_derived
 from productkit.targets.feel import FeelScope
-from productkit.types import Money
+from productkit.types import Money, get
+from productkit.types.table import Table
 from productkit.validate import validate
 
 REPO = Path(__file__).resolve().parents[1]
@@ -67,6 +68,24 @@ CORPUS: list[tuple[str, dict[str, str]]] = [
      {"loan.amount": "money", "credit.approved_limit": "money", "kyc.status": "enum"}),
     ("applicant.age > 60 ? loan.amount <= 50000.0 : loan.amount <= 200000.0",
      {"applicant.age": "integer", "loan.amount": "money"}),
+    # Issue 14: decimal and integer remainders (truncated, as CEL's integer '%'), negative operands.
+    ("deposit.amount % 250.0 == 0.0", {"deposit.amount": "money"}),
+    ("loan.amount % fee.amount > 0.5 || loan.amount % fee.amount < -0.5",
+     {"loan.amount": "money", "fee.amount": "money"}),
+    ("risk.delta % 7 == -1 || risk.delta % -3 == 2", {"risk.delta": "integer"}),
+    # Issue 14: dates, the application date, absent data.
+    ("days_between(risk.assessed_on, application_date) > 365",
+     {"risk.assessed_on": "date", "application_date": "date"}),
+    ("add_months(risk.assessed_on, 12) < application_date",
+     {"risk.assessed_on": "date", "application_date": "date"}),
+    ("add_months(risk.assessed_on, term.months) >= application_date",
+     {"risk.assessed_on": "date", "application_date": "date", "term.months": "integer"}),
+    ("add_days(risk.assessed_on, term.months) > add_days(application_date, -30)",
+     {"risk.assessed_on": "date", "application_date": "date", "term.months": "integer"}),
+    ("!has(risk.assessed_on) || days_between(application_date, risk.assessed_on) < -90",
+     {"risk.assessed_on": "date", "application_date": "date"}),
+    ("kyc.status == null || null != score.value", {"kyc.status": "enum", "score.value": "integer"}),
+    ("loan.amount != null && has(applicant.resident)", {"loan.amount": "money", "applicant.resident": "boolean"}),
 ]
 
 # Derived values: FEEL inlines them, CEL computes them first; with an input absent both must
@@ -136,6 +155,8 @@ def _feel_context(cond: ir.Condition, env: Mapping[str, Any]) -> dict[str, Any]:
     root: dict[str, Any] = {}
     for name in sorted(env):
         value = env[name]
+        if isinstance(value, Table):
+            continue  # a parameter: FEEL has it inlined
         if isinstance(value, Money):
             value = value.amount
         if isinstance(value, Decimal):
@@ -150,7 +171,7 @@ def _feel_context(cond: ir.Condition, env: Mapping[str, Any]) -> dict[str, Any]:
     return root
 
 
-_ARITHMETIC = re.compile(r"[-+*/]|dec_mul|dec_div")
+_ARITHMETIC = re.compile(r"[-+*/%]|dec_mul|dec_div")
 
 
 def _cases(cond: ir.Condition, scope: Mapping[str, str], enums: Mapping[str, list[str]],
@@ -274,7 +295,7 @@ def _catalogue_conditions() -> list[Catalogued]:
     out = []
     for key, asm in sorted(result.context.assemblies.items()):
         defn = compile_product(asm)
-        scope = dict(asm.scope)
+        scope = {expr.APPLICATION_DATE: "date", **asm.scope}
         enums = {p: list(f.values or []) for p, f in defn.data.items() if f.values}
         conds = [(f"{key[1]}:{sid}", s.when) for sid, s in defn.steps.items() if s.when is not None]
         conds += [(f"{key[1]}:rule:{r.id}", r.condition) for r in defn.rules]
@@ -298,4 +319,53 @@ def test_every_catalogue_condition_means_the_same_in_feel(node: str) -> None:
             env.update({n: params[n] for n in names if n in params})
             items.append((where, cond, feel, dict(with_derived(cond, env, derived))))
     assert len(items) + len(_corpus_items()) + len(_derived_items()) >= MIN_CASES
+    assert _agree(node, items) == []
+
+
+# Issue 14: tables, inlined in FEEL as a list of contexts and filtered on the key.
+TABLES: dict[str, tuple[str, list[dict[str, Any]]]] = {
+    "rate_by_score": ("table:integer:percent", [
+        {"from": None, "to": "600", "value": "7.25"}, {"from": "600", "to": "700", "value": "6.5"},
+        {"from": "700", "to": "800", "value": "5.75"}]),
+    "rate_by_amount": ("table:money:percent", [
+        {"from": "10000.00", "to": "50000.25", "value": "1.5"}, {"from": "50000.25", "to": None, "value": "1.75"}]),
+    "fee_by_tier": ("table:enum:money", [
+        {"key": "gold", "value": "0.00"}, {"key": "silver", "value": "25.00"}, {"key": "basic", "value": "50.25"}]),
+    "open_from": ("table:date:boolean", [
+        {"from": None, "to": "2026-01-01", "value": False}, {"from": "2026-01-01", "to": None, "value": True}]),
+}
+TABLE_SCOPE = {**{name: kind for name, (kind, _) in TABLES.items()}, "credit.score": "integer",
+               "loan.amount": "money", "customer.tier": "enum", "risk.assessed_on": "date",
+               "application_date": "date"}
+TABLE_CORPUS = [
+    "lookup(rate_by_score, credit.score) >= 6.5",
+    "!covers(rate_by_score, credit.score) || lookup(rate_by_score, credit.score) < 7.0",
+    "lookup(rate_by_amount, loan.amount) == 1.75",
+    "covers(rate_by_amount, loan.amount) && lookup(rate_by_amount, loan.amount) > 1.5",
+    "lookup(fee_by_tier, customer.tier) > 10.0",
+    "lookup(open_from, risk.assessed_on) || lookup(open_from, application_date)",
+]
+
+
+def _table_items() -> list[Item]:
+    params = {name: ir.ParamValue(type=kind, value=rows) for name, (kind, rows) in TABLES.items()}
+    values = {name: get(kind).from_ir(rows) for name, (kind, rows) in TABLES.items()}  # type: ignore[union-attr]
+    enums = {"customer.tier": ["gold", "silver", "basic", "black"]}
+    bounds = [Decimal(b) for _, rows in TABLES.values() for r in rows for b in (r.get("from"), r.get("to"))
+              if isinstance(b, str) and "-" not in b]
+    items = []
+    for i, text in enumerate(TABLE_CORPUS):
+        cond = expr.check(text, TABLE_SCOPE)
+        assert isinstance(cond, ir.Condition), cond
+        feel = FeelScope(TABLE_SCOPE, params).of(cond)
+        assert feel is not None, text
+        data = [n for n in cond.names if n not in TABLES]
+        for env in _cases(cond, TABLE_SCOPE, enums, 2000 + i, data, text, bounds):
+            items.append((f"tables[{i}]", cond, feel, {**env, **{n: values[n] for n in cond.names if n in TABLES}}))
+    return items
+
+
+def test_table_lookups_mean_the_same_in_feel(node: str) -> None:
+    items = _table_items()
+    assert len(items) >= SAMPLES * len(TABLE_CORPUS)
     assert _agree(node, items) == []

@@ -16,6 +16,7 @@ import networkx as nx
 import pytest
 
 from productkit import cel, expr, ir
+from productkit.assemble import type_name
 from productkit.build import build
 from productkit.compile import field_def, typed_json
 from productkit.diagnostics import Severity
@@ -32,7 +33,9 @@ FACETS = ("parse", "key", "bound", "check_decl", "violations", "to_json", "feel_
 
 
 def _source(sample: Any) -> Any:
-    """A sample as the loader hands it over: plain scalars, lists of them."""
+    """A sample as the loader hands it over: plain scalars, lists and mappings of them."""
+    if isinstance(sample, dict):
+        return {k: _source(v) for k, v in sample.items()}
     return [_source(x) for x in sample] if isinstance(sample, tuple) else Plain(sample)
 
 
@@ -49,7 +52,7 @@ def test_every_type_has_every_facet(name: str) -> None:
     assert kind.check_decl(_decl(kind)) == []
 
 
-@pytest.mark.parametrize("name", sorted(TYPES))
+@pytest.mark.parametrize("name", sorted(n for n, t in TYPES.items() if t.data))
 def test_sample_round_trips_from_source_text_to_storage(name: str) -> None:
     kind, decl = TYPES[name], _decl(TYPES[name])
     value = kind.parse(_source(kind.sample), decl)
@@ -65,10 +68,23 @@ def test_sample_round_trips_from_source_text_to_storage(name: str) -> None:
     assert of(name).feel_literal(value)
 
 
+@pytest.mark.parametrize("name", sorted(n for n, t in TYPES.items() if not t.data))
+def test_a_parameter_only_sample_round_trips_through_the_definition(name: str) -> None:
+    """Types only a parameter can have (tables): source text -> definition JSON -> run time."""
+    decl = _decl(TYPES[name])
+    kind = of(type_name(decl))
+    value = kind.parse(_source(TYPES[name].sample), decl)
+    assert kind.violations(decl, value) == []
+    held = json.loads(json.dumps(typed_json(decl, value)))
+    assert kind.from_ir(held) == value
+    assert kind.feel_literal(value)
+
+
 def test_cel_types_are_known_to_the_checker() -> None:
     dyn = cel.cel_type("no-such-type")
-    assert all(cel.cel_type(name) != dyn for name in TYPES if name != "list")
+    assert all(cel.cel_type(name) != dyn for name in TYPES if name not in ("list", "table"))
     assert cel.cel_type("list:integer") != dyn
+    assert cel.cel_type("table:integer:percent") != dyn
 
 
 @pytest.mark.parametrize("root", ["productkit.types", "productkit.runtime"])

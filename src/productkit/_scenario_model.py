@@ -94,8 +94,8 @@ class Scenario(Model):
     like: Text | None = Field(None, description="start from another scenario of the file; what is "
                               "given here replaces its context values, inputs and handlers per key")
     channel: Channel | None = Field(None, description="the channel applied on (required unless taken from like)")
-    on: Date | None = Field(None, description="the date the application is made (default: the "
-                            "product's effective date)")
+    on: Date | None = Field(None, description="the date the application is made, application_date in "
+                            "expressions (default: the product's effective date)")
     defaults: Defaults | None = Field(None, description="generated: service steps without a stub "
                                       "return sample outputs (default: strict, such a step fails)")
     context: dict[str, Any] = Field(default_factory=dict)

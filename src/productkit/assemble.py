@@ -34,6 +34,8 @@ START = "<start>"
 def type_name(spec: TypeSpec) -> str:
     if spec.type == "list":
         return "list:" + (type_name(spec.items) if spec.items else "string")
+    if spec.type == "table":
+        return f"table:{spec.key.type if spec.key else 'string'}:{spec.cell.type if spec.cell else 'string'}"
     return spec.type or "string"
 
 
@@ -429,7 +431,9 @@ def check_every_path(asm: Assembly) -> Iterator[Diagnostic]:
         own = io.rs.step.when or ""
         reads = [(path, "use") for path in io.reads]
         if io.condition is not None:
-            reads += [(path, "when") for path in _condition_reads(asm, io.condition)]
+            # A condition that tests a path with has() or == null reads it knowing it may be absent.
+            tested = expr.absence_tested(io.condition.cel)
+            reads += [(path, "when") for path in _condition_reads(asm, io.condition) if path not in tested]
         for path, where in reads:
             found = producers.get(path, [])
             # A consumer guarded by its producer's own condition reads the value only when it exists.

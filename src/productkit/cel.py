@@ -8,6 +8,7 @@ so ``+``, ``-`` and comparisons are exact integer operations; ``dec_mul``/``dec_
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import functools
 from collections.abc import Mapping
@@ -18,8 +19,9 @@ from cel_expr_python import cel
 
 from .ir import Condition
 from .types import SCALE, Duration, Money, get
+from .types.table import Table
 
-__all__ = ["FACTOR", "ExprError", "cel_type", "evaluate", "functions"]
+__all__ = ["FACTOR", "ExprError", "add_days", "add_months", "cel_type", "days_between", "evaluate", "functions"]
 
 FACTOR = 10**SCALE
 
@@ -41,6 +43,9 @@ def cel_type(kind: str) -> Any:
 def _cel_of(name: str) -> Any:
     if name.startswith("list:"):
         return cel.Type.List(_cel_of(name[5:]))
+    if name.startswith("table:"):
+        key, _, value = name[6:].partition(":")
+        return cel.Type.AbstractType("table", [_cel_of(key), _cel_of(value)])
     return getattr(cel.Type, _CEL_TYPES.get(name, "DYN"))
 
 
@@ -56,7 +61,84 @@ def functions(exec_mode: bool) -> list[Any]:
         over("dec_div", num, [num, num], _dec_div),
         over("dec", num, [t.INT], (lambda n: n * FACTOR) if exec_mode else float),
         over("date", t.TIMESTAMP, [t.STRING], _date_fn),
+        over("days_between", t.INT, [t.TIMESTAMP, t.TIMESTAMP], days_between),
+        over("add_days", t.TIMESTAMP, [t.TIMESTAMP, t.INT], add_days),
+        over("add_months", t.TIMESTAMP, [t.TIMESTAMP, t.INT], add_months),
+        *_table_functions(exec_mode),
     ]
+
+
+_KEYS = ("int", "double", "string", "timestamp")  # CEL types of table keys, as checked
+_CELLS = ("int", "double", "string", "bool", "timestamp")
+
+
+def _table_functions(exec_mode: bool) -> list[Any]:
+    """``lookup(table, key)`` and ``covers(table, key)``. Checked, a table is the abstract type
+    ``table<K, V>``, so a key of another type or a result used as another type is a located
+    type error. Executed, it is the list of its rows (see ``_runtime_value``)."""
+    t = cel.Type
+    if exec_mode:
+        keys = [t.INT, t.STRING, t.TIMESTAMP]  # decimals run as scaled integers
+        found = [cel.Overload(f"lookup_{k.name()}", t.DYN, [t.List(t.DYN), k], impl=_lookup) for k in keys]
+        covers = [cel.Overload(f"covers_{k.name()}", t.BOOL, [t.List(t.DYN), k], impl=_covers) for k in keys]
+        return [cel.FunctionDecl("lookup", found), cel.FunctionDecl("covers", covers)]
+    found, covers = [], []
+    for k in _KEYS:
+        for v in _CELLS:
+            table = _cel_of(f"table:{k}:{v}")
+            found.append(cel.Overload(f"lookup_{k}_{v}", _cel_of(v), [table, _cel_of(k)]))
+            covers.append(cel.Overload(f"covers_{k}_{v}", t.BOOL, [table, _cel_of(k)]))
+    return [cel.FunctionDecl("lookup", found), cel.FunctionDecl("covers", covers)]
+
+
+def _row_for(rows: list[Any], key: Any) -> Any:
+    if isinstance(key, dt.datetime):
+        key = key.date().isoformat()  # dates in rows are ISO text, which compares in date order
+    for row in rows:
+        if "key" in row:
+            if row["key"] == key:
+                return row
+        elif (row["low"] is None or row["low"] <= key) and (row["high"] is None or key < row["high"]):
+            return row
+    return None
+
+
+def _lookup(rows: list[Any], key: Any) -> Any:
+    row = _row_for(rows, key)
+    if row is None:
+        name = rows[0]["table"] if rows else "?"
+        shown = key.date().isoformat() if isinstance(key, dt.datetime) else key
+        raise ExprError(f"no row of table '{name}' covers the key {shown}")
+    if row.get("date"):
+        return _date_fn(row["value"])
+    return row["value"]
+
+
+def _covers(rows: list[Any], key: Any) -> bool:
+    return _row_for(rows, key) is not None
+
+
+def days_between(a: dt.datetime, b: dt.datetime) -> int:
+    """Whole days from ``a`` to ``b`` (negative when ``b`` is earlier)."""
+    return (b.date() - a.date()).days
+
+
+def add_days(d: dt.datetime, n: int) -> dt.datetime:
+    return _midnight(d.date() + dt.timedelta(days=n))
+
+
+def add_months(d: dt.datetime, n: int) -> dt.datetime:
+    """``n`` calendar months later; a day the month lacks becomes its last day (Jan 31 + 1 = Feb 28)."""
+    index = d.year * 12 + d.month - 1 + n
+    year, month = divmod(index, 12)
+    if not 1 <= year <= 9999:
+        raise ExprError(f"add_months({d.date().isoformat()}, {n}) is outside the calendar")
+    last = calendar.monthrange(year, month + 1)[1]
+    return _midnight(dt.date(year, month + 1, min(d.day, last)))
+
+
+def _midnight(day: dt.date) -> dt.datetime:
+    return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
 
 
 def _dec_mul(a: int, b: int) -> int:
@@ -70,8 +152,7 @@ def _dec_div(a: int, b: int) -> int:
 
 
 def _date_fn(text: str) -> dt.datetime:
-    day = dt.date.fromisoformat(text)
-    return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
+    return _midnight(dt.date.fromisoformat(text))
 
 
 @functools.lru_cache(maxsize=4096)
@@ -100,6 +181,8 @@ def _scaled(name: str, value: Any) -> int:
 def _runtime_value(name: str, value: Any, decimal: bool) -> Any:
     if decimal:
         return _scaled(name, value)
+    if isinstance(value, Table):
+        return [_runtime_row(name, row) for row in value.rows]
     if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
         return dt.datetime(value.year, value.month, value.day, tzinfo=dt.UTC)
     if isinstance(value, Duration):
@@ -107,6 +190,25 @@ def _runtime_value(name: str, value: Any, decimal: bool) -> Any:
     if isinstance(value, list | tuple):
         return [_runtime_value(name, v, False) for v in value]
     return value
+
+
+def _runtime_row(name: str, row: Any) -> dict[str, Any]:
+    """A table row as the executed program reads it: decimals scaled, dates as ISO text (the
+    bindings refuse a timestamp inside a map; ``lookup`` turns a date cell back into one); the
+    table's name travels with it for the message of a key no row covers."""
+    def cell(v: Any) -> Any:
+        if isinstance(v, Money | Decimal):
+            return _scaled(name, v)
+        if isinstance(v, dt.date):
+            return v.isoformat()
+        return v
+
+    out = {"table": name, "value": cell(row.value), "date": isinstance(row.value, dt.date)}
+    if row.key is not None:
+        out["key"] = cell(row.key)
+    else:
+        out.update(low=cell(row.low), high=cell(row.high))
+    return out
 
 
 def _runtime_kind(value: Any) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -50,8 +50,12 @@ def _bound(spec: TypeSpec, name: str) -> str | None:
     return None if value is None else str(typed_json(spec, value))
 
 
-def field_def(spec: TypeSpec) -> ir.FieldDef:
+def field_def(spec: TypeSpec, bounds: Mapping[str, Any] | None = None) -> ir.FieldDef:
+    """The definition of a datum; ``bounds``: values of ``min``/``max``/``step`` that the
+    declaration binds to product parameters (``{param: name}``), resolved for this product."""
     ui = spec if isinstance(spec, UIField) else None
+    bound = {name: _bound(spec, name) for name in ("min", "max", "step")}
+    bound.update({name: str(typed_json(spec, value)) for name, value in (bounds or {}).items()})
     default = None
     if spec.default is not None:
         try:
@@ -61,8 +65,10 @@ def field_def(spec: TypeSpec) -> ir.FieldDef:
     return ir.FieldDef(
         type=spec.type or "string", items=field_def(spec.items) if spec.items else None,
         required=spec.required, currency=spec.currency, scale=spec.scale,
-        min=_bound(spec, "min"), max=_bound(spec, "max"), step=_bound(spec, "step"),
-        min_length=spec.min_length, max_length=spec.max_length, pattern=spec.pattern,
+        min=bound["min"], max=bound["max"], step=bound["step"],
+        # A list's size bounds travel as min_length/max_length, which forms and the engine read.
+        min_length=spec.min_items if spec.type == "list" else spec.min_length,
+        max_length=spec.max_items if spec.type == "list" else spec.max_length, pattern=spec.pattern,
         values=[str(v) for v in spec.values] if spec.values is not None else None,
         value_labels={k: _label(v) for k, v in spec.labels.items()} if spec.labels else None,
         label=_label(ui.label) if ui else _label(spec.title),
@@ -115,7 +121,7 @@ def _step(asm: Assembly, io: StepIO) -> ir.Step:
     if rs.step.end is not None:
         return ir.Step(kind="end", outcome=rs.step.end, message=_label(rs.step.message), **base)
     if isinstance(comp, UIComponent):
-        fields = {path: field_def(spec) for path, spec in comp.fields.items()}
+        fields = {path: field_def(spec, rs.bounds.get(path)) for path, spec in comp.fields.items()}
         return ir.Step(kind="user", actor="customer", fields=fields, shows=list(comp.shows), **base)
     assert isinstance(comp, ProcessComponent)
     return _process_step(asm, io, comp, base)

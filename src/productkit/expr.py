@@ -27,13 +27,17 @@ from typing import Any
 from cel_expr_python import cel
 
 from . import _celparse as p
+from ._exprtext import Rewritten, absent_names, rewrite
 from .cel import FACTOR, ExprError, cel_type, evaluate, functions
-from .ir import Condition
+from .ir import APPLICATION_DATE_VARIABLE, CHANNEL_VARIABLE, Condition
 from .types import DECIMAL_TYPES, SCALE, get
 
-__all__ = ["DECIMAL_TYPES", "SCALE", "ExprError", "ExprProblem", "check", "evaluate", "names_in", "parse"]
+__all__ = ["APPLICATION_DATE", "BUILTINS", "DECIMAL_TYPES", "SCALE", "ExprError", "ExprProblem", "absence_tested",
+           "check", "evaluate", "names_in", "parse"]
 
-BUILTINS: dict[str, str] = {"channel": "string"}
+# ``application_date``: the day the application started (the runtime records it in the state).
+APPLICATION_DATE = APPLICATION_DATE_VARIABLE
+BUILTINS: dict[str, str] = {CHANNEL_VARIABLE: "string", APPLICATION_DATE: "date"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,10 +72,14 @@ def _friendly_types(text: str) -> str:
             .replace("google.protobuf.Duration", "duration"))
 
 
-def _cel_problems(raw: str, scope: Mapping[str, str], text: str) -> list[ExprProblem]:
+def _cel_problems(raw: str, scope: Mapping[str, str], text: str, rw: Rewritten | None = None
+                  ) -> list[ExprProblem]:
     out = []
     for m in _ERR_RE.finditer(raw + "\n"):
         offset, msg = int(m.group(2)) - 1, m.group(3)
+        offset = rw.original(offset) if rw is not None else offset
+        if text[offset:offset + 1] == "%":  # checked as '*' (see _exprtext)
+            msg = msg.replace("'_*_'", "'_%_'")
         undeclared = re.search(r"undeclared reference to '([^']+)'", msg)
         if undeclared:
             from .shape import did_you_mean
@@ -129,11 +137,13 @@ def _is_decimal(n: p.Node, scope: Mapping[str, str]) -> bool:
         return n.kind == "float"
     if isinstance(n, p.Name):
         return scope.get(n.path) in DECIMAL_TYPES
+    if isinstance(n, p.Call) and n.func == "lookup" and n.args and isinstance(n.args[0], p.Name):
+        return scope.get(n.args[0].path, "").rpartition(":")[2] in DECIMAL_TYPES  # a table's cell type
     if isinstance(n, p.Call):
         return n.func in ("dec", "dec_mul", "dec_div")
     if isinstance(n, p.Unary):
         return _is_decimal(n.operand, scope)
-    if isinstance(n, p.Op) and n.op in ("+", "-"):
+    if isinstance(n, p.Op) and n.op in ("+", "-", "%"):
         return _is_decimal(n.left, scope) or _is_decimal(n.right, scope)
     if isinstance(n, p.Cond):
         return _is_decimal(n.then, scope)
@@ -147,9 +157,9 @@ def _fixed_point_problems(node: p.Node, scope: Mapping[str, str]) -> list[ExprPr
     out: list[ExprProblem] = []
 
     def walk(n: p.Node) -> None:
-        if isinstance(n, p.Op) and n.op in ("*", "/", "%") and (
+        if isinstance(n, p.Op) and n.op in ("*", "/") and (
                 _is_decimal(n.left, scope) or _is_decimal(n.right, scope)):
-            fn = {"*": "dec_mul", "/": "dec_div", "%": "dec_div"}[n.op]
+            fn = {"*": "dec_mul", "/": "dec_div"}[n.op]
             out.append(ExprProblem("PK305", f"'{n.op}' on decimal values is not exact in expressions",
                                    n.offset, f"write {fn}(a, b)"))
         if isinstance(n, p.Call) and n.func in ("double", "int", "uint") and n.target is None:
@@ -173,6 +183,18 @@ def _fixed_point_problems(node: p.Node, scope: Mapping[str, str]) -> list[ExprPr
             walk(child)
 
     walk(node)
+    seen = {problem.offset for problem in out}  # a name already refused is not refused twice
+    return out + [a for a in _absence_problems(node, scope) if a.offset not in seen]
+
+
+def _absence_problems(node: p.Node, scope: Mapping[str, str]) -> list[ExprProblem]:
+    """``has(x)`` and ``x == null`` test data, which may be absent; a parameter always has its
+    value and a builtin is always set."""
+    out = []
+    for name in absent_names(node):
+        if "." not in name.path:
+            out.append(ExprProblem("PK307", f"'{name.path}' is not data: only data paths may be absent",
+                                   name.offset, "has(x) and x == null test data such as risk.assessed_on"))
     return out
 
 
@@ -204,6 +226,15 @@ def _exec_text(text: str) -> str:
     return "".join(out)
 
 
+def absence_tested(text: str) -> set[str]:
+    """The data paths ``text`` tests for absence (``has(x)``, ``x == null``, ``x != null``): it
+    reads them knowing they may be absent."""
+    try:
+        return {n.path for n in absent_names(_parse(text))}
+    except p.ParseError:
+        return set()
+
+
 def parse(text: str) -> p.Node:
     """The syntax tree of ``text`` (cached; raises ``ParseError``): what targets translate."""
     return _parse(text)
@@ -222,11 +253,12 @@ def check(text: str, scope: Mapping[str, str], want: str | None = "boolean") -> 
     except p.ParseError as exc:
         tree = None
         parse_problem = ExprProblem("PK301", f"syntax error: {exc.message}", exc.offset)
+    rw = rewrite(text, tree, scope) if tree is not None else None
     try:
-        program = _check_env(scope).compile(text)
+        program = _check_env(scope).compile(rw.check if rw is not None else text)
     except RuntimeError as exc:
-        return _cel_problems(str(exc), scope, text)
-    if tree is None:
+        return _cel_problems(str(exc), scope, text, rw)
+    if tree is None or rw is None:
         return [parse_problem]
     problems = _fixed_point_problems(tree, scope)
     if problems:
@@ -238,7 +270,7 @@ def check(text: str, scope: Mapping[str, str], want: str | None = "boolean") -> 
         return [ExprProblem(code, f"the expression has type {kind}, expected {want}", 0)]
     names = _names(tree, scope)
     decimals = [n for n in names if scope.get(n) in DECIMAL_TYPES]
-    return Condition(cel=text, exec=_exec_text(text), scale=SCALE, type=kind, names=names,
+    return Condition(cel=text, exec=_exec_text(rw.run), scale=SCALE, type=kind, names=names,
                      decimals=decimals)
 
 

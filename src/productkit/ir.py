@@ -20,6 +20,7 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
+    "APPLICATION_DATE_VARIABLE",
     "CHANNEL_VARIABLE",
     "COMPENSATING_OUTCOMES",
     "FORMAT",
@@ -45,6 +46,9 @@ __all__ = [
 
 FORMAT = "productkit.workflow/2"  # 2: conditions carry CEL only; targets translate them
 CHANNEL_VARIABLE = "channel"  # the application's channel, a start variable of every workflow
+# The day the application started (ISO text), a start variable of every workflow; expressions
+# read it as a date, fixed for the application so that a replay decides the same way.
+APPLICATION_DATE_VARIABLE = "application_date"
 COMPENSATING_OUTCOMES = ("rejected", "failed", "cancelled")
 
 

@@ -27,6 +27,7 @@ class Problem:
     message: str
     hint: str | None = None
     field: str | None = None
+    where: tuple[str | int, ...] = ()  # the part of the value at fault (a table's row)
 
 
 def effective_spec(spec: TypeSpec, dictionary: dict[str, TypeSpec]) -> TypeSpec:
@@ -64,7 +65,7 @@ def comparable(value: Value) -> Any:
 
 
 def _problem(p: ValueProblem, field: str | None = None) -> Problem:
-    return Problem(p.code, p.message, p.hint, field=p.field if field is None else field)
+    return Problem(p.code, p.message, p.hint, field=p.field if field is None else field, where=p.where)
 
 
 def violations(spec: TypeSpec, value: Value) -> list[Problem]:

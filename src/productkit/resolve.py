@@ -14,12 +14,13 @@ from typing import Any
 
 from .context import Context
 from .diagnostics import Diagnostic, Location, Related, Severity
-from .model import ParamSetting, ProcessComponent, Product, ProductLine, Step, TypeSpec
+from .model import ParamSetting, ProcessComponent, Product, ProductLine, Step, TypeSpec, UIComponent
 from .params import Value, coerce, comparable, effective_spec, violations
 from .refs import COMPONENT_KINDS, RefProblem, resolve_ref
 from .shape import did_you_mean
 from .sources import Entry
-from .types import ValueProblem
+from .types import ValueProblem, param_ref
+from .types._base import BOUNDS
 
 __all__ = ["ProvenanceItem", "ResolvedParam", "ResolvedProduct", "ResolvedStep", "extends_chain",
            "resolve_product"]
@@ -50,6 +51,8 @@ class ResolvedStep:
     index: int
     component: Entry | None = None
     params: dict[str, ResolvedParam] = field(default_factory=dict)
+    # A screen's field bounds bound to product parameters: path -> {min|max|step: value}.
+    bounds: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def loc(self, *path: str | int, key: bool = False) -> Location:
         return self.origin.doc.loc(("steps", self.index, *path), key=key)
@@ -212,7 +215,8 @@ def _set_value(param: ResolvedParam, setting: ParamSetting, entry: Entry, name: 
     try:
         value = coerce(param.spec, setting.value)
     except ValueProblem as exc:
-        out.append(Diagnostic(exc.code, f"{name}: {exc.message}", at, related=_decl(param), hint=exc.hint))
+        out.append(Diagnostic(exc.code, f"{name}: {exc.message}", _value_at(entry, name, exc.where),
+                              related=_decl(param), hint=exc.hint))
         return
     if param.locked and value != param.value:
         assert param.locked_at is not None
@@ -220,12 +224,22 @@ def _set_value(param: ResolvedParam, setting: ParamSetting, entry: Entry, name: 
                               at, related=(Related(param.locked_at, "locked here"),)))
         return
     for problem in violations(param.spec, value):
-        out.append(Diagnostic(problem.code, f"{name} = {problem.message}", at, related=_decl(param),
-                              hint=problem.hint))
+        out.append(Diagnostic(problem.code, f"{name} = {problem.message}", _value_at(entry, name, problem.where),
+                              related=_decl(param), hint=problem.hint))
     param.value = value
     param.provenance.append(ProvenanceItem(_source(entry), at, str(value)))
     if setting.locked:
         param.locked, param.locked_at = True, at
+
+
+def _value_at(entry: Entry, name: str, where: tuple[str | int, ...]) -> Location:
+    """Where part ``where`` of parameter ``name``'s value is written (a table's row), as
+    ``name: [...]`` or ``name: {value: [...]}``; the whole value when ``where`` is empty."""
+    if where:
+        for prefix in (("parameters", name, "value"), ("parameters", name)):
+            if (*prefix, *where) in entry.doc.marks.values:
+                return entry.doc.loc((*prefix, *where))
+    return entry.doc.loc(("parameters", name))
 
 
 def _params(ctx: Context, levels: list[Entry], out: list[Diagnostic]) -> dict[str, ResolvedParam]:
@@ -289,6 +303,8 @@ def locked_policy(what: str, name: str, at: Location, locked_at: Location) -> Di
 def _step_params(ctx: Context, rs: ResolvedStep, product: dict[str, ResolvedParam],
                  out: list[Diagnostic]) -> None:
     comp = rs.component.model if rs.component else None
+    if isinstance(comp, UIComponent):
+        _ui_bounds(rs, comp, product, out)
     if not isinstance(comp, ProcessComponent):
         for name in rs.step.with_:
             out.append(Diagnostic("PK207", f"step '{rs.step.id}' has no parameters to set",
@@ -316,6 +332,37 @@ def _step_params(ctx: Context, rs: ResolvedStep, product: dict[str, ResolvedPara
             out.append(Diagnostic("PK208", f"parameter '{name}' of {comp.id} has no value in step "
                                   f"'{rs.step.id}'", rs.loc("use"), related=_decl(param),
                                   hint=f"set it with `with: {{{name}: ...}}` or a product parameter"))
+
+
+def _ui_bounds(rs: ResolvedStep, comp: UIComponent, product: dict[str, ResolvedParam],
+               out: list[Diagnostic]) -> None:
+    """A screen's ``min``/``max``/``step`` written ``{param: name}``: the product's value, of the
+    field's type (PK207 for a parameter the product does not set, PK113 for another type)."""
+    assert rs.component is not None
+    for path, spec in comp.fields.items():
+        for bound in BOUNDS:
+            name = param_ref(getattr(spec, bound))
+            if name is None:
+                continue
+            declared = (Related(rs.component.doc.loc(("fields", path, bound, "param")), "bound here"),)
+            source = product.get(name)
+            if source is None or source.value is None:
+                out.append(Diagnostic("PK207", f"{path}.{bound} of screen '{rs.step.id}' binds parameter "
+                                      f"'{name}', which the product does not set", rs.loc("use"),
+                                      related=declared, hint=did_you_mean(name, product)))
+                continue
+            found, wanted = _type_text(source.spec), _type_text(spec)
+            if found != wanted:
+                out.append(Diagnostic("PK113", f"{path}.{bound} of screen '{rs.step.id}' binds '{name}' "
+                                      f"of type {found}, expected {wanted}", rs.loc("use"), related=declared))
+                continue
+            rs.bounds.setdefault(path, {})[bound] = source.value
+
+
+def _type_text(spec: TypeSpec) -> str:
+    """A type as a bound compares it: money with its currency."""
+    kind = spec.type or "string"
+    return f"{kind} {spec.currency}" if kind == "money" and spec.currency else kind
 
 
 def _bind(rs: ResolvedStep, name: str, raw: Any, product: dict[str, ResolvedParam],

@@ -9,7 +9,7 @@ from ..model import DataDictionary, ParameterDictionary, ProcessComponent, Produ
 from ..params import check_spec, effective_spec
 from ..shape import did_you_mean
 from ..sources import Entry
-from ..types import ValueProblem, parse_date, release_offset
+from ..types import ValueProblem, get, parse_date, release_offset
 from .base import CheckContext, problem_diagnostic
 
 __all__ = ["check_declarations", "check_dictionary_names", "check_duplicates", "check_effective", "check_step_ids"]
@@ -45,6 +45,9 @@ def _declarations(model: object) -> Iterator[tuple[tuple[str | int, ...], TypeSp
     if isinstance(model, Product | ProductLine):
         for path, spec in model.context.items():
             yield ("context", path), spec
+        for name, setting in model.parameters.items():
+            if setting.type == "table":  # a table's key and cell declarations (PK114)
+                yield ("parameters", name), setting
     if isinstance(model, DataDictionary):
         for path, spec in model.data.items():
             yield ("data", path), spec
@@ -60,7 +63,14 @@ def check_declarations(ctx: CheckContext) -> Iterator[Diagnostic]:
                                  hint=did_you_mean(spec.ref, ctx.dictionary))
                 continue
             declared = ctx.dictionary_loc(spec.ref) if spec.ref else None
-            for problem in check_spec(effective_spec(spec, ctx.dictionary)):
+            effective = effective_spec(spec, ctx.dictionary)
+            kind = get(effective.type)
+            if path[0] != "parameters" and kind is not None and not kind.data:
+                yield Diagnostic("PK114", f"{path[-1]} is declared a {effective.type}, which only a "
+                                 "parameter can be", entry.doc.loc(path + ("type" if spec.type else "ref",)),
+                                 hint="declare it under parameters and read it in expressions")
+                continue
+            for problem in check_spec(effective):
                 yield problem_diagnostic(problem, entry, path, declared)
 
 

@@ -38,6 +38,9 @@ class TypeSpec(Model):
     type: ParamType | None = Field(None, description="value type; omit when `ref` names a dictionary parameter")
     ref: Name | None = Field(None, description="the parameter dictionary entry this declaration uses")
     items: TypeSpec | None = Field(None, description="element type of a list")
+    key: TypeSpec | None = Field(None, description="key type of a table: integer, decimal, percent, money, "
+                                                   "date (rows by band) or enum (a row per value)")
+    cell: TypeSpec | None = Field(None, description="value type of a table's rows")
     title: Label | None = Field(None, description="bilingual title shown to people: {zh-CN: ..., en: ...}")
     description: Text | None = Field(None, description="what the value means, for people reading the catalogue")
     unit: Text | None = Field(None, description="unit shown to people: month, day, CNY, %")

@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
-from ..ir import CHANNEL_VARIABLE, Label, Step
+from ..ir import APPLICATION_DATE_VARIABLE, CHANNEL_VARIABLE, Label, Step
 from ._coerce import coerced
 from ._durations import add
 from ._expr import holds
@@ -128,7 +128,8 @@ class Machine:
         self.suspended = True
 
     def env(self) -> dict[str, object]:
-        return {**self.program.parameters, **self.state.data, CHANNEL_VARIABLE: self.state.channel}
+        return {**self.program.parameters, **self.state.data, CHANNEL_VARIABLE: self.state.channel,
+                APPLICATION_DATE_VARIABLE: self.state.created.date()}
 
     # ------------------------------------------------------------ driving
 

@@ -18,7 +18,7 @@ from jsonschema import Draft7Validator
 from jsonschema.protocols import Validator
 from jsonschema.validators import validator_for
 
-from ..ir import CHANNEL_VARIABLE, Rule, Step, WorkflowDefinition
+from ..ir import APPLICATION_DATE_VARIABLE, CHANNEL_VARIABLE, Rule, Step, WorkflowDefinition
 from ._build import Build, read_build
 from ._expr import holds
 from ._values import Problem, coerce, param_value
@@ -126,16 +126,18 @@ class Catalog:
                 pv = self.current(product_id, channel, day)
             except NotOffered:
                 continue
-            if customer is None or not self.failing_rules(pv, channel, customer):
+            if customer is None or not self.failing_rules(pv, channel, customer, day):
                 out.append(pv)
         return out
 
-    def failing_rules(self, pv: ProductVersion, channel: str,
-                      customer: Mapping[str, object]) -> list[Rule]:
-        """The eligibility rules ``customer`` (nested or dotted data) fails. A rule needing data
-        the customer context lacks is not failed: it is checked when the data is submitted."""
+    def failing_rules(self, pv: ProductVersion, channel: str, customer: Mapping[str, object],
+                      on: dt.date | None = None) -> list[Rule]:
+        """The eligibility rules ``customer`` (nested or dotted data) fails on day ``on`` (the
+        application date, default today). A rule needing data the customer context lacks is not
+        failed: it is checked when the data is submitted."""
         defn = pv.definition
-        env = {**self._params[pv.key], **flatten(customer, defn.context), CHANNEL_VARIABLE: channel}
+        env = {**self._params[pv.key], **flatten(customer, defn.context), CHANNEL_VARIABLE: channel,
+               APPLICATION_DATE_VARIABLE: on or dt.date.today()}
         failed = []
         for rule in defn.rules:
             if rule.kind != "eligibility":

@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Callable, Collection, Iterator, Mapping
 from types import MappingProxyType
 
-from ..ir import CHANNEL_VARIABLE, Label, Step
+from ..ir import APPLICATION_DATE_VARIABLE, CHANNEL_VARIABLE, Label, Step
 from ._call import Workers
 from ._codec import micros
 from ._coerce import payload_problem, text_problem
@@ -142,7 +142,7 @@ class Engine:
         if missing:
             raise NotReady(pv.key, missing)
         data = self._context(pv, channel, context)
-        failed = self.catalog.failing_rules(pv, channel, data)
+        failed = self.catalog.failing_rules(pv, channel, data, self.clock().date())
         if failed:
             raise NotEligible(pv.id, [r.id for r in failed], [r.message.en for r in failed])
         return data
@@ -191,7 +191,7 @@ class Engine:
         form = form_of(pv, step, state.channel)
         validator = self.catalog.validator(pv, form) if form is not None else None
         env = {**self.catalog.parameters(pv.id, pv.version), **state.data,
-               CHANNEL_VARIABLE: state.channel}
+               CHANNEL_VARIABLE: state.channel, APPLICATION_DATE_VARIABLE: state.created.date()}
         values, errors = check_submission(step, state.channel, form, validator, data, state.data,
                                           env, pv.definition.rules, pv.definition.derived)
         if code is not None:  # declining: what is not filled in is not missing

@@ -18,8 +18,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .._celparse import Call, Cond, ListLit, Lit, Name, Node, Op, ParseError, Unary
-from ..expr import SCALE, parse
+from .._celparse import Call, Cond, ListLit, Lit, Name, Node, Op, ParseError, Unary, children
+from ..expr import BUILTINS, SCALE, parse
 from ..ir import Condition, FieldDef, ParamValue, WorkflowDefinition
 from ..types import TYPES, get
 
@@ -33,7 +33,10 @@ _OPS = {"==": "=", "!=": "!=", "&&": "and", "||": "or", "<": "<", "<=": "<=", ">
 # dec_mul/dec_div round half-even to SCALE places, as FEEL's decimal(n, scale) does.
 _CALLS = {"dec_mul": f"decimal({{0}} * {{1}}, {SCALE})", "dec_div": f"decimal({{0}} / {{1}}, {SCALE})",
           "dec": "{0}", "startsWith": "starts with({0}, {1})", "endsWith": "ends with({0}, {1})",
-          "contains": "contains({0}, {1})", "matches": "matches({0}, {1})", "date": "date({0})"}
+          "contains": "contains({0}, {1})", "matches": "matches({0}, {1})", "date": "date({0})",
+          "days_between": "(({1}) - ({0})).days",
+          "add_days": '(({0}) + duration(if {1} < 0 then "-P" + string(-({1})) + "D" else "P" + string({1}) + "D"))',
+          "add_months": '(({0}) + duration(if {1} < 0 then "-P" + string(-({1})) + "M" else "P" + string({1}) + "M"))'}
 
 class _NoFeel(Exception):
     """The expression uses something FEEL cannot express the same way."""
@@ -45,6 +48,26 @@ def feel_literal(kind: str, value: Any) -> str:
         return "[" + ", ".join(feel_literal(kind[5:], v) for v in value) + "]"
     vtype = get(kind) or TYPES["string"]
     return vtype.feel_literal(vtype.from_ir(value))
+
+
+_ROW_NAMES = frozenset({"item", "low", "high", "key", "value"})
+
+
+def _names_of(n: Node) -> list[Name]:
+    found, todo = [], [n]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, Name):
+            found.append(node)
+        todo.extend(children(node))
+    return found
+
+
+def _computed(n: Node) -> bool:
+    """Whether ``n`` computes a value that is null when an input is absent (CEL fails there)."""
+    if isinstance(n, Op):
+        return n.op in ("+", "-", "*", "/", "%")
+    return (isinstance(n, Unary) and n.op == "-") or (isinstance(n, Call) and n.func not in ("has", "date"))
 
 
 def _type_of(spec: FieldDef) -> str:
@@ -59,7 +82,7 @@ class FeelScope:
 
     def __init__(self, types: Mapping[str, str], parameters: Mapping[str, ParamValue] | None = None,
                  derived: Mapping[str, Condition] | None = None) -> None:
-        self.types = dict(types)
+        self.types = {**BUILTINS, **types}
         self._params: Mapping[str, ParamValue] = parameters or {}
         self._derived: Mapping[str, Condition] = derived or {}
         self._inline: dict[str, str | None] = {}
@@ -131,7 +154,15 @@ class FeelScope:
         raise _NoFeel(n.kind)
 
     def _op(self, n: Op) -> str:
+        absent = self._null_test(n)
+        if absent is not None:
+            return absent
         left, right = self._node(n.left), self._node(n.right)
+        if n.op == "%":
+            # CEL's remainder truncates (the sign of the dividend); FEEL's modulo floors (the sign
+            # of the divisor): they differ by the divisor when the signs differ.
+            mod = f"modulo({left}, {right})"
+            return f"(if {mod} != 0 and {left} * {right} < 0 then {mod} - {right} else {mod})"
         if n.op == "in":
             return f"(list contains({right}, {left}))"
         if n.op == "/":
@@ -139,9 +170,42 @@ class FeelScope:
             return f"(if {quotient} >= 0 then floor({quotient}) else ceiling({quotient}))"
         if n.op not in _OPS:
             raise _NoFeel(n.op)
+        guarded = [text for side, text in ((n.left, left), (n.right, right)) if _computed(side)]
+        if n.op in ("==", "!=") and guarded:
+            # FEEL says null = 0 is false where CEL fails on an absent operand of arithmetic.
+            test = " or ".join(f"{g} = null" for g in guarded)
+            return f"(if {test} then null else ({left} {_OPS[n.op]} {right}))"
         return f"({left} {_OPS[n.op]} {right})"
 
+    @staticmethod
+    def _null_test(n: Op) -> str | None:
+        """``x == null`` / ``x != null`` on data, read as the variable itself (absent is null)."""
+        if n.op not in ("==", "!="):
+            return None
+        for side, other in ((n.left, n.right), (n.right, n.left)):
+            if isinstance(side, Name) and isinstance(other, Lit) and other.kind == "null":
+                return f"({side.path} {_OPS[n.op]} null)"
+        return None
+
+    def _table(self, func: str, table: str, key_node: Node) -> str:
+        """A table inlined as a list of contexts, filtered on the key (null when it is absent)."""
+        if any(n.path.split(".")[0] in _ROW_NAMES for n in _names_of(key_node)):
+            # Inside a FEEL filter the row's entries are names too: the key would read the row.
+            raise _NoFeel("a data path named like a table row's entry")
+        rows, key = self._name(table), self._node(key_node)
+        if self.types.get(table, "").startswith("table:enum:"):
+            match = f"{rows}[item.key = {key}]"
+        else:
+            match = (f"{rows}[(item.low = null or item.low <= {key}) and "
+                     f"(item.high = null or {key} < item.high)]")
+        found = f"{match}[1].value" if func == "lookup" else f"count({match}) > 0"
+        return f"(if {key} = null then null else {found})"
+
     def _call(self, n: Call) -> str:
+        if n.func == "has" and len(n.args) == 1 and isinstance(n.args[0], Name):
+            return f"({n.args[0].path} != null)"
+        if n.func in ("lookup", "covers") and len(n.args) == 2 and isinstance(n.args[0], Name):
+            return self._table(n.func, n.args[0].path, n.args[1])
         args = [self._node(a) for a in n.args]
         if n.target is not None:
             args.insert(0, self._node(n.target))

@@ -15,7 +15,7 @@ from .. import ir
 from ..patterns import problem as pattern_problem
 
 __all__ = ["BOUNDS", "Decl", "FieldProblem", "Plain", "ValueProblem", "ValueType", "compiles", "describe",
-           "field_schema", "places", "runtime_bounds", "schema_types", "untyped"]
+           "field_schema", "param_ref", "places", "runtime_bounds", "schema_types", "untyped"]
 
 BOUNDS = ("min", "max", "step")
 
@@ -30,13 +30,16 @@ class ValueProblem(ValueError):
     """A written value (or declaration) that does not fit its type; ``field`` names the part of
     the declaration at fault (``min``, ``currency``, ...), None for the value itself."""
 
-    def __init__(self, code: str, message: str, hint: str | None = None, field: str | None = None) -> None:
+    def __init__(self, code: str, message: str, hint: str | None = None, field: str | None = None,
+                 where: tuple[str | int, ...] = ()) -> None:
         super().__init__(message)
         self.code, self.message, self.hint, self.field = code, message, hint, field
+        self.where = where  # the part of a written value at fault (a table's row), () for all of it
 
-    def at(self, field: str | None, prefix: str = "") -> ValueProblem:
-        """The same problem, attributed to ``field`` of the declaration."""
-        return ValueProblem(self.code, prefix + self.message, self.hint, field)
+    def at(self, field: str | None, prefix: str = "", where: tuple[str | int, ...] | None = None) -> ValueProblem:
+        """The same problem, attributed to ``field`` of the declaration (and ``where`` in the value)."""
+        return ValueProblem(self.code, prefix + self.message, self.hint, field,
+                            self.where if where is None else where)
 
 
 class FieldProblem(ValueError):
@@ -80,6 +83,13 @@ class Decl(Protocol):
     def max_items(self) -> int | None: ...
     @property
     def default(self) -> Any: ...
+
+
+def param_ref(raw: Any) -> str | None:
+    """The parameter a bound written ``{param: name}`` binds; None for any other value."""
+    if isinstance(raw, dict) and set(raw) == {"param"} and isinstance(raw["param"], str):
+        return str(raw["param"])
+    return None
 
 
 def describe(raw: Any) -> str:
@@ -131,6 +141,7 @@ class ValueType:
     cel: str = "dyn"
     decimal: bool = False
     derivable: bool = True  # may be the type of a derived value
+    data: bool = True  # may be the type of data (context, inputs, outputs, form fields), not only a parameter
     bounded: tuple[str, ...] = ()  # which of min, max, step are values of this type
     sample: Any = ""
     sample_decl: ClassVar[Mapping[str, Any]] = {}  # what a declaration of the sample needs
@@ -156,9 +167,10 @@ class ValueType:
         return size if isinstance(size, int | Decimal) else None
 
     def bound(self, decl: Decl, name: str) -> Any:
-        """The declared ``min``, ``max`` or ``step`` read as this type; None when not set."""
+        """The declared ``min``, ``max`` or ``step`` read as this type; None when not set or
+        bound to a product parameter (``{param: name}``, resolved per product)."""
         raw = getattr(decl, name)
-        if raw is None or name not in self.bounded:
+        if raw is None or name not in self.bounded or param_ref(raw) is not None:
             return None
         return self.parse(raw, decl)
 

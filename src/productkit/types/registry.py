@@ -13,6 +13,7 @@ from .duration import DurationType
 from .integer import IntegerType
 from .list import ListType
 from .money import MoneyType
+from .table import TableType
 from .text import EnumType, StringType
 from .time import TimeType
 
@@ -31,6 +32,7 @@ TYPES.update({t.name: t for t in (
     DurationType(),
     ListType(TYPES),
     TimeType(),
+    TableType(TYPES),
 )})
 
 TYPE_NAMES: tuple[str, ...] = tuple(TYPES)
@@ -43,6 +45,9 @@ def get(kind: str | None) -> ValueType | None:
         return None
     if kind.startswith("list:"):
         return ListType(TYPES, get(kind[5:]), named=True)
+    if kind.startswith("table:"):
+        key, _, cell = kind[6:].partition(":")
+        return TableType(TYPES, TYPES.get(key), TYPES.get(cell))
     return TYPES.get(kind)
 
 
