@@ -174,3 +174,22 @@ def test_an_up_to_date_rebuild_reports_the_same_warnings(catalogue: Path, tmp_pa
     assert (warning.code, warning.location.line, warning.location.col) == (
         "PK204", first.diagnostics[0].location.line, first.diagnostics[0].location.col)
     assert Path(warning.location.file).resolve() == Path(first.diagnostics[0].location.file).resolve()
+
+
+def test_a_retired_build_a_reader_holds_is_not_swept(catalogue: Path, tmp_path: Path) -> None:
+    """A channel service's lazy catalogue reads product files long after it loaded the build: the
+    builds that retire it keep its folder while it is held, and sweep it once it is closed."""
+    from productkit.runtime import Catalog
+
+    out = tmp_path / "build"
+    build([catalogue], out, Options(release_date=RELEASE))
+    reader = Catalog.load(out)  # lazy: no product file read yet
+    held = out.resolve()
+    product = next(iter(reader)).id
+    for day in range(1, 5):  # retire it, then build past the two kept and the (zero) grace
+        build([catalogue], out, Options(release_date=RELEASE + dt.timedelta(days=day)), release=Release(grace=0))
+    assert out.resolve() != held and held.is_dir()
+    assert reader.definition(product).id == product  # read now, from the held folder
+    reader.close()
+    build([catalogue], out, Options(release_date=RELEASE + dt.timedelta(days=9)), release=Release(grace=0))
+    assert not held.exists()

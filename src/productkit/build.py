@@ -333,13 +333,16 @@ def _document_files(ctx: CheckContext) -> dict[str, str]:
 def _changes(previous: _Previous, plan: _Plan, options: Options, release: Release,
              where: str) -> tuple[dict[str, Any], list[Diagnostic]]:
     """The manifest's classified changes, and the gate's verdict when classes are restricted."""
-    found = relevant_diff(previous.manifest, previous.folder, plan.entries, plan.files, options.targets)
+    # The targets that wrote something for a product, as the previous manifest records them: a
+    # target with nothing to say about any product (openapi without open-api products) is no change.
+    written = sorted({t for entry in plan.entries for t in entry.get("targets", {})})
+    found = relevant_diff(previous.manifest, previous.folder, plan.entries, plan.files, written)
     before = {f"{p['id']}@{p['version']}": p.get("digest") for p in previous.manifest.get("products", [])}
     after = {f"{p['id']}@{p['version']}": p["digest"] for p in plan.entries}
     changes = classified_changes(found, before, after, (before, after))
     if release.allow is None:
         return changes, []
-    gated = diff(release.base, side_of_files(plan.files, options.targets)) if release.base is not None else found
+    gated = diff(release.base, side_of_files(plan.files, written)) if release.base is not None else found
     return changes, gate(gated, release.allow, where)
 
 

@@ -353,6 +353,8 @@ def serve(build_dir: Annotated[Path, typer.Argument(metavar="BUILD", help="the b
           port: Annotated[int, typer.Option("--port", min=0, max=65535)] = 8080,
           store: Annotated[str, typer.Option("--store", help="sqlite:PATH (durable) or memory")] = "memory",
           max_body: Annotated[int, typer.Option("--max-body", min=1024, help="largest request body, bytes")] = 65536,
+          verify: Annotated[str, typer.Option("--verify", help="lazy: check each product's files when first "
+                                              "used; all: check every file before serving")] = "lazy",
           trusted_key: Annotated[list[Path] | None, typer.Option("--trusted-key", help="public key the build "
                                                                  "must be signed with (repeatable)")] = None) -> None:
     """Serve the products offered on the open-API channel to partner platforms (see build/openapi.json)."""
@@ -375,7 +377,10 @@ def serve(build_dir: Annotated[Path, typer.Argument(metavar="BUILD", help="the b
         _usage(f"--store {store!r}: expected sqlite:PATH or memory")
     try:
         registry = import_handlers(handlers)
-        catalog = Catalog.load(build_dir, [p.read_bytes() for p in trusted_key] if trusted_key else None)
+        if verify not in ("lazy", "all"):
+            _usage(f"--verify {verify!r}: expected lazy or all")
+        catalog = Catalog.load(build_dir, [p.read_bytes() for p in trusted_key] if trusted_key else None,
+                               verify=verify)
         known = Partners.load(partners)
     except (InvalidHandlers, InvalidArgument, OSError) as exc:
         _usage(str(exc))

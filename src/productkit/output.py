@@ -159,6 +159,27 @@ def _retire(store: Path, name: str) -> None:
     _save_retired(store, retired)
 
 
+def _remove_unread(build: Path) -> None:
+    """Remove a retired build unless a reader holds it: a catalogue that loaded it lazily keeps a
+    shared lock on its marker file (productkit.runtime's Lease), and this removal takes the lock
+    exclusively without waiting, so it never pulls files from under a reader. A build held now is
+    removed by a later build."""
+    try:
+        fd = os.open(build / MARKER, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except OSError:
+        shutil.rmtree(build, ignore_errors=True)  # no marker to hold: nobody can hold it
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        return
+    try:
+        shutil.rmtree(build, ignore_errors=True)
+    finally:
+        os.close(fd)
+
+
 def _sweep(store: Path, out: Path, grace: float) -> None:
     """Remove what dead builds left (temporary folders and links: the lock says no build is
     running) and retired builds past their grace period."""
@@ -176,6 +197,6 @@ def _sweep(store: Path, out: Path, grace: float) -> None:
     now = time.time()
     for old in builds[_KEEP_RETIRED:]:
         if now - retired.get(old.name, old.stat().st_mtime) >= grace:
-            shutil.rmtree(old, ignore_errors=True)
+            _remove_unread(old)
     _save_retired(store, {c.name: t for c, t in ((c, retired.get(c.name)) for c in builds)
                           if t is not None and c.exists()})

@@ -174,7 +174,7 @@ def write_build(out: Path, definitions: Iterable[ir.WorkflowDefinition], *,
                 files[frel] = _sha(text)
                 forms.setdefault(sid, {})[channel] = frel
         entries.append({
-            "id": d.id, "version": d.version, "channels": d.channels,
+            "id": d.id, "version": d.version, "name": d.name.model_dump(by_alias=True), "channels": d.channels,
             "effective": {"from": d.effective.from_, "until": d.effective.until},
             "digest": d.digest, "definition": rel, "forms": forms, "components": d.components,
         })

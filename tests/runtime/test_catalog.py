@@ -137,15 +137,40 @@ TAMPERING: dict[str, tuple[Callable[[Path], None], list[str]]] = {
 }
 
 
+def _load_and_use(build: Path, verify: str) -> None:
+    """Load the build, then use its one product's definition and forms (where a lazy load
+    reads and verifies them)."""
+    catalog = Catalog.load(build, verify=verify)
+    for pv in catalog:
+        assert pv.definition.id and pv.forms is not None
+
+
+@pytest.mark.parametrize("verify", ["all", "lazy"])
 @pytest.mark.parametrize("name", sorted(TAMPERING))
-def test_a_tampered_or_half_written_build_is_refused(make_build: MakeBuild, name: str) -> None:
+def test_a_tampered_or_half_written_build_is_refused(make_build: MakeBuild, name: str, verify: str) -> None:
+    """Whether every file is checked at load or each when first used, a tampered file is never
+    used: the same problems are reported, at load or at the first use."""
     build = make_build([loan("1.0.0")])
     tamper, codes = TAMPERING[name]
     tamper(build)
     with pytest.raises(CatalogError) as refused:
-        Catalog.load(build)
+        _load_and_use(build, verify)
     assert [p.code for p in refused.value.problems] == codes
     assert all(p.code in CATALOG_CODES for p in refused.value.problems)
+
+
+def test_a_lazy_load_reads_no_product_file_until_one_is_used(make_build: MakeBuild) -> None:
+    build = make_build([loan("1.0.0"), loan("2.0.0")])
+    (build / "definitions/loan.personal@2.0.0.json").write_text("{}", "utf-8")  # broken, unsealed content
+    catalog = Catalog.load(build)  # the manifest and the folder are sound: loads
+    assert [pv.version for pv in catalog.versions("loan.personal")] == ["1.0.0", "2.0.0"]
+    assert catalog.definition("loan.personal", "1.0.0").version == "1.0.0"  # a sound version works
+    for _ in range(2):  # refused on every use, not only the first
+        with pytest.raises(CatalogError) as refused:
+            catalog.definition("loan.personal", "2.0.0")
+        assert [p.code for p in refused.value.problems] == ["PK611", "PK605"]
+    with pytest.raises(CatalogError):
+        Catalog.load(build, verify="all")
 
 
 def test_every_problem_is_reported_together(make_build: MakeBuild) -> None:
@@ -153,7 +178,7 @@ def test_every_problem_is_reported_together(make_build: MakeBuild) -> None:
     _edit_json(build / LOAN, _raise_rate)
     (build / "definitions/loan.personal@2.0.0.json").unlink()
     with pytest.raises(CatalogError) as refused:
-        Catalog.load(build)
+        Catalog.load(build, verify="all")
     found = sorted((p.code, p.location.file) for p in refused.value.problems)
     assert found == [("PK604", "definitions/loan.personal@2.0.0.json"), ("PK606", LOAN), ("PK611", LOAN)]
     assert "PK606" in str(refused.value) and "edited after the build" in str(refused.value)
@@ -163,7 +188,7 @@ def test_a_definition_the_engine_could_not_run_is_refused(make_build: MakeBuild)
     steps = [service("a", "h.a", errors={"x": ir.ErrorRoute(goto="a0")}), service("a0", "h.b")]
     bad = definition("p.bad", "1.0.0", steps, ["a0", "a"])  # routes an error backwards
     with pytest.raises(CatalogError) as refused:
-        Catalog.load(make_build([bad]))
+        Catalog.load(make_build([bad]), verify="all")
     [problem] = refused.value.problems
     assert problem.code == "PK609" and "does not come later" in problem.message
 
@@ -172,6 +197,17 @@ def test_loading_reads_through_the_build_link(make_build: MakeBuild, tmp_path: P
     real = make_build([loan()])
     link = tmp_path / "current"
     link.symlink_to(real)
-    catalog = Catalog.load(link)
+    catalog = Catalog.load(link, verify="all")
     shutil.rmtree(real)  # everything was read at load time
     assert catalog.root == real.resolve() and catalog.definition("loan.personal").version == "1.0.0"
+
+
+def test_a_lazy_catalogue_never_reads_a_vanished_file(make_build: MakeBuild) -> None:
+    """A folder removed under a lazy reader (not by productkit build, which waits for readers):
+    the first use of a version not read yet is a CatalogError, never a crash or a stale answer."""
+    real = make_build([loan()])
+    catalog = Catalog.load(real)
+    shutil.rmtree(real)
+    with pytest.raises(CatalogError) as refused:
+        catalog.definition("loan.personal")
+    assert [p.code for p in refused.value.problems] == ["PK604"]

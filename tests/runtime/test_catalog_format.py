@@ -22,7 +22,7 @@ def test_an_older_definition_format_says_rebuild(make_build: MakeBuild) -> None:
     (build / LOAN).write_text(json.dumps(data), "utf-8")
     reseal(build)
     with pytest.raises(CatalogError) as refused:
-        Catalog.load(build)
+        Catalog.load(build, verify="all")
     problems = [p for p in refused.value.problems if p.code == "PK605"]
     assert [p.location.file for p in problems] == [LOAN]
     assert "productkit.workflow/1" in problems[0].message and "rebuild" in problems[0].message
@@ -33,7 +33,7 @@ def test_a_deeply_nested_definition_is_refused_not_a_crash(make_build: MakeBuild
     (build / LOAN).write_text("[" * 100_000 + "]" * 100_000, "utf-8")
     reseal(build)
     with pytest.raises(CatalogError) as refused:
-        Catalog.load(build)
+        Catalog.load(build, verify="all")
     assert "PK605" in [p.code for p in refused.value.problems]
 
 

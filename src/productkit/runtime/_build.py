@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import errno
+import fcntl
 import hashlib
 import os
 import stat
@@ -22,12 +23,12 @@ from jsonschema.exceptions import SchemaError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..diagnostics import Diagnostic, Location
-from ..ir import FORMAT, Step, WorkflowDefinition, load, with_digest
+from ..ir import FORMAT, Label, Step, WorkflowDefinition, load, with_digest
 from ._durations import parse as parse_duration
 from ._flow import Position, precedes, walk
 from .errors import CatalogError
 from .seal import SIGNATURE_FILE, SigningKeyError, manifest_digest, verify
-from .views import Form, ProductVersion
+from .views import Content, Deferred, Form, ProductVersion
 
 __all__ = ["Build", "read_build"]
 
@@ -49,6 +50,7 @@ class _Effective(_Loose):
 class _Entry(_Loose):
     id: str
     version: str
+    name: Label
     channels: list[str]
     effective: _Effective
     digest: str
@@ -64,6 +66,7 @@ class Build:
     digest: str
     products: tuple[ProductVersion, ...]
     files: Mapping[str, str] = field(default_factory=dict)  # build-relative name -> sealed sha256
+    lease: Lease | None = field(default=None, repr=False, compare=False)
 
     def sealed(self, rel: str) -> bytes:
         """A file of the build that the manifest seals (``openapi.json``), read and checked
@@ -75,6 +78,41 @@ class Build:
         return data
 
 
+MARKER = ".productkit-build"  # in every build folder (productkit.output writes it)
+
+
+class Lease:
+    """A reader's shared ``flock`` on a build folder's marker file, held while a catalogue may
+    still read files of that build: ``productkit build`` never sweeps a retired build a reader
+    holds (it takes the lock exclusively, without waiting, before removing one). Released when
+    the catalogue is closed or collected."""
+
+    def __init__(self, root: Path) -> None:
+        self._fd: int | None = None
+        try:
+            fd = os.open(root / MARKER, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        except OSError:
+            return  # not a folder productkit build wrote (a copy, a test fixture): nothing to hold
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH)
+        except OSError:
+            os.close(fd)
+            return
+        self._fd = fd
+
+    @property
+    def held(self) -> bool:
+        return self._fd is not None
+
+    def release(self) -> None:
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            os.close(fd)  # closing the descriptor drops the lock
+
+    def __del__(self) -> None:
+        self.release()
+
+
 class _Problems(list[Diagnostic]):
     def add(self, code: str, message: str, file: str, *path: str | int) -> None:
         self.append(Diagnostic(code, message, Location(file, path=tuple(path))))
@@ -84,12 +122,16 @@ def _sha(data: bytes) -> str:
     return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
-def read_build(build_dir: Path, trusted_keys: Sequence[bytes | str] | None = None) -> Build:
+def read_build(build_dir: Path, trusted_keys: Sequence[bytes | str] | None = None, *,
+               lazy: bool = True) -> Build:
     """The verified content of ``build_dir``; CatalogError listing every problem otherwise.
 
-    With ``trusted_keys`` the manifest must be signed by one of them (``manifest.sig``)."""
+    With ``trusted_keys`` the manifest must be signed by one of them (``manifest.sig``). The
+    manifest (its digest seals every file's sha256), the signature and the folder's list of files
+    are checked now; each product version's files when it is first used (``lazy``), or all now."""
     # Resolve once: the build folder is a link a new build may swap while we read.
     root = build_dir.resolve()
+    lease = Lease(root)  # before anything is read: a build sweeping retired builds keeps this one
     problems = _Problems()
     manifest = _manifest(root, problems)
     if manifest is None:
@@ -107,11 +149,17 @@ def read_build(build_dir: Path, trusted_keys: Sequence[bytes | str] | None = Non
             problems.add("PK610", f"{pv.key} is listed twice", "manifest.json", "products", i)
         seen.add(pv.key)
         products.append(pv)
+    if not lazy:
+        for pv in products:
+            try:
+                pv.content.get()
+            except CatalogError as exc:
+                problems.extend(exc.problems)
     if problems:
         raise CatalogError(problems)
     release = manifest.get("release_date")
     return Build(root, dt.date.fromisoformat(release) if isinstance(release, str) else None,
-                 str(manifest["digest"]), tuple(products), dict(manifest["files"]))
+                 str(manifest["digest"]), tuple(products), dict(manifest["files"]), lease)
 
 
 def read_regular(path: Path, limit: int) -> bytes:
@@ -182,7 +230,7 @@ def _check_signature(root: Path, trusted: Sequence[bytes | str], problems: _Prob
         problems.add("PK613", f"the build's signature is not valid: {wrong}", SIGNATURE_FILE)
 
 
-_NOT_SEALED = frozenset({"manifest.json", SIGNATURE_FILE, ".productkit-build"})
+_NOT_SEALED = frozenset({"manifest.json", SIGNATURE_FILE, MARKER})
 
 
 def _unlisted(root: Path, files: Mapping[str, str], problems: _Problems) -> None:
@@ -208,14 +256,19 @@ def _product(root: Path, i: int, raw: Any, problems: _Problems,
         problems.add("PK602", f"version {entry.version!r} is not semantic versioning",
                      "manifest.json", "products", i, "version")
         return None
-    defn = _definition(root, entry, problems, files)
-    if defn is None:
-        return None
-    forms = _forms(root, entry, defn, problems, files)
+    def read() -> Content:
+        """The definition and forms, every file checked (seal, format, digest, structure)."""
+        found = _Problems()
+        defn = _definition(root, entry, found, files)
+        forms = _forms(root, entry, defn, found, files) if defn is not None else {}
+        if found or defn is None:
+            raise CatalogError(found)
+        return defn, forms
+
     return ProductVersion(
-        id=entry.id, version=entry.version, name=defn.name, channels=tuple(entry.channels),
+        id=entry.id, version=entry.version, name=entry.name, channels=tuple(entry.channels),
         effective_from=entry.effective.from_, effective_until=entry.effective.until,
-        digest=entry.digest, definition=defn, components=dict(entry.components), forms=forms)
+        digest=entry.digest, components=dict(entry.components), content=Deferred(read))
 
 
 def _read(root: Path, rel: str, problems: _Problems, files: dict[str, str] | None = None) -> bytes | None:

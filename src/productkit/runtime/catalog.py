@@ -52,21 +52,41 @@ class Catalog:
             self._versions.setdefault(pv.id, []).append(pv)
         for versions in self._versions.values():
             versions.sort(key=lambda pv: semantic_version.Version(pv.version))
-        self._params = {pv.key: {n: param_value(p) for n, p in pv.definition.parameters.items()}
-                        for pv in build.products}
+        self._param_values: dict[str, dict[str, object]] = {}
         self._validators: dict[tuple[str, str], Validator] = {}
         self._lock = threading.Lock()
 
     @classmethod
     def load(cls, build_dir: str | os.PathLike[str],
-             trusted_keys: Sequence[bytes | str] | None = None) -> Catalog:
+             trusted_keys: Sequence[bytes | str] | None = None, *, verify: str = "lazy") -> Catalog:
         """Read and verify a build folder; CatalogError (listing every problem) when it is
         missing, half-written, tampered with or inconsistent.
 
         ``trusted_keys`` (Ed25519 public keys: PEM, raw bytes or base64) require the build to be
         signed by one of them (``productkit build --sign``): an unsigned build, another key, or a
-        manifest changed after signing is refused."""
-        return cls(read_build(Path(build_dir), trusted_keys))
+        manifest changed after signing is refused.
+
+        ``verify="lazy"`` (the default) checks the manifest, the signature and the folder now, and
+        each product version's definition and forms when the version is first used: a CatalogError
+        then names that version's problems, and the other versions keep working. ``verify="all"``
+        reads and checks every file now (a deployment check, ``productkit serve --verify all``)."""
+        if verify not in ("lazy", "all"):
+            raise ValueError(f"verify is 'lazy' or 'all', not {verify!r}")
+        return cls(read_build(Path(build_dir), trusted_keys, lazy=verify == "lazy"))
+
+    def close(self) -> None:
+        """Let ``productkit build`` sweep this build once it is retired (see :class:`Lease`);
+        product versions not read yet can then no longer be read."""
+        if self._build.lease is not None:
+            self._build.lease.release()
+
+    def _params_of(self, pv: ProductVersion) -> dict[str, object]:
+        found = self._param_values.get(pv.key)
+        if found is None:
+            found = {n: param_value(p) for n, p in pv.definition.parameters.items()}
+            with self._lock:
+                self._param_values[pv.key] = found
+        return found
 
     @property
     def root(self) -> Path:
@@ -136,7 +156,7 @@ class Catalog:
         application date, default today). A rule needing data the customer context lacks is not
         failed: it is checked when the data is submitted."""
         defn = pv.definition
-        env = {**self._params[pv.key], **flatten(customer, defn.context), CHANNEL_VARIABLE: channel,
+        env = {**self._params_of(pv), **flatten(customer, defn.context), CHANNEL_VARIABLE: channel,
                APPLICATION_DATE_VARIABLE: on or dt.date.today()}
         failed = []
         for rule in defn.rules:
@@ -155,7 +175,7 @@ class Catalog:
 
     def parameters(self, product_id: str, version: str | None = None) -> Mapping[str, object]:
         """Parameter values: Decimal for decimal, percent and money amounts, int, bool, date."""
-        return dict(self._params[self.entry(product_id, version).key])
+        return dict(self._params_of(self.entry(product_id, version)))
 
     def journey(self, product_id: str, channel: str, version: str | None = None) -> list[Screen]:
         """The screens ``channel`` shows, in order, with default values."""
@@ -163,7 +183,7 @@ class Catalog:
         steps = pv.definition.journeys.get(channel)
         if steps is None:
             raise NotFound(f"{pv.key} has no journey on {channel}")
-        params = self._params[pv.key]
+        params = self._params_of(pv)
         return [self.screen(pv, pv.definition.steps[sid], channel, {}, params) for sid in steps]
 
     def form(self, product_id: str, step_id: str, channel: str,
@@ -190,7 +210,7 @@ class Catalog:
     def screen(self, pv: ProductVersion, step: Step, channel: str,
                data: Mapping[str, object], params: Mapping[str, object] | None = None) -> Screen:
         """A user step as ``channel`` shows it, prefilled from ``data`` and field defaults."""
-        params = self._params[pv.key] if params is None else params
+        params = self._params_of(pv) if params is None else params
         fields = {p: f for p, f in step.fields.items() if f.channels is None or channel in f.channels}
         values: dict[str, object] = {}
         for path, fd in fields.items():

@@ -4,7 +4,8 @@ applications, their audit trail, and handler readiness."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+import threading
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -15,6 +16,7 @@ __all__ = [
     "Application",
     "Attempt",
     "AuditEvent",
+    "Deferred",
     "FieldError",
     "Form",
     "HandlerNeed",
@@ -36,9 +38,46 @@ class Form:
     extra: Mapping[str, Any] = field(default_factory=dict)
 
 
+Content = tuple[WorkflowDefinition, Mapping[tuple[str, str], Form]]
+
+
+class Deferred:
+    """A product version's definition and forms, read and verified the first time they are
+    needed (then kept): a build of a thousand products loads in the time of its manifest, and
+    no file is used before its seal, digest and structure are checked. ``read`` raises
+    CatalogError for a file that fails; the error is raised again on every later use."""
+
+    __slots__ = ("_content", "_error", "_lock", "_read")
+
+    def __init__(self, read: Callable[[], Content] | None = None, content: Content | None = None) -> None:
+        self._read, self._content = read, content
+        self._error: Exception | None = None
+        self._lock = threading.Lock()
+
+    def get(self) -> Content:
+        if self._content is not None:
+            return self._content
+        with self._lock:
+            if self._content is None:
+                if self._error is not None:
+                    raise self._error
+                assert self._read is not None
+                try:
+                    self._content = self._read()
+                except Exception as exc:
+                    self._error = exc
+                    raise
+            return self._content
+
+    @property
+    def loaded(self) -> bool:
+        return self._content is not None
+
+
 @dataclass(frozen=True, slots=True)
 class ProductVersion:
-    """One verified product version of a build: its manifest entry, definition and forms."""
+    """One product version of a build: its manifest entry, and its definition and forms, read
+    and verified on first use (see :class:`Deferred`)."""
 
     id: str
     version: str
@@ -47,9 +86,16 @@ class ProductVersion:
     effective_from: dt.date | None
     effective_until: dt.date | None
     digest: str
-    definition: WorkflowDefinition
     components: Mapping[str, str]
-    forms: Mapping[tuple[str, str], Form]
+    content: Deferred = field(repr=False, compare=False)
+
+    @property
+    def definition(self) -> WorkflowDefinition:
+        return self.content.get()[0]
+
+    @property
+    def forms(self) -> Mapping[tuple[str, str], Form]:
+        return self.content.get()[1]
 
     @property
     def key(self) -> str:
