@@ -127,9 +127,10 @@ def _process_step(asm: Assembly, io: StepIO, comp: ProcessComponent, base: dict[
               for code, r in io.rs.step.on_error.items()}
     for err in comp.errors:
         routes.setdefault(err.code, ir.ErrorRoute(end="failed"))
-    retry = comp.retry
+    settings = io.rs.settings
+    retry, timeout = settings.retry, settings.timeout
     common = dict(parameters=params, inputs=dict(io.inputs), outputs=dict(io.outputs), errors=routes,
-                  timeout=comp.timeout.text if comp.timeout else None,
+                  timeout=timeout.text if timeout else None,
                   compensation=ir.Compensation(handler=comp.compensation.handler) if comp.compensation else None,
                   retry=ir.Retry(max_attempts=retry.max_attempts,
                                  backoff=retry.backoff.text if retry.backoff else None,
@@ -145,8 +146,11 @@ def _process_step(asm: Assembly, io: StepIO, comp: ProcessComponent, base: dict[
                 type="enum", required=False, values=sorted(routes),
                 value_labels={e.code: _label(e.title) for e in comp.errors if e.title is not None} or None,
                 label=ir.Label(**{"zh-CN": "不通过原因", "en": "Reason not to proceed"}), widget="select")
-        groups = list(comp.assignment.candidate_groups) if comp.assignment else []
-        return ir.Step(kind="user", actor="staff", candidate_groups=groups, fields=fields, error_path=error_path,
+        assignment = settings.assignment
+        groups = list(assignment.candidate_groups) if assignment else []
+        due = assignment.due.text if assignment and assignment.due else None
+        return ir.Step(kind="user", actor="staff", candidate_groups=groups, due=due, fields=fields,
+                       error_path=error_path,
                        **{**base, "channels": list(asm.product.channels)}, **common)
     return ir.Step(kind="service", handler=comp.handler, critical=io.rs.step.critical, **base, **common)
 

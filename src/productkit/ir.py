@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 __all__ = [
     "CHANNEL_VARIABLE",
     "COMPENSATING_OUTCOMES",
+    "FAILED_CODE",
     "FORMAT",
     "Compensation",
     "Condition",
@@ -46,6 +47,9 @@ __all__ = [
 FORMAT = "productkit.workflow/2"  # 2: conditions carry CEL only; targets translate them
 CHANNEL_VARIABLE = "channel"  # the application's channel, a start variable of every workflow
 COMPENSATING_OUTCOMES = ("rejected", "failed", "cancelled")
+# The technical failure every service step implicitly declares: its handler still fails after the
+# step's retries, or the step's timeout runs out. Routed like a business error when on_error names it.
+FAILED_CODE = "productkit.failed"
 
 
 class _IR(BaseModel):
@@ -157,7 +161,8 @@ class Step(_IR):
     # timeout: the step's time budget (ISO 8601), covering every attempt and the backoff between
     # them; a user step (a staff task) not done within it fails.
     timeout: str | None = None
-    errors: dict[str, ErrorRoute] = Field(default_factory=dict, description="declared error -> route (unrouted: fail)")
+    errors: dict[str, ErrorRoute] = Field(default_factory=dict, description="declared error -> route (unrouted: "
+                                          "fail); productkit.failed routes a technical failure after the retries")
     error_path: str | None = Field(None, description="staff steps: the data path where the employee "
                                    "submits a declared error code (e.g. the decline of an approval)")
     compensation: Compensation | None = None
@@ -166,6 +171,8 @@ class Step(_IR):
     # user
     actor: Literal["customer", "staff"] | None = None
     candidate_groups: list[str] = Field(default_factory=list)
+    due: str | None = Field(None, description="staff steps: when the task is due after it starts (ISO 8601); "
+                            "shown to staff, it does not fail the task (timeout does)")
     fields: dict[str, FieldDef] = Field(default_factory=dict, description="product data path -> field")
     shows: list[str] = Field(default_factory=list)
     # wait

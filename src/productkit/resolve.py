@@ -18,6 +18,7 @@ from .params import Value, coerce, comparable, effective_spec, violations
 from .refs import COMPONENT_KINDS, RefProblem, resolve_ref
 from .shape import did_you_mean
 from .sources import Entry
+from .step_settings import StepSettings, step_settings
 from .types import ValueProblem
 
 __all__ = ["ProvenanceItem", "ResolvedParam", "ResolvedProduct", "ResolvedStep", "extends_chain",
@@ -49,6 +50,7 @@ class ResolvedStep:
     index: int
     component: Entry | None = None
     params: dict[str, ResolvedParam] = field(default_factory=dict)
+    settings: StepSettings = field(default_factory=StepSettings)  # retry, timeout, assignment
 
     def loc(self, *path: str | int, key: bool = False) -> Location:
         return self.origin.doc.loc(("steps", self.index, *path), key=key)
@@ -318,6 +320,8 @@ def resolve_product(ctx: Context, entry: Entry) -> ResolvedProduct:
     steps = _steps(ctx, levels, out)
     for rs in steps:
         _step_params(ctx, rs, params, out)
+        comp = rs.component.model if rs.component else None
+        rs.settings = step_settings(rs.step, comp, rs.loc, params, out)
     channels: list[str] = []
     context: dict[str, tuple[TypeSpec, Location]] = {}
     rules: list[tuple[Any, Entry, int]] = []

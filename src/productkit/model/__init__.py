@@ -4,17 +4,30 @@ from __future__ import annotations
 
 from ._types import CHANNELS
 from .common import PARAM_TYPES, Deprecation, Header, Label, TypeSpec
-from .component import BusinessError, Compensation, ProcessComponent, Retry, Wait
+from .component import Assignment, BusinessError, Compensation, ProcessComponent, Retry, Wait
 from .dictionary import DictionaryEntry, ParameterDictionary
-from .product import OUTCOMES, Derived, Effective, ErrorRoute, ParamSetting, Product, ProductLine, Rule, Step
+from .product import (
+    FAILED_CODE,
+    OUTCOMES,
+    Derived,
+    Effective,
+    ErrorRoute,
+    ParamSetting,
+    Product,
+    ProductLine,
+    Rule,
+    Step,
+)
 from .ui import WIDGETS, UIComponent, UIField
 
 __all__ = [
     "CHANNELS",
+    "FAILED_CODE",
     "KINDS",
     "OUTCOMES",
     "PARAM_TYPES",
     "WIDGETS",
+    "Assignment",
     "BusinessError",
     "Compensation",
     "Deprecation",

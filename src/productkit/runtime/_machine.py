@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
-from ..ir import CHANNEL_VARIABLE, Label, Step
+from ..ir import CHANNEL_VARIABLE, FAILED_CODE, ErrorRoute, Label, Step
 from ._coerce import coerced
 from ._durations import add
 from ._expr import holds
@@ -359,6 +359,10 @@ class Machine:
             return
         st.finished[step.id] = StepStatus.FAILED
         self.record(step.id, StepStatus.FAILED, result=out, inputs=inputs, detail=out.message)
+        route = step.errors.get(FAILED_CODE)
+        if route is not None:  # the product routes the technical failure like a business error
+            self._route(step, route, FAILED_CODE, out.message)
+            return
         if not step.critical:
             # A non-critical step (a notification, an archive copy) fails alone: record, go on.
             self.audit(AuditKind.NONCRITICAL_FAILURE, step.id, reason=out.message or "")
@@ -401,12 +405,17 @@ class Machine:
             self.save()
         elif route is None:
             self._end(Outcome.FAILED, None, f"step {step.id} raised undeclared business error {code}")
-        elif route.goto is not None:
+        else:
+            self._route(step, route, code, None)
+
+    def _route(self, step: Step, route: ErrorRoute, code: str, failure: str | None) -> None:
+        """Follow an error route: jump forward, or end with its outcome."""
+        what = f"technical failure ({failure})" if failure else "business error"
+        if route.goto is not None:
             self._goto(step, route.goto, code)
             self.save()
         else:
-            self._end(_outcome(route.end or Outcome.FAILED), route.message,
-                      f"business error {code} at {step.id}")
+            self._end(_outcome(route.end or Outcome.FAILED), route.message, f"{what} {code} at {step.id}")
 
     def _goto(self, step: Step, target: str, code: str) -> None:
         """Jump forward: every unfinished step that must come before ``target`` is bypassed."""

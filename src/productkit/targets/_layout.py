@@ -15,7 +15,7 @@ with its size, not with its size times its nesting depth.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -428,10 +428,12 @@ def _join_edge(exit: Node, join: Node) -> Edge:
 
 
 def sequence(items: Sequence[tuple[str | None, Frag]], merge_for: Callable[[str], Node],
-             inflow: bool = True) -> Frag:
+             inflow: bool = True, aliases: Mapping[str, str | None] | None = None) -> Frag:
     """Items left to right, each exit flowing into the next entry. ``items`` pair a fragment
     with the step id it starts with; error jumps to one of those steps are routed here, through
-    a merge gateway (``merge_for(step)``) when the step has more than one way in."""
+    a merge gateway (``merge_for(step)``) when the step has more than one way in. ``aliases``
+    names the item a jump to another step enters (a branch's first step -> its block)."""
+    alias = aliases or {}
     jumps: dict[str, list[Goto]] = {}  # placed jumps, by the (later) step they go to
     placed: list[Frag] = []
     edges: list[Edge | Shift[Edge]] = []  # in drawing order: into each item, then inside it
@@ -456,7 +458,7 @@ def sequence(items: Sequence[tuple[str | None, Frag]], merge_for: Callable[[str]
         placed.append(frag)
         edges.extend(frag.edges)
         for g in frag.gotos:
-            jumps.setdefault(g.target, []).append(g)
+            jumps.setdefault(alias.get(g.target) or g.target, []).append(g)
         prev = frag.exit
         open_in, x = False, x + frag.width + GAP
     pending = [g for group in jumps.values() for g in group]

@@ -13,13 +13,16 @@ service step                  ``Task_<step>``: serviceTask, ``zeebe:taskDefiniti
                               id ``productkit.step``, component, retry backoff, parameters as
                               JSON), ``zeebe:ioMapping`` (inputs whose names differ, every output)
 technical failure of a        boundary ``Catch_<step>_productkit.failed`` on every service task,
-service step                  catching the BPMN error ``productkit.failed`` (see below); ends
-                              ``failed`` (``Outcome_<step>_productkit.failed``, compensations,
-                              terminate end ``EndEvent_<step>_productkit.failed``); a step
-                              that is not ``critical`` goes on instead: the boundary (and its
-                              timeout's) flows to ``Gateway_<step>_continue`` after the task
+service step                  catching the BPMN error ``productkit.failed`` (see below); follows
+                              the step's ``productkit.failed`` route when it has one (``goto``
+                              or ``end``, as a business error; the timeout boundary too), else
+                              ends ``failed`` (``Outcome_<step>_productkit.failed``,
+                              compensations, terminate end ``EndEvent_<step>_productkit.failed``);
+                              a step that is not ``critical`` goes on instead: the boundary (and
+                              its timeout's) flows to ``Gateway_<step>_continue`` after the task
 user step (customer, staff)   ``Task_<step>``: userTask with ``zeebe:userTask``, a form reference
-                              per channel, candidate groups, one output mapping per form field
+                              per channel, candidate groups, the due date (``zeebe:taskSchedule``
+                              ``dueDate = now() + duration``), one output mapping per form field
 wait step                     ``Wait_<step>``: timer intermediate catch event (timeDuration)
 end step                      ``Outcome_<step>`` (sets ``outcome``) then terminate end event
                               ``End_<step>`` named after the outcome
@@ -91,7 +94,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from ..diagnostics import Diagnostic, Severity
-from ..ir import Condition, Flow, Label, Parallel, Step, WorkflowDefinition
+from ..ir import FAILED_CODE, Condition, Flow, Label, Parallel, Step, WorkflowDefinition
 from ..options import Options
 from ._bpmn_xml import Document, write
 from ._bpmn_xsd import xsd_problems
@@ -134,7 +137,7 @@ __all__ = ["CHANNEL_VARIABLE", "FAILED_ERROR", "OUTCOME_VARIABLE", "STEP_HEADER"
 
 OUTCOME_VARIABLE = "outcome"
 CHANNEL_VARIABLE = "channel"
-FAILED_ERROR = "productkit.failed"  # BPMN error a worker throws when a job's last attempt fails
+FAILED_ERROR = FAILED_CODE  # BPMN error a worker throws when a job's last attempt fails
 FAILED = "failed"
 COMPLETED = "completed"
 _MARGIN_X, _MARGIN_Y = 152, 80
@@ -247,13 +250,18 @@ class BpmnTarget(Target[_Ctx, Frag]):
 
     def _sequence(self, flow: Flow, ctx: _Ctx, path: tuple[str | int, ...]) -> Frag | None:
         """A flow (the main one or a branch): its items one after the other."""
-        steps = [item for item in flow if isinstance(item, str)]
-        for i, step in enumerate(steps):
-            ctx.scope[step] = frozenset(steps[i + 1:])
+        # A jump may land on a later step of this sequence, or on the first step of a branch of
+        # a later parallel block: it enters the block (its other branches run too, as they do
+        # on the embedded engine, which bypasses only the steps before the target).
+        entries = [_entries(item) for item in flow]
+        for i, item in enumerate(flow):
+            if isinstance(item, str):
+                ctx.scope[item] = frozenset(s for later in entries[i + 1:] for s in later)
+        aliases = {s: _key(item) for item, firsts in zip(flow, entries, strict=True) for s in firsts}
         items: list[tuple[str | None, Frag]] = []
         flowing, jumped = True, set[str]()
         for index, item in enumerate(flow):
-            key = item if isinstance(item, str) else None
+            key = _key(item)
             if not flowing and key not in jumped:
                 ctx.problem(f"{_what(item)} can never run: the flow ended before it", *path, index)
                 continue
@@ -262,11 +270,11 @@ class BpmnTarget(Target[_Ctx, Frag]):
             if frag is None:
                 continue
             items.append((key, frag))
-            jumped |= {g.target for g in frag.gotos}
+            jumped |= {aliases.get(g.target, g.target) for g in frag.gotos}
             flowing = frag.exit is not None
         if not items:
             return None
-        return sequence(items, _goto_merge)
+        return sequence(items, _goto_merge, aliases=aliases)
 
     # steps --------------------------------------------------------------------------------
 
@@ -303,6 +311,8 @@ class BpmnTarget(Target[_Ctx, Frag]):
         if step.candidate_groups:
             extensions.append(El("zeebe:assignmentDefinition",
                                  (("candidateGroups", ",".join(step.candidate_groups)),)))
+        if step.due:
+            extensions.append(El("zeebe:taskSchedule", (("dueDate", f'=now() + duration("{step.due}")'),)))
         extensions.extend(field_outputs(step))
         task = make_node(_eid("Task", step.id), "userTask", ctx.label(step.title, step.id),
                          extensions=tuple(extensions))
@@ -365,7 +375,7 @@ class BpmnTarget(Target[_Ctx, Frag]):
 
     def _routes(self, step: Step, ctx: _Ctx) -> list[EndRoute | GotoRoute]:
         """A service task's boundary routes: declared errors, technical failure, timeout."""
-        routes = [self._error_route(step, code, ctx) for code in sorted(step.errors)]
+        routes = [self._error_route(step, code, ctx) for code in sorted(step.errors) if code != FAILED_ERROR]
         return [r for r in routes if r is not None] + [self._failure(step, ctx),
                                                        *self._timeout(step, ctx)]
 
@@ -403,19 +413,26 @@ class BpmnTarget(Target[_Ctx, Frag]):
         """The boundary event of the worker's ``productkit.failed`` (the job's last attempt
         failed) and the ``failed`` end it leads to, or for a step that is not critical, the
         way on after the task."""
-        if FAILED_ERROR in step.errors:
-            ctx.problem(f"step '{step.id}' declares the error '{FAILED_ERROR}', which the BPMN "
-                        "reserves for technical failures", "steps", step.id, "errors",
-                        FAILED_ERROR)
         ctx.errors.add(FAILED_ERROR)
         boundary = make_node(
             _eid("Catch", step.id, FAILED_ERROR), "boundaryEvent", "technical failure",
             attrs=(("attachedToRef", _eid("Task", step.id)),),
             body=(El("bpmn:errorEventDefinition", (("errorRef", _eid("Error", FAILED_ERROR)),)),))
-        if not step.critical:
+        return self._failure_route(step, boundary, FAILED_ERROR, ctx)
+
+    def _failure_route(self, step: Step, boundary: Node, key: str, ctx: _Ctx) -> EndRoute | GotoRoute:
+        """Where a technical failure (or the timeout) of a service step leads: the product's
+        ``productkit.failed`` route, else on past a step that is not critical, else ``failed``."""
+        route = step.errors.get(FAILED_ERROR) if step.kind == "service" else None
+        if route is not None and self._routable(step, FAILED_ERROR, ctx):
+            if route.goto is not None:
+                return GotoRoute(boundary, route.goto)
+            row = _outcome_row(ctx, (step.id, key), step.id, route.end or FAILED,
+                               ctx.label(route.message, "") or None, _eid("EndEvent", step.id, key))
+            return EndRoute(boundary, row)
+        if step.kind == "service" and not step.critical:
             return GotoRoute(boundary, _carry_on(step))
-        row = _outcome_row(ctx, (step.id, FAILED_ERROR), step.id, FAILED, None,
-                           _eid("EndEvent", step.id, FAILED_ERROR))
+        row = _outcome_row(ctx, (step.id, key), step.id, FAILED, None, _eid("EndEvent", step.id, key))
         return EndRoute(boundary, row)
 
     def _decision(self, step: Step, ctx: _Ctx) -> Frag | None:
@@ -482,11 +499,7 @@ class BpmnTarget(Target[_Ctx, Frag]):
         timer = El("bpmn:timerEventDefinition", children=(duration(step.timeout),))
         boundary = make_node(_eid("Timeout", step.id), "boundaryEvent", f"timeout {step.timeout}",
                              attrs=(("attachedToRef", _eid("Task", step.id)),), body=(timer,))
-        if step.kind == "service" and not step.critical:
-            return [GotoRoute(boundary, _carry_on(step))]
-        row = _outcome_row(ctx, (step.id, "timeout"), step.id, FAILED, None,
-                           _eid("EndEvent", step.id, "timeout"))
-        return [EndRoute(boundary, row)]
+        return [self._failure_route(step, boundary, "timeout", ctx)]
 
 
 def emit_bpmn(defn: WorkflowDefinition, *, language: str = "zh-CN") -> Emitted:
@@ -501,6 +514,18 @@ def _carry_on(step: Step) -> str:
 
 def _what(item: str | Parallel) -> str:
     return f"step '{item}'" if isinstance(item, str) else "a parallel block"
+
+
+def _entries(item: str | Parallel) -> tuple[str, ...]:
+    """The steps a jump may land on to enter ``item``: the step, or each branch's first step."""
+    if isinstance(item, str):
+        return (item,)
+    return tuple(b[0] for b in item.parallel if b and isinstance(b[0], str))
+
+
+def _key(item: str | Parallel) -> str | None:
+    """The name jumps use for a sequence item: the step, or a parallel block's first step."""
+    return item if isinstance(item, str) else _first_step([item])
 
 
 def _first_step(flow: Flow) -> str | None:
