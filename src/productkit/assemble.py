@@ -251,7 +251,9 @@ def _edges(asm: Assembly) -> None:
             for w in providers.get(cap, []):
                 _add(asm, w, sid, f"'{sid}' requires {cap} provided by '{w}'", io.rs.loc("use"))
         for j, before in enumerate(io.rs.step.after):
-            if before in asm.steps:
+            if before == sid:  # a step after itself: a cycle of one, which _add would drop
+                asm.graph.add_edge(sid, sid, reason=f"'{sid}' is declared after itself", at=io.rs.loc("after", j))
+            elif before in asm.steps:
                 _add(asm, before, sid, f"'{sid}' is declared after '{before}'", io.rs.loc("after", j))
         for code, route in io.rs.step.on_error.items():
             if route.goto in asm.steps:
@@ -332,7 +334,7 @@ def _order(asm: Assembly) -> list[str]:
 def check_cycles(asm: Assembly) -> Iterator[Diagnostic]:
     """PK401: every cycle, each edge with its reason, located at its first step."""
     for scc in nx.strongly_connected_components(asm.graph):
-        if len(scc) < 2:
+        if len(scc) < 2 and not asm.graph.has_edge(next(iter(scc)), next(iter(scc))):
             continue
         sub = asm.graph.subgraph(scc)
         cycle = nx.find_cycle(sub)
