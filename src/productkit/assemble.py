@@ -23,6 +23,7 @@ from .loader import Document
 from .model import ProcessComponent, TypeSpec, UIComponent
 from .params import effective_spec
 from .resolve import ResolvedProduct, ResolvedStep
+from .shape import did_you_mean
 from .sources import Entry
 
 __all__ = ["Assemblies", "Assembly", "StepIO", "assemble", "type_name", "write_channels"]
@@ -259,8 +260,29 @@ def _edges(asm: Assembly) -> None:
             if route.goto in asm.steps:
                 _add(asm, sid, route.goto, f"error {code} of '{sid}' goes to '{route.goto}'",
                      io.rs.loc("on_error", code))
+    _shows_edges(asm, writers)
     _journey_edges(asm)
     _end_edges(asm)
+
+
+def _shows_edges(asm: Assembly, writers: dict[str, list[str]]) -> None:
+    """A screen comes after the steps that produce what it shows (a quote before its screen)."""
+    for sid, io in asm.steps.items():
+        comp = _comp(io)
+        if not isinstance(comp, UIComponent):
+            continue
+        for path in comp.shows:
+            for read in _shown_reads(asm, path):
+                for w in writers.get(read, []):
+                    _add(asm, w, sid, f"screen '{sid}' shows {read} written by '{w}'", io.rs.loc("use"))
+
+
+def _shown_reads(asm: Assembly, name: str) -> list[str]:
+    """The data paths behind one ``shows`` entry: the path, or what a derived value reads."""
+    if "." in name:
+        return [name]
+    cond = asm.conditions.get(f"derived:{name}")
+    return _condition_reads(asm, cond) if cond is not None else []
 
 
 def _end_edges(asm: Assembly) -> None:
@@ -368,7 +390,19 @@ def check_providers(asm: Assembly) -> Iterator[Diagnostic]:
                 if not on and path in producers:
                     yield Diagnostic("PK409", f"on channel '{channel}' nothing collects {path}, "
                                      f"which step '{sid}' needs", io.rs.loc("use" if path in io.reads else "when"),
-                                     hint=f"add a UI component available on {channel} that collects it")
+                                     hint=_missing_hint(asm, producers[path], sid, channel))
+
+
+def _missing_hint(asm: Assembly, producers: list[str], sid: str, channel: str) -> str:
+    """PK409's fix: a screen is wanted only when screens produce the value; a service step
+    that does not run on the channel is made to run there, or the reader kept off it."""
+    services = [p for p in producers if p != START and not isinstance(_comp(asm.steps[p]), UIComponent)]
+    if not services:
+        return f"add a UI component available on {channel} that collects it"
+    where = "; ".join(f"step '{p}', which runs only on {', '.join(asm.steps[p].channels) or 'no channel'}"
+                      for p in services)
+    return (f"it is an output of {where}: run that step on {channel} too (its channels:), or keep "
+            f"'{sid}' off {channel} (its channels:, or a when on channel)")
 
 
 def check_writers(asm: Assembly) -> Iterator[Diagnostic]:
@@ -453,10 +487,32 @@ def check_reachable(asm: Assembly) -> Iterator[Diagnostic]:
         if not io.channels:
             yield Diagnostic("PK406", f"step '{sid}' runs on none of the product's channels "
                              f"({', '.join(asm.product.channels)})", io.rs.loc("id"))
+    jumped = _reached_by_goto(asm, set(ends))
     for end in ends:
         for later in nx.descendants(asm.graph, end):
-            yield Diagnostic("PK406", f"step '{later}' comes after '{end}', which always ends the application",
-                             asm.steps[later].rs.loc("id"))
+            if later not in jumped:
+                yield Diagnostic("PK406", f"step '{later}' comes after '{end}', which always ends the "
+                                 "application", asm.steps[later].rs.loc("id"),
+                                 hint="reach it with an error route ({goto: step}) or give the end a when")
+
+
+def _reached_by_goto(asm: Assembly, ends: set[str]) -> set[str]:
+    """Steps after an unconditional end that an error route of a step that can run jumps to,
+    and the steps after them up to the next unconditional end."""
+    after_end = set().union(*(nx.descendants(asm.graph, e) for e in ends)) if ends else set()
+    reached: set[str] = set()
+    todo = [route.goto for sid, io in asm.steps.items() if sid not in after_end
+            for route in io.rs.step.on_error.values() if route.goto in after_end]
+    while todo:
+        sid = todo.pop()
+        if sid is None or sid in reached:
+            continue
+        reached.add(sid)
+        io = asm.steps[sid]
+        todo.extend(route.goto for route in io.rs.step.on_error.values() if route.goto in after_end)
+        if sid not in ends:
+            todo.extend(n for n in asm.graph.successors(sid) if n in asm.steps)
+    return reached
 
 
 def check_conflicts(asm: Assembly) -> Iterator[Diagnostic]:
@@ -521,5 +577,40 @@ def check_step_channels(asm: Assembly) -> Iterator[Diagnostic]:
                                  f"(it supports {', '.join(sorted(supported))})", io.rs.loc("channels", j))
 
 
+def check_shows(asm: Assembly) -> Iterator[Diagnostic]:
+    """PK415: every name a screen shows is a parameter, a derived value or data of the product."""
+    for sid, io in asm.steps.items():
+        comp = _comp(io)
+        if not isinstance(comp, UIComponent) or io.rs.component is None:
+            continue
+        for j, name in enumerate(comp.shows):
+            if name not in asm.scope:
+                what = "data" if "." in name else "parameter or derived value"
+                yield Diagnostic("PK415", f"screen '{sid}' shows {name}, but no {what} of that name exists "
+                                 f"in {asm.product.model.id}", io.rs.loc("use"),
+                                 related=(Related(io.rs.component.doc.loc(("shows", j)), "shown here"),),
+                                 hint=did_you_mean(name, asm.scope))
+
+
+def check_eligibility_at_start(asm: Assembly) -> Iterator[Diagnostic]:
+    """PK414: an eligibility rule is checked when the application starts, so it reads only what
+    is known then: parameters, derived values of those, the context and the channel."""
+    known = set(asm.product.context)
+    for rule, entry, i in asm.product.rules:
+        cond = asm.conditions.get(f"rule:{rule.id}")
+        if rule.kind != "eligibility" or cond is None:
+            continue
+        late = [p for p in _condition_reads(asm, cond) if p not in known]
+        if late:
+            writers = sorted({sid for sid, io in asm.steps.items() for p in late if p in io.writes})
+            by = f", written by step(s) {', '.join(repr(w) for w in writers)}" if writers else ""
+            yield Diagnostic("PK414", f"eligibility rule '{rule.id}' reads {', '.join(late)}{by}; an "
+                             "eligibility rule is checked when the application starts, before any step",
+                             entry.doc.loc(("rules", i, "expr")),
+                             hint="read only parameters, the context and channel here, or refuse later with "
+                             "an end step (end: rejected) whose when reads the value")
+
+
 GRAPH_CHECKS = (check_cycles, check_step_channels, check_providers, check_writers, check_every_path, check_types,
-                check_reachable, check_conflicts, check_capabilities, check_unused)
+                check_reachable, check_conflicts, check_capabilities, check_unused, check_shows,
+                check_eligibility_at_start)
