@@ -270,7 +270,7 @@ class BpmnTarget(Target[_Ctx, Frag]):
             if frag is None:
                 continue
             items.append((key, frag))
-            jumped |= {aliases.get(g.target, g.target) for g in frag.gotos}
+            jumped |= {aliases.get(g.target) or g.target for g in frag.gotos}
             flowing = frag.exit is not None
         if not items:
             return None
