@@ -18,7 +18,7 @@ import networkx as nx
 from . import expr
 from .context import Context, Key
 from .diagnostics import Diagnostic, Location, Related, Severity
-from .ir import Condition
+from .ir import OUTCOME_VARIABLE, Condition
 from .loader import Document
 from .model import ProcessComponent, TypeSpec, UIComponent
 from .params import effective_spec
@@ -26,9 +26,11 @@ from .resolve import ResolvedProduct, ResolvedStep
 from .shape import did_you_mean
 from .sources import Entry
 
-__all__ = ["Assemblies", "Assembly", "StepIO", "assemble", "type_name", "write_channels"]
+__all__ = ["OUTCOME_NAME", "Assemblies", "Assembly", "StepIO", "assemble", "is_finally", "step_scope", "type_name",
+           "write_channels"]
 
 START = "<start>"
+OUTCOME_NAME = OUTCOME_VARIABLE  # what a finally step's condition reads: the outcome reached
 
 
 def type_name(spec: TypeSpec) -> str:
@@ -138,6 +140,16 @@ def _scope(rp: ResolvedProduct, steps: dict[str, StepIO]) -> dict[str, str]:
     return scope
 
 
+def is_finally(io: StepIO) -> bool:
+    """A step that runs once when the application reaches any outcome, outside the flow."""
+    return io.rs.step.finally_
+
+
+def step_scope(asm: Assembly, io: StepIO) -> dict[str, str]:
+    """The names a step's ``when`` may read: a finally step reads the outcome reached too."""
+    return {**asm.scope, OUTCOME_NAME: "string"} if is_finally(io) else asm.scope
+
+
 def _param_values(rp: ResolvedProduct) -> dict[str, Any]:
     return {name: p.value for name, p in rp.params.items() if p.value is not None}
 
@@ -163,7 +175,7 @@ def assemble(ctx: Context, rp: ResolvedProduct) -> Assembly:
     for io in steps.values():
         if io.rs.step.when is not None:
             where = (io.rs.origin.doc, ("steps", io.rs.index, "when"))
-            io.condition = _check_expr(io.rs.step.when, scope, where, out)
+            io.condition = _check_expr(io.rs.step.when, step_scope(asm, io), where, out)
     _rules(asm, params)
     _edges(asm)
     asm.order = _order(asm)
@@ -229,21 +241,27 @@ def _add(asm: Assembly, a: str, b: str, reason: str, at: Location) -> None:
         asm.graph.add_edge(a, b, reason=reason, at=at)
 
 
+def _flow_steps(asm: Assembly) -> dict[str, StepIO]:
+    """The steps of the flow: every step but the finally steps, which run after it ends."""
+    return {sid: io for sid, io in asm.steps.items() if not is_finally(io)}
+
+
 def _edges(asm: Assembly) -> None:
     g = asm.graph
     g.add_node(START)
-    for sid in asm.steps:
+    flow = _flow_steps(asm)
+    for sid in flow:
         g.add_node(sid)
     writers: dict[str, list[str]] = {}
-    for sid, io in asm.steps.items():
+    for sid, io in flow.items():
         for path in io.writes:
             writers.setdefault(path, []).append(sid)
     providers: dict[str, list[str]] = {}
-    for sid, io in asm.steps.items():
+    for sid, io in flow.items():
         comp = io.rs.component.model if io.rs.component else None
         for cap in comp.provides if isinstance(comp, ProcessComponent) else []:
             providers.setdefault(cap, []).append(sid)
-    for sid, io in asm.steps.items():
+    for sid, io in flow.items():
         for path in _all_reads(asm, io):
             for w in writers.get(path, []):
                 _add(asm, w, sid, f"'{sid}' reads {path} written by '{w}'", io.rs.loc("use"))
@@ -252,12 +270,14 @@ def _edges(asm: Assembly) -> None:
             for w in providers.get(cap, []):
                 _add(asm, w, sid, f"'{sid}' requires {cap} provided by '{w}'", io.rs.loc("use"))
         for j, before in enumerate(io.rs.step.after):
+            if before in asm.steps and is_finally(asm.steps[before]):
+                continue  # PK413
             if before == sid:  # a step after itself: a cycle of one, which _add would drop
                 asm.graph.add_edge(sid, sid, reason=f"'{sid}' is declared after itself", at=io.rs.loc("after", j))
             elif before in asm.steps:
                 _add(asm, before, sid, f"'{sid}' is declared after '{before}'", io.rs.loc("after", j))
         for code, route in io.rs.step.on_error.items():
-            if route.goto in asm.steps:
+            if route.goto in flow:
                 _add(asm, sid, route.goto, f"error {code} of '{sid}' goes to '{route.goto}'",
                      io.rs.loc("on_error", code))
     _shows_edges(asm, writers)
@@ -267,7 +287,7 @@ def _edges(asm: Assembly) -> None:
 
 def _shows_edges(asm: Assembly, writers: dict[str, list[str]]) -> None:
     """A screen comes after the steps that produce what it shows (a quote before its screen)."""
-    for sid, io in asm.steps.items():
+    for sid, io in _flow_steps(asm).items():
         comp = _comp(io)
         if not isinstance(comp, UIComponent):
             continue
@@ -289,7 +309,7 @@ def _end_edges(asm: Assembly) -> None:
     """An end gates every step declared after it that it does not itself need; an end without
     ``when`` also waits for every step declared before it (else it would end the application
     while they run)."""
-    ids = list(asm.steps)
+    ids = list(_flow_steps(asm))
     for i, sid in enumerate(ids):
         step = asm.steps[sid].rs.step
         if not step.end:
@@ -308,7 +328,7 @@ def _end_edges(asm: Assembly) -> None:
 
 def _journey_edges(asm: Assembly) -> None:
     """Customer screens keep their declared order: a journey is a sequence."""
-    users = [sid for sid, io in asm.steps.items() if isinstance(_comp(io), UIComponent)]
+    users = [sid for sid, io in _flow_steps(asm).items() if isinstance(_comp(io), UIComponent)]
     for a, b in itertools.pairwise(users):
         if not nx.has_path(asm.graph, b, a):
             _add(asm, a, b, f"screen '{b}' follows screen '{a}'", asm.steps[b].rs.loc("use"))
@@ -345,7 +365,7 @@ def _order(asm: Assembly) -> list[str]:
     g = asm.graph
     position = {sid: i for i, sid in enumerate(asm.steps)}
     if not nx.is_directed_acyclic_graph(g):
-        return list(asm.steps)
+        return list(_flow_steps(asm))
     return [n for n in nx.lexicographical_topological_sort(g, key=lambda n: position.get(n, -1))
             if n != START]
 
@@ -384,7 +404,7 @@ def check_providers(asm: Assembly) -> Iterator[Diagnostic]:
                                  io.rs.loc("use" if path in io.reads else "when"),
                                  hint="add a step whose component outputs it, a UI field, or a context entry")
                 continue
-            for channel in io.channels:
+            for channel in [] if is_finally(io) else io.channels:  # a finally step reads what exists
                 on = [p for p in producers.get(path, [])
                       if p == START or channel in write_channels(asm.steps[p], path)]
                 if not on and path in producers:
@@ -553,7 +573,7 @@ def check_unused(asm: Assembly) -> Iterator[Diagnostic]:
     for cond in asm.conditions.values():
         read.update(cond.names)
     for sid, io in asm.steps.items():
-        if isinstance(_comp(io), UIComponent):
+        if isinstance(_comp(io), UIComponent) or is_finally(io):  # a finally step's outputs are unread
             continue
         for path in io.writes:
             if path not in read:
@@ -611,6 +631,56 @@ def check_eligibility_at_start(asm: Assembly) -> Iterator[Diagnostic]:
                              "an end step (end: rejected) whose when reads the value")
 
 
+def check_finally(asm: Assembly) -> Iterator[Diagnostic]:
+    """PK413: a finally step is a service step outside the flow that never changes the outcome:
+    no routes, no order of its own, and nothing reads what it writes."""
+    finals = {sid: io for sid, io in asm.steps.items() if is_finally(io)}
+    for sid, io in finals.items():
+        yield from _finally_shape(sid, io)
+    written = {path: sid for sid, io in finals.items() for path in io.writes}
+    for sid, io in asm.steps.items():
+        yield from _finally_refs(sid, io, finals)
+        for path in _all_reads(asm, io):
+            if path in written:
+                yield Diagnostic("PK413", f"step '{sid}' reads {path}, written by the finally step "
+                                 f"'{written[path]}', which runs after every other step",
+                                 io.rs.loc("use" if path in io.reads else "when"))
+    for rule, entry, i in asm.product.rules:
+        cond = asm.conditions.get(f"rule:{rule.id}")
+        for path in sorted(set(_condition_reads(asm, cond) if cond else []) & set(written)):
+            yield Diagnostic("PK413", f"rule '{rule.id}' reads {path}, written by the finally step "
+                             f"'{written[path]}'", entry.doc.loc(("rules", i, "expr")))
+
+
+def _finally_refs(sid: str, io: StepIO, finals: dict[str, StepIO]) -> Iterator[Diagnostic]:
+    """PK413: a flow step ordered after, or jumping to, a finally step."""
+    for j, before in enumerate(io.rs.step.after):
+        if before in finals and sid not in finals:
+            yield Diagnostic("PK413", f"step '{sid}' is declared after the finally step '{before}', which "
+                             "runs only once the application has an outcome", io.rs.loc("after", j))
+    for code, route in io.rs.step.on_error.items():
+        if route.goto in finals:
+            yield Diagnostic("PK413", f"error {code} of step '{sid}' goes to the finally step "
+                             f"'{route.goto}', which runs on every outcome anyway",
+                             io.rs.loc("on_error", code, "goto"))
+
+
+def _finally_shape(sid: str, io: StepIO) -> Iterator[Diagnostic]:
+    comp = _comp(io)
+    if not (isinstance(comp, ProcessComponent) and comp.task == "service"):
+        what = "an end" if io.rs.step.end else ("a screen" if isinstance(comp, UIComponent)
+                                                  else f"a {getattr(comp, 'task', 'service')} step")
+        yield Diagnostic("PK413", f"step '{sid}' is {what}; only a service step (a handler call) can run "
+                         "on every outcome", io.rs.loc("finally"))
+    for code in io.rs.step.on_error:
+        yield Diagnostic("PK413", f"the finally step '{sid}' routes error {code}; a finally step never "
+                         "changes the outcome (its errors and failures are recorded)",
+                         io.rs.loc("on_error", code, key=True))
+    for j, _before in enumerate(io.rs.step.after):
+        yield Diagnostic("PK413", f"the finally step '{sid}' has after:; finally steps run in the order they "
+                         "are declared, once the flow has ended", io.rs.loc("after", j))
+
+
 GRAPH_CHECKS = (check_cycles, check_step_channels, check_providers, check_writers, check_every_path, check_types,
                 check_reachable, check_conflicts, check_capabilities, check_unused, check_shows,
-                check_eligibility_at_start)
+                check_eligibility_at_start, check_finally)

@@ -24,6 +24,7 @@ __all__ = [
     "COMPENSATING_OUTCOMES",
     "FAILED_CODE",
     "FORMAT",
+    "OUTCOME_VARIABLE",
     "Compensation",
     "Condition",
     "Derived",
@@ -46,6 +47,7 @@ __all__ = [
 
 FORMAT = "productkit.workflow/2"  # 2: conditions carry CEL only; targets translate them
 CHANNEL_VARIABLE = "channel"  # the application's channel, a start variable of every workflow
+OUTCOME_VARIABLE = "outcome"  # the outcome reached, which the conditions of finally steps read
 COMPENSATING_OUTCOMES = ("rejected", "failed", "cancelled")
 # The technical failure every service step implicitly declares: its handler still fails after the
 # step's retries, or the step's timeout runs out. Routed like a business error when on_error names it.
@@ -229,6 +231,9 @@ class WorkflowDefinition(_IR):
     steps: dict[str, Step]
     flow: Flow
     journeys: dict[str, list[str]] = Field(description="channel -> user step ids in order")
+    finally_steps: list[str] = Field(default_factory=list, description="service steps run once, in this order, "
+                                     "when the application reaches any outcome (after its compensations); "
+                                     "their conditions read `outcome`; they never change it")
     rules: list[Rule] = Field(default_factory=list)
     derived: dict[str, Derived] = Field(default_factory=dict)
     compensate_on: list[str] = Field(default_factory=lambda: list(COMPENSATING_OUTCOMES),

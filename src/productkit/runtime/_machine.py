@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
-from ..ir import CHANNEL_VARIABLE, FAILED_CODE, ErrorRoute, Label, Step
+from ..ir import CHANNEL_VARIABLE, FAILED_CODE, OUTCOME_VARIABLE, ErrorRoute, Label, Step
 from ._coerce import coerced
 from ._durations import add
 from ._expr import holds
@@ -140,6 +140,8 @@ class Machine:
                     self._pause()
             elif self.state.status == Status.COMPENSATING:
                 self._compensate_next()
+            elif self.state.status == Status.FINISHING:
+                self._finally_next()
             else:
                 return
 
@@ -448,7 +450,50 @@ class Machine:
             st.status = Status.COMPENSATING
             self.save()
         else:
+            self._finish()
+
+    def _finish(self) -> None:
+        """After the compensations: run the finally steps (one commit each), then close."""
+        if self._finals_left():
+            self.state.status = Status.FINISHING
+            self.save()
+        else:
             self._close()
+
+    def _finals_left(self) -> list[str]:
+        return [s for s in self.defn.finally_steps if s not in self.state.finished]
+
+    def _finally_next(self) -> None:
+        """Start the next finally step, skip it, or close when none is left. A finally step
+        never changes the outcome: it is not critical and has no routes."""
+        st, left = self.state, self._finals_left()
+        if not left:
+            self._close()
+            return
+        step = self.defn.steps[left[0]]
+        if call_key(step.id, False) in st.calls:
+            self._continue_call(step, False)
+        elif st.channel not in step.channels:
+            self._skip(step, f"not on channel {st.channel}")
+        elif step.when is None or self._final_condition(step):
+            self._start_call(step, False)
+
+    def _final_condition(self, step: Step) -> bool:
+        """Whether a finally step's condition holds (it reads ``outcome``); when false or
+        undecidable, the step is recorded as skipped or failed and False returned."""
+        assert step.when is not None
+        try:
+            holding = holds(step.when, {**self.env(), OUTCOME_VARIABLE: str(self.state.outcome)}, self.defn.derived)
+        except ConditionError as exc:
+            self.state.finished[step.id] = StepStatus.FAILED
+            self.record(step.id, StepStatus.FAILED, detail=str(exc))
+            self.audit(AuditKind.NONCRITICAL_FAILURE, step.id, reason=f"condition: {exc.reason}")
+            self.save()
+            return False
+        if not holding:
+            self._skip(step, f"condition {step.when.cel} is false")
+            self.save()
+        return holding
 
     def _close(self) -> None:
         st = self.state
@@ -465,7 +510,7 @@ class Machine:
         """Undo the newest completed step not undone yet (one commit each), or close."""
         todo = self._to_undo()
         if not todo:
-            self._close()
+            self._finish()
             return
         step = self.defn.steps[todo[0]]
         if call_key(step.id, True) in self.state.calls:
@@ -485,7 +530,7 @@ class Machine:
         if self._to_undo():
             self.save()
         else:
-            self._close()
+            self._finish()
 
     # ------------------------------------------------------------ from the outside
 

@@ -29,6 +29,7 @@ __all__ = [
     "Goto",
     "GotoBranch",
     "GotoRoute",
+    "Row",
     "Shift",
     "chain",
     "decision",
@@ -36,6 +37,7 @@ __all__ = [
     "flow_id",
     "make_node",
     "parallel",
+    "place_row",
     "rejoin",
     "row_of",
     "sequence",
@@ -95,7 +97,7 @@ class EndRoute:
     """A boundary event leading to a row of nodes (an outcome event and an end event)."""
 
     boundary: Node
-    nodes: tuple[Node, ...]
+    nodes: Row
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,7 +124,7 @@ class EndBranch:
 
     condition: str
     name: str
-    nodes: tuple[Node, ...]
+    nodes: Row
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,6 +247,14 @@ def row_of(nodes: Sequence[Node], x: int = 0, y: int = 0) -> Frag:
                 max(n.bounds.y + n.bounds.height for n in nodes), placed[0], placed[-1])
 
 
+Row = tuple[Node, ...] | Frag  # what an end leads to: nodes in a row, or a laid-out fragment
+
+
+def place_row(row: Row, x: int = 0, y: int = 0) -> Frag:
+    """``row`` with its entry at ``x`` on the axis at ``y`` (see :func:`row_of`)."""
+    return row_of(row, x, y) if isinstance(row, tuple) else row.moved(x, y)
+
+
 def _no_merge(target: str) -> Node:
     raise AssertionError(f"no jump can reach {target} in a plain chain")
 
@@ -309,9 +319,9 @@ def _handler(boundary: Node, route: CompensationRoute, top: int, jumps: bool) ->
                 None)
 
 
-def _end_row(boundary: Node, nodes: Sequence[Node], y: int, x: int) -> Frag:
+def _end_row(boundary: Node, nodes: Row, y: int, x: int) -> Frag:
     """The boundary event, and the nodes it leads to in a row at height ``y`` from ``x``."""
-    r = row_of(nodes, x, y)
+    r = place_row(nodes, x, y)
     first = r.entry
     down = [boundary.bounds.bottom_mid, (boundary.bounds.center_x, y), first.bounds.left_mid]
     return Frag((boundary, *r.nodes), (_edge(boundary, first, down), *r.edges), x + r.width, 0,
@@ -360,7 +370,7 @@ def decision(gateway: Node, branches: Sequence[EndBranch | GotoBranch]) -> Frag:
             continue
         y = ROW0 + ROW * row
         row += 1
-        r = row_of(branch.nodes, x0, y)
+        r = place_row(branch.nodes, x0, y)
         first = r.entry
         down = [gn.bounds.bottom_mid, (gn.bounds.center_x, y), first.bounds.left_mid]
         edge = _edge(gn, first, down, branch.name, branch.condition)
@@ -369,12 +379,12 @@ def decision(gateway: Node, branches: Sequence[EndBranch | GotoBranch]) -> Frag:
     return frag
 
 
-def end_branch(split: Node, nodes: Sequence[Node], condition: str, label: str) -> Frag:
+def end_branch(split: Node, nodes: Row, condition: str, label: str) -> Frag:
     """An end step with a condition: the condition flow leaves the gateway downwards to the
     outcome and end events; the gateway's default flow continues the sequence."""
     s = single(split)
     sn = s.entry
-    r = row_of(nodes, s.width + GAP, ROW0)
+    r = place_row(nodes, s.width + GAP, ROW0)
     first = r.entry
     edge = _edge(sn, first, [sn.bounds.bottom_mid, (sn.bounds.center_x, ROW0), first.bounds.left_mid],
                  label, condition)

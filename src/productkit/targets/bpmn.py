@@ -106,14 +106,15 @@ from ._layout import (
     Frag,
     GotoBranch,
     GotoRoute,
+    Row,
     chain,
     decision,
     end_branch,
     flow_id,
     make_node,
     parallel,
+    place_row,
     rejoin,
-    row_of,
     sequence,
     single,
     task_with_routes,
@@ -229,6 +230,9 @@ class BpmnTarget(Target[_Ctx, Frag]):
         parts = [start] if body is None else [start, body]
         if parts[-1].exit is not None:
             parts.extend(single(n) for n in _compensations(ctx, (COMPLETED,), None, COMPLETED))
+            if defn.finally_steps:  # the outcome is set first: the finally steps' conditions read it
+                parts.append(single(_outcome_setter(("", COMPLETED), COMPLETED, None)))
+                parts.extend(self._finally_block(ctx, ("", COMPLETED)))
             parts.append(single(_outcome_end("EndEvent_completed", COMPLETED)))
         whole = chain(parts)
         if whole.gotos:
@@ -343,9 +347,9 @@ class BpmnTarget(Target[_Ctx, Frag]):
             ctx.problem(f"end step '{step.id}' has no outcome", "steps", step.id, "outcome")
         outcome = step.outcome or FAILED
         message = ctx.label(step.message, "") or None
-        row = _outcome_row(ctx, (step.id,), step.id, outcome, message, _eid("End", step.id))
+        row = self._outcome_row(ctx, (step.id,), step.id, outcome, message, _eid("End", step.id))
         if step.when is None:
-            return row_of(row).closed()
+            return place_row(row).closed()
         feel = _feel(step.when, ctx, ("steps", step.id, "when"))
         split = make_node(_eid("Gateway", step.id, "when"), "exclusiveGateway", step.when.cel)
         return end_branch(split, row, feel, "yes")
@@ -363,6 +367,49 @@ class BpmnTarget(Target[_Ctx, Frag]):
         return parallel(fork, join, present)
 
     # pieces -------------------------------------------------------------------------------
+
+    def _outcome_row(self, ctx: _Ctx, key: tuple[str, ...], at: str, outcome: str, message: str | None,
+                     end_id: str) -> Row:
+        """An intermediate event ``Outcome_<key>`` that sets ``outcome`` (Zeebe applies no output
+        mappings on a terminate end event), the compensations the outcome runs, the finally
+        steps, then the terminate end event named after the outcome."""
+        setter = _outcome_setter(key, outcome, message)
+        end = make_node(end_id, "endEvent", outcome, body=(El("bpmn:terminateEventDefinition"),))
+        undo = _compensations(ctx, key, at, outcome)
+        if not ctx.defn.finally_steps:
+            return (setter, *undo, end)
+        return chain([single(setter), *map(single, undo), *self._finally_block(ctx, key), single(end)])
+
+    def _finally_block(self, ctx: _Ctx, key: tuple[str, ...]) -> list[Frag]:
+        """The finally steps as one end reaches them, in order, each under its condition (which
+        reads ``outcome``); a technical failure or timeout goes on to the next one. Every end
+        gets its own copy, ids prefixed with the end's key, so a terminate end still ends the
+        whole process and nothing converges across parallel branches."""
+        return [self._finally_step(ctx.defn.steps[sid], ctx, key) for sid in ctx.defn.finally_steps]
+
+    def _finally_step(self, step: Step, ctx: _Ctx, key: tuple[str, ...]) -> Frag:
+        name = (*key, step.id)
+        carry = "#".join((*name, "continue"))
+        extensions = (task_definition(step), *headers(step), *io_mapping(step))
+        task = make_node(_eid("Finally", *name), "serviceTask", ctx.label(step.title, step.id),
+                         extensions=extensions)
+        ctx.errors.add(FAILED_ERROR)
+        routes: list[EndRoute | GotoRoute | CompensationRoute] = [GotoRoute(make_node(
+            _eid("Catch", *name, FAILED_ERROR), "boundaryEvent", "technical failure",
+            attrs=(("attachedToRef", task.id),),
+            body=(El("bpmn:errorEventDefinition", (("errorRef", _eid("Error", FAILED_ERROR)),)),)), carry)]
+        if step.timeout:
+            timer = El("bpmn:timerEventDefinition", children=(duration(step.timeout),))
+            routes.append(GotoRoute(make_node(_eid("Timeout", *name), "boundaryEvent", f"timeout {step.timeout}",
+                                              attrs=(("attachedToRef", task.id),), body=(timer,)), carry))
+        frag = rejoin(task_with_routes(task, routes),
+                      make_node(_eid("Gateway", *name, "continue"), "exclusiveGateway", None), carry)
+        if step.when is None:
+            return frag
+        feel = _feel(step.when, ctx, ("steps", step.id, "when"))
+        split = make_node(_eid("Gateway", *name, "when"), "exclusiveGateway", step.when.cel)
+        merge = make_node(_eid("Gateway", *name, "skip"), "exclusiveGateway", None)
+        return when(split, merge, frag, feel, "yes")
 
     def _guard(self, step: Step, frag: Frag, ctx: _Ctx) -> Frag:
         """Wrap ``frag`` in a split and merge gateway when the step has a condition."""
@@ -405,7 +452,7 @@ class BpmnTarget(Target[_Ctx, Frag]):
         if route.goto is not None:
             return GotoRoute(boundary, route.goto)
         message = ctx.label(route.message, "") or None
-        row = _outcome_row(ctx, (step.id, code), step.id, route.end or FAILED, message,
+        row = self._outcome_row(ctx, (step.id, code), step.id, route.end or FAILED, message,
                            _eid("EndEvent", step.id, code))
         return EndRoute(boundary, row)
 
@@ -427,12 +474,12 @@ class BpmnTarget(Target[_Ctx, Frag]):
         if route is not None and self._routable(step, FAILED_ERROR, ctx):
             if route.goto is not None:
                 return GotoRoute(boundary, route.goto)
-            row = _outcome_row(ctx, (step.id, key), step.id, route.end or FAILED,
+            row = self._outcome_row(ctx, (step.id, key), step.id, route.end or FAILED,
                                ctx.label(route.message, "") or None, _eid("EndEvent", step.id, key))
             return EndRoute(boundary, row)
         if step.kind == "service" and not step.critical:
             return GotoRoute(boundary, _carry_on(step))
-        row = _outcome_row(ctx, (step.id, key), step.id, FAILED, None, _eid("EndEvent", step.id, key))
+        row = self._outcome_row(ctx, (step.id, key), step.id, FAILED, None, _eid("EndEvent", step.id, key))
         return EndRoute(boundary, row)
 
     def _decision(self, step: Step, ctx: _Ctx) -> Frag | None:
@@ -469,7 +516,7 @@ class BpmnTarget(Target[_Ctx, Frag]):
                                            _ncname(flow_id(gateway.id, code))))
                 continue
             message = ctx.label(route.message, "") or None
-            row = _outcome_row(ctx, (step.id, code), step.id, route.end or FAILED, message,
+            row = self._outcome_row(ctx, (step.id, code), step.id, route.end or FAILED, message,
                                _eid("EndEvent", step.id, code))
             branches.append(EndBranch(condition, code, row))
         return decision(gateway, branches) if branches else None
@@ -613,16 +660,11 @@ def _outcome_end(node_id: str, outcome: str) -> Node:
     return make_node(node_id, "endEvent", outcome, extensions=(mapping,))
 
 
-def _outcome_row(ctx: _Ctx, key: tuple[str, ...], at: str, outcome: str, message: str | None,
-                 end_id: str) -> tuple[Node, ...]:
-    """An intermediate event ``Outcome_<key>`` that sets ``outcome`` (Zeebe applies no output
-    mappings on a terminate end event), the compensations the outcome runs, then the terminate
-    end event named after the outcome."""
+def _outcome_setter(key: tuple[str, ...], outcome: str, message: str | None) -> Node:
+    """The intermediate event ``Outcome_<key>`` that sets the variable ``outcome``."""
     mapping = El("zeebe:ioMapping", children=(output(_feel_string(outcome), OUTCOME_VARIABLE),))
-    setter = make_node(_eid("Outcome", *key), "intermediateThrowEvent", f"outcome: {outcome}",
-                       extensions=(mapping,), documentation=message)
-    end = make_node(end_id, "endEvent", outcome, body=(El("bpmn:terminateEventDefinition"),))
-    return (setter, *_compensations(ctx, key, at, outcome), end)
+    return make_node(_eid("Outcome", *key), "intermediateThrowEvent", f"outcome: {outcome}",
+                     extensions=(mapping,), documentation=message)
 
 
 
