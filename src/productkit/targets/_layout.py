@@ -272,7 +272,9 @@ def task_with_routes(task: Node, routes: Sequence[Route]) -> Frag:
     task = task.placed(Bounds(tb.x, tb.y, max(tb.width, span + 54), tb.height))
     t = task.bounds
     frag = Frag((task,), (), t.width, -t.y, t.y + t.height, task, task)
-    total = rows = sum(isinstance(r, EndRoute) for r in ordered)
+    ends = [place_row(r.nodes) for r in reversed(ordered) if isinstance(r, EndRoute)]  # nearest first
+    ys = row_heights(ends)
+    rows = len(ends)
     jumps = any(isinstance(r, GotoRoute) for r in ordered)
     for i, route in enumerate(ordered):
         cx = t.x + (t.width - span) // 2 + BOUNDARY_STEP * i
@@ -284,12 +286,25 @@ def task_with_routes(task: Node, routes: Sequence[Route]) -> Frag:
             extra = Frag((boundary,), (), cx + eb.width // 2, 0, port[1], boundary, None,
                          (Goto(boundary.id, port, route.target),))
         elif isinstance(route, CompensationRoute):
-            extra = _handler(boundary, route, ROW0 + ROW * total - 10, jumps)
+            below = ys[-1] + ends[-1].down + ROW - 28 if ends else ROW0 - 10
+            extra = _handler(boundary, route, below, jumps)
         else:
             rows -= 1
-            extra = _end_row(boundary, route.nodes, ROW0 + ROW * rows, t.x + t.width + 30)
+            extra = _end_row(boundary, route.nodes, ys[rows], t.x + t.width + 30)
         frag = _overlay(frag, extra)
     return frag
+
+
+def row_heights(rows: Sequence[Frag]) -> list[int]:
+    """The axis heights of rows stacked below an element, nearest first: ``ROW`` apart, or
+    further when a row is taller than a row of events (a finally block)."""
+    ys: list[int] = []
+    for i, row in enumerate(rows):
+        if i == 0:
+            ys.append(max(ROW0, row.up + ROW))
+        else:
+            ys.append(ys[-1] + max(ROW, rows[i - 1].down + row.up + 20))
+    return ys
 
 
 def rejoin(frag: Frag, merge: Node, target: str) -> Frag:
@@ -361,6 +376,7 @@ def decision(gateway: Node, branches: Sequence[EndBranch | GotoBranch]) -> Frag:
     frag = g
     row = 0
     x0 = gn.bounds.x + gn.bounds.width + 30
+    ys = row_heights([place_row(b.nodes) for b in branches if isinstance(b, EndBranch)])
     for branch in branches:
         if isinstance(branch, GotoBranch):
             jump = Goto(gn.id, gn.bounds.bottom_mid, branch.target, branch.condition, branch.name,
@@ -368,7 +384,7 @@ def decision(gateway: Node, branches: Sequence[EndBranch | GotoBranch]) -> Frag:
             frag = Frag(frag.nodes, frag.edges, frag.width, frag.up, frag.down, frag.entry,
                         frag.exit, (*frag.gotos, jump))
             continue
-        y = ROW0 + ROW * row
+        y = ys[row]
         row += 1
         r = place_row(branch.nodes, x0, y)
         first = r.entry
@@ -384,11 +400,12 @@ def end_branch(split: Node, nodes: Row, condition: str, label: str) -> Frag:
     outcome and end events; the gateway's default flow continues the sequence."""
     s = single(split)
     sn = s.entry
-    r = place_row(nodes, s.width + GAP, ROW0)
+    (y,) = row_heights([place_row(nodes)])
+    r = place_row(nodes, s.width + GAP, y)
     first = r.entry
-    edge = _edge(sn, first, [sn.bounds.bottom_mid, (sn.bounds.center_x, ROW0), first.bounds.left_mid],
+    edge = _edge(sn, first, [sn.bounds.bottom_mid, (sn.bounds.center_x, y), first.bounds.left_mid],
                  label, condition)
-    return Frag((sn, *r.nodes), (edge, *r.edges), s.width + GAP + r.width, s.up, ROW0 + r.down,
+    return Frag((sn, *r.nodes), (edge, *r.edges), s.width + GAP + r.width, s.up, y + r.down,
                 sn, sn)
 
 

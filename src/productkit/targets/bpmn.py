@@ -37,6 +37,12 @@ routed business error         boundary ``Catch_<step>_<code>`` on the task; ``en
 business error of a user      the employee submits the code at ``error_path`` (a form field):
 step (``error_path``)         after the task ``Gateway_<step>_decision``, one flow per code
                               (``=<error_path> = "<code>"``) routed as above, default: go on
+finally steps                 in every way the process ends (after the event that sets
+(``finally_steps``)           ``outcome`` and the compensations, before the terminate end; at
+                              the normal end after ``Outcome__completed``): a copy
+                              ``Finally_<end key>_<step>`` of each, in order, under its condition
+                              (``Gateway_<end key>_<step>_when``), whose ``productkit.failed``
+                              and timeout boundaries go on (``Gateway_<end key>_<step>_continue``)
 step timeout                  interrupting timer boundary ``Timeout_<step>``, ends ``failed``
                               (``Outcome_<step>_timeout``, ``EndEvent_<step>_timeout``); a
                               service step that is not ``critical`` goes on, as above
