@@ -339,6 +339,7 @@ class BpmnTarget(Target[_Ctx, Frag]):
         if step.interruptible:
             undo = " and runs no compensation" if ctx.compensable and \
                 "cancelled" in ctx.defn.compensate_on else ""
+            undo += " and no finally step" if ctx.defn.finally_steps else ""
             ctx.problem(f"wait step '{step.id}' may be cancelled while it waits (interruptible), "
                         "but the BPMN has no cancel event: cancelling the Zeebe process instance "
                         f"ends it without the outcome 'cancelled'{undo}",
