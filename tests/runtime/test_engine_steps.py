@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from productkit import ir
 from productkit.runtime import StepCall
 
-from .buildfixture import cond, definition, end, service
+from .buildfixture import cond, definition, end, service, user
 from .conftest import FakeClock, MakeEngine
 from .products import Recorder
 
@@ -84,3 +84,14 @@ def test_finally_steps_run_on_completion_too(make_engine: MakeEngine) -> None:
     app = engine.start("p.steps", "web", {})
 
     assert (app.outcome, calls) == ("completed", ["first", "check", "after", "tell"])
+
+
+def test_a_staff_task_shows_its_candidate_groups_and_due_time(make_engine: MakeEngine) -> None:
+    review = user("review", {}, actor="staff", candidate_groups=["sme_credit_officers", "tax_data_desk"],
+                  due="PT8H")
+    defn = definition("p.staff", "1.0.0", [review])
+    engine = make_engine([defn], Recorder().handlers)
+    app = engine.start("p.staff", "web", {})
+
+    assert app.screen is not None and app.screen.step_id == "review"
+    assert (app.screen.candidate_groups, app.screen.due_within) == (("sme_credit_officers", "tax_data_desk"), "PT8H")
