@@ -156,7 +156,7 @@ def _retry(read: _Reader, given: Any, base: Retry | None) -> Retry:
         raw = getattr(given, name)
         if raw is not None and (value := read.value(name, raw, "retry", name)) is not None:
             update[name] = value
-    return (base or Retry()).model_copy(update=update)
+    return (base or Retry(max_attempts=1)).model_copy(update=update)  # no component retry: one attempt
 
 
 def _assignment(read: _Reader, given: Any, base: Assignment | None) -> Assignment:
