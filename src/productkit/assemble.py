@@ -150,6 +150,14 @@ def step_scope(asm: Assembly, io: StepIO) -> dict[str, str]:
     return {**asm.scope, OUTCOME_NAME: "string"} if is_finally(io) else asm.scope
 
 
+def _outcome_hint(d: Diagnostic) -> Diagnostic:
+    """PK302 on ``outcome`` outside a finally step says where the name can be read."""
+    if d.code != "PK302" or f"'{OUTCOME_NAME}'" not in d.message:
+        return d
+    return Diagnostic(d.code, d.message, d.location, d.severity, d.related,
+                      hint=f"only the condition of a step with finally: true reads {OUTCOME_NAME}")
+
+
 def _param_values(rp: ResolvedProduct) -> dict[str, Any]:
     return {name: p.value for name, p in rp.params.items() if p.value is not None}
 
@@ -175,7 +183,9 @@ def assemble(ctx: Context, rp: ResolvedProduct) -> Assembly:
     for io in steps.values():
         if io.rs.step.when is not None:
             where = (io.rs.origin.doc, ("steps", io.rs.index, "when"))
+            found = len(out)
             io.condition = _check_expr(io.rs.step.when, step_scope(asm, io), where, out)
+            out[found:] = [_outcome_hint(d) for d in out[found:]]
     _rules(asm, params)
     _edges(asm)
     asm.order = _order(asm)
