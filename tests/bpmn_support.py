@@ -466,7 +466,9 @@ class _Engine(PythonScriptEngine):  # type: ignore[misc]
         raise BusinessError(FAILED_ERROR) from failure
 
     def run_job(self, task: Task, spec: _JobTask) -> bool | None:
-        step = _step_of(spec.bpmn_id)
+        # A finally step has a copy per end (Finally_<end>_<step>): its job names the step.
+        finally_copy = (spec.bpmn_id or "").startswith("Finally_")
+        step = spec.job.headers.get(STEP_HEADER) if finally_copy else _step_of(spec.bpmn_id)
         self.trace.append(step or spec.bpmn_id)
         if step in self.timeouts:
             return None  # the job never completes; the timeout boundary event fires

@@ -67,7 +67,7 @@ def test_decimal_edges_are_exact(tmp_path: Path, amount: str, at_limit: bool, wi
     condition = asm.steps["at-limit"].condition
     assert condition is not None
     assert expr.evaluate(condition, env) is at_limit
-    assert expr.evaluate(asm.conditions["rule:within-limit"], env) is within
+    assert expr.evaluate(asm.conditions["derived:within_limit"], env) is within
     assert expr.evaluate(asm.conditions["rule:single-amount"], env) is True
 
 
@@ -86,3 +86,15 @@ def test_declarations_by_ref_take_the_dictionary_type(tmp_path: Path) -> None:
 def test_an_end_without_condition_waits_for_the_steps_before_it(tmp_path: Path) -> None:
     asm = assembly(tmp_path, "inherited_step_replaced_in_place")
     assert nx.ancestors(asm.graph, "done") >= {"applicant", "open"}
+
+
+def test_a_screen_comes_after_the_step_whose_value_it_shows(tmp_path: Path) -> None:
+    asm = assembly(tmp_path, "screen_shows_a_quote")
+    assert asm.graph.has_edge("quote", "confirm")
+    assert asm.order.index("quote") < asm.order.index("confirm")
+
+
+def test_a_step_reached_only_by_an_error_route_follows_the_end_it_is_declared_after(tmp_path: Path) -> None:
+    asm = assembly(tmp_path, "goto_only_step_after_end")
+    assert asm.graph.has_edge("done", "review-declined")
+    assert asm.graph.has_edge("kyc", "review-declined")

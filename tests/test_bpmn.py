@@ -481,11 +481,18 @@ def test_a_step_that_is_not_critical_goes_on_after_its_timeout_too() -> None:
     assert (run.outcome, run.steps) == ("completed", ["kyc", "amount", "open", "notify"])
 
 
-def test_the_technical_failure_error_code_is_reserved() -> None:
+def test_a_routed_technical_failure_and_the_timeout_follow_the_route() -> None:
     defn = _with_route("sequential", "kyc", FAILED_ERROR, ir.ErrorRoute(end="rejected"))
+    defn = defn.model_copy(update={"steps": {**defn.steps, "kyc": defn.steps["kyc"].model_copy(
+        update={"timeout": "PT10S"})}})
     result = emit_bpmn(defn)
-    assert result.content is None
-    assert ("PK501", "error", ("steps", "kyc", "errors", FAILED_ERROR)) in codes(result)
+    assert result.content is not None and not result.diagnostics
+    root = etree.fromstring(result.content)
+    for boundary, key in (("Catch_kyc_productkit.failed", "productkit.failed"), ("Timeout_kyc", "timeout")):
+        flow = one(root, f"bpmn:process/bpmn:sequenceFlow[@sourceRef='{boundary}']")
+        assert flow.get("targetRef") == f"Outcome_kyc_{key}"
+        assert row_after(root, flow.get("targetRef"))[-1].get("name") == "rejected"
+    assert bpmn_schema().validate(root)
 
 
 # what the document says -------------------------------------------------------------------

@@ -324,13 +324,17 @@ def test_every_service_task_names_its_step_and_catches_technical_failures(
             step = task.xpath("string(.//zeebe:header[@key='productkit.step']/@value)",
                               namespaces=ns)
             named[task.get("id")] = step
-        expected = {f"Task_{s}": s for s in services}
+        finals = set(defn.finally_steps)
+        copies = {t: s for t, s in named.items() if t.startswith("Finally_")}
+        expected = {f"Task_{s}": s for s in services - finals}
         expected |= {f"Undo_{s}": s for s in services if defn.steps[s].compensation}
-        assert named == expected, product
+        assert {t: s for t, s in named.items() if t not in copies} == expected, product
+        # a finally step: one copy per way the process ends, each named Finally_<end>_<step>
+        assert set(copies.values()) == finals and all(t.endswith("_" + s) for t, s in copies.items())
         caught = set(root.xpath(f"//bpmn:boundaryEvent[bpmn:errorEventDefinition/@errorRef="
                                 f"//bpmn:error[@errorCode='{FAILED_ERROR}']/@id]/@attachedToRef",
                                 namespaces=ns))
-        assert caught == {f"Task_{s}" for s in services}, product
+        assert caught == {f"Task_{s}" for s in services - finals} | set(copies), product
 
 
 def test_every_product_with_scenarios_is_checked() -> None:

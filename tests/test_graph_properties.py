@@ -151,3 +151,27 @@ def test_a_missing_producer_is_reported_at_each_consumer(drawn: Drawn, data: st.
     for d in missing:
         assert d.location.path[2:] == ("use",)
         assert f"d{gone}.out" in d.message
+
+
+@st.composite
+def after_graphs(draw: st.DrawFn) -> Drawn:
+    """Any ``after`` graph, cycles of every length and self-loops included; no data edges."""
+    n = draw(st.integers(1, 7))
+    after = {i: sorted(set(draw(st.lists(st.integers(0, n - 1), max_size=3)))) for i in range(n)}
+    declared = draw(st.permutations(range(n)))
+    return Drawn(n, {i: [] for i in range(n)}, after, list(declared))
+
+
+@settings(max_examples=150, deadline=None)
+@given(after_graphs())
+def test_pk401_agrees_with_networkx_on_any_after_graph(drawn: Drawn) -> None:
+    """One PK401 per cycle group (a strongly connected set of steps, or a step after itself), as
+    networkx finds them, and none on an acyclic graph; each names steps of its group."""
+    g = drawn.graph()
+    groups = [c for c in nx.strongly_connected_components(g) if len(c) > 1 or g.has_edge(*[next(iter(c))] * 2)]
+    result, _ = _validate(drawn)
+    cycles = _errors(result, "PK401")
+    assert len(cycles) == len(groups), ([d.message for d in cycles], list(nx.simple_cycles(g)))
+    assert (not cycles) == nx.is_directed_acyclic_graph(g)
+    for d in cycles:
+        assert any(_step_at(drawn, d.location) in c for c in groups)

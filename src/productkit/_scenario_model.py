@@ -55,7 +55,8 @@ class Stub(Model):
 
     result: dict[str, Any] | None = Field(None, description="the step's outputs (product data paths)")
     error: Text | None = Field(None, description="a business error the component declares")
-    fail: Text | None = Field(None, description="a technical failure (the step fails after its retries)")
+    fail: Text | None = Field(None, description="a technical failure: every attempt fails, so after its retries "
+                              "the step takes its productkit.failed route, else fails")
 
 
 class Cancel(Model):

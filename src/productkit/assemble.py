@@ -19,16 +19,19 @@ from . import expr
 from .channel_exprs import dead_channel_comparisons
 from .context import Context, Key
 from .diagnostics import Diagnostic, Location, Related, Severity
-from .ir import Condition
+from .ir import OUTCOME_VARIABLE, Condition
 from .loader import Document
 from .model import ProcessComponent, TypeSpec, UIComponent
 from .params import effective_spec
 from .resolve import ResolvedProduct, ResolvedStep
+from .shape import did_you_mean
 from .sources import Entry
 
-__all__ = ["Assemblies", "Assembly", "StepIO", "assemble", "type_name", "write_channels"]
+__all__ = ["OUTCOME_NAME", "Assemblies", "Assembly", "StepIO", "assemble", "is_finally", "step_scope", "type_name",
+           "write_channels"]
 
 START = "<start>"
+OUTCOME_NAME = OUTCOME_VARIABLE  # what a finally step's condition reads: the outcome reached
 
 
 def type_name(spec: TypeSpec) -> str:
@@ -140,6 +143,24 @@ def _scope(rp: ResolvedProduct, steps: dict[str, StepIO]) -> dict[str, str]:
     return scope
 
 
+def is_finally(io: StepIO) -> bool:
+    """A step that runs once when the application reaches any outcome, outside the flow."""
+    return io.rs.step.finally_
+
+
+def step_scope(asm: Assembly, io: StepIO) -> dict[str, str]:
+    """The names a step's ``when`` may read: a finally step reads the outcome reached too."""
+    return {**asm.scope, OUTCOME_NAME: "string"} if is_finally(io) else asm.scope
+
+
+def _outcome_hint(d: Diagnostic) -> Diagnostic:
+    """PK302 on ``outcome`` outside a finally step says where the name can be read."""
+    if d.code != "PK302" or f"'{OUTCOME_NAME}'" not in d.message:
+        return d
+    return Diagnostic(d.code, d.message, d.location, d.severity, d.related,
+                      hint=f"only the condition of a step with finally: true reads {OUTCOME_NAME}")
+
+
 def _param_values(rp: ResolvedProduct) -> dict[str, Any]:
     return {name: p.value for name, p in rp.params.items() if p.value is not None}
 
@@ -185,7 +206,9 @@ def assemble(ctx: Context, rp: ResolvedProduct) -> Assembly:
         if io.rs.step.when is not None:
             where = (io.rs.origin.doc, ("steps", io.rs.index, "when"))
             inherited = _inherited(asm, io.rs.origin, io.rs.loc("id"))
-            io.condition = _check_expr(io.rs.step.when, scope, where, out, inherited=inherited)
+            found = len(out)
+            io.condition = _check_expr(io.rs.step.when, step_scope(asm, io), where, out, inherited=inherited)
+            out[found:] = [_outcome_hint(d) for d in out[found:]]
     _rules(asm, params)
     _edges(asm)
     asm.order = _order(asm)
@@ -255,21 +278,27 @@ def _add(asm: Assembly, a: str, b: str, reason: str, at: Location) -> None:
         asm.graph.add_edge(a, b, reason=reason, at=at)
 
 
+def _flow_steps(asm: Assembly) -> dict[str, StepIO]:
+    """The steps of the flow: every step but the finally steps, which run after it ends."""
+    return {sid: io for sid, io in asm.steps.items() if not is_finally(io)}
+
+
 def _edges(asm: Assembly) -> None:
     g = asm.graph
     g.add_node(START)
-    for sid in asm.steps:
+    flow = _flow_steps(asm)
+    for sid in flow:
         g.add_node(sid)
     writers: dict[str, list[str]] = {}
-    for sid, io in asm.steps.items():
+    for sid, io in flow.items():
         for path in io.writes:
             writers.setdefault(path, []).append(sid)
     providers: dict[str, list[str]] = {}
-    for sid, io in asm.steps.items():
+    for sid, io in flow.items():
         comp = io.rs.component.model if io.rs.component else None
         for cap in comp.provides if isinstance(comp, ProcessComponent) else []:
             providers.setdefault(cap, []).append(sid)
-    for sid, io in asm.steps.items():
+    for sid, io in flow.items():
         for path in _all_reads(asm, io):
             for w in writers.get(path, []):
                 _add(asm, w, sid, f"'{sid}' reads {path} written by '{w}'", io.rs.loc("use"))
@@ -278,21 +307,46 @@ def _edges(asm: Assembly) -> None:
             for w in providers.get(cap, []):
                 _add(asm, w, sid, f"'{sid}' requires {cap} provided by '{w}'", io.rs.loc("use"))
         for j, before in enumerate(io.rs.step.after):
-            if before in asm.steps:
+            if before in asm.steps and is_finally(asm.steps[before]):
+                continue  # PK413
+            if before == sid:  # a step after itself: a cycle of one, which _add would drop
+                asm.graph.add_edge(sid, sid, reason=f"'{sid}' is declared after itself", at=io.rs.loc("after", j))
+            elif before in asm.steps:
                 _add(asm, before, sid, f"'{sid}' is declared after '{before}'", io.rs.loc("after", j))
         for code, route in io.rs.step.on_error.items():
-            if route.goto in asm.steps:
+            if route.goto in flow:
                 _add(asm, sid, route.goto, f"error {code} of '{sid}' goes to '{route.goto}'",
                      io.rs.loc("on_error", code))
+    _shows_edges(asm, writers)
     _journey_edges(asm)
     _end_edges(asm)
+
+
+def _shows_edges(asm: Assembly, writers: dict[str, list[str]]) -> None:
+    """A screen comes after the steps that produce what it shows (a quote before its screen)."""
+    for sid, io in _flow_steps(asm).items():
+        comp = _comp(io)
+        if not isinstance(comp, UIComponent):
+            continue
+        for path in comp.shows:
+            for read in _shown_reads(asm, path):
+                for w in writers.get(read, []):
+                    _add(asm, w, sid, f"screen '{sid}' shows {read} written by '{w}'", io.rs.loc("use"))
+
+
+def _shown_reads(asm: Assembly, name: str) -> list[str]:
+    """The data paths behind one ``shows`` entry: the path, or what a derived value reads."""
+    if "." in name:
+        return [name]
+    cond = asm.conditions.get(f"derived:{name}")
+    return _condition_reads(asm, cond) if cond is not None else []
 
 
 def _end_edges(asm: Assembly) -> None:
     """An end gates every step declared after it that it does not itself need; an end without
     ``when`` also waits for every step declared before it (else it would end the application
     while they run)."""
-    ids = list(asm.steps)
+    ids = list(_flow_steps(asm))
     for i, sid in enumerate(ids):
         step = asm.steps[sid].rs.step
         if not step.end:
@@ -311,7 +365,7 @@ def _end_edges(asm: Assembly) -> None:
 
 def _journey_edges(asm: Assembly) -> None:
     """Customer screens keep their declared order: a journey is a sequence."""
-    users = [sid for sid, io in asm.steps.items() if isinstance(_comp(io), UIComponent)]
+    users = [sid for sid, io in _flow_steps(asm).items() if isinstance(_comp(io), UIComponent)]
     for a, b in itertools.pairwise(users):
         if not nx.has_path(asm.graph, b, a):
             _add(asm, a, b, f"screen '{b}' follows screen '{a}'", asm.steps[b].rs.loc("use"))
@@ -348,7 +402,7 @@ def _order(asm: Assembly) -> list[str]:
     g = asm.graph
     position = {sid: i for i, sid in enumerate(asm.steps)}
     if not nx.is_directed_acyclic_graph(g):
-        return list(asm.steps)
+        return list(_flow_steps(asm))
     return [n for n in nx.lexicographical_topological_sort(g, key=lambda n: position.get(n, -1))
             if n != START]
 
@@ -359,7 +413,7 @@ def _order(asm: Assembly) -> list[str]:
 def check_cycles(asm: Assembly) -> Iterator[Diagnostic]:
     """PK401: every cycle, each edge with its reason, located at its first step."""
     for scc in nx.strongly_connected_components(asm.graph):
-        if len(scc) < 2:
+        if len(scc) < 2 and not asm.graph.has_edge(next(iter(scc)), next(iter(scc))):
             continue
         sub = asm.graph.subgraph(scc)
         cycle = nx.find_cycle(sub)
@@ -387,14 +441,26 @@ def check_providers(asm: Assembly) -> Iterator[Diagnostic]:
                                  io.rs.loc("use" if path in io.reads else "when"),
                                  hint="add a step whose component outputs it, a UI field, or a context entry")
                 continue
-            for channel in io.channels:
+            for channel in [] if is_finally(io) else io.channels:  # a finally step reads what exists
                 on = [p for p in producers.get(path, [])
                       if (p == START and _context_on(asm, path, channel))
                       or (p != START and channel in write_channels(asm.steps[p], path))]
                 if not on and path in producers:
                     yield Diagnostic("PK409", f"on channel '{channel}' nothing collects {path}, "
                                      f"which step '{sid}' needs", io.rs.loc("use" if path in io.reads else "when"),
-                                     hint=f"add a UI component available on {channel} that collects it")
+                                     hint=_missing_hint(asm, producers[path], sid, channel))
+
+
+def _missing_hint(asm: Assembly, producers: list[str], sid: str, channel: str) -> str:
+    """PK409's fix: a screen is wanted only when screens produce the value; a service step
+    that does not run on the channel is made to run there, or the reader kept off it."""
+    services = [p for p in producers if p != START and not isinstance(_comp(asm.steps[p]), UIComponent)]
+    if not services:
+        return f"add a UI component available on {channel} that collects it"
+    where = "; ".join(f"step '{p}', which runs only on {', '.join(asm.steps[p].channels) or 'no channel'}"
+                      for p in services)
+    return (f"it is an output of {where}: run that step on {channel} too (its channels:), or keep "
+            f"'{sid}' off {channel} (its channels:, or a when on channel)")
 
 
 def _context_on(asm: Assembly, path: str, channel: str) -> bool:
@@ -487,10 +553,32 @@ def check_reachable(asm: Assembly) -> Iterator[Diagnostic]:
         if not io.channels:
             yield Diagnostic("PK406", f"step '{sid}' runs on none of the product's channels "
                              f"({', '.join(asm.product.channels)})", io.rs.loc("id"))
+    jumped = _reached_by_goto(asm, set(ends))
     for end in ends:
         for later in nx.descendants(asm.graph, end):
-            yield Diagnostic("PK406", f"step '{later}' comes after '{end}', which always ends the application",
-                             asm.steps[later].rs.loc("id"))
+            if later not in jumped:
+                yield Diagnostic("PK406", f"step '{later}' comes after '{end}', which always ends the "
+                                 "application", asm.steps[later].rs.loc("id"),
+                                 hint="reach it with an error route ({goto: step}) or give the end a when")
+
+
+def _reached_by_goto(asm: Assembly, ends: set[str]) -> set[str]:
+    """Steps after an unconditional end that an error route of a step that can run jumps to,
+    and the steps after them up to the next unconditional end."""
+    after_end = set().union(*(nx.descendants(asm.graph, e) for e in ends)) if ends else set()
+    reached: set[str] = set()
+    todo = [route.goto for sid, io in asm.steps.items() if sid not in after_end
+            for route in io.rs.step.on_error.values() if route.goto in after_end]
+    while todo:
+        sid = todo.pop()
+        if sid is None or sid in reached:
+            continue
+        reached.add(sid)
+        io = asm.steps[sid]
+        todo.extend(route.goto for route in io.rs.step.on_error.values() if route.goto in after_end)
+        if sid not in ends:
+            todo.extend(n for n in asm.graph.successors(sid) if n in asm.steps)
+    return reached
 
 
 def check_conflicts(asm: Assembly) -> Iterator[Diagnostic]:
@@ -531,7 +619,7 @@ def check_unused(asm: Assembly) -> Iterator[Diagnostic]:
     for cond in asm.conditions.values():
         read.update(cond.names)
     for sid, io in asm.steps.items():
-        if isinstance(_comp(io), UIComponent):
+        if isinstance(_comp(io), UIComponent) or is_finally(io):  # a finally step's outputs are unread
             continue
         for path in io.writes:
             if path not in read:
@@ -606,6 +694,90 @@ def _cel_list(items: list[str]) -> str:
     return "[" + ", ".join(f'"{i}"' for i in items) + "]"
 
 
+def check_shows(asm: Assembly) -> Iterator[Diagnostic]:
+    """PK415: every name a screen shows is a parameter, a derived value or data of the product."""
+    for sid, io in asm.steps.items():
+        comp = _comp(io)
+        if not isinstance(comp, UIComponent) or io.rs.component is None:
+            continue
+        for j, name in enumerate(comp.shows):
+            if name not in asm.scope:
+                what = "data" if "." in name else "parameter or derived value"
+                yield Diagnostic("PK415", f"screen '{sid}' shows {name}, but no {what} of that name exists "
+                                 f"in {asm.product.model.id}", io.rs.loc("use"),
+                                 related=(Related(io.rs.component.doc.loc(("shows", j)), "shown here"),),
+                                 hint=did_you_mean(name, asm.scope))
+
+
+def check_eligibility_at_start(asm: Assembly) -> Iterator[Diagnostic]:
+    """PK414: an eligibility rule is checked when the application starts, so it reads only what
+    is known then: parameters, derived values of those, the context and the channel."""
+    known = set(asm.product.context)
+    for rule, entry, i in asm.product.rules:
+        cond = asm.conditions.get(f"rule:{rule.id}")
+        if rule.kind != "eligibility" or cond is None:
+            continue
+        late = [p for p in _condition_reads(asm, cond) if p not in known]
+        if late:
+            writers = sorted({sid for sid, io in asm.steps.items() for p in late if p in io.writes})
+            by = f", written by step(s) {', '.join(repr(w) for w in writers)}" if writers else ""
+            yield Diagnostic("PK414", f"eligibility rule '{rule.id}' reads {', '.join(late)}{by}; an "
+                             "eligibility rule is checked when the application starts, before any step",
+                             entry.doc.loc(("rules", i, "expr")),
+                             hint="read only parameters, the context and channel here, or refuse later with "
+                             "an end step (end: rejected) whose when reads the value")
+
+
+def check_finally(asm: Assembly) -> Iterator[Diagnostic]:
+    """PK413: a finally step is a service step outside the flow that never changes the outcome:
+    no routes, no order of its own, and nothing reads what it writes."""
+    finals = {sid: io for sid, io in asm.steps.items() if is_finally(io)}
+    for sid, io in finals.items():
+        yield from _finally_shape(sid, io)
+    written = {path: sid for sid, io in finals.items() for path in io.writes}
+    for sid, io in asm.steps.items():
+        yield from _finally_refs(sid, io, finals)
+        for path in _all_reads(asm, io):
+            if path in written:
+                yield Diagnostic("PK413", f"step '{sid}' reads {path}, written by the finally step "
+                                 f"'{written[path]}', which runs after every other step",
+                                 io.rs.loc("use" if path in io.reads else "when"))
+    for rule, entry, i in asm.product.rules:
+        cond = asm.conditions.get(f"rule:{rule.id}")
+        for path in sorted(set(_condition_reads(asm, cond) if cond else []) & set(written)):
+            yield Diagnostic("PK413", f"rule '{rule.id}' reads {path}, written by the finally step "
+                             f"'{written[path]}'", entry.doc.loc(("rules", i, "expr")))
+
+
+def _finally_refs(sid: str, io: StepIO, finals: dict[str, StepIO]) -> Iterator[Diagnostic]:
+    """PK413: a flow step ordered after, or jumping to, a finally step."""
+    for j, before in enumerate(io.rs.step.after):
+        if before in finals and sid not in finals:
+            yield Diagnostic("PK413", f"step '{sid}' is declared after the finally step '{before}', which "
+                             "runs only once the application has an outcome", io.rs.loc("after", j))
+    for code, route in io.rs.step.on_error.items():
+        if route.goto in finals:
+            yield Diagnostic("PK413", f"error {code} of step '{sid}' goes to the finally step "
+                             f"'{route.goto}', which runs on every outcome anyway",
+                             io.rs.loc("on_error", code, "goto"))
+
+
+def _finally_shape(sid: str, io: StepIO) -> Iterator[Diagnostic]:
+    comp = _comp(io)
+    if not (isinstance(comp, ProcessComponent) and comp.task == "service"):
+        what = "an end" if io.rs.step.end else ("a screen" if isinstance(comp, UIComponent)
+                                                  else f"a {getattr(comp, 'task', 'service')} step")
+        yield Diagnostic("PK413", f"step '{sid}' is {what}; only a service step (a handler call) can run "
+                         "on every outcome", io.rs.loc("finally"))
+    for code in io.rs.step.on_error:
+        yield Diagnostic("PK413", f"the finally step '{sid}' routes error {code}; a finally step never "
+                         "changes the outcome (its errors and failures are recorded)",
+                         io.rs.loc("on_error", code, key=True))
+    for j, _before in enumerate(io.rs.step.after):
+        yield Diagnostic("PK413", f"the finally step '{sid}' has after:; finally steps run in the order they "
+                         "are declared, once the flow has ended", io.rs.loc("after", j))
+
+
 GRAPH_CHECKS = (check_cycles, check_step_channels, check_providers, check_writers, check_every_path, check_types,
-                check_reachable, check_conflicts, check_capabilities, check_unused, check_channel_comparisons,
-                check_channel_context)
+                check_reachable, check_conflicts, check_capabilities, check_unused, check_shows,
+                check_eligibility_at_start, check_finally, check_channel_comparisons, check_channel_context)

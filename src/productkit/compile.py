@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from . import expr, ir
-from .assemble import Assembly, StepIO, type_name
+from .assemble import Assembly, StepIO, is_finally, step_scope, type_name
 from .model import Label, ProcessComponent, TypeSpec, UIComponent, UIField
 from .params import coerce
 from .resolve import ResolvedParam, ResolvedProduct
@@ -106,7 +106,7 @@ def _when(asm: Assembly, io: StepIO) -> ir.Condition | None:
         return None
     if not restricted:
         return io.condition
-    result = expr.check(" && ".join(parts), asm.scope, "boolean")
+    result = expr.check(" && ".join(parts), step_scope(asm, io), "boolean")
     return result if isinstance(result, ir.Condition) else io.condition
 
 
@@ -138,11 +138,13 @@ def _process_step(asm: Assembly, io: StepIO, comp: ProcessComponent, base: dict[
                        interruptible=comp.wait.interruptible if comp.wait else True, **base)
     routes = {code: ir.ErrorRoute(end=r.end, goto=r.goto, message=_label(r.message))
               for code, r in io.rs.step.on_error.items()}
-    for err in comp.errors:
+    final = is_finally(io)  # never changes the outcome: its errors and failures are recorded
+    for err in [] if final else comp.errors:
         routes.setdefault(err.code, ir.ErrorRoute(end="failed"))
-    retry = comp.retry
+    settings = io.rs.settings
+    retry, timeout = settings.retry, settings.timeout
     common = dict(parameters=params, inputs=dict(io.inputs), outputs=dict(io.outputs), errors=routes,
-                  timeout=comp.timeout.text if comp.timeout else None,
+                  timeout=timeout.text if timeout else None,
                   compensation=ir.Compensation(handler=comp.compensation.handler) if comp.compensation else None,
                   retry=ir.Retry(max_attempts=retry.max_attempts,
                                  backoff=retry.backoff.text if retry.backoff else None,
@@ -158,10 +160,14 @@ def _process_step(asm: Assembly, io: StepIO, comp: ProcessComponent, base: dict[
                 type="enum", required=False, values=sorted(routes),
                 value_labels={e.code: _label(e.title) for e in comp.errors if e.title is not None} or None,
                 label=ir.Label(**{"zh-CN": "不通过原因", "en": "Reason not to proceed"}), widget="select")
-        groups = list(comp.assignment.candidate_groups) if comp.assignment else []
-        return ir.Step(kind="user", actor="staff", candidate_groups=groups, fields=fields, error_path=error_path,
+        assignment = settings.assignment
+        groups = list(assignment.candidate_groups) if assignment else []
+        due = assignment.due.text if assignment and assignment.due else None
+        return ir.Step(kind="user", actor="staff", candidate_groups=groups, due=due, fields=fields,
+                       error_path=error_path,
                        **{**base, "channels": list(asm.product.channels)}, **common)
-    return ir.Step(kind="service", handler=comp.handler, critical=io.rs.step.critical, **base, **common)
+    return ir.Step(kind="service", handler=comp.handler, critical=io.rs.step.critical and not final,
+                   **base, **common)
 
 
 def _flow(asm: Assembly) -> ir.Flow:
@@ -196,7 +202,8 @@ def compile_product(asm: Assembly, resolve_date: Callable[[str], str | None] | N
     """The workflow definition of one assembled, diagnostic-free product."""
     rp = asm.product
     model = rp.model
-    steps = {sid: _step(asm, asm.steps[sid]) for sid in asm.order}
+    finals = [sid for sid, io in asm.steps.items() if is_finally(io)]
+    steps = {sid: _step(asm, asm.steps[sid]) for sid in [*asm.order, *finals]}
     rules = [ir.Rule(id=r.id, kind=r.kind, condition=asm.conditions[f"rule:{r.id}"], message=_label(r.message))
              for r, _, _ in rp.rules if f"rule:{r.id}" in asm.conditions]
     derived = {n: ir.Derived(type=d.type, condition=asm.conditions[f"derived:{n}"], currency=d.currency)
@@ -212,7 +219,7 @@ def compile_product(asm: Assembly, resolve_date: Callable[[str], str | None] | N
                                until=str(effective.until) if effective is not None and effective.until else None),
         parameters={n: param_value(p) for n, p in sorted(rp.params.items()) if p.value is not None},
         context={p: _context_def(rp, p, s) for p, (s, _) in rp.context.items()},
-        data=_data(asm), steps=steps, flow=_flow(asm), journeys=_journeys(asm, steps),
+        data=_data(asm), steps=steps, flow=_flow(asm), journeys=_journeys(asm, steps), finally_steps=finals,
         rules=rules, derived=derived,
         components={e.model.id: e.model.version for rs in rp.steps if (e := rs.component) is not None},
         source=relative(rp.entry.doc.file),
@@ -235,7 +242,7 @@ def _relocate(defn: ir.WorkflowDefinition, relative: Callable[[str], str]) -> ir
 
 def _data(asm: Assembly) -> dict[str, ir.FieldDef]:
     data = {p: field_def(s) for p, (s, _) in asm.product.context.items()}
-    for sid in asm.order:
+    for sid in [*asm.order, *(s for s, io in asm.steps.items() if is_finally(io))]:
         for path, spec in asm.steps[sid].writes.items():
             data.setdefault(path, field_def(spec))
     return data

@@ -99,7 +99,8 @@ def _branches(defn: ir.WorkflowDefinition, results: Sequence[ScenarioResult]) ->
 
 def _routes(defn: ir.WorkflowDefinition, results: Sequence[ScenarioResult]) -> Iterator[Item]:
     for sid, step in defn.steps.items():
-        codes = {d for s, d in _statuses(results, sid) if s == "error"}
+        seen = list(_statuses(results, sid))
+        codes = {d for s, d in seen if s == "error"} | {ir.FAILED_CODE for s, _ in seen if s == "failed"}
         for code in step.errors:
             yield Item("error routes", f"{sid}: {code}", code in codes)
 

@@ -299,6 +299,10 @@ def _steps(old: WorkflowDefinition, new: WorkflowDefinition, same: bool) -> Iter
     if common != [s for s in _order(new) if s in old.steps]:
         yield Change("steps-reordered", "flow", ChangeClass.ASSEMBLY, "the journey changed", common,
                      [s for s in _order(new) if s in old.steps])
+    finals = [s for s in old.finally_steps if s in new.steps], [s for s in new.finally_steps if s in old.steps]
+    if finals[0] != finals[1]:
+        yield Change("steps-reordered", "finally_steps", ChangeClass.ASSEMBLY, "the steps run on every outcome changed",
+                     *finals)
     for sid in sorted(set(old.steps) & set(new.steps)):
         yield from _step(old.steps[sid], new.steps[sid], same)
 
@@ -327,7 +331,8 @@ def _step(a: Step, b: Step, same: bool) -> Iterator[Change]:
                      a.when.cel if a.when else None, b.when.cel if b.when else None, title)
     for channel in sorted(set(a.channels) | set(b.channels)):
         yield from _form(a, b, channel, same)
-    shape = ("kind", "handler", "errors", "retry", "timeout", "compensation", "critical", "duration", "outcome")
+    shape = ("kind", "handler", "errors", "retry", "timeout", "compensation", "critical", "duration", "outcome",
+             "candidate_groups", "due")
     changed = [f for f in shape if getattr(a, f) != getattr(b, f)]
     if changed:
         yield Change("step", a.id, ChangeClass.ASSEMBLY, f"the step's behaviour changed ({', '.join(changed)})",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .assemble import START, Assembly
+from .assemble import START, Assembly, is_finally
 from .compile import json_value
 
 __all__ = ["explain_text", "graph_source"]
@@ -41,6 +41,15 @@ def explain_text(asm: Any) -> str:
         if before:
             lines.append(f"        after: {', '.join(before)}")
     lines += _policies(rp)
+    finals = [sid for sid, io in asm.steps.items() if is_finally(io)]
+    if finals:
+        lines.append("\nfinally (once the application has its outcome, in this order):")
+    for sid in finals:
+        io = asm.steps[sid]
+        comp = io.rs.component.model if io.rs.component else None
+        lines.append(f"  - {sid}  [{comp.id}@{comp.version}]" if comp else f"  - {sid}")
+        if io.rs.step.when:
+            lines.append(f"        when: {io.rs.step.when}")
     return "\n".join(lines) + "\n"
 
 

@@ -23,7 +23,9 @@ __all__ = [
     "APPLICATION_DATE_VARIABLE",
     "CHANNEL_VARIABLE",
     "COMPENSATING_OUTCOMES",
+    "FAILED_CODE",
     "FORMAT",
+    "OUTCOME_VARIABLE",
     "Compensation",
     "Condition",
     "Derived",
@@ -49,7 +51,11 @@ CHANNEL_VARIABLE = "channel"  # the application's channel, a start variable of e
 # The day the application started (ISO text), a start variable of every workflow; expressions
 # read it as a date, fixed for the application so that a replay decides the same way.
 APPLICATION_DATE_VARIABLE = "application_date"
+OUTCOME_VARIABLE = "outcome"  # the outcome reached, which the conditions of finally steps read
 COMPENSATING_OUTCOMES = ("rejected", "failed", "cancelled")
+# The technical failure every service step implicitly declares: its handler still fails after the
+# step's retries, or the step's timeout runs out. Routed like a business error when on_error names it.
+FAILED_CODE = "productkit.failed"
 
 
 class _IR(BaseModel):
@@ -161,7 +167,8 @@ class Step(_IR):
     # timeout: the step's time budget (ISO 8601), covering every attempt and the backoff between
     # them; a user step (a staff task) not done within it fails.
     timeout: str | None = None
-    errors: dict[str, ErrorRoute] = Field(default_factory=dict, description="declared error -> route (unrouted: fail)")
+    errors: dict[str, ErrorRoute] = Field(default_factory=dict, description="declared error -> route (unrouted: "
+                                          "fail); productkit.failed routes a technical failure after the retries")
     error_path: str | None = Field(None, description="staff steps: the data path where the employee "
                                    "submits a declared error code (e.g. the decline of an approval)")
     compensation: Compensation | None = None
@@ -170,6 +177,8 @@ class Step(_IR):
     # user
     actor: Literal["customer", "staff"] | None = None
     candidate_groups: list[str] = Field(default_factory=list)
+    due: str | None = Field(None, description="staff steps: when the task is due after it starts (ISO 8601); "
+                            "shown to staff, it does not fail the task (timeout does)")
     fields: dict[str, FieldDef] = Field(default_factory=dict, description="product data path -> field")
     shows: list[str] = Field(default_factory=list)
     # wait
@@ -226,6 +235,9 @@ class WorkflowDefinition(_IR):
     steps: dict[str, Step]
     flow: Flow
     journeys: dict[str, list[str]] = Field(description="channel -> user step ids in order")
+    finally_steps: list[str] = Field(default_factory=list, description="service steps run once, in this order, "
+                                     "when the application reaches any outcome (after its compensations); "
+                                     "their conditions read `outcome`; they never change it")
     rules: list[Rule] = Field(default_factory=list)
     derived: dict[str, Derived] = Field(default_factory=dict)
     compensate_on: list[str] = Field(default_factory=lambda: list(COMPENSATING_OUTCOMES),

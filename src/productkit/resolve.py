@@ -19,6 +19,7 @@ from .params import Value, coerce, comparable, effective_spec, violations
 from .refs import COMPONENT_KINDS, RefProblem, resolve_ref
 from .shape import did_you_mean
 from .sources import Entry
+from .step_settings import StepSettings, step_settings
 from .types import ValueProblem, param_ref
 from .types._base import BOUNDS
 
@@ -53,6 +54,7 @@ class ResolvedStep:
     params: dict[str, ResolvedParam] = field(default_factory=dict)
     # A screen's field bounds bound to product parameters: path -> {min|max|step: value}.
     bounds: dict[str, dict[str, Any]] = field(default_factory=dict)
+    settings: StepSettings = field(default_factory=StepSettings)  # retry, timeout, assignment
 
     def loc(self, *path: str | int, key: bool = False) -> Location:
         return self.origin.doc.loc(("steps", self.index, *path), key=key)
@@ -401,6 +403,8 @@ def resolve_product(ctx: Context, entry: Entry) -> ResolvedProduct:
     steps = _steps(ctx, levels, out)
     for rs in steps:
         _step_params(ctx, rs, params, out)
+        comp = rs.component.model if rs.component else None
+        rs.settings = step_settings(rs.step, comp, rs.loc, params, out)
     rp = ResolvedProduct(entry, chain, params, [], {}, steps, [], {}, out)
     for level in levels:
         _inherit(ctx, rp, level)

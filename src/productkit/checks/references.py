@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ..diagnostics import Diagnostic, Related, Severity
-from ..model import ProcessComponent, Product, ProductLine, UIComponent
+from ..model import FAILED_CODE, ProcessComponent, Product, ProductLine, UIComponent
 from ..refs import COMPONENT_KINDS, RefProblem, resolve_ref
 from ..sources import Entry
 from .base import CheckContext
@@ -57,8 +57,13 @@ def _step_refs(ctx: CheckContext, entry: Entry, model: Product | ProductLine) ->
             yield dep
         target = found.model
         declared = {e.code for e in target.errors} if isinstance(target, ProcessComponent) else set()
+        service = isinstance(target, ProcessComponent) and target.task == "service"
         for code in step.on_error:
-            if code not in declared:
+            if code == FAILED_CODE and not service:
+                yield Diagnostic("PK412", f"step '{step.id}' routes {FAILED_CODE}, but {target.id} calls no "
+                                 "handler: only a service step fails technically",
+                                 entry.doc.loc(("steps", i, "on_error", code), key=True))
+            elif code not in declared and code != FAILED_CODE:
                 have = ", ".join(sorted(declared)) or "none"
                 yield Diagnostic("PK212", f"{target.id} declares no error '{code}' (it declares {have})",
                                  entry.doc.loc(("steps", i, "on_error", code), key=True),

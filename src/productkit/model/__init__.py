@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from ._types import CHANNELS
 from .common import PARAM_TYPES, Deprecation, Header, Label, TypeSpec
-from .component import BusinessError, Compensation, ProcessComponent, Retry, Wait
+from .component import Assignment, BusinessError, Compensation, ProcessComponent, Retry, Wait
 from .data import DataDictionary, DataEntry
 from .dictionary import DictionaryEntry, ParameterDictionary
 from .product import (
+    FAILED_CODE,
     OUTCOMES,
     ChannelPolicy,
     ContextField,
@@ -24,10 +25,12 @@ from .ui import WIDGETS, UIComponent, UIField
 
 __all__ = [
     "CHANNELS",
+    "FAILED_CODE",
     "KINDS",
     "OUTCOMES",
     "PARAM_TYPES",
     "WIDGETS",
+    "Assignment",
     "BusinessError",
     "ChannelPolicy",
     "Compensation",

@@ -10,7 +10,7 @@ from pydantic import Field, model_validator
 from ._types import Bool, DataPath, Dec, Duration, Id, Int, Model, Name, Text
 from .common import Deprecation, Header, Label, TypeSpec
 
-__all__ = ["BusinessError", "Compensation", "ProcessComponent", "Retry", "Wait"]
+__all__ = ["Assignment", "BusinessError", "Compensation", "ProcessComponent", "Retry", "Wait"]
 
 
 class BusinessError(Model):

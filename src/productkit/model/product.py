@@ -7,14 +7,16 @@ further but never widen.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, WithJsonSchema, model_validator
 
+from ..ir import FAILED_CODE
 from ._types import AnyValue, Bool, Channel, DataPath, DerivedType, Expr, Id, Model, Name, Ref, StepId, Text
 from .common import Header, Label, TypeSpec
 
 __all__ = [
+    "FAILED_CODE",
     "OUTCOMES",
     "ChannelPolicy",
     "ContextField",
@@ -26,6 +28,8 @@ __all__ = [
     "ProductLine",
     "Rule",
     "Step",
+    "StepAssignment",
+    "StepRetry",
 ]
 
 OUTCOMES = ("completed", "rejected", "referred", "failed", "cancelled")
@@ -48,8 +52,11 @@ class ParamSetting(TypeSpec):
         return {"value": raw}
 
 
+
+
 class ErrorRoute(Model):
-    """Where a declared business error leads: end with an outcome, or go to a step."""
+    """Where a declared business error (or ``productkit.failed``, a technical failure after the
+    retries) leads: end with an outcome, or go to a step."""
 
     end: Outcome | None = Field(None, description="end the application with this outcome")
     goto: StepId | None = Field(None, description="go on at this step")
@@ -60,6 +67,39 @@ class ErrorRoute(Model):
         if (self.end is None) == (self.goto is None):
             raise ValueError("an error route has exactly one of 'end' or 'goto'")
         return self
+
+
+# A value a step sets, or {param: NAME} binding a product parameter (checked at resolve). One
+# schema with both types, not an anyOf: an editor would show each branch's title on hover.
+_PARAM = {"type": "string", "pattern": "^[a-z][a-z0-9_]*$", "description": "the product parameter bound"}
+
+
+def _bindable(types: list[str], example: Any, **value: Any) -> WithJsonSchema:
+    return WithJsonSchema({"type": [*types, "object"], **value, "properties": {"param": _PARAM},
+                           "required": ["param"], "additionalProperties": False, "examples": [example]})
+
+
+BindInt = Annotated[Any, _bindable(["integer"], 3, minimum=1, maximum=100)]
+BindDec = Annotated[Any, _bindable(["number", "string"], 2, pattern=r"^\d+(\.\d+)?$")]
+BindDuration = Annotated[Any, _bindable(["string"], "PT10S", pattern="^P")]
+BindGroups = Annotated[Any, _bindable(["array"], ["credit_officers"],
+                                      items={"type": "string", "pattern": "^[a-z][a-z0-9_]*$"})]
+
+
+class StepRetry(Model):
+    """A step's retry policy; each field it sets replaces the component's (a value or {param: NAME})."""
+
+    max_attempts: BindInt = Field(None, description="attempts in all, the first included (1-100)")
+    backoff: BindDuration = Field(None, description="delay before the second attempt, e.g. PT2S")
+    multiplier: BindDec = Field(None, description="each delay is the previous times this (at least 1)")
+    max_backoff: BindDuration = Field(None, description="the longest delay between attempts, e.g. PT30S")
+
+
+class StepAssignment(Model):
+    """Who works a staff task (task: manual) in this product; replaces the component's per field."""
+
+    candidate_groups: BindGroups = Field(None, description="staff groups that may work the task")
+    due: BindDuration = Field(None, description="when the task is due after it starts, e.g. P2D")
 
 
 class Step(Model):
@@ -86,6 +126,16 @@ class Step(Model):
     critical: Bool = Field(True, description="false: a technical failure after the retries is recorded "
                            "and the application goes on (notifications, archiving)")
     locked: Bool = Field(False, description="on a line: members may not replace this step (a locked policy)")
+    retry: StepRetry | None = Field(None, description="service steps: retries of technical failures, "
+                                    "overriding the component's; values or {param: NAME}",
+                                    examples=[{"max_attempts": {"param": "tax_service_attempts"}, "backoff": "PT2S"}])
+    timeout: BindDuration = Field(None, description="service steps: the time budget across all attempts "
+                                  "(ISO 8601 or {param: NAME}), overriding the component's")
+    assignment: StepAssignment | None = Field(None, description="staff steps (task: manual): candidate groups "
+                                              "and due time, overriding the component's",
+                                              examples=[{"candidate_groups": ["sme_credit_officers"], "due": "P2D"}])
+    finally_: Bool = Field(False, alias="finally", description="true: the step runs once when the application "
+                           "reaches any outcome, before it ends; its when may read `outcome`")
 
     @model_validator(mode="after")
     def _use_or_end(self) -> Step:

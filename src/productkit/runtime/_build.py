@@ -393,8 +393,11 @@ def check_definition(defn: WorkflowDefinition) -> Iterator[str]:
         yield f"step {sid!r} appears twice in the flow"
     for sid in sorted(set(ids) - set(defn.steps)):
         yield f"the flow names step {sid!r}, which is not defined"
-    for sid in sorted(set(defn.steps) - set(ids)):
+    for sid in sorted(set(defn.steps) - set(ids) - set(defn.finally_steps)):
         yield f"step {sid!r} is not in the flow"
+    for sid in defn.finally_steps:
+        if sid in ids or sid not in defn.steps or defn.steps[sid].kind != "service":
+            yield f"finally step {sid!r} is not a service step outside the flow"
     where = dict(placed)
     for _, step in sorted(defn.steps.items()):
         yield from _check_step(step, where)

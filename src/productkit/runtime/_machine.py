@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
-from ..ir import APPLICATION_DATE_VARIABLE, CHANNEL_VARIABLE, Label, Step
+from ..ir import APPLICATION_DATE_VARIABLE, CHANNEL_VARIABLE, FAILED_CODE, OUTCOME_VARIABLE, ErrorRoute, Label, Step
 from ._coerce import coerced
 from ._durations import add
 from ._expr import holds
@@ -141,6 +141,8 @@ class Machine:
                     self._pause()
             elif self.state.status == Status.COMPENSATING:
                 self._compensate_next()
+            elif self.state.status == Status.FINISHING:
+                self._finally_next()
             else:
                 return
 
@@ -360,6 +362,10 @@ class Machine:
             return
         st.finished[step.id] = StepStatus.FAILED
         self.record(step.id, StepStatus.FAILED, result=out, inputs=inputs, detail=out.message)
+        route = step.errors.get(FAILED_CODE)
+        if route is not None:  # the product routes the technical failure like a business error
+            self._route(step, route, FAILED_CODE, out.message)
+            return
         if not step.critical:
             # A non-critical step (a notification, an archive copy) fails alone: record, go on.
             self.audit(AuditKind.NONCRITICAL_FAILURE, step.id, reason=out.message or "")
@@ -402,12 +408,17 @@ class Machine:
             self.save()
         elif route is None:
             self._end(Outcome.FAILED, None, f"step {step.id} raised undeclared business error {code}")
-        elif route.goto is not None:
+        else:
+            self._route(step, route, code, None)
+
+    def _route(self, step: Step, route: ErrorRoute, code: str, failure: str | None) -> None:
+        """Follow an error route: jump forward, or end with its outcome."""
+        what = f"technical failure ({failure})" if failure else "business error"
+        if route.goto is not None:
             self._goto(step, route.goto, code)
             self.save()
         else:
-            self._end(_outcome(route.end or Outcome.FAILED), route.message,
-                      f"business error {code} at {step.id}")
+            self._end(_outcome(route.end or Outcome.FAILED), route.message, f"{what} {code} at {step.id}")
 
     def _goto(self, step: Step, target: str, code: str) -> None:
         """Jump forward: every unfinished step that must come before ``target`` is bypassed."""
@@ -440,7 +451,50 @@ class Machine:
             st.status = Status.COMPENSATING
             self.save()
         else:
+            self._finish()
+
+    def _finish(self) -> None:
+        """After the compensations: run the finally steps (one commit each), then close."""
+        if self._finals_left():
+            self.state.status = Status.FINISHING
+            self.save()
+        else:
             self._close()
+
+    def _finals_left(self) -> list[str]:
+        return [s for s in self.defn.finally_steps if s not in self.state.finished]
+
+    def _finally_next(self) -> None:
+        """Start the next finally step, skip it, or close when none is left. A finally step
+        never changes the outcome: it is not critical and has no routes."""
+        st, left = self.state, self._finals_left()
+        if not left:
+            self._close()
+            return
+        step = self.defn.steps[left[0]]
+        if call_key(step.id, False) in st.calls:
+            self._continue_call(step, False)
+        elif st.channel not in step.channels:
+            self._skip(step, f"not on channel {st.channel}")
+        elif step.when is None or self._final_condition(step):
+            self._start_call(step, False)
+
+    def _final_condition(self, step: Step) -> bool:
+        """Whether a finally step's condition holds (it reads ``outcome``); when false or
+        undecidable, the step is recorded as skipped or failed and False returned."""
+        assert step.when is not None
+        try:
+            holding = holds(step.when, {**self.env(), OUTCOME_VARIABLE: str(self.state.outcome)}, self.defn.derived)
+        except ConditionError as exc:
+            self.state.finished[step.id] = StepStatus.FAILED
+            self.record(step.id, StepStatus.FAILED, detail=str(exc))
+            self.audit(AuditKind.NONCRITICAL_FAILURE, step.id, reason=f"condition: {exc.reason}")
+            self.save()
+            return False
+        if not holding:
+            self._skip(step, f"condition {step.when.cel} is false")
+            self.save()
+        return holding
 
     def _close(self) -> None:
         st = self.state
@@ -457,7 +511,7 @@ class Machine:
         """Undo the newest completed step not undone yet (one commit each), or close."""
         todo = self._to_undo()
         if not todo:
-            self._close()
+            self._finish()
             return
         step = self.defn.steps[todo[0]]
         if call_key(step.id, True) in self.state.calls:
@@ -477,7 +531,7 @@ class Machine:
         if self._to_undo():
             self.save()
         else:
-            self._close()
+            self._finish()
 
     # ------------------------------------------------------------ from the outside
 

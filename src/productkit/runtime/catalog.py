@@ -224,7 +224,8 @@ class Catalog:
         shows = {n: data[n] if n in data else params[n] for n in step.shows if n in data or n in params}
         return Screen(step_id=step.id, component=step.component, title=step.title, actor=step.actor,
                       candidate_groups=tuple(step.candidate_groups),
-                      form=form_of(pv, step, channel), fields=fields, values=values, shows=shows)
+                      form=form_of(pv, step, channel), fields=fields, values=values, shows=shows,
+                      due_within=step.due)
 
 
 def form_of(pv: ProductVersion, step: Step, channel: str) -> Form | None:

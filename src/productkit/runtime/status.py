@@ -28,11 +28,12 @@ class Status(StrEnum):
     AWAITING_INPUT = "awaiting_input"
     WAITING = "waiting"
     COMPENSATING = "compensating"
+    FINISHING = "finishing"  # the outcome is reached: the finally steps run
     ENDED = "ended"
 
 
 # Statuses a crash can leave an application in, in the middle of a step: recover() resumes them.
-ACTIVE = (Status.RUNNING, Status.COMPENSATING)
+ACTIVE = (Status.RUNNING, Status.COMPENSATING, Status.FINISHING)
 # Statuses of an application paused for input or time: tick() fires their due times.
 PAUSED = (Status.AWAITING_INPUT, Status.WAITING)
 

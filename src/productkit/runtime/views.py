@@ -134,6 +134,7 @@ class Screen:
     fields: Mapping[str, FieldDef]
     values: Mapping[str, object]
     shows: Mapping[str, object]
+    due_within: str | None = None  # a staff task: due this long (ISO 8601) after it starts
 
 
 @dataclass(frozen=True, slots=True)

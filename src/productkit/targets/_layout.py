@@ -15,7 +15,7 @@ with its size, not with its size times its nesting depth.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -29,6 +29,7 @@ __all__ = [
     "Goto",
     "GotoBranch",
     "GotoRoute",
+    "Row",
     "Shift",
     "chain",
     "decision",
@@ -36,6 +37,7 @@ __all__ = [
     "flow_id",
     "make_node",
     "parallel",
+    "place_row",
     "rejoin",
     "row_of",
     "sequence",
@@ -95,7 +97,7 @@ class EndRoute:
     """A boundary event leading to a row of nodes (an outcome event and an end event)."""
 
     boundary: Node
-    nodes: tuple[Node, ...]
+    nodes: Row
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,7 +124,7 @@ class EndBranch:
 
     condition: str
     name: str
-    nodes: tuple[Node, ...]
+    nodes: Row
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,6 +247,14 @@ def row_of(nodes: Sequence[Node], x: int = 0, y: int = 0) -> Frag:
                 max(n.bounds.y + n.bounds.height for n in nodes), placed[0], placed[-1])
 
 
+Row = tuple[Node, ...] | Frag  # what an end leads to: nodes in a row, or a laid-out fragment
+
+
+def place_row(row: Row, x: int = 0, y: int = 0) -> Frag:
+    """``row`` with its entry at ``x`` on the axis at ``y`` (see :func:`row_of`)."""
+    return row_of(row, x, y) if isinstance(row, tuple) else row.moved(x, y)
+
+
 def _no_merge(target: str) -> Node:
     raise AssertionError(f"no jump can reach {target} in a plain chain")
 
@@ -262,7 +272,9 @@ def task_with_routes(task: Node, routes: Sequence[Route]) -> Frag:
     task = task.placed(Bounds(tb.x, tb.y, max(tb.width, span + 54), tb.height))
     t = task.bounds
     frag = Frag((task,), (), t.width, -t.y, t.y + t.height, task, task)
-    total = rows = sum(isinstance(r, EndRoute) for r in ordered)
+    ends = [place_row(r.nodes) for r in reversed(ordered) if isinstance(r, EndRoute)]  # nearest first
+    ys = row_heights(ends)
+    rows = len(ends)
     jumps = any(isinstance(r, GotoRoute) for r in ordered)
     for i, route in enumerate(ordered):
         cx = t.x + (t.width - span) // 2 + BOUNDARY_STEP * i
@@ -274,12 +286,25 @@ def task_with_routes(task: Node, routes: Sequence[Route]) -> Frag:
             extra = Frag((boundary,), (), cx + eb.width // 2, 0, port[1], boundary, None,
                          (Goto(boundary.id, port, route.target),))
         elif isinstance(route, CompensationRoute):
-            extra = _handler(boundary, route, ROW0 + ROW * total - 10, jumps)
+            below = ys[-1] + ends[-1].down + ROW - 28 if ends else ROW0 - 10
+            extra = _handler(boundary, route, below, jumps)
         else:
             rows -= 1
-            extra = _end_row(boundary, route.nodes, ROW0 + ROW * rows, t.x + t.width + 30)
+            extra = _end_row(boundary, route.nodes, ys[rows], t.x + t.width + 30)
         frag = _overlay(frag, extra)
     return frag
+
+
+def row_heights(rows: Sequence[Frag]) -> list[int]:
+    """The axis heights of rows stacked below an element, nearest first: ``ROW`` apart, or
+    further when a row is taller than a row of events (a finally block)."""
+    ys: list[int] = []
+    for i, row in enumerate(rows):
+        if i == 0:
+            ys.append(max(ROW0, row.up + ROW))
+        else:
+            ys.append(ys[-1] + max(ROW, rows[i - 1].down + row.up + 20))
+    return ys
 
 
 def rejoin(frag: Frag, merge: Node, target: str) -> Frag:
@@ -309,9 +334,9 @@ def _handler(boundary: Node, route: CompensationRoute, top: int, jumps: bool) ->
                 None)
 
 
-def _end_row(boundary: Node, nodes: Sequence[Node], y: int, x: int) -> Frag:
+def _end_row(boundary: Node, nodes: Row, y: int, x: int) -> Frag:
     """The boundary event, and the nodes it leads to in a row at height ``y`` from ``x``."""
-    r = row_of(nodes, x, y)
+    r = place_row(nodes, x, y)
     first = r.entry
     down = [boundary.bounds.bottom_mid, (boundary.bounds.center_x, y), first.bounds.left_mid]
     return Frag((boundary, *r.nodes), (_edge(boundary, first, down), *r.edges), x + r.width, 0,
@@ -351,6 +376,7 @@ def decision(gateway: Node, branches: Sequence[EndBranch | GotoBranch]) -> Frag:
     frag = g
     row = 0
     x0 = gn.bounds.x + gn.bounds.width + 30
+    ys = row_heights([place_row(b.nodes) for b in branches if isinstance(b, EndBranch)])
     for branch in branches:
         if isinstance(branch, GotoBranch):
             jump = Goto(gn.id, gn.bounds.bottom_mid, branch.target, branch.condition, branch.name,
@@ -358,9 +384,9 @@ def decision(gateway: Node, branches: Sequence[EndBranch | GotoBranch]) -> Frag:
             frag = Frag(frag.nodes, frag.edges, frag.width, frag.up, frag.down, frag.entry,
                         frag.exit, (*frag.gotos, jump))
             continue
-        y = ROW0 + ROW * row
+        y = ys[row]
         row += 1
-        r = row_of(branch.nodes, x0, y)
+        r = place_row(branch.nodes, x0, y)
         first = r.entry
         down = [gn.bounds.bottom_mid, (gn.bounds.center_x, y), first.bounds.left_mid]
         edge = _edge(gn, first, down, branch.name, branch.condition)
@@ -369,16 +395,17 @@ def decision(gateway: Node, branches: Sequence[EndBranch | GotoBranch]) -> Frag:
     return frag
 
 
-def end_branch(split: Node, nodes: Sequence[Node], condition: str, label: str) -> Frag:
+def end_branch(split: Node, nodes: Row, condition: str, label: str) -> Frag:
     """An end step with a condition: the condition flow leaves the gateway downwards to the
     outcome and end events; the gateway's default flow continues the sequence."""
     s = single(split)
     sn = s.entry
-    r = row_of(nodes, s.width + GAP, ROW0)
+    (y,) = row_heights([place_row(nodes)])
+    r = place_row(nodes, s.width + GAP, y)
     first = r.entry
-    edge = _edge(sn, first, [sn.bounds.bottom_mid, (sn.bounds.center_x, ROW0), first.bounds.left_mid],
+    edge = _edge(sn, first, [sn.bounds.bottom_mid, (sn.bounds.center_x, y), first.bounds.left_mid],
                  label, condition)
-    return Frag((sn, *r.nodes), (edge, *r.edges), s.width + GAP + r.width, s.up, ROW0 + r.down,
+    return Frag((sn, *r.nodes), (edge, *r.edges), s.width + GAP + r.width, s.up, y + r.down,
                 sn, sn)
 
 
@@ -428,10 +455,12 @@ def _join_edge(exit: Node, join: Node) -> Edge:
 
 
 def sequence(items: Sequence[tuple[str | None, Frag]], merge_for: Callable[[str], Node],
-             inflow: bool = True) -> Frag:
+             inflow: bool = True, aliases: Mapping[str, str | None] | None = None) -> Frag:
     """Items left to right, each exit flowing into the next entry. ``items`` pair a fragment
     with the step id it starts with; error jumps to one of those steps are routed here, through
-    a merge gateway (``merge_for(step)``) when the step has more than one way in."""
+    a merge gateway (``merge_for(step)``) when the step has more than one way in. ``aliases``
+    names the item a jump to another step enters (a branch's first step -> its block)."""
+    alias = aliases or {}
     jumps: dict[str, list[Goto]] = {}  # placed jumps, by the (later) step they go to
     placed: list[Frag] = []
     edges: list[Edge | Shift[Edge]] = []  # in drawing order: into each item, then inside it
@@ -456,7 +485,7 @@ def sequence(items: Sequence[tuple[str | None, Frag]], merge_for: Callable[[str]
         placed.append(frag)
         edges.extend(frag.edges)
         for g in frag.gotos:
-            jumps.setdefault(g.target, []).append(g)
+            jumps.setdefault(alias.get(g.target) or g.target, []).append(g)
         prev = frag.exit
         open_in, x = False, x + frag.width + GAP
     pending = [g for group in jumps.values() for g in group]

@@ -13,13 +13,16 @@ service step                  ``Task_<step>``: serviceTask, ``zeebe:taskDefiniti
                               id ``productkit.step``, component, retry backoff, parameters as
                               JSON), ``zeebe:ioMapping`` (inputs whose names differ, every output)
 technical failure of a        boundary ``Catch_<step>_productkit.failed`` on every service task,
-service step                  catching the BPMN error ``productkit.failed`` (see below); ends
-                              ``failed`` (``Outcome_<step>_productkit.failed``, compensations,
-                              terminate end ``EndEvent_<step>_productkit.failed``); a step
-                              that is not ``critical`` goes on instead: the boundary (and its
-                              timeout's) flows to ``Gateway_<step>_continue`` after the task
+service step                  catching the BPMN error ``productkit.failed`` (see below); follows
+                              the step's ``productkit.failed`` route when it has one (``goto``
+                              or ``end``, as a business error; the timeout boundary too), else
+                              ends ``failed`` (``Outcome_<step>_productkit.failed``,
+                              compensations, terminate end ``EndEvent_<step>_productkit.failed``);
+                              a step that is not ``critical`` goes on instead: the boundary (and
+                              its timeout's) flows to ``Gateway_<step>_continue`` after the task
 user step (customer, staff)   ``Task_<step>``: userTask with ``zeebe:userTask``, a form reference
-                              per channel, candidate groups, one output mapping per form field
+                              per channel, candidate groups, the due date (``zeebe:taskSchedule``
+                              ``dueDate = now() + duration``), one output mapping per form field
 wait step                     ``Wait_<step>``: timer intermediate catch event (timeDuration)
 end step                      ``Outcome_<step>`` (sets ``outcome``) then terminate end event
                               ``End_<step>`` named after the outcome
@@ -34,6 +37,12 @@ routed business error         boundary ``Catch_<step>_<code>`` on the task; ``en
 business error of a user      the employee submits the code at ``error_path`` (a form field):
 step (``error_path``)         after the task ``Gateway_<step>_decision``, one flow per code
                               (``=<error_path> = "<code>"``) routed as above, default: go on
+finally steps                 in every way the process ends (after the event that sets
+(``finally_steps``)           ``outcome`` and the compensations, before the terminate end; at
+                              the normal end after ``Outcome__completed``): a copy
+                              ``Finally_<end key>_<step>`` of each, in order, under its condition
+                              (``Gateway_<end key>_<step>_when``), whose ``productkit.failed``
+                              and timeout boundaries go on (``Gateway_<end key>_<step>_continue``)
 step timeout                  interrupting timer boundary ``Timeout_<step>``, ends ``failed``
                               (``Outcome_<step>_timeout``, ``EndEvent_<step>_timeout``); a
                               service step that is not ``critical`` goes on, as above
@@ -91,7 +100,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from ..diagnostics import Diagnostic, Severity
-from ..ir import Condition, Flow, Label, Parallel, Step, WorkflowDefinition
+from ..ir import FAILED_CODE, Condition, Flow, Label, Parallel, Step, WorkflowDefinition
 from ..options import Options
 from ._bpmn_xml import Document, write
 from ._bpmn_xsd import xsd_problems
@@ -103,14 +112,15 @@ from ._layout import (
     Frag,
     GotoBranch,
     GotoRoute,
+    Row,
     chain,
     decision,
     end_branch,
     flow_id,
     make_node,
     parallel,
+    place_row,
     rejoin,
-    row_of,
     sequence,
     single,
     task_with_routes,
@@ -134,7 +144,7 @@ __all__ = ["CHANNEL_VARIABLE", "FAILED_ERROR", "OUTCOME_VARIABLE", "STEP_HEADER"
 
 OUTCOME_VARIABLE = "outcome"
 CHANNEL_VARIABLE = "channel"
-FAILED_ERROR = "productkit.failed"  # BPMN error a worker throws when a job's last attempt fails
+FAILED_ERROR = FAILED_CODE  # BPMN error a worker throws when a job's last attempt fails
 FAILED = "failed"
 COMPLETED = "completed"
 _MARGIN_X, _MARGIN_Y = 152, 80
@@ -226,6 +236,9 @@ class BpmnTarget(Target[_Ctx, Frag]):
         parts = [start] if body is None else [start, body]
         if parts[-1].exit is not None:
             parts.extend(single(n) for n in _compensations(ctx, (COMPLETED,), None, COMPLETED))
+            if defn.finally_steps:  # the outcome is set first: the finally steps' conditions read it
+                parts.append(single(_outcome_setter(("", COMPLETED), COMPLETED, None)))
+                parts.extend(self._finally_block(ctx, ("", COMPLETED)))
             parts.append(single(_outcome_end("EndEvent_completed", COMPLETED)))
         whole = chain(parts)
         if whole.gotos:
@@ -247,13 +260,18 @@ class BpmnTarget(Target[_Ctx, Frag]):
 
     def _sequence(self, flow: Flow, ctx: _Ctx, path: tuple[str | int, ...]) -> Frag | None:
         """A flow (the main one or a branch): its items one after the other."""
-        steps = [item for item in flow if isinstance(item, str)]
-        for i, step in enumerate(steps):
-            ctx.scope[step] = frozenset(steps[i + 1:])
+        # A jump may land on a later step of this sequence, or on the first step of a branch of
+        # a later parallel block: it enters the block (its other branches run too, as they do
+        # on the embedded engine, which bypasses only the steps before the target).
+        entries = [_entries(item) for item in flow]
+        for i, item in enumerate(flow):
+            if isinstance(item, str):
+                ctx.scope[item] = frozenset(s for later in entries[i + 1:] for s in later)
+        aliases = {s: _key(item) for item, firsts in zip(flow, entries, strict=True) for s in firsts}
         items: list[tuple[str | None, Frag]] = []
         flowing, jumped = True, set[str]()
         for index, item in enumerate(flow):
-            key = item if isinstance(item, str) else None
+            key = _key(item)
             if not flowing and key not in jumped:
                 ctx.problem(f"{_what(item)} can never run: the flow ended before it", *path, index)
                 continue
@@ -262,11 +280,11 @@ class BpmnTarget(Target[_Ctx, Frag]):
             if frag is None:
                 continue
             items.append((key, frag))
-            jumped |= {g.target for g in frag.gotos}
+            jumped |= {aliases.get(g.target) or g.target for g in frag.gotos}
             flowing = frag.exit is not None
         if not items:
             return None
-        return sequence(items, _goto_merge)
+        return sequence(items, _goto_merge, aliases=aliases)
 
     # steps --------------------------------------------------------------------------------
 
@@ -303,6 +321,8 @@ class BpmnTarget(Target[_Ctx, Frag]):
         if step.candidate_groups:
             extensions.append(El("zeebe:assignmentDefinition",
                                  (("candidateGroups", ",".join(step.candidate_groups)),)))
+        if step.due:
+            extensions.append(El("zeebe:taskSchedule", (("dueDate", f'=now() + duration("{step.due}")'),)))
         extensions.extend(field_outputs(step))
         task = make_node(_eid("Task", step.id), "userTask", ctx.label(step.title, step.id),
                          extensions=tuple(extensions))
@@ -319,6 +339,7 @@ class BpmnTarget(Target[_Ctx, Frag]):
         if step.interruptible:
             undo = " and runs no compensation" if ctx.compensable and \
                 "cancelled" in ctx.defn.compensate_on else ""
+            undo += " and no finally step" if ctx.defn.finally_steps else ""
             ctx.problem(f"wait step '{step.id}' may be cancelled while it waits (interruptible), "
                         "but the BPMN has no cancel event: cancelling the Zeebe process instance "
                         f"ends it without the outcome 'cancelled'{undo}",
@@ -333,9 +354,9 @@ class BpmnTarget(Target[_Ctx, Frag]):
             ctx.problem(f"end step '{step.id}' has no outcome", "steps", step.id, "outcome")
         outcome = step.outcome or FAILED
         message = ctx.label(step.message, "") or None
-        row = _outcome_row(ctx, (step.id,), step.id, outcome, message, _eid("End", step.id))
+        row = self._outcome_row(ctx, (step.id,), step.id, outcome, message, _eid("End", step.id))
         if step.when is None:
-            return row_of(row).closed()
+            return place_row(row).closed()
         feel = _feel(step.when, ctx, ("steps", step.id, "when"))
         split = make_node(_eid("Gateway", step.id, "when"), "exclusiveGateway", step.when.cel)
         return end_branch(split, row, feel, "yes")
@@ -354,6 +375,49 @@ class BpmnTarget(Target[_Ctx, Frag]):
 
     # pieces -------------------------------------------------------------------------------
 
+    def _outcome_row(self, ctx: _Ctx, key: tuple[str, ...], at: str, outcome: str, message: str | None,
+                     end_id: str) -> Row:
+        """An intermediate event ``Outcome_<key>`` that sets ``outcome`` (Zeebe applies no output
+        mappings on a terminate end event), the compensations the outcome runs, the finally
+        steps, then the terminate end event named after the outcome."""
+        setter = _outcome_setter(key, outcome, message)
+        end = make_node(end_id, "endEvent", outcome, body=(El("bpmn:terminateEventDefinition"),))
+        undo = _compensations(ctx, key, at, outcome)
+        if not ctx.defn.finally_steps:
+            return (setter, *undo, end)
+        return chain([single(setter), *map(single, undo), *self._finally_block(ctx, key), single(end)])
+
+    def _finally_block(self, ctx: _Ctx, key: tuple[str, ...]) -> list[Frag]:
+        """The finally steps as one end reaches them, in order, each under its condition (which
+        reads ``outcome``); a technical failure or timeout goes on to the next one. Every end
+        gets its own copy, ids prefixed with the end's key, so a terminate end still ends the
+        whole process and nothing converges across parallel branches."""
+        return [self._finally_step(ctx.defn.steps[sid], ctx, key) for sid in ctx.defn.finally_steps]
+
+    def _finally_step(self, step: Step, ctx: _Ctx, key: tuple[str, ...]) -> Frag:
+        name = (*key, step.id)
+        carry = "#".join((*name, "continue"))
+        extensions = (task_definition(step), *headers(step), *io_mapping(step))
+        task = make_node(_eid("Finally", *name), "serviceTask", ctx.label(step.title, step.id),
+                         extensions=extensions)
+        ctx.errors.add(FAILED_ERROR)
+        routes: list[EndRoute | GotoRoute | CompensationRoute] = [GotoRoute(make_node(
+            _eid("Catch", *name, FAILED_ERROR), "boundaryEvent", "technical failure",
+            attrs=(("attachedToRef", task.id),),
+            body=(El("bpmn:errorEventDefinition", (("errorRef", _eid("Error", FAILED_ERROR)),)),)), carry)]
+        if step.timeout:
+            timer = El("bpmn:timerEventDefinition", children=(duration(step.timeout),))
+            routes.append(GotoRoute(make_node(_eid("Timeout", *name), "boundaryEvent", f"timeout {step.timeout}",
+                                              attrs=(("attachedToRef", task.id),), body=(timer,)), carry))
+        frag = rejoin(task_with_routes(task, routes),
+                      make_node(_eid("Gateway", *name, "continue"), "exclusiveGateway", None), carry)
+        if step.when is None:
+            return frag
+        feel = _feel(step.when, ctx, ("steps", step.id, "when"))
+        split = make_node(_eid("Gateway", *name, "when"), "exclusiveGateway", step.when.cel)
+        merge = make_node(_eid("Gateway", *name, "skip"), "exclusiveGateway", None)
+        return when(split, merge, frag, feel, "yes")
+
     def _guard(self, step: Step, frag: Frag, ctx: _Ctx) -> Frag:
         """Wrap ``frag`` in a split and merge gateway when the step has a condition."""
         if step.when is None:
@@ -365,7 +429,7 @@ class BpmnTarget(Target[_Ctx, Frag]):
 
     def _routes(self, step: Step, ctx: _Ctx) -> list[EndRoute | GotoRoute]:
         """A service task's boundary routes: declared errors, technical failure, timeout."""
-        routes = [self._error_route(step, code, ctx) for code in sorted(step.errors)]
+        routes = [self._error_route(step, code, ctx) for code in sorted(step.errors) if code != FAILED_ERROR]
         return [r for r in routes if r is not None] + [self._failure(step, ctx),
                                                        *self._timeout(step, ctx)]
 
@@ -395,7 +459,7 @@ class BpmnTarget(Target[_Ctx, Frag]):
         if route.goto is not None:
             return GotoRoute(boundary, route.goto)
         message = ctx.label(route.message, "") or None
-        row = _outcome_row(ctx, (step.id, code), step.id, route.end or FAILED, message,
+        row = self._outcome_row(ctx, (step.id, code), step.id, route.end or FAILED, message,
                            _eid("EndEvent", step.id, code))
         return EndRoute(boundary, row)
 
@@ -403,19 +467,26 @@ class BpmnTarget(Target[_Ctx, Frag]):
         """The boundary event of the worker's ``productkit.failed`` (the job's last attempt
         failed) and the ``failed`` end it leads to, or for a step that is not critical, the
         way on after the task."""
-        if FAILED_ERROR in step.errors:
-            ctx.problem(f"step '{step.id}' declares the error '{FAILED_ERROR}', which the BPMN "
-                        "reserves for technical failures", "steps", step.id, "errors",
-                        FAILED_ERROR)
         ctx.errors.add(FAILED_ERROR)
         boundary = make_node(
             _eid("Catch", step.id, FAILED_ERROR), "boundaryEvent", "technical failure",
             attrs=(("attachedToRef", _eid("Task", step.id)),),
             body=(El("bpmn:errorEventDefinition", (("errorRef", _eid("Error", FAILED_ERROR)),)),))
-        if not step.critical:
+        return self._failure_route(step, boundary, FAILED_ERROR, ctx)
+
+    def _failure_route(self, step: Step, boundary: Node, key: str, ctx: _Ctx) -> EndRoute | GotoRoute:
+        """Where a technical failure (or the timeout) of a service step leads: the product's
+        ``productkit.failed`` route, else on past a step that is not critical, else ``failed``."""
+        route = step.errors.get(FAILED_ERROR) if step.kind == "service" else None
+        if route is not None and self._routable(step, FAILED_ERROR, ctx):
+            if route.goto is not None:
+                return GotoRoute(boundary, route.goto)
+            row = self._outcome_row(ctx, (step.id, key), step.id, route.end or FAILED,
+                               ctx.label(route.message, "") or None, _eid("EndEvent", step.id, key))
+            return EndRoute(boundary, row)
+        if step.kind == "service" and not step.critical:
             return GotoRoute(boundary, _carry_on(step))
-        row = _outcome_row(ctx, (step.id, FAILED_ERROR), step.id, FAILED, None,
-                           _eid("EndEvent", step.id, FAILED_ERROR))
+        row = self._outcome_row(ctx, (step.id, key), step.id, FAILED, None, _eid("EndEvent", step.id, key))
         return EndRoute(boundary, row)
 
     def _decision(self, step: Step, ctx: _Ctx) -> Frag | None:
@@ -452,7 +523,7 @@ class BpmnTarget(Target[_Ctx, Frag]):
                                            _ncname(flow_id(gateway.id, code))))
                 continue
             message = ctx.label(route.message, "") or None
-            row = _outcome_row(ctx, (step.id, code), step.id, route.end or FAILED, message,
+            row = self._outcome_row(ctx, (step.id, code), step.id, route.end or FAILED, message,
                                _eid("EndEvent", step.id, code))
             branches.append(EndBranch(condition, code, row))
         return decision(gateway, branches) if branches else None
@@ -482,11 +553,7 @@ class BpmnTarget(Target[_Ctx, Frag]):
         timer = El("bpmn:timerEventDefinition", children=(duration(step.timeout),))
         boundary = make_node(_eid("Timeout", step.id), "boundaryEvent", f"timeout {step.timeout}",
                              attrs=(("attachedToRef", _eid("Task", step.id)),), body=(timer,))
-        if step.kind == "service" and not step.critical:
-            return [GotoRoute(boundary, _carry_on(step))]
-        row = _outcome_row(ctx, (step.id, "timeout"), step.id, FAILED, None,
-                           _eid("EndEvent", step.id, "timeout"))
-        return [EndRoute(boundary, row)]
+        return [self._failure_route(step, boundary, "timeout", ctx)]
 
 
 def emit_bpmn(defn: WorkflowDefinition, *, language: str = "zh-CN") -> Emitted:
@@ -501,6 +568,18 @@ def _carry_on(step: Step) -> str:
 
 def _what(item: str | Parallel) -> str:
     return f"step '{item}'" if isinstance(item, str) else "a parallel block"
+
+
+def _entries(item: str | Parallel) -> tuple[str, ...]:
+    """The steps a jump may land on to enter ``item``: the step, or each branch's first step."""
+    if isinstance(item, str):
+        return (item,)
+    return tuple(b[0] for b in item.parallel if b and isinstance(b[0], str))
+
+
+def _key(item: str | Parallel) -> str | None:
+    """The name jumps use for a sequence item: the step, or a parallel block's first step."""
+    return item if isinstance(item, str) else _first_step([item])
 
 
 def _first_step(flow: Flow) -> str | None:
@@ -588,16 +667,11 @@ def _outcome_end(node_id: str, outcome: str) -> Node:
     return make_node(node_id, "endEvent", outcome, extensions=(mapping,))
 
 
-def _outcome_row(ctx: _Ctx, key: tuple[str, ...], at: str, outcome: str, message: str | None,
-                 end_id: str) -> tuple[Node, ...]:
-    """An intermediate event ``Outcome_<key>`` that sets ``outcome`` (Zeebe applies no output
-    mappings on a terminate end event), the compensations the outcome runs, then the terminate
-    end event named after the outcome."""
+def _outcome_setter(key: tuple[str, ...], outcome: str, message: str | None) -> Node:
+    """The intermediate event ``Outcome_<key>`` that sets the variable ``outcome``."""
     mapping = El("zeebe:ioMapping", children=(output(_feel_string(outcome), OUTCOME_VARIABLE),))
-    setter = make_node(_eid("Outcome", *key), "intermediateThrowEvent", f"outcome: {outcome}",
-                       extensions=(mapping,), documentation=message)
-    end = make_node(end_id, "endEvent", outcome, body=(El("bpmn:terminateEventDefinition"),))
-    return (setter, *_compensations(ctx, key, at, outcome), end)
+    return make_node(_eid("Outcome", *key), "intermediateThrowEvent", f"outcome: {outcome}",
+                     extensions=(mapping,), documentation=message)
 
 
 
