@@ -2,6 +2,8 @@
 
     python -m bench._worker floor ROOT          parse every catalogue file with yaml.CSafeLoader
     python -m bench._worker build ROOT OUT      productkit.build(), with what it compiled and reused
+    python -m bench._worker load BUILD          Catalog.load() of a build (lazy: what a channel service does
+                                                at start-up), then one product version used
 
 ``seconds`` is the operation alone (after imports); the caller also times the whole process.
 Peak memory is the resident set size high-water mark from ``resource.getrusage``, of this
@@ -51,12 +53,27 @@ def build(root: Path, out: Path) -> dict[str, Any]:
             "diagnostics": len(levels), "ok": result.out is not None, **_rss()}
 
 
+def load(build_dir: Path) -> dict[str, Any]:
+    from productkit.runtime import Catalog
+
+    start = time.perf_counter()
+    catalog = Catalog.load(build_dir)
+    seconds = time.perf_counter() - start
+    first = next(iter(catalog))
+    start = time.perf_counter()
+    first.definition  # noqa: B018 - reading one version's files: what the first application costs
+    return {"seconds": seconds, "first_use_seconds": time.perf_counter() - start,
+            "products": sum(1 for _ in catalog), **_rss()}
+
+
 def main(argv: list[str]) -> None:
     op, *args = argv
     if op == "floor":
         out = floor(Path(args[0]))
     elif op == "build":
         out = build(Path(args[0]), Path(args[1]))
+    elif op == "load":
+        out = load(Path(args[0]))
     else:
         raise SystemExit(f"unknown operation {op!r}")
     sys.stdout.write(json.dumps(out) + "\n")

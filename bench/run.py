@@ -138,6 +138,18 @@ class Bench:
         r["cold_build"] = self.median("cold build", 3, lambda: self.cold_build(root, build, memory))
         r["peak_rss_mib"] = max(memory) / 1024
         print(f"  {'peak RSS of the cold build':<34} {r['peak_rss_mib']:8.0f} MiB", flush=True)
+        r["build_output_mib"] = sum(f.stat().st_size for f in build.resolve().rglob("*") if f.is_file()) / 2**20
+        print(f"  {'build output':<34} {r['build_output_mib']:8.0f} MiB", flush=True)
+        loads: list[dict[str, Any]] = []
+
+        def load() -> float:
+            _, info = self.worker("load", str(build))
+            loads.append(info)
+            return float(info["seconds"])
+
+        r["catalog_load"] = self.median("Catalog.load of the build", 3, load)
+        r["catalog_load_rss_mib"] = max(i["maxrss_kib"] for i in loads) / 1024
+        print(f"  {'peak RSS of Catalog.load':<34} {r['catalog_load_rss_mib']:8.0f} MiB", flush=True)
         r["no_change_rebuild"] = self.median("no-change rebuild", 3, lambda: self.rebuild(root, build, set()))
         r["one_product_change"] = self.one_product(root, build)
         r["one_component_change"] = self.one_component(root, build)

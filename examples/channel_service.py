@@ -11,7 +11,7 @@ from pathlib import Path
 from productkit.runtime import Catalog, Engine, Handlers, SQLiteStore, StepCall
 
 build_dir = Path(sys.argv[1]) if len(sys.argv) > 1 else Path("build")
-catalog = Catalog.load(build_dir)  # verifies every digest; refuses a tampered build
+catalog = Catalog.load(build_dir)  # verifies every seal before use; refuses a tampered build
 
 handlers = Handlers()
 

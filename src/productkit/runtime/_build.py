@@ -234,11 +234,25 @@ _NOT_SEALED = frozenset({"manifest.json", SIGNATURE_FILE, MARKER})
 
 
 def _unlisted(root: Path, files: Mapping[str, str], problems: _Problems) -> None:
-    """A file in the build that the manifest does not seal is refused: nothing unsealed is used."""
-    for path in sorted(root.rglob("*")):
-        rel = path.relative_to(root).as_posix()
-        if (path.is_file() or path.is_symlink()) and rel not in files and rel not in _NOT_SEALED:
-            problems.add("PK614", f"{rel} is in the build but not sealed by its manifest", rel)
+    """A file in the build that the manifest does not seal is refused: nothing unsealed is used.
+    One walk with the directory entries' own types (no stat per file): a build of a thousand
+    products holds some twenty thousand files."""
+    found = []
+    stack = [("", str(root))]
+    while stack:
+        prefix, folder = stack.pop()
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for entry in entries:
+            rel = prefix + entry.name
+            if entry.is_dir(follow_symlinks=False):
+                stack.append((rel + "/", entry.path))
+            elif rel not in files and rel not in _NOT_SEALED:
+                found.append(rel)  # a file, a link, or anything else that is not a folder
+    for rel in sorted(found):
+        problems.add("PK614", f"{rel} is in the build but not sealed by its manifest", rel)
 
 
 def _product(root: Path, i: int, raw: Any, problems: _Problems,
