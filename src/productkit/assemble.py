@@ -252,6 +252,18 @@ def _rules(asm: Assembly, params: dict[str, Any]) -> None:
         if rule.kind == "constraint" and set(cond.names) <= set(params):
             _constraint_holds(asm, rule, cond, params, inherited[1] if inherited else at,
                               f" (for {inherited[0]})" if inherited else "")
+            _campaigns_hold(asm, rule, cond, params)
+
+
+def _campaigns_hold(asm: Assembly, rule: Any, cond: Condition, params: dict[str, Any]) -> None:
+    """PK306 for a dated value: the constraint must hold on the first day of every window of a
+    parameter it reads, with every parameter's value on that day (a campaign rate under the
+    regulatory ceiling too)."""
+    rp = asm.product
+    windows = [w for n in cond.names if n in rp.params for w in rp.params[n].schedule]
+    for window in sorted(windows, key=lambda w: w.start):
+        on = {**params, **{n: w.value for n, p in rp.params.items() for w in p.schedule if w.covers(window.start)}}
+        _constraint_holds(asm, rule, cond, on, window.at, f" for applications from {window.start}")
 
 
 def _constraint_holds(asm: Assembly, rule: Any, cond: Condition, params: dict[str, Any],

@@ -91,6 +91,9 @@ def param_value(p: ResolvedParam) -> ir.ParamValue:
         title=_label(p.spec.title), locked=p.locked,
         provenance=[ir.Provenance(source=i.source, file=i.location.file, line=i.location.line,
                                   col=i.location.col, value=i.value) for i in p.provenance],
+        schedule=[ir.Scheduled.model_validate({"from": w.start.isoformat(),
+                                               "until": w.end.isoformat() if w.end else None,
+                                               "value": typed_json(p.spec, w.value)}) for w in p.schedule],
     )
 
 

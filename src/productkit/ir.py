@@ -39,6 +39,7 @@ __all__ = [
     "Provenance",
     "Retry",
     "Rule",
+    "Scheduled",
     "Step",
     "WorkflowDefinition",
     "canonical_json",
@@ -46,7 +47,7 @@ __all__ = [
     "load",
 ]
 
-FORMAT = "productkit.workflow/2"  # 2: conditions carry CEL only; targets translate them
+FORMAT = "productkit.workflow/3"  # 3: tables, dated values, finally steps, failure routes; 2: CEL only
 CHANNEL_VARIABLE = "channel"  # the application's channel, a start variable of every workflow
 # The day the application started (ISO text), a start variable of every workflow; expressions
 # read it as a date, fixed for the application so that a replay decides the same way.
@@ -79,6 +80,15 @@ class Provenance(_IR):
     value: str | None = None
 
 
+class Scheduled(_IR):
+    """A parameter's value for applications started from ``from`` through ``until`` (inclusive)."""
+
+    from_: str = Field(alias="from")
+    until: str | None = None
+    value: Any = Field(description="encoded as ParamValue.value is")
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
 class ParamValue(_IR):
     """A resolved parameter: type, the exact value as text, and how it came to be."""
 
@@ -89,6 +99,16 @@ class ParamValue(_IR):
     title: Label | None = None
     locked: bool = False
     provenance: list[Provenance] = Field(default_factory=list)
+    schedule: list[Scheduled] = Field(default_factory=list, description="dated values (campaigns), by "
+                                      "application date; `value` applies outside every window")
+
+    def value_on(self, day: str | None) -> Any:
+        """The encoded value for an application started on ``day`` (ISO date)."""
+        if day is not None:
+            for s in self.schedule:
+                if s.from_ <= day and (s.until is None or day <= s.until):
+                    return s.value
+        return self.value
 
 
 class FieldDef(_IR):
@@ -221,7 +241,7 @@ class Effective(_IR):
 class WorkflowDefinition(_IR):
     """The compiled product version."""
 
-    format: Literal["productkit.workflow/2"] = "productkit.workflow/2"
+    format: Literal["productkit.workflow/3"] = "productkit.workflow/3"
     id: str
     version: str
     name: Label

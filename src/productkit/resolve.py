@@ -8,6 +8,8 @@ narrow bounds; a child may narrow further but never widen or change a locked val
 
 from __future__ import annotations
 
+import datetime as dt
+
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -20,7 +22,7 @@ from .refs import COMPONENT_KINDS, RefProblem, resolve_ref
 from .shape import did_you_mean
 from .sources import Entry
 from .step_settings import StepSettings, step_settings
-from .types import ValueProblem, param_ref
+from .types import ValueProblem, param_ref, parse_date
 from .types._base import BOUNDS
 
 __all__ = ["ProvenanceItem", "ResolvedParam", "ResolvedProduct", "ResolvedStep", "extends_chain",
@@ -43,6 +45,20 @@ class ResolvedParam:
     declared: Location | None = None
     locked_at: Location | None = None
     provenance: list[ProvenanceItem] = field(default_factory=list)
+    schedule: list[Window] = field(default_factory=list)  # dated values, in date order
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """A parameter's value for applications started from ``start`` through ``end``."""
+
+    start: dt.date
+    end: dt.date | None
+    value: Value
+    at: Location
+
+    def covers(self, day: dt.date) -> bool:
+        return self.start <= day and (self.end is None or day <= self.end)
 
 
 @dataclass(slots=True)
@@ -272,7 +288,69 @@ def _params(ctx: Context, levels: list[Entry], out: list[Diagnostic]) -> dict[st
                     out.append(Diagnostic(problem.code, f"inherited {name} = {problem.message}",
                                           entry.doc.loc(("parameters", name)), related=set_at))
             _set_value(param, setting, entry, name, out)
+            _set_schedule(param, setting, entry, name, out)
     return params
+
+
+def _set_schedule(param: ResolvedParam, setting: ParamSetting, entry: Entry, name: str,
+                  out: list[Diagnostic]) -> None:
+    """A dated campaign's values (``schedule:``): each checked like the value, windows in order
+    and apart; a child's schedule replaces its line's, and a locked value takes none."""
+    if not setting.schedule:
+        return
+    if param.locked and param.locked_at is not None and param.locked_at.file != entry.doc.file:
+        out.append(Diagnostic("PK206", f"{name} is locked by the line: a schedule would change its value",
+                              entry.doc.loc(("parameters", name, "schedule")),
+                              related=(Related(param.locked_at, "locked here"),)))
+        return
+    windows = [w for i, sv in enumerate(setting.schedule)
+               if (w := _window(param, sv, entry, ("parameters", name, "schedule", i), out)) is not None]
+    if len(windows) != len(setting.schedule):
+        return
+    windows.sort(key=lambda w: w.start)
+    for before, after in zip(windows, windows[1:], strict=False):
+        if before.end is None or after.start <= before.end:
+            out.append(Diagnostic("PK225", f"{name}: the window from {after.start} overlaps the window from "
+                                  f"{before.start}" + (f" until {before.end}" if before.end else " (open)"),
+                                  after.at, related=(Related(before.at, "the other window"),),
+                                  hint="an application date must fall in one window at most: end the first "
+                                  "window before the next starts"))
+            return
+    param.schedule = windows
+    param.provenance.append(ProvenanceItem(
+        _source(entry), entry.doc.loc(("parameters", name, "schedule")),
+        "; ".join(f"{w.value} from {w.start}" + (f" until {w.end}" if w.end else "") for w in windows)))
+
+
+def _window(param: ResolvedParam, sv: Any, entry: Entry, path: tuple[str | int, ...],
+            out: list[Diagnostic]) -> Window | None:
+    dates: dict[str, dt.date] = {}
+    for key, raw in (("from", sv.from_), ("until", sv.until)):
+        if raw is None:
+            continue
+        try:
+            dates[key] = parse_date(raw)
+        except ValueProblem as exc:
+            out.append(Diagnostic("PK108", exc.message, entry.doc.loc((*path, key)), hint="write YYYY-MM-DD"))
+    if "from" not in dates or (sv.until is not None and "until" not in dates):
+        return None
+    if "until" in dates and dates["until"] < dates["from"]:
+        out.append(Diagnostic("PK214", f"until {dates['until']} is before from {dates['from']}",
+                              entry.doc.loc((*path, "until"))))
+        return None
+    try:
+        value = coerce(param.spec, sv.value)
+    except ValueProblem as exc:
+        out.append(Diagnostic(exc.code, f"{param.name}: {exc.message}", entry.doc.loc((*path, "value")),
+                              related=_decl(param), hint=exc.hint))
+        return None
+    problems = violations(param.spec, value)
+    for problem in problems:
+        out.append(Diagnostic(problem.code, f"{param.name} = {problem.message}", entry.doc.loc((*path, "value")),
+                              related=_decl(param), hint=problem.hint))
+    if problems:
+        return None
+    return Window(dates["from"], dates.get("until"), value, entry.doc.loc(path))
 
 
 def _steps(ctx: Context, levels: list[Entry], out: list[Diagnostic]) -> list[ResolvedStep]:
@@ -325,6 +403,7 @@ def _step_params(ctx: Context, rs: ResolvedStep, product: dict[str, ResolvedPara
         source = product.get(name) or (product.get(decl.ref) if decl.ref else None)
         if source is not None and source.value is not None:
             param.value = source.value
+            param.schedule = list(source.schedule)
             param.provenance.extend(source.provenance)
         rs.params[name] = param
     for name, raw in rs.step.with_.items():
@@ -358,6 +437,14 @@ def _ui_bounds(rs: ResolvedStep, comp: UIComponent, product: dict[str, ResolvedP
                 out.append(Diagnostic("PK113", f"{path}.{bound} of screen '{rs.step.id}' binds '{name}' "
                                       f"of type {found}, expected {wanted}", rs.loc("use"), related=declared))
                 continue
+            if source.schedule:
+                out.append(Diagnostic("PK226", f"{path}.{bound} of screen '{rs.step.id}' binds '{name}', whose "
+                                      "value changes with the application date (schedule:); a screen's form is "
+                                      "fixed for the product version", rs.loc("use"),
+                                      related=(*declared, Related(source.schedule[0].at, "dated here")),
+                                      hint="bind a parameter without a schedule, or make the campaign a new "
+                                      "product version with its own bounds"))
+                continue
             rs.bounds.setdefault(path, {})[bound] = source.value
 
 
@@ -381,16 +468,17 @@ def _bind(rs: ResolvedStep, name: str, raw: Any, product: dict[str, ResolvedPara
             out.append(Diagnostic("PK207", f"no product parameter '{raw['param']}' with a value", at,
                                   hint=did_you_mean(str(raw["param"]), product)))
             return
-        value = source.value
+        value, schedule = source.value, list(source.schedule)
     else:
         try:
-            value = coerce(param.spec, raw)
+            value, schedule = coerce(param.spec, raw), []
         except ValueProblem as exc:
             out.append(Diagnostic(exc.code, f"{name}: {exc.message}", at, related=_decl(param), hint=exc.hint))
             return
-    for problem in violations(param.spec, value):
-        out.append(Diagnostic(problem.code, f"{name} = {problem.message}", at, related=_decl(param)))
-    param.value = value
+    for each in [value, *(w.value for w in schedule)]:  # a campaign's value must suit the step too
+        for problem in violations(param.spec, each):
+            out.append(Diagnostic(problem.code, f"{name} = {problem.message}", at, related=_decl(param)))
+    param.value, param.schedule = value, schedule
     param.provenance.append(ProvenanceItem(f"step:{rs.step.id}", at, str(value)))
 
 

@@ -24,6 +24,7 @@ __all__ = [
     "Effective",
     "ErrorRoute",
     "ParamSetting",
+    "ScheduledValue",
     "Product",
     "ProductLine",
     "Rule",
@@ -36,6 +37,14 @@ OUTCOMES = ("completed", "rejected", "referred", "failed", "cancelled")
 Outcome = Literal["completed", "rejected", "referred", "failed", "cancelled"]
 
 
+class ScheduledValue(Model):
+    """A parameter's value over a window of application dates: a dated campaign."""
+
+    from_: AnyValue = Field(alias="from", description="first application date the value applies to (YYYY-MM-DD)")
+    until: AnyValue = Field(None, description="last application date it applies to (YYYY-MM-DD); open when absent")
+    value: AnyValue = Field(description="the value in the window, checked like any value of the parameter")
+
+
 class ParamSetting(TypeSpec):
     """A parameter as a line or product sets it: a value, a lock, narrower bounds, or a new
     declaration (with ``type`` or ``ref``). A bare value is shorthand for ``{value: ...}``."""
@@ -43,6 +52,12 @@ class ParamSetting(TypeSpec):
     value: AnyValue = Field(None, description="the value for this product")
     locked: Bool = Field(False, description="children may not change the value")
     required: Bool = Field(True, description="a value must be present")
+    schedule: list[ScheduledValue] = Field(
+        default_factory=list,
+        description="values for windows of application dates (a dated campaign); an application takes the "
+        "value of the window its application date falls in, else `value`. Windows may not overlap; a "
+        "child's schedule replaces its line's",
+        examples=[[{"from": "2027-01-01", "until": "2027-02-28", "value": 2.10}]])
 
     @model_validator(mode="before")
     @classmethod

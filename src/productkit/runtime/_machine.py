@@ -128,7 +128,8 @@ class Machine:
         self.suspended = True
 
     def env(self) -> dict[str, object]:
-        return {**self.program.parameters, **self.state.data, CHANNEL_VARIABLE: self.state.channel,
+        return {**self.program.parameters_on(self.state.created.date()), **self.state.data,
+                CHANNEL_VARIABLE: self.state.channel,
                 APPLICATION_DATE_VARIABLE: self.state.created.date()}
 
     # ------------------------------------------------------------ driving
@@ -276,7 +277,7 @@ class Machine:
             inputs, outputs = saved.get("inputs", {}), dict(saved.get("outputs", {}))
         else:
             handler, inputs, outputs = step.handler or "", self._inputs(step), {}
-        params = {n: param_value(p) for n, p in step.parameters.items()}
+        params = {n: param_value(p, self.state.created.date()) for n, p in step.parameters.items()}
         return StepCall(st.id, st.product_id, st.version, st.channel, step.id, handler,
                         step.component, inputs, params, f"{st.id}/{call_key(step.id, compensating)}",
                         number, compensating, outputs)

@@ -200,6 +200,12 @@ class Program:
         params = {n: param_value(p) for n, p in definition.parameters.items()}
         return cls(definition, params, positions(definition.flow))
 
+    def parameters_on(self, day: dt.date) -> Mapping[str, object]:
+        """Parameter values for an application started on ``day``: a dated value (a campaign's
+        rate) in place of the usual one within its window."""
+        dated = {n: param_value(p, day) for n, p in self.definition.parameters.items() if p.schedule}
+        return {**self.parameters, **dated} if dated else self.parameters
+
 
 @dataclass(frozen=True, slots=True)
 class Policy:

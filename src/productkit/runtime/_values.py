@@ -18,10 +18,12 @@ __all__ = ["DECIMAL_TYPES", "Problem", "check", "coerce", "param_value", "wire"]
 Problem = FieldProblem  # a value that does not fit its declaration; ``code`` is the FieldError code
 
 
-def param_value(p: ParamValue) -> object:
-    """A resolved parameter as a Python value: Decimal for decimal, percent and money amounts."""
+def param_value(p: ParamValue, on: dt.date | None = None) -> object:
+    """A resolved parameter as a Python value: Decimal for decimal, percent and money amounts;
+    for an application started ``on`` a day, the value of the dated window it falls in."""
     kind = get(p.type)
-    return p.value if kind is None or p.value is None else kind.from_ir(p.value)
+    value = p.value_on(on.isoformat() if on is not None else None)
+    return value if kind is None or value is None else kind.from_ir(value)
 
 
 def coerce(fd: FieldDef, raw: object) -> object:

@@ -80,13 +80,16 @@ class Catalog:
         if self._build.lease is not None:
             self._build.lease.release()
 
-    def _params_of(self, pv: ProductVersion) -> dict[str, object]:
+    def _params_of(self, pv: ProductVersion, on: dt.date | None = None) -> dict[str, object]:
         found = self._param_values.get(pv.key)
         if found is None:
             found = {n: param_value(p) for n, p in pv.definition.parameters.items()}
             with self._lock:
                 self._param_values[pv.key] = found
-        return found
+        if on is None:
+            return found
+        dated = {n: param_value(p, on) for n, p in pv.definition.parameters.items() if p.schedule}
+        return {**found, **dated} if dated else found
 
     @property
     def root(self) -> Path:
@@ -155,9 +158,9 @@ class Catalog:
         """The eligibility rules ``customer`` (nested or dotted data) fails on day ``on`` (the
         application date, default today). A rule needing data the customer context lacks is not
         failed: it is checked when the data is submitted."""
-        defn = pv.definition
-        env = {**self._params_of(pv), **flatten(customer, defn.context), CHANNEL_VARIABLE: channel,
-               APPLICATION_DATE_VARIABLE: on or dt.date.today()}
+        defn, day = pv.definition, on or dt.date.today()
+        env = {**self._params_of(pv, day), **flatten(customer, defn.context), CHANNEL_VARIABLE: channel,
+               APPLICATION_DATE_VARIABLE: day}
         failed = []
         for rule in defn.rules:
             if rule.kind != "eligibility":
@@ -173,9 +176,11 @@ class Catalog:
         """The workflow definition; the newest version in the build when ``version`` is None."""
         return self.entry(product_id, version).definition
 
-    def parameters(self, product_id: str, version: str | None = None) -> Mapping[str, object]:
-        """Parameter values: Decimal for decimal, percent and money amounts, int, bool, date."""
-        return dict(self._params_of(self.entry(product_id, version)))
+    def parameters(self, product_id: str, version: str | None = None,
+                   on: dt.date | None = None) -> Mapping[str, object]:
+        """Parameter values: Decimal for decimal, percent and money amounts, int, bool, date;
+        ``on`` an application date, the dated values (campaigns) in effect for it."""
+        return dict(self._params_of(self.entry(product_id, version), on))
 
     def journey(self, product_id: str, channel: str, version: str | None = None) -> list[Screen]:
         """The screens ``channel`` shows, in order, with default values."""

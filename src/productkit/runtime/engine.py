@@ -190,7 +190,7 @@ class Engine:
         data, code = _error_code(step, data, error)
         form = form_of(pv, step, state.channel)
         validator = self.catalog.validator(pv, form) if form is not None else None
-        env = {**self.catalog.parameters(pv.id, pv.version), **state.data,
+        env = {**self.catalog.parameters(pv.id, pv.version, state.created.date()), **state.data,
                CHANNEL_VARIABLE: state.channel, APPLICATION_DATE_VARIABLE: state.created.date()}
         values, errors = check_submission(step, state.channel, form, validator, data, state.data,
                                           env, pv.definition.rules, pv.definition.derived)
@@ -321,7 +321,8 @@ class Engine:
         users = [s for s in pending if defn.steps[s].kind == "user"]
         screen = None
         if users and state.status == Status.AWAITING_INPUT:
-            screen = self.catalog.screen(pv, defn.steps[users[0]], state.channel, state.data)
+            screen = self.catalog.screen(pv, defn.steps[users[0]], state.channel, state.data,
+                                         self.catalog.parameters(pv.id, pv.version, state.created.date()))
         message = Label.model_validate(state.message) if state.message else None
         return Application(
             id=state.id, product_id=state.product_id, version=state.version,

@@ -45,8 +45,10 @@ def headers(step: Step, extra: tuple[tuple[str, str], ...] = ()) -> tuple[El, ..
 
 
 def _param_text(param: ParamValue) -> str:
-    data = param.model_dump(mode="json", include={"type", "value", "currency", "unit"},
-                            exclude_none=True)
+    data = param.model_dump(mode="json", include={"type", "value", "currency", "unit", "schedule"},
+                            exclude_none=True, by_alias=True)
+    if not data.get("schedule"):
+        data.pop("schedule", None)  # a job worker picks a dated value by the application date
     return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 

@@ -20,7 +20,7 @@ from typing import Any
 
 from .._celparse import Call, Cond, ListLit, Lit, Name, Node, Op, ParseError, Unary, children
 from ..expr import BUILTINS, SCALE, parse
-from ..ir import Condition, FieldDef, ParamValue, WorkflowDefinition
+from ..ir import APPLICATION_DATE_VARIABLE, Condition, FieldDef, ParamValue, WorkflowDefinition
 from ..types import TYPES, get
 
 __all__ = ["FeelScope", "feel_literal"]
@@ -105,12 +105,24 @@ class FeelScope:
     def _name(self, path: str) -> str:
         param = self._params.get(path)
         if param is not None and param.value is not None:
-            return feel_literal(param.type, param.value)
+            return self._param(param)
         if path in self._derived:
             text = self._derived_text(path)
             if text is not None:
                 return f"({text})"
         return (get(self.types.get(path)) or TYPES["string"]).feel_name(path)
+
+    def _param(self, param: ParamValue) -> str:
+        """A parameter's value as a literal; a dated value (a campaign) chosen by the application
+        date, which every process instance starts with."""
+        text = feel_literal(param.type, param.value)
+        if not param.schedule:
+            return text
+        day = TYPES["date"].feel_name(APPLICATION_DATE_VARIABLE)
+        for s in reversed(param.schedule):
+            window = f"{day} >= date(\"{s.from_}\")" + (f" and {day} <= date(\"{s.until}\")" if s.until else "")
+            text = f"if {window} then {feel_literal(param.type, s.value)} else {text}"
+        return f"({text})"
 
     def _derived_text(self, name: str) -> str | None:
         if name not in self._inline:
