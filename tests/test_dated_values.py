@@ -68,8 +68,9 @@ def test_handlers_and_screens_get_the_value_of_the_application_date(catalog: Cat
     handlers.add("risk.fraud.score-transaction", lambda call: {"fraud.risk_level": "low"}, replace=True)
     engine = Engine(catalog, handlers=handlers, clock=lambda: dt.datetime.combine(day, dt.time(10), TZ))
     app = engine.start(PRODUCT, "mobile", {
-        "application.id": "APP20270101000001", "customer.id": "C2027000101", "applicant.id_number": "110105199003071234",
-        "applicant.mobile": "13812345678", "applicant.age": 36, "session.device_id": "dev-7f3a9c2e4b1d"})
+        "application.id": "APP20270101000001", "customer.id": "C2027000101",
+        "applicant.id_number": "110105199003071234", "applicant.mobile": "13812345678", "applicant.age": 36,
+        "session.device_id": "dev-7f3a9c2e4b1d"})
     assert app.screen is not None and str(app.screen.shows["annual_rate"]) == rate  # the rate shown
     answers = {"amount": {"deposit.amount": "100000.00"}, "funding": {"funding.account_number": "6222021234567890123"},
                "terms": {"consent.terms_accepted": True}, "otp": {"otp.code": "384920"}}

@@ -312,6 +312,8 @@ CODES: dict[str, Code] = dict(
         _c("PK222", "resolve", "effective window outside the line's", "x.yaml:8:9: from 2026-01-01 is before the line's from 2026-06-01"),
         _c("PK223", "resolve", "effective windows of two versions overlap", "x.yaml:8:12: deposit.time-1y 1.1.0 is on sale from 2026-12-01, while 1.0.0 is on sale until 2026-12-31"),
         _c("PK224", "resolve", "expression reads per-channel context where it is absent (warning)", "x.yaml:30:11: partner.id is supplied on open-api only, and this expression also runs on mobile, where it reads null"),
+        _c("PK225", "resolve", "dated values of a parameter overlap", "x.yaml:13:9: annual_rate: the window from 2027-02-15 overlaps the window from 2027-01-01 until 2027-02-28"),
+        _c("PK226", "resolve", "a screen's bound binds a parameter with dated values", "x.yaml:20:10: deposit.amount.max of screen 'amount' binds 'max_amount', whose value changes with the application date"),
         _c("PK301", "expr", "expression syntax error", "x.yaml:30:12: syntax error at column 5 of the expression"),
         _c("PK302", "expr", "unknown name in expression", "x.yaml:30:12: unknown name 'applicant.agee'; did you mean 'applicant.age'?"),
         _c("PK303", "expr", "type mismatch in expression", "x.yaml:30:12: no operator '>=' for (decimal, int)"),

@@ -282,8 +282,16 @@ def _parameters(old: Mapping[str, ParamValue], new: Mapping[str, ParamValue]) ->
             yield Change("parameter", name, ChangeClass.CONFIGURATION, "a parameter value within its declared "
                          "bounds", a.value, b.value, {"type": b.type, "unit": b.unit, "currency": b.currency,
                                                       "title": _label(b.title), "from": _source(a), "by": _source(b)})
+        elif a.schedule != b.schedule:
+            yield Change("parameter-schedule", name, ChangeClass.CONFIGURATION, "dated values (a campaign) within "
+                         "the parameter's declared bounds", _windows(a), _windows(b))
         elif a.title != b.title:
             yield Change("label", name, ChangeClass.CONFIGURATION, "a label", _label(a.title), _label(b.title))
+
+
+def _windows(pv: ParamValue) -> str:
+    return "; ".join(f"{s.value} from {s.from_}" + (f" until {s.until}" if s.until else "") for s in pv.schedule) \
+        or "none"
 
 
 def _steps(old: WorkflowDefinition, new: WorkflowDefinition, same: bool) -> Iterator[Change]:

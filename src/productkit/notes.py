@@ -25,6 +25,7 @@ _CHANNELS = {"mobile": ("手机银行", "the mobile app"), "web": ("网上银行
 # kind -> (zh-CN, en) sentence templates; {t} a title, {a}/{b} before/after, {c} a channel
 _SAY: dict[str, tuple[str, str]] = {
     "parameter": ("{t}由 {a} 调整为 {b}", "{t} changes from {a} to {b}"),
+    "parameter-schedule": ("{t}的阶段性（活动）取值调整为：{b}", "Dated (campaign) values of {t}: {b}"),
     "parameter-added": ("新增产品参数：{t}", "New product term: {t}"),
     "parameter-removed": ("取消产品参数：{t}", "Product term withdrawn: {t}"),
     "parameter-type": ("{t}的取值方式调整", "{t} is now expressed differently"),

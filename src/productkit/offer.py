@@ -56,7 +56,11 @@ TERMS_SCHEMA: dict[str, Any] = {
                 "value": {"description": "exact decimals, percents and money amounts as text"},
                 "currency": {"type": ["string", "null"]},
                 "unit": {"type": ["string", "null"]},
-                "title": {"oneOf": [_LABEL, {"type": "null"}]}}}},
+                "title": {"oneOf": [_LABEL, {"type": "null"}]},
+                "schedule": {"type": "array", "description": "dated values (campaigns) by application date",
+                             "items": {"type": "object", "required": ["from", "until", "value"], "properties": {
+                                 "from": {"type": "string", "format": "date"},
+                                 "until": {"type": ["string", "null"], "format": "date"}, "value": {}}}}}}},
         "eligibility": {"type": "array", "items": {
             "type": "object", "required": ["id", "message"], "properties": {
                 "id": {"type": "string"}, "message": _LABEL}}},
@@ -75,7 +79,8 @@ def terms(defn: WorkflowDefinition) -> dict[str, Any]:
         "effective": {"from": defn.effective.from_, "until": defn.effective.until},
         "channels": list(defn.channels),
         "parameters": {name: {"type": p.type, "value": p.value, "currency": p.currency, "unit": p.unit,
-                              "title": p.title.model_dump(by_alias=True) if p.title else None}
+                              "title": p.title.model_dump(by_alias=True) if p.title else None,
+                              "schedule": [s.model_dump(by_alias=True) for s in p.schedule]}
                        for name, p in sorted(defn.parameters.items())},
         "eligibility": [{"id": r.id, "message": r.message.model_dump(by_alias=True)}
                         for r in defn.rules if r.kind == "eligibility"],

@@ -9,7 +9,7 @@ narrow bounds; a child may narrow further but never widen or change a locked val
 from __future__ import annotations
 
 import datetime as dt
-
+import itertools
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -308,7 +308,7 @@ def _set_schedule(param: ResolvedParam, setting: ParamSetting, entry: Entry, nam
     if len(windows) != len(setting.schedule):
         return
     windows.sort(key=lambda w: w.start)
-    for before, after in zip(windows, windows[1:], strict=False):
+    for before, after in itertools.pairwise(windows):
         if before.end is None or after.start <= before.end:
             out.append(Diagnostic("PK225", f"{name}: the window from {after.start} overlaps the window from "
                                   f"{before.start}" + (f" until {before.end}" if before.end else " (open)"),
