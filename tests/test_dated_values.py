@@ -103,3 +103,22 @@ def test_feel_chooses_the_same_value_as_the_engine(catalog: Catalog) -> None:
     got = [json.loads(line).get("value") for line in proc.stdout.splitlines()]
     assert got == [want for want, _ in items]
     assert got == [False, False, True, True, True, True, False, False]  # over the campaign cap, in its window
+
+
+def test_the_application_date_is_the_business_calendars_date(catalog: Catalog) -> None:
+    """A service on UTC that starts an application at 23:30 UTC on 31 December starts it on
+    1 January in Beijing: the campaign applies, as it would to a branch's customer that morning."""
+    from productkit.ir import business_date
+
+    late = dt.datetime(2026, 12, 31, 23, 30, tzinfo=dt.UTC)
+    defn = catalog.definition(PRODUCT)
+    assert defn.utc_offset == "+08:00" and business_date(late, defn.utc_offset) == dt.date(2027, 1, 1)
+    assert catalog.business_date(late) == dt.date(2027, 1, 1)
+    handlers = Handlers()
+    for need in Engine(catalog).readiness("mobile", [PRODUCT]).needs:
+        handlers.add(need.handler, lambda call: {})
+    app = Engine(catalog, handlers=handlers, clock=lambda: late).start(PRODUCT, "mobile", {
+        "application.id": "APP20270101000002", "customer.id": "C2027000102",
+        "applicant.id_number": "110105199003071234", "applicant.mobile": "13812345678", "applicant.age": 36,
+        "session.device_id": "dev-7f3a9c2e4b1d"})
+    assert app.screen is not None and str(app.screen.shows["annual_rate"]) == "1.45"

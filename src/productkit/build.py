@@ -280,7 +280,7 @@ def _compile_and_write(ctx: CheckContext, root: Path, out: Path, previous: _Prev
         _, asm, digest = item
         from .compile import compile_product  # imported only when something is compiled
 
-        defn = compile_product(asm, resolve_date, relative)
+        defn = compile_product(asm, resolve_date, relative, options.calendar)
         produced, locations, problems = _artifacts(defn, options)
         return _entry(defn, produced, locations, digest), produced, problems
 

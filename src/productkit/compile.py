@@ -201,7 +201,7 @@ def _journeys(asm: Assembly, steps: dict[str, ir.Step]) -> dict[str, list[str]]:
 
 
 def compile_product(asm: Assembly, resolve_date: Callable[[str], str | None] | None = None,
-                    relative: Callable[[str], str] = str) -> ir.WorkflowDefinition:
+                    relative: Callable[[str], str] = str, calendar: str = "CN") -> ir.WorkflowDefinition:
     """The workflow definition of one assembled, diagnostic-free product."""
     rp = asm.product
     model = rp.model
@@ -225,7 +225,7 @@ def compile_product(asm: Assembly, resolve_date: Callable[[str], str | None] | N
         data=_data(asm), steps=steps, flow=_flow(asm), journeys=_journeys(asm, steps), finally_steps=finals,
         rules=rules, derived=derived,
         components={e.model.id: e.model.version for rs in rp.steps if (e := rs.component) is not None},
-        source=relative(rp.entry.doc.file),
+        source=relative(rp.entry.doc.file), utc_offset=ir.BUSINESS_UTC_OFFSETS.get(calendar, "+00:00"),
     )
     defn = _relocate(defn, relative)
     return ir.with_digest(defn)

@@ -12,6 +12,7 @@ has ``when``, only when the condition holds). Decimals are strings holding the e
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 from typing import Any, Literal
@@ -21,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
     "APPLICATION_DATE_VARIABLE",
+    "BUSINESS_UTC_OFFSETS",
     "CHANNEL_VARIABLE",
     "COMPENSATING_OUTCOMES",
     "FAILED_CODE",
@@ -42,6 +44,7 @@ __all__ = [
     "Scheduled",
     "Step",
     "WorkflowDefinition",
+    "business_date",
     "canonical_json",
     "dump",
     "load",
@@ -54,6 +57,17 @@ CHANNEL_VARIABLE = "channel"  # the application's channel, a start variable of e
 APPLICATION_DATE_VARIABLE = "application_date"
 OUTCOME_VARIABLE = "outcome"  # the outcome reached, which the conditions of finally steps read
 COMPENSATING_OUTCOMES = ("rejected", "failed", "cancelled")
+# A business calendar's clock: an application's date (application_date, a product's effective
+# day, a campaign's window) is the date of its start time there, wherever the service runs.
+# Calendars whose clock has no daylight saving time, so a fixed UTC offset is exact.
+BUSINESS_UTC_OFFSETS = {"CN": "+08:00", "HK": "+08:00", "MO": "+08:00", "TW": "+08:00", "SG": "+08:00"}
+
+
+def business_date(at: dt.datetime, utc_offset: str) -> dt.date:
+    """The date of ``at`` (a time with its zone) on the business calendar's clock."""
+    sign = -1 if utc_offset.startswith("-") else 1
+    hours, minutes = (int(x) for x in utc_offset.lstrip("+-").split(":"))
+    return at.astimezone(dt.timezone(sign * dt.timedelta(hours=hours, minutes=minutes))).date()
 # The technical failure every service step implicitly declares: its handler still fails after the
 # step's retries, or the step's timeout runs out. Routed like a business error when on_error names it.
 FAILED_CODE = "productkit.failed"
@@ -260,6 +274,9 @@ class WorkflowDefinition(_IR):
                                      "their conditions read `outcome`; they never change it")
     rules: list[Rule] = Field(default_factory=list)
     derived: dict[str, Derived] = Field(default_factory=dict)
+    utc_offset: str = Field("+08:00", pattern=r"^[+-](0[0-9]|1[0-4]):[0-5][0-9]$",
+                            description="the business calendar's clock: an application's date is the date of "
+                            "its start time at this UTC offset")
     compensate_on: list[str] = Field(default_factory=lambda: list(COMPENSATING_OUTCOMES),
                                      description="outcomes that run compensations of completed steps, last first")
     components: dict[str, str] = Field(default_factory=dict, description="component id -> exact version used")

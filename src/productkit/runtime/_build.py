@@ -67,6 +67,7 @@ class Build:
     products: tuple[ProductVersion, ...]
     files: Mapping[str, str] = field(default_factory=dict)  # build-relative name -> sealed sha256
     lease: Lease | None = field(default=None, repr=False, compare=False)
+    calendar: str = "CN"
 
     def sealed(self, rel: str) -> bytes:
         """A file of the build that the manifest seals (``openapi.json``), read and checked
@@ -159,7 +160,8 @@ def read_build(build_dir: Path, trusted_keys: Sequence[bytes | str] | None = Non
         raise CatalogError(problems)
     release = manifest.get("release_date")
     return Build(root, dt.date.fromisoformat(release) if isinstance(release, str) else None,
-                 str(manifest["digest"]), tuple(products), dict(manifest["files"]), lease)
+                 str(manifest["digest"]), tuple(products), dict(manifest["files"]), lease,
+                 str(manifest.get("calendar") or "CN"))
 
 
 def read_regular(path: Path, limit: int) -> bytes:

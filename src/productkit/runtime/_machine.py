@@ -6,7 +6,16 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
-from ..ir import APPLICATION_DATE_VARIABLE, CHANNEL_VARIABLE, FAILED_CODE, OUTCOME_VARIABLE, ErrorRoute, Label, Step
+from ..ir import (
+    APPLICATION_DATE_VARIABLE,
+    CHANNEL_VARIABLE,
+    FAILED_CODE,
+    OUTCOME_VARIABLE,
+    ErrorRoute,
+    Label,
+    Step,
+    business_date,
+)
 from ._coerce import coerced
 from ._durations import add
 from ._expr import holds
@@ -127,10 +136,15 @@ class Machine:
         self.out.append(command)
         self.suspended = True
 
+    @property
+    def day(self) -> dt.date:
+        """The application date: its start time's date on the business calendar's clock."""
+        return business_date(self.state.created, self.program.definition.utc_offset)
+
     def env(self) -> dict[str, object]:
-        return {**self.program.parameters_on(self.state.created.date()), **self.state.data,
+        return {**self.program.parameters_on(self.day), **self.state.data,
                 CHANNEL_VARIABLE: self.state.channel,
-                APPLICATION_DATE_VARIABLE: self.state.created.date()}
+                APPLICATION_DATE_VARIABLE: self.day}
 
     # ------------------------------------------------------------ driving
 
@@ -277,7 +291,7 @@ class Machine:
             inputs, outputs = saved.get("inputs", {}), dict(saved.get("outputs", {}))
         else:
             handler, inputs, outputs = step.handler or "", self._inputs(step), {}
-        params = {n: param_value(p, self.state.created.date()) for n, p in step.parameters.items()}
+        params = {n: param_value(p, self.day) for n, p in step.parameters.items()}
         return StepCall(st.id, st.product_id, st.version, st.channel, step.id, handler,
                         step.component, inputs, params, f"{st.id}/{call_key(step.id, compensating)}",
                         number, compensating, outputs)

@@ -18,7 +18,15 @@ from jsonschema import Draft7Validator
 from jsonschema.protocols import Validator
 from jsonschema.validators import validator_for
 
-from ..ir import APPLICATION_DATE_VARIABLE, CHANNEL_VARIABLE, Rule, Step, WorkflowDefinition
+from ..ir import (
+    APPLICATION_DATE_VARIABLE,
+    BUSINESS_UTC_OFFSETS,
+    CHANNEL_VARIABLE,
+    Rule,
+    Step,
+    WorkflowDefinition,
+    business_date,
+)
 from ._build import Build, read_build
 from ._expr import holds
 from ._values import Problem, coerce, param_value
@@ -73,6 +81,11 @@ class Catalog:
         if verify not in ("lazy", "all"):
             raise ValueError(f"verify is 'lazy' or 'all', not {verify!r}")
         return cls(read_build(Path(build_dir), trusted_keys, lazy=verify == "lazy"))
+
+    def business_date(self, at: dt.datetime) -> dt.date:
+        """The date of ``at`` on the clock of the build's business calendar (what decides what is
+        on sale, and an application's date), wherever this service runs."""
+        return business_date(at, BUSINESS_UTC_OFFSETS.get(self._build.calendar, "+00:00"))
 
     def close(self) -> None:
         """Let ``productkit build`` sweep this build once it is retired (see :class:`Lease`);

@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Callable, Collection, Iterator, Mapping
 from types import MappingProxyType
 
-from ..ir import APPLICATION_DATE_VARIABLE, CHANNEL_VARIABLE, Label, Step
+from ..ir import APPLICATION_DATE_VARIABLE, CHANNEL_VARIABLE, Label, Step, business_date
 from ._call import Workers
 from ._codec import micros
 from ._coerce import payload_problem, text_problem
@@ -127,7 +127,7 @@ class Engine:
             return self._view(pv, executor.state)
 
     def _offered(self, product_id: str, channel: str, version: str | None) -> ProductVersion:
-        today = self.clock().date()
+        today = self.catalog.business_date(self.clock())
         if version is None:
             return self.catalog.current(product_id, channel, today)
         pv = self.catalog.entry(product_id, version)
@@ -142,7 +142,7 @@ class Engine:
         if missing:
             raise NotReady(pv.key, missing)
         data = self._context(pv, channel, context)
-        failed = self.catalog.failing_rules(pv, channel, data, self.clock().date())
+        failed = self.catalog.failing_rules(pv, channel, data, business_date(self.clock(), pv.definition.utc_offset))
         if failed:
             raise NotEligible(pv.id, [r.id for r in failed], [r.message.en for r in failed])
         return data
@@ -190,8 +190,9 @@ class Engine:
         data, code = _error_code(step, data, error)
         form = form_of(pv, step, state.channel)
         validator = self.catalog.validator(pv, form) if form is not None else None
-        env = {**self.catalog.parameters(pv.id, pv.version, state.created.date()), **state.data,
-               CHANNEL_VARIABLE: state.channel, APPLICATION_DATE_VARIABLE: state.created.date()}
+        day = business_date(state.created, pv.definition.utc_offset)
+        env = {**self.catalog.parameters(pv.id, pv.version, day), **state.data,
+               CHANNEL_VARIABLE: state.channel, APPLICATION_DATE_VARIABLE: day}
         values, errors = check_submission(step, state.channel, form, validator, data, state.data,
                                           env, pv.definition.rules, pv.definition.derived)
         if code is not None:  # declining: what is not filled in is not missing
@@ -321,8 +322,9 @@ class Engine:
         users = [s for s in pending if defn.steps[s].kind == "user"]
         screen = None
         if users and state.status == Status.AWAITING_INPUT:
+            day = business_date(state.created, defn.utc_offset)
             screen = self.catalog.screen(pv, defn.steps[users[0]], state.channel, state.data,
-                                         self.catalog.parameters(pv.id, pv.version, state.created.date()))
+                                         self.catalog.parameters(pv.id, pv.version, day))
         message = Label.model_validate(state.message) if state.message else None
         return Application(
             id=state.id, product_id=state.product_id, version=state.version,

@@ -306,7 +306,7 @@ async def _document(api: _Api, call: _Call) -> Response:
 
 async def _list(api: _Api, call: _Call) -> Response:
     assert call.partner is not None
-    today = api.engine.clock().date()
+    today = api.engine.catalog.business_date(api.engine.clock())
     offered = [terms(pv.definition) for pv in api.engine.catalog.products(OPEN_API, today)
                if call.partner.sells(pv.id)]
     return Response(_json({"products": offered}), media_type="application/json")
@@ -316,7 +316,7 @@ async def _read_product(api: _Api, call: _Call) -> Response:
     product_id = call.request.path_params["product_id"]
     api.product(call, product_id)
     try:
-        pv = api.engine.catalog.current(product_id, OPEN_API, api.engine.clock().date())
+        pv = api.engine.catalog.current(product_id, OPEN_API, api.engine.catalog.business_date(api.engine.clock()))
     except NotOffered as exc:
         raise Problem("PK622", str(exc)) from None
     return Response(_json(terms(pv.definition)), media_type="application/json")
