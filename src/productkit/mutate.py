@@ -8,7 +8,6 @@ served by a copy of the loaded catalogue."""
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -230,21 +229,8 @@ def dictionary_bounds(root: Path) -> dict[str, tuple[Any, Any]]:
 
 
 def _mutant_catalog(catalog: Any, mutant: Mutant) -> Any:
-    """A shallow copy of ``catalog`` whose entry for the mutant's product version is the mutant."""
-    from .runtime._values import param_value
-
-    clone = copy.copy(catalog)
-    defn = mutant.definition
-    clone._versions = {pid: [_swap(pv, defn) for pv in pvs] for pid, pvs in catalog._versions.items()}
-    key = f"{defn.id}@{defn.version}"
-    clone._params = {**catalog._params, key: {n: param_value(p) for n, p in defn.parameters.items()}}
-    return clone
-
-
-def _swap(pv: Any, defn: ir.WorkflowDefinition) -> Any:
-    if pv.id != defn.id or pv.version != defn.version:
-        return pv
-    return dataclasses.replace(pv, definition=defn, digest="mutant:" + str(id(defn)))
+    """``catalog`` with the mutant in place of its product version."""
+    return catalog.with_definition(mutant.definition, "mutant:" + str(id(mutant.definition)))
 
 
 def _refused_by_constraints(defn: ir.WorkflowDefinition) -> bool:

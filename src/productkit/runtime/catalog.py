@@ -7,6 +7,8 @@ A Catalog is immutable once loaded and safe to share between threads. It reads o
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import datetime as dt
 import os
 import threading
@@ -31,7 +33,7 @@ from ._build import Build, read_build
 from ._expr import holds
 from ._values import Problem, coerce, param_value
 from .errors import ConditionError, NotFound, NotOffered
-from .views import Form, ProductVersion, Screen
+from .views import Deferred, Form, ProductVersion, Screen
 
 __all__ = ["Catalog", "flatten"]
 
@@ -81,6 +83,18 @@ class Catalog:
         if verify not in ("lazy", "all"):
             raise ValueError(f"verify is 'lazy' or 'all', not {verify!r}")
         return cls(read_build(Path(build_dir), trusted_keys, lazy=verify == "lazy"))
+
+    def with_definition(self, defn: WorkflowDefinition, digest: str) -> Catalog:
+        """A copy in which the version ``defn`` names runs ``defn`` (its forms kept), under
+        ``digest``: what mutation testing runs a product's scenarios against."""
+        clone = copy.copy(self)
+        key = f"{defn.id}@{defn.version}"
+        clone._versions = {pid: [dataclasses.replace(pv, content=Deferred(content=(defn, pv.forms)), digest=digest)
+                                 if pv.key == key else pv for pv in versions]
+                           for pid, versions in self._versions.items()}
+        clone._param_values = {k: v for k, v in self._param_values.items() if k != key}
+        clone._lock = threading.Lock()
+        return clone
 
     def business_date(self, at: dt.datetime) -> dt.date:
         """The date of ``at`` on the clock of the build's business calendar (what decides what is
