@@ -336,7 +336,7 @@ TABLES: dict[str, tuple[str, list[dict[str, Any]]]] = {
 }
 TABLE_SCOPE = {**{name: kind for name, (kind, _) in TABLES.items()}, "credit.score": "integer",
                "loan.amount": "money", "customer.tier": "enum", "risk.assessed_on": "date",
-               "application_date": "date"}
+               "application_date": "date", "value.score": "integer", "item.tier": "enum", "low.amount": "money"}
 TABLE_CORPUS = [
     "lookup(rate_by_score, credit.score) >= 6.5",
     "!covers(rate_by_score, credit.score) || lookup(rate_by_score, credit.score) < 7.0",
@@ -344,13 +344,18 @@ TABLE_CORPUS = [
     "covers(rate_by_amount, loan.amount) && lookup(rate_by_amount, loan.amount) > 1.5",
     "lookup(fee_by_tier, customer.tier) > 10.0",
     "lookup(open_from, risk.assessed_on) || lookup(open_from, application_date)",
+    # keys whose data paths start like a row's own entries (value, item, low): the filter must not
+    # read the row's entry instead of the data
+    "lookup(rate_by_score, value.score) >= 6.5",
+    "lookup(fee_by_tier, item.tier) > 10.0",
+    "covers(rate_by_amount, low.amount)",
 ]
 
 
 def _table_items() -> list[Item]:
     params = {name: ir.ParamValue(type=kind, value=rows) for name, (kind, rows) in TABLES.items()}
     values = {name: get(kind).from_ir(rows) for name, (kind, rows) in TABLES.items()}  # type: ignore[union-attr]
-    enums = {"customer.tier": ["gold", "silver", "basic", "black"]}
+    enums = {"customer.tier": ["gold", "silver", "basic", "black"], "item.tier": ["gold", "silver", "black"]}
     bounds = [Decimal(b) for _, rows in TABLES.values() for r in rows for b in (r.get("from"), r.get("to"))
               if isinstance(b, str) and "-" not in b]
     items = []

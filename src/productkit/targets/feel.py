@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .._celparse import Call, Cond, ListLit, Lit, Name, Node, Op, ParseError, Unary, children
+from .._celparse import Call, Cond, ListLit, Lit, Name, Node, Op, ParseError, Unary
 from ..expr import BUILTINS, SCALE, parse
 from ..ir import APPLICATION_DATE_VARIABLE, Condition, FieldDef, ParamValue, WorkflowDefinition
 from ..types import TYPES, get
@@ -50,17 +50,7 @@ def feel_literal(kind: str, value: Any) -> str:
     return vtype.feel_literal(vtype.from_ir(value))
 
 
-_ROW_NAMES = frozenset({"item", "low", "high", "key", "value"})
-
-
-def _names_of(n: Node) -> list[Name]:
-    found, todo = [], [n]
-    while todo:
-        node = todo.pop()
-        if isinstance(node, Name):
-            found.append(node)
-        todo.extend(children(node))
-    return found
+_KEY, _FOUND = "_productkit_key", "_productkit_found"  # names of the table lookup's own context
 
 
 def _computed(n: Node) -> bool:
@@ -201,17 +191,17 @@ class FeelScope:
 
     def _table(self, func: str, table: str, key_node: Node) -> str:
         """A table inlined as a list of contexts, filtered on the key (null when it is absent)."""
-        if any(n.path.split(".")[0] in _ROW_NAMES for n in _names_of(key_node)):
-            # Inside a FEEL filter the row's entries are names too: the key would read the row.
-            raise _NoFeel("a data path named like a table row's entry")
+        # Inside a FEEL filter a row's entries (item, low, high, key, value) are names too, so the
+        # key is computed first, outside the filter, under a name no parameter or data path can
+        # have (parameters start with a letter, data paths are dotted).
         rows, key = self._name(table), self._node(key_node)
         if self.types.get(table, "").startswith("table:enum:"):
-            match = f"{rows}[item.key = {key}]"
+            match = f"{rows}[item.key = {_KEY}]"
         else:
-            match = (f"{rows}[(item.low = null or item.low <= {key}) and "
-                     f"(item.high = null or {key} < item.high)]")
+            match = (f"{rows}[(item.low = null or item.low <= {_KEY}) and "
+                     f"(item.high = null or {_KEY} < item.high)]")
         found = f"{match}[1].value" if func == "lookup" else f"count({match}) > 0"
-        return f"(if {key} = null then null else {found})"
+        return f"{{{_KEY}: {key}, {_FOUND}: if {_KEY} = null then null else {found}}}.{_FOUND}"
 
     def _call(self, n: Call) -> str:
         if n.func == "has" and len(n.args) == 1 and isinstance(n.args[0], Name):
