@@ -56,14 +56,18 @@ class TemporalEngine:
     ``handlers`` is the registry the workers run (the deployment imports the same module); it
     answers ``readiness`` and the start's check that every handler exists. ``clock`` is the
     channel service's clock: an application's times are its clock at the start plus the time
-    the workflow has run since."""
+    the workflow has run since. ``skip_backoff`` makes the applications this engine starts
+    retry at once instead of after the step's backoff: what ``Engine(sleep=lambda s: None)``
+    does in tests and scenario runs; never in production."""
 
     def __init__(self, catalog: Catalog, *, address: str = "localhost:7233", namespace: str = "default",
                  task_queue: str = TASK_QUEUE, handlers: Handlers | None = None,
-                 clock: Callable[[], dt.datetime] | None = None, client: Client | None = None) -> None:
+                 clock: Callable[[], dt.datetime] | None = None, client: Client | None = None,
+                 skip_backoff: bool = False) -> None:
         self.catalog = catalog
         self.task_queue = task_queue
         self.clock = clock or _now
+        self.skip_backoff = skip_backoff
         self._local = Engine(catalog, handlers=handlers, clock=self.clock)  # its checks and views
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="productkit-temporal",
@@ -91,7 +95,8 @@ class TemporalEngine:
         pv = self._local._offered(product_id, channel, version)
         data = self._local._admitted(pv, channel, context)
         start = encode({"id": app_id, "product_id": pv.id, "version": pv.version, "digest": pv.digest,
-                        "channel": channel, "at": self.clock(), "data": data})
+                        "channel": channel, "at": self.clock(), "data": data,
+                        "skip_backoff": self.skip_backoff})
         try:
             handle = self._run(self.client.start_workflow(
                 WORKFLOW, start, id=app_id, task_queue=self.task_queue,

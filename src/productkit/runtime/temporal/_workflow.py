@@ -91,6 +91,7 @@ class ApplicationWorkflow:
         self._key = f"{body['product_id']}@{body['version']}"
         self._digest: str = body["digest"]
         self._offset = body["at"] - workflow.now()
+        self._skip_backoff = bool(body.get("skip_backoff"))
         self._state = new_state(body["id"], body["product_id"], body["version"], body["digest"],
                                 body["channel"], body["at"], body["data"])
         self._steps: list[StepRow] = []
@@ -150,7 +151,8 @@ class ApplicationWorkflow:
         elif isinstance(command, CallHandler):
             return await self._call(command)
         elif isinstance(command, StartTimer) and command.kind == TimerKind.RETRY:
-            await workflow.sleep(max(0.0, (command.due - self._now()).total_seconds()))
+            if not self._skip_backoff:
+                await workflow.sleep(max(0.0, (command.due - self._now()).total_seconds()))
             return TimerFired(self._now(), TimerKind.RETRY, command.step_id, command.compensating)
         # Save: the history is the store. AwaitInput, End, wait timers: the state says them.
         return None
