@@ -9,11 +9,13 @@ engine's ``tick``), retry backoffs are not waited (``skip_backoff``, the embedde
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import datetime as dt
 import re
 import threading
 from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -56,12 +58,14 @@ class Routes:
 
 
 class OneApplication:
-    """The engine a scenario runs on: the shared TemporalEngine, with the scenario's clock and
+    """The engine a scenario runs on: the shared connection, with the scenario's clock and
     stubs; ``tick`` advances the scenario's one application."""
 
-    def __init__(self, engine: Any, routes: Routes, handlers: Handlers, clock: Any) -> None:
-        self.engine, self.routes, self.handlers, self.app_id = engine, routes, handlers, ""
+    def __init__(self, shared: Any, routes: Routes, handlers: Handlers, clock: Any) -> None:
+        engine = copy.copy(shared)  # the same client and event loop; this scenario's clock
+        engine._local = copy.copy(shared._local)
         engine.clock = engine._local.clock = clock
+        self.engine, self.routes, self.handlers, self.app_id = engine, routes, handlers, ""
 
     def start(self, product_id: str, channel: str, context: Mapping[str, object],
               version: str | None = None) -> Any:

@@ -170,6 +170,10 @@ class TemporalEngine:
         except WorkflowUpdateFailedError as exc:
             return self._refused(handle.id, exc.cause)
         except RPCError as exc:
+            if exc.status == RPCStatusCode.NOT_FOUND:  # or its workflow has ended: say which
+                state = self._query(handle.id)[0]
+                raise InvalidState(f"application {handle.id} is {state.status} ({state.outcome}); "
+                                   f"it takes no {name} any more") from None
             raise _rpc(handle.id, exc) from None
         row, _steps, _audit = view_of(text)
         return self._view(AppState.from_row(row))
