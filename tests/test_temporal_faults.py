@@ -19,10 +19,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-import productkit
 from bench._runtime import CHANNEL, CONTEXT, INPUTS, PRODUCT, write_catalogue
 from bench._temporal import kill_run, worker_process
+
+from productkit.build import build
 from temporal_support import temporal_server  # noqa: F401 - the fixture
 
 REPO = Path(__file__).resolve().parents[1]
@@ -33,12 +33,12 @@ def builds(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """The ten-step product at 1.0.0, and a later build where it is 1.1.0 (a higher minimum score)."""
     root = tmp_path_factory.mktemp("ten-step")
     write_catalogue(root / "catalogue")
-    assert productkit.build([root / "catalogue"], out=root / "v1").out is not None
+    assert build([root / "catalogue"], out=root / "v1").out is not None
     product = root / "catalogue" / "products" / "ten-step.yaml"
     text = product.read_text("utf-8")
     product.write_text(text.replace("version: 1.0.0", "version: 1.1.0").replace(
         "bench_min_score: 600", "bench_min_score: 650"), "utf-8")
-    assert productkit.build([root / "catalogue"], out=root / "v2").out is not None
+    assert build([root / "catalogue"], out=root / "v2").out is not None
     return root / "v1", root / "v2"
 
 
@@ -63,10 +63,12 @@ def stop() -> Iterator[list[subprocess.Popen[bytes]]]:
 
 
 def _engine(address: str, build: Path, queue: str) -> Any:
+    from bench._temporal_handlers import registry
+
     from productkit.runtime import Catalog
     from productkit.runtime.temporal import TemporalEngine
 
-    return TemporalEngine(Catalog.load(build), address=address, task_queue=queue)
+    return TemporalEngine(Catalog.load(build), address=address, task_queue=queue, handlers=registry)
 
 
 def _task_failures(engine: Any, app_id: str) -> list[str]:
@@ -103,9 +105,12 @@ def test_a_new_build_rolls_out_without_moving_running_applications(
         time.sleep(0.2)
     assert failures and "PK615" in failures[0] and "ten-step@1.0.0" in failures[0], failures
 
+    with pytest.raises(Exception, match="Workflow Task in failed state"):
+        pending.result(timeout=120)  # the server refuses Updates while the task keeps failing
+
     # A worker given both builds picks it up: it finishes on 1.0.0.
     stop.append(worker_process(temporal_server, [old, new], queue))
-    pending.result(timeout=120)
+    app = _retrying(lambda: before.submit(running.id, "request", INPUTS["request"]))
     app = before.submit(running.id, "confirm", INPUTS["confirm"])
     assert (app.version, app.outcome) == ("1.0.0", "completed"), (app.status, app.reason)
     app = after.submit(fresh.id, "request", INPUTS["request"])
@@ -113,6 +118,18 @@ def test_a_new_build_rolls_out_without_moving_running_applications(
     assert (app.version, app.outcome) == ("1.1.0", "completed")
     before.close()
     after.close()
+
+
+def _retrying(call: Any) -> Any:
+    """``call()`` once the failed workflow task has been retried on the new worker."""
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            return call()
+        except Exception:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
 
 
 def _payload(step: str) -> str:
@@ -128,11 +145,11 @@ def test_the_worker_command_refuses_bad_arguments_with_a_usage_error(tmp_path: P
         return subprocess.run([sys.executable, "-m", "productkit", "worker", *args], capture_output=True,
                               text=True, env={"PYTHONPATH": f"{REPO / 'src'}:{REPO}"}, timeout=60)
 
-    bad_address = run("--temporal", "nowhere", "--build", str(tmp_path), "--handlers", "bench._temporal_handlers:registry")
+    handlers = "bench._temporal_handlers:registry"
+    bad_address = run("--temporal", "nowhere", "--build", str(tmp_path), "--handlers", handlers)
     assert bad_address.returncode == 2 and "expected HOST:PORT" in bad_address.stderr
     bad_handlers = run("--temporal", "127.0.0.1:1", "--build", str(tmp_path), "--handlers", "no.such.module:x")
     assert bad_handlers.returncode == 2 and "no.such.module" in bad_handlers.stderr
-    no_build = run("--temporal", "127.0.0.1:1", "--build", str(tmp_path), "--handlers",
-                   "bench._temporal_handlers:registry")
+    no_build = run("--temporal", "127.0.0.1:1", "--build", str(tmp_path), "--handlers", handlers)
     assert no_build.returncode == 2 and "PK601" in no_build.stderr
     assert "Traceback" not in bad_address.stderr + bad_handlers.stderr + no_build.stderr

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import Mapping
 from typing import Any
 
 from temporalio import workflow
@@ -48,7 +47,7 @@ with workflow.unsafe.imports_passed_through():
         awaiting,
         new_state,
     )
-    from .._state import AppState, audit_row, step_row
+    from .._state import audit_row, step_row
     from ..core import decide
     from ..errors import EngineError
     from ..status import Canceller, Status
