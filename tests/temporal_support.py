@@ -58,7 +58,9 @@ def dev_server(folder: Path) -> Iterator[str]:
     log = (folder / "temporal.log").open("wb")
     command = [str(binary), "server", "start-dev", "--headless", "--ip", "127.0.0.1",
                "--port", str(port), "--http-port", str(_free_port()), "--metrics-port", str(_free_port()),
-               "--db-filename", str(folder / "temporal.db"), "--log-level", "warn"]
+               "--db-filename", str(folder / "temporal.db"), "--log-level", "warn",
+               # a worker that schedules an activity it runs itself starts it without a round trip
+               "--dynamic-config-value", "system.enableActivityEagerExecution=true"]
     server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         deadline = time.monotonic() + 60

@@ -337,6 +337,7 @@ CODES: dict[str, Code] = dict(
         _c("PK612", "runtime", "build is not signed but trusted keys were given", "build/manifest.sig: the build is not signed"),
         _c("PK613", "runtime", "build signature invalid or by an untrusted key", "build/manifest.sig: the manifest changed after signing"),
         _c("PK614", "runtime", "file in the build the manifest does not seal", "build/definitions/extra.json: not sealed by its manifest"),
+        _c("PK615", "runtime", "worker has no definition with the application's digest", "PK615: this worker has no definition of x@1.0.0 with digest sha256:...; the application waits"),
         _c("PK701", "scenario", "service step reached without a stub", "x.scenario.yaml:5:9: scenario 'approved' reaches service step 'kyc' and gives it no result"),
         _c("PK702", "scenario", "step unknown to the product, or of another kind", "x.scenario.yaml:12:7: the product has no service step 'kcy'; did you mean 'kyc'?"),
         _c("PK703", "scenario", "stub does not fit what the component declares", "x.scenario.yaml:12:24: kyc.status = ok: not one of passed, failed"),
