@@ -89,7 +89,7 @@ class ApplicationWorkflow:
         body = decode(start)
         self._key = f"{body['product_id']}@{body['version']}"
         self._digest: str = body["digest"]
-        self._offset = body["at"] - workflow.now()
+        self._offset: dt.timedelta = body["at"] - workflow.now()
         self._skip_backoff = bool(body.get("skip_backoff"))
         self._state = new_state(body["id"], body["product_id"], body["version"], body["digest"],
                                 body["channel"], body["at"], body["data"])
