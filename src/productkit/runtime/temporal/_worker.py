@@ -24,8 +24,8 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 from ..catalog import Catalog
 from ..errors import InvalidArgument
 from ..handlers import Handlers
-from . import _programs
 from ._activities import Calls
+from ._programs import add as add_definitions
 from ._workflow import ApplicationWorkflow
 
 __all__ = ["TASK_QUEUE", "load_handlers", "make_worker", "serve"]
@@ -47,7 +47,7 @@ def make_worker(client: Client, builds: Sequence[Catalog], handlers: Handlers, *
                 task_queue: str = TASK_QUEUE, max_concurrent: int = 200) -> Worker:
     """A worker for ``task_queue`` that runs the product versions of ``builds`` with ``handlers``."""
     for catalog in builds:
-        _programs.add(catalog)
+        add_definitions(catalog)
     return Worker(client, task_queue=task_queue, workflows=[ApplicationWorkflow],
                   activities=[Calls(handlers).call], workflow_runner=runner(),
                   max_concurrent_activities=max_concurrent,

@@ -53,7 +53,7 @@ with workflow.unsafe.imports_passed_through():
     from ..status import Canceller, Status
     from ..store import AuditRow, StepRow
     from ..views import FieldError
-    from . import _programs
+    from ._programs import pinned
     from ._wire import answer_of, call_text, errors_text, shifted, view_text
 
 __all__ = ["CALL_ACTIVITY", "WORKFLOW", "ApplicationWorkflow", "activity_options"]
@@ -104,8 +104,8 @@ class ApplicationWorkflow:
 
     @workflow.run
     async def run(self, start: str) -> str:
-        pinned = _programs.pinned(self._digest, self._key)  # unknown: the task fails and waits
-        self._program = pinned.program
+        found = pinned(self._digest, self._key)  # unknown: the task fails and waits
+        self._program = found.program
         async with self._lock:
             await self._feed(Started(self._now()))
         self._ready = True
@@ -190,13 +190,13 @@ class ApplicationWorkflow:
         """The embedded engine's checks of a submission (InvalidState and the like refuse it)."""
         body = decode(payload)
         step_id, data, error = body["step_id"], body["data"], body["error"]
-        pinned = _programs.pinned(self._digest, self._key)
+        found = pinned(self._digest, self._key)
         try:
-            step = awaiting(pinned.version.definition, self._state, step_id)
+            step = awaiting(found.version.definition, self._state, step_id)
             problem = payload_problem(data)
             if problem is not None:
                 return step_id, {}, None, [FieldError("", "type", problem)]
-            values, code, errors = pinned.checker._checked(pinned.version, self._state, step, data, error)
+            values, code, errors = found.checker._checked(found.version, self._state, step, data, error)
         except EngineError as exc:
             raise _refuse(type(exc).__name__, str(exc)) from None
         return step_id, values, code, errors
