@@ -210,3 +210,24 @@ def test_refusals_are_the_embedded_engines_errors(engines: tuple[Engine, Any]) -
     assert (cancelled.outcome, cancelled.reason) == ("cancelled", "cancelled by bank: duplicate application")
     with pytest.raises(InvalidState):
         remote.cancel(app.id, "bank", "twice")
+
+
+def test_payloads_keep_exact_values_across_the_wire() -> None:
+    """What travels through Temporal's payloads comes back exactly: decimals, dates, labels."""
+    from decimal import Decimal
+
+    from productkit.ir import Label
+    from productkit.runtime import FieldError
+    from productkit.runtime._call import attempt
+    from productkit.runtime.temporal._wire import answer_of, answer_text, call_of, call_text, errors_of, errors_text
+
+    call = StepCall("APP1", "loan.personal", "1.0.0", "web", "book", "core.loan.book", "loan.booking",
+                    {"loan.amount": Decimal("182105.03"), "loan.first_due": dt.date(2027, 1, 5)},
+                    {"annual_rate": Decimal("3.65")}, "APP1/book", 2, False, {})
+    assert call_of(call_text(call, 9.5)) == (call, 9.5)
+    answer = attempt(lambda c: {"loan.contract_amount": Decimal("182105.030000")}, call, None, _clock)
+    back = answer_of(answer_text(answer))
+    assert back == answer and back.outputs["loan.contract_amount"] == Decimal("182105.030000")
+    errors = [FieldError("loan.amount", "minimum", "10 is below the minimum 1000.00", None,
+                         Label(zh_CN="金额", en="Amount")), FieldError("", "type", "not an object")]
+    assert errors_of(errors_text(errors)) == errors
