@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import signal
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -86,4 +87,7 @@ async def _serve(address: str, catalogs: Sequence[Catalog], handlers: Handlers, 
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     async with worker:
+        versions = sorted({pv.key for catalog in catalogs for pv in catalog})
+        sys.stderr.write(f"productkit worker: polling {task_queue!r} on {address} ({namespace}) with "
+                         f"{len(versions)} product version(s) from {len(catalogs)} build(s)\n")
         await stop.wait()
