@@ -80,7 +80,9 @@ def dev_server(folder: Path) -> Iterator[str]:
                "--http-port", str(_free_port()), "--metrics-port", str(_free_port()),
                "--db-filename", str(folder / "temporal.db"), "--log-level", "warn",
                # a worker that schedules an activity it runs itself starts it without a round trip
-               "--dynamic-config-value", "system.enableActivityEagerExecution=true"]
+               "--dynamic-config-value", "system.enableActivityEagerExecution=true",
+               # a throwaway database: written to the OS at once, never waited on to reach the disk
+               "--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=off"]
     with (folder / "temporal.log").open("wb") as log:
         server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         try:
@@ -164,30 +166,31 @@ class Driver:
         return outcome
 
     async def _update(self, handle: Any, name: str, *args: str) -> None:
-        for attempt in range(200):
+        for attempt in range(100):
             try:
                 await handle.execute_update(name, args=list(args), result_type=str)
                 return
-            except Exception:  # a busy application or an interrupted call: ask again
-                if attempt == 199:
+            except Exception:  # a busy application or an interrupted call: ask again, later
+                if attempt == 99:
                     raise
-                await asyncio.sleep(0.1)
+                await asyncio.sleep(min(2.0, 0.1 * 2 ** attempt))
 
     async def _submit(self, handle: Any, step: str, payload: str) -> None:
+        """Submit the screen; when that fails (a worker lost in the middle), look at the
+        application before trying again: the submission may have gone through."""
         from productkit.runtime._codec import decode
 
-        for attempt in range(600):
-            view = decode(await handle.query("view", result_type=str))
-            state = decode(view["app"][-1])
-            if state["status"] == "ended" or step in state["finished"]:
+        for attempt in range(100):
+            try:
+                await handle.execute_update("submit", args=[payload], result_type=str)
                 return
-            if state["status"] == "awaiting_input" and step in state["entered"]:
-                with contextlib.suppress(Exception):
-                    await handle.execute_update("submit", args=[payload], result_type=str)
+            except Exception:
+                await asyncio.sleep(min(2.0, 0.1 * 2 ** attempt))
+            with contextlib.suppress(Exception):
+                state = decode(decode(await handle.query("view", result_type=str))["app"][-1])
+                if state["status"] == "ended" or step in state["finished"]:
                     return
-            if attempt == 599:
-                raise RuntimeError(f"{handle.id} never reached {step}")
-            await asyncio.sleep(0.1)
+        raise RuntimeError(f"{handle.id} never took {step}")
 
 
 def _now() -> Any:
