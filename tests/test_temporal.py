@@ -204,6 +204,8 @@ def test_refusals_are_the_embedded_engines_errors(engines: tuple[Engine, Any]) -
         remote.submit(app.id, "otp", ANSWERS["otp"])
     with pytest.raises(InvalidArgument):
         remote.cancel(app.id, "robot", "why not")
+    odd = remote.submit(app.id, "amount", {"deposit.amount": object()})
+    assert [(e.path, e.code) for e in odd.errors] == [("", "type")] and odd.screen is not None
     again = remote.start(DEPOSIT, "mobile", CONTEXT, application_id=app.id)
     assert again.id == app.id and again.screen is not None and again.screen.step_id == "amount"
     cancelled = remote.cancel(app.id, "bank", "duplicate application")

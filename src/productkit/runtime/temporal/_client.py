@@ -23,6 +23,7 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from .._codec import encode
+from .._coerce import payload_problem
 from .._state import AppState, audit_event, step_record
 from ..catalog import Catalog
 from ..engine import Engine, _text
@@ -35,7 +36,7 @@ from ..errors import (
 )
 from ..handlers import Handlers
 from ..status import Canceller
-from ..views import Application, AuditEvent, Readiness, StepRecord
+from ..views import Application, AuditEvent, FieldError, Readiness, StepRecord
 from ._wire import errors_of, view_of
 from ._worker import TASK_QUEUE
 from ._workflow import WORKFLOW
@@ -115,8 +116,13 @@ class TemporalEngine:
         _text("application id", app_id)
         _text("step_id", step_id)
         _text("error", error, optional=True)
-        payload = encode({"step_id": step_id, "data": dict(data) if isinstance(data, Mapping) else data,
-                          "error": error})
+        problem = payload_problem(data)
+        try:
+            payload = encode({"step_id": step_id, "data": dict(data), "error": error}) if problem is None else ""
+        except (TypeError, ValueError) as exc:  # a value JSON cannot carry (an object, NaN)
+            problem = f"a value cannot be submitted: {exc}"
+        if problem is not None:  # one error for the whole form, nothing sent
+            return self._view(self._query(app_id)[0], [FieldError("", "type", problem)])
         return self._update(self._handle(app_id), "submit", payload)
 
     def cancel(self, app_id: str, by: str, reason: str) -> Application:
