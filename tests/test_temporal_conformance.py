@@ -25,7 +25,7 @@ from productkit.diagnostics import Severity
 from productkit.options import Options
 from productkit.runtime import Catalog, Handlers, StepCall
 from productkit.scenarios import ScenarioResult, run_scenario
-from temporal_support import in_process_worker, temporal_server  # noqa: F401 - the fixture
+from temporal_support import in_process_worker
 from test_conformance import CASES, RELEASE, Case, differences, embedded_side
 
 REPO = Path(__file__).resolve().parents[1]
@@ -90,7 +90,7 @@ def catalog(tmp_path_factory: pytest.TempPathFactory) -> Catalog:
 
 
 @pytest.fixture(scope="module")
-def on_temporal(temporal_server: str, catalog: Catalog) -> Iterator[Any]:  # noqa: F811
+def on_temporal(temporal_server: str, catalog: Catalog) -> Iterator[Any]:
     from productkit.runtime.temporal import TemporalEngine
 
     routes = Routes()

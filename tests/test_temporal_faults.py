@@ -23,7 +23,6 @@ from bench._runtime import CHANNEL, CONTEXT, INPUTS, PRODUCT, write_catalogue
 from bench._temporal import kill_run, worker_process
 
 from productkit.build import build
-from temporal_support import temporal_server  # noqa: F401 - the fixture
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -42,7 +41,7 @@ def builds(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return root / "v1", root / "v2"
 
 
-def test_a_killed_worker_loses_nothing(temporal_server: str, builds: tuple[Path, Path],  # noqa: F811
+def test_a_killed_worker_loses_nothing(temporal_server: str, builds: tuple[Path, Path],
                                        tmp_path: Path) -> None:
     figures = kill_run(temporal_server, builds[0], tmp_path, applications=40, seed=7)
     assert figures["killed_after_seconds"] is not None, figures  # the kill happened mid-run
@@ -83,7 +82,7 @@ def _task_failures(engine: Any, app_id: str) -> list[str]:
 
 
 def test_a_new_build_rolls_out_without_moving_running_applications(
-        temporal_server: str, builds: tuple[Path, Path], stop: list[subprocess.Popen[bytes]]) -> None:  # noqa: F811
+        temporal_server: str, builds: tuple[Path, Path], stop: list[subprocess.Popen[bytes]]) -> None:
     old, new = builds
     queue = f"deploy-{time.monotonic_ns()}"
     stop.append(worker_process(temporal_server, [old], queue))
