@@ -15,6 +15,7 @@ import datetime as dt
 import re
 import threading
 from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -102,7 +103,10 @@ def on_temporal(temporal_server: str, catalog: Catalog) -> Iterator[Any]:
         def factory(_catalog: Any, handlers: Handlers, clock: Any) -> OneApplication:
             return OneApplication(engine, routes, handlers, clock)
 
-        yield factory
+        # The scenarios run side by side, each its own application, as on a channel service.
+        with ThreadPoolExecutor(max_workers=16) as pool:
+            runs = list(pool.map(lambda case: _run(catalog, case, factory), CASES))
+        yield {case.key: run for case, run in zip(CASES, runs, strict=True)}
         engine.close()
 
 
@@ -121,7 +125,7 @@ def _timeless(records: list[Any]) -> list[Any]:
 
 @pytest.mark.parametrize("case", CASES, ids=[c.key for c in CASES])
 def test_temporal_runs_as_the_embedded_engine(case: Case, catalog: Catalog, on_temporal: Any) -> None:
-    mine, theirs = _run(catalog, case), _run(catalog, case, on_temporal)
+    mine, theirs = _run(catalog, case), on_temporal[case.key]
     assert not theirs.problems, f"{case.key} on Temporal: {theirs.problems}"
     assert theirs.passed == mine.passed, (case.key, mine.problems, theirs.problems)
     defn = catalog.definition(case.product, case.version)
