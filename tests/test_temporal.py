@@ -135,6 +135,7 @@ def test_the_view_steps_and_audit_are_the_embedded_engines(engines: tuple[Engine
     assert [(a.kind, a.step_id) for a in remote.audit(theirs.id)] == \
            [(a.kind, a.step_id) for a in local.audit(mine.id)]
     assert remote.get(theirs.id) == remote.application(theirs.id)
+    assert local.get(mine.id) == local.application(mine.id)
     assert remote.readiness("mobile", [DEPOSIT]) == local.readiness("mobile", [DEPOSIT])
 
 
