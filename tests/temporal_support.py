@@ -11,15 +11,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sys
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
-from bench._temporal import dev_server, temporal_binary
 
 REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:  # bench/ (the dev server, the fault run) lives beside src/ and tests/
+    sys.path.insert(0, str(REPO))
+
+from bench._temporal import dev_server, temporal_binary  # noqa: E402
 
 
 @pytest.fixture(scope="session")
