@@ -174,11 +174,28 @@ def _runtime_section(rt: dict[str, Any]) -> list[str]:
              "engine_sqlite_full": "embedded engine, SQLite (synchronous=FULL)",
              "engine_sqlite_normal": "embedded engine, SQLite (synchronous=NORMAL)",
              "spiff_spec_parsed_once": "SpiffWorkflow 3.2 on the emitted BPMN (process parsed once)",
-             "spiff_run_bpmn": "SpiffWorkflow 3.2 on the emitted BPMN (`run_bpmn`, parsed per application)"}
+             "spiff_run_bpmn": "SpiffWorkflow 3.2 on the emitted BPMN (`run_bpmn`, parsed per application)",
+             "temporal_one_worker": "Temporal (dev server, one `productkit worker` process, 50 in flight)"}
     out += ["Request screen, three parallel checks, two conditional rejects, a score, a confirmation "
             "screen, a booking and a notification; every application completes. One thread.", "",
             "| engine | applications/s |", "|---|---:|"]
     out += [f"| {label} | {rt[key]:.0f} |" for key, label in names.items() if key in rt]
     if "spiff_skipped" in rt:
         out.append(f"\nSpiffWorkflow skipped: {rt['spiff_skipped']}.")
-    return out
+    if "temporal_skipped" in rt:
+        out.append(f"\nTemporal skipped: {rt['temporal_skipped']}.")
+    return out + _faults_section(rt.get("temporal_faults"))
+
+
+def _faults_section(faults: dict[str, Any] | None) -> list[str]:
+    if not faults:
+        return []
+    return ["", "## Temporal: a worker killed with SIGKILL", "",
+            f"{faults['repetitions']} runs; each: two `productkit worker` processes, {faults['applications']} "
+            "applications in flight, one worker killed at a random moment.", "",
+            "| figure | total |", "|---|---:|",
+            f"| applications ended (completed) | {faults['ended']:,} ({faults['completed']:,}) |",
+            f"| applications lost | {faults['lost']} |",
+            f"| steps executed under two idempotency keys | {faults['steps_under_two_keys']} |",
+            f"| steps never executed | {faults['steps_missing']} |",
+            f"| handler calls made again after the kill (same key) | {faults['calls_repeated']} |"]

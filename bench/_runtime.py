@@ -230,3 +230,27 @@ def measure_runtime(repo: Path, work: Path, n: int = 300) -> dict[str, Any]:
     for name, runner in _spiff_runners(repo, build).items():
         out[name] = _rate(runner, max(50, n // 3), 5)
     return out
+
+
+def measure_temporal(work: Path, build: Path, n: int, repetitions: int, applications: int) -> dict[str, Any]:
+    """The ten-step product on Temporal (same build as the embedded engine's figures): applications
+    per second with one worker process, and the fault run repeated ``repetitions`` times."""
+    from ._temporal import dev_server, kill_run, temporal_missing, temporal_rate
+
+    missing = temporal_missing()
+    if missing is not None:
+        return {"temporal_skipped": missing}
+    out: dict[str, Any] = {}
+    with dev_server(work / "temporal") as address:
+        out["temporal_one_worker"] = temporal_rate(address, build, applications=n)
+        runs = []
+        for seed in range(repetitions):
+            runs.append(kill_run(address, build, work / "faults", applications=applications, seed=seed))
+            print(f"  fault run {seed + 1}/{repetitions}: {runs[-1]}", flush=True)
+    out["temporal_faults"] = {
+        "repetitions": repetitions, "applications": applications, "workers": 2,
+        **{key: sum(r[key] for r in runs) for key in ("lost", "steps_under_two_keys", "keys_not_derived",
+                                                       "steps_missing", "calls_repeated")},
+        "ended": sum(r["ended"] for r in runs), "completed": sum(r["completed"] for r in runs),
+        "runs": runs}
+    return out

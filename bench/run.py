@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from . import _report
-from ._runtime import measure_runtime
+from ._runtime import measure_runtime, measure_temporal
 from .generate import generate
 
 __all__ = ["main"]
@@ -274,6 +274,10 @@ class Bench:
         work = self.out / "runtime"
         shutil.rmtree(work, ignore_errors=True)
         result = measure_runtime(REPO, work, n=100 if self.quick else 300)
+        if "skipped" not in result:
+            result.update(measure_temporal(work, work / "build", n=100 if self.quick else 300,
+                                           repetitions=2 if self.quick else 10,
+                                           applications=100 if self.quick else 500))
         if "skipped" in result:
             print(f"runtime: skipped: {result['skipped']}", flush=True)
         else:

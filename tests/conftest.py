@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from casekit import GoldenCheck, compare_golden
+from temporal_support import temporal_server  # noqa: F401 - one Temporal dev server per session
 
 
 def pytest_configure(config: pytest.Config) -> None:

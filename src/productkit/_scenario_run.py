@@ -21,6 +21,9 @@ __all__ = ["Confirm", "Prompt", "Record", "ScenarioResult", "run_scenario", "sam
 # Asked for a screen's answers: gets the application (its screen, and the errors of the last
 # answers when they were refused) and returns the fields to submit.
 Prompt = Callable[[Any], Mapping[str, Any]]
+# Makes the engine a scenario runs on from (catalog, handlers, clock); default: the embedded
+# engine in memory. Another executor (Temporal) runs the same scenario through this.
+EngineFactory = Callable[[Any, Any, Any], Any]
 # Asked to confirm the sample outputs of a service step the scenario gives no result.
 Confirm = Callable[[ir.Step, dict[str, Any]], dict[str, Any]]
 
@@ -129,13 +132,15 @@ class _Failure(Exception):
 
 def run_scenario(catalog: Any, sc: Scenario, product: str, version: str | None = None,
                  file: str = "", prompt: Prompt | None = None, *, generated: bool = False,
-                 location: Location | None = None, confirm: Confirm | None = None) -> ScenarioResult:
-    """Run one scenario on a fresh in-memory engine over ``catalog`` (a runtime Catalog)."""
+                 location: Location | None = None, confirm: Confirm | None = None,
+                 engine: EngineFactory | None = None) -> ScenarioResult:
+    """Run one scenario on a fresh in-memory engine over ``catalog`` (a runtime Catalog), or on
+    the engine ``engine(catalog, handlers, clock)`` makes."""
     defn = _definition(catalog, sc, product, version)
     result = ScenarioResult(file, product, sc.id, False, channel=sc.channel or "", version=defn.version,
                             location=location)
     run = _Run(sc, defn, result, Clock(_nine_am(start_day(sc, defn))), generated, prompt, confirm)
-    _execute(catalog, run, product, version)
+    _execute(catalog, run, product, version, engine)
     compare(sc, result, defn)
     result.passed = not result.problems and not any(d.severity.value == "error" for d in result.diagnostics)
     return result
@@ -152,12 +157,18 @@ def _definition(catalog: Any, sc: Scenario, product: str, version: str | None) -
     return defn
 
 
-def _execute(catalog: Any, run: _Run, product: str, version: str | None) -> None:
-    from .runtime import Engine, MemoryStore, NotEligible, NotOffered
+def _embedded(catalog: Any, handlers: Any, clock: Any) -> Any:
+    from .runtime import Engine, MemoryStore
+
+    return Engine(catalog, handlers=handlers, store=MemoryStore(), clock=clock, sleep=lambda seconds: None)
+
+
+def _execute(catalog: Any, run: _Run, product: str, version: str | None,
+             factory: EngineFactory | None = None) -> None:
+    from .runtime import NotEligible, NotOffered
 
     result = run.result
-    engine = Engine(catalog, handlers=_handlers(run), store=MemoryStore(), clock=run.clock,
-                    sleep=lambda seconds: None)
+    engine = (factory or _embedded)(catalog, _handlers(run), run.clock)
     try:
         app = engine.start(product, run.sc.channel or "", values_of(run.sc.context, run.defn),
                            version=version)

@@ -538,6 +538,32 @@ def simulate(product: Annotated[str, typer.Argument(help="product id, or id@vers
     raise typer.Exit(run(root, product, channel, data, sys.stdout, lang=lang, on=_date(date)))
 
 
+@app.command()
+def worker(temporal: Annotated[str, typer.Option("--temporal", help="Temporal frontend HOST:PORT")],
+           build: Annotated[list[Path], typer.Option("--build", help="a build whose applications this worker "
+                                                     "runs; repeat to keep older builds' versions running")],
+           handlers: Annotated[str, typer.Option("--handlers", help="module:registry of the handlers")],
+           task_queue: Annotated[str, typer.Option("--task-queue", help="task queue to poll")] = "productkit",
+           namespace: Annotated[str, typer.Option("--namespace", help="Temporal namespace")] = "default") -> None:
+    """Run applications on Temporal: poll the task queue for workflows and handler activities."""
+    try:
+        from .runtime import CatalogError, InvalidArgument
+        from .runtime.temporal import load_handlers, serve
+    except ImportError as exc:
+        _usage(f"worker needs the temporal extra (pip install 'productkit[temporal]'): {exc}")
+    host, _, port = temporal.rpartition(":")
+    if not host or not port.isdigit():
+        _usage(f"--temporal {temporal!r}: expected HOST:PORT")
+    try:
+        registry = load_handlers(handlers)
+        serve(temporal, build, registry, namespace=namespace, task_queue=task_queue)
+    except (InvalidArgument, CatalogError) as exc:
+        _usage(str(exc))
+    except RuntimeError as exc:  # the SDK's connection failures
+        _usage(f"cannot reach Temporal at {temporal}: {exc}")
+    raise typer.Exit(EXIT_OK)
+
+
 def main() -> None:
     """Console entry point: exit 0 clean, 1 problems, 2 usage or internal error."""
     try:

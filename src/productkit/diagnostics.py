@@ -364,6 +364,7 @@ CODES: dict[str, Code] = dict(
         _c("PK612", "runtime", "build is not signed but trusted keys were given", "build/manifest.sig: the build is not signed"),
         _c("PK613", "runtime", "build signature invalid or by an untrusted key", "build/manifest.sig: the manifest changed after signing"),
         _c("PK614", "runtime", "file in the build the manifest does not seal", "build/definitions/extra.json: not sealed by its manifest"),
+        _c("PK615", "runtime", "worker has no definition with the application's digest", "PK615: this worker has no definition of x@1.0.0 with digest sha256:...; the application waits"),
         _c("PK620", "open API", "no API key, or a key that is not valid (401)", "send the partner's API key as 'Authorization: Bearer <key>'"),
         _c("PK621", "open API", "no such product or application for this partner (404)", "no application 'e686…' for this partner"),
         _c("PK622", "open API", "the product is not on sale on the open API today (409)", "deposit.x is not on sale on open-api on 2026-12-06"),

@@ -266,6 +266,10 @@ class Engine:
         pv, state = self._load(app_id)
         return self._view(pv, state)
 
+    def application(self, app_id: str) -> Application:
+        """The same as :meth:`get`; the Temporal executor answers to both names too."""
+        return self.get(app_id)
+
     def steps(self, app_id: str) -> list[StepRecord]:
         """The committed step results: inputs, outputs, attempts with their timings."""
         return [step_record(r) for r in self.store.steps(app_id)]
