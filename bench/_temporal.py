@@ -147,8 +147,8 @@ class Driver:
 
         local = Engine(Catalog.load(build))
         self.client, self.task_queue = client, task_queue
-        self.pv = local.catalog.current(PRODUCT, CHANNEL, local.clock().date())
-        self.data = local._context(self.pv, CONTEXT)
+        self.pv = local.catalog.current(PRODUCT, CHANNEL, local.catalog.business_date(local.clock()))
+        self.data = local._context(self.pv, CHANNEL, CONTEXT)
 
     async def run(self, app_id: str) -> str:
         """Start the application, answer its screens, wait for its end; its outcome."""

@@ -8,6 +8,8 @@ near-linear at thousands of steps.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import itertools
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -261,9 +263,20 @@ def _campaigns_hold(asm: Assembly, rule: Any, cond: Condition, params: dict[str,
     regulatory ceiling too)."""
     rp = asm.product
     windows = [w for n in cond.names if n in rp.params for w in rp.params[n].schedule]
-    for window in sorted(windows, key=lambda w: w.start):
-        on = {**params, **{n: w.value for n, p in rp.params.items() for w in p.schedule if w.covers(window.start)}}
-        _constraint_holds(asm, rule, cond, on, window.at, f" for applications from {window.start}")
+    # The values change only where a window starts or the day after one ends: check each such day.
+    days = sorted({w.start for w in windows} | {w.end + dt.timedelta(days=1) for w in windows if w.end})
+    reported: set[Location] = set()
+    for day in days:
+        dated = {n: w.value for n, p in rp.params.items() if n in cond.names for w in p.schedule if w.covers(day)}
+        if not dated:
+            continue  # every value is the usual one: checked already
+        at = min((w for w in windows if w.covers(day)), key=lambda w: w.start).at
+        if at in reported:
+            continue
+        found = len(asm.diagnostics)
+        _constraint_holds(asm, rule, cond, {**params, **dated}, at, f" for applications on {day}")
+        if len(asm.diagnostics) > found:
+            reported.add(at)
 
 
 def _constraint_holds(asm: Assembly, rule: Any, cond: Condition, params: dict[str, Any],

@@ -287,9 +287,19 @@ def _params(ctx: Context, levels: list[Entry], out: list[Diagnostic]) -> dict[st
                 for problem in violations(param.spec, param.value):
                     out.append(Diagnostic(problem.code, f"inherited {name} = {problem.message}",
                                           entry.doc.loc(("parameters", name)), related=set_at))
+            if param.schedule and not setting.schedule and _narrows(setting):
+                for window in param.schedule:  # the line's campaign values must fit the narrower bounds
+                    for problem in violations(param.spec, window.value):
+                        out.append(Diagnostic(problem.code, f"inherited {name} from {window.start} = "
+                                              f"{problem.message}", entry.doc.loc(("parameters", name)),
+                                              related=(Related(window.at, "dated value set here"),)))
             _set_value(param, setting, entry, name, out)
             _set_schedule(param, setting, entry, name, out)
     return params
+
+
+def _narrows(setting: ParamSetting) -> bool:
+    return any(x is not None for x in (setting.min, setting.max, setting.values, setting.step))
 
 
 def _set_schedule(param: ResolvedParam, setting: ParamSetting, entry: Entry, name: str,

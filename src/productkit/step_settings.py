@@ -110,6 +110,12 @@ class _Reader:
                                        self.loc(*path, "param"), hint=did_you_mean(pname, self.params)))
             return None
         related = tuple(Related(i.location, f"{pname} set here") for i in param.provenance[-1:])
+        if param.schedule:
+            self.out.append(Diagnostic("PK226", f"{name} binds parameter '{pname}', whose value changes with the "
+                                       "application date (schedule:); a step's retries, time-out and assignment "
+                                       "are fixed for the product version", self.loc(*path, "param"),
+                                       related=(Related(param.schedule[0].at, "dated here"),)))
+            return None
         ptype = _type(param.spec)
         if ptype != kind.type and not (kind.type == "list" and ptype == "list:string"):
             self.out.append(Diagnostic("PK411", f"{name} binds parameter '{pname}' of type {ptype}, "
