@@ -478,6 +478,28 @@ def graph(product: str, paths: PathsArg = None,
 
 
 @app.command()
+def docs(build_dir: Annotated[Path, typer.Argument(metavar="BUILD", help="the build folder")] = Path("build"),
+         out: Annotated[Path, typer.Option("--out", "-o", help="folder to write the site to")] = Path("site"),
+         catalogue: Annotated[Path, typer.Option("--catalogue", help="the catalogue the build was made "
+                                                 "from (lines, components, dictionaries, scenarios)")] = Path("."),
+         forms_bundle: Annotated[Path | None, typer.Option("--forms-bundle", help="the form preview script "
+                                                           "(default: bundled from tools/forms)")] = None,
+         scenarios: Annotated[bool, typer.Option("--scenarios/--no-scenarios",
+                                                 help="run the scenarios and show their outcomes")] = True) -> None:
+    """A static site of the catalogue (zh-CN and en): products, journeys, live form previews, search."""
+    from .docs import make_site
+
+    if not (build_dir / "manifest.json").is_file():
+        _usage(f"{build_dir} is not a build folder (no manifest.json); run productkit build first")
+    if forms_bundle is not None and not forms_bundle.is_file():
+        _usage(f"--forms-bundle {forms_bundle}: no such file")
+    result = make_site(build_dir, out, catalogue, forms_bundle, scenarios=scenarios)
+    if result.why_no_previews:
+        sys.stderr.write(f"productkit: form previews left empty: {result.why_no_previews}\n")
+    sys.stdout.write(f"site written: {len(result.pages)} pages, open {(out / 'index.html').resolve().as_uri()}\n")
+
+
+@app.command()
 def impact(targets: Annotated[list[str], typer.Argument(help="files, component/line/dictionary ids")],
            root: Annotated[Path, typer.Option("--root", help="catalogue root")] = Path(".")) -> None:
     """Every product affected by a change to the given files or ids (for CI selection)."""

@@ -11,12 +11,13 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from ._bundle import bundle_previews
 from ._collect import SiteData, collect
 from ._html import LANGS
 from ._pages import doc_page, doc_path, home_page, root_page, search_page
 from ._product import product_page, product_path
 
-__all__ = ["SiteData", "SiteResult", "collect", "write_site"]
+__all__ = ["SiteData", "SiteResult", "bundle_previews", "collect", "make_site", "write_site"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +26,25 @@ class SiteResult:
 
     pages: tuple[str, ...]
     previews: bool
+    why_no_previews: str | None = None
+
+
+def make_site(build_dir: Path, out: Path, root: Path | None, forms_bundle: Path | None = None,
+              tools: Path | None = None, scenarios: bool = True) -> SiteResult:
+    """The site of the build in ``build_dir`` (with the catalogue sources at ``root``) in ``out``.
+
+    The preview script is ``forms_bundle`` when given, else bundled from ``tools`` (``tools/forms``
+    of the catalogue by default); without either the site is written with empty preview frames."""
+    site = collect(build_dir, root, scenarios=scenarios)
+    why = None
+    if forms_bundle is None:
+        tools = tools or ((root or Path(".")) / "tools" / "forms")
+        forms_bundle = out / "assets" / "forms.js"
+        why = bundle_previews(tools, forms_bundle)
+        if why is not None:
+            forms_bundle = None
+    result = write_site(site, out, forms_bundle)
+    return SiteResult(result.pages, result.previews, why)
 
 
 def write_site(site: SiteData, out: Path, forms_bundle: Path | None = None) -> SiteResult:
@@ -55,7 +75,8 @@ def _assets(folder: Path, forms_bundle: Path | None) -> None:
         (folder / name).write_bytes(resources.files(__package__).joinpath("assets", name).read_bytes())
     target = folder / "forms.js"
     if forms_bundle is not None:
-        shutil.copyfile(forms_bundle, target)
+        if forms_bundle.resolve() != target.resolve():
+            shutil.copyfile(forms_bundle, target)
     else:
         target.write_text("/* no form preview bundle: build it with tools/forms/bundle-preview.js */\n",
                           encoding="utf-8")

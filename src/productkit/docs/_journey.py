@@ -15,7 +15,7 @@ from typing import Any
 
 from ._words import condition_words, duration_words, label
 
-__all__ = ["journey_svg", "channel_flow"]
+__all__ = ["channel_flow", "journey_svg"]
 
 NODE_W, LINE_H, GAP, HGAP, BAR = 270, 15, 26, 22, 14
 WRAP = 40  # characters per annotation line (a CJK character counts two)
@@ -48,7 +48,7 @@ class _Node:
 
 @dataclass(slots=True)
 class _Series:
-    items: list[Any] = field(default_factory=list)
+    items: list[_Node | _Series | _Parallel] = field(default_factory=list)
 
     @property
     def w(self) -> int:
@@ -70,6 +70,9 @@ class _Parallel:
     @property
     def h(self) -> int:
         return 2 * BAR + 2 * GAP + max(b.h for b in self.branches)
+
+
+_Block = _Node | _Series | _Parallel
 
 
 def channel_flow(flow: Sequence[Any], steps: Mapping[str, Any], channel: str | None) -> list[Any]:

@@ -10,7 +10,7 @@ from ._html import LANG_NAME, LANGS, T, e, inline_json, page, table
 from ._product import product_path
 from ._words import label
 
-__all__ = ["doc_path", "home_page", "doc_page", "root_page", "search_page", "DOC_DIR"]
+__all__ = ["DOC_DIR", "doc_page", "doc_path", "home_page", "root_page", "search_page"]
 
 DOC_DIR = {"ProcessComponent": "component", "UIComponent": "component", "ProductLine": "line",
            "ParameterDictionary": "dictionary", "DataDictionary": "dictionary"}

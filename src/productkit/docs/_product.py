@@ -21,7 +21,7 @@ def product_path(key: str) -> str:
 
 def product_page(p: ProductData, lang: str, known: set[str]) -> str:
     """The page: what it is, dates, channels, eligibility, parameters, journeys and screens, scenarios."""
-    d, t = p.definition, T[lang]
+    d = p.definition
     sections = [_summary(p, lang, known), _rules(d, lang), _parameters(d, p.bounds, lang), _step_settings(d, lang),
                 _derived(d, lang)]
     channels = list(d.get("channels", []))
@@ -32,7 +32,6 @@ def product_page(p: ProductData, lang: str, known: set[str]) -> str:
     forms = {f"{step}.{ch}": form for step, by in p.forms.items() for ch, form in by.items()}
     body = "".join(s for s in sections if s)
     body += f"<script>window.PK_FORMS = {inline_json(forms)};</script>"
-    del t
     return page(lang, product_path(p.key), d.get("name") or p.key, body, scripts=("forms.js",))
 
 
@@ -49,9 +48,8 @@ def _summary(p: ProductData, lang: str, known: set[str]) -> str:
     if p.chain:
         rows.append((e(t["extends"]), " → ".join(_doc_link("line", k, known) for k in p.chain)))
     if p.change:
-        kinds = ", ".join(p.change.get("kinds", []))
-        rows.append((e(t["changes"]), f'<span class="badge {e(p.change.get("class"))}">{e(p.change.get("class"))}</span> '
-                                      f'{e(kinds)}'))
+        kinds, cls = ", ".join(p.change.get("kinds", [])), e(p.change.get("class"))
+        rows.append((e(t["changes"]), f'<span class="badge {cls}">{cls}</span> {e(kinds)}'))
     facts = "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in rows)
     desc = f'<p class="desc">{e(d.get("description"))}</p>' if d.get("description") else ""
     return (f'<h1>{e(label(d.get("name"), lang, p.key))}</h1><p class="muted"><code>{e(p.key)}</code></p>'
