@@ -8,7 +8,7 @@ its own colour and glyph."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from html import escape
 from typing import Any
@@ -119,7 +119,7 @@ def journey_svg(flow: Sequence[Any], steps: Mapping[str, Any], channel: str | No
             f'</defs>{"".join(body)}</svg>')
 
 
-def _step_ids(block: Any) -> Any:
+def _step_ids(block: _Block) -> Iterator[str]:
     if isinstance(block, _Node):
         yield block.sid
     elif isinstance(block, _Series):
@@ -187,7 +187,7 @@ def _wrap(text: str, width: int = WRAP) -> list[str]:
     return [*lines, current][:4]
 
 
-def _draw(block: Any, x: int, y: int, width: int) -> list[str]:
+def _draw(block: _Block, x: int, y: int, width: int) -> list[str]:
     """SVG elements of ``block`` centred in the column [x, x + width) from ``y`` down."""
     left = x + (width - block.w) // 2
     if isinstance(block, _Node):
