@@ -113,6 +113,7 @@ def test_parameters_show_their_provenance_chain_and_bounds(site: Path) -> None:
 
 def test_line_component_and_dictionary_pages_list_who_uses_them(site: Path, built: Path) -> None:
     line = (site / "en" / "line" / "deposit.time@1.0.0.html").read_text(encoding="utf-8")
+    assert "<h1>Lump-sum time deposits</h1>" in line, "the line's title in the page's language"
     users = set(re.findall(r'href="\.\./product/([^"]+)\.html"', line))
     assert {"deposit.time-1y@1.0.0", "deposit.time-3m@1.0.0", "deposit.time-3y@1.0.0"} <= users
     everyone = {f'{e["id"]}@{e["version"]}' for e in _manifest(built)["products"]}

@@ -51,7 +51,10 @@ def duration_words(iso: str, lang: str) -> str:
 
 
 def label(value: object, lang: str, fallback: str = "") -> str:
-    """The ``lang`` text of a bilingual label (either key spelling), else the other language."""
+    """The ``lang`` text of a bilingual label (a mapping, either key spelling, or a model with
+    ``zh_cn`` and ``en``), else the other language."""
+    if hasattr(value, "zh_cn") and hasattr(value, "en"):
+        value = {"zh-CN": value.zh_cn, "en": value.en}
     if isinstance(value, dict):
         for key in (lang, lang.replace("-", "_").lower(), "en", "zh-CN", "zh_cn"):
             if value.get(key):
