@@ -406,7 +406,9 @@ def partner_key(partner: Annotated[str, typer.Argument(help="the partner's id, e
                      f"partners file: {{id: {safe(partner)}, key_sha256: \"{digest}\", products: [...]}}\n")
 
 
-def _assembly(paths: list[Path] | None, product: str, date: str | None = None) -> object:
+def _assembly(paths: list[Path] | None, product: str, date: str | None = None, lines: bool = False) -> object:
+    """The assembly of the product version asked for; with ``lines``, the text explaining a
+    product line of that id when no product has it."""
     from .options import Options
     from .validate import validate as run
     from .versions import pick_version
@@ -416,13 +418,25 @@ def _assembly(paths: list[Path] | None, product: str, date: str | None = None) -
     ctx = result.context
     found = {k[2]: a for k, a in (ctx.assemblies if ctx else {}).items() if k[1] == ref.id}
     version = pick_version(ref, [_window(v, a) for v, a in found.items()], day)
+    if version is None and lines and not found and ctx is not None:
+        from .explain import line_text
+
+        text = line_text(ctx, result.catalog, ref)
+        if text is not None:
+            return text
     if version is None:
         _emit([d for d in result.diagnostics if d.severity.value == "error"], Format.text)
         on = f" on sale on {day}" if day else ""
-        known = f" (versions: {', '.join(sorted(found))})" if found else ""
+        known = f" (versions: {', '.join(sorted(found))})" if found else _similar(ctx, ref.id)
         sys.stderr.write(f"productkit: no product '{safe(str(ref))}'{on}{known}\n")
         raise typer.Exit(EXIT_USAGE)
     return found[version]
+
+
+def _similar(ctx: Any, prefix: str) -> str:
+    """The products whose id starts with ``prefix`` (a family named by its common start)."""
+    ids = sorted({k[1] for k in (ctx.assemblies if ctx else {}) if k[0] == "Product" and k[1].startswith(prefix)})
+    return f"; products whose id starts with it: {', '.join(safe(i) for i in ids)}" if ids else ""
 
 
 def _window(version: str, asm: Any) -> Any:
@@ -454,13 +468,29 @@ def _date(text: str | None) -> dt.date | None:
 DateOpt = Annotated[str | None, typer.Option("--date", help="the version on sale on this day (YYYY-MM-DD)")]
 
 
-@app.command()
-def explain(product: Annotated[str, typer.Argument(help="product id, or id@version")], paths: PathsArg = None,
-            date: DateOpt = None) -> None:
-    """Resolved parameters with provenance, and the assembled steps in order."""
-    from .explain import explain_text
+ChannelOpt = Annotated[str | None, typer.Option("--channel", "-c", help="only what runs on this channel")]
 
-    sys.stdout.write(explain_text(_assembly(paths, product, date)))
+
+def _channel(asm: Any, channel: str | None) -> str | None:
+    if channel is not None and channel not in asm.product.channels:
+        _usage(f"--channel {channel!r}: {asm.product.model.id} is on {', '.join(asm.product.channels)}")
+    return channel
+
+
+@app.command()
+def explain(product: Annotated[str, typer.Argument(help="product or product line id, or id@version")],
+            paths: PathsArg = None, date: DateOpt = None, channel: ChannelOpt = None) -> None:
+    """Resolved parameters with provenance, and the assembled steps in order; with --channel, the
+    steps, screens and conditions of that channel. A product line lists its members too."""
+    from .explain import explain_channel_text, explain_text
+
+    found = _assembly(paths, product, date, lines=channel is None)
+    if isinstance(found, str):
+        sys.stdout.write(found)
+    elif channel is not None:
+        sys.stdout.write(explain_channel_text(found, _channel(found, channel) or channel))
+    else:
+        sys.stdout.write(explain_text(found))
 
 
 class GraphFormat(str, Enum):
@@ -470,11 +500,14 @@ class GraphFormat(str, Enum):
 
 @app.command()
 def graph(product: str, paths: PathsArg = None,
-          format: Annotated[GraphFormat, typer.Option("--format", "-f")] = GraphFormat.mermaid) -> None:
-    """The product's step graph as Mermaid or Graphviz source."""
+          format: Annotated[GraphFormat, typer.Option("--format", "-f")] = GraphFormat.mermaid,
+          channel: ChannelOpt = None) -> None:
+    """The product's step graph, reduced, with error routes, compensations and channels, as
+    Mermaid or Graphviz source."""
     from .explain import graph_source
 
-    sys.stdout.write(graph_source(_assembly(paths, product), format.value))
+    asm = _assembly(paths, product)
+    sys.stdout.write(graph_source(asm, format.value, _channel(asm, channel)))
 
 
 @app.command()
