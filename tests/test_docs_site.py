@@ -7,6 +7,7 @@ from __future__ import annotations
 import html
 import json
 import re
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -198,3 +199,40 @@ def test_docs_command_writes_the_site_and_refuses_a_folder_that_is_no_build(buil
     assert ok.exit_code == 0, ok.output
     assert (tmp_path / "site" / "assets" / "forms.js").read_text(encoding="utf-8") == "/* stand-in */"
     assert (tmp_path / "site" / "en" / "index.html").is_file() and "site written: " in ok.stdout
+
+
+def _docs(*args: str) -> Any:
+    return CliRunner().invoke(app, ["docs", *args, "--no-scenarios", "--forms-bundle", str(Path(__file__))])
+
+
+def test_a_damaged_build_gives_located_pk510_and_the_rest_of_the_site(built: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "build"
+    shutil.copytree(built, copy)
+    gone = copy / "forms" / "deposit.time-1y@1.0.0" / "amount.web.json"
+    gone.unlink()
+    (copy / "definitions" / "deposit.time-3m@1.0.0.json").write_text("{not json", encoding="utf-8")
+    run = _docs(str(copy), "--out", str(tmp_path / "site"), "--catalogue", str(ROOT))
+    assert run.exit_code == 1, run.output
+    assert f"{gone}: error PK510: cannot read: No such file or directory" in run.stdout
+    assert re.search(r"deposit\.time-3m@1\.0\.0\.json: error PK510: not JSON", run.stdout)
+    page = (tmp_path / "site" / "en" / "product" / "deposit.time-1y@1.0.0.html").read_text(encoding="utf-8")
+    assert 'data-form="amount.mobile"' in page and 'data-form="amount.web"' not in page
+    assert not (tmp_path / "site" / "en" / "product" / "deposit.time-3m@1.0.0.html").exists()
+    assert "Traceback" not in run.output
+
+
+def test_a_build_not_of_the_catalogue_given_is_a_pk511_warning(built: Path, tmp_path: Path) -> None:
+    other = tmp_path / "other"
+    (other / "products").mkdir(parents=True)
+    run = _docs(str(built), "--out", str(tmp_path / "site"), "--catalogue", str(other))
+    assert run.exit_code == 0, run.output
+    warned = re.findall(r"manifest\.json: warning PK511: (\S+) is not in the catalogue", run.stdout)
+    assert sorted(warned) == sorted(f'{e["id"]}@{e["version"]}' for e in _manifest(built)["products"])
+    assert (tmp_path / "site" / "en" / "product" / "card.travel-platinum@1.0.0.html").is_file()
+
+
+def test_a_site_folder_that_cannot_be_written_is_a_pk512(built: Path, tmp_path: Path) -> None:
+    blocked = tmp_path / "file"
+    blocked.write_text("", encoding="utf-8")
+    run = _docs(str(built), "--out", str(blocked / "site"), "--catalogue", str(ROOT))
+    assert run.exit_code == 1 and "error PK512: cannot write the site" in run.stdout

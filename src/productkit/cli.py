@@ -527,9 +527,13 @@ def docs(build_dir: Annotated[Path, typer.Argument(metavar="BUILD", help="the bu
     if forms_bundle is not None and not forms_bundle.is_file():
         _usage(f"--forms-bundle {forms_bundle}: no such file")
     result = make_site(build_dir, out, catalogue, forms_bundle, scenarios=scenarios)
+    _emit(result.diagnostics, Format.text)
     if result.why_no_previews:
         sys.stderr.write(f"productkit: form previews left empty: {result.why_no_previews}\n")
-    sys.stdout.write(f"site written: {len(result.pages)} pages, open {(out / 'index.html').resolve().as_uri()}\n")
+    if result.pages:
+        sys.stdout.write(f"site written: {len(result.pages)} pages, open {(out / 'index.html').resolve().as_uri()}\n")
+    failed = any(d.severity.value == "error" for d in result.diagnostics)
+    raise typer.Exit(EXIT_PROBLEMS if failed else EXIT_OK)
 
 
 @app.command()

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from ..diagnostics import Diagnostic, Location
 from ._bundle import bundle_previews
 from ._collect import SiteData, collect
 from ._html import LANGS
@@ -27,6 +28,7 @@ class SiteResult:
     pages: tuple[str, ...]
     previews: bool
     why_no_previews: str | None = None
+    diagnostics: tuple[Diagnostic, ...] = ()
 
 
 def make_site(build_dir: Path, out: Path, root: Path | None, forms_bundle: Path | None = None,
@@ -38,13 +40,22 @@ def make_site(build_dir: Path, out: Path, root: Path | None, forms_bundle: Path 
     site = collect(build_dir, root, scenarios=scenarios)
     why = None
     if forms_bundle is None:
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            problem = Diagnostic("PK512", f"cannot write the site: {exc.strerror or exc}", Location(str(out)))
+            return SiteResult((), False, None, (*site.diagnostics, problem))
         tools = tools or ((root or Path(".")) / "tools" / "forms")
         forms_bundle = out / "assets" / "forms.js"
         why = bundle_previews(tools, forms_bundle)
         if why is not None:
             forms_bundle = None
-    result = write_site(site, out, forms_bundle)
-    return SiteResult(result.pages, result.previews, why)
+    try:
+        result = write_site(site, out, forms_bundle)
+    except OSError as exc:
+        problem = Diagnostic("PK512", f"cannot write the site: {exc.strerror or exc}", Location(str(out)))
+        return SiteResult((), False, why, (*site.diagnostics, problem))
+    return SiteResult(result.pages, result.previews, why, tuple(site.diagnostics))
 
 
 def write_site(site: SiteData, out: Path, forms_bundle: Path | None = None) -> SiteResult:

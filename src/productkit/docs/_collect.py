@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..diagnostics import Diagnostic, Location, Severity
 from ..options import Options
 from ..validate import validate
 
@@ -59,46 +60,76 @@ class SiteData:
     manifest: dict[str, Any]
     products: list[ProductData]
     docs: list[Doc]
+    diagnostics: list[Diagnostic] = field(default_factory=list)
 
 
 def collect(build_dir: Path, root: Path | None, scenarios: bool = True) -> SiteData:
-    """Read the build in ``build_dir``; with the catalogue ``root``, add what only the sources say."""
-    manifest = _json(build_dir / "manifest.json")
-    products = [_product(build_dir, e, manifest) for e in manifest["products"]]
+    """Read the build in ``build_dir``; with the catalogue ``root``, add what only the sources say.
+
+    A file of the build that cannot be read is a PK510 and leaves out what it holds; a product
+    the sources do not have is a PK511 (its page shows what the build says)."""
+    out: list[Diagnostic] = []
+    manifest = _read(build_dir / "manifest.json", out)
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("products"), list):
+        if manifest is not None:
+            out.append(Diagnostic("PK510", "not a productkit manifest (no list of products)",
+                                  Location(str(build_dir / "manifest.json"))))
+        return SiteData({}, [], [], out)
+    products = [p for e in manifest["products"] if (p := _product(build_dir, e, manifest, out)) is not None]
     docs: list[Doc] = []
     if root is not None:
-        docs = _sources(root, products)
+        docs = _sources(root, products, build_dir, out)
         if scenarios:
             _scenarios(root, products)
-    return SiteData(manifest, sorted(products, key=lambda p: p.key), sorted(docs, key=lambda d: (d.kind, d.key)))
+    return SiteData(manifest, sorted(products, key=lambda p: p.key), sorted(docs, key=lambda d: (d.kind, d.key)), out)
 
 
-def _json(path: Path) -> Any:
-    return json.loads(path.read_text(encoding="utf-8"))
+def _read(path: Path, out: list[Diagnostic]) -> Any:
+    """The JSON of ``path``, or None with a PK510."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        out.append(Diagnostic("PK510", f"cannot read: {getattr(exc, 'strerror', None) or exc}", Location(str(path))))
+    except ValueError as exc:
+        out.append(Diagnostic("PK510", f"not JSON: {exc}", Location(str(path))))
+    return None
 
 
-def _product(build_dir: Path, entry: Mapping[str, Any], manifest: Mapping[str, Any]) -> ProductData:
-    key = f'{entry["id"]}@{entry["version"]}'
-    forms = {step: {ch: _json(build_dir / rel) for ch, rel in sorted(by_channel.items())}
-             for step, by_channel in sorted(entry.get("forms", {}).items())}
+def _product(build_dir: Path, entry: Any, manifest: Mapping[str, Any], out: list[Diagnostic]) -> ProductData | None:
+    where = Location(str(build_dir / "manifest.json"))
+    try:
+        key, rel = f'{entry["id"]}@{entry["version"]}', str(entry["definition"])
+        by_step = {str(step): {str(ch): str(f) for ch, f in by.items()} for step, by in entry.get("forms", {}).items()}
+    except (KeyError, TypeError, AttributeError):
+        out.append(Diagnostic("PK510", f"a product entry is not of the manifest's shape: {str(entry)[:80]}", where))
+        return None
+    definition = _read(build_dir / rel, out)
+    if not isinstance(definition, dict):
+        return None
+    forms = {step: {ch: form for ch, f in sorted(by.items()) if isinstance(form := _read(build_dir / f, out), dict)}
+             for step, by in sorted(by_step.items())}
     change = next((c for c in manifest.get("changes", {}).get("products", [])
-                   if c["id"] == entry["id"] and c["version"] == entry["version"]), None)
-    return ProductData(key, dict(entry), _json(build_dir / entry["definition"]), forms, change=change)
+                   if c.get("id") == entry["id"] and c.get("version") == entry["version"]), None)
+    return ProductData(key, dict(entry), definition, forms, change=change)
 
 
-def _sources(root: Path, products: list[ProductData]) -> list[Doc]:
+def _sources(root: Path, products: list[ProductData], build_dir: Path, out: list[Diagnostic]) -> list[Doc]:
     result = validate([root], Options())
     ctx = result.context
     by_key = {p.key: p for p in products}
     used: dict[str, set[str]] = {}
     for (kind, pid, version), asm in (ctx.assemblies.items() if ctx else []):
-        p = by_key.get(f"{pid}@{version}")
+        p = by_key.pop(f"{pid}@{version}", None)
         if kind != "Product" or p is None:
             continue
         rp = asm.product
         p.chain = [f"{e.model.id}@{e.model.version}" for e in rp.chain]
         p.bounds = {n: _bounds(rp_param.spec) for n, rp_param in rp.params.items()}
         _uses(used, p, rp)
+    for key in sorted(by_key):
+        out.append(Diagnostic("PK511", f"{key} is not in the catalogue at {root}, its page shows no bounds, lines "
+                              "or scenarios", Location(str(build_dir / "manifest.json")), Severity.WARNING,
+                              hint="give the catalogue the build was made from with --catalogue"))
     return [_doc(e, used) for kind in ("ProcessComponent", "UIComponent", "ProductLine", "ParameterDictionary",
                                        "DataDictionary") for e in result.catalog.kind(kind)]
 
