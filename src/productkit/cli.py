@@ -537,6 +537,14 @@ def docs(build_dir: Annotated[Path, typer.Argument(metavar="BUILD", help="the bu
 
 
 @app.command()
+def lsp() -> None:
+    """A language server over stdio: productkit's diagnostics, completion and hover as you type."""
+    from .lsp import serve
+
+    raise typer.Exit(serve())
+
+
+@app.command()
 def impact(targets: Annotated[list[str], typer.Argument(help="files, component/line/dictionary ids")],
            root: Annotated[Path, typer.Option("--root", help="catalogue root")] = Path(".")) -> None:
     """Every product affected by a change to the given files or ids (for CI selection)."""
