@@ -19,6 +19,8 @@ venv: $(STAMP)
 run: $(STAMP)
 	$(BIN)/productkit build . --out build
 	@$(BIN)/python -c "import json; m = json.load(open('build/manifest.json')); print(f\"catalogue built: {len(m['products'])} product version(s), release date {m['release_date']}, digest {m['digest'][:19]}\")"
+	@test -d tools/forms/node_modules || (cd tools/forms && npm ci --no-audit --no-fund --silent) || echo "npm ci failed in tools/forms: the site's form previews stay empty"
+	$(BIN)/productkit docs build --out site
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
@@ -29,7 +31,7 @@ schemas: $(STAMP)
 	$(BIN)/productkit schema --out schemas
 
 clean:
-	rm -rf $(VENV) build .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) build site .mypy_cache .ruff_cache .pytest_cache
 
 # The scale benchmark: generates a 1,000-product catalogue into .bench/ and times validate, builds
 # (cold, no-change, one product, one component), start-up, memory, scaling and the runtime engines.

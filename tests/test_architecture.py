@@ -14,7 +14,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "productkit"
 # What only the build side may import: the runtime reads what `build` wrote, never the YAML.
 BUILD_SIDE = ("loader", "model", "shape", "resolve", "assemble", "checks", "compile", "targets", "build",
               "cache", "sources", "context", "validate", "params", "expr", "forms", "refs",
-              "scenarios", "simulate", "cli", "explain", "impact", "schema", "report")
+              "scenarios", "simulate", "cli", "explain", "impact", "schema", "report", "docs", "lsp")
 
 
 def _module(path: Path) -> str:

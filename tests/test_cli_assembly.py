@@ -157,15 +157,19 @@ def test_explain_of_a_version_not_there_or_not_on_sale_is_a_usage_error(root: Pa
 
 
 DEPOSIT_EDGES = {("applicant", "kyc"), ("kyc", "reject"), ("kyc", "open"), ("reject", "open")}
+REDUCED_EDGES = DEPOSIT_EDGES - {("kyc", "open")}  # kyc -> reject -> open says it already
 
 
 def _mermaid(text: str) -> tuple[dict[str, str], set[tuple[str, str]]]:
-    """Node id -> step (the label's first word), and the edges as step pairs."""
+    """Node id -> step (the label's first word), and the edges as step pairs; every other line
+    is an error route to an outcome or step, an outcome, or a compensation."""
     lines = text.splitlines()
     assert lines[0] == "flowchart LR"
     nodes = {m[1]: m[2] for line in lines if (m := re.fullmatch(r'  (\w+)\(?\["([^"<]+)(?:<br/>[^"]*)?"\]\)?', line))}
     edges = {(nodes[m[1]], nodes[m[2]]) for line in lines if (m := re.fullmatch(r"  (\S+) --> (\S+)", line))}
-    assert len(lines) == 1 + len(nodes) + len(edges), "every line is a node or an edge"
+    extra = [line for line in lines if re.fullmatch(r'  \w+ -\.->\|"[^"]+"\| \w+|  o_\w+\(\("[^"]+"\)\)|'
+                                                    r'  \w+ -\.- c\w+|  c\w+\[/"undo: [^"]+"/\]', line)]
+    assert len(lines) == 1 + len(nodes) + len(edges) + len(extra), "every line is a node, an edge or an extra"
     return nodes, edges
 
 
@@ -174,8 +178,10 @@ def test_graph_mermaid(root: Path) -> None:
     assert code == 0
     nodes, edges = _mermaid(out)
     assert sorted(nodes.values()) == ["applicant", "kyc", "open", "reject"]
-    assert edges == DEPOSIT_EDGES
+    assert edges == REDUCED_EDGES
     assert re.search(r'\(\["reject<br/>when kyc\.status == \'failed\'"\]\)', out), "an end is a stadium"
+    assert '  s_kyc -.->|"kyc.service-unavailable"| o_referred\n' in out, "an error route goes to its outcome"
+    assert '  o_referred(("referred"))\n' in out
 
 
 def test_graph_dot(root: Path) -> None:
@@ -184,7 +190,8 @@ def test_graph_dot(root: Path) -> None:
     assert out.startswith('digraph "deposit.time-1y" {') and out.endswith("}\n")
     shapes = dict(re.findall(r'^  "([^"]+)" \[shape=(\w+)\];$', out, re.M))
     assert shapes == {"applicant": "box", "kyc": "box", "reject": "doublecircle", "open": "box"}
-    assert set(re.findall(r'^  "([^"]+)" -> "([^"]+)";$', out, re.M)) == DEPOSIT_EDGES
+    assert set(re.findall(r'^  "([^"]+)" -> "([^"]+)";$', out, re.M)) == REDUCED_EDGES
+    assert '  "kyc" -> "outcome:referred" [style=dashed, label="kyc.service-unavailable"];' in out
 
 
 def test_mermaid_node_ids_are_distinct_and_never_a_keyword(tmp_path: Path) -> None:

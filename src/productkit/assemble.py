@@ -9,7 +9,6 @@ near-linear at thousands of steps.
 from __future__ import annotations
 
 import datetime as dt
-
 import itertools
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field

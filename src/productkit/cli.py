@@ -411,7 +411,9 @@ def partner_key(partner: Annotated[str, typer.Argument(help="the partner's id, e
                      f"partners file: {{id: {safe(partner)}, key_sha256: \"{digest}\", products: [...]}}\n")
 
 
-def _assembly(paths: list[Path] | None, product: str, date: str | None = None) -> object:
+def _assembly(paths: list[Path] | None, product: str, date: str | None = None, lines: bool = False) -> object:
+    """The assembly of the product version asked for; with ``lines``, the text explaining a
+    product line of that id when no product has it."""
     from .options import Options
     from .validate import validate as run
     from .versions import pick_version
@@ -421,13 +423,25 @@ def _assembly(paths: list[Path] | None, product: str, date: str | None = None) -
     ctx = result.context
     found = {k[2]: a for k, a in (ctx.assemblies if ctx else {}).items() if k[1] == ref.id}
     version = pick_version(ref, [_window(v, a) for v, a in found.items()], day)
+    if version is None and lines and not found and ctx is not None:
+        from .explain import line_text
+
+        text = line_text(ctx, result.catalog, ref)
+        if text is not None:
+            return text
     if version is None:
         _emit([d for d in result.diagnostics if d.severity.value == "error"], Format.text)
         on = f" on sale on {day}" if day else ""
-        known = f" (versions: {', '.join(sorted(found))})" if found else ""
+        known = f" (versions: {', '.join(sorted(found))})" if found else _similar(ctx, ref.id)
         sys.stderr.write(f"productkit: no product '{safe(str(ref))}'{on}{known}\n")
         raise typer.Exit(EXIT_USAGE)
     return found[version]
+
+
+def _similar(ctx: Any, prefix: str) -> str:
+    """The products whose id starts with ``prefix`` (a family named by its common start)."""
+    ids = sorted({k[1] for k in (ctx.assemblies if ctx else {}) if k[0] == "Product" and k[1].startswith(prefix)})
+    return f"; products whose id starts with it: {', '.join(safe(i) for i in ids)}" if ids else ""
 
 
 def _window(version: str, asm: Any) -> Any:
@@ -459,13 +473,29 @@ def _date(text: str | None) -> dt.date | None:
 DateOpt = Annotated[str | None, typer.Option("--date", help="the version on sale on this day (YYYY-MM-DD)")]
 
 
-@app.command()
-def explain(product: Annotated[str, typer.Argument(help="product id, or id@version")], paths: PathsArg = None,
-            date: DateOpt = None) -> None:
-    """Resolved parameters with provenance, and the assembled steps in order."""
-    from .explain import explain_text
+ChannelOpt = Annotated[str | None, typer.Option("--channel", "-c", help="only what runs on this channel")]
 
-    sys.stdout.write(explain_text(_assembly(paths, product, date)))
+
+def _channel(asm: Any, channel: str | None) -> str | None:
+    if channel is not None and channel not in asm.product.channels:
+        _usage(f"--channel {channel!r}: {asm.product.model.id} is on {', '.join(asm.product.channels)}")
+    return channel
+
+
+@app.command()
+def explain(product: Annotated[str, typer.Argument(help="product or product line id, or id@version")],
+            paths: PathsArg = None, date: DateOpt = None, channel: ChannelOpt = None) -> None:
+    """Resolved parameters with provenance, and the assembled steps in order; with --channel, the
+    steps, screens and conditions of that channel. A product line lists its members too."""
+    from .explain import explain_channel_text, explain_text
+
+    found = _assembly(paths, product, date, lines=channel is None)
+    if isinstance(found, str):
+        sys.stdout.write(found)
+    elif channel is not None:
+        sys.stdout.write(explain_channel_text(found, _channel(found, channel) or channel))
+    else:
+        sys.stdout.write(explain_text(found))
 
 
 class GraphFormat(str, Enum):
@@ -475,11 +505,48 @@ class GraphFormat(str, Enum):
 
 @app.command()
 def graph(product: str, paths: PathsArg = None,
-          format: Annotated[GraphFormat, typer.Option("--format", "-f")] = GraphFormat.mermaid) -> None:
-    """The product's step graph as Mermaid or Graphviz source."""
+          format: Annotated[GraphFormat, typer.Option("--format", "-f")] = GraphFormat.mermaid,
+          channel: ChannelOpt = None) -> None:
+    """The product's step graph, reduced, with error routes, compensations and channels, as
+    Mermaid or Graphviz source."""
     from .explain import graph_source
 
-    sys.stdout.write(graph_source(_assembly(paths, product), format.value))
+    asm = _assembly(paths, product)
+    sys.stdout.write(graph_source(asm, format.value, _channel(asm, channel)))
+
+
+@app.command()
+def docs(build_dir: Annotated[Path, typer.Argument(metavar="BUILD", help="the build folder")] = Path("build"),
+         out: Annotated[Path, typer.Option("--out", "-o", help="folder to write the site to")] = Path("site"),
+         catalogue: Annotated[Path, typer.Option("--catalogue", help="the catalogue the build was made "
+                                                 "from (lines, components, dictionaries, scenarios)")] = Path("."),
+         forms_bundle: Annotated[Path | None, typer.Option("--forms-bundle", help="the form preview script "
+                                                           "(default: bundled from tools/forms)")] = None,
+         scenarios: Annotated[bool, typer.Option("--scenarios/--no-scenarios",
+                                                 help="run the scenarios and show their outcomes")] = True) -> None:
+    """A static site of the catalogue (zh-CN and en): products, journeys, live form previews, search."""
+    from .docs import make_site
+
+    if not (build_dir / "manifest.json").is_file():
+        _usage(f"{build_dir} is not a build folder (no manifest.json); run productkit build first")
+    if forms_bundle is not None and not forms_bundle.is_file():
+        _usage(f"--forms-bundle {forms_bundle}: no such file")
+    result = make_site(build_dir, out, catalogue, forms_bundle, scenarios=scenarios)
+    _emit(result.diagnostics, Format.text)
+    if result.why_no_previews:
+        sys.stderr.write(f"productkit: form previews left empty: {result.why_no_previews}\n")
+    if result.pages:
+        sys.stdout.write(f"site written: {len(result.pages)} pages, open {(out / 'index.html').resolve().as_uri()}\n")
+    failed = any(d.severity.value == "error" for d in result.diagnostics)
+    raise typer.Exit(EXIT_PROBLEMS if failed else EXIT_OK)
+
+
+@app.command()
+def lsp() -> None:
+    """A language server over stdio: productkit's diagnostics, completion and hover as you type."""
+    from .lsp import serve
+
+    raise typer.Exit(serve())
 
 
 @app.command()
