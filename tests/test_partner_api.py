@@ -91,7 +91,7 @@ def test_examples_come_from_scenarios_and_fit_their_schemas(document: dict) -> N
 
 
 def test_partner_id_is_never_part_of_a_start_body(document: dict) -> None:
-    start = document["components"]["schemas"]["wallet.partner-ewallet_1.0.0.start"]
+    start = document["components"]["schemas"]["wallet.partner-ewallet_1.0.0._start"]
     assert "id" not in start["properties"]["partner"]["properties"]
     assert "request_id" in start["properties"]["partner"]["properties"]
 
@@ -285,3 +285,34 @@ def test_keys_are_per_partner(api: httpx.Client) -> None:
     two = api.post(f"{LOAN}/applications", json=LOAN_START,
                    headers={**auth("P200019"), "Idempotency-Key": "shared-key"}).json()
     assert one["id"] != two["id"]
+
+
+def test_a_deeply_nested_body_is_refused_not_a_crash(api: httpx.Client) -> None:
+    body = b'{"customer": {"id": "C2026120001"}, "x": ' + b"[" * 1000 + b"1" + b"]" * 1000 + b"}"
+    for headers in (auth("P100231"), {**auth("P100231"), "Idempotency-Key": "deep-1"}):
+        response = api.post(f"{DEPOSIT}/applications", content=body,
+                            headers={**headers, "Content-Type": "application/json"})
+        assert response.status_code == 400 and response.json()["code"] == "PK630"
+
+
+def test_idempotency_keys_expire_after_a_day() -> None:
+    from productkit.runtime._api_store import ApiStore
+
+    now = [1_000_000.0]
+    store = ApiStore(keep_keys=86_400, clock=lambda: now[0])
+    assert store.remember("P1", "k-old", "sha256:a", None) is None
+    now[0] += 2 * 86_400
+    for i in range(300):  # enough new keys for a sweep
+        store.remember("P1", f"k-{i}", "sha256:b", None)
+    assert store.remember("P1", "k-old", "sha256:c", None) is None  # forgotten: a new request
+    assert store.remember("P1", "k-1", "sha256:c", None) is not None  # a recent one is remembered
+
+
+def test_a_refused_start_leaves_nothing_owned(api: httpx.Client, build_dir: Path) -> None:
+    wallet = {"application": {"id": "APP20261210000011"}, "partner": {"request_id": "REQ-P100231-9"},
+              "applicant": {"age": 12}, "session": {"device_id": "partner-sdk-000011"}}
+    headers = {**auth("P100231"), "Idempotency-Key": "refused-1"}
+    first = api.post("/products/wallet.partner-ewallet/applications", json=wallet, headers=headers)
+    assert first.status_code == 422 and first.json()["code"] == "PK623"
+    again = api.post("/products/wallet.partner-ewallet/applications", json=wallet, headers=headers)
+    assert again.status_code == 422 and again.json() == first.json()  # the same answer, replayed

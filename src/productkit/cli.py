@@ -359,6 +359,7 @@ def serve(build_dir: Annotated[Path, typer.Argument(metavar="BUILD", help="the b
                                                                  "must be signed with (repeatable)")] = None) -> None:
     """Serve the products offered on the open-API channel to partner platforms (see build/openapi.json)."""
     import logging
+    import threading
 
     try:
         import uvicorn
@@ -398,7 +399,14 @@ def serve(build_dir: Annotated[Path, typer.Argument(metavar="BUILD", help="the b
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     sys.stdout.write(f"serving {len(known)} partner(s) on http://{host}:{port} (build {catalog.digest[:19]})\n")
     sys.stdout.flush()
-    uvicorn.run(application, host=host, port=port, log_level="warning", access_log=False)
+    stop = threading.Event()  # due waits, staff due times and retries fire while the API serves
+    timers = threading.Thread(target=engine.run_timers, args=(stop,), name="productkit-timers", daemon=True)
+    timers.start()
+    try:
+        uvicorn.run(application, host=host, port=port, log_level="warning", access_log=False)
+    finally:
+        stop.set()
+        timers.join(timeout=5)
 
 
 @app.command("partner-key")

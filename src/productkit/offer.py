@@ -33,6 +33,7 @@ PROBLEMS: dict[str, tuple[int, str]] = {
     "PK629": (503, "a handler the product needs is not registered"),
     "PK630": (400, "the request body is not a JSON object"),
     "PK631": (415, "the request body is not application/json"),
+    "PK632": (503, "the product's build files fail verification; it cannot be served"),
 }
 
 _LABEL = {"type": "object", "required": ["zh-CN", "en"], "additionalProperties": False,

@@ -169,7 +169,7 @@ class Catalog:
         One version per product (the newest on sale). Eligibility rules are evaluated against
         the customer's data; a rule that needs data the customer context lacks does not exclude
         the product (it is checked again when the application collects the data)."""
-        day = on or dt.date.today()
+        day = on or self.business_date(dt.datetime.now(dt.UTC))
         out = []
         for product_id in sorted(self._versions):
             try:
@@ -185,7 +185,7 @@ class Catalog:
         """The eligibility rules ``customer`` (nested or dotted data) fails on day ``on`` (the
         application date, default today). A rule needing data the customer context lacks is not
         failed: it is checked when the data is submitted."""
-        defn, day = pv.definition, on or dt.date.today()
+        defn, day = pv.definition, on or business_date(dt.datetime.now(dt.UTC), pv.definition.utc_offset)
         env = {**self._params_of(pv, day), **flatten(customer, defn.context), CHANNEL_VARIABLE: channel,
                APPLICATION_DATE_VARIABLE: day}
         failed = []
@@ -215,7 +215,7 @@ class Catalog:
         steps = pv.definition.journeys.get(channel)
         if steps is None:
             raise NotFound(f"{pv.key} has no journey on {channel}")
-        params = self._params_of(pv)
+        params = self._params_of(pv, self.business_date(dt.datetime.now(dt.UTC)))  # today's dated values
         return [self.screen(pv, pv.definition.steps[sid], channel, {}, params) for sid in steps]
 
     def form(self, product_id: str, step_id: str, channel: str,
@@ -242,7 +242,7 @@ class Catalog:
     def screen(self, pv: ProductVersion, step: Step, channel: str,
                data: Mapping[str, object], params: Mapping[str, object] | None = None) -> Screen:
         """A user step as ``channel`` shows it, prefilled from ``data`` and field defaults."""
-        params = self._params_of(pv) if params is None else params
+        params = self._params_of(pv, self.business_date(dt.datetime.now(dt.UTC))) if params is None else params
         fields = {p: f for p, f in step.fields.items() if f.channels is None or channel in f.channels}
         values: dict[str, object] = {}
         for path, fd in fields.items():

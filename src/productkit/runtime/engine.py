@@ -118,16 +118,17 @@ class Engine:
                 if row.product_id != product_id:
                     raise InvalidState(f"application {app_id} exists for {row.product_id}")
                 return self.get(app_id)
-            pv = self._offered(product_id, channel, version)
-            data = self._admitted(pv, channel, context)
-            now = self.clock()
+            now = self.clock()  # one reading: the version on sale, eligibility and the date agree
+            pv = self._offered(product_id, channel, version, now)
+            data = self._admitted(pv, channel, context, now)
             executor = self._executor(pv, new_state(app_id, pv.id, pv.version, pv.digest, channel,
                                                     now, data))
             executor.run(Started(now))
             return self._view(pv, executor.state)
 
-    def _offered(self, product_id: str, channel: str, version: str | None) -> ProductVersion:
-        today = self.catalog.business_date(self.clock())
+    def _offered(self, product_id: str, channel: str, version: str | None,
+                 now: dt.datetime | None = None) -> ProductVersion:
+        today = self.catalog.business_date(now or self.clock())
         if version is None:
             return self.catalog.current(product_id, channel, today)
         pv = self.catalog.entry(product_id, version)
@@ -135,14 +136,15 @@ class Engine:
             raise NotOffered(f"{pv.key} is not on sale on {channel} on {today.isoformat()}")
         return pv
 
-    def _admitted(self, pv: ProductVersion, channel: str,
-                  context: Mapping[str, object]) -> dict[str, object]:
+    def _admitted(self, pv: ProductVersion, channel: str, context: Mapping[str, object],
+                  now: dt.datetime | None = None) -> dict[str, object]:
         """The start data, once the handlers, the context and the eligibility rules allow it."""
         missing = sorted({n.handler for n in _needs(pv, channel) if n.handler not in self.handlers})
         if missing:
             raise NotReady(pv.key, missing)
         data = self._context(pv, channel, context)
-        failed = self.catalog.failing_rules(pv, channel, data, business_date(self.clock(), pv.definition.utc_offset))
+        day = business_date(now or self.clock(), pv.definition.utc_offset)
+        failed = self.catalog.failing_rules(pv, channel, data, day)
         if failed:
             raise NotEligible(pv.id, [r.id for r in failed], [r.message.en for r in failed])
         return data

@@ -34,9 +34,12 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ..offer import OPEN_API, PARTNER_CONTEXT, PROBLEMS, terms
+from ..types import Money
+from ..types.table import Table
 from ._api_store import ApiStore
 from .engine import Engine
 from .errors import (
+    CatalogError,
     EngineError,
     HandlerMissing,
     InvalidArgument,
@@ -55,6 +58,7 @@ __all__ = ["DOCUMENT", "MAX_BODY", "ApiSettings", "create_app"]
 
 DOCUMENT = "openapi.json"
 MAX_BODY = 64 * 1024
+MAX_DEPTH = 32  # nesting of a request body: forms nest a few levels, never dozens
 log = logging.getLogger("productkit.serve")
 
 
@@ -88,11 +92,22 @@ def _json(data: Any) -> bytes:
 
 
 def _plain(value: Any) -> Any:
+    """What orjson cannot write itself: exact decimals as text, money as its amount and currency,
+    a rate table as its rows."""
     if isinstance(value, Decimal):
         return str(value)
+    if isinstance(value, Money):
+        return {"amount": str(value.amount), "currency": value.currency}
+    if isinstance(value, Table):
+        return [{"from": _plain_key(r.low), "to": _plain_key(r.high), "key": _plain_key(r.key),
+                 "value": r.value} for r in value.rows]
     if isinstance(value, tuple | set | frozenset):
         return list(value)
-    raise TypeError(type(value).__name__)
+    return str(value)  # any other value type: its text, never a failed response
+
+
+def _plain_key(value: Any) -> Any:
+    return str(value) if isinstance(value, Decimal | Money) else value
 
 
 @dataclass
@@ -169,6 +184,8 @@ class _Api:
             raise Problem("PK630", f"the body is not JSON: {exc}") from None
         if not isinstance(parsed, dict):
             raise Problem("PK630", f"the body is a JSON {type(parsed).__name__}, expected an object")
+        if _depth(parsed) > MAX_DEPTH:
+            raise Problem("PK630", f"the body nests deeper than {MAX_DEPTH} levels")
         return parsed
 
     def product(self, call: _Call, product_id: str) -> None:
@@ -191,9 +208,12 @@ class _Api:
             raise Problem("PK621", f"no application {app_id!r} for this partner")
         call.product = owner.product
         try:
-            return self.engine.get(app_id)
-        except (NotFound, InvalidArgument):
-            raise Problem("PK621", f"no application {app_id!r} for this partner") from None
+            with _problems():
+                return self.engine.get(app_id)
+        except Problem as problem:
+            if problem.code in ("PK621", "PK624"):  # gone or malformed: as if it did not exist
+                raise Problem("PK621", f"no application {app_id!r} for this partner") from None
+            raise
 
     async def once(self, call: _Call, body: Mapping[str, Any], app_id: str | None,
                    act: Callable[[], tuple[int, bytes]]) -> Response:
@@ -208,7 +228,7 @@ class _Api:
             raise Problem("PK624", "Idempotency-Key is 1 to 128 visible ASCII characters",
                           errors=[{"path": "Idempotency-Key", "code": "pattern", "message": "not a valid key"}])
         request = _fingerprint(call.request.method, call.request.url.path, body)
-        earlier = self.settings.store.remember(call.partner.id, key, request, app_id)
+        earlier = await run_in_threadpool(self.settings.store.remember, call.partner.id, key, request, app_id)
         if earlier is not None and earlier.request != request:
             raise Problem("PK628", "this Idempotency-Key was used with another request")
         if earlier is not None and earlier.status is not None and earlier.body is not None:
@@ -222,14 +242,26 @@ class _Api:
                 # taken: the retry's answer is the application as it stands now.
                 now = await run_in_threadpool(self.engine.get, app_id)
                 data = _json(application_json(now, self.engine))
-                self.settings.store.answer(call.partner.id, key, 200, data)
+                await run_in_threadpool(self.settings.store.answer, call.partner.id, key, 200, data)
                 return Response(data, 200, {"Idempotent-Replayed": "true"}, media_type="application/json")
             if problem.status in (409, 422):  # the same request would get the same answer
-                self.settings.store.answer(call.partner.id, key, problem.status,
-                                           bytes(problem.response(call.request.url.path).body))
+                await run_in_threadpool(self.settings.store.answer, call.partner.id, key, problem.status,
+                                        bytes(problem.response(call.request.url.path).body))
             raise
-        self.settings.store.answer(call.partner.id, key, status, data)
+        await run_in_threadpool(self.settings.store.answer, call.partner.id, key, status, data)
         return Response(data, status, media_type=_media(status))
+
+
+def _depth(value: Any) -> int:
+    """How deeply objects and arrays nest in ``value`` (iteratively: no recursion to exhaust)."""
+    deepest, todo = 0, [(value, 1)]
+    while todo:
+        node, depth = todo.pop()
+        if isinstance(node, dict | list):
+            deepest = max(deepest, depth)
+            if depth <= MAX_DEPTH:
+                todo.extend((child, depth + 1) for child in (node.values() if isinstance(node, dict) else node))
+    return deepest
 
 
 def _media(status: int) -> str:
@@ -305,21 +337,29 @@ async def _document(api: _Api, call: _Call) -> Response:
 
 
 async def _list(api: _Api, call: _Call) -> Response:
-    assert call.partner is not None
-    today = api.engine.catalog.business_date(api.engine.clock())
-    offered = [terms(pv.definition) for pv in api.engine.catalog.products(OPEN_API, today)
-               if call.partner.sells(pv.id)]
-    return Response(_json({"products": offered}), media_type="application/json")
+    partner = call.partner
+    assert partner is not None
+
+    def offered() -> list[dict[str, Any]]:
+        today = api.engine.catalog.business_date(api.engine.clock())
+        out = []
+        for pv in api.engine.catalog.products(OPEN_API, today):
+            if partner.sells(pv.id):
+                with _problems():
+                    out.append(terms(pv.definition))
+        return out
+    return Response(_json({"products": await run_in_threadpool(offered)}), media_type="application/json")
 
 
 async def _read_product(api: _Api, call: _Call) -> Response:
     product_id = call.request.path_params["product_id"]
     api.product(call, product_id)
-    try:
-        pv = api.engine.catalog.current(product_id, OPEN_API, api.engine.catalog.business_date(api.engine.clock()))
-    except NotOffered as exc:
-        raise Problem("PK622", str(exc)) from None
-    return Response(_json(terms(pv.definition)), media_type="application/json")
+
+    def read() -> dict[str, Any]:
+        with _problems():
+            today = api.engine.catalog.business_date(api.engine.clock())
+            return terms(api.engine.catalog.current(product_id, OPEN_API, today).definition)
+    return Response(_json(await run_in_threadpool(read)), media_type="application/json")
 
 
 async def _read_application(api: _Api, call: _Call) -> Response:
@@ -332,15 +372,21 @@ def _start_route(product_id: str) -> Handler:
         api.product(call, product_id)
         body = await api.body(call)
         assert call.partner is not None
-        context = _with_partner(api, product_id, body, call.partner)
+        context = await run_in_threadpool(_with_partner, api, product_id, body, call.partner)
         key = call.request.headers.get("idempotency-key")
         app_id = _derived_id(call.partner.id, key) if key else uuid.uuid4().hex
         call.application = app_id
 
         def act() -> tuple[int, bytes]:
-            api.settings.store.own(app_id, call.partner.id if call.partner else "", product_id)
-            with _problems():
-                app = api.engine.start(product_id, OPEN_API, context, application_id=app_id)
+            store = api.settings.store
+            store.own(app_id, call.partner.id if call.partner else "", product_id)  # before: a crash keeps it
+            try:
+                with _problems():
+                    app = api.engine.start(product_id, OPEN_API, context, application_id=app_id)
+            except Problem:
+                if not api.engine.store.get(app_id):
+                    store.disown(app_id)  # refused, nothing started: nothing to own
+                raise
             return 201, _json(application_json(app, api.engine))
         return await api.once(call, body, app_id, act)
     return start
@@ -383,8 +429,11 @@ async def _cancel(api: _Api, call: _Call) -> Response:
 
 
 def _with_partner(api: _Api, product_id: str, body: dict[str, Any], partner: Partner) -> dict[str, Any]:
-    """The start context with the calling partner's id where the product declares ``partner.id``."""
-    declared = any(PARTNER_CONTEXT in pv.definition.context for pv in api.engine.catalog.versions(product_id))
+    """The start context with the calling partner's id where the product declares ``partner.id``
+    (the version on sale today decides; only its files are read)."""
+    with _problems():
+        today = api.engine.catalog.business_date(api.engine.clock())
+        declared = PARTNER_CONTEXT in api.engine.catalog.current(product_id, OPEN_API, today).definition.context
     if not declared:
         return body
     given = body.get("partner", {})
@@ -416,6 +465,9 @@ def _problems() -> Iterator[None]:
 
 
 def _problem_of(exc: EngineError) -> Problem | None:
+    if isinstance(exc, CatalogError):  # a version whose files fail verification: refused, not served
+        log.error("%s", exc)
+        return Problem("PK632", "this product cannot be served now: its build files fail verification")
     if isinstance(exc, NotEligible):
         return Problem("PK623", str(exc), rules=list(exc.rules))
     if isinstance(exc, InvalidContext):

@@ -20,6 +20,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 import orjson
+import semantic_version
 from jsonschema import Draft7Validator
 
 from ..forms import data_schema, forms_of
@@ -32,6 +33,7 @@ __all__ = ["DOCUMENT", "OpenApiTarget"]
 DOCUMENT = "openapi.json"
 PART_FORMAT = "productkit.openapi-part/1"
 _VERSION = "3.1.0"
+START = "_start"  # the start body's schema name: a step id starts with a letter, so none clashes
 _MAX_EXAMPLES = 5  # per body: enough to show the shapes, few enough to read
 
 
@@ -62,8 +64,9 @@ class OpenApiTarget(Target[Any, None]):
         return Emitted(self.name, {where: pretty_json(_part(defn)).encode("utf-8")}, (), where)
 
     def combine(self, parts: Mapping[str, bytes], build: BuildView) -> dict[str, bytes]:
-        offered = [part for part in (orjson.loads(data) for _, data in sorted(parts.items()))
-                   if _offered(part, build.release_date)]
+        offered = sorted((part for part in (orjson.loads(data) for data in parts.values())
+                          if _offered(part, build.release_date)),
+                         key=lambda p: (p["product"], semantic_version.Version(p["version"])))
         examples = _examples(build, offered)
         return {DOCUMENT: pretty_json(document(offered, examples, build.release_date)).encode("utf-8")}
 
@@ -136,10 +139,11 @@ PROBLEMS_BY_STATUS = {
     422: "the payload does not fit the product (field errors name each path), the applicant is not "
          "eligible, or an Idempotency-Key is reused with another body",
     429: "the partner's rate limit is used up",
-    503: "the service cannot run this product now (a handler it needs is not registered)",
+    503: "the service cannot run this product now (a handler it needs is not registered, or its build "
+         "files fail verification)",
 }
 
-_AUTHED = (401, 404, 429)
+_AUTHED = (401, 404, 429, 503)
 _POSTED = (400, 413, 415, 422)
 
 _IDEMPOTENCY = {"name": "Idempotency-Key", "in": "header", "required": False,
@@ -206,7 +210,7 @@ def _common_paths(products: list[str]) -> dict[str, Any]:
     return {
         "/products": {"get": {
             "operationId": "listProducts", "summary": "The products this partner may sell today, with their terms",
-            "responses": {**_ok("products on sale on the open API", "ProductList"), **_errors(401, 429)}}},
+            "responses": {**_ok("products on sale on the open API", "ProductList"), **_errors(401, 429, 503)}}},
         "/products/{product_id}": {"get": {
             "operationId": "readProduct", "summary": "One product's terms (the version on sale today)",
             "parameters": [{"name": "product_id", "in": "path", "required": True, "schema": product_id}],
@@ -251,7 +255,7 @@ def _product_paths(product: str, versions: list[dict[str, Any]], schemas: dict[s
     starts = []
     for part in versions:
         version = part["version"]
-        start = _schema_name(product, version, "start")
+        start = _schema_name(product, version, START)
         schemas[start] = part["start"]
         starts.append(_ref(start))
         for sid in part["journey"]:
@@ -265,11 +269,11 @@ def _product_paths(product: str, versions: list[dict[str, Any]], schemas: dict[s
                 "parameters": [_app_id_param(), _IDEMPOTENCY],
                 "requestBody": _json_body(name, examples.get(name, {})),
                 "responses": {**_ok("the application after the step (its next step, or its outcome)", "Application"),
-                              **_errors(*_AUTHED, *_POSTED, 409, 503)}}}
+                              **_errors(*_AUTHED, *_POSTED, 409)}}}
     body: dict[str, Any] = {"required": True, "content": {"application/json": {
-        "schema": starts[0] if len(starts) == 1 else {"oneOf": starts}}}}
+        "schema": starts[0] if len(starts) == 1 else {"anyOf": starts}}}}  # versions may accept the same body
     start_examples = {k: v for part in versions
-                      for k, v in examples.get(_schema_name(product, part["version"], "start"), {}).items()}
+                      for k, v in examples.get(_schema_name(product, part["version"], START), {}).items()}
     if start_examples:
         body["content"]["application/json"]["examples"] = {k: {"value": v} for k, v in sorted(start_examples.items())}
     newest = versions[-1]["terms"]["name"]["en"]
@@ -281,7 +285,7 @@ def _product_paths(product: str, versions: list[dict[str, Any]], schemas: dict[s
                       "200": {"description": "the application an earlier request with the same "
                                              "Idempotency-Key started",
                               "content": {"application/json": {"schema": _ref("Application")}}},
-                      **_errors(*_AUTHED, *_POSTED, 409, 503)}}}
+                      **_errors(*_AUTHED, *_POSTED, 409)}}}
     return paths
 
 
@@ -309,7 +313,7 @@ def _examples(build: BuildView, parts: list[dict[str, Any]]) -> dict[str, dict[s
             if sc.channel != OPEN_API:
                 continue
             context = {k: v for k, v in values_of(sc.context, defn).items() if k != PARTNER_CONTEXT}
-            _keep(out, _schema_name(defn.id, defn.version, "start"), part["start"], sc.id, _nested(context))
+            _keep(out, _schema_name(defn.id, defn.version, START), part["start"], sc.id, _nested(context))
             for sid, raw in sc.inputs.items():
                 if sid in part["steps"]:
                     step = defn.steps[sid]
