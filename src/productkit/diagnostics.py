@@ -380,6 +380,7 @@ CODES: dict[str, Code] = dict(
         _c("PK629", "open API", "a handler the product needs is not registered (503)", "deposit.x@1.0.0 needs handlers that are not registered: ..."),
         _c("PK630", "open API", "the request body is not a JSON object (400)", "the body is a JSON list, expected an object"),
         _c("PK631", "open API", "the request body is not `application/json` (415)", "the body must be application/json, not text/plain"),
+        _c("PK632", "open API", "the product's build files fail verification (503); the product is not served", "this product cannot be served now: its build files fail verification"),
         _c("PK701", "scenario", "service step reached without a stub", "x.scenario.yaml:5:9: scenario 'approved' reaches service step 'kyc' and gives it no result"),
         _c("PK702", "scenario", "step unknown to the product, or of another kind", "x.scenario.yaml:12:7: the product has no service step 'kcy'; did you mean 'kyc'?"),
         _c("PK703", "scenario", "stub does not fit what the component declares", "x.scenario.yaml:12:24: kyc.status = ok: not one of passed, failed"),

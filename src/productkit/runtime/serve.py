@@ -5,7 +5,7 @@ The service answers what ``build/openapi.json`` documents (it serves that very f
 against the manifest's seal): products a partner may sell, starting an application, submitting a
 step's payload (validated with the step's open-API form, as every channel's submissions are),
 reading an application's status and next step, and cancelling it. Errors are RFC 9457
-``application/problem+json`` with productkit's codes (PK620..PK631) and each field's path.
+``application/problem+json`` with productkit's codes (PK620..PK632) and each field's path.
 
 Partners authenticate with ``Authorization: Bearer <key>``; a key is confined to its products and
 to the applications it started (anything else is 404, so existence does not leak); each key has
