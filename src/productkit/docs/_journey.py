@@ -23,10 +23,12 @@ WRAP = 40  # characters per annotation line (a CJK character counts two)
 _TEXT = {
     "en": {"if": "only if", "err": "on", "ends": "ends", "goto": "goes on at", "undo": "undone by",
            "wait": "waits", "cancel": "the customer may cancel", "screen": "screen", "staff": "staff task",
-           "staff_err": "an employee's error goes to", "start": "start", "service": "service"},
+           "staff_err": "an employee's error goes to", "start": "start", "service": "service",
+           "finally": "runs once the application has its outcome, whatever it is"},
     "zh-CN": {"if": "仅当", "err": "出现", "ends": "结束为", "goto": "转到", "undo": "冲正处理",
               "wait": "等待", "cancel": "客户可取消", "screen": "页面", "staff": "员工任务",
-              "staff_err": "员工处理异常时写入", "start": "开始", "service": "服务"},
+              "staff_err": "员工处理异常时写入", "start": "开始", "service": "服务",
+              "finally": "申请得出结果后执行（无论结果如何）"},
 }
 _OUTCOME_CLASS = {"approved": "ok", "completed": "ok", "rejected": "bad", "failed": "bad"}
 
@@ -148,6 +150,8 @@ def _node_lines(step: Mapping[str, Any], lang: str) -> list[tuple[str, str]]:
     if kind == "end":
         title = f'{t["ends"]}: {step.get("outcome") or ""}'
     lines = [("title", title), ("sid", f'{step.get("id", "")} · {_kind_text(step, lang)}')]
+    if step.get("finally"):
+        lines += [("wait", x) for x in _wrap(f'⟳ {t["finally"]}')]
     when = step.get("when")
     if when:
         lines += [("cond", x) for x in _wrap(f'{t["if"]}: {condition_words(when["cel"], lang)}')]

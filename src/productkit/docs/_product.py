@@ -138,7 +138,10 @@ def _derived(d: Mapping[str, Any], lang: str) -> str:
 
 def _channel(p: ProductData, channel: str, lang: str) -> str:
     d, t = p.definition, T[lang]
-    svg = journey_svg(d.get("flow", []), d.get("steps", {}), channel, lang)
+    # Finally steps are outside the flow: drawn after it, marked as running on every outcome.
+    finals = [sid for sid in d.get("finally_steps", []) if sid in d.get("steps", {})]
+    steps = {**d.get("steps", {}), **{sid: {**d["steps"][sid], "finally": True} for sid in finals}}
+    svg = journey_svg([*d.get("flow", []), *finals], steps, channel, lang)
     screens = [s for s in d.get("journeys", {}).get(channel, []) if channel in p.forms.get(s, {})]
     return (f'<section class="channel" id="channel-{e(channel)}"><h2>{e(t["journey"])}: {e(channel)}</h2>'
             f'{_legend(lang)}<div class="diagram">{svg}</div>'
