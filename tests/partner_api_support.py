@@ -8,7 +8,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -60,12 +60,14 @@ def auth(partner: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {KEYS[partner]}"}
 
 
-def client(build_dir: Path, partners: Path, *, max_body: int = 65536) -> httpx.Client:
+def client(build_dir: Path, partners: Path, *, max_body: int = 65536,
+           clock: Callable[[], dt.datetime] | None = None) -> TestClient:
     """An in-process client of the service over ``build_dir`` with the test handlers."""
     sys.path.insert(0, str(REPO / "tests" / "fixtures"))
     from partner_api import registry
 
-    engine = Engine(Catalog.load(build_dir), handlers=registry, store=MemoryStore(), sleep=lambda s: None)
+    engine = Engine(Catalog.load(build_dir), handlers=registry, store=MemoryStore(), clock=clock,
+                    sleep=lambda s: None)
     app = create_app(engine, ApiSettings(Partners.load(partners), ApiStore(), max_body))
     return TestClient(app, base_url="http://partner-api.test", raise_server_exceptions=True)
 

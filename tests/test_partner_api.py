@@ -3,6 +3,7 @@ walking applications, refusing what a partner may not do, and answering retries 
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -124,14 +125,24 @@ def test_a_deposit_from_start_to_completion(api: httpx.Client) -> None:
     assert read["status"] == "ended" and read["outcome"] == "completed"
 
 
-def test_a_loan_from_start_to_disbursement(api: httpx.Client) -> None:
+def test_a_loan_from_start_to_disbursement(build_dir: Path, tmp_path: Path) -> None:
+    """Start, both screens, the payout hold (a timer the service fires when due), the outcome."""
+    now = [dt.datetime.now(dt.UTC)]
+    api = client(build_dir, partners_file(tmp_path), clock=lambda: now[0])
     app = api.post(f"{LOAN}/applications", json=LOAN_START, headers=auth("P200019")).json()
     app = api.post(_next(app), json=LOAN_REQUEST, headers=auth("P200019")).json()
     assert app["next"]["step"] == "confirm"
     assert app["next"]["shows"]["loan.annual_rate"] == "4.35"  # what the partner shows before signing
-    done = api.post(_next(app), json={"otp": {"code": "731904"}, "signature": {"image_token": "sig-7f3a9c1d2e4b5a6c"}},
+    held = api.post(_next(app), json={"otp": {"code": "731904"}, "signature": {"image_token": "sig-7f3a9c1d2e4b5a6c"}},
                     headers=auth("P200019")).json()
-    assert done["outcome"] == "completed"
+    assert held["status"] == "running" and held["next"] is None and held["pending"] == ["hold"]
+    assert dt.datetime.fromisoformat(held["due"]) - now[0] == dt.timedelta(minutes=30)
+    api.app.state.engine.tick()  # not due yet: nothing moves
+    assert api.get(f"/applications/{app['id']}", headers=auth("P200019")).json()["pending"] == ["hold"]
+    now[0] += dt.timedelta(minutes=30)
+    api.app.state.engine.tick()  # what the server's timer thread does every second
+    done = api.get(f"/applications/{app['id']}", headers=auth("P200019")).json()
+    assert done["status"] == "ended" and done["outcome"] == "completed"
 
 
 def test_a_rejection_and_a_cancellation(api: httpx.Client) -> None:

@@ -506,7 +506,9 @@ def create_app(engine: Engine, settings: ApiSettings) -> Starlette:
         routes.append(Route(f"/products/{product_id}/versions/{version}/applications/{{application_id}}/steps/"
                             f"{step_id}", api.route(_submit_route(product_id, version, step_id)), methods=["POST"]))
     routes.append(Route("/products/{product_id}", api.route(_read_product)))
-    return Starlette(routes=routes)
+    app = Starlette(routes=routes)
+    app.state.engine = engine  # for the server's own timer thread and for tests
+    return app
 
 
 def _started(api: _Api) -> set[str]:
