@@ -429,7 +429,9 @@ class Builder:
                     "channels": list(ui.channels), "fields": fields,
                 }
                 if ui.kind.key in ("review", "result"):
-                    doc["shows"] = [f"{ui.family}_rate", f"{ui.family}_fee"]
+                    # Every product of the family sets its rate; only some set a fee, and a screen
+                    # may show only what the product has (PK415).
+                    doc["shows"] = [f"{ui.family}_rate"]
                 self.files[f"components/ui/{ui.family}/{ui.kind.key}/{ui.kind.key}-{ui.n:04d}-v{ver}.yaml"] = dump(doc)
 
     # -------------------------------------------------------------- lines and products
