@@ -22,7 +22,7 @@ from .context import Context, Key
 from .diagnostics import Diagnostic, Location, Related, Severity
 from .ir import OUTCOME_VARIABLE, Condition
 from .loader import Document
-from .model import ProcessComponent, TypeSpec, UIComponent
+from .model import CHANNELS, ProcessComponent, TypeSpec, UIComponent
 from .params import effective_spec
 from .resolve import ResolvedProduct, ResolvedStep
 from .shape import did_you_mean
@@ -679,9 +679,13 @@ def _expressions(asm: Assembly) -> Iterator[tuple[str, Document, tuple[str | int
 
 
 def check_channel_comparisons(asm: Assembly) -> Iterator[Diagnostic]:
-    """PK221 (warning): ``channel`` compared with no channel, or with one the product does not offer."""
+    """PK221 (warning): ``channel`` compared with no channel, or with one the product does not
+    offer. An expression a line gives its members may name a channel only some members offer:
+    there only a value that is no channel at all is flagged."""
+    own = asm.product.entry.doc.file
     for text, doc, path in _expressions(asm):
-        for dead in dead_channel_comparisons(text, asm.product.channels):
+        offered = asm.product.channels if doc.file == own else CHANNELS
+        for dead in dead_channel_comparisons(text, offered):
             yield Diagnostic("PK221", dead.message, doc.text_loc(path, dead.offset), Severity.WARNING,
                              hint="compare with a channel in the product's channels, or drop the comparison; "
                              "to refuse a channel for good, use channel_policy")
