@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -45,3 +46,15 @@ def node(script: str, payload: Any) -> Any:
                          capture_output=True, text=True, check=False, timeout=300)
     assert run.returncode == 0, run.stderr
     return json.loads(run.stdout)
+
+
+def chromium() -> str:
+    """Debian's chromium; installed with apt-get when missing and running as root."""
+    found = shutil.which("chromium")
+    if found is None and os.geteuid() == 0 and shutil.which("apt-get"):
+        subprocess.run(["apt-get", "install", "-y", "-q", "chromium"], check=True, capture_output=True,
+                       env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+        found = shutil.which("chromium")
+    if found is None:
+        pytest.skip("chromium is not installed (apt-get install chromium)")
+    return found

@@ -6,32 +6,17 @@ written under the test's tmp folder, whose path is printed."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from forms_support import ROOT, built_catalogue, node, node_tools
+from forms_support import ROOT, built_catalogue, chromium, node, node_tools
 from productkit.docs import make_site
 
 SHOTS = (("en/index.html", None, "home.png"),
          ("en/product/card.travel-platinum@1.0.0.html", "#channel-mobile .diagram", "journey.png"),
          ("zh-CN/product/deposit.time-1y@1.0.0.html", "#screen-amount-mobile", "screen-zh.png"))
-
-
-def _chromium() -> str:
-    """Debian's chromium; installed with apt-get when missing and running as root."""
-    found = shutil.which("chromium")
-    if found is None and os.geteuid() == 0 and shutil.which("apt-get"):
-        subprocess.run(["apt-get", "install", "-y", "-q", "chromium"], check=True, capture_output=True,
-                       env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
-        found = shutil.which("chromium")
-    if found is None:
-        pytest.skip("chromium is not installed (apt-get install chromium)")
-    return found
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +31,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def checked(site: Path) -> dict[str, Any]:
     shots = [{"page": page, "selector": sel, "file": str(site.parent / name)} for page, sel, name in SHOTS]
-    result: dict[str, Any] = node("site-check.js", {"site": str(site), "chromium": _chromium(), "shots": shots})
+    result: dict[str, Any] = node("site-check.js", {"site": str(site), "chromium": chromium(), "shots": shots})
     print(f"\ndocs site screenshots: {', '.join(s['file'] for s in shots)}")
     return result
 

@@ -5,31 +5,16 @@ its fields' own messages in that language. The schemas also compile under a stri
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
 from typing import Any
 
 import orjson
 import pytest
 import yaml
 
-from forms_support import ROOT, built_catalogue, node
+from forms_support import ROOT, built_catalogue, chromium, node
 from productkit.forms import MESSAGES
 
 LANGS = ("zh-CN", "en")
-
-
-def _chromium() -> str:
-    """Debian's chromium; installed with apt-get when missing and running as root."""
-    found = shutil.which("chromium")
-    if found is None and os.geteuid() == 0 and shutil.which("apt-get"):
-        subprocess.run(["apt-get", "install", "-y", "-q", "chromium"], check=True, capture_output=True,
-                       env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
-        found = shutil.which("chromium")
-    if found is None:
-        pytest.skip("chromium is not installed (apt-get install chromium)")
-    return found
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +27,7 @@ def forms(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]
 
 @pytest.fixture(scope="module")
 def rendered(forms: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = node("render.js", {"forms": {**forms, **_mistyped(forms)}, "chromium": _chromium()})
+    result: dict[str, Any] = node("render.js", {"forms": {**forms, **_mistyped(forms)}, "chromium": chromium()})
     return result
 
 

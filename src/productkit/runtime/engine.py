@@ -310,15 +310,19 @@ class Engine:
         except (ValueError, TypeError, KeyError, ArithmeticError) as exc:
             raise CorruptApplication(f"the stored state of application {app_id} cannot be read "
                                      f"({type(exc).__name__}: {exc})") from None
+        return self._pinned(state), state
+
+    def _pinned(self, state: AppState) -> ProductVersion:
+        """The product version an application started on, exactly (by digest)."""
         try:
             pv = self.catalog.entry(state.product_id, state.version)
         except NotFound:
-            raise NotFound(f"application {app_id} runs {state.product_id}@{state.version}, which "
+            raise NotFound(f"application {state.id} runs {state.product_id}@{state.version}, which "
                            "this catalogue no longer holds; keep it in the build") from None
         if pv.digest != state.digest:
-            raise DefinitionChanged(f"application {app_id} started on {pv.key} with digest "
+            raise DefinitionChanged(f"application {state.id} started on {pv.key} with digest "
                                     f"{state.digest}; the catalogue now has {pv.digest}")
-        return pv, state
+        return pv
 
     def _view(self, pv: ProductVersion, state: AppState,
               errors: Collection[FieldError] = ()) -> Application:

@@ -16,6 +16,7 @@ payload. Build the app with :func:`create_app` and run it with any ASGI server (
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import hashlib
 import json
 import logging
@@ -341,7 +342,7 @@ async def _list(api: _Api, call: _Call) -> Response:
     assert partner is not None
 
     def offered() -> list[dict[str, Any]]:
-        today = api.engine.catalog.business_date(api.engine.clock())
+        today = _today(api)
         out = []
         for pv in api.engine.catalog.products(OPEN_API, today):
             if partner.sells(pv.id):
@@ -357,7 +358,7 @@ async def _read_product(api: _Api, call: _Call) -> Response:
 
     def read() -> dict[str, Any]:
         with _problems():
-            today = api.engine.catalog.business_date(api.engine.clock())
+            today = _today(api)
             return terms(api.engine.catalog.current(product_id, OPEN_API, today).definition)
     return Response(_json(await run_in_threadpool(read)), media_type="application/json")
 
@@ -432,7 +433,7 @@ def _with_partner(api: _Api, product_id: str, body: dict[str, Any], partner: Par
     """The start context with the calling partner's id where the product declares ``partner.id``
     (the version on sale today decides; only its files are read)."""
     with _problems():
-        today = api.engine.catalog.business_date(api.engine.clock())
+        today = _today(api)
         declared = PARTNER_CONTEXT in api.engine.catalog.current(product_id, OPEN_API, today).definition.context
     if not declared:
         return body
@@ -444,6 +445,11 @@ def _with_partner(api: _Api, product_id: str, body: dict[str, Any], partner: Par
         raise Problem("PK624", "partner.id is set from the API key and may not name another partner",
                       errors=[{"path": PARTNER_CONTEXT, "code": "const", "message": "not the calling partner"}])
     return {**body, "partner": {**given, "id": partner.id}}
+
+
+def _today(api: _Api) -> dt.date:
+    """Today on the build's business calendar: what decides which version is on sale."""
+    return api.engine.catalog.business_date(api.engine.clock())
 
 
 def _derived_id(partner: str, key: str) -> str:

@@ -28,7 +28,6 @@ from .._state import AppState, audit_event, step_record
 from ..catalog import Catalog
 from ..engine import Engine, _text
 from ..errors import (
-    DefinitionChanged,
     EngineError,
     InvalidArgument,
     InvalidState,
@@ -202,15 +201,7 @@ class TemporalEngine:
         return AppState.from_row(row), steps, audit
 
     def _view(self, state: AppState, errors: Collection[Any] = ()) -> Application:
-        try:
-            pv = self.catalog.entry(state.product_id, state.version)
-        except NotFound:
-            raise NotFound(f"application {state.id} runs {state.product_id}@{state.version}, which "
-                           "this catalogue does not hold; load a build that holds it") from None
-        if pv.digest != state.digest:
-            raise DefinitionChanged(f"application {state.id} started on {pv.key} with digest "
-                                    f"{state.digest}; this catalogue has {pv.digest}")
-        return self._local._view(pv, state, errors)
+        return self._local._view(self._local._pinned(state), state, errors)
 
 
 def _rpc(app_id: str, exc: RPCError) -> EngineError:
