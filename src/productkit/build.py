@@ -20,12 +20,10 @@ import fnmatch
 import functools
 import hashlib
 import json
-import multiprocessing
-import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import orjson
 import semantic_version
@@ -35,6 +33,7 @@ from .assemble import Assembly
 from .cache import engine_digest
 from .checks import CheckContext
 from .checks.products import input_files
+from .context import Key
 from .diagnostics import Diagnostic, Location, Severity, has_errors
 from .diff import ChangeClass, Side, diff
 from .governance import (
@@ -47,6 +46,7 @@ from .governance import (
 )
 from .options import Options
 from .output import MARKER, OutputRefused, check_out, write_build
+from .parallel import map_ordered
 from .runtime.seal import SIGNATURE_FILE, manifest_digest, public_of
 from .runtime.seal import sign as sign_manifest
 from .shape import did_you_mean
@@ -56,9 +56,6 @@ from .types import TYPE_NAMES, release_offset
 from .validate import validate
 
 __all__ = ["BuildResult", "build", "next_business_day"]
-
-_T = TypeVar("_T")
-_R = TypeVar("_R")
 
 MANIFEST_FORMAT = "productkit.manifest/2"  # 2: targets: {name: location} per product
 
@@ -131,26 +128,44 @@ def _selected(pid: str, select: Sequence[str]) -> bool:
     return not select or any(fnmatch.fnmatchcase(pid, pat) for pat in select)
 
 
+# A product's build output: its manifest entry (without its input digest), its files, and what
+# the build's own checks of those files found.
+_Made = tuple[dict[str, Any], dict[str, bytes], list[Diagnostic]]
+
+
+def _emitter(root: Path, options: Options) -> Callable[[Assembly], tuple[_Made, tuple[Diagnostic, ...]]]:
+    """Compile and emit one clean product: its output, and the targets' diagnostics about it."""
+    relative, resolve_date = _relative_to(root), _date_resolver(options)
+
+    def make(asm: Assembly) -> tuple[_Made, tuple[Diagnostic, ...]]:
+        from .compile import compile_product  # imported only when something is compiled
+
+        defn = compile_product(asm, resolve_date, relative, options.calendar)
+        produced, locations, problems, said = _artifacts(defn, options)
+        return (_entry(defn, produced, locations), produced, problems), said
+
+    return make
+
+
 def _artifacts(defn: ir.WorkflowDefinition, options: Options
-               ) -> tuple[dict[str, bytes], dict[str, str], list[Diagnostic]]:
+               ) -> tuple[dict[str, bytes], dict[str, str], list[Diagnostic], tuple[Diagnostic, ...]]:
     """The definition and every selected target's files; ``targets`` maps each target that
-    wrote something to its location."""
+    wrote something to its location; the build's checks of the files; the targets' diagnostics."""
     files = {_definition_name(defn): ir.dump(defn).encode("utf-8")}
     locations: dict[str, str] = {}
-    problems: list[Diagnostic] = []
+    said: list[Diagnostic] = []
     registry = load_targets()
-    problems += _round_trip(defn, files[_definition_name(defn)])
+    problems = _round_trip(defn, files[_definition_name(defn)])
     for name in options.targets:
         target = registry[name](options)
         emitted = target.emit(defn)
-        # validate reported the target's warnings already, located (checks/targets.py)
-        problems.extend(d for d in emitted.diagnostics if d.severity is Severity.ERROR)
+        said.extend(emitted.diagnostics)
         if emitted.files:
             files.update(emitted.files)
             locations[name] = emitted.location
             problems += [_unsound(file, f"the {name} target wrote {message}")
                          for file, message in target.verify(emitted.files)]
-    return files, locations, problems
+    return files, locations, problems, tuple(said)
 
 
 def _combined(root: Path, plan: _Plan, options: Options) -> list[Diagnostic]:
@@ -252,7 +267,7 @@ def build(paths: Sequence[Path | str] = (), out: Path = Path("build"), options: 
     previous = _previous(out)
     if _up_to_date(previous, out, fingerprint, root, result):
         return result
-    checked = validate(paths, options)
+    checked = validate(paths, options, emit=_emitter(root, options))
     result.diagnostics = list(checked.diagnostics)
     if checked.failed(options.strict):
         return result
@@ -274,21 +289,21 @@ def _compile_and_write(ctx: CheckContext, root: Path, out: Path, previous: _Prev
                        progress: Callable[[str], None] | None, release: Release) -> BuildResult:
     plan = _plan(ctx, root, options, select, previous, result)
     _keep_versions(ctx, previous, release.keep_versions, plan, result)
-    relative, resolve_date = _relative_to(root), _date_resolver(options)
+    make = _emitter(root, options)
 
-    def compile_one(item: tuple[str, Assembly, str]) -> tuple[dict[str, Any], dict[str, bytes], list[Diagnostic]]:
-        _, asm, digest = item
-        from .compile import compile_product  # imported only when something is compiled
+    def compile_one(key: Key) -> tuple[_Made, tuple[Diagnostic, ...]]:
+        return make(ctx.assemblies[key])  # assembled here, in the worker, when the checks were cached
 
-        defn = compile_product(asm, resolve_date, relative, options.calendar)
-        produced, locations, problems = _artifacts(defn, options)
-        return _entry(defn, produced, locations, digest), produced, problems
-
-    for (pid, _, _), (entry, produced, problems) in zip(plan.todo, _map_products(compile_one, plan.todo),
-                                                         strict=True):
+    fresh = [key for _, key, _ in plan.todo if key not in ctx.made]
+    # what the checks did not make in passing (their results came from the cache) is made now
+    for key, (made, said) in zip(fresh, map_ordered(compile_one, fresh), strict=True):
+        ctx.made[key] = made
+        result.diagnostics.extend(d for d in said if d.severity is Severity.ERROR)
+    for pid, key, digest in plan.todo:
+        entry, produced, problems = ctx.made.pop(key)
         result.diagnostics.extend(problems)
         plan.files.update(produced)
-        plan.entries.append(entry)
+        plan.entries.append({**entry, "inputs": digest})
         result.compiled.append(pid)
         if progress is not None:
             progress(f"compiled {pid}")
@@ -302,6 +317,7 @@ def _compile_and_write(ctx: CheckContext, root: Path, out: Path, previous: _Prev
     if has_errors(result.diagnostics, options.strict):
         return result
     # Diagnostics are kept with catalogue-relative paths, so an up-to-date rebuild replays them.
+    relative = _relative_to(root)
     kept = [{**d.to_json(), "file": relative(d.location.file)} for d in result.diagnostics]
     manifest = _manifest(plan.entries, changes[0], options, {n: _sha(d) for n, d in plan.files.items()},
                          {"fingerprint": fingerprint, "diagnostics": kept}, documents)
@@ -373,7 +389,7 @@ class _Plan:
     files: dict[str, bytes] = field(default_factory=dict)
     sources: dict[str, Path] = field(default_factory=dict)  # output name -> the same file, previous build
     entries: list[dict[str, Any]] = field(default_factory=list)
-    todo: list[tuple[str, Assembly, str]] = field(default_factory=list)  # pid, assembly, input digest
+    todo: list[tuple[str, Key, str]] = field(default_factory=list)  # pid, product, input digest
 
 
 def _plan(ctx: CheckContext, root: Path, options: Options, select: Sequence[str], previous: _Previous,
@@ -405,7 +421,7 @@ def _plan(ctx: CheckContext, root: Path, options: Options, select: Sequence[str]
                 "PK507", f"{pid}: a file of the previous build no longer matches its seal (edited or "
                 "deleted after the build); it is compiled again", Location(str(previous.folder)),
                 Severity.WARNING))
-        plan.todo.append((pid, ctx.assemblies[key], digest))
+        plan.todo.append((pid, key, digest))
     return plan
 
 
@@ -479,59 +495,6 @@ def _diagnostic(raw: Mapping[str, Any], root: Path) -> Diagnostic:
     return Diagnostic(raw["code"], raw["message"], loc, Severity(raw["severity"]), related, raw.get("hint"))
 
 
-_PARALLEL_MIN = 40  # products; below this a forked worker costs more than it saves
-
-
-def _map_products(fn: Callable[[_T], _R], items: list[_T]) -> list[_R]:
-    """``fn`` over ``items``, results in order. Compiling and emitting are CPU-bound and
-    independent per product: on a multi-core machine forked workers (which inherit the
-    assemblies, so only results travel) take a share each and this process takes the first."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    workers = min(cores, 4)
-    if workers < 2 or len(items) < _PARALLEL_MIN or "fork" not in multiprocessing.get_all_start_methods():
-        return [fn(item) for item in items]
-    mp = multiprocessing.get_context("fork")
-    children = []
-    for w in range(1, workers):
-        recv, send = mp.Pipe(duplex=False)
-        proc = mp.Process(target=_work, args=(fn, items[w::workers], send), daemon=True)
-        proc.start()
-        send.close()
-        children.append((recv, proc))
-    try:
-        shares = [[fn(item) for item in items[0::workers]]]
-        for recv, proc in children:
-            shares.append(_collect(recv))
-            proc.join()
-    finally:
-        for _, proc in children:
-            if proc.is_alive():
-                proc.terminate()
-    out: list[_R] = [None] * len(items)  # type: ignore[list-item]
-    for w, share in enumerate(shares):
-        out[w::workers] = share
-    return out
-
-
-def _work(fn: Callable[[_T], _R], items: list[_T], conn: Any) -> None:
-    try:
-        conn.send(("ok", [fn(item) for item in items]))
-    except BaseException as exc:  # handed to the parent, which raises it
-        conn.send(("error", exc))
-    finally:
-        conn.close()
-
-
-def _collect(conn: Any) -> list[Any]:
-    try:
-        status, payload = conn.recv()
-    except EOFError:
-        raise RuntimeError("a build worker process ended without its results") from None
-    if status == "error":
-        raise payload
-    return list(payload)
-
-
 def _relative_to(root: Path) -> Callable[[str], str]:
     base = root.resolve()
 
@@ -552,8 +515,7 @@ def _entry_files(entry: Mapping[str, Any]) -> list[str]:
     return names
 
 
-def _entry(defn: ir.WorkflowDefinition, produced: dict[str, bytes], locations: dict[str, str],
-           inputs: str) -> dict[str, Any]:
+def _entry(defn: ir.WorkflowDefinition, produced: dict[str, bytes], locations: dict[str, str]) -> dict[str, Any]:
     key = f"{defn.id}@{defn.version}"
     forms: dict[str, dict[str, str]] = {}
     for name in produced:
@@ -564,7 +526,7 @@ def _entry(defn: ir.WorkflowDefinition, produced: dict[str, bytes], locations: d
         "id": defn.id, "version": defn.version, "name": defn.name.model_dump(by_alias=True),
         "channels": defn.channels, "effective": defn.effective.model_dump(by_alias=True),
         "digest": defn.digest, "definition": _definition_name(defn), "targets": dict(sorted(locations.items())),
-        "forms": forms, "components": defn.components, "lines": defn.lines, "inputs": inputs,
+        "forms": forms, "components": defn.components, "lines": defn.lines,
         "handlers": handlers_of(defn),
     }
 

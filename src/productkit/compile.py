@@ -85,11 +85,13 @@ def _context_def(rp: ResolvedProduct, path: str, spec: TypeSpec) -> ir.FieldDef:
     return field if only is None else field.model_copy(update={"channels": [c for c in rp.channels if c in only]})
 
 
-def param_value(p: ResolvedParam) -> ir.ParamValue:
+def param_value(p: ResolvedParam, relative: Callable[[str], str] = str) -> ir.ParamValue:
+    """A resolved parameter as the definition carries it; provenance files through ``relative``
+    (relative to the catalogue root, so the output never depends on the working directory)."""
     return ir.ParamValue(
         type=type_name(p.spec), value=typed_json(p.spec, p.value), currency=p.spec.currency, unit=p.spec.unit,
         title=_label(p.spec.title), locked=p.locked,
-        provenance=[ir.Provenance(source=i.source, file=i.location.file, line=i.location.line,
+        provenance=[ir.Provenance(source=i.source, file=relative(i.location.file), line=i.location.line,
                                   col=i.location.col, value=i.value) for i in p.provenance],
         schedule=[ir.Scheduled.model_validate({"from": w.start.isoformat(),
                                                "until": w.end.isoformat() if w.end else None,
@@ -113,7 +115,7 @@ def _when(asm: Assembly, io: StepIO) -> ir.Condition | None:
     return result if isinstance(result, ir.Condition) else io.condition
 
 
-def _step(asm: Assembly, io: StepIO) -> ir.Step:
+def _step(asm: Assembly, io: StepIO, relative: Callable[[str], str]) -> ir.Step:
     rs, comp = io.rs, (io.rs.component.model if io.rs.component else None)
     title = _label(rs.step.title) or (_label(getattr(comp, "title", None)) if comp is not None else None)
     base: dict[str, Any] = {
@@ -127,11 +129,12 @@ def _step(asm: Assembly, io: StepIO) -> ir.Step:
         fields = {path: field_def(spec, rs.bounds.get(path)) for path, spec in comp.fields.items()}
         return ir.Step(kind="user", actor="customer", fields=fields, shows=list(comp.shows), **base)
     assert isinstance(comp, ProcessComponent)
-    return _process_step(asm, io, comp, base)
+    return _process_step(asm, io, comp, base, relative)
 
 
-def _process_step(asm: Assembly, io: StepIO, comp: ProcessComponent, base: dict[str, Any]) -> ir.Step:
-    params = {n: param_value(p) for n, p in io.rs.params.items() if p.value is not None}
+def _process_step(asm: Assembly, io: StepIO, comp: ProcessComponent, base: dict[str, Any],
+                  relative: Callable[[str], str]) -> ir.Step:
+    params = {n: param_value(p, relative) for n, p in io.rs.params.items() if p.value is not None}
     if comp.task == "wait":
         duration = comp.wait.duration if comp.wait else "PT0S"
         if duration in io.rs.params and io.rs.params[duration].value is not None:
@@ -206,7 +209,7 @@ def compile_product(asm: Assembly, resolve_date: Callable[[str], str | None] | N
     rp = asm.product
     model = rp.model
     finals = [sid for sid, io in asm.steps.items() if is_finally(io)]
-    steps = {sid: _step(asm, asm.steps[sid]) for sid in [*asm.order, *finals]}
+    steps = {sid: _step(asm, asm.steps[sid], relative) for sid in [*asm.order, *finals]}
     rules = [ir.Rule(id=r.id, kind=r.kind, condition=asm.conditions[f"rule:{r.id}"], message=_label(r.message))
              for r, _, _ in rp.rules if f"rule:{r.id}" in asm.conditions]
     derived = {n: ir.Derived(type=d.type, condition=asm.conditions[f"derived:{n}"], currency=d.currency)
@@ -220,27 +223,14 @@ def compile_product(asm: Assembly, resolve_date: Callable[[str], str | None] | N
         lines=[f"{e.model.id}@{e.model.version}" for e in rp.chain], channels=list(rp.channels),
         effective=ir.Effective(**{"from": resolved_from}, from_source=source_from,
                                until=str(effective.until) if effective is not None and effective.until else None),
-        parameters={n: param_value(p) for n, p in sorted(rp.params.items()) if p.value is not None},
+        parameters={n: param_value(p, relative) for n, p in sorted(rp.params.items()) if p.value is not None},
         context={p: _context_def(rp, p, s) for p, (s, _) in rp.context.items()},
         data=_data(asm), steps=steps, flow=_flow(asm), journeys=_journeys(asm, steps), finally_steps=finals,
         rules=rules, derived=derived,
         components={e.model.id: e.model.version for rs in rp.steps if (e := rs.component) is not None},
         source=relative(rp.entry.doc.file), utc_offset=ir.BUSINESS_UTC_OFFSETS.get(calendar, "+00:00"),
     )
-    defn = _relocate(defn, relative)
     return ir.with_digest(defn)
-
-
-def _relocate(defn: ir.WorkflowDefinition, relative: Callable[[str], str]) -> ir.WorkflowDefinition:
-    """Provenance files relative to the catalogue root, so the output never depends on the cwd."""
-    def fix(p: ir.ParamValue) -> ir.ParamValue:
-        chain = [i.model_copy(update={"file": relative(i.file)}) for i in p.provenance]
-        return p.model_copy(update={"provenance": chain})
-
-    steps = {sid: s.model_copy(update={"parameters": {n: fix(p) for n, p in s.parameters.items()}})
-             for sid, s in defn.steps.items()}
-    return defn.model_copy(update={"parameters": {n: fix(p) for n, p in defn.parameters.items()},
-                                   "steps": steps})
 
 
 def _data(asm: Assembly) -> dict[str, ir.FieldDef]:

@@ -21,10 +21,12 @@ Rules that keep a build from destroying data:
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import fcntl
 import json
 import os
 import shutil
+import sys
 import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
@@ -115,15 +117,46 @@ def write_build(out: Path, files: Mapping[str, bytes], sources: Mapping[str, Pat
 
 
 def _write_files(tmp: Path, files: Mapping[str, bytes], sources: Mapping[str, Path]) -> None:
+    """Every file (linked from ``sources`` where possible), durable on disk before this returns:
+    one ``syncfs`` of the file system after all the writes where Linux offers it (it also makes
+    the new folders' entries durable), else an fsync of each file and folder."""
+    written: list[Path] = []
     for name, data in sorted(files.items()):
         path = tmp / name
         path.parent.mkdir(parents=True, exist_ok=True)
         if name in sources and _link(sources[name], path):
             continue
-        with open(path, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
+        path.write_bytes(data)
+        written.append(path)
+    if not _syncfs(tmp):
+        for path in [*written, *sorted({p.parent for p in written}, reverse=True), tmp]:
+            _fsync(path)
+
+
+def _syncfs(folder: Path) -> bool:
+    """Flush the file system holding ``folder`` and wait for it; False where there is no syncfs."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        call = libc.syncfs
+    except (OSError, AttributeError):
+        return False
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        if call(fd) != 0:
+            raise OSError(ctypes.get_errno(), f"syncfs failed on {folder}")
+    finally:
+        os.close(fd)
+    return True
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _link(source: Path, path: Path) -> bool:

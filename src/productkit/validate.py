@@ -8,6 +8,7 @@ from pathlib import Path
 
 from .cache import open_cache
 from .checks import CHECKS, Check, CheckContext, run_checks
+from .checks.base import Emit
 from .diagnostics import Diagnostic, Location, has_errors, sort_diagnostics
 from .options import Options
 from .sources import SourceCatalog, discover, display_name, find_root, load_catalog
@@ -57,19 +58,20 @@ def _add(groups: dict[Path, list[Path] | None], root: Path, files: list[Path]) -
 
 
 def validate(paths: Sequence[Path | str] = (), options: Options = Options(),
-             checks: tuple[Check, ...] = CHECKS) -> ValidationResult:
+             checks: tuple[Check, ...] = CHECKS, emit: Emit | None = None) -> ValidationResult:
     """Validate catalogue roots or files; every problem in every file, sorted by place.
 
     A file given alone is checked against the whole catalogue it belongs to, and only its
     own problems are reported (what a pre-commit hook wants): products that read none of the
     chosen files are not resolved. ``options.cache`` ("auto": the user cache folder, never
     the catalogue; see :mod:`productkit.cache`) remembers unchanged files and products between runs; the diagnostics are
-    the same with and without it.
+    the same with and without it. ``emit`` (what a build makes of a clean product) runs in the
+    same pass as each product's checks; its results are in ``context.made``.
     """
     chosen = [Path(p) for p in paths] or [Path.cwd()]
     results: list[ValidationResult] = []
     for root, files in _group(chosen).items():
-        results.append(_validate_root(root, files, options, checks))
+        results.append(_validate_root(root, files, options, checks, emit))
     first = results[0]
     for other in results[1:]:
         first.diagnostics.extend(other.diagnostics)
@@ -79,7 +81,7 @@ def validate(paths: Sequence[Path | str] = (), options: Options = Options(),
 
 
 def _validate_root(root: Path, files: list[Path] | None, options: Options,
-                   checks: tuple[Check, ...]) -> ValidationResult:
+                   checks: tuple[Check, ...], emit: Emit | None = None) -> ValidationResult:
     every = discover(root)
     early: list[Diagnostic] = []
     if files is not None:
@@ -97,6 +99,7 @@ def _validate_root(root: Path, files: list[Path] | None, options: Options,
     diagnostics.extend(early)
     selected = frozenset(display_name(f) for f in files) if files is not None else None
     ctx = CheckContext.build(catalog, options, cache, selected)
+    ctx.emit = emit
     diagnostics.extend(run_checks(ctx, checks))
     if selected is not None:
         diagnostics = [d for d in diagnostics if d.location.file in selected]

@@ -2,21 +2,32 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..assemble import Assemblies, Assembly, assemble
 from ..context import Context, problem_diagnostic
+from ..diagnostics import Diagnostic
 from ..resolve import resolve_product
 from ..sources import Entry
 
-__all__ = ["CheckContext", "problem_diagnostic"]
+__all__ = ["CheckContext", "Emit", "problem_diagnostic"]
+
+# What a build makes of a product that passed its checks, in the same pass (and the same worker
+# process) that checked it: the build's own output of it, and the targets' diagnostics about it
+# (located and reported by check_products like validate's).
+Emit = Callable[[Assembly], tuple[Any, tuple[Diagnostic, ...]]]
 
 
 @dataclass(slots=True)
 class CheckContext(Context):
-    """A :class:`Context` that also keeps each product's assembly, built on first use."""
+    """A :class:`Context` that also keeps each product's assembly, built on first use, and, when
+    a build sets ``emit``, what it made of each product checked afresh (``made``)."""
 
     assemblies: Assemblies = field(init=False)
+    emit: Emit | None = None
+    made: dict[tuple[str, str, str], Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.assemblies = Assemblies(self._assemble)

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from dataclasses import replace
+from typing import Any
 
 from ..assemble import assemble
 from ..cache import digest
 from ..diagnostics import Diagnostic, diagnostic_from_data, diagnostic_to_data, has_errors
 from ..model import Product, ProductLine
+from ..parallel import map_ordered
 from ..refs import COMPONENT_KINDS, resolve_ref
 from ..resolve import ResolvedProduct, extends_chain, resolve_product
 from ..shape import did_you_mean
 from ..sources import Entry
 from .base import CheckContext
-from .targets import target_problems
+from .targets import located, target_problems
 
 __all__ = ["check_line_cycles", "check_products"]
 
@@ -32,24 +35,35 @@ def check_products(ctx: CheckContext) -> Iterator[Diagnostic]:
 
     A product's problems depend only on the files it reads (its own, its lines', the
     components its steps use, the dictionaries) and on which files its references pick, so
-    they are cached under a digest of exactly those; cross-document checks stay global."""
+    they are cached under a digest of exactly those; cross-document checks stay global.
+    Products not in the cache are checked independently of each other, on every core."""
     dictionaries = [e.file for e in ctx.catalog.kind("ParameterDictionary")]
-    for entry in ctx.catalog.kind("Product"):
+    products = list(ctx.catalog.kind("Product"))
+    found: dict[int, list[Diagnostic]] = {}  # by position: two files may declare the same key
+    todo: list[tuple[int, Entry, str | None]] = []
+    for at, entry in enumerate(products):
         key, reads = _dependencies(ctx, entry, dictionaries)
         if ctx.selected is not None and ctx.selected.isdisjoint(reads):
             ctx.assemblies.add(entry)  # none of its problems could be in the chosen files
             continue
         hit = _cached(ctx.cache.get("products", entry.file, key)) if ctx.cache is not None and key else None
         if hit is not None:
-            found, ctx.inputs[entry.key] = hit
+            found[at], ctx.inputs[entry.key] = hit
             ctx.assemblies.add(entry)
-            yield from found
             continue
-        found = _check_product(ctx, entry)
+        todo.append((at, entry, key))
+    checked = map_ordered(functools.partial(_check_product, ctx), [entry for _, entry, _ in todo])
+    for (at, entry, key), (said, inputs, made) in zip(todo, checked, strict=True):
+        found[at], ctx.inputs[entry.key] = said, inputs
+        if entry.key not in ctx.assemblies:  # checked in another process: assembled again on demand
+            ctx.assemblies.add(entry)
+        if made is not None:
+            ctx.made[entry.key] = made
         if ctx.cache is not None and key:
-            ctx.cache.put("products", entry.file, key, {"found": [diagnostic_to_data(d) for d in found],
-                                                         "inputs": ctx.inputs[entry.key]})
-        yield from found
+            ctx.cache.put("products", entry.file, key, {"found": [diagnostic_to_data(d) for d in said],
+                                                         "inputs": inputs})
+    for at in range(len(products)):
+        yield from found.get(at, ())
 
 
 def _cached(value: object) -> tuple[list[Diagnostic], list[str]] | None:
@@ -65,18 +79,25 @@ def _cached(value: object) -> tuple[list[Diagnostic], list[str]] | None:
         return None
 
 
-def _check_product(ctx: CheckContext, entry: Entry) -> list[Diagnostic]:
+def _check_product(ctx: CheckContext, entry: Entry) -> tuple[list[Diagnostic], list[str], Any]:
+    """One product's diagnostics, the files it reads, and what ``ctx.emit`` made of it (when it
+    is clean and a build asked)."""
     rp = resolve_product(ctx, entry)
     found = [*rp.diagnostics, *_step_refs(rp)]
     asm = assemble(ctx, rp)
     ctx.assemblies.add(entry, asm)
-    ctx.inputs[entry.key] = input_files(rp)
+    inputs = input_files(rp)
     if _damaged(rp):
-        return [*found, *(d for d in asm.diagnostics if d.code[:3] not in _FOLLOW_ON)]
+        return [*found, *(d for d in asm.diagnostics if d.code[:3] not in _FOLLOW_ON)], inputs, None
     found += asm.diagnostics
+    made = None
     if not has_errors(found):
-        found += target_problems(asm, ctx.options)
-    return found
+        if ctx.emit is None:
+            found += target_problems(asm, ctx.options)
+        else:
+            made, said = ctx.emit(asm)
+            found += located(asm, said)
+    return found, inputs, made
 
 
 # Expressions and the graph of a product made of a document with shape errors see only what

@@ -9,14 +9,14 @@ raises everything ``build`` would, with line and column.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import replace
 
 from ..assemble import Assembly
 from ..diagnostics import Diagnostic, Location
 from ..options import Options
 
-__all__ = ["target_problems"]
+__all__ = ["located", "target_problems"]
 
 
 def target_problems(asm: Assembly, options: Options) -> Iterator[Diagnostic]:
@@ -28,8 +28,13 @@ def target_problems(asm: Assembly, options: Options) -> Iterator[Diagnostic]:
     registry = load_targets()
     for name in options.targets:
         if name in registry:
-            for d in registry[name](options).problems(defn):
-                yield replace(d, location=_locate(asm, d.location))
+            yield from located(asm, registry[name](options).problems(defn))
+
+
+def located(asm: Assembly, found: Iterable[Diagnostic]) -> Iterator[Diagnostic]:
+    """Targets' diagnostics on the definition of ``asm``, each moved to its place in the YAML."""
+    for d in found:
+        yield replace(d, location=_locate(asm, d.location))
 
 
 def _locate(asm: Assembly, at: Location) -> Location:

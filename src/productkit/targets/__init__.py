@@ -7,6 +7,7 @@ installed package.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import pkgutil
 from importlib.metadata import entry_points
@@ -17,13 +18,19 @@ __all__ = ["TARGETS", "EmitContext", "Emitted", "Target", "emit", "load_targets"
 
 
 def load_targets() -> dict[str, type[Target]]:  # type: ignore[type-arg]
-    """The registry with every built-in and installed target in it."""
+    """The registry with every built-in and installed target in it (the installed packages are
+    looked up once per process: scanning their metadata costs milliseconds per call)."""
+    _discover()
+    return TARGETS
+
+
+@functools.cache
+def _discover() -> None:
     for module in pkgutil.iter_modules(__path__):
         if not module.name.startswith("_"):
             importlib.import_module(f"{__name__}.{module.name}")
     for entry in entry_points(group="productkit.targets"):
         entry.load()
-    return TARGETS
 
 
 load_targets()

@@ -4,11 +4,12 @@ without product code, and the runtime validates submissions with the same files.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator, Mapping
 
+import jsonschema_rs
 import orjson
 from jsonschema import Draft7Validator
-from jsonschema.exceptions import SchemaError
 
 from ..diagnostics import Diagnostic, Location, Severity
 from ..forms import forms_of, gaps
@@ -62,11 +63,20 @@ class FormsTarget(Target[EmitContext, None]):
         dialect JSON Forms and react-jsonschema-form validate with by default."""
         for name, data in sorted(files.items()):
             try:
-                Draft7Validator.check_schema(orjson.loads(data)["schema"])
-            except SchemaError as exc:
-                yield name, f"the form's schema fails the JSON Schema draft-07 meta-schema: {exc.message}"
+                schema = orjson.loads(data)["schema"]
             except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
                 yield name, f"the form is not a JSON object with a schema: {exc}"
-            else:
-                for where, word in _unknown(orjson.loads(data)["schema"], "#"):
-                    yield name, f"{where} uses '{word}', not a draft-07 keyword (strict ajv refuses it)"
+                continue
+            failed = next(_meta_schema().iter_errors(schema), None)
+            if failed is not None:
+                yield name, f"the form's schema fails the JSON Schema draft-07 meta-schema: {failed.message}"
+                continue
+            for where, word in _unknown(schema, "#"):
+                yield name, f"{where} uses '{word}', not a draft-07 keyword (strict ajv refuses it)"
+
+
+@functools.cache
+def _meta_schema() -> jsonschema_rs.Draft7Validator:
+    """The draft-07 meta-schema as a compiled validator (jsonschema-rs): a form is checked in
+    microseconds instead of the pure-Python validator's milliseconds."""
+    return jsonschema_rs.Draft7Validator(Draft7Validator.META_SCHEMA)
