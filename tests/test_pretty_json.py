@@ -8,7 +8,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from productkit.ir import pretty_json
+from productkit.ir import canonical_json, pretty_json
 
 _text = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=12)
 _json = st.recursive(
@@ -27,3 +27,12 @@ def test_pretty_json_is_byte_identical_to_the_standard_library(data: Any) -> Non
 def test_values_orjson_refuses_still_come_out() -> None:
     big = {"n": 2**70, "s": "雨"}
     assert pretty_json(big) == json.dumps(big, ensure_ascii=False, sort_keys=True, indent=2) + "\n"
+
+
+@settings(max_examples=300, deadline=None)
+@given(_json)
+def test_canonical_json_is_byte_identical_to_the_standard_library(data: Any) -> None:
+    # definition digests are taken of these bytes: they must not depend on the encoder
+    assert canonical_json(data) == json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    big = {"n": 2**70, "s": data}
+    assert canonical_json(big) == json.dumps(big, ensure_ascii=False, sort_keys=True, separators=(",", ":"))

@@ -128,9 +128,9 @@ def _selected(pid: str, select: Sequence[str]) -> bool:
     return not select or any(fnmatch.fnmatchcase(pid, pat) for pat in select)
 
 
-# A product's build output: its manifest entry (without its input digest), its files, and what
-# the build's own checks of those files found.
-_Made = tuple[dict[str, Any], dict[str, bytes], list[Diagnostic]]
+# A product's build output: its manifest entry (without its input digest), its files, what the
+# build's own checks of those files found, and its definition (which the change classes read).
+_Made = tuple[dict[str, Any], dict[str, bytes], list[Diagnostic], ir.WorkflowDefinition]
 
 
 def _emitter(root: Path, options: Options) -> Callable[[Assembly], tuple[_Made, tuple[Diagnostic, ...]]]:
@@ -142,7 +142,7 @@ def _emitter(root: Path, options: Options) -> Callable[[Assembly], tuple[_Made, 
 
         defn = compile_product(asm, resolve_date, relative, options.calendar)
         produced, locations, problems, said = _artifacts(defn, options)
-        return (_entry(defn, produced, locations), produced, problems), said
+        return (_entry(defn, produced, locations), produced, problems, defn), said
 
     return make
 
@@ -300,7 +300,7 @@ def _compile_and_write(ctx: CheckContext, root: Path, out: Path, previous: _Prev
         ctx.made[key] = made
         result.diagnostics.extend(d for d in said if d.severity is Severity.ERROR)
     for pid, key, digest in plan.todo:
-        entry, produced, problems = ctx.made.pop(key)
+        entry, produced, problems, plan.compiled[pid] = ctx.made.pop(key)
         result.diagnostics.extend(problems)
         plan.files.update(produced)
         plan.entries.append({**entry, "inputs": digest})
@@ -352,7 +352,7 @@ def _changes(previous: _Previous, plan: _Plan, options: Options, release: Releas
     # The targets that wrote something for a product, as the previous manifest records them: a
     # target with nothing to say about any product (openapi without open-api products) is no change.
     written = sorted({t for entry in plan.entries for t in entry.get("targets", {})})
-    found = relevant_diff(previous.manifest, previous.folder, plan.entries, plan.files, written)
+    found = relevant_diff(previous.manifest, previous.folder, plan.entries, plan.files, written, plan.compiled)
     before = {f"{p['id']}@{p['version']}": p.get("digest") for p in previous.manifest.get("products", [])}
     after = {f"{p['id']}@{p['version']}": p["digest"] for p in plan.entries}
     changes = classified_changes(found, before, after, (before, after))
@@ -390,6 +390,7 @@ class _Plan:
     sources: dict[str, Path] = field(default_factory=dict)  # output name -> the same file, previous build
     entries: list[dict[str, Any]] = field(default_factory=list)
     todo: list[tuple[str, Key, str]] = field(default_factory=list)  # pid, product, input digest
+    compiled: dict[str, ir.WorkflowDefinition] = field(default_factory=dict)  # pid -> made by this build
 
 
 def _plan(ctx: CheckContext, root: Path, options: Options, select: Sequence[str], previous: _Previous,

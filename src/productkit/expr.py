@@ -240,11 +240,53 @@ def parse(text: str) -> p.Node:
     return _parse(text)
 
 
+@functools.lru_cache(maxsize=8192)
+def _prefixes(text: str) -> tuple[str, ...]:
+    """Every name ``text`` could mean: each dotted name in it and each of its leading parts
+    (``a.b.c`` may be the variable ``a.b`` with a field ``c``)."""
+    found: set[str] = set()
+
+    def walk(n: p.Node) -> None:
+        if isinstance(n, p.Name):
+            parts = n.path.split(".")
+            found.update(".".join(parts[:k]) for k in range(1, len(parts) + 1))
+        for child in _children(n):
+            walk(child)
+
+    walk(_parse(text))
+    return tuple(sorted(found))
+
+
+# Checked expressions by what their result depends on: the text, the wanted type and the types
+# of the names it can mean. Products of one line share most of their conditions, rules and
+# derived values, so each is type-checked once per build instead of once per product.
+_CHECKED: dict[tuple[str, str | None, tuple[tuple[str, str], ...]], Condition | tuple[ExprProblem, ...]] = {}
+_CHECKED_MAX = 65536
+
+
 def check(text: str, scope: Mapping[str, str], want: str | None = "boolean") -> Condition | list[ExprProblem]:
     """Type-check ``text`` against ``scope`` (name -> productkit type).
 
-    ``want`` is the type the result must have (None: any).
+    ``want`` is the type the result must have (None: any). The result depends only on the
+    types of the names the text can mean, so it is remembered under those: an unknown name's
+    hint (did you mean ...) reads the whole scope and is never remembered.
     """
+    try:
+        key = (text, want, tuple((n, scope[n]) for n in _prefixes(text) if n in scope))
+    except p.ParseError:
+        return _check(text, scope, want)
+    hit = _CHECKED.get(key)
+    if hit is not None:
+        return hit if isinstance(hit, Condition) else list(hit)
+    result = _check(text, scope, want)
+    if isinstance(result, Condition) or not any(problem.code == "PK302" for problem in result):
+        if len(_CHECKED) >= _CHECKED_MAX:
+            _CHECKED.clear()
+        _CHECKED[key] = result if isinstance(result, Condition) else tuple(result)
+    return result
+
+
+def _check(text: str, scope: Mapping[str, str], want: str | None) -> Condition | list[ExprProblem]:
     try:
         tree = _parse(text)
     except p.LimitError as exc:  # the official checker is not even asked: it could be slow or deep

@@ -43,8 +43,10 @@ def _changed_ids(before: Mapping[str, Mapping[str, Any]], after: Mapping[str, Ma
 
 
 def relevant_diff(prev_manifest: Mapping[str, Any], prev_folder: Path | None, entries: Sequence[Mapping[str, Any]],
-                  files: Mapping[str, bytes], targets: Iterable[str]) -> Diff:
-    """The diff from the previous build to the one being written, reading only what changed."""
+                  files: Mapping[str, bytes], targets: Iterable[str],
+                  compiled: Mapping[str, WorkflowDefinition] | None = None) -> Diff:
+    """The diff from the previous build to the one being written, reading only what changed
+    (``compiled``: definitions of this build already in memory, id@version -> definition)."""
     before = {_key(e): e for e in prev_manifest.get("products", []) if isinstance(e, dict)}
     after = {_key(e): e for e in entries}
     ids = _changed_ids(before, after)
@@ -55,7 +57,9 @@ def relevant_diff(prev_manifest: Mapping[str, Any], prev_folder: Path | None, en
                 base_defs[key] = load((prev_folder / entry["definition"]).read_bytes())
             except (OSError, ValueError, KeyError):
                 continue  # unreadable: the product shows as added
-    head_defs = {key: load(files[e["definition"]]) for key, e in after.items() if key.rsplit("@", 1)[0] in ids}
+    known = compiled or {}
+    head_defs = {key: known[key] if key in known else load(files[e["definition"]])
+                 for key, e in after.items() if key.rsplit("@", 1)[0] in ids}
     base_handlers = {h for e in before.values() for h in e.get("handlers", [])}
     base_targets = {t for e in before.values() for t in e.get("targets", {})}
     kept = frozenset(k for k, e in after.items() if e.get("kept"))

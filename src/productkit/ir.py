@@ -285,7 +285,12 @@ class WorkflowDefinition(_IR):
 
 
 def canonical_json(data: Any) -> str:
-    return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    """Sorted keys, no whitespace: the bytes a digest is taken of (orjson writes exactly what the
+    standard library's ``json.dumps`` would, several times faster; the tests compare them)."""
+    try:
+        return orjson.dumps(data, option=orjson.OPT_SORT_KEYS).decode("utf-8")
+    except (orjson.JSONEncodeError, TypeError):  # e.g. an integer beyond 64 bits
+        return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
 def _payload(defn: WorkflowDefinition) -> dict[str, Any]:

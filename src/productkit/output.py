@@ -30,6 +30,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 __all__ = ["MARKER", "OutputRefused", "check_out", "write_build"]
@@ -116,21 +117,30 @@ def write_build(out: Path, files: Mapping[str, bytes], sources: Mapping[str, Pat
     return target
 
 
+_WRITERS = 8
+
+
 def _write_files(tmp: Path, files: Mapping[str, bytes], sources: Mapping[str, Path]) -> None:
     """Every file (linked from ``sources`` where possible), durable on disk before this returns:
     one ``syncfs`` of the file system after all the writes where Linux offers it (it also makes
     the new folders' entries durable), else an fsync of each file and folder."""
-    written: list[Path] = []
-    for name, data in sorted(files.items()):
-        path = tmp / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if name in sources and _link(sources[name], path):
-            continue
-        path.write_bytes(data)
-        written.append(path)
+    for folder in sorted({(tmp / name).parent for name in files}):
+        folder.mkdir(parents=True, exist_ok=True)
+    todo = [(tmp / name, data) for name, data in sorted(files.items())
+            if not (name in sources and _link(sources[name], tmp / name))]
+    # creating and writing files waits on the file system, not the interpreter: a few threads
+    # keep it busy (each write is complete or raises; a failure leaves only the temporary folder)
+    with ThreadPoolExecutor(max_workers=_WRITERS) as pool:
+        list(pool.map(_write, todo))  # raises the first failure
+    written = [path for path, _ in todo]
     if not _syncfs(tmp):
         for path in [*written, *sorted({p.parent for p in written}, reverse=True), tmp]:
             _fsync(path)
+
+
+def _write(item: tuple[Path, bytes]) -> None:
+    path, data = item
+    path.write_bytes(data)
 
 
 def _syncfs(folder: Path) -> bool:
