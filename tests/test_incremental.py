@@ -18,9 +18,17 @@ REPO = Path(__file__).resolve().parents[1]
 CASES = invalid_cases() + valid_cases()
 
 
-def _run(root: Path | list[Path], cache: Path | None) -> list[Diagnostic]:
+def _run(root: Path | list[Path], cache: Path | None, replay: bool = False) -> list[Diagnostic]:
     paths = root if isinstance(root, list) else [root]
-    return validate(paths, Options(cache=cache)).diagnostics
+    return validate(paths, Options(cache=cache), replay=replay).diagnostics
+
+
+def _replayed(root: Path | list[Path], cache: Path) -> list[Diagnostic]:
+    """The result when nothing changed since a whole validation: replayed, nothing loaded."""
+    paths = root if isinstance(root, list) else [root]
+    result = validate(paths, Options(cache=cache), replay=True)
+    assert result.replayed is not None and result.catalog.entries == [], "the result was not replayed"
+    return result.diagnostics
 
 
 def _entries(cache: Path) -> list[Path]:
@@ -35,6 +43,7 @@ def test_cold_warm_and_disabled_agree(case: Case, tmp_path: Path) -> None:
     assert _run(root, cache) == plain  # cold: fills the cache
     assert _entries(cache), "nothing was cached"
     assert _run(root, cache) == plain  # warm
+    assert _replayed(root, cache) == plain  # nothing changed: the whole result, replayed
 
 
 @pytest.fixture()
@@ -56,6 +65,7 @@ def test_repo_catalogue_warm_and_per_file(repo_catalogue: Path, tmp_path: Path) 
     for path in documents[:6]:
         for c in (None, cache):
             assert _run([path], c) == [d for d in plain if d.location.file == str(path)], path
+        assert _replayed([path], cache) == [d for d in plain if d.location.file == str(path)], path
 
 
 def test_corrupt_entries_are_misses(repo_catalogue: Path, tmp_path: Path) -> None:
@@ -87,9 +97,9 @@ def test_an_edit_invalidates_what_depends_on_it(tmp_path: Path, file: str, old: 
     text = path.read_text(encoding="utf-8")
     for edit in _edits(text):
         path.write_text(edit, encoding="utf-8")
-        assert _run(root, cache) == _run(root, None), edit
+        assert _run(root, cache, replay=True) == _run(root, cache) == _run(root, None), edit
     path.write_text(text, encoding="utf-8")
-    assert _run(root, cache) == []
+    assert _run(root, cache, replay=True) == []
 
 
 def _edits(text: str) -> list[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
@@ -52,12 +52,12 @@ def validate(paths: PathsArg = None, format: FormatOpt = Format.text, strict: St
     from .options import Options
     from .validate import validate as run
 
-    result = run(paths or [], Options(strict=strict, cache=None if no_cache else "auto"))
+    result = run(paths or [], Options(strict=strict, cache=None if no_cache else "auto"), replay=True)
     _emit(result.diagnostics, format)
     if format == Format.text:
         errors = sum(1 for d in result.diagnostics if d.severity.value == "error")
         warnings = sum(1 for d in result.diagnostics if d.severity.value == "warning")
-        counts = _counts(result.catalog)
+        counts = _counts(len(result.catalog.files), result.kinds)
         sys.stderr.write(f"validated {counts}: {errors} error(s), {warnings} warning(s)\n")
     raise typer.Exit(EXIT_PROBLEMS if result.failed(strict) else EXIT_OK)
 
@@ -74,11 +74,7 @@ def safe(text: str) -> str:
     return safe_text(text)
 
 
-def _counts(catalog: object) -> str:
-    from collections import Counter
-
-    kinds = Counter(e.model.kind for e in getattr(catalog, "entries", []))
-    files = len(getattr(catalog, "files", []))
+def _counts(files: int, kinds: Mapping[str, int]) -> str:
     parts = [f"{n} {k}" for k, n in sorted(kinds.items())]
     return f"{files} file(s)" + (f" ({', '.join(parts)})" if parts else "")
 

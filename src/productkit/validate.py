@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
+from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
-from .cache import open_cache
+from .cache import Cache, digest, engine_digest, open_cache
 from .checks import CHECKS, Check, CheckContext, run_checks
 from .checks.base import Emit
-from .diagnostics import Diagnostic, Location, has_errors, sort_diagnostics
+from .diagnostics import (
+    Diagnostic,
+    Location,
+    diagnostic_from_data,
+    diagnostic_to_data,
+    has_errors,
+    sort_diagnostics,
+)
 from .options import Options
 from .sources import SourceCatalog, discover, display_name, find_root, load_catalog
 
@@ -24,6 +35,14 @@ class ValidationResult:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     selected: frozenset[str] | None = None
     context: CheckContext | None = None
+    replayed: Counter[str] | None = None  # documents per kind, when the result was replayed (no catalogue)
+
+    @property
+    def kinds(self) -> Counter[str]:
+        """Documents per kind."""
+        if self.replayed is not None:
+            return self.replayed
+        return Counter(e.model.kind for e in self.catalog.entries)
 
     @property
     def ok(self) -> bool:
@@ -58,7 +77,7 @@ def _add(groups: dict[Path, list[Path] | None], root: Path, files: list[Path]) -
 
 
 def validate(paths: Sequence[Path | str] = (), options: Options = Options(),
-             checks: tuple[Check, ...] = CHECKS, emit: Emit | None = None) -> ValidationResult:
+             checks: tuple[Check, ...] = CHECKS, emit: Emit | None = None, replay: bool = False) -> ValidationResult:
     """Validate catalogue roots or files; every problem in every file, sorted by place.
 
     A file given alone is checked against the whole catalogue it belongs to, and only its
@@ -66,22 +85,28 @@ def validate(paths: Sequence[Path | str] = (), options: Options = Options(),
     chosen files are not resolved. ``options.cache`` ("auto": the user cache folder, never
     the catalogue; see :mod:`productkit.cache`) remembers unchanged files and products between runs; the diagnostics are
     the same with and without it. ``emit`` (what a build makes of a clean product) runs in the
-    same pass as each product's checks; its results are in ``context.made``.
+    same pass as each product's checks; its results are in ``context.made``. ``replay``: the
+    caller wants only the diagnostics, so when no file changed since a validation of the whole
+    catalogue (same bytes, options, working folder and productkit), its diagnostics are replayed
+    from the cache without loading anything (``catalog`` then holds no documents).
     """
     chosen = [Path(p) for p in paths] or [Path.cwd()]
     results: list[ValidationResult] = []
     for root, files in _group(chosen).items():
-        results.append(_validate_root(root, files, options, checks, emit))
+        results.append(_validate_root(root, files, options, checks, emit, replay))
     first = results[0]
     for other in results[1:]:
         first.diagnostics.extend(other.diagnostics)
         first.catalog.entries.extend(other.catalog.entries)
+        first.catalog.files.extend(other.catalog.files)
+        if first.replayed is not None or other.replayed is not None:
+            first.replayed = first.kinds + other.kinds
     first.diagnostics = sort_diagnostics(first.diagnostics)
     return first
 
 
 def _validate_root(root: Path, files: list[Path] | None, options: Options,
-                   checks: tuple[Check, ...], emit: Emit | None = None) -> ValidationResult:
+                   checks: tuple[Check, ...], emit: Emit | None = None, replay: bool = False) -> ValidationResult:
     every = discover(root)
     early: list[Diagnostic] = []
     if files is not None:
@@ -95,12 +120,55 @@ def _validate_root(root: Path, files: list[Path] | None, options: Options,
             elif f.resolve() not in known:
                 every.append(f)
     cache = open_cache(options.cache)
+    selected = frozenset(display_name(f) for f in files) if files is not None else None
+    snapshot = _snapshot(root, every, options) if cache is not None and checks is CHECKS else None
+    if replay and cache is not None and snapshot is not None:
+        replayed = _replayed(cache, root, snapshot, selected, early)
+        if replayed is not None:
+            return replayed
     catalog, diagnostics = load_catalog(root, options, every, cache)
     diagnostics.extend(early)
-    selected = frozenset(display_name(f) for f in files) if files is not None else None
     ctx = CheckContext.build(catalog, options, cache, selected)
     ctx.emit = emit
     diagnostics.extend(run_checks(ctx, checks))
+    if cache is not None and snapshot is not None and selected is None:
+        kinds = Counter(e.model.kind for e in catalog.entries)
+        cache.put("results", str(root.absolute()), snapshot, {
+            "diagnostics": [diagnostic_to_data(d) for d in diagnostics], "files": catalog.files,
+            "kinds": dict(kinds)})
     if selected is not None:
         diagnostics = [d for d in diagnostics if d.location.file in selected]
     return ValidationResult(catalog, diagnostics, selected, ctx)
+
+
+def _snapshot(root: Path, every: list[Path], options: Options) -> str | None:
+    """What a whole validation's result depends on: every file's name and bytes, the options,
+    the working folder (files are named relative to it) and productkit itself; None when a file
+    cannot be read (the full validation then says why)."""
+    h = hashlib.sha256()
+    for path in sorted(every):
+        try:
+            data = path.read_bytes() if not path.is_symlink() else os.readlink(path).encode() + b"\0link"
+        except OSError:
+            return None
+        h.update(display_name(path).encode("utf-8", "surrogateescape") + b"\0" + hashlib.sha256(data).digest())
+    return digest(engine_digest(), repr(replace(options, cache=None)), os.getcwd(), str(root.absolute()),
+                  h.hexdigest())
+
+
+def _replayed(cache: Cache, root: Path, snapshot: str, selected: frozenset[str] | None,
+              early: list[Diagnostic]) -> ValidationResult | None:
+    """The stored result of validating these very files, narrowed to ``selected``; None on a miss."""
+    stored: Any = cache.get("results", str(root.absolute()), snapshot)
+    if not isinstance(stored, dict):
+        return None
+    try:
+        diagnostics = [diagnostic_from_data(d) for d in stored["diagnostics"]]
+        names = [str(f) for f in stored["files"]]
+        kinds = Counter({str(k): int(v) for k, v in stored["kinds"].items()})
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None
+    if selected is not None:
+        diagnostics = [d for d in diagnostics if d.location.file in selected]
+    catalog = SourceCatalog(root=root, files=names)
+    return ValidationResult(catalog, [*diagnostics, *early], selected, None, kinds)
