@@ -15,12 +15,13 @@ previous build instead of being compiled again.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import fnmatch
 import functools
 import hashlib
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,7 +46,7 @@ from .governance import (
     version_discipline,
 )
 from .options import Options
-from .output import MARKER, OutputRefused, check_out, write_build
+from .output import MARKER, OutputRefused, Stage, check_out, staged_build
 from .parallel import map_ordered
 from .runtime.seal import SIGNATURE_FILE, manifest_digest, public_of
 from .runtime.seal import sign as sign_manifest
@@ -128,13 +129,14 @@ def _selected(pid: str, select: Sequence[str]) -> bool:
     return not select or any(fnmatch.fnmatchcase(pid, pat) for pat in select)
 
 
-# A product's build output: its manifest entry (without its input digest), its files, what the
-# build's own checks of those files found, and its definition (which the change classes read).
-_Made = tuple[dict[str, Any], dict[str, bytes], list[Diagnostic], ir.WorkflowDefinition]
+# A product's build output: its manifest entry (without its input digest), its files in the
+# stage (name -> sha256), and what the build's own checks of those files found.
+_Made = tuple[dict[str, Any], dict[str, str], list[Diagnostic]]
 
 
-def _emitter(root: Path, options: Options) -> Callable[[Assembly], tuple[_Made, tuple[Diagnostic, ...]]]:
-    """Compile and emit one clean product: its output, and the targets' diagnostics about it."""
+def _emitter(root: Path, options: Options, stage: Stage) -> Callable[[Assembly], tuple[_Made, tuple[Diagnostic, ...]]]:
+    """Compile and emit one clean product into ``stage`` (in whichever process checked it): its
+    output, and the targets' diagnostics about it."""
     relative, resolve_date = _relative_to(root), _date_resolver(options)
 
     def make(asm: Assembly) -> tuple[_Made, tuple[Diagnostic, ...]]:
@@ -142,7 +144,10 @@ def _emitter(root: Path, options: Options) -> Callable[[Assembly], tuple[_Made, 
 
         defn = compile_product(asm, resolve_date, relative, options.calendar)
         produced, locations, problems, said = _artifacts(defn, options)
-        return (_entry(defn, produced, locations), produced, problems, defn), said
+        for name, data in produced.items():
+            stage.write(name, data)
+        shas = {name: _sha(data) for name, data in produced.items()}
+        return (_entry(defn, produced, locations), shas, problems), said
 
     return make
 
@@ -178,7 +183,7 @@ def _combined(root: Path, plan: _Plan, options: Options) -> list[Diagnostic]:
         made = target.combine({n: d for n, d in plan.files.items() if n.startswith(f"{name}/")}, view)
         problems += [_unsound(file, f"the {name} target wrote {message}")
                      for file, message in target.verify(made, view)]
-        plan.files.update(made)
+        plan.files.memory.update(made)
     return problems
 
 
@@ -213,15 +218,18 @@ class _Previous:
     def products(self) -> dict[str, dict[str, Any]]:
         return {f"{p['id']}@{p['version']}": p for p in self.manifest.get("products", [])}
 
-    def reuse(self, entry: Mapping[str, Any]) -> dict[str, bytes] | None:
-        """The files of a product of the previous build, if every one is as it was sealed."""
+    def reuse(self, entry: Mapping[str, Any]) -> dict[str, str] | None:
+        """The files of a product of the previous build (name -> sha256), if every one is as
+        it was sealed (each is read and hashed, one at a time)."""
         if self.folder is None:
             return None
+        shas = {}
         try:
-            files = {n: (self.folder / n).read_bytes() for n in _entry_files(entry)}
+            for name in _entry_files(entry):
+                shas[name] = _sha((self.folder / name).read_bytes())
         except (OSError, KeyError, TypeError):
             return None
-        return files if all(self.seals.get(n) == _sha(d) for n, d in files.items()) else None
+        return shas if all(self.seals.get(n) == sha for n, sha in shas.items()) else None
 
 
 def _previous(out: Path) -> _Previous:
@@ -267,7 +275,22 @@ def build(paths: Sequence[Path | str] = (), out: Path = Path("build"), options: 
     previous = _previous(out)
     if _up_to_date(previous, out, fingerprint, root, result):
         return result
-    checked = validate(paths, options, emit=_emitter(root, options))
+    with contextlib.ExitStack() as stack:
+        try:
+            stage = stack.enter_context(staged_build(out, release.grace))
+        except OSError as exc:
+            result.diagnostics.append(Diagnostic("PK502", f"cannot write the build: {exc}", Location(str(out))))
+            return result
+        return _checked_and_written(paths, out, previous, options, select, fingerprint, result, progress,
+                                    release, stage, root)
+
+
+def _checked_and_written(paths: Sequence[Path | str], out: Path, previous: _Previous, options: Options,
+                         select: Sequence[str], fingerprint: str, result: BuildResult,
+                         progress: Callable[[str], None] | None, release: Release, stage: Stage,
+                         root: Path) -> BuildResult:
+    """Validate (each clean product compiled into ``stage`` as it passes) and write the build."""
+    checked = validate(paths, options, emit=_emitter(root, options, stage))
     result.diagnostics = list(checked.diagnostics)
     if checked.failed(options.strict):
         return result
@@ -281,15 +304,15 @@ def build(paths: Sequence[Path | str] = (), out: Path = Path("build"), options: 
             hint=did_you_mean(unmatched[0], known) or f"products: {', '.join(known[:8])}"))
         return result
     return _compile_and_write(ctx, checked.catalog.root, out, previous, options, select, fingerprint,
-                              result, progress, release)
+                              result, progress, release, stage)
 
 
 def _compile_and_write(ctx: CheckContext, root: Path, out: Path, previous: _Previous, options: Options,
                        select: Sequence[str], fingerprint: str, result: BuildResult,
-                       progress: Callable[[str], None] | None, release: Release) -> BuildResult:
-    plan = _plan(ctx, root, options, select, previous, result)
+                       progress: Callable[[str], None] | None, release: Release, stage: Stage) -> BuildResult:
+    plan = _plan(ctx, root, options, select, previous, result, stage)
     _keep_versions(ctx, previous, release.keep_versions, plan, result)
-    make = _emitter(root, options)
+    make = _emitter(root, options, stage)
 
     def compile_one(key: Key) -> tuple[_Made, tuple[Diagnostic, ...]]:
         return make(ctx.assemblies[key])  # assembled here, in the worker, when the checks were cached
@@ -300,9 +323,9 @@ def _compile_and_write(ctx: CheckContext, root: Path, out: Path, previous: _Prev
         ctx.made[key] = made
         result.diagnostics.extend(d for d in said if d.severity is Severity.ERROR)
     for pid, key, digest in plan.todo:
-        entry, produced, problems, plan.compiled[pid] = ctx.made.pop(key)
+        entry, produced, problems = ctx.made.pop(key)
         result.diagnostics.extend(problems)
-        plan.files.update(produced)
+        plan.files.staged.update(produced)
         plan.entries.append({**entry, "inputs": digest})
         result.compiled.append(pid)
         if progress is not None:
@@ -319,13 +342,13 @@ def _compile_and_write(ctx: CheckContext, root: Path, out: Path, previous: _Prev
     # Diagnostics are kept with catalogue-relative paths, so an up-to-date rebuild replays them.
     relative = _relative_to(root)
     kept = [{**d.to_json(), "file": relative(d.location.file)} for d in result.diagnostics]
-    manifest = _manifest(plan.entries, changes[0], options, {n: _sha(d) for n, d in plan.files.items()},
+    manifest = _manifest(plan.entries, changes[0], options, {n: plan.files.sha(n) for n in plan.files},
                          {"fingerprint": fingerprint, "diagnostics": kept}, documents)
-    plan.files["manifest.json"] = ir.pretty_json(manifest).encode()
+    plan.files.memory["manifest.json"] = ir.pretty_json(manifest).encode()
     if release.sign is not None:
-        plan.files[SIGNATURE_FILE] = sign_manifest(plan.files["manifest.json"], release.sign)
+        plan.files.memory[SIGNATURE_FILE] = sign_manifest(plan.files.memory["manifest.json"], release.sign)
     try:
-        write_build(out, plan.files, plan.sources, release.grace)
+        stage.commit(plan.files, plan.files.kept, plan.files.staged)
     except OSError as exc:
         result.diagnostics.append(Diagnostic("PK502", f"cannot write the build: {exc}", Location(str(out))))
         return result
@@ -352,7 +375,7 @@ def _changes(previous: _Previous, plan: _Plan, options: Options, release: Releas
     # The targets that wrote something for a product, as the previous manifest records them: a
     # target with nothing to say about any product (openapi without open-api products) is no change.
     written = sorted({t for entry in plan.entries for t in entry.get("targets", {})})
-    found = relevant_diff(previous.manifest, previous.folder, plan.entries, plan.files, written, plan.compiled)
+    found = relevant_diff(previous.manifest, previous.folder, plan.entries, plan.files, written)
     before = {f"{p['id']}@{p['version']}": p.get("digest") for p in previous.manifest.get("products", [])}
     after = {f"{p['id']}@{p['version']}": p["digest"] for p in plan.entries}
     changes = classified_changes(found, before, after, (before, after))
@@ -378,26 +401,62 @@ def _keep_versions(ctx: CheckContext, previous: _Previous, keep: int | tuple[str
         wanted = key in keep if isinstance(keep, tuple) else counts[entry["id"]] <= keep
         reused = previous.reuse(entry) if wanted else None
         if reused is not None:
-            plan.files.update(reused)
-            plan.sources.update((name, previous.folder / name) for name in reused)
+            plan.files.keep(previous.folder, reused)
             plan.entries.append({**entry, "kept": True})
             result.reused.append(key)
 
 
+class _Files(Mapping[str, bytes]):
+    """The files of the build being made, by name: written into the stage as their products
+    were compiled (``staged``: name -> sha256), kept from the previous build (``kept``: linked at
+    the commit), or in memory until the commit (the manifest, build-wide files). Bytes are read
+    back only when asked for, so no process holds a whole build."""
+
+    def __init__(self, stage: Stage) -> None:
+        self.stage = stage
+        self.staged: dict[str, str] = {}
+        self.kept: dict[str, Path] = {}
+        self.kept_shas: dict[str, str] = {}
+        self.memory: dict[str, bytes] = {}
+
+    def keep(self, folder: Path, shas: Mapping[str, str]) -> None:
+        for name, sha in shas.items():
+            self.kept[name], self.kept_shas[name] = folder / name, sha
+
+    def sha(self, name: str) -> str:
+        if name in self.memory:
+            return _sha(self.memory[name])
+        return self.staged.get(name) or self.kept_shas[name]
+
+    def __getitem__(self, name: str) -> bytes:
+        if name in self.memory:
+            return self.memory[name]
+        if name in self.staged:
+            return self.stage.path(name).read_bytes()
+        return self.kept[name].read_bytes()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter({**dict.fromkeys(self.kept), **dict.fromkeys(self.staged), **dict.fromkeys(self.memory)})
+
+    def __len__(self) -> int:
+        return len(set(self.kept) | set(self.staged) | set(self.memory))
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.memory or name in self.staged or name in self.kept
+
+
 @dataclass(slots=True)
 class _Plan:
-    files: dict[str, bytes] = field(default_factory=dict)
-    sources: dict[str, Path] = field(default_factory=dict)  # output name -> the same file, previous build
+    files: _Files
     entries: list[dict[str, Any]] = field(default_factory=list)
     todo: list[tuple[str, Key, str]] = field(default_factory=list)  # pid, product, input digest
-    compiled: dict[str, ir.WorkflowDefinition] = field(default_factory=dict)  # pid -> made by this build
 
 
 def _plan(ctx: CheckContext, root: Path, options: Options, select: Sequence[str], previous: _Previous,
-          result: BuildResult) -> _Plan:
+          result: BuildResult, stage: Stage) -> _Plan:
     """What to compile, and what to take over from the previous build: unchanged products, and
     products the selection leaves out (kept as they were)."""
-    plan, relative = _Plan(), _relative_to(root)
+    plan, relative = _Plan(_Files(stage)), _relative_to(root)
     dictionary_files = sorted({e.doc.file for e in ctx.catalog.kind("ParameterDictionary")})
     read = functools.cache(lambda name: Path(name).read_bytes())  # each input file once per build
     before = previous.products
@@ -413,8 +472,7 @@ def _plan(ctx: CheckContext, root: Path, options: Options, select: Sequence[str]
         if old is not None and (old.get("inputs") == digest or not chosen):
             reused = previous.reuse(old)
             if reused is not None and previous.folder is not None:
-                plan.files.update(reused)
-                plan.sources.update((name, previous.folder / name) for name in reused)
+                plan.files.keep(previous.folder, reused)
                 plan.entries.append(old)
                 result.reused.append(pid)
                 continue

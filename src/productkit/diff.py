@@ -23,7 +23,7 @@ A product's class is the most demanding of its changes' classes.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -33,7 +33,7 @@ import semantic_version
 from .ir import FieldDef, Label, ParamValue, Step, WorkflowDefinition
 from .types import TYPE_NAMES
 
-__all__ = ["ORDER", "Change", "ChangeClass", "Diff", "ProductDiff", "SharedDiff", "Side", "diff"]
+__all__ = ["ORDER", "Change", "ChangeClass", "Diff", "ProductDiff", "SharedDiff", "Side", "Uses", "diff"]
 
 
 class ChangeClass(StrEnum):
@@ -112,6 +112,10 @@ class Diff:
                 "lines": [line.to_json() for line in self.lines]}
 
 
+# A product version's components (id -> version) and lines (id@version).
+Uses = tuple[Mapping[str, str], Sequence[str]]
+
+
 @dataclass(frozen=True, slots=True)
 class Side:
     """One side of a comparison: product versions by ``id@version``, and the output targets."""
@@ -120,6 +124,7 @@ class Side:
     targets: frozenset[str] = frozenset()
     handlers: frozenset[str] | None = None  # every handler of the side, when not all definitions are given
     types: frozenset[str] | None = None  # the value types the productkit that built the side knew
+    uses: Mapping[str, Uses] | None = None  # components and lines per definition, when known without loading it
 
 
 def diff(base: Side, head: Side, kept: frozenset[str] = frozenset()) -> Diff:
@@ -416,9 +421,10 @@ def _lock(old: WorkflowDefinition, new: WorkflowDefinition) -> Iterator[Change]:
 def _shared(base: Side, head: Side, kind: str) -> Iterator[SharedDiff]:
     def versions(side: Side) -> dict[str, dict[str, set[str]]]:
         out: dict[str, dict[str, set[str]]] = {}
-        for key, defn in side.definitions.items():
-            pairs = defn.components.items() if kind == "component" else (
-                tuple(line.rsplit("@", 1)) for line in defn.lines)
+        for key in side.definitions:
+            components, lines = side.uses[key] if side.uses is not None and key in side.uses else (
+                side.definitions[key].components, side.definitions[key].lines)
+            pairs = components.items() if kind == "component" else (tuple(line.rsplit("@", 1)) for line in lines)
             for sid, version in pairs:
                 out.setdefault(sid, {}).setdefault(version, set()).add(key)
         return out

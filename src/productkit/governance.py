@@ -6,12 +6,12 @@ a one-product change costs one comparison, not a reading of the whole previous b
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from .diagnostics import Diagnostic, Location, Severity
-from .diff import ChangeClass, Diff, Side, diff
+from .diff import ChangeClass, Diff, Side, Uses, diff
 from .ir import WorkflowDefinition, load
 
 __all__ = ["classified_changes", "gate", "handlers_of", "relevant_diff", "side_of_files", "version_discipline"]
@@ -43,10 +43,9 @@ def _changed_ids(before: Mapping[str, Mapping[str, Any]], after: Mapping[str, Ma
 
 
 def relevant_diff(prev_manifest: Mapping[str, Any], prev_folder: Path | None, entries: Sequence[Mapping[str, Any]],
-                  files: Mapping[str, bytes], targets: Iterable[str],
-                  compiled: Mapping[str, WorkflowDefinition] | None = None) -> Diff:
+                  files: Mapping[str, bytes], targets: Iterable[str]) -> Diff:
     """The diff from the previous build to the one being written, reading only what changed
-    (``compiled``: definitions of this build already in memory, id@version -> definition)."""
+    (the new definitions one at a time, as the comparison reaches them)."""
     before = {_key(e): e for e in prev_manifest.get("products", []) if isinstance(e, dict)}
     after = {_key(e): e for e in entries}
     ids = _changed_ids(before, after)
@@ -57,16 +56,36 @@ def relevant_diff(prev_manifest: Mapping[str, Any], prev_folder: Path | None, en
                 base_defs[key] = load((prev_folder / entry["definition"]).read_bytes())
             except (OSError, ValueError, KeyError):
                 continue  # unreadable: the product shows as added
-    known = compiled or {}
-    head_defs = {key: known[key] if key in known else load(files[e["definition"]])
-                 for key, e in after.items() if key.rsplit("@", 1)[0] in ids}
+    head_defs = _Loaded({key: e["definition"] for key, e in after.items() if key.rsplit("@", 1)[0] in ids}, files)
     base_handlers = {h for e in before.values() for h in e.get("handlers", [])}
     base_targets = {t for e in before.values() for t in e.get("targets", {})}
     kept = frozenset(k for k, e in after.items() if e.get("kept"))
     types = prev_manifest.get("types")
     base = Side(base_defs, frozenset(base_targets) if before else frozenset(), frozenset(base_handlers),
-                frozenset(types) if isinstance(types, list) else None)
-    return diff(base, Side(head_defs, frozenset(targets)), kept)
+                frozenset(types) if isinstance(types, list) else None, _uses(before, base_defs))
+    return diff(base, Side(head_defs, frozenset(targets), uses=_uses(after, head_defs)), kept)
+
+
+def _uses(entries: Mapping[str, Mapping[str, Any]], keys: Iterable[str]) -> dict[str, Uses]:
+    """The components and lines of each product version, as its manifest entry records them."""
+    return {key: (dict(entries[key].get("components", {})), list(entries[key].get("lines", []))) for key in keys}
+
+
+class _Loaded(Mapping[str, WorkflowDefinition]):
+    """Definitions by id@version, each loaded from the build's files when asked for and not kept
+    (a definition takes hundreds of KB in memory; a whole build's would not fit the budget)."""
+
+    def __init__(self, names: Mapping[str, str], files: Mapping[str, bytes]) -> None:
+        self._names, self._files = names, files
+
+    def __getitem__(self, key: str) -> WorkflowDefinition:
+        return load(self._files[self._names[key]])
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
 
 
 def classified_changes(result: Diff, before: Iterable[str], after: Iterable[str],

@@ -29,11 +29,11 @@ import shutil
 import sys
 import time
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-__all__ = ["MARKER", "OutputRefused", "check_out", "write_build"]
+__all__ = ["MARKER", "OutputRefused", "Stage", "check_out", "staged_build", "write_build"]
 
 MARKER = ".productkit-build"  # in every build folder: "productkit wrote this, it may replace it"
 _MARKER_TEXT = '{"format": "productkit.build-folder/1"}\n'
@@ -89,21 +89,38 @@ def _locked(store: Path) -> Iterator[None]:
             fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
 
-def write_build(out: Path, files: Mapping[str, bytes], sources: Mapping[str, Path] | None = None,
-                grace: float = 600.0) -> Path:
-    """Write ``files`` as a new build and point ``out`` at it; returns the build folder.
+class Stage:
+    """A build being written: its temporary folder in the store, while this process holds the
+    store's lock. Files may be written into it as they are made (by forked workers too); the
+    rest comes with :meth:`commit`, which makes the build current."""
 
-    A file of ``sources`` (the same bytes in the previous build, on the same file system) is
-    hard-linked instead of written: unchanged products cost no write."""
-    out = out.absolute()
-    store = store_of(out)
-    store.mkdir(parents=True, exist_ok=True)
-    with _locked(store):
-        _sweep(store, out, grace)
-        tmp = store / f".tmp-{uuid.uuid4().hex}"
-        _write_files(tmp, {**files, MARKER: _MARKER_TEXT.encode()}, sources or {})
+    def __init__(self, out: Path, store: Path, folder: Path, grace: float) -> None:
+        self.out, self.store, self.folder, self.grace = out, store, folder, grace
+        self.committed: Path | None = None
+
+    def path(self, name: str) -> Path:
+        """Where the build file ``name`` (a relative path this build chose) goes in the stage."""
+        path = self.folder / name
+        if name.startswith("/") or ".." in Path(name).parts or not path.is_relative_to(self.folder):
+            raise ValueError(f"a build file name that leaves the build: {name!r}")
+        return path
+
+    def write(self, name: str, data: bytes) -> None:
+        """Write one file now (durable only once committed)."""
+        path = self.path(name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+
+    def commit(self, files: Mapping[str, bytes], sources: Mapping[str, Path] | None = None,
+               staged: Iterable[str] = ()) -> Path:
+        """Write ``files`` (those in ``staged`` are already in the stage), make every file
+        durable, and point ``out`` at the new build; returns the build folder."""
+        self.write(MARKER, _MARKER_TEXT.encode())
+        _write_files(self.folder, files, sources or {}, {*staged, MARKER})
+        store, out = self.store, self.out
         target = store / f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:12]}"
-        os.replace(tmp, target)
+        os.replace(self.folder, target)
+        self.committed = target
         old = _current(out)
         if out.exists() and not out.is_symlink():  # a build folder from before links: keep it as retired
             old = store / f"legacy-{uuid.uuid4().hex[:12]}"
@@ -113,34 +130,60 @@ def write_build(out: Path, files: Mapping[str, bytes], sources: Mapping[str, Pat
         os.replace(link, out)
         if old is not None and old.resolve() != target.resolve():
             _retire(store, old.name)
+        _sweep(store, out, self.grace)
+        return target
+
+
+@contextlib.contextmanager
+def staged_build(out: Path, grace: float = 600.0) -> Iterator[Stage]:
+    """A new build of ``out`` in a temporary folder, removed unless committed. Holds the store's
+    lock throughout: another build of the same output waits."""
+    out = out.absolute()
+    store = store_of(out)
+    store.mkdir(parents=True, exist_ok=True)
+    with _locked(store):
         _sweep(store, out, grace)
-    return target
+        stage = Stage(out, store, store / f".tmp-{uuid.uuid4().hex}", grace)
+        stage.folder.mkdir()
+        try:
+            yield stage
+        finally:
+            if stage.committed is None:
+                shutil.rmtree(stage.folder, ignore_errors=True)
+
+
+def write_build(out: Path, files: Mapping[str, bytes], sources: Mapping[str, Path] | None = None,
+                grace: float = 600.0) -> Path:
+    """Write ``files`` as a new build and point ``out`` at it; returns the build folder.
+
+    A file of ``sources`` (the same bytes in the previous build, on the same file system) is
+    hard-linked instead of written: unchanged products cost no write."""
+    with staged_build(out, grace) as stage:
+        return stage.commit(files, sources)
 
 
 _WRITERS = 8
 
 
-def _write_files(tmp: Path, files: Mapping[str, bytes], sources: Mapping[str, Path]) -> None:
-    """Every file (linked from ``sources`` where possible), durable on disk before this returns:
+def _write_files(tmp: Path, files: Mapping[str, bytes], sources: Mapping[str, Path],
+                 staged: set[str] | None = None) -> None:
+    """Every file but those ``staged`` already (linked from ``sources`` where possible; the bytes
+    of the others asked of ``files`` only when written), durable on disk before this returns:
     one ``syncfs`` of the file system after all the writes where Linux offers it (it also makes
     the new folders' entries durable), else an fsync of each file and folder."""
-    for folder in sorted({(tmp / name).parent for name in files}):
+    names = sorted(n for n in files if n not in (staged or ()))
+    for folder in sorted({(tmp / name).parent for name in names}):
         folder.mkdir(parents=True, exist_ok=True)
-    todo = [(tmp / name, data) for name, data in sorted(files.items())
-            if not (name in sources and _link(sources[name], tmp / name))]
+    todo = [name for name in names if not (name in sources and _link(sources[name], tmp / name))]
     # creating and writing files waits on the file system, not the interpreter: a few threads
     # keep it busy (each write is complete or raises; a failure leaves only the temporary folder)
     with ThreadPoolExecutor(max_workers=_WRITERS) as pool:
-        list(pool.map(_write, todo))  # raises the first failure
-    written = [path for path, _ in todo]
-    if not _syncfs(tmp):
-        for path in [*written, *sorted({p.parent for p in written}, reverse=True), tmp]:
-            _fsync(path)
-
-
-def _write(item: tuple[Path, bytes]) -> None:
-    path, data = item
-    path.write_bytes(data)
+        list(pool.map(lambda name: (tmp / name).write_bytes(files[name]), todo))  # raises the first failure
+    if not _syncfs(tmp):  # every file in the folder, also those written into the stage before
+        inside = sorted(tmp.rglob("*"), key=lambda p: len(p.parts), reverse=True)
+        for path in [*inside, tmp]:
+            if not path.is_symlink():
+                _fsync(path)
 
 
 def _syncfs(folder: Path) -> bool:

@@ -59,8 +59,11 @@ def map_ordered(fn: Callable[[_T], _R], items: Sequence[_T], minimum: int = PARA
 
 
 def _work(fn: Callable[[_T], _R], items: Sequence[_T], conn: Any) -> None:
+    # one message per result: neither side ever holds a whole share's results serialised at once
     try:
-        conn.send(("ok", [fn(item) for item in items]))
+        for item in items:
+            conn.send(("ok", fn(item)))
+        conn.send(("done", None))
     except BaseException as exc:  # handed to the parent, which raises it
         conn.send(("error", exc))
     finally:
@@ -68,10 +71,14 @@ def _work(fn: Callable[[_T], _R], items: Sequence[_T], conn: Any) -> None:
 
 
 def _collect(conn: Any) -> list[Any]:
-    try:
-        status, payload = conn.recv()
-    except EOFError:
-        raise RuntimeError("a worker process ended without its results") from None
-    if status == "error":
-        raise payload
-    return list(payload)
+    out: list[Any] = []
+    while True:
+        try:
+            status, payload = conn.recv()
+        except EOFError:
+            raise RuntimeError("a worker process ended without its results") from None
+        if status == "error":
+            raise payload
+        if status == "done":
+            return out
+        out.append(payload)

@@ -85,7 +85,8 @@ def _check_product(ctx: CheckContext, entry: Entry) -> tuple[list[Diagnostic], l
     rp = resolve_product(ctx, entry)
     found = [*rp.diagnostics, *_step_refs(rp)]
     asm = assemble(ctx, rp)
-    ctx.assemblies.add(entry, asm)
+    # kept for what asks next (explain, the site); a build has what it needs in ``made``
+    ctx.assemblies.add(entry, asm if ctx.emit is None else None)
     inputs = input_files(rp)
     if _damaged(rp):
         return [*found, *(d for d in asm.diagnostics if d.code[:3] not in _FOLLOW_ON)], inputs, None
