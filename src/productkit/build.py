@@ -180,7 +180,7 @@ def _combined(root: Path, plan: _Plan, options: Options) -> list[Diagnostic]:
     view = BuildView(root, options.release_date or dt.date.today(), plan.files, plan.entries)
     for name in options.targets:
         target = registry[name](options)
-        made = target.combine({n: d for n, d in plan.files.items() if n.startswith(f"{name}/")}, view)
+        made = target.combine({n: plan.files[n] for n in plan.files if n.startswith(f"{name}/")}, view)
         problems += [_unsound(file, f"the {name} target wrote {message}")
                      for file, message in target.verify(made, view)]
         plan.files.memory.update(made)

@@ -19,8 +19,9 @@ __all__ = ["classified_changes", "gate", "handlers_of", "relevant_diff", "side_o
 
 def side_of_files(files: Mapping[str, bytes], targets: Iterable[str]) -> Side:
     """The product versions among the files a build is about to write."""
-    defs = [load(data) for name, data in files.items() if name.startswith("definitions/")]
-    return Side({f"{d.id}@{d.version}": d for d in defs}, frozenset(targets))
+    names = {name.removeprefix("definitions/").removesuffix(".json"): name for name in files
+             if name.startswith("definitions/")}
+    return Side(_Loaded(names, files), frozenset(targets))
 
 
 def handlers_of(defn: WorkflowDefinition) -> list[str]:

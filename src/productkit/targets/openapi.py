@@ -79,7 +79,8 @@ class OpenApiTarget(Target[Any, None]):
             return
         doc = orjson.loads(data)
         if build is not None:
-            forms = {n: d for n, d in build.files.items() if n.startswith("forms/")}
+            forms = {n: build.files[n] for n in build.files  # bytes read only for the open API forms
+                     if n.startswith("forms/") and n.endswith(f".{OPEN_API}.json")}
             yield from ((DOCUMENT, problem) for problem in parts_problems(doc, forms))
         for name, schema in sorted(doc.get("components", {}).get("schemas", {}).items()):
             try:
