@@ -158,6 +158,14 @@ def _shift(items: tuple[T | Shift[T], ...], dx: int, dy: int) -> tuple[T | Shift
     return (Shift(dx, dy, items),) if items else ()
 
 
+def _walk(items: tuple[T | Shift[T], ...], out: list[T]) -> None:
+    for item in items:
+        if isinstance(item, Shift):
+            _walk(item.items, out)
+        else:
+            out.append(item)
+
+
 def _draw(items: tuple[T | Shift[T], ...], dx: int, dy: int, out: list[T]) -> None:
     for item in items:
         if isinstance(item, Shift):
@@ -196,6 +204,15 @@ class Frag:
         """This fragment without its exit: nothing flows on after it."""
         return Frag(self.nodes, self.edges, self.width, self.up, self.down, self.entry, None,
                     self.gotos)
+
+    def parts(self) -> tuple[tuple[Node, ...], tuple[Edge, ...]]:
+        """The nodes and the flows in the order of :meth:`drawn`, not yet moved to their place
+        (what only needs their ids and references)."""
+        nodes: list[Node] = []
+        edges: list[Edge] = []
+        _walk(self.nodes, nodes)
+        _walk(self.edges, edges)
+        return tuple(nodes), tuple(edges)
 
     def drawn(self) -> tuple[tuple[Node, ...], tuple[Edge, ...]]:
         """The nodes and the flows, each at its place."""

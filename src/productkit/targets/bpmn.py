@@ -217,15 +217,20 @@ class BpmnTarget(Target[_Ctx, Frag]):
         return xsd_problems(files)
 
     def emit(self, defn: WorkflowDefinition) -> Emitted:
-        ctx, nodes, edges = self._drawn(defn)
+        ctx, whole = self._composed(defn)
+        nodes, edges = whole.moved(_MARGIN_X, whole.up + _MARGIN_Y).drawn()
+        _check_ids(nodes, edges, ctx)
         return ctx.finish(write(self._document(defn, nodes, _numbered(edges), ctx)))
 
     def problems(self, defn: WorkflowDefinition) -> tuple[Diagnostic, ...]:
-        """What :meth:`emit` reports, without writing the document (``validate`` asks this)."""
-        return tuple(self._drawn(defn)[0].diagnostics)
+        """What :meth:`emit` reports, without placing or writing anything (``validate`` asks
+        this): the elements are checked where the composition left them."""
+        ctx, whole = self._composed(defn)
+        _check_ids(*whole.parts(), ctx)
+        return tuple(ctx.diagnostics)
 
-    def _drawn(self, defn: WorkflowDefinition) -> tuple[_Ctx, tuple[Node, ...], tuple[Edge, ...]]:
-        """The process as laid-out nodes and edges, and the context holding its problems."""
+    def _composed(self, defn: WorkflowDefinition) -> tuple[_Ctx, Frag]:
+        """The process as one composed fragment, and the context holding its problems."""
         ctx = _Ctx(defn, self.name, output=self.location(defn), language=self.options.language,
                    feel=FeelScope.of_definition(defn))
         ctx.positions = _positions(defn.flow)
@@ -244,9 +249,7 @@ class BpmnTarget(Target[_Ctx, Frag]):
         whole = chain(parts)
         if whole.gotos:
             ctx.problem("an error route jumps to a step outside its sequence", "flow", code="PK900")
-        nodes, edges = whole.moved(_MARGIN_X, whole.up + _MARGIN_Y).drawn()
-        _check_ids(nodes, edges, ctx)
-        return ctx, nodes, edges
+        return ctx, whole
 
     def _document(self, defn: WorkflowDefinition, nodes: tuple[Node, ...],
                   edges: tuple[Edge, ...], ctx: _Ctx) -> Document:
