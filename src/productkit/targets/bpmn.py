@@ -197,6 +197,7 @@ class _Ctx(EmitContext):
     positions: dict[str, tuple[int, ...]] = field(default_factory=dict)  # step -> place in flow
     compensable: tuple[str, ...] = ()  # service steps with a compensation, in flow order
     feel: FeelScope | None = None  # translates the definition's CEL conditions
+    draft: bool = False  # composed for its problems only: no Zeebe extensions (they report none)
 
     def label(self, label: Label | None, fallback: str) -> str:
         if label is None:
@@ -225,14 +226,14 @@ class BpmnTarget(Target[_Ctx, Frag]):
     def problems(self, defn: WorkflowDefinition) -> tuple[Diagnostic, ...]:
         """What :meth:`emit` reports, without placing or writing anything (``validate`` asks
         this): the elements are checked where the composition left them."""
-        ctx, whole = self._composed(defn)
+        ctx, whole = self._composed(defn, draft=True)
         _check_ids(*whole.parts(), ctx)
         return tuple(ctx.diagnostics)
 
-    def _composed(self, defn: WorkflowDefinition) -> tuple[_Ctx, Frag]:
+    def _composed(self, defn: WorkflowDefinition, draft: bool = False) -> tuple[_Ctx, Frag]:
         """The process as one composed fragment, and the context holding its problems."""
         ctx = _Ctx(defn, self.name, output=self.location(defn), language=self.options.language,
-                   feel=FeelScope.of_definition(defn))
+                   feel=FeelScope.of_definition(defn), draft=draft)
         ctx.positions = _positions(defn.flow)
         ctx.compensable = tuple(s for s in ctx.positions if s in defn.steps
                                 and defn.steps[s].kind == "service"
@@ -296,7 +297,7 @@ class BpmnTarget(Target[_Ctx, Frag]):
         if not step.handler:
             ctx.problem(f"service step '{step.id}' has no handler (the job type)",
                         "steps", step.id, "handler")
-        extensions = (task_definition(step), *headers(step), *io_mapping(step))
+        extensions = _job(step, ctx)
         task = make_node(_eid("Task", step.id), "serviceTask", ctx.label(step.title, step.id),
                          extensions=extensions)
         routes: list[EndRoute | GotoRoute | CompensationRoute] = [*self._routes(step, ctx)]
@@ -327,7 +328,7 @@ class BpmnTarget(Target[_Ctx, Frag]):
                                  (("candidateGroups", ",".join(step.candidate_groups)),)))
         if step.due:
             extensions.append(El("zeebe:taskSchedule", (("dueDate", f'=now() + duration("{step.due}")'),)))
-        extensions.extend(field_outputs(step))
+        extensions.extend(() if ctx.draft else field_outputs(step))
         task = make_node(_eid("Task", step.id), "userTask", ctx.label(step.title, step.id),
                          extensions=tuple(extensions))
         frag = task_with_routes(task, self._timeout(step, ctx))
@@ -401,7 +402,7 @@ class BpmnTarget(Target[_Ctx, Frag]):
     def _finally_step(self, step: Step, ctx: _Ctx, key: tuple[str, ...]) -> Frag:
         name = (*key, step.id)
         carry = "#".join((*name, "continue"))
-        extensions = (task_definition(step), *headers(step), *io_mapping(step))
+        extensions = _job(step, ctx)
         task = make_node(_eid("Finally", *name), "serviceTask", ctx.label(step.title, step.id),
                          extensions=extensions)
         ctx.errors.add(FAILED_ERROR)
@@ -544,8 +545,8 @@ class BpmnTarget(Target[_Ctx, Frag]):
             body=(El("bpmn:compensateEventDefinition"),))
         retries = step.retry.max_attempts if step.retry else 1
         definition = El("zeebe:taskDefinition", (("type", handler_type), ("retries", str(retries))))
-        extensions = (definition, *headers(step, (("productkit.compensates", step.id),)),
-                      *undo_inputs(step))
+        extensions = () if ctx.draft else (
+            definition, *headers(step, (("productkit.compensates", step.id),)), *undo_inputs(step))
         handler = make_node(_eid("Undo", step.id), "serviceTask",
                             f"undo {ctx.label(step.title, step.id)}",
                             attrs=(("isForCompensation", "true"),), extensions=extensions)
@@ -563,6 +564,13 @@ class BpmnTarget(Target[_Ctx, Frag]):
 def emit_bpmn(defn: WorkflowDefinition, *, language: str = "zh-CN") -> Emitted:
     """The BPMN document of ``defn`` and the problems found; ``content`` is None on error."""
     return BpmnTarget(Options(language=language)).emit(defn)
+
+
+def _job(step: Step, ctx: _Ctx) -> tuple[El, ...]:
+    """A service task's Zeebe extensions: job type and retries, headers, input and output mappings."""
+    if ctx.draft:
+        return ()
+    return (task_definition(step), *headers(step), *io_mapping(step))
 
 
 def _carry_on(step: Step) -> str:
