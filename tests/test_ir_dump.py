@@ -111,3 +111,12 @@ def test_the_format_is_written_even_though_it_is_the_default() -> None:
     old = {**_full(DEFINITIONS[0]), "format": "productkit.workflow/3"}
     with pytest.raises(ValueError):
         ir.load(json.dumps(old))
+
+
+@settings(max_examples=60, deadline=None)
+@given(_variants())
+def test_readers_of_the_data_get_every_field_back(defn: ir.WorkflowDefinition) -> None:
+    """What explain and the docs site read: the file's data with the left-out fields restored."""
+    restored = ir.expanded(orjson.loads(ir.dump(defn)))
+    assert restored == ir.full_json(defn) == _full(defn)
+    assert all("fields" in s and "critical" in s for s in restored["steps"].values())

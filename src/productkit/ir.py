@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Mapping
 from typing import Any, Literal
 
 import orjson
@@ -50,6 +51,8 @@ __all__ = [
     "canonical_json",
     "compact_json",
     "dump",
+    "expanded",
+    "full_json",
     "load",
 ]
 
@@ -335,6 +338,18 @@ def dump(defn: WorkflowDefinition) -> str:
     payload = defn.model_dump(mode="json", by_alias=True, exclude_defaults=True)
     payload["format"] = defn.format
     return compact_json(payload)
+
+
+def full_json(defn: WorkflowDefinition) -> dict[str, Any]:
+    """The definition as JSON data with every field written out, defaults included (what
+    readers of the data, not the file, expect: ``steps[s]["fields"]`` is there when empty)."""
+    return _payload(defn)
+
+
+def expanded(data: Mapping[str, Any]) -> dict[str, Any]:
+    """A definition file's JSON data with the fields it leaves out restored, as :func:`load`
+    reads it (raises pydantic's ``ValidationError`` for what is not a definition)."""
+    return _payload(WorkflowDefinition.model_validate(data))
 
 
 def load(text: str | bytes) -> WorkflowDefinition:
