@@ -105,9 +105,8 @@ def test_the_compact_numbered_form_means_what_the_earlier_one_did(path: Path) ->
 
 @settings(max_examples=40, deadline=None)
 @given(st.sampled_from(sorted(FIXTURES.glob("*.json"))),
-       st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=12),
-       st.booleans())
-def test_compact_parses_to_what_pretty_did(path: Path, name: str, pretty_first: bool) -> None:
+       st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=12))
+def test_compact_parses_to_what_pretty_did(path: Path, name: str) -> None:
     defn = ir.load(path.read_text(encoding="utf-8"))
     defn = defn.model_copy(update={"name": ir.Label(**{"zh-CN": name, "en": name}), "description": name})
     now, earlier = emit_bpmn(defn).content, _earlier(defn)
@@ -116,5 +115,4 @@ def test_compact_parses_to_what_pretty_did(path: Path, name: str, pretty_first: 
     with pytest.MonkeyPatch.context() as m:
         m.setattr(bpmn, "write", functools.partial(_bpmn_xml.write, pretty=True))
         pretty = emit_bpmn(defn).content
-    assert pretty is not None and _meaning(pretty) == _meaning(now)
-    assert (len(pretty) > len(now)) and pretty.replace(b"\n", b"").replace(b"  ", b"") != b""
+    assert pretty is not None and len(pretty) > len(now) and _meaning(pretty) == _meaning(now)

@@ -704,7 +704,7 @@ def _numbered(edges: tuple[Edge, ...]) -> tuple[Edge, ...]:
     """The edges with each sequence flow named ``Flow_<n>``, numbered in the order of the
     process. The names the layout gives (``Flow_<source>__<target>``) repeat two node ids, and a
     flow's id is written five times (the flow, the incoming and outgoing references, the
-    diagram edge and its id): half of the bytes of a file. Associations keep their names."""
+    diagram edge and its id): a third of the bytes of a file. Associations keep their names."""
     out: list[Edge] = []
     n = 0
     for e in edges:
