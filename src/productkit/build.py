@@ -344,7 +344,7 @@ def _compile_and_write(ctx: CheckContext, root: Path, out: Path, previous: _Prev
     kept = [{**d.to_json(), "file": relative(d.location.file)} for d in result.diagnostics]
     manifest = _manifest(plan.entries, changes[0], options, {n: plan.files.sha(n) for n in plan.files},
                          {"fingerprint": fingerprint, "diagnostics": kept}, documents)
-    plan.files.memory["manifest.json"] = ir.pretty_json(manifest).encode()
+    plan.files.memory["manifest.json"] = ir.compact_json(manifest).encode()
     if release.sign is not None:
         plan.files.memory[SIGNATURE_FILE] = sign_manifest(plan.files.memory["manifest.json"], release.sign)
     try:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -11,7 +10,7 @@ import networkx as nx
 from .assemble import START, Assembly, is_finally
 from .compile import compile_product, json_value
 from .docs._words import condition_words, duration_words
-from .ir import dump
+from .ir import full_json
 
 __all__ = ["explain_channel_text", "explain_line_text", "explain_text", "graph_source", "line_text", "reduced_edges"]
 
@@ -81,7 +80,7 @@ def _policies(rp: Any) -> list[str]:
 
 def _steps_of(asm: Assembly) -> dict[str, Any]:
     """The compiled steps as JSON data: channels, conditions, error routes, compensations, waits."""
-    steps: dict[str, Any] = json.loads(dump(compile_product(asm)))["steps"]
+    steps: dict[str, Any] = full_json(compile_product(asm))["steps"]
     return steps
 
 
@@ -182,7 +181,7 @@ def explain_channel_text(asm: Any, channel: str) -> str:
     left out, the screens with their fields, and the rules every application meets."""
     assert isinstance(asm, Assembly)
     rp = asm.product
-    defn = json.loads(dump(compile_product(asm)))
+    defn = full_json(compile_product(asm))
     steps = defn["steps"]
     on = [s for s in asm.order if channel in steps[s]["channels"]]
     lines = [f"{rp.model.kind} {rp.model.id} {rp.model.version} on {channel}: {rp.model.name.en} / "

@@ -4,6 +4,7 @@ lines, components and dictionaries with who uses them, and the scenarios with th
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 from collections.abc import Mapping
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..diagnostics import Diagnostic, Location, Severity
+from ..ir import expanded
 from ..options import Options
 from ..validate import validate
 
@@ -106,6 +108,10 @@ def _product(build_dir: Path, entry: Any, manifest: Mapping[str, Any], out: list
     definition = _read(build_dir / rel, out)
     if not isinstance(definition, dict):
         return None
+    # The file leaves out fields equal to their defaults, which the pages read; a definition of
+    # another format is shown as it is.
+    with contextlib.suppress(ValueError):
+        definition = expanded(definition)
     forms = {step: {ch: form for ch, f in sorted(by.items()) if isinstance(form := _read(build_dir / f, out), dict)}
              for step, by in sorted(by_step.items())}
     change = next((c for c in manifest.get("changes", {}).get("products", [])

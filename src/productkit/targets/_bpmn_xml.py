@@ -3,11 +3,12 @@
 The output depends only on the graph: namespaces, attributes and elements are written in a
 fixed order, so the same graph gives the same bytes.
 
-The bytes are those lxml (libxml2) writes for the tree :func:`_lxml_write` builds, pretty
-printed. Building that tree costs more than the rest of the emitter, so :func:`write` writes
-the same text directly, escaping as libxml2 does. Anything out of the ordinary (a string lxml
-refuses, a value that is not a ``str``, an unknown prefix, a gateway with two default flows)
-goes to the lxml writer instead, which then writes it or raises exactly what it always did.
+The bytes are those lxml (libxml2) writes for the tree :func:`_lxml_write` builds: compact
+(what the build writes: indentation was a tenth of every file), or pretty printed. Building
+that tree costs more than the rest of the emitter, so :func:`write` writes the same text
+directly, escaping as libxml2 does. Anything out of the ordinary (a string lxml refuses, a
+value that is not a ``str``, an unknown prefix, a gateway with two default flows) goes to the
+lxml writer instead, which then writes it or raises exactly what it always did.
 """
 
 from __future__ import annotations
@@ -49,12 +50,13 @@ class Document:
     documentation: str | None = None
 
 
-def write(doc: Document) -> bytes:
-    """The BPMN 2.0 XML text of ``doc``, UTF-8 with an XML declaration."""
+def write(doc: Document, *, pretty: bool = False) -> bytes:
+    """The BPMN 2.0 XML text of ``doc``, UTF-8 with an XML declaration: compact (no whitespace
+    between elements, a final newline), or with ``pretty`` indented, one element a line."""
     try:
-        text = _Writer().document(doc)
+        text = _Writer(pretty).document(doc)
     except Exception:  # the lxml writer decides: it writes it or raises
-        return _lxml_write(doc)
+        return _lxml_write(doc, pretty)
     return _DECLARATION + text.encode("utf-8")
 
 
@@ -144,76 +146,80 @@ def _inline(spec: El) -> str:
 
 
 class _Writer:
-    """Lines of pretty-printed XML: two spaces of indent per level, one element a line."""
+    """The XML text: compact (no whitespace between elements), or pretty printed with two
+    spaces of indent per level and one element a line, as libxml2 writes each."""
 
-    def __init__(self) -> None:
+    def __init__(self, pretty: bool) -> None:
         self.out: list[str] = []
+        self.nl = "\n" if pretty else ""
+        self.pads = tuple(("  " * level) if pretty else "" for level in range(64))
 
-    def el(self, spec: El, pad: str) -> None:
+    def el(self, spec: El, level: int) -> None:
+        pad, nl = self.pads[level], self.nl
         if spec.text is not None:
-            self.out.append(pad + _inline(spec) + "\n")
+            self.out.append(pad + _inline(spec) + nl)
             return
         tag = _name(spec.tag)
         head = f"{pad}<{tag}{_attrs(spec.attrs)}"
         if not spec.children:
-            self.out.append(head + "/>\n")
+            self.out.append(head + "/>" + nl)
             return
-        self.out.append(head + ">\n")
-        inner = pad + "  "
+        self.out.append(head + ">" + nl)
         for child in spec.children:
-            self.el(child, inner)
-        self.out.append(f"{pad}</{tag}>\n")
+            self.el(child, level + 1)
+        self.out.append(f"{pad}</{tag}>{nl}")
 
-    def extensions(self, extensions: Sequence[El], pad: str) -> None:
+    def extensions(self, extensions: Sequence[El], level: int) -> None:
         if extensions:
-            self.out.append(f"{pad}<bpmn:extensionElements>\n")
+            pad, nl = self.pads[level], self.nl
+            self.out.append(f"{pad}<bpmn:extensionElements>{nl}")
             for spec in extensions:
-                self.el(spec, pad + "  ")
-            self.out.append(f"{pad}</bpmn:extensionElements>\n")
+                self.el(spec, level + 1)
+            self.out.append(f"{pad}</bpmn:extensionElements>{nl}")
 
     def document(self, doc: Document) -> str:
         ids = [doc.process_id, *[i for i, _ in doc.errors], *[n.id for n in doc.nodes],
                *[i for e in doc.edges for i in (e.id, e.source, e.target)]]
         if _SPECIAL.search(" ".join(ids)) is not None:
             raise _Unusual("an id to escape")  # ids are NCNames: written as they are
-        out = self.out
+        out, nl, p1 = self.out, self.nl, self.pads[1]
         namespaces = "".join([f' xmlns:{p}="{uri}"' for p, uri in NS.items()])
         out.append(f'<bpmn:definitions{namespaces} id="Definitions_{doc.process_id}" '
                    'targetNamespace="https://productkit.dev/bpmn" exporter="productkit" '
                    f'modeler:executionPlatform="{EXECUTION_PLATFORM}" '
-                   f'modeler:executionPlatformVersion="{EXECUTION_PLATFORM_VERSION}">\n')
+                   f'modeler:executionPlatformVersion="{EXECUTION_PLATFORM_VERSION}">{nl}')
         self.process(doc)
-        out.extend([f'  <bpmn:error id="{i}" name="{_attr(c)}" errorCode="{_attr(c)}"/>\n'
+        out.extend([f'{p1}<bpmn:error id="{i}" name="{_attr(c)}" errorCode="{_attr(c)}"/>{nl}'
                     for i, c in doc.errors])
         self.diagram(doc)
         out.append("</bpmn:definitions>\n")
         return "".join(out)
 
     def process(self, doc: Document) -> None:
-        out = self.out
-        head = f'  <bpmn:process id="{doc.process_id}" name="{_attr(doc.process_name)}" isExecutable="true"'
+        out, nl, (p1, p2, p3) = self.out, self.nl, self.pads[1:4]
+        head = f'{p1}<bpmn:process id="{doc.process_id}" name="{_attr(doc.process_name)}" isExecutable="true"'
         if not (doc.documentation or doc.extensions or doc.nodes or doc.edges):
-            out.append(head + "/>\n")
+            out.append(head + "/>" + nl)
             return
-        out.append(head + ">\n")
+        out.append(head + ">" + nl)
         if doc.documentation:
-            out.append(f"    <bpmn:documentation>{_text(doc.documentation)}</bpmn:documentation>\n")
-        self.extensions(doc.extensions, "    ")
+            out.append(f"{p2}<bpmn:documentation>{_text(doc.documentation)}</bpmn:documentation>{nl}")
+        self.extensions(doc.extensions, 2)
         flows, incoming, outgoing = _flows(doc)
         for node in doc.nodes:
             self.node(node, incoming.get(node.id, ()), outgoing.get(node.id, ()))
         for e in flows:
             name = f' name="{_attr(e.name)}"' if e.name else ""
-            head = f'    <bpmn:sequenceFlow id="{e.id}"{name} sourceRef="{e.source}" targetRef="{e.target}"'
+            head = f'{p2}<bpmn:sequenceFlow id="{e.id}"{name} sourceRef="{e.source}" targetRef="{e.target}"'
             if e.condition is None:
-                out.append(head + "/>\n")
+                out.append(head + "/>" + nl)
                 continue
-            out.append(f'{head}>\n      <bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">'
-                       f"{_text(e.condition)}</bpmn:conditionExpression>\n    </bpmn:sequenceFlow>\n")
-        out.extend([f'    <bpmn:association id="{e.id}" associationDirection="One" '
-                    f'sourceRef="{e.source}" targetRef="{e.target}"/>\n'
+            out.append(f'{head}>{nl}{p3}<bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">'
+                       f"{_text(e.condition)}</bpmn:conditionExpression>{nl}{p2}</bpmn:sequenceFlow>{nl}")
+        out.extend([f'{p2}<bpmn:association id="{e.id}" associationDirection="One" '
+                    f'sourceRef="{e.source}" targetRef="{e.target}"/>{nl}'
                     for e in doc.edges if e.association])
-        out.append("  </bpmn:process>\n")
+        out.append(f"{p1}</bpmn:process>{nl}")
 
     def node(self, node: Node, incoming: Sequence[str], out: Sequence[Edge]) -> None:
         head = f' id="{node.id}" name="{_attr(node.name)}"' if node.name else f' id="{node.id}"'
@@ -226,43 +232,43 @@ class _Writer:
         if default is not None:
             head += f' default="{default}"'
         tag = _name(f"bpmn:{node.tag}")
-        lines = self.out
+        lines, nl, (p2, p3) = self.out, self.nl, self.pads[2:4]
         if not (node.documentation or node.extensions or incoming or out or node.body):
-            lines.append(f"    <{tag}{head}/>\n")
+            lines.append(f"{p2}<{tag}{head}/>{nl}")
             return
-        lines.append(f"    <{tag}{head}>\n")
+        lines.append(f"{p2}<{tag}{head}>{nl}")
         if node.documentation:
-            lines.append(f"      <bpmn:documentation>{_text(node.documentation)}</bpmn:documentation>\n")
-        self.extensions(node.extensions, "      ")
-        lines.extend([f"      <bpmn:incoming>{i}</bpmn:incoming>\n" for i in incoming])
-        lines.extend([f"      <bpmn:outgoing>{e.id}</bpmn:outgoing>\n" for e in out])
+            lines.append(f"{p3}<bpmn:documentation>{_text(node.documentation)}</bpmn:documentation>{nl}")
+        self.extensions(node.extensions, 3)
+        lines.extend([f"{p3}<bpmn:incoming>{i}</bpmn:incoming>{nl}" for i in incoming])
+        lines.extend([f"{p3}<bpmn:outgoing>{e.id}</bpmn:outgoing>{nl}" for e in out])
         for spec in node.body:
-            self.el(spec, "      ")
-        lines.append(f"    </{tag}>\n")
+            self.el(spec, 3)
+        lines.append(f"{p2}</{tag}>{nl}")
 
     def diagram(self, doc: Document) -> None:
-        out = self.out
+        out, nl, (p1, p2, p3, p4) = self.out, self.nl, self.pads[1:5]
         pid = doc.process_id
-        out.append(f'  <bpmndi:BPMNDiagram id="BPMNDiagram_{pid}">\n'
-                   f'    <bpmndi:BPMNPlane id="BPMNPlane_{pid}" bpmnElement="{pid}"')
+        out.append(f'{p1}<bpmndi:BPMNDiagram id="BPMNDiagram_{pid}">{nl}'
+                   f'{p2}<bpmndi:BPMNPlane id="BPMNPlane_{pid}" bpmnElement="{pid}"')
         if not (doc.nodes or doc.edges):
-            out.append("/>\n  </bpmndi:BPMNDiagram>\n")
+            out.append(f"/>{nl}{p1}</bpmndi:BPMNDiagram>{nl}")
             return
-        out.append(">\n")
+        out.append(">" + nl)
         for node in doc.nodes:
             b = node.bounds
             marker = ' isMarkerVisible="true"' if node.tag == "exclusiveGateway" else ""
-            out.append(f'      <bpmndi:BPMNShape id="{node.id}_di" bpmnElement="{node.id}"{marker}>\n'
-                       f'        <dc:Bounds x="{b.x:d}" y="{b.y:d}" width="{b.width:d}" '
-                       f'height="{b.height:d}"/>\n      </bpmndi:BPMNShape>\n')
+            out.append(f'{p3}<bpmndi:BPMNShape id="{node.id}_di" bpmnElement="{node.id}"{marker}>{nl}'
+                       f'{p4}<dc:Bounds x="{b.x:d}" y="{b.y:d}" width="{b.width:d}" '
+                       f'height="{b.height:d}"/>{nl}{p3}</bpmndi:BPMNShape>{nl}')
         for e in sorted(doc.edges, key=lambda e: e.association):  # the order of the process
-            head = f'      <bpmndi:BPMNEdge id="{e.id}_di" bpmnElement="{e.id}"'
+            head = f'{p3}<bpmndi:BPMNEdge id="{e.id}_di" bpmnElement="{e.id}"'
             if not e.waypoints:
-                out.append(head + "/>\n")
+                out.append(head + "/>" + nl)
                 continue
-            points = "".join([f'        <di:waypoint x="{x:d}" y="{y:d}"/>\n' for x, y in e.waypoints])
-            out.append(f"{head}>\n{points}      </bpmndi:BPMNEdge>\n")
-        out.append("    </bpmndi:BPMNPlane>\n  </bpmndi:BPMNDiagram>\n")
+            points = "".join([f'{p4}<di:waypoint x="{x:d}" y="{y:d}"/>{nl}' for x, y in e.waypoints])
+            out.append(f"{head}>{nl}{points}{p3}</bpmndi:BPMNEdge>{nl}")
+        out.append(f"{p2}</bpmndi:BPMNPlane>{nl}{p1}</bpmndi:BPMNDiagram>{nl}")
 
 
 # the lxml writer: what the direct writer writes, and the judge of anything unusual ---------
@@ -294,7 +300,7 @@ def _el(parent: etree._Element, spec: El) -> None:
         _el(el, child)
 
 
-def _lxml_write(doc: Document) -> bytes:
+def _lxml_write(doc: Document, pretty: bool) -> bytes:
     root = etree.Element(_q("bpmn:definitions"), nsmap=NS)
     for key, value in (("id", f"Definitions_{doc.process_id}"),
                        ("targetNamespace", "https://productkit.dev/bpmn"),
@@ -306,8 +312,8 @@ def _lxml_write(doc: Document) -> bytes:
     for error_id, code in doc.errors:
         _sub(root, "bpmn:error", [("id", error_id), ("name", code), ("errorCode", code)])
     _lxml_diagram(root, doc)
-    body = etree.tostring(root, encoding="UTF-8", pretty_print=True)
-    return _DECLARATION + bytes(body)
+    body = bytes(etree.tostring(root, encoding="UTF-8", pretty_print=pretty))
+    return _DECLARATION + (body if pretty else body + b"\n")
 
 
 def _lxml_process(root: etree._Element, doc: Document) -> None:

@@ -158,6 +158,14 @@ def _shift(items: tuple[T | Shift[T], ...], dx: int, dy: int) -> tuple[T | Shift
     return (Shift(dx, dy, items),) if items else ()
 
 
+def _walk(items: tuple[T | Shift[T], ...], out: list[T]) -> None:
+    for item in items:
+        if isinstance(item, Shift):
+            _walk(item.items, out)
+        else:
+            out.append(item)
+
+
 def _draw(items: tuple[T | Shift[T], ...], dx: int, dy: int, out: list[T]) -> None:
     for item in items:
         if isinstance(item, Shift):
@@ -196,6 +204,15 @@ class Frag:
         """This fragment without its exit: nothing flows on after it."""
         return Frag(self.nodes, self.edges, self.width, self.up, self.down, self.entry, None,
                     self.gotos)
+
+    def parts(self) -> tuple[tuple[Node, ...], tuple[Edge, ...]]:
+        """The nodes and the flows in the order of :meth:`drawn`, not yet moved to their place
+        (what only needs their ids and references)."""
+        nodes: list[Node] = []
+        edges: list[Edge] = []
+        _walk(self.nodes, nodes)
+        _walk(self.edges, edges)
+        return tuple(nodes), tuple(edges)
 
     def drawn(self) -> tuple[tuple[Node, ...], tuple[Edge, ...]]:
         """The nodes and the flows, each at its place."""
@@ -272,7 +289,7 @@ def task_with_routes(task: Node, routes: Sequence[Route]) -> Frag:
     task = task.placed(Bounds(tb.x, tb.y, max(tb.width, span + 54), tb.height))
     t = task.bounds
     frag = Frag((task,), (), t.width, -t.y, t.y + t.height, task, task)
-    ends = [place_row(r.nodes) for r in reversed(ordered) if isinstance(r, EndRoute)]  # nearest first
+    ends = [extent(r.nodes) for r in reversed(ordered) if isinstance(r, EndRoute)]  # nearest first
     ys = row_heights(ends)
     rows = len(ends)
     jumps = any(isinstance(r, GotoRoute) for r in ordered)
@@ -286,7 +303,7 @@ def task_with_routes(task: Node, routes: Sequence[Route]) -> Frag:
             extra = Frag((boundary,), (), cx + eb.width // 2, 0, port[1], boundary, None,
                          (Goto(boundary.id, port, route.target),))
         elif isinstance(route, CompensationRoute):
-            below = ys[-1] + ends[-1].down + ROW - 28 if ends else ROW0 - 10
+            below = ys[-1] + ends[-1][1] + ROW - 28 if ends else ROW0 - 10
             extra = _handler(boundary, route, below, jumps)
         else:
             rows -= 1
@@ -295,15 +312,23 @@ def task_with_routes(task: Node, routes: Sequence[Route]) -> Frag:
     return frag
 
 
-def row_heights(rows: Sequence[Frag]) -> list[int]:
-    """The axis heights of rows stacked below an element, nearest first: ``ROW`` apart, or
-    further when a row is taller than a row of events (a finally block)."""
+def extent(row: Row) -> tuple[int, int]:
+    """How far ``row`` reaches above and below its axis (``up``, ``down`` of
+    :func:`place_row`), without placing it."""
+    if isinstance(row, Frag):
+        return row.up, row.down
+    return max(-n.bounds.y for n in row), max(n.bounds.y + n.bounds.height for n in row)
+
+
+def row_heights(rows: Sequence[tuple[int, int]]) -> list[int]:
+    """The axis heights of rows stacked below an element (their :func:`extent`), nearest first:
+    ``ROW`` apart, or further when a row is taller than a row of events (a finally block)."""
     ys: list[int] = []
-    for i, row in enumerate(rows):
+    for i, (up, _) in enumerate(rows):
         if i == 0:
-            ys.append(max(ROW0, row.up + ROW))
+            ys.append(max(ROW0, up + ROW))
         else:
-            ys.append(ys[-1] + max(ROW, rows[i - 1].down + row.up + 20))
+            ys.append(ys[-1] + max(ROW, rows[i - 1][1] + up + 20))
     return ys
 
 
@@ -376,7 +401,7 @@ def decision(gateway: Node, branches: Sequence[EndBranch | GotoBranch]) -> Frag:
     frag = g
     row = 0
     x0 = gn.bounds.x + gn.bounds.width + 30
-    ys = row_heights([place_row(b.nodes) for b in branches if isinstance(b, EndBranch)])
+    ys = row_heights([extent(b.nodes) for b in branches if isinstance(b, EndBranch)])
     for branch in branches:
         if isinstance(branch, GotoBranch):
             jump = Goto(gn.id, gn.bounds.bottom_mid, branch.target, branch.condition, branch.name,
@@ -400,7 +425,7 @@ def end_branch(split: Node, nodes: Row, condition: str, label: str) -> Frag:
     outcome and end events; the gateway's default flow continues the sequence."""
     s = single(split)
     sn = s.entry
-    (y,) = row_heights([place_row(nodes)])
+    (y,) = row_heights([extent(nodes)])
     r = place_row(nodes, s.width + GAP, y)
     first = r.entry
     edge = _edge(sn, first, [sn.bounds.bottom_mid, (sn.bounds.center_x, y), first.bounds.left_mid],

@@ -1,10 +1,11 @@
 """The BPMN target: one BPMN 2.0 document for Camunda 8.6 (Zeebe) per workflow definition.
 
-How the workflow definition maps to BPMN (ids derive from step ids, so they are stable):
+How the workflow definition maps to BPMN (element ids derive from step ids, so they are stable):
 
 ============================  ===============================================================
 workflow definition           BPMN
 ============================  ===============================================================
+sequence flows                ``Flow_<n>``, numbered in the order of the process
 the product version           one executable process ``<id>_v<version>``, ``zeebe:versionTag``
 flow start / normal end       none start event ``StartEvent``; none end event
                               ``EndEvent_completed`` that sets ``outcome = "completed"``
@@ -196,6 +197,7 @@ class _Ctx(EmitContext):
     positions: dict[str, tuple[int, ...]] = field(default_factory=dict)  # step -> place in flow
     compensable: tuple[str, ...] = ()  # service steps with a compensation, in flow order
     feel: FeelScope | None = None  # translates the definition's CEL conditions
+    draft: bool = False  # composed for its problems only: no Zeebe extensions (they report none)
 
     def label(self, label: Label | None, fallback: str) -> str:
         if label is None:
@@ -216,17 +218,22 @@ class BpmnTarget(Target[_Ctx, Frag]):
         return xsd_problems(files)
 
     def emit(self, defn: WorkflowDefinition) -> Emitted:
-        ctx, nodes, edges = self._drawn(defn)
-        return ctx.finish(write(self._document(defn, nodes, edges, ctx)))
+        ctx, whole = self._composed(defn)
+        nodes, edges = whole.moved(_MARGIN_X, whole.up + _MARGIN_Y).drawn()
+        _check_ids(nodes, edges, ctx)
+        return ctx.finish(write(self._document(defn, nodes, _numbered(edges), ctx)))
 
     def problems(self, defn: WorkflowDefinition) -> tuple[Diagnostic, ...]:
-        """What :meth:`emit` reports, without writing the document (``validate`` asks this)."""
-        return tuple(self._drawn(defn)[0].diagnostics)
+        """What :meth:`emit` reports, without placing or writing anything (``validate`` asks
+        this): the elements are checked where the composition left them."""
+        ctx, whole = self._composed(defn, draft=True)
+        _check_ids(*whole.parts(), ctx)
+        return tuple(ctx.diagnostics)
 
-    def _drawn(self, defn: WorkflowDefinition) -> tuple[_Ctx, tuple[Node, ...], tuple[Edge, ...]]:
-        """The process as laid-out nodes and edges, and the context holding its problems."""
+    def _composed(self, defn: WorkflowDefinition, draft: bool = False) -> tuple[_Ctx, Frag]:
+        """The process as one composed fragment, and the context holding its problems."""
         ctx = _Ctx(defn, self.name, output=self.location(defn), language=self.options.language,
-                   feel=FeelScope.of_definition(defn))
+                   feel=FeelScope.of_definition(defn), draft=draft)
         ctx.positions = _positions(defn.flow)
         ctx.compensable = tuple(s for s in ctx.positions if s in defn.steps
                                 and defn.steps[s].kind == "service"
@@ -243,9 +250,7 @@ class BpmnTarget(Target[_Ctx, Frag]):
         whole = chain(parts)
         if whole.gotos:
             ctx.problem("an error route jumps to a step outside its sequence", "flow", code="PK900")
-        nodes, edges = whole.moved(_MARGIN_X, whole.up + _MARGIN_Y).drawn()
-        _check_ids(nodes, edges, ctx)
-        return ctx, nodes, edges
+        return ctx, whole
 
     def _document(self, defn: WorkflowDefinition, nodes: tuple[Node, ...],
                   edges: tuple[Edge, ...], ctx: _Ctx) -> Document:
@@ -292,7 +297,7 @@ class BpmnTarget(Target[_Ctx, Frag]):
         if not step.handler:
             ctx.problem(f"service step '{step.id}' has no handler (the job type)",
                         "steps", step.id, "handler")
-        extensions = (task_definition(step), *headers(step), *io_mapping(step))
+        extensions = _job(step, ctx)
         task = make_node(_eid("Task", step.id), "serviceTask", ctx.label(step.title, step.id),
                          extensions=extensions)
         routes: list[EndRoute | GotoRoute | CompensationRoute] = [*self._routes(step, ctx)]
@@ -323,7 +328,7 @@ class BpmnTarget(Target[_Ctx, Frag]):
                                  (("candidateGroups", ",".join(step.candidate_groups)),)))
         if step.due:
             extensions.append(El("zeebe:taskSchedule", (("dueDate", f'=now() + duration("{step.due}")'),)))
-        extensions.extend(field_outputs(step))
+        extensions.extend(() if ctx.draft else field_outputs(step))
         task = make_node(_eid("Task", step.id), "userTask", ctx.label(step.title, step.id),
                          extensions=tuple(extensions))
         frag = task_with_routes(task, self._timeout(step, ctx))
@@ -397,7 +402,7 @@ class BpmnTarget(Target[_Ctx, Frag]):
     def _finally_step(self, step: Step, ctx: _Ctx, key: tuple[str, ...]) -> Frag:
         name = (*key, step.id)
         carry = "#".join((*name, "continue"))
-        extensions = (task_definition(step), *headers(step), *io_mapping(step))
+        extensions = _job(step, ctx)
         task = make_node(_eid("Finally", *name), "serviceTask", ctx.label(step.title, step.id),
                          extensions=extensions)
         ctx.errors.add(FAILED_ERROR)
@@ -540,8 +545,8 @@ class BpmnTarget(Target[_Ctx, Frag]):
             body=(El("bpmn:compensateEventDefinition"),))
         retries = step.retry.max_attempts if step.retry else 1
         definition = El("zeebe:taskDefinition", (("type", handler_type), ("retries", str(retries))))
-        extensions = (definition, *headers(step, (("productkit.compensates", step.id),)),
-                      *undo_inputs(step))
+        extensions = () if ctx.draft else (
+            definition, *headers(step, (("productkit.compensates", step.id),)), *undo_inputs(step))
         handler = make_node(_eid("Undo", step.id), "serviceTask",
                             f"undo {ctx.label(step.title, step.id)}",
                             attrs=(("isForCompensation", "true"),), extensions=extensions)
@@ -559,6 +564,13 @@ class BpmnTarget(Target[_Ctx, Frag]):
 def emit_bpmn(defn: WorkflowDefinition, *, language: str = "zh-CN") -> Emitted:
     """The BPMN document of ``defn`` and the problems found; ``content`` is None on error."""
     return BpmnTarget(Options(language=language)).emit(defn)
+
+
+def _job(step: Step, ctx: _Ctx) -> tuple[El, ...]:
+    """A service task's Zeebe extensions: job type and retries, headers, input and output mappings."""
+    if ctx.draft:
+        return ()
+    return (task_definition(step), *headers(step), *io_mapping(step))
 
 
 def _carry_on(step: Step) -> str:
@@ -686,6 +698,21 @@ def _outcome_setter(key: tuple[str, ...], outcome: str, message: str | None) -> 
 
 
 
+
+
+def _numbered(edges: tuple[Edge, ...]) -> tuple[Edge, ...]:
+    """The edges with each sequence flow named ``Flow_<n>``, numbered in the order of the
+    process. The names the layout gives (``Flow_<source>__<target>``) repeat two node ids, and a
+    flow's id is written five times (the flow, the incoming and outgoing references, the
+    diagram edge and its id): a third of the bytes of a file. Associations keep their names."""
+    out: list[Edge] = []
+    n = 0
+    for e in edges:
+        if not e.association:
+            n += 1
+            e = Edge(f"Flow_{n}", e.source, e.target, e.waypoints, e.name, e.condition)
+        out.append(e)
+    return tuple(out)
 
 
 def _check_ids(nodes: tuple[Node, ...], edges: tuple[Edge, ...], ctx: _Ctx) -> None:

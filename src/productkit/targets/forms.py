@@ -13,7 +13,7 @@ from jsonschema import Draft7Validator
 
 from ..diagnostics import Diagnostic, Location, Severity
 from ..forms import forms_of, gaps
-from ..ir import WorkflowDefinition, pretty_json
+from ..ir import WorkflowDefinition, compact_json
 from .base import BuildView, EmitContext, Emitted, Target, register
 
 __all__ = ["FormsTarget"]
@@ -51,7 +51,7 @@ class FormsTarget(Target[EmitContext, None]):
 
     def emit(self, defn: WorkflowDefinition) -> Emitted:
         folder = self.location(defn)
-        files = {f"{folder}{sid}.{channel}.json": pretty_json(form).encode("utf-8")
+        files = {f"{folder}{sid}.{channel}.json": compact_json(form).encode("utf-8")
                  for sid, per_channel in forms_of(defn).items() for channel, form in per_channel.items()}
         where = defn.source or f"{defn.id}@{defn.version}"
         notes = tuple(Diagnostic("PK501", f"step {sid}, field {path}: {why}", Location(where, path=("steps", sid)),

@@ -24,7 +24,7 @@ import semantic_version
 from jsonschema import Draft7Validator
 
 from ..forms import data_schema, forms_of
-from ..ir import WorkflowDefinition, load, pretty_json
+from ..ir import WorkflowDefinition, compact_json, load
 from ..offer import OPEN_API, PARTNER_CONTEXT, PROBLEMS, TERMS_SCHEMA, terms
 from .base import BuildView, Emitted, Target, register
 
@@ -61,14 +61,14 @@ class OpenApiTarget(Target[Any, None]):
         if OPEN_API not in defn.channels:
             return Emitted(self.name, {}, (), "")
         where = self.location(defn)
-        return Emitted(self.name, {where: pretty_json(_part(defn)).encode("utf-8")}, (), where)
+        return Emitted(self.name, {where: compact_json(_part(defn)).encode("utf-8")}, (), where)
 
     def combine(self, parts: Mapping[str, bytes], build: BuildView) -> dict[str, bytes]:
         offered = sorted((part for part in (orjson.loads(data) for data in parts.values())
                           if _offered(part, build.release_date)),
                          key=lambda p: (p["product"], semantic_version.Version(p["version"])))
         examples = _examples(build, offered)
-        return {DOCUMENT: pretty_json(document(offered, examples, build.release_date)).encode("utf-8")}
+        return {DOCUMENT: compact_json(document(offered, examples, build.release_date)).encode("utf-8")}
 
     def verify(self, files: Mapping[str, bytes], build: BuildView | None = None) -> Iterator[tuple[str, str]]:
         """The document passes the OpenAPI 3.1 specification's schema (openapi-spec-validator
