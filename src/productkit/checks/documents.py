@@ -62,7 +62,6 @@ def check_declarations(ctx: CheckContext) -> Iterator[Diagnostic]:
                                  entry.doc.loc(path + ("ref",)),
                                  hint=did_you_mean(spec.ref, ctx.dictionary))
                 continue
-            declared = ctx.dictionary_loc(spec.ref) if spec.ref else None
             effective = effective_spec(spec, ctx.dictionary)
             kind = get(effective.type)
             if path[0] != "parameters" and kind is not None and not kind.data:
@@ -70,8 +69,11 @@ def check_declarations(ctx: CheckContext) -> Iterator[Diagnostic]:
                                  "parameter can be", entry.doc.loc(path + ("type" if spec.type else "ref",)),
                                  hint="declare it under parameters and read it in expressions")
                 continue
-            for problem in check_spec(effective):
-                yield problem_diagnostic(problem, entry, path, declared)
+            problems = check_spec(effective)
+            if problems:  # where the dictionary declares it is looked up only for a message
+                declared = ctx.dictionary_loc(spec.ref) if spec.ref else None
+                for problem in problems:
+                    yield problem_diagnostic(problem, entry, path, declared)
 
 
 def check_effective(ctx: CheckContext) -> Iterator[Diagnostic]:

@@ -53,10 +53,13 @@ class FormsTarget(Target[EmitContext, None]):
         folder = self.location(defn)
         files = {f"{folder}{sid}.{channel}.json": compact_json(form).encode("utf-8")
                  for sid, per_channel in forms_of(defn).items() for channel, form in per_channel.items()}
+        return Emitted(self.name, files, self.problems(defn), folder)
+
+    def problems(self, defn: WorkflowDefinition) -> tuple[Diagnostic, ...]:
+        """What :meth:`emit` reports (the constraints a form cannot carry), without rendering."""
         where = defn.source or f"{defn.id}@{defn.version}"
-        notes = tuple(Diagnostic("PK501", f"step {sid}, field {path}: {why}", Location(where, path=("steps", sid)),
-                                 severity=Severity.WARNING) for sid, path, why in gaps(defn))
-        return Emitted(self.name, files, notes, folder)
+        return tuple(Diagnostic("PK501", f"step {sid}, field {path}: {why}", Location(where, path=("steps", sid)),
+                                severity=Severity.WARNING) for sid, path, why in gaps(defn))
 
     def verify(self, files: Mapping[str, bytes], build: BuildView | None = None) -> Iterator[tuple[str, str]]:
         """Every form's schema is a valid JSON Schema draft-07 (checked by its meta-schema), the
