@@ -194,8 +194,9 @@ def test_the_release_date_is_sealed(catalogue: Path, tmp_path: Path) -> None:
     out = tmp_path / "b"
     build([catalogue], out, OPTS)
     path = out / "manifest.json"
-    path.write_text(path.read_text("utf-8").replace('"release_date": "2026-09-30"', '"release_date": "2027-09-30"'),
-                    "utf-8")
+    manifest = json.loads(path.read_text("utf-8"))
+    assert manifest["release_date"] == "2026-09-30"
+    path.write_text(json.dumps({**manifest, "release_date": "2027-09-30"}), "utf-8")
     with pytest.raises(CatalogError) as refused:
         Catalog.load(out)
     assert [p.code for p in refused.value.problems] == ["PK603"]
