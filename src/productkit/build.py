@@ -134,15 +134,21 @@ def _selected(pid: str, select: Sequence[str]) -> bool:
 _Made = tuple[dict[str, Any], dict[str, str], list[Diagnostic]]
 
 
-def _emitter(root: Path, options: Options, stage: Stage) -> Callable[[Assembly], tuple[_Made, tuple[Diagnostic, ...]]]:
+def _emitter(root: Path, options: Options, stage: Stage, select: Sequence[str] = ()
+             ) -> Callable[[Assembly], tuple[_Made | None, tuple[Diagnostic, ...]]]:
     """Compile and emit one clean product into ``stage`` (in whichever process checked it): its
-    output, and the targets' diagnostics about it."""
+    output, and the targets' diagnostics about it. A product the selection leaves out is only
+    asked about (its previous output, if any, is kept)."""
     relative, resolve_date = _relative_to(root), _date_resolver(options)
 
-    def make(asm: Assembly) -> tuple[_Made, tuple[Diagnostic, ...]]:
+    def make(asm: Assembly) -> tuple[_Made | None, tuple[Diagnostic, ...]]:
         from .compile import compile_product  # imported only when something is compiled
 
         defn = compile_product(asm, resolve_date, relative, options.calendar)
+        if not _selected(asm.product.model.id, select):
+            registry = load_targets()
+            return None, tuple(d for name in options.targets if name in registry
+                               for d in registry[name](options).problems(defn))
         produced, locations, problems, said = _artifacts(defn, options)
         for name, data in produced.items():
             stage.write(name, data)
@@ -272,8 +278,7 @@ def build(paths: Sequence[Path | str] = (), out: Path = Path("build"), options: 
     except OutputRefused as exc:
         result.diagnostics.append(Diagnostic("PK505", str(exc), Location(str(out))))
         return result
-    previous = _previous(out)
-    if _up_to_date(previous, out, fingerprint, root, result):
+    if _up_to_date(_previous(out), out, fingerprint, root, result):
         return result
     with contextlib.ExitStack() as stack:
         try:
@@ -281,8 +286,15 @@ def build(paths: Sequence[Path | str] = (), out: Path = Path("build"), options: 
         except OSError as exc:
             result.diagnostics.append(Diagnostic("PK502", f"cannot write the build: {exc}", Location(str(out))))
             return result
-        return _checked_and_written(paths, out, previous, options, select, fingerprint, result, progress,
-                                    release, stage, root)
+        previous = _previous(out)  # again, under the lock: another build may have finished meanwhile
+        if _up_to_date(previous, out, fingerprint, root, result):
+            return result
+        try:
+            return _checked_and_written(paths, out, previous, options, select, fingerprint, result, progress,
+                                        release, stage, root)
+        except OSError as exc:  # writing the stage (in this process or a worker) failed
+            result.diagnostics.append(Diagnostic("PK502", f"cannot write the build: {exc}", Location(str(out))))
+            return result
 
 
 def _checked_and_written(paths: Sequence[Path | str], out: Path, previous: _Previous, options: Options,
@@ -290,7 +302,7 @@ def _checked_and_written(paths: Sequence[Path | str], out: Path, previous: _Prev
                          progress: Callable[[str], None] | None, release: Release, stage: Stage,
                          root: Path) -> BuildResult:
     """Validate (each clean product compiled into ``stage`` as it passes) and write the build."""
-    checked = validate(paths, options, emit=_emitter(root, options, stage))
+    checked = validate(paths, options, emit=_emitter(root, options, stage, select))
     result.diagnostics = list(checked.diagnostics)
     if checked.failed(options.strict):
         return result
@@ -312,14 +324,15 @@ def _compile_and_write(ctx: CheckContext, root: Path, out: Path, previous: _Prev
                        progress: Callable[[str], None] | None, release: Release, stage: Stage) -> BuildResult:
     plan = _plan(ctx, root, options, select, previous, result, stage)
     _keep_versions(ctx, previous, release.keep_versions, plan, result)
-    make = _emitter(root, options, stage)
+    make = _emitter(root, options, stage)  # everything planned, selected or not (a damaged kept one)
 
-    def compile_one(key: Key) -> tuple[_Made, tuple[Diagnostic, ...]]:
+    def compile_one(key: Key) -> tuple[_Made | None, tuple[Diagnostic, ...]]:
         return make(ctx.assemblies[key])  # assembled here, in the worker, when the checks were cached
 
     fresh = [key for _, key, _ in plan.todo if key not in ctx.made]
     # what the checks did not make in passing (their results came from the cache) is made now
     for key, (made, said) in zip(fresh, map_ordered(compile_one, fresh), strict=True):
+        assert made is not None  # this emitter selects everything
         ctx.made[key] = made
         result.diagnostics.extend(d for d in said if d.severity is Severity.ERROR)
     for pid, key, digest in plan.todo:

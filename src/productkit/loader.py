@@ -22,7 +22,8 @@ import yaml
 from .diagnostics import Diagnostic, Location, ProductkitError
 from .types import Plain  # a plain (unquoted) scalar, kept as its source text
 
-__all__ = ["Document", "LoadLimits", "Marks", "Plain", "load_file", "load_text", "pack_document", "unpack_document"]
+__all__ = ["Document", "LoadLimits", "Marks", "Plain", "load_file", "load_text", "pack_document", "read_regular",
+           "unpack_document"]
 
 if not getattr(yaml, "__with_libyaml__", False):  # pragma: no cover - depends on the install
     raise ProductkitError(
@@ -445,7 +446,9 @@ def load_text(text: str, file: str, limits: LoadLimits = LoadLimits()) -> tuple[
     return Document(file, data, builder.marks), []
 
 
-def _read_regular(path: Path, display: str, limits: LoadLimits) -> tuple[bytes | None, Diagnostic | None]:
+def read_regular(path: Path, display: str, limits: LoadLimits) -> tuple[bytes | None, Diagnostic | None]:
+    """The bytes of a regular file within the limits, or the located reason it cannot be read
+    (a FIFO is refused without blocking)."""
     try:
         st = os.stat(path)
     except OSError as exc:
@@ -474,7 +477,7 @@ def load_file(path: Path, display: str | None = None,
               limits: LoadLimits = LoadLimits()) -> tuple[Document | None, list[Diagnostic]]:
     """Read and parse one file; never raises for bad input."""
     name = display if display is not None else str(path)
-    raw, err = _read_regular(path, name, limits)
+    raw, err = read_regular(path, name, limits)
     if err is not None or raw is None:
         return None, [err] if err else []
     text, err = _decode(name, raw)

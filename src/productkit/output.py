@@ -111,10 +111,20 @@ class Stage:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
 
+    def _drop_unlisted(self, listed: set[str], linked: set[str]) -> None:
+        """Remove what was written into the stage but is not part of the build (output of a
+        product the build then kept from before), and what will be linked from the previous build
+        instead: only what the manifest lists is committed."""
+        for path in [p for p in self.folder.rglob("*") if not p.is_dir()]:
+            name = path.relative_to(self.folder).as_posix()
+            if name not in listed or name in linked:
+                path.unlink()
+
     def commit(self, files: Mapping[str, bytes], sources: Mapping[str, Path] | None = None,
                staged: Iterable[str] = ()) -> Path:
         """Write ``files`` (those in ``staged`` are already in the stage), make every file
         durable, and point ``out`` at the new build; returns the build folder."""
+        self._drop_unlisted({*files, MARKER}, set(sources or {}))
         self.write(MARKER, _MARKER_TEXT.encode())
         _write_files(self.folder, files, sources or {}, {*staged, MARKER})
         store, out = self.store, self.out

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
+import traceback
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
@@ -31,9 +33,12 @@ def cores() -> int:
 
 
 def map_ordered(fn: Callable[[_T], _R], items: Sequence[_T], minimum: int = PARALLEL_MIN) -> list[_R]:
-    """``[fn(item) for item in items]``, shared among forked workers when that pays."""
+    """``[fn(item) for item in items]``, shared among forked workers when that pays. A process
+    running other threads (a language server) is never forked: a child could inherit a lock
+    another thread held."""
     workers = min(cores(), _MAX_WORKERS)
-    if workers < 2 or len(items) < minimum or "fork" not in multiprocessing.get_all_start_methods():
+    if (workers < 2 or len(items) < minimum or "fork" not in multiprocessing.get_all_start_methods()
+            or threading.active_count() > 1):
         return [fn(item) for item in items]
     mp = multiprocessing.get_context("fork")
     children = []
@@ -43,10 +48,13 @@ def map_ordered(fn: Callable[[_T], _R], items: Sequence[_T], minimum: int = PARA
         proc.start()
         send.close()
         children.append((recv, proc))
+    # Each child's results are read as they come, while this process works on its own share:
+    # a child never waits on a full pipe.
+    readers = [_Reader(recv) for recv, _ in children]
     try:
         shares = [[fn(item) for item in items[0::workers]]]
-        for recv, proc in children:
-            shares.append(_collect(recv))
+        for reader, (_, proc) in zip(readers, children, strict=True):
+            shares.append(reader.result())
             proc.join()
     finally:
         for _, proc in children:
@@ -58,6 +66,29 @@ def map_ordered(fn: Callable[[_T], _R], items: Sequence[_T], minimum: int = PARA
     return out
 
 
+class _Reader:
+    """A thread receiving one child's results as they are sent."""
+
+    def __init__(self, conn: Any) -> None:
+        self._conn = conn
+        self._out: list[Any] = []
+        self._failure: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._out = _collect(self._conn)
+        except BaseException as exc:  # raised in the caller's thread by result()
+            self._failure = exc
+
+    def result(self) -> list[Any]:
+        self._thread.join()
+        if self._failure is not None:
+            raise self._failure
+        return list(self._out)
+
+
 def _work(fn: Callable[[_T], _R], items: Sequence[_T], conn: Any) -> None:
     # one message per result: neither side ever holds a whole share's results serialised at once
     try:
@@ -65,7 +96,10 @@ def _work(fn: Callable[[_T], _R], items: Sequence[_T], conn: Any) -> None:
             conn.send(("ok", fn(item)))
         conn.send(("done", None))
     except BaseException as exc:  # handed to the parent, which raises it
-        conn.send(("error", exc))
+        try:
+            conn.send(("error", exc))
+        except Exception:  # an exception that does not pickle: its text, with the traceback
+            conn.send(("error", RuntimeError("".join(traceback.format_exception(exc)))))
     finally:
         conn.close()
 

@@ -21,7 +21,7 @@ import semantic_version
 
 from .cache import Cache, digest
 from .diagnostics import Diagnostic, Location, diagnostic_from_data, diagnostic_to_data
-from .loader import Document, LoadLimits, _decode, _read_regular, load_text, pack_document, unpack_document
+from .loader import Document, LoadLimits, _decode, load_text, pack_document, read_regular, unpack_document
 from .model import Header
 from .options import Options
 from .shape import to_model
@@ -183,7 +183,7 @@ def _is_utf8(name: str) -> bool:
 def _load_one(path: Path, name: str, limits: LoadLimits, catalog: SourceCatalog,
               cache: Cache | None) -> tuple[Entry | None, list[Diagnostic]]:
     """Stages 1 and 2 for one file, as load_file and to_model do them, through the cache."""
-    raw, err = _read_regular(path, name, limits)
+    raw, err = read_regular(path, name, limits)
     if err is not None or raw is None:
         return None, [err] if err else []
     sha = hashlib.sha256(raw).hexdigest()

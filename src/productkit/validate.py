@@ -7,6 +7,7 @@ import os
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from .diagnostics import (
     has_errors,
     sort_diagnostics,
 )
+from .loader import LoadLimits, read_regular
 from .options import Options
 from .sources import SourceCatalog, discover, display_name, find_root, load_catalog
 
@@ -142,18 +144,36 @@ def _validate_root(root: Path, files: list[Path] | None, options: Options,
 
 
 def _snapshot(root: Path, every: list[Path], options: Options) -> str | None:
-    """What a whole validation's result depends on: every file's name and bytes, the options,
-    the working folder (files are named relative to it) and productkit itself; None when a file
-    cannot be read (the full validation then says why)."""
+    """What a whole validation's result depends on: every file's name, where it really is (a
+    link leading out of the catalogue is refused) and its bytes, the options, the working folder
+    (files are named relative to it) and productkit itself; None when a file is not a regular
+    file that can be read within the limits (the full validation then says why)."""
+    limits = LoadLimits(options.max_file_bytes, options.max_depth)
     h = hashlib.sha256()
     for path in sorted(every):
-        try:
-            data = path.read_bytes() if not path.is_symlink() else os.readlink(path).encode() + b"\0link"
-        except OSError:
+        name = display_name(path)
+        raw, problem = read_regular(path, name, limits)  # never blocks on a FIFO
+        if problem is not None or raw is None:
             return None
-        h.update(display_name(path).encode("utf-8", "surrogateescape") + b"\0" + hashlib.sha256(data).digest())
-    return digest(engine_digest(), repr(replace(options, cache=None)), os.getcwd(), str(root.absolute()),
-                  h.hexdigest())
+        where = os.path.realpath(path)
+        h.update(f"{name}\0{where}\0".encode("utf-8", "surrogateescape") + hashlib.sha256(raw).digest())
+    return digest(engine_digest(), _libraries(), repr(replace(options, cache=None)), os.getcwd(),
+                  str(root.absolute()), h.hexdigest())
+
+
+_CHECKERS = ("pydantic", "pydantic-core", "cel-expr-python", "PyYAML", "jsonschema", "jsonschema-rs",
+             "semantic-version", "google-re2", "holidays", "networkx", "lxml")
+
+
+def _libraries() -> str:
+    """The versions of the libraries whose answers (and messages) end up in diagnostics."""
+    found = []
+    for name in _CHECKERS:
+        try:
+            found.append(f"{name}=={metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            found.append(f"{name}: not installed")
+    return ",".join(found)
 
 
 def _replayed(cache: Cache, root: Path, snapshot: str, selected: frozenset[str] | None,

@@ -1,0 +1,125 @@
+"""Per-product work on every core (productkit.parallel), and a build staged as it is checked."""
+
+from __future__ import annotations
+
+import datetime as dt
+import errno
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from productkit import parallel
+from productkit.build import build
+from productkit.options import Options
+from productkit.output import Stage
+from productkit.runtime import Catalog
+
+REPO = Path(__file__).resolve().parents[1]
+RELEASE = dt.date(2026, 9, 30)
+
+
+def _big(n: int) -> tuple[int, bytes, int]:
+    # a result larger than a pipe's buffer: a child must never wait for the parent to read
+    return n, os.urandom(8) + bytes(70_000), os.getpid()
+
+
+def test_results_come_back_in_order_from_every_worker() -> None:
+    items = list(range(120))
+    out = parallel.map_ordered(_big, items, minimum=2)
+    assert [n for n, _, _ in out] == items
+    assert all(len(data) == 70_008 for _, data, _ in out)
+    if parallel.cores() >= 2:
+        assert len({pid for _, _, pid in out}) >= 2, "the work was shared with a forked worker"
+
+
+class _Unpicklable(Exception):
+    def __init__(self, a: int, b: int) -> None:  # a custom signature: does not unpickle as raised
+        super().__init__(f"{a}/{b}")
+        self.lock = __import__("threading").Lock()  # and does not pickle at all
+
+
+def _fails(n: int) -> int:
+    if n == 77:  # an odd item: a forked worker's share on two cores
+        raise ValueError(f"item {n} is bad")
+    return n
+
+
+def _fails_oddly(n: int) -> int:
+    if n == 91:
+        raise _Unpicklable(n, 2)
+    return n
+
+
+def test_a_workers_failure_is_raised_in_the_caller() -> None:
+    with pytest.raises(ValueError, match="item 77 is bad"):
+        parallel.map_ordered(_fails, list(range(100)), minimum=2)
+
+
+def test_a_failure_that_does_not_pickle_still_arrives_with_its_traceback() -> None:
+    with pytest.raises((_Unpicklable, RuntimeError), match="91/2"):
+        parallel.map_ordered(_fails_oddly, list(range(100)), minimum=2)
+
+
+def test_a_process_with_threads_is_not_forked() -> None:
+    import threading
+
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        out = parallel.map_ordered(_big, list(range(50)), minimum=2)
+    finally:
+        stop.set()
+        other.join()
+    assert {pid for _, _, pid in out} == {os.getpid()}
+
+
+@pytest.fixture()
+def repo_catalogue(tmp_path: Path) -> Path:
+    root = tmp_path / "repo"
+    for sub in ("components", "products"):
+        shutil.copytree(REPO / sub, root / sub)
+    return root
+
+
+def _files(out: Path) -> set[str]:
+    folder = out.resolve()
+    return {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
+
+
+def test_a_selected_build_holds_exactly_what_its_manifest_seals(repo_catalogue: Path, tmp_path: Path) -> None:
+    out = tmp_path / "build"
+    first = build([repo_catalogue], out, Options(release_date=RELEASE, cache=None), select=["deposit.time-1y"])
+    assert not first.failed(), first.diagnostics
+    assert {k.split("@")[0] for k in first.compiled} == {"deposit.time-1y"}
+    Catalog.load(out, verify="all")  # every file sealed, none unlisted
+    manifest = first.manifest
+    assert manifest is not None
+    assert _files(out) == {*manifest["files"], "manifest.json", ".productkit-build"}
+    whole = build([repo_catalogue], out, Options(release_date=RELEASE, cache=None))
+    assert not whole.failed() and whole.reused == first.compiled
+    Catalog.load(out, verify="all")
+    again = build([repo_catalogue], out, Options(release_date=RELEASE, cache=None), select=["loan.*"])
+    assert not again.failed() and again.compiled == [] and again.up_to_date is False
+    Catalog.load(out, verify="all")
+
+
+def test_a_disk_failure_while_staging_is_pk502_and_the_previous_build_stays(
+        repo_catalogue: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    out = tmp_path / "build"
+    assert not build([repo_catalogue], out, Options(release_date=RELEASE, cache=None)).failed()
+    before = {name: (out / name).read_bytes() for name in _files(out)}
+    product = next(p for p in sorted((repo_catalogue / "products").rglob("*.yaml"))
+                   if not p.name.endswith(".scenario.yaml"))
+    product.write_text(product.read_text("utf-8") + "\n# edited\n", "utf-8")
+
+    def full(self: Stage, name: str, data: bytes) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device", name)
+
+    monkeypatch.setattr(Stage, "write", full)
+    failed = build([repo_catalogue], out, Options(release_date=RELEASE, cache=None))
+    assert [d.code for d in failed.diagnostics if d.severity.value == "error"] == ["PK502"]
+    assert {name: (out / name).read_bytes() for name in _files(out)} == before
+    assert not [p for p in (tmp_path / ".build.builds").iterdir() if p.name.startswith(".tmp-")]
