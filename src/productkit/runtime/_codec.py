@@ -53,6 +53,11 @@ _OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_P
 
 
 def _orjson_default(value: object) -> object:
+    kind = type(value)
+    if kind is dt.datetime:  # the commonest by far: every state and record has a few
+        return {"$datetime": value.isoformat()}  # type: ignore[attr-defined]
+    if kind is Decimal:
+        return {"$decimal": str(value)}
     if isinstance(value, str):  # a str subclass (a StrEnum): written as its text
         return str(value)
     if isinstance(value, int) and not isinstance(value, bool):

@@ -19,7 +19,6 @@ from ._call import Workers
 from ._codec import micros
 from ._coerce import payload_problem, text_problem
 from ._executor import Ctx, Executor
-from ._flow import walk
 from ._state import AppState, audit_event, step_record
 from ._submit import check_submission, coerce_all
 from .catalog import Catalog, flatten, form_of
@@ -89,12 +88,15 @@ class Engine:
         self._locks = [threading.RLock() for _ in range(_STRIPES)]
         self._programs: dict[str, Program] = {}
 
-    def _executor(self, pv: ProductVersion, state: AppState) -> Executor:
+    def _program(self, pv: ProductVersion) -> Program:
         program = self._programs.get(pv.digest)
         if program is None:  # digests name content: one program per definition
             program = self._programs[pv.digest] = Program.of(pv.definition)
+        return program
+
+    def _executor(self, pv: ProductVersion, state: AppState) -> Executor:
         ctx = Ctx(self.handlers, self.store, self.clock, self._sleep, self._workers)
-        return Executor(ctx, pv.key, program, state)
+        return Executor(ctx, pv.key, self._program(pv), state)
 
     def _lock(self, app_id: str) -> threading.RLock:
         return self._locks[hash(app_id) % _STRIPES]
@@ -327,7 +329,7 @@ class Engine:
     def _view(self, pv: ProductVersion, state: AppState,
               errors: Collection[FieldError] = ()) -> Application:
         defn = pv.definition
-        order = {sid: i for i, (sid, _) in enumerate(walk(defn.flow))}
+        order = self._program(pv).order
         pending = sorted(state.pending(), key=lambda s: order.get(s, 0))
         users = [s for s in pending if defn.steps[s].kind == "user"]
         screen = None
