@@ -48,8 +48,7 @@ def _hook(obj: dict[str, Any]) -> object:
     return obj
 
 
-_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS \
-    | orjson.OPT_PASSTHROUGH_SUBCLASS
+_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
 
 
 def _orjson_default(value: object) -> object:
