@@ -29,7 +29,6 @@ from ._protocol import (
     End,
     Event,
     HandlerAnswered,
-    Policy,
     Program,
     RecordAudit,
     RecordStep,
