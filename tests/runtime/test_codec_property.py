@@ -75,3 +75,16 @@ def test_values_that_are_no_data_are_refused_as_before() -> None:
             else:
                 raise AssertionError(f"{bad!r} was written")
     assert _codec.decode(_codec.encode({"d": Decimal("0.10")}))["d"].as_tuple() == Decimal("0.10").as_tuple()
+
+
+def test_a_row_holds_every_field_of_the_state_but_the_revision() -> None:
+    from productkit.runtime._state import _FIELDS, AppState
+
+    at = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
+    state = AppState("A", "p", "1.0.0", "sha256:x", "web", Status.RUNNING, at, at, revision=3)
+    body = _codec.decode(state.to_row().state)
+    assert sorted(body) == sorted(f for f in _FIELDS if f not in ("revision", "calls"))
+    state.calls["kyc"] = {"attempts": [], "deadline": None, "due": None}
+    assert sorted(_codec.decode(state.to_row().state)) == sorted(f for f in _FIELDS if f != "revision")
+    back = AppState.from_row(state.to_row())
+    assert back == state and back.revision == 3

@@ -195,7 +195,7 @@ class Engine:
         form = form_of(pv, step, state.channel)
         validator = self.catalog.validator(pv, form) if form is not None else None
         day = business_date(state.created, pv.definition.utc_offset)
-        env = {**self.catalog.parameters(pv.id, pv.version, day), **state.data,
+        env = {**self._program(pv).parameters_on(day), **state.data,
                CHANNEL_VARIABLE: state.channel, APPLICATION_DATE_VARIABLE: day}
         values, errors = check_submission(step, state.channel, form, validator, data, state.data,
                                           env, pv.definition.rules, pv.definition.derived)
@@ -336,7 +336,7 @@ class Engine:
         if users and state.status == Status.AWAITING_INPUT:
             day = business_date(state.created, defn.utc_offset)
             screen = self.catalog.screen(pv, defn.steps[users[0]], state.channel, state.data,
-                                         self.catalog.parameters(pv.id, pv.version, day))
+                                         self._program(pv).parameters_on(day))
         message = Label.model_validate(state.message) if state.message else None
         return Application(
             id=state.id, product_id=state.product_id, version=state.version,
