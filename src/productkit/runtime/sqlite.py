@@ -110,8 +110,11 @@ class SQLiteStore:
         try:
             db.execute("BEGIN IMMEDIATE")
             try:
-                for pending in batch:
-                    self._apply(pending)
+                if len(batch) == 1:  # alone: its failure rolls back the transaction, as before
+                    self._apply_alone(batch[0])
+                else:
+                    for pending in batch:
+                        self._apply(pending)
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
@@ -123,15 +126,31 @@ class SQLiteStore:
             for pending in batch:
                 pending.done = True
 
+    def _apply_alone(self, pending: _Pending) -> None:
+        try:
+            self._rows(pending.commit)
+        except sqlite3.IntegrityError as exc:
+            pending.error = StaleApplication(f"application {pending.commit.app.id}: {exc}")
+            raise
+        except Exception as exc:
+            pending.error = exc
+            raise
+
+    def _rows(self, commit: Commit) -> None:
+        db = self._db
+        self._write_app(commit.app, commit.expected)
+        if commit.steps:
+            db.executemany(_INSERT_STEP, [(s.app_id, s.step_id, s.kind, s.status, s.body)
+                                          for s in commit.steps])
+        if commit.audit:
+            db.executemany(_INSERT_AUDIT, [(a.app_id, a.seq, a.at, a.kind, a.step_id, a.body)
+                                           for a in commit.audit])
+
     def _apply(self, pending: _Pending) -> None:
         db, commit = self._db, pending.commit
         db.execute("SAVEPOINT one")
         try:
-            self._write_app(commit.app, commit.expected)
-            db.executemany(_INSERT_STEP, [(s.app_id, s.step_id, s.kind, s.status, s.body)
-                                          for s in commit.steps])
-            db.executemany(_INSERT_AUDIT, [(a.app_id, a.seq, a.at, a.kind, a.step_id, a.body)
-                                           for a in commit.audit])
+            self._rows(commit)
         except sqlite3.IntegrityError as exc:  # a step recorded twice: another writer was first
             db.execute("ROLLBACK TO one")
             pending.error = StaleApplication(f"application {commit.app.id}: {exc}")
