@@ -14,7 +14,6 @@ from ..ir import (
     ErrorRoute,
     Label,
     Step,
-    business_date,
 )
 from ._coerce import coerced
 from ._durations import add
@@ -140,7 +139,7 @@ class Machine:
     def day(self) -> dt.date:
         """The application date: its start time's date on the business calendar's clock."""
         if self._day is None:  # the start time never changes: one reading per decision
-            self._day = business_date(self.state.created, self.program.definition.utc_offset)
+            self._day = self.program.business_date(self.state.created)
         return self._day
 
     def env(self) -> dict[str, object]:

@@ -200,6 +200,7 @@ class Program:
     order: Mapping[str, int] = field(default_factory=dict)
     scheduled: tuple[str, ...] = ()
     _by_day: dict[dt.date, Mapping[str, object]] = field(default_factory=dict, compare=False)
+    _zone: list[dt.tzinfo] = field(default_factory=list, compare=False)
 
     @classmethod
     def of(cls, definition: WorkflowDefinition) -> Program:
@@ -222,10 +223,25 @@ class Program:
             values = self._by_day[day] = {**self.parameters, **dated}
         return values
 
+    def business_date(self, at: dt.datetime) -> dt.date:
+        """:func:`productkit.ir.business_date` of ``at`` on the definition's clock, with the
+        clock's zone read from its offset once."""
+        if not self._zone:
+            self._zone.append(_zone(self.definition.utc_offset))
+        return at.astimezone(self._zone[0]).date()
+
     def policy(self, step: Step) -> Policy:
         """The step's retry policy (worked out once per definition)."""
         policy = self.policies.get(step.id)
         return policy if policy is not None else Policy.of(step)
+
+
+def _zone(utc_offset: str) -> dt.tzinfo:
+    """The fixed zone of a business calendar's UTC offset, as :func:`productkit.ir.business_date`
+    reads it."""
+    sign = -1 if utc_offset.startswith("-") else 1
+    hours, minutes = (int(x) for x in utc_offset.lstrip("+-").split(":"))
+    return dt.timezone(sign * dt.timedelta(hours=hours, minutes=minutes))
 
 
 def _policies(definition: WorkflowDefinition) -> dict[str, Policy]:

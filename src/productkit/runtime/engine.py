@@ -194,7 +194,7 @@ class Engine:
         data, code = _error_code(step, data, error)
         form = form_of(pv, step, state.channel)
         validator = self.catalog.validator(pv, form) if form is not None else None
-        day = business_date(state.created, pv.definition.utc_offset)
+        day = self._program(pv).business_date(state.created)
         env = {**self._program(pv).parameters_on(day), **state.data,
                CHANNEL_VARIABLE: state.channel, APPLICATION_DATE_VARIABLE: day}
         values, errors = check_submission(step, state.channel, form, validator, data, state.data,
@@ -334,7 +334,7 @@ class Engine:
         users = [s for s in pending if defn.steps[s].kind == "user"]
         screen = None
         if users and state.status == Status.AWAITING_INPUT:
-            day = business_date(state.created, defn.utc_offset)
+            day = self._program(pv).business_date(state.created)
             screen = self.catalog.screen(pv, defn.steps[users[0]], state.channel, state.data,
                                          self._program(pv).parameters_on(day))
         message = Label.model_validate(state.message) if state.message else None
