@@ -100,6 +100,8 @@ class SQLiteStore:
             if not mine.done:  # no other caller has written it yet: write everything queued
                 with self._queue_lock:
                     batch, self._queue = self._queue, []
+                if mine not in batch:  # a writer was stopped between taking it and writing it
+                    batch.append(mine)
                 self._write(batch)
         if mine.error is not None:
             raise mine.error
