@@ -177,7 +177,11 @@ def _runtime_section(rt: dict[str, Any]) -> list[str]:
              "spiff_run_bpmn": "SpiffWorkflow 3.2 on the emitted BPMN (`run_bpmn`, parsed per application)",
              "temporal_one_worker": "Temporal (dev server, one `productkit worker` process, 50 in flight)"}
     out += ["Request screen, three parallel checks, two conditional rejects, a score, a confirmation "
-            "screen, a booking and a notification; every application completes. One thread.", "",
+            "screen, a booking and a notification; every application completes. One thread"
+            + (f", except the engine on SQLite: {rt['sqlite_threads']} threads share one engine and store, "
+               "whose group commit writes the steps that arrive together in one durable transaction "
+               "(each caller returns only after its step's transaction committed)"
+               if rt.get("sqlite_threads", 1) > 1 else "") + ".", "",
             "| engine | applications/s |", "|---|---:|"]
     out += [f"| {label} | {rt[key]:.0f} |" for key, label in names.items() if key in rt]
     if "spiff_skipped" in rt:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import _thread
 import asyncio
 import contextvars
 import datetime as dt
@@ -130,7 +131,7 @@ class Workers:
             worker.start()
         task = _Task(fn, call, contextvars.copy_context())
         worker.inbox.put(task)
-        if not task.done.wait(timeout):
+        if not task.done.acquire(timeout=timeout):
             raise HandlerTimeout()
         if task.error is not None:
             raise task.error
@@ -142,7 +143,8 @@ class _Task:
 
     def __init__(self, fn: Callable[[Any], Any], call: StepCall, context: contextvars.Context) -> None:
         self.fn, self.call, self.context = fn, call, context
-        self.done = threading.Event()
+        self.done = _thread.allocate_lock()  # held until the worker is done: cheaper than an Event
+        self.done.acquire()
         self.value: Any = None
         self.error: BaseException | None = None
 
@@ -160,5 +162,5 @@ class _Worker(threading.Thread):
                 task.value = task.context.run(task.fn, task.call)
             except BaseException as exc:
                 task.error = exc
-            task.done.set()
+            task.done.release()
             self._pool.put(self)

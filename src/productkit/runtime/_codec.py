@@ -1,4 +1,9 @@
-"""JSON that keeps exact values: Decimal, date and datetime survive a round trip through a store."""
+"""JSON that keeps exact values: Decimal, date and datetime survive a round trip through a store.
+
+Writing goes through orjson (the store writes the whole state at every step); what orjson cannot
+write (a whole number beyond 64 bits, a key that is not text) is written by the standard
+library's encoder, which reads back the same. Both write sorted keys, no spaces, and text as it
+is; numbers may be spelled differently (``1e-07`` and ``1e-7``) but read back equal."""
 
 from __future__ import annotations
 
@@ -6,6 +11,8 @@ import datetime as dt
 import json
 from decimal import Decimal
 from typing import Any
+
+import orjson
 
 __all__ = ["TAGS", "decode", "encode", "from_micros", "micros"]
 
@@ -41,7 +48,32 @@ def _hook(obj: dict[str, Any]) -> object:
     return obj
 
 
+_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+
+
+def _orjson_default(value: object) -> object:
+    kind = type(value)
+    if kind is dt.datetime:  # the commonest by far: every state and record has a few
+        return {"$datetime": value.isoformat()}  # type: ignore[attr-defined]
+    if kind is Decimal:
+        return {"$decimal": str(value)}
+    if isinstance(value, str):  # a str subclass (a StrEnum): written as its text
+        return str(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return int(value)
+    if isinstance(value, float):
+        return float(value)
+    return _default(value)
+
+
 def encode(value: object) -> str:
+    try:
+        return orjson.dumps(value, default=_orjson_default, option=_OPTIONS).decode("utf-8")
+    except (orjson.JSONEncodeError, TypeError):
+        return _json_encode(value)  # what orjson cannot write, or the same TypeError again
+
+
+def _json_encode(value: object) -> str:
     return json.dumps(value, default=_default, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 

@@ -3,7 +3,13 @@
 It feeds one event to :func:`productkit.runtime.core.decide`, commits each ``Save`` with the
 rows recorded since the last one (one store transaction per step), calls the handler a
 ``CallHandler`` names and feeds its answer back, and waits out a retry's backoff through the
-injected ``sleep`` after the core saved the due retry. Timers of waits and staff steps need
+injected ``sleep`` after the core saved the due retry.
+
+A ``Save`` is committed when something outside the process is next done (a handler called, a
+backoff waited) and when the run returns to the caller, so Saves that follow one another with
+nothing done in between (an application started and paused at its first screen; a last step
+and the end) are one transaction: the later state with the rows of both. Nothing is called
+before what led to it is committed, and nothing is returned before it is committed. Timers of waits and staff steps need
 nothing here: the committed row's due time is the timer, ``Engine.tick()`` fires it.
 """
 
@@ -54,40 +60,55 @@ class Executor:
         self.revision = state.revision
         self._steps: list[StepRow] = []
         self._audit: list[AuditRow] = []
+        # The last Save not committed yet, with how many of the rows recorded belong to it.
+        self._saved: tuple[AppState, int, int] | None = None
 
     def run(self, event: Event) -> bool:
         """Decide on ``event`` and carry it out, with the handler answers and retry timers that
         follow, until the application waits for the outside; False when nothing happened."""
         acted = False
         follow: Event | None = event
-        while follow is not None:
-            decision = decide(self.program, self.state, follow)
-            self.state, follow = decision.state, None
-            acted = acted or bool(decision.commands)
-            for command in decision.commands:
-                follow = self._do(command) or follow
+        try:
+            while follow is not None:
+                decision = decide(self.program, self.state, follow)
+                self.state, follow = decision.state, None
+                acted = acted or bool(decision.commands)
+                for command in decision.commands:
+                    follow = self._do(command) or follow
+        finally:
+            self._flush()  # nothing returns (or raises) to the caller before it is committed
         return acted
 
     def _do(self, command: Command) -> Event | None:
         """Carry out one command; the event it leads to, if any."""
-        if isinstance(command, RecordStep):
-            self._steps.append(step_row(self.state.id, command.record))
-        elif isinstance(command, RecordAudit):
-            self._audit.append(audit_row(self.state.id, command.event))
-        elif isinstance(command, Save):
-            self._commit(command.state)
-        elif isinstance(command, CallHandler):
-            return self._call(command)
+        kind = type(command)  # the command classes are final: one lookup, not a chain of tests
+        if kind is RecordStep:
+            self._steps.append(step_row(self.state.id, command.record))  # type: ignore[union-attr]
+        elif kind is RecordAudit:
+            self._audit.append(audit_row(self.state.id, command.event))  # type: ignore[union-attr]
+        elif kind is Save:
+            self._saved = (command.state, len(self._steps), len(self._audit))  # type: ignore[union-attr]
+        elif kind is CallHandler:
+            self._flush()  # a handler is called only once what led to the call is committed
+            return self._call(command)  # type: ignore[arg-type]
         elif isinstance(command, StartTimer) and command.kind == TimerKind.RETRY:
+            self._flush()  # the due retry is stored before the backoff
             return self._backoff(command)
         # AwaitInput, End and the other timers: the committed status and due time say them.
         return None
 
-    def _commit(self, state: AppState) -> None:
-        rows = Commit(state.to_row(), self.revision, tuple(self._steps), tuple(self._audit))
+    def _flush(self) -> None:
+        """Commit the last Save with the rows recorded up to it (rows recorded after it wait
+        for the next Save)."""
+        if self._saved is None:
+            return
+        state, steps, audit = self._saved
+        self._saved = None
+        rows = Commit(state.to_row(), self.revision, tuple(self._steps[:steps]),
+                      tuple(self._audit[:audit]))
+        self._steps, self._audit = self._steps[steps:], self._audit[audit:]
         self.ctx.store.commit(rows)
         self.revision += 1
-        self._steps, self._audit = [], []
 
     def _call(self, command: CallHandler) -> Event:
         call = command.call

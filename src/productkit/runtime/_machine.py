@@ -14,7 +14,6 @@ from ..ir import (
     ErrorRoute,
     Label,
     Step,
-    business_date,
 )
 from ._coerce import coerced
 from ._durations import add
@@ -29,7 +28,6 @@ from ._protocol import (
     End,
     Event,
     HandlerAnswered,
-    Policy,
     Program,
     RecordAudit,
     RecordStep,
@@ -91,6 +89,7 @@ class Machine:
         self.program, self.defn, self.state, self.at = program, program.definition, state, at
         self.out: list[Command] = []
         self.suspended = False  # a handler's answer or a retry timer is awaited
+        self._day: dt.date | None = None
 
     def handle(self, event: Event) -> None:
         match event:
@@ -139,7 +138,9 @@ class Machine:
     @property
     def day(self) -> dt.date:
         """The application date: its start time's date on the business calendar's clock."""
-        return business_date(self.state.created, self.program.definition.utc_offset)
+        if self._day is None:  # the start time never changes: one reading per decision
+            self._day = self.program.business_date(self.state.created)
+        return self._day
 
     def env(self) -> dict[str, object]:
         return {**self.program.parameters_on(self.day), **self.state.data,
@@ -258,7 +259,7 @@ class Machine:
     # ------------------------------------------------------------ handler calls
 
     def _start_call(self, step: Step, compensating: bool) -> None:
-        timeout = Policy.of(step).timeout
+        timeout = self.program.policy(step).timeout
         deadline = self.at + dt.timedelta(seconds=timeout) if timeout is not None else None
         self.state.calls[call_key(step.id, compensating)] = {
             "attempts": [], "deadline": deadline, "due": None}
@@ -277,7 +278,7 @@ class Machine:
         number, deadline = len(call["attempts"]) + 1, call["deadline"]
         budget = None if deadline is None else (deadline - self.at).total_seconds()
         if budget is not None and budget <= 0:
-            message = (f"the step's timeout of {Policy.of(step).timeout} s ran out before "
+            message = (f"the step's timeout of {self.program.policy(step).timeout} s ran out before "
                        f"attempt {number}")
             self._finish_call(step, compensating, _Result(AttemptResult.ERROR, message=message))
             return
@@ -307,7 +308,7 @@ class Machine:
             raise InvalidState(f"application {st.id} awaits no answer from {key}")
         attempt = ev.attempt
         if attempt.result == AttemptResult.TIMEOUT:  # the wording names the step's whole budget
-            attempt = replace(attempt, error=f"no answer within {Policy.of(step).timeout} s")
+            attempt = replace(attempt, error=f"no answer within {self.program.policy(step).timeout} s")
         call["attempts"] = [*call["attempts"], attempt_row(attempt)]
         if attempt.result == AttemptResult.OK:
             out = _Result(AttemptResult.OK, outputs=ev.outputs)
@@ -322,7 +323,7 @@ class Machine:
 
     def _retry(self, step: Step, compensating: bool, attempt: Attempt) -> bool:
         """Save the due retry and start its timer; False when no attempt is left or fits."""
-        policy, call = Policy.of(step), self.state.calls[call_key(step.id, compensating)]
+        policy, call = self.program.policy(step), self.state.calls[call_key(step.id, compensating)]
         if attempt.number >= policy.attempts:
             return False
         due = self.at + dt.timedelta(seconds=policy.delay(attempt.number))
@@ -334,7 +335,7 @@ class Machine:
         return True
 
     def _failure(self, step: Step, attempt: Attempt) -> str | None:
-        policy = Policy.of(step)
+        policy = self.program.policy(step)
         if attempt.number >= policy.attempts:
             return attempt.error
         return f"{attempt.error}; the step's timeout of {policy.timeout} s leaves no time to retry"

@@ -194,17 +194,66 @@ class Program:
     definition: WorkflowDefinition
     parameters: Mapping[str, object]
     positions: Mapping[str, Position]
+    # Derived once per definition, not per step: each step's retry policy, the steps in
+    # document order, the parameters with a dated value, and the values by day (filled lazily).
+    policies: Mapping[str, Policy] = field(default_factory=dict)
+    order: Mapping[str, int] = field(default_factory=dict)
+    scheduled: tuple[str, ...] = ()
+    _by_day: dict[dt.date, Mapping[str, object]] = field(default_factory=dict, compare=False)
+    _zone: list[dt.tzinfo] = field(default_factory=list, compare=False)
 
     @classmethod
     def of(cls, definition: WorkflowDefinition) -> Program:
         params = {n: param_value(p) for n, p in definition.parameters.items()}
-        return cls(definition, params, positions(definition.flow))
+        where = positions(definition.flow)
+        return cls(definition, params, where,
+                   _policies(definition),
+                   {sid: i for i, sid in enumerate(where)},
+                   tuple(n for n, p in definition.parameters.items() if p.schedule))
 
     def parameters_on(self, day: dt.date) -> Mapping[str, object]:
         """Parameter values for an application started on ``day``: a dated value (a campaign's
         rate) in place of the usual one within its window."""
-        dated = {n: param_value(p, day) for n, p in self.definition.parameters.items() if p.schedule}
-        return {**self.parameters, **dated} if dated else self.parameters
+        if not self.scheduled:
+            return self.parameters
+        values = self._by_day.get(day)
+        if values is None:
+            params = self.definition.parameters
+            dated = {n: param_value(params[n], day) for n in self.scheduled}
+            values = self._by_day[day] = {**self.parameters, **dated}
+        return values
+
+    def business_date(self, at: dt.datetime) -> dt.date:
+        """:func:`productkit.ir.business_date` of ``at`` on the definition's clock, with the
+        clock's zone read from its offset once."""
+        if not self._zone:
+            self._zone.append(_zone(self.definition.utc_offset))
+        return at.astimezone(self._zone[0]).date()
+
+    def policy(self, step: Step) -> Policy:
+        """The step's retry policy (worked out once per definition)."""
+        policy = self.policies.get(step.id)
+        return policy if policy is not None else Policy.of(step)
+
+
+def _zone(utc_offset: str) -> dt.tzinfo:
+    """The fixed zone of a business calendar's UTC offset, as :func:`productkit.ir.business_date`
+    reads it."""
+    sign = -1 if utc_offset.startswith("-") else 1
+    hours, minutes = (int(x) for x in utc_offset.lstrip("+-").split(":"))
+    return dt.timezone(sign * dt.timedelta(hours=hours, minutes=minutes))
+
+
+def _policies(definition: WorkflowDefinition) -> dict[str, Policy]:
+    """The retry policy of every service step whose policy can be worked out up front."""
+    out = {}
+    for sid, step in definition.steps.items():
+        if step.kind == "service":
+            try:
+                out[sid] = Policy.of(step)
+            except ValueError:  # left to Policy.of at the call, which raises as it always did
+                continue
+    return out
 
 
 @dataclass(frozen=True, slots=True)

@@ -63,9 +63,15 @@ class AppState:
             {k: dict(v) for k, v in self.calls.items()})
 
     def to_row(self) -> AppRow:
-        body = {name: getattr(self, name) for name in _FIELDS if name != "revision"}
-        if not self.calls:  # rows without a call under way stay as they always were
-            del body["calls"]
+        body = {"id": self.id, "product_id": self.product_id, "version": self.version,
+                "digest": self.digest, "channel": self.channel, "status": self.status,
+                "created": self.created, "updated": self.updated, "data": self.data,
+                "finished": self.finished, "completed": self.completed,
+                "compensated": self.compensated, "entered": self.entered, "timers": self.timers,
+                "undo": self.undo, "outcome": self.outcome, "message": self.message,
+                "reason": self.reason, "attention": self.attention, "seq": self.seq}
+        if self.calls:  # rows without a call under way stay as they always were
+            body["calls"] = self.calls
         due = self.due()
         return AppRow(self.id, self.product_id, self.version, self.channel, self.status,
                       micros(due) if due is not None else None, self.revision, encode(body))

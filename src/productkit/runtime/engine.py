@@ -19,7 +19,6 @@ from ._call import Workers
 from ._codec import micros
 from ._coerce import payload_problem, text_problem
 from ._executor import Ctx, Executor
-from ._flow import walk
 from ._state import AppState, audit_event, step_record
 from ._submit import check_submission, coerce_all
 from .catalog import Catalog, flatten, form_of
@@ -89,12 +88,15 @@ class Engine:
         self._locks = [threading.RLock() for _ in range(_STRIPES)]
         self._programs: dict[str, Program] = {}
 
-    def _executor(self, pv: ProductVersion, state: AppState) -> Executor:
+    def _program(self, pv: ProductVersion) -> Program:
         program = self._programs.get(pv.digest)
         if program is None:  # digests name content: one program per definition
             program = self._programs[pv.digest] = Program.of(pv.definition)
+        return program
+
+    def _executor(self, pv: ProductVersion, state: AppState) -> Executor:
         ctx = Ctx(self.handlers, self.store, self.clock, self._sleep, self._workers)
-        return Executor(ctx, pv.key, program, state)
+        return Executor(ctx, pv.key, self._program(pv), state)
 
     def _lock(self, app_id: str) -> threading.RLock:
         return self._locks[hash(app_id) % _STRIPES]
@@ -192,8 +194,8 @@ class Engine:
         data, code = _error_code(step, data, error)
         form = form_of(pv, step, state.channel)
         validator = self.catalog.validator(pv, form) if form is not None else None
-        day = business_date(state.created, pv.definition.utc_offset)
-        env = {**self.catalog.parameters(pv.id, pv.version, day), **state.data,
+        day = self._program(pv).business_date(state.created)
+        env = {**self._program(pv).parameters_on(day), **state.data,
                CHANNEL_VARIABLE: state.channel, APPLICATION_DATE_VARIABLE: day}
         values, errors = check_submission(step, state.channel, form, validator, data, state.data,
                                           env, pv.definition.rules, pv.definition.derived)
@@ -327,14 +329,14 @@ class Engine:
     def _view(self, pv: ProductVersion, state: AppState,
               errors: Collection[FieldError] = ()) -> Application:
         defn = pv.definition
-        order = {sid: i for i, (sid, _) in enumerate(walk(defn.flow))}
+        order = self._program(pv).order
         pending = sorted(state.pending(), key=lambda s: order.get(s, 0))
         users = [s for s in pending if defn.steps[s].kind == "user"]
         screen = None
         if users and state.status == Status.AWAITING_INPUT:
-            day = business_date(state.created, defn.utc_offset)
+            day = self._program(pv).business_date(state.created)
             screen = self.catalog.screen(pv, defn.steps[users[0]], state.channel, state.data,
-                                         self.catalog.parameters(pv.id, pv.version, day))
+                                         self._program(pv).parameters_on(day))
         message = Label.model_validate(state.message) if state.message else None
         return Application(
             id=state.id, product_id=state.product_id, version=state.version,

@@ -1,9 +1,17 @@
 """SQLiteStore: the durable Store on the standard library's sqlite3.
 
-WAL journal; each Commit is one ``BEGIN IMMEDIATE ... COMMIT`` transaction holding the
-application row, the step results and the audit rows, so a process killed at any moment leaves
-every application at its last committed step. ``synchronous=FULL`` (the default) also survives
-a power cut; ``NORMAL`` survives a crash of the process only, and is faster.
+WAL journal; each Commit is applied whole (the application row, the step results and the audit
+rows) or not at all, so a process killed at any moment leaves every application at its last
+committed step. ``synchronous=FULL`` (the default) also survives a power cut; ``NORMAL``
+survives a crash of the process only, and is faster.
+
+Group commit: the Commits that threads hand in while a transaction is being written wait, and
+the next of them to get the connection writes them all in one transaction, each under a
+savepoint of its own (a stale one is rolled back alone and raises StaleApplication to its
+caller only). Every caller returns only after the transaction holding its Commit was committed
+(made durable, under FULL), so nothing is acknowledged before it is on disk; one thread alone
+still writes one transaction per Commit. Reads go through a second connection, so they never
+wait for a commit's sync.
 """
 
 from __future__ import annotations
@@ -28,6 +36,7 @@ CREATE TABLE IF NOT EXISTS applications (
 );
 CREATE INDEX IF NOT EXISTS applications_status ON applications (status, created_seq);
 CREATE INDEX IF NOT EXISTS applications_due ON applications (due_at) WHERE due_at IS NOT NULL;
+CREATE INDEX IF NOT EXISTS applications_created ON applications (created_seq);
 CREATE TABLE IF NOT EXISTS steps (
   app_id TEXT NOT NULL, step_id TEXT NOT NULL, kind TEXT NOT NULL, status TEXT NOT NULL,
   body TEXT NOT NULL, PRIMARY KEY (app_id, step_id, kind)
@@ -40,7 +49,24 @@ PRAGMA user_version = 1;
 """
 
 _APP_COLUMNS = "id, product_id, version, channel, status, due_at, revision, state"
+_INSERT_APP = (f"INSERT INTO applications ({_APP_COLUMNS}, created_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, "
+               "(SELECT COALESCE(MAX(created_seq), 0) + 1 FROM applications))")
+_UPDATE_APP = ("UPDATE applications SET product_id = ?, version = ?, channel = ?, status = ?, "
+               "due_at = ?, revision = ?, state = ? WHERE id = ? AND revision = ?")
+_INSERT_STEP = "INSERT INTO steps VALUES (?, ?, ?, ?, ?)"
+_INSERT_AUDIT = "INSERT INTO audit VALUES (?, ?, ?, ?, ?, ?)"
 _PAUSED = ", ".join(f"'{s}'" for s in PAUSED)
+
+
+class _Pending:
+    """One caller's Commit waiting for the transaction that holds it."""
+
+    __slots__ = ("commit", "done", "error")
+
+    def __init__(self, commit: Commit) -> None:
+        self.commit = commit
+        self.done = False
+        self.error: BaseException | None = None
 
 
 class SQLiteStore:
@@ -49,82 +75,135 @@ class SQLiteStore:
     def __init__(self, path: str | os.PathLike[str], *,
                  synchronous: Literal["FULL", "NORMAL"] = "FULL", timeout: float = 30.0) -> None:
         self.path = os.fspath(path)
-        self._db = sqlite3.connect(self.path, timeout=timeout, isolation_level=None,
-                                   check_same_thread=False)
-        self._lock = threading.Lock()
+        self._db = self._connect(timeout)
+        self._lock = threading.Lock()  # the writing connection: one transaction at a time
+        self._queue: list[_Pending] = []
+        self._queue_lock = threading.Lock()
         mode = self._db.execute("PRAGMA journal_mode=WAL").fetchone()[0]
         if str(mode).lower() != "wal":  # pragma: no cover - only on file systems without WAL
             raise OSError(f"{self.path}: SQLite cannot use WAL here (journal mode {mode})")
         self._db.execute(f"PRAGMA synchronous={synchronous}")
         with self._lock:
             self._db.executescript(_SCHEMA)
+        self._reader = self._connect(timeout)
+        self._read_lock = threading.Lock()
+
+    def _connect(self, timeout: float) -> sqlite3.Connection:
+        return sqlite3.connect(self.path, timeout=timeout, isolation_level=None,
+                               check_same_thread=False, cached_statements=64)
 
     def commit(self, commit: Commit) -> None:
-        app = commit.app
+        mine = _Pending(commit)
+        with self._queue_lock:
+            self._queue.append(mine)
         with self._lock:
-            db = self._db
+            if not mine.done:  # no other caller has written it yet: write everything queued
+                with self._queue_lock:
+                    batch, self._queue = self._queue, []
+                if mine not in batch:  # a writer was stopped between taking it and writing it
+                    batch.append(mine)
+                self._write(batch)
+        if mine.error is not None:
+            raise mine.error
+
+    def _write(self, batch: list[_Pending]) -> None:
+        """One transaction for ``batch``; each Commit under its own savepoint."""
+        db = self._db
+        try:
             db.execute("BEGIN IMMEDIATE")
             try:
-                self._write_app(app, commit.expected)
-                db.executemany("INSERT INTO steps VALUES (?, ?, ?, ?, ?)",
-                               [(s.app_id, s.step_id, s.kind, s.status, s.body) for s in commit.steps])
-                db.executemany("INSERT INTO audit VALUES (?, ?, ?, ?, ?, ?)",
-                               [(a.app_id, a.seq, a.at, a.kind, a.step_id, a.body) for a in commit.audit])
-            except sqlite3.IntegrityError as exc:
-                db.execute("ROLLBACK")
-                raise StaleApplication(f"application {app.id}: {exc}") from None
+                if len(batch) == 1:  # alone: its failure rolls back the transaction, as before
+                    self._apply_alone(batch[0])
+                else:
+                    for pending in batch:
+                        self._apply(pending)
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
             db.execute("COMMIT")
+        except BaseException as exc:  # nothing of the batch was committed
+            for pending in batch:
+                pending.error = pending.error or exc
+        finally:
+            for pending in batch:
+                pending.done = True
+
+    def _apply_alone(self, pending: _Pending) -> None:
+        try:
+            self._rows(pending.commit)
+        except sqlite3.IntegrityError as exc:
+            pending.error = StaleApplication(f"application {pending.commit.app.id}: {exc}")
+            raise
+        except Exception as exc:
+            pending.error = exc
+            raise
+
+    def _rows(self, commit: Commit) -> None:
+        db = self._db
+        self._write_app(commit.app, commit.expected)
+        if commit.steps:
+            db.executemany(_INSERT_STEP, [(s.app_id, s.step_id, s.kind, s.status, s.body)
+                                          for s in commit.steps])
+        if commit.audit:
+            db.executemany(_INSERT_AUDIT, [(a.app_id, a.seq, a.at, a.kind, a.step_id, a.body)
+                                           for a in commit.audit])
+
+    def _apply(self, pending: _Pending) -> None:
+        db, commit = self._db, pending.commit
+        db.execute("SAVEPOINT one")
+        try:
+            self._rows(commit)
+        except sqlite3.IntegrityError as exc:  # a step recorded twice: another writer was first
+            db.execute("ROLLBACK TO one")
+            pending.error = StaleApplication(f"application {commit.app.id}: {exc}")
+        except Exception as exc:  # this Commit's own problem: the others of the batch go on
+            db.execute("ROLLBACK TO one")
+            pending.error = exc
+        db.execute("RELEASE one")
 
     def _write_app(self, app: AppRow, expected: int) -> None:
         values = (app.product_id, app.version, app.channel, app.status, app.due_at,
                   expected + 1, app.state)
         if expected == 0:
-            self._db.execute(
-                f"INSERT INTO applications ({_APP_COLUMNS}, created_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, "
-                "(SELECT COALESCE(MAX(created_seq), 0) + 1 FROM applications))", (app.id, *values))
+            self._db.execute(_INSERT_APP, (app.id, *values))
             return
-        cur = self._db.execute(
-            "UPDATE applications SET product_id = ?, version = ?, channel = ?, status = ?, "
-            "due_at = ?, revision = ?, state = ? WHERE id = ? AND revision = ?",
-            (*values, app.id, expected))
+        cur = self._db.execute(_UPDATE_APP, (*values, app.id, expected))
         if cur.rowcount != 1:
             raise StaleApplication(f"application {app.id} is no longer at revision {expected}")
 
     def get(self, app_id: str) -> AppRow | None:
-        with self._lock:
-            row = self._db.execute(f"SELECT {_APP_COLUMNS} FROM applications WHERE id = ?",
+        with self._read_lock:
+            row = self._reader.execute(f"SELECT {_APP_COLUMNS} FROM applications WHERE id = ?",
                                    (app_id,)).fetchone()
         return AppRow(*row) if row is not None else None
 
     def ids(self, statuses: Collection[str]) -> list[str]:
         marks = ", ".join("?" * len(statuses))
-        with self._lock:
-            rows = self._db.execute(f"SELECT id FROM applications WHERE status IN ({marks}) "
+        with self._read_lock:
+            rows = self._reader.execute(f"SELECT id FROM applications WHERE status IN ({marks}) "
                                     "ORDER BY created_seq", tuple(statuses)).fetchall()
         return [r[0] for r in rows]
 
     def due(self, until: int) -> list[str]:
-        with self._lock:
-            rows = self._db.execute(
+        with self._read_lock:
+            rows = self._reader.execute(
                 "SELECT id FROM applications WHERE due_at IS NOT NULL AND due_at <= ? "
                 f"AND status IN ({_PAUSED}) ORDER BY due_at", (until,)).fetchall()
         return [r[0] for r in rows]
 
     def steps(self, app_id: str) -> list[StepRow]:
-        with self._lock:
-            rows = self._db.execute("SELECT app_id, step_id, kind, status, body FROM steps "
+        with self._read_lock:
+            rows = self._reader.execute("SELECT app_id, step_id, kind, status, body FROM steps "
                                     "WHERE app_id = ? ORDER BY rowid", (app_id,)).fetchall()
         return [StepRow(*r) for r in rows]
 
     def audit(self, app_id: str) -> list[AuditRow]:
-        with self._lock:
-            rows = self._db.execute("SELECT app_id, seq, at, kind, step_id, body FROM audit "
+        with self._read_lock:
+            rows = self._reader.execute("SELECT app_id, seq, at, kind, step_id, body FROM audit "
                                     "WHERE app_id = ? ORDER BY seq", (app_id,)).fetchall()
         return [AuditRow(*r) for r in rows]
 
     def close(self) -> None:
-        with self._lock:
+        with self._lock, self._read_lock:
+            self._reader.close()
             self._db.close()

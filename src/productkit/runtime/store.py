@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Collection
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Protocol
 
 from .errors import StaleApplication
@@ -102,7 +102,8 @@ class MemoryStore:
             for row in commit.steps:
                 if (row.step_id, row.kind) in keys:
                     raise StaleApplication(f"step {row.step_id} of {app.id} is already recorded")
-            self._apps[app.id] = replace(app, revision=commit.expected + 1)
+            self._apps[app.id] = AppRow(app.id, app.product_id, app.version, app.channel, app.status,
+                                        app.due_at, commit.expected + 1, app.state)
             self._steps.setdefault(app.id, []).extend(commit.steps)
             self._audit.setdefault(app.id, []).extend(commit.audit)
 

@@ -1,0 +1,57 @@
+"""What a Program works out once per definition (dated parameter values, retry policies, step
+order, the business date's zone) equals what was worked out at every step before."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from productkit import ir
+from productkit.runtime._flow import walk
+from productkit.runtime._protocol import Policy, Program
+from productkit.runtime._values import param_value
+
+from .buildfixture import param, service
+from .products import loan
+
+_offsets = st.sampled_from(["+08:00", "-05:30", "+00:00", "-00:00", "+14:00", "-12:00", "+05:45"])
+_zones = st.sampled_from([dt.UTC, dt.timezone(dt.timedelta(hours=8)), dt.timezone(dt.timedelta(hours=-11))])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.datetimes(timezones=_zones), _offsets)
+def test_the_business_date_is_the_irs(at: dt.datetime, offset: str) -> None:
+    program = Program.of(loan(utc_offset=offset))
+    assert program.business_date(at) == ir.business_date(at, offset)
+    assert program.business_date(at) == ir.business_date(at, offset)  # and again, from the cache
+
+
+def _campaign() -> ir.WorkflowDefinition:
+    rate = param("percent", "4.35").model_copy(update={"schedule": [
+        ir.Scheduled.model_validate({"from": "2026-03-01", "until": "2026-03-31", "value": "3.85"}),
+        ir.Scheduled.model_validate({"from": "2026-06-01", "value": "3.60"})]})
+    defn = loan()
+    return defn.model_copy(update={"parameters": {**defn.parameters, "annual_rate": rate}})
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dates(min_value=dt.date(2025, 12, 1), max_value=dt.date(2026, 8, 1)))
+def test_dated_parameters_are_those_of_the_day(day: dt.date) -> None:
+    defn = _campaign()
+    program = Program.of(defn)
+    expected = {n: param_value(p, day) for n, p in defn.parameters.items()}
+    assert dict(program.parameters_on(day)) == expected
+    assert dict(program.parameters_on(day)) == expected  # and again, from the cache
+
+
+def test_policies_and_order_are_those_of_each_step() -> None:
+    retry = ir.Retry(max_attempts=3, backoff="PT1S", multiplier="3", max_backoff="PT5S")
+    defn = loan(extra=[service("archive", "archive.put", retry=retry, timeout="PT30S")])
+    program = Program.of(defn)
+    for step in defn.steps.values():
+        assert program.policy(step) == Policy.of(step) or step.kind != "service"
+    assert program.policy(defn.steps["archive"]) == Policy(3, 1.0, 3.0, 5.0, 30.0)
+    assert list(program.order) == [sid for sid, _ in walk(defn.flow)]
+    assert program.parameters_on(dt.date(2026, 3, 2)) is program.parameters  # nothing dated
