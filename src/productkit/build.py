@@ -22,39 +22,28 @@ import functools
 import hashlib
 import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 import semantic_version
 
 from . import ir
-from .assemble import Assembly
 from .cache import engine_digest
-from .checks import CheckContext
-from .checks.products import input_files
-from .context import Key
 from .diagnostics import Diagnostic, Location, Severity, has_errors
-from .diff import ChangeClass, Side, diff
-from .governance import (
-    classified_changes,
-    gate,
-    handlers_of,
-    relevant_diff,
-    side_of_files,
-    version_discipline,
-)
 from .options import Options
-from .output import MARKER, OutputRefused, Stage, check_out, staged_build
-from .parallel import map_ordered
+from .output import MARKER, OutputRefused, Stage, check_out, staged_build, tidy
 from .runtime.seal import SIGNATURE_FILE, manifest_digest, public_of
 from .runtime.seal import sign as sign_manifest
-from .shape import did_you_mean
-from .targets import load_targets
-from .targets.base import BuildView
-from .types import TYPE_NAMES, release_offset
-from .validate import validate
+
+if TYPE_CHECKING:  # the checks, compiler and targets are imported when something is built, so
+    # that an up-to-date rebuild (which only compares digests) starts fast
+    from .assemble import Assembly
+    from .checks import CheckContext
+    from .context import Key
+    from .diff import ChangeClass, Side
 
 __all__ = ["BuildResult", "build", "next_business_day"]
 
@@ -89,6 +78,8 @@ def next_business_day(release: dt.date, days: int, calendar: str = "CN") -> dt.d
 
 
 def _date_resolver(options: Options) -> Callable[[str], str | None]:
+    from .types import release_offset
+
     release = options.release_date or dt.date.today()
 
     def resolve(text: str) -> str | None:
@@ -143,6 +134,7 @@ def _emitter(root: Path, options: Options, stage: Stage, select: Sequence[str] =
 
     def make(asm: Assembly) -> tuple[_Made | None, tuple[Diagnostic, ...]]:
         from .compile import compile_product  # imported only when something is compiled
+        from .targets import load_targets
 
         defn = compile_product(asm, resolve_date, relative, options.calendar)
         if not _selected(asm.product.model.id, select):
@@ -162,6 +154,8 @@ def _artifacts(defn: ir.WorkflowDefinition, options: Options
                ) -> tuple[dict[str, bytes], dict[str, str], list[Diagnostic], tuple[Diagnostic, ...]]:
     """The definition and every selected target's files; ``targets`` maps each target that
     wrote something to its location; the build's checks of the files; the targets' diagnostics."""
+    from .targets import load_targets
+
     files = {_definition_name(defn): ir.dump(defn).encode("utf-8")}
     locations: dict[str, str] = {}
     said: list[Diagnostic] = []
@@ -182,6 +176,9 @@ def _artifacts(defn: ir.WorkflowDefinition, options: Options
 def _combined(root: Path, plan: _Plan, options: Options) -> list[Diagnostic]:
     """Each target's build-wide files (the OpenAPI document of every product offered), made from
     its per-product files in this build, compiled now or kept, and checked like them."""
+    from .targets import load_targets
+    from .targets.base import BuildView
+
     registry, problems = load_targets(), []
     view = BuildView(root, options.release_date or dt.date.today(), plan.files, plan.entries)
     for name in options.targets:
@@ -279,6 +276,7 @@ def build(paths: Sequence[Path | str] = (), out: Path = Path("build"), options: 
         result.diagnostics.append(Diagnostic("PK505", str(exc), Location(str(out))))
         return result
     if _up_to_date(_previous(out), out, fingerprint, root, result):
+        tidy(out, release.grace)
         return result
     with contextlib.ExitStack() as stack:
         try:
@@ -302,6 +300,9 @@ def _checked_and_written(paths: Sequence[Path | str], out: Path, previous: _Prev
                          progress: Callable[[str], None] | None, release: Release, stage: Stage,
                          root: Path) -> BuildResult:
     """Validate (each clean product compiled into ``stage`` as it passes) and write the build."""
+    from .shape import did_you_mean
+    from .validate import validate
+
     checked = validate(paths, options, emit=_emitter(root, options, stage, select))
     result.diagnostics = list(checked.diagnostics)
     if checked.failed(options.strict):
@@ -322,6 +323,9 @@ def _checked_and_written(paths: Sequence[Path | str], out: Path, previous: _Prev
 def _compile_and_write(ctx: CheckContext, root: Path, out: Path, previous: _Previous, options: Options,
                        select: Sequence[str], fingerprint: str, result: BuildResult,
                        progress: Callable[[str], None] | None, release: Release, stage: Stage) -> BuildResult:
+    from .governance import version_discipline
+    from .parallel import map_ordered
+
     plan = _plan(ctx, root, options, select, previous, result, stage)
     _keep_versions(ctx, previous, release.keep_versions, plan, result)
     make = _emitter(root, options, stage)  # everything planned, selected or not (a damaged kept one)
@@ -385,6 +389,9 @@ def _document_files(ctx: CheckContext) -> dict[str, str]:
 def _changes(previous: _Previous, plan: _Plan, options: Options, release: Release,
              where: str) -> tuple[dict[str, Any], list[Diagnostic]]:
     """The manifest's classified changes, and the gate's verdict when classes are restricted."""
+    from .diff import diff
+    from .governance import classified_changes, gate, relevant_diff, side_of_files
+
     # The targets that wrote something for a product, as the previous manifest records them: a
     # target with nothing to say about any product (openapi without open-api products) is no change.
     written = sorted({t for entry in plan.entries for t in entry.get("targets", {})})
@@ -469,6 +476,8 @@ def _plan(ctx: CheckContext, root: Path, options: Options, select: Sequence[str]
           result: BuildResult, stage: Stage) -> _Plan:
     """What to compile, and what to take over from the previous build: unchanged products, and
     products the selection leaves out (kept as they were)."""
+    from .checks.products import input_files
+
     plan, relative = _Plan(_Files(stage)), _relative_to(root)
     dictionary_files = sorted({e.doc.file for e in ctx.catalog.kind("ParameterDictionary")})
     read = functools.cache(lambda name: Path(name).read_bytes())  # each input file once per build
@@ -551,8 +560,12 @@ def _intact(previous: _Previous) -> bool:
         expected.add(SIGNATURE_FILE)
     if on_disk != expected:
         return False
-    try:
-        return all(_sha((folder / n).read_bytes()) == sha for n, sha in previous.seals.items())
+    def holds(item: tuple[str, str]) -> bool:
+        return _sha((folder / item[0]).read_bytes()) == item[1]
+
+    try:  # reading and hashing release the interpreter: a few threads check the seals together
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            return all(pool.map(holds, previous.seals.items()))
     except OSError:
         return False
 
@@ -588,6 +601,8 @@ def _entry_files(entry: Mapping[str, Any]) -> list[str]:
 
 
 def _entry(defn: ir.WorkflowDefinition, produced: dict[str, bytes], locations: dict[str, str]) -> dict[str, Any]:
+    from .governance import handlers_of
+
     key = f"{defn.id}@{defn.version}"
     forms: dict[str, dict[str, str]] = {}
     for name in produced:
@@ -605,6 +620,8 @@ def _entry(defn: ir.WorkflowDefinition, produced: dict[str, bytes], locations: d
 
 def _manifest(entries: list[dict[str, Any]], changes: dict[str, Any], options: Options,
               files: dict[str, str], build_record: dict[str, Any], documents: dict[str, str]) -> dict[str, Any]:
+    from .types import TYPE_NAMES
+
     products = sorted(entries, key=lambda e: (e["id"], e["version"]))
     release = (options.release_date or dt.date.today()).isoformat()
     manifest = {"format": MANIFEST_FORMAT, "release_date": release, "calendar": options.calendar,

@@ -33,7 +33,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-__all__ = ["MARKER", "OutputRefused", "Stage", "check_out", "staged_build", "write_build"]
+__all__ = ["MARKER", "OutputRefused", "Stage", "check_out", "staged_build", "tidy", "write_build"]
 
 MARKER = ".productkit-build"  # in every build folder: "productkit wrote this, it may replace it"
 _MARKER_TEXT = '{"format": "productkit.build-folder/1"}\n'
@@ -160,6 +160,24 @@ def staged_build(out: Path, grace: float = 600.0) -> Iterator[Stage]:
         finally:
             if stage.committed is None:
                 shutil.rmtree(stage.folder, ignore_errors=True)
+
+
+def tidy(out: Path, grace: float = 600.0) -> None:
+    """Sweep what dead builds of ``out`` left, unless a build of it is running now (which sweeps
+    when it starts and ends): what an up-to-date rebuild does instead of writing anything."""
+    store = store_of(out.absolute())
+    try:
+        with open(store / ".lock", "a+b") as fh:
+            try:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                return
+            try:
+                _sweep(store, out.absolute(), grace)
+            finally:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+    except OSError:
+        return  # no store, or one this user cannot write: nothing of ours to sweep
 
 
 def write_build(out: Path, files: Mapping[str, bytes], sources: Mapping[str, Path] | None = None,
