@@ -25,6 +25,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from ..ir import canonical_json
+
 __all__ = [
     "SIGNATURE_FILE",
     "SIGNATURE_FORMAT",
@@ -50,8 +52,7 @@ class SigningKeyError(ValueError):
 def manifest_digest(manifest: Mapping[str, Any]) -> str:
     """The digest a manifest carries: sha256 of the canonical JSON of every other field."""
     body = {k: v for k, v in manifest.items() if k != "digest"}
-    text = json.dumps(body, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return "sha256:" + hashlib.sha256(canonical_json(body).encode("utf-8")).hexdigest()
 
 
 def generate_key_pair() -> tuple[bytes, bytes]:
