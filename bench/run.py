@@ -18,6 +18,7 @@ repetitions. Results go to ``bench/results.json`` and ``BENCHMARKS.md``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import json
 import math
@@ -332,7 +333,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--results", type=Path, default=REPO / "bench" / "results.json")
     parser.add_argument("--markdown", type=Path, default=REPO / "BENCHMARKS.md")
     args = parser.parse_args(argv)
+    previous = None
+    with contextlib.suppress(OSError, ValueError, AttributeError, TypeError):  # the figures this run replaces
+        previous = _report.previous_of(json.loads(args.results.read_text("utf-8")))
     results = Bench(args.out, args.quick).run()
+    if previous is not None:
+        results["previous"] = previous
+        results["runtime"]["previous"] = previous["runtime"]
     args.results.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     args.markdown.write_text(_report.markdown(results), encoding="utf-8")
     print()
