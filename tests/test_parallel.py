@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import errno
+import json
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -25,13 +28,25 @@ def _big(n: int) -> tuple[int, bytes, int]:
     return n, os.urandom(8) + bytes(70_000), os.getpid()
 
 
+_IN_A_FRESH_PROCESS = """
+import json, os, sys
+sys.path.insert(0, sys.argv[1])
+from test_parallel import _big
+from productkit import parallel
+out = parallel.map_ordered(_big, list(range(120)), minimum=2)
+print(json.dumps({"order": [n for n, _, _ in out], "sizes": sorted({len(d) for _, d, _ in out}),
+                  "pids": len({pid for _, _, pid in out}), "cores": parallel.cores()}))
+"""
+
+
 def test_results_come_back_in_order_from_every_worker() -> None:
-    items = list(range(120))
-    out = parallel.map_ordered(_big, items, minimum=2)
-    assert [n for n, _, _ in out] == items
-    assert all(len(data) == 70_008 for _, data, _ in out)
-    if parallel.cores() >= 2:
-        assert len({pid for _, _, pid in out}) >= 2, "the work was shared with a forked worker"
+    # a fresh interpreter: this one may run other tests' threads, and then it never forks
+    done = subprocess.run([sys.executable, "-c", _IN_A_FRESH_PROCESS, str(Path(__file__).parent)],
+                          capture_output=True, text=True, check=True, timeout=120)
+    out = json.loads(done.stdout)
+    assert out["order"] == list(range(120)) and out["sizes"] == [70_008]
+    if out["cores"] >= 2:
+        assert out["pids"] >= 2, "the work was shared with a forked worker"
 
 
 class _Unpicklable(Exception):
