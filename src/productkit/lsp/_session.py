@@ -25,7 +25,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from ..cache import Cache, open_cache
@@ -88,8 +88,15 @@ class Session:
 
     def change(self, name: str, text: str | None) -> None:
         """File ``name`` now holds ``text`` (None: it is gone); check what the change can affect."""
+        self._changed(name, lambda: self._replace(name, text))
+
+    def reread(self, name: str) -> None:
+        """File ``name`` changed on disk (or is no longer open): read it as ``validate`` does."""
+        self._changed(name, lambda: self._reread(name))
+
+    def _changed(self, name: str, replace: Callable[[], None]) -> None:
         before = self.entries.get(name)
-        self._replace(name, text)
+        replace()
         after = self.entries.get(name)
         ids = {e.key[1] for e in (before, after) if e is not None}
         dictionaries = any(e is not None and e.key[0] == _DICTIONARY for e in (before, after))
@@ -112,12 +119,28 @@ class Session:
             self.loaded.pop(name, None)
             self.order = [f for f in self.order if f != name]
             return
-        if name not in self.loaded:
-            self.order = sorted([*self.order, name], key=lambda f: Path(f).absolute())
+        self._place(name)
         entry, self.loaded[name] = self._parse(name, text)
         self.digests[name] = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
         if entry is not None:
             self.entries[name] = entry
+
+    def _reread(self, name: str) -> None:
+        path = Path(name)
+        if not (path.exists() or path.is_symlink()):
+            self._replace(name, None)
+            return
+        catalog, found = load_catalog(self.root, self.options, [path], self.cache)
+        self._place(name)
+        self.loaded[name] = found
+        self.entries.pop(name, None)
+        self.digests.pop(name, None)
+        self.entries.update((e.file, e) for e in catalog.entries)
+        self.digests.update(catalog.digests)
+
+    def _place(self, name: str) -> None:
+        if name not in self.loaded:
+            self.order = sorted([*self.order, name], key=lambda f: Path(f).absolute())
 
     def _parse(self, name: str, text: str) -> tuple[Entry | None, list[Diagnostic]]:
         """Stages 1 and 2 for a buffer, as load_catalog does them for a file."""
