@@ -70,6 +70,7 @@ class Session:
         self.across: list[Diagnostic] = []
         self.refs: dict[str, frozenset[str]] = {}  # file -> the ids its findings depend on
         self.catalog = SourceCatalog(root=root)
+        self.dictionaries: list[Entry] = []
         self.ctx = CheckContext.build(self.catalog, options)
 
     # ------------------------------------------------------------------ loading and editing
@@ -162,6 +163,7 @@ class Session:
             if entry is not None:
                 catalog.add(entry)
         self.catalog = catalog
+        self.dictionaries = catalog.kind(_DICTIONARY)
         self.ctx = CheckContext.build(catalog, self.options, self.cache)
 
     # ------------------------------------------------------------------ checking
@@ -176,13 +178,10 @@ class Session:
             self.documents[name] = self._run(DOCUMENT_CHECKS, [entry])
             self.refs[name] = self._references(entry)
             if entry.key[0] == "Product":
-                self.products[name] = self._run((check_products,), [*self._dictionaries(), entry])
+                self.products[name] = self._run((check_products,), [*self.dictionaries, entry])
             else:
                 self.products.pop(name, None)
         self.across = self._run(self.global_checks, self.catalog.entries)
-
-    def _dictionaries(self) -> list[Entry]:
-        return self.catalog.kind(_DICTIONARY)
 
     def _run(self, checks: tuple[Check, ...], entries: list[Entry]) -> list[Diagnostic]:
         """``checks`` over ``entries``, references resolving against the whole catalogue."""
