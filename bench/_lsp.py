@@ -186,6 +186,8 @@ def measure_lsp(cmd: Sequence[str], root: Path, edits: int = 5, cwd: Path | None
             client.proc.kill()
     if code != 0:
         raise SystemExit(f"bench: productkit lsp exited with {code}")
+    print(f"  {'lsp: an edit to its PK202':<34} {statistics.median(broken) * 1000:8.0f} ms  (clean again "
+          f"{statistics.median(clean) * 1000:.0f} ms, start-up {startup:.1f} s)", flush=True)
     return {"median": statistics.median(broken), "runs": broken, "startup": startup,
             "clean": {"median": statistics.median(clean), "runs": clean}, "file": str(path.relative_to(root))}
 

@@ -69,9 +69,9 @@ def _data_names(session: Session, name: str) -> Iterator[types.CompletionItem]:
     for entry in session.catalog.kind("DataDictionary"):
         assert isinstance(entry.model, DataDictionary)
         found.update((path, f"data ({entry.model.id})") for path in entry.model.data)
-    entry = session.entries.get(name)
-    if entry is not None and isinstance(entry.model, Product | ProductLine):
-        for level in (entry, *extends_chain(session.ctx, entry, [])):
+    own = session.entries.get(name)
+    if own is not None and isinstance(own.model, Product | ProductLine):
+        for level in (own, *extends_chain(session.ctx, own, [])):
             assert isinstance(level.model, Product | ProductLine)
             found.update((path, f"context ({level.model.id})") for path in level.model.context)
     for path, detail in sorted(found.items()):

@@ -16,7 +16,6 @@ from pygls.lsp.server import LanguageServer
 from pygls.uris import to_fs_path
 
 from ..diagnostics import Diagnostic, Location, Severity
-from ..options import Options
 from ..sources import find_root
 from ._complete import complete, hover
 from ._session import Session
@@ -74,8 +73,11 @@ class ProductkitServer(LanguageServer):
                 self._send(name, found)
         self.published = now
 
+    def uri(self, name: str) -> str:
+        return self.uris.get(name) or Path(name).absolute().as_uri()
+
     def _send(self, name: str, found: list[Diagnostic]) -> None:
-        uri = self.uris.get(name) or Path(name).absolute().as_uri()
+        uri = self.uri(name)
         doc = self.workspace.text_documents.get(uri)
         lines = doc.lines if doc is not None else []
         self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(
@@ -83,9 +85,10 @@ class ProductkitServer(LanguageServer):
 
     def _lsp(self, d: Diagnostic, lines: list[str]) -> types.Diagnostic:
         related = [types.DiagnosticRelatedInformation(
-            location=types.Location(uri=self.uris.get(r.location.file) or Path(r.location.file).absolute().as_uri(),
-                                    range=_range(r.location, [])), message=r.message) for r in d.related]
-        return types.Diagnostic(range=_range(d.location, lines), message=d.message + (f"\nhint: {d.hint}" if d.hint else ""),
+            location=types.Location(uri=self.uri(r.location.file), range=_range(r.location, [])), message=r.message)
+            for r in d.related]
+        message = d.message + (f"\nhint: {d.hint}" if d.hint else "")
+        return types.Diagnostic(range=_range(d.location, lines), message=message,
                                 severity=_SEVERITY.get(d.severity, types.DiagnosticSeverity.Information),
                                 code=d.code, source="productkit", related_information=related or None)
 
