@@ -133,3 +133,31 @@ def test_hover_shows_a_parameters_value_and_provenance(editor: tuple[Client, Pat
     assert value.startswith("**annual_rate** = 1.2") and "`product:deposit.time-1y`" in value
     assert "time-deposit-1y.yaml:14:5" in value  # where the product sets it
     assert _at(client, uri, 0, 1, "hover") is None  # apiVersion is no parameter
+
+
+def test_it_runs_next_to_yaml_language_server(tmp_path: Path) -> None:
+    """The README's setup: yaml-language-server checks the shape against the shipped schemas,
+    productkit everything else. On one file with a misspelt key and an unknown step, both
+    underline the key at its line, and only productkit the step."""
+    from yaml_ls import diagnostics
+
+    root = tmp_path / "catalogue"
+    for sub in ("components", "products", "schemas", ".vscode"):
+        shutil.copytree(REPO / sub, root / sub)
+    path = root / PRODUCT
+    text = path.read_text(encoding="utf-8")
+    at = free_step_line(text)
+    lines = text.splitlines()
+    lines[at:at] = ["    after: [payout]", "    retyr: 3"]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    shape = [(d["range"]["start"]["line"], d["message"]) for d in diagnostics(root, [path])[path]]
+    assert [line for line, message in shape if "retyr" in message] == [at + 1] and len(shape) == 1, shape
+    client = Client([sys.executable, "-m", "productkit", "lsp"], cwd=root)
+    try:
+        initialize(client, root)
+        client.notify("textDocument/didOpen", {"textDocument": {"uri": path.as_uri(), "languageId": "yaml",
+                                                                "version": 1, "text": path.read_text("utf-8")}})
+        found = errors(client.until(path.as_uri(), lambda f: True))
+    finally:
+        assert client.close() == 0
+    assert sorted((d["range"]["start"]["line"], d["code"]) for d in found) == [(at, "PK202"), (at + 1, "PK103")]
