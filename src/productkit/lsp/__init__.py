@@ -7,15 +7,21 @@ reports for the same files."""
 
 from __future__ import annotations
 
+import sys
 from typing import BinaryIO
-
-from ._server import build_server
 
 __all__ = ["serve"]
 
 
 def serve(stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -> int:
     """Serve one editor session on ``stdin``/``stdout``; the exit code the protocol asks for."""
+    try:
+        from ._server import build_server
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("pygls", "lsprotocol"):
+            raise
+        sys.stderr.write("productkit lsp needs pygls: pip install 'productkit[lsp]'\n")
+        return 2
     server = build_server()
     server.start_io(stdin, stdout)
-    return 0 if server.protocol._shutdown else 1
+    return 0 if getattr(server.protocol, "_shutdown", False) else 1
