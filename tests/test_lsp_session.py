@@ -44,6 +44,8 @@ EDITS: list[tuple[str, str | None]] = [
     (DICTIONARY, (ROOT / DICTIONARY).read_text(encoding="utf-8")),
     (DATA, (ROOT / DATA).read_text(encoding="utf-8")),
     (DEMAND, (ROOT / DEMAND).read_text(encoding="utf-8")),
+    (PRODUCT.replace("1y.yaml", "1y-copy.yaml"),
+     (ROOT / PRODUCT).read_text(encoding="utf-8").replace("\nversion: 1.0.0\n", "\nversion: 1.1.0\n", 1)),
     (PRODUCT.replace("1y.yaml", "1y-copy.yaml"), None),
 ]
 
@@ -83,7 +85,7 @@ def test_every_edit_reports_what_validate_reports_on_disk(catalogue: Path) -> No
         seen |= {d.code for d in expected}
         elsewhere |= any(d.location.file != session.name_of(path) for d in expected if d.code != "PK201")
     # The sequence did break things, in the edited files and in others, and undoing it cleared them.
-    assert {"PK202", "PK203", "PK005", "PK201", "PK216", "PK218"} <= seen and elsewhere
+    assert {"PK202", "PK203", "PK005", "PK201", "PK223", "PK216", "PK218"} <= seen and elsewhere
     assert _data(session.diagnostics()) == clean
 
 

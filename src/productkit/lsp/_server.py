@@ -8,6 +8,7 @@ back."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from pathlib import Path
 
@@ -47,6 +48,8 @@ class ProductkitServer(LanguageServer):
         if self.session is None or path is None:
             return None
         name = self.session.name_of(Path(path))
+        if not self.session.knows(name):  # the editor may name it through a link
+            name = self.session.name_of(Path(path).resolve())
         if not self.session.knows(name):
             return None
         self.uris.setdefault(name, uri)
@@ -119,9 +122,13 @@ def build_server() -> ProductkitServer:
         ls.edited(params.text_document.uri, params.text_document.text)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
-    def did_change(ls: ProductkitServer, params: types.DidChangeTextDocumentParams) -> None:
+    async def did_change(ls: ProductkitServer, params: types.DidChangeTextDocumentParams) -> None:
+        await asyncio.sleep(0)  # let changes typed meanwhile arrive: only the latest is checked
         uri = params.text_document.uri
-        ls.edited(uri, ls.workspace.get_text_document(uri).source)
+        doc = ls.workspace.get_text_document(uri)
+        if doc.version is not None and doc.version > params.text_document.version:
+            return
+        ls.edited(uri, doc.source)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(ls: ProductkitServer, params: types.DidCloseTextDocumentParams) -> None:

@@ -33,10 +33,16 @@ from pathlib import Path
 from ..cache import Cache, open_cache
 from ..checks import CHECKS, Check, CheckContext
 from ..checks.data import check_data_dictionary
-from ..checks.dates import check_line_windows
-from ..checks.documents import check_declarations, check_effective, check_step_ids
-from ..checks.limits import check_name_lengths
-from ..checks.products import check_products
+from ..checks.dates import check_line_windows, check_version_overlaps
+from ..checks.documents import (
+    check_declarations,
+    check_dictionary_names,
+    check_duplicates,
+    check_effective,
+    check_step_ids,
+)
+from ..checks.limits import check_case_collisions, check_name_lengths
+from ..checks.products import check_line_cycles, check_products
 from ..checks.references import check_references
 from ..diagnostics import Diagnostic, Location, sort_diagnostics
 from ..loader import LoadLimits, load_text
@@ -47,11 +53,15 @@ from ..resolve import ResolvedProduct, extends_chain, resolve_product
 from ..shape import to_model
 from ..sources import SCENARIO_SUFFIXES, SOURCE_DIRS, Entry, SourceCatalog, display_name, load_catalog
 
-__all__ = ["DOCUMENT_CHECKS", "Session"]
+__all__ = ["DOCUMENT_CHECKS", "GROUP_CHECKS", "KIND_CHECKS", "Session"]
 
 # The checks whose findings about a document depend only on it and on what it references.
 DOCUMENT_CHECKS: tuple[Check, ...] = (check_declarations, check_effective, check_step_ids, check_name_lengths,
                                       check_references, check_line_windows)
+# The checks that compare documents sharing an id (up to case) and nothing else.
+GROUP_CHECKS: tuple[Check, ...] = (check_duplicates, check_case_collisions, check_version_overlaps)
+# The checks that look at the documents of one kind only.
+KIND_CHECKS: dict[Check, str] = {check_dictionary_names: "ParameterDictionary", check_line_cycles: "ProductLine"}
 _DICTIONARY = "ParameterDictionary"
 _DATA = "DataDictionary"
 
@@ -64,8 +74,10 @@ class Session:
         self.options = options
         self.limits = LoadLimits(options.max_file_bytes, options.max_depth)
         self.cache: Cache | None = open_cache(options.cache)
-        split = (*DOCUMENT_CHECKS, check_products, check_data_dictionary)  # run per file
-        self.global_checks = tuple(c for c in CHECKS if c not in split)
+        split = (*DOCUMENT_CHECKS, *GROUP_CHECKS, *KIND_CHECKS, check_products, check_data_dictionary)
+        self.global_checks = tuple(c for c in CHECKS if c not in split)  # any other: the whole catalogue
+        self.group_checks = tuple(c for c in GROUP_CHECKS if c in CHECKS)
+        self.kind_checks = tuple(c for c in KIND_CHECKS if c in CHECKS)
         self.data_check = (check_data_dictionary,) if check_data_dictionary in CHECKS else ()
         self.order: list[str] = []  # every file name, in discovery order
         self.entries: dict[str, Entry] = {}
@@ -76,6 +88,7 @@ class Session:
         self.data: dict[str, list[Diagnostic]] = {}  # each file's data paths against the data dictionary
         self.data_base: list[Diagnostic] = []  # the data dictionary's own findings
         self.across: list[Diagnostic] = []
+        self.groups: dict[str, list[Diagnostic]] = {}  # case-folded id -> what GROUP_CHECKS find among its documents
         self.refs: dict[str, frozenset[str]] = {}  # file -> the ids its findings depend on
         self.catalog = SourceCatalog(root=root)
         self.dictionaries: list[Entry] = []
@@ -93,7 +106,7 @@ class Session:
         for d in found:  # a refused file (a link leading out, a bad name) is not in catalog.files
             self.loaded.setdefault(d.location.file, []).append(d)
         self._rebuild()
-        self._recheck(set(self.order))
+        self._recheck(set(self.order), None)
 
     def change(self, name: str, text: str | None) -> None:
         """File ``name`` now holds ``text`` (None: it is gone); check what the change can affect."""
@@ -115,7 +128,7 @@ class Session:
         else:
             self._rebuild()
         touched = {name} | {f for f, refs in self.refs.items() if not refs.isdisjoint(ids)}
-        self._recheck(set(self.order) if dictionaries else touched)
+        self._recheck(set(self.order) if dictionaries else touched, {i.casefold() for i in ids})
 
     def knows(self, name: str) -> bool:
         """True when ``name`` is (or would be) one of this catalogue's documents."""
@@ -189,7 +202,8 @@ class Session:
 
     # ------------------------------------------------------------------ checking
 
-    def _recheck(self, files: set[str]) -> None:
+    def _recheck(self, files: set[str], groups: set[str] | None) -> None:
+        """Re-run the per-file checks of ``files``, the group checks of ``groups`` (None: all)."""
         for name in files - self.entries.keys():
             for part in (self.documents, self.products, self.data, self.refs):
                 part.pop(name, None)
@@ -204,7 +218,21 @@ class Session:
                 self.products[name] = self._run((check_products,), [*self.dictionaries, entry])
             else:
                 self.products.pop(name, None)
-        self.across = self._run(self.global_checks, self.catalog.entries)
+        self._regroup(groups)
+        self.across = [*self._run(self.global_checks, self.catalog.entries),
+                       *(d for check, kind in KIND_CHECKS.items() if check in self.kind_checks
+                         for d in self._run((check,), self.catalog.kind(kind)))]
+
+    def _regroup(self, groups: set[str] | None) -> None:
+        members: dict[str, list[Entry]] = defaultdict(list)
+        for entry in self.catalog.entries:
+            folded = entry.key[1].casefold()
+            if groups is None or folded in groups:
+                members[folded].append(entry)
+        for folded in groups if groups is not None else set(self.groups):
+            self.groups.pop(folded, None)
+        for folded, entries in members.items():
+            self.groups[folded] = self._run(self.group_checks, entries)
 
     def _data_uses(self, entry: Entry, data: list[Entry]) -> list[Diagnostic]:
         """What the data check finds in ``entry``'s uses: its run with the data dictionaries and
@@ -257,6 +285,8 @@ class Session:
             for found in part.values():
                 yield from found
         yield from self.data_base
+        for found in self.groups.values():
+            yield from found
         yield from self.across
 
     def resolved(self, name: str) -> ResolvedProduct | None:
