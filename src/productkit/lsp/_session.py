@@ -10,16 +10,18 @@ findings are kept by where they come from:
 * ``check_products``, by product file, run for one product at a time (with the cache);
 * the data dictionary check, split in the dictionary's own findings and each file's data paths
   (its run with the dictionaries and the file, less its run with the dictionaries alone);
-* the remaining checks, which compare documents with each other (duplicates, case collisions,
-  version overlaps, extends cycles and any check this module does not know), over the whole
-  catalogue: they are cheap (about 30 ms at 5,000 documents).
+* the checks that compare the documents sharing an id (duplicates, case collisions, version
+  overlaps), by case-folded id, run over that id's documents;
+* the checks that look at one kind (dictionary names, extends cycles among lines), over that kind;
+* any check this module does not know, over the whole catalogue.
 
 An edit re-parses only the buffer, replaces its document, and re-runs the document checks and
 the product checks of the files whose findings it can change: the file itself, and every file
 that references an id the file defined before or defines now (a product that uses a component,
-a member of a line, directly or through its chain). A dictionary edit (parameters or data) can
-change every document and every product, so it re-runs them all. The findings equal what ``validate``
-reports for the same files on disk (tests/test_lsp_session.py compares them).
+a member of a line, directly or through its chain), and the id checks of the ids it defined or
+defines. A dictionary edit (parameters or data) can change every document and every product, so
+it re-runs them all. The findings equal what ``validate`` reports for the same files on disk
+(tests/test_lsp_session.py compares them after each edit of a sequence).
 """
 
 from __future__ import annotations
