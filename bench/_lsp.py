@@ -57,7 +57,7 @@ class Client:
         self._wait(lambda: ident in self.answers, timeout)
         return self.answers.pop(ident)
 
-    def until(self, uri: str, wanted: Callable[[Diagnostics], bool], timeout: float = 600) -> Diagnostics:
+    def until(self, uri: str, wanted: Callable[[Diagnostics], bool], timeout: float = 120) -> Diagnostics:
         """Wait for a publish for ``uri`` whose diagnostics satisfy ``wanted``; those diagnostics."""
         found: list[Diagnostics] = []
 

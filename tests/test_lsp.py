@@ -161,3 +161,27 @@ def test_it_runs_next_to_yaml_language_server(tmp_path: Path) -> None:
     finally:
         assert client.close() == 0
     assert sorted((d["range"]["start"]["line"], d["code"]) for d in found) == [(at, "PK202"), (at + 1, "PK103")]
+
+
+def test_a_new_unsaved_buffer_is_a_document_until_closed(editor: tuple[Client, Path]) -> None:
+    client, root = editor
+    text = (root / PRODUCT).read_text(encoding="utf-8")
+    copy = root / "products" / "deposit" / "time-deposit-zz-draft.yaml"  # sorts after the original
+    uri = copy.as_uri()
+    client.notify("textDocument/didOpen", {"textDocument": {"uri": uri, "languageId": "yaml", "version": 1,
+                                                            "text": text}})
+    found = errors(client.until(uri, lambda f: bool(errors(f))))
+    assert [d["code"] for d in found] == ["PK201"]
+    assert found[0]["relatedInformation"][0]["location"]["uri"] == (root / PRODUCT).as_uri()
+    client.notify("textDocument/didClose", {"textDocument": {"uri": uri}})  # never saved: gone
+    assert client.until(uri, lambda f: True) == []
+
+
+def test_files_outside_the_catalogue_sources_are_left_alone(editor: tuple[Client, Path]) -> None:
+    client, root = editor
+    scenario = next((root / "products").rglob("*.scenario.yaml"))
+    uri = scenario.as_uri()
+    client.notify("textDocument/didOpen", {"textDocument": {"uri": uri, "languageId": "yaml", "version": 1,
+                                                            "text": "not: [valid"}})
+    assert _at(client, uri, 0, 1, "hover") is None and _at(client, uri, 0, 5, "completion") == []
+    assert uri not in client.published  # scenarios are `productkit test`'s, not the language server's
