@@ -49,10 +49,17 @@ def judge(results: dict[str, Any]) -> tuple[dict[str, float | None], list[dict[s
         _goal("engine in memory at least 20x SpiffWorkflow", ratios["engine_memory / spiffworkflow"], ">x", 20.0),
         _goal("engine on SQLite (FULL) at least 5x SpiffWorkflow in memory",
               ratios["engine_sqlite_full / spiffworkflow"], ">x", 5.0),
+        _goal("lsp diagnostics for an edit within 200 ms", _lsp_edit(one), "s", 0.2),
         _goal("linear growth of validate (exponent)", scaling["validate_exponent"], "k", LINEAR),
         _goal("linear growth of the cold build (exponent)", scaling["cold_build_exponent"], "k", LINEAR),
     ]
     return ratios, goals
+
+
+def _lsp_edit(one: dict[str, Any]) -> float | None:
+    """The slower of an edit's median to its error and its undo's median to the clean publish."""
+    lsp = one.get("lsp_edit")
+    return max(lsp["median"], lsp["clean"]["median"]) if lsp else None
 
 
 def _goal(name: str, value: float | None, unit: str, limit: float) -> dict[str, Any]:

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from . import _report
+from ._lsp import measure_lsp
 from ._runtime import measure_runtime, measure_temporal
 from .generate import generate
 
@@ -135,6 +136,7 @@ class Bench:
         self.validate(root, cache=True)  # fills the catalogue's cache
         r["validate_warm"] = self.median("productkit validate (warm cache)", 3,
                                          lambda: self.validate(root, cache=True))
+        r["lsp_edit"] = measure_lsp(self.cli, root, self.reps(7), cwd=self.out, env=self.env)
         memory: list[int] = []
         r["cold_build"] = self.median("cold build", 3, lambda: self.cold_build(root, build, memory))
         r["peak_rss_mib"] = max(memory) / 1024

@@ -1,116 +1,187 @@
-"""``productkit lsp`` driven over stdio like an editor drives it, on a copy of the repo
-catalogue: an edit that breaks a bound is published with its code and place, the fix clears it,
-completion offers component ids with ranges and step ids, hover shows a parameter's provenance."""
+"""``productkit lsp`` driven over stdio like an editor drives it, on a copy of the repo catalogue:
+an edit's diagnostics (code, place, message with hint, related places) for the edited file and
+for the files it breaks, clearing when fixed and when an unsaved buffer is closed; completion of
+component ids with ranges, step ids, dictionary parameters and data names; hover with a
+parameter's value and provenance. The same client (bench/_lsp.py) measures the latency."""
 
 from __future__ import annotations
 
 import shutil
-import subprocess
 import sys
-import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from productkit.lsp._rpc import read_message, write_message
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:  # the stdio client lives in bench/, beside src/ and tests/
+    sys.path.insert(0, str(REPO))
 
-ROOT = Path(__file__).resolve().parents[1]
+from bench._lsp import Client, errors, free_step_line, initialize  # noqa: E402
+
 PRODUCT = Path("products/deposit/time-deposit-1y.yaml")
-
-
-class Editor:
-    """A minimal LSP client: requests wait for their answer; diagnostics are kept per file."""
-
-    def __init__(self, root: Path) -> None:
-        self.proc = subprocess.Popen([sys.executable, "-m", "productkit", "lsp"], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-        self.published: dict[str, list[dict[str, Any]]] = {}
-        self.next = 0
-        self.root = root
-
-    def notify(self, method: str, params: Any) -> None:
-        assert self.proc.stdin is not None
-        write_message(self.proc.stdin, {"method": method, "params": params})
-
-    def request(self, method: str, params: Any) -> Any:
-        assert self.proc.stdin is not None and self.proc.stdout is not None
-        self.next += 1
-        write_message(self.proc.stdin, {"id": self.next, "method": method, "params": params})
-        while (msg := read_message(self.proc.stdout)) is not None:
-            self._keep(msg)
-            if msg.get("id") == self.next:
-                return msg.get("result")
-        raise AssertionError("the server closed")
-
-    def until_published(self, uri: str) -> list[dict[str, Any]]:
-        """Read messages until ``uri`` gets its diagnostics; those diagnostics."""
-        assert self.proc.stdout is not None
-        self.published.pop(uri, None)
-        while uri not in self.published:
-            msg = read_message(self.proc.stdout)
-            assert msg is not None, "the server closed"
-            self._keep(msg)
-        return self.published[uri]
-
-    def _keep(self, msg: dict[str, Any]) -> None:
-        if msg.get("method") == "textDocument/publishDiagnostics":
-            self.published[msg["params"]["uri"]] = msg["params"]["diagnostics"]
+LINE = Path("products/deposit/time-deposit-line.yaml")
 
 
 @pytest.fixture(scope="module")
-def editor(tmp_path_factory: pytest.TempPathFactory) -> Any:
+def editor(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Client, Path]]:
     root = tmp_path_factory.mktemp("lsp") / "catalogue"
     for sub in ("components", "products"):
-        shutil.copytree(ROOT / sub, root / sub)
-    ed = Editor(root)
-    answer = ed.request("initialize", {"processId": None, "rootUri": root.as_uri(), "capabilities": {}})
-    assert answer["capabilities"]["hoverProvider"] is True
-    ed.notify("initialized", {})
-    yield ed
-    ed.request("shutdown", None)
-    ed.notify("exit", None)
-    assert ed.proc.wait(timeout=30) == 0
+        shutil.copytree(REPO / sub, root / sub)
+    client = Client([sys.executable, "-m", "productkit", "lsp"], cwd=root.parent)
+    initialize(client, root)
+    yield client, root
+    assert client.close() == 0
 
 
-def test_an_edit_that_breaks_a_bound_is_published_then_cleared_by_the_fix(editor: Editor) -> None:
-    uri = (editor.root / PRODUCT).as_uri()
-    text = (editor.root / PRODUCT).read_text(encoding="utf-8")
-    editor.notify("textDocument/didOpen", {"textDocument": {"uri": uri, "languageId": "yaml", "version": 1,
+def _open(client: Client, root: Path, rel: Path) -> tuple[str, str]:
+    uri, text = (root / rel).as_uri(), (root / rel).read_text(encoding="utf-8")
+    client.notify("textDocument/didOpen", {"textDocument": {"uri": uri, "languageId": "yaml", "version": 1,
                                                             "text": text}})
-    assert [d for d in editor.until_published(uri) if d["severity"] == 1] == []
-    broken = text.replace("    value: 1.20\n", "    value: 2.50\n", 1)  # annual_rate's value
-    assert broken != text
-    started = time.monotonic()
-    editor.notify("textDocument/didChange", {"textDocument": {"uri": uri, "version": 2},
-                                             "contentChanges": [{"text": broken}]})
-    found = editor.until_published(uri)
-    print(f"\nlsp: diagnostics for the edit after {1000 * (time.monotonic() - started):.0f} ms")
-    errors = [(d["code"], d["range"]["start"]["line"]) for d in found if d["severity"] == 1]
-    line = broken.splitlines().index(next(x for x in broken.splitlines() if x == "    value: 2.50"))
-    assert errors and all(code.startswith("PK1") and at == line for code, at in errors), found
-    assert all(d["source"] == "productkit" and "2.5" in d["message"] for d in found if d["severity"] == 1)
-    editor.notify("textDocument/didChange", {"textDocument": {"uri": uri, "version": 3},
+    assert errors(client.until(uri, lambda found: True)) == []
+    return uri, text
+
+
+def _replace_all(client: Client, uri: str, text: str, version: int) -> None:
+    client.notify("textDocument/didChange", {"textDocument": {"uri": uri, "version": version},
                                              "contentChanges": [{"text": text}]})
-    assert [d for d in editor.until_published(uri) if d["severity"] == 1] == []
 
 
-def test_completion_offers_component_ids_with_ranges_and_step_ids(editor: Editor) -> None:
-    uri = (editor.root / PRODUCT).as_uri()
-    lines = (editor.root / PRODUCT).read_text(encoding="utf-8").splitlines()
-    at = next(i for i, x in enumerate(lines) if x.strip().startswith("use: notify.app-push"))
-    col = lines[at].index("use:") + len("use: ")
-    items = editor.request("textDocument/completion", {"textDocument": {"uri": uri},
-                                                       "position": {"line": at, "character": col}})
-    labels = {i["label"] for i in items}
-    assert "notify.app-push@^1" in labels and "kyc.identity-verification@^2" in labels
+def _at(client: Client, uri: str, line: int, col: int, method: str) -> Any:
+    return client.request(f"textDocument/{method}", {"textDocument": {"uri": uri},
+                                                     "position": {"line": line, "character": col}})
 
 
-def test_hover_shows_a_parameters_value_and_provenance(editor: Editor) -> None:
-    uri = (editor.root / PRODUCT).as_uri()
-    lines = (editor.root / PRODUCT).read_text(encoding="utf-8").splitlines()
+def test_an_unknown_step_is_published_at_its_place_and_cleared_by_the_fix(editor: tuple[Client, Path]) -> None:
+    client, root = editor
+    uri, text = _open(client, root, PRODUCT)
+    at = free_step_line(text)
+    client.notify("textDocument/didChange", {  # typed in: an incremental change
+        "textDocument": {"uri": uri, "version": 2},
+        "contentChanges": [{"range": {"start": {"line": at, "character": 0}, "end": {"line": at, "character": 0}},
+                            "text": "    after: [payout]\n"}]})
+    found = errors(client.until(uri, lambda f: bool(errors(f))))
+    assert [(d["code"], d["range"]["start"], d["range"]["end"]) for d in found] == [
+        ("PK202", {"line": at, "character": 12}, {"line": at, "character": 18})]
+    assert found[0]["source"] == "productkit" and "'payout'" in found[0]["message"]
+    client.notify("textDocument/didChange", {
+        "textDocument": {"uri": uri, "version": 3},
+        "contentChanges": [{"range": {"start": {"line": at, "character": 0}, "end": {"line": at + 1, "character": 0}},
+                            "text": ""}]})
+    assert errors(client.until(uri, lambda f: True)) == []
+
+
+def test_an_edit_of_a_line_is_published_for_the_members_it_breaks(editor: tuple[Client, Path]) -> None:
+    client, root = editor
+    uri, text = _open(client, root, LINE)
+    member = (root / PRODUCT).as_uri()
+    _replace_all(client, uri, text.replace("annual_rate: {min: 0.50, max: 2.50}",
+                                           "annual_rate: {min: 0.50, max: 1.00}"), 2)
+    found = errors(client.until(member, lambda f: bool(errors(f))))
+    assert {d["code"] for d in found} == {"PK111", "PK206"}
+    widened = next(d for d in found if d["code"] == "PK206")
+    declared = widened["relatedInformation"][0]
+    assert declared["location"]["uri"] == uri and declared["message"] == "declared here"
+    line = text.splitlines().index("  annual_rate: {min: 0.50, max: 2.50}")
+    assert declared["location"]["range"]["start"] == {"line": line, "character": 2}
+    assert errors(client.published[uri]) == []  # the line itself is fine
+    _replace_all(client, uri, text, 3)
+    assert client.until(member, lambda f: True) == []  # cleared where it was published
+
+
+def test_closing_an_unsaved_buffer_returns_to_the_file_on_disk(editor: tuple[Client, Path]) -> None:
+    client, root = editor
+    uri, text = _open(client, root, PRODUCT)
+    _replace_all(client, uri, text.replace("\nkind: Product\n", "\nkind: Product\n  bad: [indent\n"), 4)
+    assert [d["code"] for d in errors(client.until(uri, lambda f: bool(errors(f))))] == ["PK005"]
+    client.notify("textDocument/didClose", {"textDocument": {"uri": uri}})
+    assert errors(client.until(uri, lambda f: True)) == []
+
+
+def _labels(items: list[dict[str, Any]]) -> set[str]:
+    return {i["label"] for i in items}
+
+
+def test_completion_offers_each_kind_of_name(editor: tuple[Client, Path]) -> None:
+    client, root = editor
+    uri, text = _open(client, root, PRODUCT)
+    lines = text.splitlines()
+    use = next(i for i, x in enumerate(lines) if x.strip().startswith("use: notify.app-push"))
+    assert {"notify.app-push@^1", "kyc.identity-verification@^2"} <= _labels(
+        _at(client, uri, use, lines[use].index("use:") + len("use: "), "completion"))
+    steps = {x.split("id:")[1].strip() for x in lines if x.startswith("  - id:")}
+    at = free_step_line(text)
+    _replace_all(client, uri, "\n".join([*lines[:at], "    after: [", *lines[at:]]) + "\n", 5)
+    assert _labels(_at(client, uri, at, len("    after: ["), "completion")) == steps
+    params = next(i for i, x in enumerate(lines) if x == "parameters:") + 1
+    offered = _labels(_at(client, uri, params, 2, "completion"))
+    assert {"face_match_threshold", "annual_rate"} <= offered and "notify.app-push@^1" not in offered
+    data = _labels(_at(client, uri, len(lines), 0, "completion"))
+    assert "applicant.resident" in data or any(label.startswith("applicant.") for label in data)
+    _replace_all(client, uri, text, 6)
+    client.until(uri, lambda f: True)
+
+
+def test_hover_shows_a_parameters_value_and_provenance(editor: tuple[Client, Path]) -> None:
+    client, root = editor
+    uri, text = _open(client, root, PRODUCT)
+    lines = text.splitlines()
     at = next(i for i, x in enumerate(lines) if x.strip().startswith("annual_rate:"))
-    found = editor.request("textDocument/hover", {"textDocument": {"uri": uri},
-                                                  "position": {"line": at, "character": lines[at].index("annual") + 2}})
-    text = found["contents"]["value"]
-    assert text.startswith("**annual_rate** = 1.2") and "`product:deposit.time-1y`" in text
+    found = _at(client, uri, at, lines[at].index("annual") + 2, "hover")
+    value = found["contents"]["value"]
+    assert value.startswith("**annual_rate** = 1.2") and "`product:deposit.time-1y`" in value
+    assert "time-deposit-1y.yaml:14:5" in value  # where the product sets it
+    assert _at(client, uri, 0, 1, "hover") is None  # apiVersion is no parameter
+
+
+def test_it_runs_next_to_yaml_language_server(tmp_path: Path) -> None:
+    """The README's setup: yaml-language-server checks the shape against the shipped schemas,
+    productkit everything else. On one file with a misspelt key and an unknown step, both
+    underline the key at its line, and only productkit the step."""
+    from yaml_ls import diagnostics
+
+    root = tmp_path / "catalogue"
+    for sub in ("components", "products", "schemas", ".vscode"):
+        shutil.copytree(REPO / sub, root / sub)
+    path = root / PRODUCT
+    text = path.read_text(encoding="utf-8")
+    at = free_step_line(text)
+    lines = text.splitlines()
+    lines[at:at] = ["    after: [payout]", "    retyr: 3"]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    shape = [(d["range"]["start"]["line"], d["message"]) for d in diagnostics(root, [path])[path]]
+    assert [line for line, message in shape if "retyr" in message] == [at + 1] and len(shape) == 1, shape
+    client = Client([sys.executable, "-m", "productkit", "lsp"], cwd=root)
+    try:
+        initialize(client, root)
+        client.notify("textDocument/didOpen", {"textDocument": {"uri": path.as_uri(), "languageId": "yaml",
+                                                                "version": 1, "text": path.read_text("utf-8")}})
+        found = errors(client.until(path.as_uri(), lambda f: True))
+    finally:
+        assert client.close() == 0
+    assert sorted((d["range"]["start"]["line"], d["code"]) for d in found) == [(at, "PK202"), (at + 1, "PK103")]
+
+
+def test_a_new_unsaved_buffer_is_a_document_until_closed(editor: tuple[Client, Path]) -> None:
+    client, root = editor
+    text = (root / PRODUCT).read_text(encoding="utf-8")
+    copy = root / "products" / "deposit" / "time-deposit-zz-draft.yaml"  # sorts after the original
+    uri = copy.as_uri()
+    client.notify("textDocument/didOpen", {"textDocument": {"uri": uri, "languageId": "yaml", "version": 1,
+                                                            "text": text}})
+    found = errors(client.until(uri, lambda f: bool(errors(f))))
+    assert [d["code"] for d in found] == ["PK201"]
+    assert found[0]["relatedInformation"][0]["location"]["uri"] == (root / PRODUCT).as_uri()
+    client.notify("textDocument/didClose", {"textDocument": {"uri": uri}})  # never saved: gone
+    assert client.until(uri, lambda f: True) == []
+
+
+def test_files_outside_the_catalogue_sources_are_left_alone(editor: tuple[Client, Path]) -> None:
+    client, root = editor
+    scenario = next((root / "products").rglob("*.scenario.yaml"))
+    uri = scenario.as_uri()
+    client.notify("textDocument/didOpen", {"textDocument": {"uri": uri, "languageId": "yaml", "version": 1,
+                                                            "text": "not: [valid"}})
+    assert _at(client, uri, 0, 1, "hover") is None and _at(client, uri, 0, 5, "completion") == []
+    assert uri not in client.published  # scenarios are `productkit test`'s, not the language server's

@@ -1,198 +1,160 @@
-"""productkit's own checks in the editor: a language server over stdio.
+"""The language server: pygls over stdio, on a :class:`~productkit.lsp._session.Session`.
 
-The catalogue stays in memory as the editor holds it: every open buffer is written to a shadow
-copy of the catalogue's source files, and the whole shadow is validated (with the cache, so an
-edit re-checks what it touches), so a change that breaks another file is published for that
-file too. Completion offers component ids with version ranges, parameter names of the
-dictionaries, data paths, and step ids; hover shows a parameter's resolved value and provenance."""
+Buffers are synchronised incrementally (pygls applies each change to its copy of the text);
+every open, change, save, close and watched-file change hands the file's new text to the
+session, which re-checks what the change can affect; then every file whose diagnostics changed
+gets them published, a file that became clean an empty list, and the edited file always hears
+back."""
 
 from __future__ import annotations
 
+import asyncio
 import re
-import shutil
-import tempfile
-from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
-from urllib.parse import unquote, urlparse
 
-from ..diagnostics import Diagnostic, Location
-from ..options import Options
-from ..sources import discover, find_root
-from ..validate import ValidationResult, validate
+from lsprotocol import types
+from pygls.lsp.server import LanguageServer
+from pygls.uris import to_fs_path
 
-__all__ = ["Workspace"]
+from ..diagnostics import Diagnostic, Location, Severity
+from ..sources import find_root
+from ._complete import complete, hover
+from ._session import Session
 
-_SEVERITY = {"error": 1, "warning": 2, "info": 3}
-Send = Callable[[dict[str, Any]], None]
+__all__ = ["ProductkitServer", "build_server"]
+
+_SEVERITY = {Severity.ERROR: types.DiagnosticSeverity.Error, Severity.WARNING: types.DiagnosticSeverity.Warning}
+_TOKEN = re.compile(r"[^\s,\[\]{}]+")
+TRIGGERS = [" ", "@", "[", ",", "."]
 
 
-def _path(uri: str) -> Path:
-    return Path(unquote(urlparse(uri).path))
+class ProductkitServer(LanguageServer):
+    """A LanguageServer that keeps one catalogue session and what it last published."""
 
+    def __init__(self) -> None:
+        super().__init__("productkit", "1", text_document_sync_kind=types.TextDocumentSyncKind.Incremental)
+        self.session: Session | None = None
+        self.published: dict[str, list[Diagnostic]] = {}  # file name -> what the editor shows
+        self.uris: dict[str, str] = {}  # file name -> the uri the editor named it by
 
-class Workspace:
-    """The catalogue as the editor holds it, and its last validation."""
+    def open_root(self, folder: Path) -> None:
+        self.session = Session(find_root(folder.resolve()))
+        self.session.load()
+        self.publish(set())
 
-    def __init__(self, send: Send) -> None:
-        self.send = send
-        self.root: Path | None = None
-        self.shadow: Path | None = None
-        self.result: ValidationResult | None = None
-        self.published: set[str] = set()
-        self.texts: dict[str, str] = {}
-
-    def open_root(self, root: Path) -> None:
-        self.root = find_root(root.resolve())
-        self.shadow = Path(tempfile.mkdtemp(prefix="productkit-lsp-")) / "catalogue"
-        for src in discover(self.root):
-            dst = self.shadow / src.relative_to(self.root)
-            dst.parent.mkdir(parents=True, exist_ok=True)
-            if src.is_file():
-                shutil.copyfile(src, dst)
-        self.check()
-
-    def close(self) -> None:
-        if self.shadow is not None:
-            shutil.rmtree(self.shadow.parent, ignore_errors=True)
-
-    def edit(self, uri: str, text: str) -> None:
-        """The buffer ``uri`` now holds ``text``: validate again and publish."""
-        self.texts[uri] = text
-        rel = self._relative(uri)
-        if rel is None or self.shadow is None:
-            return
-        target = self.shadow / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text, encoding="utf-8")
-        self.check()
-
-    def _relative(self, uri: str) -> Path | None:
-        if self.root is None:
+    def file_name(self, uri: str) -> str | None:
+        """The session's name of the file at ``uri``; None when it is no catalogue document."""
+        path = to_fs_path(uri)
+        if self.session is None or path is None:
             return None
-        try:
-            return _path(uri).resolve().relative_to(self.root)
-        except ValueError:
+        name = self.session.name_of(Path(path))
+        if not self.session.knows(name):  # the editor may name it through a link
+            name = self.session.name_of(Path(path).resolve())
+        if not self.session.knows(name):
             return None
+        self.uris.setdefault(name, uri)
+        return name
 
-    def check(self) -> None:
-        assert self.shadow is not None and self.root is not None
-        self.result = validate([self.shadow], Options())
-        by_file: dict[str, list[dict[str, Any]]] = {}
-        for d in self.result.diagnostics:
-            by_file.setdefault(self._uri(d.location), []).append(self._lsp(d))
-        for uri in self.texts:  # an open file always hears back, if only that it is clean
-            by_file.setdefault(uri, [])
-        for uri in sorted(self.published - by_file.keys()):
-            self.send({"method": "textDocument/publishDiagnostics", "params": {"uri": uri, "diagnostics": []}})
-        for uri, found in sorted(by_file.items()):
-            self.send({"method": "textDocument/publishDiagnostics", "params": {"uri": uri, "diagnostics": found}})
-        self.published = set(by_file)
-
-    def _uri(self, loc: Location) -> str:
-        assert self.root is not None and self.shadow is not None
-        path = Path(loc.file)
-        if path.is_absolute():
-            try:
-                path = path.relative_to(self.shadow)
-            except ValueError:
-                return path.as_uri()
-        return (self.root / path).as_uri()
-
-    def _lsp(self, d: Diagnostic) -> dict[str, Any]:
-        out: dict[str, Any] = {"range": _range(d.location), "severity": _SEVERITY.get(d.severity.value, 3),
-                               "code": d.code, "source": "productkit",
-                               "message": d.message + (f"\nhint: {d.hint}" if d.hint else "")}
-        if d.related:
-            out["relatedInformation"] = [{"location": {"uri": self._uri(r.location), "range": _range(r.location)},
-                                          "message": r.message} for r in d.related]
-        return out
-
-    # ------------------------------------------------------------------ completion and hover
-
-    def complete(self, uri: str, line: int, col: int) -> list[dict[str, Any]]:
-        text = self.texts.get(uri) or _read(_path(uri))
-        lines = text.splitlines()
-        before = lines[line][:col] if line < len(lines) else ""
-        if re.search(r"\buse:\s*\S*$", before):
-            return [_item(f"{cid}@^{major}", 9, title) for cid, major, title in self._components()]
-        in_list = re.fullmatch(r"\s*-\s*\S*", before) is not None and _section_above(lines, line) == "after"
-        if in_list or re.search(r"\b(after:\s*\[?.*|goto:\s*\S*)$", before):
-            return [_item(s, 18, None) for s in re.findall(r"^\s*-\s+id:\s*([\w.-]+)", text, re.M)]
-        if _section_above(lines, line) in ("parameters", "with"):
-            return [_item(n, 10, spec.title.en if spec.title else None) for n, spec in self._dictionary()]
-        return [_item(p, 6, None) for p in self._data_paths()]
-
-    def hover(self, uri: str, line: int, col: int) -> dict[str, Any] | None:
-        text = self.texts.get(uri) or _read(_path(uri))
-        lines = text.splitlines()
-        if line >= len(lines):
-            return None
-        word = _word(lines[line], col)
-        for rp in self._products_of(uri):
-            p = rp.params.get(word)
-            if p is not None:
-                chain = "\n".join(f"- `{i.source}` = {i.value} ({i.location})" for i in p.provenance)
-                value = p.value if p.value is not None else "(not set)"
-                return {"contents": {"kind": "markdown", "value": f"**{word}** = {value}\n\n{chain}"}}
-        return None
-
-    def _components(self) -> Iterator[tuple[str, int, str | None]]:
-        if self.result is None:
+    def edited(self, uri: str, text: str | None = None, disk: bool = False) -> None:
+        """The buffer at ``uri`` now holds ``text`` (``disk``: read the file instead); check and publish."""
+        name = self.file_name(uri)
+        if name is None or self.session is None:
             return
-        for kind in ("ProcessComponent", "UIComponent"):
-            for e in self.result.catalog.kind(kind):
-                title = getattr(e.model, "title", None)
-                yield e.model.id, int(e.model.version.split(".")[0]), getattr(title, "en", None)
+        if disk:
+            self.session.reread(name)
+        else:
+            self.session.change(name, text)
+        self.publish({name} if name in self.session.loaded else set())
 
-    def _dictionary(self) -> list[tuple[str, Any]]:
-        ctx = self.result.context if self.result else None
-        return sorted(ctx.dictionary.items()) if ctx else []
+    def publish(self, always: set[str]) -> None:
+        """Publish every file whose diagnostics changed, and the files in ``always``."""
+        assert self.session is not None
+        now = self.session.by_file()
+        for name in sorted(always | now.keys() | self.published.keys()):
+            found = now.get(name, [])
+            if name in always or found != self.published.get(name, []):
+                self._send(name, found)
+        self.published = now
 
-    def _data_paths(self) -> list[str]:
-        if self.result is None:
-            return []
-        return sorted({p for e in self.result.catalog.kind("DataDictionary") for p in getattr(e.model, "data", {})})
+    def uri(self, name: str) -> str:
+        return self.uris.get(name) or Path(name).absolute().as_uri()
 
-    def _products_of(self, uri: str) -> Iterator[Any]:
-        ctx = self.result.context if self.result else None
-        rel = self._relative(uri)
-        if ctx is None or rel is None:
-            return
-        for key, asm in ctx.assemblies.items():
-            if key[0] == "Product" and Path(asm.product.entry.file).as_posix().endswith(rel.as_posix()):
-                yield asm.product
+    def _send(self, name: str, found: list[Diagnostic]) -> None:
+        uri = self.uri(name)
+        doc = self.workspace.text_documents.get(uri)
+        lines = doc.lines if doc is not None else []
+        self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(
+            uri=uri, diagnostics=[self._lsp(d, lines) for d in found], version=doc.version if doc else None))
+
+    def _lsp(self, d: Diagnostic, lines: list[str]) -> types.Diagnostic:
+        related = [types.DiagnosticRelatedInformation(
+            location=types.Location(uri=self.uri(r.location.file), range=_range(r.location, [])), message=r.message)
+            for r in d.related]
+        message = d.message + (f"\nhint: {d.hint}" if d.hint else "")
+        return types.Diagnostic(range=_range(d.location, lines), message=message,
+                                severity=_SEVERITY.get(d.severity, types.DiagnosticSeverity.Information),
+                                code=d.code, source="productkit", related_information=related or None)
 
 
-def _range(loc: Location) -> dict[str, Any]:
+def _range(loc: Location, lines: list[str]) -> types.Range:
+    """The token at ``loc`` (one character when the text is not at hand)."""
     line, col = max(loc.line - 1, 0), max(loc.col - 1, 0)
-    return {"start": {"line": line, "character": col}, "end": {"line": line, "character": col + 1}}
+    text = lines[line] if line < len(lines) else ""
+    token = _TOKEN.match(text, col) if col < len(text) else None
+    end = token.end() if token is not None else col + 1
+    return types.Range(start=types.Position(line=line, character=col), end=types.Position(line=line, character=end))
 
 
-def _item(label: str, kind: int, detail: str | None) -> dict[str, Any]:
-    return {"label": label, "kind": kind, **({"detail": detail} if detail else {})}
+def build_server() -> ProductkitServer:
+    """A server with every feature registered."""
+    server = ProductkitServer()
 
+    @server.feature(types.INITIALIZED)
+    def initialized(ls: ProductkitServer, params: types.InitializedParams) -> None:
+        folders = ls.workspace.folders
+        root = next(iter(folders.values())).uri if folders else ls.workspace.root_uri
+        path = to_fs_path(root) if root else None
+        if path:
+            ls.open_root(Path(path))
 
-def _read(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except OSError:
-        return ""
+    @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
+    def did_open(ls: ProductkitServer, params: types.DidOpenTextDocumentParams) -> None:
+        ls.edited(params.text_document.uri, params.text_document.text)
 
+    @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
+    async def did_change(ls: ProductkitServer, params: types.DidChangeTextDocumentParams) -> None:
+        await asyncio.sleep(0)  # let changes typed meanwhile arrive: only the latest is checked
+        uri = params.text_document.uri
+        doc = ls.workspace.get_text_document(uri)
+        if doc.version is not None and doc.version > params.text_document.version:
+            return
+        ls.edited(uri, doc.source)
 
-def _word(line: str, col: int) -> str:
-    for m in re.finditer(r"[\w.-]+", line):
-        if m.start() <= col <= m.end():
-            return m.group()
-    return ""
+    @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
+    def did_close(ls: ProductkitServer, params: types.DidCloseTextDocumentParams) -> None:
+        ls.edited(params.text_document.uri, disk=True)
 
+    @server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
+    def watched(ls: ProductkitServer, params: types.DidChangeWatchedFilesParams) -> None:
+        for change in params.changes:
+            if change.uri not in ls.workspace.text_documents:  # an open buffer wins over the disk
+                ls.edited(change.uri, disk=True)
 
-def _section_above(lines: list[str], line: int) -> str | None:
-    """The key of the nearest less-indented ``key:`` line above ``line``."""
-    here = lines[line] if line < len(lines) else ""
-    indent = len(here) - len(here.lstrip())
-    for text in reversed(lines[:line]):
-        m = re.match(r"(\s*)(?:-\s+)?([\w-]+):", text)
-        if m and len(m[1]) < indent:
-            return m[2]
-    return None
+    @server.feature(types.TEXT_DOCUMENT_COMPLETION, types.CompletionOptions(trigger_characters=TRIGGERS))
+    def completion(ls: ProductkitServer, params: types.CompletionParams) -> list[types.CompletionItem]:
+        name = ls.file_name(params.text_document.uri)
+        if ls.session is None or name is None:
+            return []
+        text = ls.workspace.get_text_document(params.text_document.uri).source
+        return complete(ls.session, name, text, params.position.line, params.position.character)
+
+    @server.feature(types.TEXT_DOCUMENT_HOVER)
+    def on_hover(ls: ProductkitServer, params: types.HoverParams) -> types.Hover | None:
+        name = ls.file_name(params.text_document.uri)
+        if ls.session is None or name is None:
+            return None
+        text = ls.workspace.get_text_document(params.text_document.uri).source
+        return hover(ls.session, name, text, params.position.line, params.position.character)
+
+    return server
+
