@@ -105,6 +105,7 @@ _ROWS = (
     ("validate_one_file", "`productkit validate` of one product file (warm cache: a pre-commit hook)"),
     ("cli_startup", "CLI start-up (`productkit --help`)"),
     ("catalog_load", "`Catalog.load` of the scale-1 build (what a channel service does at start-up)"),
+    ("lsp_edit", "`productkit lsp`: an edit's diagnostics published (a stdio client; undo: see the goals)"),
 )
 
 
