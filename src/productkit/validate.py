@@ -9,11 +9,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .cache import Cache, digest, engine_digest, open_cache
-from .checks import CHECKS, Check, CheckContext, run_checks
-from .checks.base import Emit
 from .diagnostics import (
     Diagnostic,
     Location,
@@ -25,6 +23,10 @@ from .diagnostics import (
 from .loader import LoadLimits, read_regular
 from .options import Options
 from .sources import SourceCatalog, discover, display_name, find_root, load_catalog
+
+if TYPE_CHECKING:  # the checks are imported on a cache miss only: a replayed result starts fast
+    from .checks import Check, CheckContext
+    from .checks.base import Emit
 
 __all__ = ["ValidationResult", "validate"]
 
@@ -79,7 +81,8 @@ def _add(groups: dict[Path, list[Path] | None], root: Path, files: list[Path]) -
 
 
 def validate(paths: Sequence[Path | str] = (), options: Options = Options(),
-             checks: tuple[Check, ...] = CHECKS, emit: Emit | None = None, replay: bool = False) -> ValidationResult:
+             checks: tuple[Check, ...] | None = None, emit: Emit | None = None,
+             replay: bool = False) -> ValidationResult:
     """Validate catalogue roots or files; every problem in every file, sorted by place.
 
     A file given alone is checked against the whole catalogue it belongs to, and only its
@@ -108,7 +111,8 @@ def validate(paths: Sequence[Path | str] = (), options: Options = Options(),
 
 
 def _validate_root(root: Path, files: list[Path] | None, options: Options,
-                   checks: tuple[Check, ...], emit: Emit | None = None, replay: bool = False) -> ValidationResult:
+                   checks: tuple[Check, ...] | None, emit: Emit | None = None,
+                   replay: bool = False) -> ValidationResult:
     every = discover(root)
     early: list[Diagnostic] = []
     if files is not None:
@@ -123,16 +127,18 @@ def _validate_root(root: Path, files: list[Path] | None, options: Options,
                 every.append(f)
     cache = open_cache(options.cache)
     selected = frozenset(display_name(f) for f in files) if files is not None else None
-    snapshot = _snapshot(root, every, options) if cache is not None and checks is CHECKS else None
+    snapshot = _snapshot(root, every, options) if cache is not None and checks is None else None
     if replay and cache is not None and snapshot is not None:
         replayed = _replayed(cache, root, snapshot, selected, early)
         if replayed is not None:
             return replayed
     catalog, diagnostics = load_catalog(root, options, every, cache)
     diagnostics.extend(early)
+    from .checks import CHECKS, CheckContext, run_checks
+
     ctx = CheckContext.build(catalog, options, cache, selected)
     ctx.emit = emit
-    diagnostics.extend(run_checks(ctx, checks))
+    diagnostics.extend(run_checks(ctx, CHECKS if checks is None else checks))
     if cache is not None and snapshot is not None and selected is None:
         kinds = Counter(e.model.kind for e in catalog.entries)
         cache.put("results", str(root.absolute()), snapshot, {
