@@ -21,8 +21,8 @@ import fnmatch
 import functools
 import hashlib
 import json
+import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -276,7 +276,7 @@ def build(paths: Sequence[Path | str] = (), out: Path = Path("build"), options: 
         result.diagnostics.append(Diagnostic("PK505", str(exc), Location(str(out))))
         return result
     if _up_to_date(_previous(out), out, fingerprint, root, result):
-        tidy(out, release.grace)
+        tidy(out)
         return result
     with contextlib.ExitStack() as stack:
         try:
@@ -523,12 +523,21 @@ def _fingerprint(paths: Sequence[Path | str], options: Options, select: Sequence
         root = find_root(given.resolve()) if given.exists() else given
         roots.append(root)
         chosen = discover(root) if given.is_dir() else [given]
+        inside = os.fspath(root) + os.sep
         for path in sorted(chosen):
+            name = os.fspath(path)
+            real = os.path.realpath(name)
             try:
-                rel = path.resolve().relative_to(root).as_posix()
-                data = path.read_bytes() if path.is_file() else b"<not a regular file>"
+                if not real.startswith(inside):
+                    raise ValueError(name)
+                rel = real[len(inside):].replace(os.sep, "/")
+                if os.path.isfile(real):
+                    with open(real, "rb") as fh:
+                        data = fh.read()
+                else:
+                    data = b"<not a regular file>"
             except (OSError, ValueError):
-                rel, data = str(path), b"<unreadable>"
+                rel, data = name, b"<unreadable>"
             h.update(rel.encode() + b"\0" + hashlib.sha256(data).digest())
     return "sha256:" + h.hexdigest(), roots[0]
 
@@ -554,20 +563,33 @@ def _up_to_date(previous: _Previous, out: Path, fingerprint: str, root: Path, re
 def _intact(previous: _Previous) -> bool:
     folder = previous.folder
     assert folder is not None
-    on_disk = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file() or p.is_symlink()}
+    on_disk = _listed(folder)
     expected = set(previous.seals) | {"manifest.json", MARKER}
     if SIGNATURE_FILE in on_disk:
         expected.add(SIGNATURE_FILE)
     if on_disk != expected:
         return False
-    def holds(item: tuple[str, str]) -> bool:
-        return _sha((folder / item[0]).read_bytes()) == item[1]
-
-    try:  # reading and hashing release the interpreter: a few threads check the seals together
-        with ThreadPoolExecutor(max_workers=4) as pool:
-            return all(pool.map(holds, previous.seals.items()))
+    base = os.fspath(folder)
+    try:
+        for name, sha in previous.seals.items():
+            with open(os.path.join(base, name), "rb") as fh:
+                if _sha(fh.read()) != sha:
+                    return False
     except OSError:
         return False
+    return True
+
+
+def _listed(folder: Path) -> set[str]:
+    """Every file and link below ``folder``, by relative POSIX name (os.walk: a build holds
+    thousands of files, and path objects cost more than the walk)."""
+    base, found = os.fspath(folder), set[str]()
+    for top, dirs, files in os.walk(base):
+        rel = os.path.relpath(top, base)
+        prefix = "" if rel == "." else rel.replace(os.sep, "/") + "/"
+        found.update(prefix + f for f in files)
+        found.update(prefix + d for d in dirs if os.path.islink(os.path.join(top, d)))
+    return found
 
 
 def _diagnostic(raw: Mapping[str, Any], root: Path) -> Diagnostic:

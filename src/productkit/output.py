@@ -162,18 +162,21 @@ def staged_build(out: Path, grace: float = 600.0) -> Iterator[Stage]:
                 shutil.rmtree(stage.folder, ignore_errors=True)
 
 
-def tidy(out: Path, grace: float = 600.0) -> None:
-    """Sweep what dead builds of ``out`` left, unless a build of it is running now (which sweeps
-    when it starts and ends): what an up-to-date rebuild does instead of writing anything."""
+def tidy(out: Path) -> None:
+    """Remove the stages of dead builds of ``out`` unless a build of it is running now: what an
+    up-to-date rebuild does instead of writing anything (retired builds are left to the next
+    build that writes, so a no-change rebuild stays cheap)."""
     store = store_of(out.absolute())
     try:
         with open(store / ".lock", "a+b") as fh:
             try:
                 fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError:
-                return
+                return  # a build is running: it sweeps when it starts and ends
             try:
-                _sweep(store, out.absolute(), grace)
+                for child in store.iterdir():
+                    if child.name.startswith(".tmp-"):
+                        shutil.rmtree(child, ignore_errors=True)
             finally:
                 fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
     except OSError:
