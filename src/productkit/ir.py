@@ -293,8 +293,9 @@ class WorkflowDefinition(_IR):
 
 
 def canonical_json(data: Any) -> str:
-    """Sorted keys, no whitespace: the bytes a digest is taken of (orjson writes exactly what the
-    standard library's ``json.dumps`` would, several times faster; the tests compare them)."""
+    """Sorted keys, no whitespace: the bytes a digest is taken of. For what definitions and
+    manifests hold (text, integers, booleans, null: never a float) orjson writes exactly what the
+    standard library's ``json.dumps`` would, several times faster; the tests compare them."""
     try:
         return orjson.dumps(data, option=orjson.OPT_SORT_KEYS).decode("utf-8")
     except (orjson.JSONEncodeError, TypeError):  # e.g. an integer beyond 64 bits

@@ -16,6 +16,7 @@ wait for a commit's sync.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import threading
@@ -122,6 +123,9 @@ class SQLiteStore:
                 raise
             db.execute("COMMIT")
         except BaseException as exc:  # nothing of the batch was committed
+            if db.in_transaction:  # COMMIT itself failed (busy, I/O): leave no transaction open
+                with contextlib.suppress(sqlite3.Error):
+                    db.execute("ROLLBACK")
             for pending in batch:
                 pending.error = pending.error or exc
         finally:
