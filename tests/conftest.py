@@ -1,8 +1,10 @@
-"""Shared fixtures: the ``--update-goldens`` flag and the golden-file comparison."""
+"""Shared fixtures: the ``--update-goldens`` flag, the golden-file comparison and a copy of the
+repository's catalogue."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -26,6 +28,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="rewrite the golden expectation files (tests/cases/**/*.expected.json) from the "
         "current output instead of comparing against them",
     )
+
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture()
+def repo_catalogue(tmp_path: Path) -> Path:
+    """A writable copy of the repository's catalogue (its components and products)."""
+    root = tmp_path / "repo"
+    for sub in ("components", "products"):
+        shutil.copytree(REPO_ROOT / sub, root / sub)
+    return root
 
 
 @pytest.fixture

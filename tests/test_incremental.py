@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import shutil
 from pathlib import Path
 
 import pytest
@@ -14,7 +13,6 @@ from productkit.diagnostics import Diagnostic
 from productkit.options import Options
 from productkit.validate import validate
 
-REPO = Path(__file__).resolve().parents[1]
 CASES = invalid_cases() + valid_cases()
 
 
@@ -44,14 +42,6 @@ def test_cold_warm_and_disabled_agree(case: Case, tmp_path: Path) -> None:
     assert _entries(cache), "nothing was cached"
     assert _run(root, cache) == plain  # warm
     assert _replayed(root, cache) == plain  # nothing changed: the whole result, replayed
-
-
-@pytest.fixture()
-def repo_catalogue(tmp_path: Path) -> Path:
-    root = tmp_path / "repo"
-    for sub in ("components", "products"):
-        shutil.copytree(REPO / sub, root / sub)
-    return root
 
 
 def test_repo_catalogue_warm_and_per_file(repo_catalogue: Path, tmp_path: Path) -> None:

@@ -6,7 +6,6 @@ import datetime as dt
 import errno
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -19,7 +18,6 @@ from productkit.options import Options
 from productkit.output import Stage
 from productkit.runtime import Catalog
 
-REPO = Path(__file__).resolve().parents[1]
 RELEASE = dt.date(2026, 9, 30)
 
 
@@ -89,14 +87,6 @@ def test_a_process_with_threads_is_not_forked() -> None:
         stop.set()
         other.join()
     assert {pid for _, _, pid in out} == {os.getpid()}
-
-
-@pytest.fixture()
-def repo_catalogue(tmp_path: Path) -> Path:
-    root = tmp_path / "repo"
-    for sub in ("components", "products"):
-        shutil.copytree(REPO / sub, root / sub)
-    return root
 
 
 def _files(out: Path) -> set[str]:
