@@ -26,7 +26,7 @@ from .model import Header
 from .options import Options
 from .shape import to_model
 
-__all__ = ["SOURCE_DIRS", "Entry", "SourceCatalog", "discover", "find_root", "load_catalog", "outside"]
+__all__ = ["SOURCE_DIRS", "Entry", "SourceCatalog", "discover", "find_root", "load_catalog", "load_one", "outside"]
 
 SOURCE_DIRS = ("components", "products")
 SCENARIO_SUFFIXES = (".scenario.yaml", ".scenario.yml")
@@ -169,7 +169,7 @@ def load_catalog(root: Path, options: Options,
             diagnostics.append(refused)
             continue
         catalog.files.append(name)
-        entry, problems = _load_one(path, name, limits, catalog, cache)
+        entry, problems = load_one(path, name, limits, catalog, cache)
         diagnostics.extend(problems)
         if entry is not None:
             catalog.add(entry)
@@ -180,8 +180,8 @@ def _is_utf8(name: str) -> bool:
     return name.isascii() or not any("\udc80" <= ch <= "\udcff" for ch in name)
 
 
-def _load_one(path: Path, name: str, limits: LoadLimits, catalog: SourceCatalog,
-              cache: Cache | None) -> tuple[Entry | None, list[Diagnostic]]:
+def load_one(path: Path, name: str, limits: LoadLimits, catalog: SourceCatalog,
+             cache: Cache | None) -> tuple[Entry | None, list[Diagnostic]]:
     """Stages 1 and 2 for one file, as load_file and to_model do them, through the cache."""
     raw, err = read_regular(path, name, limits)
     if err is not None or raw is None:

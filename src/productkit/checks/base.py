@@ -28,6 +28,8 @@ class CheckContext(Context):
     assemblies: Assemblies = field(init=False)
     emit: Emit | None = None
     made: dict[tuple[str, str, str], Any] = field(default_factory=dict)
+    # when set, check_products also keeps each product's findings here, by the product's file
+    by_product: dict[str, list[Diagnostic]] | None = None
 
     def __post_init__(self) -> None:
         self.assemblies = Assemblies(self._assemble)

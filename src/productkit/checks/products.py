@@ -62,7 +62,9 @@ def check_products(ctx: CheckContext) -> Iterator[Diagnostic]:
         if ctx.cache is not None and key:
             ctx.cache.put("products", entry.file, key, {"found": [diagnostic_to_data(d) for d in said],
                                                          "inputs": inputs})
-    for at in range(len(products)):
+    for at, entry in enumerate(products):
+        if ctx.by_product is not None:
+            ctx.by_product[entry.file] = found.get(at, [])
         yield from found.get(at, ())
 
 

@@ -1,71 +1,34 @@
 """The catalogue as an editor holds it, checked incrementally in memory.
 
-The whole catalogue is loaded once (through the cache, as ``validate`` loads it). Every check's
-findings are kept by where they come from:
-
-* load and shape problems, by file;
-* the checks of one document (declarations, dates, step ids, names, references, its lines'
-  windows), by the document's file, run on a one-document slice of the catalogue that still
-  resolves references against the whole catalogue;
-* ``check_products``, by product file, run for one product at a time (with the cache);
-* the data dictionary check, split in the dictionary's own findings and each file's data paths
-  (its run with the dictionaries and the file, less its run with the dictionaries alone);
-* the checks that compare the documents sharing an id (duplicates, case collisions, version
-  overlaps), by case-folded id, run over that id's documents;
-* the checks that look at one kind (dictionary names, extends cycles among lines), over that kind;
-* any check this module does not know, over the whole catalogue.
-
-An edit re-parses only the buffer, replaces its document, and re-runs the document checks and
-the product checks of the files whose findings it can change: the file itself, and every file
-that references an id the file defined before or defines now (a product that uses a component,
-a member of a line, directly or through its chain), and the id checks of the ids it defined or
-defines. A dictionary edit (parameters or data) can change every document and every product, so
-it re-runs them all. The findings equal what ``validate`` reports for the same files on disk
-(tests/test_lsp_session.py compares them after each edit of a sequence).
+The whole catalogue is loaded once (through the cache, as ``validate`` loads it) and every check's
+findings are kept by where they come from (:class:`~productkit.findings.Findings`). An edit
+re-parses only the buffer, replaces its document, and re-runs the checks whose findings it can
+change: the document and product checks of the file itself and of every file that references an
+id the file defined before or defines now, and the id checks of those ids. A dictionary edit
+(parameters or data) can change every document and every product, so it re-runs them all. The
+findings equal what ``validate`` reports for the same files on disk (tests/test_lsp_session.py
+compares them after each edit of a sequence).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
-from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 
 from ..cache import Cache, open_cache
-from ..checks import CHECKS, Check, CheckContext
-from ..checks.data import check_data_dictionary
-from ..checks.dates import check_line_windows, check_version_overlaps
-from ..checks.documents import (
-    check_declarations,
-    check_dictionary_names,
-    check_duplicates,
-    check_effective,
-    check_step_ids,
-)
-from ..checks.limits import check_case_collisions, check_name_lengths
-from ..checks.products import check_line_cycles, check_products
-from ..checks.references import check_references
+from ..checks import CheckContext
 from ..diagnostics import Diagnostic, Location, sort_diagnostics
+from ..findings import Findings
 from ..loader import LoadLimits, load_text
-from ..model import ProcessComponent, Product, ProductLine, UIComponent
 from ..options import Options
-from ..refs import split_ref
-from ..resolve import ResolvedProduct, extends_chain, resolve_product
+from ..recheck import DICTIONARY_KINDS, recheck
+from ..resolve import ResolvedProduct, resolve_product
 from ..shape import to_model
 from ..sources import SCENARIO_SUFFIXES, SOURCE_DIRS, Entry, SourceCatalog, display_name, load_catalog
 
-__all__ = ["DOCUMENT_CHECKS", "GROUP_CHECKS", "KIND_CHECKS", "Session"]
-
-# The checks whose findings about a document depend only on it and on what it references.
-DOCUMENT_CHECKS: tuple[Check, ...] = (check_declarations, check_effective, check_step_ids, check_name_lengths,
-                                      check_references, check_line_windows)
-# The checks that compare documents sharing an id (up to case) and nothing else.
-GROUP_CHECKS: tuple[Check, ...] = (check_duplicates, check_case_collisions, check_version_overlaps)
-# The checks that look at the documents of one kind only.
-KIND_CHECKS: dict[Check, str] = {check_dictionary_names: "ParameterDictionary", check_line_cycles: "ProductLine"}
-_DICTIONARY = "ParameterDictionary"
-_DATA = "DataDictionary"
+__all__ = ["Session"]
 
 
 class Session:
@@ -76,25 +39,24 @@ class Session:
         self.options = options
         self.limits = LoadLimits(options.max_file_bytes, options.max_depth)
         self.cache: Cache | None = open_cache(options.cache)
-        split = (*DOCUMENT_CHECKS, *GROUP_CHECKS, *KIND_CHECKS, check_products, check_data_dictionary)
-        self.global_checks = tuple(c for c in CHECKS if c not in split)  # any other: the whole catalogue
-        self.group_checks = tuple(c for c in GROUP_CHECKS if c in CHECKS)
-        self.kind_checks = tuple(c for c in KIND_CHECKS if c in CHECKS)
-        self.data_check = (check_data_dictionary,) if check_data_dictionary in CHECKS else ()
         self.order: list[str] = []  # every file name, in discovery order
         self.entries: dict[str, Entry] = {}
         self.digests: dict[str, str] = {}
-        self.loaded: dict[str, list[Diagnostic]] = {}
-        self.documents: dict[str, list[Diagnostic]] = {}
-        self.products: dict[str, list[Diagnostic]] = {}
-        self.data: dict[str, list[Diagnostic]] = {}  # each file's data paths against the data dictionary
-        self.data_base: list[Diagnostic] = []  # the data dictionary's own findings
-        self.across: list[Diagnostic] = []
-        self.groups: dict[str, list[Diagnostic]] = {}  # case-folded id -> what GROUP_CHECKS find among its documents
-        self.refs: dict[str, frozenset[str]] = {}  # file -> the ids its findings depend on
+        self.findings = Findings()
         self.catalog = SourceCatalog(root=root)
-        self.dictionaries: list[Entry] = []
         self.ctx = CheckContext.build(self.catalog, options)
+
+    @property
+    def loaded(self) -> dict[str, list[Diagnostic]]:
+        return self.findings.loaded
+
+    @property
+    def products(self) -> dict[str, list[Diagnostic]]:
+        return self.findings.products
+
+    @property
+    def refs(self) -> dict[str, frozenset[str]]:
+        return self.findings.refs
 
     # ------------------------------------------------------------------ loading and editing
 
@@ -104,7 +66,7 @@ class Session:
         self.order = list(catalog.files)
         self.digests = dict(catalog.digests)
         self.entries = {e.file: e for e in catalog.entries}
-        self.loaded = {name: [] for name in self.order}
+        self.findings.loaded = {name: [] for name in self.order}
         for d in found:  # a refused file (a link leading out, a bad name) is not in catalog.files
             self.loaded.setdefault(d.location.file, []).append(d)
         self._rebuild()
@@ -124,7 +86,7 @@ class Session:
         replace()
         after = self.entries.get(name)
         ids = {e.key[1] for e in (before, after) if e is not None}
-        dictionaries = any(e is not None and e.key[0] in (_DICTIONARY, _DATA) for e in (before, after))
+        dictionaries = any(e is not None and e.key[0] in DICTIONARY_KINDS for e in (before, after))
         if known and before is not None and after is not None and before.key == after.key and not dictionaries:
             self._swap(name, before, after)
         else:
@@ -190,7 +152,6 @@ class Session:
             if entry is not None:
                 catalog.add(entry)
         self.catalog = catalog
-        self.dictionaries = catalog.kind(_DICTIONARY)
         self.ctx = CheckContext.build(catalog, self.options, self.cache)
 
     def _swap(self, name: str, before: Entry, after: Entry) -> None:
@@ -205,91 +166,21 @@ class Session:
     # ------------------------------------------------------------------ checking
 
     def _recheck(self, files: set[str], groups: set[str] | None) -> None:
-        """Re-run the per-file checks of ``files``, the group checks of ``groups`` (None: all)."""
-        for name in files - self.entries.keys():
-            for part in (self.documents, self.products, self.data, self.refs):
-                part.pop(name, None)
-        data = self.catalog.kind(_DATA)
-        self.data_base = self._run(self.data_check, data)
-        for name in sorted(files & self.entries.keys()):
-            entry = self.entries[name]
-            self.documents[name] = self._run(DOCUMENT_CHECKS, [entry])
-            self.data[name] = self._data_uses(entry, data)
-            self.refs[name] = self._references(entry)
-            if entry.key[0] == "Product":
-                self.products[name] = self._run((check_products,), [*self.dictionaries, entry])
-            else:
-                self.products.pop(name, None)
-        self._regroup(groups)
-        self.across = [*self._run(self.global_checks, self.catalog.entries),
-                       *(d for check, kind in KIND_CHECKS.items() if check in self.kind_checks
-                         for d in self._run((check,), self.catalog.kind(kind)))]
-
-    def _regroup(self, groups: set[str] | None) -> None:
-        members: dict[str, list[Entry]] = defaultdict(list)
-        for entry in self.catalog.entries:
-            folded = entry.key[1].casefold()
-            if groups is None or folded in groups:
-                members[folded].append(entry)
-        for folded in groups if groups is not None else set(self.groups):
-            self.groups.pop(folded, None)
-        for folded, entries in members.items():
-            self.groups[folded] = self._run(self.group_checks, entries)
-
-    def _data_uses(self, entry: Entry, data: list[Entry]) -> list[Diagnostic]:
-        """What the data check finds in ``entry``'s uses: its run with the data dictionaries and
-        ``entry``, less its run with the dictionaries alone (their own findings)."""
-        if not data or entry.key[0] == _DATA:
-            return []
-        found = Counter(self._run(self.data_check, [*data, entry]))
-        found.subtract(self.data_base)
-        return [d for d, n in found.items() for _ in range(n)]
-
-    def _run(self, checks: tuple[Check, ...], entries: list[Entry]) -> list[Diagnostic]:
-        """``checks`` over ``entries``, references resolving against the whole catalogue."""
-        whole = self.catalog
-        part = whole if entries is whole.entries else SourceCatalog(
-            root=whole.root, entries=entries, files=whole.files, digests=whole.digests, by_id=whole.by_id)
-        ctx = dataclasses.replace(self.ctx, catalog=part)
-        return [d for check in checks for d in check(ctx)]
-
-    def _references(self, entry: Entry) -> frozenset[str]:
-        """The ids whose documents can change ``entry``'s findings: the lines of its chain and
-        every id its levels (or a component's replacement) name."""
-        model = entry.model
-        if isinstance(model, ProcessComponent | UIComponent):
-            rep = model.deprecated.replaced_by if model.deprecated is not None else None
-            return frozenset([split_ref(rep)[0]] if rep else [])
-        if not isinstance(model, Product | ProductLine):
-            return frozenset()
-        ids: set[str] = set()
-        for level in (entry, *extends_chain(self.ctx, entry, [])):
-            assert isinstance(level.model, Product | ProductLine)
-            ids.add(level.key[1])
-            ids.update(_named(level.model))
-        return frozenset(ids)
+        """Re-run the per-file checks of ``files``, the id checks of ``groups`` (None: all)."""
+        recheck(self.findings, self.ctx, files, groups)
 
     # ------------------------------------------------------------------ reading the findings
 
     def diagnostics(self) -> list[Diagnostic]:
         """Every finding, as ``validate`` sorts them."""
-        return sort_diagnostics(list(self._all()))
+        return sort_diagnostics(list(self.findings.all()))
 
     def by_file(self) -> dict[str, list[Diagnostic]]:
         """Every finding by the file it is located in, each file's sorted."""
         out: dict[str, list[Diagnostic]] = defaultdict(list)
-        for d in self._all():
+        for d in self.findings.all():
             out[d.location.file].append(d)
         return {name: sort_diagnostics(found) for name, found in out.items()}
-
-    def _all(self) -> Iterator[Diagnostic]:
-        for part in (self.loaded, self.documents, self.products, self.data):
-            for found in part.values():
-                yield from found
-        yield from self.data_base
-        for found in self.groups.values():
-            yield from found
-        yield from self.across
 
     def resolved(self, name: str) -> ResolvedProduct | None:
         """The product of file ``name``, resolved (for hover)."""
@@ -302,10 +193,3 @@ class Session:
         """How ``validate`` names ``path`` in its diagnostics."""
         return display_name(path)
 
-
-def _named(model: Product | ProductLine) -> Iterable[str]:
-    if model.extends is not None:
-        yield split_ref(model.extends)[0]
-    for step in model.steps:
-        if step.use is not None:
-            yield split_ref(step.use)[0]

@@ -1,0 +1,176 @@
+"""The check index: what the last validation of a whole catalogue found, by origin, and what
+each of its files was, so that the next validation re-checks only what changed.
+
+After a whole validation with the cache on, the user cache (never the catalogue) holds, for the
+catalogue's root: every file's name, sha256 and ``lstat`` stamp, the key (kind, id, version) of
+the document it holds, and every check's findings by origin (:class:`~productkit.findings.Findings`).
+It applies only to the same options, working folder, productkit source and checking libraries.
+
+The next validation of that catalogue:
+
+* finds the files that changed: a file whose stamp (size, mtime, ctime, inode) equals the one
+  recorded, and whose mtime is older than the moment the index was made (else the file may have
+  changed again within the clock's resolution, as git's index says), has the recorded bytes;
+  any other file is read and hashed;
+* when nothing changed, reports the recorded findings without loading anything;
+* when a few documents changed (none of them a dictionary, whose change can change every finding),
+  loads only what the re-checks read: the changed files, the documents they can affect (the
+  files referencing their ids), the documents sharing their ids, the dictionaries, and,
+  through a lazy index by id, whatever a check resolves a reference to; re-runs those checks;
+  and reports the recorded findings with theirs replaced;
+* otherwise (no index, a link or an odd file name in the catalogue, a dictionary changed, many
+  files changed) validates the whole catalogue and records a new index.
+
+The findings are those of a whole validation of the same files, by construction and by test
+(tests/test_checkindex.py compares them after edits of every kind).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .cache import Cache
+from .diagnostics import Diagnostic
+from .loader import LoadLimits, read_regular
+from .sources import Entry, SourceCatalog, display_name, load_one
+
+__all__ = ["Index", "LazyIds", "Survey", "survey"]
+
+NAMESPACE = "index"
+_FORMAT = 1
+# Past this many changed files a whole validation is about as cheap, and simpler to trust.
+MAX_CHANGED = 200
+
+
+@dataclass(slots=True)
+class Survey:
+    """Every file of the catalogue as it is now: name -> sha256, and its stamp when trusted."""
+
+    shas: dict[str, str] = field(default_factory=dict)
+    stamps: dict[str, list[int]] = field(default_factory=dict)
+    paths: dict[str, Path] = field(default_factory=dict)
+
+
+def survey(every: Iterable[Path], limits: LoadLimits, known: Index | None, started_ns: int) -> Survey | None:
+    """Each file's sha256, reading only the files whose stamp is not the one ``known`` recorded;
+    None when a file is a link, has a name that is not UTF-8, or cannot be read as a regular file
+    within the limits (a whole validation says why, or follows the link as it must)."""
+    out = Survey()
+    for path in sorted(every):
+        name = display_name(path)
+        if not _plain_name(name):
+            return None
+        try:
+            st = os.lstat(path)
+        except OSError:
+            return None
+        if not stat.S_ISREG(st.st_mode):
+            return None  # a link, a folder, a FIFO: the whole validation's rules apply
+        stamp = [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
+        recorded = known.files.get(name) if known is not None else None
+        if recorded is not None and recorded[1:] == stamp and known is not None and stamp[1] < known.written_ns:
+            out.shas[name] = recorded[0]
+        else:
+            raw, problem = read_regular(path, name, limits)
+            if problem is not None or raw is None:
+                return None
+            out.shas[name] = hashlib.sha256(raw).hexdigest()
+        if max(st.st_mtime_ns, st.st_ctime_ns) < started_ns:  # else it may change again unseen
+            out.stamps[name] = stamp
+        out.paths[name] = path
+    return out
+
+
+def _plain_name(name: str) -> bool:
+    return name.isascii() or not any("\udc80" <= ch <= "\udcff" for ch in name)
+
+
+@dataclass(slots=True)
+class Index:
+    """What :mod:`checkindex` records about one catalogue (see the module's documentation)."""
+
+    written_ns: int
+    files: dict[str, list[Any]]  # name -> [sha256, size, mtime_ns, ctime_ns, inode] (stamp absent: [sha])
+    keys: dict[str, tuple[str, str, str]]  # name -> the key of the document it holds
+    findings: Any  # Findings.to_data()
+
+    @classmethod
+    def read(cls, cache: Cache, root: Path, context: str) -> Index | None:
+        value = cache.get(NAMESPACE, str(root.absolute()), context)
+        try:
+            if not isinstance(value, dict) or value.get("format") != _FORMAT:
+                return None
+            files = {str(n): list(v) for n, v in value["files"].items()}
+            if not all(len(v) in (1, 5) and isinstance(v[0], str) for v in files.values()):
+                return None
+            keys = {str(n): (str(k[0]), str(k[1]), str(k[2])) for n, k in value["keys"].items()}
+            return cls(int(value["written_ns"]), files, keys, value["findings"])
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError):
+            return None
+
+    @staticmethod
+    def write(cache: Cache, root: Path, context: str, started_ns: int, seen: Survey,
+              keys: Mapping[str, tuple[str, str, str]], findings: Any) -> None:
+        files = {name: [sha, *seen.stamps.get(name, [])] for name, sha in seen.shas.items()}
+        files = {name: (v if len(v) == 5 else v[:1]) for name, v in files.items()}
+        cache.put(NAMESPACE, str(root.absolute()), context, {
+            "format": _FORMAT, "written_ns": started_ns, "files": files,
+            "keys": {name: list(key) for name, key in keys.items()}, "findings": findings})
+
+
+def now_ns() -> int:
+    """The moment a survey starts (a file changed at or after it is not trusted by its stamp)."""
+    return time.time_ns()
+
+
+class LazyIds(dict[tuple[str, str], list[Entry]]):
+    """A catalogue's index by (kind, id) whose documents are loaded when first looked up.
+
+    Every key is known from the start (iterating gives every (kind, id) of the catalogue); a
+    lookup loads that id's documents, in discovery order, through ``load`` (each file once,
+    so that the same document is the same object everywhere)."""
+
+    def __init__(self, names: Mapping[tuple[str, str], list[str]], load: Callable[[str], Entry | None]) -> None:
+        super().__init__(dict.fromkeys(names))  # type: ignore[arg-type]
+        self._names = names
+        self._load = load
+
+    def __getitem__(self, key: tuple[str, str]) -> list[Entry]:
+        found = super().__getitem__(key)
+        if found is None:
+            found = [e for name in self._names[key] if (e := self._load(name)) is not None]
+            super().__setitem__(key, found)
+        return found
+
+    def __missing__(self, key: tuple[str, str]) -> list[Entry]:
+        return []
+
+    def get(self, key: tuple[str, str], default: Any = None) -> Any:
+        if key in self:  # (dict.get would not load the documents)
+            return self[key]
+        return default
+
+
+class Loader:
+    """Loads single documents of a catalogue (through the cache), each once."""
+
+    def __init__(self, root: Path, seen: Survey, limits: LoadLimits, cache: Cache | None) -> None:
+        self.seen = seen
+        self.limits = limits
+        self.cache = cache
+        self.scratch = SourceCatalog(root=root)
+        self.entries: dict[str, Entry | None] = {}
+        self.problems: dict[str, list[Diagnostic]] = {}
+
+    def __call__(self, name: str) -> Entry | None:
+        if name not in self.entries:
+            entry, problems = load_one(self.seen.paths[name], name, self.limits, self.scratch, self.cache)
+            self.entries[name], self.problems[name] = entry, problems
+        return self.entries[name]
