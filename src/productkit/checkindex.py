@@ -9,9 +9,9 @@ It applies only to the same options, working folder, productkit source and check
 The next validation of that catalogue:
 
 * finds the files that changed: a file whose stamp (size, mtime, ctime, inode) equals the one
-  recorded, and whose mtime is older than the moment the index was made (else the file may have
-  changed again within the clock's resolution, as git's index says), has the recorded bytes;
-  any other file is read and hashed;
+  recorded has the recorded bytes (a stamp is recorded only for a file last changed well before
+  the survey that read it: else it may have changed again within its file system's time
+  resolution, as git's index knows); any other file is read and hashed;
 * when nothing changed, reports the recorded findings without loading anything;
 * when a few documents changed (none of them a dictionary, whose change can change every finding),
   loads only what the re-checks read: the changed files, the documents they can affect (the
@@ -47,6 +47,9 @@ NAMESPACE = "index"
 _FORMAT = 1
 # Past this many changed files a whole validation is about as cheap, and simpler to trust.
 MAX_CHANGED = 200
+# File systems stamp times coarsely (a clock tick; a second or two on some): a file stamped within
+# this much of a survey's start may have been written after it, with the same stamp.
+_GRANULARITY_NS = 2_000_000_000
 
 
 @dataclass(slots=True)
@@ -75,15 +78,15 @@ def survey(every: Iterable[Path], limits: LoadLimits, known: Index | None, start
             return None  # a link, a folder, a FIFO: the whole validation's rules apply
         stamp = [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
         recorded = known.files.get(name) if known is not None else None
-        if recorded is not None and recorded[1:] == stamp and known is not None and stamp[1] < known.written_ns:
+        if recorded is not None and recorded[1:] == stamp:
             out.shas[name] = recorded[0]
         else:
             raw, problem = read_regular(path, name, limits)
             if problem is not None or raw is None:
                 return None
             out.shas[name] = hashlib.sha256(raw).hexdigest()
-        if max(st.st_mtime_ns, st.st_ctime_ns) < started_ns:  # else it may change again unseen
-            out.stamps[name] = stamp
+        if max(st.st_mtime_ns, st.st_ctime_ns) < started_ns - _GRANULARITY_NS:
+            out.stamps[name] = stamp  # else it may change again within its time stamp's tick, unseen
         out.paths[name] = path
     return out
 

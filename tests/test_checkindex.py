@@ -1,0 +1,144 @@
+"""``productkit validate`` through the check index reports exactly what a validation without any
+cache reports, after every edit of a sequence (a product, a line, a component, a dictionary, broken
+YAML, files removed, added and bumped), for the whole catalogue and for the edited file alone; and
+it re-checks only what an edit can affect."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from productkit import checkindex
+from productkit.cache import Cache, open_cache
+from productkit.diagnostics import Diagnostic, diagnostic_to_data
+from productkit.options import Options
+from productkit.validate import validate
+from test_lsp_session import DICTIONARY, EDITS, PRODUCT, ROOT
+
+
+@pytest.fixture()
+def catalogue(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    root = tmp_path / "catalogue"
+    for sub in ("components", "products"):
+        shutil.copytree(ROOT / sub, root / sub)
+    monkeypatch.setenv("PRODUCTKIT_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.chdir(tmp_path)
+    return root
+
+
+def _data(found: list[Diagnostic]) -> list[object]:
+    return [diagnostic_to_data(d) for d in found]
+
+
+def _uncached(*paths: Path) -> list[object]:
+    return _data(validate(list(paths), Options(cache=None)).diagnostics)
+
+
+def _indexed(*paths: Path) -> tuple[list[object], bool]:
+    """The diagnostics through the index, and whether the catalogue was loaded whole."""
+    result = validate(list(paths), Options(), replay=True)
+    return _data(result.diagnostics), result.replayed is None
+
+
+def _clock_ahead(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Surveys start a few seconds later than they do: every file there is old enough for its
+    stamp to be trusted (a file changed within a time stamp's tick of a survey is not)."""
+    monkeypatch.setattr("productkit.validate.now_ns", lambda: time.time_ns() + 3_000_000_000)
+
+
+def test_every_edit_reports_what_a_validation_without_cache_reports(catalogue: Path) -> None:
+    clean, whole = _indexed(catalogue)
+    assert whole and clean == _uncached(catalogue)
+    assert _indexed(catalogue) == (clean, False)  # nothing changed: replayed, nothing loaded
+    seen: set[str] = set()
+    for rel, text in EDITS:
+        path = catalogue / rel
+        if text is None:
+            path.unlink()
+        else:
+            path.write_text(text, encoding="utf-8")
+        if text is not None:  # the edited file alone first, as a pre-commit hook asks
+            alone, whole = _indexed(path)
+            assert alone == _uncached(path), rel
+        found, again = _indexed(catalogue)
+        expected = _uncached(catalogue)
+        assert found == expected, rel
+        whole = whole if text is not None else again
+        dictionary = "parameters/" in rel or "data/" in rel
+        assert whole == dictionary, rel  # only a dictionary edit validates the whole catalogue
+        assert not again or text is None, rel  # the run after it had the index
+        seen |= {str(d[0]) for d in expected if isinstance(d, list)}
+    assert {"PK202", "PK203", "PK005", "PK201", "PK223", "PK216", "PK218"} <= seen
+    assert _indexed(catalogue)[0] == clean
+
+
+def test_an_edit_rechecks_only_the_products_it_can_affect(catalogue: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _indexed(catalogue)
+    loaded: list[str] = []
+    original = checkindex.Loader.__call__
+
+    def spy(self: checkindex.Loader, name: str) -> object:
+        if name not in self.entries:
+            loaded.append(name)
+        return original(self, name)
+
+    monkeypatch.setattr(checkindex.Loader, "__call__", spy)
+    rel, text = EDITS[0]
+    assert text is not None
+    (catalogue / rel).write_text(text, encoding="utf-8")
+    found, whole = _indexed(catalogue / rel)
+    assert not whole and any(isinstance(d, list) and d[0] == "PK202" for d in found)
+    total = sum(1 for _ in catalogue.rglob("*.yaml"))
+    assert PRODUCT in {Path(n).relative_to("catalogue").as_posix() for n in loaded}
+    assert len(loaded) < total / 3, f"loaded {len(loaded)} of {total} documents"
+
+
+def test_a_change_that_keeps_size_and_mtime_is_still_seen(catalogue: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The stamp holds the inode change time too, which a program cannot set back."""
+    _clock_ahead(monkeypatch)
+    _indexed(catalogue)
+    index = checkindex.Index.read(*_where(catalogue))
+    assert index is not None and all(len(v) == 5 for v in index.files.values())  # every stamp trusted
+    time.sleep(0.05)  # a later tick of the file system's clock
+    path = catalogue / PRODUCT
+    text = path.read_text(encoding="utf-8")
+    st = path.stat()
+    path.write_text(text.replace("    use: notify.app-push@^1\n", "    use: notify.app-pxsh@^1\n", 1), encoding="utf-8")
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert path.stat().st_size == st.st_size
+    assert _indexed(catalogue)[0] == _uncached(catalogue) != []
+
+
+def test_a_file_changed_just_before_the_survey_is_read_again(catalogue: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file changed within a time stamp's tick of the survey is not trusted by its stamp (it may
+    change again with the same stamp); the others are."""
+    _clock_ahead(monkeypatch)
+    path = catalogue / PRODUCT
+    later = time.time_ns() + 3_000_000_000
+    os.utime(path, ns=(later, later))  # as if changed at the survey's start
+    _indexed(catalogue)
+    index = checkindex.Index.read(*_where(catalogue))
+    assert index is not None
+    name = os.path.relpath(path)
+    assert len(index.files[name]) == 1  # its sha256, no stamp
+    assert all(len(v) == 5 for n, v in index.files.items() if n != name)
+
+
+def _where(root: Path) -> tuple[Cache, Path, str]:
+    from productkit.validate import _context
+
+    cache = open_cache("auto")
+    assert cache is not None
+    return cache, root, _context(root, Options())
+
+
+def test_a_dictionary_edit_checks_the_whole_catalogue(catalogue: Path) -> None:
+    _indexed(catalogue)
+    (catalogue / DICTIONARY).write_text((catalogue / DICTIONARY).read_text("utf-8") + "\n# note\n", "utf-8")
+    found, whole = _indexed(catalogue)
+    assert whole and found == _uncached(catalogue)
