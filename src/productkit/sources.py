@@ -15,16 +15,17 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import semantic_version
 
 from .cache import Cache, digest
 from .diagnostics import Diagnostic, Location, diagnostic_from_data, diagnostic_to_data
 from .loader import Document, LoadLimits, _decode, load_text, pack_document, read_regular, unpack_document
-from .model import Header
 from .options import Options
-from .shape import to_model
+
+if TYPE_CHECKING:  # the models load with the first document: a replayed validation never needs them
+    from .model import Header
 
 __all__ = ["SOURCE_DIRS", "Entry", "SourceCatalog", "discover", "find_root", "load_catalog", "load_one", "outside"]
 
@@ -101,21 +102,32 @@ def find_root(path: Path) -> Path:
 
 
 def discover(root: Path) -> list[Path]:
-    """Every catalogue file below ``root``'s source folders, in a stable order. Links are
-    listed as they are (a linked folder too, so that load_catalog can refuse one that leads
-    outside the catalogue); os.walk never descends into a linked folder."""
-    found: list[Path] = []
+    """Every catalogue file below ``root``'s source folders, in a stable order (as paths sort). Links
+    are listed as they are (a linked folder too, so that load_catalog can refuse one that leads
+    outside the catalogue); the walk never descends into a linked folder."""
+    found: list[str] = []
     for sub in SOURCE_DIRS:
-        base = root / sub
-        if not base.is_dir():
+        base = os.path.join(root, sub)
+        if os.path.isdir(base):
+            _walk(base, found)
+    found.sort(key=lambda name: name.split(os.sep))  # the order of Path objects: part by part
+    return [Path(name) for name in found]
+
+
+def _walk(folder: str, found: list[str]) -> None:
+    try:
+        listed = list(os.scandir(folder))
+    except OSError:
+        return
+    for item in listed:
+        if item.name.startswith("."):
             continue
-        for dirpath, dirnames, filenames in os.walk(base):
-            links = [d for d in dirnames if (Path(dirpath) / d).is_symlink()]
-            dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and d not in links)
-            found.extend(Path(dirpath) / f for f in sorted(filenames)
-                         if not f.startswith(".") and _is_yaml(Path(f)))
-            found.extend(Path(dirpath) / d for d in links if not d.startswith("."))
-    return sorted(found)
+        if item.is_dir(follow_symlinks=False):
+            _walk(item.path, found)
+        elif item.is_symlink() and item.is_dir():
+            found.append(item.path)  # a linked folder: listed, never entered
+        elif item.name.endswith((".yaml", ".yml")) and not item.name.endswith(SCENARIO_SUFFIXES):
+            found.append(item.path)
 
 
 def outside(path: Path, root: Path) -> bool:
@@ -144,6 +156,9 @@ def _name_problem(path: Path, name: str, root: Path) -> Diagnostic | None:
 
 def display_name(path: Path) -> str:
     """How a file is named in messages: relative to the working directory when below it."""
+    text, cwd = os.fspath(path), os.getcwd()
+    if os.path.isabs(text) and text.startswith(cwd + os.sep) and os.sep + "." not in text and "//" not in text:
+        return text[len(cwd) + 1:]  # what relative_to gives for a plain absolute path (the usual case)
     try:
         return str(path.absolute().relative_to(Path.cwd().absolute()))
     except ValueError:
@@ -219,6 +234,8 @@ def _from_cache(value: Any, name: str) -> tuple[Entry | None, list[Diagnostic]] 
         return None
     if doc.file != name:
         return None
+    from .shape import to_model
+
     model, found = to_model(doc)  # its diagnostics are among the cached problems
     return (Entry(doc, model, bool(found)), problems) if model is not None else None
 
@@ -230,5 +247,7 @@ def _parse(raw: bytes, name: str, limits: LoadLimits) -> tuple[Entry | None, lis
     doc, problems = load_text(text, name, limits)
     if doc is None:
         return None, problems
+    from .shape import to_model
+
     model, more = to_model(doc)
     return (Entry(doc, model, bool(more)) if model is not None else None), problems + more

@@ -182,7 +182,6 @@ def _changed_only(root: Path, selected: frozenset[str] | None, options: Options,
     """The recorded findings with those a change can affect checked again; None when a whole
     validation is wanted instead (see :mod:`productkit.checkindex`)."""
     from .findings import Findings
-    from .recheck import DICTIONARY_KINDS, OTHER_CHECKS
 
     names = list(seen.shas)
     changed = [n for n in names if known.files.get(n, [""])[0] != seen.shas[n]]
@@ -193,6 +192,8 @@ def _changed_only(root: Path, selected: frozenset[str] | None, options: Options,
         return None
     keys = {n: k for n, k in known.keys.items() if n in seen.shas}
     if changed or removed:
+        from .recheck import DICTIONARY_KINDS, OTHER_CHECKS  # the checks: imported only when something changed
+
         if len(changed) + len(removed) > MAX_CHANGED or OTHER_CHECKS:
             return None
         if any(known.keys[n][0] in DICTIONARY_KINDS for n in (*changed, *removed) if n in known.keys):
