@@ -130,11 +130,11 @@ def test_a_file_changed_just_before_the_survey_is_read_again(catalogue: Path,
 
 
 def _where(root: Path) -> tuple[Cache, Path, str]:
-    from productkit.validate import _context
+    from productkit.validate import index_context
 
     cache = open_cache("auto")
     assert cache is not None
-    return cache, root, _context(root, Options())
+    return cache, root, index_context(root, Options())
 
 
 def test_a_dictionary_edit_checks_the_whole_catalogue(catalogue: Path) -> None:

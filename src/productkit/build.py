@@ -22,16 +22,17 @@ import functools
 import hashlib
 import json
 import os
+import stat
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import orjson
 import semantic_version
 
 from . import ir
-from .cache import engine_digest
+from .cache import Cache, engine_digest
 from .diagnostics import Diagnostic, Location, Severity, has_errors
 from .options import Options
 from .output import MARKER, OutputRefused, Stage, check_out, staged_build, tidy
@@ -44,6 +45,7 @@ if TYPE_CHECKING:  # the checks, compiler and targets are imported when somethin
     from .checks import CheckContext
     from .context import Key
     from .diff import ChangeClass, Side
+    from .validate import Summary
 
 __all__ = ["BuildResult", "build", "next_business_day"]
 
@@ -97,17 +99,14 @@ def _sha(text: str | bytes) -> str:
 
 
 def _input_digest(files: Sequence[str], options: Options, relative: Callable[[str], str],
-                  read: Callable[[str], bytes] = lambda name: Path(name).read_bytes()) -> str:
-    """What a product's output depends on: its files, its lines', its components', dictionaries."""
+                  sha: Callable[[str], str | None]) -> str:
+    """What a product's output depends on: its files, its lines', its components', dictionaries
+    (each by its name and the sha256 of the bytes that were checked)."""
     h = hashlib.sha256()
     release = options.release_date or dt.date.today()  # T+n resolves against it
     h.update(f"{_engine_digest()}|{release}|{options.calendar}|{options.targets}|{options.language}".encode())
     for name in sorted(set(files), key=relative):
-        label = relative(name).encode()
-        try:
-            h.update(label + b"\0" + read(name) + b"\0")
-        except OSError:
-            h.update(label + b"\0missing\0")
+        h.update(f"{relative(name)}\0{sha(name) or 'missing'}\0".encode())
     return "sha256:" + h.hexdigest()
 
 
@@ -183,7 +182,7 @@ def _combined(root: Path, plan: _Plan, options: Options) -> list[Diagnostic]:
     view = BuildView(root, options.release_date or dt.date.today(), plan.files, plan.entries)
     for name in options.targets:
         target = registry[name](options)
-        made = target.combine({n: plan.files[n] for n in plan.files if n.startswith(f"{name}/")}, view)
+        made = target.combine(_Under(plan.files, f"{name}/"), view)
         problems += [_unsound(file, f"the {name} target wrote {message}")
                      for file, message in target.verify(made, view)]
         plan.files.memory.update(made)
@@ -216,6 +215,7 @@ class _Previous:
     manifest: dict[str, Any] = field(default_factory=dict)
     folder: Path | None = None
     seals: dict[str, str] = field(default_factory=dict)  # file -> sha256 the manifest sealed
+    stamps: _Stamps | None = None
 
     @property
     def products(self) -> dict[str, dict[str, Any]]:
@@ -223,19 +223,82 @@ class _Previous:
 
     def reuse(self, entry: Mapping[str, Any]) -> dict[str, str] | None:
         """The files of a product of the previous build (name -> sha256), if every one is as
-        it was sealed (each is read and hashed, one at a time)."""
+        it was sealed."""
         if self.folder is None:
             return None
         shas = {}
         try:
             for name in _entry_files(entry):
-                shas[name] = _sha((self.folder / name).read_bytes())
+                shas[name] = self.sha(name)
         except (OSError, KeyError, TypeError):
             return None
         return shas if all(self.seals.get(n) == sha for n, sha in shas.items()) else None
 
+    def sha(self, name: str) -> str:
+        """The sha256 of one of its files: its seal when the file's stamp is the one recorded
+        when it was last read (see :class:`_Stamps`), else read and hashed."""
+        assert self.folder is not None
+        path = os.path.join(self.folder, name)
+        if self.stamps is not None and self.stamps.same(name, path) and name in self.seals:
+            return self.seals[name]
+        with open(path, "rb") as fh:
+            sha = _sha(fh.read())
+        if self.stamps is not None and sha == self.seals.get(name):
+            self.stamps.saw(name, path)
+        return sha
 
-def _previous(out: Path) -> _Previous:
+
+class _Stamps:
+    """The ``lstat`` stamps (size, mtime, inode) of a build's files as they were when last read
+    and found to match their seals, kept in the user cache: a file with the same stamp is not
+    read again. A stamp is recorded only for a file last written well before it was read (a
+    file system stamps times coarsely: a write just after the read could keep the stamp). The
+    change time is left out: linking a kept file into the next build changes it. A file edited
+    by hand gets a new mtime; one whose stamps were forged is still refused where it is used
+    (``Catalog.load`` checks every seal)."""
+
+    _NAMESPACE = "build-stamps"
+    _SETTLED_NS = 2_000_000_000
+
+    def __init__(self, cache: Cache, folder: Path, manifest_digest: str) -> None:
+        self.cache, self.name, self.key = cache, os.path.realpath(folder), manifest_digest
+        value = cache.get(self._NAMESPACE, self.name, self.key)
+        self.files: dict[str, list[int]] = dict(value) if isinstance(value, dict) else {}
+        self.added = False
+        self.now = time.time_ns()
+
+    def same(self, name: str, path: str) -> bool:
+        recorded = self.files.get(name)
+        if recorded is None:
+            return False
+        try:
+            st = os.lstat(path)
+        except OSError:
+            return False
+        return stat.S_ISREG(st.st_mode) and recorded == [st.st_size, st.st_mtime_ns, st.st_ino]
+
+    def saw(self, name: str, path: str) -> None:
+        try:
+            st = os.lstat(path)
+        except OSError:
+            return
+        if stat.S_ISREG(st.st_mode) and st.st_mtime_ns < self.now - self._SETTLED_NS:
+            self.files[name] = [st.st_size, st.st_mtime_ns, st.st_ino]
+            self.added = True
+
+    def save(self) -> None:
+        if self.added:
+            self.cache.put(self._NAMESPACE, self.name, self.key, self.files)
+            self.added = False
+
+    def carry(self, folder: Path, manifest_digest: str, kept: Mapping[str, Path]) -> None:
+        """Record for the build in ``folder`` the stamps of the files it kept from this one."""
+        carried = {name: self.files[name] for name in kept if name in self.files}
+        if carried:
+            self.cache.put(self._NAMESPACE, os.path.realpath(folder), manifest_digest, carried)
+
+
+def _previous(out: Path, options: Options) -> _Previous:
     """The previous build in ``out`` when its manifest is intact (its digest holds)."""
     folder = out.resolve()
     try:
@@ -245,7 +308,11 @@ def _previous(out: Path) -> _Previous:
     if not isinstance(manifest, dict) or manifest.get("digest") != manifest_digest(manifest):
         return _Previous()
     files = manifest.get("files")
-    return _Previous(manifest, folder, dict(files) if isinstance(files, dict) else {})
+    from .cache import open_cache
+
+    cache = open_cache(options.cache)
+    stamps = _Stamps(cache, folder, str(manifest["digest"])) if cache is not None else None
+    return _Previous(manifest, folder, dict(files) if isinstance(files, dict) else {}, stamps)
 
 
 @dataclass(frozen=True, slots=True)
@@ -275,7 +342,7 @@ def build(paths: Sequence[Path | str] = (), out: Path = Path("build"), options: 
     except OutputRefused as exc:
         result.diagnostics.append(Diagnostic("PK505", str(exc), Location(str(out))))
         return result
-    if _up_to_date(_previous(out), out, fingerprint, root, result):
+    if _up_to_date(_previous(out, options), out, fingerprint, root, result):
         tidy(out)
         return result
     with contextlib.ExitStack() as stack:
@@ -284,7 +351,7 @@ def build(paths: Sequence[Path | str] = (), out: Path = Path("build"), options: 
         except OSError as exc:
             result.diagnostics.append(Diagnostic("PK502", f"cannot write the build: {exc}", Location(str(out))))
             return result
-        previous = _previous(out)  # again, under the lock: another build may have finished meanwhile
+        previous = _previous(out, options)  # again, under the lock: another build may have finished meanwhile
         if _up_to_date(previous, out, fingerprint, root, result):
             return result
         try:
@@ -303,37 +370,78 @@ def _checked_and_written(paths: Sequence[Path | str], out: Path, previous: _Prev
     from .shape import did_you_mean
     from .validate import validate
 
-    checked = validate(paths, options, emit=_emitter(root, options, stage, select))
+    checked = validate(paths, options, emit=_emitter(root, options, stage, select), summary=True)
     result.diagnostics = list(checked.diagnostics)
     if checked.failed(options.strict):
         return result
-    ctx = checked.context
-    assert ctx is not None
-    unmatched = [pat for pat in select if not any(fnmatch.fnmatchcase(k[1], pat) for k in ctx.assemblies)]
+    ctx, summary = checked.context, checked.summary
+    assert ctx is not None and summary is not None
+    known = sorted({k[1] for k in summary.keys.values() if k[0] == "Product"})
+    unmatched = [pat for pat in select if not any(fnmatch.fnmatchcase(k, pat) for k in known)]
     if unmatched:
-        known = sorted({k[1] for k in ctx.assemblies})
         result.diagnostics.append(Diagnostic(
             "PK506", f"--select {unmatched[0]!r} matches no product of the catalogue", Location(str(root)),
             hint=did_you_mean(unmatched[0], known) or f"products: {', '.join(known[:8])}"))
         return result
-    return _compile_and_write(ctx, checked.catalog.root, out, previous, options, select, fingerprint,
-                              result, progress, release, stage)
+    return _compile_and_write(_Checked(ctx, summary), checked.catalog.root, out, previous, options, select,
+                              fingerprint, result, progress, release, stage)
 
 
-def _compile_and_write(ctx: CheckContext, root: Path, out: Path, previous: _Previous, options: Options,
+@dataclass(slots=True)
+class _Checked:
+    """What the checks left: the context of the products checked afresh (what they made of them)
+    and a summary of every document (see :class:`~productkit.validate.Summary`)."""
+
+    ctx: CheckContext
+    summary: Summary
+    products: dict[Key, str] = field(init=False)  # product key -> its file
+
+    def __post_init__(self) -> None:
+        self.products = {key: name for name, key in self.summary.keys.items() if key[0] == "Product"}
+
+    def inputs(self, key: Key) -> list[str] | None:
+        return self.ctx.inputs.get(key) or self.summary.inputs.get(self.products[key])
+
+    def load(self, key: Key) -> None:
+        """Make sure the product's document is known, loading it when the checks did not need it."""
+        if key not in self.ctx.assemblies:
+            entry = self.summary.load(self.products[key])
+            assert entry is not None  # the summary named it
+            self.ctx.assemblies.add(entry)
+
+    def assembly(self, key: Key) -> Assembly:
+        self.load(key)
+        return self.ctx.assemblies[key]
+
+    def documents(self) -> dict[str, str]:
+        """kind:id@version -> the digest of its content, for every document: what version
+        discipline compares."""
+        keys = sorted((key, name) for name, key in self.summary.keys.items())
+        return {f"{k[0]}:{k[1]}@{k[2]}": self.summary.documents[name] for k, name in keys}
+
+    def document_files(self) -> dict[str, str]:
+        return {f"{k[0]}:{k[1]}@{k[2]}": name for name, k in self.summary.keys.items()}
+
+
+def _compile_and_write(checked: _Checked, root: Path, out: Path, previous: _Previous, options: Options,
                        select: Sequence[str], fingerprint: str, result: BuildResult,
                        progress: Callable[[str], None] | None, release: Release, stage: Stage) -> BuildResult:
     from .governance import version_discipline
     from .parallel import map_ordered
 
-    plan = _plan(ctx, root, options, select, previous, result, stage)
-    _keep_versions(ctx, previous, release.keep_versions, plan, result)
+    ctx = checked.ctx
+    plan = _plan(checked, root, options, select, previous, result, stage)
+    _keep_versions(checked, previous, release.keep_versions, plan, result)
+    if previous.stamps is not None:
+        previous.stamps.save()
     make = _emitter(root, options, stage)  # everything planned, selected or not (a damaged kept one)
+    fresh = [key for _, key, _ in plan.todo if key not in ctx.made]
+    for key in fresh:  # loaded here, before the workers fork, so that each has them
+        checked.load(key)
 
     def compile_one(key: Key) -> tuple[_Made | None, tuple[Diagnostic, ...]]:
-        return make(ctx.assemblies[key])  # assembled here, in the worker, when the checks were cached
+        return make(checked.assembly(key))  # assembled here, in the worker, when the checks were cached
 
-    fresh = [key for _, key, _ in plan.todo if key not in ctx.made]
     # what the checks did not make in passing (their results came from the cache) is made now
     for key, (made, said) in zip(fresh, map_ordered(compile_one, fresh), strict=True):
         assert made is not None  # this emitter selects everything
@@ -348,10 +456,9 @@ def _compile_and_write(ctx: CheckContext, root: Path, out: Path, previous: _Prev
         if progress is not None:
             progress(f"compiled {pid}")
     result.diagnostics += _combined(root, plan, options)
-    documents = _documents(ctx)
+    documents = checked.documents()
     result.diagnostics += version_discipline(previous.manifest.get("documents", {}), documents,
-                                             _document_files(ctx),
-                                             Severity(options.version_discipline))
+                                             checked.document_files(), Severity(options.version_discipline))
     changes = _changes(previous, plan, options, release, str(out))
     result.diagnostics += changes[1]
     if has_errors(result.diagnostics, options.strict):
@@ -365,25 +472,14 @@ def _compile_and_write(ctx: CheckContext, root: Path, out: Path, previous: _Prev
     if release.sign is not None:
         plan.files.memory[SIGNATURE_FILE] = sign_manifest(plan.files.memory["manifest.json"], release.sign)
     try:
-        stage.commit(plan.files, plan.files.kept, plan.files.staged)
+        folder = stage.commit(plan.files, plan.files.kept, plan.files.staged)
     except OSError as exc:
         result.diagnostics.append(Diagnostic("PK502", f"cannot write the build: {exc}", Location(str(out))))
         return result
+    if previous.stamps is not None:  # a kept file is the same file (linked), with the same stamp
+        previous.stamps.carry(folder, str(manifest["digest"]), plan.files.kept)
     result.out, result.manifest = out, manifest
     return result
-
-
-def _documents(ctx: CheckContext) -> dict[str, str]:
-    """kind:id@version -> sha256 of its content (the document as read, so comments and layout do
-    not count), for every document: what version discipline compares."""
-    entries = sorted(ctx.catalog.entries, key=lambda e: e.key)
-    return {f"{e.key[0]}:{e.key[1]}@{e.key[2]}": _sha(orjson.dumps(e.model.model_dump(mode="json"),
-                                                                   option=orjson.OPT_SORT_KEYS))
-            for e in entries}
-
-
-def _document_files(ctx: CheckContext) -> dict[str, str]:
-    return {f"{e.key[0]}:{e.key[1]}@{e.key[2]}": e.file for e in ctx.catalog.entries}
 
 
 def _changes(previous: _Previous, plan: _Plan, options: Options, release: Release,
@@ -405,13 +501,13 @@ def _changes(previous: _Previous, plan: _Plan, options: Options, release: Releas
     return changes, gate(gated, release.allow, where)
 
 
-def _keep_versions(ctx: CheckContext, previous: _Previous, keep: int | tuple[str, ...], plan: _Plan,
+def _keep_versions(checked: _Checked, previous: _Previous, keep: int | tuple[str, ...], plan: _Plan,
                    result: BuildResult) -> None:
     """Previous versions the catalogue no longer has, kept for applications in flight: the
     ``keep`` newest per product (a number) or those named (id@version)."""
     if not keep or previous.folder is None:
         return
-    present = {f"{k[1]}@{k[2]}" for k in ctx.assemblies}
+    present = {f"{k[1]}@{k[2]}" for k in checked.products}
     gone = [e for key, e in previous.products.items() if key not in present]
     gone.sort(key=lambda e: (e["id"], semantic_version.Version(e["version"])), reverse=True)
     counts: dict[str, int] = {}
@@ -465,6 +561,26 @@ class _Files(Mapping[str, bytes]):
         return name in self.memory or name in self.staged or name in self.kept
 
 
+class _Under(Mapping[str, bytes]):
+    """The files of a build below one folder, read only when asked for."""
+
+    def __init__(self, files: Mapping[str, bytes], prefix: str) -> None:
+        self.files = files
+        self.names = [n for n in files if n.startswith(prefix)]
+        self.known = set(self.names)
+
+    def __getitem__(self, name: str) -> bytes:
+        if name not in self.known:
+            raise KeyError(name)
+        return self.files[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.names)
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+
 @dataclass(slots=True)
 class _Plan:
     files: _Files
@@ -472,25 +588,24 @@ class _Plan:
     todo: list[tuple[str, Key, str]] = field(default_factory=list)  # pid, product, input digest
 
 
-def _plan(ctx: CheckContext, root: Path, options: Options, select: Sequence[str], previous: _Previous,
+def _plan(checked: _Checked, root: Path, options: Options, select: Sequence[str], previous: _Previous,
           result: BuildResult, stage: Stage) -> _Plan:
     """What to compile, and what to take over from the previous build: unchanged products, and
     products the selection leaves out (kept as they were)."""
     from .checks.products import input_files
 
     plan, relative = _Plan(_Files(stage)), _relative_to(root)
-    dictionary_files = sorted({e.doc.file for e in ctx.catalog.kind("ParameterDictionary")})
-    read = functools.cache(lambda name: Path(name).read_bytes())  # each input file once per build
+    dictionary_files = sorted({n for n, k in checked.summary.keys.items() if k[0] == "ParameterDictionary"})
     before = previous.products
-    for key in sorted(ctx.assemblies):
+    for key in sorted(checked.products):
         pid, old = f"{key[1]}@{key[2]}", before.get(f"{key[1]}@{key[2]}")
         chosen = _selected(key[1], select)
         if not chosen and old is None:
             continue  # not selected and not in the previous build: nothing to keep
-        inputs = ctx.inputs.get(key)
+        inputs = checked.inputs(key)
         if inputs is None:  # the checks did not say what it reads: assemble it to find out
-            inputs = input_files(ctx.assemblies[key].product)
-        digest = _input_digest([*inputs, *dictionary_files], options, relative, read)
+            inputs = input_files(checked.assembly(key).product)
+        digest = _input_digest([*inputs, *dictionary_files], options, relative, checked.summary.shas.get)
         if old is not None and (old.get("inputs") == digest or not chosen):
             reused = previous.reuse(old)
             if reused is not None and previous.folder is not None:
@@ -524,6 +639,11 @@ def _fingerprint(paths: Sequence[Path | str], options: Options, select: Sequence
         roots.append(root)
         chosen = discover(root) if given.is_dir() else [given]
         inside = os.fspath(root) + os.sep
+        known = _surveyed(root, chosen, options) if given.is_dir() else None
+        if known is not None:  # every file's sha256, most from their stamps
+            for path, sha in zip(sorted(chosen), known, strict=True):
+                h.update(os.fspath(path)[len(inside):].replace(os.sep, "/").encode() + b"\0" + sha.encode())
+            continue
         for path in sorted(chosen):
             name = os.fspath(path)
             real = os.path.realpath(name)
@@ -538,8 +658,31 @@ def _fingerprint(paths: Sequence[Path | str], options: Options, select: Sequence
                     data = b"<not a regular file>"
             except (OSError, ValueError):
                 rel, data = name, b"<unreadable>"
-            h.update(rel.encode() + b"\0" + hashlib.sha256(data).digest())
+            h.update(rel.encode() + b"\0" + hashlib.sha256(data).hexdigest().encode())
     return "sha256:" + h.hexdigest(), roots[0]
+
+
+def _surveyed(root: Path, files: list[Path], options: Options) -> list[str] | None:
+    """The sha256 of each of ``files`` (sorted), read only where its stamp differs from the one the
+    check index recorded (see :mod:`productkit.checkindex`); None without a cache, or when a file
+    is not a plain one below the root (the caller then reads every file)."""
+    from .cache import open_cache
+    from .checkindex import Index, now_ns, survey
+    from .loader import LoadLimits
+    from .sources import SOURCE_DIRS, display_name
+    from .validate import index_context
+
+    cache = open_cache(options.cache)
+    inside = os.fspath(root) + os.sep
+    if cache is None or any((root / d).is_symlink() for d in SOURCE_DIRS):
+        return None
+    if not all(os.fspath(f).startswith(inside) for f in files):
+        return None
+    known = Index.read(cache, root, index_context(root, options))
+    seen = survey(files, LoadLimits(options.max_file_bytes, options.max_depth), known, now_ns())
+    if seen is None:
+        return None
+    return [seen.shas[display_name(f)] for f in sorted(files)]
 
 
 def _up_to_date(previous: _Previous, out: Path, fingerprint: str, root: Path, result: BuildResult) -> bool:
@@ -569,15 +712,13 @@ def _intact(previous: _Previous) -> bool:
         expected.add(SIGNATURE_FILE)
     if on_disk != expected:
         return False
-    base = os.fspath(folder)
     try:
-        for name, sha in previous.seals.items():
-            with open(os.path.join(base, name), "rb") as fh:
-                if _sha(fh.read()) != sha:
-                    return False
+        return all(previous.sha(name) == sha for name, sha in previous.seals.items())
     except OSError:
         return False
-    return True
+    finally:
+        if previous.stamps is not None:
+            previous.stamps.save()
 
 
 def _listed(folder: Path) -> set[str]:
@@ -603,14 +744,12 @@ def _diagnostic(raw: Mapping[str, Any], root: Path) -> Diagnostic:
 
 
 def _relative_to(root: Path) -> Callable[[str], str]:
-    base = root.resolve()
+    base = os.path.realpath(root) + os.sep
 
     @functools.cache  # every product names the same few thousand files, each resolved once
     def rel(name: str) -> str:
-        try:
-            return Path(name).resolve().relative_to(base).as_posix()
-        except ValueError:
-            return Path(name).as_posix()
+        real = os.path.realpath(name)
+        return real[len(base):].replace(os.sep, "/") if real.startswith(base) else Path(name).as_posix()
 
     return rel
 

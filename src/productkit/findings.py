@@ -48,8 +48,15 @@ class Findings:
     kinds: list[Diagnostic] = field(default_factory=list)  # what KIND_CHECKS find
     others: list[Diagnostic] = field(default_factory=list)  # the checks run over the whole catalogue
     refs: dict[str, frozenset[str]] = field(default_factory=dict)  # file -> the ids its findings depend on
+    inputs: dict[str, list[str]] = field(default_factory=dict)  # product file -> the files it is made of
+    digests: dict[str, str] = field(default_factory=dict)  # file -> its document's digest, once asked for
 
     # ------------------------------------------------------------------ reading
+
+    def forget(self, name: str) -> None:
+        """Drop what is known of file ``name`` apart from its load problems (it changed or is gone)."""
+        for part in (self.documents, self.products, self.data, self.refs, self.inputs, self.digests):
+            part.pop(name, None)
 
     def all(self) -> Iterator[Diagnostic]:
         """Every finding (unsorted)."""
@@ -73,7 +80,8 @@ class Findings:
         return {"loaded": per(self.loaded), "documents": per(self.documents), "products": per(self.products),
                 "data": per(self.data), "data_base": flat(self.data_base), "groups": per(self.groups),
                 "kinds": flat(self.kinds), "others": flat(self.others),
-                "refs": {name: sorted(ids) for name, ids in self.refs.items() if ids}}
+                "refs": {name: sorted(ids) for name, ids in self.refs.items() if ids},
+                "inputs": self.inputs, "digests": self.digests}
 
     @classmethod
     def from_data(cls, value: Any, files: Iterable[str]) -> Findings:
@@ -89,7 +97,9 @@ class Findings:
         names = list(files)
         out = cls(per(value["loaded"]), per(value["documents"]), per(value["products"]), per(value["data"]),
                   flat(value["data_base"]), per(value["groups"]), flat(value["kinds"]), flat(value["others"]),
-                  {str(name): frozenset(map(str, ids)) for name, ids in value["refs"].items()})
+                  {str(name): frozenset(map(str, ids)) for name, ids in value["refs"].items()},
+                  {str(name): [str(f) for f in files] for name, files in value["inputs"].items()},
+                  {str(name): str(d) for name, d in value["digests"].items()})
         for name in names:
             out.loaded.setdefault(name, [])
         return out

@@ -52,9 +52,8 @@ def recheck(found: Findings, ctx: CheckContext, files: set[str], groups: set[str
     ``kinds``, the documents of those kinds (every document, for the other checks)."""
     run = _Runner(ctx)
     entries = {e.file: e for e in ctx.catalog.entries}
-    for name in files - entries.keys():
-        for part in (found.documents, found.products, found.data, found.refs):
-            part.pop(name, None)
+    for name in files:
+        found.forget(name)
     data = ctx.catalog.kind(_DATA)
     found.data_base = run(_data_check(), data)
     chosen = [entries[name] for name in sorted(files & entries.keys())]
@@ -85,6 +84,7 @@ def _products(found: Findings, ctx: CheckContext, run: _Runner, products: list[E
         run.sliced.by_product = None
     for entry in products:
         found.products[entry.file] = per.get(entry.file, [])
+        found.inputs[entry.file] = ctx.inputs.get(entry.key, [])
 
 
 def _regroup(found: Findings, run: _Runner, entries: list[Entry], groups: set[str] | None) -> None:

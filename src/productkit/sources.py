@@ -27,7 +27,8 @@ from .options import Options
 if TYPE_CHECKING:  # the models load with the first document: a replayed validation never needs them
     from .model import Header
 
-__all__ = ["SOURCE_DIRS", "Entry", "SourceCatalog", "discover", "find_root", "load_catalog", "load_one", "outside"]
+__all__ = ["SOURCE_DIRS", "Entry", "SourceCatalog", "discover", "document_digest", "find_root", "load_catalog",
+           "load_one", "outside"]
 
 SOURCE_DIRS = ("components", "products")
 SCENARIO_SUFFIXES = (".scenario.yaml", ".scenario.yml")
@@ -48,6 +49,15 @@ class Entry:
 
     def __repr__(self) -> str:
         return f"Entry({self.file!r}, {self.key!r})"
+
+
+def document_digest(entry: Entry) -> str:
+    """The digest of a document's content as read (comments and layout do not count): what
+    version discipline compares between builds."""
+    import orjson
+
+    data = orjson.dumps(entry.model.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)
+    return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
 @dataclass(slots=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from importlib import metadata
 from pathlib import Path
@@ -15,14 +15,24 @@ from .checkindex import MAX_CHANGED, Index, LazyIds, Loader, Survey, now_ns, sur
 from .diagnostics import Diagnostic, Location, has_errors, sort_diagnostics
 from .loader import LoadLimits
 from .options import Options
-from .sources import SOURCE_DIRS, SourceCatalog, discover, display_name, find_root, load_catalog
+from .sources import (
+    SOURCE_DIRS,
+    Entry,
+    SourceCatalog,
+    discover,
+    display_name,
+    document_digest,
+    find_root,
+    load_catalog,
+)
 
 if TYPE_CHECKING:  # the checks are imported on a cache miss only: a replayed result starts fast
     from .checks import Check, CheckContext
     from .checks.base import Emit
+    from .context import Key
     from .findings import Findings
 
-__all__ = ["ValidationResult", "validate"]
+__all__ = ["Summary", "ValidationResult", "index_context", "validate"]
 
 
 @dataclass(slots=True)
@@ -34,6 +44,7 @@ class ValidationResult:
     selected: frozenset[str] | None = None
     context: CheckContext | None = None
     replayed: Counter[str] | None = None  # documents per kind, when the result was replayed (no catalogue)
+    summary: Summary | None = None  # when asked for
 
     @property
     def kinds(self) -> Counter[str]:
@@ -48,6 +59,17 @@ class ValidationResult:
 
     def failed(self, strict: bool = False) -> bool:
         return has_errors(self.diagnostics, strict)
+
+
+@dataclass(slots=True)
+class Summary:
+    """What a build needs to know of every document of a catalogue, loaded or not."""
+
+    keys: dict[str, Key]  # file -> the key of its document
+    inputs: dict[str, list[str]]  # product file -> the files it is made of (when its checks said)
+    documents: dict[str, str]  # file -> the digest of its document's content
+    load: Callable[[str], Entry | None]  # file -> its document (loaded on demand, once)
+    shas: dict[str, str]  # file -> the sha256 of the bytes that were checked
 
 
 def _group(paths: Sequence[Path]) -> dict[Path, list[Path] | None]:
@@ -76,7 +98,7 @@ def _add(groups: dict[Path, list[Path] | None], root: Path, files: list[Path]) -
 
 def validate(paths: Sequence[Path | str] = (), options: Options = Options(),
              checks: tuple[Check, ...] | None = None, emit: Emit | None = None,
-             replay: bool = False) -> ValidationResult:
+             replay: bool = False, summary: bool = False) -> ValidationResult:
     """Validate catalogue roots or files; every problem in every file, sorted by place.
 
     A file given alone is checked against the whole catalogue it belongs to, and only its
@@ -87,12 +109,16 @@ def validate(paths: Sequence[Path | str] = (), options: Options = Options(),
     same pass as each product's checks; its results are in ``context.made``. ``replay``: the
     caller wants only the diagnostics, so when no file changed since a validation of the whole
     catalogue (same bytes, options, working folder and productkit), its diagnostics are replayed
-    from the cache without loading anything (``catalog`` then holds no documents).
+    from the cache without loading anything (``catalog`` then holds no documents), and when a
+    few files changed, only what they can affect is checked again (see :mod:`productkit.checkindex`).
+    ``summary``: the caller (a build) wants a :class:`Summary` of every document and the
+    context of the products checked afresh, not the catalogue: the check index is used as for
+    ``replay``. Given several roots, only the first one's summary is returned.
     """
     chosen = [Path(p) for p in paths] or [Path.cwd()]
     results: list[ValidationResult] = []
     for root, files in _group(chosen).items():
-        results.append(_validate_root(root, files, options, checks, emit, replay))
+        results.append(_validate_root(root, files, options, checks, emit, replay, summary))
     first = results[0]
     for other in results[1:]:
         first.diagnostics.extend(other.diagnostics)
@@ -106,7 +132,7 @@ def validate(paths: Sequence[Path | str] = (), options: Options = Options(),
 
 def _validate_root(root: Path, files: list[Path] | None, options: Options,
                    checks: tuple[Check, ...] | None, emit: Emit | None = None,
-                   replay: bool = False) -> ValidationResult:
+                   replay: bool = False, summary: bool = False) -> ValidationResult:
     every = discover(root)
     early: list[Diagnostic] = []
     if files is not None:
@@ -122,7 +148,7 @@ def _validate_root(root: Path, files: list[Path] | None, options: Options,
     cache = open_cache(options.cache)
     selected = frozenset(display_name(f) for f in files) if files is not None else None
     if cache is not None and checks is None:
-        return _indexed(root, every, selected, options, cache, early, emit, replay)
+        return _indexed(root, every, selected, options, cache, early, emit, replay, summary)
     catalog, diagnostics = load_catalog(root, options, every, cache)
     diagnostics.extend(early)
     from .checks import CHECKS, CheckContext, run_checks
@@ -132,7 +158,14 @@ def _validate_root(root: Path, files: list[Path] | None, options: Options,
     diagnostics.extend(run_checks(ctx, CHECKS if checks is None else checks))
     if selected is not None:
         diagnostics = [d for d in diagnostics if d.location.file in selected]
-    return ValidationResult(catalog, diagnostics, selected, ctx)
+    result = ValidationResult(catalog, diagnostics, selected, ctx)
+    if summary:
+        entries = {e.file: e for e in catalog.entries}
+        result.summary = Summary({e.file: e.key for e in catalog.entries},
+                                 {e.file: ctx.inputs[e.key] for e in catalog.entries if e.key in ctx.inputs},
+                                 {e.file: document_digest(e) for e in catalog.entries}, entries.get,
+                                 catalog.digests)
+    return result
 
 
 def _listed(path: Path, every: list[Path]) -> bool:
@@ -141,17 +174,19 @@ def _listed(path: Path, every: list[Path]) -> bool:
 
 
 def _indexed(root: Path, every: list[Path], selected: frozenset[str] | None, options: Options, cache: Cache,
-             early: list[Diagnostic], emit: Emit | None, replay: bool) -> ValidationResult:
-    """A validation through the check index (see :mod:`productkit.checkindex`): only what
-    changed since the last one is checked again when the caller wants only the diagnostics
-    (``replay``); else the whole catalogue is, and the index is recorded for the next run."""
+             early: list[Diagnostic], emit: Emit | None, replay: bool, summary: bool) -> ValidationResult:
+    """A validation through the check index (see :mod:`productkit.checkindex`): when the caller
+    wants only the diagnostics (``replay``) or a :class:`Summary`, only what changed since the
+    last one is checked again; else the whole catalogue is, and the index is recorded for the
+    next run."""
     limits = LoadLimits(options.max_file_bytes, options.max_depth)
-    context, started = _context(root, options), now_ns()
+    context, started = index_context(root, options), now_ns()
     known = Index.read(cache, root, context)
     plain = not any((root / d).is_symlink() for d in SOURCE_DIRS)
     seen = survey(every, limits, known, started) if plain else None
-    if replay and known is not None and seen is not None:
-        result = _changed_only(root, selected, options, cache, known, seen, limits, context, started)
+    run = _Run(root, options, cache, context, started, seen)
+    if (replay or summary) and known is not None and seen is not None:
+        result = run.changed_only(known, limits, selected, emit, summary)
         if result is not None:
             result.diagnostics.extend(early)
             return result
@@ -166,87 +201,142 @@ def _indexed(root: Path, every: list[Path], selected: frozenset[str] | None, opt
     for d in loaded:  # a refused file (a link leading out, a bad name) is not in catalog.files
         findings.loaded.setdefault(d.location.file, []).append(d)
     recheck(findings, ctx, set(catalog.files), None)
+    entries = {e.file: e for e in catalog.entries}
+    keys = {e.file: e.key for e in catalog.entries}
+    if known is not None and seen is not None:
+        findings.digests = _kept_documents(known, seen)
     if seen is not None and seen.shas == catalog.digests:  # else a file changed while it was read
-        Index.write(cache, root, context, started, seen, {e.file: e.key for e in catalog.entries},
-                    findings.to_data())
-    diagnostics = [*_chosen(findings.all(), selected), *early]
-    return ValidationResult(catalog, diagnostics, selected, ctx)
+        if summary:
+            _documents(findings, keys, entries.get)
+        run.record(keys, findings)
+    result = ValidationResult(catalog, [*_chosen(findings.all(), selected), *early], selected, ctx)
+    if summary:
+        result.summary = Summary(keys, findings.inputs, _documents(findings, keys, entries.get), entries.get,
+                                 catalog.digests)
+    return result
+
+
+def _kept_documents(known: Index, seen: Survey) -> dict[str, str]:
+    """The document digests the index knows, of the files that did not change since."""
+    documents = known.findings.get("digests") if isinstance(known.findings, dict) else None
+    if not isinstance(documents, dict):
+        return {}
+    return {str(n): str(d) for n, d in documents.items()
+            if n in seen.shas and known.files.get(n, [""])[0] == seen.shas[n]}
+
+
+def _documents(findings: Findings, keys: dict[str, Key], load: Callable[[str], Entry | None]) -> dict[str, str]:
+    """Every document's digest: the known ones, the others worked out now (and kept in ``findings``)."""
+    for name in keys:
+        if name not in findings.digests:
+            entry = load(name)
+            if entry is not None:
+                findings.digests[name] = document_digest(entry)
+    return {name: findings.digests[name] for name in keys if name in findings.digests}
 
 
 def _chosen(found: Iterable[Diagnostic], selected: frozenset[str] | None) -> list[Diagnostic]:
     return list(found) if selected is None else [d for d in found if d.location.file in selected]
 
 
-def _changed_only(root: Path, selected: frozenset[str] | None, options: Options, cache: Cache, known: Index,
-                  seen: Survey, limits: LoadLimits, context: str, started: int) -> ValidationResult | None:
-    """The recorded findings with those a change can affect checked again; None when a whole
-    validation is wanted instead (see :mod:`productkit.checkindex`)."""
-    from .findings import Findings
+@dataclass(slots=True)
+class _Run:
+    """One validation through the index."""
 
-    names = list(seen.shas)
-    changed = [n for n in names if known.files.get(n, [""])[0] != seen.shas[n]]
-    removed = [n for n in known.files if n not in seen.shas]
-    try:
-        findings = Findings.from_data(known.findings, names)
-    except (KeyError, TypeError, ValueError, AttributeError):
-        return None
-    keys = {n: k for n, k in known.keys.items() if n in seen.shas}
-    if changed or removed:
-        from .recheck import DICTIONARY_KINDS, OTHER_CHECKS  # the checks: imported only when something changed
+    root: Path
+    options: Options
+    cache: Cache
+    context: str
+    started: int
+    seen: Survey | None
 
-        if len(changed) + len(removed) > MAX_CHANGED or OTHER_CHECKS:
+    def record(self, keys: dict[str, Key], findings: Findings) -> None:
+        if self.seen is not None:
+            Index.write(self.cache, self.root, self.context, self.started, self.seen, keys, findings.to_data())
+
+    def changed_only(self, known: Index, limits: LoadLimits, selected: frozenset[str] | None,
+                     emit: Emit | None, summary: bool) -> ValidationResult | None:
+        """The recorded findings with those a change can affect checked again; None when a whole
+        validation is wanted instead (see :mod:`productkit.checkindex`)."""
+        from .findings import Findings
+
+        seen = self.seen
+        assert seen is not None
+        names = list(seen.shas)
+        changed = [n for n in names if known.files.get(n, [""])[0] != seen.shas[n]]
+        removed = [n for n in known.files if n not in seen.shas]
+        try:
+            findings = Findings.from_data(known.findings, names)
+        except (KeyError, TypeError, ValueError, AttributeError):
             return None
-        if any(known.keys[n][0] in DICTIONARY_KINDS for n in (*changed, *removed) if n in known.keys):
-            return None
-        load = Loader(root, seen, limits, cache)
+        keys = {n: k for n, k in known.keys.items() if n in seen.shas}
+        load = Loader(self.root, seen, limits, self.cache)
+        ctx: CheckContext | None = None
+        if changed or removed or summary:
+            from .recheck import DICTIONARY_KINDS, OTHER_CHECKS  # the checks: imported only when something changed
+
+            if len(changed) + len(removed) > MAX_CHANGED or OTHER_CHECKS:
+                return None
+            if any(known.keys[n][0] in DICTIONARY_KINDS for n in (*changed, *removed) if n in known.keys):
+                return None
+            for name in changed:
+                keys.pop(name, None)
+                entry = load(name)
+                if entry is not None:
+                    if entry.key[0] in DICTIONARY_KINDS:
+                        return None
+                    keys[name] = entry.key
+            ctx = self.recheck(findings, known, load, keys, changed, removed, emit)
+        known_documents = len(findings.digests)
+        documents = _documents(findings, keys, load) if summary else None
+        if changed or removed or len(findings.digests) != known_documents:
+            self.record(keys, findings)
+        catalog = SourceCatalog(root=self.root, files=names)
+        kinds = Counter(k[0] for k in keys.values())
+        result = ValidationResult(catalog, _chosen(findings.all(), selected), selected, ctx, kinds)
+        if documents is not None:
+            result.summary = Summary(keys, findings.inputs, documents, load, seen.shas)
+        return result
+
+    def recheck(self, findings: Findings, known: Index, load: Loader, keys: dict[str, Key], changed: list[str],
+                removed: list[str], emit: Emit | None) -> CheckContext:
+        """Check again what ``changed`` and ``removed`` files can affect, on a catalogue that
+        loads the rest of its documents only when a check looks them up."""
+        from .checks import CheckContext
+        from .recheck import DICTIONARY_KINDS, KIND_CHECKS, recheck
+
+        seen = self.seen
+        assert seen is not None
+        moved = [*changed, *removed]
+        before = [known.keys[n] for n in moved if n in known.keys]
+        after = [keys[n] for n in changed if n in keys]
+        ids = {k[1] for k in (*before, *after)}
+        groups = {i.casefold() for i in ids}
+        kinds = any(k[0] in KIND_CHECKS.values() for k in (*before, *after))
+        touched = set(moved) | {f for f, refs in findings.refs.items() if not refs.isdisjoint(ids)}
+        wanted = set(touched)
+        for name, key in keys.items():
+            if key[1].casefold() in groups or key[0] in DICTIONARY_KINDS or (kinds and key[0] in KIND_CHECKS.values()):
+                wanted.add(name)
+        names = list(seen.shas)
+        by_id: dict[tuple[str, str], list[str]] = {}
+        for name in names:
+            if name in keys:
+                by_id.setdefault((keys[name][0], keys[name][1]), []).append(name)
+        catalog = SourceCatalog(root=self.root, files=names, digests=dict(seen.shas), by_id=LazyIds(by_id, load))
+        catalog.entries = [e for name in names if name in wanted and name in keys and (e := load(name)) is not None]
+        ctx = CheckContext.build(catalog, self.options, self.cache)
+        ctx.emit = emit
+        if touched:
+            recheck(findings, ctx, touched, groups, kinds)
+        for name in removed:
+            findings.loaded.pop(name, None)
         for name in changed:
-            keys.pop(name, None)
-            entry = load(name)
-            if entry is not None:
-                if entry.key[0] in DICTIONARY_KINDS:
-                    return None
-                keys[name] = entry.key
-        _recheck(findings, root, options, cache, known, seen, load, keys, changed, removed)
-        Index.write(cache, root, context, started, seen, keys, findings.to_data())
-    catalog = SourceCatalog(root=root, files=names)
-    kinds = Counter(k[0] for k in keys.values())
-    return ValidationResult(catalog, _chosen(findings.all(), selected), selected, None, kinds)
+            findings.loaded[name] = load.problems[name]
+        return ctx
 
 
-def _recheck(findings: Findings, root: Path, options: Options, cache: Cache, known: Index, seen: Survey,
-             load: Loader, keys: dict[str, tuple[str, str, str]], changed: list[str], removed: list[str]) -> None:
-    """Check again what ``changed`` and ``removed`` files can affect, on a catalogue that loads
-    the rest of its documents only when a check looks them up."""
-    from .checks import CheckContext
-    from .recheck import DICTIONARY_KINDS, KIND_CHECKS, recheck
-
-    moved = [*changed, *removed]
-    before = [known.keys[n] for n in moved if n in known.keys]
-    after = [keys[n] for n in changed if n in keys]
-    ids = {k[1] for k in (*before, *after)}
-    groups = {i.casefold() for i in ids}
-    kinds = any(k[0] in KIND_CHECKS.values() for k in (*before, *after))
-    touched = set(moved) | {f for f, refs in findings.refs.items() if not refs.isdisjoint(ids)}
-    wanted = set(touched)
-    for name, key in keys.items():
-        if key[1].casefold() in groups or key[0] in DICTIONARY_KINDS or (kinds and key[0] in KIND_CHECKS.values()):
-            wanted.add(name)
-    names = list(seen.shas)
-    by_id: dict[tuple[str, str], list[str]] = {}
-    for name in names:
-        if name in keys:
-            by_id.setdefault((keys[name][0], keys[name][1]), []).append(name)
-    catalog = SourceCatalog(root=root, files=names, digests=dict(seen.shas), by_id=LazyIds(by_id, load))
-    catalog.entries = [e for name in names if name in wanted and name in keys and (e := load(name)) is not None]
-    ctx = CheckContext.build(catalog, options, cache)
-    recheck(findings, ctx, touched, groups, kinds)
-    for name in removed:
-        findings.loaded.pop(name, None)
-    for name in changed:
-        findings.loaded[name] = load.problems[name]
-
-
-def _context(root: Path, options: Options) -> str:
+def index_context(root: Path, options: Options) -> str:
     """What a recorded index applies to: the options, the working folder (files are named
     relative to it), the catalogue's place, productkit itself and the checking libraries."""
     return digest(engine_digest(), _libraries(), repr(replace(options, cache=None)), os.getcwd(),

@@ -16,13 +16,16 @@ Errors are RFC 9457 ``application/problem+json`` documents carrying productkit's
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Iterator, Mapping
+from importlib import metadata
 from typing import Any
 
 import orjson
 import semantic_version
 from jsonschema import Draft7Validator
 
+from ..cache import digest, open_cache
 from ..forms import data_schema, forms_of
 from ..ir import WorkflowDefinition, compact_json, load
 from ..offer import OPEN_API, PARTNER_CONTEXT, PROBLEMS, TERMS_SCHEMA, terms
@@ -82,12 +85,37 @@ class OpenApiTarget(Target[Any, None]):
             forms = {n: build.files[n] for n in build.files  # bytes read only for the open API forms
                      if n.startswith("forms/") and n.endswith(f".{OPEN_API}.json")}
             yield from ((DOCUMENT, problem) for problem in parts_problems(doc, forms))
+        yield from ((DOCUMENT, problem) for problem in self._document_problems(data, doc))
+
+    def _document_problems(self, data: bytes, doc: Mapping[str, Any]) -> list[str]:
+        """What the meta-schemas say of the document: worked out once per document's bytes (the
+        specification's schema takes seconds on a bank's document; the user cache remembers)."""
+        cache = open_cache(self.options.cache)
+        key = digest(hashlib.sha256(data).hexdigest(), *_checker_versions())
+        if cache is not None:
+            hit = cache.get("openapi-checked", "document", key)
+            if isinstance(hit, list) and all(isinstance(p, str) for p in hit):
+                return hit
+        problems = []
         for name, schema in sorted(doc.get("components", {}).get("schemas", {}).items()):
             try:
                 Draft7Validator.check_schema(schema)
             except Exception as exc:  # jsonschema's SchemaError and its kin
-                yield DOCUMENT, f"schema {name} is not a valid JSON Schema: {exc}"
-        yield from _spec_problems(doc)
+                problems.append(f"schema {name} is not a valid JSON Schema: {exc}")
+        problems += [problem for _, problem in _spec_problems(doc)]
+        if cache is not None:
+            cache.put("openapi-checked", "document", key, problems)
+        return problems
+
+
+def _checker_versions() -> list[str]:
+    found = []
+    for name in ("jsonschema", "openapi-spec-validator"):
+        try:
+            found.append(f"{name}=={metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            found.append(f"{name}: not installed")
+    return found
 
 
 def _spec_problems(doc: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
