@@ -31,7 +31,6 @@ from typing import TYPE_CHECKING, Any
 
 import semantic_version
 
-from . import ir
 from .cache import Cache, engine_digest
 from .diagnostics import Diagnostic, Location, Severity, has_errors
 from .options import Options
@@ -39,8 +38,9 @@ from .output import MARKER, OutputRefused, Stage, check_out, staged_build, tidy
 from .runtime.seal import SIGNATURE_FILE, manifest_digest, public_of
 from .runtime.seal import sign as sign_manifest
 
-if TYPE_CHECKING:  # the checks, compiler and targets are imported when something is built, so
-    # that an up-to-date rebuild (which only compares digests) starts fast
+if TYPE_CHECKING:  # the checks, compiler, targets and definition models are imported when
+    # something is built, so that an up-to-date rebuild (which only compares digests) starts fast
+    from . import ir
     from .assemble import Assembly
     from .checks import CheckContext
     from .context import Key
@@ -153,6 +153,7 @@ def _artifacts(defn: ir.WorkflowDefinition, options: Options
                ) -> tuple[dict[str, bytes], dict[str, str], list[Diagnostic], tuple[Diagnostic, ...]]:
     """The definition and every selected target's files; ``targets`` maps each target that
     wrote something to its location; the build's checks of the files; the targets' diagnostics."""
+    from . import ir
     from .targets import load_targets
 
     files = {_definition_name(defn): ir.dump(defn).encode("utf-8")}
@@ -191,6 +192,8 @@ def _combined(root: Path, plan: _Plan, options: Options) -> list[Diagnostic]:
 
 def _round_trip(defn: ir.WorkflowDefinition, text: bytes) -> list[Diagnostic]:
     """The definition as written loads back equal to what was compiled."""
+    from . import ir
+
     try:
         same = ir.load(text) == defn
     except ValueError as exc:
@@ -291,7 +294,7 @@ class _Stamps:
             self.cache.put(self._NAMESPACE, self.name, self.key, self.files)
             self.added = False
 
-    def carry(self, folder: Path, manifest_digest: str, kept: Mapping[str, Path]) -> None:
+    def carry(self, folder: Path, manifest_digest: str, kept: Mapping[str, str]) -> None:
         """Record for the build in ``folder`` the stamps of the files it kept from this one."""
         carried = {name: self.files[name] for name in kept if name in self.files}
         if carried:
@@ -468,7 +471,9 @@ def _compile_and_write(checked: _Checked, root: Path, out: Path, previous: _Prev
     kept = [{**d.to_json(), "file": relative(d.location.file)} for d in result.diagnostics]
     manifest = _manifest(plan.entries, changes[0], options, {n: plan.files.sha(n) for n in plan.files},
                          {"fingerprint": fingerprint, "diagnostics": kept}, documents)
-    plan.files.memory["manifest.json"] = ir.compact_json(manifest).encode()
+    from .ir import compact_json
+
+    plan.files.memory["manifest.json"] = compact_json(manifest).encode()
     if release.sign is not None:
         plan.files.memory[SIGNATURE_FILE] = sign_manifest(plan.files.memory["manifest.json"], release.sign)
     try:
@@ -531,13 +536,14 @@ class _Files(Mapping[str, bytes]):
     def __init__(self, stage: Stage) -> None:
         self.stage = stage
         self.staged: dict[str, str] = {}
-        self.kept: dict[str, Path] = {}
+        self.kept: dict[str, str] = {}  # name -> the path of the same file in the previous build
         self.kept_shas: dict[str, str] = {}
         self.memory: dict[str, bytes] = {}
 
     def keep(self, folder: Path, shas: Mapping[str, str]) -> None:
+        base = os.fspath(folder)
         for name, sha in shas.items():
-            self.kept[name], self.kept_shas[name] = folder / name, sha
+            self.kept[name], self.kept_shas[name] = os.path.join(base, name), sha
 
     def sha(self, name: str) -> str:
         if name in self.memory:
@@ -549,7 +555,8 @@ class _Files(Mapping[str, bytes]):
             return self.memory[name]
         if name in self.staged:
             return self.stage.path(name).read_bytes()
-        return self.kept[name].read_bytes()
+        with open(self.kept[name], "rb") as fh:
+            return fh.read()
 
     def __iter__(self) -> Iterator[str]:
         return iter({**dict.fromkeys(self.kept), **dict.fromkeys(self.staged), **dict.fromkeys(self.memory)})

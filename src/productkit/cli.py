@@ -197,13 +197,16 @@ def _list_targets() -> NoReturn:
 
 def _targets(names: list[str] | None) -> tuple[str, ...]:
     from .options import Options
-    from .targets import load_targets
+
+    if not names:
+        return Options().targets
+    from .targets import load_targets  # the targets are imported only to check the names given
 
     known = load_targets()
-    for name in names or []:
+    for name in names:
         if name not in known:
             _usage(f"--target {name!r}: known targets are {', '.join(sorted(known))}")
-    return tuple(dict.fromkeys(names)) if names else Options().targets
+    return tuple(dict.fromkeys(names))
 
 
 def _language(lang: str) -> str:

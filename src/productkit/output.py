@@ -120,7 +120,7 @@ class Stage:
             if name not in listed or name in linked:
                 path.unlink()
 
-    def commit(self, files: Mapping[str, bytes], sources: Mapping[str, Path] | None = None,
+    def commit(self, files: Mapping[str, bytes], sources: Mapping[str, str | Path] | None = None,
                staged: Iterable[str] = ()) -> Path:
         """Write ``files`` (those in ``staged`` are already in the stage), make every file
         durable, and point ``out`` at the new build; returns the build folder."""
@@ -183,7 +183,7 @@ def tidy(out: Path) -> None:
         return  # no store, or one this user cannot write: nothing of ours to sweep
 
 
-def write_build(out: Path, files: Mapping[str, bytes], sources: Mapping[str, Path] | None = None,
+def write_build(out: Path, files: Mapping[str, bytes], sources: Mapping[str, str | Path] | None = None,
                 grace: float = 600.0) -> Path:
     """Write ``files`` as a new build and point ``out`` at it; returns the build folder.
 
@@ -196,16 +196,17 @@ def write_build(out: Path, files: Mapping[str, bytes], sources: Mapping[str, Pat
 _WRITERS = 8
 
 
-def _write_files(tmp: Path, files: Mapping[str, bytes], sources: Mapping[str, Path],
+def _write_files(tmp: Path, files: Mapping[str, bytes], sources: Mapping[str, str | Path],
                  staged: set[str] | None = None) -> None:
     """Every file but those ``staged`` already (linked from ``sources`` where possible; the bytes
     of the others asked of ``files`` only when written), durable on disk before this returns:
     one ``syncfs`` of the file system after all the writes where Linux offers it (it also makes
     the new folders' entries durable), else an fsync of each file and folder."""
     names = sorted(n for n in files if n not in (staged or ()))
-    for folder in sorted({(tmp / name).parent for name in names}):
-        folder.mkdir(parents=True, exist_ok=True)
-    todo = [name for name in names if not (name in sources and _link(sources[name], tmp / name))]
+    base = os.fspath(tmp)  # plain strings: a build holds thousands of files
+    for folder in sorted({os.path.dirname(os.path.join(base, name)) for name in names}):
+        os.makedirs(folder, exist_ok=True)
+    todo = [name for name in names if not (name in sources and _link(sources[name], os.path.join(base, name)))]
     # creating and writing files waits on the file system, not the interpreter: a few threads
     # keep it busy (each write is complete or raises; a failure leaves only the temporary folder)
     with ThreadPoolExecutor(max_workers=_WRITERS) as pool:
@@ -243,7 +244,7 @@ def _fsync(path: Path) -> None:
         os.close(fd)
 
 
-def _link(source: Path, path: Path) -> bool:
+def _link(source: str | Path, path: str) -> bool:
     try:
         os.link(source, path)
     except OSError:

@@ -19,43 +19,100 @@ the executor that carries its commands out in this process over a Store.
 
 from __future__ import annotations
 
-from .catalog import Catalog
-from .engine import Engine
-from .errors import (
-    CATALOG_CODES,
-    BusinessError,
-    CatalogError,
-    ConditionError,
-    CorruptApplication,
-    DefinitionChanged,
-    EngineError,
-    HandlerMissing,
-    InvalidArgument,
-    InvalidContext,
-    InvalidState,
-    NotEligible,
-    NotFound,
-    NotOffered,
-    NotReady,
-    StaleApplication,
-)
-from .handlers import Handler, HandlerResult, Handlers, StepCall
-from .sqlite import SQLiteStore
-from .status import AttemptResult, AuditKind, Canceller, Outcome, RecordKind, Status, StepStatus
-from .store import AppRow, AuditRow, Commit, MemoryStore, StepRow, Store
-from .views import (
-    Application,
-    Attempt,
-    AuditEvent,
-    FieldError,
-    Form,
-    HandlerNeed,
-    ProductReadiness,
-    ProductVersion,
-    Readiness,
-    Screen,
-    StepRecord,
-)
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .catalog import Catalog
+    from .engine import Engine
+    from .errors import (
+        CATALOG_CODES,
+        BusinessError,
+        CatalogError,
+        ConditionError,
+        CorruptApplication,
+        DefinitionChanged,
+        EngineError,
+        HandlerMissing,
+        InvalidArgument,
+        InvalidContext,
+        InvalidState,
+        NotEligible,
+        NotFound,
+        NotOffered,
+        NotReady,
+        StaleApplication,
+    )
+    from .handlers import Handler, HandlerResult, Handlers, StepCall
+    from .sqlite import SQLiteStore
+    from .status import AttemptResult, AuditKind, Canceller, Outcome, RecordKind, Status, StepStatus
+    from .store import AppRow, AuditRow, Commit, MemoryStore, StepRow, Store
+    from .views import (
+        Application,
+        Attempt,
+        AuditEvent,
+        FieldError,
+        Form,
+        HandlerNeed,
+        ProductReadiness,
+        ProductVersion,
+        Readiness,
+        Screen,
+        StepRecord,
+    )
+
+# Each name is imported from its module when first used: a process that needs only a part of
+# the runtime (the build reads seals) does not pay for the engine.
+_MODULES = {
+    "AppRow": "store",
+    "Application": "views",
+    "Attempt": "views",
+    "AttemptResult": "status",
+    "AuditEvent": "views",
+    "AuditKind": "status",
+    "AuditRow": "store",
+    "BusinessError": "errors",
+    "CATALOG_CODES": "errors",
+    "Canceller": "status",
+    "Catalog": "catalog",
+    "CatalogError": "errors",
+    "Commit": "store",
+    "ConditionError": "errors",
+    "CorruptApplication": "errors",
+    "DefinitionChanged": "errors",
+    "Engine": "engine",
+    "EngineError": "errors",
+    "FieldError": "views",
+    "Form": "views",
+    "Handler": "handlers",
+    "HandlerMissing": "errors",
+    "HandlerNeed": "views",
+    "HandlerResult": "handlers",
+    "Handlers": "handlers",
+    "InvalidArgument": "errors",
+    "InvalidContext": "errors",
+    "InvalidState": "errors",
+    "MemoryStore": "store",
+    "NotEligible": "errors",
+    "NotFound": "errors",
+    "NotOffered": "errors",
+    "NotReady": "errors",
+    "Outcome": "status",
+    "ProductReadiness": "views",
+    "ProductVersion": "views",
+    "Readiness": "views",
+    "RecordKind": "status",
+    "SQLiteStore": "sqlite",
+    "Screen": "views",
+    "StaleApplication": "errors",
+    "Status": "status",
+    "StepCall": "handlers",
+    "StepRecord": "views",
+    "StepRow": "store",
+    "StepStatus": "status",
+    "Store": "store",
+}
+
 
 __all__ = [
     "CATALOG_CODES",
@@ -106,3 +163,12 @@ __all__ = [
     "StepStatus",
     "Store",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _MODULES.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value

@@ -25,8 +25,6 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from ..ir import canonical_json
-
 __all__ = [
     "SIGNATURE_FILE",
     "SIGNATURE_FORMAT",
@@ -51,6 +49,8 @@ class SigningKeyError(ValueError):
 
 def manifest_digest(manifest: Mapping[str, Any]) -> str:
     """The digest a manifest carries: sha256 of the canonical JSON of every other field."""
+    from ..ir import canonical_json  # the definition models load with the first digest, not with the seal
+
     body = {k: v for k, v in manifest.items() if k != "digest"}
     return "sha256:" + hashlib.sha256(canonical_json(body).encode("utf-8")).hexdigest()
 
