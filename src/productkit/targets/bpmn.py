@@ -122,6 +122,7 @@ from ._layout import (
     parallel,
     place_row,
     rejoin,
+    row_of,
     sequence,
     single,
     task_with_routes,
@@ -198,6 +199,8 @@ class _Ctx(EmitContext):
     compensable: tuple[str, ...] = ()  # service steps with a compensation, in flow order
     feel: FeelScope | None = None  # translates the definition's CEL conditions
     draft: bool = False  # composed for its problems only: no Zeebe extensions (they report none)
+    # the shared end tails: (outcome, message, steps compensated) -> the jump target naming it
+    tails: dict[tuple[str, str | None, tuple[str, ...]], str] = field(default_factory=dict)
 
     def label(self, label: Label | None, fallback: str) -> str:
         if label is None:
@@ -242,15 +245,45 @@ class BpmnTarget(Target[_Ctx, Frag]):
         body = self._sequence(defn.flow, ctx, ("flow",))
         parts = [start] if body is None else [start, body]
         if parts[-1].exit is not None:
-            parts.extend(single(n) for n in _compensations(ctx, (COMPLETED,), None, COMPLETED))
+            parts.extend(single(n) for n in _compensations(ctx, (COMPLETED,), _undone(ctx, None, COMPLETED)))
             if defn.finally_steps:  # the outcome is set first: the finally steps' conditions read it
                 parts.append(single(_outcome_setter(("", COMPLETED), COMPLETED, None)))
                 parts.extend(self._finally_block(ctx, ("", COMPLETED)))
             parts.append(single(_outcome_end("EndEvent_completed", COMPLETED)))
-        whole = chain(parts)
+        whole = self._with_tails(chain(parts).closed(), ctx)
         if whole.gotos:
             ctx.problem("an error route jumps to a step outside its sequence", "flow", code="PK900")
         return ctx, whole
+
+    def _with_tails(self, main: Frag, ctx: _Ctx) -> Frag:
+        """The process and, right of it, the shared end tails its error routes jump to."""
+        if not ctx.tails:
+            return main
+        tails = [(target, self._tail(ctx, target, *spec)) for spec, target in ctx.tails.items()]
+        return sequence([(None, main), *tails], _tail_merge)
+
+    def _tail(self, ctx: _Ctx, target: str, outcome: str, message: str | None,
+              undone: tuple[str, ...]) -> Frag:
+        """One shared end tail: ``Outcome_<tail>`` sets ``outcome``, the compensations, the
+        finally steps, the terminate end ``EndEvent_<tail>``; nothing flows on after it."""
+        key = (target,)
+        setter = _outcome_setter(key, outcome, message)
+        end = make_node(_eid("EndEvent", target), "endEvent", outcome,
+                        body=(El("bpmn:terminateEventDefinition"),))
+        undo = _compensations(ctx, key, undone)
+        if not ctx.defn.finally_steps:
+            return row_of((setter, *undo, end)).closed()
+        return chain([single(setter), *map(single, undo), *self._finally_block(ctx, key),
+                      single(end)]).closed()
+
+    def _end_tail(self, ctx: _Ctx, at: str, outcome: str, message: str | None) -> str:
+        """The jump target of the shared tail that ends with ``outcome`` from step ``at``: one
+        per outcome, message and compensated steps, so routes that end alike converge."""
+        spec = (outcome, message, _undone(ctx, at, outcome))
+        if spec not in ctx.tails:
+            n = 1 + sum(1 for o, _, _ in ctx.tails if o == outcome)
+            ctx.tails[spec] = f"#{outcome}#{n}"
+        return ctx.tails[spec]
 
     def _document(self, defn: WorkflowDefinition, nodes: tuple[Node, ...],
                   edges: tuple[Edge, ...], ctx: _Ctx) -> Document:
@@ -387,7 +420,7 @@ class BpmnTarget(Target[_Ctx, Frag]):
         steps, then the terminate end event named after the outcome."""
         setter = _outcome_setter(key, outcome, message)
         end = make_node(end_id, "endEvent", outcome, body=(El("bpmn:terminateEventDefinition"),))
-        undo = _compensations(ctx, key, at, outcome)
+        undo = _compensations(ctx, key, _undone(ctx, at, outcome))
         if not ctx.defn.finally_steps:
             return (setter, *undo, end)
         return chain([single(setter), *map(single, undo), *self._finally_block(ctx, key), single(end)])
@@ -464,9 +497,7 @@ class BpmnTarget(Target[_Ctx, Frag]):
         if route.goto is not None:
             return GotoRoute(boundary, route.goto)
         message = ctx.label(route.message, "") or None
-        row = self._outcome_row(ctx, (step.id, code), step.id, route.end or FAILED, message,
-                           _eid("EndEvent", step.id, code))
-        return EndRoute(boundary, row)
+        return GotoRoute(boundary, self._end_tail(ctx, step.id, route.end or FAILED, message))
 
     def _failure(self, step: Step, ctx: _Ctx) -> EndRoute | GotoRoute:
         """The boundary event of the worker's ``productkit.failed`` (the job's last attempt
@@ -486,13 +517,11 @@ class BpmnTarget(Target[_Ctx, Frag]):
         if route is not None and self._routable(step, FAILED_ERROR, ctx):
             if route.goto is not None:
                 return GotoRoute(boundary, route.goto)
-            row = self._outcome_row(ctx, (step.id, key), step.id, route.end or FAILED,
-                               ctx.label(route.message, "") or None, _eid("EndEvent", step.id, key))
-            return EndRoute(boundary, row)
+            message = ctx.label(route.message, "") or None
+            return GotoRoute(boundary, self._end_tail(ctx, step.id, route.end or FAILED, message))
         if step.kind == "service" and not step.critical:
             return GotoRoute(boundary, _carry_on(step))
-        row = self._outcome_row(ctx, (step.id, key), step.id, FAILED, None, _eid("EndEvent", step.id, key))
-        return EndRoute(boundary, row)
+        return GotoRoute(boundary, self._end_tail(ctx, step.id, FAILED, None))
 
     def _decision(self, step: Step, ctx: _Ctx) -> Frag | None:
         """The gateway after a user task that routes the error code the employee submitted at
@@ -527,10 +556,8 @@ class BpmnTarget(Target[_Ctx, Frag]):
                 branches.append(GotoBranch(condition, code, route.goto,
                                            _ncname(flow_id(gateway.id, code))))
                 continue
-            message = ctx.label(route.message, "") or None
-            row = self._outcome_row(ctx, (step.id, code), step.id, route.end or FAILED, message,
-                               _eid("EndEvent", step.id, code))
-            branches.append(EndBranch(condition, code, row))
+            tail = self._end_tail(ctx, step.id, route.end or FAILED, ctx.label(route.message, "") or None)
+            branches.append(GotoBranch(condition, code, tail, _ncname(flow_id(gateway.id, code))))
         return decision(gateway, branches) if branches else None
 
     def _compensation(self, step: Step, ctx: _Ctx) -> CompensationRoute:
@@ -626,19 +653,22 @@ def _may_precede(earlier: tuple[int, ...], later: tuple[int, ...]) -> bool:
     return False
 
 
-def _compensations(ctx: _Ctx, key: tuple[str, ...], at: str | None,
-                   outcome: str) -> tuple[Node, ...]:
-    """The compensation throw events an end with ``outcome`` reached at step ``at`` (None: the
-    end of the flow) runs: one per compensable step that may have completed, last first."""
+def _undone(ctx: _Ctx, at: str | None, outcome: str) -> tuple[str, ...]:
+    """The compensable steps an end with ``outcome`` reached at step ``at`` (None: the end of
+    the flow) compensates: each that may have completed by then, last first."""
     if outcome not in ctx.defn.compensate_on:
         return ()
     here = ctx.positions.get(at) if at is not None else None
     if at is not None and here is None:
         return ()
+    return tuple(sid for sid in reversed(ctx.compensable) if here is None
+                 or (sid != at and _may_precede(ctx.positions[sid], here)))
+
+
+def _compensations(ctx: _Ctx, key: tuple[str, ...], undone: tuple[str, ...]) -> tuple[Node, ...]:
+    """The compensation throw events of an end, one per step of ``undone``, in that order."""
     nodes = []
-    for sid in reversed(ctx.compensable):
-        if here is not None and (sid == at or not _may_precede(ctx.positions[sid], here)):
-            continue
+    for sid in undone:
         step = ctx.defn.steps[sid]
         definition = El("bpmn:compensateEventDefinition", (("activityRef", _eid("Task", sid)),))
         nodes.append(make_node(_eid("Compensate", *key, sid), "intermediateThrowEvent",
@@ -655,6 +685,11 @@ _FEEL_KEYWORDS = frozenset({
 def _feel_path(path: str) -> bool:
     """Whether FEEL reads ``path`` as a variable and its nested context entries."""
     return all(_FEEL_NAME.match(p) and p not in _FEEL_KEYWORDS for p in path.split("."))
+
+
+def _tail_merge(target: str) -> Node:
+    """The gateway where the routes to a shared end tail converge."""
+    return make_node(_eid("Gateway", target), "exclusiveGateway", None)
 
 
 def _goto_merge(target: str) -> Node:
