@@ -17,10 +17,9 @@ technical failure of a        boundary ``Catch_<step>_productkit.failed`` on eve
 service step                  catching the BPMN error ``productkit.failed`` (see below); follows
                               the step's ``productkit.failed`` route when it has one (``goto``
                               or ``end``, as a business error; the timeout boundary too), else
-                              ends ``failed`` (``Outcome_<step>_productkit.failed``,
-                              compensations, terminate end ``EndEvent_<step>_productkit.failed``);
-                              a step that is not ``critical`` goes on instead: the boundary (and
-                              its timeout's) flows to ``Gateway_<step>_continue`` after the task
+                              ends ``failed`` (the shared end tail of ``failed``, below); a step
+                              that is not ``critical`` goes on instead: the boundary (and its
+                              timeout's) flows to ``Gateway_<step>_continue`` after the task
 user step (customer, staff)   ``Task_<step>``: userTask with ``zeebe:userTask``, a form reference
                               per channel, candidate groups, the due date (``zeebe:taskSchedule``
                               ``dueDate = now() + duration``), one output mapping per form field
@@ -31,22 +30,28 @@ end step                      ``Outcome_<step>`` (sets ``outcome``) then termina
                               ``Gateway_<step>_skip``; an end step keeps only the split
 parallel block                ``Gateway_<a>_<b>_fork`` and ``Gateway_<a>_<b>_join`` (a, b: the
                               first step of each branch)
-routed business error         boundary ``Catch_<step>_<code>`` on the task; ``end``: to
-                              ``Outcome_<step>_<code>`` and terminate end
-                              ``EndEvent_<step>_<code>``; ``goto``: to ``Gateway_<target>_goto``
+routed business error         boundary ``Catch_<step>_<code>`` on the task; ``end``: to the shared
+                              end tail of that outcome; ``goto``: to ``Gateway_<target>_goto``
                               before the target; unrouted: ends ``failed``
+shared end tail               one per outcome and message an error route (``end``, technical
+                              failure, timeout) ends with, ``<tail>`` = ``_<outcome>_<n>``:
+                              ``Gateway_<tail>`` (where the routes converge, when more than one
+                              does), ``Outcome_<tail>`` (sets ``outcome``, the message as its
+                              documentation), the compensations, the finally steps, terminate
+                              end ``EndEvent_<tail>``; drawn right of the process
 business error of a user      the employee submits the code at ``error_path`` (a form field):
 step (``error_path``)         after the task ``Gateway_<step>_decision``, one flow per code
                               (``=<error_path> = "<code>"``) routed as above, default: go on
 finally steps                 in every way the process ends (after the event that sets
 (``finally_steps``)           ``outcome`` and the compensations, before the terminate end; at
                               the normal end after ``Outcome__completed``): a copy
-                              ``Finally_<end key>_<step>`` of each, in order, under its condition
+                              ``Finally_<end key>_<step>`` of each (end key: the end step, the
+                              tail, ``_completed``), in order, under its condition
                               (``Gateway_<end key>_<step>_when``), whose ``productkit.failed``
                               and timeout boundaries go on (``Gateway_<end key>_<step>_continue``)
 step timeout                  interrupting timer boundary ``Timeout_<step>``, ends ``failed``
-                              (``Outcome_<step>_timeout``, ``EndEvent_<step>_timeout``); a
-                              service step that is not ``critical`` goes on, as above
+                              (the shared end tail); a service step that is not ``critical``
+                              goes on, as above
 compensation of a service     boundary ``Compensation_<step>`` (compensateEventDefinition),
 step                          associated (``Association_<step>_undo``) with the compensation
                               handler ``Undo_<step>``: serviceTask ``isForCompensation``, job
@@ -55,8 +60,9 @@ step                          associated (``Association_<step>_undo``) with the 
                               and inputs, plus its outputs under the component's names
 an end whose outcome is in    after the outcome event, one compensation throw event
 ``compensate_on``             ``Compensate_<end>_<step>`` (``activityRef="Task_<step>"``) per
-                              compensable step that may have completed by then, last first,
-                              then the terminate end
+                              compensable step, last first, then the terminate end: at an end
+                              step and the normal end, each that may have completed by then; in
+                              a shared tail, which any route may reach, each
 ============================  ===============================================================
 
 The job workers' convention. One job type (handler) may serve several steps with different
@@ -79,7 +85,13 @@ process-wide compensation all at once in no order, while the workflow definition
 last step first. A throw event waits for its handler, and one whose activity did not complete
 (skipped, jumped over, still running) does nothing, so the chain undoes exactly the completed
 steps, newest first. Steps in concurrent parallel branches have no order between them; they
-are undone in reverse flow order. Ends no compensable step can precede get no throw events.
+are undone in reverse flow order. End steps no compensable step can precede get no throw events.
+
+The error routes that end alike (same outcome, same message) converge on one shared end tail:
+the chain of outcome event, compensations, finally steps and terminate end is written once per
+way of ending, not once per route (it was most of a file). Each route's token runs it as it ran
+its own copy; the compensation throws it holds for steps that did not complete on that route do
+nothing, so each route still undoes exactly what completed before it.
 
 Decimals in Zeebe. Zeebe keeps a JSON number as a double, so decimal, percent and money
 variables travel as exact text, e.g. ``"182105.03"``: forms submit them so, job workers
@@ -127,6 +139,7 @@ from ._layout import (
     single,
     task_with_routes,
     when,
+    with_tails,
 )
 from ._zeebe import (
     STEP_HEADER,
@@ -260,7 +273,7 @@ class BpmnTarget(Target[_Ctx, Frag]):
         if not ctx.tails:
             return main
         tails = [(target, self._tail(ctx, target, *spec)) for spec, target in ctx.tails.items()]
-        return sequence([(None, main), *tails], _tail_merge)
+        return with_tails(main, tails, _tail_merge)
 
     def _tail(self, ctx: _Ctx, target: str, outcome: str, message: str | None,
               undone: tuple[str, ...]) -> Frag:
@@ -279,7 +292,7 @@ class BpmnTarget(Target[_Ctx, Frag]):
     def _end_tail(self, ctx: _Ctx, at: str, outcome: str, message: str | None) -> str:
         """The jump target of the shared tail that ends with ``outcome`` from step ``at``: one
         per outcome, message and compensated steps, so routes that end alike converge."""
-        spec = (outcome, message, _undone(ctx, at, outcome))
+        spec = (outcome, message, _undone(ctx, None, outcome))
         if spec not in ctx.tails:
             n = 1 + sum(1 for o, _, _ in ctx.tails if o == outcome)
             ctx.tails[spec] = f"#{outcome}#{n}"
@@ -427,9 +440,10 @@ class BpmnTarget(Target[_Ctx, Frag]):
 
     def _finally_block(self, ctx: _Ctx, key: tuple[str, ...]) -> list[Frag]:
         """The finally steps as one end reaches them, in order, each under its condition (which
-        reads ``outcome``); a technical failure or timeout goes on to the next one. Every end
-        gets its own copy, ids prefixed with the end's key, so a terminate end still ends the
-        whole process and nothing converges across parallel branches."""
+        reads ``outcome``); a technical failure or timeout goes on to the next one. Every way of
+        ending (end step, shared tail, normal end) gets its own copy, ids prefixed with its
+        key, so a terminate end still ends the whole process. Two routes that reach one shared
+        tail at once (from two parallel branches) each run it, as each ran its own copy."""
         return [self._finally_step(ctx.defn.steps[sid], ctx, key) for sid in ctx.defn.finally_steps]
 
     def _finally_step(self, step: Step, ctx: _Ctx, key: tuple[str, ...]) -> Frag:
