@@ -538,13 +538,15 @@ def with_tails(main: Frag, tails: Sequence[tuple[str, Frag]], merge_for: Callabl
     jump target and a fragment that ends the process). A jump runs straight down from its
     port to the axis of its tail, then right into it: routes to one tail share that last
     segment, through the merge gateway ``merge_for(target)`` when more than one arrives."""
-    x0 = main.width + GAP
+    x0, half = main.width + GAP, _SIZES["gateway"][1] // 2  # half: a merge gateway's height
     nodes: list[Node | Shift[Node]] = [*main.nodes]
     edges: list[Edge | Shift[Edge]] = [*main.edges]
-    width, y, below = main.width, 0, main.down + LANE
+    width, below = main.width, main.down + LANE
     for target, tail in tails:
         jumps = [g for g in main.gotos if g.target == target]
-        y = below + max(tail.up, 25)
+        if not jumps:
+            continue  # no route ends so: nothing to draw
+        y = below + max(tail.up, half)
         merge = merge_for(target).moved(x0, y) if len(jumps) > 1 else None
         placed = tail.moved(x0 if merge is None else x0 + merge.bounds.width + GAP, y)
         entry = placed.entry
@@ -556,7 +558,7 @@ def with_tails(main: Frag, tails: Sequence[tuple[str, Frag]], merge_for: Callabl
         edges.extend(placed.edges)
         edges.extend(_drop(g, entry) for g in jumps)
         width = max(width, placed.entry.bounds.x + tail.width)
-        below = y + max(tail.down, 25) + ROW - 36
+        below = y + max(tail.down, half) + LANE
     pending = tuple(g for g in main.gotos if g.target not in {t for t, _ in tails})
     return Frag(tuple(nodes), tuple(edges), width, main.up, below, main.entry, None, pending)
 
