@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 from lxml import etree
 
+from bpmn_meaning import meaning, meaning_text
 from bpmn_support import (
     BusinessError,
     Evaluate,
@@ -98,6 +99,24 @@ def test_valid_against_the_bpmn_xsd(name: str) -> None:
 @pytest.mark.parametrize("name", FIXTURES)
 def test_matches_golden(name: str, golden: GoldenCheck) -> None:
     golden(BPMN_DIR / f"{name}.bpmn", emitted(name).decode("utf-8"))
+
+
+@pytest.mark.parametrize("name", FIXTURES)
+def test_means_what_its_golden_meaning_says(name: str, golden: GoldenCheck) -> None:
+    """The process, ids and drawing aside (see ``bpmn_meaning``): what is reachable from the
+    start, along which flows, and how it ends. Written from the goldens before the error routes
+    shared their end tails; a change of layout or ids leaves it as it is."""
+    golden(BPMN_DIR / f"{name}.meaning.json", meaning_text(emitted(name)))
+
+
+def test_the_meaning_sees_a_route_that_ends_otherwise() -> None:
+    defn = _with_route("error_routes", "kyc", "kyc.blacklisted", ir.ErrorRoute(end="failed"))
+    changed = emit_bpmn(defn).content or b""
+    assert meaning(changed) != meaning(emitted("error_routes"))
+    swapped = emitted("compensation").replace(b'activityRef="Task_open"', b'activityRef="Task_hold"', 1)
+    assert meaning(swapped) != meaning(emitted("compensation"))
+    renamed = emitted("sequential").replace(b"Task_kyc", b"Task_x").replace(b"Flow_3", b"Flow_99")
+    assert meaning(renamed) == meaning(emitted("sequential"))
 
 
 def test_deterministic_across_runs_and_hash_seeds() -> None:
@@ -207,8 +226,8 @@ def test_runs_on_a_second_engine(name: str, case: str) -> None:
     assert run.compensated == expected.get("compensated", [])
     assert run.outcome == expected["outcome"]
     assert run.data["outcome"] == expected["outcome"]
-    if "end" in expected:
-        assert run.end == expected["end"]
+    if "end" in expected:  # an end event, or the route (boundary, gateway:flow) leading to one
+        assert run.end == end_of(tree(name), expected["end"])
     for path, value in expected.get("data", {}).items():
         assert get_path(run.data, path) == value, path
     for path in expected.get("absent", []):
@@ -347,8 +366,8 @@ def test_harness_retries_a_failing_job_and_then_throws_productkit_failed() -> No
     seen.clear()
     run = _sequential({"risk.kyc.verify-identity": down})
     assert len(seen) == 3
-    assert (run.outcome, run.end, run.steps) == ("failed", "EndEvent_kyc_productkit.failed",
-                                                 ["kyc"])
+    assert (run.outcome, run.end, run.steps) == (
+        "failed", end_of(tree("sequential"), "Catch_kyc_productkit.failed"), ["kyc"])
 
 
 def test_jobs_carry_the_step_and_the_headers() -> None:
@@ -416,7 +435,8 @@ def test_the_worker_runs_embedded_engine_handlers() -> None:
     assert call.inputs == {"deposit.principal": "10000.00", "deposit.term_months": 12}
     assert get_path(run.data, "deposit.account_number") == "6222000012345678"
     assert "extra" not in run.data
-    assert (run.outcome, run.end) == ("failed", "EndEvent_notify_productkit.failed")
+    assert (run.outcome, run.end) == ("failed", end_of(tree("sequential"),
+                                                        "Catch_notify_productkit.failed"))
 
 
 def test_conditions_can_be_evaluated_as_feel() -> None:
@@ -458,8 +478,9 @@ def test_every_service_task_names_its_step_and_catches_technical_failures() -> N
             assert one(root, f"bpmn:error[@id='{ref}']").get("errorCode") == FAILED_ERROR
             first = one(root, f"bpmn:process/bpmn:sequenceFlow[@sourceRef='{catch.get('id')}']")
             if defn.steps[step].critical:
-                assert first.get("targetRef") == f"Outcome_{step}_productkit.failed"
-                assert row_after(root, first.get("targetRef"))[-1].get("name") == "failed"
+                row = route(root, catch.get("id"))
+                assert row[0].get("id").startswith("Outcome__failed_"), row[0].get("id")
+                assert row[-1].get("name") == "failed"
             else:
                 assert first.get("targetRef") == f"Gateway_{step}_continue"
 
@@ -488,10 +509,9 @@ def test_a_routed_technical_failure_and_the_timeout_follow_the_route() -> None:
     result = emit_bpmn(defn)
     assert result.content is not None and not result.diagnostics
     root = etree.fromstring(result.content)
-    for boundary, key in (("Catch_kyc_productkit.failed", "productkit.failed"), ("Timeout_kyc", "timeout")):
-        flow = one(root, f"bpmn:process/bpmn:sequenceFlow[@sourceRef='{boundary}']")
-        assert flow.get("targetRef") == f"Outcome_kyc_{key}"
-        assert row_after(root, flow.get("targetRef"))[-1].get("name") == "rejected"
+    rows = [route(root, boundary) for boundary in ("Catch_kyc_productkit.failed", "Timeout_kyc")]
+    assert rows[0][-1].get("name") == "rejected"
+    assert rows[0] == rows[1]  # both end alike: one shared tail
     assert bpmn_schema().validate(root)
 
 
@@ -573,7 +593,7 @@ def test_errors_timeouts_and_jumps() -> None:
     timeout = one(root, "//bpmn:boundaryEvent[@id='Timeout_kyc']")
     assert timeout.get("cancelActivity") in (None, "true")
     assert one(timeout, ".//bpmn:timeDuration").text == "PT10S"
-    assert one(root, "//bpmn:endEvent[@id='EndEvent_kyc_timeout']").get("name") == "failed"
+    assert route(root, "Timeout_kyc")[-1].get("name") == "failed"
     wait = one(tree("wait_manual"), "//bpmn:intermediateCatchEvent[@id='Wait_cooling_off']")
     assert one(wait, ".//bpmn:timeDuration").text == "PT24H"
 
@@ -629,22 +649,66 @@ def compensations(row: list[etree._Element]) -> list[str]:
             for d in n.xpath("bpmn:compensateEventDefinition", namespaces=NS)]
 
 
+def route(root: etree._Element, source: str) -> list[etree._Element]:
+    """The nodes an error route leads through to its end event: from the boundary event, or
+    the flow ``<gateway>:<flow name>``, ``source``, past the merge gateway of a shared tail."""
+    node, _, name = source.partition(":")
+    flows = [f for f in root.xpath(f"bpmn:process/bpmn:sequenceFlow[@sourceRef='{node}']",
+                                   namespaces=NS) if not name or f.get("name") == name]
+    assert len(flows) == 1, source
+    first = one(root, f"bpmn:process/*[@id='{flows[0].get('targetRef')}']")
+    if etree.QName(first).localname == "exclusiveGateway":
+        assert len(first.xpath("bpmn:outgoing", namespaces=NS)) == 1  # a merge
+        return row_after(root, first.get("id"))[1:]
+    return row_after(root, first.get("id"))
+
+
+def end_of(root: etree._Element, source: str) -> str:
+    """The end event ``source`` names, or the one its route (see :func:`route`) ends at."""
+    found = root.xpath(f"bpmn:process/bpmn:endEvent[@id='{source}']", namespaces=NS)
+    return str(found[0].get("id") if found else route(root, source)[-1].get("id"))
+
+
+def test_routes_that_end_alike_share_one_tail() -> None:
+    """One outcome event, compensation chain and terminate end per way of ending (outcome and
+    message), reached through a merge gateway by every route that ends so."""
+    root = tree("compensation")
+    failed = {route(root, b)[0].get("id") for b in (
+        "Catch_hold_productkit.failed", "Timeout_hold", "Catch_open_productkit.failed",
+        "Catch_limit_productkit.failed", "Catch_charge_productkit.failed", "Timeout_review")}
+    assert failed == {"Outcome__failed_1"}
+    rejected = {route(root, b)[0].get("id") for b in (
+        "Catch_open_core.customer-restricted", "Gateway_review_decision:review.declined")}
+    assert len(rejected) == 2  # each with its own message
+    ends = root.xpath("bpmn:process/bpmn:endEvent[bpmn:terminateEventDefinition]", namespaces=NS)
+    tails = [e for e in ends if e.get("id").startswith("EndEvent__")]
+    assert len(tails) == 3 and len(ends) == len(tails) + 1  # and the end step End_withdrawn
+    for merge in root.xpath("bpmn:process/bpmn:exclusiveGateway[starts-with(@id, 'Gateway__')]",
+                            namespaces=NS):
+        assert len(merge.xpath("bpmn:incoming", namespaces=NS)) > 1
+        assert len(merge.xpath("bpmn:outgoing", namespaces=NS)) == 1
+
+
 def test_a_later_failure_compensates_the_completed_steps_last_first() -> None:
     root = tree("compensation")
-    row = row_after(root, "Outcome_charge_payment.insufficient")
+    row = route(root, "Catch_charge_payment.insufficient")
+    tail = row[0].get("id")[len("Outcome_"):]
     assert [n.get("id") for n in row] == [
-        "Outcome_charge_payment.insufficient", "Compensate_charge_payment.insufficient_limit",
-        "Compensate_charge_payment.insufficient_open",
-        "Compensate_charge_payment.insufficient_hold", "EndEvent_charge_payment.insufficient"]
+        f"Outcome_{tail}", f"Compensate_{tail}_limit", f"Compensate_{tail}_open",
+        f"Compensate_{tail}_hold", f"EndEvent_{tail}"]
     assert compensations(row) == ["Task_limit", "Task_open", "Task_hold"]
     assert all(etree.QName(n).localname == "intermediateThrowEvent" for n in row[1:-1])
     assert not root.xpath("//bpmn:compensateEventDefinition[@waitForCompletion='false']",
                           namespaces=NS)
     one(row[-1], "bpmn:terminateEventDefinition")
-    # only the steps that may have completed: before it, or in another parallel branch
-    assert compensations(row_after(root, "Outcome_open_core.customer-restricted")) == [
-        "Task_limit", "Task_hold"]
-    assert compensations(row_after(root, "Outcome_hold_timeout")) == []
+    # a shared tail throws for every compensable step, last first: a throw for a step that did
+    # not complete (the failing one, a later one, one jumped over, one still running) does
+    # nothing, so an end undoes the steps completed by then (the runs in paths.json:
+    # open_restricted_rejects undoes hold, hold_timeout_fails_with_nothing_to_undo nothing)
+    assert compensations(route(root, "Catch_open_core.customer-restricted")) == [
+        "Task_limit", "Task_open", "Task_hold"]
+    assert compensations(route(root, "Timeout_hold")) == ["Task_limit", "Task_open", "Task_hold"]
+    # an end step throws only for the steps that may have completed before it
     assert compensations(row_after(root, "Outcome_withdrawn")) == [
         "Task_limit", "Task_open", "Task_hold"]
     assert [n.get("id") for n in row_after(root, "Task_notify")] == [  # completed: none
@@ -656,8 +720,8 @@ def test_compensate_on_decides_which_ends_compensate() -> None:
     result = emit_bpmn(defn.model_copy(update={"compensate_on": ["failed", "completed"]}))
     assert result.content is not None and not result.diagnostics
     root = etree.fromstring(result.content)
-    assert compensations(row_after(root, "Outcome_review_review.declined")) == []  # rejected
-    assert compensations(row_after(root, "Outcome_review_timeout")) == [
+    assert compensations(route(root, "Gateway_review_decision:review.declined")) == []  # rejected
+    assert compensations(route(root, "Timeout_review")) == [
         "Task_limit", "Task_open", "Task_hold"]
     assert [n.get("id") for n in row_after(root, "Task_notify")] == [
         "Task_notify", "Gateway_notify_continue", "Compensate_completed_limit", "Compensate_completed_open",
@@ -680,13 +744,13 @@ def test_staff_decisions_route_the_submitted_error_code() -> None:
     assert sorted(out) == ["review.declined", "review.more-info"]
     assert one(out["review.declined"], "bpmn:conditionExpression").text == \
         '=review.error = "review.declined"'
-    assert out["review.declined"].get("targetRef") == "Outcome_review_review.declined"
+    declined = route(root, "Gateway_review_decision:review.declined")
+    assert declined[0].get("name") == "outcome: rejected"
     assert out["review.more-info"].get("targetRef") == "Gateway_notify_goto"
     assert one(out["review.more-info"], "bpmn:conditionExpression").text == \
         '=review.error = "review.more-info"'
     assert not root.xpath("bpmn:error[starts-with(@errorCode, 'review.')]", namespaces=NS)
-    assert one(root, "//bpmn:endEvent[@id='EndEvent_review_review.declined']").get("name") == \
-        "rejected"
+    assert declined[-1].get("name") == "rejected"
 
 
 @pytest.mark.parametrize("name", FIXTURES)

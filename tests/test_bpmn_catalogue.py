@@ -80,3 +80,92 @@ def test_spiffworkflow_parses_every_process() -> None:
                     if step.kind in ("service", "user") and s not in product.defn.finally_steps}
         runnable |= {f"Finally__completed_{s}" for s in product.defn.finally_steps}
         assert runnable <= tasks, (product.key, sorted(runnable - tasks))
+
+
+_NS = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
+       "zeebe": "http://camunda.org/schema/zeebe/1.0"}
+
+
+def _tail(root: etree._Element, source: str) -> list[etree._Element]:
+    """The nodes the route from the boundary event ``source`` runs through, past the merge
+    gateway of a shared tail (and past the finally steps, along their skip flows), to its end
+    event."""
+    nodes: list[etree._Element] = []
+    here = source
+    while True:
+        flows = root.xpath(f"bpmn:process/bpmn:sequenceFlow[@sourceRef='{here}']", namespaces=_NS)
+        if len(flows) > 1:  # a finally step's condition: its default flow skips it
+            (default,) = root.xpath(f"bpmn:process/*[@id='{here}']/@default", namespaces=_NS)
+            flows = [f for f in flows if f.get("id") == default]
+        assert len(flows) == 1, (source, here)
+        here = flows[0].get("targetRef")
+        (node,) = root.xpath(f"bpmn:process/*[@id='{here}']", namespaces=_NS)
+        if etree.QName(node).localname == "endEvent":
+            return [*nodes, node]
+        if etree.QName(node).localname != "exclusiveGateway":
+            nodes.append(node)
+
+
+def _expected_end(defn: ir.WorkflowDefinition, step: ir.Step, code: str) -> tuple[str, str] | None:
+    """(outcome, message in zh-CN) a route of ``step`` for ``code`` ends with; None: no end."""
+    route = step.errors.get(code if code != "timeout" else "productkit.failed")
+    if route is not None and route.goto is not None:
+        return None
+    if route is None and step.kind == "service" and not step.critical:
+        return None
+    message = route.message.zh_CN if route is not None and route.message else ""
+    return (route.end or "failed") if route is not None else "failed", message
+
+
+def test_every_error_route_ends_in_the_shared_tail_of_its_outcome_and_message() -> None:
+    """For every boundary event of every product: the tail it reaches sets the outcome the
+    route declares, documents its message, throws compensation for every compensable step
+    (last first) when the outcome compensates, and ends with a terminate end of that outcome."""
+    checked = 0
+    for product in catalogue():
+        defn, root = product.defn, etree.fromstring(product.content)
+        flow = [s for s in _flow_order(defn.flow)]
+        compensable = [s for s in reversed(flow) if defn.steps[s].kind == "service"
+                       and defn.steps[s].compensation is not None]
+        for boundary in root.xpath("//bpmn:boundaryEvent[bpmn:errorEventDefinition or "
+                                   "bpmn:timerEventDefinition][starts-with(@id, 'Catch_') or "
+                                   "starts-with(@id, 'Timeout_')]", namespaces=_NS):
+            step_id = boundary.get("attachedToRef").removeprefix("Task_")
+            if step_id not in defn.steps:
+                continue  # a finally step's copy: it goes on
+            step = defn.steps[step_id]
+            code = ("timeout" if boundary.get("id").startswith("Timeout_")
+                    else boundary.get("name") if boundary.get("name") != "technical failure"
+                    else "productkit.failed")
+            expected = _expected_end(defn, step, code)
+            if expected is None:
+                continue
+            outcome, message = expected
+            row = _tail(root, boundary.get("id"))
+            setter, *rest = row
+            mapping = setter.xpath(".//zeebe:output[@target='outcome']/@source", namespaces=_NS)
+            assert mapping == [f'="{outcome}"'], (product.key, boundary.get("id"))
+            assert (setter.findtext("bpmn:documentation", namespaces=_NS) or "") == message
+            refs = [r for n in rest for r in n.xpath("bpmn:compensateEventDefinition/@activityRef",
+                                                     namespaces=_NS)]
+            undo = compensable if outcome in defn.compensate_on else []
+            assert refs == [f"Task_{s}" for s in undo], (product.key, boundary.get("id"))
+            assert rest[-1].get("name") == outcome and rest[-1].xpath(
+                "bpmn:terminateEventDefinition", namespaces=_NS)
+            key = setter.get("id").removeprefix("Outcome_")
+            for sid in defn.finally_steps:
+                assert root.xpath(f"bpmn:process/bpmn:serviceTask[@id='Finally_{key}_{sid}']",
+                                  namespaces=_NS), (product.key, key, sid)
+            checked += 1
+    assert checked >= 100, checked
+
+
+def _flow_order(flow: ir.Flow) -> list[str]:
+    out: list[str] = []
+    for item in flow:
+        if isinstance(item, str):
+            out.append(item)
+        else:
+            for branch in item.parallel:
+                out.extend(_flow_order(branch))
+    return out

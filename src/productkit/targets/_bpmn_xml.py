@@ -3,6 +3,9 @@
 The output depends only on the graph: namespaces, attributes and elements are written in a
 fixed order, so the same graph gives the same bytes.
 
+A shape or an edge of the diagram names the element it draws (``bpmnElement``) and has no id
+of its own (DI ids are optional, and nothing refers to them): they were a sixteenth of a file.
+
 The bytes are those lxml (libxml2) writes for the tree :func:`_lxml_write` builds: compact
 (what the build writes: indentation was a tenth of every file), or pretty printed. Building
 that tree costs more than the rest of the emitter, so :func:`write` writes the same text
@@ -258,11 +261,11 @@ class _Writer:
         for node in doc.nodes:
             b = node.bounds
             marker = ' isMarkerVisible="true"' if node.tag == "exclusiveGateway" else ""
-            out.append(f'{p3}<bpmndi:BPMNShape id="{node.id}_di" bpmnElement="{node.id}"{marker}>{nl}'
+            out.append(f'{p3}<bpmndi:BPMNShape bpmnElement="{node.id}"{marker}>{nl}'
                        f'{p4}<dc:Bounds x="{b.x:d}" y="{b.y:d}" width="{b.width:d}" '
                        f'height="{b.height:d}"/>{nl}{p3}</bpmndi:BPMNShape>{nl}')
         for e in sorted(doc.edges, key=lambda e: e.association):  # the order of the process
-            head = f'{p3}<bpmndi:BPMNEdge id="{e.id}_di" bpmnElement="{e.id}"'
+            head = f'{p3}<bpmndi:BPMNEdge bpmnElement="{e.id}"'
             if not e.waypoints:
                 out.append(head + "/>" + nl)
                 continue
@@ -365,7 +368,7 @@ def _lxml_diagram(root: etree._Element, doc: Document) -> None:
     plane = _sub(diagram, "bpmndi:BPMNPlane", [("id", f"BPMNPlane_{doc.process_id}"),
                                                ("bpmnElement", doc.process_id)])
     for node in doc.nodes:
-        attrs = [("id", f"{node.id}_di"), ("bpmnElement", node.id)]
+        attrs = [("bpmnElement", node.id)]
         if node.tag == "exclusiveGateway":
             attrs.append(("isMarkerVisible", "true"))
         shape = _sub(plane, "bpmndi:BPMNShape", attrs)
@@ -373,6 +376,6 @@ def _lxml_diagram(root: etree._Element, doc: Document) -> None:
         _sub(shape, "dc:Bounds", [("x", str(b.x)), ("y", str(b.y)), ("width", str(b.width)),
                                   ("height", str(b.height))])
     for e in sorted(doc.edges, key=lambda e: e.association):  # the order of the process
-        edge = _sub(plane, "bpmndi:BPMNEdge", [("id", f"{e.id}_di"), ("bpmnElement", e.id)])
+        edge = _sub(plane, "bpmndi:BPMNEdge", [("bpmnElement", e.id)])
         for x, y in e.waypoints:
             _sub(edge, "di:waypoint", [("x", str(x)), ("y", str(y))])

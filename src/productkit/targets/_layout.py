@@ -44,6 +44,7 @@ __all__ = [
     "single",
     "task_with_routes",
     "when",
+    "with_tails",
 ]
 
 GAP = 50  # horizontal space between consecutive elements
@@ -530,6 +531,43 @@ def _finish(placed: list[Frag], edges: list[Edge | Shift[Edge]], arrivals: list[
     nodes = tuple(n for f in placed for n in f.nodes)
     return Frag(nodes, tuple(edges), width, max(f.up for f in placed), down, placed[0].entry,
                 placed[-1].exit, tuple(pending))
+
+
+def with_tails(main: Frag, tails: Sequence[tuple[str, Frag]], merge_for: Callable[[str], Node]) -> Frag:
+    """``main`` and, stacked right of and below it, the ``tails`` its jumps go to (pairs of a
+    jump target and a fragment that ends the process). A jump runs straight down from its
+    port to the axis of its tail, then right into it: routes to one tail share that last
+    segment, through the merge gateway ``merge_for(target)`` when more than one arrives."""
+    x0, half = main.width + GAP, _SIZES["gateway"][1] // 2  # half: a merge gateway's height
+    nodes: list[Node | Shift[Node]] = [*main.nodes]
+    edges: list[Edge | Shift[Edge]] = [*main.edges]
+    width, below = main.width, main.down + LANE
+    for target, tail in tails:
+        jumps = [g for g in main.gotos if g.target == target]
+        if not jumps:
+            continue  # no route ends so: nothing to draw
+        y = below + max(tail.up, half)
+        merge = merge_for(target).moved(x0, y) if len(jumps) > 1 else None
+        placed = tail.moved(x0 if merge is None else x0 + merge.bounds.width + GAP, y)
+        entry = placed.entry
+        if merge is not None:
+            nodes.append(merge)
+            edges.append(connect(merge, entry))
+            entry = merge
+        nodes.extend(placed.nodes)
+        edges.extend(placed.edges)
+        edges.extend(_drop(g, entry) for g in jumps)
+        width = max(width, placed.entry.bounds.x + tail.width)
+        below = y + max(tail.down, half) + LANE
+    pending = tuple(g for g in main.gotos if g.target not in {t for t, _ in tails})
+    return Frag(tuple(nodes), tuple(edges), width, main.up, below, main.entry, None, pending)
+
+
+def _drop(g: Goto, target: Node) -> Edge:
+    """A jump down from its port to the axis of ``target`` and right into it."""
+    (sx, sy), (tx, ty) = g.port, target.bounds.left_mid
+    return Edge(g.edge_id or flow_id(g.source, target.id), g.source, target.id,
+                ((sx, sy), (sx, ty), (tx, ty)), g.name, g.condition)
 
 
 def _jump(g: Goto, target: Node, lane: int, bottom: bool) -> Edge:

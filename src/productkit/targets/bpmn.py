@@ -17,10 +17,9 @@ technical failure of a        boundary ``Catch_<step>_productkit.failed`` on eve
 service step                  catching the BPMN error ``productkit.failed`` (see below); follows
                               the step's ``productkit.failed`` route when it has one (``goto``
                               or ``end``, as a business error; the timeout boundary too), else
-                              ends ``failed`` (``Outcome_<step>_productkit.failed``,
-                              compensations, terminate end ``EndEvent_<step>_productkit.failed``);
-                              a step that is not ``critical`` goes on instead: the boundary (and
-                              its timeout's) flows to ``Gateway_<step>_continue`` after the task
+                              ends ``failed`` (the shared end tail of ``failed``, below); a step
+                              that is not ``critical`` goes on instead: the boundary (and its
+                              timeout's) flows to ``Gateway_<step>_continue`` after the task
 user step (customer, staff)   ``Task_<step>``: userTask with ``zeebe:userTask``, a form reference
                               per channel, candidate groups, the due date (``zeebe:taskSchedule``
                               ``dueDate = now() + duration``), one output mapping per form field
@@ -31,22 +30,28 @@ end step                      ``Outcome_<step>`` (sets ``outcome``) then termina
                               ``Gateway_<step>_skip``; an end step keeps only the split
 parallel block                ``Gateway_<a>_<b>_fork`` and ``Gateway_<a>_<b>_join`` (a, b: the
                               first step of each branch)
-routed business error         boundary ``Catch_<step>_<code>`` on the task; ``end``: to
-                              ``Outcome_<step>_<code>`` and terminate end
-                              ``EndEvent_<step>_<code>``; ``goto``: to ``Gateway_<target>_goto``
+routed business error         boundary ``Catch_<step>_<code>`` on the task; ``end``: to the shared
+                              end tail of that outcome; ``goto``: to ``Gateway_<target>_goto``
                               before the target; unrouted: ends ``failed``
+shared end tail               one per outcome and message an error route (``end``, technical
+                              failure, timeout) ends with, ``<tail>`` = ``_<outcome>_<n>``:
+                              ``Gateway_<tail>`` (where the routes converge, when more than one
+                              does), ``Outcome_<tail>`` (sets ``outcome``, the message as its
+                              documentation), the compensations, the finally steps, terminate
+                              end ``EndEvent_<tail>``; drawn right of the process
 business error of a user      the employee submits the code at ``error_path`` (a form field):
 step (``error_path``)         after the task ``Gateway_<step>_decision``, one flow per code
                               (``=<error_path> = "<code>"``) routed as above, default: go on
 finally steps                 in every way the process ends (after the event that sets
 (``finally_steps``)           ``outcome`` and the compensations, before the terminate end; at
                               the normal end after ``Outcome__completed``): a copy
-                              ``Finally_<end key>_<step>`` of each, in order, under its condition
+                              ``Finally_<end key>_<step>`` of each (end key: the end step, the
+                              tail, ``_completed``), in order, under its condition
                               (``Gateway_<end key>_<step>_when``), whose ``productkit.failed``
                               and timeout boundaries go on (``Gateway_<end key>_<step>_continue``)
 step timeout                  interrupting timer boundary ``Timeout_<step>``, ends ``failed``
-                              (``Outcome_<step>_timeout``, ``EndEvent_<step>_timeout``); a
-                              service step that is not ``critical`` goes on, as above
+                              (the shared end tail); a service step that is not ``critical``
+                              goes on, as above
 compensation of a service     boundary ``Compensation_<step>`` (compensateEventDefinition),
 step                          associated (``Association_<step>_undo``) with the compensation
                               handler ``Undo_<step>``: serviceTask ``isForCompensation``, job
@@ -55,8 +60,9 @@ step                          associated (``Association_<step>_undo``) with the 
                               and inputs, plus its outputs under the component's names
 an end whose outcome is in    after the outcome event, one compensation throw event
 ``compensate_on``             ``Compensate_<end>_<step>`` (``activityRef="Task_<step>"``) per
-                              compensable step that may have completed by then, last first,
-                              then the terminate end
+                              compensable step, last first, then the terminate end: at an end
+                              step and the normal end, each that may have completed by then; in
+                              a shared tail, which any route may reach, each
 ============================  ===============================================================
 
 The job workers' convention. One job type (handler) may serve several steps with different
@@ -79,7 +85,13 @@ process-wide compensation all at once in no order, while the workflow definition
 last step first. A throw event waits for its handler, and one whose activity did not complete
 (skipped, jumped over, still running) does nothing, so the chain undoes exactly the completed
 steps, newest first. Steps in concurrent parallel branches have no order between them; they
-are undone in reverse flow order. Ends no compensable step can precede get no throw events.
+are undone in reverse flow order. End steps no compensable step can precede get no throw events.
+
+The error routes that end alike (same outcome, same message) converge on one shared end tail:
+the chain of outcome event, compensations, finally steps and terminate end is written once per
+way of ending, not once per route (it was most of a file). Each route's token runs it as it ran
+its own copy; the compensation throws it holds for steps that did not complete on that route do
+nothing, so each route still undoes exactly what completed before it.
 
 Decimals in Zeebe. Zeebe keeps a JSON number as a double, so decimal, percent and money
 variables travel as exact text, e.g. ``"182105.03"``: forms submit them so, job workers
@@ -122,10 +134,12 @@ from ._layout import (
     parallel,
     place_row,
     rejoin,
+    row_of,
     sequence,
     single,
     task_with_routes,
     when,
+    with_tails,
 )
 from ._zeebe import (
     STEP_HEADER,
@@ -198,6 +212,8 @@ class _Ctx(EmitContext):
     compensable: tuple[str, ...] = ()  # service steps with a compensation, in flow order
     feel: FeelScope | None = None  # translates the definition's CEL conditions
     draft: bool = False  # composed for its problems only: no Zeebe extensions (they report none)
+    # the shared end tails: (outcome, message, steps compensated) -> the jump target naming it
+    tails: dict[tuple[str, str | None, tuple[str, ...]], str] = field(default_factory=dict)
 
     def label(self, label: Label | None, fallback: str) -> str:
         if label is None:
@@ -242,15 +258,45 @@ class BpmnTarget(Target[_Ctx, Frag]):
         body = self._sequence(defn.flow, ctx, ("flow",))
         parts = [start] if body is None else [start, body]
         if parts[-1].exit is not None:
-            parts.extend(single(n) for n in _compensations(ctx, (COMPLETED,), None, COMPLETED))
+            parts.extend(single(n) for n in _compensations(ctx, (COMPLETED,), _undone(ctx, None, COMPLETED)))
             if defn.finally_steps:  # the outcome is set first: the finally steps' conditions read it
                 parts.append(single(_outcome_setter(("", COMPLETED), COMPLETED, None)))
                 parts.extend(self._finally_block(ctx, ("", COMPLETED)))
             parts.append(single(_outcome_end("EndEvent_completed", COMPLETED)))
-        whole = chain(parts)
+        whole = self._with_tails(chain(parts).closed(), ctx)
         if whole.gotos:
             ctx.problem("an error route jumps to a step outside its sequence", "flow", code="PK900")
         return ctx, whole
+
+    def _with_tails(self, main: Frag, ctx: _Ctx) -> Frag:
+        """The process and, right of it, the shared end tails its error routes jump to."""
+        if not ctx.tails:
+            return main
+        tails = [(target, self._tail(ctx, target, *spec)) for spec, target in ctx.tails.items()]
+        return with_tails(main, tails, _tail_merge)
+
+    def _tail(self, ctx: _Ctx, target: str, outcome: str, message: str | None,
+              undone: tuple[str, ...]) -> Frag:
+        """One shared end tail: ``Outcome_<tail>`` sets ``outcome``, the compensations, the
+        finally steps, the terminate end ``EndEvent_<tail>``; nothing flows on after it."""
+        key = (target,)
+        setter = _outcome_setter(key, outcome, message)
+        end = make_node(_eid("EndEvent", target), "endEvent", outcome,
+                        body=(El("bpmn:terminateEventDefinition"),))
+        undo = _compensations(ctx, key, undone)
+        if not ctx.defn.finally_steps:
+            return row_of((setter, *undo, end)).closed()
+        return chain([single(setter), *map(single, undo), *self._finally_block(ctx, key),
+                      single(end)]).closed()
+
+    def _end_tail(self, ctx: _Ctx, at: str, outcome: str, message: str | None) -> str:
+        """The jump target of the shared tail that ends with ``outcome`` from step ``at``: one
+        per outcome, message and compensated steps, so routes that end alike converge."""
+        spec = (outcome, message, _undone(ctx, None, outcome))
+        if spec not in ctx.tails:
+            n = 1 + sum(1 for o, _, _ in ctx.tails if o == outcome)
+            ctx.tails[spec] = f"#{outcome}#{n}"
+        return ctx.tails[spec]
 
     def _document(self, defn: WorkflowDefinition, nodes: tuple[Node, ...],
                   edges: tuple[Edge, ...], ctx: _Ctx) -> Document:
@@ -387,16 +433,17 @@ class BpmnTarget(Target[_Ctx, Frag]):
         steps, then the terminate end event named after the outcome."""
         setter = _outcome_setter(key, outcome, message)
         end = make_node(end_id, "endEvent", outcome, body=(El("bpmn:terminateEventDefinition"),))
-        undo = _compensations(ctx, key, at, outcome)
+        undo = _compensations(ctx, key, _undone(ctx, at, outcome))
         if not ctx.defn.finally_steps:
             return (setter, *undo, end)
         return chain([single(setter), *map(single, undo), *self._finally_block(ctx, key), single(end)])
 
     def _finally_block(self, ctx: _Ctx, key: tuple[str, ...]) -> list[Frag]:
         """The finally steps as one end reaches them, in order, each under its condition (which
-        reads ``outcome``); a technical failure or timeout goes on to the next one. Every end
-        gets its own copy, ids prefixed with the end's key, so a terminate end still ends the
-        whole process and nothing converges across parallel branches."""
+        reads ``outcome``); a technical failure or timeout goes on to the next one. Every way of
+        ending (end step, shared tail, normal end) gets its own copy, ids prefixed with its
+        key, so a terminate end still ends the whole process. Two routes that reach one shared
+        tail at once (from two parallel branches) each run it, as each ran its own copy."""
         return [self._finally_step(ctx.defn.steps[sid], ctx, key) for sid in ctx.defn.finally_steps]
 
     def _finally_step(self, step: Step, ctx: _Ctx, key: tuple[str, ...]) -> Frag:
@@ -464,9 +511,7 @@ class BpmnTarget(Target[_Ctx, Frag]):
         if route.goto is not None:
             return GotoRoute(boundary, route.goto)
         message = ctx.label(route.message, "") or None
-        row = self._outcome_row(ctx, (step.id, code), step.id, route.end or FAILED, message,
-                           _eid("EndEvent", step.id, code))
-        return EndRoute(boundary, row)
+        return GotoRoute(boundary, self._end_tail(ctx, step.id, route.end or FAILED, message))
 
     def _failure(self, step: Step, ctx: _Ctx) -> EndRoute | GotoRoute:
         """The boundary event of the worker's ``productkit.failed`` (the job's last attempt
@@ -486,13 +531,11 @@ class BpmnTarget(Target[_Ctx, Frag]):
         if route is not None and self._routable(step, FAILED_ERROR, ctx):
             if route.goto is not None:
                 return GotoRoute(boundary, route.goto)
-            row = self._outcome_row(ctx, (step.id, key), step.id, route.end or FAILED,
-                               ctx.label(route.message, "") or None, _eid("EndEvent", step.id, key))
-            return EndRoute(boundary, row)
+            message = ctx.label(route.message, "") or None
+            return GotoRoute(boundary, self._end_tail(ctx, step.id, route.end or FAILED, message))
         if step.kind == "service" and not step.critical:
             return GotoRoute(boundary, _carry_on(step))
-        row = self._outcome_row(ctx, (step.id, key), step.id, FAILED, None, _eid("EndEvent", step.id, key))
-        return EndRoute(boundary, row)
+        return GotoRoute(boundary, self._end_tail(ctx, step.id, FAILED, None))
 
     def _decision(self, step: Step, ctx: _Ctx) -> Frag | None:
         """The gateway after a user task that routes the error code the employee submitted at
@@ -527,10 +570,8 @@ class BpmnTarget(Target[_Ctx, Frag]):
                 branches.append(GotoBranch(condition, code, route.goto,
                                            _ncname(flow_id(gateway.id, code))))
                 continue
-            message = ctx.label(route.message, "") or None
-            row = self._outcome_row(ctx, (step.id, code), step.id, route.end or FAILED, message,
-                               _eid("EndEvent", step.id, code))
-            branches.append(EndBranch(condition, code, row))
+            tail = self._end_tail(ctx, step.id, route.end or FAILED, ctx.label(route.message, "") or None)
+            branches.append(GotoBranch(condition, code, tail, _ncname(flow_id(gateway.id, code))))
         return decision(gateway, branches) if branches else None
 
     def _compensation(self, step: Step, ctx: _Ctx) -> CompensationRoute:
@@ -626,19 +667,22 @@ def _may_precede(earlier: tuple[int, ...], later: tuple[int, ...]) -> bool:
     return False
 
 
-def _compensations(ctx: _Ctx, key: tuple[str, ...], at: str | None,
-                   outcome: str) -> tuple[Node, ...]:
-    """The compensation throw events an end with ``outcome`` reached at step ``at`` (None: the
-    end of the flow) runs: one per compensable step that may have completed, last first."""
+def _undone(ctx: _Ctx, at: str | None, outcome: str) -> tuple[str, ...]:
+    """The compensable steps an end with ``outcome`` reached at step ``at`` (None: the end of
+    the flow) compensates: each that may have completed by then, last first."""
     if outcome not in ctx.defn.compensate_on:
         return ()
     here = ctx.positions.get(at) if at is not None else None
     if at is not None and here is None:
         return ()
+    return tuple(sid for sid in reversed(ctx.compensable) if here is None
+                 or (sid != at and _may_precede(ctx.positions[sid], here)))
+
+
+def _compensations(ctx: _Ctx, key: tuple[str, ...], undone: tuple[str, ...]) -> tuple[Node, ...]:
+    """The compensation throw events of an end, one per step of ``undone``, in that order."""
     nodes = []
-    for sid in reversed(ctx.compensable):
-        if here is not None and (sid == at or not _may_precede(ctx.positions[sid], here)):
-            continue
+    for sid in undone:
         step = ctx.defn.steps[sid]
         definition = El("bpmn:compensateEventDefinition", (("activityRef", _eid("Task", sid)),))
         nodes.append(make_node(_eid("Compensate", *key, sid), "intermediateThrowEvent",
@@ -655,6 +699,11 @@ _FEEL_KEYWORDS = frozenset({
 def _feel_path(path: str) -> bool:
     """Whether FEEL reads ``path`` as a variable and its nested context entries."""
     return all(_FEEL_NAME.match(p) and p not in _FEEL_KEYWORDS for p in path.split("."))
+
+
+def _tail_merge(target: str) -> Node:
+    """The gateway where the routes to a shared end tail converge."""
+    return make_node(_eid("Gateway", target), "exclusiveGateway", None)
 
 
 def _goto_merge(target: str) -> Node:
