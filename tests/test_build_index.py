@@ -1,0 +1,109 @@
+"""A build through the check index (only what a change can affect is checked, the rest of the
+catalogue is not even loaded) writes exactly what a build without any cache writes, byte for byte,
+after every edit of a sequence; and it compiles only the products whose inputs changed."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+
+from productkit.build import BuildResult, build
+from productkit.diagnostics import diagnostic_to_data
+from productkit.options import Options
+from productkit.sources import load_catalog
+from test_lsp_session import COMPONENT, DICTIONARY, EDITS, LINE, PRODUCT
+
+RELEASE = dt.date(2026, 9, 30)
+DEMAND = "products/deposit/demand-class-ii.yaml"
+
+
+def _edits(root: Path) -> list[tuple[str, str | None]]:
+    """Edits that keep the catalogue clean (each build compiles something), one that breaks it,
+    a file removed and one added; each applies to the state the last one left."""
+    def edit(rel: str, old: str, new: str) -> tuple[str, str]:
+        text = (root / rel).read_text(encoding="utf-8")
+        assert old in text, (rel, old)
+        return rel, text.replace(old, new, 1)
+
+    product = (root / PRODUCT).read_text(encoding="utf-8")
+    return [
+        edit(PRODUCT, "en: 1-year time deposit}", "en: One-year time deposit}"),
+        edit(COMPONENT, "en: App push notification}", "en: Push notification}"),
+        edit(LINE, "en: Lump-sum time deposits}", "en: Lump-sum deposits}"),
+        edit(DICTIONARY, "\n", "\n# reviewed\n"),
+        EDITS[0],  # breaks the product
+        (PRODUCT, product),
+        (DEMAND, None),
+        (PRODUCT.replace("1y.yaml", "1y-next.yaml"),
+         product.replace("\nid: deposit.time-1y\n", "\nid: deposit.time-1y-next\n", 1)),
+    ]
+
+
+def _tree(out: Path) -> dict[str, bytes]:
+    base = out.resolve()
+    return {p.relative_to(base).as_posix(): p.read_bytes() for p in sorted(base.rglob("*")) if p.is_file()}
+
+
+LOADS: list[Path] = []  # the catalogues loaded whole by the indexed builds
+
+
+def _both(root: Path, tmp_path: Path) -> tuple[BuildResult, BuildResult]:
+    indexed = build([root], tmp_path / "indexed" / "build", Options(release_date=RELEASE))
+    plain = build([root], tmp_path / "plain" / "build", Options(release_date=RELEASE, cache=None))
+    return indexed, plain
+
+
+def _counting(root: Path, *args: object, **kwargs: object) -> object:
+    LOADS.append(root)
+    return load_catalog(root, *args, **kwargs)  # type: ignore[arg-type]
+
+
+def _same(indexed: BuildResult, plain: BuildResult, tmp_path: Path, step: str) -> None:
+    assert [diagnostic_to_data(d) for d in indexed.diagnostics] == \
+        [diagnostic_to_data(d) for d in plain.diagnostics], step
+    assert sorted(indexed.compiled) == sorted(plain.compiled), step
+    assert _tree(tmp_path / "indexed" / "build") == _tree(tmp_path / "plain" / "build"), step
+
+
+def test_every_edit_builds_what_a_build_without_cache_builds(repo_catalogue: Path, tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    first = _both(repo_catalogue, tmp_path)
+    _same(*first, tmp_path, "cold")
+    assert first[0].compiled
+    monkeypatch.setattr("productkit.validate.load_catalog", _counting)
+    compiled: list[int] = []
+    for rel, text in _edits(repo_catalogue):
+        path = repo_catalogue / rel
+        if text is None:
+            path.unlink()
+        else:
+            path.write_text(text, encoding="utf-8")
+        LOADS.clear()
+        indexed = build([repo_catalogue], tmp_path / "indexed" / "build", Options(release_date=RELEASE))
+        whole = len(LOADS)
+        plain = build([repo_catalogue], tmp_path / "plain" / "build", Options(release_date=RELEASE, cache=None))
+        _same(indexed, plain, tmp_path, rel)
+        assert whole == (1 if "parameters/" in rel else 0), rel  # only a dictionary edit loads it all
+        compiled.append(len(indexed.compiled))
+    # a product alone, a component's users, a line's members, everything, nothing (broken), the
+    # product again, nothing (a product removed), the new product alone
+    assert compiled[0] == 1 and compiled[1] > 1 and compiled[3] == len(first[0].compiled)
+    assert compiled[4] == 0 and compiled[5] == 1 and compiled[6] == 0 and compiled[7] == 1, compiled
+
+
+def test_a_product_edit_compiles_that_product_alone(repo_catalogue: Path, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "build"
+    cold = build([repo_catalogue], out, Options(release_date=RELEASE))
+    assert not cold.failed() and len(cold.compiled) > 3
+    path = repo_catalogue / PRODUCT
+    path.write_text(path.read_text("utf-8").replace("\nname: {", "\n# renamed\nname: {", 1), "utf-8")
+    again = build([repo_catalogue], out, Options(release_date=RELEASE))
+    manifest = json.loads((out / "manifest.json").read_text("utf-8"))
+    ident = next(p for p in manifest["products"] if p["definition"].startswith("definitions/deposit.time-1y@"))
+    assert again.compiled == [f"{ident['id']}@{ident['version']}"]
