@@ -194,11 +194,12 @@ class Engine:
         data, code = _error_code(step, data, error)
         form = form_of(pv, step, state.channel)
         validator = self.catalog.validator(pv, form) if form is not None else None
+        quick = self.catalog.quick_check(pv, form) if form is not None else None
         day = self._program(pv).business_date(state.created)
         env = {**self._program(pv).parameters_on(day), **state.data,
                CHANNEL_VARIABLE: state.channel, APPLICATION_DATE_VARIABLE: day}
         values, errors = check_submission(step, state.channel, form, validator, data, state.data,
-                                          env, pv.definition.rules, pv.definition.derived)
+                                          env, pv.definition.rules, pv.definition.derived, quick)
         if code is not None:  # declining: what is not filled in is not missing
             errors = [e for e in errors if e.code not in ("required", "rule")]
         return values, code, errors
