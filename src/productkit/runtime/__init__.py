@@ -38,6 +38,7 @@ from .errors import (
     NotOffered,
     NotReady,
     StaleApplication,
+    WriteInterrupted,
 )
 from .handlers import Handler, HandlerResult, Handlers, StepCall
 from .sqlite import SQLiteStore
@@ -105,4 +106,5 @@ __all__ = [
     "StepRow",
     "StepStatus",
     "Store",
+    "WriteInterrupted",
 ]

@@ -6,16 +6,22 @@ committed step. ``synchronous=FULL`` (the default) also survives a power cut; ``
 survives a crash of the process only, and is faster.
 
 Group commit: the Commits that threads hand in while a transaction is being written wait, and
-the next of them to get the connection writes them all in one transaction, each under a
+the first of them is then handed the lead and writes them all in one transaction, each under a
 savepoint of its own (a stale one is rolled back alone and raises StaleApplication to its
 caller only). Every caller returns only after the transaction holding its Commit was committed
 (made durable, under FULL), so nothing is acknowledged before it is on disk; one thread alone
-still writes one transaction per Commit. Reads go through a second connection, so they never
-wait for a commit's sync.
+still writes one transaction per Commit. A waiting caller sleeps on a lock of its own until its
+Commit is written or it is handed the lead: only one thread wakes per transaction to write, not
+every waiter in turn. Reads go through a second connection, so they never wait for a commit's
+sync.
+
+A KeyboardInterrupt (or SystemExit) while a transaction is written rolls it back and reaches the
+thread it was delivered to; the other callers of the batch get WriteInterrupted.
 """
 
 from __future__ import annotations
 
+import _thread
 import contextlib
 import os
 import sqlite3
@@ -23,7 +29,7 @@ import threading
 from collections.abc import Collection
 from typing import Literal
 
-from .errors import StaleApplication
+from .errors import StaleApplication, WriteInterrupted
 from .status import PAUSED
 from .store import AppRow, AuditRow, Commit, StepRow
 
@@ -59,15 +65,23 @@ _INSERT_AUDIT = "INSERT INTO audit VALUES (?, ?, ?, ?, ?, ?)"
 _PAUSED = ", ".join(f"'{s}'" for s in PAUSED)
 
 
+def _interrupted(what: str = "KeyboardInterrupt") -> WriteInterrupted:
+    return WriteInterrupted(f"the transaction holding this commit was interrupted ({what}) in "
+                            "another thread and rolled back: nothing of it was stored")
+
+
 class _Pending:
     """One caller's Commit waiting for the transaction that holds it."""
 
-    __slots__ = ("commit", "done", "error")
+    __slots__ = ("commit", "done", "error", "lead", "wake")
 
     def __init__(self, commit: Commit) -> None:
         self.commit = commit
         self.done = False
+        self.lead = False  # handed the lead: write what is queued
         self.error: BaseException | None = None
+        self.wake = _thread.allocate_lock()  # held until done or handed the lead
+        self.wake.acquire()
 
 
 class SQLiteStore:
@@ -80,6 +94,7 @@ class SQLiteStore:
         self._lock = threading.Lock()  # the writing connection: one transaction at a time
         self._queue: list[_Pending] = []
         self._queue_lock = threading.Lock()
+        self._leading = False  # a caller is writing, or was handed the lead
         mode = self._db.execute("PRAGMA journal_mode=WAL").fetchone()[0]
         if str(mode).lower() != "wal":  # pragma: no cover - only on file systems without WAL
             raise OSError(f"{self.path}: SQLite cannot use WAL here (journal mode {mode})")
@@ -97,15 +112,54 @@ class SQLiteStore:
         mine = _Pending(commit)
         with self._queue_lock:
             self._queue.append(mine)
-        with self._lock:
-            if not mine.done:  # no other caller has written it yet: write everything queued
+            lead = not self._leading
+            self._leading = True
+        if not lead:
+            self._wait(mine)
+        if not mine.done:
+            self._lead(mine)
+        if mine.error is not None:
+            raise mine.error
+
+    def _wait(self, mine: _Pending) -> None:
+        """Sleep until ``mine`` is written or handed the lead."""
+        try:
+            mine.wake.acquire()
+        except BaseException:  # interrupted while waiting: not acknowledged, and not left leading
+            with self._queue_lock:
+                if mine in self._queue:
+                    self._queue.remove(mine)
+                handed = mine.lead
+            if handed:
+                self._hand_over()
+            raise
+
+    def _lead(self, mine: _Pending) -> None:
+        """Write everything queued in one transaction, wake its callers, pass the lead on."""
+        batch: list[_Pending] = []
+        try:
+            with self._lock:
                 with self._queue_lock:
                     batch, self._queue = self._queue, []
                 if mine not in batch:  # a writer was stopped between taking it and writing it
                     batch.append(mine)
                 self._write(batch)
-        if mine.error is not None:
-            raise mine.error
+        finally:
+            for pending in batch:
+                if not pending.done:  # interrupted before the transaction began
+                    pending.error, pending.done = pending.error or _interrupted(), True
+                if pending is not mine:
+                    pending.wake.release()
+            self._hand_over()
+
+    def _hand_over(self) -> None:
+        with self._queue_lock:
+            if not self._queue:
+                self._leading = False
+                return
+            nxt = self._queue[0]
+            nxt.lead = True
+        nxt.wake.release()
 
     def _write(self, batch: list[_Pending]) -> None:
         """One transaction for ``batch``; each Commit under its own savepoint."""
@@ -122,15 +176,21 @@ class SQLiteStore:
                 db.execute("ROLLBACK")
                 raise
             db.execute("COMMIT")
-        except BaseException as exc:  # nothing of the batch was committed
-            if db.in_transaction:  # COMMIT itself failed (busy, I/O): leave no transaction open
-                with contextlib.suppress(sqlite3.Error):
-                    db.execute("ROLLBACK")
-            for pending in batch:
-                pending.error = pending.error or exc
+        except Exception as exc:  # nothing of the batch was committed
+            self._rolled_back(batch, exc)
+        except BaseException as exc:  # an interrupt: it goes on in this thread only
+            self._rolled_back(batch, _interrupted(type(exc).__name__))
+            raise
         finally:
             for pending in batch:
                 pending.done = True
+
+    def _rolled_back(self, batch: list[_Pending], error: BaseException) -> None:
+        if self._db.in_transaction:  # COMMIT itself failed (busy, I/O): leave no transaction open
+            with contextlib.suppress(sqlite3.Error):
+                self._db.execute("ROLLBACK")
+        for pending in batch:
+            pending.error = pending.error or error
 
     def _apply_alone(self, pending: _Pending) -> None:
         try:
