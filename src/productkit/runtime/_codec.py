@@ -93,18 +93,25 @@ def _json_encode(value: object) -> str:
                       allow_nan=False)
 
 
+_LEAVES = frozenset({str, int, bool, type(None), Decimal, dt.datetime, dt.date})
+_CONTAINERS = frozenset({dict, list, tuple})
+
+
 def _finite(value: object) -> None:
-    """ValueError if a float in ``value`` (nested in dicts, lists, tuples, sets) is not finite."""
-    kind = type(value)
-    if kind is float or (kind is not bool and isinstance(value, float)):
-        if value != value or value in (_INF, -_INF):
-            raise ValueError(f"cannot store the number {value}: not finite")
-    elif kind is dict or kind is list or kind is tuple or isinstance(value, dict | list | tuple | set | frozenset):
-        for item in value.values() if isinstance(value, dict) else value:  # type: ignore[attr-defined]
-            _finite(item)
+    """ValueError if a float in ``value`` (nested in dicts, lists, tuples, sets) is not finite.
 
-
-_INF = float("inf")
+    A loop over a stack, not a call per value: it runs on every state written."""
+    stack: list[Any] = [(value,)]
+    while stack:
+        node = stack.pop()
+        for item in node.values() if isinstance(node, dict) else node:
+            kind = type(item)
+            if kind in _LEAVES:
+                continue
+            if kind in _CONTAINERS or isinstance(item, dict | list | tuple | set | frozenset):
+                stack.append(item)
+            elif isinstance(item, float) and item - item != 0.0:  # NaN, or inf - inf: NaN
+                raise ValueError(f"cannot store the number {item}: not finite")
 
 
 def decode(text: str) -> Any:

@@ -87,6 +87,7 @@ class Engine:
         self._workers = Workers()
         self._locks = [threading.RLock() for _ in range(_STRIPES)]
         self._programs: dict[str, Program] = {}
+        self._handler_names: dict[tuple[str, str], frozenset[str]] = {}
 
     def _program(self, pv: ProductVersion) -> Program:
         program = self._programs.get(pv.digest)
@@ -97,6 +98,14 @@ class Engine:
     def _executor(self, pv: ProductVersion, state: AppState) -> Executor:
         ctx = Ctx(self.handlers, self.store, self.clock, self._sleep, self._workers)
         return Executor(ctx, pv.key, self._program(pv), state)
+
+    def _needed(self, pv: ProductVersion, channel: str) -> frozenset[str]:
+        """The handler names ``pv`` calls on ``channel`` (worked out once per definition)."""
+        key = (pv.digest, channel)
+        found = self._handler_names.get(key)
+        if found is None:
+            found = self._handler_names[key] = frozenset(n.handler for n in _needs(pv, channel))
+        return found
 
     def _lock(self, app_id: str) -> threading.RLock:
         return self._locks[hash(app_id) % _STRIPES]
@@ -141,7 +150,7 @@ class Engine:
     def _admitted(self, pv: ProductVersion, channel: str, context: Mapping[str, object],
                   now: dt.datetime | None = None) -> dict[str, object]:
         """The start data, once the handlers, the context and the eligibility rules allow it."""
-        missing = sorted({n.handler for n in _needs(pv, channel) if n.handler not in self.handlers})
+        missing = sorted(h for h in self._needed(pv, channel) if h not in self.handlers)
         if missing:
             raise NotReady(pv.key, missing)
         data = self._context(pv, channel, context)
