@@ -31,16 +31,16 @@ def test_an_interrupted_write_reaches_its_thread_and_the_others_get_a_clear_erro
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     store = SQLiteStore(tmp_path / "apps.db")
     main, hold = threading.get_ident(), threading.Event()
-    rows = sqlite_module.SQLiteStore._rows
+    write_app = sqlite_module.SQLiteStore._write_app
 
-    def rows_then_interrupt(self: SQLiteStore, commit: Commit) -> None:
-        if commit.app.id == "first":
+    def write_then_interrupt(self: SQLiteStore, app: AppRow, expected: int) -> None:
+        if app.id == "first":
             hold.wait(5)  # the first leader keeps the lead until the others are queued
         elif threading.get_ident() == main:
             raise KeyboardInterrupt
-        rows(self, commit)
+        write_app(self, app, expected)
 
-    monkeypatch.setattr(sqlite_module.SQLiteStore, "_rows", rows_then_interrupt)
+    monkeypatch.setattr(sqlite_module.SQLiteStore, "_write_app", write_then_interrupt)
     outcome: dict[str, BaseException | None] = {}
 
     def commit(app: str) -> None:
@@ -74,7 +74,7 @@ def test_an_interrupted_write_reaches_its_thread_and_the_others_get_a_clear_erro
         assert isinstance(error, WriteInterrupted) and "KeyboardInterrupt" in str(error)
     assert store.get("first") is not None
     assert [store.get(a) for a in ("mine", "other0", "other1", "other2")] == [None] * 4
-    monkeypatch.setattr(sqlite_module.SQLiteStore, "_rows", rows)
+    monkeypatch.setattr(sqlite_module.SQLiteStore, "_write_app", write_app)
     store.commit(_commit("other0"))  # the store goes on: no lead left behind, no transaction open
     row = store.get("other0")
     assert row is not None and row.revision == 1
@@ -85,15 +85,15 @@ def test_an_interrupted_batch_write_marks_every_commit_and_stores_nothing(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     store = SQLiteStore(tmp_path / "apps.db")
     calls: list[str] = []
-    rows = sqlite_module.SQLiteStore._rows
+    write_app = sqlite_module.SQLiteStore._write_app
 
-    def interrupt_on_second(self: SQLiteStore, commit: Commit) -> None:
-        calls.append(commit.app.id)
+    def interrupt_on_second(self: SQLiteStore, app: AppRow, expected: int) -> None:
+        calls.append(app.id)
         if len(calls) == 2:
             raise KeyboardInterrupt
-        rows(self, commit)
+        write_app(self, app, expected)
 
-    monkeypatch.setattr(sqlite_module.SQLiteStore, "_rows", interrupt_on_second)
+    monkeypatch.setattr(sqlite_module.SQLiteStore, "_write_app", interrupt_on_second)
     batch = [sqlite_module._Pending(_commit(a)) for a in ("A", "B", "C")]
     with store._lock, pytest.raises(KeyboardInterrupt):
         store._write(batch)

@@ -169,7 +169,7 @@ class SQLiteStore:
             try:
                 if len(batch) == 1:  # alone: its failure rolls back the transaction, as before
                     self._apply_alone(batch[0])
-                else:
+                elif not self._apply_together(batch):
                     for pending in batch:
                         self._apply(pending)
             except BaseException:
@@ -211,6 +211,28 @@ class SQLiteStore:
         if commit.audit:
             db.executemany(_INSERT_AUDIT, [(a.app_id, a.seq, a.at, a.kind, a.step_id, a.body)
                                            for a in commit.audit])
+
+    def _apply_together(self, batch: list[_Pending]) -> bool:
+        """Every Commit of ``batch`` in a few statements (the step and audit rows of all of them
+        in one each); False, with nothing applied, when one of them fails: then each is applied
+        under a savepoint of its own, so that only the failing one is refused."""
+        db = self._db
+        db.execute("SAVEPOINT together")
+        try:
+            for pending in batch:
+                self._write_app(pending.commit.app, pending.commit.expected)
+            steps = [(s.app_id, s.step_id, s.kind, s.status, s.body) for p in batch for s in p.commit.steps]
+            audit = [(a.app_id, a.seq, a.at, a.kind, a.step_id, a.body) for p in batch for a in p.commit.audit]
+            if steps:
+                db.executemany(_INSERT_STEP, steps)
+            if audit:
+                db.executemany(_INSERT_AUDIT, audit)
+        except Exception:  # a stale or broken Commit: find it one by one
+            db.execute("ROLLBACK TO together")
+            db.execute("RELEASE together")
+            return False
+        db.execute("RELEASE together")
+        return True
 
     def _apply(self, pending: _Pending) -> None:
         db, commit = self._db, pending.commit
