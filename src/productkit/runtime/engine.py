@@ -64,8 +64,24 @@ log = logging.getLogger("productkit.runtime")
 _STRIPES = 64
 
 
-def _now() -> dt.datetime:
-    return dt.datetime.now().astimezone()
+class _LocalClock:
+    """The time now in the local zone, as ``datetime.now().astimezone()`` reads it, with the
+    zone read from the system once a minute (zones change their offset on whole minutes): the
+    engine reads the clock a dozen times per application."""
+
+    __slots__ = ("_zone",)
+
+    def __init__(self) -> None:
+        self._zone: tuple[dt.tzinfo, float] = (dt.UTC, 0.0)  # the zone, and until when it holds
+
+    def __call__(self) -> dt.datetime:
+        t = time.time()
+        zone, until = self._zone
+        if t >= until:
+            local = time.localtime(t)
+            zone = dt.timezone(dt.timedelta(seconds=local.tm_gmtoff), local.tm_zone)
+            self._zone = (zone, t - t % 60 + 60)
+        return dt.datetime.fromtimestamp(t, zone)
 
 
 class Engine:
@@ -82,7 +98,7 @@ class Engine:
         self.catalog = catalog
         self.handlers = handlers if handlers is not None else Handlers()
         self.store: Store = store if store is not None else MemoryStore()
-        self.clock = clock or _now
+        self.clock = clock or _LocalClock()
         self._sleep = sleep or time.sleep
         self._workers = Workers()
         self._locks = [threading.RLock() for _ in range(_STRIPES)]
