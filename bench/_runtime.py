@@ -10,6 +10,10 @@ engine on SQLite is driven by ``SQLITE_THREADS`` threads sharing one engine and 
 channel service serves concurrent customers: the store's group commit writes the steps that
 arrive together in one durable transaction (every caller still returns only after its step's
 transaction was committed), which needs concurrent callers to batch anything.
+
+The handlers answer at once in the process, so they are registered ``inline`` (called on the
+caller's thread, as a channel service registers such handlers); SpiffWorkflow's handlers are
+plain calls too.
 """
 
 from __future__ import annotations
