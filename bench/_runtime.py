@@ -10,6 +10,10 @@ engine on SQLite is driven by ``SQLITE_THREADS`` threads sharing one engine and 
 channel service serves concurrent customers: the store's group commit writes the steps that
 arrive together in one durable transaction (every caller still returns only after its step's
 transaction was committed), which needs concurrent callers to batch anything.
+
+The handlers answer at once in the process, so they are registered ``inline`` (called on the
+caller's thread, as a channel service registers such handlers); SpiffWorkflow's handlers are
+plain calls too.
 """
 
 from __future__ import annotations
@@ -172,7 +176,7 @@ def _threaded_rate(run_one: Callable[[], object], n: int, warmup: int, threads: 
 def _engine_runner(runtime: Any, build: Path, store: Any) -> Callable[[], object]:
     handlers = runtime.Handlers()
     for name, result in RESULTS.items():
-        handlers.add(name, lambda call, r=result: dict(r))
+        handlers.add(name, lambda call, r=result: dict(r), inline=True)  # in-process, prompt
     engine = runtime.Engine(runtime.Catalog.load(build), handlers=handlers, store=store)
 
     def one() -> object:

@@ -42,6 +42,7 @@ if TYPE_CHECKING:
         NotOffered,
         NotReady,
         StaleApplication,
+        WriteInterrupted,
     )
     from .handlers import Handler, HandlerResult, Handlers, StepCall
     from .sqlite import SQLiteStore
@@ -110,6 +111,7 @@ _MODULES = {
     "StepRecord": "views",
     "StepRow": "store",
     "StepStatus": "status",
+    "WriteInterrupted": "errors",
     "Store": "store",
 }
 
@@ -162,6 +164,7 @@ __all__ = [
     "StepRow",
     "StepStatus",
     "Store",
+    "WriteInterrupted",
 ]
 
 

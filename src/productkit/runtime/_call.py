@@ -29,17 +29,22 @@ class HandlerTimeout(Exception):
 
 
 def attempt(fn: Handler, call: StepCall, timeout: float | None, clock: Clock,
-            workers: Workers | None = None) -> HandlerAnswered:
+            workers: Workers | None = None, *, inline: bool = False) -> HandlerAnswered:
     """Call ``fn`` once with at most ``timeout`` seconds; how it ended, as the core's event.
 
     A business error is reported with its code, a timeout or any other exception as a failed
-    attempt; retrying is the core's decision, waiting between attempts the executor's."""
+    attempt; retrying is the core's decision, waiting between attempts the executor's.
+    ``inline``: a plain ``fn`` is called on this thread and its answer, if later than
+    ``timeout``, counts as a timeout."""
     started, t0 = clock(), time.perf_counter()
     outputs: Mapping[str, object] = {}
     code = message = error = None
     result = AttemptResult.OK
     try:
-        outputs = _outputs(_once(fn, call, timeout, workers))
+        if inline and timeout is not None and not inspect.iscoroutinefunction(fn):
+            outputs = _outputs(_inline(fn, call, timeout, t0))
+        else:
+            outputs = _outputs(_once(fn, call, timeout, workers))
     except BusinessError as exc:
         result, error, code, message = AttemptResult.BUSINESS, exc.code, exc.code, exc.message
     except (HandlerTimeout, TimeoutError):
@@ -56,6 +61,16 @@ def _outputs(value: object) -> Mapping[str, object]:
         return {}
     if not isinstance(value, Mapping):
         raise TypeError(f"the handler returned {type(value).__name__}, expected a mapping or None")
+    return value
+
+
+def _inline(fn: Handler, call: StepCall, timeout: float, t0: float) -> HandlerResult:
+    """``fn(call)`` on this thread; HandlerTimeout when it answered after ``timeout``."""
+    value = fn(call)
+    if inspect.isawaitable(value):
+        return _await(value, max(0.0, timeout - (time.perf_counter() - t0)))
+    if time.perf_counter() - t0 > timeout:
+        raise HandlerTimeout()
     return value
 
 

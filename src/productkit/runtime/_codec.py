@@ -3,7 +3,10 @@
 Writing goes through orjson (the store writes the whole state at every step); what orjson cannot
 write (a whole number beyond 64 bits, a key that is not text) is written by the standard
 library's encoder, which reads back the same. Both write sorted keys, no spaces, and text as it
-is; numbers may be spelled differently (``1e-07`` and ``1e-7``) but read back equal."""
+is; numbers may be spelled differently (``1e-07`` and ``1e-7``) but read back equal.
+
+NaN and the infinities (float or Decimal) are refused with a ValueError: JSON has no spelling
+for them (orjson would write null, which reads back as a different value)."""
 
 from __future__ import annotations
 
@@ -21,7 +24,7 @@ _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 def _default(value: object) -> object:
     if isinstance(value, Decimal):
-        return {"$decimal": str(value)}
+        return {"$decimal": _decimal_text(value)}
     if isinstance(value, dt.datetime):
         return {"$datetime": value.isoformat()}
     if isinstance(value, dt.date):
@@ -56,7 +59,7 @@ def _orjson_default(value: object) -> object:
     if kind is dt.datetime:  # the commonest by far: every state and record has a few
         return {"$datetime": value.isoformat()}  # type: ignore[attr-defined]
     if kind is Decimal:
-        return {"$decimal": str(value)}
+        return {"$decimal": _decimal_text(value)}  # type: ignore[arg-type]
     if isinstance(value, str):  # a str subclass (a StrEnum): written as its text
         return str(value)
     if isinstance(value, int) and not isinstance(value, bool):
@@ -66,15 +69,49 @@ def _orjson_default(value: object) -> object:
     return _default(value)
 
 
+def _decimal_text(value: Decimal) -> str:
+    if not value.is_finite():
+        raise ValueError(f"cannot store the number {value}: not finite")
+    return str(value)
+
+
 def encode(value: object) -> str:
+    """``value`` as JSON text; ValueError for NaN or an infinity, TypeError for what is no data."""
     try:
-        return orjson.dumps(value, default=_orjson_default, option=_OPTIONS).decode("utf-8")
-    except (orjson.JSONEncodeError, TypeError):
+        out = orjson.dumps(value, default=_orjson_default, option=_OPTIONS)
+    except (orjson.JSONEncodeError, TypeError) as exc:
+        if isinstance(exc.__cause__, ValueError):  # a Decimal NaN or infinity, from the default
+            raise exc.__cause__ from None
         return _json_encode(value)  # what orjson cannot write, or the same TypeError again
+    if b"null" in out:  # orjson writes a float NaN or infinity as null: tell them from None
+        _finite(value)
+    return out.decode("utf-8")
 
 
 def _json_encode(value: object) -> str:
-    return json.dumps(value, default=_default, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return json.dumps(value, default=_default, ensure_ascii=False, sort_keys=True, separators=(",", ":"),
+                      allow_nan=False)
+
+
+_LEAVES = frozenset({str, int, bool, type(None), Decimal, dt.datetime, dt.date})
+_CONTAINERS = frozenset({dict, list, tuple})
+
+
+def _finite(value: object) -> None:
+    """ValueError if a float in ``value`` (nested in dicts, lists, tuples, sets) is not finite.
+
+    A loop over a stack, not a call per value: it runs on every state written."""
+    stack: list[Any] = [(value,)]
+    while stack:
+        node = stack.pop()
+        for item in node.values() if isinstance(node, dict) else node:
+            kind = type(item)
+            if kind in _LEAVES:
+                continue
+            if kind in _CONTAINERS or isinstance(item, dict | list | tuple | set | frozenset):
+                stack.append(item)
+            elif isinstance(item, float) and item - item != 0.0:  # NaN, or inf - inf: NaN
+                raise ValueError(f"cannot store the number {item}: not finite")
 
 
 def decode(text: str) -> Any:

@@ -116,7 +116,8 @@ class Executor:
         if fn is None:
             raise HandlerMissing(f"no handler {call.handler!r} for step {call.step_id} of {self.key}; "
                                  f"application {call.application_id} waits at its last committed step")
-        return attempt(fn, call, command.timeout, self.ctx.clock, self.ctx.workers)
+        return attempt(fn, call, command.timeout, self.ctx.clock, self.ctx.workers,
+                       inline=self.ctx.handlers.inline(call.handler))
 
     def _backoff(self, command: StartTimer) -> Event:
         """Wait until the retry is due (it is stored already), then fire it."""

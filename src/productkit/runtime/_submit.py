@@ -12,6 +12,7 @@ from jsonschema.protocols import Validator
 from ..ir import Derived, FieldDef, Rule, Step
 from ._coerce import checked
 from ._expr import holds
+from ._quick import QuickCheck
 from ._values import Problem, wire
 from .catalog import flatten
 from .errors import ConditionError
@@ -62,7 +63,7 @@ def check_submission(step: Step, channel: str, form: Form | None,
                      validator: Validator | None, raw: Mapping[str, object],
                      current: Mapping[str, object], env: Mapping[str, object],
                      rules: list[Rule], derived: Mapping[str, Derived],
-                     ) -> tuple[dict[str, object], list[FieldError]]:
+                     quick: QuickCheck | None = None) -> tuple[dict[str, object], list[FieldError]]:
     """The coerced values of a submission, or the field errors that reject it."""
     fields = {p: f for p, f in step.fields.items() if f.channels is None or channel in f.channels}
     flat = flatten(raw, fields)
@@ -75,7 +76,7 @@ def check_submission(step: Step, channel: str, form: Form | None,
         # "1.5%"); other values in the form the schema describes (a Decimal as its string).
         shown = {p: flat[p] if _as_text(fields.get(p), flat.get(p)) else v
                  for p, v in {**flat, **values}.items() if p not in own}
-        errors += [e for e in _schema_errors(form, validator, fields, shown) if e.path not in own]
+        errors += [e for e in _schema_errors(form, validator, fields, shown, quick) if e.path not in own]
     if not errors:
         errors += _rule_errors(fields, values, env, rules, derived)
     return values, _unique(errors, fields)
@@ -88,7 +89,7 @@ def _as_text(fd: FieldDef | None, raw: object) -> bool:
 
 
 def _schema_errors(form: Form, validator: Validator, fields: Mapping[str, FieldDef],
-                   flat: Mapping[str, object]) -> list[FieldError]:
+                   flat: Mapping[str, object], quick: QuickCheck | None = None) -> list[FieldError]:
     schema = form.schema
     props = schema.get("properties", {})
     nested = not any("." in k for k in props) and any("." in p for p in fields)
@@ -98,6 +99,8 @@ def _schema_errors(form: Form, validator: Validator, fields: Mapping[str, FieldD
             continue  # absent, as the runtime's own "required" check reads it
         prop = _property(schema, path, nested)
         _put(instance, path, wire(value, prop), nested)
+    if quick is not None and quick(instance):
+        return []
     out = []
     for err in validator.iter_errors(instance):
         out += _field_errors(err, nested)

@@ -31,6 +31,7 @@ from ..ir import (
 )
 from ._build import Build, read_build
 from ._expr import holds
+from ._quick import QuickCheck, quick_check
 from ._values import Problem, coerce, param_value
 from .errors import ConditionError, NotFound, NotOffered
 from .views import Deferred, Form, ProductVersion, Screen
@@ -64,6 +65,7 @@ class Catalog:
             versions.sort(key=lambda pv: semantic_version.Version(pv.version))
         self._param_values: dict[str, dict[str, object]] = {}
         self._validators: dict[tuple[str, str], Validator] = {}
+        self._quick: dict[tuple[str, str], QuickCheck | None] = {}
         self._lock = threading.Lock()
 
     @classmethod
@@ -238,6 +240,16 @@ class Catalog:
                 found = kind(form.schema, format_checker=kind.FORMAT_CHECKER)
                 self._validators[key] = found
         return found
+
+    def quick_check(self, pv: ProductVersion, form: Form) -> QuickCheck | None:
+        """The (cached) compiled yes/no check of a form's schema, where it agrees with
+        :meth:`validator` (see :mod:`productkit.runtime._quick`); None elsewhere."""
+        key = (pv.key, form.path)
+        try:
+            return self._quick[key]
+        except KeyError:
+            found = self._quick[key] = quick_check(form.schema)  # the same answer on a race
+            return found
 
     def screen(self, pv: ProductVersion, step: Step, channel: str,
                data: Mapping[str, object], params: Mapping[str, object] | None = None) -> Screen:

@@ -64,8 +64,24 @@ log = logging.getLogger("productkit.runtime")
 _STRIPES = 64
 
 
-def _now() -> dt.datetime:
-    return dt.datetime.now().astimezone()
+class _LocalClock:
+    """The time now in the local zone, as ``datetime.now().astimezone()`` reads it, with the
+    zone read from the system once a minute (zones change their offset on whole minutes): the
+    engine reads the clock a dozen times per application."""
+
+    __slots__ = ("_zone",)
+
+    def __init__(self) -> None:
+        self._zone: tuple[dt.tzinfo, float] = (dt.UTC, 0.0)  # the zone, and until when it holds
+
+    def __call__(self) -> dt.datetime:
+        t = time.time()
+        zone, until = self._zone
+        if t >= until:
+            local = time.localtime(t)
+            zone = dt.timezone(dt.timedelta(seconds=local.tm_gmtoff), local.tm_zone)
+            self._zone = (zone, t - t % 60 + 60)
+        return dt.datetime.fromtimestamp(t, zone)
 
 
 class Engine:
@@ -82,11 +98,12 @@ class Engine:
         self.catalog = catalog
         self.handlers = handlers if handlers is not None else Handlers()
         self.store: Store = store if store is not None else MemoryStore()
-        self.clock = clock or _now
+        self.clock = clock or _LocalClock()
         self._sleep = sleep or time.sleep
         self._workers = Workers()
         self._locks = [threading.RLock() for _ in range(_STRIPES)]
         self._programs: dict[str, Program] = {}
+        self._handler_names: dict[tuple[str, str], frozenset[str]] = {}
 
     def _program(self, pv: ProductVersion) -> Program:
         program = self._programs.get(pv.digest)
@@ -97,6 +114,14 @@ class Engine:
     def _executor(self, pv: ProductVersion, state: AppState) -> Executor:
         ctx = Ctx(self.handlers, self.store, self.clock, self._sleep, self._workers)
         return Executor(ctx, pv.key, self._program(pv), state)
+
+    def _needed(self, pv: ProductVersion, channel: str) -> frozenset[str]:
+        """The handler names ``pv`` calls on ``channel`` (worked out once per definition)."""
+        key = (pv.digest, channel)
+        found = self._handler_names.get(key)
+        if found is None:
+            found = self._handler_names[key] = frozenset(n.handler for n in _needs(pv, channel))
+        return found
 
     def _lock(self, app_id: str) -> threading.RLock:
         return self._locks[hash(app_id) % _STRIPES]
@@ -141,7 +166,7 @@ class Engine:
     def _admitted(self, pv: ProductVersion, channel: str, context: Mapping[str, object],
                   now: dt.datetime | None = None) -> dict[str, object]:
         """The start data, once the handlers, the context and the eligibility rules allow it."""
-        missing = sorted({n.handler for n in _needs(pv, channel) if n.handler not in self.handlers})
+        missing = sorted(h for h in self._needed(pv, channel) if h not in self.handlers)
         if missing:
             raise NotReady(pv.key, missing)
         data = self._context(pv, channel, context)
@@ -194,11 +219,12 @@ class Engine:
         data, code = _error_code(step, data, error)
         form = form_of(pv, step, state.channel)
         validator = self.catalog.validator(pv, form) if form is not None else None
+        quick = self.catalog.quick_check(pv, form) if form is not None else None
         day = self._program(pv).business_date(state.created)
         env = {**self._program(pv).parameters_on(day), **state.data,
                CHANNEL_VARIABLE: state.channel, APPLICATION_DATE_VARIABLE: day}
         values, errors = check_submission(step, state.channel, form, validator, data, state.data,
-                                          env, pv.definition.rules, pv.definition.derived)
+                                          env, pv.definition.rules, pv.definition.derived, quick)
         if code is not None:  # declining: what is not filled in is not missing
             errors = [e for e in errors if e.code not in ("required", "rule")]
         return values, code, errors

@@ -24,6 +24,7 @@ __all__ = [
     "NotOffered",
     "NotReady",
     "StaleApplication",
+    "WriteInterrupted",
 ]
 
 # Codes of the problems Catalog.load reports (runtime stage, PK6xx). Stable: never renumber.
@@ -111,6 +112,11 @@ class InvalidState(EngineError):
 
 class StaleApplication(EngineError):
     """Another worker committed the application first; nothing of this attempt was stored."""
+
+
+class WriteInterrupted(EngineError):
+    """The transaction that held this Commit was interrupted in another thread (a
+    KeyboardInterrupt, a SystemExit) and rolled back: nothing of it was stored; try again."""
 
 
 class DefinitionChanged(EngineError):

@@ -10,6 +10,12 @@
 A handler returns the component's outputs (a mapping keyed by component path, or None),
 raises :class:`BusinessError` for a declared business error, and any other exception for a
 technical failure (retried under the step's retry policy).
+
+A plain handler whose step has a timeout runs on a worker thread, so that a hung call is given
+up at the timeout. One registered with ``inline=True`` declares that it answers promptly in this
+process (no network, no lock held by others): the engine calls it on the caller's thread, which
+saves the thread hand-off, and an answer that came later than the timeout still counts as a
+timeout. Inline does not apply to ``async`` handlers.
 """
 
 from __future__ import annotations
@@ -57,20 +63,31 @@ class Handlers:
 
     def __init__(self) -> None:
         self._fns: dict[str, Handler] = {}
+        self._inline: set[str] = set()
 
-    def register(self, name: str, *, replace: bool = False) -> Callable[[H], H]:
+    def register(self, name: str, *, replace: bool = False, inline: bool = False) -> Callable[[H], H]:
         """Decorator: ``@handlers.register("aml.screen")``."""
 
         def decorate(fn: H) -> H:
-            self.add(name, fn, replace=replace)
+            self.add(name, fn, replace=replace, inline=inline)
             return fn
 
         return decorate
 
-    def add(self, name: str, fn: Handler, *, replace: bool = False) -> None:
+    def add(self, name: str, fn: Handler, *, replace: bool = False, inline: bool = False) -> None:
+        """Register ``fn`` as ``name``; ``inline``: it answers promptly in this process and is
+        called on the caller's thread (see the module's docstring)."""
         if name in self._fns and not replace:
             raise ValueError(f"a handler is already registered as {name!r}")
         self._fns[name] = fn
+        if inline:
+            self._inline.add(name)
+        else:
+            self._inline.discard(name)
+
+    def inline(self, name: str) -> bool:
+        """Whether ``name`` was registered to run on the caller's thread."""
+        return name in self._inline
 
     def get(self, name: str) -> Handler | None:
         return self._fns.get(name)

@@ -6,24 +6,31 @@ committed step. ``synchronous=FULL`` (the default) also survives a power cut; ``
 survives a crash of the process only, and is faster.
 
 Group commit: the Commits that threads hand in while a transaction is being written wait, and
-the next of them to get the connection writes them all in one transaction, each under a
+the first of them is then handed the lead and writes them all in one transaction, each under a
 savepoint of its own (a stale one is rolled back alone and raises StaleApplication to its
 caller only). Every caller returns only after the transaction holding its Commit was committed
 (made durable, under FULL), so nothing is acknowledged before it is on disk; one thread alone
-still writes one transaction per Commit. Reads go through a second connection, so they never
-wait for a commit's sync.
+still writes one transaction per Commit. A waiting caller sleeps on a lock of its own until its
+Commit is written or it is handed the lead: only one thread wakes per transaction to write, not
+every waiter in turn. Reads go through a second connection, so they never wait for a commit's
+sync.
+
+A KeyboardInterrupt (or SystemExit) while a transaction is written rolls it back and reaches the
+thread it was delivered to; the other callers of the batch get WriteInterrupted.
 """
 
 from __future__ import annotations
 
+import _thread
 import contextlib
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Collection
 from typing import Literal
 
-from .errors import StaleApplication
+from .errors import StaleApplication, WriteInterrupted
 from .status import PAUSED
 from .store import AppRow, AuditRow, Commit, StepRow
 
@@ -56,18 +63,30 @@ _UPDATE_APP = ("UPDATE applications SET product_id = ?, version = ?, channel = ?
                "due_at = ?, revision = ?, state = ? WHERE id = ? AND revision = ?")
 _INSERT_STEP = "INSERT INTO steps VALUES (?, ?, ?, ?, ?)"
 _INSERT_AUDIT = "INSERT INTO audit VALUES (?, ?, ?, ?, ?, ?)"
+# Commit delay: how long a new leader waits at most for the callers of the last transaction to
+# hand in their next Commits, and how long the queue may stay the same before it stops waiting.
+_GATHER_SECONDS = 0.002
+_QUIET_SECONDS = 0.0003
 _PAUSED = ", ".join(f"'{s}'" for s in PAUSED)
+
+
+def _interrupted(what: str = "KeyboardInterrupt") -> WriteInterrupted:
+    return WriteInterrupted(f"the transaction holding this commit was interrupted ({what}) in "
+                            "another thread and rolled back: nothing of it was stored")
 
 
 class _Pending:
     """One caller's Commit waiting for the transaction that holds it."""
 
-    __slots__ = ("commit", "done", "error")
+    __slots__ = ("commit", "done", "error", "lead", "wake")
 
     def __init__(self, commit: Commit) -> None:
         self.commit = commit
         self.done = False
+        self.lead = False  # handed the lead: write what is queued
         self.error: BaseException | None = None
+        self.wake = _thread.allocate_lock()  # held until done or handed the lead
+        self.wake.acquire()
 
 
 class SQLiteStore:
@@ -80,6 +99,8 @@ class SQLiteStore:
         self._lock = threading.Lock()  # the writing connection: one transaction at a time
         self._queue: list[_Pending] = []
         self._queue_lock = threading.Lock()
+        self._leading = False  # a caller is writing, or was handed the lead
+        self._last_batch = 0  # Commits in the last transaction: how many callers are about
         mode = self._db.execute("PRAGMA journal_mode=WAL").fetchone()[0]
         if str(mode).lower() != "wal":  # pragma: no cover - only on file systems without WAL
             raise OSError(f"{self.path}: SQLite cannot use WAL here (journal mode {mode})")
@@ -97,15 +118,72 @@ class SQLiteStore:
         mine = _Pending(commit)
         with self._queue_lock:
             self._queue.append(mine)
-        with self._lock:
-            if not mine.done:  # no other caller has written it yet: write everything queued
+            lead = not self._leading
+            self._leading = True
+        if not lead:
+            self._wait(mine)
+        if not mine.done:
+            self._lead(mine)
+        if mine.error is not None:
+            raise mine.error
+
+    def _wait(self, mine: _Pending) -> None:
+        """Sleep until ``mine`` is written or handed the lead."""
+        try:
+            mine.wake.acquire()
+        except BaseException:  # interrupted while waiting: not acknowledged, and not left leading
+            with self._queue_lock:
+                if mine in self._queue:
+                    self._queue.remove(mine)
+                handed = mine.lead
+            if handed:
+                self._hand_over()
+            raise
+
+    def _lead(self, mine: _Pending) -> None:
+        """Write everything queued in one transaction, wake its callers, pass the lead on."""
+        batch: list[_Pending] = []
+        try:
+            self._gather()
+            with self._lock:
                 with self._queue_lock:
                     batch, self._queue = self._queue, []
                 if mine not in batch:  # a writer was stopped between taking it and writing it
                     batch.append(mine)
                 self._write(batch)
-        if mine.error is not None:
-            raise mine.error
+                self._last_batch = len(batch)
+        finally:
+            for pending in batch:
+                if not pending.done:  # interrupted before the transaction began
+                    pending.error, pending.done = pending.error or _interrupted(), True
+                if pending is not mine:
+                    pending.wake.release()
+            self._hand_over()
+
+    def _gather(self) -> None:
+        """Commit delay: when the last transaction held several Commits, their callers, just
+        woken, are about to hand in their next ones; wait a moment for them (at most
+        _GATHER_SECONDS, and only while the queue keeps growing) so one sync covers them too.
+        A caller alone never waits."""
+        if self._last_batch <= 1:
+            return
+        expected = self._last_batch + len(self._queue)
+        now = time.monotonic()
+        deadline, quiet_until, size = now + _GATHER_SECONDS, now + _QUIET_SECONDS, len(self._queue)
+        while size < expected and now < deadline and now < quiet_until:
+            time.sleep(0.0001)  # lets the woken callers run
+            now = time.monotonic()
+            if len(self._queue) > size:
+                size, quiet_until = len(self._queue), now + _QUIET_SECONDS
+
+    def _hand_over(self) -> None:
+        with self._queue_lock:
+            if not self._queue:
+                self._leading = False
+                return
+            nxt = self._queue[0]
+            nxt.lead = True
+        nxt.wake.release()
 
     def _write(self, batch: list[_Pending]) -> None:
         """One transaction for ``batch``; each Commit under its own savepoint."""
@@ -115,22 +193,28 @@ class SQLiteStore:
             try:
                 if len(batch) == 1:  # alone: its failure rolls back the transaction, as before
                     self._apply_alone(batch[0])
-                else:
+                elif not self._apply_together(batch):
                     for pending in batch:
                         self._apply(pending)
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
             db.execute("COMMIT")
-        except BaseException as exc:  # nothing of the batch was committed
-            if db.in_transaction:  # COMMIT itself failed (busy, I/O): leave no transaction open
-                with contextlib.suppress(sqlite3.Error):
-                    db.execute("ROLLBACK")
-            for pending in batch:
-                pending.error = pending.error or exc
+        except Exception as exc:  # nothing of the batch was committed
+            self._rolled_back(batch, exc)
+        except BaseException as exc:  # an interrupt: it goes on in this thread only
+            self._rolled_back(batch, _interrupted(type(exc).__name__))
+            raise
         finally:
             for pending in batch:
                 pending.done = True
+
+    def _rolled_back(self, batch: list[_Pending], error: BaseException) -> None:
+        if self._db.in_transaction:  # COMMIT itself failed (busy, I/O): leave no transaction open
+            with contextlib.suppress(sqlite3.Error):
+                self._db.execute("ROLLBACK")
+        for pending in batch:
+            pending.error = pending.error or error
 
     def _apply_alone(self, pending: _Pending) -> None:
         try:
@@ -151,6 +235,28 @@ class SQLiteStore:
         if commit.audit:
             db.executemany(_INSERT_AUDIT, [(a.app_id, a.seq, a.at, a.kind, a.step_id, a.body)
                                            for a in commit.audit])
+
+    def _apply_together(self, batch: list[_Pending]) -> bool:
+        """Every Commit of ``batch`` in a few statements (the step and audit rows of all of them
+        in one each); False, with nothing applied, when one of them fails: then each is applied
+        under a savepoint of its own, so that only the failing one is refused."""
+        db = self._db
+        db.execute("SAVEPOINT together")
+        try:
+            for pending in batch:
+                self._write_app(pending.commit.app, pending.commit.expected)
+            steps = [(s.app_id, s.step_id, s.kind, s.status, s.body) for p in batch for s in p.commit.steps]
+            audit = [(a.app_id, a.seq, a.at, a.kind, a.step_id, a.body) for p in batch for a in p.commit.audit]
+            if steps:
+                db.executemany(_INSERT_STEP, steps)
+            if audit:
+                db.executemany(_INSERT_AUDIT, audit)
+        except Exception:  # a stale or broken Commit: find it one by one
+            db.execute("ROLLBACK TO together")
+            db.execute("RELEASE together")
+            return False
+        db.execute("RELEASE together")
+        return True
 
     def _apply(self, pending: _Pending) -> None:
         db, commit = self._db, pending.commit

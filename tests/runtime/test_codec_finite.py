@@ -1,0 +1,49 @@
+"""The store codec refuses NaN and the infinities wherever they are (JSON cannot spell them;
+written as null they would read back as a different value), and still writes None as null."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from productkit.runtime import _codec
+
+_text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=8)
+_finite = st.one_of(st.none(), st.booleans(), _text, st.integers(-(2**70), 2**70),
+                    st.floats(allow_nan=False, allow_infinity=False),
+                    st.decimals(allow_nan=False, allow_infinity=False, places=3))
+_bad = st.one_of(st.sampled_from([float("nan"), float("inf"), float("-inf"), -float("nan")]),
+                 st.sampled_from([Decimal("NaN"), Decimal("sNaN"), Decimal("Infinity"), Decimal("-Infinity")]))
+
+
+def _nest(leaf: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    """``leaf`` somewhere inside lists, tuples and dicts of finite values."""
+    return st.recursive(leaf, lambda inner: st.one_of(
+        st.tuples(st.lists(_finite, max_size=3), inner).map(lambda p: [*p[0], p[1]]),
+        st.tuples(_finite, inner),
+        st.tuples(st.dictionaries(_text, _finite, max_size=3), _text, inner).map(lambda p: {**p[0], p[1]: p[2]}),
+    ), max_leaves=6)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_nest(_bad))
+def test_a_non_finite_number_anywhere_is_refused(value: object) -> None:
+    with pytest.raises(ValueError, match=r"finite|JSON compliant"):
+        _codec.encode(value)
+
+
+@settings(max_examples=200, deadline=None)
+@given(_nest(st.none()))
+def test_none_is_still_written_as_null(value: object) -> None:
+    assert _codec.decode(_codec.encode(value)) == _codec.decode(_codec._json_encode(value))
+
+
+@pytest.mark.parametrize("value", [{"a": float("nan")}, {"a": [1, {"b": float("inf")}]},
+                                   {"a": Decimal("NaN")}, {1: float("-inf")}, {"a": (1.0, float("nan"))}])
+def test_these_are_refused_not_written_as_null(value: object) -> None:
+    with pytest.raises(ValueError):
+        _codec.encode(value)

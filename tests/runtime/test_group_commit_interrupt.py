@@ -1,0 +1,102 @@
+"""An interrupt while SQLiteStore writes a group transaction: the thread it was delivered to
+gets it, the other callers of the batch a WriteInterrupted, nothing of the batch is stored, and
+the store goes on taking commits (the lead is not left with a thread that is gone)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from productkit.runtime import AppRow, AuditRow, Commit, SQLiteStore, StepRow, WriteInterrupted
+from productkit.runtime import sqlite as sqlite_module
+
+
+def _commit(app: str, expected: int = 0) -> Commit:
+    row = AppRow(app, "p", "1.0.0", "web", "running", None, expected, '{"n":0}')
+    return Commit(row, expected, (StepRow(app, f"s{expected}", "step", "done", "{}"),),
+                  (AuditRow(app, expected + 1, "2026-03-02T09:00:00+08:00", "started", None, "{}"),))
+
+
+def _until(condition: object, seconds: float = 5.0) -> None:
+    end = time.monotonic() + seconds
+    while not condition():  # type: ignore[operator]
+        assert time.monotonic() < end, "timed out"
+        time.sleep(0.001)
+
+
+def test_an_interrupted_write_reaches_its_thread_and_the_others_get_a_clear_error(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = SQLiteStore(tmp_path / "apps.db")
+    main, hold = threading.get_ident(), threading.Event()
+    write_app = sqlite_module.SQLiteStore._write_app
+
+    def write_then_interrupt(self: SQLiteStore, app: AppRow, expected: int) -> None:
+        if app.id == "first":
+            hold.wait(5)  # the first leader keeps the lead until the others are queued
+        elif threading.get_ident() == main:
+            raise KeyboardInterrupt
+        write_app(self, app, expected)
+
+    monkeypatch.setattr(sqlite_module.SQLiteStore, "_write_app", write_then_interrupt)
+    outcome: dict[str, BaseException | None] = {}
+
+    def commit(app: str) -> None:
+        try:
+            store.commit(_commit(app))
+            outcome[app] = None
+        except BaseException as exc:
+            outcome[app] = exc
+
+    first = threading.Thread(target=commit, args=("first",))
+    first.start()
+    _until(lambda: store._leading)
+    others = [threading.Thread(target=commit, args=(f"other{i}",)) for i in range(3)]
+
+    def queue_others_then_release() -> None:
+        _until(lambda: len(store._queue) == 1)  # the main thread's commit waits first in line
+        for t in others:
+            t.start()
+        _until(lambda: len(store._queue) == 4)
+        hold.set()
+
+    threading.Thread(target=queue_others_then_release).start()
+    with pytest.raises(KeyboardInterrupt):
+        store.commit(_commit("mine"))
+    for t in [first, *others]:
+        t.join(5)
+
+    assert outcome["first"] is None
+    for i in range(3):
+        error = outcome[f"other{i}"]
+        assert isinstance(error, WriteInterrupted) and "KeyboardInterrupt" in str(error)
+    assert store.get("first") is not None
+    assert [store.get(a) for a in ("mine", "other0", "other1", "other2")] == [None] * 4
+    monkeypatch.setattr(sqlite_module.SQLiteStore, "_write_app", write_app)
+    store.commit(_commit("other0"))  # the store goes on: no lead left behind, no transaction open
+    row = store.get("other0")
+    assert row is not None and row.revision == 1
+    store.close()
+
+
+def test_an_interrupted_batch_write_marks_every_commit_and_stores_nothing(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = SQLiteStore(tmp_path / "apps.db")
+    calls: list[str] = []
+    write_app = sqlite_module.SQLiteStore._write_app
+
+    def interrupt_on_second(self: SQLiteStore, app: AppRow, expected: int) -> None:
+        calls.append(app.id)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        write_app(self, app, expected)
+
+    monkeypatch.setattr(sqlite_module.SQLiteStore, "_write_app", interrupt_on_second)
+    batch = [sqlite_module._Pending(_commit(a)) for a in ("A", "B", "C")]
+    with store._lock, pytest.raises(KeyboardInterrupt):
+        store._write(batch)
+    assert all(p.done and isinstance(p.error, WriteInterrupted) for p in batch)
+    assert store.get("A") is None and not store._db.in_transaction
+    store.close()
