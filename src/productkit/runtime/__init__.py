@@ -111,8 +111,8 @@ _MODULES = {
     "StepRecord": "views",
     "StepRow": "store",
     "StepStatus": "status",
-    "WriteInterrupted": "errors",
     "Store": "store",
+    "WriteInterrupted": "errors",
 }
 
 
