@@ -206,8 +206,7 @@ def _indexed(root: Path, every: list[Path], selected: frozenset[str] | None, opt
     if known is not None and seen is not None:
         findings.digests = _kept_documents(known, seen)
     if seen is not None and seen.shas == catalog.digests:  # else a file changed while it was read
-        if summary:
-            _documents(findings, keys, entries.get)
+        _documents(findings, keys, entries.get)  # every document is in memory: the next build needs them
         run.record(keys, findings)
     result = ValidationResult(catalog, [*_chosen(findings.all(), selected), *early], selected, ctx)
     if summary:
