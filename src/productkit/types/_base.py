@@ -12,18 +12,13 @@ from decimal import Decimal
 from typing import Any, ClassVar, Protocol
 
 from .. import ir
+from .._plain import Plain
 from ..patterns import problem as pattern_problem
 
 __all__ = ["BOUNDS", "Decl", "FieldProblem", "Plain", "ValueProblem", "ValueType", "compiles", "describe",
            "field_schema", "param_ref", "places", "runtime_bounds", "schema_types", "untyped"]
 
 BOUNDS = ("min", "max", "step")
-
-
-class Plain(str):
-    """A plain (unquoted) YAML scalar, kept as its source text."""
-
-    __slots__ = ()
 
 
 class ValueProblem(ValueError):
