@@ -74,7 +74,9 @@ def test_a_killed_server_loses_no_acknowledged_application(build_dir: Path, tmp_
         assert len(apps) == 20
         futures = [pool.submit(_submit, url, a, f"order-{a}") for a in apps]
         futures += [pool.submit(_start, url, k) for k in keys[20:]]
-        time.sleep(0.5)
+        # killed once the first answers are in (however loaded the machine), while most are in flight
+        cf.wait(futures, timeout=60, return_when=cf.FIRST_COMPLETED)
+        time.sleep(0.1)
         os.kill(proc.pid, signal.SIGKILL)
         answers = [f.result() for f in futures]
     acknowledged_orders = {a for a, status, step in answers[:20] if status == 200 and step == "confirm"}
