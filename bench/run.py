@@ -159,8 +159,25 @@ class Bench:
         product = self.product_file(root)[0]
         r["validate_one_file"] = self.median("productkit validate <one product> (warm cache)", 3,
                                              lambda: self.validate(product, cache=True))
+        r["validate_changed_file"] = self.changed_file(product)
         r["cli_startup"] = self.median("productkit --help", 5, lambda: self.wall([*self.cli, "--help"])[0])
         return r
+
+    def changed_file(self, product: Path) -> dict[str, Any]:
+        """A pre-commit hook's usual case: the file it is given was just edited."""
+        original = product.read_bytes()
+        count = iter(range(1, 100))
+
+        def change() -> float:
+            text = original.decode("utf-8")
+            product.write_text(re.sub(r"(_product_code: [A-Z]{2})\d{4}", rf"\g<1>{9800 + next(count)}", text,
+                                      count=1), encoding="utf-8")
+            return self.validate(product, cache=True)
+
+        try:
+            return self.median("productkit validate <one product, just edited>", 3, change)
+        finally:
+            product.write_bytes(original)
 
     def product_file(self, root: Path) -> tuple[Path, str]:
         for path in sorted((root / "products").rglob("*.yaml")):
