@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import os
 import sys
 from collections.abc import Mapping, Sequence
@@ -648,3 +649,7 @@ def main() -> None:
         sys.stderr.write(f"productkit: internal error PK900: {type(exc).__name__}: {exc}\n"
                          "please report this with the command you ran\n")
         sys.exit(EXIT_USAGE)
+    finally:
+        # The process ends: a last collection over all it built (the whole catalogue) would
+        # only delay the exit by seconds.
+        gc.freeze()
