@@ -92,6 +92,10 @@ class Assemblies(Mapping[Key, Assembly]):
             self._built[key] = self._make(self._entries[key])
         return self._built[key]
 
+    def __contains__(self, key: object) -> bool:
+        # Mapping's own __contains__ would look the item up, and so build the assembly
+        return key in self._entries
+
     def __iter__(self) -> Iterator[Key]:
         return iter(self._entries)
 
