@@ -386,7 +386,7 @@ def _end_edges(asm: Assembly) -> None:
                          asm.steps[sid].rs.loc("id"))
         needed = nx.ancestors(asm.graph, sid)
         for later in ids[i + 1:]:
-            if later not in needed:
+            if later not in needed and not asm.graph.has_edge(sid, later):  # (no location made for nothing)
                 _add(asm, sid, later, f"'{later}' is declared after the end step '{sid}'",
                      asm.steps[later].rs.loc("id"))
 

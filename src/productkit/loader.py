@@ -115,19 +115,20 @@ class Marks:
 
     def value(self, path: Path_) -> tuple[int, int]:
         """The mark of the value at ``path``, or of its nearest ancestor."""
+        values = self.values
         p = tuple(path)
         while p:
-            if p in self.values:
-                return self.values[p]
+            found = values.get(p)
+            if found is not None:
+                return found
             p = p[:-1]
-        return self.values.get((), (1, 1))
+        return values.get((), (1, 1))
 
     def key(self, path: Path_) -> tuple[int, int]:
         """The mark of the key that introduces ``path`` (falls back to the value)."""
         p = tuple(path)
-        if p in self.keys:
-            return self.keys[p]
-        return self.value(p)
+        found = self.keys.get(p)
+        return found if found is not None else self.value(p)
 
 
 def _path_of(data: Any) -> Path_:
