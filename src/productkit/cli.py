@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import datetime as dt
 import gc
 import os
@@ -638,6 +639,9 @@ def worker(temporal: Annotated[str, typer.Option("--temporal", help="Temporal fr
 
 def main() -> None:
     """Console entry point: exit 0 clean, 1 problems, 2 usage or internal error."""
+    # When the interpreter ends, a last collection over all the command built (a whole
+    # catalogue) would only delay the exit by seconds: everything left is frozen first.
+    atexit.register(gc.freeze)
     try:
         app()
     except SystemExit:
@@ -649,7 +653,3 @@ def main() -> None:
         sys.stderr.write(f"productkit: internal error PK900: {type(exc).__name__}: {exc}\n"
                          "please report this with the command you ran\n")
         sys.exit(EXIT_USAGE)
-    finally:
-        # The process ends: a last collection over all it built (the whole catalogue) would
-        # only delay the exit by seconds.
-        gc.freeze()
