@@ -93,3 +93,13 @@ def test_plain_scalars_stay_plain_on_the_composed_path() -> None:
     data, _ = composed
     assert type(data["a"]) is Plain and type(data["b"]) is str
     assert data["c"] is None and data["d"] == ""
+
+
+@pytest.mark.parametrize("text", [
+    "expr: applicant.resident || !residents_only\n", "expr: a * b > 1 && c\n",
+    "title: {zh-CN: 甲 & 乙, en: A & B!}\n", "when: '!x'\n",
+])
+def test_operators_inside_a_scalar_keep_the_composed_path(text: str) -> None:
+    assert _NODE_PROPERTY_RE.search(text) is None
+    assert _composed(text, LoadLimits()) is not None
+    _same(text)

@@ -463,9 +463,11 @@ def _built(text: str, file: str, limits: LoadLimits) -> tuple[Document | None, l
     return Document(file, data, builder.marks), []
 
 
-# Where an anchor (&), alias (*) or tag (!) could start: at a line start, after blank space or
-# after a flow or key/value indicator. Elsewhere these characters are inside a plain scalar.
-_NODE_PROPERTY_RE = re.compile("(?:^|[\\s\\[\\]{},:?\ufeff])[&*!]", re.MULTILINE)
+# Where an anchor (&), alias (*) or tag (!) could start a token: first on a line, after a key,
+# value or entry indicator, or after a flow indicator. Elsewhere (``a || !b``) these characters
+# are inside a plain scalar. Any doubt counts as a property: the event builder then decides.
+_NODE_PROPERTY_RE = re.compile("(?:(?:^|[\r\x85\u2028\u2029\ufeff])\\s*|[:?]\\s*|-\\s+|[\\[\\]{},]\\s*)[&*!]",
+                               re.MULTILINE)
 
 # The deepest nesting the composed path walks (recursively); deeper texts take the builder.
 _COMPOSE_DEPTH = 100
