@@ -98,3 +98,25 @@ def test_a_step_reached_only_by_an_error_route_follows_the_end_it_is_declared_af
     asm = assembly(tmp_path, "goto_only_step_after_end")
     assert asm.graph.has_edge("done", "review-declined")
     assert asm.graph.has_edge("kyc", "review-declined")
+
+
+def test_asking_whether_an_assembly_is_known_does_not_build_it() -> None:
+    from types import SimpleNamespace
+
+    from productkit.assemble import Assemblies
+
+    built: list[str] = []
+
+    def make(entry: object) -> Assembly:
+        built.append(str(entry))
+        raise AssertionError("an assembly was built")
+
+    assemblies = Assemblies(make)
+    entry: object = SimpleNamespace(key=("Product", "p", "1.0.0"))
+    assemblies.add(entry)  # type: ignore[arg-type]
+    assert ("Product", "p", "1.0.0") in assemblies
+    assert ("Product", "q", "1.0.0") not in assemblies
+    assert built == []
+    with pytest.raises(AssertionError):
+        assemblies[("Product", "p", "1.0.0")]
+    assert len(built) == 1

@@ -92,6 +92,10 @@ class Assemblies(Mapping[Key, Assembly]):
             self._built[key] = self._make(self._entries[key])
         return self._built[key]
 
+    def __contains__(self, key: object) -> bool:
+        # Mapping's own __contains__ would look the item up, and so build the assembly
+        return key in self._entries
+
     def __iter__(self) -> Iterator[Key]:
         return iter(self._entries)
 
@@ -382,7 +386,7 @@ def _end_edges(asm: Assembly) -> None:
                          asm.steps[sid].rs.loc("id"))
         needed = nx.ancestors(asm.graph, sid)
         for later in ids[i + 1:]:
-            if later not in needed:
+            if later not in needed and not asm.graph.has_edge(sid, later):  # (no location made for nothing)
                 _add(asm, sid, later, f"'{later}' is declared after the end step '{sid}'",
                      asm.steps[later].rs.loc("id"))
 

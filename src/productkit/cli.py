@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
 import datetime as dt
+import gc
 import os
 import sys
 from collections.abc import Mapping, Sequence
@@ -640,6 +642,9 @@ def worker(temporal: Annotated[str, typer.Option("--temporal", help="Temporal fr
 
 def main() -> None:
     """Console entry point: exit 0 clean, 1 problems, 2 usage or internal error."""
+    # When the interpreter ends, a last collection over all the command built (a whole
+    # catalogue) would only delay the exit by seconds: everything left is frozen first.
+    atexit.register(gc.freeze)
     try:
         app()
     except SystemExit:

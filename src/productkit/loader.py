@@ -19,6 +19,7 @@ from typing import Any
 import orjson
 import yaml
 
+from ._gcpause import gc_paused
 from .diagnostics import Diagnostic, Location, ProductkitError
 from .types import Plain  # a plain (unquoted) scalar, kept as its source text
 
@@ -32,6 +33,7 @@ if not getattr(yaml, "__with_libyaml__", False):  # pragma: no cover - depends o
     )
 
 _CParser: Any = yaml.CSafeLoader
+_CyParser: Any = yaml.cyaml.CParser  # type: ignore[attr-defined]  # libyaml's parser and composer, without a constructor
 
 
 Path_ = tuple[str | int, ...]
@@ -113,19 +115,20 @@ class Marks:
 
     def value(self, path: Path_) -> tuple[int, int]:
         """The mark of the value at ``path``, or of its nearest ancestor."""
+        values = self.values
         p = tuple(path)
         while p:
-            if p in self.values:
-                return self.values[p]
+            found = values.get(p)
+            if found is not None:
+                return found
             p = p[:-1]
-        return self.values.get((), (1, 1))
+        return values.get((), (1, 1))
 
     def key(self, path: Path_) -> tuple[int, int]:
         """The mark of the key that introduces ``path`` (falls back to the value)."""
         p = tuple(path)
-        if p in self.keys:
-            return self.keys[p]
-        return self.value(p)
+        found = self.keys.get(p)
+        return found if found is not None else self.value(p)
 
 
 def _path_of(data: Any) -> Path_:
@@ -417,11 +420,25 @@ def _reader_problem(text: str, file: str, exc: yaml.reader.ReaderError) -> Diagn
                   hint="remove the control character, or write it as an escape in a quoted string")
 
 
+@gc_paused()
 def load_text(text: str, file: str, limits: LoadLimits = LoadLimits()) -> tuple[Document | None, list[Diagnostic]]:
-    """Parse one YAML text into a :class:`Document`, or return located diagnostics."""
+    """Parse one YAML text into a :class:`Document`, or return located diagnostics.
+
+    A text that cannot hold an anchor, alias or tag is composed by libyaml itself
+    (:func:`_composed`); anything that path does not take as it is (a refusal, a syntax error,
+    a limit) goes through the event builder, which says exactly why."""
     unencodable = _unencodable(text, file)
     if unencodable is not None:
         return None, [unencodable]
+    if _NODE_PROPERTY_RE.search(text) is None:
+        composed = _composed(text, limits)
+        if composed is not None:
+            return Document(file, *composed), []
+    return _built(text, file, limits)
+
+
+def _built(text: str, file: str, limits: LoadLimits) -> tuple[Document | None, list[Diagnostic]]:
+    """:func:`load_text` through the event builder: every refusal at the event it is about."""
     builder = _Builder(limits)
     try:
         data = builder.build(yaml.parse(text, Loader=_CParser))
@@ -444,6 +461,131 @@ def load_text(text: str, file: str, limits: LoadLimits = LoadLimits()) -> tuple[
         return None, [_error(file, "PK008", f"found {found}, expected a mapping with apiVersion "
                              "and kind", *builder.marks.value(()))]
     return Document(file, data, builder.marks), []
+
+
+# Where an anchor (&), alias (*) or tag (!) could start a token: first on a line, after a key,
+# value or entry indicator, or after a flow indicator. Elsewhere (``a || !b``) these characters
+# are inside a plain scalar. Any doubt counts as a property: the event builder then decides.
+_NODE_PROPERTY_RE = re.compile("(?:(?:^|[\r\x85\u2028\u2029\ufeff])\\s*|[:?]\\s*|-\\s+|[\\[\\]{},]\\s*)[&*!]",
+                               re.MULTILINE)
+
+# The deepest nesting the composed path walks (recursively); deeper texts take the builder.
+_COMPOSE_DEPTH = 100
+
+
+class _Fallback(Exception):
+    """The composed path does not take this text: the event builder will say why (or load it)."""
+
+
+class _Composer(_CyParser):  # type: ignore[misc]
+    """libyaml's own composer, without tag resolution: plain scalars stay text."""
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> str:
+        return ""
+
+    def descend_resolver(self, current_node: Any, current_index: Any) -> None:
+        return None
+
+    def ascend_resolver(self) -> None:
+        return None
+
+
+def _composed(text: str, limits: LoadLimits) -> tuple[dict[str, Any], Marks] | None:
+    """The data and marks of a one-mapping text composed by libyaml, exactly as the event
+    builder makes them; None for anything else (the builder then reports or loads it)."""
+    try:
+        root = _Composer(text).get_single_node()
+    except yaml.YAMLError:
+        return None
+    if type(root) is not _MAPPING:
+        return None
+    marks = Marks()
+    marks.values[()] = (root.start_mark.line + 1, root.start_mark.column + 1)
+    walk = _NodeWalk(marks, min(limits.max_depth, _COMPOSE_DEPTH))
+    try:
+        data = walk.mapping(root, (), 0)
+    except _Fallback:
+        return None
+    # the builder counts an event per scalar and two per collection
+    if len(marks.values) + len(marks.keys) + walk.collections > limits.max_nodes:
+        return None
+    return data, marks
+
+
+_SCALAR, _MAPPING = yaml.ScalarNode, yaml.MappingNode
+
+
+class _NodeWalk:
+    """Plain values and marks from composed nodes; raises _Fallback on anything the builder
+    would refuse (a tag, a complex or merge key, a duplicate key, nesting beyond the limit)."""
+
+    def __init__(self, marks: Marks, max_depth: int) -> None:
+        self.max_depth = max_depth
+        self.values, self.keys = marks.values, marks.keys
+        self.quoted, self.block = marks.quoted, marks.block
+        self.collections = 0
+
+    def node(self, node: Any, path: Path_, depth: int) -> Any:
+        kind = type(node)
+        if kind is _SCALAR:
+            if node.tag:
+                raise _Fallback
+            style, value = node.style, node.value
+            if not style:
+                return None if value in _NULLS else Plain(value)
+            if style == "'" or style == '"':
+                self.quoted.add(path)
+            elif style == "|" or style == ">":
+                self.block.add(path)
+            return str(value)
+        if kind is _MAPPING:
+            return self.mapping(node, path, depth)
+        return self.sequence(node, path, depth)
+
+    def mapping(self, node: Any, path: Path_, depth: int) -> dict[str, Any]:
+        self._collection(node, depth)
+        values, keys, walk = self.values, self.keys, self.node
+        out: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            key = _key(key_node)
+            if key in out:
+                raise _Fallback
+            at = path + (key,)
+            mark = key_node.start_mark
+            keys[at] = (mark.line + 1, mark.column + 1)
+            mark = value_node.start_mark
+            values[at] = (mark.line + 1, mark.column + 1)
+            out[key] = walk(value_node, at, depth + 1)
+        return out
+
+    def sequence(self, node: Any, path: Path_, depth: int) -> list[Any]:
+        self._collection(node, depth)
+        values, walk = self.values, self.node
+        out: list[Any] = []
+        for index, item in enumerate(node.value):
+            at = path + (index,)
+            mark = item.start_mark
+            values[at] = (mark.line + 1, mark.column + 1)
+            out.append(walk(item, at, depth + 1))
+        return out
+
+    def _collection(self, node: Any, depth: int) -> None:
+        self.collections += 1
+        if node.tag or depth >= self.max_depth:
+            raise _Fallback
+
+
+def _key(node: Any) -> str:
+    """A mapping key's text, as the builder takes it (a plain null is the empty key)."""
+    if type(node) is not _SCALAR or node.tag:
+        raise _Fallback
+    key: str = node.value
+    if not node.style:
+        if key in _NULLS:
+            return ""
+        if key == "<<":
+            raise _Fallback
+    return key
 
 
 def read_regular(path: Path, display: str, limits: LoadLimits) -> tuple[bytes | None, Diagnostic | None]:

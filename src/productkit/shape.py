@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
+from ._gcpause import gc_paused
 from .diagnostics import Diagnostic
 from .loader import Document
 from .model import KINDS, Header
@@ -72,6 +73,7 @@ def _header_problem(doc: Document) -> Diagnostic | None:
     return None
 
 
+@gc_paused()
 def to_model(doc: Document) -> tuple[Header | None, list[Diagnostic]]:
     """Validate a document against its kind's model; every error is located.
 

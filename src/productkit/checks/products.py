@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
+from .._gcpause import gc_frozen, gc_paused
 from ..assemble import assemble
 from ..cache import digest
 from ..diagnostics import Diagnostic, diagnostic_from_data, diagnostic_to_data, has_errors
@@ -52,7 +53,8 @@ def check_products(ctx: CheckContext) -> Iterator[Diagnostic]:
             ctx.assemblies.add(entry)
             continue
         todo.append((at, entry, key))
-    checked = map_ordered(functools.partial(_check_product, ctx), [entry for _, entry, _ in todo])
+    with gc_frozen(), gc_paused():  # products build much and leave few cycles: see _gcpause
+        checked = map_ordered(functools.partial(_check_product, ctx), [entry for _, entry, _ in todo])
     for (at, entry, key), (said, inputs, made) in zip(todo, checked, strict=True):
         found[at], ctx.inputs[entry.key] = said, inputs
         if entry.key not in ctx.assemblies:  # checked in another process: assembled again on demand
