@@ -20,8 +20,8 @@ import orjson
 import yaml
 
 from ._gcpause import gc_paused
+from ._plain import Plain  # a plain (unquoted) scalar, kept as its source text
 from .diagnostics import Diagnostic, Location, ProductkitError
-from .types import Plain  # a plain (unquoted) scalar, kept as its source text
 
 __all__ = ["Document", "LoadLimits", "Marks", "Plain", "load_file", "load_text", "pack_document", "read_regular",
            "unpack_document"]
