@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import semantic_version
 
+from ._gcpause import gc_paused
 from .cache import Cache, digest
 from .diagnostics import Diagnostic, Location, diagnostic_from_data, diagnostic_to_data
 from .loader import Document, LoadLimits, _decode, load_text, pack_document, read_regular, unpack_document
@@ -182,6 +183,12 @@ def load_catalog(root: Path, options: Options,
 
     With a ``cache``, a file whose bytes (and name, and limits) are unchanged is not parsed
     again: its entry, or its diagnostics, come from the cache."""
+    with gc_paused():  # every document loaded lives on: collections would only walk them again and again
+        return _load_all(root, options, files, cache)
+
+
+def _load_all(root: Path, options: Options, files: Sequence[Path] | None,
+              cache: Cache | None) -> tuple[SourceCatalog, list[Diagnostic]]:
     catalog = SourceCatalog(root=root)
     diagnostics: list[Diagnostic] = []
     limits = LoadLimits(options.max_file_bytes, options.max_depth)
