@@ -429,6 +429,7 @@ class _Checked:
 def _compile_and_write(checked: _Checked, root: Path, out: Path, previous: _Previous, options: Options,
                        select: Sequence[str], fingerprint: str, result: BuildResult,
                        progress: Callable[[str], None] | None, release: Release, stage: Stage) -> BuildResult:
+    from ._gcpause import gc_frozen, gc_paused
     from .governance import version_discipline
     from .parallel import map_ordered
 
@@ -446,7 +447,9 @@ def _compile_and_write(checked: _Checked, root: Path, out: Path, previous: _Prev
         return make(checked.assembly(key))  # assembled here, in the worker, when the checks were cached
 
     # what the checks did not make in passing (their results came from the cache) is made now
-    for key, (made, said) in zip(fresh, map_ordered(compile_one, fresh), strict=True):
+    with gc_frozen(), gc_paused():  # as for the checks: see _gcpause
+        compiled = map_ordered(compile_one, fresh)
+    for key, (made, said) in zip(fresh, compiled, strict=True):
         assert made is not None  # this emitter selects everything
         ctx.made[key] = made
         result.diagnostics.extend(d for d in said if d.severity is Severity.ERROR)
