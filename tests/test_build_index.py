@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -107,3 +108,48 @@ def test_a_product_edit_compiles_that_product_alone(repo_catalogue: Path, tmp_pa
     manifest = json.loads((out / "manifest.json").read_text("utf-8"))
     ident = next(p for p in manifest["products"] if p["definition"].startswith("definitions/deposit.time-1y@"))
     assert again.compiled == [f"{ident['id']}@{ident['version']}"]
+
+
+def test_a_file_changed_while_the_build_reads_it_writes_nothing(repo_catalogue: Path, tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """What was checked must be what is compiled: a file the build reads only after the checks
+    (here, a product compiled once the build has planned), edited in between, stops the build
+    with PK508 and writes nothing."""
+    import productkit.build as building
+    from productkit.validate import validate
+
+    monkeypatch.chdir(tmp_path)
+    validate([repo_catalogue], Options(release_date=RELEASE))  # the index: the build checks nothing again
+    other = repo_catalogue / "products" / "deposit" / "time-deposit-3m.yaml"
+    planned = building._plan
+
+    def plan(*args: object, **kwargs: object) -> object:
+        found = planned(*args, **kwargs)  # type: ignore[arg-type]
+        other.write_text("apiVersion: productkit/v1\nkind: Product\nid: [broken\n", "utf-8")
+        return found
+
+    monkeypatch.setattr(building, "_plan", plan)
+    out = tmp_path / "build"
+    result = build([repo_catalogue], out, Options(release_date=RELEASE))
+    assert [d.code for d in result.diagnostics if d.code == "PK508"] == ["PK508"]
+    assert result.failed() and not out.exists()
+
+
+def test_a_kept_file_edited_in_place_with_its_mtime_put_back_is_compiled_again(
+        repo_catalogue: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The stamps that spare a build from reading kept files hold the change time too."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr("productkit.build._Stamps._SETTLED_NS", 0)  # every file counts as settled
+    out = tmp_path / "build"
+    build([repo_catalogue], out, Options(release_date=RELEASE))
+    build([repo_catalogue], out, Options(release_date=RELEASE))  # reads every file, records its stamp
+    victim = sorted(out.resolve().glob("definitions/*.json"))[0]
+    st = victim.stat()
+    data = victim.read_bytes()
+    with open(victim, "r+b") as fh:
+        fh.write(data.replace(b'"version"', b'"VERSION"', 1))
+    os.utime(victim, ns=(st.st_atime_ns, st.st_mtime_ns))
+    again = build([repo_catalogue], out, Options(release_date=RELEASE))
+    assert not again.up_to_date and any(d.code == "PK507" for d in again.diagnostics)
+    assert victim.name.removesuffix(".json") in again.compiled
+    assert b'"VERSION"' not in (out / "definitions" / victim.name).read_bytes()

@@ -17,7 +17,7 @@ from productkit.cache import Cache, open_cache
 from productkit.diagnostics import Diagnostic, diagnostic_to_data
 from productkit.options import Options
 from productkit.validate import validate
-from test_lsp_session import DICTIONARY, EDITS, PRODUCT, ROOT
+from test_lsp_session import COMPONENT, DICTIONARY, EDITS, PRODUCT, ROOT
 
 
 @pytest.fixture()
@@ -142,3 +142,19 @@ def test_a_dictionary_edit_checks_the_whole_catalogue(catalogue: Path) -> None:
     (catalogue / DICTIONARY).write_text((catalogue / DICTIONARY).read_text("utf-8") + "\n# note\n", "utf-8")
     found, whole = _indexed(catalogue)
     assert whole and found == _uncached(catalogue)
+
+
+def test_a_guess_among_every_id_follows_ids_that_come_and_go(catalogue: Path) -> None:
+    """A reference to a missing id hints at the nearest id of the whole catalogue: an id added
+    or removed anywhere re-checks the files with such a hint."""
+    path = catalogue / PRODUCT
+    path.write_text(path.read_text("utf-8").replace("use: notify.app-push@^1", "use: zqzq.widgetx@^1"), "utf-8")
+    _indexed(catalogue)
+    source = (catalogue / COMPONENT).read_text("utf-8")
+    near = catalogue / "components" / "process" / "notify" / "zq.yaml"
+    near.write_text(source.replace("id: notify.app-push", "id: zqzq.widget"), "utf-8")
+    found, whole = _indexed(catalogue)
+    assert not whole and found == _uncached(catalogue)
+    assert any(isinstance(d, list) and d[0] == "PK202" and "zqzq.widget'" in str(d[5]) for d in found)
+    near.unlink()
+    assert _indexed(catalogue)[0] == _uncached(catalogue)

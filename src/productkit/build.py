@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 import semantic_version
 
 from .cache import Cache, engine_digest
+from .checkindex import ChangedDuringRun
 from .diagnostics import Diagnostic, Location, Severity, has_errors
 from .options import Options
 from .output import MARKER, OutputRefused, Stage, check_out, staged_build, tidy
@@ -252,13 +253,12 @@ class _Previous:
 
 
 class _Stamps:
-    """The ``lstat`` stamps (size, mtime, inode) of a build's files as they were when last read
-    and found to match their seals, kept in the user cache: a file with the same stamp is not
-    read again. A stamp is recorded only for a file last written well before it was read (a
-    file system stamps times coarsely: a write just after the read could keep the stamp). The
-    change time is left out: linking a kept file into the next build changes it. A file edited
-    by hand gets a new mtime; one whose stamps were forged is still refused where it is used
-    (``Catalog.load`` checks every seal)."""
+    """The ``lstat`` stamps (size, mtime, inode, ctime) of a build's files as they were when last
+    read and found to match their seals, kept in the user cache: a file with the same stamp is
+    not read again. A stamp is recorded only for a file last changed well before it was read (a
+    file system stamps times coarsely: a change just after the read could keep the stamp). A
+    kept file is linked into the next build, which changes its ctime: the next build records the
+    link's stamp as soon as it is made (the same file, just read as matching its seal)."""
 
     _NAMESPACE = "build-stamps"
     _SETTLED_NS = 2_000_000_000
@@ -270,23 +270,22 @@ class _Stamps:
         self.added = False
         self.now = time.time_ns()
 
+    @staticmethod
+    def _stamp(path: str) -> list[int] | None:
+        try:
+            st = os.lstat(path)
+        except OSError:
+            return None
+        return [st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns] if stat.S_ISREG(st.st_mode) else None
+
     def same(self, name: str, path: str) -> bool:
         recorded = self.files.get(name)
-        if recorded is None:
-            return False
-        try:
-            st = os.lstat(path)
-        except OSError:
-            return False
-        return stat.S_ISREG(st.st_mode) and recorded == [st.st_size, st.st_mtime_ns, st.st_ino]
+        return recorded is not None and recorded == self._stamp(path)
 
     def saw(self, name: str, path: str) -> None:
-        try:
-            st = os.lstat(path)
-        except OSError:
-            return
-        if stat.S_ISREG(st.st_mode) and st.st_mtime_ns < self.now - self._SETTLED_NS:
-            self.files[name] = [st.st_size, st.st_mtime_ns, st.st_ino]
+        stamp = self._stamp(path)
+        if stamp is not None and max(stamp[1], stamp[3]) < self.now - self._SETTLED_NS:
+            self.files[name] = stamp
             self.added = True
 
     def save(self) -> None:
@@ -295,8 +294,13 @@ class _Stamps:
             self.added = False
 
     def carry(self, folder: Path, manifest_digest: str, kept: Mapping[str, str]) -> None:
-        """Record for the build in ``folder`` the stamps of the files it kept from this one."""
-        carried = {name: self.files[name] for name in kept if name in self.files}
+        """Record for the build in ``folder`` the stamps of the files it kept from this one: each
+        is the file this build just found as sealed (its content settled), linked."""
+        base, carried = os.fspath(folder), {}
+        for name in kept:
+            stamp = self._stamp(os.path.join(base, name)) if name in self.files else None
+            if stamp is not None and stamp[:3] == self.files[name][:3]:  # same content, same inode
+                carried[name] = stamp
         if carried:
             self.cache.put(self._NAMESPACE, os.path.realpath(folder), manifest_digest, carried)
 
@@ -363,6 +367,11 @@ def build(paths: Sequence[Path | str] = (), out: Path = Path("build"), options: 
         except OSError as exc:  # writing the stage (in this process or a worker) failed
             result.diagnostics.append(Diagnostic("PK502", f"cannot write the build: {exc}", Location(str(out))))
             return result
+        except ChangedDuringRun as exc:  # what was checked is no longer what would be compiled
+            result.diagnostics.append(Diagnostic(
+                "PK508", "this file changed while the build was reading the catalogue; nothing was written",
+                Location(exc.name), hint="build again once the catalogue is no longer being edited"))
+            return result
 
 
 def _checked_and_written(paths: Sequence[Path | str], out: Path, previous: _Previous, options: Options,
@@ -409,7 +418,8 @@ class _Checked:
         """Make sure the product's document is known, loading it when the checks did not need it."""
         if key not in self.ctx.assemblies:
             entry = self.summary.load(self.products[key])
-            assert entry is not None  # the summary named it
+            if entry is None:  # it held this product when the catalogue was checked
+                raise ChangedDuringRun(self.products[key])
             self.ctx.assemblies.add(entry)
 
     def assembly(self, key: Key) -> Assembly:

@@ -41,7 +41,7 @@ from .diagnostics import Diagnostic
 from .loader import LoadLimits, read_regular
 from .sources import Entry, SourceCatalog, display_name, load_one
 
-__all__ = ["Index", "LazyIds", "Survey", "survey"]
+__all__ = ["ChangedDuringRun", "Index", "LazyIds", "Loader", "Survey", "survey"]
 
 NAMESPACE = "index"
 _FORMAT = 1
@@ -161,8 +161,17 @@ class LazyIds(dict[tuple[str, str], list[Entry]]):
         return default
 
 
+class ChangedDuringRun(Exception):
+    """A catalogue file no longer holds the bytes the survey found: it changed during the run."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.name = name
+
+
 class Loader:
-    """Loads single documents of a catalogue (through the cache), each once."""
+    """Loads single documents of a catalogue (through the cache), each once, and only as the
+    survey found them: a file whose bytes changed since raises :class:`ChangedDuringRun`."""
 
     def __init__(self, root: Path, seen: Survey, limits: LoadLimits, cache: Cache | None) -> None:
         self.seen = seen
@@ -175,5 +184,7 @@ class Loader:
     def __call__(self, name: str) -> Entry | None:
         if name not in self.entries:
             entry, problems = load_one(self.seen.paths[name], name, self.limits, self.scratch, self.cache)
+            if self.scratch.digests.get(name) != self.seen.shas[name]:
+                raise ChangedDuringRun(name)
             self.entries[name], self.problems[name] = entry, problems
         return self.entries[name]

@@ -348,6 +348,7 @@ CODES: dict[str, Code] = dict(
         _c("PK505", "build", "output folder refused (not new and not a productkit build)", "products: exists and is not a productkit build"),
         _c("PK506", "build", "selection matches no product", "--select 'deposit.tim-*' matches no product"),
         _c("PK507", "build", "a file of the previous build no longer matches its seal; compiled again", "x@1.0.0: a file of the previous build was edited"),
+        _c("PK508", "build", "a catalogue file changed while the build read it; nothing written", "products/x.yaml changed during the build"),
         _c("PK508", "build", "content changed without a version bump", "products/x.yaml: Product x@1.0.0 changed since the previous build without a new version"),
         _c("PK509", "build", "a change outside the classes the release gate allows", "build: x@1.0.0 is a code change, and this build allows only configuration"),
         _c("PK510", "build", "docs: a file of the build is missing, not JSON, or not of the shape its manifest says", "build/forms/x@1.0.0/amount.web.json: cannot read: no such file"),

@@ -58,6 +58,11 @@ class Findings:
         for part in (self.documents, self.products, self.data, self.refs, self.inputs, self.digests):
             part.pop(name, None)
 
+    def files_with(self, codes: frozenset[str]) -> set[str]:
+        """The files whose own checks (document, product, data) found a diagnostic with one of ``codes``."""
+        return {name for part in (self.documents, self.products, self.data)
+                for name, found in part.items() if any(d.code in codes for d in found)}
+
     def all(self) -> Iterator[Diagnostic]:
         """Every finding (unsorted)."""
         for part in (self.loaded, self.documents, self.products, self.data):

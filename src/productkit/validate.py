@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .cache import Cache, digest, engine_digest, open_cache
-from .checkindex import MAX_CHANGED, Index, LazyIds, Loader, Survey, now_ns, survey
+from .checkindex import MAX_CHANGED, ChangedDuringRun, Index, LazyIds, Loader, Survey, now_ns, survey
 from .diagnostics import Diagnostic, Location, has_errors, sort_diagnostics
 from .loader import LoadLimits
 from .options import Options
@@ -145,6 +145,7 @@ def _validate_root(root: Path, files: list[Path] | None, options: Options,
                                         Location(display_name(f)), hint="rename the file or leave it out"))
             elif f.absolute().parent.resolve() / f.name not in known and not _listed(f, every):
                 every.append(f)
+    every.sort()  # one order for every path: the order of the documents decides which one is "first"
     cache = open_cache(options.cache)
     selected = frozenset(display_name(f) for f in files) if files is not None else None
     if cache is not None and checks is None:
@@ -256,7 +257,15 @@ class _Run:
     def changed_only(self, known: Index, limits: LoadLimits, selected: frozenset[str] | None,
                      emit: Emit | None, summary: bool) -> ValidationResult | None:
         """The recorded findings with those a change can affect checked again; None when a whole
-        validation is wanted instead (see :mod:`productkit.checkindex`)."""
+        validation is wanted instead (see :mod:`productkit.checkindex`), also when a file
+        changed again while it was being checked."""
+        try:
+            return self._changed_only(known, limits, selected, emit, summary)
+        except ChangedDuringRun:
+            return None
+
+    def _changed_only(self, known: Index, limits: LoadLimits, selected: frozenset[str] | None,
+                      emit: Emit | None, summary: bool) -> ValidationResult | None:
         from .findings import Findings
 
         seen = self.seen
@@ -313,6 +322,8 @@ class _Run:
         groups = {i.casefold() for i in ids}
         kinds = any(k[0] in KIND_CHECKS.values() for k in (*before, *after))
         touched = set(moved) | {f for f, refs in findings.refs.items() if not refs.isdisjoint(ids)}
+        if {k[1] for k in known.keys.values()} != {k[1] for k in keys.values()}:
+            touched |= findings.files_with(_GUESSED)  # their "did you mean" looked at every id
         wanted = set(touched)
         for name, key in keys.items():
             if key[1].casefold() in groups or key[0] in DICTIONARY_KINDS or (kinds and key[0] in KIND_CHECKS.values()):
@@ -341,6 +352,10 @@ def index_context(root: Path, options: Options) -> str:
     return digest(engine_digest(), _libraries(), repr(replace(options, cache=None)), os.getcwd(),
                   str(root.absolute()), os.path.realpath(root))
 
+
+# Codes whose hint guesses among every id of the catalogue: the files they are found in can change
+# when any id comes or goes.
+_GUESSED = frozenset({"PK202"})
 
 _CHECKERS = ("pydantic", "pydantic-core", "cel-expr-python", "PyYAML", "jsonschema", "jsonschema-rs",
              "semantic-version", "google-re2", "holidays", "networkx", "lxml")
