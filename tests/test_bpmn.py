@@ -314,8 +314,8 @@ def test_harness_runs_a_process_wide_compensation_last_completed_first() -> None
     undoes them newest first (in the order SpiffWorkflow completed the parallel open and
     limit), and the throw events after it find nothing left to undo."""
     wide = emitted("compensation").replace(
-        b'<bpmn:compensateEventDefinition activityRef="Task_limit"/>',
-        b"<bpmn:compensateEventDefinition/>")
+        b'<compensateEventDefinition activityRef="Task_limit"/>',
+        b"<compensateEventDefinition/>")
     assert bpmn_schema().validate(etree.fromstring(wide))
     run = _run_compensation(wide, "charge_fails_and_compensates_last_first")
     assert sorted(run.steps[2:4]) == ["limit", "open"]
@@ -727,8 +727,8 @@ def test_compensate_on_decides_which_ends_compensate() -> None:
         "Task_notify", "Gateway_notify_continue", "Compensate_completed_limit", "Compensate_completed_open",
         "Compensate_completed_hold", "EndEvent_completed"]
     nothing = emit_bpmn(defn.model_copy(update={"compensate_on": []})).content or b""
-    assert b"<bpmn:intermediateThrowEvent id=\"Compensate_" not in nothing
-    assert nothing.count(b"<bpmn:compensateEventDefinition/>") == 3  # the boundaries stay
+    assert b"<intermediateThrowEvent id=\"Compensate_" not in nothing
+    assert nothing.count(b"<compensateEventDefinition/>") == 3  # the boundaries stay
 
 
 def test_staff_decisions_route_the_submitted_error_code() -> None:
