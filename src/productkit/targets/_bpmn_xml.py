@@ -75,14 +75,20 @@ def _shortened(text: bytes) -> bytes:
 
 def _unprefixed(text: bytes) -> bytes:
     """``text`` with the BPMN model namespace the default one, its elements written without
-    the ``bpmn:`` prefix (a sixteenth of a file). The prefix stays declared: ``xsi:type``
-    values name ``bpmn:tFormalExpression``. Every ``<`` outside a tag is escaped (text and
-    attribute values alike), so each ``<bpmn:`` and ``</bpmn:`` opens a tag."""
+    the ``bpmn:`` prefix (a sixteenth of a file), and inside ``BPMNDiagram`` the BPMN DI
+    namespace the default one (shapes and edges without ``bpmndi:``, a twentieth). The
+    prefixes stay declared: ``xsi:type`` values name ``bpmn:tFormalExpression``. Every ``<``
+    outside a tag is escaped (text and attribute values alike), so each ``<bpmn:`` and
+    ``</bpmn:`` opens or closes a tag."""
     root = b"<bpmn:definitions "
     head, found, rest = text.partition(root)
     if not found:
         return text
     rest = rest.replace(b"<bpmn:", b"<").replace(b"</bpmn:", b"</")
+    process, found, diagram = rest.partition(b"<bpmndi:BPMNDiagram ")
+    if found:  # the diagram's own elements (bpmndi), in its subtree only
+        diagram = diagram.replace(b"<bpmndi:", b"<").replace(b"</bpmndi:", b"</")
+        rest = process + b'<BPMNDiagram xmlns="' + NS["bpmndi"].encode() + b'" ' + diagram
     return head + b'<definitions xmlns="' + NS["bpmn"].encode() + b'" ' + rest
 
 
