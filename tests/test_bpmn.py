@@ -115,7 +115,8 @@ def test_the_meaning_sees_a_route_that_ends_otherwise() -> None:
     assert meaning(changed) != meaning(emitted("error_routes"))
     swapped = emitted("compensation").replace(b'activityRef="Task_open"', b'activityRef="Task_hold"', 1)
     assert meaning(swapped) != meaning(emitted("compensation"))
-    renamed = emitted("sequential").replace(b"Task_kyc", b"Task_x").replace(b'"F3"', b'"F99"').replace(b">F3<", b">F99<")
+    renamed = (emitted("sequential").replace(b"Task_kyc", b"Task_x")
+               .replace(b'"F3"', b'"F99"').replace(b">F3<", b">F99<"))
     assert meaning(renamed) == meaning(emitted("sequential"))
 
 
