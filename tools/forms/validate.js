@@ -35,5 +35,7 @@ function main(input) {
 }
 
 let text = '';
+// Decoded as UTF-8 across chunks: a character split between two chunks stays whole.
+process.stdin.setEncoding('utf8');
 process.stdin.on('data', (chunk) => { text += chunk; });
 process.stdin.on('end', () => { process.stdout.write(JSON.stringify(main(JSON.parse(text)))); });
