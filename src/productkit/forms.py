@@ -14,12 +14,14 @@ from typing import Any
 from . import ir
 from .types import TYPES, field_schema, get
 
-__all__ = ["DIALECT", "LANGUAGES", "MESSAGES", "data_schema", "form", "forms_of", "gaps"]
+__all__ = ["DIALECT", "LANGUAGES", "MESSAGES", "data_schema", "form", "forms_of", "gaps", "keywords"]
 
 DIALECT = "http://json-schema.org/draft-07/schema#"
 LANGUAGES = ("zh-CN", "en")
 
-# Validation messages by JSON Schema keyword: JSON Forms looks up ``error.<keyword>``.
+# Validation messages by JSON Schema keyword: JSON Forms looks up ``error.<keyword>`` (ajv's
+# ``keyword`` of the error), RJSF's errors carry the same word as ``name``. A form carries only
+# those its own schema can produce (:func:`keywords`).
 MESSAGES: dict[str, dict[str, str]] = {
     "zh-CN": {"required": "此项必填", "type": "格式不正确", "minLength": "内容过短",
               "maxLength": "内容过长", "pattern": "格式或取值不符合要求", "minimum": "数值过小",
@@ -72,11 +74,12 @@ def form(step: ir.Step, channel: str) -> dict[str, Any]:
     i18n texts and initial data."""
     fields = _fields(step, channel)
     schema = data_schema(fields, step.title.en)
+    words = keywords(schema)
     uischema = {"type": "VerticalLayout", "label": step.title.en, "i18n": step.id,
                 "elements": [_control(p, f) for p, f in fields]}
     return {"step": step.id, "channel": channel, "schema": schema, "uischema": uischema,
             "rjsf": {lang: _rjsf(step, fields, lang) for lang in LANGUAGES},
-            "i18n": {lang: _texts(step, fields, lang) for lang in LANGUAGES},
+            "i18n": {lang: _texts(step, fields, words, lang) for lang in LANGUAGES},
             "data": _initial(fields), "shows": list(step.shows)}
 
 
@@ -107,12 +110,39 @@ def _control(path: str, f: ir.FieldDef) -> dict[str, Any]:
     return control
 
 
-def _texts(step: ir.Step, fields: list[tuple[str, ir.FieldDef]], lang: str) -> dict[str, str]:
+def keywords(schema: dict[str, Any]) -> set[str]:
+    """The keywords of ``schema`` whose failure ajv reports as an error of that keyword: every
+    one written anywhere in it but the root's ``type`` (a form's data is always an object)."""
+    return _words(schema) - {"type"} | set().union(*map(_words, _subschemas(schema)))
+
+
+_LOWER = frozenset({"minItems", "minLength"})
+
+
+def _words(schema: Any) -> set[str]:
+    if not isinstance(schema, dict):
+        return set()
+    # A lower bound of 0 (``minItems``, ``minLength``) refuses nothing.
+    found = {k for k, v in schema.items() if k in MESSAGES["en"] and not (k in _LOWER and v == 0)}
+    for sub in _subschemas(schema):
+        found |= _words(sub)
+    return found
+
+
+def _subschemas(schema: dict[str, Any]) -> list[Any]:
+    subs = [*schema.get("properties", {}).values(), *schema.get("oneOf", []), *schema.get("anyOf", [])]
+    items = schema.get("items")
+    return subs + (items if isinstance(items, list) else [items])
+
+
+def _texts(step: ir.Step, fields: list[tuple[str, ir.FieldDef]], words: set[str], lang: str) -> dict[str, str]:
     """The JSON Forms i18n table of one language: ``<key>.label``, ``<key>.description``,
-    option labels ``<key>.<English title>``, ``error.<keyword>`` and per-field errors."""
+    option labels ``<key>.<English title>``, ``error.<keyword>`` for the keywords the schema
+    holds, ``enum.none`` (the empty option of a select) if it has options, per-field errors."""
     out = {step.id + ".label": _say(step.title, lang)}
-    out.update({"error." + k: v for k, v in MESSAGES[lang].items()})
-    out["enum.none"] = "请选择" if lang == "zh-CN" else "Choose"  # the empty option of a select
+    out.update({"error." + k: v for k, v in MESSAGES[lang].items() if k in words})
+    if words & {"enum", "oneOf"}:
+        out["enum.none"] = "请选择" if lang == "zh-CN" else "Choose"
     for path, f in fields:
         for key, label in (("label", f.label), ("description", f.help), ("placeholder", f.placeholder)):
             if label is not None:

@@ -124,6 +124,8 @@ async function main(input) {
 }
 
 let text = '';
+// Decoded as UTF-8 across chunks: a character split between two chunks stays whole.
+process.stdin.setEncoding('utf8');
 process.stdin.on('data', (chunk) => { text += chunk; });
 process.stdin.on('end', () => {
   main(JSON.parse(text)).then((out) => process.stdout.write(JSON.stringify(out)),

@@ -59,8 +59,37 @@ def write(doc: Document, *, pretty: bool = False) -> bytes:
     try:
         text = _Writer(pretty).document(doc)
     except Exception:  # the lxml writer decides: it writes it or raises
-        return _lxml_write(doc, pretty)
-    return _DECLARATION + text.encode("utf-8")
+        return _shortened(_lxml_write(doc, pretty))
+    return _shortened(_DECLARATION + text.encode("utf-8"))
+
+
+_QUOTED = re.compile(rb'="([^"\']*&quot;[^"\']*)"')
+
+
+def _shortened(text: bytes) -> bytes:
+    """What libxml2 wrote, with the same XML information in fewer bytes: see :func:`_unprefixed`;
+    an attribute value holding double quotes (FEEL strings, JSON headers) and no single quote
+    is written between single quotes, its ``"`` as they are (``&quot;`` is six bytes)."""
+    return _QUOTED.sub(lambda m: b"='" + m.group(1).replace(b"&quot;", b'"') + b"'", _unprefixed(text))
+
+
+def _unprefixed(text: bytes) -> bytes:
+    """``text`` with the BPMN model namespace the default one, its elements written without
+    the ``bpmn:`` prefix (a sixteenth of a file), and inside ``BPMNDiagram`` the BPMN DI
+    namespace the default one (shapes and edges without ``bpmndi:``, a twentieth). The
+    prefixes stay declared: ``xsi:type`` values name ``bpmn:tFormalExpression``. Every ``<``
+    outside a tag is escaped (text and attribute values alike), so each ``<bpmn:`` and
+    ``</bpmn:`` opens or closes a tag."""
+    root = b"<bpmn:definitions "
+    head, found, rest = text.partition(root)
+    if not found:
+        return text
+    rest = rest.replace(b"<bpmn:", b"<").replace(b"</bpmn:", b"</")
+    process, found, diagram = rest.partition(b"<bpmndi:BPMNDiagram ")
+    if found:  # the diagram's own elements (bpmndi), in its subtree only
+        diagram = diagram.replace(b"<bpmndi:", b"<").replace(b"</bpmndi:", b"</")
+        rest = process + b'<BPMNDiagram xmlns="' + NS["bpmndi"].encode() + b'" ' + diagram
+    return head + b'<definitions xmlns="' + NS["bpmn"].encode() + b'" ' + rest
 
 
 def _default_flow(node: Node, out: Sequence[Edge]) -> str | None:

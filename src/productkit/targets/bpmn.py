@@ -5,7 +5,7 @@ How the workflow definition maps to BPMN (element ids derive from step ids, so t
 ============================  ===============================================================
 workflow definition           BPMN
 ============================  ===============================================================
-sequence flows                ``Flow_<n>``, numbered in the order of the process
+sequence flows                ``F<n>``, numbered in the order of the process
 the product version           one executable process ``<id>_v<version>``, ``zeebe:versionTag``
 flow start / normal end       none start event ``StartEvent``; none end event
                               ``EndEvent_completed`` that sets ``outcome = "completed"``
@@ -28,8 +28,9 @@ end step                      ``Outcome_<step>`` (sets ``outcome``) then termina
                               ``End_<step>`` named after the outcome
 ``when``                      ``Gateway_<step>_when`` (condition flow, default ``skip``) and
                               ``Gateway_<step>_skip``; an end step keeps only the split
-parallel block                ``Gateway_<a>_<b>_fork`` and ``Gateway_<a>_<b>_join`` (a, b: the
-                              first step of each branch)
+parallel block                ``Fork_<a>`` and ``Join_<a>`` (a: the step the first branch starts
+                              with; when it starts with a block, the first step of each branch
+                              joined by ``_``)
 routed business error         boundary ``Catch_<step>_<code>`` on the task; ``end``: to the shared
                               end tail of that outcome; ``goto``: to ``Gateway_<target>_goto``
                               before the target; unrouted: ends ``failed``
@@ -419,9 +420,9 @@ class BpmnTarget(Target[_Ctx, Frag]):
         present = [b for b in branches if b is not None]
         if len(present) < 2:
             return present[0] if present else None
-        key = "_".join(s for s in (_first_step(b) for b in block.parallel) if s)
-        fork = make_node(_eid("Gateway", key, "fork"), "parallelGateway", None)
-        join = make_node(_eid("Gateway", key, "join"), "parallelGateway", None)
+        key = _block_key(block)
+        fork = make_node(_eid("Fork", key), "parallelGateway", None)
+        join = make_node(_eid("Join", key), "parallelGateway", None)
         return parallel(fork, join, present)
 
     # pieces -------------------------------------------------------------------------------
@@ -635,6 +636,16 @@ def _key(item: str | Parallel) -> str | None:
     return item if isinstance(item, str) else _first_step([item])
 
 
+def _block_key(block: Parallel) -> str:
+    """What names a parallel block's gateways: the step its first branch starts with (no other
+    block's first branch starts with it); a block whose first branch starts with another block
+    joins the first step of each branch, as that inner block is named by one of them."""
+    first = next(b for b in block.parallel if b)[0]
+    if isinstance(first, str):
+        return first
+    return "_".join(s for s in (_first_step(b) for b in block.parallel) if s)
+
+
 def _first_step(flow: Flow) -> str | None:
     for item in flow:
         found = item if isinstance(item, str) else next(
@@ -750,7 +761,7 @@ def _outcome_setter(key: tuple[str, ...], outcome: str, message: str | None) -> 
 
 
 def _numbered(edges: tuple[Edge, ...]) -> tuple[Edge, ...]:
-    """The edges with each sequence flow named ``Flow_<n>``, numbered in the order of the
+    """The edges with each sequence flow named ``F<n>``, numbered in the order of the
     process. The names the layout gives (``Flow_<source>__<target>``) repeat two node ids, and a
     flow's id is written five times (the flow, the incoming and outgoing references, the
     diagram edge and its id): a third of the bytes of a file. Associations keep their names."""
@@ -759,7 +770,7 @@ def _numbered(edges: tuple[Edge, ...]) -> tuple[Edge, ...]:
     for e in edges:
         if not e.association:
             n += 1
-            e = Edge(f"Flow_{n}", e.source, e.target, e.waypoints, e.name, e.condition)
+            e = Edge(f"F{n}", e.source, e.target, e.waypoints, e.name, e.condition)
         out.append(e)
     return tuple(out)
 
