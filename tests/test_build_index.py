@@ -15,7 +15,7 @@ from productkit.build import BuildResult, build
 from productkit.diagnostics import diagnostic_to_data
 from productkit.options import Options
 from productkit.sources import load_catalog
-from test_lsp_session import COMPONENT, DICTIONARY, EDITS, LINE, PRODUCT
+from test_lsp_session import COMPONENT, DICTIONARY, EDITS, LINE, PRODUCT, apply_edit
 
 RELEASE = dt.date(2026, 9, 30)
 DEMAND = "products/deposit/demand-class-ii.yaml"
@@ -78,11 +78,7 @@ def test_every_edit_builds_what_a_build_without_cache_builds(repo_catalogue: Pat
     monkeypatch.setattr("productkit.validate.load_catalog", _counting)
     compiled: list[int] = []
     for rel, text in _edits(repo_catalogue):
-        path = repo_catalogue / rel
-        if text is None:
-            path.unlink()
-        else:
-            path.write_text(text, encoding="utf-8")
+        apply_edit(repo_catalogue, rel, text)
         LOADS.clear()
         indexed = build([repo_catalogue], tmp_path / "indexed" / "build", Options(release_date=RELEASE))
         whole = len(LOADS)

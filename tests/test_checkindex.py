@@ -17,7 +17,7 @@ from productkit.cache import Cache, open_cache
 from productkit.diagnostics import Diagnostic, diagnostic_to_data
 from productkit.options import Options
 from productkit.validate import validate
-from test_lsp_session import COMPONENT, DICTIONARY, EDITS, PRODUCT, ROOT
+from test_lsp_session import COMPONENT, DICTIONARY, EDITS, PRODUCT, ROOT, apply_edit
 
 
 @pytest.fixture()
@@ -56,11 +56,7 @@ def test_every_edit_reports_what_a_validation_without_cache_reports(catalogue: P
     assert _indexed(catalogue) == (clean, False)  # nothing changed: replayed, nothing loaded
     seen: set[str] = set()
     for rel, text in EDITS:
-        path = catalogue / rel
-        if text is None:
-            path.unlink()
-        else:
-            path.write_text(text, encoding="utf-8")
+        path = apply_edit(catalogue, rel, text)
         if text is not None:  # the edited file alone first, as a pre-commit hook asks
             alone, whole = _indexed(path)
             assert alone == _uncached(path), rel

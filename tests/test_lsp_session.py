@@ -58,6 +58,16 @@ def catalogue(tmp_path: Path) -> Path:
     return root
 
 
+def apply_edit(root: Path, rel: str, text: str | None) -> Path:
+    """Write ``text`` to file ``rel`` of ``root`` (None: remove it); the file's path."""
+    path = root / rel
+    if text is None:
+        path.unlink()
+    else:
+        path.write_text(text, encoding="utf-8")
+    return path
+
+
 def _validated(root: Path) -> list[Diagnostic]:
     return validate([root], Options(cache=None)).diagnostics
 
@@ -74,11 +84,7 @@ def test_every_edit_reports_what_validate_reports_on_disk(catalogue: Path) -> No
     seen: set[str] = set()
     elsewhere = False
     for rel, text in EDITS:
-        path = catalogue / rel
-        if text is None:
-            path.unlink()
-        else:
-            path.write_text(text, encoding="utf-8")
+        path = apply_edit(catalogue, rel, text)
         session.change(session.name_of(path), text)
         expected = _validated(catalogue)
         assert _data(session.diagnostics()) == _data(expected), rel
