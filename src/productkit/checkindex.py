@@ -62,12 +62,16 @@ class Survey:
 
 
 def survey(every: Iterable[Path], limits: LoadLimits, known: Index | None, started_ns: int) -> Survey | None:
-    """Each file's sha256, reading only the files whose stamp is not the one ``known`` recorded;
-    None when a file is a link, has a name that is not UTF-8, or cannot be read as a regular file
-    within the limits (a whole validation says why, or follows the link as it must)."""
+    """Each file's sha256 (``every`` in the catalogue's order), reading only the files whose stamp
+    is not the one ``known`` recorded; None when a file is a link, has a name that is not UTF-8,
+    or cannot be read as a regular file within the limits (a whole validation says why, or
+    follows the link as it must)."""
     out = Survey()
-    for path in sorted(every):
-        name = display_name(path)
+    cwd = os.getcwd() + os.sep
+    for path in every:  # in the caller's order (the catalogue's)
+        text = os.fspath(path)
+        plain = text.startswith(cwd) and os.sep + "." not in text and "//" not in text
+        name = text[len(cwd):] if plain else display_name(path)  # display_name's usual case, without a call
         if not _plain_name(name):
             return None
         try:

@@ -145,7 +145,8 @@ def _validate_root(root: Path, files: list[Path] | None, options: Options,
                                         Location(display_name(f)), hint="rename the file or leave it out"))
             elif f.absolute().parent.resolve() / f.name not in known and not _listed(f, every):
                 every.append(f)
-    every.sort()  # one order for every path: the order of the documents decides which one is "first"
+    if files is not None:  # one order for every path: the order of the documents decides which is "first"
+        every.sort()
     cache = open_cache(options.cache)
     selected = frozenset(display_name(f) for f in files) if files is not None else None
     if cache is not None and checks is None:
