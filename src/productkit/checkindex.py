@@ -39,7 +39,7 @@ from typing import Any
 from .cache import Cache
 from .diagnostics import Diagnostic
 from .loader import LoadLimits, read_regular
-from .sources import Entry, SourceCatalog, display_name, load_one
+from .sources import Entry, SourceCatalog, display_name, load_one, plain_path
 
 __all__ = ["ChangedDuringRun", "Index", "LazyIds", "Loader", "Survey", "survey"]
 
@@ -70,8 +70,7 @@ def survey(every: Iterable[Path], limits: LoadLimits, known: Index | None, start
     cwd = os.getcwd() + os.sep
     for path in every:  # in the caller's order (the catalogue's)
         text = os.fspath(path)
-        plain = text.startswith(cwd) and os.sep + "." not in text and "//" not in text
-        name = text[len(cwd):] if plain else display_name(path)  # display_name's usual case, without a call
+        name = text[len(cwd):] if text.startswith(cwd) and plain_path(text) else display_name(path)
         if not _plain_name(name):
             return None
         try:

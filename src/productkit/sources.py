@@ -165,10 +165,16 @@ def _name_problem(path: Path, name: str, root: Path) -> Diagnostic | None:
     return None
 
 
+def plain_path(text: str) -> bool:
+    """True when ``text`` has no empty, ``.`` or ``..`` part (Path would normalise those)."""
+    parts = text.split(os.sep)[1:]
+    return "" not in parts and "." not in parts and ".." not in parts
+
+
 def display_name(path: Path) -> str:
     """How a file is named in messages: relative to the working directory when below it."""
     text, cwd = os.fspath(path), os.getcwd()
-    if os.path.isabs(text) and text.startswith(cwd + os.sep) and os.sep + "." not in text and "//" not in text:
+    if os.path.isabs(text) and text.startswith(cwd + os.sep) and plain_path(text):
         return text[len(cwd) + 1:]  # what relative_to gives for a plain absolute path (the usual case)
     try:
         return str(path.absolute().relative_to(Path.cwd().absolute()))
