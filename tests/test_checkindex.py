@@ -6,7 +6,6 @@ it re-checks only what an edit can affect."""
 from __future__ import annotations
 
 import os
-import shutil
 import time
 from pathlib import Path
 
@@ -17,17 +16,14 @@ from productkit.cache import Cache, open_cache
 from productkit.diagnostics import Diagnostic, diagnostic_to_data
 from productkit.options import Options
 from productkit.validate import validate
-from test_lsp_session import COMPONENT, DICTIONARY, EDITS, PRODUCT, ROOT, apply_edit
+from test_lsp_session import COMPONENT, DICTIONARY, EDITS, PRODUCT, apply_edit
 
 
 @pytest.fixture()
-def catalogue(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    root = tmp_path / "catalogue"
-    for sub in ("components", "products"):
-        shutil.copytree(ROOT / sub, root / sub)
+def catalogue(repo_catalogue: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("PRODUCTKIT_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.chdir(tmp_path)
-    return root
+    return repo_catalogue
 
 
 def _data(found: list[Diagnostic]) -> list[object]:
@@ -89,7 +85,7 @@ def test_an_edit_rechecks_only_the_products_it_can_affect(catalogue: Path, monke
     found, whole = _indexed(catalogue / rel)
     assert not whole and any(isinstance(d, list) and d[0] == "PK202" for d in found)
     total = sum(1 for _ in catalogue.rglob("*.yaml"))
-    assert PRODUCT in {Path(n).relative_to("catalogue").as_posix() for n in loaded}
+    assert PRODUCT in {Path(n).relative_to(catalogue.name).as_posix() for n in loaded}
     assert len(loaded) < total / 3, f"loaded {len(loaded)} of {total} documents"
 
 

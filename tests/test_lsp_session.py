@@ -4,7 +4,6 @@ component it uses, a dictionary, the YAML itself, and removes and adds files."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -51,11 +50,8 @@ EDITS: list[tuple[str, str | None]] = [
 
 
 @pytest.fixture()
-def catalogue(tmp_path: Path) -> Path:
-    root = tmp_path / "catalogue"
-    for sub in ("components", "products"):
-        shutil.copytree(ROOT / sub, root / sub)
-    return root
+def catalogue(repo_catalogue: Path) -> Path:
+    return repo_catalogue
 
 
 def apply_edit(root: Path, rel: str, text: str | None) -> Path:

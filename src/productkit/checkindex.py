@@ -124,8 +124,7 @@ class Index:
     @staticmethod
     def write(cache: Cache, root: Path, context: str, started_ns: int, seen: Survey,
               keys: Mapping[str, tuple[str, str, str]], findings: Any) -> None:
-        files = {name: [sha, *seen.stamps.get(name, [])] for name, sha in seen.shas.items()}
-        files = {name: (v if len(v) == 5 else v[:1]) for name, v in files.items()}
+        files = {name: [sha, *seen.stamps.get(name, ())] for name, sha in seen.shas.items()}  # [sha] or [sha, stamp]
         cache.put(NAMESPACE, str(root.absolute()), context, {
             "format": _FORMAT, "written_ns": started_ns, "files": files,
             "keys": {name: list(key) for name, key in keys.items()}, "findings": findings})
