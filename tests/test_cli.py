@@ -7,13 +7,14 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from casekit import INVALID, VALID, Case, invalid_cases
-from productkit import cli
+from productkit import cli, console
 from productkit.validate import validate
 from sarif import validate_sarif
 
@@ -153,19 +154,50 @@ def test_console_script_on_hostile_files(hostile_catalogue: Path) -> None:
     assert "products/zero.yaml: error PK015" in proc.stdout  # a link out of the catalogue: never opened
 
 
-def test_internal_error_is_pk900_without_traceback(monkeypatch: pytest.MonkeyPatch,
-                                                   capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize("entry", [cli.main, console.main], ids=["framework", "console"])
+@pytest.mark.parametrize("options", [[], ["--strict"]], ids=["plain", "option"])
+def test_internal_error_is_pk900_without_traceback(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+                                                   entry: Callable[[], None], options: list[str]) -> None:
     def explode(*args: object, **kwargs: object) -> None:
         raise RuntimeError("boom")
 
     monkeypatch.setattr("productkit.validate.validate", explode)
-    monkeypatch.setattr(sys, "argv", ["productkit", "validate", str(REPO)])
+    monkeypatch.setattr(sys, "argv", ["productkit", "validate", *options, str(REPO)])
     with pytest.raises(SystemExit) as exit_info:
-        cli.main()
+        entry()
     assert exit_info.value.code == 2
     captured = capsys.readouterr()
     assert "PK900" in captured.err
     assert "Traceback" not in captured.out + captured.err
+
+
+_ENTRY = ("import atexit, sys\n"
+          "from productkit.{module} import main\n"
+          "atexit.register(lambda: sys.stderr.write(f'framework loaded: {{\"typer\" in sys.modules}}\\n'))\n"
+          "sys.argv[0] = 'productkit'\n"
+          "main()\n")
+
+
+def _entry(module: str, args: list[str]) -> tuple[int, str, str, str]:
+    proc = subprocess.run([sys.executable, "-c", _ENTRY.format(module=module), *args], capture_output=True,
+                          text=True, timeout=120, check=False)
+    err, _, loaded = proc.stderr.rstrip("\n").rpartition("\n")
+    return proc.returncode, proc.stdout, err, loaded
+
+
+@pytest.mark.parametrize("args", [
+    ["validate"], ["validate", "."], ["validate", "products/zero.yaml", "products/bomb.yaml"],
+    ["validate", "nowhere.yaml", "products"], ["validate", "--", "."], ["validate", "--strict", "."],
+], ids=["cwd", "root", "files", "missing", "dashes", "option"])
+def test_the_console_answers_a_plain_validate_as_the_framework_does(hostile_catalogue: Path,
+                                                                    args: list[str]) -> None:
+    """``validate`` with paths alone skips the command-line framework; anything else goes
+    through it. Either way: the same bytes out and the same exit code."""
+    code, out, err, loaded = _entry("console", args)
+    assert (code, out, err) == _entry("cli", args)[:3]
+    assert code == 1 and "products/zero.yaml: error PK0" in out  # refused, never read
+    plain = not any(a.startswith("-") for a in args[1:])
+    assert loaded == f"framework loaded: {not plain}"
 
 
 def test_python_dash_m_help() -> None:

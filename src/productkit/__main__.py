@@ -1,3 +1,3 @@
-from productkit.cli import main
+from productkit.console import main
 
 main()

@@ -7,12 +7,14 @@ import datetime as dt
 import gc
 import os
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
+
+from ._run import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, guarded
 
 if TYPE_CHECKING:  # the CLI imports the library lazily, so start-up stays fast
     from .diagnostics import Diagnostic
@@ -25,7 +27,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 
 
 class Format(str, Enum):
@@ -51,17 +52,9 @@ def _emit(diagnostics: Sequence[Diagnostic], fmt: Format) -> None:
 def validate(paths: PathsArg = None, format: FormatOpt = Format.text, strict: StrictOpt = False,
              no_cache: NoCacheOpt = False) -> None:
     """Check every document's shape, types, constraints and references."""
-    from .options import Options
-    from .validate import validate as run
+    from ._run import run_validate
 
-    result = run(paths or [], Options(strict=strict, cache=None if no_cache else "auto"), replay=True)
-    _emit(result.diagnostics, format)
-    if format == Format.text:
-        errors = sum(1 for d in result.diagnostics if d.severity.value == "error")
-        warnings = sum(1 for d in result.diagnostics if d.severity.value == "warning")
-        counts = _counts(len(result.catalog.files), result.kinds)
-        sys.stderr.write(f"validated {counts}: {errors} error(s), {warnings} warning(s)\n")
-    raise typer.Exit(EXIT_PROBLEMS if result.failed(strict) else EXIT_OK)
+    raise typer.Exit(run_validate(paths or [], format.value, strict, no_cache))
 
 
 def _usage(message: str) -> NoReturn:
@@ -74,11 +67,6 @@ def safe(text: str) -> str:
     from .diagnostics import safe_text
 
     return safe_text(text)
-
-
-def _counts(files: int, kinds: Mapping[str, int]) -> str:
-    parts = [f"{n} {k}" for k, n in sorted(kinds.items())]
-    return f"{files} file(s)" + (f" ({', '.join(parts)})" if parts else "")
 
 
 @app.command()
@@ -641,18 +629,7 @@ def worker(temporal: Annotated[str, typer.Option("--temporal", help="Temporal fr
 
 
 def main() -> None:
-    """Console entry point: exit 0 clean, 1 problems, 2 usage or internal error."""
-    # When the interpreter ends, a last collection over all the command built (a whole
-    # catalogue) would only delay the exit by seconds: everything left is frozen first.
-    atexit.register(gc.freeze)
-    try:
-        app()
-    except SystemExit:
-        raise
-    except KeyboardInterrupt:
-        sys.stderr.write("interrupted\n")
-        sys.exit(130)
-    except Exception as exc:  # last resort: no traceback for users
-        sys.stderr.write(f"productkit: internal error PK900: {type(exc).__name__}: {exc}\n"
-                         "please report this with the command you ran\n")
-        sys.exit(EXIT_USAGE)
+    """Every command through the command-line framework (the console script is
+    :func:`productkit.console.main`, which answers a plain ``validate`` without it)."""
+    atexit.register(gc.freeze)  # see productkit.console
+    guarded(app)

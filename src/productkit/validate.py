@@ -80,7 +80,8 @@ def _group(paths: Sequence[Path]) -> dict[Path, list[Path] | None]:
         if path.is_dir() and path.resolve() == root:
             groups[root] = None
         elif path.is_dir():
-            files = [p for p in discover(root) if p.resolve().is_relative_to(path.resolve())]
+            folder = path.resolve()  # a file in it is chosen by where it is, not where it may link to
+            files = [p for p in discover(root) if (p.parent.resolve() / p.name).is_relative_to(folder)]
             _add(groups, root, files)
         else:
             _add(groups, root, [path])
