@@ -174,8 +174,9 @@ def plain_path(text: str) -> bool:
 def display_name(path: Path) -> str:
     """How a file is named in messages: relative to the working directory when below it."""
     text, cwd = os.fspath(path), os.getcwd()
-    if os.path.isabs(text) and text.startswith(cwd + os.sep) and plain_path(text):
-        return text[len(cwd) + 1:]  # what relative_to gives for a plain absolute path (the usual case)
+    if os.path.isabs(text) and plain_path(text) and text != cwd:  # the usual case: what relative_to gives
+        below = cwd.rstrip(os.sep) + os.sep
+        return text[len(below):] if text.startswith(below) else text
     try:
         return str(path.absolute().relative_to(Path.cwd().absolute()))
     except ValueError:
