@@ -8,6 +8,7 @@ import datetime as dt
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -149,3 +150,42 @@ def test_a_kept_file_edited_in_place_with_its_mtime_put_back_is_compiled_again(
     assert not again.up_to_date and any(d.code == "PK507" for d in again.diagnostics)
     assert victim.name.removesuffix(".json") in again.compiled
     assert b'"VERSION"' not in (out / "definitions" / victim.name).read_bytes()
+
+
+def test_a_build_reads_the_catalogue_and_its_index_once(repo_catalogue: Path, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fingerprint's survey (every file's stamp, the changed ones read) is the one the
+    validation goes by: one survey, one reading of the index, one reading of the previous
+    manifest, and still exactly the edited product compiled."""
+    import productkit.build as building
+    import productkit.checkindex as checkindex
+    import productkit.validate as validating
+
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "build"
+    build([repo_catalogue], out, Options(release_date=RELEASE))
+    calls: list[str] = []
+
+    def counted(name: str, fn: Any) -> Any:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            calls.append(name)
+            return fn(*args, **kwargs)
+        return wrapper
+
+    monkeypatch.setattr(checkindex, "survey", counted("survey", checkindex.survey))
+    monkeypatch.setattr(validating, "survey", counted("survey", validating.survey))
+    monkeypatch.setattr(checkindex.Index, "read", staticmethod(counted("index", checkindex.Index.read)))
+    previous: list[Any] = []
+    read_previous = building._previous
+
+    def remembered(*args: Any) -> Any:
+        previous.append(read_previous(*args))
+        return previous[-1]
+
+    monkeypatch.setattr(building, "_previous", remembered)
+    path = repo_catalogue / PRODUCT
+    path.write_text(path.read_text("utf-8").replace("\nname: {", "\n# renamed\nname: {", 1), "utf-8")
+    again = build([repo_catalogue], out, Options(release_date=RELEASE))
+    assert len(again.compiled) == 1 and not again.failed()
+    assert sorted(calls) == ["index", "survey"]
+    assert len(previous) == 2 and previous[1] is previous[0] and previous[0].folder is not None

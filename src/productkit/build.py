@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 import semantic_version
 
 from .cache import Cache, engine_digest
-from .checkindex import ChangedDuringRun
+from .checkindex import ChangedDuringRun, Surveyed
 from .diagnostics import Diagnostic, Location, Severity, has_errors
 from .options import Options
 from .output import MARKER, OutputRefused, Stage, check_out, staged_build, tidy
@@ -103,12 +103,11 @@ def _input_digest(files: Sequence[str], options: Options, relative: Callable[[st
                   sha: Callable[[str], str | None]) -> str:
     """What a product's output depends on: its files, its lines', its components', dictionaries
     (each by its name and the sha256 of the bytes that were checked)."""
-    h = hashlib.sha256()
     release = options.release_date or dt.date.today()  # T+n resolves against it
-    h.update(f"{_engine_digest()}|{release}|{options.calendar}|{options.targets}|{options.language}".encode())
-    for name in sorted(set(files), key=relative):
-        h.update(f"{relative(name)}\0{sha(name) or 'missing'}\0".encode())
-    return "sha256:" + h.hexdigest()
+    head = f"{_engine_digest()}|{release}|{options.calendar}|{options.targets}|{options.language}"
+    named = sorted((relative(name), name) for name in set(files))
+    body = "".join(f"{rel}\0{sha(name) or 'missing'}\0" for rel, name in named)
+    return "sha256:" + hashlib.sha256((head + body).encode()).hexdigest()
 
 
 def _engine_digest() -> str:
@@ -220,6 +219,7 @@ class _Previous:
     folder: Path | None = None
     seals: dict[str, str] = field(default_factory=dict)  # file -> sha256 the manifest sealed
     stamps: _Stamps | None = None
+    stamp: tuple[int, ...] | None = None  # the manifest file's (size, mtime, ctime, inode) when read
 
     @property
     def products(self) -> dict[str, dict[str, Any]]:
@@ -305,11 +305,17 @@ class _Stamps:
             self.cache.put(self._NAMESPACE, os.path.realpath(folder), manifest_digest, carried)
 
 
-def _previous(out: Path, options: Options) -> _Previous:
-    """The previous build in ``out`` when its manifest is intact (its digest holds)."""
+def _previous(out: Path, options: Options, before: _Previous | None = None) -> _Previous:
+    """The previous build in ``out`` when its manifest is intact (its digest holds); ``before``
+    itself when it was read from the same manifest file, unchanged since."""
     folder = out.resolve()
     try:
-        manifest = json.loads((folder / "manifest.json").read_bytes())
+        with open(folder / "manifest.json", "rb") as fh:
+            st = os.fstat(fh.fileno())
+            stamp = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+            if before is not None and before.folder == folder and before.stamp == stamp:
+                return before
+            manifest = json.loads(fh.read())
     except (OSError, ValueError, RecursionError):
         return _Previous()
     if not isinstance(manifest, dict) or manifest.get("digest") != manifest_digest(manifest):
@@ -319,7 +325,7 @@ def _previous(out: Path, options: Options) -> _Previous:
 
     cache = open_cache(options.cache)
     stamps = _Stamps(cache, folder, str(manifest["digest"])) if cache is not None else None
-    return _Previous(manifest, folder, dict(files) if isinstance(files, dict) else {}, stamps)
+    return _Previous(manifest, folder, dict(files) if isinstance(files, dict) else {}, stamps, stamp)
 
 
 @dataclass(frozen=True, slots=True)
@@ -343,13 +349,14 @@ def build(paths: Sequence[Path | str] = (), out: Path = Path("build"), options: 
     build as it was; a selection that matches nothing is an error. ``release`` says how the build
     is released: signed, gated by change class, keeping versions in flight (see :class:`Release`)."""
     result = BuildResult()
-    fingerprint, root = _fingerprint(paths, options, select, release)
+    fingerprint, root, surveyed = _fingerprint(paths, options, select, release)
     try:
         check_out(out, [root])
     except OutputRefused as exc:
         result.diagnostics.append(Diagnostic("PK505", str(exc), Location(str(out))))
         return result
-    if _up_to_date(_previous(out, options), out, fingerprint, root, result):
+    first = _previous(out, options)
+    if _up_to_date(first, out, fingerprint, root, result):
         tidy(out)
         return result
     with contextlib.ExitStack() as stack:
@@ -358,12 +365,12 @@ def build(paths: Sequence[Path | str] = (), out: Path = Path("build"), options: 
         except OSError as exc:
             result.diagnostics.append(Diagnostic("PK502", f"cannot write the build: {exc}", Location(str(out))))
             return result
-        previous = _previous(out, options)  # again, under the lock: another build may have finished meanwhile
+        previous = _previous(out, options, first)  # again, under the lock: another build may have finished meanwhile
         if _up_to_date(previous, out, fingerprint, root, result):
             return result
         try:
             return _checked_and_written(paths, out, previous, options, select, fingerprint, result, progress,
-                                        release, stage, root)
+                                        release, stage, root, surveyed)
         except OSError as exc:  # writing the stage (in this process or a worker) failed
             result.diagnostics.append(Diagnostic("PK502", f"cannot write the build: {exc}", Location(str(out))))
             return result
@@ -377,12 +384,12 @@ def build(paths: Sequence[Path | str] = (), out: Path = Path("build"), options: 
 def _checked_and_written(paths: Sequence[Path | str], out: Path, previous: _Previous, options: Options,
                          select: Sequence[str], fingerprint: str, result: BuildResult,
                          progress: Callable[[str], None] | None, release: Release, stage: Stage,
-                         root: Path) -> BuildResult:
+                         root: Path, surveyed: Surveyed | None) -> BuildResult:
     """Validate (each clean product compiled into ``stage`` as it passes) and write the build."""
     from .shape import did_you_mean
     from .validate import validate
 
-    checked = validate(paths, options, emit=_emitter(root, options, stage, select), summary=True)
+    checked = validate(paths, options, emit=_emitter(root, options, stage, select), summary=True, surveyed=surveyed)
     result.diagnostics = list(checked.diagnostics)
     if checked.failed(options.strict):
         return result
@@ -642,10 +649,11 @@ def _plan(checked: _Checked, root: Path, options: Options, select: Sequence[str]
 
 
 def _fingerprint(paths: Sequence[Path | str], options: Options, select: Sequence[str],
-                 release: Release) -> tuple[str, Path]:
+                 release: Release) -> tuple[str, Path, Surveyed | None]:
     """Everything a build depends on: every catalogue file's bytes (by path relative to its
-    root), productkit's own source, the options, the selection and the signing key."""
-    from .sources import discover, find_root
+    root), productkit's own source, the options, the selection and the signing key. Also the
+    survey of the first root's files, when there is one, for the validation to go by."""
+    from .sources import discover, display_name, find_root
 
     h = hashlib.sha256()
     h.update(b"signed by " + public_of(release.sign) if release.sign is not None else b"unsigned")
@@ -653,16 +661,20 @@ def _fingerprint(paths: Sequence[Path | str], options: Options, select: Sequence
     day = options.release_date or dt.date.today()
     h.update(f"{engine_digest()}|{day}|{options.calendar}|{options.targets}|{options.language}|{options.strict}|"
              f"{options.version_discipline}|{sorted(select)}|{options.max_file_bytes}|{options.max_depth}".encode())
-    roots = []
+    roots: list[Path] = []
+    handed: Surveyed | None = None
     for given in [Path(p) for p in paths] or [Path.cwd()]:
         root = find_root(given.resolve()) if given.exists() else given
         roots.append(root)
         chosen = discover(root) if given.is_dir() else [given]
         inside = os.fspath(root) + os.sep
-        known = _surveyed(root, chosen, options) if given.is_dir() else None
-        if known is not None:  # every file's sha256, most from their stamps
-            for path, sha in zip(sorted(chosen), known, strict=True):
-                h.update(os.fspath(path)[len(inside):].replace(os.sep, "/").encode() + b"\0" + sha.encode())
+        surveyed = _surveyed(root, chosen, options) if given.is_dir() else None
+        if surveyed is not None:  # every file's sha256, most from their stamps
+            handed = handed or (surveyed if given.resolve() == root else None)
+            for path in sorted(chosen):
+                name = os.fspath(path)
+                h.update(name[len(inside):].replace(os.sep, "/").encode() + b"\0"
+                         + surveyed.seen.shas[display_name(path)].encode())
             continue
         for path in sorted(chosen):
             name = os.fspath(path)
@@ -679,17 +691,17 @@ def _fingerprint(paths: Sequence[Path | str], options: Options, select: Sequence
             except (OSError, ValueError):
                 rel, data = name, b"<unreadable>"
             h.update(rel.encode() + b"\0" + hashlib.sha256(data).hexdigest().encode())
-    return "sha256:" + h.hexdigest(), roots[0]
+    return "sha256:" + h.hexdigest(), roots[0], handed if handed is not None and handed.root == roots[0] else None
 
 
-def _surveyed(root: Path, files: list[Path], options: Options) -> list[str] | None:
-    """The sha256 of each of ``files`` (sorted), read only where its stamp differs from the one the
-    check index recorded (see :mod:`productkit.checkindex`); None without a cache, or when a file
-    is not a plain one below the root (the caller then reads every file)."""
+def _surveyed(root: Path, files: list[Path], options: Options) -> Surveyed | None:
+    """The survey of ``files``, each read only where its stamp differs from the one the check
+    index recorded (see :mod:`productkit.checkindex`); None without a cache, or when a file is not
+    a plain one below the root (the caller then reads every file)."""
     from .cache import open_cache
     from .checkindex import Index, now_ns, survey
     from .loader import LoadLimits
-    from .sources import SOURCE_DIRS, display_name
+    from .sources import SOURCE_DIRS
     from .validate import index_context
 
     cache = open_cache(options.cache)
@@ -698,11 +710,12 @@ def _surveyed(root: Path, files: list[Path], options: Options) -> list[str] | No
         return None
     if not all(os.fspath(f).startswith(inside) for f in files):
         return None
-    known = Index.read(cache, root, index_context(root, options))
-    seen = survey(files, LoadLimits(options.max_file_bytes, options.max_depth), known, now_ns())
+    context, started = index_context(root, options), now_ns()
+    known = Index.read(cache, root, context)
+    seen = survey(files, LoadLimits(options.max_file_bytes, options.max_depth), known, started)
     if seen is None:
         return None
-    return [seen.shas[display_name(f)] for f in sorted(files)]
+    return Surveyed(root, context, files, known, seen, started)
 
 
 def _up_to_date(previous: _Previous, out: Path, fingerprint: str, root: Path, result: BuildResult) -> bool:

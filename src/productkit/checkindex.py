@@ -41,7 +41,7 @@ from .diagnostics import Diagnostic
 from .loader import LoadLimits, read_regular
 from .sources import Entry, SourceCatalog, display_name, load_one, plain_path
 
-__all__ = ["ChangedDuringRun", "Index", "LazyIds", "Loader", "Survey", "survey"]
+__all__ = ["ChangedDuringRun", "Index", "LazyIds", "Loader", "Survey", "Surveyed", "survey"]
 
 NAMESPACE = "index"
 _FORMAT = 1
@@ -92,6 +92,19 @@ def survey(every: Iterable[Path], limits: LoadLimits, known: Index | None, start
             out.stamps[name] = stamp  # else it may change again within its time stamp's tick, unseen
         out.paths[name] = path
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class Surveyed:
+    """A survey of a whole catalogue, handed from a build's fingerprint to its validation, so that
+    both go by one reading of the files (the files, the index it was taken against, when it began)."""
+
+    root: Path
+    context: str
+    every: list[Path]
+    known: Index | None
+    seen: Survey
+    started_ns: int
 
 
 def _plain_name(name: str) -> bool:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .cache import Cache, digest, engine_digest, open_cache
-from .checkindex import MAX_CHANGED, ChangedDuringRun, Index, LazyIds, Loader, Survey, now_ns, survey
+from .checkindex import MAX_CHANGED, ChangedDuringRun, Index, LazyIds, Loader, Survey, Surveyed, now_ns, survey
 from .diagnostics import Diagnostic, Location, has_errors, sort_diagnostics
 from .loader import LoadLimits
 from .options import Options
@@ -99,7 +99,8 @@ def _add(groups: dict[Path, list[Path] | None], root: Path, files: list[Path]) -
 
 def validate(paths: Sequence[Path | str] = (), options: Options = Options(),
              checks: tuple[Check, ...] | None = None, emit: Emit | None = None,
-             replay: bool = False, summary: bool = False) -> ValidationResult:
+             replay: bool = False, summary: bool = False, surveyed: Surveyed | None = None
+             ) -> ValidationResult:
     """Validate catalogue roots or files; every problem in every file, sorted by place.
 
     A file given alone is checked against the whole catalogue it belongs to, and only its
@@ -114,12 +115,15 @@ def validate(paths: Sequence[Path | str] = (), options: Options = Options(),
     few files changed, only what they can affect is checked again (see :mod:`productkit.checkindex`).
     ``summary``: the caller (a build) wants a :class:`Summary` of every document and the
     context of the products checked afresh, not the catalogue: the check index is used as for
-    ``replay``. Given several roots, only the first one's summary is returned.
+    ``replay``. Given several roots, only the first one's summary is returned. ``surveyed``: a
+    survey of a whole root the caller took (a build, for its fingerprint), gone by instead of
+    another when that root is validated whole.
     """
     chosen = [Path(p) for p in paths] or [Path.cwd()]
     results: list[ValidationResult] = []
     for root, files in _group(chosen).items():
-        results.append(_validate_root(root, files, options, checks, emit, replay, summary))
+        given = surveyed if surveyed is not None and files is None and surveyed.root == root else None
+        results.append(_validate_root(root, files, options, checks, emit, replay, summary, given))
     first = results[0]
     for other in results[1:]:
         first.diagnostics.extend(other.diagnostics)
@@ -133,8 +137,9 @@ def validate(paths: Sequence[Path | str] = (), options: Options = Options(),
 
 def _validate_root(root: Path, files: list[Path] | None, options: Options,
                    checks: tuple[Check, ...] | None, emit: Emit | None = None,
-                   replay: bool = False, summary: bool = False) -> ValidationResult:
-    every = discover(root)
+                   replay: bool = False, summary: bool = False, surveyed: Surveyed | None = None
+                   ) -> ValidationResult:
+    every = list(surveyed.every) if surveyed is not None else discover(root)
     early: list[Diagnostic] = []
     if files is not None:
         known = set(every)  # below the (resolved) root, through real folders: how a file is named here
@@ -151,7 +156,7 @@ def _validate_root(root: Path, files: list[Path] | None, options: Options,
     cache = open_cache(options.cache)
     selected = frozenset(display_name(f) for f in files) if files is not None else None
     if cache is not None and checks is None:
-        return _indexed(root, every, selected, options, cache, early, emit, replay, summary)
+        return _indexed(root, every, selected, options, cache, early, emit, replay, summary, surveyed)
     catalog, diagnostics = load_catalog(root, options, every, cache)
     diagnostics.extend(early)
     from .checks import CHECKS, CheckContext, run_checks
@@ -177,16 +182,21 @@ def _listed(path: Path, every: list[Path]) -> bool:
 
 
 def _indexed(root: Path, every: list[Path], selected: frozenset[str] | None, options: Options, cache: Cache,
-             early: list[Diagnostic], emit: Emit | None, replay: bool, summary: bool) -> ValidationResult:
+             early: list[Diagnostic], emit: Emit | None, replay: bool, summary: bool,
+             surveyed: Surveyed | None = None) -> ValidationResult:
     """A validation through the check index (see :mod:`productkit.checkindex`): when the caller
     wants only the diagnostics (``replay``) or a :class:`Summary`, only what changed since the
     last one is checked again; else the whole catalogue is, and the index is recorded for the
     next run."""
     limits = LoadLimits(options.max_file_bytes, options.max_depth)
-    context, started = index_context(root, options), now_ns()
-    known = Index.read(cache, root, context)
-    plain = not any((root / d).is_symlink() for d in SOURCE_DIRS)
-    seen = survey(every, limits, known, started) if plain else None
+    context = index_context(root, options)
+    if surveyed is not None and surveyed.context == context and surveyed.every == every:
+        known, seen, started = surveyed.known, surveyed.seen, surveyed.started_ns
+    else:
+        started = now_ns()
+        known = Index.read(cache, root, context)
+        plain = not any((root / d).is_symlink() for d in SOURCE_DIRS)
+        seen = survey(every, limits, known, started) if plain else None
     run = _Run(root, options, cache, context, started, seen)
     if (replay or summary) and known is not None and seen is not None:
         result = run.changed_only(known, limits, selected, emit, summary)
