@@ -190,6 +190,7 @@ def _indexed(root: Path, every: list[Path], selected: frozenset[str] | None, opt
     next run."""
     limits = LoadLimits(options.max_file_bytes, options.max_depth)
     context = index_context(root, options)
+    seen: Survey | None
     if surveyed is not None and surveyed.context == context and surveyed.every == every:
         known, seen, started = surveyed.known, surveyed.seen, surveyed.started_ns
     else:
