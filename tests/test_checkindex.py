@@ -150,3 +150,35 @@ def test_a_guess_among_every_id_follows_ids_that_come_and_go(catalogue: Path) ->
     assert any(isinstance(d, list) and d[0] == "PK202" and "zqzq.widget'" in str(d[5]) for d in found)
     near.unlink()
     assert _indexed(catalogue)[0] == _uncached(catalogue)
+
+
+def test_a_replay_reads_the_head_alone_and_a_lost_body_means_a_whole_run(catalogue: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Nothing changed: the index's head (stamps, keys, findings) is all that is read. A change
+    needs the body (references, inputs, digests); a body that is gone, or was written by another
+    run than the head, is never mixed with it: the catalogue is validated whole, with the same
+    findings."""
+    from productkit.cache import Cache as CacheType
+
+    clean, _ = _indexed(catalogue)
+    read: list[str] = []
+    original = CacheType.get
+
+    def get(self: CacheType, namespace: str, name: str, key: str) -> object:
+        read.append(namespace)
+        return original(self, namespace, name, key)
+
+    monkeypatch.setattr(CacheType, "get", get)
+    assert _indexed(catalogue) == (clean, False)
+    assert checkindex.BODY_NAMESPACE not in read and checkindex.NAMESPACE in read
+    cache, root, context = _where(catalogue)
+    head = checkindex.Index.read(cache, root, context)
+    assert head is not None
+    body = cache.get(checkindex.BODY_NAMESPACE, str(root.absolute()), context)
+    assert isinstance(body, dict) and head.findings() is not None
+    cache.put(checkindex.BODY_NAMESPACE, str(root.absolute()), context, {**body, "token": "another run"})
+    assert head.findings() is None
+    apply_edit(catalogue, PRODUCT, (catalogue / PRODUCT).read_text("utf-8").replace(
+        "    use: notify.app-push@^1\n", "    use: notify.app-pxsh@^1\n", 1))
+    found, whole = _indexed(catalogue)
+    assert whole and found == _uncached(catalogue) != clean

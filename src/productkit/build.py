@@ -653,7 +653,7 @@ def _fingerprint(paths: Sequence[Path | str], options: Options, select: Sequence
     """Everything a build depends on: every catalogue file's bytes (by path relative to its
     root), productkit's own source, the options, the selection and the signing key. Also the
     survey of the first root's files, when there is one, for the validation to go by."""
-    from .sources import discover, display_name, find_root
+    from .sources import discover, find_root
 
     h = hashlib.sha256()
     h.update(b"signed by " + public_of(release.sign) if release.sign is not None else b"unsigned")
@@ -671,10 +671,8 @@ def _fingerprint(paths: Sequence[Path | str], options: Options, select: Sequence
         surveyed = _surveyed(root, chosen, options) if given.is_dir() else None
         if surveyed is not None:  # every file's sha256, most from their stamps
             handed = handed or (surveyed if given.resolve() == root else None)
-            for path in sorted(chosen):
-                name = os.fspath(path)
-                h.update(name[len(inside):].replace(os.sep, "/").encode() + b"\0"
-                         + surveyed.seen.shas[display_name(path)].encode())
+            for path, sha in zip(chosen, surveyed.seen.shas.values(), strict=True):  # discover's order: sorted
+                h.update(os.fspath(path)[len(inside):].replace(os.sep, "/").encode() + b"\0" + sha.encode())
             continue
         for path in sorted(chosen):
             name = os.fspath(path)

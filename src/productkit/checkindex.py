@@ -44,7 +44,9 @@ from .sources import Entry, SourceCatalog, display_name, load_one, plain_path
 __all__ = ["ChangedDuringRun", "Index", "LazyIds", "Loader", "Survey", "Surveyed", "survey"]
 
 NAMESPACE = "index"
-_FORMAT = 1
+BODY_NAMESPACE = "index-body"
+_FORMAT = 2
+_BODY = ("refs", "inputs", "digests")  # the findings' parts only a re-check or a build reads
 # Past this many changed files a whole validation is about as cheap, and simpler to trust.
 MAX_CHANGED = 200
 # File systems stamp times coarsely (a clock tick; a second or two on some): a file stamped within
@@ -113,16 +115,26 @@ def _plain_name(name: str) -> bool:
 
 @dataclass(slots=True)
 class Index:
-    """What :mod:`checkindex` records about one catalogue (see the module's documentation)."""
+    """What :mod:`checkindex` records about one catalogue (see the module's documentation).
+
+    It is kept in two parts: the head (every file's stamp, every document's key, the findings)
+    is all a validation with nothing changed reads; the body (each file's references and inputs,
+    each document's digest), about two thirds of the bytes, is read only when something changed
+    or a build asks for a summary. Both carry the token of the run that wrote them."""
 
     written_ns: int
     files: dict[str, list[Any]]  # name -> [sha256, size, mtime_ns, ctime_ns, inode] (stamp absent: [sha])
     keys: dict[str, tuple[str, str, str]]  # name -> the key of the document it holds
-    findings: Any  # Findings.to_data()
+    head: dict[str, Any]  # Findings.to_data() less its body parts
+    token: str = ""
+    cache: Cache | None = None
+    name: str = ""
+    context: str = ""
 
     @classmethod
     def read(cls, cache: Cache, root: Path, context: str) -> Index | None:
-        value = cache.get(NAMESPACE, str(root.absolute()), context)
+        name = str(root.absolute())
+        value = cache.get(NAMESPACE, name, context)
         try:
             if not isinstance(value, dict) or value.get("format") != _FORMAT:
                 return None
@@ -130,17 +142,37 @@ class Index:
             if not all(len(v) in (1, 5) and isinstance(v[0], str) for v in files.values()):
                 return None
             keys = {str(n): (str(k[0]), str(k[1]), str(k[2])) for n, k in value["keys"].items()}
-            return cls(int(value["written_ns"]), files, keys, value["findings"])
+            head = value["findings"]
+            if not isinstance(head, dict) or any(part in head for part in _BODY):
+                return None
+            return cls(int(value["written_ns"]), files, keys, head, str(value["token"]), cache, name, context)
         except (KeyError, TypeError, ValueError, IndexError, AttributeError):
+            return None
+
+    def findings(self, body: bool = True) -> dict[str, Any] | None:
+        """The findings as :meth:`Findings.to_data` wrote them; without ``body``, its body parts
+        are left empty; None when the body is gone or is not this head's."""
+        if not body:
+            return {**self.head, **{part: {} for part in _BODY}}
+        value = self.cache.get(BODY_NAMESPACE, self.name, self.context) if self.cache is not None else None
+        if not isinstance(value, dict) or value.get("token") != self.token:
+            return None
+        try:
+            return {**self.head, **{part: dict(value[part]) for part in _BODY}}
+        except (KeyError, TypeError, ValueError):
             return None
 
     @staticmethod
     def write(cache: Cache, root: Path, context: str, started_ns: int, seen: Survey,
-              keys: Mapping[str, tuple[str, str, str]], findings: Any) -> None:
+              keys: Mapping[str, tuple[str, str, str]], findings: Mapping[str, Any]) -> None:
         files = {name: [sha, *seen.stamps.get(name, ())] for name, sha in seen.shas.items()}  # [sha] or [sha, stamp]
-        cache.put(NAMESPACE, str(root.absolute()), context, {
-            "format": _FORMAT, "written_ns": started_ns, "files": files,
-            "keys": {name: list(key) for name, key in keys.items()}, "findings": findings})
+        token = os.urandom(16).hex()  # the body is written first: a head never names a body it lacks
+        name = str(root.absolute())
+        cache.put(BODY_NAMESPACE, name, context, {"token": token, **{part: findings[part] for part in _BODY}})
+        cache.put(NAMESPACE, name, context, {
+            "format": _FORMAT, "written_ns": started_ns, "token": token, "files": files,
+            "keys": {name: list(key) for name, key in keys.items()},
+            "findings": {k: v for k, v in findings.items() if k not in _BODY}})
 
 
 def now_ns() -> int:

@@ -139,8 +139,9 @@ def _validate_root(root: Path, files: list[Path] | None, options: Options,
                    checks: tuple[Check, ...] | None, emit: Emit | None = None,
                    replay: bool = False, summary: bool = False, surveyed: Surveyed | None = None
                    ) -> ValidationResult:
-    every = list(surveyed.every) if surveyed is not None else discover(root)
+    every = list(surveyed.every) if surveyed is not None else discover(root)  # in the order paths sort
     early: list[Diagnostic] = []
+    discovered = len(every)
     if files is not None:
         known = set(every)  # below the (resolved) root, through real folders: how a file is named here
         for f in files:
@@ -151,7 +152,7 @@ def _validate_root(root: Path, files: list[Path] | None, options: Options,
                                         Location(display_name(f)), hint="rename the file or leave it out"))
             elif f.absolute().parent.resolve() / f.name not in known and not _listed(f, every):
                 every.append(f)
-    if files is not None:  # one order for every path: the order of the documents decides which is "first"
+    if len(every) > discovered:  # one order for every path: the order of the documents decides which is "first"
         every.sort()
     cache = open_cache(options.cache)
     selected = frozenset(display_name(f) for f in files) if files is not None else None
@@ -231,7 +232,8 @@ def _indexed(root: Path, every: list[Path], selected: frozenset[str] | None, opt
 
 def _kept_documents(known: Index, seen: Survey) -> dict[str, str]:
     """The document digests the index knows, of the files that did not change since."""
-    documents = known.findings.get("digests") if isinstance(known.findings, dict) else None
+    findings = known.findings()
+    documents = findings.get("digests") if findings is not None else None
     if not isinstance(documents, dict):
         return {}
     return {str(n): str(d) for n, d in documents.items()
@@ -286,9 +288,9 @@ class _Run:
         names = list(seen.shas)
         changed = [n for n in names if known.files.get(n, [""])[0] != seen.shas[n]]
         removed = [n for n in known.files if n not in seen.shas]
-        try:
-            findings = Findings.from_data(known.findings, names)
-        except (KeyError, TypeError, ValueError, AttributeError):
+        try:  # a replay with nothing changed reads no more than the index's head
+            findings = Findings.from_data(known.findings(body=bool(changed or removed or summary)), names)
+        except (KeyError, TypeError, ValueError, AttributeError):  # also: no body (None)
             return None
         keys = {n: k for n, k in known.keys.items() if n in seen.shas}
         load = Loader(self.root, seen, limits, self.cache)
