@@ -189,3 +189,30 @@ def test_a_build_reads_the_catalogue_and_its_index_once(repo_catalogue: Path, tm
     assert len(again.compiled) == 1 and not again.failed()
     assert sorted(calls) == ["index", "survey"]
     assert len(previous) == 2 and previous[1] is previous[0] and previous[0].folder is not None
+
+
+def test_catalogue_relative_names_are_what_realpath_gives(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A product's input digest names its files relative to the catalogue, links resolved; the
+    folders' resolutions are shared, with the same result as resolving each file whole."""
+    from productkit.build import _relative_to
+
+    root = tmp_path / "cat"
+    (root / "products" / "a").mkdir(parents=True)
+    (root / "products" / "a" / "p.yaml").write_text("x", "utf-8")
+    (root / "products" / "b").symlink_to(root / "products" / "a")
+    (root / "products" / "link.yaml").symlink_to(root / "products" / "a" / "p.yaml")
+    (tmp_path / "elsewhere.yaml").write_text("y", "utf-8")
+    (root / "products" / "out.yaml").symlink_to(tmp_path / "elsewhere.yaml")
+    monkeypatch.chdir(root)
+    via = tmp_path / "via"
+    via.symlink_to(root)
+    names = ["products/a/p.yaml", "products/b/p.yaml", "products/link.yaml", "products/out.yaml",
+             "products/a/../a/p.yaml", "products/missing.yaml", str(via / "products" / "a" / "p.yaml"),
+             "products/a/", "products/."]
+    for start in (root, via):
+        rel = _relative_to(start)
+        base = os.path.realpath(start) + os.sep
+        for name in names:
+            real = os.path.realpath(name)
+            expected = real[len(base):] if real.startswith(base) else Path(name).as_posix()
+            assert rel(name) == expected, name

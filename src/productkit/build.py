@@ -776,10 +776,15 @@ def _diagnostic(raw: Mapping[str, Any], root: Path) -> Diagnostic:
 
 def _relative_to(root: Path) -> Callable[[str], str]:
     base = os.path.realpath(root) + os.sep
+    folder = functools.cache(os.path.realpath)  # a catalogue has a few hundred folders
 
     @functools.cache  # every product names the same few thousand files, each resolved once
     def rel(name: str) -> str:
-        real = os.path.realpath(name)
+        head, tail = os.path.split(name)
+        if tail in ("", ".", "..") or os.path.islink(name):
+            real = os.path.realpath(name)
+        else:  # what realpath gives, its folder's resolution shared
+            real = os.path.join(folder(head or os.curdir), tail)
         return real[len(base):].replace(os.sep, "/") if real.startswith(base) else Path(name).as_posix()
 
     return rel
