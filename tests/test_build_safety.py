@@ -10,6 +10,8 @@ import threading
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from productkit import cli
@@ -220,3 +222,23 @@ def test_keygen_and_sign_on_the_command_line(catalogue: Path, tmp_path: Path) ->
     Catalog.load(out, trusted_keys=[(tmp_path / "release.key.pub").read_bytes()])
     bad = RUN.invoke(cli.app, ["build", str(catalogue), "--out", str(out), "--sign", str(key) + ".pub"])
     assert bad.exit_code == 2 and "private key" in bad.output
+
+
+_NAME_PART = st.sampled_from(["forms", "a@1.0.0", "x.json", "", ".", "..", "/", "b\x00", "中"])
+
+
+@given(st.lists(_NAME_PART, min_size=1, max_size=4).map("/".join))
+def test_a_stage_places_a_file_inside_the_build_or_refuses_it(name: str) -> None:
+    """Where a build file goes in the stage: its plain name under the stage folder, as pathlib
+    joins it, or a refusal for a name that would leave the build."""
+    from productkit.output import Stage
+
+    folder = Path("/store/.tmp-build")
+    stage = Stage(Path("/out"), Path("/store"), folder, 0.0)
+    joined = folder / name
+    leaves = name.startswith("/") or ".." in Path(name).parts or not joined.is_relative_to(folder)
+    if leaves:
+        with pytest.raises(ValueError, match="leaves the build"):
+            stage.path(name)
+    else:
+        assert stage.path(name) == joined

@@ -97,19 +97,30 @@ class Stage:
     def __init__(self, out: Path, store: Path, folder: Path, grace: float) -> None:
         self.out, self.store, self.folder, self.grace = out, store, folder, grace
         self.committed: Path | None = None
+        self._folders: set[str] = set()  # made in the stage by this process
 
     def path(self, name: str) -> Path:
         """Where the build file ``name`` (a relative path this build chose) goes in the stage."""
-        path = self.folder / name
-        if name.startswith("/") or ".." in Path(name).parts or not path.is_relative_to(self.folder):
-            raise ValueError(f"a build file name that leaves the build: {name!r}")
-        return path
+        return Path(self._where(name))
+
+    def _where(self, name: str) -> str:
+        parts = name.split("/")
+        if "" in parts or "." in parts or ".." in parts or "\0" in name:  # (a plain name is the usual case)
+            path = self.folder / name
+            if name.startswith("/") or ".." in Path(name).parts or not path.is_relative_to(self.folder):
+                raise ValueError(f"a build file name that leaves the build: {name!r}")
+            return os.fspath(path)
+        return os.path.join(self.folder, *parts)
 
     def write(self, name: str, data: bytes) -> None:
         """Write one file now (durable only once committed)."""
-        path = self.path(name)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
+        path = self._where(name)
+        folder = os.path.dirname(path)
+        if folder not in self._folders:
+            os.makedirs(folder, exist_ok=True)
+            self._folders.add(folder)
+        with open(path, "wb") as fh:
+            fh.write(data)
 
     def _drop_unlisted(self, listed: set[str], linked: set[str]) -> None:
         """Remove what was written into the stage but is not part of the build (output of a
