@@ -13,7 +13,7 @@ service step                  ``Task_<step>``: serviceTask, ``zeebe:taskDefiniti
                               handler, retries = max attempts), ``zeebe:taskHeaders`` (the step
                               id ``productkit.step``, component, retry backoff, parameters as
                               JSON), ``zeebe:ioMapping`` (inputs whose names differ, every output)
-technical failure of a        boundary ``Catch_<step>_productkit.failed`` on every service task,
+technical failure of a        boundary ``Failed_<step>`` on every service task,
 service step                  catching the BPMN error ``productkit.failed`` (see below); follows
                               the step's ``productkit.failed`` route when it has one (``goto``
                               or ``end``, as a business error; the timeout boundary too), else
@@ -455,7 +455,7 @@ class BpmnTarget(Target[_Ctx, Frag]):
                          extensions=extensions)
         ctx.errors.add(FAILED_ERROR)
         routes: list[EndRoute | GotoRoute | CompensationRoute] = [GotoRoute(make_node(
-            _eid("Catch", *name, FAILED_ERROR), "boundaryEvent", "technical failure",
+            _eid("Failed", *name), "boundaryEvent", "technical failure",
             attrs=(("attachedToRef", task.id),),
             body=(El("bpmn:errorEventDefinition", (("errorRef", _eid("Error", FAILED_ERROR)),)),)), carry)]
         if step.timeout:
@@ -520,7 +520,7 @@ class BpmnTarget(Target[_Ctx, Frag]):
         way on after the task."""
         ctx.errors.add(FAILED_ERROR)
         boundary = make_node(
-            _eid("Catch", step.id, FAILED_ERROR), "boundaryEvent", "technical failure",
+            _eid("Failed", step.id), "boundaryEvent", "technical failure",
             attrs=(("attachedToRef", _eid("Task", step.id)),),
             body=(El("bpmn:errorEventDefinition", (("errorRef", _eid("Error", FAILED_ERROR)),)),))
         return self._failure_route(step, boundary, FAILED_ERROR, ctx)
