@@ -25,7 +25,9 @@ user step (customer, staff)   ``Task_<step>``: userTask with ``zeebe:userTask``,
                               ``dueDate = now() + duration``), one output mapping per form field
 wait step                     ``Wait_<step>``: timer intermediate catch event (timeDuration)
 end step                      ``Outcome_<step>`` (sets ``outcome``) then terminate end event
-                              ``End_<step>`` named after the outcome
+                              ``End_<step>`` named after the outcome; an end step with a
+                              condition instead jumps from its split to the shared end tail of
+                              its outcome, message and the steps it compensates (below)
 ``when``                      ``Gateway_<step>_when`` (condition flow, default ``skip``) and
                               ``Gateway_<step>_skip``; an end step keeps only the split
 parallel block                ``Fork_<a>`` and ``Join_<a>`` (a: the step the first branch starts
@@ -129,7 +131,6 @@ from ._layout import (
     Row,
     chain,
     decision,
-    end_branch,
     flow_id,
     make_node,
     parallel,
@@ -290,10 +291,12 @@ class BpmnTarget(Target[_Ctx, Frag]):
         return chain([single(setter), *map(single, undo), *self._finally_block(ctx, key),
                       single(end)]).closed()
 
-    def _end_tail(self, ctx: _Ctx, at: str, outcome: str, message: str | None) -> str:
+    def _end_tail(self, ctx: _Ctx, at: str, outcome: str, message: str | None,
+                  undone: tuple[str, ...] | None = None) -> str:
         """The jump target of the shared tail that ends with ``outcome`` from step ``at``: one
-        per outcome, message and compensated steps, so routes that end alike converge."""
-        spec = (outcome, message, _undone(ctx, None, outcome))
+        per outcome, message and compensated steps (by default every compensable step: an
+        error route may come from anywhere), so routes that end alike converge."""
+        spec = (outcome, message, _undone(ctx, None, outcome) if undone is None else undone)
         if spec not in ctx.tails:
             n = 1 + sum(1 for o, _, _ in ctx.tails if o == outcome)
             ctx.tails[spec] = f"#{outcome}#{n}"
@@ -406,12 +409,14 @@ class BpmnTarget(Target[_Ctx, Frag]):
             ctx.problem(f"end step '{step.id}' has no outcome", "steps", step.id, "outcome")
         outcome = step.outcome or FAILED
         message = ctx.label(step.message, "") or None
-        row = self._outcome_row(ctx, (step.id,), step.id, outcome, message, _eid("End", step.id))
         if step.when is None:
+            row = self._outcome_row(ctx, (step.id,), step.id, outcome, message, _eid("End", step.id))
             return place_row(row).closed()
+        # a conditional end jumps to the shared tail of its outcome, message and compensations
         feel = _feel(step.when, ctx, ("steps", step.id, "when"))
         split = make_node(_eid("Gateway", step.id, "when"), "exclusiveGateway", step.when.cel)
-        return end_branch(split, row, feel, "yes")
+        tail = self._end_tail(ctx, step.id, outcome, message, _undone(ctx, step.id, outcome))
+        return decision(split, [GotoBranch(feel, "yes", tail, _ncname(flow_id(split.id, "yes")))])
 
     def block_parallel(self, block: Parallel, ctx: _Ctx) -> Frag | None:
         where = ctx.where
