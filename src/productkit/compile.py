@@ -78,10 +78,10 @@ def field_def(spec: TypeSpec, bounds: Mapping[str, Any] | None = None) -> ir.Fie
     )
 
 
-def _context_def(rp: ResolvedProduct, path: str, spec: TypeSpec) -> ir.FieldDef:
-    """A context entry; one supplied on fewer channels names them (absent elsewhere)."""
+def _context_def(rp: ResolvedProduct, path: str, field: ir.FieldDef) -> ir.FieldDef:
+    """A context entry (``field``: its declaration's definition); one supplied on fewer
+    channels names them (absent elsewhere)."""
     only = rp.context_channels.get(path)
-    field = field_def(spec)
     return field if only is None else field.model_copy(update={"channels": [c for c in rp.channels if c in only]})
 
 
@@ -217,6 +217,7 @@ def compile_product(asm: Assembly, resolve_date: Callable[[str], str | None] | N
     effective = getattr(model, "effective", None)
     source_from = str(effective.from_) if effective is not None and effective.from_ is not None else None
     resolved_from = resolve_date(source_from) if (resolve_date and source_from) else source_from
+    context = {p: field_def(s) for p, (s, _) in rp.context.items()}  # the context and the data hold them
     defn = ir.WorkflowDefinition(
         id=model.id, version=model.version, name=_label(model.name),
         description=model.description,
@@ -224,8 +225,8 @@ def compile_product(asm: Assembly, resolve_date: Callable[[str], str | None] | N
         effective=ir.Effective(**{"from": resolved_from}, from_source=source_from,
                                until=str(effective.until) if effective is not None and effective.until else None),
         parameters={n: param_value(p, relative) for n, p in sorted(rp.params.items()) if p.value is not None},
-        context={p: _context_def(rp, p, s) for p, (s, _) in rp.context.items()},
-        data=_data(asm), steps=steps, flow=_flow(asm), journeys=_journeys(asm, steps), finally_steps=finals,
+        context={p: _context_def(rp, p, f) for p, f in context.items()},
+        data=_data(asm, context), steps=steps, flow=_flow(asm), journeys=_journeys(asm, steps), finally_steps=finals,
         rules=rules, derived=derived,
         components={e.model.id: e.model.version for rs in rp.steps if (e := rs.component) is not None},
         source=relative(rp.entry.doc.file), utc_offset=ir.BUSINESS_UTC_OFFSETS.get(calendar, "+00:00"),
@@ -233,8 +234,8 @@ def compile_product(asm: Assembly, resolve_date: Callable[[str], str | None] | N
     return ir.with_digest(defn)
 
 
-def _data(asm: Assembly) -> dict[str, ir.FieldDef]:
-    data = {p: field_def(s) for p, (s, _) in asm.product.context.items()}
+def _data(asm: Assembly, context: dict[str, ir.FieldDef]) -> dict[str, ir.FieldDef]:
+    data = dict(context)
     for sid in [*asm.order, *(s for s, io in asm.steps.items() if is_finally(io))]:
         for path, spec in asm.steps[sid].writes.items():
             data.setdefault(path, field_def(spec))
