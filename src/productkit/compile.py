@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
@@ -39,7 +40,21 @@ def typed_json(spec: TypeSpec, value: Any) -> Any:
 
 
 def _label(label: Label | None) -> ir.Label | None:
-    return None if label is None else ir.Label(**{"zh-CN": label.zh_cn, "en": label.en})
+    return None if label is None else _ir_label(label.zh_cn, label.en)
+
+
+@functools.lru_cache(maxsize=8192)
+def _ir_label(zh_cn: str, en: str) -> ir.Label:
+    """One (frozen) label per text: products share most titles, and a model costs more to make
+    than to look up."""
+    return ir.Label(**{"zh-CN": zh_cn, "en": en})
+
+
+# field_def of declarations met before, by identity: the loaded catalogue's declarations are
+# frozen and shared by every product using their component. Each entry holds the declaration
+# itself, so its id is not reused while the entry lives; the table is emptied when it fills.
+_FIELD_DEFS: dict[int, tuple[TypeSpec, ir.FieldDef]] = {}
+_FIELD_DEFS_MAX = 20_000
 
 
 def _bound(spec: TypeSpec, name: str) -> str | None:
@@ -53,6 +68,19 @@ def _bound(spec: TypeSpec, name: str) -> str | None:
 def field_def(spec: TypeSpec, bounds: Mapping[str, Any] | None = None) -> ir.FieldDef:
     """The definition of a datum; ``bounds``: values of ``min``/``max``/``step`` that the
     declaration binds to product parameters (``{param: name}``), resolved for this product."""
+    if bounds:
+        return _field_def(spec, bounds)
+    hit = _FIELD_DEFS.get(id(spec))
+    if hit is not None and hit[0] is spec:
+        return hit[1]
+    made = _field_def(spec, None)
+    if len(_FIELD_DEFS) >= _FIELD_DEFS_MAX:
+        _FIELD_DEFS.clear()
+    _FIELD_DEFS[id(spec)] = (spec, made)
+    return made
+
+
+def _field_def(spec: TypeSpec, bounds: Mapping[str, Any] | None) -> ir.FieldDef:
     ui = spec if isinstance(spec, UIField) else None
     bound = {name: _bound(spec, name) for name in ("min", "max", "step")}
     bound.update({name: str(typed_json(spec, value)) for name, value in (bounds or {}).items()})
