@@ -50,6 +50,12 @@ def _ir_label(zh_cn: str, en: str) -> ir.Label:
     return ir.Label(**{"zh-CN": zh_cn, "en": en})
 
 
+@functools.lru_cache(maxsize=16384)
+def _provenance(source: str, file: str, line: int, col: int, value: str | None) -> ir.Provenance:
+    """One (frozen) provenance entry per place: the products of a line share its values'."""
+    return ir.Provenance(source=source, file=file, line=line, col=col, value=value)
+
+
 # field_def of declarations met before, by identity: the loaded catalogue's declarations are
 # frozen and shared by every product using their component. Each entry holds the declaration
 # itself, so its id is not reused while the entry lives; the table is emptied when it fills.
@@ -119,8 +125,8 @@ def param_value(p: ResolvedParam, relative: Callable[[str], str] = str) -> ir.Pa
     return ir.ParamValue(
         type=type_name(p.spec), value=typed_json(p.spec, p.value), currency=p.spec.currency, unit=p.spec.unit,
         title=_label(p.spec.title), locked=p.locked,
-        provenance=[ir.Provenance(source=i.source, file=relative(i.location.file), line=i.location.line,
-                                  col=i.location.col, value=i.value) for i in p.provenance],
+        provenance=[_provenance(i.source, relative(i.location.file), i.location.line, i.location.col, i.value)
+                    for i in p.provenance],
         schedule=[ir.Scheduled.model_validate({"from": w.start.isoformat(),
                                                "until": w.end.isoformat() if w.end else None,
                                                "value": typed_json(p.spec, w.value)}) for w in p.schedule],
