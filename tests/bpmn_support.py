@@ -34,7 +34,8 @@
   ``timeouts`` (whose job or user task then never completes).
 * ``Run.steps`` are the steps taken, in order: a service step when its job is activated, a
   user step when its task is completed (or times out), a wait when it fires, an end step when
-  reached.
+  reached (its ``End_<step>``, or for an end step with a condition, its split
+  ``Gateway_<step>_when`` taking the flow into a shared end tail).
 * Nothing is evaluated with Python ``eval``: a gateway condition is looked up by its FEEL text
   in ``conditions`` and decided by the ``evaluate`` callable, except the decision on a staff
   step's error code, ``=<data path> = "<code>"``, which compares the value at the path with
@@ -112,6 +113,8 @@ ZEEBE = "http://camunda.org/schema/zeebe/1.0"
 BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 _NS = {"zeebe": ZEEBE, "bpmn": BPMN}
 _STEP = re.compile(r"^(?:Task|Wait|End)_(?P<step>[a-z][a-z0-9_-]*)$")
+_WHEN = re.compile(r"^Gateway_(?P<step>[a-z][a-z0-9_-]*)_when$")
+_TAIL_ENTRIES = ("Gateway__", "Outcome__")  # a shared end tail's merge gateway or outcome event
 _NAME = r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*"
 _PATH = re.compile(rf"^=(?P<path>{_NAME})$")
 _LITERAL = re.compile(r'^="(?P<text>(?:[^"\\]|\\.)*)"$')
@@ -546,6 +549,9 @@ class _Runner:
         trace = self.engine.trace
         if spec.bpmn_id.startswith(("Wait_", "End_")) or isinstance(spec, _UserTask):
             trace.append(_step_of(spec.bpmn_id) or spec.bpmn_id)
+        if (when := _WHEN.match(spec.bpmn_id)) is not None and any(
+                (child.task_spec.bpmn_id or "").startswith(_TAIL_ENTRIES) for child in task.children):
+            trace.append(when["step"])  # a conditional end step: its split took the flow to a tail
         if isinstance(spec, BoundaryEvent) and isinstance(spec.event_definition,
                                                           TimerEventDefinition):
             step = _step_of(spec.extensions.get("attached_to"))

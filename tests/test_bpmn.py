@@ -368,7 +368,7 @@ def test_harness_retries_a_failing_job_and_then_throws_productkit_failed() -> No
     run = _sequential({"risk.kyc.verify-identity": down})
     assert len(seen) == 3
     assert (run.outcome, run.end, run.steps) == (
-        "failed", end_of(tree("sequential"), "Catch_kyc_productkit.failed"), ["kyc"])
+        "failed", end_of(tree("sequential"), "Failed_kyc"), ["kyc"])
 
 
 def test_jobs_carry_the_step_and_the_headers() -> None:
@@ -437,7 +437,7 @@ def test_the_worker_runs_embedded_engine_handlers() -> None:
     assert get_path(run.data, "deposit.account_number") == "6222000012345678"
     assert "extra" not in run.data
     assert (run.outcome, run.end) == ("failed", end_of(tree("sequential"),
-                                                        "Catch_notify_productkit.failed"))
+                                                        "Failed_notify"))
 
 
 def test_conditions_can_be_evaluated_as_feel() -> None:
@@ -473,7 +473,7 @@ def test_every_service_task_names_its_step_and_catches_technical_failures() -> N
             assert (task.get("isForCompensation") == "true") == ("productkit.compensates" in headers)
             if task.get("isForCompensation") == "true":
                 continue
-            catch = one(root, f"//bpmn:boundaryEvent[@id='Catch_{step}_productkit.failed']")
+            catch = one(root, f"//bpmn:boundaryEvent[@id='Failed_{step}']")
             assert catch.get("attachedToRef") == f"Task_{step}"
             ref = one(catch, "bpmn:errorEventDefinition").get("errorRef")
             assert one(root, f"bpmn:error[@id='{ref}']").get("errorCode") == FAILED_ERROR
@@ -491,7 +491,7 @@ def test_a_step_that_is_not_critical_goes_on_after_its_timeout_too() -> None:
     result = emit_bpmn(defn)
     assert result.content is not None and not result.diagnostics
     root = etree.fromstring(result.content)
-    for boundary in ("Timeout_notify", "Catch_notify_productkit.failed"):
+    for boundary in ("Timeout_notify", "Failed_notify"):
         flow = one(root, f"bpmn:process/bpmn:sequenceFlow[@sourceRef='{boundary}']")
         assert flow.get("targetRef") == "Gateway_notify_continue"
     assert bpmn_schema().validate(root)
@@ -510,7 +510,7 @@ def test_a_routed_technical_failure_and_the_timeout_follow_the_route() -> None:
     result = emit_bpmn(defn)
     assert result.content is not None and not result.diagnostics
     root = etree.fromstring(result.content)
-    rows = [route(root, boundary) for boundary in ("Catch_kyc_productkit.failed", "Timeout_kyc")]
+    rows = [route(root, boundary) for boundary in ("Failed_kyc", "Timeout_kyc")]
     assert rows[0][-1].get("name") == "rejected"
     assert rows[0] == rows[1]  # both end alike: one shared tail
     assert bpmn_schema().validate(root)
@@ -573,10 +573,11 @@ def test_conditions_gateways_and_end_steps() -> None:
     cond = one(root, "//bpmn:sequenceFlow[@sourceRef='Gateway_face_when']/bpmn:conditionExpression")
     assert cond.text == '=(list contains(["mobile"], channel))'
     assert cond.get("{http://www.w3.org/2001/XMLSchema-instance}type") == "bpmn:tFormalExpression"
-    end = one(root, "//bpmn:endEvent[@id='End_reject']")
+    # the end step's split jumps to the shared tail of its outcome: the outcome event, the end
+    setter, end = route(root, "Gateway_reject_when:yes")
     assert end.get("name") == "rejected"
     one(end, "bpmn:terminateEventDefinition")
-    setter = one(root, "//bpmn:intermediateThrowEvent[@id='Outcome_reject']")
+    assert etree.QName(setter).localname == "intermediateThrowEvent"
     mapping = one(setter, ".//zeebe:output")
     assert (mapping.get("source"), mapping.get("target")) == ('="rejected"', "outcome")
     assert one(root, "//bpmn:sequenceFlow[@sourceRef='Gateway_reject_when']/bpmn:conditionExpression"
@@ -675,15 +676,15 @@ def test_routes_that_end_alike_share_one_tail() -> None:
     message), reached through a merge gateway by every route that ends so."""
     root = tree("compensation")
     failed = {route(root, b)[0].get("id") for b in (
-        "Catch_hold_productkit.failed", "Timeout_hold", "Catch_open_productkit.failed",
-        "Catch_limit_productkit.failed", "Catch_charge_productkit.failed", "Timeout_review")}
+        "Failed_hold", "Timeout_hold", "Failed_open",
+        "Failed_limit", "Failed_charge", "Timeout_review")}
     assert failed == {"Outcome__failed_1"}
     rejected = {route(root, b)[0].get("id") for b in (
         "Catch_open_core.customer-restricted", "Gateway_review_decision:review.declined")}
     assert len(rejected) == 2  # each with its own message
     ends = root.xpath("bpmn:process/bpmn:endEvent[bpmn:terminateEventDefinition]", namespaces=NS)
     tails = [e for e in ends if e.get("id").startswith("EndEvent__")]
-    assert len(tails) == 3 and len(ends) == len(tails) + 1  # and the end step End_withdrawn
+    assert len(tails) == 4 and ends == tails  # the end step withdrawn's split jumps to the fourth
     for merge in root.xpath("bpmn:process/bpmn:exclusiveGateway[starts-with(@id, 'Gateway__')]",
                             namespaces=NS):
         assert len(merge.xpath("bpmn:incoming", namespaces=NS)) > 1
@@ -710,7 +711,7 @@ def test_a_later_failure_compensates_the_completed_steps_last_first() -> None:
         "Task_limit", "Task_open", "Task_hold"]
     assert compensations(route(root, "Timeout_hold")) == ["Task_limit", "Task_open", "Task_hold"]
     # an end step throws only for the steps that may have completed before it
-    assert compensations(row_after(root, "Outcome_withdrawn")) == [
+    assert compensations(route(root, "Gateway_withdrawn_when:yes")) == [
         "Task_limit", "Task_open", "Task_hold"]
     assert [n.get("id") for n in row_after(root, "Task_notify")] == [  # completed: none
         "Task_notify", "Gateway_notify_continue", "EndEvent_completed"]

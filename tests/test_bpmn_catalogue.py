@@ -129,7 +129,7 @@ def test_every_error_route_ends_in_the_shared_tail_of_its_outcome_and_message() 
                        and defn.steps[s].compensation is not None]
         for boundary in root.xpath("//bpmn:boundaryEvent[bpmn:errorEventDefinition or "
                                    "bpmn:timerEventDefinition][starts-with(@id, 'Catch_') or "
-                                   "starts-with(@id, 'Timeout_')]", namespaces=_NS):
+                                   "starts-with(@id, 'Failed_') or starts-with(@id, 'Timeout_')]", namespaces=_NS):
             step_id = boundary.get("attachedToRef").removeprefix("Task_")
             if step_id not in defn.steps:
                 continue  # a finally step's copy: it goes on

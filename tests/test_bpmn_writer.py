@@ -144,3 +144,17 @@ def test_the_shortened_text_is_the_same_xml(path: Path, name: str) -> None:
     now, plain = emit_bpmn(defn).content, _libxml2(defn)
     assert now is not None and len(now) < len(plain) and b"<bpmn:" not in now and b"<bpmndi:" not in now
     assert _infoset(etree.fromstring(now)) == _infoset(etree.fromstring(plain))
+
+
+def test_parameter_headers_are_sorted_compact_json_without_absent_fields() -> None:
+    """A parameter header: type, value, currency, unit and dated values (an open window
+    without ``until``), sorted keys, no whitespace, text as it is; nothing absent is written."""
+    from productkit.targets._zeebe import _param_text
+    scheduled = ir.ParamValue(type="money", value="1.00", currency="CNY", unit="CNY", schedule=[
+        ir.Scheduled.model_validate({"from": "2026-01-01", "until": None, "value": "2.00"}),
+        ir.Scheduled.model_validate({"from": "2026-02-01", "until": "2026-03-01", "value": "3.00"})])
+    assert _param_text(scheduled) == (
+        '{"currency":"CNY","schedule":[{"from":"2026-01-01","value":"2.00"},'
+        '{"from":"2026-02-01","until":"2026-03-01","value":"3.00"}],"type":"money","unit":"CNY","value":"1.00"}')
+    assert _param_text(ir.ParamValue(type="list", value=["a", "中文"])) == '{"type":"list","value":["a","中文"]}'
+    assert _param_text(ir.ParamValue(type="integer", value=None, unit="month")) == '{"type":"integer","unit":"month"}'

@@ -136,3 +136,20 @@ def test_generated_forms_have_exactly_the_messages_their_errors_need(steps: list
     reported = _reported(forms)
     unsaid = {name: (p, f["schema"]) for name, f in forms.items() if (p := _unsaid(f, reported[name]))}
     assert unsaid == {}
+
+
+def test_channels_showing_the_same_fields_get_the_forms_each_would_alone() -> None:
+    """forms_of shares one form among channels that show the same fields; each still equals
+    the form made for its channel alone, with its own channel name."""
+    from productkit.forms import form, forms_of
+    from productkit.ir import FieldDef, Label, Step, WorkflowDefinition
+
+    fields = {"x.amount": FieldDef(type="decimal", min="1", max="9", label=Label(**{"zh-CN": "金额", "en": "Amount"})),
+              "x.note": FieldDef(type="string", channels=["counter"])}
+    step = Step(id="apply", kind="user", actor="customer", title=Label(**{"zh-CN": "申请", "en": "Apply"}),
+                channels=["web", "counter", "mobile"], fields=fields)
+    made = forms_of(WorkflowDefinition.model_construct(steps={"apply": step}))["apply"]
+    assert made == {c: form(step, c) for c in ["web", "counter", "mobile"]}
+    assert made["web"]["channel"] == "web" and made["mobile"]["channel"] == "mobile"
+    assert "note" in made["counter"]["schema"]["properties"]["x"]["properties"]
+    assert "note" not in made["web"]["schema"]["properties"]["x"]["properties"]

@@ -3,6 +3,7 @@ places and steps (and written values around them), in Python ``re``."""
 
 from __future__ import annotations
 
+import random
 import re
 from decimal import Decimal
 
@@ -100,3 +101,41 @@ def test_the_forms_target_refuses_keywords_draft_07_does_not_define() -> None:
                        "properties": {"a": {"type": "string", "x-decimal": {"min": "1"}}}}}
     found = list(FormsTarget().verify({"forms/x.json": orjson.dumps(form)}))
     assert [(n, "x-decimal" in m) for n, m in found] == [("forms/x.json", True)]
+
+
+def _range_cases(rng: random.Random) -> tuple[list[tuple[dict[str, object], str]], list[bool]]:
+    """Random ranges (cents to hundreds of millions) and written values around their bounds,
+    each with its verdict by Decimal arithmetic."""
+    cases: list[tuple[dict[str, object], str]] = []
+    verdicts: list[bool] = []
+    for _ in range(150):
+        places = rng.randint(0, 3)
+        scale = 10 ** rng.randint(0, 9)
+        a, b = (Decimal(rng.randint(-scale, scale)).scaleb(-rng.randint(0, 3)) for _ in range(2))
+        lo, hi = min(a, b), max(a, b)
+        schema = {"type": "string", "pattern": decimal_pattern(lo, hi, places)}
+        near = [lo, hi, (lo + hi) / 2, lo - 1, hi + 1, Decimal(0), -hi, hi * 10]
+        for value in near + [Decimal(rng.randint(-scale, scale)).scaleb(-rng.randint(0, 4)) for _ in range(8)]:
+            text = _written(value.quantize(Decimal(1).scaleb(-4)).normalize(), rng.randint(0, 2))
+            written = len(text.partition(".")[2])
+            cases.append((schema, text))
+            verdicts.append(lo <= Decimal(text) <= hi and written <= places and bool(_CANONICAL.match(text)))
+    return cases, verdicts
+
+
+def test_ajv_decides_the_range_patterns_as_decimal_arithmetic() -> None:
+    """The real consumers' validator (the ajv JSON Forms and RJSF create) agrees with Decimal
+    arithmetic on the range patterns, as Python ``re`` does."""
+    from forms_support import node
+
+    cases, verdicts = _range_cases(random.Random(20261207))
+    assert [bool(re.match(str(s["pattern"]), v)) for s, v in cases] == verdicts
+    ajv = node("validate.js", {"cases": cases})
+    assert ajv["jsonforms"] == verdicts and ajv["rjsf"] == verdicts
+    assert 0.1 < sum(verdicts) / len(verdicts) < 0.9
+
+
+def test_a_money_range_pattern_is_short() -> None:
+    """Whole numbers share one optional fraction: no alternative per number of places."""
+    source = decimal_pattern(Decimal(1), Decimal(100000000), 2)
+    assert source == r"^(?:[1-9][0-9]{0,7}(?:\.[0-9]{1,2})?|100000000(?:\.(?:0|00))?)$"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
@@ -39,7 +40,27 @@ def typed_json(spec: TypeSpec, value: Any) -> Any:
 
 
 def _label(label: Label | None) -> ir.Label | None:
-    return None if label is None else ir.Label(**{"zh-CN": label.zh_cn, "en": label.en})
+    return None if label is None else _ir_label(label.zh_cn, label.en)
+
+
+@functools.lru_cache(maxsize=8192)
+def _ir_label(zh_cn: str, en: str) -> ir.Label:
+    """One (frozen) label per text: products share most titles, and a model costs more to make
+    than to look up."""
+    return ir.Label(**{"zh-CN": zh_cn, "en": en})
+
+
+@functools.lru_cache(maxsize=16384)
+def _provenance(source: str, file: str, line: int, col: int, value: str | None) -> ir.Provenance:
+    """One (frozen) provenance entry per place: the products of a line share its values'."""
+    return ir.Provenance(source=source, file=file, line=line, col=col, value=value)
+
+
+# field_def of declarations met before, by identity: the loaded catalogue's declarations are
+# frozen and shared by every product using their component. Each entry holds the declaration
+# itself, so its id is not reused while the entry lives; the table is emptied when it fills.
+_FIELD_DEFS: dict[int, tuple[TypeSpec, ir.FieldDef]] = {}
+_FIELD_DEFS_MAX = 20_000
 
 
 def _bound(spec: TypeSpec, name: str) -> str | None:
@@ -53,6 +74,19 @@ def _bound(spec: TypeSpec, name: str) -> str | None:
 def field_def(spec: TypeSpec, bounds: Mapping[str, Any] | None = None) -> ir.FieldDef:
     """The definition of a datum; ``bounds``: values of ``min``/``max``/``step`` that the
     declaration binds to product parameters (``{param: name}``), resolved for this product."""
+    if bounds:
+        return _field_def(spec, bounds)
+    hit = _FIELD_DEFS.get(id(spec))
+    if hit is not None and hit[0] is spec:
+        return hit[1]
+    made = _field_def(spec, None)
+    if len(_FIELD_DEFS) >= _FIELD_DEFS_MAX:
+        _FIELD_DEFS.clear()
+    _FIELD_DEFS[id(spec)] = (spec, made)
+    return made
+
+
+def _field_def(spec: TypeSpec, bounds: Mapping[str, Any] | None) -> ir.FieldDef:
     ui = spec if isinstance(spec, UIField) else None
     bound = {name: _bound(spec, name) for name in ("min", "max", "step")}
     bound.update({name: str(typed_json(spec, value)) for name, value in (bounds or {}).items()})
@@ -78,10 +112,10 @@ def field_def(spec: TypeSpec, bounds: Mapping[str, Any] | None = None) -> ir.Fie
     )
 
 
-def _context_def(rp: ResolvedProduct, path: str, spec: TypeSpec) -> ir.FieldDef:
-    """A context entry; one supplied on fewer channels names them (absent elsewhere)."""
+def _context_def(rp: ResolvedProduct, path: str, field: ir.FieldDef) -> ir.FieldDef:
+    """A context entry (``field``: its declaration's definition); one supplied on fewer
+    channels names them (absent elsewhere)."""
     only = rp.context_channels.get(path)
-    field = field_def(spec)
     return field if only is None else field.model_copy(update={"channels": [c for c in rp.channels if c in only]})
 
 
@@ -91,8 +125,8 @@ def param_value(p: ResolvedParam, relative: Callable[[str], str] = str) -> ir.Pa
     return ir.ParamValue(
         type=type_name(p.spec), value=typed_json(p.spec, p.value), currency=p.spec.currency, unit=p.spec.unit,
         title=_label(p.spec.title), locked=p.locked,
-        provenance=[ir.Provenance(source=i.source, file=relative(i.location.file), line=i.location.line,
-                                  col=i.location.col, value=i.value) for i in p.provenance],
+        provenance=[_provenance(i.source, relative(i.location.file), i.location.line, i.location.col, i.value)
+                    for i in p.provenance],
         schedule=[ir.Scheduled.model_validate({"from": w.start.isoformat(),
                                                "until": w.end.isoformat() if w.end else None,
                                                "value": typed_json(p.spec, w.value)}) for w in p.schedule],
@@ -217,6 +251,7 @@ def compile_product(asm: Assembly, resolve_date: Callable[[str], str | None] | N
     effective = getattr(model, "effective", None)
     source_from = str(effective.from_) if effective is not None and effective.from_ is not None else None
     resolved_from = resolve_date(source_from) if (resolve_date and source_from) else source_from
+    context = {p: field_def(s) for p, (s, _) in rp.context.items()}  # the context and the data hold them
     defn = ir.WorkflowDefinition(
         id=model.id, version=model.version, name=_label(model.name),
         description=model.description,
@@ -224,8 +259,8 @@ def compile_product(asm: Assembly, resolve_date: Callable[[str], str | None] | N
         effective=ir.Effective(**{"from": resolved_from}, from_source=source_from,
                                until=str(effective.until) if effective is not None and effective.until else None),
         parameters={n: param_value(p, relative) for n, p in sorted(rp.params.items()) if p.value is not None},
-        context={p: _context_def(rp, p, s) for p, (s, _) in rp.context.items()},
-        data=_data(asm), steps=steps, flow=_flow(asm), journeys=_journeys(asm, steps), finally_steps=finals,
+        context={p: _context_def(rp, p, f) for p, f in context.items()},
+        data=_data(asm, context), steps=steps, flow=_flow(asm), journeys=_journeys(asm, steps), finally_steps=finals,
         rules=rules, derived=derived,
         components={e.model.id: e.model.version for rs in rp.steps if (e := rs.component) is not None},
         source=relative(rp.entry.doc.file), utc_offset=ir.BUSINESS_UTC_OFFSETS.get(calendar, "+00:00"),
@@ -233,8 +268,8 @@ def compile_product(asm: Assembly, resolve_date: Callable[[str], str | None] | N
     return ir.with_digest(defn)
 
 
-def _data(asm: Assembly) -> dict[str, ir.FieldDef]:
-    data = {p: field_def(s) for p, (s, _) in asm.product.context.items()}
+def _data(asm: Assembly, context: dict[str, ir.FieldDef]) -> dict[str, ir.FieldDef]:
+    data = dict(context)
     for sid in [*asm.order, *(s for s, io in asm.steps.items() if is_finally(io))]:
         for path, spec in asm.steps[sid].writes.items():
             data.setdefault(path, field_def(spec))

@@ -241,5 +241,20 @@ def forms_of(defn: ir.WorkflowDefinition) -> dict[str, dict[str, dict[str, Any]]
         if step.kind != "user":
             continue
         channels = step.channels if step.actor == "customer" else ["staff"]
-        out[sid] = {c: form(step, c) for c in channels}
+        out[sid] = _per_channel(step, channels)
+    return out
+
+
+def _per_channel(step: ir.Step, channels: list[str]) -> dict[str, dict[str, Any]]:
+    """The forms of ``step`` on ``channels``: a form depends on its channel only through the
+    fields shown there, so channels showing the same fields share one (with their own name)."""
+    out: dict[str, dict[str, Any]] = {}
+    made: dict[tuple[str, ...], dict[str, Any]] = {}
+    for channel in channels:
+        shown = tuple(path for path, _ in _fields(step, channel))
+        first = made.get(shown)
+        if first is None:
+            made[shown] = out[channel] = form(step, channel)
+        else:
+            out[channel] = {**first, "channel": channel}
     return out

@@ -33,7 +33,6 @@ __all__ = [
     "Shift",
     "chain",
     "decision",
-    "end_branch",
     "flow_id",
     "make_node",
     "parallel",
@@ -419,20 +418,6 @@ def decision(gateway: Node, branches: Sequence[EndBranch | GotoBranch]) -> Frag:
         frag = _overlay(frag, Frag(r.nodes, (edge, *r.edges), x0 + r.width, 0, y + r.down,
                                    gn, None))
     return frag
-
-
-def end_branch(split: Node, nodes: Row, condition: str, label: str) -> Frag:
-    """An end step with a condition: the condition flow leaves the gateway downwards to the
-    outcome and end events; the gateway's default flow continues the sequence."""
-    s = single(split)
-    sn = s.entry
-    (y,) = row_heights([extent(nodes)])
-    r = place_row(nodes, s.width + GAP, y)
-    first = r.entry
-    edge = _edge(sn, first, [sn.bounds.bottom_mid, (sn.bounds.center_x, y), first.bounds.left_mid],
-                 label, condition)
-    return Frag((sn, *r.nodes), (edge, *r.edges), s.width + GAP + r.width, s.up, y + r.down,
-                sn, sn)
 
 
 def parallel(fork: Node, join: Node, branches: Sequence[Frag]) -> Frag:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
-
-from ..ir import ParamValue, Step
+from ..ir import ParamValue, Step, canonical_json
 from ._graph import El
 
 __all__ = ["STEP_HEADER", "duration", "field_outputs", "headers", "io_mapping", "output", "task_definition",
@@ -45,11 +43,15 @@ def headers(step: Step, extra: tuple[tuple[str, str], ...] = ()) -> tuple[El, ..
 
 
 def _param_text(param: ParamValue) -> str:
-    data = param.model_dump(mode="json", include={"type", "value", "currency", "unit", "schedule"},
-                            exclude_none=True, by_alias=True)
-    if not data.get("schedule"):
-        data.pop("schedule", None)  # a job worker picks a dated value by the application date
-    return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    """The parameter's JSON header: its type, value, currency and unit, and dated values (a
+    job worker picks one by the application date); sorted keys, no whitespace."""
+    data: dict[str, object] = {"type": param.type}
+    for key, value in (("value", param.value), ("currency", param.currency), ("unit", param.unit)):
+        if value is not None:
+            data[key] = value
+    if param.schedule:
+        data["schedule"] = [s.model_dump(mode="json", by_alias=True, exclude_none=True) for s in param.schedule]
+    return canonical_json(data)
 
 
 def io_mapping(step: Step) -> tuple[El, ...]:

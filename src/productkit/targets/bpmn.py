@@ -13,7 +13,7 @@ service step                  ``Task_<step>``: serviceTask, ``zeebe:taskDefiniti
                               handler, retries = max attempts), ``zeebe:taskHeaders`` (the step
                               id ``productkit.step``, component, retry backoff, parameters as
                               JSON), ``zeebe:ioMapping`` (inputs whose names differ, every output)
-technical failure of a        boundary ``Catch_<step>_productkit.failed`` on every service task,
+technical failure of a        boundary ``Failed_<step>`` on every service task,
 service step                  catching the BPMN error ``productkit.failed`` (see below); follows
                               the step's ``productkit.failed`` route when it has one (``goto``
                               or ``end``, as a business error; the timeout boundary too), else
@@ -25,7 +25,9 @@ user step (customer, staff)   ``Task_<step>``: userTask with ``zeebe:userTask``,
                               ``dueDate = now() + duration``), one output mapping per form field
 wait step                     ``Wait_<step>``: timer intermediate catch event (timeDuration)
 end step                      ``Outcome_<step>`` (sets ``outcome``) then terminate end event
-                              ``End_<step>`` named after the outcome
+                              ``End_<step>`` named after the outcome; an end step with a
+                              condition instead jumps from its split to the shared end tail of
+                              its outcome, message and the steps it compensates (below)
 ``when``                      ``Gateway_<step>_when`` (condition flow, default ``skip``) and
                               ``Gateway_<step>_skip``; an end step keeps only the split
 parallel block                ``Fork_<a>`` and ``Join_<a>`` (a: the step the first branch starts
@@ -129,7 +131,6 @@ from ._layout import (
     Row,
     chain,
     decision,
-    end_branch,
     flow_id,
     make_node,
     parallel,
@@ -290,10 +291,12 @@ class BpmnTarget(Target[_Ctx, Frag]):
         return chain([single(setter), *map(single, undo), *self._finally_block(ctx, key),
                       single(end)]).closed()
 
-    def _end_tail(self, ctx: _Ctx, at: str, outcome: str, message: str | None) -> str:
+    def _end_tail(self, ctx: _Ctx, at: str, outcome: str, message: str | None,
+                  undone: tuple[str, ...] | None = None) -> str:
         """The jump target of the shared tail that ends with ``outcome`` from step ``at``: one
-        per outcome, message and compensated steps, so routes that end alike converge."""
-        spec = (outcome, message, _undone(ctx, None, outcome))
+        per outcome, message and compensated steps (by default every compensable step: an
+        error route may come from anywhere), so routes that end alike converge."""
+        spec = (outcome, message, _undone(ctx, None, outcome) if undone is None else undone)
         if spec not in ctx.tails:
             n = 1 + sum(1 for o, _, _ in ctx.tails if o == outcome)
             ctx.tails[spec] = f"#{outcome}#{n}"
@@ -406,12 +409,14 @@ class BpmnTarget(Target[_Ctx, Frag]):
             ctx.problem(f"end step '{step.id}' has no outcome", "steps", step.id, "outcome")
         outcome = step.outcome or FAILED
         message = ctx.label(step.message, "") or None
-        row = self._outcome_row(ctx, (step.id,), step.id, outcome, message, _eid("End", step.id))
         if step.when is None:
+            row = self._outcome_row(ctx, (step.id,), step.id, outcome, message, _eid("End", step.id))
             return place_row(row).closed()
+        # a conditional end jumps to the shared tail of its outcome, message and compensations
         feel = _feel(step.when, ctx, ("steps", step.id, "when"))
         split = make_node(_eid("Gateway", step.id, "when"), "exclusiveGateway", step.when.cel)
-        return end_branch(split, row, feel, "yes")
+        tail = self._end_tail(ctx, step.id, outcome, message, _undone(ctx, step.id, outcome))
+        return decision(split, [GotoBranch(feel, "yes", tail, _ncname(flow_id(split.id, "yes")))])
 
     def block_parallel(self, block: Parallel, ctx: _Ctx) -> Frag | None:
         where = ctx.where
@@ -455,7 +460,7 @@ class BpmnTarget(Target[_Ctx, Frag]):
                          extensions=extensions)
         ctx.errors.add(FAILED_ERROR)
         routes: list[EndRoute | GotoRoute | CompensationRoute] = [GotoRoute(make_node(
-            _eid("Catch", *name, FAILED_ERROR), "boundaryEvent", "technical failure",
+            _eid("Failed", *name), "boundaryEvent", "technical failure",
             attrs=(("attachedToRef", task.id),),
             body=(El("bpmn:errorEventDefinition", (("errorRef", _eid("Error", FAILED_ERROR)),)),)), carry)]
         if step.timeout:
@@ -520,7 +525,7 @@ class BpmnTarget(Target[_Ctx, Frag]):
         way on after the task."""
         ctx.errors.add(FAILED_ERROR)
         boundary = make_node(
-            _eid("Catch", step.id, FAILED_ERROR), "boundaryEvent", "technical failure",
+            _eid("Failed", step.id), "boundaryEvent", "technical failure",
             attrs=(("attachedToRef", _eid("Task", step.id)),),
             body=(El("bpmn:errorEventDefinition", (("errorRef", _eid("Error", FAILED_ERROR)),)),))
         return self._failure_route(step, boundary, FAILED_ERROR, ctx)

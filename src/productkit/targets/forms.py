@@ -64,18 +64,26 @@ class FormsTarget(Target[EmitContext, None]):
     def verify(self, files: Mapping[str, bytes], build: BuildView | None = None) -> Iterator[tuple[str, str]]:
         """Every form's schema is a valid JSON Schema draft-07 (checked by its meta-schema), the
         dialect JSON Forms and react-jsonschema-form validate with by default."""
+        judged: dict[bytes, list[str]] = {}  # a step's channels often share one schema
         for name, data in sorted(files.items()):
             try:
                 schema = orjson.loads(data)["schema"]
             except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
                 yield name, f"the form is not a JSON object with a schema: {exc}"
                 continue
-            failed = next(_meta_schema().iter_errors(schema), None)
-            if failed is not None:
-                yield name, f"the form's schema fails the JSON Schema draft-07 meta-schema: {failed.message}"
-                continue
-            for where, word in _unknown(schema, "#"):
-                yield name, f"{where} uses '{word}', not a draft-07 keyword (strict ajv refuses it)"
+            key = orjson.dumps(schema)
+            if key not in judged:
+                judged[key] = _schema_problems(schema)
+            yield from ((name, problem) for problem in judged[key])
+
+
+def _schema_problems(schema: object) -> list[str]:
+    """What the draft-07 meta-schema and strict ajv's keyword list say of a form's schema."""
+    failed = next(_meta_schema().iter_errors(schema), None)
+    if failed is not None:
+        return [f"the form's schema fails the JSON Schema draft-07 meta-schema: {failed.message}"]
+    return [f"{where} uses '{word}', not a draft-07 keyword (strict ajv refuses it)"
+            for where, word in _unknown(schema, "#")]
 
 
 @functools.cache

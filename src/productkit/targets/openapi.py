@@ -152,10 +152,33 @@ _RATE_HEADERS = {"Retry-After": {"description": "seconds to wait before the next
 
 
 def _errors(*statuses: int) -> dict[str, Any]:
-    out = {str(status): _problem_response(PROBLEMS_BY_STATUS[status]) for status in statuses}
-    if "429" in out:
-        out["429"]["headers"] = _RATE_HEADERS
+    """The problem responses of ``statuses``, by reference: each is written once, in
+    ``components.responses``, not once per operation."""
+    return {str(status): _response_ref(_problem_name(status)) for status in statuses}
+
+
+def _problem_name(status: int) -> str:
+    return f"Problem{status}"
+
+
+def _response_ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/responses/{name}"}
+
+
+def _parameter_ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/parameters/{name}"}
+
+
+def _shared_responses() -> dict[str, Any]:
+    """The responses operations share: every problem status, and a step's result."""
+    out = {_problem_name(status): _problem_response(text) for status, text in PROBLEMS_BY_STATUS.items()}
+    out[_problem_name(429)]["headers"] = _RATE_HEADERS
+    out[_STEP_DONE] = _ok("the application after the step (its next step, or its outcome)", "Application")["200"]
     return out
+
+
+_STEP_DONE = "StepDone"
+_APP_ID, _IDEMPOTENCY_KEY = "ApplicationId", "IdempotencyKey"
 
 
 PROBLEMS_BY_STATUS = {
@@ -226,6 +249,8 @@ def document(parts: list[dict[str, Any]], examples: Mapping[str, Mapping[str, An
         "security": [{"apiKey": []}],
         "paths": dict(sorted(paths.items())),
         "components": {"schemas": dict(sorted(schemas.items())),
+                       "responses": _shared_responses(),
+                       "parameters": {_APP_ID: _app_id_param(), _IDEMPOTENCY_KEY: _IDEMPOTENCY},
                        "securitySchemes": {"apiKey": {"type": "http", "scheme": "bearer",
                                                       "description": "the partner's API key"}}},
     }
@@ -246,11 +271,11 @@ def _common_paths(products: list[str]) -> dict[str, Any]:
             "responses": {**_ok("the product's terms", "Terms"), **_errors(*_AUTHED, 409)}}},
         "/applications/{application_id}": {"get": {
             "operationId": "readApplication", "summary": "An application's status and the next step it needs",
-            "parameters": [_app_id_param()],
+            "parameters": [_parameter_ref(_APP_ID)],
             "responses": {**_ok("the application", "Application"), **_errors(*_AUTHED)}}},
         "/applications/{application_id}/cancel": {"post": {
             "operationId": "cancelApplication", "summary": "Cancel an application on the customer's behalf",
-            "parameters": [_app_id_param(), _IDEMPOTENCY],
+            "parameters": [_parameter_ref(_APP_ID), _parameter_ref(_IDEMPOTENCY_KEY)],
             "requestBody": _json_body("Cancel", {}),
             "responses": {**_ok("the application, cancelled (compensations run)", "Application"),
                           **_errors(*_AUTHED, *_POSTED, 409)}}},
@@ -295,10 +320,9 @@ def _product_paths(product: str, versions: list[dict[str, Any]], schemas: dict[s
             paths[f"/products/{product}/versions/{version}/applications/{{application_id}}/steps/{sid}"] = {"post": {
                 "operationId": f"submit:{product}@{version}:{sid}",
                 "summary": f"{part['terms']['name']['en']}: submit step '{sid}'",
-                "parameters": [_app_id_param(), _IDEMPOTENCY],
+                "parameters": [_parameter_ref(_APP_ID), _parameter_ref(_IDEMPOTENCY_KEY)],
                 "requestBody": _json_body(name, examples.get(name, {})),
-                "responses": {**_ok("the application after the step (its next step, or its outcome)", "Application"),
-                              **_errors(*_AUTHED, *_POSTED, 409)}}}
+                "responses": {"200": _response_ref(_STEP_DONE), **_errors(*_AUTHED, *_POSTED, 409)}}}
     body: dict[str, Any] = {"required": True, "content": {"application/json": {
         "schema": starts[0] if len(starts) == 1 else {"anyOf": starts}}}}  # versions may accept the same body
     start_examples = {k: v for part in versions
@@ -308,7 +332,7 @@ def _product_paths(product: str, versions: list[dict[str, Any]], schemas: dict[s
     newest = versions[-1]["terms"]["name"]["en"]
     paths[f"/products/{product}/applications"] = {"post": {
         "operationId": f"start:{product}", "summary": f"{newest}: start an application (the version on sale today)",
-        "parameters": [_IDEMPOTENCY], "requestBody": body,
+        "parameters": [_parameter_ref(_IDEMPOTENCY_KEY)], "requestBody": body,
         "responses": {**_linked(_ok("the application, at its first step or its outcome", "Application", "201"),
                                 "201", versions),
                       "200": {"description": "the application an earlier request with the same "

@@ -2,8 +2,12 @@
 decides bounds, decimal places and steps of an exact decimal (sent as text) exactly as the
 runtime does, with no binary float anywhere.
 
-Only ``[0-9]`` classes, literals, groups and alternation are used: the same in ECMA-262 (ajv,
-with or without the ``u`` flag), Python ``re`` and RE2, and free of nested quantifiers.
+Only ``[0-9]`` classes, literals, groups, alternation, bounded repetition (``[0-9]{0,7}``) and
+one optional fraction group per alternative are used: the same in ECMA-262 (ajv, with or without
+the ``u`` flag), Python ``re`` and RE2, and free of unbounded nested quantifiers. Whole numbers
+whose every written fraction is in range share one ``(?:\\.[0-9]{1,places})?`` instead of one
+alternative per number of places, which keeps a money field's pattern short (a range of 1 to
+100,000,000 with 2 places: 64 characters, not 400).
 """
 
 from __future__ import annotations
@@ -31,12 +35,14 @@ def fixed_range(a: str, b: str) -> str:
         return ""
     if a[0] == b[0]:
         return _lit(a[0]) + fixed_range(a[1:], b[1:])
-    if _lows(a[1:]) == a[1:] and _highs(b[1:]) == b[1:]:
-        return _span(a[0], b[0]) + _shape(a[1:])
-    parts = [a[0] + fixed_range(a[1:], _highs(a[1:]))]
-    if int(b[0]) - int(a[0]) > 1:
-        parts.append(_span(str(int(a[0]) + 1), str(int(b[0]) - 1)) + _shape(a[1:]))
-    parts.append(b[0] + fixed_range(_lows(b[1:]), b[1:]))
+    # the first and last digits whose every continuation is in range go with those between
+    lo = int(a[0]) + (_lows(a[1:]) != a[1:])
+    hi = int(b[0]) - (_highs(b[1:]) != b[1:])
+    parts = [] if lo == int(a[0]) else [a[0] + fixed_range(a[1:], _highs(a[1:]))]
+    if lo <= hi:
+        parts.append(_span(str(lo), str(hi)) + _shape(a[1:]))
+    if hi == int(b[0]) - 1:
+        parts.append(b[0] + fixed_range(_lows(b[1:]), b[1:]))
     return _alt(parts)
 
 
@@ -69,42 +75,65 @@ def _span(lo: str, hi: str) -> str:
 
 
 def _integers(lo: int, hi: int) -> list[str]:
-    """Canonical whole numbers (no leading zeros) from ``lo`` to ``hi``, both >= 0."""
+    """Canonical whole numbers (no leading zeros) from ``lo`` to ``hi``, both >= 0: a run of
+    whole lengths ``[1-9][0-9]{m,n}`` at once, the first and last lengths digit by digit."""
     out: list[str] = []
+    if lo == 0:
+        out.append("0")
+        lo = 1
+    if lo > hi:
+        return out
+    full = [n for n in range(len(str(lo)), len(str(hi)) + 1)
+            if lo <= 10 ** (n - 1) and 10 ** n - 1 <= hi]
     for n in range(len(str(lo)), len(str(hi)) + 1):
-        first = max(lo, 10 ** (n - 1) if n > 1 else 0)
-        last = min(hi, 10 ** n - 1)
-        if first <= last:
-            out.append(fixed_range(str(first), str(last)))
+        if n in full:
+            if n == full[0]:
+                out.append("[1-9]" + _between(full[0] - 1, full[-1] - 1))
+            continue
+        out.append(fixed_range(str(max(lo, 10 ** (n - 1))), str(min(hi, 10 ** n - 1))))
     return out
+
+
+def _between(m: int, n: int) -> str:
+    """``m`` to ``n`` digits."""
+    if m == n:
+        return _any(n)
+    return f"{_D}{{{m},{n}}}"
 
 
 def _magnitudes(lo: Decimal, hi: Decimal, places: int) -> list[str]:
-    """Written magnitudes ``I`` or ``I.F`` (1..places digits) with ``lo <= value <= hi``."""
+    """Written magnitudes ``I`` or ``I.F`` (1..places digits) with ``lo <= value <= hi``: the
+    whole numbers every written fraction of which is in range, then the (at most two) whole
+    parts only some of whose fractions are."""
+    if lo > hi:
+        return []
+    below, top = int(lo.to_integral_value(ROUND_FLOOR)), int(hi.to_integral_value(ROUND_FLOOR))
+    first = int(lo.to_integral_value(ROUND_CEILING))
+    last = int((hi - 1 + Decimal(1).scaleb(-places)).to_integral_value(ROUND_FLOOR))
     out: list[str] = []
-    for k in range(places + 1):
+    if first <= last:
+        tail = rf"(?:\.{_between(1, places)})?" if places else ""
+        out.append(_alt(_integers(first, last)) + tail)
+    for whole_part in sorted({below, top}):
+        if not first <= whole_part <= last:
+            out += _partial(whole_part, lo, hi, places)
+    return out
+
+
+def _partial(whole: int, lo: Decimal, hi: Decimal, places: int) -> list[str]:
+    """``whole`` and ``whole.F`` (1..places digits) with ``lo <= value <= hi``."""
+    fractions: list[str] = []
+    for k in range(1, places + 1):
         unit = Decimal(1).scaleb(-k)
-        first = int((lo / unit).to_integral_value(ROUND_CEILING))
-        last = int((hi / unit).to_integral_value(ROUND_FLOOR))
-        if first > last:
-            continue
-        if k == 0:
-            out += _integers(first, last)
-            continue
-        ia, fa = divmod(first, 10 ** k)
-        ib, fb = divmod(last, 10 ** k)
-        out += _with_fraction(ia, f"{fa:0{k}d}", ib, f"{fb:0{k}d}", k)
-    return out
-
-
-def _with_fraction(ia: int, fa: str, ib: int, fb: str, k: int) -> list[str]:
-    if ia == ib:
-        return [str(ia) + r"\." + fixed_range(fa, fb)]
-    out = [str(ia) + r"\." + fixed_range(fa, "9" * k)]
-    if ib - ia > 1:
-        out.append(_alt(_integers(ia + 1, ib - 1)) + r"\." + _any(k))
-    out.append(str(ib) + r"\." + fixed_range("0" * k, fb))
-    return out
+        first = max(0, int(((lo - whole) / unit).to_integral_value(ROUND_CEILING)))
+        last = min(10 ** k - 1, int(((hi - whole) / unit).to_integral_value(ROUND_FLOOR)))
+        if first <= last:
+            fractions.append(fixed_range(f"{first:0{k}d}", f"{last:0{k}d}"))
+    bare = lo <= whole <= hi
+    if not fractions:
+        return [str(whole)] if bare else []
+    written = r"\." + _alt(fractions)
+    return [f"{whole}(?:{written})?" if bare else f"{whole}{written}"]
 
 
 def decimal_pattern(lo: Decimal, hi: Decimal, places: int) -> str:
