@@ -85,11 +85,13 @@ def _date_resolver(options: Options) -> Callable[[str], str | None]:
 
     release = options.release_date or dt.date.today()
 
+    @functools.cache  # each call builds the holiday calendar; a build asks for a few offsets, many times
+    def business_day(days: int) -> str:
+        return next_business_day(release, days, options.calendar).isoformat()
+
     def resolve(text: str) -> str | None:
         days = release_offset(text)
-        if days is None:
-            return text.strip()
-        return next_business_day(release, days, options.calendar).isoformat()
+        return text.strip() if days is None else business_day(days)
 
     return resolve
 
