@@ -7,6 +7,7 @@ import asyncio
 import contextvars
 import datetime as dt
 import inspect
+import logging
 import queue
 import threading
 import time
@@ -22,6 +23,7 @@ from .views import Attempt
 __all__ = ["HandlerTimeout", "Workers", "attempt"]
 
 Clock = Callable[[], dt.datetime]
+log = logging.getLogger("productkit.runtime")
 
 
 class HandlerTimeout(Exception):
@@ -34,8 +36,8 @@ def attempt(fn: Handler, call: StepCall, timeout: float | None, clock: Clock,
 
     A business error is reported with its code, a timeout or any other exception as a failed
     attempt; retrying is the core's decision, waiting between attempts the executor's.
-    ``inline``: a plain ``fn`` is called on this thread and its answer, if later than
-    ``timeout``, counts as a timeout."""
+    ``inline``: a plain ``fn`` is called on this thread, where it cannot be timed out; its
+    answer, if later than ``timeout``, counts as a timeout (and is logged)."""
     started, t0 = clock(), time.perf_counter()
     outputs: Mapping[str, object] = {}
     code = message = error = None
@@ -69,7 +71,11 @@ def _inline(fn: Handler, call: StepCall, timeout: float, t0: float) -> HandlerRe
     value = fn(call)
     if inspect.isawaitable(value):
         return _await(value, max(0.0, timeout - (time.perf_counter() - t0)))
-    if time.perf_counter() - t0 > timeout:
+    took = time.perf_counter() - t0
+    if took > timeout:  # it cannot be given up while it runs (the module's docstring): say so
+        log.warning("inline handler %r for step %s of application %s answered after %.3f s, past "
+                    "its timeout of %s s; an inline handler cannot be timed out", call.handler,
+                    call.step_id, call.application_id, took, timeout)
         raise HandlerTimeout()
     return value
 

@@ -15,7 +15,7 @@ from ..ir import (
     Label,
     Step,
 )
-from ._coerce import coerced
+from ._coerce import coerced, storable
 from ._durations import add
 from ._expr import holds
 from ._flow import frontier, precedes, walk
@@ -411,7 +411,19 @@ class Machine:
                     raise Problem("missing", f"'{cpath}' was not returned")
                 continue
             written[dpath] = coerced(fd, value)
+        if step.compensation is not None:  # the whole answer is kept for the compensation
+            self._kept(step, raw)
         return written
+
+    @staticmethod
+    def _kept(step: Step, raw: Mapping[str, object]) -> None:
+        """Problem when an output the step does not declare cannot be stored."""
+        for key, value in raw.items():
+            if key not in step.outputs and key not in step.outputs.values():
+                try:
+                    storable(value)
+                except Problem as exc:
+                    raise Problem(exc.code, f"'{key}': {exc.message}") from None
 
     def _business(self, step: Step, out: _Result, inputs: Mapping[str, object]) -> None:
         code = out.code or ""
