@@ -43,7 +43,7 @@ def attempt(fn: Handler, call: StepCall, timeout: float | None, clock: Clock,
     code = message = error = None
     result = AttemptResult.OK
     try:
-        if inline and timeout is not None and not inspect.iscoroutinefunction(fn):
+        if inline and timeout is not None:  # an async fn's coroutine is awaited with what is left
             outputs = _outputs(_inline(fn, call, timeout, t0))
         else:
             outputs = _outputs(_once(fn, call, timeout, workers))
@@ -61,7 +61,7 @@ def attempt(fn: Handler, call: StepCall, timeout: float | None, clock: Clock,
 def _outputs(value: object) -> Mapping[str, object]:
     if value is None:
         return {}
-    if not isinstance(value, Mapping):
+    if type(value) is not dict and not isinstance(value, Mapping):
         raise TypeError(f"the handler returned {type(value).__name__}, expected a mapping or None")
     return value
 
@@ -69,7 +69,7 @@ def _outputs(value: object) -> Mapping[str, object]:
 def _inline(fn: Handler, call: StepCall, timeout: float, t0: float) -> HandlerResult:
     """``fn(call)`` on this thread; HandlerTimeout when it answered after ``timeout``."""
     value = fn(call)
-    if inspect.isawaitable(value):
+    if type(value) is not dict and inspect.isawaitable(value):  # a dict, the common answer, is not
         return _await(value, max(0.0, timeout - (time.perf_counter() - t0)))
     took = time.perf_counter() - t0
     if took > timeout:  # it cannot be given up while it runs (the module's docstring): say so

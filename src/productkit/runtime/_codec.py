@@ -75,8 +75,11 @@ def _decimal_text(value: Decimal) -> str:
     return str(value)
 
 
-def encode(value: object) -> str:
-    """``value`` as JSON text; ValueError for NaN or an infinity, TypeError for what is no data."""
+def encode(value: object, floats: tuple[object, ...] | None = None) -> str:
+    """``value`` as JSON text; ValueError for NaN or an infinity, TypeError for what is no data.
+
+    ``floats``: the parts of ``value`` that may hold a float, when the caller knows the rest
+    holds none (its types say so); only they are searched for a NaN or an infinity."""
     try:
         out = orjson.dumps(value, default=_orjson_default, option=_OPTIONS)
     except (orjson.JSONEncodeError, TypeError) as exc:
@@ -84,7 +87,7 @@ def encode(value: object) -> str:
             raise exc.__cause__ from None
         return _json_encode(value)  # what orjson cannot write, or the same TypeError again
     if b"null" in out:  # orjson writes a float NaN or infinity as null: tell them from None
-        _finite(value)
+        _finite(value if floats is None else floats)
     return out.decode("utf-8")
 
 

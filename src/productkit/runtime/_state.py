@@ -73,8 +73,11 @@ class AppState:
         if self.calls:  # rows without a call under way stay as they always were
             body["calls"] = self.calls
         due = self.due()
+        # Only data, undo and calls can hold a float: the other fields are text, whole numbers,
+        # times and flags by their types.
+        text = encode(body, (self.data, self.undo, self.calls))
         return AppRow(self.id, self.product_id, self.version, self.channel, self.status,
-                      micros(due) if due is not None else None, self.revision, encode(body))
+                      micros(due) if due is not None else None, self.revision, text)
 
     @classmethod
     def from_row(cls, row: AppRow) -> AppState:
@@ -101,7 +104,9 @@ def attempt_of(row: Sequence[Any]) -> Attempt:
 def step_row(app_id: str, rec: StepRecord) -> StepRow:
     body = {"at": rec.at, "inputs": dict(rec.inputs), "outputs": dict(rec.outputs),
             "detail": rec.detail, "attempts": [attempt_row(a) for a in rec.attempts]}
-    return StepRow(app_id, rec.step_id, rec.kind, rec.status, encode(body))
+    # The time is a datetime and the detail text: the floats can only be in the other three.
+    text = encode(body, (body["inputs"], body["outputs"], body["attempts"]))
+    return StepRow(app_id, rec.step_id, rec.kind, rec.status, text)
 
 
 def step_record(row: StepRow) -> StepRecord:
