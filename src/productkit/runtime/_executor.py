@@ -41,7 +41,7 @@ from ._protocol import (
     TimerKind,
 )
 from ._state import AppState, audit_row, step_row
-from .core import decide_in_place
+from .core import decide
 from .errors import HandlerMissing
 from .handlers import Handlers
 from .store import AuditRow, Commit, StepRow, Store
@@ -78,7 +78,7 @@ class Executor:
         follow: Event | None = event
         try:
             while follow is not None:
-                decision = decide_in_place(self.program, self.state, follow)
+                decision = decide(self.program, self.state, follow)
                 self.state, follow = decision.state, None
                 acted = acted or bool(decision.commands)
                 for command in decision.commands:

@@ -92,20 +92,12 @@ __all__ = [
     "awaiting",
     "call_key",
     "decide",
-    "decide_in_place",
     "new_state",
 ]
 
 
 def decide(program: Program, state: AppState, event: Event) -> Decision:
     """The state after ``event`` and the commands that carry it out (see the module)."""
-    return decide_in_place(program, state.copy(), event)
-
-
-def decide_in_place(program: Program, state: AppState, event: Event) -> Decision:
-    """:func:`decide` on a state the caller gives up: ``state`` itself becomes the new state (no
-    copy; after an exception it is half changed and must be dropped). The embedded executor,
-    which reads each application afresh from its store, decides this way."""
-    machine = Machine(program, state, event.at)
+    machine = Machine(program, state.copy(), event.at)
     machine.handle(event)
     return Decision(machine.state, tuple(machine.out))
