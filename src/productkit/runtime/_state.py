@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from ._codec import decode, encode, micros
+from ._codec import decode, encode, micros, tagged
 from .status import AttemptResult, AuditKind, Outcome, RecordKind, Status, StepStatus
 from .store import AppRow, AuditRow, StepRow
 from .views import Attempt, AuditEvent, StepRecord
@@ -65,7 +65,7 @@ class AppState:
     def to_row(self) -> AppRow:
         body = {"id": self.id, "product_id": self.product_id, "version": self.version,
                 "digest": self.digest, "channel": self.channel, "status": self.status,
-                "created": self.created, "updated": self.updated, "data": self.data,
+                "created": tagged(self.created), "updated": tagged(self.updated), "data": self.data,
                 "finished": self.finished, "completed": self.completed,
                 "compensated": self.compensated, "entered": self.entered, "timers": self.timers,
                 "undo": self.undo, "outcome": self.outcome, "message": self.message,
@@ -102,10 +102,12 @@ def attempt_of(row: Sequence[Any]) -> Attempt:
 
 
 def step_row(app_id: str, rec: StepRecord) -> StepRow:
-    body = {"at": rec.at, "inputs": dict(rec.inputs), "outputs": dict(rec.outputs),
-            "detail": rec.detail, "attempts": [attempt_row(a) for a in rec.attempts]}
+    attempts = [[a.number, tagged(a.started), tagged(a.finished), a.seconds, a.result, a.error]
+                for a in rec.attempts]  # attempt_row's, with the times written up front
+    body = {"at": tagged(rec.at), "inputs": dict(rec.inputs), "outputs": dict(rec.outputs),
+            "detail": rec.detail, "attempts": attempts}
     # The time is a datetime and the detail text: the floats can only be in the other three.
-    text = encode(body, (body["inputs"], body["outputs"], body["attempts"]))
+    text = encode(body, (body["inputs"], body["outputs"], attempts))
     return StepRow(app_id, rec.step_id, rec.kind, rec.status, text)
 
 
