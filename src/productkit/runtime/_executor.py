@@ -40,7 +40,7 @@ from ._protocol import (
     TimerFired,
     TimerKind,
 )
-from ._state import AppState, audit_row, step_row
+from ._state import AppState, RecentStates, audit_row, step_row
 from .core import decide
 from .errors import HandlerMissing
 from .handlers import Handlers
@@ -58,6 +58,7 @@ class Ctx:
     clock: Callable[[], dt.datetime]
     sleep: Callable[[float], None]
     workers: Workers | None = None
+    recent: RecentStates | None = None  # told each state committed
 
 
 class Executor:
@@ -116,8 +117,16 @@ class Executor:
         rows = Commit(state.to_row(), self.revision, tuple(self._steps[:steps]),
                       tuple(self._audit[:audit]))
         self._steps, self._audit = self._steps[steps:], self._audit[audit:]
-        self.ctx.store.commit(rows)
+        recent = self.ctx.recent
+        try:
+            self.ctx.store.commit(rows)
+        except BaseException:
+            if recent is not None:  # the row may hold anything now: read it back from the store
+                recent.forget(state.id)
+            raise
         self.revision += 1
+        if recent is not None:
+            recent.put(rows.app.state, state)
 
     def _call(self, command: CallHandler) -> Event:
         call = command.call

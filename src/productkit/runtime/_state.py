@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -12,7 +13,7 @@ from .status import AttemptResult, AuditKind, Outcome, RecordKind, Status, StepS
 from .store import AppRow, AuditRow, StepRow
 from .views import Attempt, AuditEvent, StepRecord
 
-__all__ = ["AppState", "attempt_of", "attempt_row", "audit_event", "audit_row", "step_record",
+__all__ = ["AppState", "RecentStates", "attempt_of", "attempt_row", "audit_event", "audit_row", "step_record",
            "step_row"]
 
 
@@ -90,6 +91,43 @@ class AppState:
 
 
 _FIELDS = tuple(AppState.__dataclass_fields__)
+
+
+class RecentStates:
+    """The state each application was last committed with by this engine, with the text it was
+    stored as (at most ``size`` applications, the oldest forgotten first).
+
+    Reading an application back whose row holds that same text gives a copy of the state instead
+    of decoding the text again; a row written by anyone else (another process, a restored
+    database) holds other text and is decoded as before. The two are equal (the codec reads back
+    what it wrote, tests/runtime/test_recent_states.py), except that a tuple a handler returned
+    for its compensation stays a tuple rather than reading back as a list."""
+
+    def __init__(self, size: int = 4096) -> None:
+        self._states: dict[str, tuple[str, AppState]] = {}
+        self._size = size
+        self._lock = threading.Lock()
+
+    def put(self, text: str, state: AppState) -> None:
+        """``state`` was committed as ``text``; the caller changes it no more."""
+        with self._lock:
+            self._states.pop(state.id, None)
+            self._states[state.id] = (text, state)
+            if len(self._states) > self._size:
+                del self._states[next(iter(self._states))]
+
+    def get(self, row: AppRow) -> AppState | None:
+        """A copy of the state ``row`` was committed with, or None when this engine did not."""
+        hit = self._states.get(row.id)
+        if hit is None or (hit[0] is not row.state and hit[0] != row.state):
+            return None
+        state = hit[1].copy()
+        state.revision = row.revision
+        return state
+
+    def forget(self, app_id: str) -> None:
+        with self._lock:
+            self._states.pop(app_id, None)
 
 
 def attempt_row(a: Attempt) -> list[object]:

@@ -19,7 +19,7 @@ from ._call import Workers
 from ._codec import micros
 from ._coerce import payload_problem, text_problem
 from ._executor import Ctx, Executor
-from ._state import AppState, audit_event, step_record
+from ._state import AppState, RecentStates, audit_event, step_record
 from ._submit import check_submission, coerce_all
 from .catalog import Catalog, flatten, form_of
 from .core import (
@@ -104,6 +104,7 @@ class Engine:
         self._locks = [threading.RLock() for _ in range(_STRIPES)]
         self._programs: dict[str, Program] = {}
         self._handler_names: dict[tuple[str, str], frozenset[str]] = {}
+        self._recent = RecentStates()
 
     def _program(self, pv: ProductVersion) -> Program:
         program = self._programs.get(pv.digest)
@@ -112,7 +113,7 @@ class Engine:
         return program
 
     def _executor(self, pv: ProductVersion, state: AppState) -> Executor:
-        ctx = Ctx(self.handlers, self.store, self.clock, self._sleep, self._workers)
+        ctx = Ctx(self.handlers, self.store, self.clock, self._sleep, self._workers, self._recent)
         return Executor(ctx, pv.key, self._program(pv), state)
 
     def _needed(self, pv: ProductVersion, channel: str) -> frozenset[str]:
@@ -334,7 +335,7 @@ class Engine:
         if row is None:
             raise NotFound(f"no application {app_id!r}")
         try:
-            state = AppState.from_row(row)
+            state = self._recent.get(row) or AppState.from_row(row)
         except (ValueError, TypeError, KeyError, ArithmeticError) as exc:
             raise CorruptApplication(f"the stored state of application {app_id} cannot be read "
                                      f"({type(exc).__name__}: {exc})") from None
