@@ -81,18 +81,21 @@ def _decimal_text(value: Decimal) -> str:
     return str(value)
 
 
-def encode(value: object, floats: tuple[object, ...] | None = None) -> str:
+def encode(value: object, floats: tuple[object, ...] | None = None, nulls: int = 0) -> str:
     """``value`` as JSON text; ValueError for NaN or an infinity, TypeError for what is no data.
 
     ``floats``: the parts of ``value`` that may hold a float, when the caller knows the rest
-    holds none (its types say so); only they are searched for a NaN or an infinity."""
+    holds none (its types say so); only they are searched for a NaN or an infinity. ``nulls``:
+    how many Nones ``value`` holds for certain. Each None is written as one ``null``, so text
+    with no more of them than that has no float written as null and is not searched at all
+    (text or keys that spell "null" only make it search)."""
     try:
         out = orjson.dumps(value, default=_orjson_default, option=_OPTIONS)
     except (orjson.JSONEncodeError, TypeError) as exc:
         if isinstance(exc.__cause__, ValueError):  # a Decimal NaN or infinity, from the default
             raise exc.__cause__ from None
         return _json_encode(value)  # what orjson cannot write, or the same TypeError again
-    if b"null" in out:  # orjson writes a float NaN or infinity as null: tell them from None
+    if b"null" in out and out.count(b"null") > nulls:  # orjson writes NaN as null: tell it from None
         _finite(value if floats is None else floats)
     return out.decode("utf-8")
 

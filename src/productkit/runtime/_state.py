@@ -76,7 +76,9 @@ class AppState:
         due = self.due()
         # Only data, undo and calls can hold a float: the other fields are text, whole numbers,
         # times and flags by their types.
-        text = encode(body, (self.data, self.undo, self.calls))
+        nulls = (self.outcome is None) + (self.message is None) + (self.reason is None) \
+            + _nones(self.data)
+        text = encode(body, (self.data, self.undo, self.calls), nulls)
         return AppRow(self.id, self.product_id, self.version, self.channel, self.status,
                       micros(due) if due is not None else None, self.revision, text)
 
@@ -145,7 +147,9 @@ def step_row(app_id: str, rec: StepRecord) -> StepRow:
     body = {"at": tagged(rec.at), "inputs": dict(rec.inputs), "outputs": dict(rec.outputs),
             "detail": rec.detail, "attempts": attempts}
     # The time is a datetime and the detail text: the floats can only be in the other three.
-    text = encode(body, (body["inputs"], body["outputs"], attempts))
+    nulls = (rec.detail is None) + sum(a.error is None for a in rec.attempts) \
+        + _nones(rec.inputs) + _nones(rec.outputs)
+    text = encode(body, (body["inputs"], body["outputs"], attempts), nulls)
     return StepRow(app_id, rec.step_id, rec.kind, rec.status, text)
 
 
@@ -157,8 +161,14 @@ def step_record(row: StepRow) -> StepRecord:
 
 
 def audit_row(app_id: str, event: AuditEvent) -> AuditRow:
+    detail = dict(event.detail)
     return AuditRow(app_id, event.seq, event.at.isoformat(), event.kind, event.step_id,
-                    encode(dict(event.detail)))
+                    encode(detail, None, _nones(detail)))
+
+
+def _nones(values: Mapping[str, object]) -> int:
+    """How many of ``values`` are None (each is written as one ``null``)."""
+    return sum(v is None for v in values.values()) if None in values.values() else 0
 
 
 def audit_event(row: AuditRow) -> AuditEvent:
