@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Callable, Collection, Iterator, Mapping
 from types import MappingProxyType
 
-from ..ir import APPLICATION_DATE_VARIABLE, CHANNEL_VARIABLE, Label, Step, business_date
+from ..ir import APPLICATION_DATE_VARIABLE, CHANNEL_VARIABLE, FieldDef, Label, Step, business_date
 from ._call import Workers
 from ._codec import micros
 from ._coerce import payload_problem, text_problem
@@ -105,6 +105,7 @@ class Engine:
         self._programs: dict[str, Program] = {}
         self._handler_names: dict[tuple[str, str], frozenset[str]] = {}
         self._recent = RecentStates()
+        self._declared: dict[tuple[str, str], dict[str, FieldDef]] = {}
 
     def _program(self, pv: ProductVersion) -> Program:
         program = self._programs.get(pv.digest)
@@ -179,7 +180,11 @@ class Engine:
 
     def _context(self, pv: ProductVersion, channel: str, context: Mapping[str, object]) -> dict[str, object]:
         # A context entry that names its channels is supplied there only: elsewhere it is absent.
-        declared = {p: f for p, f in pv.definition.context.items() if f.channels is None or channel in f.channels}
+        key = (pv.digest, channel)
+        declared = self._declared.get(key)
+        if declared is None:  # worked out once per definition and channel
+            declared = self._declared[key] = {p: f for p, f in pv.definition.context.items()
+                                              if f.channels is None or channel in f.channels}
         problem = payload_problem(context)
         if problem is not None:
             raise InvalidContext([FieldError("", "type", problem)])
@@ -221,9 +226,11 @@ class Engine:
         form = form_of(pv, step, state.channel)
         validator = self.catalog.validator(pv, form) if form is not None else None
         quick = self.catalog.quick_check(pv, form) if form is not None else None
-        day = self._program(pv).business_date(state.created)
-        env = {**self._program(pv).parameters_on(day), **state.data,
-               CHANNEL_VARIABLE: state.channel, APPLICATION_DATE_VARIABLE: day}
+        env: dict[str, object] = {}
+        if pv.definition.rules:  # only the rules read it
+            day = self._program(pv).business_date(state.created)
+            env = {**self._program(pv).parameters_on(day), **state.data,
+                   CHANNEL_VARIABLE: state.channel, APPLICATION_DATE_VARIABLE: day}
         values, errors = check_submission(step, state.channel, form, validator, data, state.data,
                                           env, pv.definition.rules, pv.definition.derived, quick)
         if code is not None:  # declining: what is not filled in is not missing
