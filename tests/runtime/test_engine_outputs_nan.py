@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 
 from productkit import ir
-from productkit.runtime import Handlers, StepCall
+from productkit.runtime import Handlers
 
 from .buildfixture import definition, service
 from .conftest import MakeEngine

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from productkit import ir
 from productkit.runtime import Engine, Handlers, MemoryStore, StepCall
 from productkit.runtime._state import AppState, RecentStates
+from productkit.runtime.status import Status
 
 from .buildfixture import definition, service, user
 from .conftest import FakeClock, MakeEngine
@@ -79,7 +80,7 @@ def test_the_state_read_back_is_the_state_decoded(make_engine: MakeEngine, clock
                                                    answer: dict[str, Any]) -> None:
     runs = []
     for size in (4096, 0):  # size 0: nothing kept, every read decodes the row
-        store, calls = _Checking(), []
+        store, calls = _Checking(), list[StepCall]()
         engine = make_engine([_product()], _handlers(answer, calls), store)
         engine._recent = RecentStates(size)
         store.engine = engine
@@ -97,18 +98,17 @@ def _plain(value: object) -> object:
         return {**{k: getattr(value, k) for k in ("step_id", "kind", "status", "at", "inputs", "outputs",
                                                    "detail")},
                 "attempts": [(a.number, a.started, a.finished, a.result, a.error)
-                             for a in value.attempts]}  # type: ignore[attr-defined]
+                             for a in value.attempts]}
     if hasattr(value, "id") and hasattr(value, "data"):
         return {**{k: getattr(value, k) for k in ("status", "outcome", "reason", "pending", "due")},
-                "data": dict(value.data)}  # type: ignore[attr-defined]
+                "data": dict(value.data)}
     return value
 
 
 def test_a_row_written_by_someone_else_is_decoded() -> None:
     recent = RecentStates()
-    state = AppState("A", "p", "1.0.0", "sha", "web", __import__("productkit.runtime.status", fromlist=["Status"]).Status.RUNNING,
-                     dt.datetime(2026, 1, 1, tzinfo=dt.UTC), dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
-                     data={"x": Decimal("1.50")})
+    at = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    state = AppState("A", "p", "1.0.0", "sha", "web", Status.RUNNING, at, at, data={"x": Decimal("1.50")})
     row = state.to_row()
     recent.put(row.state, state)
     assert recent.get(row) == state and recent.get(row) is not state
