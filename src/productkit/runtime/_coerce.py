@@ -96,6 +96,8 @@ def _finite(value: float | Decimal) -> bool:
 
 def text_problem(text: str) -> str | None:
     """Why ``text`` cannot be stored (a lone surrogate is not Unicode text), or None."""
+    if text.isascii():  # most text: no surrogate can be in it
+        return None
     try:
         text.encode("utf-8")
     except UnicodeEncodeError as exc:
