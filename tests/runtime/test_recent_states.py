@@ -110,8 +110,11 @@ def test_a_row_written_by_someone_else_is_decoded() -> None:
     at = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
     state = AppState("A", "p", "1.0.0", "sha", "web", Status.RUNNING, at, at, data={"x": Decimal("1.50")})
     row = state.to_row()
-    recent.put(row.state, state)
-    assert recent.get(row) == state and recent.get(row) is not state
+    recent.put(row.state, state, row.revision)
+    assert recent.get(row) is state
+    later = row.__class__(**{**{f: getattr(row, f) for f in row.__dataclass_fields__}, "revision": 5})
+    again = recent.get(later)
+    assert again == state and again is not state and (again.revision, state.revision) == (5, 0)
     other = row.__class__(**{**{f: getattr(row, f) for f in row.__dataclass_fields__},
                              "state": row.state.replace("1.50", "2.50")})
     assert recent.get(other) is None

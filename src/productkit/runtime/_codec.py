@@ -71,8 +71,20 @@ def _orjson_default(value: object) -> object:
 
 def tagged(moment: dt.datetime) -> object:
     """A datetime as :func:`encode` writes it, made before the encoding: rows written at every
-    step carry a few, and orjson calls back into Python for each one it meets."""
-    return {"$datetime": moment.isoformat()} if type(moment) is dt.datetime else moment
+    step carry a few, and orjson calls back into Python for each one it meets. The last one made
+    is kept: the records of one decision share its time (the tag is only read)."""
+    global _last_tag
+    last = _last_tag
+    if last[0] is moment:
+        return last[1]
+    if type(moment) is not dt.datetime:
+        return moment
+    tag = {"$datetime": moment.isoformat()}
+    _last_tag = (moment, tag)
+    return tag
+
+
+_last_tag: tuple[object, object] = (None, None)
 
 
 def _decimal_text(value: Decimal) -> str:

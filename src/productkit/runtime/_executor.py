@@ -126,7 +126,7 @@ class Executor:
             raise
         self.revision += 1
         if recent is not None:
-            recent.put(rows.app.state, state)
+            recent.put(rows.app.state, state, self.revision)
 
     def _call(self, command: CallHandler) -> Event:
         call = command.call

@@ -119,8 +119,9 @@ class RecentStates:
         self._size = size
         self._lock = threading.Lock()
 
-    def put(self, text: str, state: AppState) -> None:
-        """``state`` was committed as ``text``; the caller changes it no more."""
+    def put(self, text: str, state: AppState, revision: int) -> None:
+        """``state`` was committed as ``text`` at ``revision``; nobody changes it any more."""
+        state.revision = revision
         with self._lock:
             self._states.pop(state.id, None)
             self._states[state.id] = (text, state)
@@ -128,12 +129,15 @@ class RecentStates:
                 del self._states[next(iter(self._states))]
 
     def get(self, row: AppRow) -> AppState | None:
-        """A copy of the state ``row`` was committed with, or None when this engine did not."""
+        """The state ``row`` was committed with, or None when this engine did not commit it.
+        It is shared: the engine only reads it (the core decides on a copy)."""
         hit = self._states.get(row.id)
         if hit is None or (hit[0] is not row.state and hit[0] != row.state):
             return None
-        state = hit[1].copy()
-        state.revision = row.revision
+        state = hit[1]
+        if state.revision != row.revision:  # the same text written again later
+            state = state.copy()
+            state.revision = row.revision
         return state
 
     def forget(self, app_id: str) -> None:
@@ -153,13 +157,20 @@ def attempt_of(row: Sequence[Any]) -> Attempt:
 def step_row(app_id: str, rec: StepRecord) -> StepRow:
     attempts = [[a.number, tagged(a.started), tagged(a.finished), a.seconds, a.result, a.error]
                 for a in rec.attempts]  # attempt_row's, with the times written up front
-    body = {"at": tagged(rec.at), "inputs": dict(rec.inputs), "outputs": dict(rec.outputs),
-            "detail": rec.detail, "attempts": attempts}
+    inputs, outputs = _plain_dict(rec.inputs), _plain_dict(rec.outputs)
+    body = {"at": tagged(rec.at), "inputs": inputs, "outputs": outputs, "detail": rec.detail,
+            "attempts": attempts}
     # The time is a datetime and the detail text: the floats can only be in the other three.
-    nulls = (rec.detail is None) + sum(a.error is None for a in rec.attempts) \
-        + _nones(rec.inputs) + _nones(rec.outputs)
-    text = encode(body, (body["inputs"], body["outputs"], attempts), nulls)
+    nulls = (rec.detail is None) + _nones(inputs) + _nones(outputs)
+    if attempts:
+        nulls += len([a for a in rec.attempts if a.error is None])
+    text = encode(body, (inputs, outputs, attempts), nulls)
     return StepRow(app_id, rec.step_id, rec.kind, rec.status, text)
+
+
+def _plain_dict(values: Mapping[str, object]) -> dict[str, object]:
+    """``values`` as a dict orjson writes (a record's are dicts already)."""
+    return values if type(values) is dict else dict(values)
 
 
 def step_record(row: StepRow) -> StepRecord:
@@ -177,6 +188,8 @@ def audit_row(app_id: str, event: AuditEvent) -> AuditRow:
 
 def _nones(values: Mapping[str, object]) -> int:
     """How many of ``values`` are None (each is written as one ``null``)."""
+    if not values:
+        return 0
     return len([v for v in values.values() if v is None])  # "is": == would ask each value
 
 
