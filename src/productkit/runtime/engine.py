@@ -168,9 +168,9 @@ class Engine:
     def _admitted(self, pv: ProductVersion, channel: str, context: Mapping[str, object],
                   now: dt.datetime | None = None) -> dict[str, object]:
         """The start data, once the handlers, the context and the eligibility rules allow it."""
-        missing = sorted(h for h in self._needed(pv, channel) if h not in self.handlers)
+        missing = [h for h in self._needed(pv, channel) if h not in self.handlers]
         if missing:
-            raise NotReady(pv.key, missing)
+            raise NotReady(pv.key, sorted(missing))
         data = self._context(pv, channel, context)
         day = business_date(now or self.clock(), pv.definition.utc_offset)
         failed = self.catalog.failing_rules(pv, channel, data, day)
