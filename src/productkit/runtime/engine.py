@@ -61,7 +61,9 @@ from .views import (
 __all__ = ["Engine"]
 
 log = logging.getLogger("productkit.runtime")
-_STRIPES = 64
+# Locks for applications, by hash: a call holds its application's lock while it runs and while
+# its step is made durable, so with few stripes unrelated applications wait for each other's sync.
+_STRIPES = 1024
 
 
 class _LocalClock:
