@@ -13,7 +13,10 @@ transaction was committed), which needs concurrent callers to batch anything.
 
 The handlers answer at once in the process, so they are registered ``inline`` (called on the
 caller's thread, as a channel service registers such handlers); SpiffWorkflow's handlers are
-plain calls too.
+plain calls too. An inline handler is a local call whose result is committed with the next
+durable write, so an application here is three transactions (its start with the first screen,
+each submission with the handler steps up to the next screen or the end), where handlers on
+worker threads would make it nine (one more before each handler is called).
 """
 
 from __future__ import annotations

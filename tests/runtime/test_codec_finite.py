@@ -47,3 +47,15 @@ def test_none_is_still_written_as_null(value: object) -> None:
 def test_these_are_refused_not_written_as_null(value: object) -> None:
     with pytest.raises(ValueError):
         _codec.encode(value)
+
+
+@settings(max_examples=200, deadline=None)
+@given(_nest(_finite), st.integers(min_value=0, max_value=3))
+def test_counted_nulls_never_let_a_nan_through(value: object, extra: int) -> None:
+    """``nulls`` only spares the search when every null is a None counted: a NaN beside Nones
+    (counted exactly, or under-counted) is still refused."""
+    nones = _codec.encode(value).count("null")
+    poisoned = {"v": value, "n": float("nan"), "k": [None] * extra}
+    with pytest.raises(ValueError, match=r"finite|JSON compliant"):
+        _codec.encode(poisoned, None, nones + extra)
+    assert _codec.encode({"v": value, "k": [None] * extra}, None, nones + extra).count("null") >= extra

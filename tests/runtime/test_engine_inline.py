@@ -8,8 +8,10 @@ import threading
 import time
 from collections.abc import Mapping
 
+import pytest
+
 from productkit import ir
-from productkit.runtime import Handlers, StepCall
+from productkit.runtime import Commit, Handlers, MemoryStore, StepCall
 
 from .buildfixture import definition, service
 from .conftest import MakeEngine
@@ -80,3 +82,89 @@ def test_registering_again_without_inline_clears_it() -> None:
     assert handlers.inline("h")
     handlers.add("h", lambda call: None, replace=True)
     assert not handlers.inline("h") and not handlers.inline("unknown")
+
+
+def test_an_inline_handler_cannot_be_timed_out_it_holds_its_caller(
+        make_engine: MakeEngine, caplog: pytest.LogCaptureFixture) -> None:
+    """The documented limit: a hung inline call is not given up at the step's timeout (the caller's
+    thread runs it); once it answers, the late answer is a timeout, retried, and logged."""
+    release, entered = threading.Event(), threading.Event()
+    handlers = Handlers()
+
+    def one(call: StepCall) -> Mapping[str, object]:
+        if call.attempt == 1:
+            entered.set()
+            release.wait(10)
+        return {"code": f"c{call.attempt}"}
+
+    handlers.add("h.one", one, inline=True)
+    handlers.add("h.two", lambda call: None, inline=True)
+    engine = make_engine([_product(timeout="PT0.05S", attempts=2)], handlers)
+    done: list[str] = []
+    caller = threading.Thread(target=lambda: done.append(engine.start("p.inline", "web", {}).id))
+    caller.start()
+    assert entered.wait(5)
+    caller.join(0.3)  # six times the step's timeout: still held by the hung call
+    assert caller.is_alive() and done == []
+    release.set()
+    caller.join(5)
+    [app_id] = done
+    [record] = [r for r in engine.steps(app_id) if r.step_id == "one"]
+    assert [a.result for a in record.attempts] == ["timeout", "ok"]
+    assert engine.get(app_id).outcome == "completed"
+    assert "inline handler 'h.one'" in caplog.text and "cannot be timed out" in caplog.text
+
+
+def test_a_plain_handler_that_hangs_is_given_up_at_the_timeout(make_engine: MakeEngine) -> None:
+    release = threading.Event()
+    handlers = Handlers()
+
+    def one(call: StepCall) -> Mapping[str, object]:
+        if call.attempt == 1:
+            release.wait(10)
+        return {"code": f"c{call.attempt}"}
+
+    handlers.add("h.one", one)
+    handlers.add("h.two", lambda call: None)
+    engine = make_engine([_product(timeout="PT0.2S", attempts=2)], handlers)
+    started = time.perf_counter()
+    app = engine.start("p.inline", "web", {})
+    release.set()
+    assert time.perf_counter() - started < 5
+    [record] = [r for r in engine.steps(app.id) if r.step_id == "one"]
+    assert [a.result for a in record.attempts] == ["timeout", "ok"]
+
+
+class _CountingStore(MemoryStore):
+    def __init__(self) -> None:
+        super().__init__()
+        self.commits: list[list[str]] = []
+
+    def commit(self, commit: Commit) -> None:
+        super().commit(commit)
+        self.commits.append([s.step_id for s in commit.steps])
+
+
+@pytest.mark.parametrize(("inline", "commits", "seen_by_two"), [
+    ({"h.one": True, "h.two": True}, [["one", "two"]], None),
+    ({"h.one": True, "h.two": False}, [["one"], ["two"]], ["one"]),
+    ({"h.one": False, "h.two": False}, [[], ["one"], ["two"]], ["one"]),
+])
+def test_inline_calls_are_committed_with_the_next_durable_write(
+        make_engine: MakeEngine, inline: dict[str, bool], commits: list[list[str]],
+        seen_by_two: list[str] | None) -> None:
+    """A local call is made without committing first; a worker call only once all before it is
+    committed; either way the caller gets its answer only once everything is committed."""
+    store, seen = _CountingStore(), {}
+
+    def two(call: StepCall) -> None:
+        row = store.get(call.application_id)
+        seen["two"] = None if row is None else [s.step_id for s in store.steps(call.application_id)]
+
+    handlers = Handlers()
+    handlers.add("h.one", lambda call: {"code": "c"}, inline=inline["h.one"])
+    handlers.add("h.two", two, inline=inline["h.two"])
+    engine = make_engine([_product()], handlers, store)
+    app = engine.start("p.inline", "web", {})
+    assert store.commits == commits and seen["two"] == seen_by_two
+    assert engine.get(app.id) == app and app.outcome == "completed"

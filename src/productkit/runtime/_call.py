@@ -7,6 +7,7 @@ import asyncio
 import contextvars
 import datetime as dt
 import inspect
+import logging
 import queue
 import threading
 import time
@@ -22,6 +23,7 @@ from .views import Attempt
 __all__ = ["HandlerTimeout", "Workers", "attempt"]
 
 Clock = Callable[[], dt.datetime]
+log = logging.getLogger("productkit.runtime")
 
 
 class HandlerTimeout(Exception):
@@ -34,14 +36,14 @@ def attempt(fn: Handler, call: StepCall, timeout: float | None, clock: Clock,
 
     A business error is reported with its code, a timeout or any other exception as a failed
     attempt; retrying is the core's decision, waiting between attempts the executor's.
-    ``inline``: a plain ``fn`` is called on this thread and its answer, if later than
-    ``timeout``, counts as a timeout."""
+    ``inline``: a plain ``fn`` is called on this thread, where it cannot be timed out; its
+    answer, if later than ``timeout``, counts as a timeout (and is logged)."""
     started, t0 = clock(), time.perf_counter()
     outputs: Mapping[str, object] = {}
     code = message = error = None
     result = AttemptResult.OK
     try:
-        if inline and timeout is not None and not inspect.iscoroutinefunction(fn):
+        if inline and timeout is not None:  # an async fn's coroutine is awaited with what is left
             outputs = _outputs(_inline(fn, call, timeout, t0))
         else:
             outputs = _outputs(_once(fn, call, timeout, workers))
@@ -59,7 +61,7 @@ def attempt(fn: Handler, call: StepCall, timeout: float | None, clock: Clock,
 def _outputs(value: object) -> Mapping[str, object]:
     if value is None:
         return {}
-    if not isinstance(value, Mapping):
+    if type(value) is not dict and not isinstance(value, Mapping):
         raise TypeError(f"the handler returned {type(value).__name__}, expected a mapping or None")
     return value
 
@@ -67,9 +69,13 @@ def _outputs(value: object) -> Mapping[str, object]:
 def _inline(fn: Handler, call: StepCall, timeout: float, t0: float) -> HandlerResult:
     """``fn(call)`` on this thread; HandlerTimeout when it answered after ``timeout``."""
     value = fn(call)
-    if inspect.isawaitable(value):
+    if type(value) is not dict and inspect.isawaitable(value):  # a dict, the common answer, is not
         return _await(value, max(0.0, timeout - (time.perf_counter() - t0)))
-    if time.perf_counter() - t0 > timeout:
+    took = time.perf_counter() - t0
+    if took > timeout:  # it cannot be given up while it runs (the module's docstring): say so
+        log.warning("inline handler %r for step %s of application %s answered after %.3f s, past "
+                    "its timeout of %s s; an inline handler cannot be timed out", call.handler,
+                    call.step_id, call.application_id, took, timeout)
         raise HandlerTimeout()
     return value
 

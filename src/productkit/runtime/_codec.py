@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 
-__all__ = ["TAGS", "decode", "encode", "from_micros", "micros"]
+__all__ = ["TAGS", "decode", "encode", "from_micros", "micros", "tagged"]
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
@@ -69,22 +69,46 @@ def _orjson_default(value: object) -> object:
     return _default(value)
 
 
+def tagged(moment: dt.datetime) -> object:
+    """A datetime as :func:`encode` writes it, made before the encoding: rows written at every
+    step carry a few, and orjson calls back into Python for each one it meets. The last one made
+    is kept: the records of one decision share its time (the tag is only read)."""
+    global _last_tag
+    last = _last_tag
+    if last[0] is moment:
+        return last[1]
+    if type(moment) is not dt.datetime:
+        return moment
+    tag = {"$datetime": moment.isoformat()}
+    _last_tag = (moment, tag)
+    return tag
+
+
+_last_tag: tuple[object, object] = (None, None)
+
+
 def _decimal_text(value: Decimal) -> str:
     if not value.is_finite():
         raise ValueError(f"cannot store the number {value}: not finite")
     return str(value)
 
 
-def encode(value: object) -> str:
-    """``value`` as JSON text; ValueError for NaN or an infinity, TypeError for what is no data."""
+def encode(value: object, floats: tuple[object, ...] | None = None, nulls: int = 0) -> str:
+    """``value`` as JSON text; ValueError for NaN or an infinity, TypeError for what is no data.
+
+    ``floats``: the parts of ``value`` that may hold a float, when the caller knows the rest
+    holds none (its types say so); only they are searched for a NaN or an infinity. ``nulls``:
+    how many Nones ``value`` holds for certain. Each None is written as one ``null``, so text
+    with no more of them than that has no float written as null and is not searched at all
+    (text or keys that spell "null" only make it search)."""
     try:
         out = orjson.dumps(value, default=_orjson_default, option=_OPTIONS)
     except (orjson.JSONEncodeError, TypeError) as exc:
         if isinstance(exc.__cause__, ValueError):  # a Decimal NaN or infinity, from the default
             raise exc.__cause__ from None
         return _json_encode(value)  # what orjson cannot write, or the same TypeError again
-    if b"null" in out:  # orjson writes a float NaN or infinity as null: tell them from None
-        _finite(value)
+    if b"null" in out and out.count(b"null") > nulls:  # orjson writes NaN as null: tell it from None
+        _finite(value if floats is None else floats)
     return out.decode("utf-8")
 
 

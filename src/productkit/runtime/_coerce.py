@@ -23,6 +23,7 @@ MAX_DEPTH = 32  # nesting of a payload: far deeper than any form, far below the 
 _MAX_INT_BITS = 13_000  # about 3,900 digits: writable (Python's limit is 4,300), far above any amount
 _MAX_EXPONENT = 1_000  # decimal exponents beyond this are no amount either
 _PLAIN = (str, bool, int, float, Decimal, dt.date, type(None))
+_EXACT = frozenset({str, bool, int, float, Decimal, dt.date, dt.datetime, type(None)})  # no Mapping
 
 
 def coerced(fd: FieldDef | None, raw: object) -> object:
@@ -56,7 +57,9 @@ def storable(value: object, depth: int = 0) -> None:
     dates, and lists and text-keyed mappings of those."""
     if depth > MAX_DEPTH:
         raise Problem("type", f"nested more than {MAX_DEPTH} levels deep")
-    if isinstance(value, Mapping):
+    if type(value) in _EXACT:  # the common case, before the (slower) test for any Mapping
+        _scalar(value)
+    elif isinstance(value, Mapping):
         _mapping(value, depth)
     elif isinstance(value, list | tuple):
         for item in value:
@@ -96,6 +99,8 @@ def _finite(value: float | Decimal) -> bool:
 
 def text_problem(text: str) -> str | None:
     """Why ``text`` cannot be stored (a lone surrogate is not Unicode text), or None."""
+    if text.isascii():  # most text: no surrogate can be in it
+        return None
     try:
         text.encode("utf-8")
     except UnicodeEncodeError as exc:
@@ -112,7 +117,8 @@ def payload_problem(payload: object) -> str | None:
         node, depth = stack.pop()
         if depth > MAX_DEPTH:
             return f"nested more than {MAX_DEPTH} levels deep"
-        stack += [(v, depth + 1) for v in node.values() if isinstance(v, Mapping)]
+        stack += [(v, depth + 1) for v in node.values()
+                  if type(v) not in _EXACT and isinstance(v, Mapping)]
     return None
 
 

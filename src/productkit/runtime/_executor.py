@@ -9,8 +9,16 @@ A ``Save`` is committed when something outside the process is next done (a handl
 backoff waited) and when the run returns to the caller, so Saves that follow one another with
 nothing done in between (an application started and paused at its first screen; a last step
 and the end) are one transaction: the later state with the rows of both. Nothing is called
-before what led to it is committed, and nothing is returned before it is committed. Timers of waits and staff steps need
-nothing here: the committed row's due time is the timer, ``Engine.tick()`` fires it.
+before what led to it is committed, and nothing is returned before it is committed. Timers of
+waits and staff steps need nothing here: the committed row's due time is the timer,
+``Engine.tick()`` fires it.
+
+An ``inline`` handler is a local call (a workflow engine's local activity): it runs in this
+process on the caller's thread, so it is called without committing first, and its result is
+committed with the next durable write (before another handler is called, a backoff is waited, or
+the run returns). A crash before that write loses the call's result with everything since the
+last commit: nothing of it was acknowledged, and continuing from the last commit calls it again
+with the same idempotency key, as a crash during any attempt does.
 """
 
 from __future__ import annotations
@@ -32,7 +40,7 @@ from ._protocol import (
     TimerFired,
     TimerKind,
 )
-from ._state import AppState, audit_row, step_row
+from ._state import AppState, RecentStates, audit_row, step_row
 from .core import decide
 from .errors import HandlerMissing
 from .handlers import Handlers
@@ -50,6 +58,7 @@ class Ctx:
     clock: Callable[[], dt.datetime]
     sleep: Callable[[float], None]
     workers: Workers | None = None
+    recent: RecentStates | None = None  # told each state committed
 
 
 class Executor:
@@ -89,7 +98,8 @@ class Executor:
         elif kind is Save:
             self._saved = (command.state, len(self._steps), len(self._audit))  # type: ignore[union-attr]
         elif kind is CallHandler:
-            self._flush()  # a handler is called only once what led to the call is committed
+            if not self.ctx.handlers.inline(command.call.handler):  # type: ignore[union-attr]
+                self._flush()  # a handler is called only once what led to the call is committed
             return self._call(command)  # type: ignore[arg-type]
         elif isinstance(command, StartTimer) and command.kind == TimerKind.RETRY:
             self._flush()  # the due retry is stored before the backoff
@@ -107,8 +117,16 @@ class Executor:
         rows = Commit(state.to_row(), self.revision, tuple(self._steps[:steps]),
                       tuple(self._audit[:audit]))
         self._steps, self._audit = self._steps[steps:], self._audit[audit:]
-        self.ctx.store.commit(rows)
+        recent = self.ctx.recent
+        try:
+            self.ctx.store.commit(rows)
+        except BaseException:
+            if recent is not None:  # the row may hold anything now: read it back from the store
+                recent.forget(state.id)
+            raise
         self.revision += 1
+        if recent is not None:
+            recent.put(rows.app.state, state, self.revision)
 
     def _call(self, command: CallHandler) -> Event:
         call = command.call

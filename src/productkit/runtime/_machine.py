@@ -15,10 +15,10 @@ from ..ir import (
     Label,
     Step,
 )
-from ._coerce import coerced
+from ._coerce import coerced, storable
 from ._durations import add
 from ._expr import holds
-from ._flow import frontier, precedes, walk
+from ._flow import precedes, walk
 from ._protocol import (
     AwaitInput,
     CallHandler,
@@ -164,7 +164,7 @@ class Machine:
 
     def _progress(self) -> bool:
         st = self.state
-        front = frontier(self.defn.flow, st.finished)
+        front = self.program.frontier(st.finished)
         if not front:
             self._end(Outcome.COMPLETED, None, None)
             return True
@@ -318,6 +318,8 @@ class Machine:
             return
         else:
             out = _Result(AttemptResult.ERROR, message=self._failure(step, attempt))
+        if len(call["attempts"]) == 1:  # the first attempt: the one just answered, as it is
+            out.attempts = (attempt,)
         self._finish_call(step, ev.compensating, out)
         self.advance()
 
@@ -342,7 +344,8 @@ class Machine:
 
     def _finish_call(self, step: Step, compensating: bool, out: _Result) -> None:
         call = self.state.calls.pop(call_key(step.id, compensating))
-        out.attempts = tuple(attempt_of(a) for a in call["attempts"])
+        if not out.attempts:
+            out.attempts = tuple(attempt_of(a) for a in call["attempts"])
         if compensating:
             self._compensated(step, out)
         else:
@@ -411,7 +414,19 @@ class Machine:
                     raise Problem("missing", f"'{cpath}' was not returned")
                 continue
             written[dpath] = coerced(fd, value)
+        if step.compensation is not None:  # the whole answer is kept for the compensation
+            self._kept(step, raw)
         return written
+
+    @staticmethod
+    def _kept(step: Step, raw: Mapping[str, object]) -> None:
+        """Problem when an output the step does not declare cannot be stored."""
+        for key, value in raw.items():
+            if key not in step.outputs and key not in step.outputs.values():
+                try:
+                    storable(value)
+                except Problem as exc:
+                    raise Problem(exc.code, f"'{key}': {exc.message}") from None
 
     def _business(self, step: Step, out: _Result, inputs: Mapping[str, object]) -> None:
         code = out.code or ""

@@ -10,7 +10,7 @@ from enum import StrEnum
 
 from ..ir import Retry, Step, WorkflowDefinition
 from ._durations import seconds
-from ._flow import Position, positions
+from ._flow import Position, frontier, positions
 from ._state import AppState
 from ._values import param_value
 from .errors import InvalidState
@@ -200,6 +200,7 @@ class Program:
     order: Mapping[str, int] = field(default_factory=dict)
     scheduled: tuple[str, ...] = ()
     _by_day: dict[dt.date, Mapping[str, object]] = field(default_factory=dict, compare=False)
+    _fronts: dict[tuple[str, ...], list[str]] = field(default_factory=dict, compare=False)
     _zone: list[dt.tzinfo] = field(default_factory=list, compare=False)
 
     @classmethod
@@ -223,6 +224,17 @@ class Program:
             values = self._by_day[day] = {**self.parameters, **dated}
         return values
 
+    def frontier(self, finished: Mapping[str, object]) -> list[str]:
+        """:func:`frontier` of the flow (a new list), remembered by the steps finished so far in
+        the order they finished (one entry per way through the flow, at most _FRONTS)."""
+        key = tuple(finished)
+        front = self._fronts.get(key)
+        if front is None:
+            front = frontier(self.definition.flow, finished)
+            if len(self._fronts) < _FRONTS:
+                self._fronts[key] = front
+        return list(front)
+
     def business_date(self, at: dt.datetime) -> dt.date:
         """:func:`productkit.ir.business_date` of ``at`` on the definition's clock, with the
         clock's zone read from its offset once."""
@@ -234,6 +246,9 @@ class Program:
         """The step's retry policy (worked out once per definition)."""
         policy = self.policies.get(step.id)
         return policy if policy is not None else Policy.of(step)
+
+
+_FRONTS = 4096  # frontiers a Program remembers; past that it works them out each time
 
 
 def _zone(utc_offset: str) -> dt.tzinfo:

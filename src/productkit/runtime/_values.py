@@ -5,6 +5,7 @@ type accepts is its :class:`productkit.types.ValueType`'s business."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
@@ -16,19 +17,21 @@ from ..types import DECIMAL_TYPES, FieldProblem, Money, get, schema_types
 __all__ = ["DECIMAL_TYPES", "Problem", "check", "coerce", "param_value", "wire"]
 
 Problem = FieldProblem  # a value that does not fit its declaration; ``code`` is the FieldError code
+# The type of a name, looked up once per name (``get`` builds a new list type each time).
+_kind = functools.lru_cache(maxsize=1024)(get)
 
 
 def param_value(p: ParamValue, on: dt.date | None = None) -> object:
     """A resolved parameter as a Python value: Decimal for decimal, percent and money amounts;
     for an application started ``on`` a day, the value of the dated window it falls in."""
-    kind = get(p.type)
+    kind = _kind(p.type)
     value = p.value_on(on.isoformat() if on is not None else None)
     return value if kind is None or value is None else kind.from_ir(value)
 
 
 def coerce(fd: FieldDef, raw: object) -> object:
     """``raw`` as a value of ``fd.type``; Problem("type") when it cannot be read as one."""
-    kind = get(fd.type)
+    kind = _kind(fd.type)
     try:
         return raw if kind is None else kind.coerce(fd, raw)
     except Problem:
@@ -39,7 +42,7 @@ def coerce(fd: FieldDef, raw: object) -> object:
 
 def check(fd: FieldDef, value: object) -> list[Problem]:
     """The exact checks of a coerced value against its declaration's bounds."""
-    kind = get(fd.type)
+    kind = _kind(fd.type)
     try:
         problems: list[Problem] = kind.check(fd, value) if kind is not None else []
     except (ValueError, ArithmeticError):  # too large to compare with its bounds or step exactly

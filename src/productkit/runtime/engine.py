@@ -14,12 +14,12 @@ import uuid
 from collections.abc import Callable, Collection, Iterator, Mapping
 from types import MappingProxyType
 
-from ..ir import APPLICATION_DATE_VARIABLE, CHANNEL_VARIABLE, Label, Step, business_date
+from ..ir import APPLICATION_DATE_VARIABLE, CHANNEL_VARIABLE, FieldDef, Label, Step, business_date
 from ._call import Workers
 from ._codec import micros
 from ._coerce import payload_problem, text_problem
 from ._executor import Ctx, Executor
-from ._state import AppState, audit_event, step_record
+from ._state import AppState, RecentStates, audit_event, step_record
 from ._submit import check_submission, coerce_all
 from .catalog import Catalog, flatten, form_of
 from .core import (
@@ -61,7 +61,9 @@ from .views import (
 __all__ = ["Engine"]
 
 log = logging.getLogger("productkit.runtime")
-_STRIPES = 64
+# Locks for applications, by hash: a call holds its application's lock while it runs and while
+# its step is made durable, so with few stripes unrelated applications wait for each other's sync.
+_STRIPES = 1024
 
 
 class _LocalClock:
@@ -104,6 +106,8 @@ class Engine:
         self._locks = [threading.RLock() for _ in range(_STRIPES)]
         self._programs: dict[str, Program] = {}
         self._handler_names: dict[tuple[str, str], frozenset[str]] = {}
+        self._recent = RecentStates()
+        self._declared: dict[tuple[str, str], dict[str, FieldDef]] = {}
 
     def _program(self, pv: ProductVersion) -> Program:
         program = self._programs.get(pv.digest)
@@ -112,7 +116,7 @@ class Engine:
         return program
 
     def _executor(self, pv: ProductVersion, state: AppState) -> Executor:
-        ctx = Ctx(self.handlers, self.store, self.clock, self._sleep, self._workers)
+        ctx = Ctx(self.handlers, self.store, self.clock, self._sleep, self._workers, self._recent)
         return Executor(ctx, pv.key, self._program(pv), state)
 
     def _needed(self, pv: ProductVersion, channel: str) -> frozenset[str]:
@@ -166,9 +170,9 @@ class Engine:
     def _admitted(self, pv: ProductVersion, channel: str, context: Mapping[str, object],
                   now: dt.datetime | None = None) -> dict[str, object]:
         """The start data, once the handlers, the context and the eligibility rules allow it."""
-        missing = sorted(h for h in self._needed(pv, channel) if h not in self.handlers)
+        missing = [h for h in self._needed(pv, channel) if h not in self.handlers]
         if missing:
-            raise NotReady(pv.key, missing)
+            raise NotReady(pv.key, sorted(missing))
         data = self._context(pv, channel, context)
         day = business_date(now or self.clock(), pv.definition.utc_offset)
         failed = self.catalog.failing_rules(pv, channel, data, day)
@@ -178,7 +182,11 @@ class Engine:
 
     def _context(self, pv: ProductVersion, channel: str, context: Mapping[str, object]) -> dict[str, object]:
         # A context entry that names its channels is supplied there only: elsewhere it is absent.
-        declared = {p: f for p, f in pv.definition.context.items() if f.channels is None or channel in f.channels}
+        key = (pv.digest, channel)
+        declared = self._declared.get(key)
+        if declared is None:  # worked out once per definition and channel
+            declared = self._declared[key] = {p: f for p, f in pv.definition.context.items()
+                                              if f.channels is None or channel in f.channels}
         problem = payload_problem(context)
         if problem is not None:
             raise InvalidContext([FieldError("", "type", problem)])
@@ -220,9 +228,11 @@ class Engine:
         form = form_of(pv, step, state.channel)
         validator = self.catalog.validator(pv, form) if form is not None else None
         quick = self.catalog.quick_check(pv, form) if form is not None else None
-        day = self._program(pv).business_date(state.created)
-        env = {**self._program(pv).parameters_on(day), **state.data,
-               CHANNEL_VARIABLE: state.channel, APPLICATION_DATE_VARIABLE: day}
+        env: dict[str, object] = {}
+        if pv.definition.rules:  # only the rules read it
+            day = self._program(pv).business_date(state.created)
+            env = {**self._program(pv).parameters_on(day), **state.data,
+                   CHANNEL_VARIABLE: state.channel, APPLICATION_DATE_VARIABLE: day}
         values, errors = check_submission(step, state.channel, form, validator, data, state.data,
                                           env, pv.definition.rules, pv.definition.derived, quick)
         if code is not None:  # declining: what is not filled in is not missing
@@ -334,7 +344,7 @@ class Engine:
         if row is None:
             raise NotFound(f"no application {app_id!r}")
         try:
-            state = AppState.from_row(row)
+            state = self._recent.get(row) or AppState.from_row(row)
         except (ValueError, TypeError, KeyError, ArithmeticError) as exc:
             raise CorruptApplication(f"the stored state of application {app_id} cannot be read "
                                      f"({type(exc).__name__}: {exc})") from None

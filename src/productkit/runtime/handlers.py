@@ -14,8 +14,15 @@ technical failure (retried under the step's retry policy).
 A plain handler whose step has a timeout runs on a worker thread, so that a hung call is given
 up at the timeout. One registered with ``inline=True`` declares that it answers promptly in this
 process (no network, no lock held by others): the engine calls it on the caller's thread, which
-saves the thread hand-off, and an answer that came later than the timeout still counts as a
-timeout. Inline does not apply to ``async`` handlers.
+saves the thread hand-off. An inline handler cannot be timed out: Python cannot stop a thread,
+and the thread running it is the caller's, so there is nobody left to give up waiting. A call
+that never returns holds its caller (and its application) for good, as any function called on
+that thread would. The step's timeout is judged on the answer instead: one that came later
+counts as a timeout (retried like one) and is logged as a warning naming the handler. Register
+anything that may block (a network call, a lock held by others) without ``inline``, so that a
+hung call is given up at the timeout. An inline handler is a local call: its result is committed
+with the application's next durable write, so a crash before that write calls it again with the
+same idempotency key. Inline does not apply to ``async`` handlers.
 """
 
 from __future__ import annotations

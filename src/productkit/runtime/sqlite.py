@@ -12,8 +12,9 @@ caller only). Every caller returns only after the transaction holding its Commit
 (made durable, under FULL), so nothing is acknowledged before it is on disk; one thread alone
 still writes one transaction per Commit. A waiting caller sleeps on a lock of its own until its
 Commit is written or it is handed the lead: only one thread wakes per transaction to write, not
-every waiter in turn. Reads go through a second connection, so they never wait for a commit's
-sync.
+every waiter in turn. Reads go through connections of their own, so they never wait for a commit's
+sync; a read takes an idle reading connection (opening another when none is), so reads run
+side by side and hold no lock while they run.
 
 A KeyboardInterrupt (or SystemExit) while a transaction is written rolls it back and reaches the
 thread it was delivered to; the other callers of the batch get WriteInterrupted.
@@ -24,11 +25,12 @@ from __future__ import annotations
 import _thread
 import contextlib
 import os
+import queue
 import sqlite3
 import threading
 import time
 from collections.abc import Collection
-from typing import Literal
+from typing import Any, Literal
 
 from .errors import StaleApplication, WriteInterrupted
 from .status import PAUSED
@@ -107,8 +109,14 @@ class SQLiteStore:
         self._db.execute(f"PRAGMA synchronous={synchronous}")
         with self._lock:
             self._db.executescript(_SCHEMA)
+        # Reading connections, each used by one reader at a time: a read holds no lock while it
+        # runs, so one reader waiting for the GIL after its query never holds up the others.
+        self._timeout = timeout
         self._reader = self._connect(timeout)
-        self._read_lock = threading.Lock()
+        self._readers = [self._reader]
+        self._idle: queue.SimpleQueue[sqlite3.Connection] = queue.SimpleQueue()
+        self._idle.put(self._reader)
+        self._read_lock = threading.Lock()  # guards _readers, not the reads
 
     def _connect(self, timeout: float) -> sqlite3.Connection:
         return sqlite3.connect(self.path, timeout=timeout, isolation_level=None,
@@ -282,38 +290,45 @@ class SQLiteStore:
             raise StaleApplication(f"application {app.id} is no longer at revision {expected}")
 
     def get(self, app_id: str) -> AppRow | None:
-        with self._read_lock:
-            row = self._reader.execute(f"SELECT {_APP_COLUMNS} FROM applications WHERE id = ?",
-                                   (app_id,)).fetchone()
-        return AppRow(*row) if row is not None else None
+        rows = self._read(f"SELECT {_APP_COLUMNS} FROM applications WHERE id = ?", (app_id,))
+        return AppRow(*rows[0]) if rows else None
 
     def ids(self, statuses: Collection[str]) -> list[str]:
         marks = ", ".join("?" * len(statuses))
-        with self._read_lock:
-            rows = self._reader.execute(f"SELECT id FROM applications WHERE status IN ({marks}) "
-                                    "ORDER BY created_seq", tuple(statuses)).fetchall()
+        rows = self._read(f"SELECT id FROM applications WHERE status IN ({marks}) "
+                          "ORDER BY created_seq", tuple(statuses))
         return [r[0] for r in rows]
 
     def due(self, until: int) -> list[str]:
-        with self._read_lock:
-            rows = self._reader.execute(
-                "SELECT id FROM applications WHERE due_at IS NOT NULL AND due_at <= ? "
-                f"AND status IN ({_PAUSED}) ORDER BY due_at", (until,)).fetchall()
+        rows = self._read("SELECT id FROM applications WHERE due_at IS NOT NULL AND due_at <= ? "
+                          f"AND status IN ({_PAUSED}) ORDER BY due_at", (until,))
         return [r[0] for r in rows]
 
     def steps(self, app_id: str) -> list[StepRow]:
-        with self._read_lock:
-            rows = self._reader.execute("SELECT app_id, step_id, kind, status, body FROM steps "
-                                    "WHERE app_id = ? ORDER BY rowid", (app_id,)).fetchall()
+        rows = self._read("SELECT app_id, step_id, kind, status, body FROM steps "
+                          "WHERE app_id = ? ORDER BY rowid", (app_id,))
         return [StepRow(*r) for r in rows]
 
     def audit(self, app_id: str) -> list[AuditRow]:
-        with self._read_lock:
-            rows = self._reader.execute("SELECT app_id, seq, at, kind, step_id, body FROM audit "
-                                    "WHERE app_id = ? ORDER BY seq", (app_id,)).fetchall()
+        rows = self._read("SELECT app_id, seq, at, kind, step_id, body FROM audit "
+                          "WHERE app_id = ? ORDER BY seq", (app_id,))
         return [AuditRow(*r) for r in rows]
+
+    def _read(self, sql: str, params: tuple[object, ...]) -> list[tuple[Any, ...]]:
+        """The rows of one query, on an idle reading connection (a new one when none is idle)."""
+        try:
+            db = self._idle.get_nowait()
+        except queue.Empty:
+            db = self._connect(self._timeout)
+            with self._read_lock:
+                self._readers.append(db)
+        try:
+            return db.execute(sql, params).fetchall()
+        finally:
+            self._idle.put(db)
 
     def close(self) -> None:
         with self._lock, self._read_lock:
-            self._reader.close()
+            for reader in self._readers:
+                reader.close()
             self._db.close()
