@@ -216,6 +216,8 @@ def _runtime_section(rt: dict[str, Any]) -> list[str]:
     names = {"engine_memory": "embedded engine, in memory",
              "engine_sqlite_full": "embedded engine, SQLite (synchronous=FULL)",
              "engine_sqlite_normal": "embedded engine, SQLite (synchronous=NORMAL)",
+             "engine_sqlite_full_local": "embedded engine, SQLite (FULL), handlers as local calls "
+                                         "(committed with the next write: not the goal's one transaction per step)",
              "spiff_spec_parsed_once": "SpiffWorkflow 3.2 on the emitted BPMN (process parsed once)",
              "spiff_run_bpmn": "SpiffWorkflow 3.2 on the emitted BPMN (`run_bpmn`, parsed per application)",
              "temporal_one_worker": "Temporal (dev server, one `productkit worker` process, 50 in flight)"}

@@ -176,10 +176,12 @@ def _threaded_rate(run_one: Callable[[], object], n: int, warmup: int, threads: 
     return each * threads / elapsed
 
 
-def _engine_runner(runtime: Any, build: Path, store: Any) -> Callable[[], object]:
+def _engine_runner(runtime: Any, build: Path, store: Any, local: bool = False) -> Callable[[], object]:
+    """Applications one after the other; the handlers answer in the process, promptly (inline:
+    a commit before each call), or as local calls (``local``: committed with the next write)."""
     handlers = runtime.Handlers()
     for name, result in RESULTS.items():
-        handlers.add(name, lambda call, r=result: dict(r), inline=True)  # in-process, prompt
+        handlers.add(name, lambda call, r=result: dict(r), inline=True, local=local)
     engine = runtime.Engine(runtime.Catalog.load(build), handlers=handlers, store=store)
 
     def one() -> object:
@@ -261,10 +263,10 @@ def measure_runtime(repo: Path, work: Path, n: int = 300) -> dict[str, Any]:
     out: dict[str, Any] = {"steps": 10, "applications": n, "sqlite_threads": SQLITE_THREADS}
     out["engine_memory"] = _rate(_engine_runner(runtime, build, runtime.MemoryStore()), n, 20)
     with tempfile.TemporaryDirectory() as tmp:
-        for sync in ("FULL", "NORMAL"):
-            store = runtime.SQLiteStore(Path(tmp) / f"{sync}.db", synchronous=sync)
-            out[f"engine_sqlite_{sync.lower()}"] = _threaded_rate(_engine_runner(runtime, build, store),
-                                                                  n, 20, SQLITE_THREADS)
+        for sync, local in (("FULL", False), ("NORMAL", False), ("FULL", True)):
+            store = runtime.SQLiteStore(Path(tmp) / f"{sync}-{local}.db", synchronous=sync)
+            name = f"engine_sqlite_{sync.lower()}" + ("_local" if local else "")
+            out[name] = _threaded_rate(_engine_runner(runtime, build, store, local), n, 20, SQLITE_THREADS)
             store.close()
     if importlib.util.find_spec("SpiffWorkflow") is None or not (repo / "tests" / "bpmn_support.py").exists():
         out["spiff_skipped"] = "SpiffWorkflow or tests/bpmn_support.py is not available"

@@ -1,11 +1,12 @@
 """A channel service that is killed at random moments by test_crash.py.
 
-    python crash_worker.py BUILD STORE LEDGER COUNT [inline]
+    python crash_worker.py BUILD STORE LEDGER COUNT worker|inline|local
 
 It resumes what the previous (killed) run left, then drives applications app-000 ... to their
 end. Every handler applies its effect to LEDGER, an SQLite file standing for the core system:
-``calls`` logs each invocation, ``applied`` applies the effect once per idempotency key. With
-``inline`` the handlers are registered inline (local calls, committed with the next write).
+``calls`` logs each invocation, ``applied`` applies the effect once per idempotency key. The
+handlers run on worker threads, ``inline`` on the caller's thread, or as ``local`` calls
+(committed with the next durable write).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import time
 from productkit.runtime import Application, Catalog, Engine, SQLiteStore, StepCall
 
 
-def main(build: str, store: str, ledger_path: str, count: int, inline: bool = False) -> None:
+def main(build: str, store: str, ledger_path: str, count: int, mode: str = "worker") -> None:
     ledger = sqlite3.connect(ledger_path, isolation_level=None, timeout=30)
     ledger.execute("PRAGMA journal_mode=WAL")
     ledger.execute("CREATE TABLE IF NOT EXISTS calls (key TEXT NOT NULL)")
@@ -33,7 +34,7 @@ def main(build: str, store: str, ledger_path: str, count: int, inline: bool = Fa
     engine = Engine(Catalog.load(build), store=SQLiteStore(store))
     for need in engine.readiness("web").needs:
         if need.handler not in engine.handlers:
-            engine.handlers.add(need.handler, effect, inline=inline)
+            engine.handlers.add(need.handler, effect, inline=mode == "inline", local=mode == "local")
     print("ready", flush=True)
     engine.recover()
     for i in range(count):
@@ -54,4 +55,4 @@ def _step(engine: Engine, app: Application) -> Application:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5:] == ["inline"])
+    main(sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), *sys.argv[5:6])

@@ -57,19 +57,20 @@ def _run(args: list[str], kill_after: float | None) -> bool:
             proc.wait()
 
 
-# Inline handlers are local calls committed with the next durable write: a kill repeats at most
-# the calls since the last commit, the longest run of them between two pauses (s5, s6, s7, s8).
-REPEATS_PER_KILL = {False: 1, True: 4}
+# Plain and inline handlers are called once what led to them is committed: a kill repeats at most
+# the attempt in flight. Local calls are committed with the next durable write: a kill repeats
+# at most the calls since the last commit, the longest run of them between two pauses (s5-s8).
+REPEATS_PER_KILL = {"worker": 1, "inline": 1, "local": 4}
 
 
-@pytest.mark.parametrize("inline", [False, True], ids=["worker", "inline"])
+@pytest.mark.parametrize("mode", list(REPEATS_PER_KILL))
 def test_killed_at_random_points_resumes_without_losing_or_repeating(
-        make_build: MakeBuild, tmp_path: Path, inline: bool) -> None:
+        make_build: MakeBuild, tmp_path: Path, mode: str) -> None:
     seed = int(os.environ.get("PRODUCTKIT_CRASH_SEED", random.randrange(2**31)))
     rng = random.Random(seed)
     build = make_build([crash_product()])
     store, ledger = tmp_path / "apps.db", tmp_path / "ledger.db"
-    args = [str(build), str(store), str(ledger), str(APPS), *(["inline"] if inline else [])]
+    args = [str(build), str(store), str(ledger), str(APPS), mode]
     kills = sum(_run(args, rng.uniform(0.02, 0.35)) for _ in range(6))
     _run(args, None)
 
@@ -82,7 +83,7 @@ def test_killed_at_random_points_resumes_without_losing_or_repeating(
     # The idempotency key was stable across crashes: each effect is applied exactly once.
     assert applied == expected, context
     # Only a step in flight at a kill can be called again; committed steps never are.
-    assert len(calls) - len(expected) <= kills * REPEATS_PER_KILL[inline], context
+    assert len(calls) - len(expected) <= kills * REPEATS_PER_KILL[mode], context
 
     engine = Engine(Catalog.load(build), store=SQLiteStore(store))
     for i in range(APPS):

@@ -82,6 +82,10 @@ def test_registering_again_without_inline_clears_it() -> None:
     assert handlers.inline("h")
     handlers.add("h", lambda call: None, replace=True)
     assert not handlers.inline("h") and not handlers.inline("unknown")
+    handlers.add("h", lambda call: None, replace=True, local=True)  # a local call runs inline
+    assert handlers.inline("h") and handlers.local("h")
+    handlers.add("h", lambda call: None, replace=True, inline=True)
+    assert handlers.inline("h") and not handlers.local("h") and not handlers.local("unknown")
 
 
 def test_an_inline_handler_cannot_be_timed_out_it_holds_its_caller(
@@ -145,16 +149,18 @@ class _CountingStore(MemoryStore):
         self.commits.append([s.step_id for s in commit.steps])
 
 
-@pytest.mark.parametrize(("inline", "commits", "seen_by_two"), [
-    ({"h.one": True, "h.two": True}, [["one", "two"]], None),
-    ({"h.one": True, "h.two": False}, [["one"], ["two"]], ["one"]),
-    ({"h.one": False, "h.two": False}, [[], ["one"], ["two"]], ["one"]),
+@pytest.mark.parametrize(("modes", "commits", "seen_by_two"), [
+    ({"h.one": "local", "h.two": "local"}, [["one", "two"]], None),
+    ({"h.one": "local", "h.two": "worker"}, [["one"], ["two"]], ["one"]),
+    ({"h.one": "inline", "h.two": "inline"}, [[], ["one"], ["two"]], ["one"]),
+    ({"h.one": "worker", "h.two": "worker"}, [[], ["one"], ["two"]], ["one"]),
 ])
-def test_inline_calls_are_committed_with_the_next_durable_write(
-        make_engine: MakeEngine, inline: dict[str, bool], commits: list[list[str]],
+def test_only_local_calls_are_committed_with_the_next_durable_write(
+        make_engine: MakeEngine, modes: dict[str, str], commits: list[list[str]],
         seen_by_two: list[str] | None) -> None:
-    """A local call is made without committing first; a worker call only once all before it is
-    committed; either way the caller gets its answer only once everything is committed."""
+    """A local call is made without committing first; any other call (inline or on a worker)
+    only once all before it is committed; either way the caller gets its answer only once
+    everything is committed."""
     store, seen = _CountingStore(), {}
 
     def two(call: StepCall) -> None:
@@ -162,8 +168,9 @@ def test_inline_calls_are_committed_with_the_next_durable_write(
         seen["two"] = None if row is None else [s.step_id for s in store.steps(call.application_id)]
 
     handlers = Handlers()
-    handlers.add("h.one", lambda call: {"code": "c"}, inline=inline["h.one"])
-    handlers.add("h.two", two, inline=inline["h.two"])
+    for name, fn in (("h.one", lambda call: {"code": "c"}), ("h.two", two)):
+        handlers.add(name, fn, inline=modes[name] == "inline", local=modes[name] == "local")
+        assert handlers.inline(name) == (modes[name] != "worker") and handlers.local(name) == (modes[name] == "local")
     engine = make_engine([_product()], handlers, store)
     app = engine.start("p.inline", "web", {})
     assert store.commits == commits and seen["two"] == seen_by_two

@@ -13,12 +13,13 @@ before what led to it is committed, and nothing is returned before it is committ
 waits and staff steps need nothing here: the committed row's due time is the timer,
 ``Engine.tick()`` fires it.
 
-An ``inline`` handler is a local call (a workflow engine's local activity): it runs in this
-process on the caller's thread, so it is called without committing first, and its result is
-committed with the next durable write (before another handler is called, a backoff is waited, or
-the run returns). A crash before that write loses the call's result with everything since the
-last commit: nothing of it was acknowledged, and continuing from the last commit calls it again
-with the same idempotency key, as a crash during any attempt does.
+A handler registered as ``local`` (a workflow engine's local activity, see
+:mod:`productkit.runtime.handlers`) is the one exception: it runs in this process on the caller's
+thread and is called without committing first; its result is committed with the next durable
+write (before another handler is called, a backoff is waited, or the run returns). A crash
+before that write loses the call's result with everything since the last commit: nothing of it
+was acknowledged, and continuing from the last commit calls it again with the same idempotency
+key, as a crash during any attempt does.
 """
 
 from __future__ import annotations
@@ -98,7 +99,7 @@ class Executor:
         elif kind is Save:
             self._saved = (command.state, len(self._steps), len(self._audit))  # type: ignore[union-attr]
         elif kind is CallHandler:
-            if not self.ctx.handlers.inline(command.call.handler):  # type: ignore[union-attr]
+            if not self.ctx.handlers.local(command.call.handler):  # type: ignore[union-attr]
                 self._flush()  # a handler is called only once what led to the call is committed
             return self._call(command)  # type: ignore[arg-type]
         elif isinstance(command, StartTimer) and command.kind == TimerKind.RETRY:

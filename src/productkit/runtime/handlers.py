@@ -20,9 +20,16 @@ that never returns holds its caller (and its application) for good, as any funct
 that thread would. The step's timeout is judged on the answer instead: one that came later
 counts as a timeout (retried like one) and is logged as a warning naming the handler. Register
 anything that may block (a network call, a lock held by others) without ``inline``, so that a
-hung call is given up at the timeout. An inline handler is a local call: its result is committed
-with the application's next durable write, so a crash before that write calls it again with the
-same idempotency key. Inline does not apply to ``async`` handlers.
+hung call is given up at the timeout. Inline does not apply to ``async`` handlers.
+
+Every handler is called only once what led to the call is committed, so a crash repeats at most
+the attempt in flight. One registered with ``local=True`` (which implies ``inline``) declares
+more: it is a local call, as a workflow engine's local activity, whose result may be committed
+with the application's next durable write instead. The run then commits once before each handler
+that is not local, each backoff and each answer to the caller, rather than before every call; a
+crash repeats the local calls made since the last commit, each with its same idempotency key.
+Register as local only handlers whose repetition is harmless (pure computations, reads, or calls
+the other side deduplicates by the key).
 """
 
 from __future__ import annotations
@@ -71,30 +78,39 @@ class Handlers:
     def __init__(self) -> None:
         self._fns: dict[str, Handler] = {}
         self._inline: set[str] = set()
+        self._local: set[str] = set()
 
-    def register(self, name: str, *, replace: bool = False, inline: bool = False) -> Callable[[H], H]:
+    def register(self, name: str, *, replace: bool = False, inline: bool = False,
+                 local: bool = False) -> Callable[[H], H]:
         """Decorator: ``@handlers.register("aml.screen")``."""
 
         def decorate(fn: H) -> H:
-            self.add(name, fn, replace=replace, inline=inline)
+            self.add(name, fn, replace=replace, inline=inline, local=local)
             return fn
 
         return decorate
 
-    def add(self, name: str, fn: Handler, *, replace: bool = False, inline: bool = False) -> None:
+    def add(self, name: str, fn: Handler, *, replace: bool = False, inline: bool = False,
+            local: bool = False) -> None:
         """Register ``fn`` as ``name``; ``inline``: it answers promptly in this process and is
-        called on the caller's thread (see the module's docstring)."""
+        called on the caller's thread; ``local``: inline, and its result may be committed with the
+        next durable write (see the module's docstring)."""
         if name in self._fns and not replace:
             raise ValueError(f"a handler is already registered as {name!r}")
         self._fns[name] = fn
-        if inline:
-            self._inline.add(name)
-        else:
-            self._inline.discard(name)
+        for chosen, names in ((inline or local, self._inline), (local, self._local)):
+            if chosen:
+                names.add(name)
+            else:
+                names.discard(name)
 
     def inline(self, name: str) -> bool:
         """Whether ``name`` was registered to run on the caller's thread."""
         return name in self._inline
+
+    def local(self, name: str) -> bool:
+        """Whether ``name`` was registered as a local call (committed with the next durable write)."""
+        return name in self._local
 
     def get(self, name: str) -> Handler | None:
         return self._fns.get(name)
