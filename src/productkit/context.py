@@ -4,13 +4,13 @@ parameter dictionary, the options, the cache, and which files a caller asked abo
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Self
+from typing import Any, Self
 
 from .cache import Cache
 from .diagnostics import Diagnostic, Location, Related, Severity
 from .model import ParameterDictionary, TypeSpec
 from .options import Options
-from .params import Problem
+from .params import Problem, effective_spec
 from .sources import Entry, SourceCatalog
 
 __all__ = ["Context", "Key", "problem_diagnostic"]
@@ -27,6 +27,10 @@ class Context:
     cache: Cache | None = None  # per-product results of check_products
     selected: frozenset[str] | None = None  # only these files' problems are wanted
     inputs: dict[Key, list[str]] = field(default_factory=dict)  # files each product depends on
+    # id(declaration) -> (the declaration, kept alive so that its id is not reused; its effective spec)
+    effective_specs: dict[int, tuple[TypeSpec, TypeSpec]] = field(default_factory=dict)
+    # ids of a chain of lines -> (the lines, the parameters they set, their problems): see resolve
+    line_params: dict[tuple[int, ...], Any] = field(default_factory=dict)
 
     @classmethod
     def build(cls, catalog: SourceCatalog, options: Options, cache: Cache | None = None,
@@ -39,6 +43,17 @@ class Context:
                 ctx.dictionary.setdefault(name, spec)
                 ctx.dictionary_entries.setdefault(name, (entry, name))
         return ctx
+
+    def effective(self, spec: TypeSpec) -> TypeSpec:
+        """:func:`params.effective_spec` of ``spec`` against this context's dictionary, worked out
+        once per declaration: every product using a component completes the same declarations."""
+        if spec.ref is None:
+            return spec
+        found = self.effective_specs.get(id(spec))
+        if found is None or found[0] is not spec:
+            found = (spec, effective_spec(spec, self.dictionary))
+            self.effective_specs[id(spec)] = found
+        return found[1]
 
     def dictionary_loc(self, name: str) -> Location | None:
         found = self.dictionary_entries.get(name)

@@ -39,13 +39,18 @@ def resolve_ref(catalog: SourceCatalog, ref: str, kinds: Sequence[str]) -> Entry
                               + " or ".join(kinds))
         return RefProblem("PK202", f"no {' or '.join(kinds)} '{ident}'",
                           did_you_mean(ident, catalog.ids(kinds)))
-    spec = _range(rng)
     for entry in found:
-        if parse_version(entry.model.version) in spec:
+        if _satisfies(entry.model.version, rng):
             return entry
     have = ", ".join(e.model.version for e in reversed(found))
     return RefProblem("PK203", f"no version of '{ident}' satisfies '{rng}'; the catalogue has {have}",
                       f"use a range that includes one of {have}")
+
+
+@functools.lru_cache(maxsize=65536)
+def _satisfies(version: str, rng: str) -> bool:
+    """Whether ``version`` is in range ``rng``; memoised: every product of a line asks the same."""
+    return parse_version(version) in _range(rng)
 
 
 @functools.lru_cache(maxsize=4096)

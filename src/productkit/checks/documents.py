@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from ..diagnostics import Diagnostic, Related
 from ..model import DataDictionary, ParameterDictionary, ProcessComponent, Product, ProductLine, TypeSpec, UIComponent
-from ..params import check_spec, effective_spec
+from ..params import check_spec
 from ..shape import did_you_mean
 from ..sources import Entry
 from ..types import ValueProblem, get, parse_date, release_offset
@@ -62,7 +62,7 @@ def check_declarations(ctx: CheckContext) -> Iterator[Diagnostic]:
                                  entry.doc.loc(path + ("ref",)),
                                  hint=did_you_mean(spec.ref, ctx.dictionary))
                 continue
-            effective = effective_spec(spec, ctx.dictionary)
+            effective = ctx.effective(spec)
             kind = get(effective.type)
             if path[0] != "parameters" and kind is not None and not kind.data:
                 yield Diagnostic("PK114", f"{path[-1]} is declared a {effective.type}, which only a "

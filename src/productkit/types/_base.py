@@ -7,13 +7,15 @@ through this package alone.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any, ClassVar, Protocol
 
 from .. import ir
 from .._plain import Plain
-from ..patterns import problem as pattern_problem
+from ..patterns import PatternProblem
+from ..patterns import problem as _pattern_problem
 
 __all__ = ["BOUNDS", "Decl", "FieldProblem", "Plain", "ValueProblem", "ValueType", "compiles", "describe",
            "field_schema", "param_ref", "places", "runtime_bounds", "schema_types", "untyped"]
@@ -114,6 +116,13 @@ def places(value: Decimal) -> int:
     """The number of decimal places ``value`` is written with."""
     exponent = value.as_tuple().exponent
     return -exponent if isinstance(exponent, int) and exponent < 0 else 0
+
+
+@functools.lru_cache(maxsize=4096)
+def pattern_problem(pattern: str) -> PatternProblem | None:
+    """:func:`patterns.problem`, once per pattern: a catalogue repeats its patterns in every
+    declaration of the same data, and the analysis parses the pattern each time."""
+    return _pattern_problem(pattern)
 
 
 def compiles(pattern: str) -> bool:
