@@ -17,6 +17,8 @@ __all__ = ["Context", "Key", "problem_diagnostic"]
 
 Key = tuple[str, str, str]  # (kind, id, version)
 
+_REF_ONLY = frozenset({"ref"})
+
 
 @dataclass(slots=True)
 class Context:
@@ -27,8 +29,9 @@ class Context:
     cache: Cache | None = None  # per-product results of check_products
     selected: frozenset[str] | None = None  # only these files' problems are wanted
     inputs: dict[Key, list[str]] = field(default_factory=dict)  # files each product depends on
-    # id(declaration) -> (the declaration, kept alive so that its id is not reused; its effective spec)
-    effective_specs: dict[int, tuple[TypeSpec, TypeSpec]] = field(default_factory=dict)
+    # id(declaration) -> (the declaration, kept alive so that its id is not reused; its effective
+    # spec); the name for a declaration that is only a ref (all of those complete alike)
+    effective_specs: dict[int | str, tuple[TypeSpec, TypeSpec]] = field(default_factory=dict)
     # ids of a chain of lines -> (the lines, the parameters they set, their problems): see resolve
     line_params: dict[tuple[int, ...], Any] = field(default_factory=dict)
 
@@ -49,10 +52,11 @@ class Context:
         once per declaration: every product using a component completes the same declarations."""
         if spec.ref is None:
             return spec
-        found = self.effective_specs.get(id(spec))
-        if found is None or found[0] is not spec:
+        key: int | str = spec.ref if spec.model_fields_set == _REF_ONLY else id(spec)
+        found = self.effective_specs.get(key)
+        if found is None or (type(key) is int and found[0] is not spec):
             found = (spec, effective_spec(spec, self.dictionary))
-            self.effective_specs[id(spec)] = found
+            self.effective_specs[key] = found
         return found[1]
 
     def dictionary_loc(self, name: str) -> Location | None:

@@ -43,8 +43,9 @@ def check_products(ctx: CheckContext) -> Iterator[Diagnostic]:
     products = list(ctx.catalog.kind("Product"))
     found: dict[int, list[Diagnostic]] = {}  # by position: two files may declare the same key
     todo: list[tuple[int, Entry, str | None]] = []
+    wanted = ctx.cache is not None or ctx.selected is not None  # else neither the key nor the files are read
     for at, entry in enumerate(products):
-        key, reads = _dependencies(ctx, entry, dictionaries)
+        key, reads = _dependencies(ctx, entry, dictionaries) if wanted else (None, set())
         if ctx.selected is not None and ctx.selected.isdisjoint(reads):
             ctx.assemblies.add(entry)  # none of its problems could be in the chosen files
             continue
