@@ -34,6 +34,8 @@ class Context:
     effective_specs: dict[int | str, tuple[TypeSpec, TypeSpec]] = field(default_factory=dict)
     # ids of a chain of lines -> (the lines, the parameters they set, their problems): see resolve
     line_params: dict[tuple[int, ...], Any] = field(default_factory=dict)
+    # id(component entry) -> (the entry, its parameters with their defaults): see resolve
+    component_params: dict[int, Any] = field(default_factory=dict)
 
     @classmethod
     def build(cls, catalog: SourceCatalog, options: Options, cache: Cache | None = None,

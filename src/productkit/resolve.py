@@ -426,15 +426,8 @@ def _step_params(ctx: Context, rs: ResolvedStep, product: dict[str, ResolvedPara
                                   rs.loc("with", name, key=True)))
         return
     assert rs.component is not None
-    for name, decl in comp.parameters.items():
-        spec = ctx.effective(decl)
-        param = ResolvedParam(name, spec, declared=rs.component.doc.loc(("parameters", name), key=True))
-        if spec.default is not None and param.declared is not None:
-            try:
-                param.value = coerce(spec, spec.default)
-                param.provenance.append(ProvenanceItem(f"component:{comp.id}", param.declared, str(param.value)))
-            except ValueProblem:
-                pass
+    for (name, decl), default in zip(comp.parameters.items(), _component_params(ctx, rs.component), strict=True):
+        param = _copied(default)
         source = product.get(name) or (product.get(decl.ref) if decl.ref else None)
         if source is not None and source.value is not None:
             param.value = source.value
@@ -448,6 +441,30 @@ def _step_params(ctx: Context, rs: ResolvedStep, product: dict[str, ResolvedPara
             out.append(Diagnostic("PK208", f"parameter '{name}' of {comp.id} has no value in step "
                                   f"'{rs.step.id}'", rs.loc("use"), related=_decl(param),
                                   hint=f"set it with `with: {{{name}: ...}}` or a product parameter"))
+
+
+def _component_params(ctx: Context, component: Entry) -> list[ResolvedParam]:
+    """A process component's parameters with their defaults, as every step using it starts
+    them: worked out once per component (each step is given copies to set)."""
+    found = ctx.component_params.get(id(component))
+    if found is not None and found[0] is component:
+        known: list[ResolvedParam] = found[1]
+        return known
+    comp = component.model
+    assert isinstance(comp, ProcessComponent)
+    params: list[ResolvedParam] = []
+    for name, decl in comp.parameters.items():
+        spec = ctx.effective(decl)
+        param = ResolvedParam(name, spec, declared=component.doc.loc(("parameters", name), key=True))
+        if spec.default is not None and param.declared is not None:
+            try:
+                param.value = coerce(spec, spec.default)
+                param.provenance.append(ProvenanceItem(f"component:{comp.id}", param.declared, str(param.value)))
+            except ValueProblem:
+                pass
+        params.append(param)
+    ctx.component_params[id(component)] = (component, params)  # the entry kept: its id stays its own
+    return params
 
 
 def _ui_bounds(rs: ResolvedStep, comp: UIComponent, product: dict[str, ResolvedParam],
