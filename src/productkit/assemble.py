@@ -70,6 +70,7 @@ class Assembly:
     scope: dict[str, str]
     conditions: dict[str, Condition] = field(default_factory=dict)  # rule id / derived -> checked
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    acyclic: bool | None = None  # whether the graph has no cycle, once the order is worked out
 
 
 class Assemblies(Mapping[Key, Assembly]):
@@ -441,7 +442,8 @@ def _condition_reads(asm: Assembly, cond: Condition) -> list[str]:
 def _order(asm: Assembly) -> list[str]:
     g = asm.graph
     position = {sid: i for i, sid in enumerate(asm.steps)}
-    if not nx.is_directed_acyclic_graph(g):
+    asm.acyclic = nx.is_directed_acyclic_graph(g)
+    if not asm.acyclic:
         return list(_flow_steps(asm))
     return [n for n in nx.lexicographical_topological_sort(g, key=lambda n: position.get(n, -1))
             if n != START]
@@ -452,6 +454,8 @@ def _order(asm: Assembly) -> list[str]:
 
 def check_cycles(asm: Assembly) -> Iterator[Diagnostic]:
     """PK401: every cycle, each edge with its reason, located at its first step."""
+    if asm.acyclic:  # (the graph is not changed after its order is worked out)
+        return
     for scc in nx.strongly_connected_components(asm.graph):
         if len(scc) < 2 and not asm.graph.has_edge(next(iter(scc)), next(iter(scc))):
             continue
