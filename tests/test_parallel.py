@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import errno
-import functools
 import json
 import os
 import subprocess
@@ -146,12 +145,9 @@ def seen(root, minimum):
     return {"entries": entries, "files": catalog.files, "digests": catalog.digests,
             "found": [repr(d) for d in found]}
 
-calls = []
 apart, whole = seen(sys.argv[1], 10), seen(sys.argv[1], 10**9)
-sources.PARALLEL_FILES = 10
-sources.load_catalog(Path(sys.argv[1]), Options(cache=None), meanwhile=lambda: calls.append(os.getpid()))
 print(json.dumps({"same": apart == whole, "entries": len(whole["entries"]), "found": len(whole["found"]),
-                  "meanwhile": calls == [os.getpid()], "cores": parallel.cores()}))
+                  "cores": parallel.cores()}))
 """
 
 
@@ -167,13 +163,4 @@ def test_a_catalogue_parsed_on_every_core_is_the_one_parsed_here(repo_catalogue:
                           text=True, check=True, timeout=300)
     out = json.loads(done.stdout)
     assert out["same"], "a catalogue parsed in forked workers differs from one parsed in this process"
-    assert out["meanwhile"], "the caller's work was done once, in the caller's process"
     assert out["entries"] >= 120 and out["found"] >= 4
-
-
-def test_the_callers_work_meanwhile_is_done_once_here_with_or_without_workers() -> None:
-    for items in (list(range(3)), list(range(70))):  # too few to share, and enough
-        calls: list[int] = []
-        note = functools.partial(calls.append, os.getpid())
-        out = parallel.map_ordered(_fails, items, minimum=10, own=0.3, meanwhile=note)
-        assert out == items and calls == [os.getpid()]

@@ -33,27 +33,22 @@ def cores() -> int:
 
 
 def map_ordered(fn: Callable[[_T], _R], items: Sequence[_T], minimum: int = PARALLEL_MIN,
-                own: float | None = None, meanwhile: Callable[[], object] | None = None) -> list[_R]:
+                own: float | None = None) -> list[_R]:
     """``[fn(item) for item in items]``, shared among forked workers when that pays. A process
     running other threads (a language server) is never forked: a child could inherit a lock
     another thread held.
 
     The items are dealt out in turn (neighbours are often alike in cost); ``own``: the fraction
     of the items (the first ones) this process keeps, when sending a result back costs the
-    worker a good part of making it (the rest are dealt out among the workers). ``meanwhile``:
-    what this process does once before its share, while the workers start on theirs (with no
-    workers, after the items)."""
+    worker a good part of making it (the rest are dealt out among the workers)."""
     workers = min(cores(), _MAX_WORKERS)
     if (workers < 2 or len(items) < minimum or "fork" not in multiprocessing.get_all_start_methods()
             or threading.active_count() > 1):
-        done = [fn(item) for item in items]
-        if meanwhile is not None:
-            meanwhile()
-        return done
+        return [fn(item) for item in items]
     kept = [i for i in range(len(items)) if i % workers == 0] if own is None else list(range(round(own * len(items))))
     rest = [i for i in range(len(items)) if i % workers != 0] if own is None else list(range(len(kept), len(items)))
     places = [kept, *(rest[w::workers - 1] for w in range(workers - 1))]
-    shares = _shared(fn, [[items[i] for i in share] for share in places], meanwhile)
+    shares = _shared(fn, [[items[i] for i in share] for share in places])
     out: list[_R] = [None] * len(items)  # type: ignore[list-item]
     for share, results in zip(places, shares, strict=True):
         for i, result in zip(share, results, strict=True):
@@ -61,8 +56,7 @@ def map_ordered(fn: Callable[[_T], _R], items: Sequence[_T], minimum: int = PARA
     return out
 
 
-def _shared(fn: Callable[[_T], _R], shares: list[list[_T]],
-            meanwhile: Callable[[], object] | None = None) -> list[list[_R]]:
+def _shared(fn: Callable[[_T], _R], shares: list[list[_T]]) -> list[list[_R]]:
     """The results of the first share, made here, and of each other share, made by a forked worker."""
     mp = multiprocessing.get_context("fork")
     children = []
@@ -76,8 +70,6 @@ def _shared(fn: Callable[[_T], _R], shares: list[list[_T]],
     # a child never waits on a full pipe.
     readers = [_Reader(recv) for recv, _ in children]
     try:
-        if meanwhile is not None:
-            meanwhile()
         results = [[fn(item) for item in shares[0]]]
         for reader, (_, proc) in zip(readers, children, strict=True):
             results.append(reader.result())

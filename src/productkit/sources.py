@@ -13,7 +13,7 @@ import gc
 import hashlib
 import os
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -186,16 +186,13 @@ def display_name(path: Path) -> str:
 
 def load_catalog(root: Path, options: Options,
                  files: Sequence[Path] | None = None,
-                 cache: Cache | None = None,
-                 meanwhile: Callable[[], object] | None = None) -> tuple[SourceCatalog, list[Diagnostic]]:
+                 cache: Cache | None = None) -> tuple[SourceCatalog, list[Diagnostic]]:
     """Load every document below ``root`` (or just ``files``); collect all problems.
 
     With a ``cache``, a file whose bytes (and name, and limits) are unchanged is not parsed
-    again: its entry, or its diagnostics, come from the cache. ``meanwhile``: what the caller
-    needs done before the next stage (imports, say), done by this process while workers parse
-    (this process then keeps a smaller share of the files)."""
+    again: its entry, or its diagnostics, come from the cache."""
     with gc_paused():  # every document loaded lives on: collections would only walk them again and again
-        loaded = _load_all(root, options, files, cache, meanwhile)
+        loaded = _load_all(root, options, files, cache)
         # ... and so would the first collections after the pause, which find all of it young
         # (three walks over the whole catalogue, a second each at scale 1): it is left out of
         # collections instead. Reference counting still frees it; the checks give it back to
@@ -204,8 +201,8 @@ def load_catalog(root: Path, options: Options,
         return loaded
 
 
-def _load_all(root: Path, options: Options, files: Sequence[Path] | None, cache: Cache | None,
-              meanwhile: Callable[[], object] | None = None) -> tuple[SourceCatalog, list[Diagnostic]]:
+def _load_all(root: Path, options: Options, files: Sequence[Path] | None,
+              cache: Cache | None) -> tuple[SourceCatalog, list[Diagnostic]]:
     catalog = SourceCatalog(root=root)
     limits = LoadLimits(options.max_file_bytes, options.max_depth)
     linked = any((root / d).is_symlink() for d in SOURCE_DIRS)  # then every file may lead out
@@ -219,7 +216,7 @@ def _load_all(root: Path, options: Options, files: Sequence[Path] | None, cache:
             continue
         catalog.files.append(name)
         found.append(_read(path, name, limits, catalog, cache))
-    _parse_all([r for r in found if isinstance(r, _Read) and r.result is None], limits, cache, meanwhile)
+    _parse_all([r for r in found if isinstance(r, _Read) and r.result is None], limits, cache)
     diagnostics: list[Diagnostic] = []
     for item in found:
         if isinstance(item, Diagnostic):
@@ -249,16 +246,12 @@ class _Read:
 # takes it in (a third): shares of about half keep both busy to the end.
 PARALLEL_FILES = 400
 _OWN_SHARE = 0.5
-_OWN_SHARE_BUSY = 0.35  # when it also does the caller's work meanwhile
 
 
-def _parse_all(todo: list[_Read], limits: LoadLimits, cache: Cache | None,
-               meanwhile: Callable[[], object] | None = None) -> None:
+def _parse_all(todo: list[_Read], limits: LoadLimits, cache: Cache | None) -> None:
     """Parse the files read but not found in the cache, on every core; cache what they make."""
     from . import shape  # noqa: F401 - imported once, before the workers are forked
-    own = _OWN_SHARE if meanwhile is None else _OWN_SHARE_BUSY
-    parsed = map_ordered(functools.partial(_parse_read, limits=limits), todo, PARALLEL_FILES, own=own,
-                         meanwhile=meanwhile)
+    parsed = map_ordered(functools.partial(_parse_read, limits=limits), todo, PARALLEL_FILES, own=_OWN_SHARE)
     for item, result in zip(todo, parsed, strict=True):
         item.result = result
         if cache is not None:
