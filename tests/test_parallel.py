@@ -128,3 +128,39 @@ def test_a_disk_failure_while_staging_is_pk502_and_the_previous_build_stays(
     assert [d.code for d in failed.diagnostics if d.severity.value == "error"] == ["PK502"]
     assert {name: (out / name).read_bytes() for name in _files(out)} == before
     assert not [p for p in (tmp_path / ".build.builds").iterdir() if p.name.startswith(".tmp-")]
+
+
+_LOAD_BOTH_WAYS = """
+import json, os, sys
+from pathlib import Path
+from productkit import parallel, sources
+from productkit.options import Options
+
+def seen(root, minimum):
+    sources.PARALLEL_FILES = minimum
+    catalog, found = sources.load_catalog(Path(root), Options(cache=None))
+    entries = [[e.file, list(e.key), e.damaged, e.model.model_dump(mode="json"), repr(e.doc.data),
+                sorted(e.doc.marks.values.items()), sorted(e.doc.marks.keys.items()),
+                sorted(e.doc.marks.quoted), sorted(e.doc.marks.block)] for e in catalog.entries]
+    return {"entries": entries, "files": catalog.files, "digests": catalog.digests,
+            "found": [repr(d) for d in found]}
+
+apart, whole = seen(sys.argv[1], 10), seen(sys.argv[1], 10**9)
+print(json.dumps({"same": apart == whole, "entries": len(whole["entries"]), "found": len(whole["found"]),
+                  "cores": parallel.cores()}))
+"""
+
+
+def test_a_catalogue_parsed_on_every_core_is_the_one_parsed_here(repo_catalogue: Path) -> None:
+    # every kind of document, and files that do not load or make a damaged model, in their places
+    bad = repo_catalogue / "products" / "zz-bad"
+    bad.mkdir()
+    (bad / "syntax.yaml").write_text("apiVersion: productkit/v1\nkind: [\n", "utf-8")
+    (bad / "shape.yaml").write_text("apiVersion: productkit/v1\nkind: Product\nid: 7\n", "utf-8")
+    (bad / "bytes.yaml").write_bytes(b"apiVersion: productkit/v1\nkind: \xff\n")
+    (repo_catalogue / "components" / "a-first.yaml").write_text("just text\n", "utf-8")
+    done = subprocess.run([sys.executable, "-c", _LOAD_BOTH_WAYS, str(repo_catalogue)], capture_output=True,
+                          text=True, check=True, timeout=300)
+    out = json.loads(done.stdout)
+    assert out["same"], "a catalogue parsed in forked workers differs from one parsed in this process"
+    assert out["entries"] >= 120 and out["found"] >= 4

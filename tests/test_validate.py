@@ -6,6 +6,7 @@ from pathlib import Path
 
 from casekit import INVALID, VALID, Case
 from productkit.diagnostics import Diagnostic
+from productkit.options import Options
 from productkit.validate import validate
 
 
@@ -55,3 +56,31 @@ def test_non_yaml_file_named_explicitly_is_pk014(tmp_path: Path) -> None:
     notes.parent.mkdir()
     notes.write_text("just some notes\n", encoding="utf-8")
     assert [d.code for d in validate([notes]).diagnostics] == ["PK014"]
+
+
+_REPEATED_DECLARATIONS = """\
+apiVersion: productkit/v1
+kind: ProcessComponent
+id: demo.repeated
+version: 1.0.0
+title: {zh-CN: 演示, en: Repeated declarations}
+handler: demo.run
+parameters:
+  plain_a: {type: boolean, default: true}
+  quoted_a: {type: boolean, default: "true"}
+  plain_b: {type: boolean, default: true}
+  quoted_b: {type: boolean, default: "true"}
+  rate_a: {type: decimal, min: 1.0000000}
+  rate_b: {type: decimal, min: 1.000000}
+  rate_c: {type: decimal, min: 1.0000000}
+"""
+
+
+def test_declarations_written_alike_are_each_reported_and_quoting_tells_them_apart(tmp_path: Path) -> None:
+    # the check works a declaration out once per way it is written: every place is still reported,
+    # and a quoted "true" is never taken for a plain true (nor 1.0000000 for 1.000000)
+    (tmp_path / "components").mkdir()
+    (tmp_path / "components" / "repeated.yaml").write_text(_REPEATED_DECLARATIONS, encoding="utf-8")
+    found = validate([tmp_path], Options(cache=None)).diagnostics
+    assert sorted((d.code, d.location.line) for d in found) == [("PK104", 9), ("PK104", 11), ("PK108", 12),
+                                                                 ("PK108", 14)]

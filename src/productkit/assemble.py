@@ -28,8 +28,8 @@ from .resolve import ResolvedProduct, ResolvedStep
 from .shape import did_you_mean
 from .sources import Entry
 
-__all__ = ["OUTCOME_NAME", "Assemblies", "Assembly", "StepIO", "assemble", "is_finally", "step_scope", "type_name",
-           "write_channels"]
+__all__ = ["OUTCOME_NAME", "Assemblies", "Assembly", "StepIO", "assemble", "edge_reason", "is_finally", "step_scope",
+           "type_name", "write_channels"]
 
 START = "<start>"
 OUTCOME_NAME = OUTCOME_VARIABLE  # what a finally step's condition reads: the outcome reached
@@ -70,6 +70,7 @@ class Assembly:
     scope: dict[str, str]
     conditions: dict[str, Condition] = field(default_factory=dict)  # rule id / derived -> checked
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    acyclic: bool | None = None  # whether the graph has no cycle, once the order is worked out
 
 
 class Assemblies(Mapping[Key, Assembly]):
@@ -299,11 +300,23 @@ def _constraint_holds(asm: Assembly, rule: Any, cond: Condition, params: dict[st
                                               if n in asm.product.params and asm.product.params[n].provenance)))
 
 
-def _add(asm: Assembly, a: str, b: str, reason: str, at: Location) -> None:
+# Why an edge is there: (a str.format template of the reason, its arguments, the step and the
+# path in it of the place that says so). Worded and located only when a cycle is reported:
+# a product has a hundred edges and almost never a cycle.
+Why = tuple[str, tuple[str, ...], ResolvedStep, tuple[str | int, ...]]
+
+
+def _add(asm: Assembly, a: str, b: str, why: Why) -> None:
     if a == b:
         return
     if not asm.graph.has_edge(a, b):
-        asm.graph.add_edge(a, b, reason=reason, at=at)
+        asm.graph.add_edge(a, b, why=why)
+
+
+def edge_reason(data: Mapping[str, Any]) -> tuple[str, Location]:
+    """The reason for an edge of an assembly's graph (its data) and the place that says it."""
+    text, args, rs, path = data["why"]
+    return text.format(*args), rs.loc(*path)
 
 
 def _flow_steps(asm: Assembly) -> dict[str, StepIO]:
@@ -329,22 +342,22 @@ def _edges(asm: Assembly) -> None:
     for sid, io in flow.items():
         for path in _all_reads(asm, io):
             for w in writers.get(path, []):
-                _add(asm, w, sid, f"'{sid}' reads {path} written by '{w}'", io.rs.loc("use"))
+                _add(asm, w, sid, ("'{}' reads {} written by '{}'", (sid, path, w), io.rs, ("use",)))
         comp = io.rs.component.model if io.rs.component else None
         for cap in comp.requires if isinstance(comp, ProcessComponent) else []:
             for w in providers.get(cap, []):
-                _add(asm, w, sid, f"'{sid}' requires {cap} provided by '{w}'", io.rs.loc("use"))
+                _add(asm, w, sid, ("'{}' requires {} provided by '{}'", (sid, cap, w), io.rs, ("use",)))
         for j, before in enumerate(io.rs.step.after):
             if before in asm.steps and is_finally(asm.steps[before]):
                 continue  # PK413
             if before == sid:  # a step after itself: a cycle of one, which _add would drop
-                asm.graph.add_edge(sid, sid, reason=f"'{sid}' is declared after itself", at=io.rs.loc("after", j))
+                asm.graph.add_edge(sid, sid, why=("'{}' is declared after itself", (sid,), io.rs, ("after", j)))
             elif before in asm.steps:
-                _add(asm, before, sid, f"'{sid}' is declared after '{before}'", io.rs.loc("after", j))
+                _add(asm, before, sid, ("'{}' is declared after '{}'", (sid, before), io.rs, ("after", j)))
         for code, route in io.rs.step.on_error.items():
             if route.goto in flow:
-                _add(asm, sid, route.goto, f"error {code} of '{sid}' goes to '{route.goto}'",
-                     io.rs.loc("on_error", code))
+                _add(asm, sid, route.goto, ("error {} of '{}' goes to '{}'", (code, sid, route.goto), io.rs,
+                                            ("on_error", code)))
     _shows_edges(asm, writers)
     _journey_edges(asm)
     _end_edges(asm)
@@ -359,7 +372,7 @@ def _shows_edges(asm: Assembly, writers: dict[str, list[str]]) -> None:
         for path in comp.shows:
             for read in _shown_reads(asm, path):
                 for w in writers.get(read, []):
-                    _add(asm, w, sid, f"screen '{sid}' shows {read} written by '{w}'", io.rs.loc("use"))
+                    _add(asm, w, sid, ("screen '{}' shows {} written by '{}'", (sid, read, w), io.rs, ("use",)))
 
 
 def _shown_reads(asm: Assembly, name: str) -> list[str]:
@@ -382,13 +395,13 @@ def _end_edges(asm: Assembly) -> None:
         if not step.when:
             for earlier in ids[:i]:
                 if not nx.has_path(asm.graph, sid, earlier):
-                    _add(asm, earlier, sid, f"the end step '{sid}' is declared after '{earlier}'",
-                         asm.steps[sid].rs.loc("id"))
+                    _add(asm, earlier, sid, ("the end step '{}' is declared after '{}'", (sid, earlier),
+                                              asm.steps[sid].rs, ("id",)))
         needed = nx.ancestors(asm.graph, sid)
         for later in ids[i + 1:]:
-            if later not in needed and not asm.graph.has_edge(sid, later):  # (no location made for nothing)
-                _add(asm, sid, later, f"'{later}' is declared after the end step '{sid}'",
-                     asm.steps[later].rs.loc("id"))
+            if later not in needed:
+                _add(asm, sid, later, ("'{}' is declared after the end step '{}'", (later, sid),
+                                       asm.steps[later].rs, ("id",)))
 
 
 def _journey_edges(asm: Assembly) -> None:
@@ -396,7 +409,7 @@ def _journey_edges(asm: Assembly) -> None:
     users = [sid for sid, io in _flow_steps(asm).items() if isinstance(_comp(io), UIComponent)]
     for a, b in itertools.pairwise(users):
         if not nx.has_path(asm.graph, b, a):
-            _add(asm, a, b, f"screen '{b}' follows screen '{a}'", asm.steps[b].rs.loc("use"))
+            _add(asm, a, b, ("screen '{}' follows screen '{}'", (b, a), asm.steps[b].rs, ("use",)))
 
 
 def _comp(io: StepIO) -> Any:
@@ -429,7 +442,8 @@ def _condition_reads(asm: Assembly, cond: Condition) -> list[str]:
 def _order(asm: Assembly) -> list[str]:
     g = asm.graph
     position = {sid: i for i, sid in enumerate(asm.steps)}
-    if not nx.is_directed_acyclic_graph(g):
+    asm.acyclic = nx.is_directed_acyclic_graph(g)
+    if not asm.acyclic:
         return list(_flow_steps(asm))
     return [n for n in nx.lexicographical_topological_sort(g, key=lambda n: position.get(n, -1))
             if n != START]
@@ -440,13 +454,15 @@ def _order(asm: Assembly) -> list[str]:
 
 def check_cycles(asm: Assembly) -> Iterator[Diagnostic]:
     """PK401: every cycle, each edge with its reason, located at its first step."""
+    if asm.acyclic:  # (the graph is not changed after its order is worked out)
+        return
     for scc in nx.strongly_connected_components(asm.graph):
         if len(scc) < 2 and not asm.graph.has_edge(next(iter(scc)), next(iter(scc))):
             continue
         sub = asm.graph.subgraph(scc)
         cycle = nx.find_cycle(sub)
         names = " -> ".join([cycle[0][0], *(b for _, b in cycle)])
-        related = tuple(Related(asm.graph.edges[a, b]["at"], asm.graph.edges[a, b]["reason"]) for a, b in cycle)
+        related = tuple(Related(at, reason) for reason, at in (edge_reason(asm.graph.edges[a, b]) for a, b in cycle))
         first = asm.steps[cycle[0][0]]
         yield Diagnostic("PK401", f"steps form a cycle: {names}", first.rs.loc("id"), related=related)
 

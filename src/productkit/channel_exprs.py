@@ -3,6 +3,7 @@ the product does not launch on (a rule meant as a channel policy that says nothi
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
@@ -24,11 +25,20 @@ class DeadComparison:
 def dead_channel_comparisons(text: str, channels: Sequence[str]) -> list[DeadComparison]:
     """Every literal ``channel`` is compared with (``==``, ``!=``, ``in [...]``) that no
     application of this product can have; an expression that does not parse has none."""
+    return [_judge(lit, channels) for lit in _channel_literals(text) if lit.text not in channels]
+
+
+@functools.lru_cache(maxsize=8192)
+def _channel_literals(text: str) -> tuple[p.Lit, ...]:
+    """The literals ``channel`` is compared with in ``text``, parsed once per text: products of
+    a line share most of their expressions."""
+    if _CHANNEL not in text:  # the name cannot occur without its letters
+        return ()
     try:
         root = p.parse(text)
     except p.ParseError:
-        return []
-    return [_judge(lit, channels) for lit in _compared(root) if lit.text not in channels]
+        return ()
+    return tuple(_compared(root))
 
 
 def _judge(lit: p.Lit, channels: Sequence[str]) -> DeadComparison:

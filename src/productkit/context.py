@@ -4,18 +4,20 @@ parameter dictionary, the options, the cache, and which files a caller asked abo
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Self
+from typing import Any, Self
 
 from .cache import Cache
 from .diagnostics import Diagnostic, Location, Related, Severity
 from .model import ParameterDictionary, TypeSpec
 from .options import Options
-from .params import Problem
+from .params import Problem, effective_spec
 from .sources import Entry, SourceCatalog
 
 __all__ = ["Context", "Key", "problem_diagnostic"]
 
 Key = tuple[str, str, str]  # (kind, id, version)
+
+_REF_ONLY = frozenset({"ref"})
 
 
 @dataclass(slots=True)
@@ -27,6 +29,13 @@ class Context:
     cache: Cache | None = None  # per-product results of check_products
     selected: frozenset[str] | None = None  # only these files' problems are wanted
     inputs: dict[Key, list[str]] = field(default_factory=dict)  # files each product depends on
+    # id(declaration) -> (the declaration, kept alive so that its id is not reused; its effective
+    # spec); the name for a declaration that is only a ref (all of those complete alike)
+    effective_specs: dict[int | str, tuple[TypeSpec, TypeSpec]] = field(default_factory=dict)
+    # ids of a chain of lines -> (the lines, the parameters they set, their problems): see resolve
+    line_params: dict[tuple[int, ...], Any] = field(default_factory=dict)
+    # id(component entry) -> (the entry, its parameters with their defaults): see resolve
+    component_params: dict[int, Any] = field(default_factory=dict)
 
     @classmethod
     def build(cls, catalog: SourceCatalog, options: Options, cache: Cache | None = None,
@@ -39,6 +48,18 @@ class Context:
                 ctx.dictionary.setdefault(name, spec)
                 ctx.dictionary_entries.setdefault(name, (entry, name))
         return ctx
+
+    def effective(self, spec: TypeSpec) -> TypeSpec:
+        """:func:`params.effective_spec` of ``spec`` against this context's dictionary, worked out
+        once per declaration: every product using a component completes the same declarations."""
+        if spec.ref is None:
+            return spec
+        key: int | str = spec.ref if spec.model_fields_set == _REF_ONLY else id(spec)
+        found = self.effective_specs.get(key)
+        if found is None or (type(key) is int and found[0] is not spec):
+            found = (spec, effective_spec(spec, self.dictionary))
+            self.effective_specs[key] = found
+        return found[1]
 
     def dictionary_loc(self, name: str) -> Location | None:
         found = self.dictionary_entries.get(name)

@@ -32,19 +32,37 @@ def cores() -> int:
     return os.cpu_count() or 1
 
 
-def map_ordered(fn: Callable[[_T], _R], items: Sequence[_T], minimum: int = PARALLEL_MIN) -> list[_R]:
+def map_ordered(fn: Callable[[_T], _R], items: Sequence[_T], minimum: int = PARALLEL_MIN,
+                own: float | None = None) -> list[_R]:
     """``[fn(item) for item in items]``, shared among forked workers when that pays. A process
     running other threads (a language server) is never forked: a child could inherit a lock
-    another thread held."""
+    another thread held.
+
+    The items are dealt out in turn (neighbours are often alike in cost); ``own``: the fraction
+    of the items (the first ones) this process keeps, when sending a result back costs the
+    worker a good part of making it (the rest are dealt out among the workers)."""
     workers = min(cores(), _MAX_WORKERS)
     if (workers < 2 or len(items) < minimum or "fork" not in multiprocessing.get_all_start_methods()
             or threading.active_count() > 1):
         return [fn(item) for item in items]
+    kept = [i for i in range(len(items)) if i % workers == 0] if own is None else list(range(round(own * len(items))))
+    rest = [i for i in range(len(items)) if i % workers != 0] if own is None else list(range(len(kept), len(items)))
+    places = [kept, *(rest[w::workers - 1] for w in range(workers - 1))]
+    shares = _shared(fn, [[items[i] for i in share] for share in places])
+    out: list[_R] = [None] * len(items)  # type: ignore[list-item]
+    for share, results in zip(places, shares, strict=True):
+        for i, result in zip(share, results, strict=True):
+            out[i] = result
+    return out
+
+
+def _shared(fn: Callable[[_T], _R], shares: list[list[_T]]) -> list[list[_R]]:
+    """The results of the first share, made here, and of each other share, made by a forked worker."""
     mp = multiprocessing.get_context("fork")
     children = []
-    for w in range(1, workers):
+    for share in shares[1:]:
         recv, send = mp.Pipe(duplex=False)
-        proc = mp.Process(target=_work, args=(fn, items[w::workers], send), daemon=True)
+        proc = mp.Process(target=_work, args=(fn, share, send), daemon=True)
         proc.start()
         send.close()
         children.append((recv, proc))
@@ -52,18 +70,15 @@ def map_ordered(fn: Callable[[_T], _R], items: Sequence[_T], minimum: int = PARA
     # a child never waits on a full pipe.
     readers = [_Reader(recv) for recv, _ in children]
     try:
-        shares = [[fn(item) for item in items[0::workers]]]
+        results = [[fn(item) for item in shares[0]]]
         for reader, (_, proc) in zip(readers, children, strict=True):
-            shares.append(reader.result())
+            results.append(reader.result())
             proc.join()
     finally:
         for _, proc in children:
             if proc.is_alive():
                 proc.terminate()
-    out: list[_R] = [None] * len(items)  # type: ignore[list-item]
-    for w, share in enumerate(shares):
-        out[w::workers] = share
-    return out
+    return results
 
 
 class _Reader:

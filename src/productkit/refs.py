@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import semantic_version
@@ -20,7 +20,14 @@ COMPONENT_KINDS = ("ProcessComponent", "UIComponent")
 class RefProblem:
     code: str
     message: str
-    hint: str | None = None
+    suggest: Callable[[], str | None] | None = None  # the hint, worked out only when it is asked for
+
+    @property
+    def hint(self) -> str | None:
+        """What to write instead. A near id is looked for among every id of the kinds only
+        here: resolving steps and cache keys meets a broken reference once per product, and
+        only its report needs the hint."""
+        return self.suggest() if self.suggest is not None else None
 
 
 def split_ref(ref: str) -> tuple[str, str]:
@@ -38,14 +45,23 @@ def resolve_ref(catalog: SourceCatalog, ref: str, kinds: Sequence[str]) -> Entry
             return RefProblem("PK209", f"'{ident}' is a {other[0]}, expected a "
                               + " or ".join(kinds))
         return RefProblem("PK202", f"no {' or '.join(kinds)} '{ident}'",
-                          did_you_mean(ident, catalog.ids(kinds)))
-    spec = _range(rng)
+                          functools.partial(_near, catalog, ident, tuple(kinds)))
     for entry in found:
-        if parse_version(entry.model.version) in spec:
+        if _satisfies(entry.model.version, rng):
             return entry
     have = ", ".join(e.model.version for e in reversed(found))
     return RefProblem("PK203", f"no version of '{ident}' satisfies '{rng}'; the catalogue has {have}",
-                      f"use a range that includes one of {have}")
+                      functools.partial(str, f"use a range that includes one of {have}"))
+
+
+def _near(catalog: SourceCatalog, ident: str, kinds: tuple[str, ...]) -> str | None:
+    return did_you_mean(ident, catalog.ids(kinds))
+
+
+@functools.lru_cache(maxsize=65536)
+def _satisfies(version: str, rng: str) -> bool:
+    """Whether ``version`` is in range ``rng``; memoised: every product of a line asks the same."""
+    return parse_version(version) in _range(rng)
 
 
 @functools.lru_cache(maxsize=4096)

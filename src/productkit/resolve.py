@@ -261,41 +261,66 @@ def _value_at(entry: Entry, name: str, where: tuple[str | int, ...]) -> Location
 
 
 def _params(ctx: Context, levels: list[Entry], out: list[Diagnostic]) -> dict[str, ResolvedParam]:
-    params: dict[str, ResolvedParam] = {}
-    for entry in levels:
-        model = entry.model
-        assert isinstance(model, Product | ProductLine)
-        for name, setting in model.parameters.items():
-            if name in params and setting.type is not None:
-                inherited = params[name]
-                locked = (Related(inherited.locked_at, "locked here"),) if inherited.locked_at else ()
-                out.append(Diagnostic("PK206", f"'{name}' is inherited: set or narrow it, do not declare it again",
-                                      entry.doc.loc(("parameters", name, "type")),
-                                      related=_decl(inherited) + locked))
-                continue
-            if name not in params or setting.type is not None:
-                declared = _declare(ctx, name, setting, entry, out)
-                if declared is None:
-                    continue
-                params[name] = declared
-            param = params[name]
-            _narrow(param, setting, entry, name, out)
-            if param.value is not None and setting.value is None and (
-                    setting.min is not None or setting.max is not None or setting.values is not None
-                    or setting.step is not None):
-                set_at = tuple(Related(i.location, "value set here") for i in param.provenance[-1:])
-                for problem in violations(param.spec, param.value):
-                    out.append(Diagnostic(problem.code, f"inherited {name} = {problem.message}",
-                                          entry.doc.loc(("parameters", name)), related=set_at))
-            if param.schedule and not setting.schedule and _narrows(setting):
-                for window in param.schedule:  # the line's campaign values must fit the narrower bounds
-                    for problem in violations(param.spec, window.value):
-                        out.append(Diagnostic(problem.code, f"inherited {name} from {window.start} = "
-                                              f"{problem.message}", entry.doc.loc(("parameters", name)),
-                                              related=(Related(window.at, "dated value set here"),)))
-            _set_value(param, setting, entry, name, out)
-            _set_schedule(param, setting, entry, name, out)
+    params = _line_params(ctx, levels[:-1], out)
+    _level_params(ctx, levels[-1], params, out)
     return params
+
+
+def _line_params(ctx: Context, lines: list[Entry], out: list[Diagnostic]) -> dict[str, ResolvedParam]:
+    """The parameters ``lines`` (root first) set, and their problems: worked out once per chain
+    (every product of a line inherits the same), each product given its own copy to change."""
+    key = tuple(id(e) for e in lines)
+    found = ctx.line_params.get(key)
+    if found is None:
+        said: list[Diagnostic] = []
+        params: dict[str, ResolvedParam] = {}
+        for entry in lines:
+            _level_params(ctx, entry, params, said)
+        found = ctx.line_params[key] = (tuple(lines), params, said)  # the lines kept: ids stay theirs
+    out.extend(found[2])
+    return {name: _copied(param) for name, param in found[1].items()}
+
+
+def _copied(p: ResolvedParam) -> ResolvedParam:
+    """A copy that can be narrowed and set without changing ``p`` (its parts are immutable)."""
+    return ResolvedParam(p.name, p.spec, p.value, p.locked, p.declared, p.locked_at, list(p.provenance),
+                         list(p.schedule))
+
+
+def _level_params(ctx: Context, entry: Entry, params: dict[str, ResolvedParam], out: list[Diagnostic]) -> None:
+    """What one level (a line or the product) declares, narrows and sets, over ``params``."""
+    model = entry.model
+    assert isinstance(model, Product | ProductLine)
+    for name, setting in model.parameters.items():
+        if name in params and setting.type is not None:
+            inherited = params[name]
+            locked = (Related(inherited.locked_at, "locked here"),) if inherited.locked_at else ()
+            out.append(Diagnostic("PK206", f"'{name}' is inherited: set or narrow it, do not declare it again",
+                                  entry.doc.loc(("parameters", name, "type")),
+                                  related=_decl(inherited) + locked))
+            continue
+        if name not in params or setting.type is not None:
+            declared = _declare(ctx, name, setting, entry, out)
+            if declared is None:
+                continue
+            params[name] = declared
+        param = params[name]
+        _narrow(param, setting, entry, name, out)
+        if param.value is not None and setting.value is None and (
+                setting.min is not None or setting.max is not None or setting.values is not None
+                or setting.step is not None):
+            set_at = tuple(Related(i.location, "value set here") for i in param.provenance[-1:])
+            for problem in violations(param.spec, param.value):
+                out.append(Diagnostic(problem.code, f"inherited {name} = {problem.message}",
+                                      entry.doc.loc(("parameters", name)), related=set_at))
+        if param.schedule and not setting.schedule and _narrows(setting):
+            for window in param.schedule:  # the line's campaign values must fit the narrower bounds
+                for problem in violations(param.spec, window.value):
+                    out.append(Diagnostic(problem.code, f"inherited {name} from {window.start} = "
+                                          f"{problem.message}", entry.doc.loc(("parameters", name)),
+                                          related=(Related(window.at, "dated value set here"),)))
+        _set_value(param, setting, entry, name, out)
+        _set_schedule(param, setting, entry, name, out)
 
 
 def _narrows(setting: ParamSetting) -> bool:
@@ -401,15 +426,8 @@ def _step_params(ctx: Context, rs: ResolvedStep, product: dict[str, ResolvedPara
                                   rs.loc("with", name, key=True)))
         return
     assert rs.component is not None
-    for name, decl in comp.parameters.items():
-        spec = effective_spec(decl, ctx.dictionary)
-        param = ResolvedParam(name, spec, declared=rs.component.doc.loc(("parameters", name), key=True))
-        if spec.default is not None and param.declared is not None:
-            try:
-                param.value = coerce(spec, spec.default)
-                param.provenance.append(ProvenanceItem(f"component:{comp.id}", param.declared, str(param.value)))
-            except ValueProblem:
-                pass
+    for (name, decl), default in zip(comp.parameters.items(), _component_params(ctx, rs.component), strict=True):
+        param = _copied(default)
         source = product.get(name) or (product.get(decl.ref) if decl.ref else None)
         if source is not None and source.value is not None:
             param.value = source.value
@@ -423,6 +441,30 @@ def _step_params(ctx: Context, rs: ResolvedStep, product: dict[str, ResolvedPara
             out.append(Diagnostic("PK208", f"parameter '{name}' of {comp.id} has no value in step "
                                   f"'{rs.step.id}'", rs.loc("use"), related=_decl(param),
                                   hint=f"set it with `with: {{{name}: ...}}` or a product parameter"))
+
+
+def _component_params(ctx: Context, component: Entry) -> list[ResolvedParam]:
+    """A process component's parameters with their defaults, as every step using it starts
+    them: worked out once per component (each step is given copies to set)."""
+    found = ctx.component_params.get(id(component))
+    if found is not None and found[0] is component:
+        known: list[ResolvedParam] = found[1]
+        return known
+    comp = component.model
+    assert isinstance(comp, ProcessComponent)
+    params: list[ResolvedParam] = []
+    for name, decl in comp.parameters.items():
+        spec = ctx.effective(decl)
+        param = ResolvedParam(name, spec, declared=component.doc.loc(("parameters", name), key=True))
+        if spec.default is not None and param.declared is not None:
+            try:
+                param.value = coerce(spec, spec.default)
+                param.provenance.append(ProvenanceItem(f"component:{comp.id}", param.declared, str(param.value)))
+            except ValueProblem:
+                pass
+        params.append(param)
+    ctx.component_params[id(component)] = (component, params)  # the entry kept: its id stays its own
+    return params
 
 
 def _ui_bounds(rs: ResolvedStep, comp: UIComponent, product: dict[str, ResolvedParam],
@@ -520,7 +562,7 @@ def _inherit(ctx: Context, rp: ResolvedProduct, level: Entry) -> None:
     if model.channels is not None:
         rp.channels = list(model.channels)
     for path, spec in model.context.items():
-        rp.context[path] = (effective_spec(spec, ctx.dictionary), level.doc.loc(("context", path), key=True))
+        rp.context[path] = (ctx.effective(spec), level.doc.loc(("context", path), key=True))
         if spec.channels is not None:
             rp.context_channels[path] = list(spec.channels)
         else:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from decimal import Decimal
 
 from ..diagnostics import Diagnostic, Related
 from ..model import DataDictionary, ParameterDictionary, ProcessComponent, Product, ProductLine, TypeSpec, UIComponent
-from ..params import check_spec, effective_spec
+from ..params import Problem, check_spec
 from ..shape import did_you_mean
 from ..sources import Entry
 from ..types import ValueProblem, get, parse_date, release_offset
@@ -55,6 +56,7 @@ def _declarations(model: object) -> Iterator[tuple[tuple[str | int, ...], TypeSp
 
 def check_declarations(ctx: CheckContext) -> Iterator[Diagnostic]:
     """PK102/PK108/PK109/PK111: each declared type is complete and consistent."""
+    checked: dict[object, list[Problem]] = {}
     for entry in ctx.catalog.entries:
         for path, spec in _declarations(entry.model):
             if spec.ref is not None and spec.ref not in ctx.dictionary:
@@ -62,18 +64,45 @@ def check_declarations(ctx: CheckContext) -> Iterator[Diagnostic]:
                                  entry.doc.loc(path + ("ref",)),
                                  hint=did_you_mean(spec.ref, ctx.dictionary))
                 continue
-            effective = effective_spec(spec, ctx.dictionary)
+            effective = ctx.effective(spec)
             kind = get(effective.type)
             if path[0] != "parameters" and kind is not None and not kind.data:
                 yield Diagnostic("PK114", f"{path[-1]} is declared a {effective.type}, which only a "
                                  "parameter can be", entry.doc.loc(path + ("type" if spec.type else "ref",)),
                                  hint="declare it under parameters and read it in expressions")
                 continue
-            problems = check_spec(effective)
+            problems = _spec_problems(effective, checked)
             if problems:  # where the dictionary declares it is looked up only for a message
                 declared = ctx.dictionary_loc(spec.ref) if spec.ref else None
                 for problem in problems:
                     yield problem_diagnostic(problem, entry, path, declared)
+
+
+def _spec_problems(spec: TypeSpec, checked: dict[object, list[Problem]]) -> list[Problem]:
+    """check_spec, once per declaration as written: a catalogue repeats the same few
+    declarations (``{type: money, currency: CNY}``) thousands of times."""
+    key = _written(spec)
+    if key is None:
+        return check_spec(spec)
+    found = checked.get(key)
+    if found is None:
+        found = checked[key] = check_spec(spec)
+    return found
+
+
+_SCALARS = (str, int, Decimal, bool, type(None))  # Plain is a str: the type is in the key
+
+
+def _written(spec: TypeSpec) -> object | None:
+    """What a declaration says, as a key that tells plain from quoted text; None when it holds
+    anything but scalars (a list, a nested declaration), which is then checked each time."""
+    fields = []
+    for name in sorted(spec.model_fields_set):
+        value = getattr(spec, name)
+        if not isinstance(value, _SCALARS):
+            return None
+        fields.append((name, type(value), str(value) if isinstance(value, Decimal) else value))  # 1.0 is not 1.00
+    return type(spec), tuple(fields)
 
 
 def check_effective(ctx: CheckContext) -> Iterator[Diagnostic]:

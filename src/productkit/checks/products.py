@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import gc
 from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
@@ -42,8 +43,9 @@ def check_products(ctx: CheckContext) -> Iterator[Diagnostic]:
     products = list(ctx.catalog.kind("Product"))
     found: dict[int, list[Diagnostic]] = {}  # by position: two files may declare the same key
     todo: list[tuple[int, Entry, str | None]] = []
+    wanted = ctx.cache is not None or ctx.selected is not None  # else neither the key nor the files are read
     for at, entry in enumerate(products):
-        key, reads = _dependencies(ctx, entry, dictionaries)
+        key, reads = _dependencies(ctx, entry, dictionaries) if wanted else (None, set())
         if ctx.selected is not None and ctx.selected.isdisjoint(reads):
             ctx.assemblies.add(entry)  # none of its problems could be in the chosen files
             continue
@@ -55,6 +57,7 @@ def check_products(ctx: CheckContext) -> Iterator[Diagnostic]:
         todo.append((at, entry, key))
     with gc_frozen(), gc_paused():  # products build much and leave few cycles: see _gcpause
         checked = map_ordered(functools.partial(_check_product, ctx), [entry for _, entry, _ in todo])
+        gc.freeze()  # the assemblies live on: given to the oldest generation, not walked young
     for (at, entry, key), (said, inputs, made) in zip(todo, checked, strict=True):
         found[at], ctx.inputs[entry.key] = said, inputs
         if entry.key not in ctx.assemblies:  # checked in another process: assembled again on demand

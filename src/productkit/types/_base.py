@@ -7,13 +7,15 @@ through this package alone.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any, ClassVar, Protocol
 
 from .. import ir
 from .._plain import Plain
-from ..patterns import problem as pattern_problem
+from ..patterns import PatternProblem
+from ..patterns import problem as _pattern_problem
 
 __all__ = ["BOUNDS", "Decl", "FieldProblem", "Plain", "ValueProblem", "ValueType", "compiles", "describe",
            "field_schema", "param_ref", "places", "runtime_bounds", "schema_types", "untyped"]
@@ -116,9 +118,24 @@ def places(value: Decimal) -> int:
     return -exponent if isinstance(exponent, int) and exponent < 0 else 0
 
 
+@functools.lru_cache(maxsize=4096)
+def pattern_problem(pattern: str) -> PatternProblem | None:
+    """:func:`patterns.problem`, once per pattern: a catalogue repeats its patterns in every
+    declaration of the same data, and the analysis parses the pattern each time."""
+    return _pattern_problem(pattern)
+
+
 def compiles(pattern: str) -> bool:
     """Whether ``pattern`` is a regular expression that is safe to run (see :mod:`patterns`)."""
     return pattern_problem(pattern) is None
+
+
+# Bounds already read: (id(type), id(declaration), bound) -> (the type, the declaration, the
+# value). Declarations are immutable, and the same one is read for every product using the
+# component or line that declares it (compile reads each field's bounds, every value set is
+# checked against them). Both objects are kept, so an id is only ever taken for its own object.
+_READ_BOUNDS: dict[tuple[int, int, str], tuple[Any, Any, Any]] = {}
+_MAX_READ_BOUNDS = 100_000
 
 
 class ValueType:
@@ -167,7 +184,15 @@ class ValueType:
         raw = getattr(decl, name)
         if raw is None or name not in self.bounded or param_ref(raw) is not None:
             return None
-        return self.parse(raw, decl)
+        key = (id(self), id(decl), name)
+        found = _READ_BOUNDS.get(key)
+        if found is not None and found[0] is self and found[1] is decl:
+            return found[2]
+        value = self.parse(raw, decl)  # a bound that does not read raises, every time it is asked
+        if len(_READ_BOUNDS) >= _MAX_READ_BOUNDS:
+            _READ_BOUNDS.clear()
+        _READ_BOUNDS[key] = (self, decl, value)
+        return value
 
     def check_decl(self, decl: Decl) -> list[ValueProblem]:
         """Problems of the declaration itself: bounds, min above max, type-specific fields,

@@ -43,6 +43,9 @@ def get(kind: str | None) -> ValueType | None:
     """The type named ``kind`` (``list:integer`` names a list of integers), or None."""
     if kind is None:
         return None
+    found = TYPES.get(kind)  # the usual case: a plain type's name
+    if found is not None:
+        return found
     if kind.startswith("list:"):
         return ListType(TYPES, get(kind[5:]), named=True)
     if kind.startswith("table:"):
