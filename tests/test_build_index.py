@@ -216,3 +216,32 @@ def test_catalogue_relative_names_are_what_realpath_gives(tmp_path: Path, monkey
             real = os.path.realpath(name)
             expected = real[len(base):] if real.startswith(base) else Path(name).as_posix()
             assert rel(name) == expected, name
+
+
+def test_a_file_edited_after_the_fingerprint_is_recorded_as_it_was_checked(
+        repo_catalogue: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The survey a build hands to its validation may be older than what the validation loads
+    (the build waited for its lock in between): a document edited in that gap, when the
+    catalogue is validated whole, is recorded with the digest of what was checked, never the
+    digest the index knew."""
+    import productkit.build as building
+
+    monkeypatch.chdir(tmp_path)
+    build([repo_catalogue], tmp_path / "indexed" / "build", Options(release_date=RELEASE))
+    dictionary = repo_catalogue / DICTIONARY  # a dictionary edit: the validation runs whole
+    dictionary.write_text(dictionary.read_text("utf-8") + "\n# reviewed\n", "utf-8")
+    fingerprint = building._fingerprint
+
+    def then_edited(*args: Any) -> Any:
+        found = fingerprint(*args)
+        path = repo_catalogue / PRODUCT
+        path.write_text(path.read_text("utf-8").replace("en: 1-year time deposit}", "en: One-year deposit}", 1),
+                        "utf-8")
+        return found
+
+    monkeypatch.setattr(building, "_fingerprint", then_edited)
+    indexed = build([repo_catalogue], tmp_path / "indexed" / "build", Options(release_date=RELEASE))
+    monkeypatch.setattr(building, "_fingerprint", fingerprint)
+    plain = build([repo_catalogue], tmp_path / "plain" / "build", Options(release_date=RELEASE, cache=None))
+    assert indexed.manifest is not None and plain.manifest is not None
+    assert indexed.manifest["documents"] == plain.manifest["documents"]

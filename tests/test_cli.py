@@ -216,3 +216,62 @@ def test_schema_command_writes_and_checks(tmp_path: Path) -> None:
     (out / written[0]).write_text("{}\n", encoding="utf-8")
     code, _, err = invoke("schema", "--check", "--out", str(out))
     assert code == 1 and written[0] in err
+
+
+def _entry_closed_pipe(module: str, args: list[str]) -> tuple[int, str, str]:
+    """The entry with its stdout a pipe whose reader has gone."""
+    proc = subprocess.Popen([sys.executable, "-c", _ENTRY.format(module=module), *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()
+    err = proc.stderr.read()
+    proc.wait(120)
+    err, _, loaded = err.rstrip("\n").rpartition("\n")
+    return proc.returncode, err, loaded
+
+
+def test_a_closed_pipe_ends_both_paths_alike(hostile_catalogue: Path) -> None:
+    """``productkit validate . | head -c1``: the reader is gone; neither path reports an error."""
+    code, err, loaded = _entry_closed_pipe("console", ["validate", "."])
+    assert (code, err) == _entry_closed_pipe("cli", ["validate", "."])[:2] == (1, "")
+    assert loaded == "framework loaded: False"
+
+
+def test_a_completion_request_goes_to_the_framework(hostile_catalogue: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("_PRODUCTKIT_COMPLETE", "bash_complete")
+    code, out, err, loaded = _entry("console", ["validate", "."])
+    assert (code, out, err) == _entry("cli", ["validate", "."])[:3]
+    assert loaded == "framework loaded: True" and "PK015" not in out
+
+
+def test_a_path_the_framework_would_refuse_goes_to_it(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from productkit.console import _plain
+
+    (tmp_path / "a.yaml").write_text("x", "utf-8")
+    monkeypatch.chdir(tmp_path)
+    assert _plain(["a.yaml", "missing.yaml", ""])
+    monkeypatch.setattr(os, "access", lambda path, mode: False)  # as for a file its user cannot read
+    assert not _plain(["a.yaml"]) and _plain(["missing.yaml"])
+
+
+@pytest.mark.parametrize(("raised", "code", "said"), [
+    (KeyboardInterrupt(), 130, ""), (EOFError(), 1, "\nAborted!\n"),
+    (BrokenPipeError(32, "Broken pipe"), 1, ""), (RuntimeError("boom"), 2, "internal error PK900: RuntimeError: boom"),
+])
+def test_a_command_ends_as_the_framework_ends_one(capsys: pytest.CaptureFixture[str], raised: BaseException,
+                                                  code: int, said: str) -> None:
+    from productkit._run import guarded
+
+    def run() -> int:
+        raise raised
+
+    stdout, stderr = sys.stdout, sys.stderr
+    try:
+        with pytest.raises(SystemExit) as exit_info:
+            guarded(run)
+    finally:
+        sys.stdout, sys.stderr = stdout, stderr
+    assert exit_info.value.code == code
+    err = capsys.readouterr().err
+    assert said in err if said else err == ""

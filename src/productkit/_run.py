@@ -3,6 +3,7 @@ that keeps tracebacks from users, and the ``validate`` command's body (see :mod:
 
 from __future__ import annotations
 
+import errno
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -14,20 +15,50 @@ EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 
 
 def guarded(run: Callable[[], Any]) -> NoReturn:
-    """Run a command and exit with its code; an interrupt exits 130, and an unexpected error is
-    reported as PK900 without a traceback (bad input never gets here: it gets diagnostics)."""
+    """Run a command and exit with its code, ending as the command-line framework ends a command
+    (an interrupt exits 130; a reader that closed the pipe exits 1, silently); an unexpected
+    error is reported as PK900 without a traceback (bad input never gets here: it gets
+    diagnostics)."""
     try:
         code = run()
     except SystemExit:
         raise
     except KeyboardInterrupt:
-        sys.stderr.write("interrupted\n")
         sys.exit(130)
+    except EOFError:
+        sys.stderr.write("\nAborted!\n")
+        sys.exit(EXIT_PROBLEMS)
+    except OSError as exc:
+        if exc.errno != errno.EPIPE:
+            _internal(exc)
+        sys.stdout, sys.stderr = _Quiet(sys.stdout), _Quiet(sys.stderr)
+        sys.exit(EXIT_PROBLEMS)
     except Exception as exc:  # last resort: no traceback for users
-        sys.stderr.write(f"productkit: internal error PK900: {type(exc).__name__}: {exc}\n"
-                         "please report this with the command you ran\n")
-        sys.exit(EXIT_USAGE)
+        _internal(exc)
     sys.exit(code if isinstance(code, int) else EXIT_OK)
+
+
+def _internal(exc: BaseException) -> NoReturn:
+    sys.stderr.write(f"productkit: internal error PK900: {type(exc).__name__}: {exc}\n"
+                     "please report this with the command you ran\n")
+    sys.exit(EXIT_USAGE)
+
+
+class _Quiet:
+    """A stream whose reader is gone: flushing it at exit is not an error."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except OSError as exc:
+            if exc.errno != errno.EPIPE:
+                raise
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
 
 
 def run_validate(paths: Sequence[Path], fmt: str, strict: bool, no_cache: bool) -> int:

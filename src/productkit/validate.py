@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from importlib import metadata
 from pathlib import Path
@@ -219,7 +219,7 @@ def _indexed(root: Path, every: list[Path], selected: frozenset[str] | None, opt
     entries = {e.file: e for e in catalog.entries}
     keys = {e.file: e.key for e in catalog.entries}
     if known is not None and seen is not None:
-        findings.digests = _kept_documents(known, seen)
+        findings.digests = _kept_documents(known, seen, catalog.digests)
     if seen is not None and seen.shas == catalog.digests:  # else a file changed while it was read
         _documents(findings, keys, entries.get)  # every document is in memory: the next build needs them
         run.record(keys, findings)
@@ -230,14 +230,16 @@ def _indexed(root: Path, every: list[Path], selected: frozenset[str] | None, opt
     return result
 
 
-def _kept_documents(known: Index, seen: Survey) -> dict[str, str]:
-    """The document digests the index knows, of the files that did not change since."""
+def _kept_documents(known: Index, seen: Survey, loaded: Mapping[str, str]) -> dict[str, str]:
+    """The document digests the index knows, of the files that did not change since: neither
+    before the survey nor before they were ``loaded`` (name -> the sha256 of the bytes checked;
+    a build's survey may be older than its load)."""
     findings = known.findings()
     documents = findings.get("digests") if findings is not None else None
     if not isinstance(documents, dict):
         return {}
     return {str(n): str(d) for n, d in documents.items()
-            if n in seen.shas and known.files.get(n, [""])[0] == seen.shas[n]}
+            if n in seen.shas and known.files.get(n, [""])[0] == seen.shas[n] == loaded.get(n)}
 
 
 def _documents(findings: Findings, keys: dict[str, Key], load: Callable[[str], Entry | None]) -> dict[str, str]:
