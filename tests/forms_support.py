@@ -29,6 +29,12 @@ def built_catalogue(out: Path) -> Catalog:
     return Catalog.load(out)
 
 
+def built_forms(out: Path) -> dict[str, dict[str, Any]]:
+    """Every form file of the repo catalogue built into ``out``, by its name in the build."""
+    built_catalogue(out)
+    return {p.relative_to(out).as_posix(): json.loads(p.read_bytes()) for p in sorted((out / "forms").rglob("*.json"))}
+
+
 @functools.cache
 def node_tools() -> Path:
     """tools/forms with its pinned node_modules; fails (never skips) without Node and npm."""

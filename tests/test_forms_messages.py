@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from forms_support import built_catalogue, node
+from forms_support import built_forms, node
 from productkit.forms import LANGUAGES, MESSAGES, form
 from productkit.ir import FieldDef, Label, Step
 
@@ -66,10 +66,7 @@ def _unsaid(f: dict[str, Any], reported: list[tuple[str, str, str]]) -> list[str
 
 @pytest.fixture(scope="module")
 def catalogue_forms(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
-    out = tmp_path_factory.mktemp("messages") / "build"
-    built_catalogue(out)
-    return {p.relative_to(out).as_posix(): orjson.loads(p.read_bytes())
-            for p in sorted((out / "forms").rglob("*.json"))}
+    return built_forms(tmp_path_factory.mktemp("messages") / "build")
 
 
 def test_every_catalogue_form_has_exactly_the_messages_its_errors_need(

@@ -7,11 +7,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
 import pytest
 import yaml
 
-from forms_support import ROOT, built_catalogue, chromium, node
+from forms_support import ROOT, built_forms, chromium, node
 from productkit.forms import MESSAGES
 
 LANGS = ("zh-CN", "en")
@@ -19,10 +18,7 @@ LANGS = ("zh-CN", "en")
 
 @pytest.fixture(scope="module")
 def forms(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
-    out = tmp_path_factory.mktemp("render") / "build"
-    built_catalogue(out)
-    return {p.relative_to(out).as_posix(): orjson.loads(p.read_bytes())
-            for p in sorted((out / "forms").rglob("*.json"))}
+    return built_forms(tmp_path_factory.mktemp("render") / "build")
 
 
 @pytest.fixture(scope="module")

@@ -51,6 +51,15 @@ class Findings:
     inputs: dict[str, list[str]] = field(default_factory=dict)  # product file -> the files it is made of
     digests: dict[str, str] = field(default_factory=dict)  # file -> its document's digest, once asked for
 
+    @classmethod
+    def of_load(cls, files: Iterable[str], problems: Iterable[Diagnostic]) -> Findings:
+        """Nothing found yet but the load's ``problems``, by file: every one of ``files``, and
+        the files refused before they were read (a link leading out, a bad name), which are not."""
+        out = cls(loaded={name: [] for name in files})
+        for d in problems:
+            out.loaded.setdefault(d.location.file, []).append(d)
+        return out
+
     # ------------------------------------------------------------------ reading
 
     def forget(self, name: str) -> None:

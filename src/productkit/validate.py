@@ -212,9 +212,7 @@ def _indexed(root: Path, every: list[Path], selected: frozenset[str] | None, opt
 
     ctx = CheckContext.build(catalog, options, cache)
     ctx.emit = emit
-    findings = Findings(loaded={name: [] for name in catalog.files})
-    for d in loaded:  # a refused file (a link leading out, a bad name) is not in catalog.files
-        findings.loaded.setdefault(d.location.file, []).append(d)
+    findings = Findings.of_load(catalog.files, loaded)
     recheck(findings, ctx, set(catalog.files), None)
     entries = {e.file: e for e in catalog.entries}
     keys = {e.file: e.key for e in catalog.entries}

@@ -66,9 +66,7 @@ class Session:
         self.order = list(catalog.files)
         self.digests = dict(catalog.digests)
         self.entries = {e.file: e for e in catalog.entries}
-        self.findings.loaded = {name: [] for name in self.order}
-        for d in found:  # a refused file (a link leading out, a bad name) is not in catalog.files
-            self.loaded.setdefault(d.location.file, []).append(d)
+        self.findings.loaded = Findings.of_load(self.order, found).loaded
         self._rebuild()
         self._recheck(set(self.order), None)
 
