@@ -42,7 +42,7 @@ def test_the_reduction_keeps_every_order_with_the_fewest_edges(result: Any) -> N
     for key, asm in result.context.assemblies.items():
         if key[0] != "Product":
             continue
-        full = nx.DiGraph(asm.graph.subgraph([n for n in asm.graph if n != START]))
+        full = nx.DiGraph(asm.graph.to_networkx().subgraph([n for n in asm.graph if n != START]))
         reduced = nx.DiGraph(reduced_edges(asm))
         reduced.add_nodes_from(full)
         assert _orders(reduced) == _orders(full), key
@@ -71,7 +71,7 @@ def test_graph_of_one_channel_keeps_the_orders_through_steps_left_out(result: An
     out = graph_source(asm, "mermaid", "mobile")
     assert "s_id_hscan" not in out and "s_face" in out
     mobile = nx.DiGraph(reduced_edges(asm, "mobile"))
-    full = nx.transitive_closure_dag(nx.DiGraph(asm.graph.subgraph([n for n in asm.graph if n != START])))
+    full = nx.transitive_closure_dag(nx.DiGraph(asm.graph.to_networkx().subgraph([n for n in asm.graph if n != START])))
     assert _orders(mobile) == {(a, b) for a, b in full.edges() if a in mobile and b in mobile}
 
 

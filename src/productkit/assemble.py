@@ -14,9 +14,16 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import networkx as nx
-
 from . import expr
+from ._digraph import (
+    DiGraph,
+    NotAcyclic,
+    ancestors,
+    descendants,
+    has_path,
+    is_acyclic,
+    lexicographical_topological_sort,
+)
 from .channel_exprs import dead_channel_comparisons
 from .context import Context, Key
 from .diagnostics import Diagnostic, Location, Related, Severity
@@ -65,7 +72,7 @@ class StepIO:
 class Assembly:
     product: ResolvedProduct
     steps: dict[str, StepIO]
-    graph: nx.DiGraph  # step id -> step id it must precede, with the reason
+    graph: DiGraph  # step id -> step id it must precede, with the reason
     order: list[str]
     scope: dict[str, str]
     conditions: dict[str, Condition] = field(default_factory=dict)  # rule id / derived -> checked
@@ -206,7 +213,7 @@ def assemble(ctx: Context, rp: ResolvedProduct) -> Assembly:
     steps = {rs.step.id: _io(rs, rp.channels, ctx.dictionary) for rs in rp.steps}
     scope = _scope(rp, steps)
     params = _param_values(rp)
-    asm = Assembly(rp, steps, nx.DiGraph(), [], scope, diagnostics=out)
+    asm = Assembly(rp, steps, DiGraph(), [], scope, diagnostics=out)
     _derived(asm)
     for io in steps.values():
         if io.rs.step.when is not None:
@@ -230,11 +237,11 @@ def _derived(asm: Assembly) -> None:
     for name, (d, _) in rp.derived.items():
         # Only the order is needed here: names from the syntax tree, the one check comes below.
         deps[name] = set(expr.names_in(d.expr, asm.scope)) & set(rp.derived) - {name}
-    graph = nx.DiGraph([(dep, n) for n, ds in deps.items() for dep in ds])
+    graph = DiGraph([(dep, n) for n, ds in deps.items() for dep in ds])
     graph.add_nodes_from(rp.derived)
     try:
-        order = list(nx.lexicographical_topological_sort(graph))
-    except nx.NetworkXUnfeasible:  # derived values defined in a circle: CEL reports them
+        order = lexicographical_topological_sort(graph)
+    except NotAcyclic:  # derived values defined in a circle: CEL reports them
         order = list(rp.derived)
     for name in order:
         d, entry = rp.derived[name]
@@ -394,10 +401,10 @@ def _end_edges(asm: Assembly) -> None:
             continue
         if not step.when:
             for earlier in ids[:i]:
-                if not nx.has_path(asm.graph, sid, earlier):
+                if not has_path(asm.graph, sid, earlier):
                     _add(asm, earlier, sid, ("the end step '{}' is declared after '{}'", (sid, earlier),
                                               asm.steps[sid].rs, ("id",)))
-        needed = nx.ancestors(asm.graph, sid)
+        needed = ancestors(asm.graph, sid)
         for later in ids[i + 1:]:
             if later not in needed:
                 _add(asm, sid, later, ("'{}' is declared after the end step '{}'", (later, sid),
@@ -408,7 +415,7 @@ def _journey_edges(asm: Assembly) -> None:
     """Customer screens keep their declared order: a journey is a sequence."""
     users = [sid for sid, io in _flow_steps(asm).items() if isinstance(_comp(io), UIComponent)]
     for a, b in itertools.pairwise(users):
-        if not nx.has_path(asm.graph, b, a):
+        if not has_path(asm.graph, b, a):
             _add(asm, a, b, ("screen '{}' follows screen '{}'", (b, a), asm.steps[b].rs, ("use",)))
 
 
@@ -442,11 +449,10 @@ def _condition_reads(asm: Assembly, cond: Condition) -> list[str]:
 def _order(asm: Assembly) -> list[str]:
     g = asm.graph
     position = {sid: i for i, sid in enumerate(asm.steps)}
-    asm.acyclic = nx.is_directed_acyclic_graph(g)
+    asm.acyclic = is_acyclic(g)
     if not asm.acyclic:
         return list(_flow_steps(asm))
-    return [n for n in nx.lexicographical_topological_sort(g, key=lambda n: position.get(n, -1))
-            if n != START]
+    return [n for n in lexicographical_topological_sort(g, key=lambda n: position.get(n, -1)) if n != START]
 
 
 # ------------------------------------------------------------------ graph checks
@@ -456,13 +462,15 @@ def check_cycles(asm: Assembly) -> Iterator[Diagnostic]:
     """PK401: every cycle, each edge with its reason, located at its first step."""
     if asm.acyclic:  # (the graph is not changed after its order is worked out)
         return
-    for scc in nx.strongly_connected_components(asm.graph):
-        if len(scc) < 2 and not asm.graph.has_edge(next(iter(scc)), next(iter(scc))):
+    import networkx as nx  # a cycle is rare: its edges are named by the general library
+
+    graph = asm.graph.to_networkx()
+    for scc in nx.strongly_connected_components(graph):
+        if len(scc) < 2 and not graph.has_edge(next(iter(scc)), next(iter(scc))):
             continue
-        sub = asm.graph.subgraph(scc)
-        cycle = nx.find_cycle(sub)
+        cycle = nx.find_cycle(graph.subgraph(scc))
         names = " -> ".join([cycle[0][0], *(b for _, b in cycle)])
-        related = tuple(Related(at, reason) for reason, at in (edge_reason(asm.graph.edges[a, b]) for a, b in cycle))
+        related = tuple(Related(at, reason) for reason, at in (edge_reason(graph.edges[a, b]) for a, b in cycle))
         first = asm.steps[cycle[0][0]]
         yield Diagnostic("PK401", f"steps form a cycle: {names}", first.rs.loc("id"), related=related)
 
@@ -599,7 +607,7 @@ def check_reachable(asm: Assembly) -> Iterator[Diagnostic]:
                              f"({', '.join(asm.product.channels)})", io.rs.loc("id"))
     jumped = _reached_by_goto(asm, set(ends))
     for end in ends:
-        for later in nx.descendants(asm.graph, end):
+        for later in descendants(asm.graph, end):
             if later not in jumped:
                 yield Diagnostic("PK406", f"step '{later}' comes after '{end}', which always ends the "
                                  "application", asm.steps[later].rs.loc("id"),
@@ -609,7 +617,7 @@ def check_reachable(asm: Assembly) -> Iterator[Diagnostic]:
 def _reached_by_goto(asm: Assembly, ends: set[str]) -> set[str]:
     """Steps after an unconditional end that an error route of a step that can run jumps to,
     and the steps after them up to the next unconditional end."""
-    after_end = set().union(*(nx.descendants(asm.graph, e) for e in ends)) if ends else set()
+    after_end = set().union(*(descendants(asm.graph, e) for e in ends)) if ends else set()
     reached: set[str] = set()
     todo = [route.goto for sid, io in asm.steps.items() if sid not in after_end
             for route in io.rs.step.on_error.values() if route.goto in after_end]

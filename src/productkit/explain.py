@@ -87,7 +87,7 @@ def _steps_of(asm: Assembly) -> dict[str, Any]:
 def reduced_edges(asm: Assembly, channel: str | None = None) -> list[tuple[str, str]]:
     """The step graph's transitive reduction (an edge only where no longer path says the same),
     restricted to the steps of ``channel`` (orders through a left-out step are kept)."""
-    graph = nx.DiGraph(asm.graph.subgraph([n for n in asm.graph if n != START]))
+    graph = nx.DiGraph(asm.graph.to_networkx().subgraph([n for n in asm.graph if n != START]))
     if channel is not None:
         steps = _steps_of(asm)
         graph = nx.transitive_closure_dag(graph)
