@@ -19,11 +19,10 @@ import base64
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+if TYPE_CHECKING:  # the cryptography library loads when a key is first used, not with every build
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 __all__ = [
     "SIGNATURE_FILE",
@@ -57,6 +56,9 @@ def manifest_digest(manifest: Mapping[str, Any]) -> str:
 
 def generate_key_pair() -> tuple[bytes, bytes]:
     """A new Ed25519 key pair as PEM: (private key, PKCS#8 unencrypted; public key)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
     private = Ed25519PrivateKey.generate()
     return (private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                   serialization.NoEncryption()),
@@ -65,6 +67,9 @@ def generate_key_pair() -> tuple[bytes, bytes]:
 
 
 def _private(pem: bytes) -> Ed25519PrivateKey:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
     try:
         key = serialization.load_pem_private_key(pem, password=None)
     except (ValueError, TypeError) as exc:
@@ -76,6 +81,8 @@ def _private(pem: bytes) -> Ed25519PrivateKey:
 
 def public_of(private_pem: bytes) -> bytes:
     """The raw public key of a private key (PEM); SigningKeyError when it is not one."""
+    from cryptography.hazmat.primitives import serialization
+
     return _private(private_pem).public_key().public_bytes(serialization.Encoding.Raw,
                                                             serialization.PublicFormat.Raw)
 
@@ -84,6 +91,9 @@ def public_key(key: bytes | str) -> bytes:
     """The raw 32 bytes of an Ed25519 public key given as PEM or as raw/base64 text."""
     data = key.encode("ascii", "replace") if isinstance(key, str) else key
     if b"-----BEGIN" in data:
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
         try:
             loaded = serialization.load_pem_public_key(data)
         except ValueError as exc:
@@ -109,6 +119,8 @@ def key_id(raw: bytes) -> str:
 
 def sign(manifest: bytes, private_pem: bytes) -> bytes:
     """The text of ``manifest.sig``: who signed (the public key) and the signature."""
+    from cryptography.hazmat.primitives import serialization
+
     private = _private(private_pem)
     raw = private.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     body = {"format": SIGNATURE_FORMAT, "algorithm": "ed25519", "key": base64.b64encode(raw).decode(),
@@ -131,6 +143,9 @@ def verify(manifest: bytes, signature: bytes, trusted: Iterable[bytes | str]) ->
         return "the signature file is not a productkit signature"
     if raw not in {public_key(k) for k in trusted}:
         return f"signed by key {key_id(raw)}, which is not among the trusted keys"
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
     try:
         Ed25519PublicKey.from_public_bytes(raw).verify(sig, manifest)
     except (InvalidSignature, ValueError):
