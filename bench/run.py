@@ -63,18 +63,18 @@ class Bench:
 
     # -------------------------------------------------------------- running
 
-    def wall(self, cmd: list[str], ok: Callable[[subprocess.CompletedProcess[str]], bool] | None = None
-             ) -> tuple[float, subprocess.CompletedProcess[str]]:
+    def wall(self, cmd: list[str], ok: Callable[[subprocess.CompletedProcess[str]], bool] | None = None,
+             env: dict[str, str] | None = None) -> tuple[float, subprocess.CompletedProcess[str]]:
         start = time.perf_counter()
-        proc = subprocess.run(cmd, capture_output=True, text=True, cwd=self.out, env=self.env)
+        proc = subprocess.run(cmd, capture_output=True, text=True, cwd=self.out, env=env or self.env)
         seconds = time.perf_counter() - start
         if not (ok(proc) if ok else proc.returncode == 0):
             raise SystemExit(f"bench: {' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout[-2000:]}"
                              f"\n{proc.stderr[-2000:]}")
         return seconds, proc
 
-    def worker(self, *args: str) -> tuple[float, dict[str, Any]]:
-        seconds, proc = self.wall([self.python, "-m", "bench._worker", *args])
+    def worker(self, *args: str, env: dict[str, str] | None = None) -> tuple[float, dict[str, Any]]:
+        seconds, proc = self.wall([self.python, "-m", "bench._worker", *args], env=env)
         return seconds, json.loads(proc.stdout.strip().splitlines()[-1])
 
     def median(self, label: str, n: int, run: Callable[[], float]) -> dict[str, Any]:
@@ -103,9 +103,15 @@ class Bench:
             raise SystemExit(f"bench: the generated catalogue is not clean: {proc.stderr[-500:]}")
         return seconds
 
-    def cold_build(self, root: Path, out: Path, memory: list[int] | None = None) -> float:
+    def cold_build(self, root: Path, out: Path, memory: list[int] | None = None, cache: Path | None = None) -> float:
+        """A build into an empty output folder; with ``cache``, also with an empty user cache
+        there (else the cache the validation before it filled: only the output is cold)."""
         shutil.rmtree(out.parent, ignore_errors=True)
-        seconds, info = self.worker("build", str(root), str(out))
+        env = None
+        if cache is not None:
+            shutil.rmtree(cache, ignore_errors=True)
+            env = {**self.env, "PRODUCTKIT_CACHE_DIR": str(cache)}
+        seconds, info = self.worker("build", str(root), str(out), env=env)
         if not info["ok"] or info["diagnostics"]:
             raise SystemExit(f"bench: the cold build is not clean: {info['errors']} error(s), "
                              f"{info['warnings']} warning(s)")
@@ -139,6 +145,9 @@ class Bench:
         r["lsp_edit"] = measure_lsp(self.cli, root, self.reps(7), cwd=self.out, env=self.env)
         memory: list[int] = []
         r["cold_build"] = self.median("cold build", 3, lambda: self.cold_build(root, build, memory))
+        r["cold_build_empty_cache"] = self.median(
+            "cold build, empty user cache", 1,
+            lambda: self.cold_build(root, build, memory, cache=self.out / "cache-empty"))
         r["peak_rss_mib"] = max(memory) / 1024
         print(f"  {'peak RSS of the cold build':<34} {r['peak_rss_mib']:8.0f} MiB", flush=True)
         r["build_output_mib"] = sum(f.stat().st_size for f in build.resolve().rglob("*") if f.is_file()) / 2**20
