@@ -238,8 +238,10 @@ def _journeys(asm: Assembly, steps: dict[str, ir.Step]) -> dict[str, list[str]]:
 
 
 def compile_product(asm: Assembly, resolve_date: Callable[[str], str | None] | None = None,
-                    relative: Callable[[str], str] = str, calendar: str = "CN") -> ir.WorkflowDefinition:
-    """The workflow definition of one assembled, diagnostic-free product."""
+                    relative: Callable[[str], str] = str, calendar: str = "CN",
+                    digest: bool = True) -> ir.WorkflowDefinition:
+    """The workflow definition of one assembled, diagnostic-free product; without its content
+    ``digest`` (left empty) when it is only asked what targets would say of it."""
     rp = asm.product
     model = rp.model
     finals = [sid for sid, io in asm.steps.items() if is_finally(io)]
@@ -265,7 +267,7 @@ def compile_product(asm: Assembly, resolve_date: Callable[[str], str | None] | N
         components={e.model.id: e.model.version for rs in rp.steps if (e := rs.component) is not None},
         source=relative(rp.entry.doc.file), utc_offset=ir.BUSINESS_UTC_OFFSETS.get(calendar, "+00:00"),
     )
-    return ir.with_digest(defn)
+    return ir.with_digest(defn) if digest else defn
 
 
 def _data(asm: Assembly, context: dict[str, ir.FieldDef]) -> dict[str, ir.FieldDef]:
