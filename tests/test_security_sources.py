@@ -41,6 +41,37 @@ def test_links_out_of_the_catalogue_are_refused_unread(tmp_path: Path, where: st
         assert SECRET not in render(result.diagnostics, fmt)
 
 
+@pytest.mark.parametrize("cache", [None, "auto"])
+@pytest.mark.parametrize("target", ["outside/s.yaml", "/dev/zero"])
+def test_a_link_out_named_alone_is_refused_as_in_the_catalogue(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                               target: str, cache: str | None) -> None:
+    """A file named on the command line belongs to the catalogue it is in, not to where its link
+    leads: the same refusal, code and place as when the catalogue is walked, and nothing read."""
+    monkeypatch.setenv("PRODUCTKIT_CACHE_DIR", str(tmp_path / "user-cache"))
+    root = _catalogue(tmp_path)
+    link = root / "products" / "link.yaml"
+    link.symlink_to(target if target.startswith("/") else tmp_path / target)
+    monkeypatch.chdir(root)
+    whole = [d for d in validate([root], Options(cache=cache)).diagnostics if d.location.file.endswith("link.yaml")]
+    for given in (Path("products/link.yaml"), link):
+        alone = validate([given], Options(cache=cache))
+        assert [(d.code, d.location.file) for d in alone.diagnostics] == [("PK015", "products/link.yaml")]
+        assert [d.code for d in whole] == ["PK015"]
+        assert SECRET not in render(alone.diagnostics, "text")
+
+
+def test_a_link_out_is_refused_when_only_changed_files_are_loaded(tmp_path: Path) -> None:
+    """The load of one changed file refuses a link out as the catalogue's walk does."""
+    from productkit.loader import LoadLimits
+    from productkit.sources import SourceCatalog, load_one
+
+    root = _catalogue(tmp_path)
+    link = root / "products" / "link.yaml"
+    link.symlink_to(tmp_path / "outside" / "s.yaml")
+    entry, problems = load_one(link, "products/link.yaml", LoadLimits(), SourceCatalog(root=root), None)
+    assert entry is None and [(d.code, d.location.file) for d in problems] == [("PK015", "products/link.yaml")]
+
+
 def test_a_linked_source_folder_is_refused(tmp_path: Path) -> None:
     root = _catalogue(tmp_path)
     (root / "products").rename(tmp_path / "outside" / "products")

@@ -660,7 +660,7 @@ def _fingerprint(paths: Sequence[Path | str], options: Options, select: Sequence
     """Everything a build depends on: every catalogue file's bytes (by path relative to its
     root), productkit's own source, the options, the selection and the signing key. Also the
     survey of the first root's files, when there is one, for the validation to go by."""
-    from .sources import discover, find_root
+    from .sources import discover, root_of
 
     h = hashlib.sha256()
     h.update(b"signed by " + public_of(release.sign) if release.sign is not None else b"unsigned")
@@ -671,7 +671,7 @@ def _fingerprint(paths: Sequence[Path | str], options: Options, select: Sequence
     roots: list[Path] = []
     handed: Surveyed | None = None
     for given in [Path(p) for p in paths] or [Path.cwd()]:
-        root = find_root(given.resolve()) if given.exists() else given
+        root = root_of(given)
         roots.append(root)
         chosen = discover(root) if given.is_dir() else [given]
         inside = os.fspath(root) + os.sep

@@ -114,6 +114,15 @@ def find_root(path: Path) -> Path:
     return start
 
 
+def root_of(path: Path) -> Path:
+    """The catalogue root of a path given by a user: a folder's (links followed), a file's the
+    catalogue the file is in, wherever a link may lead (the load then refuses a link out); a path
+    that does not exist stands for itself."""
+    if path.is_dir():
+        return find_root(path.resolve())
+    return find_root(path.absolute().parent.resolve() / path.name) if path.exists() else path
+
+
 def discover(root: Path) -> list[Path]:
     """Every catalogue file below ``root``'s source folders, in a stable order (as paths sort). Links
     are listed as they are (a linked folder too, so that load_catalog can refuse one that leads
@@ -149,6 +158,17 @@ def outside(path: Path, root: Path) -> bool:
         return not path.resolve().is_relative_to(root.resolve())
     except (OSError, RuntimeError):  # a link loop
         return True
+
+
+def _linked_root(root: Path) -> bool:
+    """Whether a source folder of the catalogue is itself a link (then every file may lead out)."""
+    return any((root / d).is_symlink() for d in SOURCE_DIRS)
+
+
+def _refused(path: Path, name: str, root: Path, linked: bool) -> Diagnostic | None:
+    """Why a file is not read (see _name_problem), looked for only where it can apply."""
+    suspect = linked or path.is_symlink() or not _is_utf8(name)
+    return _name_problem(path, name, root) if suspect else None
 
 
 def _name_problem(path: Path, name: str, root: Path) -> Diagnostic | None:
@@ -206,12 +226,11 @@ def _load_all(root: Path, options: Options, files: Sequence[Path] | None,
               cache: Cache | None) -> tuple[SourceCatalog, list[Diagnostic]]:
     catalog = SourceCatalog(root=root)
     limits = LoadLimits(options.max_file_bytes, options.max_depth)
-    linked = any((root / d).is_symlink() for d in SOURCE_DIRS)  # then every file may lead out
+    linked = _linked_root(root)
     found: list[Diagnostic | _Read] = []  # per file, in order: why it is refused, or what was read
     for path in files if files is not None else discover(root):
         name = display_name(path)
-        suspect = linked or path.is_symlink() or not _is_utf8(name)
-        refused = _name_problem(path, name, root) if suspect else None
+        refused = _refused(path, name, root, linked)
         if refused is not None:
             found.append(refused)
             continue
@@ -283,7 +302,12 @@ def _is_utf8(name: str) -> bool:
 
 def load_one(path: Path, name: str, limits: LoadLimits, catalog: SourceCatalog,
              cache: Cache | None) -> tuple[Entry | None, list[Diagnostic]]:
-    """Stages 1 and 2 for one file, as load_file and to_model do them, through the cache."""
+    """Stages 1 and 2 for one file, as load_file and to_model do them, through the cache; a file
+    the catalogue's walk would refuse (a link leading out of it, a name that is not UTF-8) is
+    refused alike, however it was named."""
+    refused = _refused(path, name, catalog.root, _linked_root(catalog.root))
+    if refused is not None:
+        return None, [refused]
     read = _read(path, name, limits, catalog, cache)
     if read.result is None:
         _parse_all([read], limits, cache)

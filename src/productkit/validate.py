@@ -22,8 +22,8 @@ from .sources import (
     discover,
     display_name,
     document_digest,
-    find_root,
     load_catalog,
+    root_of,
 )
 
 if TYPE_CHECKING:  # the checks are imported on a cache miss only: a replayed result starts fast
@@ -76,7 +76,7 @@ def _group(paths: Sequence[Path]) -> dict[Path, list[Path] | None]:
     """Catalogue root -> the files chosen in it (None: the whole catalogue)."""
     groups: dict[Path, list[Path] | None] = {}
     for path in paths:
-        root = find_root(path.resolve()) if path.exists() else path
+        root = root_of(path)
         if path.is_dir() and path.resolve() == root:
             groups[root] = None
         elif path.is_dir():
