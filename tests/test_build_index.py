@@ -245,3 +245,58 @@ def test_a_file_edited_after_the_fingerprint_is_recorded_as_it_was_checked(
     plain = build([repo_catalogue], tmp_path / "plain" / "build", Options(release_date=RELEASE, cache=None))
     assert indexed.manifest is not None and plain.manifest is not None
     assert indexed.manifest["documents"] == plain.manifest["documents"]
+
+
+def _dropping(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names each commit drops from its stage: written there, then not part of the build."""
+    from productkit.output import Stage
+
+    dropped: list[str] = []
+    drop = Stage._drop_unlisted
+
+    def counting(stage: Stage, listed: set[str], linked: set[str]) -> None:
+        names = [p.relative_to(stage.folder).as_posix() for p in stage.folder.rglob("*") if p.is_file()]
+        dropped.extend(n for n in names if n not in listed or n in linked)
+        drop(stage, listed, linked)
+
+    monkeypatch.setattr(Stage, "_drop_unlisted", counting)
+    return dropped
+
+
+def test_a_product_its_change_may_concern_is_checked_but_kept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The checks of a change look at every product it may concern (here: the product's line
+    uses the component's first version, which the product replaces by its second); a product
+    whose own inputs did not change is checked again and kept, not compiled and dropped."""
+    from casekit import valid_cases
+
+    root = next(c for c in valid_cases() if c.name == "inherited_step_replaced_in_place").install(tmp_path / "cat")
+    first = root / "components" / "open.yaml"
+    text = first.read_text("utf-8")
+    second = text.replace("\nversion: 1.0.0\n", "\nversion: 2.0.0\n", 1)
+    (root / "components" / "open-2.yaml").write_text(second, "utf-8")
+    product = root / "products" / "product.yaml"
+    product.write_text(product.read_text("utf-8").replace("use: core.open-deposit@^1", "use: core.open-deposit@^2"),
+                       "utf-8")
+    dropped = _dropping(monkeypatch)
+    monkeypatch.chdir(tmp_path)
+    cold = _both(root, tmp_path)
+    _same(*cold, tmp_path, "cold")
+    assert cold[0].compiled == ["deposit.time-1y@1.0.0"]
+    first.write_text(text.replace("en: Open deposit}", "en: Open a deposit}"), "utf-8")
+    again = _both(root, tmp_path)
+    _same(*again, tmp_path, "the first version edited")
+    assert again[0].compiled == [] and again[0].reused == ["deposit.time-1y@1.0.0"] and not again[0].failed()
+    assert dropped == []
+
+
+def test_a_build_emits_only_the_products_it_writes(repo_catalogue: Path, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Along the sequence of edits, nothing is written into the stage to be dropped."""
+    dropped = _dropping(monkeypatch)
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "build"
+    assert not build([repo_catalogue], out, Options(release_date=RELEASE)).failed()
+    for rel, text in _edits(repo_catalogue):
+        apply_edit(repo_catalogue, rel, text)
+        build([repo_catalogue], out, Options(release_date=RELEASE))
+        assert dropped == [], rel

@@ -126,22 +126,28 @@ def _selected(pid: str, select: Sequence[str]) -> bool:
 _Made = tuple[dict[str, Any], dict[str, str], list[Diagnostic]]
 
 
-def _emitter(root: Path, options: Options, stage: Stage, select: Sequence[str] = ()
-             ) -> Callable[[Assembly], tuple[_Made | None, tuple[Diagnostic, ...]]]:
+def _emitter(root: Path, options: Options, stage: Stage, select: Sequence[str] = (),
+             previous: _Previous | None = None
+             ) -> Callable[[Assembly, CheckContext | None], tuple[_Made | None, tuple[Diagnostic, ...]]]:
     """Compile and emit one clean product into ``stage`` (in whichever process checked it): its
     output, and the targets' diagnostics about it. A product the selection leaves out is only
-    asked about (its previous output, if any, is kept)."""
+    asked about (its previous output, if any, is kept); so is, given the ``previous`` build and
+    the context that checked the product, one whose inputs are those of its previous output (the
+    checks of a change look at every product it may concern; the build keeps the others)."""
     relative, resolve_date = _relative_to(root), _date_resolver(options)
+    as_before = _as_before(previous, options, relative) if previous is not None else None
 
-    def make(asm: Assembly) -> tuple[_Made | None, tuple[Diagnostic, ...]]:
+    def make(asm: Assembly, ctx: CheckContext | None = None) -> tuple[_Made | None, tuple[Diagnostic, ...]]:
         from .compile import compile_product  # imported only when something is compiled
         from .targets import load_targets
 
-        defn = compile_product(asm, resolve_date, relative, options.calendar)
-        if not _selected(asm.product.model.id, select):
+        if not _selected(asm.product.model.id, select) or (
+                as_before is not None and ctx is not None and as_before(asm, ctx)):
+            defn = compile_product(asm, resolve_date, relative, options.calendar, digest=False)
             registry = load_targets()
             return None, tuple(d for name in options.targets if name in registry
                                for d in registry[name](options).problems(defn))
+        defn = compile_product(asm, resolve_date, relative, options.calendar)
         produced, locations, problems, said = _artifacts(defn, options)
         for name, data in produced.items():
             stage.write(name, data)
@@ -149,6 +155,30 @@ def _emitter(root: Path, options: Options, stage: Stage, select: Sequence[str] =
         return (_entry(defn, produced, locations), shas, problems), said
 
     return make
+
+
+def _as_before(previous: _Previous, options: Options, relative: Callable[[str], str]
+               ) -> Callable[[Assembly, CheckContext], bool]:
+    """Whether a product's inputs are those the previous build compiled it from (its digest as
+    ``_plan`` works it out; were the two to differ, the plan compiles the product afterwards)."""
+    from .checks.products import input_files
+
+    before = previous.products
+    dictionaries: dict[int, list[str]] = {}  # per catalogue checked: its dictionaries' files
+
+    def same(asm: Assembly, ctx: CheckContext) -> bool:
+        model = asm.product.model
+        old = before.get(f"{model.id}@{model.version}")
+        if old is None:
+            return False
+        catalog = ctx.catalog
+        files = dictionaries.get(id(catalog))
+        if files is None:
+            files = dictionaries[id(catalog)] = [e.file for e in catalog.kind("ParameterDictionary")]
+        return old.get("inputs") == _input_digest([*input_files(asm.product), *files], options, relative,
+                                                  catalog.digests.get)
+
+    return same
 
 
 def _artifacts(defn: ir.WorkflowDefinition, options: Options
@@ -391,7 +421,8 @@ def _checked_and_written(paths: Sequence[Path | str], out: Path, previous: _Prev
     from .shape import did_you_mean
     from .validate import validate
 
-    checked = validate(paths, options, emit=_emitter(root, options, stage, select), summary=True, surveyed=surveyed)
+    checked = validate(paths, options, emit=_emitter(root, options, stage, select, previous), summary=True,
+                       surveyed=surveyed)
     result.diagnostics = list(checked.diagnostics)
     if checked.failed(options.strict):
         return result
@@ -468,7 +499,7 @@ def _compile_and_write(checked: _Checked, root: Path, out: Path, previous: _Prev
         checked.load(key)
 
     def compile_one(key: Key) -> tuple[_Made | None, tuple[Diagnostic, ...]]:
-        return make(checked.assembly(key))  # assembled here, in the worker, when the checks were cached
+        return make(checked.assembly(key), None)  # assembled here, in the worker, when the checks were cached
 
     # what the checks did not make in passing (their results came from the cache) is made now
     with gc_frozen(), gc_paused():  # as for the checks: see _gcpause

@@ -15,9 +15,10 @@ from ..sources import Entry
 __all__ = ["CheckContext", "Emit", "problem_diagnostic"]
 
 # What a build makes of a product that passed its checks, in the same pass (and the same worker
-# process) that checked it: the build's own output of it, and the targets' diagnostics about it
-# (located and reported by check_products like validate's).
-Emit = Callable[[Assembly], tuple[Any, tuple[Diagnostic, ...]]]
+# process) that checked it, given the context that checked it: the build's own output of it (None
+# when the build keeps its previous output), and the targets' diagnostics about it (located and
+# reported by check_products like validate's).
+Emit = Callable[[Assembly, "CheckContext"], tuple[Any, tuple[Diagnostic, ...]]]
 
 
 @dataclass(slots=True)

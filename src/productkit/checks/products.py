@@ -103,7 +103,7 @@ def _check_product(ctx: CheckContext, entry: Entry) -> tuple[list[Diagnostic], l
         if ctx.emit is None:
             found += target_problems(asm, ctx.options)
         else:
-            made, said = ctx.emit(asm)
+            made, said = ctx.emit(asm, ctx)
             found += located(asm, said)
     return found, inputs, made
 
