@@ -20,7 +20,6 @@ import datetime as dt
 import fnmatch
 import functools
 import hashlib
-import json
 import os
 import stat
 import time
@@ -29,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import orjson
 import semantic_version
 
 from .cache import Cache, engine_digest
@@ -347,7 +347,7 @@ def _previous(out: Path, options: Options, before: _Previous | None = None) -> _
             stamp = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
             if before is not None and before.folder == folder and before.stamp == stamp:
                 return before
-            manifest = json.loads(fh.read())
+            manifest = orjson.loads(fh.read())
     except (OSError, ValueError, RecursionError):
         return _Previous()
     if not isinstance(manifest, dict) or manifest.get("digest") != manifest_digest(manifest):
