@@ -18,6 +18,9 @@ side by side and hold no lock while they run.
 
 A KeyboardInterrupt (or SystemExit) while a transaction is written rolls it back and reaches the
 thread it was delivered to; the other callers of the batch get WriteInterrupted.
+
+``stats()`` says what was written: the Commits acknowledged and the transactions (under FULL,
+syncs of the log) that held them, the largest batch and the time spent in COMMIT.
 """
 
 from __future__ import annotations
