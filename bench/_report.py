@@ -232,11 +232,28 @@ def _runtime_section(rt: dict[str, Any]) -> list[str]:
     was = rt.get("previous", {})
     out += [f"| {label} | {rt[key]:.0f} | {'' if key not in was else f'{was[key]:.0f}'} |"
             for key, label in names.items() if key in rt]
+    out += _sqlite_writes(rt)
     if "spiff_skipped" in rt:
         out.append(f"\nSpiffWorkflow skipped: {rt['spiff_skipped']}.")
     if "temporal_skipped" in rt:
         out.append(f"\nTemporal skipped: {rt['temporal_skipped']}.")
     return out + _faults_section(rt.get("temporal_faults"))
+
+
+def _sqlite_writes(rt: dict[str, Any]) -> list[str]:
+    """What the store wrote per application on SQLite, and the FULL figure over more threads."""
+    out = []
+    writes = rt.get("engine_sqlite_full_writes")
+    if writes:
+        out += ["", f"On SQLite (FULL) an application is {writes['commits_per_application']:.0f} durable points "
+                f"(Commits) one after the other, written in {writes['transactions_per_application']:.2f} "
+                f"transactions (syncs of the log) thanks to group commit; a COMMIT took "
+                f"{writes['commit_ms']:.2f} ms on average."]
+    curve = rt.get("engine_sqlite_full_threads")
+    if curve:
+        out += ["", "SQLite (FULL) with more concurrent applications (information; the goal is measured "
+                "with 16): " + ", ".join(f"{t} threads {rate:.0f}/s" for t, rate in curve.items()) + "."]
+    return out
 
 
 def _faults_section(faults: dict[str, Any] | None) -> list[str]:

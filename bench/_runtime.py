@@ -11,12 +11,23 @@ channel service serves concurrent customers: the store's group commit writes the
 arrive together in one durable transaction (every caller still returns only after its step's
 transaction was committed), which needs concurrent callers to batch anything.
 
-The handlers answer at once in the process, so they are registered ``inline`` (called on the
-caller's thread, as a channel service registers such handlers); SpiffWorkflow's handlers are
-plain calls too. An inline handler is a local call whose result is committed with the next
-durable write, so an application here is three transactions (its start with the first screen,
-each submission with the handler steps up to the next screen or the end), where handlers on
-worker threads would make it nine (one more before each handler is called).
+The handlers answer at once in the process, so they are registered ``inline``: called on the
+caller's thread, as a channel service registers such handlers, and, like every handler that is
+not local, only once what led to the call is committed (SpiffWorkflow's handlers are plain calls
+too). An application is therefore nine durable points one after the other on its thread:
+(1) its start with the first screen; (2) the request, committed before the first check is
+called; (3-5) one before each of the next three calls (aml, fraud, score), each holding the
+answer of the call before it (and the risk guard); (6) the score's answer with its guard and
+the confirmation screen; (7) the confirmation, before the booking is called; (8) the booking's
+answer, before the notification is called; (9) the notification's answer with the end. Guards,
+rejects and the end have no durable write of their own: they go with the point around them.
+Concurrent applications share those transactions (group commit), so
+``engine_sqlite_*_writes`` reports, per application, the Commits (durable points, 9) and the
+transactions (under FULL: syncs of the log) that carried them. ``engine_sqlite_full_local``
+registers the handlers ``local`` instead (results committed with the next durable write, three
+points per application): it does not keep the goal's one durable transaction per step and is
+information only, as is ``engine_sqlite_full_threads``, the FULL figure with each of
+``SQLITE_CURVE`` threads (a channel service serves more concurrent customers than 16).
 """
 
 from __future__ import annotations
@@ -38,6 +49,7 @@ __all__ = ["measure_runtime", "runtime_missing", "write_catalogue"]
 
 PRODUCT = "bench.ten-step"
 SQLITE_THREADS = 16
+SQLITE_CURVE = (8, 16, 32, 64)
 CHANNEL = "mobile"
 CONTEXT = {"applicant": {"name": "Li Lei", "id_number": "110101199003074514", "age": 36},
            "session": {"device_id": "device-0001"}}
@@ -195,6 +207,28 @@ def _engine_runner(runtime: Any, build: Path, store: Any, local: bool = False) -
     return one
 
 
+def _sqlite_rate(runtime: Any, build: Path, path: Path, sync: str, local: bool, n: int,
+                 threads: int) -> tuple[float, dict[str, float]]:
+    """Applications per second on a fresh SQLite store, with what the store wrote for them: per
+    application, the Commits and the transactions holding them, and the mean time of a COMMIT."""
+    store = runtime.SQLiteStore(path, synchronous=sync)
+    try:
+        run = _engine_runner(runtime, build, store, local)
+        for _ in range(20):
+            run()
+        before = store.stats()
+        rate = _threaded_rate(run, n, 0, threads)
+        after = store.stats()
+    finally:
+        store.close()
+    apps = max(1, n // threads) * threads
+    transactions = after.transactions - before.transactions
+    return rate, {"commits_per_application": (after.commits - before.commits) / apps,
+                  "transactions_per_application": transactions / apps,
+                  "commit_ms": 1000 * (after.commit_seconds - before.commit_seconds) / max(1, transactions),
+                  "largest_batch": after.largest_batch}
+
+
 def _spiff_runners(repo: Path, build: Path) -> dict[str, Callable[[], object]]:
     """SpiffWorkflow through the test suite's harness: parsing the BPMN for each application
     (``run_bpmn`` as the tests call it) and with the process spec parsed once."""
@@ -264,10 +298,12 @@ def measure_runtime(repo: Path, work: Path, n: int = 300) -> dict[str, Any]:
     out["engine_memory"] = _rate(_engine_runner(runtime, build, runtime.MemoryStore()), n, 20)
     with tempfile.TemporaryDirectory() as tmp:
         for sync, local in (("FULL", False), ("NORMAL", False), ("FULL", True)):
-            store = runtime.SQLiteStore(Path(tmp) / f"{sync}-{local}.db", synchronous=sync)
             name = f"engine_sqlite_{sync.lower()}" + ("_local" if local else "")
-            out[name] = _threaded_rate(_engine_runner(runtime, build, store, local), n, 20, SQLITE_THREADS)
-            store.close()
+            out[name], out[f"{name}_writes"] = _sqlite_rate(runtime, build, Path(tmp) / f"{name}.db", sync,
+                                                            local, n, SQLITE_THREADS)
+        out["engine_sqlite_full_threads"] = {
+            str(t): _sqlite_rate(runtime, build, Path(tmp) / f"curve-{t}.db", "FULL", False,
+                                 max(n, 8 * t), t)[0] for t in SQLITE_CURVE}
     if importlib.util.find_spec("SpiffWorkflow") is None or not (repo / "tests" / "bpmn_support.py").exists():
         out["spiff_skipped"] = "SpiffWorkflow or tests/bpmn_support.py is not available"
         return out

@@ -18,6 +18,9 @@ side by side and hold no lock while they run.
 
 A KeyboardInterrupt (or SystemExit) while a transaction is written rolls it back and reaches the
 thread it was delivered to; the other callers of the batch get WriteInterrupted.
+
+``stats()`` says what was written: the Commits acknowledged and the transactions (under FULL,
+syncs of the log) that held them, the largest batch and the time spent in COMMIT.
 """
 
 from __future__ import annotations
@@ -30,13 +33,14 @@ import sqlite3
 import threading
 import time
 from collections.abc import Collection
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from .errors import StaleApplication, WriteInterrupted
 from .status import PAUSED
 from .store import AppRow, AuditRow, Commit, StepRow
 
-__all__ = ["SQLiteStore"]
+__all__ = ["SQLiteStore", "WriteStats"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS applications (
@@ -77,6 +81,18 @@ def _interrupted(what: str = "KeyboardInterrupt") -> WriteInterrupted:
                             "another thread and rolled back: nothing of it was stored")
 
 
+@dataclass(frozen=True, slots=True)
+class WriteStats:
+    """What a store wrote since it was opened: ``commits`` acknowledged Commits in
+    ``transactions`` durable transactions (one sync of the log each under FULL), the most Commits
+    one transaction held, and the seconds spent in COMMIT (under FULL: the syncs)."""
+
+    commits: int = 0
+    transactions: int = 0
+    largest_batch: int = 0
+    commit_seconds: float = 0.0
+
+
 class _Pending:
     """One caller's Commit waiting for the transaction that holds it."""
 
@@ -103,6 +119,7 @@ class SQLiteStore:
         self._queue_lock = threading.Lock()
         self._leading = False  # a caller is writing, or was handed the lead
         self._last_batch = 0  # Commits in the last transaction: how many callers are about
+        self._stats = WriteStats()  # replaced under _lock after each transaction
         mode = self._db.execute("PRAGMA journal_mode=WAL").fetchone()[0]
         if str(mode).lower() != "wal":  # pragma: no cover - only on file systems without WAL
             raise OSError(f"{self.path}: SQLite cannot use WAL here (journal mode {mode})")
@@ -207,7 +224,9 @@ class SQLiteStore:
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
+            started = time.perf_counter()
             db.execute("COMMIT")
+            self._count(batch, time.perf_counter() - started)
         except Exception as exc:  # nothing of the batch was committed
             self._rolled_back(batch, exc)
         except BaseException as exc:  # an interrupt: it goes on in this thread only
@@ -216,6 +235,16 @@ class SQLiteStore:
         finally:
             for pending in batch:
                 pending.done = True
+
+    def _count(self, batch: list[_Pending], seconds: float) -> None:
+        was = self._stats
+        self._stats = WriteStats(was.commits + sum(1 for p in batch if p.error is None),
+                                 was.transactions + 1, max(was.largest_batch, len(batch)),
+                                 was.commit_seconds + seconds)
+
+    def stats(self) -> WriteStats:
+        """What this store wrote since it was opened (see :class:`WriteStats`)."""
+        return self._stats
 
     def _rolled_back(self, batch: list[_Pending], error: BaseException) -> None:
         if self._db.in_transaction:  # COMMIT itself failed (busy, I/O): leave no transaction open
