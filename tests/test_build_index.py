@@ -132,6 +132,49 @@ def test_a_file_changed_while_the_build_reads_it_writes_nothing(repo_catalogue: 
     assert result.failed() and not out.exists()
 
 
+def test_a_file_edited_while_another_build_held_the_output_is_built(repo_catalogue: Path, tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """A build that waited for another build of the same output surveys the catalogue again: a
+    product edited during the wait (one the checks' index answers for, compiled afresh into a new
+    output) is built as it now is, not refused as changed while the build read it (PK508)."""
+    import threading
+
+    import productkit.build as building
+    from productkit.output import staged_build
+    from productkit.validate import validate
+
+    monkeypatch.chdir(tmp_path)
+    validate([repo_catalogue], Options(release_date=RELEASE))  # the index: the build checks nothing again
+    out = tmp_path / "build"
+    path = repo_catalogue / PRODUCT
+    waiting, release = threading.Event(), threading.Event()
+
+    def staged(*args: object, **kwargs: object) -> object:
+        waiting.set()  # surveyed already: about to wait for the output
+        return staged_build(*args, **kwargs)  # type: ignore[arg-type]
+
+    def holder() -> None:
+        with staged_build(out):
+            release.wait(30)
+
+    monkeypatch.setattr(building, "staged_build", staged)
+    held = threading.Thread(target=holder)
+    held.start()
+    results: list[BuildResult] = []
+    later = threading.Thread(target=lambda: results.append(build([repo_catalogue], out, Options(release_date=RELEASE))))
+    later.start()
+    assert waiting.wait(30)
+    path.write_text(path.read_text("utf-8").replace("en: 1-year time deposit}", "en: One-year deposit}"), "utf-8")
+    threading.Timer(max(1.0, 2 * building._SURVEY_AGAIN_AFTER), release.set).start()
+    later.join(60)
+    held.join(30)
+    [result] = results
+    assert not result.failed(), [d.code for d in result.diagnostics]
+    manifest = json.loads((out / "manifest.json").read_text("utf-8"))
+    definition = next(p["definition"] for p in manifest["products"] if p["id"] == "deposit.time-1y")
+    assert "One-year deposit" in (out / definition).read_text("utf-8")
+
+
 def test_a_kept_file_edited_in_place_with_its_mtime_put_back_is_compiled_again(
         repo_catalogue: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The stamps that spare a build from reading kept files hold the change time too."""

@@ -371,6 +371,11 @@ class Release:
     grace: float = 600.0  # seconds a retired build stays for its readers
 
 
+# Seconds spent waiting for the output (another build of it running) after which the catalogue is
+# surveyed again before it is checked: what was edited during the wait is built, not refused (PK508).
+_SURVEY_AGAIN_AFTER = 0.5
+
+
 def build(paths: Sequence[Path | str] = (), out: Path = Path("build"), options: Options = Options(),
           select: Sequence[str] = (), progress: Callable[[str], None] | None = None,
           release: Release = Release()) -> BuildResult:
@@ -392,11 +397,14 @@ def build(paths: Sequence[Path | str] = (), out: Path = Path("build"), options: 
         tidy(out)
         return result
     with contextlib.ExitStack() as stack:
+        asked = time.monotonic()
         try:
             stage = stack.enter_context(staged_build(out, release.grace))
         except OSError as exc:
             result.diagnostics.append(Diagnostic("PK502", f"cannot write the build: {exc}", Location(str(out))))
             return result
+        if time.monotonic() - asked > _SURVEY_AGAIN_AFTER:  # another build held the output: the catalogue
+            fingerprint, root, surveyed = _fingerprint(paths, options, select, release)  # may have changed since
         previous = _previous(out, options, first)  # again, under the lock: another build may have finished meanwhile
         if _up_to_date(previous, out, fingerprint, root, result):
             return result
