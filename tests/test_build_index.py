@@ -111,7 +111,7 @@ def test_a_file_changed_while_the_build_reads_it_writes_nothing(repo_catalogue: 
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     """What was checked must be what is compiled: a file the build reads only after the checks
     (here, a product compiled once the build has planned), edited in between, stops the build
-    with PK508 and writes nothing."""
+    with PK513 and writes nothing."""
     import productkit.build as building
     from productkit.validate import validate
 
@@ -128,7 +128,7 @@ def test_a_file_changed_while_the_build_reads_it_writes_nothing(repo_catalogue: 
     monkeypatch.setattr(building, "_plan", plan)
     out = tmp_path / "build"
     result = build([repo_catalogue], out, Options(release_date=RELEASE))
-    assert [d.code for d in result.diagnostics if d.code == "PK508"] == ["PK508"]
+    assert [d.code for d in result.diagnostics if d.code == "PK513"] == ["PK513"]
     assert result.failed() and not out.exists()
 
 
@@ -136,7 +136,7 @@ def test_a_file_edited_while_another_build_held_the_output_is_built(repo_catalog
                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     """A build that waited for another build of the same output surveys the catalogue again: a
     product edited during the wait (one the checks' index answers for, compiled afresh into a new
-    output) is built as it now is, not refused as changed while the build read it (PK508)."""
+    output) is built as it now is, not refused as changed while the build read it (PK513)."""
     import threading
 
     import productkit.build as building

@@ -16,6 +16,13 @@ def test_every_code_is_in_the_readme_table() -> None:
     assert listed == set(CODES)
 
 
+def test_each_code_has_one_meaning() -> None:
+    from productkit.diagnostics import _TABLE
+
+    codes = [code for code, _ in _TABLE]
+    assert sorted({c for c in codes if codes.count(c) > 1}) == []
+
+
 def test_runtime_codes_are_registered() -> None:
     assert set(CATALOG_CODES) <= set(CODES)
     assert all(CODES[c].stage == "runtime" for c in CATALOG_CODES)

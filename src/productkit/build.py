@@ -416,7 +416,7 @@ def build(paths: Sequence[Path | str] = (), out: Path = Path("build"), options: 
             return result
         except ChangedDuringRun as exc:  # what was checked is no longer what would be compiled
             result.diagnostics.append(Diagnostic(
-                "PK508", "this file changed while the build was reading the catalogue; nothing was written",
+                "PK513", "this file changed while the build was reading the catalogue; nothing was written",
                 Location(exc.name), hint="build again once the catalogue is no longer being edited"))
             return result
 

@@ -255,7 +255,7 @@ def _c(code: str, stage: str, title: str, example: str) -> tuple[str, Code]:
 # PK0xx files and YAML, PK1xx document shape, PK2xx references and resolution,
 # PK3xx expressions, PK4xx the product graph, PK5xx compile and build,
 # PK6xx reading a build at run time, PK7xx scenario files (designer tests).
-CODES: dict[str, Code] = dict(
+_TABLE = tuple(
     [
         _c("PK001", "load", "file cannot be read", "products/x.yaml: cannot read file: permission denied"),
         _c("PK002", "load", "not a regular file", "products/zero.yaml: is a character device, not a regular file"),
@@ -348,12 +348,12 @@ CODES: dict[str, Code] = dict(
         _c("PK505", "build", "output folder refused (not new and not a productkit build)", "products: exists and is not a productkit build"),
         _c("PK506", "build", "selection matches no product", "--select 'deposit.tim-*' matches no product"),
         _c("PK507", "build", "a file of the previous build no longer matches its seal; compiled again", "x@1.0.0: a file of the previous build was edited"),
-        _c("PK508", "build", "a catalogue file changed while the build read it; nothing written", "products/x.yaml changed during the build"),
         _c("PK508", "build", "content changed without a version bump", "products/x.yaml: Product x@1.0.0 changed since the previous build without a new version"),
         _c("PK509", "build", "a change outside the classes the release gate allows", "build: x@1.0.0 is a code change, and this build allows only configuration"),
         _c("PK510", "build", "docs: a file of the build is missing, not JSON, or not of the shape its manifest says", "build/forms/x@1.0.0/amount.web.json: cannot read: no such file"),
         _c("PK511", "build", "docs: a product of the build is not in the catalogue given", "build/manifest.json: x@1.0.0 is not in the catalogue at ., its page shows no bounds, lines or scenarios"),
         _c("PK512", "build", "docs: cannot write the site", "site/: cannot write: disk full"),
+        _c("PK513", "build", "a catalogue file changed while the build read it; nothing written", "products/x.yaml changed during the build"),
         _c("PK601", "runtime", "build missing or incomplete", "build/: no readable manifest.json"),
         _c("PK602", "runtime", "manifest malformed", "build/manifest.json: products is not a list"),
         _c("PK603", "runtime", "manifest digest does not match its products", "build/manifest.json: digest mismatch"),
@@ -390,3 +390,4 @@ CODES: dict[str, Code] = dict(
         _c("PK900", "internal", "internal error", "productkit hit an internal error; please report it"),
     ]
 )
+CODES: dict[str, Code] = dict(_TABLE)  # one meaning per code: tests/test_docs.py checks none is there twice
