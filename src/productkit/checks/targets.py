@@ -24,11 +24,13 @@ def target_problems(asm: Assembly, options: Options) -> Iterator[Diagnostic]:
     from ..compile import compile_product
     from ..targets import load_targets
 
-    defn = compile_product(asm, digest=False)  # what the targets say does not depend on it
     registry = load_targets()
-    for name in options.targets:
-        if name in registry:
-            yield from located(asm, registry[name](options).problems(defn))
+    asked = [registry[name] for name in options.targets if name in registry]
+    if not asked:
+        return
+    defn = compile_product(asm, digest=False)  # what the targets say does not depend on it
+    for target in asked:
+        yield from located(asm, target(options).problems(defn))
 
 
 def located(asm: Assembly, found: Iterable[Diagnostic]) -> Iterator[Diagnostic]:
