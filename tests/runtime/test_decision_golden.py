@@ -3,8 +3,8 @@ event, the commands (records, audit, saves, calls, timers) and the state each de
 against a golden file. A faster decision core must answer exactly as this one did.
 
 Normalised only where a run cannot repeat itself: application ids (random) become ``app-N`` in
-order of start, and an attempt's measured ``seconds`` become 0. Times come from the scenarios'
-fake clocks. The golden keeps, per decision, the event's and the commands' kinds and the sha256
+order of start, and an attempt's measured ``seconds`` become 0; a state's ``revision`` (the
+executor's bookkeeping, not compared) is left out. Times come from the scenarios' fake clocks. The golden keeps, per decision, the event's and the commands' kinds and the sha256
 of the whole decision as JSON (the full text would be megabytes), so a difference names the
 application and the decision. Rewrite with ``pytest --update-goldens`` after a change of
 behaviour that is meant.
@@ -34,7 +34,7 @@ def _plain(item: object) -> Any:
     if isinstance(item, Attempt):
         item = dataclasses.replace(item, seconds=0.0)
     if dataclasses.is_dataclass(item) and not isinstance(item, type):
-        return {f.name: _plain(getattr(item, f.name)) for f in dataclasses.fields(item)}
+        return {f.name: _plain(getattr(item, f.name)) for f in dataclasses.fields(item) if f.compare}
     if isinstance(item, dict):
         return {k: _attempt_rows(v) if k == "attempts" else _plain(v) for k, v in item.items()}
     if isinstance(item, list | tuple):

@@ -82,6 +82,15 @@ def _outcome(text: str) -> Outcome:
         return Outcome.FAILED
 
 
+def _own(values: Mapping[str, object] | None) -> dict[str, object]:
+    """``values`` as a record's dict. A dict is kept as it is: the ones a record gets (a call's
+    inputs and the outputs written, built for it; a submission's values; what was saved to undo)
+    are only read from then on, like the record itself."""
+    if type(values) is dict:
+        return values
+    return dict(values or {})
+
+
 class Machine:
     """One decision: changes ``state`` in place and appends to ``out``."""
 
@@ -124,7 +133,7 @@ class Machine:
                outputs: Mapping[str, object] | None = None) -> None:
         kind = RecordKind.COMPENSATION if compensation else RecordKind.STEP
         self.out.append(RecordStep(StepRecord(
-            step_id, kind, status, self.at, dict(inputs or {}), dict(outputs or {}),
+            step_id, kind, status, self.at, _own(inputs), _own(outputs),
             result.attempts if result else (), detail)))
 
     def save(self) -> None:

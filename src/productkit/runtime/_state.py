@@ -202,8 +202,15 @@ def step_record(row: StepRow) -> StepRecord:
 
 def audit_row(app_id: str, event: AuditEvent) -> AuditRow:
     detail = dict(event.detail)
-    return AuditRow(app_id, event.seq, event.at.isoformat(), event.kind, event.step_id,
+    return AuditRow(app_id, event.seq, _iso(event.at), event.kind, event.step_id,
                     encode(detail, None, _nones(detail)))
+
+
+def _iso(moment: dt.datetime) -> str:
+    """``moment.isoformat()``, from the tag :func:`tagged` keeps when it is the time the rows
+    of this step were just written with (an event's time is its decision's)."""
+    tag = tagged(moment)
+    return cast(dict[str, str], tag)["$datetime"] if type(tag) is dict else moment.isoformat()
 
 
 def _nones(values: Mapping[str, object]) -> int:
