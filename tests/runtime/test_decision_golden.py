@@ -3,11 +3,13 @@ event, the commands (records, audit, saves, calls, timers) and the state each de
 against a golden file. A faster decision core must answer exactly as this one did.
 
 Normalised only where a run cannot repeat itself: application ids (random) become ``app-N`` in
-order of start, and an attempt's measured ``seconds`` become 0; a state's ``revision`` (the
-executor's bookkeeping, not compared) is left out. Times come from the scenarios' fake clocks. The golden keeps, per decision, the event's and the commands' kinds and the sha256
-of the whole decision as JSON (the full text would be megabytes), so a difference names the
-application and the decision. Rewrite with ``pytest --update-goldens`` after a change of
-behaviour that is meant.
+order of start within their scenario, and an attempt's measured ``seconds`` become 0; a state's
+``revision`` (the executor's bookkeeping, not compared) is left out. Times come from the
+scenarios' fake clocks. The golden keeps, per scenario and decision, the event's and the
+commands' kinds and the sha256 of the whole decision as JSON (the full text would be megabytes),
+so a difference names the scenario, the application and the decision. Rewrite with
+``pytest --update-goldens`` after a change of behaviour that is meant, or after a change of the
+catalogue's products or scenarios (then only their sections differ).
 """
 
 from __future__ import annotations
@@ -20,10 +22,10 @@ from typing import Any
 
 import pytest
 
+from productkit import scenarios
 from productkit.runtime import _codec, _executor
-from productkit.runtime.core import Decision, Event, Program, Started
+from productkit.runtime.core import Decision, Event, Program, Started, decide
 from productkit.runtime.views import Attempt
-from productkit.scenarios import run_scenarios
 
 REPO = Path(__file__).resolve().parents[2]
 GOLDEN = Path(__file__).parent / "golden" / "decisions.txt"
@@ -49,24 +51,38 @@ def _attempt_rows(rows: Any) -> Any:
     return _plain(rows)
 
 
-def _recorded(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Event, Decision]]:
-    seen: list[tuple[Event, Decision]] = []
-    real: Callable[..., Decision] = _executor.decide
+Recording = list[tuple[str, Event, Decision] | str]
+
+
+def _recorded(monkeypatch: pytest.MonkeyPatch) -> Recording:
+    """The decisions the executor asks for, after the name of the scenario that led to them."""
+    seen: Recording = []
+    real: Callable[..., Decision] = decide
+    run = scenarios.run_scenario
 
     def spy(program: Program, state: Any, event: Event) -> Decision:
         decision = real(program, state, event)
-        seen.append((event, decision))
+        seen.append((decision.state.id, event, decision))
         return decision
 
+    def scenario(catalog: Any, sc: Any, product: str, *args: Any, **kwargs: Any) -> Any:
+        seen.append(f"## {product}/{sc.id}")
+        return run(catalog, sc, product, *args, **kwargs)
+
     monkeypatch.setattr(_executor, "decide", spy)
+    monkeypatch.setattr(scenarios, "run_scenario", scenario)
     return seen
 
 
-def _lines(seen: list[tuple[Event, Decision]]) -> list[str]:
+def _lines(seen: Recording) -> list[str]:
     ids: dict[str, str] = {}
     out = []
-    for event, decision in seen:
-        app = decision.state.id
+    for item in seen:
+        if isinstance(item, str):  # a scenario begins: its applications are numbered anew
+            ids = {}
+            out.append(item)
+            continue
+        app, event, decision = item
         if isinstance(event, Started):
             ids[app] = f"app-{len(ids) + 1}"
             out.append(f"# {ids[app]} {decision.state.product_id}@{decision.state.version} "
@@ -82,9 +98,10 @@ def _lines(seen: list[tuple[Event, Decision]]) -> list[str]:
 
 def test_every_scenario_decides_as_recorded(monkeypatch: pytest.MonkeyPatch, golden: Any) -> None:
     seen = _recorded(monkeypatch)
-    results, diagnostics = run_scenarios(REPO)
+    results, diagnostics = scenarios.run_scenarios(REPO)
     assert results and not [d for d in diagnostics if d.severity.value == "error"]
     lines = _lines(seen)
+    assert sum(line.startswith("## ") for line in lines) == len(results)
     assert sum(line.startswith("# ") for line in lines) >= len(results) // 2  # most started
     golden(GOLDEN, "\n".join(lines) + "\n")
 
