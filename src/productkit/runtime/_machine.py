@@ -43,7 +43,7 @@ from ._protocol import (
     call_key,
 )
 from ._state import AppState, attempt_of, attempt_row
-from ._values import Problem, param_value
+from ._values import Problem
 from .errors import ConditionError, InvalidArgument, InvalidState
 from .handlers import StepCall
 from .status import (
@@ -301,7 +301,7 @@ class Machine:
             inputs, outputs = saved.get("inputs", {}), dict(saved.get("outputs", {}))
         else:
             handler, inputs, outputs = step.handler or "", self._inputs(step), {}
-        params = {n: param_value(p, self.day) for n, p in step.parameters.items()}
+        params = self.program.step_parameters(step, self.day)
         return StepCall(st.id, st.product_id, st.version, st.channel, step.id, handler,
                         step.component, inputs, params, f"{st.id}/{call_key(step.id, compensating)}",
                         number, compensating, outputs)
