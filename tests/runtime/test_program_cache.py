@@ -60,3 +60,17 @@ def test_policies_and_order_are_those_of_each_step() -> None:
     assert program.policy(defn.steps["archive"]) == Policy(3, 1.0, 3.0, 5.0, 30.0)
     assert list(program.order) == [sid for sid, _ in walk(defn.flow)]
     assert program.parameters_on(dt.date(2026, 3, 2)) is program.parameters  # nothing dated
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.dates(min_value=dt.date(2026, 2, 20), max_value=dt.date(2026, 6, 10)), min_size=1, max_size=6))
+def test_a_steps_parameters_are_those_of_the_day_and_its_own(days: list[dt.date]) -> None:
+    rate = _campaign().parameters["annual_rate"]
+    step = service("price", "pricing.quote").model_copy(
+        update={"parameters": {"annual_rate": rate, "fee": param("money", "12.50", "CNY")}})
+    program = Program.of(loan(extra=[step]))
+    for day in days:
+        given_ = program.step_parameters(step, day)
+        assert given_ == {n: param_value(p, day) for n, p in step.parameters.items()}
+        given_["annual_rate"] = "changed by a handler"  # a handler's copy: the next call is not
+    assert program.step_parameters(step, days[0])["annual_rate"] == param_value(rate, days[0])

@@ -59,7 +59,7 @@ class Ctx:
     clock: Callable[[], dt.datetime]
     sleep: Callable[[float], None]
     workers: Workers | None = None
-    recent: RecentStates | None = None  # told each state committed
+    recent: RecentStates | None = None  # told the last state each run committed
 
 
 class Executor:
@@ -72,6 +72,9 @@ class Executor:
         self._audit: list[AuditRow] = []
         # The last Save not committed yet, with how many of the rows recorded belong to it.
         self._saved: tuple[AppState, int, int] | None = None
+        # The last state committed, with its text, for the engine's RecentStates once the run
+        # is over (the states committed before it in the same run are never read back).
+        self._committed: tuple[str, AppState] | None = None
 
     def run(self, event: Event) -> bool:
         """Decide on ``event`` and carry it out, with the handler answers and retry timers that
@@ -86,8 +89,18 @@ class Executor:
                 for command in decision.commands:
                     follow = self._do(command) or follow
         finally:
-            self._flush()  # nothing returns (or raises) to the caller before it is committed
+            try:
+                self._flush()  # nothing returns (or raises) to the caller before it is committed
+            finally:
+                self._remember()
         return acted
+
+    def _remember(self) -> None:
+        """Tell the engine's RecentStates the state this run committed last."""
+        if self._committed is not None and self.ctx.recent is not None:
+            text, state = self._committed
+            self.ctx.recent.put(text, state, self.revision)
+        self._committed = None
 
     def _do(self, command: Command) -> Event | None:
         """Carry out one command; the event it leads to, if any."""
@@ -118,16 +131,15 @@ class Executor:
         rows = Commit(state.to_row(), self.revision, tuple(self._steps[:steps]),
                       tuple(self._audit[:audit]))
         self._steps, self._audit = self._steps[steps:], self._audit[audit:]
-        recent = self.ctx.recent
         try:
             self.ctx.store.commit(rows)
         except BaseException:
-            if recent is not None:  # the row may hold anything now: read it back from the store
-                recent.forget(state.id)
+            self._committed = None
+            if self.ctx.recent is not None:  # the row may hold anything now: read it back from the store
+                self.ctx.recent.forget(state.id)
             raise
         self.revision += 1
-        if recent is not None:
-            recent.put(rows.app.state, state, self.revision)
+        self._committed = (rows.app.state, state)
 
     def _call(self, command: CallHandler) -> Event:
         call = command.call

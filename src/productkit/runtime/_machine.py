@@ -43,7 +43,7 @@ from ._protocol import (
     call_key,
 )
 from ._state import AppState, attempt_of, attempt_row
-from ._values import Problem, param_value
+from ._values import Problem
 from .errors import ConditionError, InvalidArgument, InvalidState
 from .handlers import StepCall
 from .status import (
@@ -80,6 +80,15 @@ def _outcome(text: str) -> Outcome:
         return Outcome(text)
     except ValueError:
         return Outcome.FAILED
+
+
+def _own(values: Mapping[str, object] | None) -> dict[str, object]:
+    """``values`` as a record's dict. A dict is kept as it is: the ones a record gets (a call's
+    inputs and the outputs written, built for it; a submission's values; what was saved to undo)
+    are only read from then on, like the record itself."""
+    if type(values) is dict:
+        return values
+    return dict(values or {})
 
 
 class Machine:
@@ -124,7 +133,7 @@ class Machine:
                outputs: Mapping[str, object] | None = None) -> None:
         kind = RecordKind.COMPENSATION if compensation else RecordKind.STEP
         self.out.append(RecordStep(StepRecord(
-            step_id, kind, status, self.at, dict(inputs or {}), dict(outputs or {}),
+            step_id, kind, status, self.at, _own(inputs), _own(outputs),
             result.attempts if result else (), detail)))
 
     def save(self) -> None:
@@ -292,7 +301,7 @@ class Machine:
             inputs, outputs = saved.get("inputs", {}), dict(saved.get("outputs", {}))
         else:
             handler, inputs, outputs = step.handler or "", self._inputs(step), {}
-        params = {n: param_value(p, self.day) for n, p in step.parameters.items()}
+        params = self.program.step_parameters(step, self.day)
         return StepCall(st.id, st.product_id, st.version, st.channel, step.id, handler,
                         step.component, inputs, params, f"{st.id}/{call_key(step.id, compensating)}",
                         number, compensating, outputs)

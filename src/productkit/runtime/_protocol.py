@@ -201,6 +201,7 @@ class Program:
     scheduled: tuple[str, ...] = ()
     _by_day: dict[dt.date, Mapping[str, object]] = field(default_factory=dict, compare=False)
     _fronts: dict[tuple[str, ...], list[str]] = field(default_factory=dict, compare=False)
+    _step_params: dict[tuple[str, dt.date], Mapping[str, object]] = field(default_factory=dict, compare=False)
     _zone: list[dt.tzinfo] = field(default_factory=list, compare=False)
 
     @classmethod
@@ -223,6 +224,17 @@ class Program:
             dated = {n: param_value(params[n], day) for n in self.scheduled}
             values = self._by_day[day] = {**self.parameters, **dated}
         return values
+
+    def step_parameters(self, step: Step, day: dt.date) -> dict[str, object]:
+        """The values of ``step``'s parameters for an application started on ``day`` (a new
+        dict: a handler may change what it is given), converted once per step and day."""
+        key = (step.id, day)
+        values = self._step_params.get(key)
+        if values is None:
+            values = {n: param_value(p, day) for n, p in step.parameters.items()}
+            if len(self._step_params) < _STEP_PARAMS:
+                self._step_params[key] = values
+        return dict(values)
 
     def frontier(self, finished: Mapping[str, object]) -> list[str]:
         """:func:`frontier` of the flow (a new list), remembered by the steps finished so far in
@@ -249,6 +261,7 @@ class Program:
 
 
 _FRONTS = 4096  # frontiers a Program remembers; past that it works them out each time
+_STEP_PARAMS = 65536  # steps' parameter values by day a Program remembers (days x service steps)
 
 
 def _zone(utc_offset: str) -> dt.tzinfo:

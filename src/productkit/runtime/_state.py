@@ -53,6 +53,8 @@ class AppState:
         return [s for s in self.entered if s not in self.finished]
 
     def due(self) -> dt.datetime | None:
+        if not self.timers:  # most states: no wait or staff step under way
+            return None
         times = [self.timers[s] for s in self.pending() if s in self.timers]
         return min(times) if times else None
 
@@ -75,7 +77,7 @@ class AppState:
     def to_row(self) -> AppRow:
         body = {"id": self.id, "product_id": self.product_id, "version": self.version,
                 "digest": self.digest, "channel": self.channel, "status": self.status,
-                "created": tagged(self.created), "updated": tagged(self.updated), "data": self.data,
+                "created": _created_tag(self.created), "updated": tagged(self.updated), "data": self.data,
                 "finished": self.finished, "completed": self.completed,
                 "compensated": self.compensated, "entered": self.entered, "timers": self.timers,
                 "undo": self.undo, "outcome": self.outcome, "message": self.message,
@@ -102,6 +104,22 @@ class AppState:
 
 
 _FIELDS = tuple(AppState.__dataclass_fields__)
+
+
+def _created_tag(moment: dt.datetime) -> object:
+    """:func:`tagged` for an application's start time, kept apart from the one :func:`tagged`
+    keeps: every row of an application writes the same start time (the same object, which the
+    copies of its state share) between the step times :func:`tagged` sees."""
+    global _last_created
+    last = _last_created
+    if last[0] is moment:
+        return last[1]
+    tag = tagged(moment)
+    _last_created = (moment, tag)
+    return tag
+
+
+_last_created: tuple[object, object] = (None, None)
 
 
 class RecentStates:
@@ -157,7 +175,9 @@ def attempt_of(row: Sequence[Any]) -> Attempt:
 def step_row(app_id: str, rec: StepRecord) -> StepRow:
     attempts = [[a.number, tagged(a.started), tagged(a.finished), a.seconds, a.result, a.error]
                 for a in rec.attempts]  # attempt_row's, with the times written up front
-    inputs, outputs = _plain_dict(rec.inputs), _plain_dict(rec.outputs)
+    inputs, outputs = rec.inputs, rec.outputs
+    if type(inputs) is not dict or type(outputs) is not dict:  # a record's are dicts already
+        inputs, outputs = _plain_dict(inputs), _plain_dict(outputs)
     body = {"at": tagged(rec.at), "inputs": inputs, "outputs": outputs, "detail": rec.detail,
             "attempts": attempts}
     # The time is a datetime and the detail text: the floats can only be in the other three.
@@ -182,8 +202,15 @@ def step_record(row: StepRow) -> StepRecord:
 
 def audit_row(app_id: str, event: AuditEvent) -> AuditRow:
     detail = dict(event.detail)
-    return AuditRow(app_id, event.seq, event.at.isoformat(), event.kind, event.step_id,
+    return AuditRow(app_id, event.seq, _iso(event.at), event.kind, event.step_id,
                     encode(detail, None, _nones(detail)))
+
+
+def _iso(moment: dt.datetime) -> str:
+    """``moment.isoformat()``, from the tag :func:`tagged` keeps when it is the time the rows
+    of this step were just written with (an event's time is its decision's)."""
+    tag = tagged(moment)
+    return cast(dict[str, str], tag)["$datetime"] if type(tag) is dict else moment.isoformat()
 
 
 def _nones(values: Mapping[str, object]) -> int:

@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Callable, Collection, Iterator, Mapping
 from types import MappingProxyType
 
-from ..ir import APPLICATION_DATE_VARIABLE, CHANNEL_VARIABLE, FieldDef, Label, Step, business_date
+from ..ir import APPLICATION_DATE_VARIABLE, CHANNEL_VARIABLE, FieldDef, Label, Step
 from ._call import Workers
 from ._codec import micros
 from ._coerce import payload_problem, text_problem
@@ -174,7 +174,7 @@ class Engine:
         if missing:
             raise NotReady(pv.key, sorted(missing))
         data = self._context(pv, channel, context)
-        day = business_date(now or self.clock(), pv.definition.utc_offset)
+        day = self._program(pv).business_date(now or self.clock())
         failed = self.catalog.failing_rules(pv, channel, data, day)
         if failed:
             raise NotEligible(pv.id, [r.id for r in failed], [r.message.en for r in failed])
