@@ -9,9 +9,10 @@ of its own (DI ids are optional, and nothing refers to them): they were a sixtee
 The bytes are those lxml (libxml2) writes for the tree :func:`_lxml_write` builds: compact
 (what the build writes: indentation was a tenth of every file), or pretty printed. Building
 that tree costs more than the rest of the emitter, so :func:`write` writes the same text
-directly, escaping as libxml2 does, and already shortened (:func:`_shortened`). Anything out of the ordinary (a string lxml refuses, a
-value that is not a ``str``, an unknown prefix, a gateway with two default flows) goes to the
-lxml writer instead, which then writes it or raises exactly what it always did.
+directly, escaping as libxml2 does, and already shortened (:func:`_shortened`). Anything out
+of the ordinary (a string lxml refuses, a value that is not a ``str``, an unknown prefix, a
+gateway with two default flows) goes to the lxml writer instead, which then writes it or
+raises exactly what it always did.
 """
 
 from __future__ import annotations
