@@ -21,10 +21,12 @@ import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-
-from lxml import etree
+from typing import TYPE_CHECKING
 
 from ._graph import Bounds, Edge, El, Node
+
+if TYPE_CHECKING:  # lxml is imported when the reference writer is first needed
+    from lxml import etree
 
 __all__ = ["NS", "Document", "write"]
 
@@ -368,6 +370,8 @@ def _q(name: str) -> str:
 
 def _sub(parent: etree._Element, tag: str, attrs: Sequence[tuple[str, str]] = (),
          text: str | None = None) -> etree._Element:
+    from lxml import etree
+
     el = etree.SubElement(parent, _q(tag))
     for key, value in attrs:
         el.set(_q(key), value)
@@ -383,6 +387,8 @@ def _el(parent: etree._Element, spec: El) -> None:
 
 
 def _lxml_write(doc: Document, pretty: bool) -> bytes:
+    from lxml import etree
+
     root = etree.Element(_q("bpmn:definitions"), nsmap=NS)
     for key, value in (("id", f"Definitions_{doc.process_id}"),
                        ("targetNamespace", "https://productkit.dev/bpmn"),

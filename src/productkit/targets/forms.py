@@ -6,23 +6,26 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING
 
-import jsonschema_rs
 import orjson
-from jsonschema import Draft7Validator
 
 from ..diagnostics import Diagnostic, Location, Severity
 from ..forms import gaps, step_forms
 from ..ir import Step, WorkflowDefinition, compact_json
 from .base import BuildView, EmitContext, Emitted, Target, register
 
+if TYPE_CHECKING:
+    import jsonschema_rs
+
 __all__ = ["FormsTarget"]
 
 
-# Draft-07 keywords: what strict ajv (and so JSON Forms and RJSF) compiles without complaint.
-_KEYWORDS = frozenset(Draft7Validator.VALIDATORS) | {
+# Draft-07 keywords besides those it validates with: what strict ajv (and so JSON Forms and
+# RJSF) compiles without complaint.
+_ANNOTATIONS = frozenset({
     "$schema", "$id", "$comment", "title", "description", "default", "readOnly", "writeOnly",
-    "examples", "definitions", "contentMediaType", "contentEncoding"}
+    "examples", "definitions", "contentMediaType", "contentEncoding"})
 _SUBSCHEMAS = ("items", "not", "if", "then", "else", "additionalProperties", "contains", "propertyNames")
 
 
@@ -30,7 +33,8 @@ def _unknown(schema: object, where: str) -> Iterator[tuple[str, str]]:
     """(location, keyword) for each keyword of ``schema`` that draft-07 does not define."""
     if not isinstance(schema, dict):
         return
-    yield from ((where, k) for k in sorted(schema) if k not in _KEYWORDS)
+    known = _keywords()
+    yield from ((where, k) for k in sorted(schema) if k not in known)
     for key in ("properties", "definitions"):
         for name, sub in sorted(schema.get(key, {}).items()):
             yield from _unknown(sub, f"{where}/{key}/{name}")
@@ -115,8 +119,22 @@ def _schema_problems(schema: object) -> list[str]:
             for where, word in _unknown(schema, "#")]
 
 
+# jsonschema and jsonschema-rs are imported when the first form is checked: importing the
+# targets (which a build that compiles nothing, or one product, also does) stays cheap.
+
+@functools.cache
+def _keywords() -> frozenset[str]:
+    """The draft-07 keywords."""
+    from jsonschema import Draft7Validator
+
+    return frozenset(Draft7Validator.VALIDATORS) | _ANNOTATIONS
+
+
 @functools.cache
 def _meta_schema() -> jsonschema_rs.Draft7Validator:
     """The draft-07 meta-schema as a compiled validator (jsonschema-rs): a form is checked in
     microseconds instead of the pure-Python validator's milliseconds."""
+    import jsonschema_rs
+    from jsonschema import Draft7Validator
+
     return jsonschema_rs.Draft7Validator(Draft7Validator.META_SCHEMA)
