@@ -127,7 +127,13 @@ def _infoset(el: etree._Element) -> tuple[object, ...]:
 
 
 def _libxml2(defn: ir.WorkflowDefinition) -> bytes:
+    """What libxml2 writes for the document, unshortened (the direct writer writes the
+    shortened text itself: the lxml writer is made to write it)."""
+    def refuse(self: object, doc: object) -> str:
+        raise _bpmn_xml._Unusual("use the reference writer")
+
     with pytest.MonkeyPatch.context() as m:
+        m.setattr(_bpmn_xml._Writer, "document", refuse)
         m.setattr(_bpmn_xml, "_shortened", lambda text: text)
         written = emit_bpmn(defn).content
     assert written is not None and b"<bpmn:definitions " in written

@@ -14,7 +14,8 @@ from typing import Any
 from . import ir
 from .types import TYPES, field_schema, get
 
-__all__ = ["DIALECT", "LANGUAGES", "MESSAGES", "data_schema", "form", "forms_of", "gaps", "keywords"]
+__all__ = ["DIALECT", "LANGUAGES", "MESSAGES", "data_schema", "form", "forms_of", "gaps", "keywords",
+           "step_forms"]
 
 DIALECT = "http://json-schema.org/draft-07/schema#"
 LANGUAGES = ("zh-CN", "en")
@@ -236,13 +237,13 @@ def gaps(defn: ir.WorkflowDefinition) -> list[tuple[str, str, str]]:
 
 def forms_of(defn: ir.WorkflowDefinition) -> dict[str, dict[str, dict[str, Any]]]:
     """step id -> channel -> form, for every user step and every channel it runs on."""
-    out: dict[str, dict[str, dict[str, Any]]] = {}
-    for sid, step in sorted(defn.steps.items()):
-        if step.kind != "user":
-            continue
-        channels = step.channels if step.actor == "customer" else ["staff"]
-        out[sid] = _per_channel(step, channels)
-    return out
+    return {sid: step_forms(step) for sid, step in sorted(defn.steps.items()) if step.kind == "user"}
+
+
+def step_forms(step: ir.Step) -> dict[str, dict[str, Any]]:
+    """channel -> form, for every channel the user step ``step`` runs on (a form depends on
+    nothing but its step)."""
+    return _per_channel(step, step.channels if step.actor == "customer" else ["staff"])
 
 
 def _per_channel(step: ir.Step, channels: list[str]) -> dict[str, dict[str, Any]]:

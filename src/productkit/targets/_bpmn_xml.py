@@ -9,20 +9,24 @@ of its own (DI ids are optional, and nothing refers to them): they were a sixtee
 The bytes are those lxml (libxml2) writes for the tree :func:`_lxml_write` builds: compact
 (what the build writes: indentation was a tenth of every file), or pretty printed. Building
 that tree costs more than the rest of the emitter, so :func:`write` writes the same text
-directly, escaping as libxml2 does. Anything out of the ordinary (a string lxml refuses, a
-value that is not a ``str``, an unknown prefix, a gateway with two default flows) goes to the
-lxml writer instead, which then writes it or raises exactly what it always did.
+directly, escaping as libxml2 does, and already shortened (:func:`_shortened`). Anything out
+of the ordinary (a string lxml refuses, a value that is not a ``str``, an unknown prefix, a
+gateway with two default flows) goes to the lxml writer instead, which then writes it or
+raises exactly what it always did.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from lxml import etree
+from ._graph import Bounds, Edge, El, Node
 
-from ._graph import Edge, El, Node
+if TYPE_CHECKING:  # lxml is imported when the reference writer is first needed
+    from lxml import etree
 
 __all__ = ["NS", "Document", "write"]
 
@@ -38,6 +42,7 @@ NS = {
 EXECUTION_PLATFORM = "Camunda Cloud"
 EXECUTION_PLATFORM_VERSION = "8.6.0"
 _DECLARATION = b'<?xml version="1.0" encoding="UTF-8"?>\n'
+_DI = NS["bpmndi"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +65,7 @@ def write(doc: Document, *, pretty: bool = False) -> bytes:
         text = _Writer(pretty).document(doc)
     except Exception:  # the lxml writer decides: it writes it or raises
         return _shortened(_lxml_write(doc, pretty))
-    return _shortened(_DECLARATION + text.encode("utf-8"))
+    return _DECLARATION + text.encode("utf-8")  # written shortened (see _Writer)
 
 
 _QUOTED = re.compile(rb'="([^"\']*&quot;[^"\']*)"')
@@ -163,13 +168,28 @@ def _name(name: str) -> str:
     return name
 
 
+def _quoted(value: str) -> str:
+    """An attribute value as written, quotes included: as libxml2 writes it, and then as
+    :func:`_shortened` writes a value holding double quotes and no single quote."""
+    text = _attr(value)
+    if "&quot;" in text and "'" not in text:  # (an escaped value holds no other "&quot;")
+        return "'" + text.replace("&quot;", '"') + "'"
+    return '"' + text + '"'
+
+
+def _tag(name: str) -> str:
+    """A tag as written: checked as a name, and in the BPMN model namespace without its prefix
+    (the default namespace, as :func:`_unprefixed` writes it)."""
+    return _name(name).removeprefix("bpmn:")
+
+
 def _attrs(attrs: Sequence[tuple[str, str]]) -> str:
-    return "".join([f' {_name(k)}="{_attr(v)}"' for k, v in attrs])
+    return "".join([f' {_name(k)}={_quoted(v)}' for k, v in attrs])
 
 
 def _inline(spec: El) -> str:
     """An element inside mixed content: libxml2 indents nothing there."""
-    tag = _name(spec.tag)
+    tag = _tag(spec.tag)
     head = f"<{tag}{_attrs(spec.attrs)}"
     if spec.text is None and not spec.children:
         return head + "/>"
@@ -179,7 +199,9 @@ def _inline(spec: El) -> str:
 
 class _Writer:
     """The XML text: compact (no whitespace between elements), or pretty printed with two
-    spaces of indent per level and one element a line, as libxml2 writes each."""
+    spaces of indent per level and one element a line, as libxml2 writes each, shortened as
+    :func:`_shortened` shortens it (written so directly: shortening the text afterwards cost a
+    third of the writing)."""
 
     def __init__(self, pretty: bool) -> None:
         self.out: list[str] = []
@@ -191,7 +213,7 @@ class _Writer:
         if spec.text is not None:
             self.out.append(pad + _inline(spec) + nl)
             return
-        tag = _name(spec.tag)
+        tag = _tag(spec.tag)
         head = f"{pad}<{tag}{_attrs(spec.attrs)}"
         if not spec.children:
             self.out.append(head + "/>" + nl)
@@ -204,10 +226,10 @@ class _Writer:
     def extensions(self, extensions: Sequence[El], level: int) -> None:
         if extensions:
             pad, nl = self.pads[level], self.nl
-            self.out.append(f"{pad}<bpmn:extensionElements>{nl}")
+            self.out.append(f"{pad}<extensionElements>{nl}")
             for spec in extensions:
                 self.el(spec, level + 1)
-            self.out.append(f"{pad}</bpmn:extensionElements>{nl}")
+            self.out.append(f"{pad}</extensionElements>{nl}")
 
     def document(self, doc: Document) -> str:
         ids = [doc.process_id, *[i for i, _ in doc.errors], *[n.id for n in doc.nodes],
@@ -216,91 +238,121 @@ class _Writer:
             raise _Unusual("an id to escape")  # ids are NCNames: written as they are
         out, nl, p1 = self.out, self.nl, self.pads[1]
         namespaces = "".join([f' xmlns:{p}="{uri}"' for p, uri in NS.items()])
-        out.append(f'<bpmn:definitions{namespaces} id="Definitions_{doc.process_id}" '
+        out.append(f'<definitions xmlns="{NS["bpmn"]}"{namespaces} id="Definitions_{doc.process_id}" '
                    'targetNamespace="https://productkit.dev/bpmn" exporter="productkit" '
                    f'modeler:executionPlatform="{EXECUTION_PLATFORM}" '
                    f'modeler:executionPlatformVersion="{EXECUTION_PLATFORM_VERSION}">{nl}')
         self.process(doc)
-        out.extend([f'{p1}<bpmn:error id="{i}" name="{_attr(c)}" errorCode="{_attr(c)}"/>{nl}'
+        out.extend([f'{p1}<error id="{i}" name={_quoted(c)} errorCode={_quoted(c)}/>{nl}'
                     for i, c in doc.errors])
         self.diagram(doc)
-        out.append("</bpmn:definitions>\n")
+        out.append("</definitions>\n")
         return "".join(out)
 
     def process(self, doc: Document) -> None:
         out, nl, (p1, p2, p3) = self.out, self.nl, self.pads[1:4]
-        head = f'{p1}<bpmn:process id="{doc.process_id}" name="{_attr(doc.process_name)}" isExecutable="true"'
+        head = f'{p1}<process id="{doc.process_id}" name={_quoted(doc.process_name)} isExecutable="true"'
         if not (doc.documentation or doc.extensions or doc.nodes or doc.edges):
             out.append(head + "/>" + nl)
             return
         out.append(head + ">" + nl)
         if doc.documentation:
-            out.append(f"{p2}<bpmn:documentation>{_text(doc.documentation)}</bpmn:documentation>{nl}")
+            out.append(f"{p2}<documentation>{_text(doc.documentation)}</documentation>{nl}")
         self.extensions(doc.extensions, 2)
         flows, incoming, outgoing = _flows(doc)
         for node in doc.nodes:
             self.node(node, incoming.get(node.id, ()), outgoing.get(node.id, ()))
         for e in flows:
-            name = f' name="{_attr(e.name)}"' if e.name else ""
-            head = f'{p2}<bpmn:sequenceFlow id="{e.id}"{name} sourceRef="{e.source}" targetRef="{e.target}"'
+            name = f' name={_quoted(e.name)}' if e.name else ""
+            head = f'{p2}<sequenceFlow id="{e.id}"{name} sourceRef="{e.source}" targetRef="{e.target}"'
             if e.condition is None:
                 out.append(head + "/>" + nl)
                 continue
-            out.append(f'{head}>{nl}{p3}<bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">'
-                       f"{_text(e.condition)}</bpmn:conditionExpression>{nl}{p2}</bpmn:sequenceFlow>{nl}")
-        out.extend([f'{p2}<bpmn:association id="{e.id}" associationDirection="One" '
+            out.append(f'{head}>{nl}{p3}<conditionExpression xsi:type="bpmn:tFormalExpression">'
+                       f"{_text(e.condition)}</conditionExpression>{nl}{p2}</sequenceFlow>{nl}")
+        out.extend([f'{p2}<association id="{e.id}" associationDirection="One" '
                     f'sourceRef="{e.source}" targetRef="{e.target}"/>{nl}'
                     for e in doc.edges if e.association])
-        out.append(f"{p1}</bpmn:process>{nl}")
+        out.append(f"{p1}</process>{nl}")
 
     def node(self, node: Node, incoming: Sequence[str], out: Sequence[Edge]) -> None:
-        head = f' id="{node.id}" name="{_attr(node.name)}"' if node.name else f' id="{node.id}"'
+        opened, closed, empty = _node_text(node.id, node.tag, node.name, node.attrs, node.documentation,
+                                           node.extensions, node.body, _default_flow(node, out), self.nl)
+        lines, nl, p3 = self.out, self.nl, self.pads[3]
+        if empty and not (incoming or out):
+            lines.append(empty)
+            return
+        lines.append(opened)
+        lines.extend([f"{p3}<incoming>{i}</incoming>{nl}" for i in incoming])
+        lines.extend([f"{p3}<outgoing>{e.id}</outgoing>{nl}" for e in out])
+        lines.append(closed)
+
+    def node_parts(self, node: Node, default: str | None) -> tuple[str, str, str | None]:
+        """A flow node's text around its incoming and outgoing references: up to them, after
+        them, and the whole element when it has none (else None)."""
+        head = f' id="{node.id}" name={_quoted(node.name)}' if node.name else f' id="{node.id}"'
         if node.attrs:
             keys = {k for k, _ in node.attrs}
             if len(keys) < len(node.attrs) or not keys.isdisjoint(("id", "name", "default")):
                 raise _Unusual(node.attrs)  # lxml keeps the first place and the last value
             head += _attrs(node.attrs)
-        default = _default_flow(node, out)
         if default is not None:
             head += f' default="{default}"'
-        tag = _name(f"bpmn:{node.tag}")
-        lines, nl, (p2, p3) = self.out, self.nl, self.pads[2:4]
-        if not (node.documentation or node.extensions or incoming or out or node.body):
-            lines.append(f"{p2}<{tag}{head}/>{nl}")
-            return
-        lines.append(f"{p2}<{tag}{head}>{nl}")
+        tag = _tag(f"bpmn:{node.tag}")
+        nl, (p2, p3) = self.nl, self.pads[2:4]
+        empty = None if node.documentation or node.extensions or node.body else f"{p2}<{tag}{head}/>{nl}"
+        start = len(self.out)
+        self.out.append(f"{p2}<{tag}{head}>{nl}")
         if node.documentation:
-            lines.append(f"{p3}<bpmn:documentation>{_text(node.documentation)}</bpmn:documentation>{nl}")
+            self.out.append(f"{p3}<documentation>{_text(node.documentation)}</documentation>{nl}")
         self.extensions(node.extensions, 3)
-        lines.extend([f"{p3}<bpmn:incoming>{i}</bpmn:incoming>{nl}" for i in incoming])
-        lines.extend([f"{p3}<bpmn:outgoing>{e.id}</bpmn:outgoing>{nl}" for e in out])
+        opened = "".join(self.out[start:])
+        del self.out[start:]
         for spec in node.body:
             self.el(spec, 3)
-        lines.append(f"{p2}</{tag}>{nl}")
+        self.out.append(f"{p2}</{tag}>{nl}")
+        closed = "".join(self.out[start:])
+        del self.out[start:]
+        return opened, closed, empty
 
     def diagram(self, doc: Document) -> None:
         out, nl, (p1, p2, p3, p4) = self.out, self.nl, self.pads[1:5]
         pid = doc.process_id
-        out.append(f'{p1}<bpmndi:BPMNDiagram id="BPMNDiagram_{pid}">{nl}'
-                   f'{p2}<bpmndi:BPMNPlane id="BPMNPlane_{pid}" bpmnElement="{pid}"')
+        out.append(f'{p1}<BPMNDiagram xmlns="{_DI}" id="BPMNDiagram_{pid}">{nl}'
+                   f'{p2}<BPMNPlane id="BPMNPlane_{pid}" bpmnElement="{pid}"')
         if not (doc.nodes or doc.edges):
-            out.append(f"/>{nl}{p1}</bpmndi:BPMNDiagram>{nl}")
+            out.append(f"/>{nl}{p1}</BPMNDiagram>{nl}")
             return
         out.append(">" + nl)
         for node in doc.nodes:
             b = node.bounds
             marker = ' isMarkerVisible="true"' if node.tag == "exclusiveGateway" else ""
-            out.append(f'{p3}<bpmndi:BPMNShape bpmnElement="{node.id}"{marker}>{nl}'
+            out.append(f'{p3}<BPMNShape bpmnElement="{node.id}"{marker}>{nl}'
                        f'{p4}<dc:Bounds x="{b.x:d}" y="{b.y:d}" width="{b.width:d}" '
-                       f'height="{b.height:d}"/>{nl}{p3}</bpmndi:BPMNShape>{nl}')
+                       f'height="{b.height:d}"/>{nl}{p3}</BPMNShape>{nl}')
         for e in sorted(doc.edges, key=lambda e: e.association):  # the order of the process
-            head = f'{p3}<bpmndi:BPMNEdge bpmnElement="{e.id}"'
+            head = f'{p3}<BPMNEdge bpmnElement="{e.id}"'
             if not e.waypoints:
                 out.append(head + "/>" + nl)
                 continue
             points = "".join([f'{p4}<di:waypoint x="{x:d}" y="{y:d}"/>{nl}' for x, y in e.waypoints])
-            out.append(f"{head}>{nl}{points}{p3}</bpmndi:BPMNEdge>{nl}")
-        out.append(f"{p2}</bpmndi:BPMNPlane>{nl}{p1}</bpmndi:BPMNDiagram>{nl}")
+            out.append(f"{head}>{nl}{points}{p3}</BPMNEdge>{nl}")
+        out.append(f"{p2}</BPMNPlane>{nl}{p1}</BPMNDiagram>{nl}")
+
+
+# Products of one line share most of their steps, so most flow nodes of a build are written
+# many times with the same text (a tenth of the nodes at the catalogue's scale are distinct):
+# each distinct node's text is made once per process. The key is everything the text depends
+# on but the node's references to its flows; a node the direct writer refuses is not kept.
+@functools.lru_cache(maxsize=1 << 14)
+def _node_text(node_id: str, tag: str, name: str | None, attrs: tuple[tuple[str, str], ...],
+               documentation: str | None, extensions: tuple[El, ...], body: tuple[El, ...],
+               default: str | None, nl: str) -> tuple[str, str, str | None]:
+    node = Node(node_id, tag, name, _NOWHERE, attrs, extensions, body, documentation)
+    return _Writer(bool(nl)).node_parts(node, default)
+
+
+_NOWHERE = Bounds(0, 0, 0, 0)
 
 
 # the lxml writer: what the direct writer writes, and the judge of anything unusual ---------
@@ -318,6 +370,8 @@ def _q(name: str) -> str:
 
 def _sub(parent: etree._Element, tag: str, attrs: Sequence[tuple[str, str]] = (),
          text: str | None = None) -> etree._Element:
+    from lxml import etree
+
     el = etree.SubElement(parent, _q(tag))
     for key, value in attrs:
         el.set(_q(key), value)
@@ -333,6 +387,8 @@ def _el(parent: etree._Element, spec: El) -> None:
 
 
 def _lxml_write(doc: Document, pretty: bool) -> bytes:
+    from lxml import etree
+
     root = etree.Element(_q("bpmn:definitions"), nsmap=NS)
     for key, value in (("id", f"Definitions_{doc.process_id}"),
                        ("targetNamespace", "https://productkit.dev/bpmn"),

@@ -5,27 +5,38 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from lxml import etree
+if TYPE_CHECKING:  # lxml is imported when a file is first checked: importing the targets stays cheap
+    from lxml import etree
 
 __all__ = ["bpmn_xsd", "xsd_problems"]
 
-# Our own output is parsed, but still without entities or network access.
-_SAFE_XML = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
+
+@functools.cache
+def _safe_xml() -> etree.XMLParser:
+    """Our own output is parsed, but still without entities or network access."""
+    from lxml import etree
+
+    return etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
 
 
 @functools.cache
 def bpmn_xsd() -> etree.XMLSchema:
     """The OMG BPMN 2.0 XML Schema."""
-    return etree.XMLSchema(etree.parse(str(Path(__file__).parent / "xsd" / "BPMN20.xsd"), _SAFE_XML))
+    from lxml import etree
+
+    return etree.XMLSchema(etree.parse(str(Path(__file__).parent / "xsd" / "BPMN20.xsd"), _safe_xml()))
 
 
 def xsd_problems(files: Mapping[str, bytes]) -> Iterator[tuple[str, str]]:
     """(file name, problem) for every file that is not well-formed or not valid BPMN 2.0."""
-    schema = bpmn_xsd()
+    from lxml import etree
+
+    schema, parser = bpmn_xsd(), _safe_xml()
     for name, data in sorted(files.items()):
         try:
-            doc = etree.fromstring(data, _SAFE_XML)
+            doc = etree.fromstring(data, parser)
         except etree.XMLSyntaxError as exc:
             yield name, f"not well-formed XML: {exc}"
             continue

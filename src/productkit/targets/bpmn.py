@@ -111,6 +111,7 @@ anything else BPMN cannot say. The output is deterministic: the same definition 
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -171,6 +172,7 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 _START = re.compile(r"[A-Za-z_]")
 
 
+@functools.lru_cache(maxsize=1 << 16)  # a build names the same few thousand elements again and again
 def _ncname(text: str) -> str:
     """``text`` as a valid XML id: unexpected characters become ``_``."""
     safe = _UNSAFE.sub("_", text)

@@ -6,23 +6,26 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING
 
-import jsonschema_rs
 import orjson
-from jsonschema import Draft7Validator
 
 from ..diagnostics import Diagnostic, Location, Severity
-from ..forms import forms_of, gaps
-from ..ir import WorkflowDefinition, compact_json
+from ..forms import gaps, step_forms
+from ..ir import Step, WorkflowDefinition, compact_json
 from .base import BuildView, EmitContext, Emitted, Target, register
+
+if TYPE_CHECKING:
+    import jsonschema_rs
 
 __all__ = ["FormsTarget"]
 
 
-# Draft-07 keywords: what strict ajv (and so JSON Forms and RJSF) compiles without complaint.
-_KEYWORDS = frozenset(Draft7Validator.VALIDATORS) | {
+# Draft-07 keywords besides those it validates with: what strict ajv (and so JSON Forms and
+# RJSF) compiles without complaint.
+_ANNOTATIONS = frozenset({
     "$schema", "$id", "$comment", "title", "description", "default", "readOnly", "writeOnly",
-    "examples", "definitions", "contentMediaType", "contentEncoding"}
+    "examples", "definitions", "contentMediaType", "contentEncoding"})
 _SUBSCHEMAS = ("items", "not", "if", "then", "else", "additionalProperties", "contains", "propertyNames")
 
 
@@ -30,7 +33,8 @@ def _unknown(schema: object, where: str) -> Iterator[tuple[str, str]]:
     """(location, keyword) for each keyword of ``schema`` that draft-07 does not define."""
     if not isinstance(schema, dict):
         return
-    yield from ((where, k) for k in sorted(schema) if k not in _KEYWORDS)
+    known = _keywords()
+    yield from ((where, k) for k in sorted(schema) if k not in known)
     for key in ("properties", "definitions"):
         for name, sub in sorted(schema.get(key, {}).items()):
             yield from _unknown(sub, f"{where}/{key}/{name}")
@@ -51,8 +55,8 @@ class FormsTarget(Target[EmitContext, None]):
 
     def emit(self, defn: WorkflowDefinition) -> Emitted:
         folder = self.location(defn)
-        files = {f"{folder}{sid}.{channel}.json": compact_json(form).encode("utf-8")
-                 for sid, per_channel in forms_of(defn).items() for channel, form in per_channel.items()}
+        files = {f"{folder}{sid}.{channel}.json": data for sid, step in sorted(defn.steps.items())
+                 if step.kind == "user" for channel, data in _encoded(step).items()}
         return Emitted(self.name, files, self.problems(defn), folder)
 
     def problems(self, defn: WorkflowDefinition) -> tuple[Diagnostic, ...]:
@@ -64,17 +68,46 @@ class FormsTarget(Target[EmitContext, None]):
     def verify(self, files: Mapping[str, bytes], build: BuildView | None = None) -> Iterator[tuple[str, str]]:
         """Every form's schema is a valid JSON Schema draft-07 (checked by its meta-schema), the
         dialect JSON Forms and react-jsonschema-form validate with by default."""
-        judged: dict[bytes, list[str]] = {}  # a step's channels often share one schema
         for name, data in sorted(files.items()):
-            try:
-                schema = orjson.loads(data)["schema"]
-            except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
-                yield name, f"the form is not a JSON object with a schema: {exc}"
-                continue
-            key = orjson.dumps(schema)
-            if key not in judged:
-                judged[key] = _schema_problems(schema)
-            yield from ((name, problem) for problem in judged[key])
+            yield from ((name, problem) for problem in _form_problems(data))
+
+
+# The products of a line share most of their screens: a build writes each distinct form many
+# times (a tenth of the form files of the catalogue are distinct), and what the checks say of a
+# form depends on its bytes only, so each distinct form is judged once per process.
+@functools.lru_cache(maxsize=1024)
+def _form_problems(data: bytes) -> tuple[str, ...]:
+    """What the checks say of one form file."""
+    try:
+        schema = orjson.loads(data)["schema"]
+    except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
+        return (f"the form is not a JSON object with a schema: {exc}",)
+    return _judged(orjson.dumps(schema))
+
+
+@functools.lru_cache(maxsize=1024)
+def _judged(schema: bytes) -> tuple[str, ...]:
+    """What the checks say of a form's schema (a step's channels often share one)."""
+    return tuple(_schema_problems(orjson.loads(schema)))
+
+
+# A form depends on its step only, and the products of a line share most of their steps: each
+# distinct step's forms are made and encoded once per process, found again by the step's JSON
+# text (which keeps the order its fields are declared in, as the forms do).
+_ENCODED: dict[str, dict[str, bytes]] = {}
+_ENCODED_MAX = 4096  # steps; a larger catalogue starts over (their forms are made again)
+
+
+def _encoded(step: Step) -> dict[str, bytes]:
+    """channel -> the form file of user step ``step``."""
+    key = step.model_dump_json()
+    found = _ENCODED.get(key)
+    if found is None:
+        if len(_ENCODED) >= _ENCODED_MAX:
+            _ENCODED.clear()
+        found = _ENCODED[key] = {channel: compact_json(form).encode("utf-8")
+                                 for channel, form in step_forms(step).items()}
+    return found
 
 
 def _schema_problems(schema: object) -> list[str]:
@@ -86,8 +119,22 @@ def _schema_problems(schema: object) -> list[str]:
             for where, word in _unknown(schema, "#")]
 
 
+# jsonschema and jsonschema-rs are imported when the first form is checked: importing the
+# targets (which a build that compiles nothing, or one product, also does) stays cheap.
+
+@functools.cache
+def _keywords() -> frozenset[str]:
+    """The draft-07 keywords."""
+    from jsonschema import Draft7Validator
+
+    return frozenset(Draft7Validator.VALIDATORS) | _ANNOTATIONS
+
+
 @functools.cache
 def _meta_schema() -> jsonschema_rs.Draft7Validator:
     """The draft-07 meta-schema as a compiled validator (jsonschema-rs): a form is checked in
     microseconds instead of the pure-Python validator's milliseconds."""
+    import jsonschema_rs
+    from jsonschema import Draft7Validator
+
     return jsonschema_rs.Draft7Validator(Draft7Validator.META_SCHEMA)

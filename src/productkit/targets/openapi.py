@@ -18,12 +18,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections.abc import Iterator, Mapping
-from importlib import metadata
 from typing import Any
 
 import orjson
-import semantic_version
-from jsonschema import Draft7Validator
 
 from ..cache import digest, open_cache
 from ..forms import data_schema, forms_of
@@ -69,7 +66,7 @@ class OpenApiTarget(Target[Any, None]):
     def combine(self, parts: Mapping[str, bytes], build: BuildView) -> dict[str, bytes]:
         offered = sorted((part for part in (orjson.loads(data) for data in parts.values())
                           if _offered(part, build.release_date)),
-                         key=lambda p: (p["product"], semantic_version.Version(p["version"])))
+                         key=_product_version)
         examples = _examples(build, offered)
         return {DOCUMENT: compact_json(document(offered, examples, build.release_date)).encode("utf-8")}
 
@@ -96,6 +93,8 @@ class OpenApiTarget(Target[Any, None]):
             hit = cache.get("openapi-checked", "document", key)
             if isinstance(hit, list) and all(isinstance(p, str) for p in hit):
                 return hit
+        from jsonschema import Draft7Validator
+
         problems = []
         for name, schema in sorted(doc.get("components", {}).get("schemas", {}).items()):
             try:
@@ -108,7 +107,15 @@ class OpenApiTarget(Target[Any, None]):
         return problems
 
 
+def _product_version(part: Mapping[str, Any]) -> tuple[str, Any]:
+    import semantic_version
+
+    return part["product"], semantic_version.Version(part["version"])
+
+
 def _checker_versions() -> list[str]:
+    from importlib import metadata
+
     found = []
     for name in ("jsonschema", "openapi-spec-validator"):
         try:
@@ -391,6 +398,8 @@ def _keep(out: dict[str, dict[str, Any]], name: str, schema: Mapping[str, Any], 
           value: dict[str, Any]) -> None:
     """Keep ``value`` as an example of ``name`` if the schema accepts it and no kept example is
     the same (scenarios that start alike give one example, named after the first)."""
+    from jsonschema import Draft7Validator
+
     kept = out.setdefault(name, {})
     if (len(kept) < _MAX_EXAMPLES and value not in kept.values()
             and Draft7Validator(schema, format_checker=Draft7Validator.FORMAT_CHECKER).is_valid(value)):
