@@ -60,6 +60,55 @@ def test_a_link_out_named_alone_is_refused_as_in_the_catalogue(tmp_path: Path, m
         assert SECRET not in render(alone.diagnostics, "text")
 
 
+@pytest.mark.parametrize("cache", [None, "auto"])
+def test_a_file_reached_through_a_linked_folder_is_refused_unread(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                   cache: str | None) -> None:
+    """A link above the file (a linked sub-folder, a linked source folder) leads out as surely as
+    a link to the file: one PK015 where the file was named, nothing of it read."""
+    monkeypatch.setenv("PRODUCTKIT_CACHE_DIR", str(tmp_path / "user-cache"))
+    root = _catalogue(tmp_path)
+    (root / "products" / "sub").symlink_to(tmp_path / "outside")
+    monkeypatch.chdir(root)
+    alone = validate([Path("products/sub/s.yaml")], Options(cache=cache))
+    assert [(d.code, d.location.file) for d in alone.diagnostics] == [("PK015", "products/sub/s.yaml")]
+    assert SECRET not in render(alone.diagnostics, "text")
+    (root / "products").rename(tmp_path / "moved")
+    (root / "products").symlink_to(tmp_path / "moved")
+    named = next((tmp_path / "moved").glob("*.yaml")).name
+    linked = validate([Path("products") / named], Options(cache=cache))
+    assert [(d.code, d.location.file) for d in linked.diagnostics] == [("PK015", f"products/{named}")]
+
+
+@pytest.mark.parametrize("cache", [None, "auto"])
+def test_a_dangling_link_named_alone_is_refused_as_in_the_catalogue(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                     cache: str | None) -> None:
+    monkeypatch.setenv("PRODUCTKIT_CACHE_DIR", str(tmp_path / "user-cache"))
+    root = _catalogue(tmp_path)
+    (root / "products" / "gone.yaml").symlink_to(tmp_path / "nowhere.yaml")
+    monkeypatch.chdir(root)
+    whole = validate([root], Options(cache=cache)).diagnostics
+    alone = validate([Path("products/gone.yaml")], Options(cache=cache)).diagnostics
+    assert [d.code for d in whole if d.location.file.endswith("gone.yaml")] == ["PK015"]
+    assert [(d.code, d.location.file) for d in alone] == [("PK015", "products/gone.yaml")]
+
+
+@pytest.mark.parametrize("cache", [None, "auto"])
+def test_a_file_named_by_any_path_to_it_reports_its_problems(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                              cache: str | None) -> None:
+    """``..`` in the path, or a link to the catalogue: the file's problems are still its own
+    (before, they were filtered out under the name given and the check passed)."""
+    monkeypatch.setenv("PRODUCTKIT_CACHE_DIR", str(tmp_path / "user-cache"))
+    root = _catalogue(tmp_path)
+    product = next((root / "products").glob("one-year.yaml"))
+    product.write_text(product.read_text("utf-8").replace("\nid: ", "\nid: BAD ", 1), "utf-8")
+    (tmp_path / "alias").symlink_to(root)
+    monkeypatch.chdir(root)
+    for given in (Path("products/one-year.yaml"), Path("products/../products/one-year.yaml"),
+                  tmp_path / "alias" / "products" / "one-year.yaml"):
+        found = validate([given], Options(cache=cache)).diagnostics
+        assert [(d.code, d.location.file) for d in found] == [("PK106", "products/one-year.yaml")], given
+
+
 def test_a_link_out_is_refused_when_only_changed_files_are_loaded(tmp_path: Path) -> None:
     """The load of one changed file refuses a link out as the catalogue's walk does."""
     from productkit.loader import LoadLimits

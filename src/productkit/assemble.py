@@ -600,8 +600,8 @@ def check_types(asm: Assembly) -> Iterator[Diagnostic]:
 
 def check_reachable(asm: Assembly) -> Iterator[Diagnostic]:
     """PK406: steps that can never run (after an unconditional end, or on no channel)."""
-    ends = [sid for sid, io in asm.steps.items() if io.rs.step.end and not io.rs.step.when]
-    for sid, io in asm.steps.items():
+    ends = [sid for sid, io in _flow_steps(asm).items() if io.rs.step.end and not io.rs.step.when]  # a finally
+    for sid, io in asm.steps.items():  # step that says end: is PK413, and is not in the graph
         if not io.channels:
             yield Diagnostic("PK406", f"step '{sid}' runs on none of the product's channels "
                              f"({', '.join(asm.product.channels)})", io.rs.loc("id"))

@@ -115,12 +115,15 @@ def find_root(path: Path) -> Path:
 
 
 def root_of(path: Path) -> Path:
-    """The catalogue root of a path given by a user: a folder's (links followed), a file's the
-    catalogue the file is in, wherever a link may lead (the load then refuses a link out); a path
-    that does not exist stands for itself."""
+    """The catalogue root of a path given by a user: a folder's (links followed); a file's, the
+    catalogue its path is written in, whatever a link in that path leads to (the validation then
+    refuses a file reached through a link leading out, as the catalogue's walk does); a path that
+    does not exist stands for itself."""
     if path.is_dir():
         return find_root(path.resolve())
-    return find_root(path.absolute().parent.resolve() / path.name) if path.exists() else path
+    if not (path.exists() or path.is_symlink()):  # a dangling link is in a catalogue too
+        return path
+    return find_root(Path(os.path.abspath(path))).resolve()
 
 
 def discover(root: Path) -> list[Path]:

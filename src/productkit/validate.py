@@ -142,6 +142,7 @@ def _validate_root(root: Path, files: list[Path] | None, options: Options,
     every = list(surveyed.every) if surveyed is not None else discover(root)  # in the order paths sort
     early: list[Diagnostic] = []
     discovered = len(every)
+    chosen: list[Path] = []  # the files given, as the catalogue names them
     if files is not None:
         known = set(every)  # below the (resolved) root, through real folders: how a file is named here
         for f in files:
@@ -150,12 +151,20 @@ def _validate_root(root: Path, files: list[Path] | None, options: Options,
             elif f.suffix not in (".yaml", ".yml") and not f.is_dir():
                 early.append(Diagnostic("PK014", "only .yaml and .yml files are catalogue documents",
                                         Location(display_name(f)), hint="rename the file or leave it out"))
-            elif f.absolute().parent.resolve() / f.name not in known and not _listed(f, every):
-                every.append(f)
+            elif (named := _named(f, root, known)) is None:
+                early.append(Diagnostic("PK015", "this file is reached through a link leading outside the "
+                                        "catalogue; it is not read", Location(display_name(f)),
+                                        hint="copy the file into the catalogue instead of linking to it"))
+            else:
+                chosen.append(named)
+                if named not in known:
+                    every.append(named)
+                    known.add(named)
     if len(every) > discovered:  # one order for every path: the order of the documents decides which is "first"
         every.sort()
     cache = open_cache(options.cache)
-    selected = frozenset(display_name(f) for f in files) if files is not None else None
+    selected = (frozenset({*(display_name(f) for f in files), *(display_name(n) for n in chosen)})
+                if files is not None else None)
     if cache is not None and checks is None:
         return _indexed(root, every, selected, options, cache, early, emit, replay, summary, surveyed)
     catalog, diagnostics = load_catalog(root, options, every, cache)
@@ -177,9 +186,17 @@ def _validate_root(root: Path, files: list[Path] | None, options: Options,
     return result
 
 
-def _listed(path: Path, every: list[Path]) -> bool:
-    """True when ``path`` leads to one of the catalogue's files (through links)."""
-    return path.resolve() in {p.resolve() for p in every}
+def _named(path: Path, root: Path, known: set[Path]) -> Path | None:
+    """A file given by a user as the catalogue below ``root`` (resolved) names it: as written when
+    the catalogue's walk found it there (the load then judges it as the walk's files: a link, a
+    linked source folder), else through its real folders (``..`` and links to folders followed;
+    a link in the last part is judged by the load); None when its folders lead out of the
+    catalogue."""
+    written = Path(os.path.abspath(path))
+    if written in known:
+        return written
+    named = path.absolute().parent.resolve() / path.name
+    return named if named.is_relative_to(root) else None
 
 
 def _indexed(root: Path, every: list[Path], selected: frozenset[str] | None, options: Options, cache: Cache,
