@@ -14,7 +14,7 @@ import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-__all__ = ["gc_frozen", "gc_paused"]
+__all__ = ["gc_frozen", "gc_paused", "promote"]
 
 
 @contextmanager
@@ -40,3 +40,12 @@ def gc_frozen() -> Iterator[None]:
         yield
     finally:
         gc.unfreeze()
+
+
+def promote() -> None:
+    """Hand every tracked object to the oldest generation at once. Objects made while collection
+    was off all sit in the youngest generation, so the first collection after the pause would
+    walk every one of them (0.4 s after a cold build); the oldest is walked only when it has
+    grown by a quarter. Not for use inside :func:`gc_frozen`, which it would end early."""
+    gc.freeze()
+    gc.unfreeze()

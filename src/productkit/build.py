@@ -443,13 +443,16 @@ def _checked_and_written(paths: Sequence[Path | str], out: Path, previous: _Prev
             "PK506", f"--select {unmatched[0]!r} matches no product of the catalogue", Location(str(root)),
             hint=did_you_mean(unmatched[0], known) or f"products: {', '.join(known[:8])}"))
         return result
-    from ._gcpause import gc_paused
+    from ._gcpause import gc_paused, promote
 
     # What is compiled, planned and written lives until the build is done: a collection over the
     # loaded catalogue (a second at scale 1) would find little to free (see _gcpause).
     with gc_paused():
-        return _compile_and_write(_Checked(ctx, summary), checked.catalog.root, out, previous, options, select,
-                                  fingerprint, result, progress, release, stage)
+        try:
+            return _compile_and_write(_Checked(ctx, summary), checked.catalog.root, out, previous, options, select,
+                                      fingerprint, result, progress, release, stage)
+        finally:
+            promote()
 
 
 @dataclass(slots=True)
