@@ -327,3 +327,39 @@ def test_a_refused_start_leaves_nothing_owned(api: httpx.Client, build_dir: Path
     assert first.status_code == 422 and first.json()["code"] == "PK623"
     again = api.post("/products/wallet.partner-ewallet/applications", json=wallet, headers=headers)
     assert again.status_code == 422 and again.json() == first.json()  # the same answer, replayed
+
+
+def test_two_catalogues_keep_their_own_document_verdicts(repo_catalogue: Path, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """The specification's check of the open-API document (seconds on a bank's document) is
+    remembered per catalogue: building two catalogues by turns checks each document once."""
+    import shutil
+
+    import productkit.targets.openapi as openapi
+    from productkit.build import build
+    from productkit.options import Options
+
+    other = tmp_path / "other"
+    shutil.copytree(repo_catalogue, other)
+    product = other / "products" / "loan" / "partner-instalment.yaml"
+    product.write_text(product.read_text("utf-8").replace("en: ", "en: Our ", 1), "utf-8")  # another document
+    checked: list[int] = []
+    spec = openapi._spec_problems
+
+    def counting(doc: object) -> object:
+        checked.append(1)
+        return spec(doc)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(openapi, "_spec_problems", counting)
+    monkeypatch.setenv("PRODUCTKIT_CACHE_DIR", str(tmp_path / "user-cache"))
+    options = Options(release_date=dt.date(2026, 9, 30))
+    documents = []
+    for turn, root in enumerate((repo_catalogue, other, repo_catalogue, other)):
+        deposit = root / "products" / "deposit" / "time-deposit-1y.yaml"  # not offered on the open API
+        deposit.write_text(deposit.read_text("utf-8") + f"# turn {turn}\n", "utf-8")  # so each build builds
+        out = tmp_path / f"out-{root.name}" / "build"
+        result = build([root], out, options)
+        assert not result.failed() and result.compiled, [d.code for d in result.diagnostics]
+        documents.append((out / "openapi.json").read_bytes())
+    assert documents[0] == documents[2] != documents[1] == documents[3]
+    assert len(checked) == 2

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -82,15 +83,18 @@ class OpenApiTarget(Target[Any, None]):
             forms = {n: build.files[n] for n in build.files  # bytes read only for the open API forms
                      if n.startswith("forms/") and n.endswith(f".{OPEN_API}.json")}
             yield from ((DOCUMENT, problem) for problem in parts_problems(doc, forms))
-        yield from ((DOCUMENT, problem) for problem in self._document_problems(data, doc))
+        slot = os.fspath(build.root) if build is not None else "document"
+        yield from ((DOCUMENT, problem) for problem in self._document_problems(data, doc, slot))
 
-    def _document_problems(self, data: bytes, doc: Mapping[str, Any]) -> list[str]:
+    def _document_problems(self, data: bytes, doc: Mapping[str, Any], slot: str = "document") -> list[str]:
         """What the meta-schemas say of the document: worked out once per document's bytes (the
-        specification's schema takes seconds on a bank's document; the user cache remembers)."""
+        specification's schema takes seconds on a bank's document; the user cache remembers the
+        verdict on each catalogue's last document, ``slot``, so that builds of two catalogues do
+        not take turns undoing each other's)."""
         cache = open_cache(self.options.cache)
         key = digest(hashlib.sha256(data).hexdigest(), *_checker_versions())
         if cache is not None:
-            hit = cache.get("openapi-checked", "document", key)
+            hit = cache.get("openapi-checked", slot, key)
             if isinstance(hit, list) and all(isinstance(p, str) for p in hit):
                 return hit
         from jsonschema import Draft7Validator
@@ -103,7 +107,7 @@ class OpenApiTarget(Target[Any, None]):
                 problems.append(f"schema {name} is not a valid JSON Schema: {exc}")
         problems += [problem for _, problem in _spec_problems(doc)]
         if cache is not None:
-            cache.put("openapi-checked", "document", key, problems)
+            cache.put("openapi-checked", slot, key, problems)
         return problems
 
 
