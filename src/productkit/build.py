@@ -372,7 +372,7 @@ class Release:
 
 
 # Seconds spent waiting for the output (another build of it running) after which the catalogue is
-# surveyed again before it is checked: what was edited during the wait is built, not refused (PK508).
+# surveyed again before it is checked: what was edited during the wait is built, not refused (PK513).
 _SURVEY_AGAIN_AFTER = 0.5
 
 
