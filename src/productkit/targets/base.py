@@ -134,7 +134,8 @@ class Target(ABC, Generic[C, F]):
 
     def problems(self, defn: WorkflowDefinition) -> tuple[Diagnostic, ...]:
         """What :meth:`emit` would report about ``defn`` (``validate`` asks this first); a
-        target may answer without rendering its files."""
+        target may answer without rendering its files. ``defn.digest`` is empty here: validation
+        compiles without the content digest, which nothing a target reports may depend on."""
         return self.emit(defn).diagnostics
 
     def verify(self, files: Mapping[str, bytes], build: BuildView | None = None) -> Iterator[tuple[str, str]]:
