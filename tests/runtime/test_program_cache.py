@@ -67,10 +67,13 @@ def test_policies_and_order_are_those_of_each_step() -> None:
 def test_a_steps_parameters_are_those_of_the_day_and_its_own(days: list[dt.date]) -> None:
     rate = _campaign().parameters["annual_rate"]
     step = service("price", "pricing.quote").model_copy(
-        update={"parameters": {"annual_rate": rate, "fee": param("money", "12.50", "CNY")}})
+        update={"parameters": {"annual_rate": rate, "fee": param("money", "12.50", "CNY"),
+                               "terms": param("list", [6, 12])}})
     program = Program.of(loan(extra=[step]))
     for day in days:
         given_ = program.step_parameters(step, day)
         assert given_ == {n: param_value(p, day) for n, p in step.parameters.items()}
         given_["annual_rate"] = "changed by a handler"  # a handler's copy: the next call is not
-    assert program.step_parameters(step, days[0])["annual_rate"] == param_value(rate, days[0])
+        given_["terms"].append(24)  # type: ignore[attr-defined]  # nor what is inside it
+    again = program.step_parameters(step, days[0])
+    assert again["annual_rate"] == param_value(rate, days[0]) and again["terms"] == [6, 12]

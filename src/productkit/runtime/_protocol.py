@@ -3,6 +3,7 @@ it takes, the commands it gives, and the definition and state it reads."""
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -226,15 +227,16 @@ class Program:
         return values
 
     def step_parameters(self, step: Step, day: dt.date) -> dict[str, object]:
-        """The values of ``step``'s parameters for an application started on ``day`` (a new
-        dict: a handler may change what it is given), converted once per step and day."""
+        """The values of ``step``'s parameters for an application started on ``day``, converted
+        once per step and day; each call gets its own copy, lists and tables too (a handler may
+        change what it is given, and no other application may see that)."""
         key = (step.id, day)
         values = self._step_params.get(key)
         if values is None:
             values = {n: param_value(p, day) for n, p in step.parameters.items()}
             if len(self._step_params) < _STEP_PARAMS:
                 self._step_params[key] = values
-        return dict(values)
+        return {n: copy.deepcopy(v) if isinstance(v, list | dict) else v for n, v in values.items()}
 
     def frontier(self, finished: Mapping[str, object]) -> list[str]:
         """:func:`frontier` of the flow (a new list), remembered by the steps finished so far in
