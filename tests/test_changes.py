@@ -251,3 +251,38 @@ def test_diff_between_git_refs(catalogue: Path) -> None:
     assert not (catalogue / "build").exists()  # refs are built in a temporary folder, never the catalogue
     unknown = RUN.invoke(cli.app, ["diff", "no-such-ref", "HEAD", "--catalogue", str(catalogue)])
     assert unknown.exit_code == 2 and "no-such-ref" in unknown.output
+
+
+def test_new_products_are_classified_from_their_manifest_entries(repo_catalogue: Path, tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """A build that adds products (a cold build adds them all) classifies them from what their
+    manifest entries say, without loading their definitions back: the same diff as from the
+    definitions themselves, names and dates included."""
+    import dataclasses
+
+    import productkit.diff as differ
+    import productkit.governance as governance
+
+    out = tmp_path / "build"
+    assert not build([repo_catalogue], out, Options(release_date=dt.date(2026, 9, 30))).failed()
+    manifest = json.loads((out / "manifest.json").read_text("utf-8"))
+    files = {p.relative_to(out.resolve()).as_posix(): p.read_bytes() for p in out.resolve().rglob("*") if p.is_file()}
+    targets = sorted({t for entry in manifest["products"] for t in entry.get("targets", {})})
+    loaded: list[bytes] = []
+    load = governance.load
+
+    def counting(data: bytes) -> object:
+        loaded.append(data)
+        return load(data)
+
+    monkeypatch.setattr(governance, "load", counting)
+    fast = governance.relevant_diff({}, None, manifest["products"], files, targets)
+    assert loaded == [] and fast.products
+    plain = differ.diff
+    monkeypatch.setattr(governance, "diff", lambda base, head, kept=frozenset(): plain(
+        base, dataclasses.replace(head, added=None), kept))
+    slow = governance.relevant_diff({}, None, manifest["products"], files, targets)
+    assert len(loaded) == len(manifest["products"])
+    assert fast == slow and fast.to_json() == slow.to_json()
+    assert [(p.name, p.effective, p.effective_as_written) for p in fast.products] == \
+        [(p.name, p.effective, p.effective_as_written) for p in slow.products]

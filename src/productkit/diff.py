@@ -33,7 +33,7 @@ import semantic_version
 from .ir import FieldDef, Label, ParamValue, Step, WorkflowDefinition
 from .types import TYPE_NAMES
 
-__all__ = ["ORDER", "Change", "ChangeClass", "Diff", "ProductDiff", "SharedDiff", "Side", "Uses", "diff"]
+__all__ = ["ORDER", "Added", "Change", "ChangeClass", "Diff", "ProductDiff", "SharedDiff", "Side", "Uses", "diff"]
 
 
 class ChangeClass(StrEnum):
@@ -117,6 +117,18 @@ Uses = tuple[Mapping[str, str], Sequence[str]]
 
 
 @dataclass(frozen=True, slots=True)
+class Added:
+    """What the comparison needs of a product version that is new to the base, when it is known
+    without loading its definition (a build's manifest entry): its name, its dates as
+    :func:`_effective` gives them, and every handler it calls. The value types it uses are
+    not here: they are compared only with a base that says which types it knew."""
+
+    name: Label
+    effective: tuple[str | None, str | None]
+    handlers: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
 class Side:
     """One side of a comparison: product versions by ``id@version``, and the output targets."""
 
@@ -125,6 +137,7 @@ class Side:
     handlers: frozenset[str] | None = None  # every handler of the side, when not all definitions are given
     types: frozenset[str] | None = None  # the value types the productkit that built the side knew
     uses: Mapping[str, Uses] | None = None  # components and lines per definition, when known without loading it
+    added: Mapping[str, Added] | None = None  # per definition, what a new product's diff needs of it
 
 
 def diff(base: Side, head: Side, kept: frozenset[str] = frozenset()) -> Diff:
@@ -177,12 +190,9 @@ def _products(base: Side, head: Side, ctx: _Context, kept: frozenset[str]) -> It
 
 
 def _pair(pid: str, version: str, paired: str | None, base: Side, head: Side, ctx: _Context) -> ProductDiff:
-    new = head.definitions[f"{pid}@{version}"]
     if paired is None:
-        changes = [Change("product-added", pid, ChangeClass.ASSEMBLY, "a new product is a new journey: "
-                          "its scenarios and a reviewer pass it", after=version)]
-        changes += _code_needs(new, ctx)
-        return ProductDiff(pid, version, None, tuple(changes), new.name, *_effective(new))
+        return _added(pid, version, base, head, ctx)
+    new = head.definitions[f"{pid}@{version}"]
     old = base.definitions[f"{pid}@{paired}"]
     same = paired == version
     if same and old.digest == new.digest:
@@ -195,6 +205,21 @@ def _pair(pid: str, version: str, paired: str | None, base: Side, head: Side, ct
                               "version: give the change a new version", detail={"base_digest": old.digest,
                                                                                "digest": new.digest}))
     return ProductDiff(pid, version, paired, tuple(changes), new.name, *_effective(new))
+
+
+def _added(pid: str, version: str, base: Side, head: Side, ctx: _Context) -> ProductDiff:
+    """A product the base does not have: what it needs of channel services, from what the head
+    knows of it without loading it when that is enough (a base that names no value types knew
+    every type there is: only the handlers can be new)."""
+    changes = [Change("product-added", pid, ChangeClass.ASSEMBLY, "a new product is a new journey: "
+                      "its scenarios and a reviewer pass it", after=version)]
+    known = head.added.get(f"{pid}@{version}") if head.added is not None and base.types is None else None
+    if known is not None:
+        changes += _needs(known.handlers, set(), ctx)  # every type was known
+        return ProductDiff(pid, version, None, tuple(changes), known.name, *known.effective)
+    new = head.definitions[f"{pid}@{version}"]
+    changes += _code_needs(new, ctx)
+    return ProductDiff(pid, version, None, tuple(changes), new.name, *_effective(new))
 
 
 def _effective(defn: WorkflowDefinition) -> tuple[str | None, str | None]:
@@ -229,13 +254,16 @@ def _retired(pid: str, version: str, news: list[str], base: Side) -> ProductDiff
 
 
 def _code_needs(new: WorkflowDefinition, ctx: _Context) -> list[Change]:
-    out = []
     handlers = {s.handler for s in new.steps.values() if s.handler}
     handlers |= {s.compensation.handler for s in new.steps.values() if s.compensation is not None}
-    for handler in sorted(handlers - ctx.handlers):
-        out.append(Change("handler-needed", handler, ChangeClass.CODE, "no product of the base calls this "
-                          "handler: channel services need new code before it ships", after=handler))
-    for kind in sorted(_types(new) - ctx.types):
+    return _needs(handlers, _types(new), ctx)
+
+
+def _needs(handlers: set[str] | frozenset[str], types: set[str], ctx: _Context) -> list[Change]:
+    out = [Change("handler-needed", handler, ChangeClass.CODE, "no product of the base calls this handler: "
+                  "channel services need new code before it ships", after=handler)
+           for handler in sorted(handlers - ctx.handlers)]
+    for kind in sorted(types - ctx.types):
         out.append(Change("type-needed", kind, ChangeClass.CODE, "a value type the productkit of the base did not "
                           "have: channel services need the new productkit", after=kind))
     for target in ctx.new_targets:

@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from .diagnostics import Diagnostic, Location, Severity
-from .diff import ChangeClass, Diff, Side, Uses, diff
-from .ir import WorkflowDefinition, load
+from .diff import Added, ChangeClass, Diff, Side, Uses, diff
+from .ir import Label, WorkflowDefinition, load
 
 __all__ = ["classified_changes", "gate", "handlers_of", "relevant_diff", "side_of_files", "version_discipline"]
 
@@ -58,13 +58,24 @@ def relevant_diff(prev_manifest: Mapping[str, Any], prev_folder: Path | None, en
             except (OSError, ValueError, KeyError):
                 continue  # unreadable: the product shows as added
     head_defs = _Loaded({key: e["definition"] for key, e in after.items() if key.rsplit("@", 1)[0] in ids}, files)
+    added = {key: _added(after[key]) for key in head_defs}
     base_handlers = {h for e in before.values() for h in e.get("handlers", [])}
     base_targets = {t for e in before.values() for t in e.get("targets", {})}
     kept = frozenset(k for k, e in after.items() if e.get("kept"))
     types = prev_manifest.get("types")
     base = Side(base_defs, frozenset(base_targets) if before else frozenset(), frozenset(base_handlers),
                 frozenset(types) if isinstance(types, list) else None, _uses(before, base_defs))
-    return diff(base, Side(head_defs, frozenset(targets), uses=_uses(after, head_defs)), kept)
+    return diff(base, Side(head_defs, frozenset(targets), uses=_uses(after, head_defs), added=added), kept)
+
+
+def _added(entry: Mapping[str, Any]) -> Added:
+    """What the diff of a new product needs, from its manifest entry: the definition it names
+    is then not loaded back (a cold build adds every product)."""
+    effective = entry["effective"]
+    written = effective.get("from_source")
+    start = effective.get("from")
+    return Added(Label.model_validate(entry["name"]), (start, written if written != start else None),
+                 frozenset(entry["handlers"]))
 
 
 def _uses(entries: Mapping[str, Mapping[str, Any]], keys: Iterable[str]) -> dict[str, Uses]:
