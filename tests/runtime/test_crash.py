@@ -22,7 +22,9 @@ from .buildfixture import definition, parallel, service, user, wait
 from .conftest import MakeBuild
 
 WORKER = Path(__file__).with_name("crash_worker.py")
-APPS = 25
+# Enough work that six kills 0.02-0.35 s into a run cannot outrun it: an application takes at least
+# 26 ms (eight handlers sleep 2 ms each, the wait 10 ms), so a hundred take more than 2.1 s.
+APPS = 100
 SERVICES = [f"s{i}" for i in range(1, 9)]
 
 
