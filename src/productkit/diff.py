@@ -33,7 +33,8 @@ import semantic_version
 from .ir import FieldDef, Label, ParamValue, Step, WorkflowDefinition
 from .types import TYPE_NAMES
 
-__all__ = ["ORDER", "Added", "Change", "ChangeClass", "Diff", "ProductDiff", "SharedDiff", "Side", "Uses", "diff"]
+__all__ = ["ORDER", "Added", "Change", "ChangeClass", "Diff", "ProductDiff", "SharedDiff", "Side", "Uses", "diff",
+           "handlers_of"]
 
 
 class ChangeClass(StrEnum):
@@ -119,12 +120,12 @@ Uses = tuple[Mapping[str, str], Sequence[str]]
 @dataclass(frozen=True, slots=True)
 class Added:
     """What the comparison needs of a product version that is new to the base, when it is known
-    without loading its definition (a build's manifest entry): its name, its dates as
-    :func:`_effective` gives them, and every handler it calls. The value types it uses are
+    without loading its definition (a build's manifest entry): its name, its first day as
+    resolved and as written, and every handler it calls. The value types it uses are
     not here: they are compared only with a base that says which types it knew."""
 
     name: Label
-    effective: tuple[str | None, str | None]
+    effective: tuple[str | None, str | None]  # the first day, and the day as written (e.g. T+1)
     handlers: frozenset[str]
 
 
@@ -216,15 +217,19 @@ def _added(pid: str, version: str, base: Side, head: Side, ctx: _Context) -> Pro
     known = head.added.get(f"{pid}@{version}") if head.added is not None and base.types is None else None
     if known is not None:
         changes += _needs(known.handlers, set(), ctx)  # every type was known
-        return ProductDiff(pid, version, None, tuple(changes), known.name, *known.effective)
+        return ProductDiff(pid, version, None, tuple(changes), known.name, *_dates(*known.effective))
     new = head.definitions[f"{pid}@{version}"]
     changes += _code_needs(new, ctx)
     return ProductDiff(pid, version, None, tuple(changes), new.name, *_effective(new))
 
 
 def _effective(defn: WorkflowDefinition) -> tuple[str | None, str | None]:
-    written = defn.effective.from_source
-    return defn.effective.from_, written if written != defn.effective.from_ else None
+    return _dates(defn.effective.from_, defn.effective.from_source)
+
+
+def _dates(start: str | None, written: str | None) -> tuple[str | None, str | None]:
+    """A version's first day, and how it was written when that differs (T+1)."""
+    return start, written if written != start else None
 
 
 def _unique(changes: Iterator[Change]) -> list[Change]:
@@ -253,10 +258,15 @@ def _retired(pid: str, version: str, news: list[str], base: Side) -> ProductDiff
     return ProductDiff(pid, version, version, (change,), old.name, None)
 
 
+def handlers_of(defn: WorkflowDefinition) -> list[str]:
+    """Every handler a product version calls (steps and compensations)."""
+    found = {s.handler for s in defn.steps.values() if s.handler}
+    found |= {s.compensation.handler for s in defn.steps.values() if s.compensation is not None}
+    return sorted(found)
+
+
 def _code_needs(new: WorkflowDefinition, ctx: _Context) -> list[Change]:
-    handlers = {s.handler for s in new.steps.values() if s.handler}
-    handlers |= {s.compensation.handler for s in new.steps.values() if s.compensation is not None}
-    return _needs(handlers, _types(new), ctx)
+    return _needs(set(handlers_of(new)), _types(new), ctx)
 
 
 def _needs(handlers: set[str] | frozenset[str], types: set[str], ctx: _Context) -> list[Change]:

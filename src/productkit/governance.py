@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from .diagnostics import Diagnostic, Location, Severity
-from .diff import Added, ChangeClass, Diff, Side, Uses, diff
+from .diff import Added, ChangeClass, Diff, Side, Uses, diff, handlers_of
 from .ir import Label, WorkflowDefinition, load
 
 __all__ = ["classified_changes", "gate", "handlers_of", "relevant_diff", "side_of_files", "version_discipline"]
@@ -22,13 +22,6 @@ def side_of_files(files: Mapping[str, bytes], targets: Iterable[str]) -> Side:
     names = {name.removeprefix("definitions/").removesuffix(".json"): name for name in files
              if name.startswith("definitions/")}
     return Side(_Loaded(names, files), frozenset(targets))
-
-
-def handlers_of(defn: WorkflowDefinition) -> list[str]:
-    """Every handler a product version calls (steps and compensations)."""
-    found = {s.handler for s in defn.steps.values() if s.handler}
-    found |= {s.compensation.handler for s in defn.steps.values() if s.compensation is not None}
-    return sorted(found)
 
 
 def _key(entry: Mapping[str, Any]) -> str:
@@ -72,9 +65,7 @@ def _added(entry: Mapping[str, Any]) -> Added:
     """What the diff of a new product needs, from its manifest entry: the definition it names
     is then not loaded back (a cold build adds every product)."""
     effective = entry["effective"]
-    written = effective.get("from_source")
-    start = effective.get("from")
-    return Added(Label.model_validate(entry["name"]), (start, written if written != start else None),
+    return Added(Label.model_validate(entry["name"]), (effective.get("from"), effective.get("from_source")),
                  frozenset(entry["handlers"]))
 
 
