@@ -9,7 +9,6 @@ loaded, so that references resolve, but only the chosen files' problems are repo
 from __future__ import annotations
 
 import functools
-import gc
 import hashlib
 import os
 from collections import defaultdict
@@ -20,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import semantic_version
 
-from ._gcpause import gc_paused
+from ._gcpause import gc_paused, promote
 from .cache import Cache, digest
 from .diagnostics import Diagnostic, Location, diagnostic_from_data, diagnostic_to_data
 from .loader import Document, LoadLimits, _decode, load_text, pack_document, read_regular, unpack_document
@@ -219,9 +218,8 @@ def load_catalog(root: Path, options: Options,
         loaded = _load_all(root, options, files, cache)
         # ... and so would the first collections after the pause, which find all of it young
         # (three walks over the whole catalogue, a second each at scale 1): it is left out of
-        # collections instead. Reference counting still frees it; the checks give it back to
-        # the collector when they end (see _gcpause.gc_frozen).
-        gc.freeze()
+        # collections instead: it is handed to the oldest generation at once (see _gcpause).
+        promote()
         return loaded
 
 

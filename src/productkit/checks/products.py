@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import functools
-import gc
 from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
-from .._gcpause import gc_frozen, gc_paused
+from .._gcpause import gc_frozen, gc_paused, promote
 from ..assemble import assemble
 from ..cache import digest
 from ..diagnostics import Diagnostic, diagnostic_from_data, diagnostic_to_data, has_errors
@@ -57,7 +56,7 @@ def check_products(ctx: CheckContext) -> Iterator[Diagnostic]:
         todo.append((at, entry, key))
     with gc_frozen(), gc_paused():  # products build much and leave few cycles: see _gcpause
         checked = map_ordered(functools.partial(_check_product, ctx), [entry for _, entry, _ in todo])
-        gc.freeze()  # the assemblies live on: given to the oldest generation, not walked young
+    promote()  # the assemblies live on: given to the oldest generation, not walked young
     for (at, entry, key), (said, inputs, made) in zip(todo, checked, strict=True):
         found[at], ctx.inputs[entry.key] = said, inputs
         if entry.key not in ctx.assemblies:  # checked in another process: assembled again on demand
