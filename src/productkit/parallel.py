@@ -45,8 +45,12 @@ def map_ordered(fn: Callable[[_T], _R], items: Sequence[_T], minimum: int = PARA
     if (workers < 2 or len(items) < minimum or "fork" not in multiprocessing.get_all_start_methods()
             or threading.active_count() > 1):
         return [fn(item) for item in items]
-    kept = [i for i in range(len(items)) if i % workers == 0] if own is None else list(range(round(own * len(items))))
-    rest = [i for i in range(len(items)) if i % workers != 0] if own is None else list(range(len(kept), len(items)))
+    if own is None:  # dealt out in turn
+        kept = [i for i in range(len(items)) if i % workers == 0]
+        rest = [i for i in range(len(items)) if i % workers != 0]
+    else:  # the first ``own`` of them here
+        cut = round(own * len(items))
+        kept, rest = list(range(cut)), list(range(cut, len(items)))
     places = [kept, *(rest[w::workers - 1] for w in range(workers - 1))]
     shares = _shared(fn, [[items[i] for i in share] for share in places])
     out: list[_R] = [None] * len(items)  # type: ignore[list-item]

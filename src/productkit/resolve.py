@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
@@ -283,8 +283,7 @@ def _line_params(ctx: Context, lines: list[Entry], out: list[Diagnostic]) -> dic
 
 def _copied(p: ResolvedParam) -> ResolvedParam:
     """A copy that can be narrowed and set without changing ``p`` (its parts are immutable)."""
-    return ResolvedParam(p.name, p.spec, p.value, p.locked, p.declared, p.locked_at, list(p.provenance),
-                         list(p.schedule))
+    return replace(p, provenance=list(p.provenance), schedule=list(p.schedule))
 
 
 def _level_params(ctx: Context, entry: Entry, params: dict[str, ResolvedParam], out: list[Diagnostic]) -> None:
