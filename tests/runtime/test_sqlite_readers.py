@@ -58,3 +58,15 @@ def test_reads_from_many_threads_agree_and_close_closes_every_connection(tmp_pat
     for db in readers:
         with pytest.raises(sqlite3.ProgrammingError):
             db.execute("SELECT 1")
+
+
+def test_no_reading_connection_outlives_a_closed_store(tmp_path: Path) -> None:
+    """A read that finds no idle connection once the store is closed opens none that would stay open."""
+    store = _store(tmp_path)
+    store.close()
+    while not store._idle.empty():  # every reader busy: the read would open a new one
+        store._idle.get_nowait()
+    readers = list(store._readers)
+    with pytest.raises(sqlite3.ProgrammingError, match="closed"):
+        store.get("A")
+    assert store._readers == readers

@@ -20,7 +20,8 @@ that never returns holds its caller (and its application) for good, as any funct
 that thread would. The step's timeout is judged on the answer instead: one that came later
 counts as a timeout (retried like one) and is logged as a warning naming the handler. Register
 anything that may block (a network call, a lock held by others) without ``inline``, so that a
-hung call is given up at the timeout. Inline does not apply to ``async`` handlers.
+hung call is given up at the timeout. An ``async`` handler registered inline is awaited on the
+caller's thread with what is left of its timeout, and so is given up at it.
 
 Every handler is called only once what led to the call is committed, so a crash repeats at most
 the attempt in flight. One registered with ``local=True`` (which implies ``inline``) declares

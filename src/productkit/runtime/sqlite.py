@@ -133,7 +133,8 @@ class SQLiteStore:
         self._readers = [self._reader]
         self._idle: queue.SimpleQueue[sqlite3.Connection] = queue.SimpleQueue()
         self._idle.put(self._reader)
-        self._read_lock = threading.Lock()  # guards _readers, not the reads
+        self._read_lock = threading.Lock()  # guards _readers and _closed, not the reads
+        self._closed = False
 
     def _connect(self, timeout: float) -> sqlite3.Connection:
         return sqlite3.connect(self.path, timeout=timeout, isolation_level=None,
@@ -350,6 +351,9 @@ class SQLiteStore:
         except queue.Empty:
             db = self._connect(self._timeout)
             with self._read_lock:
+                if self._closed:  # closed meanwhile: this connection would outlive the store
+                    db.close()
+                    raise sqlite3.ProgrammingError("Cannot operate on a closed database.") from None
                 self._readers.append(db)
         try:
             return db.execute(sql, params).fetchall()
@@ -358,6 +362,7 @@ class SQLiteStore:
 
     def close(self) -> None:
         with self._lock, self._read_lock:
+            self._closed = True
             for reader in self._readers:
                 reader.close()
             self._db.close()
