@@ -47,12 +47,14 @@ class _Checking(MemoryStore):
     """After every commit: the state the engine will read back equals the decoded row."""
 
     engine: Engine | None = None
+    hits = 0  # reads the engine's kept state answered
 
     def get(self, app_id: str) -> Any:
         row = super().get(app_id)
         if row is not None and self.engine is not None:
             cached = self.engine._recent.get(row)
             assert cached is None or cached == AppState.from_row(row)
+            self.hits += cached is not None
         return row
 
 
@@ -87,6 +89,8 @@ def test_the_state_read_back_is_the_state_decoded(make_engine: MakeEngine, clock
         clock.now = dt.datetime(2026, 3, 2, 9, 0, tzinfo=clock.now.tzinfo)
         journey = _journey(engine)
         runs.append(([_plain(v) for v in journey], [(c.step_id, dict(c.inputs)) for c in calls]))
+        read_back = len(journey) > 3  # it stopped at the screen: the submission read its state back
+        assert store.hits > 0 if size and read_back else store.hits == 0  # kept and read, or not kept
     assert runs[0] == runs[1]
 
 
