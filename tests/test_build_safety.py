@@ -242,3 +242,22 @@ def test_a_stage_places_a_file_inside_the_build_or_refuses_it(name: str) -> None
             stage.path(name)
     else:
         assert stage.path(name) == joined
+
+
+def test_a_commit_holds_what_it_lists_and_nothing_written_before(tmp_path: Path) -> None:
+    """What was written into the stage (by this process or a worker) and is not listed, and what
+    the commit links from the previous build instead, is not part of the committed build."""
+    from productkit.output import MARKER, staged_build, write_build
+
+    previous = write_build(tmp_path / "out", {"forms/p@1.0.0/web.json": b"old", "keep.json": b"kept"})
+    with staged_build(tmp_path / "out") as stage:
+        stage.write("forms/p@1.0.0/web.json", b"new")
+        stage.write("forms/dropped@1.0.0/web.json", b"made, then not used")
+        stage.write("keep.json", b"written, then linked instead")
+        stage.write("top.json", b"also made and dropped")
+        folder = stage.commit({"forms/p@1.0.0/web.json": b"new", "keep.json": b"kept", "extra.json": b"x"},
+                              {"keep.json": previous / "keep.json"}, staged={"forms/p@1.0.0/web.json"})
+    files = {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+    assert files == {"forms/p@1.0.0/web.json": b"new", "keep.json": b"kept", "extra.json": b"x",
+                     MARKER: (folder / MARKER).read_bytes()}
+    assert (folder / "keep.json").stat().st_ino == (previous / "keep.json").stat().st_ino

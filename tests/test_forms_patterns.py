@@ -139,3 +139,25 @@ def test_a_money_range_pattern_is_short() -> None:
     """Whole numbers share one optional fraction: no alternative per number of places."""
     source = decimal_pattern(Decimal(1), Decimal(100000000), 2)
     assert source == r"^(?:[1-9][0-9]{0,7}(?:\.[0-9]{1,2})?|100000000(?:\.(?:0|00))?)$"
+
+
+def test_the_forms_target_knows_draft_07_as_jsonschema_does() -> None:
+    """The keywords the forms target accepts are draft-07's as jsonschema's validator lists them,
+    and the meta-schema it checks forms with is jsonschema's draft-07 meta-schema."""
+    import jsonschema_rs
+    from jsonschema import Draft7Validator
+
+    from productkit.targets import forms
+
+    assert frozenset(Draft7Validator.VALIDATORS) == forms._VALIDATED
+    assert Draft7Validator.META_SCHEMA["$schema"] == forms.DRAFT_07
+    theirs = jsonschema_rs.Draft7Validator(Draft7Validator.META_SCHEMA)
+    schemas: list[object] = [
+        {"type": "object"}, {"type": "strin"}, {"minLength": -1}, {"exclusiveMinimum": True},
+        {"required": "a"}, {"required": ["a", "a"]}, {"items": [{"type": "string"}, 3]},
+        {"properties": {"a": {"enum": []}}}, {"dependencies": {"a": 1}}, {"format": 7},
+        {"multipleOf": 0}, {"pattern": "["}, {"if": {"const": 1}, "then": False}, 3, "x", None]
+    for schema in schemas:
+        assert forms._meta_schema().is_valid(schema) == theirs.is_valid(schema), schema
+        assert (forms._schema_problems(schema) == []) == (theirs.is_valid(schema)
+                                                          and not list(forms._unknown(schema, "#"))), schema

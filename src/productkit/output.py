@@ -126,10 +126,13 @@ class Stage:
         """Remove what was written into the stage but is not part of the build (output of a
         product the build then kept from before), and what will be linked from the previous build
         instead: only what the manifest lists is committed."""
-        for path in [p for p in self.folder.rglob("*") if not p.is_dir()]:
-            name = path.relative_to(self.folder).as_posix()
-            if name not in listed or name in linked:
-                path.unlink()
+        base = os.fspath(self.folder)
+        for folder, _, names in os.walk(base):  # plain strings: a stage holds thousands of files
+            inside = os.path.relpath(folder, base)
+            prefix = "" if inside == "." else inside.replace(os.sep, "/") + "/"
+            for file in names:
+                if (name := prefix + file) not in listed or name in linked:
+                    os.unlink(os.path.join(folder, file))
 
     def commit(self, files: Mapping[str, bytes], sources: Mapping[str, str | Path] | None = None,
                staged: Iterable[str] = ()) -> Path:
