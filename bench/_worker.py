@@ -42,7 +42,14 @@ def floor(root: Path) -> dict[str, Any]:
 
 
 def build(root: Path, out: Path) -> dict[str, Any]:
+    import atexit
+    import gc
+
     import productkit
+
+    # The process ends as ``productkit build`` does (see productkit.console): what is left of the
+    # build is frozen first, so the interpreter's last collection does not walk it again.
+    atexit.register(gc.freeze)
 
     start = time.perf_counter()
     result = productkit.build([root], out=out)
