@@ -193,3 +193,35 @@ def test_a_retired_build_a_reader_holds_is_not_swept(catalogue: Path, tmp_path: 
     reader.close()
     build([catalogue], out, Options(release_date=RELEASE + dt.timedelta(days=9)), release=Release(grace=0))
     assert not held.exists()
+
+
+def test_a_business_day_is_worked_out_once_per_holidays_release(tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """T+n is remembered in the user cache (each process would build the holiday calendar
+    again); an entry for another holidays release, or one tampered with, is not used."""
+    from productkit import build as building
+    from productkit.cache import open_cache
+
+    asked: list[int] = []
+
+    def counting(release: dt.date, days: int, calendar: str = "CN") -> dt.date:
+        asked.append(days)
+        return next_business_day(release, days, calendar)
+
+    monkeypatch.setattr(building, "next_business_day", counting)
+    cache = open_cache(tmp_path / "cache")
+    assert cache is not None
+    day = dt.date(2026, 9, 30)
+    assert building._business_day(day, 1, "CN", cache) == "2026-10-08"
+    assert building._business_day(day, 1, "CN", cache) == "2026-10-08"
+    assert building._business_day(day, 2, "CN", cache) == "2026-10-09"
+    assert asked == [1, 2]
+    assert building._business_day(day, 1, "CN", None) == "2026-10-08"
+    assert asked == [1, 2, 1]
+    for entry in (tmp_path / "cache").rglob("*.json"):
+        entry.write_bytes(entry.read_bytes().replace(b"2026-10-08", b"2026-10-01"))
+    assert building._business_day(day, 1, "CN", cache) == "2026-10-08"
+    assert asked == [1, 2, 1, 1]
+    monkeypatch.setattr("importlib.metadata.version", lambda name: "0.0-other")
+    assert building._business_day(day, 2, "CN", cache) == "2026-10-09"
+    assert asked == [1, 2, 1, 1, 2]

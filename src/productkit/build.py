@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 import semantic_version
 
-from .cache import Cache, engine_digest
+from .cache import Cache, engine_digest, open_cache
 from .checkindex import ChangedDuringRun, Surveyed
 from .diagnostics import Diagnostic, Location, Severity, has_errors
 from .options import Options
@@ -80,14 +80,37 @@ def next_business_day(release: dt.date, days: int, calendar: str = "CN") -> dt.d
     return day
 
 
+def _business_day(release: dt.date, days: int, calendar: str, cache: Cache | None) -> str:
+    """:func:`next_business_day` as ISO text, remembered in the user cache for the holidays
+    release that answered it: importing the calendar and building it is a tenth of a second,
+    which each build that compiles a dated product would pay again."""
+    if cache is None:
+        return next_business_day(release, days, calendar).isoformat()
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        source = f"holidays {version('holidays')}"
+    except PackageNotFoundError:
+        source = "holidays"
+    name = f"{calendar}|{release.isoformat()}|{days}"
+    found = cache.get("business-days", name, source)
+    if isinstance(found, str):
+        with contextlib.suppress(ValueError):
+            return dt.date.fromisoformat(found).isoformat()
+    day = next_business_day(release, days, calendar).isoformat()
+    cache.put("business-days", name, source, day)
+    return day
+
+
 def _date_resolver(options: Options) -> Callable[[str], str | None]:
     from .types import release_offset
 
     release = options.release_date or dt.date.today()
+    cache = open_cache(options.cache)
 
-    @functools.cache  # each call builds the holiday calendar; a build asks for a few offsets, many times
+    @functools.cache  # a build asks for a few offsets, many times
     def business_day(days: int) -> str:
-        return next_business_day(release, days, options.calendar).isoformat()
+        return _business_day(release, days, options.calendar, cache)
 
     def resolve(text: str) -> str | None:
         days = release_offset(text)
@@ -353,8 +376,6 @@ def _previous(out: Path, options: Options, before: _Previous | None = None) -> _
     if not isinstance(manifest, dict) or manifest.get("digest") != manifest_digest(manifest):
         return _Previous()
     files = manifest.get("files")
-    from .cache import open_cache
-
     cache = open_cache(options.cache)
     stamps = _Stamps(cache, folder, str(manifest["digest"])) if cache is not None else None
     return _Previous(manifest, folder, dict(files) if isinstance(files, dict) else {}, stamps, stamp)
@@ -745,7 +766,6 @@ def _surveyed(root: Path, files: list[Path], options: Options) -> Surveyed | Non
     """The survey of ``files``, each read only where its stamp differs from the one the check
     index recorded (see :mod:`productkit.checkindex`); None without a cache, or when a file is not
     a plain one below the root (the caller then reads every file)."""
-    from .cache import open_cache
     from .checkindex import Index, now_ns, survey
     from .loader import LoadLimits
     from .sources import SOURCE_DIRS
