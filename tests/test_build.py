@@ -195,6 +195,33 @@ def test_a_retired_build_a_reader_holds_is_not_swept(catalogue: Path, tmp_path: 
     assert not held.exists()
 
 
+def test_retired_builds_are_removed_after_the_new_one_is_written(catalogue: Path, tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """A build writes and commits first, then removes the builds retired past their grace: the
+    removal of a build's thousands of files neither delays the new build nor precedes its
+    writes (creating files just after deleting many is slow on ext4)."""
+    from productkit import output
+
+    out = tmp_path / "build"
+    for day in range(4):  # within their grace period: all retired builds stay
+        build([catalogue], out, Options(release_date=RELEASE + dt.timedelta(days=day)))
+    store = out.parent / ".build.builds"
+    before = {p.name for p in store.iterdir() if p.is_dir() and not p.name.startswith(".")}
+    assert len(before) == 4
+    seen: list[set[str]] = []
+    write = output._write_files
+
+    def writing(tmp: Path, *args: object, **kwargs: object) -> None:
+        seen.append({p.name for p in store.iterdir() if p.is_dir() and not p.name.startswith(".")})
+        write(tmp, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(output, "_write_files", writing)
+    build([catalogue], out, Options(release_date=RELEASE + dt.timedelta(days=9)), release=Release(grace=0))
+    after = {p.name for p in store.iterdir() if p.is_dir() and not p.name.startswith(".")}
+    assert seen == [before], "nothing was removed before the new build was written"
+    assert len(after) == 3 and len(before - after) == 2, "all but two retired builds were removed after the commit"
+
+
 def test_a_business_day_is_worked_out_once_per_holidays_release(tmp_path: Path,
                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     """T+n is remembered in the user cache (each process would build the holiday calendar
