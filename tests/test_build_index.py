@@ -107,14 +107,23 @@ def test_a_product_edit_compiles_that_product_alone(repo_catalogue: Path, tmp_pa
     assert again.compiled == [f"{ident['id']}@{ident['version']}"]
 
 
+@pytest.mark.parametrize("where", ["here", "worker"])
 def test_a_file_changed_while_the_build_reads_it_writes_nothing(repo_catalogue: Path, tmp_path: Path,
-                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+                                                                 monkeypatch: pytest.MonkeyPatch, where: str) -> None:
     """What was checked must be what is compiled: a file the build reads only after the checks
     (here, a product compiled once the build has planned), edited in between, stops the build
-    with PK513 and writes nothing."""
+    with PK513 and writes nothing, also when a forked worker reads it (``worker``: every product
+    is compiled in one)."""
+    import functools
+
     import productkit.build as building
+    from productkit import parallel
     from productkit.validate import validate
 
+    if where == "worker":
+        if parallel.cores() < 2:
+            pytest.skip("one core: nothing is forked")
+        monkeypatch.setattr(parallel, "map_ordered", functools.partial(parallel.map_ordered, minimum=2, own=0.0))
     monkeypatch.chdir(tmp_path)
     validate([repo_catalogue], Options(release_date=RELEASE))  # the index: the build checks nothing again
     other = repo_catalogue / "products" / "deposit" / "time-deposit-3m.yaml"

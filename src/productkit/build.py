@@ -527,11 +527,9 @@ def _compile_and_write(checked: _Checked, root: Path, out: Path, previous: _Prev
         previous.stamps.save()
     make = _emitter(root, options, stage)  # everything planned, selected or not (a damaged kept one)
     fresh = [key for _, key, _ in plan.todo if key not in ctx.made]
-    for key in fresh:  # loaded here, before the workers fork, so that each has them
-        checked.load(key)
 
     def compile_one(key: Key) -> tuple[_Made | None, tuple[Diagnostic, ...]]:
-        return make(checked.assembly(key), None)  # assembled here, in the worker, when the checks were cached
+        return make(checked.assembly(key), None)  # loaded and assembled here, in the worker
 
     # what the checks did not make in passing (their results came from the cache) is made now
     with gc_frozen(), gc_paused():  # as for the checks: see _gcpause
