@@ -111,7 +111,7 @@ def test_asking_whether_an_assembly_is_known_does_not_build_it() -> None:
         built.append(str(entry))
         raise AssertionError("an assembly was built")
 
-    assemblies = Assemblies(lambda: make)
+    assemblies = Assemblies(make)
     entry: object = SimpleNamespace(key=("Product", "p", "1.0.0"))
     assemblies.add(entry)  # type: ignore[arg-type]
     assert ("Product", "p", "1.0.0") in assemblies

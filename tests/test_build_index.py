@@ -118,12 +118,22 @@ def test_a_file_changed_while_the_build_reads_it_writes_nothing(repo_catalogue: 
 
     import productkit.build as building
     from productkit import parallel
+    from productkit.checkindex import ChangedDuringRun
     from productkit.validate import validate
 
     if where == "worker":
         if parallel.cores() < 2:
             pytest.skip("one core: nothing is forked")
         monkeypatch.setattr(parallel, "map_ordered", functools.partial(parallel.map_ordered, minimum=2, own=0.0))
+    raised = tmp_path / "raised-in"  # the processes that raised it (a worker's is raised again here)
+    first = ChangedDuringRun.__init__
+
+    def noted(self: ChangedDuringRun, name: str) -> None:
+        with open(raised, "a", encoding="utf-8") as fh:
+            fh.write(f"{os.getpid()}\n")
+        first(self, name)
+
+    monkeypatch.setattr(ChangedDuringRun, "__init__", noted)
     monkeypatch.chdir(tmp_path)
     validate([repo_catalogue], Options(release_date=RELEASE))  # the index: the build checks nothing again
     other = repo_catalogue / "products" / "deposit" / "time-deposit-3m.yaml"
@@ -139,6 +149,8 @@ def test_a_file_changed_while_the_build_reads_it_writes_nothing(repo_catalogue: 
     result = build([repo_catalogue], out, Options(release_date=RELEASE))
     assert [d.code for d in result.diagnostics if d.code == "PK513"] == ["PK513"]
     assert result.failed() and not out.exists()
+    pids = raised.read_text("utf-8").split()
+    assert (pids[0] != str(os.getpid())) == (where == "worker"), pids
 
 
 def test_a_file_edited_while_another_build_held_the_output_is_built(repo_catalogue: Path, tmp_path: Path,

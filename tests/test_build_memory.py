@@ -57,15 +57,17 @@ def test_build_leaves_no_cycle(tmp_path: Path, cyclic_garbage: Callable[[], list
     assert cyclic_garbage() == []
 
 
-def test_a_product_is_assembled_on_first_use_while_its_context_lives() -> None:
-    """The assemblies reach their context weakly: while the context lives they still build a
-    product on first use (a check answered from the cache, then a compile asking for it)."""
-    from productkit.checks.base import CheckContext
-    from productkit.sources import load_catalog
-
-    catalog, problems = load_catalog(CASES / "deposit_line", Options(cache=None))
-    assert problems == []
-    ctx = CheckContext.build(catalog, Options(cache=None))
-    entry = catalog.kind("Product")[0]
-    ctx.assemblies.add(entry)
-    assert ctx.assemblies[entry.key].product.entry is entry
+def test_assemblies_kept_alone_still_make_products(tmp_path: Path) -> None:
+    """A caller may keep only a validation's assemblies: the products whose checks came from the
+    cache (none assembled yet) are still made on first use once the result is dropped."""
+    root = tmp_path / "cat"
+    shutil.copytree(CASES / "deposit_line", root)
+    options = Options(cache=tmp_path / "cache")
+    validate([root], options)
+    result = validate([root], options)  # every check answered from the cache
+    assert result.context is not None
+    assemblies = result.context.assemblies
+    del result
+    gc.collect()
+    made = dict(assemblies.items())
+    assert made and all(asm.product.entry.key == key for key, asm in made.items())

@@ -261,3 +261,21 @@ def test_a_commit_holds_what_it_lists_and_nothing_written_before(tmp_path: Path)
     assert files == {"forms/p@1.0.0/web.json": b"new", "keep.json": b"kept", "extra.json": b"x",
                      MARKER: (folder / MARKER).read_bytes()}
     assert (folder / "keep.json").stat().st_ino == (previous / "keep.json").stat().st_ino
+
+
+def test_a_build_is_committed_even_when_tidying_after_it_fails(tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """Once the link points at the new build, a failure to record or remove retired builds is
+    not a failure to write the build: it is current, and the next build tidies."""
+    from productkit import output
+
+    write = output.write_build
+    first = write(tmp_path / "out", {"a.json": b"1"})
+
+    def full(*args: object, **kwargs: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(output, "_save_retired", full)
+    second = write(tmp_path / "out", {"a.json": b"2"})
+    assert (tmp_path / "out").resolve() == second.resolve() != first.resolve()
+    assert (tmp_path / "out" / "a.json").read_bytes() == b"2"

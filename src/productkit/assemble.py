@@ -84,8 +84,8 @@ class Assemblies(Mapping[Key, Assembly]):
     """Product key -> its Assembly, built on first use: a product whose checks came from the
     cache is resolved and assembled again only if something (compile, explain) asks for it."""
 
-    def __init__(self, make: Callable[[], Callable[[Entry], Assembly] | None]) -> None:
-        self._make = make  # a weak method: the context that owns these assemblies makes them
+    def __init__(self, make: Callable[[Entry], Assembly]) -> None:
+        self._make = make
         self._entries: dict[Key, Entry] = {}
         self._built: dict[Key, Assembly] = {}
 
@@ -97,10 +97,7 @@ class Assemblies(Mapping[Key, Assembly]):
 
     def __getitem__(self, key: Key) -> Assembly:
         if key not in self._built:
-            make = self._make()
-            if make is None:
-                raise RuntimeError("the context of these assemblies is gone")
-            self._built[key] = make(self._entries[key])
+            self._built[key] = self._make(self._entries[key])
         return self._built[key]
 
     def __contains__(self, key: object) -> bool:

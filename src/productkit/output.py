@@ -152,9 +152,12 @@ class Stage:
         link = out.parent / f".{out.name}.link-{uuid.uuid4().hex[:12]}"
         os.symlink(os.path.relpath(target, out.parent), link)
         os.replace(link, out)
-        if old is not None and old.resolve() != target.resolve():
-            _retire(store, old.name)
-        _sweep(store, out, self.grace)
+        # The build is current from here on: what follows only tidies, and a failure of it (a
+        # full disk, a folder another user owns) leaves its work to the next build that commits.
+        with contextlib.suppress(OSError):
+            if old is not None and old.resolve() != target.resolve():
+                _retire(store, old.name)
+            _sweep(store, out, self.grace)
         return target
 
 
@@ -189,7 +192,7 @@ def tidy(out: Path) -> None:
             try:
                 fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError:
-                return  # a build is running: it sweeps when it starts and ends
+                return  # a build is running: it sweeps what dead builds left when it starts
             try:
                 for child in store.iterdir():
                     if child.name.startswith(".tmp-"):

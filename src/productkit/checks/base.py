@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import weakref
+import functools
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from ..assemble import Assemblies, Assembly, assemble
@@ -22,7 +22,7 @@ __all__ = ["CheckContext", "Emit", "problem_diagnostic"]
 Emit = Callable[[Assembly, "CheckContext"], tuple[Any, tuple[Diagnostic, ...]]]
 
 
-@dataclass(slots=True, weakref_slot=True)
+@dataclass(slots=True)
 class CheckContext(Context):
     """A :class:`Context` that also keeps each product's assembly, built on first use, and, when
     a build sets ``emit``, what it made of each product checked afresh (``made``)."""
@@ -34,10 +34,14 @@ class CheckContext(Context):
     by_product: dict[str, list[Diagnostic]] | None = None
 
     def __post_init__(self) -> None:
-        # the assemblies reach back to this context through a weak reference: no cycle, so what a
-        # check or a build made is freed as soon as its context goes, not by a later collection
-        # walking a whole catalogue's objects (about a second at scale 1)
-        self.assemblies = Assemblies(weakref.WeakMethod(self._assemble))
+        # The assemblies make products with a plain Context sharing this one's fields (the same
+        # catalogue, options and memo tables), not with this context: no reference cycle, so
+        # what a check or a build made is freed as soon as it is dropped, not by a later
+        # collection walking a whole catalogue's objects (about a second at scale 1), and the
+        # assemblies keep working for a caller that keeps only them.
+        plain = Context(**{f.name: getattr(self, f.name) for f in fields(Context)})
+        self.assemblies = Assemblies(functools.partial(_assembled, plain))
 
-    def _assemble(self, entry: Entry) -> Assembly:
-        return assemble(self, resolve_product(self, entry))
+
+def _assembled(ctx: Context, entry: Entry) -> Assembly:
+    return assemble(ctx, resolve_product(ctx, entry))

@@ -5,6 +5,8 @@ without product code, and the runtime validates submissions with the same files.
 from __future__ import annotations
 
 import functools
+import importlib.util
+import os
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING
 
@@ -119,28 +121,43 @@ def _schema_problems(schema: object) -> list[str]:
             for where, word in _unknown(schema, "#")]
 
 
-# The keywords draft-07 validates with (the specification's list; a test holds it equal to
-# jsonschema's draft-07 validator). Written out rather than asked of jsonschema, whose import
-# would be most of the checks of a build that compiles one product.
+# The keywords of draft-07: those jsonschema's draft-07 validator validates with (a test holds
+# the list equal to its), ``then`` and ``else`` (which it reads as part of ``if``), and the
+# annotations. Written out rather than asked of jsonschema, whose import would be most of the
+# checks of a build that compiles one product.
 _VALIDATED = frozenset({
     "$ref", "additionalItems", "additionalProperties", "allOf", "anyOf", "const", "contains",
     "dependencies", "enum", "exclusiveMaximum", "exclusiveMinimum", "format", "if", "items",
     "maxItems", "maxLength", "maxProperties", "maximum", "minItems", "minLength", "minProperties",
     "minimum", "multipleOf", "not", "oneOf", "pattern", "patternProperties", "properties",
     "propertyNames", "required", "type", "uniqueItems"})
-DRAFT_07 = "http://json-schema.org/draft-07/schema#"
+_KEYWORDS = _VALIDATED | {"then", "else"} | _ANNOTATIONS
 
 
 def _keywords() -> frozenset[str]:
     """The draft-07 keywords."""
-    return _VALIDATED | _ANNOTATIONS
+    return _KEYWORDS
 
 
 @functools.cache
 def _meta_schema() -> jsonschema_rs.Draft7Validator:
-    """The draft-07 meta-schema (the copy jsonschema-rs holds) as a compiled validator: a form
-    is checked in microseconds instead of the pure-Python validator's milliseconds. Loaded when
-    the first form is checked: importing the targets stays cheap."""
+    """The draft-07 meta-schema as a compiled validator (jsonschema-rs): a form is checked in
+    microseconds instead of the pure-Python validator's milliseconds. Loaded when the first
+    form is checked: importing the targets stays cheap."""
     import jsonschema_rs
 
-    return jsonschema_rs.Draft7Validator({"$ref": DRAFT_07})
+    return jsonschema_rs.Draft7Validator(draft_07_meta_schema())
+
+
+def draft_07_meta_schema() -> dict[str, object]:
+    """The draft-07 meta-schema document jsonschema checks with (its jsonschema-specifications
+    copy), read as a file: importing jsonschema for it would cost more than every form check."""
+    spec = importlib.util.find_spec("jsonschema_specifications")
+    if spec is None or not spec.submodule_search_locations:
+        from jsonschema import Draft7Validator
+
+        return dict(Draft7Validator.META_SCHEMA)
+    folder = next(iter(spec.submodule_search_locations))
+    with open(os.path.join(folder, "schemas", "draft7", "metaschema.json"), "rb") as fh:
+        document: dict[str, object] = orjson.loads(fh.read())
+    return document
