@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import _thread
 import contextlib
+import functools
 import os
 import queue
 import sqlite3
@@ -67,13 +68,30 @@ _INSERT_APP = (f"INSERT INTO applications ({_APP_COLUMNS}, created_seq) VALUES (
                "(SELECT COALESCE(MAX(created_seq), 0) + 1 FROM applications))")
 _UPDATE_APP = ("UPDATE applications SET product_id = ?, version = ?, channel = ?, status = ?, "
                "due_at = ?, revision = ?, state = ? WHERE id = ? AND revision = ?")
-_INSERT_STEP = "INSERT INTO steps VALUES (?, ?, ?, ?, ?)"
-_INSERT_AUDIT = "INSERT INTO audit VALUES (?, ?, ?, ?, ?, ?)"
+# A batch's rows go in one statement per table (not a statement per row: sqlite3 lets go of the
+# GIL around every statement it runs, and with many threads waiting each of those is a hand-over
+# of the GIL and a context switch or two). _CHUNK rows at most per statement.
+_UPDATE_FROM = ("UPDATE applications SET product_id = v.column2, version = v.column3, "
+                "channel = v.column4, status = v.column5, due_at = v.column6, revision = v.column7, "
+                "state = v.column8 FROM (VALUES {rows}) AS v "
+                "WHERE applications.id = v.column1 AND applications.revision = v.column9")
+_CHUNK = 100
 # Commit delay: how long a new leader waits at most for the callers of the last transaction to
 # hand in their next Commits, and how long the queue may stay the same before it stops waiting.
 _GATHER_SECONDS = 0.002
 _QUIET_SECONDS = 0.0003
 _PAUSED = ", ".join(f"'{s}'" for s in PAUSED)
+
+
+@functools.cache
+def _insert_sql(table: str, width: int, rows: int) -> str:
+    row = "(" + ", ".join("?" * width) + ")"
+    return f"INSERT INTO {table} VALUES " + ", ".join([row] * rows)
+
+
+@functools.cache
+def _update_sql(rows: int) -> str:
+    return _UPDATE_FROM.format(rows=", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?)"] * rows))
 
 
 def _interrupted(what: str = "KeyboardInterrupt") -> WriteInterrupted:
@@ -138,7 +156,7 @@ class SQLiteStore:
 
     def _connect(self, timeout: float) -> sqlite3.Connection:
         return sqlite3.connect(self.path, timeout=timeout, isolation_level=None,
-                               check_same_thread=False, cached_statements=64)
+                               check_same_thread=False, cached_statements=256)
 
     def commit(self, commit: Commit) -> None:
         mine = _Pending(commit)
@@ -212,7 +230,8 @@ class SQLiteStore:
         nxt.wake.release()
 
     def _write(self, batch: list[_Pending]) -> None:
-        """One transaction for ``batch``; each Commit under its own savepoint."""
+        """One transaction for ``batch``: all its Commits together, or, when one of them fails,
+        each under a savepoint of its own (only the failing one is refused)."""
         db = self._db
         try:
             db.execute("BEGIN IMMEDIATE")
@@ -220,10 +239,13 @@ class SQLiteStore:
                 if len(batch) == 1:  # alone: its failure rolls back the transaction, as before
                     self._apply_alone(batch[0])
                 elif not self._apply_together(batch):
+                    db.execute("ROLLBACK")  # nothing of the batch is kept: find the failing one
+                    db.execute("BEGIN IMMEDIATE")
                     for pending in batch:
                         self._apply(pending)
             except BaseException:
-                db.execute("ROLLBACK")
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
                 raise
             started = time.perf_counter()
             db.execute("COMMIT")
@@ -265,36 +287,50 @@ class SQLiteStore:
             raise
 
     def _rows(self, commit: Commit) -> None:
-        db = self._db
         self._write_app(commit.app, commit.expected)
-        if commit.steps:
-            db.executemany(_INSERT_STEP, [(s.app_id, s.step_id, s.kind, s.status, s.body)
-                                          for s in commit.steps])
-        if commit.audit:
-            db.executemany(_INSERT_AUDIT, [(a.app_id, a.seq, a.at, a.kind, a.step_id, a.body)
-                                           for a in commit.audit])
+        self._insert_rows(commit.steps, commit.audit)
+
+    def _insert_rows(self, steps: Collection[StepRow], audit: Collection[AuditRow]) -> None:
+        """The step and audit rows, in their order, in one statement per table."""
+        if steps:
+            self._insert("steps", 5, [v for s in steps for v in (s.app_id, s.step_id, s.kind, s.status,
+                                                                  s.body)])
+        if audit:
+            self._insert("audit", 6, [v for a in audit for v in (a.app_id, a.seq, a.at, a.kind,
+                                                                  a.step_id, a.body)])
+
+    def _insert(self, table: str, width: int, values: list[object]) -> None:
+        step = width * _CHUNK
+        for start in range(0, len(values), step):
+            chunk = values[start:start + step]
+            self._db.execute(_insert_sql(table, width, len(chunk) // width), chunk)
 
     def _apply_together(self, batch: list[_Pending]) -> bool:
-        """Every Commit of ``batch`` in a few statements (the step and audit rows of all of them
-        in one each); False, with nothing applied, when one of them fails: then each is applied
-        under a savepoint of its own, so that only the failing one is refused."""
-        db = self._db
-        db.execute("SAVEPOINT together")
+        """Every Commit of ``batch`` in a few statements: the revisions moved on and the step and
+        audit rows of all of them in one each (a new application alone: each takes the next
+        ``created_seq``). False when one of them fails; the caller then rolls back."""
+        commits = [p.commit for p in batch]
+        moved = [c for c in commits if c.expected != 0]
         try:
-            for pending in batch:
-                self._write_app(pending.commit.app, pending.commit.expected)
-            steps = [(s.app_id, s.step_id, s.kind, s.status, s.body) for p in batch for s in p.commit.steps]
-            audit = [(a.app_id, a.seq, a.at, a.kind, a.step_id, a.body) for p in batch for a in p.commit.audit]
-            if steps:
-                db.executemany(_INSERT_STEP, steps)
-            if audit:
-                db.executemany(_INSERT_AUDIT, audit)
+            for commit in commits:
+                if commit.expected == 0:
+                    self._write_app(commit.app, 0)
+            for start in range(0, len(moved), _CHUNK):
+                if not self._update(moved[start:start + _CHUNK]):
+                    return False  # one of them is stale (or twice in the batch)
+            self._insert_rows([s for c in commits for s in c.steps], [a for c in commits for a in c.audit])
         except Exception:  # a stale or broken Commit: find it one by one
-            db.execute("ROLLBACK TO together")
-            db.execute("RELEASE together")
             return False
-        db.execute("RELEASE together")
         return True
+
+    def _update(self, commits: list[Commit]) -> bool:
+        """Move every application of ``commits`` on by one revision; False unless all were
+        still at the revision their Commit expects."""
+        values = [v for c in commits for v in (c.app.id, c.app.product_id, c.app.version, c.app.channel,
+                                               c.app.status, c.app.due_at, c.expected + 1, c.app.state,
+                                               c.expected)]
+        cur = self._db.execute(_update_sql(len(commits)), values)
+        return cur.rowcount == len(commits)
 
     def _apply(self, pending: _Pending) -> None:
         db, commit = self._db, pending.commit
