@@ -37,31 +37,12 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from ._sqlite_schema import prepare
 from .errors import StaleApplication, WriteInterrupted
 from .status import PAUSED
 from .store import AppRow, AuditRow, Commit, StepRow
 
 __all__ = ["SQLiteStore", "WriteStats"]
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS applications (
-  id TEXT PRIMARY KEY, product_id TEXT NOT NULL, version TEXT NOT NULL, channel TEXT NOT NULL,
-  status TEXT NOT NULL, due_at INTEGER, revision INTEGER NOT NULL, state TEXT NOT NULL,
-  created_seq INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS applications_status ON applications (status, created_seq);
-CREATE INDEX IF NOT EXISTS applications_due ON applications (due_at) WHERE due_at IS NOT NULL;
-CREATE INDEX IF NOT EXISTS applications_created ON applications (created_seq);
-CREATE TABLE IF NOT EXISTS steps (
-  app_id TEXT NOT NULL, step_id TEXT NOT NULL, kind TEXT NOT NULL, status TEXT NOT NULL,
-  body TEXT NOT NULL, PRIMARY KEY (app_id, step_id, kind)
-);
-CREATE TABLE IF NOT EXISTS audit (
-  app_id TEXT NOT NULL, seq INTEGER NOT NULL, at TEXT NOT NULL, kind TEXT NOT NULL,
-  step_id TEXT, body TEXT NOT NULL, PRIMARY KEY (app_id, seq)
-);
-PRAGMA user_version = 1;
-"""
 
 _APP_COLUMNS = "id, product_id, version, channel, status, due_at, revision, state"
 _INSERT_APP = (f"INSERT INTO applications ({_APP_COLUMNS}, created_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, "
@@ -76,6 +57,7 @@ _UPDATE_FROM = ("UPDATE applications SET product_id = v.column2, version = v.col
                 "state = v.column8 FROM (VALUES {rows}) AS v "
                 "WHERE applications.id = v.column1 AND applications.revision = v.column9")
 _CHUNK = 100
+_APP_SEQ = "(SELECT created_seq FROM applications WHERE id = ?)"
 # Commit delay: how long a new leader waits at most for the callers of the last transaction to
 # hand in their next Commits, and how long the queue may stay the same before it stops waiting.
 _GATHER_SECONDS = 0.002
@@ -85,7 +67,9 @@ _PAUSED = ", ".join(f"'{s}'" for s in PAUSED)
 
 @functools.cache
 def _insert_sql(table: str, width: int, rows: int) -> str:
-    row = "(" + ", ".join("?" * width) + ")"
+    """``rows`` rows of ``width`` values each, the last of them the application id whose
+    ``created_seq`` keys the row (see _sqlite_schema)."""
+    row = "(" + "?, " * (width - 1) + _APP_SEQ + ")"
     return f"INSERT INTO {table} VALUES " + ", ".join([row] * rows)
 
 
@@ -143,7 +127,7 @@ class SQLiteStore:
             raise OSError(f"{self.path}: SQLite cannot use WAL here (journal mode {mode})")
         self._db.execute(f"PRAGMA synchronous={synchronous}")
         with self._lock:
-            self._db.executescript(_SCHEMA)
+            prepare(self._db, self.path)
         # Reading connections, each used by one reader at a time: a read holds no lock while it
         # runs, so one reader waiting for the GIL after its query never holds up the others.
         self._timeout = timeout
@@ -293,11 +277,11 @@ class SQLiteStore:
     def _insert_rows(self, steps: Collection[StepRow], audit: Collection[AuditRow]) -> None:
         """The step and audit rows, in their order, in one statement per table."""
         if steps:
-            self._insert("steps", 5, [v for s in steps for v in (s.app_id, s.step_id, s.kind, s.status,
-                                                                  s.body)])
+            self._insert("steps", 6, [v for s in steps for v in (s.app_id, s.step_id, s.kind, s.status,
+                                                                  s.body, s.app_id)])
         if audit:
-            self._insert("audit", 6, [v for a in audit for v in (a.app_id, a.seq, a.at, a.kind,
-                                                                  a.step_id, a.body)])
+            self._insert("audit", 7, [v for a in audit for v in (a.app_id, a.seq, a.at, a.kind,
+                                                                  a.step_id, a.body, a.app_id)])
 
     def _insert(self, table: str, width: int, values: list[object]) -> None:
         step = width * _CHUNK
@@ -372,12 +356,12 @@ class SQLiteStore:
 
     def steps(self, app_id: str) -> list[StepRow]:
         rows = self._read("SELECT app_id, step_id, kind, status, body FROM steps "
-                          "WHERE app_id = ? ORDER BY rowid", (app_id,))
+                          f"WHERE app_seq = {_APP_SEQ} AND app_id = ? ORDER BY rowid", (app_id, app_id))
         return [StepRow(*r) for r in rows]
 
     def audit(self, app_id: str) -> list[AuditRow]:
         rows = self._read("SELECT app_id, seq, at, kind, step_id, body FROM audit "
-                          "WHERE app_id = ? ORDER BY seq", (app_id,))
+                          f"WHERE app_seq = {_APP_SEQ} AND app_id = ? ORDER BY seq", (app_id, app_id))
         return [AuditRow(*r) for r in rows]
 
     def _read(self, sql: str, params: tuple[object, ...]) -> list[tuple[Any, ...]]:
