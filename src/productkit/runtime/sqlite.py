@@ -37,6 +37,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from ._sqlite_rows import KeptRows
 from ._sqlite_schema import prepare
 from .errors import StaleApplication, WriteInterrupted
 from .status import PAUSED
@@ -76,6 +77,13 @@ def _insert_sql(table: str, width: int, rows: int) -> str:
 @functools.cache
 def _update_sql(rows: int) -> str:
     return _UPDATE_FROM.format(rows=", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?)"] * rows))
+
+
+def _stored(commit: Commit) -> AppRow:
+    """The application row as ``commit`` leaves it in the database."""
+    app = commit.app
+    return AppRow(app.id, app.product_id, app.version, app.channel, app.status, app.due_at,
+                  commit.expected + 1, app.state)
 
 
 def _interrupted(what: str = "KeyboardInterrupt") -> WriteInterrupted:
@@ -137,6 +145,7 @@ class SQLiteStore:
         self._idle.put(self._reader)
         self._read_lock = threading.Lock()  # guards _readers and _closed, not the reads
         self._closed = False
+        self._kept = KeptRows(self.path)  # what get() answers without a query (see _sqlite_rows)
 
     def _connect(self, timeout: float) -> sqlite3.Connection:
         return sqlite3.connect(self.path, timeout=timeout, isolation_level=None,
@@ -231,9 +240,11 @@ class SQLiteStore:
                 if db.in_transaction:
                     db.execute("ROLLBACK")
                 raise
+            before = self._kept.before_commit()
             started = time.perf_counter()
             db.execute("COMMIT")
             self._count(batch, time.perf_counter() - started)
+            self._kept.committed(before, [_stored(p.commit) for p in batch if p.error is None])
         except Exception as exc:  # nothing of the batch was committed
             self._rolled_back(batch, exc)
         except BaseException as exc:  # an interrupt: it goes on in this thread only
@@ -254,6 +265,7 @@ class SQLiteStore:
         return self._stats
 
     def _rolled_back(self, batch: list[_Pending], error: BaseException) -> None:
+        self._kept.forget()
         if self._db.in_transaction:  # COMMIT itself failed (busy, I/O): leave no transaction open
             with contextlib.suppress(sqlite3.Error):
                 self._db.execute("ROLLBACK")
@@ -292,8 +304,11 @@ class SQLiteStore:
     def _apply_together(self, batch: list[_Pending]) -> bool:
         """Every Commit of ``batch`` in a few statements: the revisions moved on and the step and
         audit rows of all of them in one each (a new application alone: each takes the next
-        ``created_seq``). False when one of them fails; the caller then rolls back."""
+        ``created_seq``). False when one of them fails, or when an application has two Commits
+        in the batch (the second may hang on the first); the caller then rolls back."""
         commits = [p.commit for p in batch]
+        if len({c.app.id for c in commits}) != len(commits):  # one after the other, in their order
+            return False
         moved = [c for c in commits if c.expected != 0]
         try:
             for commit in commits:
@@ -340,6 +355,9 @@ class SQLiteStore:
             raise StaleApplication(f"application {app.id} is no longer at revision {expected}")
 
     def get(self, app_id: str) -> AppRow | None:
+        kept = self._kept.get(app_id)
+        if kept is not None:
+            return kept
         rows = self._read(f"SELECT {_APP_COLUMNS} FROM applications WHERE id = ?", (app_id,))
         return AppRow(*rows[0]) if rows else None
 
@@ -383,6 +401,7 @@ class SQLiteStore:
     def close(self) -> None:
         with self._lock, self._read_lock:
             self._closed = True
+            self._kept.close()
             for reader in self._readers:
                 reader.close()
             self._db.close()
