@@ -6,15 +6,17 @@ committed step. ``synchronous=FULL`` (the default) also survives a power cut; ``
 survives a crash of the process only, and is faster.
 
 Group commit: the Commits that threads hand in while a transaction is being written wait, and
-the first of them is then handed the lead and writes them all in one transaction, each under a
-savepoint of its own (a stale one is rolled back alone and raises StaleApplication to its
+the first of them is then handed the lead and writes them all in one transaction, in one
+statement per table (when one of them is stale, the batch is written again one by one, each under
+a savepoint of its own: the stale one is rolled back alone and raises StaleApplication to its
 caller only). Every caller returns only after the transaction holding its Commit was committed
 (made durable, under FULL), so nothing is acknowledged before it is on disk; one thread alone
 still writes one transaction per Commit. A waiting caller sleeps on a lock of its own until its
 Commit is written or it is handed the lead: only one thread wakes per transaction to write, not
 every waiter in turn. Reads go through connections of their own, so they never wait for a commit's
 sync; a read takes an idle reading connection (opening another when none is), so reads run
-side by side and hold no lock while they run.
+side by side and hold no lock while they run. ``get`` answers a row the store committed itself
+without a query while no other connection has committed since (see _sqlite_rows).
 
 A KeyboardInterrupt (or SystemExit) while a transaction is written rolls it back and reaches the
 thread it was delivered to; the other callers of the batch get WriteInterrupted.
