@@ -6,15 +6,17 @@ committed step. ``synchronous=FULL`` (the default) also survives a power cut; ``
 survives a crash of the process only, and is faster.
 
 Group commit: the Commits that threads hand in while a transaction is being written wait, and
-the first of them is then handed the lead and writes them all in one transaction, each under a
-savepoint of its own (a stale one is rolled back alone and raises StaleApplication to its
+the first of them is then handed the lead and writes them all in one transaction, in one
+statement per table (when one of them is stale, the batch is written again one by one, each under
+a savepoint of its own: the stale one is rolled back alone and raises StaleApplication to its
 caller only). Every caller returns only after the transaction holding its Commit was committed
 (made durable, under FULL), so nothing is acknowledged before it is on disk; one thread alone
 still writes one transaction per Commit. A waiting caller sleeps on a lock of its own until its
 Commit is written or it is handed the lead: only one thread wakes per transaction to write, not
 every waiter in turn. Reads go through connections of their own, so they never wait for a commit's
 sync; a read takes an idle reading connection (opening another when none is), so reads run
-side by side and hold no lock while they run.
+side by side and hold no lock while they run. ``get`` answers a row the store committed itself
+without a query while no other connection has committed since (see _sqlite_rows).
 
 A KeyboardInterrupt (or SystemExit) while a transaction is written rolls it back and reaches the
 thread it was delivered to; the other callers of the batch get WriteInterrupted.
@@ -27,6 +29,7 @@ from __future__ import annotations
 
 import _thread
 import contextlib
+import functools
 import os
 import queue
 import sqlite3
@@ -36,44 +39,53 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from ._sqlite_rows import KeptRows
+from ._sqlite_schema import prepare
 from .errors import StaleApplication, WriteInterrupted
 from .status import PAUSED
 from .store import AppRow, AuditRow, Commit, StepRow
 
 __all__ = ["SQLiteStore", "WriteStats"]
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS applications (
-  id TEXT PRIMARY KEY, product_id TEXT NOT NULL, version TEXT NOT NULL, channel TEXT NOT NULL,
-  status TEXT NOT NULL, due_at INTEGER, revision INTEGER NOT NULL, state TEXT NOT NULL,
-  created_seq INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS applications_status ON applications (status, created_seq);
-CREATE INDEX IF NOT EXISTS applications_due ON applications (due_at) WHERE due_at IS NOT NULL;
-CREATE INDEX IF NOT EXISTS applications_created ON applications (created_seq);
-CREATE TABLE IF NOT EXISTS steps (
-  app_id TEXT NOT NULL, step_id TEXT NOT NULL, kind TEXT NOT NULL, status TEXT NOT NULL,
-  body TEXT NOT NULL, PRIMARY KEY (app_id, step_id, kind)
-);
-CREATE TABLE IF NOT EXISTS audit (
-  app_id TEXT NOT NULL, seq INTEGER NOT NULL, at TEXT NOT NULL, kind TEXT NOT NULL,
-  step_id TEXT, body TEXT NOT NULL, PRIMARY KEY (app_id, seq)
-);
-PRAGMA user_version = 1;
-"""
-
 _APP_COLUMNS = "id, product_id, version, channel, status, due_at, revision, state"
 _INSERT_APP = (f"INSERT INTO applications ({_APP_COLUMNS}, created_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, "
                "(SELECT COALESCE(MAX(created_seq), 0) + 1 FROM applications))")
 _UPDATE_APP = ("UPDATE applications SET product_id = ?, version = ?, channel = ?, status = ?, "
                "due_at = ?, revision = ?, state = ? WHERE id = ? AND revision = ?")
-_INSERT_STEP = "INSERT INTO steps VALUES (?, ?, ?, ?, ?)"
-_INSERT_AUDIT = "INSERT INTO audit VALUES (?, ?, ?, ?, ?, ?)"
+# A batch's rows go in one statement per table (not a statement per row: sqlite3 lets go of the
+# GIL around every statement it runs, and with many threads waiting each of those is a hand-over
+# of the GIL and a context switch or two). _CHUNK rows at most per statement.
+_UPDATE_FROM = ("UPDATE applications SET product_id = v.column2, version = v.column3, "
+                "channel = v.column4, status = v.column5, due_at = v.column6, revision = v.column7, "
+                "state = v.column8 FROM (VALUES {rows}) AS v "
+                "WHERE applications.id = v.column1 AND applications.revision = v.column9")
+_CHUNK = 100
+_APP_SEQ = "(SELECT created_seq FROM applications WHERE id = ?)"
 # Commit delay: how long a new leader waits at most for the callers of the last transaction to
 # hand in their next Commits, and how long the queue may stay the same before it stops waiting.
 _GATHER_SECONDS = 0.002
 _QUIET_SECONDS = 0.0003
 _PAUSED = ", ".join(f"'{s}'" for s in PAUSED)
+
+
+@functools.cache
+def _insert_sql(table: str, width: int, rows: int) -> str:
+    """``rows`` rows of ``width`` values each, the last of them the application id whose
+    ``created_seq`` keys the row (see _sqlite_schema)."""
+    row = "(" + "?, " * (width - 1) + _APP_SEQ + ")"
+    return f"INSERT INTO {table} VALUES " + ", ".join([row] * rows)
+
+
+@functools.cache
+def _update_sql(rows: int) -> str:
+    return _UPDATE_FROM.format(rows=", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?)"] * rows))
+
+
+def _stored(commit: Commit) -> AppRow:
+    """The application row as ``commit`` leaves it in the database."""
+    app = commit.app
+    return AppRow(app.id, app.product_id, app.version, app.channel, app.status, app.due_at,
+                  commit.expected + 1, app.state)
 
 
 def _interrupted(what: str = "KeyboardInterrupt") -> WriteInterrupted:
@@ -125,7 +137,7 @@ class SQLiteStore:
             raise OSError(f"{self.path}: SQLite cannot use WAL here (journal mode {mode})")
         self._db.execute(f"PRAGMA synchronous={synchronous}")
         with self._lock:
-            self._db.executescript(_SCHEMA)
+            prepare(self._db, self.path)
         # Reading connections, each used by one reader at a time: a read holds no lock while it
         # runs, so one reader waiting for the GIL after its query never holds up the others.
         self._timeout = timeout
@@ -135,10 +147,11 @@ class SQLiteStore:
         self._idle.put(self._reader)
         self._read_lock = threading.Lock()  # guards _readers and _closed, not the reads
         self._closed = False
+        self._kept = KeptRows(self.path)  # what get() answers without a query (see _sqlite_rows)
 
     def _connect(self, timeout: float) -> sqlite3.Connection:
         return sqlite3.connect(self.path, timeout=timeout, isolation_level=None,
-                               check_same_thread=False, cached_statements=64)
+                               check_same_thread=False, cached_statements=256)
 
     def commit(self, commit: Commit) -> None:
         mine = _Pending(commit)
@@ -212,7 +225,8 @@ class SQLiteStore:
         nxt.wake.release()
 
     def _write(self, batch: list[_Pending]) -> None:
-        """One transaction for ``batch``; each Commit under its own savepoint."""
+        """One transaction for ``batch``: all its Commits together, or, when one of them fails,
+        each under a savepoint of its own (only the failing one is refused)."""
         db = self._db
         try:
             db.execute("BEGIN IMMEDIATE")
@@ -220,14 +234,19 @@ class SQLiteStore:
                 if len(batch) == 1:  # alone: its failure rolls back the transaction, as before
                     self._apply_alone(batch[0])
                 elif not self._apply_together(batch):
+                    db.execute("ROLLBACK")  # nothing of the batch is kept: find the failing one
+                    db.execute("BEGIN IMMEDIATE")
                     for pending in batch:
                         self._apply(pending)
             except BaseException:
-                db.execute("ROLLBACK")
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
                 raise
+            before = self._kept.before_commit()
             started = time.perf_counter()
             db.execute("COMMIT")
             self._count(batch, time.perf_counter() - started)
+            self._kept.committed(before, [_stored(p.commit) for p in batch if p.error is None])
         except Exception as exc:  # nothing of the batch was committed
             self._rolled_back(batch, exc)
         except BaseException as exc:  # an interrupt: it goes on in this thread only
@@ -248,6 +267,7 @@ class SQLiteStore:
         return self._stats
 
     def _rolled_back(self, batch: list[_Pending], error: BaseException) -> None:
+        self._kept.forget()
         if self._db.in_transaction:  # COMMIT itself failed (busy, I/O): leave no transaction open
             with contextlib.suppress(sqlite3.Error):
                 self._db.execute("ROLLBACK")
@@ -265,36 +285,53 @@ class SQLiteStore:
             raise
 
     def _rows(self, commit: Commit) -> None:
-        db = self._db
         self._write_app(commit.app, commit.expected)
-        if commit.steps:
-            db.executemany(_INSERT_STEP, [(s.app_id, s.step_id, s.kind, s.status, s.body)
-                                          for s in commit.steps])
-        if commit.audit:
-            db.executemany(_INSERT_AUDIT, [(a.app_id, a.seq, a.at, a.kind, a.step_id, a.body)
-                                           for a in commit.audit])
+        self._insert_rows(commit.steps, commit.audit)
+
+    def _insert_rows(self, steps: Collection[StepRow], audit: Collection[AuditRow]) -> None:
+        """The step and audit rows, in their order, in one statement per table."""
+        if steps:
+            self._insert("steps", 6, [v for s in steps for v in (s.app_id, s.step_id, s.kind, s.status,
+                                                                  s.body, s.app_id)])
+        if audit:
+            self._insert("audit", 7, [v for a in audit for v in (a.app_id, a.seq, a.at, a.kind,
+                                                                  a.step_id, a.body, a.app_id)])
+
+    def _insert(self, table: str, width: int, values: list[object]) -> None:
+        step = width * _CHUNK
+        for start in range(0, len(values), step):
+            chunk = values[start:start + step]
+            self._db.execute(_insert_sql(table, width, len(chunk) // width), chunk)
 
     def _apply_together(self, batch: list[_Pending]) -> bool:
-        """Every Commit of ``batch`` in a few statements (the step and audit rows of all of them
-        in one each); False, with nothing applied, when one of them fails: then each is applied
-        under a savepoint of its own, so that only the failing one is refused."""
-        db = self._db
-        db.execute("SAVEPOINT together")
-        try:
-            for pending in batch:
-                self._write_app(pending.commit.app, pending.commit.expected)
-            steps = [(s.app_id, s.step_id, s.kind, s.status, s.body) for p in batch for s in p.commit.steps]
-            audit = [(a.app_id, a.seq, a.at, a.kind, a.step_id, a.body) for p in batch for a in p.commit.audit]
-            if steps:
-                db.executemany(_INSERT_STEP, steps)
-            if audit:
-                db.executemany(_INSERT_AUDIT, audit)
-        except Exception:  # a stale or broken Commit: find it one by one
-            db.execute("ROLLBACK TO together")
-            db.execute("RELEASE together")
+        """Every Commit of ``batch`` in a few statements: the revisions moved on and the step and
+        audit rows of all of them in one each (a new application alone: each takes the next
+        ``created_seq``). False when one of them fails, or when an application has two Commits
+        in the batch (the second may hang on the first); the caller then rolls back."""
+        commits = [p.commit for p in batch]
+        if len({c.app.id for c in commits}) != len(commits):  # one after the other, in their order
             return False
-        db.execute("RELEASE together")
+        moved = [c for c in commits if c.expected != 0]
+        try:
+            for commit in commits:
+                if commit.expected == 0:
+                    self._write_app(commit.app, 0)
+            for start in range(0, len(moved), _CHUNK):
+                if not self._update(moved[start:start + _CHUNK]):
+                    return False  # one of them is stale (or twice in the batch)
+            self._insert_rows([s for c in commits for s in c.steps], [a for c in commits for a in c.audit])
+        except Exception:  # a stale or broken Commit: find it one by one
+            return False
         return True
+
+    def _update(self, commits: list[Commit]) -> bool:
+        """Move every application of ``commits`` on by one revision; False unless all were
+        still at the revision their Commit expects."""
+        values = [v for c in commits for v in (c.app.id, c.app.product_id, c.app.version, c.app.channel,
+                                               c.app.status, c.app.due_at, c.expected + 1, c.app.state,
+                                               c.expected)]
+        cur = self._db.execute(_update_sql(len(commits)), values)
+        return cur.rowcount == len(commits)
 
     def _apply(self, pending: _Pending) -> None:
         db, commit = self._db, pending.commit
@@ -320,6 +357,9 @@ class SQLiteStore:
             raise StaleApplication(f"application {app.id} is no longer at revision {expected}")
 
     def get(self, app_id: str) -> AppRow | None:
+        kept = self._kept.get(app_id)
+        if kept is not None:
+            return kept
         rows = self._read(f"SELECT {_APP_COLUMNS} FROM applications WHERE id = ?", (app_id,))
         return AppRow(*rows[0]) if rows else None
 
@@ -336,12 +376,12 @@ class SQLiteStore:
 
     def steps(self, app_id: str) -> list[StepRow]:
         rows = self._read("SELECT app_id, step_id, kind, status, body FROM steps "
-                          "WHERE app_id = ? ORDER BY rowid", (app_id,))
+                          f"WHERE app_seq = {_APP_SEQ} AND app_id = ? ORDER BY rowid", (app_id, app_id))
         return [StepRow(*r) for r in rows]
 
     def audit(self, app_id: str) -> list[AuditRow]:
         rows = self._read("SELECT app_id, seq, at, kind, step_id, body FROM audit "
-                          "WHERE app_id = ? ORDER BY seq", (app_id,))
+                          f"WHERE app_seq = {_APP_SEQ} AND app_id = ? ORDER BY seq", (app_id, app_id))
         return [AuditRow(*r) for r in rows]
 
     def _read(self, sql: str, params: tuple[object, ...]) -> list[tuple[Any, ...]]:
@@ -363,6 +403,7 @@ class SQLiteStore:
     def close(self) -> None:
         with self._lock, self._read_lock:
             self._closed = True
+            self._kept.close()
             for reader in self._readers:
                 reader.close()
             self._db.close()
