@@ -510,7 +510,8 @@ def _compile_and_write(checked: _Checked, root: Path, out: Path, previous: _Prev
         checked.load(key)
 
     def compile_one(key: Key) -> tuple[_Made | None, tuple[Diagnostic, ...]]:
-        return make(checked.assembly(key), None)  # assembled here, in the worker, when the checks were cached
+        checked.load(key)  # assembled here, in the worker, when the checks were cached (their findings known)
+        return make(ctx.to_compile(key), None)
 
     # what the checks did not make in passing (their results came from the cache) is made now
     with gc_frozen(), gc_paused():  # as for the checks: see _gcpause

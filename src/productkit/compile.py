@@ -6,7 +6,7 @@ import datetime as dt
 import functools
 from collections.abc import Callable, Mapping
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from . import expr, ir
 from .assemble import Assembly, StepIO, is_finally, step_scope, type_name
@@ -15,7 +15,9 @@ from .params import coerce
 from .resolve import ResolvedParam, ResolvedProduct
 from .types import Duration, Money, ValueProblem, of
 
-__all__ = ["compile_product", "json_value"]
+__all__ = ["clear_shared", "compile_product", "json_value"]
+
+_P = TypeVar("_P")
 
 
 def json_value(value: Any) -> Any:
@@ -61,6 +63,55 @@ def _provenance(source: str, file: str, line: int, col: int, value: str | None) 
 # itself, so its id is not reused while the entry lives; the table is emptied when it fills.
 _FIELD_DEFS: dict[int, tuple[TypeSpec, ir.FieldDef]] = {}
 _FIELD_DEFS_MAX = 20_000
+
+
+# Parts of definitions made before, by what they are made of: the products of a line take most
+# of its steps and parameters as they are, so each such part is made once (per process) and the
+# same frozen object goes into every definition that has it. A key names the catalogue objects a
+# part is made of by their ids; its entry holds those objects, so that no id is reused while the
+# entry lives. The table is emptied when it fills.
+_SHARED: dict[tuple[Any, ...], tuple[tuple[object, ...], Any]] = {}
+_SHARED_MAX = 50_000
+
+
+def _shared(key: tuple[Any, ...] | None, keep: tuple[object, ...], make: Callable[[], _P]) -> _P:
+    """``make()``, or what it made before under ``key`` (None: not shareable)."""
+    if key is None:
+        return make()
+    hit = _SHARED.get(key)
+    if hit is not None and len(hit[0]) == len(keep) and all(a is b for a, b in zip(hit[0], keep, strict=True)):
+        found: _P = hit[1]
+        return found
+    made = make()
+    if len(_SHARED) >= _SHARED_MAX:
+        _SHARED.clear()
+    _SHARED[key] = (keep, made)
+    return made
+
+
+def clear_shared() -> None:
+    """Forget the parts made before (the next definitions make their own)."""
+    _SHARED.clear()
+    _FIELD_DEFS.clear()
+
+
+def _value_key(value: Any) -> tuple[type, str]:
+    """A value as a key: its type and text (1.0 and 1.00 are equal but not written alike)."""
+    return type(value), repr(value)
+
+
+def _param_key(p: ResolvedParam) -> tuple[Any, ...]:
+    """What :func:`param_value` makes of ``p`` depends on (its declaration by identity)."""
+    return (id(p.spec), p.locked, _value_key(p.value), tuple(p.provenance),
+            tuple((w.start, w.end, _value_key(w.value)) for w in p.schedule))
+
+
+def _hashable(key: tuple[Any, ...]) -> tuple[Any, ...] | None:
+    try:
+        hash(key)
+    except TypeError:  # a value that cannot be a key: the part is made afresh
+        return None
+    return key
 
 
 def _bound(spec: TypeSpec, name: str) -> str | None:
@@ -122,6 +173,11 @@ def _context_def(rp: ResolvedProduct, path: str, field: ir.FieldDef) -> ir.Field
 def param_value(p: ResolvedParam, relative: Callable[[str], str] = str) -> ir.ParamValue:
     """A resolved parameter as the definition carries it; provenance files through ``relative``
     (relative to the catalogue root, so the output never depends on the working directory)."""
+    key = _hashable(("param", relative, *_param_key(p)))
+    return _shared(key, (p.spec,), lambda: _param_value(p, relative))
+
+
+def _param_value(p: ResolvedParam, relative: Callable[[str], str]) -> ir.ParamValue:
     return ir.ParamValue(
         type=type_name(p.spec), value=typed_json(p.spec, p.value), currency=p.spec.currency, unit=p.spec.unit,
         title=_label(p.spec.title), locked=p.locked,
@@ -150,12 +206,25 @@ def _when(asm: Assembly, io: StepIO) -> ir.Condition | None:
 
 
 def _step(asm: Assembly, io: StepIO, relative: Callable[[str], str]) -> ir.Step:
+    """A step of the definition: made once for every product whose step is made of the same
+    things (the line's step, its component, channels, condition, bounds, parameters, settings)."""
+    rs, when = io.rs, _when(asm, io)
+    key = _hashable(("step", relative, id(rs.step), id(rs.component), tuple(io.channels),
+                     tuple(asm.product.channels), id(when),
+                     tuple((path, tuple((b, _value_key(v)) for b, v in bound.items()))
+                           for path, bound in rs.bounds.items()),
+                     tuple((name, *_param_key(p)) for name, p in rs.params.items()), rs.settings))
+    keep = (rs.step, rs.component, when, *(p.spec for p in rs.params.values()))
+    return _shared(key, keep, lambda: _make_step(asm, io, when, relative))
+
+
+def _make_step(asm: Assembly, io: StepIO, when: ir.Condition | None, relative: Callable[[str], str]) -> ir.Step:
     rs, comp = io.rs, (io.rs.component.model if io.rs.component else None)
     title = _label(rs.step.title) or (_label(getattr(comp, "title", None)) if comp is not None else None)
     base: dict[str, Any] = {
         "id": rs.step.id, "title": title or ir.Label(**{"zh-CN": rs.step.id, "en": rs.step.id}),
         "component": f"{comp.id}@{comp.version}" if comp is not None else None,
-        "when": _when(asm, io), "channels": io.channels,
+        "when": when, "channels": io.channels,
     }
     if rs.step.end is not None:
         return ir.Step(kind="end", outcome=rs.step.end, message=_label(rs.step.message), **base)

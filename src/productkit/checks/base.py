@@ -41,3 +41,11 @@ class CheckContext(Context):
 
     def _assemble(self, entry: Entry) -> Assembly:
         return assemble(self, resolve_product(self, entry))
+
+    def to_compile(self, key: tuple[str, str, str]) -> Assembly:
+        """A clean product's assembly to compile: the one its checks built, else (its findings
+        came from the cache) one assembled again without the graph checks, and not kept."""
+        built = self.assemblies.built(key)
+        if built is not None:
+            return built
+        return assemble(self, resolve_product(self, self.assemblies.entry(key)), checked=False)
