@@ -12,7 +12,7 @@ from . import expr, ir
 from .assemble import Assembly, StepIO, is_finally, step_scope, type_name
 from .model import Label, ProcessComponent, TypeSpec, UIComponent, UIField
 from .params import coerce
-from .resolve import ResolvedParam, ResolvedProduct
+from .resolve import ResolvedParam, ResolvedProduct, ResolvedStep
 from .types import Duration, Money, ValueProblem, of
 
 __all__ = ["clear_shared", "compile_product", "json_value"]
@@ -209,6 +209,8 @@ def _step(asm: Assembly, io: StepIO, relative: Callable[[str], str]) -> ir.Step:
     """A step of the definition: made once for every product whose step is made of the same
     things (the line's step, its component, channels, condition, bounds, parameters, settings)."""
     rs, when = io.rs, _when(asm, io)
+    if not _shareable(asm.product, rs):
+        return _make_step(asm, io, when, relative)
     key = _hashable(("step", relative, id(rs.step), id(rs.component), tuple(io.channels),
                      tuple(asm.product.channels), id(when),
                      tuple((path, tuple((b, _value_key(v)) for b, v in bound.items()))
@@ -216,6 +218,14 @@ def _step(asm: Assembly, io: StepIO, relative: Callable[[str], str]) -> ir.Step:
                      tuple((name, *_param_key(p)) for name, p in rs.params.items()), rs.settings))
     keep = (rs.step, rs.component, when, *(p.spec for p in rs.params.values()))
     return _shared(key, keep, lambda: _make_step(asm, io, when, relative))
+
+
+def _shareable(rp: ResolvedProduct, rs: ResolvedStep) -> bool:
+    """Whether another product can have this step: not when the product's own document declares
+    it or sets one of its parameters (such a step is made, not remembered)."""
+    own = rp.entry.doc.file
+    return rs.origin is not rp.entry and not any(
+        item.location.file == own for p in rs.params.values() for item in p.provenance)
 
 
 def _make_step(asm: Assembly, io: StepIO, when: ir.Condition | None, relative: Callable[[str], str]) -> ir.Step:

@@ -306,9 +306,45 @@ def _payload(defn: WorkflowDefinition) -> dict[str, Any]:
     return defn.model_dump(mode="json", by_alias=True, exclude_none=False)
 
 
+# The JSON of a step, by identity and way of dumping (defaults written or left out): compile
+# gives the products of a line one frozen Step for each step they have alike, so a definition's
+# digest and file reuse what an earlier definition dumped. A step is remembered the second time
+# it is dumped (one product's own steps are not); an entry holds its step, so that its id is not
+# reused while the entry lives. The tables are emptied when they fill.
+_STEP_JSON: dict[tuple[int, bool], tuple[Step, dict[str, Any]]] = {}
+_STEP_SEEN: set[tuple[int, bool]] = set()
+_STEP_JSON_MAX = 20_000
+
+
+def _step_json(step: Step, defaults: bool) -> dict[str, Any]:
+    """``step.model_dump`` as a definition's payload holds it (shared: never changed)."""
+    key = (id(step), defaults)
+    hit = _STEP_JSON.get(key)
+    if hit is not None and hit[0] is step:
+        return hit[1]
+    data = step.model_dump(mode="json", by_alias=True, exclude_defaults=not defaults)
+    if key not in _STEP_SEEN:
+        if len(_STEP_SEEN) >= _STEP_JSON_MAX:
+            _STEP_SEEN.clear()
+        _STEP_SEEN.add(key)
+        return data
+    if len(_STEP_JSON) >= _STEP_JSON_MAX:
+        _STEP_JSON.clear()
+    _STEP_JSON[key] = (step, data)
+    return data
+
+
+def _dumped(defn: WorkflowDefinition, defaults: bool) -> dict[str, Any]:
+    """``defn.model_dump`` (defaults written or left out), its steps through :func:`_step_json`:
+    for the digest and the file, which only read it."""
+    payload = defn.model_dump(mode="json", by_alias=True, exclude={"steps"}, exclude_defaults=not defaults)
+    payload["steps"] = {sid: _step_json(step, defaults) for sid, step in defn.steps.items()}
+    return payload
+
+
 def with_digest(defn: WorkflowDefinition) -> WorkflowDefinition:
     """``defn`` with its content digest set (sha256 of the canonical form sans digest)."""
-    payload = _payload(defn)
+    payload = _dumped(defn, defaults=True)
     payload["digest"] = ""
     digest = "sha256:" + hashlib.sha256(canonical_json(payload).encode("utf-8")).hexdigest()
     return defn.model_copy(update={"digest": digest})
@@ -341,7 +377,7 @@ def compact_json(data: Any) -> str:
 def dump(defn: WorkflowDefinition) -> str:
     """The definition file: compact JSON, sorted keys, final newline, fields equal to their
     defaults left out (``format`` is always written: an older runtime reads it to say rebuild)."""
-    payload = defn.model_dump(mode="json", by_alias=True, exclude_defaults=True)
+    payload = _dumped(defn, defaults=False)
     payload["format"] = defn.format
     return compact_json(payload)
 
