@@ -90,9 +90,10 @@ def _shared(key: tuple[Any, ...] | None, keep: tuple[object, ...], make: Callabl
 
 
 def clear_shared() -> None:
-    """Forget the parts made before (the next definitions make their own)."""
+    """Forget the parts made before (the next definitions make and dump their own)."""
     _SHARED.clear()
     _FIELD_DEFS.clear()
+    ir.clear_dumped()
 
 
 def _value_key(value: Any) -> tuple[type, str]:

@@ -334,6 +334,12 @@ def _step_json(step: Step, defaults: bool) -> dict[str, Any]:
     return data
 
 
+def clear_dumped() -> None:
+    """Forget the JSON of the steps dumped before."""
+    _STEP_JSON.clear()
+    _STEP_SEEN.clear()
+
+
 def _dumped(defn: WorkflowDefinition, defaults: bool) -> dict[str, Any]:
     """``defn.model_dump`` (defaults written or left out), its steps through :func:`_step_json`:
     for the digest and the file, which only read it."""
