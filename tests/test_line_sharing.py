@@ -87,6 +87,8 @@ def _forget(ctx: CheckContext) -> None:
     ctx.line_params.clear()
     ctx.component_params.clear()
     ctx.effective_specs.clear()
+    ctx.dictionary_params.clear()
+    ctx.line_steps.clear()
 
 
 def test_a_line_whose_members_override_different_things_builds_alike_without_sharing(
