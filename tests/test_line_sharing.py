@@ -16,7 +16,7 @@ from productkit import compile as compile_mod
 from productkit import ir
 from productkit.build import build
 from productkit.checks import CheckContext
-from productkit.compile import clear_shared, compile_product
+from productkit.compile import Shared, compile_product
 from productkit.options import Options
 from productkit.sources import load_catalog
 from productkit.validate import validate
@@ -81,9 +81,8 @@ def _tree(out: Path) -> dict[str, bytes]:
 
 
 def _forget(ctx: CheckContext) -> None:
-    """Nothing made for one product is left for the next: the shared tables and the context's
-    per-line and per-component memos."""
-    clear_shared()
+    """Nothing resolved for one product is left for the next: the context's per-line, per-component
+    and per-declaration memos."""
     ctx.line_params.clear()
     ctx.component_params.clear()
     ctx.effective_specs.clear()
@@ -97,7 +96,6 @@ def test_a_line_whose_members_override_different_things_builds_alike_without_sha
     checked = validate([line_catalogue], options)
     assert not [d for d in checked.diagnostics if d.severity.value == "error"], checked.diagnostics
     made = _counted(monkeypatch, "_make_step")
-    clear_shared()
     shared = build([line_catalogue], tmp_path / "shared" / "build", options)  # compiles from the check index
     assert not shared.failed() and len(shared.compiled) > len(MEMBERS)
     steps = sum(len(ir.load(data).steps) for name, data in _tree(tmp_path / "shared" / "build").items()
@@ -111,6 +109,9 @@ def test_a_line_whose_members_override_different_things_builds_alike_without_sha
         return to_compile(self, key)
 
     monkeypatch.setattr(CheckContext, "to_compile", alone)
+    monkeypatch.setattr(Shared, "get", lambda self, key, keep, make: make())
+    monkeypatch.setattr(ir.DumpedSteps, "__call__", lambda self, step, defaults: step.model_dump(
+        mode="json", by_alias=True, exclude_defaults=not defaults))
     unshared = build([line_catalogue], tmp_path / "alone" / "build", options)
     assert unshared.compiled == shared.compiled
     first, second = _tree(tmp_path / "shared" / "build"), _tree(tmp_path / "alone" / "build")
@@ -143,29 +144,27 @@ def test_no_product_changes_what_it_shares(line_catalogue: Path) -> None:
     (a step, a parameter value, their JSON, its line's resolved parameters) would change the
     definitions made before it."""
     catalog, _ = load_catalog(line_catalogue, Options(cache=None))
-    ctx = CheckContext.build(catalog, Options(release_date=RELEASE))
-    clear_shared()
-    made = [(key, compile_product(ctx.to_compile(key), relative=str)) for key in list(_members(ctx))]
-    first = {key: ir.dump(defn) for key, defn in made}
-    again = {key: ir.dump(defn) for key, defn in made}
+    ctx, shared = CheckContext.build(catalog, Options(release_date=RELEASE)), Shared()
+    made = [(key, compile_product(ctx.to_compile(key), shared=shared)) for key in list(_members(ctx))]
+    first = {key: ir.dump(defn, shared.steps) for key, defn in made}
+    again = {key: ir.dump(defn, shared.steps) for key, defn in made}
     assert again == first
     fresh = CheckContext.build(catalog, Options(release_date=RELEASE))
     for key in list(_members(fresh)):
         _forget(fresh)
-        assert ir.dump(compile_product(fresh.to_compile(key), relative=str)) == first[key], key
+        assert ir.dump(compile_product(fresh.to_compile(key))) == first[key], key
 
 
 def test_a_changed_shared_part_is_seen(line_catalogue: Path) -> None:
     """The comparison above notices a change to a shared part: the JSON of a step two members
     share, changed after both were made, changes the first member's file."""
     catalog, _ = load_catalog(line_catalogue, Options(cache=None))
-    ctx = CheckContext.build(catalog, Options(release_date=RELEASE))
-    clear_shared()
+    ctx, shared = CheckContext.build(catalog, Options(release_date=RELEASE)), Shared()
     keys = [key for key in _members(ctx) if key[1].startswith("deposit.time-as-is-")]
-    a, b = (compile_product(ctx.to_compile(key), relative=str) for key in keys)
-    before = ir.dump(a)
-    ir.dump(b)  # the second dump of a shared step remembers its JSON
-    shared = [sid for sid in a.steps if a.steps[sid] is b.steps[sid]]
-    assert shared, "the two members share no step"  # (the JSON is remembered at its second dump)
-    ir._step_json(a.steps[shared[0]], False)["title"] = {"en": "changed", "zh-CN": "changed"}
-    assert ir.dump(a) != before
+    a, b = (compile_product(ctx.to_compile(key), shared=shared) for key in keys)
+    before = ir.dump(a, shared.steps)
+    ir.dump(b, shared.steps)  # the second dump of a shared step remembers its JSON
+    alike = [sid for sid in a.steps if a.steps[sid] is b.steps[sid]]
+    assert alike, "the two members share no step"  # (the JSON is remembered at its second dump)
+    shared.steps(a.steps[alike[0]], False)["title"] = {"en": "changed", "zh-CN": "changed"}
+    assert ir.dump(a, shared.steps) != before
