@@ -100,6 +100,13 @@ class Assemblies(Mapping[Key, Assembly]):
             self._built[key] = self._make(self._entries[key])
         return self._built[key]
 
+    def built(self, key: Key) -> Assembly | None:
+        """The product's assembly if it was built (by the checks, or asked for), else None."""
+        return self._built.get(key)
+
+    def entry(self, key: Key) -> Entry:
+        return self._entries[key]
+
     def __contains__(self, key: object) -> bool:
         # Mapping's own __contains__ would look the item up, and so build the assembly
         return key in self._entries
@@ -207,8 +214,10 @@ def _inherited(asm: Assembly, entry: Entry, name_at: Location) -> tuple[str, Loc
     return f"{rp.model.kind} {rp.model.id} {rp.model.version}", name_at
 
 
-def assemble(ctx: Context, rp: ResolvedProduct) -> Assembly:
-    """Build and check the graph of one resolved product."""
+def assemble(ctx: Context, rp: ResolvedProduct, checked: bool = True) -> Assembly:
+    """Build and check the graph of one resolved product. Without ``checked``, the graph is
+    built but not checked (no graph check runs, no constraint is evaluated): for compiling a
+    product whose findings are known already (replayed from the cache)."""
     out: list[Diagnostic] = []
     steps = {rs.step.id: _io(rs, rp.channels, ctx.dictionary) for rs in rp.steps}
     scope = _scope(rp, steps)
@@ -222,10 +231,10 @@ def assemble(ctx: Context, rp: ResolvedProduct) -> Assembly:
             found = len(out)
             io.condition = _check_expr(io.rs.step.when, step_scope(asm, io), where, out, inherited=inherited)
             out[found:] = [_outcome_hint(d) for d in out[found:]]
-    _rules(asm, params)
+    _rules(asm, params if checked else None)
     _edges(asm)
     asm.order = _order(asm)
-    for check in GRAPH_CHECKS:
+    for check in GRAPH_CHECKS if checked else ():
         out.extend(check(asm))
     return asm
 
@@ -252,7 +261,8 @@ def _derived(asm: Assembly) -> None:
             asm.conditions[f"derived:{name}"] = cond
 
 
-def _rules(asm: Assembly, params: dict[str, Any]) -> None:
+def _rules(asm: Assembly, params: dict[str, Any] | None) -> None:
+    """Check the rules; evaluate the constraints over the parameters' values (unless None)."""
     rp = asm.product
     for rule, entry, i in rp.rules:
         at = entry.doc.loc(("rules", i, "expr"))
@@ -262,7 +272,7 @@ def _rules(asm: Assembly, params: dict[str, Any]) -> None:
         if cond is None:
             continue
         asm.conditions[f"rule:{rule.id}"] = cond
-        if rule.kind == "constraint" and set(cond.names) <= set(params):
+        if params is not None and rule.kind == "constraint" and set(cond.names) <= set(params):
             _constraint_holds(asm, rule, cond, params, inherited[1] if inherited else at,
                               f" (for {inherited[0]})" if inherited else "")
             _campaigns_hold(asm, rule, cond, params)

@@ -44,6 +44,7 @@ if TYPE_CHECKING:  # the checks, compiler, targets and definition models are imp
     from . import ir
     from .assemble import Assembly
     from .checks import CheckContext
+    from .compile import Shared
     from .context import Key
     from .diff import ChangeClass, Side
     from .validate import Summary
@@ -159,9 +160,10 @@ def _emitter(root: Path, options: Options, stage: Stage, select: Sequence[str] =
     checks of a change look at every product it may concern; the build keeps the others)."""
     relative, resolve_date = _relative_to(root), _date_resolver(options)
     as_before = _as_before(previous, options, relative) if previous is not None else None
+    shared: list[Shared] = []  # what this build's products share: made with the first one
 
     def make(asm: Assembly, ctx: CheckContext | None = None) -> tuple[_Made | None, tuple[Diagnostic, ...]]:
-        from .compile import compile_product  # imported only when something is compiled
+        from .compile import Shared, compile_product  # imported only when something is compiled
         from .targets import load_targets
 
         if not _selected(asm.product.model.id, select) or (
@@ -170,8 +172,10 @@ def _emitter(root: Path, options: Options, stage: Stage, select: Sequence[str] =
             registry = load_targets()
             return None, tuple(d for name in options.targets if name in registry
                                for d in registry[name](options).problems(defn))
-        defn = compile_product(asm, resolve_date, relative, options.calendar)
-        produced, locations, problems, said = _artifacts(defn, options)
+        if not shared:
+            shared.append(Shared())
+        defn = compile_product(asm, resolve_date, relative, options.calendar, shared=shared[0])
+        produced, locations, problems, said = _artifacts(defn, options, shared[0].steps)
         for name, data in produced.items():
             stage.write(name, data)
         shas = {name: _sha(data) for name, data in produced.items()}
@@ -204,14 +208,15 @@ def _as_before(previous: _Previous, options: Options, relative: Callable[[str], 
     return same
 
 
-def _artifacts(defn: ir.WorkflowDefinition, options: Options
+def _artifacts(defn: ir.WorkflowDefinition, options: Options, steps: ir.DumpedSteps | None = None
                ) -> tuple[dict[str, bytes], dict[str, str], list[Diagnostic], tuple[Diagnostic, ...]]:
     """The definition and every selected target's files; ``targets`` maps each target that
-    wrote something to its location; the build's checks of the files; the targets' diagnostics."""
+    wrote something to its location; the build's checks of the files; the targets' diagnostics
+    (``steps``: the JSON of the steps the build's definitions share)."""
     from . import ir
     from .targets import load_targets
 
-    files = {_definition_name(defn): ir.dump(defn).encode("utf-8")}
+    files = {_definition_name(defn): ir.dump(defn, steps).encode("utf-8")}
     locations: dict[str, str] = {}
     said: list[Diagnostic] = []
     registry = load_targets()
@@ -529,7 +534,8 @@ def _compile_and_write(checked: _Checked, root: Path, out: Path, previous: _Prev
     fresh = [key for _, key, _ in plan.todo if key not in ctx.made]
 
     def compile_one(key: Key) -> tuple[_Made | None, tuple[Diagnostic, ...]]:
-        return make(checked.assembly(key), None)  # loaded and assembled here, in the worker
+        checked.load(key)  # loaded and assembled here, in the worker (its findings are known)
+        return make(ctx.to_compile(key), None)
 
     # what the checks did not make in passing (their results came from the cache) is made now
     with gc_frozen(), gc_paused():  # as for the checks: see _gcpause

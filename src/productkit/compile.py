@@ -6,16 +6,18 @@ import datetime as dt
 import functools
 from collections.abc import Callable, Mapping
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from . import expr, ir
 from .assemble import Assembly, StepIO, is_finally, step_scope, type_name
 from .model import Label, ProcessComponent, TypeSpec, UIComponent, UIField
 from .params import coerce
-from .resolve import ResolvedParam, ResolvedProduct
+from .resolve import ResolvedParam, ResolvedProduct, ResolvedStep
 from .types import Duration, Money, ValueProblem, of
 
-__all__ = ["compile_product", "json_value"]
+__all__ = ["Shared", "compile_product", "json_value"]
+
+_P = TypeVar("_P")
 
 
 def json_value(value: Any) -> Any:
@@ -61,6 +63,55 @@ def _provenance(source: str, file: str, line: int, col: int, value: str | None) 
 # itself, so its id is not reused while the entry lives; the table is emptied when it fills.
 _FIELD_DEFS: dict[int, tuple[TypeSpec, ir.FieldDef]] = {}
 _FIELD_DEFS_MAX = 20_000
+
+
+class Shared:
+    """Parts of definitions made before in one build, by what they are made of: the products of
+    a line take most of its steps and parameters as they are, so each such part is made once
+    (per process) and the same frozen object goes into every definition that has it; and the
+    JSON of those steps (``steps``), dumped once for the digests and once for the files.
+
+    A key names the catalogue objects a part is made of by their ids; its entry holds those
+    objects, so that no id is reused while the entry lives. The table is emptied when it fills.
+    """
+
+    def __init__(self, limit: int = 50_000) -> None:
+        self._parts: dict[tuple[Any, ...], tuple[tuple[object, ...], Any]] = {}
+        self._limit = limit
+        self.steps = ir.DumpedSteps()
+
+    def get(self, key: tuple[Any, ...] | None, keep: tuple[object, ...], make: Callable[[], _P]) -> _P:
+        """``make()``, or what it made before under ``key`` (None: not shareable)."""
+        if key is None:
+            return make()
+        hit = self._parts.get(key)
+        if hit is not None and len(hit[0]) == len(keep) and all(a is b for a, b in zip(hit[0], keep, strict=True)):
+            found: _P = hit[1]
+            return found
+        made = make()
+        if len(self._parts) >= self._limit:
+            self._parts.clear()
+        self._parts[key] = (keep, made)
+        return made
+
+
+def _value_key(value: Any) -> tuple[type, str]:
+    """A value as a key: its type and text (1.0 and 1.00 are equal but not written alike)."""
+    return type(value), repr(value)
+
+
+def _param_key(p: ResolvedParam) -> tuple[Any, ...]:
+    """What :func:`param_value` makes of ``p`` depends on (its declaration by identity)."""
+    return (id(p.spec), p.locked, _value_key(p.value), tuple(p.provenance),
+            tuple((w.start, w.end, _value_key(w.value)) for w in p.schedule))
+
+
+def _hashable(key: tuple[Any, ...]) -> tuple[Any, ...] | None:
+    try:
+        hash(key)
+    except TypeError:  # a value that cannot be a key: the part is made afresh
+        return None
+    return key
 
 
 def _bound(spec: TypeSpec, name: str) -> str | None:
@@ -119,9 +170,17 @@ def _context_def(rp: ResolvedProduct, path: str, field: ir.FieldDef) -> ir.Field
     return field if only is None else field.model_copy(update={"channels": [c for c in rp.channels if c in only]})
 
 
-def param_value(p: ResolvedParam, relative: Callable[[str], str] = str) -> ir.ParamValue:
+def param_value(p: ResolvedParam, relative: Callable[[str], str] = str,
+                shared: Shared | None = None) -> ir.ParamValue:
     """A resolved parameter as the definition carries it; provenance files through ``relative``
-    (relative to the catalogue root, so the output never depends on the working directory)."""
+    (relative to the catalogue root, so the output never depends on the working directory);
+    the same object for every parameter made alike, given what the build ``shared``."""
+    if shared is None:
+        return _param_value(p, relative)
+    return shared.get(_hashable(("param", relative, *_param_key(p))), (p.spec,), lambda: _param_value(p, relative))
+
+
+def _param_value(p: ResolvedParam, relative: Callable[[str], str]) -> ir.ParamValue:
     return ir.ParamValue(
         type=type_name(p.spec), value=typed_json(p.spec, p.value), currency=p.spec.currency, unit=p.spec.unit,
         title=_label(p.spec.title), locked=p.locked,
@@ -149,13 +208,37 @@ def _when(asm: Assembly, io: StepIO) -> ir.Condition | None:
     return result if isinstance(result, ir.Condition) else io.condition
 
 
-def _step(asm: Assembly, io: StepIO, relative: Callable[[str], str]) -> ir.Step:
+def _step(asm: Assembly, io: StepIO, relative: Callable[[str], str], shared: Shared | None) -> ir.Step:
+    """A step of the definition: made once for every product whose step is made of the same
+    things (the line's step, its component, channels, condition, bounds, parameters, settings)."""
+    rs, when = io.rs, _when(asm, io)
+    if shared is None or not _shareable(asm.product, rs):
+        return _make_step(asm, io, when, relative, shared)
+    key = _hashable(("step", relative, id(rs.step), id(rs.component), tuple(io.channels),
+                     tuple(asm.product.channels), id(when),
+                     tuple((path, tuple((b, _value_key(v)) for b, v in bound.items()))
+                           for path, bound in rs.bounds.items()),
+                     tuple((name, *_param_key(p)) for name, p in rs.params.items()), rs.settings))
+    keep = (rs.step, rs.component, when, *(p.spec for p in rs.params.values()))
+    return shared.get(key, keep, lambda: _make_step(asm, io, when, relative, shared))
+
+
+def _shareable(rp: ResolvedProduct, rs: ResolvedStep) -> bool:
+    """Whether another product can have this step: not when the product's own document declares
+    it or sets one of its parameters (such a step is made, not remembered)."""
+    own = rp.entry.doc.file
+    return rs.origin is not rp.entry and not any(
+        item.location.file == own for p in rs.params.values() for item in p.provenance)
+
+
+def _make_step(asm: Assembly, io: StepIO, when: ir.Condition | None, relative: Callable[[str], str],
+               shared: Shared | None) -> ir.Step:
     rs, comp = io.rs, (io.rs.component.model if io.rs.component else None)
     title = _label(rs.step.title) or (_label(getattr(comp, "title", None)) if comp is not None else None)
     base: dict[str, Any] = {
         "id": rs.step.id, "title": title or ir.Label(**{"zh-CN": rs.step.id, "en": rs.step.id}),
         "component": f"{comp.id}@{comp.version}" if comp is not None else None,
-        "when": _when(asm, io), "channels": io.channels,
+        "when": when, "channels": io.channels,
     }
     if rs.step.end is not None:
         return ir.Step(kind="end", outcome=rs.step.end, message=_label(rs.step.message), **base)
@@ -163,12 +246,12 @@ def _step(asm: Assembly, io: StepIO, relative: Callable[[str], str]) -> ir.Step:
         fields = {path: field_def(spec, rs.bounds.get(path)) for path, spec in comp.fields.items()}
         return ir.Step(kind="user", actor="customer", fields=fields, shows=list(comp.shows), **base)
     assert isinstance(comp, ProcessComponent)
-    return _process_step(asm, io, comp, base, relative)
+    return _process_step(asm, io, comp, base, relative, shared)
 
 
 def _process_step(asm: Assembly, io: StepIO, comp: ProcessComponent, base: dict[str, Any],
-                  relative: Callable[[str], str]) -> ir.Step:
-    params = {n: param_value(p, relative) for n, p in io.rs.params.items() if p.value is not None}
+                  relative: Callable[[str], str], shared: Shared | None) -> ir.Step:
+    params = {n: param_value(p, relative, shared) for n, p in io.rs.params.items() if p.value is not None}
     if comp.task == "wait":
         duration = comp.wait.duration if comp.wait else "PT0S"
         if duration in io.rs.params and io.rs.params[duration].value is not None:
@@ -239,13 +322,14 @@ def _journeys(asm: Assembly, steps: dict[str, ir.Step]) -> dict[str, list[str]]:
 
 def compile_product(asm: Assembly, resolve_date: Callable[[str], str | None] | None = None,
                     relative: Callable[[str], str] = str, calendar: str = "CN",
-                    digest: bool = True) -> ir.WorkflowDefinition:
+                    digest: bool = True, shared: Shared | None = None) -> ir.WorkflowDefinition:
     """The workflow definition of one assembled, diagnostic-free product; without its content
-    ``digest`` (left empty) when it is only asked what targets would say of it."""
+    ``digest`` (left empty) when it is only asked what targets would say of it. ``shared``:
+    the parts of the build's other definitions, which this one uses where it has them alike."""
     rp = asm.product
     model = rp.model
     finals = [sid for sid, io in asm.steps.items() if is_finally(io)]
-    steps = {sid: _step(asm, asm.steps[sid], relative) for sid in [*asm.order, *finals]}
+    steps = {sid: _step(asm, asm.steps[sid], relative, shared) for sid in [*asm.order, *finals]}
     rules = [ir.Rule(id=r.id, kind=r.kind, condition=asm.conditions[f"rule:{r.id}"], message=_label(r.message))
              for r, _, _ in rp.rules if f"rule:{r.id}" in asm.conditions]
     derived = {n: ir.Derived(type=d.type, condition=asm.conditions[f"derived:{n}"], currency=d.currency)
@@ -260,14 +344,15 @@ def compile_product(asm: Assembly, resolve_date: Callable[[str], str | None] | N
         lines=[f"{e.model.id}@{e.model.version}" for e in rp.chain], channels=list(rp.channels),
         effective=ir.Effective(**{"from": resolved_from}, from_source=source_from,
                                until=str(effective.until) if effective is not None and effective.until else None),
-        parameters={n: param_value(p, relative) for n, p in sorted(rp.params.items()) if p.value is not None},
+        parameters={n: param_value(p, relative, shared) for n, p in sorted(rp.params.items())
+                    if p.value is not None},
         context={p: _context_def(rp, p, f) for p, f in context.items()},
         data=_data(asm, context), steps=steps, flow=_flow(asm), journeys=_journeys(asm, steps), finally_steps=finals,
         rules=rules, derived=derived,
         components={e.model.id: e.model.version for rs in rp.steps if (e := rs.component) is not None},
         source=relative(rp.entry.doc.file), utc_offset=ir.BUSINESS_UTC_OFFSETS.get(calendar, "+00:00"),
     )
-    return ir.with_digest(defn) if digest else defn
+    return ir.with_digest(defn, shared.steps if shared is not None else None) if digest else defn
 
 
 def _data(asm: Assembly, context: dict[str, ir.FieldDef]) -> dict[str, ir.FieldDef]:

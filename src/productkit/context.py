@@ -36,6 +36,10 @@ class Context:
     line_params: dict[tuple[int, ...], Any] = field(default_factory=dict)
     # id(component entry) -> (the entry, its parameters with their defaults): see resolve
     component_params: dict[int, Any] = field(default_factory=dict)
+    # name -> a dictionary parameter as a level that sets it without declaring it starts it
+    dictionary_params: dict[str, Any] = field(default_factory=dict)
+    # ids of a chain of lines -> (the lines, the steps they declare, their problems): see resolve
+    line_steps: dict[tuple[int, ...], Any] = field(default_factory=dict)
 
     @classmethod
     def build(cls, catalog: SourceCatalog, options: Options, cache: Cache | None = None,

@@ -306,9 +306,50 @@ def _payload(defn: WorkflowDefinition) -> dict[str, Any]:
     return defn.model_dump(mode="json", by_alias=True, exclude_none=False)
 
 
-def with_digest(defn: WorkflowDefinition) -> WorkflowDefinition:
-    """``defn`` with its content digest set (sha256 of the canonical form sans digest)."""
-    payload = _payload(defn)
+class DumpedSteps:
+    """The JSON of steps by identity and way of dumping (defaults written or left out), for the
+    definitions of one build: compile gives the products of a line one frozen Step for each
+    step they have alike, so a definition's digest and file reuse what an earlier definition
+    dumped. A step is remembered the second time it is dumped (a product's own steps are not);
+    an entry holds its step, so that its id is not reused while the entry lives."""
+
+    def __init__(self, limit: int = 20_000) -> None:
+        self._json: dict[tuple[int, bool], tuple[Step, dict[str, Any]]] = {}
+        self._seen: set[tuple[int, bool]] = set()
+        self._limit = limit  # each table is emptied when it fills
+
+    def __call__(self, step: Step, defaults: bool) -> dict[str, Any]:
+        """``step.model_dump`` as a definition's payload holds it (shared: never changed)."""
+        key = (id(step), defaults)
+        hit = self._json.get(key)
+        if hit is not None and hit[0] is step:
+            return hit[1]
+        data = step.model_dump(mode="json", by_alias=True, exclude_defaults=not defaults)
+        if key not in self._seen:
+            if len(self._seen) >= self._limit:
+                self._seen.clear()
+            self._seen.add(key)
+            return data
+        if len(self._json) >= self._limit:
+            self._json.clear()
+        self._json[key] = (step, data)
+        return data
+
+
+def _dumped(defn: WorkflowDefinition, defaults: bool, steps: DumpedSteps | None) -> dict[str, Any]:
+    """``defn.model_dump`` (defaults written or left out), its steps through ``steps`` when
+    given: for the digest and the file, which only read it."""
+    if steps is None:
+        return defn.model_dump(mode="json", by_alias=True, exclude_defaults=not defaults)
+    payload = defn.model_dump(mode="json", by_alias=True, exclude={"steps"}, exclude_defaults=not defaults)
+    payload["steps"] = {sid: steps(step, defaults) for sid, step in defn.steps.items()}
+    return payload
+
+
+def with_digest(defn: WorkflowDefinition, steps: DumpedSteps | None = None) -> WorkflowDefinition:
+    """``defn`` with its content digest set (sha256 of the canonical form sans digest);
+    ``steps``: the JSON of steps other definitions of the build share."""
+    payload = _dumped(defn, True, steps)
     payload["digest"] = ""
     digest = "sha256:" + hashlib.sha256(canonical_json(payload).encode("utf-8")).hexdigest()
     return defn.model_copy(update={"digest": digest})
@@ -338,10 +379,11 @@ def compact_json(data: Any) -> str:
         return canonical_json(data) + "\n"
 
 
-def dump(defn: WorkflowDefinition) -> str:
+def dump(defn: WorkflowDefinition, steps: DumpedSteps | None = None) -> str:
     """The definition file: compact JSON, sorted keys, final newline, fields equal to their
-    defaults left out (``format`` is always written: an older runtime reads it to say rebuild)."""
-    payload = defn.model_dump(mode="json", by_alias=True, exclude_defaults=True)
+    defaults left out (``format`` is always written: an older runtime reads it to say rebuild);
+    ``steps``: the JSON of steps other definitions of the build share."""
+    payload = _dumped(defn, False, steps)
     payload["format"] = defn.format
     return compact_json(payload)
 

@@ -145,20 +145,30 @@ def _declare(ctx: Context, name: str, setting: ParamSetting, entry: Entry,
                                   "means the same everywhere"))
         return ResolvedParam(name, spec, declared=loc)
     if name in ctx.dictionary:
-        spec = ctx.dictionary[name]
-        dloc = ctx.dictionary_loc(name)
-        param = ResolvedParam(name, spec, declared=dloc)
-        if spec.default is not None and dloc is not None:
-            try:
-                param.value = coerce(spec, spec.default)
-                param.provenance.append(ProvenanceItem("dictionary", dloc, str(param.value)))
-            except ValueProblem:
-                pass  # reported by check_declarations
-        return param
+        return _copied(_from_dictionary(ctx, name))
     out.append(Diagnostic("PK207", f"no parameter '{name}' in the dictionary or the line", loc,
                           hint=did_you_mean(name, ctx.dictionary) or
                           "declare it with type: (or add it to a parameter dictionary)"))
     return None
+
+
+def _from_dictionary(ctx: Context, name: str) -> ResolvedParam:
+    """Dictionary parameter ``name`` with its default, as every level that sets it without
+    declaring it starts it: worked out once per context (each level is given a copy)."""
+    found: ResolvedParam | None = ctx.dictionary_params.get(name)
+    if found is not None:
+        return found
+    spec = ctx.dictionary[name]
+    dloc = ctx.dictionary_loc(name)
+    param = ResolvedParam(name, spec, declared=dloc)
+    if spec.default is not None and dloc is not None:
+        try:
+            param.value = coerce(spec, spec.default)
+            param.provenance.append(ProvenanceItem("dictionary", dloc, str(param.value)))
+        except ValueProblem:
+            pass  # reported by check_declarations
+    ctx.dictionary_params[name] = param
+    return param
 
 
 def _narrow(param: ResolvedParam, setting: ParamSetting, entry: Entry, name: str,
@@ -388,23 +398,42 @@ def _window(param: ResolvedParam, sv: Any, entry: Entry, path: tuple[str | int, 
 
 
 def _steps(ctx: Context, levels: list[Entry], out: list[Diagnostic]) -> list[ResolvedStep]:
-    steps: dict[str, ResolvedStep] = {}
-    for entry in levels:
-        model = entry.model
-        assert isinstance(model, Product | ProductLine)
-        for i, step in enumerate(model.steps):
-            resolved = ResolvedStep(step, entry, i)
-            if step.use is not None:
-                found = resolve_ref(ctx.catalog, step.use, COMPONENT_KINDS)
-                if isinstance(found, RefProblem):
-                    continue  # reported by check_references
-                resolved.component = found
-            old = steps.get(step.id)
-            if old is not None and old.step.locked and old.origin is not entry:
-                out.append(locked_policy("step", step.id, resolved.loc("id"), old.loc("locked")))
-                continue
-            steps[step.id] = resolved  # a child's step of the same id replaces the line's, in place
+    steps = _line_steps(ctx, levels[:-1], out)
+    _level_steps(ctx, levels[-1], steps, out)
     return list(steps.values())
+
+
+def _line_steps(ctx: Context, lines: list[Entry], out: list[Diagnostic]) -> dict[str, ResolvedStep]:
+    """The steps ``lines`` (root first) declare, their components found, and their problems:
+    worked out once per chain, each product given its own copies to complete."""
+    key = tuple(id(e) for e in lines)
+    found = ctx.line_steps.get(key)
+    if found is None:
+        said: list[Diagnostic] = []
+        steps: dict[str, ResolvedStep] = {}
+        for entry in lines:
+            _level_steps(ctx, entry, steps, said)
+        found = ctx.line_steps[key] = (tuple(lines), steps, said)  # the lines kept: ids stay theirs
+    out.extend(found[2])
+    return {sid: ResolvedStep(rs.step, rs.origin, rs.index, rs.component) for sid, rs in found[1].items()}
+
+
+def _level_steps(ctx: Context, entry: Entry, steps: dict[str, ResolvedStep], out: list[Diagnostic]) -> None:
+    """What one level (a line or the product) declares over ``steps``."""
+    model = entry.model
+    assert isinstance(model, Product | ProductLine)
+    for i, step in enumerate(model.steps):
+        resolved = ResolvedStep(step, entry, i)
+        if step.use is not None:
+            found = resolve_ref(ctx.catalog, step.use, COMPONENT_KINDS)
+            if isinstance(found, RefProblem):
+                continue  # reported by check_references
+            resolved.component = found
+        old = steps.get(step.id)
+        if old is not None and old.step.locked and old.origin is not entry:
+            out.append(locked_policy("step", step.id, resolved.loc("id"), old.loc("locked")))
+            continue
+        steps[step.id] = resolved  # a child's step of the same id replaces the line's, in place
 
 
 def locked_policy(what: str, name: str, at: Location, locked_at: Location) -> Diagnostic:

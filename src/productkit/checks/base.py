@@ -42,6 +42,14 @@ class CheckContext(Context):
         plain = Context(**{f.name: getattr(self, f.name) for f in fields(Context)})
         self.assemblies = Assemblies(functools.partial(_assembled, plain))
 
+    def to_compile(self, key: tuple[str, str, str]) -> Assembly:
+        """A clean product's assembly to compile: the one its checks built, else (its findings
+        came from the cache) one assembled again without the graph checks, and not kept."""
+        built = self.assemblies.built(key)
+        if built is not None:
+            return built
+        return assemble(self, resolve_product(self, self.assemblies.entry(key)), checked=False)
+
 
 def _assembled(ctx: Context, entry: Entry) -> Assembly:
     return assemble(ctx, resolve_product(ctx, entry))
