@@ -41,11 +41,12 @@ from ._protocol import (
     TimerFired,
     TimerKind,
 )
-from ._state import AppState, RecentStates, audit_row, step_row
+from ._state import WRITER, AppState, RecentStates, audit_row, step_row
 from .core import decide
 from .errors import HandlerMissing
 from .handlers import Handlers
-from .store import AuditRow, Commit, StepRow, Store
+from .store import AuditRow, Commit, Kept, StepRow, Store
+from .views import AuditEvent, StepRecord
 
 __all__ = ["Ctx", "Executor"]
 
@@ -60,6 +61,8 @@ class Ctx:
     sleep: Callable[[float], None]
     workers: Workers | None = None
     recent: RecentStates | None = None  # told the last state each run committed
+    # A store that keeps the objects themselves (MemoryStore.keep): nothing is encoded for it.
+    keep: Callable[[Kept], None] | None = None
 
 
 class Executor:
@@ -68,8 +71,10 @@ class Executor:
     def __init__(self, ctx: Ctx, key: str, program: Program, state: AppState) -> None:
         self.ctx, self.key, self.program, self.state = ctx, key, program, state
         self.revision = state.revision
-        self._steps: list[StepRow] = []
-        self._audit: list[AuditRow] = []
+        self._keep = ctx.keep
+        # Rows to commit, or for a store that keeps objects the records and events themselves.
+        self._steps: list[StepRow | StepRecord] = []
+        self._audit: list[AuditRow | AuditEvent] = []
         # The last Save not committed yet, with how many of the rows recorded belong to it.
         self._saved: tuple[AppState, int, int] | None = None
         # The last state committed, with its text, for the engine's RecentStates once the run
@@ -106,9 +111,11 @@ class Executor:
         """Carry out one command; the event it leads to, if any."""
         kind = type(command)  # the command classes are final: one lookup, not a chain of tests
         if kind is RecordStep:
-            self._steps.append(step_row(self.state.id, command.record))  # type: ignore[union-attr]
+            record = command.record  # type: ignore[union-attr]
+            self._steps.append(record if self._keep is not None else step_row(self.state.id, record))
         elif kind is RecordAudit:
-            self._audit.append(audit_row(self.state.id, command.event))  # type: ignore[union-attr]
+            event = command.event  # type: ignore[union-attr]
+            self._audit.append(event if self._keep is not None else audit_row(self.state.id, event))
         elif kind is Save:
             self._saved = (command.state, len(self._steps), len(self._audit))  # type: ignore[union-attr]
         elif kind is CallHandler:
@@ -128,9 +135,12 @@ class Executor:
             return
         state, steps, audit = self._saved
         self._saved = None
+        if self._keep is not None:
+            self._kept(state, steps, audit)
+            return
         rows = Commit(state.to_row(), self.revision, tuple(self._steps[:steps]),
                       tuple(self._audit[:audit]))
-        self._steps, self._audit = self._steps[steps:], self._audit[audit:]
+        self._steps, self._audit = self._steps[steps:], self._audit[audit:]  # type: ignore[assignment]
         try:
             self.ctx.store.commit(rows)
         except BaseException:
@@ -140,6 +150,18 @@ class Executor:
             raise
         self.revision += 1
         self._committed = (rows.app.state, state)
+
+    def _kept(self, state: AppState, steps: int, audit: int) -> None:
+        """:meth:`_flush` for a store that keeps objects: ``state`` is the Save's own copy,
+        which nobody changes once it is kept."""
+        assert self._keep is not None
+        state.revision = self.revision + 1
+        kept = Kept(state.id, state.product_id, state.version, state.channel, state.status,
+                    state.due_at(), self.revision, state, tuple(self._steps[:steps]),
+                    tuple(self._audit[:audit]), WRITER)
+        del self._steps[:steps], self._audit[:audit]
+        self._keep(kept)
+        self.revision += 1
 
     def _call(self, command: CallHandler) -> Event:
         call = command.call

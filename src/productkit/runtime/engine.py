@@ -108,6 +108,7 @@ class Engine:
         self._handler_names: dict[tuple[str, str], frozenset[str]] = {}
         self._recent = RecentStates()
         self._declared: dict[tuple[str, str], dict[str, FieldDef]] = {}
+        self._keep = self.store.keep if _keeps_objects(self.store) else None
 
     def _program(self, pv: ProductVersion) -> Program:
         program = self._programs.get(pv.digest)
@@ -116,7 +117,7 @@ class Engine:
         return program
 
     def _executor(self, pv: ProductVersion, state: AppState) -> Executor:
-        ctx = Ctx(self.handlers, self.store, self.clock, self._sleep, self._workers, self._recent)
+        ctx = Ctx(self.handlers, self.store, self.clock, self._sleep, self._workers, self._recent, self._keep)
         return Executor(ctx, pv.key, self._program(pv), state)
 
     def _needed(self, pv: ProductVersion, channel: str) -> frozenset[str]:
@@ -340,6 +341,10 @@ class Engine:
 
     def _load(self, app_id: str) -> tuple[ProductVersion, AppState]:
         _text("application id", app_id)
+        if self._keep is not None:
+            kept = self.store.kept(app_id)  # type: ignore[attr-defined]
+            if kept is not None:  # the state as committed, shared: the core decides on a copy
+                return self._pinned(kept[0]), kept[0]
         row = self.store.get(app_id)
         if row is None:
             raise NotFound(f"no application {app_id!r}")
@@ -380,6 +385,13 @@ class Engine:
             reason=state.reason, screen=screen, pending=tuple(pending), due=state.due(),
             data=MappingProxyType(dict(state.data)), created=state.created,
             updated=state.updated, needs_attention=state.attention, errors=tuple(errors))
+
+
+def _keeps_objects(store: Store) -> bool:
+    """Whether ``store`` is a MemoryStore that takes the engine's objects (:meth:`MemoryStore.keep`):
+    one whose class changes how rows are committed or read is given rows, as any store is."""
+    kind = type(store)
+    return isinstance(store, MemoryStore) and kind.commit is MemoryStore.commit and kind.get is MemoryStore.get
 
 
 def _error_code(step: Step, data: Mapping[str, object],

@@ -9,14 +9,14 @@ only if the application's revision is still the one the engine read (optimistic 
 from __future__ import annotations
 
 import threading
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from .errors import StaleApplication
 from .status import ACTIVE, PAUSED
 
-__all__ = ["ACTIVE", "AppRow", "AuditRow", "Commit", "MemoryStore", "StepRow", "Store"]
+__all__ = ["ACTIVE", "AppRow", "AuditRow", "Commit", "Kept", "MemoryStore", "StepRow", "Store", "Writer"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,35 +81,132 @@ class Store(Protocol):
     def close(self) -> None: ...
 
 
+class Writer(Protocol):
+    """How the engine writes its objects as rows: a store that keeps the objects themselves
+    (:class:`MemoryStore`) writes them only when they are read as rows."""
+
+    def app_row(self, state: Any, revision: int) -> AppRow: ...
+
+    def step_row(self, app_id: str, record: Any) -> StepRow: ...
+
+    def audit_row(self, app_id: str, event: Any) -> AuditRow: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Kept:
+    """One step's worth of changes as the engine's objects, for :meth:`MemoryStore.keep`: the
+    row's columns, the state (never changed again by anyone), the step records (each with its
+    ``step_id`` and ``kind``) and the audit events, and how to write each as a row when read."""
+
+    app_id: str
+    product_id: str
+    version: str
+    channel: str
+    status: str
+    due_at: int | None
+    expected: int
+    state: Any
+    steps: tuple[Any, ...]
+    audit: tuple[Any, ...]
+    writer: Writer
+
+
+class _App:
+    """An application in a MemoryStore: its row, or the state it was kept as (written as a row
+    the first time it is read as one)."""
+
+    __slots__ = ("channel", "due_at", "id", "product_id", "revision", "row", "state", "status", "version",
+                 "writer")
+
+    def __init__(self, app_id: str, product_id: str, version: str, channel: str, status: str,
+                 due_at: int | None, revision: int, row: AppRow | None, state: Any = None,
+                 writer: Writer | None = None) -> None:
+        self.id, self.product_id, self.version, self.channel = app_id, product_id, version, channel
+        self.status, self.due_at, self.revision = status, due_at, revision
+        self.row, self.state, self.writer = row, state, writer
+
+    def as_row(self) -> AppRow:
+        if self.row is None:
+            assert self.writer is not None
+            self.row = self.writer.app_row(self.state, self.revision)
+        return self.row
+
+
+# A step record or audit event kept as an object, with the function that writes it as a row.
+_Held = tuple[Callable[[str, Any], Any], Any]
+
+
 class MemoryStore:
-    """A Store in process memory, for tests and for channels that keep nothing."""
+    """A Store in process memory, for tests and for channels that keep nothing.
+
+    The engine hands it what a step produced as the objects themselves (:meth:`keep`), not as
+    encoded rows: nothing is encoded that nobody reads. The objects are never changed once
+    kept (the engine decides on copies, and every value it keeps is its own), and everything
+    read as rows (:meth:`get`, :meth:`steps`, :meth:`audit`) is written from them then, so it
+    reads exactly as the rows a durable store keeps. A subclass that changes :meth:`commit` or
+    :meth:`get` is given rows (:meth:`commit`), as any other store is."""
 
     def __init__(self) -> None:
-        self._apps: dict[str, AppRow] = {}
-        self._steps: dict[str, list[StepRow]] = {}
-        self._audit: dict[str, list[AuditRow]] = {}
+        self._apps: dict[str, _App] = {}
+        self._steps: dict[str, list[StepRow | _Held]] = {}
+        self._keys: dict[str, set[tuple[str, str]]] = {}  # (step id, kind) recorded, per application
+        self._audit: dict[str, list[AuditRow | _Held]] = {}
         self._lock = threading.Lock()
 
     def commit(self, commit: Commit) -> None:
         app = commit.app
         with self._lock:
-            current = self._apps.get(app.id)
-            revision = current.revision if current is not None else 0
-            if revision != commit.expected:
-                raise StaleApplication(f"application {app.id} is at revision {revision}, "
-                                       f"not {commit.expected}")
-            keys = {(s.step_id, s.kind) for s in self._steps.get(app.id, [])}
-            for row in commit.steps:
-                if (row.step_id, row.kind) in keys:
-                    raise StaleApplication(f"step {row.step_id} of {app.id} is already recorded")
-            self._apps[app.id] = AppRow(app.id, app.product_id, app.version, app.channel, app.status,
-                                        app.due_at, commit.expected + 1, app.state)
+            self._check(app.id, commit.expected, [(s.step_id, s.kind) for s in commit.steps])
+            revision = commit.expected + 1
+            self._apps[app.id] = _App(app.id, app.product_id, app.version, app.channel, app.status,
+                                      app.due_at, revision,
+                                      AppRow(app.id, app.product_id, app.version, app.channel, app.status,
+                                             app.due_at, revision, app.state))
             self._steps.setdefault(app.id, []).extend(commit.steps)
             self._audit.setdefault(app.id, []).extend(commit.audit)
 
+    def keep(self, kept: Kept) -> None:
+        """:meth:`commit` for the engine's objects (see the class)."""
+        app_id, writer = kept.app_id, kept.writer
+        with self._lock:
+            self._check(app_id, kept.expected, [(r.step_id, r.kind) for r in kept.steps])
+            self._apps[app_id] = _App(app_id, kept.product_id, kept.version, kept.channel, kept.status,
+                                      kept.due_at, kept.expected + 1, None, kept.state, writer)
+            if kept.steps:
+                write = writer.step_row
+                self._steps.setdefault(app_id, []).extend([(write, r) for r in kept.steps])
+            if kept.audit:
+                write = writer.audit_row
+                self._audit.setdefault(app_id, []).extend([(write, e) for e in kept.audit])
+
+    def _check(self, app_id: str, expected: int, steps: list[tuple[str, str]]) -> None:
+        """StaleApplication unless the application is at revision ``expected`` and none of
+        ``steps`` is recorded yet; records them as recorded."""
+        current = self._apps.get(app_id)
+        revision = current.revision if current is not None else 0
+        if revision != expected:
+            raise StaleApplication(f"application {app_id} is at revision {revision}, not {expected}")
+        if not steps:
+            return
+        keys = self._keys.setdefault(app_id, set())
+        for key in steps:
+            if key in keys:
+                raise StaleApplication(f"step {key[0]} of {app_id} is already recorded")
+        keys.update(steps)
+
+    def kept(self, app_id: str) -> tuple[Any, int] | None:
+        """The state an application was last kept with (:meth:`keep`) and its revision; None when
+        it is unknown or was committed as a row."""
+        with self._lock:
+            app = self._apps.get(app_id)
+        if app is None or app.state is None:
+            return None
+        return app.state, app.revision
+
     def get(self, app_id: str) -> AppRow | None:
         with self._lock:
-            return self._apps.get(app_id)
+            app = self._apps.get(app_id)
+            return app.as_row() if app is not None else None
 
     def ids(self, statuses: Collection[str]) -> list[str]:
         with self._lock:
@@ -122,11 +219,13 @@ class MemoryStore:
 
     def steps(self, app_id: str) -> list[StepRow]:
         with self._lock:
-            return list(self._steps.get(app_id, []))
+            held = list(self._steps.get(app_id, []))
+        return [r if type(r) is StepRow else r[0](app_id, r[1]) for r in held]  # type: ignore[index]
 
     def audit(self, app_id: str) -> list[AuditRow]:
         with self._lock:
-            return list(self._audit.get(app_id, []))
+            held = list(self._audit.get(app_id, []))
+        return [r if type(r) is AuditRow else r[0](app_id, r[1]) for r in held]  # type: ignore[index]
 
     def close(self) -> None:
         """Nothing to release."""
