@@ -8,22 +8,25 @@ mappings the store would read back as something else (``{"$date": ...}``).
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import math
 from collections.abc import Mapping
 from decimal import Decimal
 
 from ..ir import FieldDef
+from ..types import Money
 from ._codec import TAGS
 from ._values import Problem, check, coerce
 
-__all__ = ["MAX_DEPTH", "checked", "coerced", "payload_problem", "storable", "text_problem"]
+__all__ = ["MAX_DEPTH", "checked", "coerced", "owned", "payload_problem", "storable", "text_problem"]
 
 MAX_DEPTH = 32  # nesting of a payload: far deeper than any form, far below the recursion limit
 _MAX_INT_BITS = 13_000  # about 3,900 digits: writable (Python's limit is 4,300), far above any amount
 _MAX_EXPONENT = 1_000  # decimal exponents beyond this are no amount either
 _PLAIN = (str, bool, int, float, Decimal, dt.date, type(None))
 _EXACT = frozenset({str, bool, int, float, Decimal, dt.date, dt.datetime, type(None)})  # no Mapping
+_FROZEN = _EXACT | {Money}  # values nobody can change: kept and handed out as they are
 
 
 def coerced(fd: FieldDef | None, raw: object) -> object:
@@ -40,7 +43,13 @@ def coerced(fd: FieldDef | None, raw: object) -> object:
         except (ValueError, ArithmeticError, TypeError):
             raise Problem("type", f"{_show(raw)} cannot be read as {fd.type}") from None
     storable(value)
-    return value
+    return value if type(value) in _FROZEN else copy.deepcopy(value)  # the sender may change its own
+
+
+def owned(values: Mapping[str, object]) -> dict[str, object]:
+    """``values`` as a dict of its own: a list or mapping among them is copied (deeply), so what
+    the engine keeps and what it hands out (a view's data, a handler's inputs) change apart."""
+    return {k: v if type(v) in _FROZEN else copy.deepcopy(v) for k, v in values.items()}
 
 
 def checked(fd: FieldDef, raw: object) -> tuple[object, list[Problem]]:

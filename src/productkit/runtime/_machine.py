@@ -15,7 +15,7 @@ from ..ir import (
     Label,
     Step,
 )
-from ._coerce import coerced, storable
+from ._coerce import coerced, owned, storable
 from ._durations import add
 from ._expr import holds
 from ._flow import precedes, walk
@@ -298,9 +298,9 @@ class Machine:
         if compensating:
             saved = st.undo.get(step.id, {})
             handler = step.compensation.handler if step.compensation else ""
-            inputs, outputs = saved.get("inputs", {}), dict(saved.get("outputs", {}))
-        else:
-            handler, inputs, outputs = step.handler or "", self._inputs(step), {}
+            inputs, outputs = owned(saved.get("inputs", {})), owned(saved.get("outputs", {}))
+        else:  # the handler's own copies: what it changes is not the application's
+            handler, inputs, outputs = step.handler or "", owned(self._inputs(step)), {}
         params = self.program.step_parameters(step, self.day)
         return StepCall(st.id, st.product_id, st.version, st.channel, step.id, handler,
                         step.component, inputs, params, f"{st.id}/{call_key(step.id, compensating)}",
@@ -408,7 +408,7 @@ class Machine:
         st.finished[step.id] = StepStatus.DONE
         st.completed.append(step.id)
         if step.compensation is not None:
-            st.undo[step.id] = {"inputs": inputs, "outputs": dict(out.outputs)}
+            st.undo[step.id] = {"inputs": inputs, "outputs": owned(out.outputs)}
         self.record(step.id, StepStatus.DONE, result=out, inputs=inputs, outputs=written)
         self.save()
 

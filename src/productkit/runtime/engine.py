@@ -17,7 +17,7 @@ from types import MappingProxyType
 from ..ir import APPLICATION_DATE_VARIABLE, CHANNEL_VARIABLE, FieldDef, Label, Step
 from ._call import Workers
 from ._codec import micros
-from ._coerce import payload_problem, text_problem
+from ._coerce import owned, payload_problem, text_problem
 from ._executor import Ctx, Executor
 from ._state import AppState, RecentStates, audit_event, step_record
 from ._submit import check_submission, coerce_all
@@ -374,16 +374,17 @@ class Engine:
         pending = sorted(state.pending(), key=lambda s: order.get(s, 0))
         users = [s for s in pending if defn.steps[s].kind == "user"]
         screen = None
+        data = owned(state.data)  # the caller's own: changing it changes nothing committed
         if users and state.status == Status.AWAITING_INPUT:
             day = self._program(pv).business_date(state.created)
-            screen = self.catalog.screen(pv, defn.steps[users[0]], state.channel, state.data,
+            screen = self.catalog.screen(pv, defn.steps[users[0]], state.channel, data,
                                          self._program(pv).parameters_on(day))
         message = Label.model_validate(state.message) if state.message else None
         return Application(
             id=state.id, product_id=state.product_id, version=state.version,
             channel=state.channel, status=state.status, outcome=state.outcome, message=message,
             reason=state.reason, screen=screen, pending=tuple(pending), due=state.due(),
-            data=MappingProxyType(dict(state.data)), created=state.created,
+            data=MappingProxyType(data), created=state.created,
             updated=state.updated, needs_attention=state.attention, errors=tuple(errors))
 
 
