@@ -12,8 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from productkit import ir
-from productkit.runtime import BusinessError, Commit, Engine, Handlers, MemoryStore, StepCall
-from productkit.runtime import _call
+from productkit.runtime import BusinessError, Commit, Engine, Handlers, MemoryStore, StepCall, _call
 from productkit.runtime._state import AppState
 
 from .buildfixture import definition, service, user

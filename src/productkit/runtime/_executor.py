@@ -25,8 +25,9 @@ key, as a crash during any attempt does.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import cast
 
 from ._call import Workers, attempt
 from ._protocol import (
@@ -45,10 +46,14 @@ from ._state import WRITER, AppState, RecentStates, audit_row, step_row
 from .core import decide
 from .errors import HandlerMissing
 from .handlers import Handlers
-from .store import AuditRow, Commit, Kept, StepRow, Store
+from .store import AuditRow, Commit, Kept, StepRow, Store, Writer
 from .views import AuditEvent, StepRecord
 
 __all__ = ["Ctx", "Executor"]
+
+
+# MemoryStore.keep: the state, the revision read, the step records and audit events, the writer.
+Keep = Callable[[Kept, int, Sequence[StepRecord], Sequence[AuditEvent], Writer], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +67,7 @@ class Ctx:
     workers: Workers | None = None
     recent: RecentStates | None = None  # told the last state each run committed
     # A store that keeps the objects themselves (MemoryStore.keep): nothing is encoded for it.
-    keep: Callable[[Kept], None] | None = None
+    keep: Keep | None = None
 
 
 class Executor:
@@ -138,9 +143,9 @@ class Executor:
         if self._keep is not None:
             self._kept(state, steps, audit)
             return
-        rows = Commit(state.to_row(), self.revision, tuple(self._steps[:steps]),
-                      tuple(self._audit[:audit]))
-        self._steps, self._audit = self._steps[steps:], self._audit[audit:]  # type: ignore[assignment]
+        rows = Commit(state.to_row(), self.revision, tuple(cast(list[StepRow], self._steps[:steps])),
+                      tuple(cast(list[AuditRow], self._audit[:audit])))
+        self._steps, self._audit = self._steps[steps:], self._audit[audit:]
         try:
             self.ctx.store.commit(rows)
         except BaseException:
@@ -156,11 +161,9 @@ class Executor:
         which nobody changes once it is kept."""
         assert self._keep is not None
         state.revision = self.revision + 1
-        kept = Kept(state.id, state.product_id, state.version, state.channel, state.status,
-                    state.due_at(), self.revision, state, tuple(self._steps[:steps]),
-                    tuple(self._audit[:audit]), WRITER)
+        rows, events = self._steps[:steps], self._audit[:audit]
         del self._steps[:steps], self._audit[:audit]
-        self._keep(kept)
+        self._keep(state, self.revision, cast(list[StepRecord], rows), cast(list[AuditEvent], events), WRITER)
         self.revision += 1
 
     def _call(self, command: CallHandler) -> Event:

@@ -13,6 +13,7 @@ import time
 import uuid
 from collections.abc import Callable, Collection, Iterator, Mapping
 from types import MappingProxyType
+from typing import cast
 
 from ..ir import APPLICATION_DATE_VARIABLE, CHANNEL_VARIABLE, FieldDef, Label, Step
 from ._call import Workers
@@ -108,7 +109,7 @@ class Engine:
         self._handler_names: dict[tuple[str, str], frozenset[str]] = {}
         self._recent = RecentStates()
         self._declared: dict[tuple[str, str], dict[str, FieldDef]] = {}
-        self._keep = self.store.keep if _keeps_objects(self.store) else None
+        self._keep = cast(MemoryStore, self.store).keep if _keeps_objects(self.store) else None
 
     def _program(self, pv: ProductVersion) -> Program:
         program = self._programs.get(pv.digest)
@@ -342,9 +343,10 @@ class Engine:
     def _load(self, app_id: str) -> tuple[ProductVersion, AppState]:
         _text("application id", app_id)
         if self._keep is not None:
-            kept = self.store.kept(app_id)  # type: ignore[attr-defined]
+            kept = cast(MemoryStore, self.store).kept(app_id)
             if kept is not None:  # the state as committed, shared: the core decides on a copy
-                return self._pinned(kept[0]), kept[0]
+                state = cast(AppState, kept[0])
+                return self._pinned(state), state
         row = self.store.get(app_id)
         if row is None:
             raise NotFound(f"no application {app_id!r}")

@@ -9,7 +9,7 @@ only if the application's revision is still the one the engine read (optimistic 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -92,36 +92,27 @@ class Writer(Protocol):
     def audit_row(self, app_id: str, event: Any) -> AuditRow: ...
 
 
-@dataclass(frozen=True, slots=True)
-class Kept:
-    """One step's worth of changes as the engine's objects, for :meth:`MemoryStore.keep`: the
-    row's columns, the state (never changed again by anyone), the step records (each with its
-    ``step_id`` and ``kind``) and the audit events, and how to write each as a row when read."""
+class Kept(Protocol):
+    """An application's state as :meth:`MemoryStore.keep` takes it: never changed once kept."""
 
-    app_id: str
-    product_id: str
-    version: str
-    channel: str
-    status: str
-    due_at: int | None
-    expected: int
-    state: Any
-    steps: tuple[Any, ...]
-    audit: tuple[Any, ...]
-    writer: Writer
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def status(self) -> str: ...
+
+    def due_at(self) -> int | None:
+        """The row's ``due_at``: epoch microseconds of the earliest pending wait."""
 
 
 class _App:
     """An application in a MemoryStore: its row, or the state it was kept as (written as a row
     the first time it is read as one)."""
 
-    __slots__ = ("channel", "due_at", "id", "product_id", "revision", "row", "state", "status", "version",
-                 "writer")
+    __slots__ = ("due_at", "revision", "row", "state", "status", "writer")
 
-    def __init__(self, app_id: str, product_id: str, version: str, channel: str, status: str,
-                 due_at: int | None, revision: int, row: AppRow | None, state: Any = None,
-                 writer: Writer | None = None) -> None:
-        self.id, self.product_id, self.version, self.channel = app_id, product_id, version, channel
+    def __init__(self, status: str, due_at: int | None, revision: int, row: AppRow | None,
+                 state: Kept | None = None, writer: Writer | None = None) -> None:
         self.status, self.due_at, self.revision = status, due_at, revision
         self.row, self.state, self.writer = row, state, writer
 
@@ -132,8 +123,8 @@ class _App:
         return self.row
 
 
-# A step record or audit event kept as an object, with the function that writes it as a row.
-_Held = tuple[Callable[[str, Any], Any], Any]
+# Step records or audit events kept as objects, with the function that writes one as a row.
+_Held = tuple[Callable[[str, Any], Any], Sequence[Any]]
 
 
 class MemoryStore:
@@ -148,7 +139,7 @@ class MemoryStore:
 
     def __init__(self) -> None:
         self._apps: dict[str, _App] = {}
-        self._steps: dict[str, list[StepRow | _Held]] = {}
+        self._steps: dict[str, list[StepRow | _Held]] = {}  # rows and kept records, in order
         self._keys: dict[str, set[tuple[str, str]]] = {}  # (step id, kind) recorded, per application
         self._audit: dict[str, list[AuditRow | _Held]] = {}
         self._lock = threading.Lock()
@@ -158,28 +149,27 @@ class MemoryStore:
         with self._lock:
             self._check(app.id, commit.expected, [(s.step_id, s.kind) for s in commit.steps])
             revision = commit.expected + 1
-            self._apps[app.id] = _App(app.id, app.product_id, app.version, app.channel, app.status,
-                                      app.due_at, revision,
+            self._apps[app.id] = _App(app.status, app.due_at, revision,
                                       AppRow(app.id, app.product_id, app.version, app.channel, app.status,
                                              app.due_at, revision, app.state))
             self._steps.setdefault(app.id, []).extend(commit.steps)
             self._audit.setdefault(app.id, []).extend(commit.audit)
 
-    def keep(self, kept: Kept) -> None:
-        """:meth:`commit` for the engine's objects (see the class)."""
-        app_id, writer = kept.app_id, kept.writer
+    def keep(self, state: Kept, expected: int, steps: Sequence[Any], audit: Sequence[Any],
+             writer: Writer) -> None:
+        """:meth:`commit` for the engine's objects (see the class): the application's state, its
+        step records (each with ``step_id`` and ``kind``) and audit events, none of which anyone
+        changes from now on, and how to write each as a row when it is read as one."""
+        app_id = state.id
         with self._lock:
-            self._check(app_id, kept.expected, [(r.step_id, r.kind) for r in kept.steps])
-            self._apps[app_id] = _App(app_id, kept.product_id, kept.version, kept.channel, kept.status,
-                                      kept.due_at, kept.expected + 1, None, kept.state, writer)
-            if kept.steps:
-                write = writer.step_row
-                self._steps.setdefault(app_id, []).extend([(write, r) for r in kept.steps])
-            if kept.audit:
-                write = writer.audit_row
-                self._audit.setdefault(app_id, []).extend([(write, e) for e in kept.audit])
+            self._check(app_id, expected, [(r.step_id, r.kind) for r in steps] if steps else ())
+            self._apps[app_id] = _App(state.status, state.due_at(), expected + 1, None, state, writer)
+            if steps:
+                self._steps.setdefault(app_id, []).append((writer.step_row, steps))
+            if audit:
+                self._audit.setdefault(app_id, []).append((writer.audit_row, audit))
 
-    def _check(self, app_id: str, expected: int, steps: list[tuple[str, str]]) -> None:
+    def _check(self, app_id: str, expected: int, steps: Sequence[tuple[str, str]]) -> None:
         """StaleApplication unless the application is at revision ``expected`` and none of
         ``steps`` is recorded yet; records them as recorded."""
         current = self._apps.get(app_id)
@@ -194,7 +184,7 @@ class MemoryStore:
                 raise StaleApplication(f"step {key[0]} of {app_id} is already recorded")
         keys.update(steps)
 
-    def kept(self, app_id: str) -> tuple[Any, int] | None:
+    def kept(self, app_id: str) -> tuple[Kept, int] | None:
         """The state an application was last kept with (:meth:`keep`) and its revision; None when
         it is unknown or was committed as a row."""
         with self._lock:
@@ -210,22 +200,34 @@ class MemoryStore:
 
     def ids(self, statuses: Collection[str]) -> list[str]:
         with self._lock:
-            return [a.id for a in self._apps.values() if a.status in statuses]
+            return [i for i, a in self._apps.items() if a.status in statuses]
 
     def due(self, until: int) -> list[str]:
         with self._lock:
-            return [a.id for a in self._apps.values() if a.due_at is not None
+            return [i for i, a in self._apps.items() if a.due_at is not None
                     and a.due_at <= until and a.status in PAUSED]
 
     def steps(self, app_id: str) -> list[StepRow]:
         with self._lock:
             held = list(self._steps.get(app_id, []))
-        return [r if type(r) is StepRow else r[0](app_id, r[1]) for r in held]  # type: ignore[index]
+        return _rows(app_id, held, StepRow)
 
     def audit(self, app_id: str) -> list[AuditRow]:
         with self._lock:
             held = list(self._audit.get(app_id, []))
-        return [r if type(r) is AuditRow else r[0](app_id, r[1]) for r in held]  # type: ignore[index]
+        return _rows(app_id, held, AuditRow)
 
     def close(self) -> None:
         """Nothing to release."""
+
+
+def _rows(app_id: str, held: list[Any], kind: type[Any]) -> list[Any]:
+    """Rows committed as rows, and the objects kept written as rows, in order."""
+    out = []
+    for item in held:
+        if type(item) is kind:
+            out.append(item)
+        else:
+            write, objects = item
+            out += [write(app_id, o) for o in objects]
+    return out
