@@ -90,6 +90,13 @@ def _mapping(value: Mapping[object, object], depth: int) -> None:
 
 
 def _scalar(value: object) -> None:
+    kind = type(value)  # the exact types first: one test each instead of the chain below
+    if kind is str:
+        if not value.isascii():  # type: ignore[attr-defined]
+            _text(value)  # type: ignore[arg-type]
+        return
+    if kind is bool or (kind is int and value.bit_length() <= _MAX_INT_BITS):  # type: ignore[attr-defined]
+        return
     if isinstance(value, str):
         problem = text_problem(value)
         if problem:
@@ -100,6 +107,12 @@ def _scalar(value: object) -> None:
         raise Problem("type", f"{value} is not a finite number")
     elif isinstance(value, Decimal) and abs(value.adjusted()) > _MAX_EXPONENT:
         raise Problem("type", f"a number with exponent {value.adjusted()} is out of range")
+
+
+def _text(value: str) -> None:
+    problem = text_problem(value)
+    if problem:
+        raise Problem("type", problem)
 
 
 def _finite(value: float | Decimal) -> bool:

@@ -159,11 +159,14 @@ class Executor:
     def _kept(self, state: AppState, steps: int, audit: int) -> None:
         """:meth:`_flush` for a store that keeps objects: ``state`` is the Save's own copy,
         which nobody changes once it is kept."""
-        assert self._keep is not None
+        rows, events = self._steps, self._audit
+        if steps == len(rows) and audit == len(events):  # the common case: nothing recorded after the Save
+            self._steps, self._audit = [], []
+        else:
+            rows, events = rows[:steps], events[:audit]
+            del self._steps[:steps], self._audit[:audit]
         state.revision = self.revision + 1
-        rows, events = self._steps[:steps], self._audit[:audit]
-        del self._steps[:steps], self._audit[:audit]
-        self._keep(state, self.revision, cast(list[StepRecord], rows), cast(list[AuditEvent], events), WRITER)
+        self._keep(state, self.revision, rows, events, WRITER)  # type: ignore[arg-type,misc]
         self.revision += 1
 
     def _call(self, command: CallHandler) -> Event:

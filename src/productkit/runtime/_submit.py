@@ -110,10 +110,14 @@ def _schema_errors(form: Form, validator: Validator, fields: Mapping[str, FieldD
 def _property(schema: Mapping[str, Any], path: str, nested: bool) -> Mapping[str, Any] | None:
     node: Any = schema
     for part in (path.split(".") if nested else [path]):
-        node = node.get("properties", {}).get(part) if isinstance(node, Mapping) else None
+        node = node.get("properties", {}).get(part) if _is_mapping(node) else None
         if node is None:
             return None
-    return node if isinstance(node, Mapping) else None
+    return node if _is_mapping(node) else None
+
+
+def _is_mapping(node: object) -> bool:
+    return type(node) is dict or isinstance(node, Mapping)  # a schema's nodes are dicts
 
 
 def _put(instance: dict[str, Any], path: str, value: object, nested: bool) -> None:

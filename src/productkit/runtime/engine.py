@@ -177,7 +177,7 @@ class Engine:
             raise NotReady(pv.key, sorted(missing))
         data = self._context(pv, channel, context)
         day = self._program(pv).business_date(now or self.clock())
-        failed = self.catalog.failing_rules(pv, channel, data, day)
+        failed = self.catalog.failing_rules(pv, channel, data, day) if pv.definition.rules else []
         if failed:
             raise NotEligible(pv.id, [r.id for r in failed], [r.message.en for r in failed])
         return data

@@ -162,7 +162,9 @@ class MemoryStore:
         changes from now on, and how to write each as a row when it is read as one."""
         app_id = state.id
         with self._lock:
-            self._check(app_id, expected, [(r.step_id, r.kind) for r in steps] if steps else ())
+            current = self._apps.get(app_id)
+            if current is None or current.revision != expected or steps:
+                self._check(app_id, expected, [(r.step_id, r.kind) for r in steps])
             self._apps[app_id] = _App(state.status, state.due_at(), expected + 1, None, state, writer)
             if steps:
                 self._steps.setdefault(app_id, []).append((writer.step_row, steps))
