@@ -15,11 +15,14 @@ from collections.abc import Callable, Collection, Iterator, Mapping
 from types import MappingProxyType
 from typing import cast
 
+from jsonschema.protocols import Validator
+
 from ..ir import APPLICATION_DATE_VARIABLE, CHANNEL_VARIABLE, FieldDef, Label, Step
 from ._call import Workers
 from ._codec import micros
 from ._coerce import owned, payload_problem, text_problem
 from ._executor import Ctx, Executor
+from ._quick import QuickCheck
 from ._state import AppState, RecentStates, audit_event, step_record
 from ._submit import check_submission, coerce_all
 from .catalog import Catalog, flatten, form_of
@@ -52,6 +55,7 @@ from .views import (
     Application,
     AuditEvent,
     FieldError,
+    Form,
     HandlerNeed,
     ProductReadiness,
     ProductVersion,
@@ -109,6 +113,10 @@ class Engine:
         self._handler_names: dict[tuple[str, str], frozenset[str]] = {}
         self._recent = RecentStates()
         self._declared: dict[tuple[str, str], dict[str, FieldDef]] = {}
+        # Looked up once: each user step's form with its checks, each pinned product version
+        # (with the catalogue it was found in).
+        self._forms: dict[tuple[str, str, str], tuple[Form | None, Validator | None, QuickCheck | None]] = {}
+        self._pins: dict[tuple[str, str], tuple[Catalog, ProductVersion]] = {}
         self._keep = cast(MemoryStore, self.store).keep if _keeps_objects(self.store) else None
 
     def _program(self, pv: ProductVersion) -> Program:
@@ -227,9 +235,7 @@ class Engine:
                  error: str | None) -> tuple[dict[str, object], str | None, list[FieldError]]:
         """The submission's values and business error code, or its field errors."""
         data, code = _error_code(step, data, error)
-        form = form_of(pv, step, state.channel)
-        validator = self.catalog.validator(pv, form) if form is not None else None
-        quick = self.catalog.quick_check(pv, form) if form is not None else None
+        form, validator, quick = self._form(pv, step, state.channel)
         env: dict[str, object] = {}
         if pv.definition.rules:  # only the rules read it
             day = self._program(pv).business_date(state.created)
@@ -240,6 +246,21 @@ class Engine:
         if code is not None:  # declining: what is not filled in is not missing
             errors = [e for e in errors if e.code not in ("required", "rule")]
         return values, code, errors
+
+    def _form(self, pv: ProductVersion, step: Step,
+              channel: str) -> tuple[Form | None, Validator | None, QuickCheck | None]:
+        """A user step's form on ``channel`` with its validator and quick check (looked up once
+        per definition, step and channel)."""
+        key = (pv.digest, step.id, channel)
+        found = self._forms.get(key)
+        if found is None:
+            form = form_of(pv, step, channel)
+            if form is None:
+                found = (None, None, None)
+            else:
+                found = (form, self.catalog.validator(pv, form), self.catalog.quick_check(pv, form))
+            self._forms[key] = found
+        return found
 
     def tick(self, now: dt.datetime | None = None) -> list[Application]:
         """Finish every wait due at ``now`` (a timezone-aware time; default: the clock) and
@@ -359,6 +380,9 @@ class Engine:
 
     def _pinned(self, state: AppState) -> ProductVersion:
         """The product version an application started on, exactly (by digest)."""
+        pinned = self._pins.get((state.product_id, state.version))
+        if pinned is not None and pinned[0] is self.catalog and pinned[1].digest == state.digest:
+            return pinned[1]
         try:
             pv = self.catalog.entry(state.product_id, state.version)
         except NotFound:
@@ -367,20 +391,23 @@ class Engine:
         if pv.digest != state.digest:
             raise DefinitionChanged(f"application {state.id} started on {pv.key} with digest "
                                     f"{state.digest}; the catalogue now has {pv.digest}")
+        self._pins[(state.product_id, state.version)] = (self.catalog, pv)
         return pv
 
     def _view(self, pv: ProductVersion, state: AppState,
               errors: Collection[FieldError] = ()) -> Application:
-        defn = pv.definition
-        order = self._program(pv).order
-        pending = sorted(state.pending(), key=lambda s: order.get(s, 0))
+        defn, program = pv.definition, self._program(pv)
+        pending = state.pending()
+        if len(pending) > 1:
+            order = program.order
+            pending.sort(key=lambda s: order.get(s, 0))
         users = [s for s in pending if defn.steps[s].kind == "user"]
         screen = None
         data = owned(state.data)  # the caller's own: changing it changes nothing committed
         if users and state.status == Status.AWAITING_INPUT:
-            day = self._program(pv).business_date(state.created)
+            day = program.business_date(state.created)
             screen = self.catalog.screen(pv, defn.steps[users[0]], state.channel, data,
-                                         self._program(pv).parameters_on(day))
+                                         program.parameters_on(day))
         message = Label.model_validate(state.message) if state.message else None
         return Application(
             id=state.id, product_id=state.product_id, version=state.version,

@@ -105,22 +105,10 @@ class Kept(Protocol):
         """The row's ``due_at``: epoch microseconds of the earliest pending wait."""
 
 
-class _App:
-    """An application in a MemoryStore: its row, or the state it was kept as (written as a row
-    the first time it is read as one)."""
-
-    __slots__ = ("due_at", "revision", "row", "state", "status", "writer")
-
-    def __init__(self, status: str, due_at: int | None, revision: int, row: AppRow | None,
-                 state: Kept | None = None, writer: Writer | None = None) -> None:
-        self.status, self.due_at, self.revision = status, due_at, revision
-        self.row, self.state, self.writer = row, state, writer
-
-    def as_row(self) -> AppRow:
-        if self.row is None:
-            assert self.writer is not None
-            self.row = self.writer.app_row(self.state, self.revision)
-        return self.row
+# An application in a MemoryStore: (revision, status, due_at, its row, or the state it was kept
+# as, written as a row the first time it is read as one, with the writer). A tuple: one is made
+# at every commit.
+_App = tuple[int, str, "int | None", "AppRow | None", "Kept | None", "Writer | None"]
 
 
 # Step records or audit events kept as objects, with the function that writes one as a row.
@@ -149,9 +137,9 @@ class MemoryStore:
         with self._lock:
             self._check(app.id, commit.expected, [(s.step_id, s.kind) for s in commit.steps])
             revision = commit.expected + 1
-            self._apps[app.id] = _App(app.status, app.due_at, revision,
-                                      AppRow(app.id, app.product_id, app.version, app.channel, app.status,
-                                             app.due_at, revision, app.state))
+            self._apps[app.id] = (revision, app.status, app.due_at,
+                                  AppRow(app.id, app.product_id, app.version, app.channel, app.status,
+                                         app.due_at, revision, app.state), None, None)
             self._steps.setdefault(app.id, []).extend(commit.steps)
             self._audit.setdefault(app.id, []).extend(commit.audit)
 
@@ -163,9 +151,9 @@ class MemoryStore:
         app_id = state.id
         with self._lock:
             current = self._apps.get(app_id)
-            if current is None or current.revision != expected or steps:
+            if current is None or current[0] != expected or steps:
                 self._check(app_id, expected, [(r.step_id, r.kind) for r in steps])
-            self._apps[app_id] = _App(state.status, state.due_at(), expected + 1, None, state, writer)
+            self._apps[app_id] = (expected + 1, state.status, state.due_at(), None, state, writer)
             if steps:
                 self._steps.setdefault(app_id, []).append((writer.step_row, steps))
             if audit:
@@ -175,7 +163,7 @@ class MemoryStore:
         """StaleApplication unless the application is at revision ``expected`` and none of
         ``steps`` is recorded yet; records them as recorded."""
         current = self._apps.get(app_id)
-        revision = current.revision if current is not None else 0
+        revision = current[0] if current is not None else 0
         if revision != expected:
             raise StaleApplication(f"application {app_id} is at revision {revision}, not {expected}")
         if not steps:
@@ -191,23 +179,30 @@ class MemoryStore:
         it is unknown or was committed as a row."""
         with self._lock:
             app = self._apps.get(app_id)
-        if app is None or app.state is None:
+        if app is None or app[4] is None:
             return None
-        return app.state, app.revision
+        return app[4], app[0]
 
     def get(self, app_id: str) -> AppRow | None:
         with self._lock:
             app = self._apps.get(app_id)
-            return app.as_row() if app is not None else None
+            if app is None:
+                return None
+            revision, status, due_at, row, state, writer = app
+            if row is None:  # kept as an object: written now, and kept written
+                assert writer is not None
+                row = writer.app_row(state, revision)
+                self._apps[app_id] = (revision, status, due_at, row, state, writer)
+            return row
 
     def ids(self, statuses: Collection[str]) -> list[str]:
         with self._lock:
-            return [i for i, a in self._apps.items() if a.status in statuses]
+            return [i for i, a in self._apps.items() if a[1] in statuses]
 
     def due(self, until: int) -> list[str]:
         with self._lock:
-            return [i for i, a in self._apps.items() if a.due_at is not None
-                    and a.due_at <= until and a.status in PAUSED]
+            return [i for i, (_, status, due_at, *_rest) in self._apps.items()
+                    if due_at is not None and due_at <= until and status in PAUSED]
 
     def steps(self, app_id: str) -> list[StepRow]:
         with self._lock:
