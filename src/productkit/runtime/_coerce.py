@@ -42,6 +42,8 @@ def coerced(fd: FieldDef | None, raw: object) -> object:
             raise
         except (ValueError, ArithmeticError, TypeError):
             raise Problem("type", f"{_show(raw)} cannot be read as {fd.type}") from None
+    if value is raw and type(raw) in _EXACT:  # a plain value kept as it came: checked above
+        return value
     storable(value)
     return value if type(value) in _FROZEN else copy.deepcopy(value)  # the sender may change its own
 
