@@ -24,7 +24,7 @@ from ._coerce import owned, payload_problem, text_problem
 from ._executor import Ctx, Executor
 from ._quick import QuickCheck
 from ._state import AppState, RecentStates, audit_event, step_record
-from ._submit import check_submission, coerce_all
+from ._submit import check_submission, coerce_all, fields_on
 from .catalog import Catalog, flatten, form_of
 from .core import (
     CancelRequested,
@@ -71,6 +71,10 @@ log = logging.getLogger("productkit.runtime")
 _STRIPES = 1024
 
 
+# A user step's form on a channel, its validator and quick check, and the step's fields there.
+_FormChecks = tuple["Form | None", "Validator | None", "QuickCheck | None", dict[str, FieldDef]]
+
+
 class _LocalClock:
     """The time now in the local zone, as ``datetime.now().astimezone()`` reads it, with the
     zone read from the system once a minute (zones change their offset on whole minutes): the
@@ -115,7 +119,7 @@ class Engine:
         self._declared: dict[tuple[str, str], dict[str, FieldDef]] = {}
         # Looked up once: each user step's form with its checks, each pinned product version
         # (with the catalogue it was found in).
-        self._forms: dict[tuple[str, str, str], tuple[Form | None, Validator | None, QuickCheck | None]] = {}
+        self._forms: dict[tuple[str, str, str], _FormChecks] = {}
         self._pins: dict[tuple[str, str], tuple[Catalog, ProductVersion]] = {}
         self._keep = cast(MemoryStore, self.store).keep if _keeps_objects(self.store) else None
 
@@ -235,30 +239,30 @@ class Engine:
                  error: str | None) -> tuple[dict[str, object], str | None, list[FieldError]]:
         """The submission's values and business error code, or its field errors."""
         data, code = _error_code(step, data, error)
-        form, validator, quick = self._form(pv, step, state.channel)
+        form, validator, quick, fields = self._form(pv, step, state.channel)
         env: dict[str, object] = {}
         if pv.definition.rules:  # only the rules read it
             day = self._program(pv).business_date(state.created)
             env = {**self._program(pv).parameters_on(day), **state.data,
                    CHANNEL_VARIABLE: state.channel, APPLICATION_DATE_VARIABLE: day}
         values, errors = check_submission(step, state.channel, form, validator, data, state.data,
-                                          env, pv.definition.rules, pv.definition.derived, quick)
+                                          env, pv.definition.rules, pv.definition.derived, quick, fields)
         if code is not None:  # declining: what is not filled in is not missing
             errors = [e for e in errors if e.code not in ("required", "rule")]
         return values, code, errors
 
-    def _form(self, pv: ProductVersion, step: Step,
-              channel: str) -> tuple[Form | None, Validator | None, QuickCheck | None]:
-        """A user step's form on ``channel`` with its validator and quick check (looked up once
-        per definition, step and channel)."""
+    def _form(self, pv: ProductVersion, step: Step, channel: str) -> _FormChecks:
+        """A user step's form on ``channel`` with its validator and quick check, and the step's
+        fields there (looked up once per definition, step and channel)."""
         key = (pv.digest, step.id, channel)
         found = self._forms.get(key)
         if found is None:
             form = form_of(pv, step, channel)
+            fields = fields_on(step, channel)
             if form is None:
-                found = (None, None, None)
+                found = (None, None, None, fields)
             else:
-                found = (form, self.catalog.validator(pv, form), self.catalog.quick_check(pv, form))
+                found = (form, self.catalog.validator(pv, form), self.catalog.quick_check(pv, form), fields)
             self._forms[key] = found
         return found
 
