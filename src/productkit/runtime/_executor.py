@@ -91,13 +91,25 @@ class Executor:
         follow, until the application waits for the outside; False when nothing happened."""
         acted = False
         follow: Event | None = event
+        steps, audit, keep = self._steps, self._audit, self._keep is not None
         try:
             while follow is not None:
                 decision = decide(self.program, self.state, follow)
                 self.state, follow = decision.state, None
                 acted = acted or bool(decision.commands)
                 for command in decision.commands:
-                    follow = self._do(command) or follow
+                    kind = type(command)  # the commands of every step inline, the rest in _do
+                    if kind is RecordStep:
+                        record = command.record  # type: ignore[union-attr]
+                        steps.append(record if keep else step_row(self.state.id, record))
+                    elif kind is RecordAudit:
+                        audited = command.event  # type: ignore[union-attr]
+                        audit.append(audited if keep else audit_row(self.state.id, audited))
+                    elif kind is Save:
+                        self._saved = (command.state, len(steps), len(audit))  # type: ignore[union-attr]
+                    else:
+                        follow = self._do(command) or follow
+                        steps, audit = self._steps, self._audit  # a commit hands over what it took
         finally:
             try:
                 self._flush()  # nothing returns (or raises) to the caller before it is committed
@@ -113,21 +125,14 @@ class Executor:
         self._committed = None
 
     def _do(self, command: Command) -> Event | None:
-        """Carry out one command; the event it leads to, if any."""
-        kind = type(command)  # the command classes are final: one lookup, not a chain of tests
-        if kind is RecordStep:
-            record = command.record  # type: ignore[union-attr]
-            self._steps.append(record if self._keep is not None else step_row(self.state.id, record))
-        elif kind is RecordAudit:
-            event = command.event  # type: ignore[union-attr]
-            self._audit.append(event if self._keep is not None else audit_row(self.state.id, event))
-        elif kind is Save:
-            self._saved = (command.state, len(self._steps), len(self._audit))  # type: ignore[union-attr]
-        elif kind is CallHandler:
+        """Carry out a command other than the records and Saves :meth:`run` keeps; the event it
+        leads to, if any."""
+        kind = type(command)
+        if kind is CallHandler:
             if not self.ctx.handlers.local(command.call.handler):  # type: ignore[union-attr]
                 self._flush()  # a handler is called only once what led to the call is committed
             return self._call(command)  # type: ignore[arg-type]
-        elif isinstance(command, StartTimer) and command.kind == TimerKind.RETRY:
+        if isinstance(command, StartTimer) and command.kind == TimerKind.RETRY:
             self._flush()  # the due retry is stored before the backoff
             return self._backoff(command)
         # AwaitInput, End and the other timers: the committed status and due time say them.

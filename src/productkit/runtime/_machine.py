@@ -73,6 +73,9 @@ class _Result:
     attempts: tuple[Attempt, ...] = ()
 
 
+_FINAL = frozenset({AttemptResult.OK, AttemptResult.BUSINESS})  # attempts no retry follows
+
+
 def _outcome(text: str) -> Outcome:
     """An outcome the definition names; builds name only known ones, so another one (a
     definition written by hand) ends the application failed rather than stopping it."""
@@ -318,7 +321,9 @@ class Machine:
         attempt = ev.attempt
         if attempt.result == AttemptResult.TIMEOUT:  # the wording names the step's whole budget
             attempt = replace(attempt, error=f"no answer within {self.program.policy(step).timeout} s")
-        call["attempts"] = [*call["attempts"], attempt_row(attempt)]
+        first = not call["attempts"]
+        if not first or attempt.result not in _FINAL:  # else the call ends with this attempt alone
+            call["attempts"] = [*call["attempts"], attempt_row(attempt)]
         if attempt.result == AttemptResult.OK:
             out = _Result(AttemptResult.OK, outputs=ev.outputs)
         elif attempt.result == AttemptResult.BUSINESS:
@@ -327,7 +332,7 @@ class Machine:
             return
         else:
             out = _Result(AttemptResult.ERROR, message=self._failure(step, attempt))
-        if len(call["attempts"]) == 1:  # the first attempt: the one just answered, as it is
+        if first:  # the first attempt: the one just answered, as it is
             out.attempts = (attempt,)
         self._finish_call(step, ev.compensating, out)
         self.advance()

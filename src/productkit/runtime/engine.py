@@ -184,7 +184,7 @@ class Engine:
     def _admitted(self, pv: ProductVersion, channel: str, context: Mapping[str, object],
                   now: dt.datetime | None = None) -> dict[str, object]:
         """The start data, once the handlers, the context and the eligibility rules allow it."""
-        missing = [h for h in self._needed(pv, channel) if h not in self.handlers]
+        missing = self.handlers.missing(self._needed(pv, channel))
         if missing:
             raise NotReady(pv.key, sorted(missing))
         data = self._context(pv, channel, context)
