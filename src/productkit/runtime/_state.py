@@ -63,15 +63,30 @@ class AppState:
 
         Field by field rather than through ``__init__`` (half the time; the core copies a state
         a couple of times per step); tests/runtime/test_state_copy.py checks it misses none."""
-        c: AppState = _new(AppState)
-        c.id, c.product_id, c.version, c.digest = self.id, self.product_id, self.version, self.digest
-        c.channel, c.status, c.created, c.updated = self.channel, self.status, self.created, self.updated
-        c.data, c.finished, c.timers = self.data.copy(), self.finished.copy(), self.timers.copy()
-        c.completed, c.compensated = self.completed.copy(), self.compensated.copy()
-        c.entered, c.undo = self.entered.copy(), self.undo.copy()
-        c.outcome, c.message, c.reason, c.attention = self.outcome, self.message, self.reason, self.attention
-        c.revision, c.seq = self.revision, self.seq
-        c.calls = {k: v.copy() for k, v in self.calls.items()} if self.calls else {}
+        c: AppState = _new(AppState)  # one statement per field: no tuple built and unpacked
+        c.id = self.id
+        c.product_id = self.product_id
+        c.version = self.version
+        c.digest = self.digest
+        c.channel = self.channel
+        c.status = self.status
+        c.created = self.created
+        c.updated = self.updated
+        c.data = self.data.copy()
+        c.finished = self.finished.copy()
+        c.completed = self.completed.copy()
+        c.compensated = self.compensated.copy()
+        c.entered = self.entered.copy()
+        c.timers = self.timers.copy()
+        c.undo = self.undo.copy()
+        c.outcome = self.outcome
+        c.message = self.message
+        c.reason = self.reason
+        c.attention = self.attention
+        c.revision = self.revision
+        c.seq = self.seq
+        calls = self.calls
+        c.calls = {k: v.copy() for k, v in calls.items()} if calls else {}
         return c
 
     def to_row(self, revision: int | None = None) -> AppRow:
