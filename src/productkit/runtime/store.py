@@ -148,16 +148,18 @@ class MemoryStore:
         """:meth:`commit` for the engine's objects (see the class): the application's state, its
         step records (each with ``step_id`` and ``kind``) and audit events, none of which anyone
         changes from now on, and how to write each as a row when it is read as one."""
-        app_id = state.id
+        app_id, due_at = state.id, state.due_at()
+        keys = [(r.step_id, r.kind) for r in steps] if steps else None
         with self._lock:
             current = self._apps.get(app_id)
-            if current is None or current[0] != expected or steps:
-                self._check(app_id, expected, [(r.step_id, r.kind) for r in steps])
-            self._apps[app_id] = (expected + 1, state.status, state.due_at(), None, state, writer)
-            if steps:
-                self._steps.setdefault(app_id, []).append((writer.step_row, steps))
+            if current is None or current[0] != expected:
+                self._check(app_id, expected, ())  # a new application, or StaleApplication
+            if keys:
+                self._check(app_id, expected, keys)
+                _held(self._steps, app_id).append((writer.step_row, steps))
+            self._apps[app_id] = (expected + 1, state.status, due_at, None, state, writer)
             if audit:
-                self._audit.setdefault(app_id, []).append((writer.audit_row, audit))
+                _held(self._audit, app_id).append((writer.audit_row, audit))
 
     def _check(self, app_id: str, expected: int, steps: Sequence[tuple[str, str]]) -> None:
         """StaleApplication unless the application is at revision ``expected`` and none of
@@ -168,7 +170,9 @@ class MemoryStore:
             raise StaleApplication(f"application {app_id} is at revision {revision}, not {expected}")
         if not steps:
             return
-        keys = self._keys.setdefault(app_id, set())
+        keys = self._keys.get(app_id)
+        if keys is None:
+            keys = self._keys[app_id] = set()
         for key in steps:
             if key in keys:
                 raise StaleApplication(f"step {key[0]} of {app_id} is already recorded")
@@ -216,6 +220,14 @@ class MemoryStore:
 
     def close(self) -> None:
         """Nothing to release."""
+
+
+def _held(lists: dict[str, list[Any]], app_id: str) -> list[Any]:
+    """The list of what is held for ``app_id`` (a new one the first time)."""
+    found = lists.get(app_id)
+    if found is None:
+        found = lists[app_id] = []
+    return found
 
 
 def _rows(app_id: str, held: list[Any], kind: type[Any]) -> list[Any]:
