@@ -104,6 +104,9 @@ class Machine:
         self._day: dt.date | None = None
 
     def handle(self, event: Event) -> None:
+        if type(event) is HandlerAnswered:  # most events: answers of handler calls
+            self._answered(event)
+            return
         match event:
             case Started():
                 st = self.state
