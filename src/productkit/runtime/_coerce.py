@@ -99,6 +99,8 @@ def _scalar(value: object) -> None:
         return
     if kind is bool or (kind is int and value.bit_length() <= _MAX_INT_BITS):  # type: ignore[attr-defined]
         return
+    if kind is Decimal and value.is_finite() and abs(value.adjusted()) <= _MAX_EXPONENT:  # type: ignore[attr-defined]
+        return
     if isinstance(value, str):
         problem = text_problem(value)
         if problem:

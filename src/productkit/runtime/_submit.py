@@ -35,7 +35,7 @@ def coerce_all(fields: Mapping[str, FieldDef], flat: Mapping[str, object],
     """Coerce and check each declared field; the values that passed and every problem."""
     values: dict[str, object] = {}
     errors: list[FieldError] = []
-    for path in sorted(set(flat) - set(fields)):
+    for path in sorted([p for p in flat if p not in fields]):
         errors.append(FieldError(path, "unknown", f"'{path}' is not a field here"))
     for path, fd in fields.items():
         if fd.readonly:
