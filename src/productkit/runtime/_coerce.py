@@ -8,22 +8,25 @@ mappings the store would read back as something else (``{"$date": ...}``).
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import math
 from collections.abc import Mapping
 from decimal import Decimal
 
 from ..ir import FieldDef
+from ..types import Money
 from ._codec import TAGS
 from ._values import Problem, check, coerce
 
-__all__ = ["MAX_DEPTH", "checked", "coerced", "payload_problem", "storable", "text_problem"]
+__all__ = ["MAX_DEPTH", "checked", "coerced", "owned", "payload_problem", "storable", "text_problem"]
 
 MAX_DEPTH = 32  # nesting of a payload: far deeper than any form, far below the recursion limit
 _MAX_INT_BITS = 13_000  # about 3,900 digits: writable (Python's limit is 4,300), far above any amount
 _MAX_EXPONENT = 1_000  # decimal exponents beyond this are no amount either
 _PLAIN = (str, bool, int, float, Decimal, dt.date, type(None))
 _EXACT = frozenset({str, bool, int, float, Decimal, dt.date, dt.datetime, type(None)})  # no Mapping
+_FROZEN = _EXACT | {Money}  # values nobody can change: kept and handed out as they are
 
 
 def coerced(fd: FieldDef | None, raw: object) -> object:
@@ -39,8 +42,16 @@ def coerced(fd: FieldDef | None, raw: object) -> object:
             raise
         except (ValueError, ArithmeticError, TypeError):
             raise Problem("type", f"{_show(raw)} cannot be read as {fd.type}") from None
+    if value is raw and type(raw) in _EXACT:  # a plain value kept as it came: checked above
+        return value
     storable(value)
-    return value
+    return value if type(value) in _FROZEN else copy.deepcopy(value)  # the sender may change its own
+
+
+def owned(values: Mapping[str, object]) -> dict[str, object]:
+    """``values`` as a dict of its own: a list or mapping among them is copied (deeply), so what
+    the engine keeps and what it hands out (a view's data, a handler's inputs) change apart."""
+    return {k: v if type(v) in _FROZEN else copy.deepcopy(v) for k, v in values.items()}
 
 
 def checked(fd: FieldDef, raw: object) -> tuple[object, list[Problem]]:
@@ -81,6 +92,15 @@ def _mapping(value: Mapping[object, object], depth: int) -> None:
 
 
 def _scalar(value: object) -> None:
+    kind = type(value)  # the exact types first: one test each instead of the chain below
+    if kind is str:
+        if not value.isascii():  # type: ignore[attr-defined]
+            _text(value)  # type: ignore[arg-type]
+        return
+    if kind is bool or (kind is int and value.bit_length() <= _MAX_INT_BITS):  # type: ignore[attr-defined]
+        return
+    if kind is Decimal and value.is_finite() and abs(value.adjusted()) <= _MAX_EXPONENT:  # type: ignore[attr-defined]
+        return
     if isinstance(value, str):
         problem = text_problem(value)
         if problem:
@@ -91,6 +111,12 @@ def _scalar(value: object) -> None:
         raise Problem("type", f"{value} is not a finite number")
     elif isinstance(value, Decimal) and abs(value.adjusted()) > _MAX_EXPONENT:
         raise Problem("type", f"a number with exponent {value.adjusted()} is out of range")
+
+
+def _text(value: str) -> None:
+    problem = text_problem(value)
+    if problem:
+        raise Problem("type", problem)
 
 
 def _finite(value: float | Decimal) -> bool:

@@ -25,8 +25,9 @@ key, as a crash during any attempt does.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import cast
 
 from ._call import Workers, attempt
 from ._protocol import (
@@ -41,13 +42,18 @@ from ._protocol import (
     TimerFired,
     TimerKind,
 )
-from ._state import AppState, RecentStates, audit_row, step_row
+from ._state import WRITER, AppState, RecentStates, audit_row, step_row
 from .core import decide
 from .errors import HandlerMissing
 from .handlers import Handlers
-from .store import AuditRow, Commit, StepRow, Store
+from .store import AuditRow, Commit, Kept, StepRow, Store, Writer
+from .views import AuditEvent, StepRecord
 
 __all__ = ["Ctx", "Executor"]
+
+
+# MemoryStore.keep: the state, the revision read, the step records and audit events, the writer.
+Keep = Callable[[Kept, int, Sequence[StepRecord], Sequence[AuditEvent], Writer], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +66,8 @@ class Ctx:
     sleep: Callable[[float], None]
     workers: Workers | None = None
     recent: RecentStates | None = None  # told the last state each run committed
+    # A store that keeps the objects themselves (MemoryStore.keep): nothing is encoded for it.
+    keep: Keep | None = None
 
 
 class Executor:
@@ -68,8 +76,10 @@ class Executor:
     def __init__(self, ctx: Ctx, key: str, program: Program, state: AppState) -> None:
         self.ctx, self.key, self.program, self.state = ctx, key, program, state
         self.revision = state.revision
-        self._steps: list[StepRow] = []
-        self._audit: list[AuditRow] = []
+        self._keep = ctx.keep
+        # Rows to commit, or for a store that keeps objects the records and events themselves.
+        self._steps: list[StepRow | StepRecord] = []
+        self._audit: list[AuditRow | AuditEvent] = []
         # The last Save not committed yet, with how many of the rows recorded belong to it.
         self._saved: tuple[AppState, int, int] | None = None
         # The last state committed, with its text, for the engine's RecentStates once the run
@@ -81,13 +91,25 @@ class Executor:
         follow, until the application waits for the outside; False when nothing happened."""
         acted = False
         follow: Event | None = event
+        steps, audit, keep = self._steps, self._audit, self._keep is not None
         try:
             while follow is not None:
                 decision = decide(self.program, self.state, follow)
                 self.state, follow = decision.state, None
                 acted = acted or bool(decision.commands)
                 for command in decision.commands:
-                    follow = self._do(command) or follow
+                    kind = type(command)  # the commands of every step inline, the rest in _do
+                    if kind is RecordStep:
+                        record = command.record  # type: ignore[union-attr]
+                        steps.append(record if keep else step_row(self.state.id, record))
+                    elif kind is RecordAudit:
+                        audited = command.event  # type: ignore[union-attr]
+                        audit.append(audited if keep else audit_row(self.state.id, audited))
+                    elif kind is Save:
+                        self._saved = (command.state, len(steps), len(audit))  # type: ignore[union-attr]
+                    else:
+                        follow = self._do(command) or follow
+                        steps, audit = self._steps, self._audit  # a commit hands over what it took
         finally:
             try:
                 self._flush()  # nothing returns (or raises) to the caller before it is committed
@@ -103,19 +125,14 @@ class Executor:
         self._committed = None
 
     def _do(self, command: Command) -> Event | None:
-        """Carry out one command; the event it leads to, if any."""
-        kind = type(command)  # the command classes are final: one lookup, not a chain of tests
-        if kind is RecordStep:
-            self._steps.append(step_row(self.state.id, command.record))  # type: ignore[union-attr]
-        elif kind is RecordAudit:
-            self._audit.append(audit_row(self.state.id, command.event))  # type: ignore[union-attr]
-        elif kind is Save:
-            self._saved = (command.state, len(self._steps), len(self._audit))  # type: ignore[union-attr]
-        elif kind is CallHandler:
+        """Carry out a command other than the records and Saves :meth:`run` keeps; the event it
+        leads to, if any."""
+        kind = type(command)
+        if kind is CallHandler:
             if not self.ctx.handlers.local(command.call.handler):  # type: ignore[union-attr]
                 self._flush()  # a handler is called only once what led to the call is committed
             return self._call(command)  # type: ignore[arg-type]
-        elif isinstance(command, StartTimer) and command.kind == TimerKind.RETRY:
+        if isinstance(command, StartTimer) and command.kind == TimerKind.RETRY:
             self._flush()  # the due retry is stored before the backoff
             return self._backoff(command)
         # AwaitInput, End and the other timers: the committed status and due time say them.
@@ -128,8 +145,11 @@ class Executor:
             return
         state, steps, audit = self._saved
         self._saved = None
-        rows = Commit(state.to_row(), self.revision, tuple(self._steps[:steps]),
-                      tuple(self._audit[:audit]))
+        if self._keep is not None:
+            self._kept(state, steps, audit)
+            return
+        rows = Commit(state.to_row(), self.revision, tuple(cast(list[StepRow], self._steps[:steps])),
+                      tuple(cast(list[AuditRow], self._audit[:audit])))
         self._steps, self._audit = self._steps[steps:], self._audit[audit:]
         try:
             self.ctx.store.commit(rows)
@@ -140,6 +160,19 @@ class Executor:
             raise
         self.revision += 1
         self._committed = (rows.app.state, state)
+
+    def _kept(self, state: AppState, steps: int, audit: int) -> None:
+        """:meth:`_flush` for a store that keeps objects: ``state`` is the Save's own copy,
+        which nobody changes once it is kept."""
+        rows, events = self._steps, self._audit
+        if steps == len(rows) and audit == len(events):  # the common case: nothing recorded after the Save
+            self._steps, self._audit = [], []
+        else:
+            rows, events = rows[:steps], events[:audit]
+            del self._steps[:steps], self._audit[:audit]
+        state.revision = self.revision + 1
+        self._keep(state, self.revision, rows, events, WRITER)  # type: ignore[arg-type,misc]
+        self.revision += 1
 
     def _call(self, command: CallHandler) -> Event:
         call = command.call

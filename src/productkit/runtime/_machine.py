@@ -15,7 +15,7 @@ from ..ir import (
     Label,
     Step,
 )
-from ._coerce import coerced, storable
+from ._coerce import coerced, owned, storable
 from ._durations import add
 from ._expr import holds
 from ._flow import precedes, walk
@@ -73,6 +73,9 @@ class _Result:
     attempts: tuple[Attempt, ...] = ()
 
 
+_FINAL = frozenset({AttemptResult.OK, AttemptResult.BUSINESS})  # attempts no retry follows
+
+
 def _outcome(text: str) -> Outcome:
     """An outcome the definition names; builds name only known ones, so another one (a
     definition written by hand) ends the application failed rather than stopping it."""
@@ -101,6 +104,9 @@ class Machine:
         self._day: dt.date | None = None
 
     def handle(self, event: Event) -> None:
+        if type(event) is HandlerAnswered:  # most events: answers of handler calls
+            self._answered(event)
+            return
         match event:
             case Started():
                 st = self.state
@@ -298,9 +304,9 @@ class Machine:
         if compensating:
             saved = st.undo.get(step.id, {})
             handler = step.compensation.handler if step.compensation else ""
-            inputs, outputs = saved.get("inputs", {}), dict(saved.get("outputs", {}))
-        else:
-            handler, inputs, outputs = step.handler or "", self._inputs(step), {}
+            inputs, outputs = owned(saved.get("inputs", {})), owned(saved.get("outputs", {}))
+        else:  # the handler's own copies: what it changes is not the application's
+            handler, inputs, outputs = step.handler or "", owned(self._inputs(step)), {}
         params = self.program.step_parameters(step, self.day)
         return StepCall(st.id, st.product_id, st.version, st.channel, step.id, handler,
                         step.component, inputs, params, f"{st.id}/{call_key(step.id, compensating)}",
@@ -318,7 +324,9 @@ class Machine:
         attempt = ev.attempt
         if attempt.result == AttemptResult.TIMEOUT:  # the wording names the step's whole budget
             attempt = replace(attempt, error=f"no answer within {self.program.policy(step).timeout} s")
-        call["attempts"] = [*call["attempts"], attempt_row(attempt)]
+        first = not call["attempts"]
+        if not first or attempt.result not in _FINAL:  # else the call ends with this attempt alone
+            call["attempts"] = [*call["attempts"], attempt_row(attempt)]
         if attempt.result == AttemptResult.OK:
             out = _Result(AttemptResult.OK, outputs=ev.outputs)
         elif attempt.result == AttemptResult.BUSINESS:
@@ -327,7 +335,7 @@ class Machine:
             return
         else:
             out = _Result(AttemptResult.ERROR, message=self._failure(step, attempt))
-        if len(call["attempts"]) == 1:  # the first attempt: the one just answered, as it is
+        if first:  # the first attempt: the one just answered, as it is
             out.attempts = (attempt,)
         self._finish_call(step, ev.compensating, out)
         self.advance()
@@ -408,7 +416,7 @@ class Machine:
         st.finished[step.id] = StepStatus.DONE
         st.completed.append(step.id)
         if step.compensation is not None:
-            st.undo[step.id] = {"inputs": inputs, "outputs": dict(out.outputs)}
+            st.undo[step.id] = {"inputs": inputs, "outputs": owned(out.outputs)}
         self.record(step.id, StepStatus.DONE, result=out, inputs=inputs, outputs=written)
         self.save()
 

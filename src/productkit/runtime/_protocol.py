@@ -204,6 +204,9 @@ class Program:
     _fronts: dict[tuple[str, ...], list[str]] = field(default_factory=dict, compare=False)
     _step_params: dict[tuple[str, dt.date], Mapping[str, object]] = field(default_factory=dict, compare=False)
     _zone: list[dt.tzinfo] = field(default_factory=list, compare=False)
+    # The last business date worked out, with the time it is of: an application's start time is
+    # one object, shared by its states, read at every decision and view.
+    _last_day: list[tuple[dt.datetime, dt.date]] = field(default_factory=list, compare=False)
 
     @classmethod
     def of(cls, definition: WorkflowDefinition) -> Program:
@@ -230,6 +233,8 @@ class Program:
         """The values of ``step``'s parameters for an application started on ``day``, converted
         once per step and day; each call gets its own copy, lists and tables too (a handler may
         change what it is given, and no other application may see that)."""
+        if not step.parameters:
+            return {}
         key = (step.id, day)
         values = self._step_params.get(key)
         if values is None:
@@ -252,9 +257,14 @@ class Program:
     def business_date(self, at: dt.datetime) -> dt.date:
         """:func:`productkit.ir.business_date` of ``at`` on the definition's clock, with the
         clock's zone read from its offset once."""
+        last = self._last_day
+        if last and last[0][0] is at:
+            return last[0][1]
         if not self._zone:
             self._zone.append(_zone(self.definition.utc_offset))
-        return at.astimezone(self._zone[0]).date()
+        day = at.astimezone(self._zone[0]).date()
+        self._last_day[:] = [(at, day)]
+        return day
 
     def policy(self, step: Step) -> Policy:
         """The step's retry policy (worked out once per definition)."""

@@ -15,7 +15,7 @@ from .views import Attempt, AuditEvent, StepRecord
 
 _new = object.__new__
 
-__all__ = ["AppState", "RecentStates", "attempt_of", "attempt_row", "audit_event", "audit_row", "step_record",
+__all__ = ["WRITER", "AppState", "RecentStates", "attempt_of", "attempt_row", "audit_event", "audit_row", "step_record",
            "step_row"]
 
 
@@ -63,18 +63,34 @@ class AppState:
 
         Field by field rather than through ``__init__`` (half the time; the core copies a state
         a couple of times per step); tests/runtime/test_state_copy.py checks it misses none."""
-        c: AppState = _new(AppState)
-        c.id, c.product_id, c.version, c.digest = self.id, self.product_id, self.version, self.digest
-        c.channel, c.status, c.created, c.updated = self.channel, self.status, self.created, self.updated
-        c.data, c.finished, c.timers = self.data.copy(), self.finished.copy(), self.timers.copy()
-        c.completed, c.compensated = self.completed.copy(), self.compensated.copy()
-        c.entered, c.undo = self.entered.copy(), self.undo.copy()
-        c.outcome, c.message, c.reason, c.attention = self.outcome, self.message, self.reason, self.attention
-        c.revision, c.seq = self.revision, self.seq
-        c.calls = {k: v.copy() for k, v in self.calls.items()} if self.calls else {}
+        c: AppState = _new(AppState)  # one statement per field: no tuple built and unpacked
+        c.id = self.id
+        c.product_id = self.product_id
+        c.version = self.version
+        c.digest = self.digest
+        c.channel = self.channel
+        c.status = self.status
+        c.created = self.created
+        c.updated = self.updated
+        c.data = self.data.copy()
+        c.finished = self.finished.copy()
+        c.completed = self.completed.copy()
+        c.compensated = self.compensated.copy()
+        c.entered = self.entered.copy()
+        c.timers = self.timers.copy()
+        c.undo = self.undo.copy()
+        c.outcome = self.outcome
+        c.message = self.message
+        c.reason = self.reason
+        c.attention = self.attention
+        c.revision = self.revision
+        c.seq = self.seq
+        calls = self.calls
+        c.calls = {k: v.copy() for k, v in calls.items()} if calls else {}
         return c
 
-    def to_row(self) -> AppRow:
+    def to_row(self, revision: int | None = None) -> AppRow:
+        """The state as a store's row, at ``revision`` (default: the one it was read at)."""
         body = {"id": self.id, "product_id": self.product_id, "version": self.version,
                 "digest": self.digest, "channel": self.channel, "status": self.status,
                 "created": _created_tag(self.created), "updated": tagged(self.updated), "data": self.data,
@@ -84,14 +100,18 @@ class AppState:
                 "reason": self.reason, "attention": self.attention, "seq": self.seq}
         if self.calls:  # rows without a call under way stay as they always were
             body["calls"] = self.calls
-        due = self.due()
         # Only data, undo and calls can hold a float: the other fields are text, whole numbers,
         # times and flags by their types.
         nulls = (self.outcome is None) + (self.message is None) + (self.reason is None) \
             + _nones(self.data)
         text = encode(body, (self.data, self.undo, self.calls), nulls)
         return AppRow(self.id, self.product_id, self.version, self.channel, self.status,
-                      micros(due) if due is not None else None, self.revision, text)
+                      self.due_at(), self.revision if revision is None else revision, text)
+
+    def due_at(self) -> int | None:
+        """:meth:`due` as a row's ``due_at`` (epoch microseconds)."""
+        due = self.due()
+        return micros(due) if due is not None else None
 
     @classmethod
     def from_row(cls, row: AppRow) -> AppState:
@@ -224,3 +244,18 @@ def audit_event(row: AuditRow) -> AuditEvent:
     detail = cast(Mapping[str, object], decode(row.body))
     return AuditEvent(row.seq, dt.datetime.fromisoformat(row.at), AuditKind(row.kind), row.step_id,
                       detail)
+
+
+class _Writer:
+    """The rows of :class:`AppState`, :class:`StepRecord` and :class:`AuditEvent`, for a store
+    that keeps those objects and writes them only when read (:class:`~.store.Writer`)."""
+
+    @staticmethod
+    def app_row(state: AppState, revision: int) -> AppRow:
+        return state.to_row(revision)
+
+    step_row = staticmethod(step_row)
+    audit_row = staticmethod(audit_row)
+
+
+WRITER = _Writer()

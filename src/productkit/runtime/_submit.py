@@ -18,7 +18,7 @@ from .catalog import flatten
 from .errors import ConditionError
 from .views import FieldError, Form
 
-__all__ = ["check_submission", "coerce_all"]
+__all__ = ["check_submission", "coerce_all", "fields_on"]
 
 # JSON Schema keywords -> the FieldError codes of the runtime's own checks (for de-duplication).
 _CODES = {
@@ -35,7 +35,7 @@ def coerce_all(fields: Mapping[str, FieldDef], flat: Mapping[str, object],
     """Coerce and check each declared field; the values that passed and every problem."""
     values: dict[str, object] = {}
     errors: list[FieldError] = []
-    for path in sorted(set(flat) - set(fields)):
+    for path in sorted([p for p in flat if p not in fields]):
         errors.append(FieldError(path, "unknown", f"'{path}' is not a field here"))
     for path, fd in fields.items():
         if fd.readonly:
@@ -63,9 +63,12 @@ def check_submission(step: Step, channel: str, form: Form | None,
                      validator: Validator | None, raw: Mapping[str, object],
                      current: Mapping[str, object], env: Mapping[str, object],
                      rules: list[Rule], derived: Mapping[str, Derived],
-                     quick: QuickCheck | None = None) -> tuple[dict[str, object], list[FieldError]]:
-    """The coerced values of a submission, or the field errors that reject it."""
-    fields = {p: f for p, f in step.fields.items() if f.channels is None or channel in f.channels}
+                     quick: QuickCheck | None = None, fields: Mapping[str, FieldDef] | None = None,
+                     ) -> tuple[dict[str, object], list[FieldError]]:
+    """The coerced values of a submission, or the field errors that reject it. ``fields``: the
+    step's fields on ``channel`` (:func:`fields_on`), when the caller keeps them."""
+    if fields is None:
+        fields = fields_on(step, channel)
     flat = flatten(raw, fields)
     values, errors = coerce_all(fields, flat, current)
     if form is not None and validator is not None:
@@ -82,6 +85,11 @@ def check_submission(step: Step, channel: str, form: Form | None,
     return values, _unique(errors, fields)
 
 
+def fields_on(step: Step, channel: str) -> dict[str, FieldDef]:
+    """The fields of ``step`` a submission on ``channel`` has."""
+    return {p: f for p, f in step.fields.items() if f.channels is None or channel in f.channels}
+
+
 def _as_text(fd: FieldDef | None, raw: object) -> bool:
     """Whether the schema judges the submitted text itself (its form sends text)."""
     return isinstance(raw, str) and fd is not None and fd.type not in ("integer", "boolean") \
@@ -90,14 +98,13 @@ def _as_text(fd: FieldDef | None, raw: object) -> bool:
 
 def _schema_errors(form: Form, validator: Validator, fields: Mapping[str, FieldDef],
                    flat: Mapping[str, object], quick: QuickCheck | None = None) -> list[FieldError]:
-    schema = form.schema
-    props = schema.get("properties", {})
-    nested = not any("." in k for k in props) and any("." in p for p in fields)
+    shape = _shape(form.schema, fields)
+    nested = shape.nested
     instance: dict[str, Any] = {}
     for path, value in flat.items():
         if value is None or value == "":
             continue  # absent, as the runtime's own "required" check reads it
-        prop = _property(schema, path, nested)
+        prop = shape.prop(path)
         _put(instance, path, wire(value, prop), nested)
     if quick is not None and quick(instance):
         return []
@@ -107,13 +114,51 @@ def _schema_errors(form: Form, validator: Validator, fields: Mapping[str, FieldD
     return out
 
 
+class _Shape:
+    """How a form's schema holds a step's fields: nested by their dotted paths or not, and the
+    property schema of each path (worked out once per schema and fields)."""
+
+    __slots__ = ("fields", "nested", "props", "schema")
+
+    def __init__(self, schema: Mapping[str, Any], fields: Mapping[str, FieldDef]) -> None:
+        self.schema, self.fields = schema, fields
+        props = schema.get("properties", {})
+        self.nested = not any("." in k for k in props) and any("." in p for p in fields)
+        self.props: dict[str, Mapping[str, Any] | None] = {}
+
+    def prop(self, path: str) -> Mapping[str, Any] | None:
+        found = self.props.get(path, self)
+        if found is self:
+            found = self.props[path] = _property(self.schema, path, self.nested)
+        return found  # type: ignore[return-value]
+
+
+# Shapes by the identity of their schema and fields; each holds both, so no id is reused while
+# it is here. Forms and the engine's fields of a step live as long as their definition.
+_SHAPES: dict[tuple[int, int], _Shape] = {}
+_MAX_SHAPES = 1024
+
+
+def _shape(schema: Mapping[str, Any], fields: Mapping[str, FieldDef]) -> _Shape:
+    shape = _SHAPES.get((id(schema), id(fields)))
+    if shape is None or shape.schema is not schema or shape.fields is not fields:
+        if len(_SHAPES) >= _MAX_SHAPES:  # fields made anew at each call (not the engine's)
+            _SHAPES.clear()
+        shape = _SHAPES[(id(schema), id(fields))] = _Shape(schema, fields)
+    return shape
+
+
 def _property(schema: Mapping[str, Any], path: str, nested: bool) -> Mapping[str, Any] | None:
     node: Any = schema
     for part in (path.split(".") if nested else [path]):
-        node = node.get("properties", {}).get(part) if isinstance(node, Mapping) else None
+        node = node.get("properties", {}).get(part) if _is_mapping(node) else None
         if node is None:
             return None
-    return node if isinstance(node, Mapping) else None
+    return node if _is_mapping(node) else None
+
+
+def _is_mapping(node: object) -> bool:
+    return type(node) is dict or isinstance(node, Mapping)  # a schema's nodes are dicts
 
 
 def _put(instance: dict[str, Any], path: str, value: object, nested: bool) -> None:

@@ -13,14 +13,18 @@ import time
 import uuid
 from collections.abc import Callable, Collection, Iterator, Mapping
 from types import MappingProxyType
+from typing import cast
+
+from jsonschema.protocols import Validator
 
 from ..ir import APPLICATION_DATE_VARIABLE, CHANNEL_VARIABLE, FieldDef, Label, Step
 from ._call import Workers
 from ._codec import micros
-from ._coerce import payload_problem, text_problem
+from ._coerce import owned, payload_problem, text_problem
 from ._executor import Ctx, Executor
+from ._quick import QuickCheck
 from ._state import AppState, RecentStates, audit_event, step_record
-from ._submit import check_submission, coerce_all
+from ._submit import check_submission, coerce_all, fields_on
 from .catalog import Catalog, flatten, form_of
 from .core import (
     CancelRequested,
@@ -51,6 +55,7 @@ from .views import (
     Application,
     AuditEvent,
     FieldError,
+    Form,
     HandlerNeed,
     ProductReadiness,
     ProductVersion,
@@ -64,6 +69,10 @@ log = logging.getLogger("productkit.runtime")
 # Locks for applications, by hash: a call holds its application's lock while it runs and while
 # its step is made durable, so with few stripes unrelated applications wait for each other's sync.
 _STRIPES = 1024
+
+
+# A user step's form on a channel, its validator and quick check, and the step's fields there.
+_FormChecks = tuple["Form | None", "Validator | None", "QuickCheck | None", dict[str, FieldDef]]
 
 
 class _LocalClock:
@@ -108,6 +117,11 @@ class Engine:
         self._handler_names: dict[tuple[str, str], frozenset[str]] = {}
         self._recent = RecentStates()
         self._declared: dict[tuple[str, str], dict[str, FieldDef]] = {}
+        # Looked up once: each user step's form with its checks, each pinned product version
+        # (with the catalogue it was found in).
+        self._forms: dict[tuple[str, str, str], _FormChecks] = {}
+        self._pins: dict[tuple[str, str], tuple[Catalog, ProductVersion]] = {}
+        self._keep = cast(MemoryStore, self.store).keep if _keeps_objects(self.store) else None
 
     def _program(self, pv: ProductVersion) -> Program:
         program = self._programs.get(pv.digest)
@@ -116,7 +130,7 @@ class Engine:
         return program
 
     def _executor(self, pv: ProductVersion, state: AppState) -> Executor:
-        ctx = Ctx(self.handlers, self.store, self.clock, self._sleep, self._workers, self._recent)
+        ctx = Ctx(self.handlers, self.store, self.clock, self._sleep, self._workers, self._recent, self._keep)
         return Executor(ctx, pv.key, self._program(pv), state)
 
     def _needed(self, pv: ProductVersion, channel: str) -> frozenset[str]:
@@ -170,12 +184,12 @@ class Engine:
     def _admitted(self, pv: ProductVersion, channel: str, context: Mapping[str, object],
                   now: dt.datetime | None = None) -> dict[str, object]:
         """The start data, once the handlers, the context and the eligibility rules allow it."""
-        missing = [h for h in self._needed(pv, channel) if h not in self.handlers]
+        missing = self.handlers.missing(self._needed(pv, channel))
         if missing:
             raise NotReady(pv.key, sorted(missing))
         data = self._context(pv, channel, context)
         day = self._program(pv).business_date(now or self.clock())
-        failed = self.catalog.failing_rules(pv, channel, data, day)
+        failed = self.catalog.failing_rules(pv, channel, data, day) if pv.definition.rules else []
         if failed:
             raise NotEligible(pv.id, [r.id for r in failed], [r.message.en for r in failed])
         return data
@@ -225,19 +239,32 @@ class Engine:
                  error: str | None) -> tuple[dict[str, object], str | None, list[FieldError]]:
         """The submission's values and business error code, or its field errors."""
         data, code = _error_code(step, data, error)
-        form = form_of(pv, step, state.channel)
-        validator = self.catalog.validator(pv, form) if form is not None else None
-        quick = self.catalog.quick_check(pv, form) if form is not None else None
+        form, validator, quick, fields = self._form(pv, step, state.channel)
         env: dict[str, object] = {}
         if pv.definition.rules:  # only the rules read it
             day = self._program(pv).business_date(state.created)
             env = {**self._program(pv).parameters_on(day), **state.data,
                    CHANNEL_VARIABLE: state.channel, APPLICATION_DATE_VARIABLE: day}
         values, errors = check_submission(step, state.channel, form, validator, data, state.data,
-                                          env, pv.definition.rules, pv.definition.derived, quick)
+                                          env, pv.definition.rules, pv.definition.derived, quick, fields)
         if code is not None:  # declining: what is not filled in is not missing
             errors = [e for e in errors if e.code not in ("required", "rule")]
         return values, code, errors
+
+    def _form(self, pv: ProductVersion, step: Step, channel: str) -> _FormChecks:
+        """A user step's form on ``channel`` with its validator and quick check, and the step's
+        fields there (looked up once per definition, step and channel)."""
+        key = (pv.digest, step.id, channel)
+        found = self._forms.get(key)
+        if found is None:
+            form = form_of(pv, step, channel)
+            fields = fields_on(step, channel)
+            if form is None:
+                found = (None, None, None, fields)
+            else:
+                found = (form, self.catalog.validator(pv, form), self.catalog.quick_check(pv, form), fields)
+            self._forms[key] = found
+        return found
 
     def tick(self, now: dt.datetime | None = None) -> list[Application]:
         """Finish every wait due at ``now`` (a timezone-aware time; default: the clock) and
@@ -340,6 +367,11 @@ class Engine:
 
     def _load(self, app_id: str) -> tuple[ProductVersion, AppState]:
         _text("application id", app_id)
+        if self._keep is not None:
+            kept = cast(MemoryStore, self.store).kept(app_id)
+            if kept is not None:  # the state as committed, shared: the core decides on a copy
+                state = cast(AppState, kept[0])
+                return self._pinned(state), state
         row = self.store.get(app_id)
         if row is None:
             raise NotFound(f"no application {app_id!r}")
@@ -352,6 +384,9 @@ class Engine:
 
     def _pinned(self, state: AppState) -> ProductVersion:
         """The product version an application started on, exactly (by digest)."""
+        pinned = self._pins.get((state.product_id, state.version))
+        if pinned is not None and pinned[0] is self.catalog and pinned[1].digest == state.digest:
+            return pinned[1]
         try:
             pv = self.catalog.entry(state.product_id, state.version)
         except NotFound:
@@ -360,26 +395,37 @@ class Engine:
         if pv.digest != state.digest:
             raise DefinitionChanged(f"application {state.id} started on {pv.key} with digest "
                                     f"{state.digest}; the catalogue now has {pv.digest}")
+        self._pins[(state.product_id, state.version)] = (self.catalog, pv)
         return pv
 
     def _view(self, pv: ProductVersion, state: AppState,
               errors: Collection[FieldError] = ()) -> Application:
-        defn = pv.definition
-        order = self._program(pv).order
-        pending = sorted(state.pending(), key=lambda s: order.get(s, 0))
+        defn, program = pv.definition, self._program(pv)
+        pending = state.pending()
+        if len(pending) > 1:
+            order = program.order
+            pending.sort(key=lambda s: order.get(s, 0))
         users = [s for s in pending if defn.steps[s].kind == "user"]
         screen = None
+        data = owned(state.data)  # the caller's own: changing it changes nothing committed
         if users and state.status == Status.AWAITING_INPUT:
-            day = self._program(pv).business_date(state.created)
-            screen = self.catalog.screen(pv, defn.steps[users[0]], state.channel, state.data,
-                                         self._program(pv).parameters_on(day))
+            day = program.business_date(state.created)
+            screen = self.catalog.screen(pv, defn.steps[users[0]], state.channel, data,
+                                         program.parameters_on(day))
         message = Label.model_validate(state.message) if state.message else None
         return Application(
             id=state.id, product_id=state.product_id, version=state.version,
             channel=state.channel, status=state.status, outcome=state.outcome, message=message,
             reason=state.reason, screen=screen, pending=tuple(pending), due=state.due(),
-            data=MappingProxyType(dict(state.data)), created=state.created,
+            data=MappingProxyType(data), created=state.created,
             updated=state.updated, needs_attention=state.attention, errors=tuple(errors))
+
+
+def _keeps_objects(store: Store) -> bool:
+    """Whether ``store`` is a MemoryStore that takes the engine's objects (:meth:`MemoryStore.keep`):
+    one whose class changes how rows are committed or read is given rows, as any store is."""
+    kind = type(store)
+    return isinstance(store, MemoryStore) and kind.commit is MemoryStore.commit and kind.get is MemoryStore.get
 
 
 def _error_code(step: Step, data: Mapping[str, object],

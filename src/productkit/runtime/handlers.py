@@ -35,7 +35,7 @@ the other side deduplicates by the key).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -118,6 +118,11 @@ class Handlers:
 
     def __contains__(self, name: object) -> bool:
         return name in self._fns
+
+    def missing(self, names: Iterable[str]) -> list[str]:
+        """Those of ``names`` no handler is registered as."""
+        fns = self._fns
+        return [n for n in names if n not in fns]
 
     def names(self) -> list[str]:
         return sorted(self._fns)

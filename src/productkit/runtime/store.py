@@ -9,14 +9,14 @@ only if the application's revision is still the one the engine read (optimistic 
 from __future__ import annotations
 
 import threading
-from collections.abc import Collection
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from .errors import StaleApplication
 from .status import ACTIVE, PAUSED
 
-__all__ = ["ACTIVE", "AppRow", "AuditRow", "Commit", "MemoryStore", "StepRow", "Store"]
+__all__ = ["ACTIVE", "AppRow", "AuditRow", "Commit", "Kept", "MemoryStore", "StepRow", "Store", "Writer"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,52 +81,162 @@ class Store(Protocol):
     def close(self) -> None: ...
 
 
+class Writer(Protocol):
+    """How the engine writes its objects as rows: a store that keeps the objects themselves
+    (:class:`MemoryStore`) writes them only when they are read as rows."""
+
+    def app_row(self, state: Any, revision: int) -> AppRow: ...
+
+    def step_row(self, app_id: str, record: Any) -> StepRow: ...
+
+    def audit_row(self, app_id: str, event: Any) -> AuditRow: ...
+
+
+class Kept(Protocol):
+    """An application's state as :meth:`MemoryStore.keep` takes it: never changed once kept."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def status(self) -> str: ...
+
+    def due_at(self) -> int | None:
+        """The row's ``due_at``: epoch microseconds of the earliest pending wait."""
+
+
+# An application in a MemoryStore: (revision, status, due_at, its row, or the state it was kept
+# as, written as a row the first time it is read as one, with the writer). A tuple: one is made
+# at every commit.
+_App = tuple[int, str, "int | None", "AppRow | None", "Kept | None", "Writer | None"]
+
+
+# Step records or audit events kept as objects, with the function that writes one as a row.
+_Held = tuple[Callable[[str, Any], Any], Sequence[Any]]
+
+
 class MemoryStore:
-    """A Store in process memory, for tests and for channels that keep nothing."""
+    """A Store in process memory, for tests and for channels that keep nothing.
+
+    The engine hands it what a step produced as the objects themselves (:meth:`keep`), not as
+    encoded rows: nothing is encoded that nobody reads. The objects are never changed once
+    kept (the engine decides on copies, and every value it keeps is its own), and everything
+    read as rows (:meth:`get`, :meth:`steps`, :meth:`audit`) is written from them then, so it
+    reads exactly as the rows a durable store keeps. A subclass that changes :meth:`commit` or
+    :meth:`get` is given rows (:meth:`commit`), as any other store is."""
 
     def __init__(self) -> None:
-        self._apps: dict[str, AppRow] = {}
-        self._steps: dict[str, list[StepRow]] = {}
-        self._audit: dict[str, list[AuditRow]] = {}
+        self._apps: dict[str, _App] = {}
+        self._steps: dict[str, list[StepRow | _Held]] = {}  # rows and kept records, in order
+        self._keys: dict[str, set[tuple[str, str]]] = {}  # (step id, kind) recorded, per application
+        self._audit: dict[str, list[AuditRow | _Held]] = {}
         self._lock = threading.Lock()
 
     def commit(self, commit: Commit) -> None:
         app = commit.app
         with self._lock:
-            current = self._apps.get(app.id)
-            revision = current.revision if current is not None else 0
-            if revision != commit.expected:
-                raise StaleApplication(f"application {app.id} is at revision {revision}, "
-                                       f"not {commit.expected}")
-            keys = {(s.step_id, s.kind) for s in self._steps.get(app.id, [])}
-            for row in commit.steps:
-                if (row.step_id, row.kind) in keys:
-                    raise StaleApplication(f"step {row.step_id} of {app.id} is already recorded")
-            self._apps[app.id] = AppRow(app.id, app.product_id, app.version, app.channel, app.status,
-                                        app.due_at, commit.expected + 1, app.state)
+            self._check(app.id, commit.expected, [(s.step_id, s.kind) for s in commit.steps])
+            revision = commit.expected + 1
+            self._apps[app.id] = (revision, app.status, app.due_at,
+                                  AppRow(app.id, app.product_id, app.version, app.channel, app.status,
+                                         app.due_at, revision, app.state), None, None)
             self._steps.setdefault(app.id, []).extend(commit.steps)
             self._audit.setdefault(app.id, []).extend(commit.audit)
 
+    def keep(self, state: Kept, expected: int, steps: Sequence[Any], audit: Sequence[Any],
+             writer: Writer) -> None:
+        """:meth:`commit` for the engine's objects (see the class): the application's state, its
+        step records (each with ``step_id`` and ``kind``) and audit events, none of which anyone
+        changes from now on, and how to write each as a row when it is read as one."""
+        app_id, due_at = state.id, state.due_at()
+        keys = [(r.step_id, r.kind) for r in steps] if steps else None
+        with self._lock:
+            current = self._apps.get(app_id)
+            if current is None or current[0] != expected:
+                self._check(app_id, expected, ())  # a new application, or StaleApplication
+            if keys:
+                self._check(app_id, expected, keys)
+                _held(self._steps, app_id).append((writer.step_row, steps))
+            self._apps[app_id] = (expected + 1, state.status, due_at, None, state, writer)
+            if audit:
+                _held(self._audit, app_id).append((writer.audit_row, audit))
+
+    def _check(self, app_id: str, expected: int, steps: Sequence[tuple[str, str]]) -> None:
+        """StaleApplication unless the application is at revision ``expected`` and none of
+        ``steps`` is recorded yet; records them as recorded."""
+        current = self._apps.get(app_id)
+        revision = current[0] if current is not None else 0
+        if revision != expected:
+            raise StaleApplication(f"application {app_id} is at revision {revision}, not {expected}")
+        if not steps:
+            return
+        keys = self._keys.get(app_id)
+        if keys is None:
+            keys = self._keys[app_id] = set()
+        for key in steps:
+            if key in keys:
+                raise StaleApplication(f"step {key[0]} of {app_id} is already recorded")
+        keys.update(steps)
+
+    def kept(self, app_id: str) -> tuple[Kept, int] | None:
+        """The state an application was last kept with (:meth:`keep`) and its revision; None when
+        it is unknown or was committed as a row."""
+        with self._lock:
+            app = self._apps.get(app_id)
+        if app is None or app[4] is None:
+            return None
+        return app[4], app[0]
+
     def get(self, app_id: str) -> AppRow | None:
         with self._lock:
-            return self._apps.get(app_id)
+            app = self._apps.get(app_id)
+            if app is None:
+                return None
+            revision, status, due_at, row, state, writer = app
+            if row is None:  # kept as an object: written now, and kept written
+                assert writer is not None
+                row = writer.app_row(state, revision)
+                self._apps[app_id] = (revision, status, due_at, row, state, writer)
+            return row
 
     def ids(self, statuses: Collection[str]) -> list[str]:
         with self._lock:
-            return [a.id for a in self._apps.values() if a.status in statuses]
+            return [i for i, a in self._apps.items() if a[1] in statuses]
 
     def due(self, until: int) -> list[str]:
         with self._lock:
-            return [a.id for a in self._apps.values() if a.due_at is not None
-                    and a.due_at <= until and a.status in PAUSED]
+            return [i for i, (_, status, due_at, *_rest) in self._apps.items()
+                    if due_at is not None and due_at <= until and status in PAUSED]
 
     def steps(self, app_id: str) -> list[StepRow]:
         with self._lock:
-            return list(self._steps.get(app_id, []))
+            held = list(self._steps.get(app_id, []))
+        return _rows(app_id, held, StepRow)
 
     def audit(self, app_id: str) -> list[AuditRow]:
         with self._lock:
-            return list(self._audit.get(app_id, []))
+            held = list(self._audit.get(app_id, []))
+        return _rows(app_id, held, AuditRow)
 
     def close(self) -> None:
         """Nothing to release."""
+
+
+def _held(lists: dict[str, list[Any]], app_id: str) -> list[Any]:
+    """The list of what is held for ``app_id`` (a new one the first time)."""
+    found = lists.get(app_id)
+    if found is None:
+        found = lists[app_id] = []
+    return found
+
+
+def _rows(app_id: str, held: list[Any], kind: type[Any]) -> list[Any]:
+    """Rows committed as rows, and the objects kept written as rows, in order."""
+    out = []
+    for item in held:
+        if type(item) is kind:
+            out.append(item)
+        else:
+            write, objects = item
+            out += [write(app_id, o) for o in objects]
+    return out
