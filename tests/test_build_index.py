@@ -107,13 +107,10 @@ def test_a_product_edit_compiles_that_product_alone(repo_catalogue: Path, tmp_pa
     assert again.compiled == [f"{ident['id']}@{ident['version']}"]
 
 
-@pytest.mark.parametrize("where", ["here", "worker"])
-def test_a_file_changed_while_the_build_reads_it_writes_nothing(repo_catalogue: Path, tmp_path: Path,
-                                                                 monkeypatch: pytest.MonkeyPatch, where: str) -> None:
-    """What was checked must be what is compiled: a file the build reads only after the checks
-    (here, a product compiled once the build has planned), edited in between, stops the build
-    with PK513 and writes nothing, also when a forked worker reads it (``worker``: every product
-    is compiled in one)."""
+def _edited_after_planning(root: Path, work: Path, forked: bool) -> dict[str, Any]:
+    """Build ``root`` with one of its products edited once the build has planned (read only
+    after the checks), every product compiled in a forked worker when ``forked``: the build's
+    codes, whether it wrote anything, and the processes that raised ChangedDuringRun."""
     import functools
 
     import productkit.build as building
@@ -121,36 +118,64 @@ def test_a_file_changed_while_the_build_reads_it_writes_nothing(repo_catalogue: 
     from productkit.checkindex import ChangedDuringRun
     from productkit.validate import validate
 
-    if where == "worker":
-        if parallel.cores() < 2:
-            pytest.skip("one core: nothing is forked")
-        monkeypatch.setattr(parallel, "map_ordered", functools.partial(parallel.map_ordered, minimum=2, own=0.0))
-    raised = tmp_path / "raised-in"  # the processes that raised it (a worker's is raised again here)
-    first = ChangedDuringRun.__init__
+    raised: list[int] = []
+    saved = (building._plan, parallel.map_ordered, ChangedDuringRun.__init__)
+    first, planned = ChangedDuringRun.__init__, building._plan
+    note = work / "raised-in"  # a worker's exception is raised again here, in the caller
 
     def noted(self: ChangedDuringRun, name: str) -> None:
-        with open(raised, "a", encoding="utf-8") as fh:
+        with open(note, "a", encoding="utf-8") as fh:
             fh.write(f"{os.getpid()}\n")
         first(self, name)
 
-    monkeypatch.setattr(ChangedDuringRun, "__init__", noted)
-    monkeypatch.chdir(tmp_path)
-    validate([repo_catalogue], Options(release_date=RELEASE))  # the index: the build checks nothing again
-    other = repo_catalogue / "products" / "deposit" / "time-deposit-3m.yaml"
-    planned = building._plan
-
     def plan(*args: object, **kwargs: object) -> object:
         found = planned(*args, **kwargs)  # type: ignore[arg-type]
-        other.write_text("apiVersion: productkit/v1\nkind: Product\nid: [broken\n", "utf-8")
+        (root / "products" / "deposit" / "time-deposit-3m.yaml").write_text(
+            "apiVersion: productkit/v1\nkind: Product\nid: [broken\n", "utf-8")
         return found
 
-    monkeypatch.setattr(building, "_plan", plan)
-    out = tmp_path / "build"
-    result = build([repo_catalogue], out, Options(release_date=RELEASE))
-    assert [d.code for d in result.diagnostics if d.code == "PK513"] == ["PK513"]
-    assert result.failed() and not out.exists()
-    pids = raised.read_text("utf-8").split()
-    assert (pids[0] != str(os.getpid())) == (where == "worker"), pids
+    validate([root], Options(release_date=RELEASE))  # the index: the build checks nothing again
+    ChangedDuringRun.__init__ = noted  # type: ignore[method-assign]
+    building._plan = plan  # type: ignore[assignment]
+    if forked:
+        parallel.map_ordered = functools.partial(parallel.map_ordered, minimum=2, own=0.0)
+    try:
+        result = build([root], work / "build", Options(release_date=RELEASE))
+    finally:
+        building._plan, parallel.map_ordered, ChangedDuringRun.__init__ = saved  # type: ignore[method-assign]
+    raised += [int(p) for p in note.read_text("utf-8").split()] if note.exists() else []
+    return {"codes": [d.code for d in result.diagnostics], "failed": result.failed(),
+            "wrote": (work / "build").exists(), "raised": raised, "pid": os.getpid()}
+
+
+@pytest.mark.parametrize("where", ["here", "worker"])
+def test_a_file_changed_while_the_build_reads_it_writes_nothing(repo_catalogue: Path, tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch, where: str) -> None:
+    """What was checked must be what is compiled: a file the build reads only after the checks
+    (here, a product compiled once the build has planned), edited in between, stops the build
+    with PK513 and writes nothing, also when a forked worker reads it (``worker``: every product
+    compiled in one, in a fresh interpreter, which forks: a process running other threads, as
+    the test process may, never does)."""
+    import subprocess
+    import sys
+
+    from productkit import parallel
+
+    monkeypatch.chdir(tmp_path)
+    if where == "here":
+        found = _edited_after_planning(repo_catalogue, tmp_path, forked=False)
+    else:
+        assert parallel.cores() >= 2, "a worker needs a second core"
+        code = (f"import json, sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); "
+                "from pathlib import Path; import test_build_index as t; "
+                f"print(json.dumps(t._edited_after_planning(Path({str(repo_catalogue)!r}), "
+                f"Path({str(tmp_path)!r}), forked=True)))")
+        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        found = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert [c for c in found["codes"] if c == "PK513"] == ["PK513"]
+    assert found["failed"] and not found["wrote"]
+    assert (found["raised"][0] != found["pid"]) == (where == "worker"), found
 
 
 def test_a_file_edited_while_another_build_held_the_output_is_built(repo_catalogue: Path, tmp_path: Path,
