@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from .context import Context
 from .diagnostics import Diagnostic, Location, Related, Severity
@@ -24,6 +25,8 @@ from .sources import Entry
 from .step_settings import StepSettings, step_settings
 from .types import ValueProblem, param_ref, parse_date
 from .types._base import BOUNDS
+
+_V = TypeVar("_V")
 
 __all__ = ["ProvenanceItem", "ResolvedParam", "ResolvedProduct", "ResolvedStep", "extends_chain",
            "resolve_product"]
@@ -279,16 +282,26 @@ def _params(ctx: Context, levels: list[Entry], out: list[Diagnostic]) -> dict[st
 def _line_params(ctx: Context, lines: list[Entry], out: list[Diagnostic]) -> dict[str, ResolvedParam]:
     """The parameters ``lines`` (root first) set, and their problems: worked out once per chain
     (every product of a line inherits the same), each product given its own copy to change."""
+    made = _per_chain(ctx, ctx.line_params, lines, _level_params, out)
+    return {name: _copied(param) for name, param in made.items()}
+
+
+def _per_chain(ctx: Context, table: dict[tuple[int, ...], Any], lines: list[Entry],
+               level: Callable[[Context, Entry, dict[str, _V], list[Diagnostic]], None],
+               out: list[Diagnostic]) -> dict[str, _V]:
+    """What ``level`` makes of each of ``lines`` (root first) in turn, and its problems, worked
+    out once per chain in ``table`` (the caller copies what a product may change)."""
     key = tuple(id(e) for e in lines)
-    found = ctx.line_params.get(key)
+    found = table.get(key)
     if found is None:
         said: list[Diagnostic] = []
-        params: dict[str, ResolvedParam] = {}
+        made: dict[str, _V] = {}
         for entry in lines:
-            _level_params(ctx, entry, params, said)
-        found = ctx.line_params[key] = (tuple(lines), params, said)  # the lines kept: ids stay theirs
+            level(ctx, entry, made, said)
+        found = table[key] = (tuple(lines), made, said)  # the lines kept: ids stay theirs
     out.extend(found[2])
-    return {name: _copied(param) for name, param in found[1].items()}
+    result: dict[str, _V] = found[1]
+    return result
 
 
 def _copied(p: ResolvedParam) -> ResolvedParam:
@@ -406,16 +419,8 @@ def _steps(ctx: Context, levels: list[Entry], out: list[Diagnostic]) -> list[Res
 def _line_steps(ctx: Context, lines: list[Entry], out: list[Diagnostic]) -> dict[str, ResolvedStep]:
     """The steps ``lines`` (root first) declare, their components found, and their problems:
     worked out once per chain, each product given its own copies to complete."""
-    key = tuple(id(e) for e in lines)
-    found = ctx.line_steps.get(key)
-    if found is None:
-        said: list[Diagnostic] = []
-        steps: dict[str, ResolvedStep] = {}
-        for entry in lines:
-            _level_steps(ctx, entry, steps, said)
-        found = ctx.line_steps[key] = (tuple(lines), steps, said)  # the lines kept: ids stay theirs
-    out.extend(found[2])
-    return {sid: ResolvedStep(rs.step, rs.origin, rs.index, rs.component) for sid, rs in found[1].items()}
+    made = _per_chain(ctx, ctx.line_steps, lines, _level_steps, out)
+    return {sid: ResolvedStep(rs.step, rs.origin, rs.index, rs.component) for sid, rs in made.items()}
 
 
 def _level_steps(ctx: Context, entry: Entry, steps: dict[str, ResolvedStep], out: list[Diagnostic]) -> None:
