@@ -35,8 +35,7 @@ def _unknown(schema: object, where: str) -> Iterator[tuple[str, str]]:
     """(location, keyword) for each keyword of ``schema`` that draft-07 does not define."""
     if not isinstance(schema, dict):
         return
-    known = _keywords()
-    yield from ((where, k) for k in sorted(schema) if k not in known)
+    yield from ((where, k) for k in sorted(schema) if k not in _KEYWORDS)
     for key in ("properties", "definitions"):
         for name, sub in sorted(schema.get(key, {}).items()):
             yield from _unknown(sub, f"{where}/{key}/{name}")
@@ -132,11 +131,6 @@ _VALIDATED = frozenset({
     "minimum", "multipleOf", "not", "oneOf", "pattern", "patternProperties", "properties",
     "propertyNames", "required", "type", "uniqueItems"})
 _KEYWORDS = _VALIDATED | {"then", "else"} | _ANNOTATIONS
-
-
-def _keywords() -> frozenset[str]:
-    """The draft-07 keywords."""
-    return _KEYWORDS
 
 
 @functools.cache
