@@ -363,3 +363,30 @@ def test_two_catalogues_keep_their_own_document_verdicts(repo_catalogue: Path, t
         documents.append((out / "openapi.json").read_bytes())
     assert documents[0] == documents[2] != documents[1] == documents[3]
     assert len(checked) == 2
+
+
+@pytest.mark.parametrize("content", ["newer", "not a database"])
+def test_a_store_serve_cannot_use_is_a_usage_error(build_dir: Path, tmp_path: Path, content: str) -> None:
+    """A store file a newer productkit wrote, or no SQLite file at all, is named as the
+    --store argument's problem (exit 2), not reported as an internal error."""
+    import os
+    import sqlite3
+    import subprocess
+    import sys
+
+    from partner_api_support import HANDLERS, REPO
+
+    path = tmp_path / "apps.db"
+    if content == "newer":
+        db = sqlite3.connect(path)
+        db.execute("PRAGMA user_version = 99")
+        db.close()
+    else:
+        path.write_bytes(b"this is not a database, just some bytes long enough to be read " * 20)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "src"), str(REPO / "tests" / "fixtures")])}
+    proc = subprocess.run([sys.executable, "-m", "productkit", "serve", str(build_dir), "--handlers", HANDLERS,
+                           "--partners", str(partners_file(tmp_path)), "--store", f"sqlite:{path}"],
+                          capture_output=True, text=True, env=env, timeout=120)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.startswith(f"productkit: --store 'sqlite:{path}': ") and "PK900" not in proc.stderr
+    assert ("newer productkit" in proc.stderr) == (content == "newer")

@@ -348,6 +348,7 @@ def serve(build_dir: Annotated[Path, typer.Argument(metavar="BUILD", help="the b
                                                                  "must be signed with (repeatable)")] = None) -> None:
     """Serve the products offered on the open-API channel to partner platforms (see build/openapi.json)."""
     import logging
+    import sqlite3
     import threading
 
     try:
@@ -377,7 +378,11 @@ def serve(build_dir: Annotated[Path, typer.Argument(metavar="BUILD", help="the b
     except CatalogError as exc:
         sys.stderr.write(f"{exc}\n")
         raise typer.Exit(EXIT_PROBLEMS) from None
-    engine = Engine(catalog, handlers=registry, store=SQLiteStore(path) if kind == "sqlite" else MemoryStore())
+    try:  # a file that is no store, or one a newer productkit wrote, is the caller's to fix
+        opened = SQLiteStore(path) if kind == "sqlite" else MemoryStore()
+    except (sqlite3.Error, OSError) as exc:
+        _usage(f"--store {store!r}: {exc}")
+    engine = Engine(catalog, handlers=registry, store=opened)
     engine.recover()
     settings = ApiSettings(known, ApiStore(path if kind == "sqlite" else ":memory:"), max_body)
     try:
