@@ -221,11 +221,14 @@ def test_a_file_edited_while_another_build_held_the_output_is_built(repo_catalog
     assert "One-year deposit" in (out / definition).read_text("utf-8")
 
 
+@pytest.mark.parametrize("child", [False, True], ids=["linked-by-the-build", "linked-by-a-child"])
 def test_a_kept_file_edited_in_place_with_its_mtime_put_back_is_compiled_again(
-        repo_catalogue: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The stamps that spare a build from reading kept files hold the change time too."""
+        repo_catalogue: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, child: bool) -> None:
+    """The stamps that spare a build from reading kept files hold the change time too, whether
+    the build checks and links the previous build's files or a child does (see _prelink)."""
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr("productkit.build._Stamps._SETTLED_NS", 0)  # every file counts as settled
+    monkeypatch.setattr("productkit.build._Stamps.SETTLED_NS", 0)  # every file counts as settled
+    monkeypatch.setattr("productkit._prelink.PRELINK_MIN", 0 if child else 10**9)
     out = tmp_path / "build"
     build([repo_catalogue], out, Options(release_date=RELEASE))
     build([repo_catalogue], out, Options(release_date=RELEASE))  # reads every file, records its stamp

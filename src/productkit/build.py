@@ -21,6 +21,7 @@ import fnmatch
 import functools
 import hashlib
 import os
+import shutil
 import stat
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -31,6 +32,8 @@ from typing import TYPE_CHECKING, Any
 import orjson
 import semantic_version
 
+from ._prelink import Linker, Prelinked, prelinked
+from ._prelink import Work as PrelinkWork
 from .cache import Cache, engine_digest, open_cache
 from .checkindex import ChangedDuringRun, Surveyed
 from .diagnostics import Diagnostic, Location, Severity, has_errors
@@ -280,6 +283,21 @@ class _Previous:
     seals: dict[str, str] = field(default_factory=dict)  # file -> sha256 the manifest sealed
     stamps: _Stamps | None = None
     stamp: tuple[int, ...] | None = None  # the manifest file's (size, mtime, ctime, inode) when read
+    linked: Prelinked | None = None  # its files found as sealed and linked into the stage already
+
+    def prelink_work(self) -> PrelinkWork | None:
+        """What a child linking this build's product files into the next stage is given."""
+        if self.folder is None:
+            return None
+        names = [n for entry in self.manifest.get("products", []) for n in _entry_files(entry)]
+        stamps = self.stamps.files if self.stamps is not None else {}
+        settled = (self.stamps.now if self.stamps is not None else time.time_ns()) - _Stamps.SETTLED_NS
+        return PrelinkWork(os.fspath(self.folder), names, self.seals, stamps, settled)
+
+    def prelinked(self, linked: Prelinked) -> None:
+        self.linked = linked
+        if self.stamps is not None:
+            self.stamps.seen(linked.saw)
 
     @property
     def products(self) -> dict[str, dict[str, Any]]:
@@ -290,6 +308,10 @@ class _Previous:
         it was sealed."""
         if self.folder is None:
             return None
+        if self.linked is not None:  # each was checked against its seal when it was linked
+            names = _entry_files(entry)
+            found = self.linked.linked
+            return {n: self.seals[n] for n in names} if all(n in found for n in names) else None
         shas = {}
         try:
             for name in _entry_files(entry):
@@ -321,7 +343,7 @@ class _Stamps:
     link's stamp as soon as it is made (the same file, just read as matching its seal)."""
 
     _NAMESPACE = "build-stamps"
-    _SETTLED_NS = 2_000_000_000
+    SETTLED_NS = 2_000_000_000
 
     def __init__(self, cache: Cache, folder: Path, manifest_digest: str) -> None:
         self.cache, self.name, self.key = cache, os.path.realpath(folder), manifest_digest
@@ -344,8 +366,14 @@ class _Stamps:
 
     def saw(self, name: str, path: str) -> None:
         stamp = self._stamp(path)
-        if stamp is not None and max(stamp[1], stamp[3]) < self.now - self._SETTLED_NS:
+        if stamp is not None and max(stamp[1], stamp[3]) < self.now - self.SETTLED_NS:
             self.files[name] = stamp
+            self.added = True
+
+    def seen(self, stamps: Mapping[str, list[int]]) -> None:
+        """Record the stamps of files another process found as sealed (see :meth:`saw`)."""
+        if stamps:
+            self.files.update(stamps)
             self.added = True
 
     def save(self) -> None:
@@ -353,13 +381,18 @@ class _Stamps:
             self.cache.put(self._NAMESPACE, self.name, self.key, self.files)
             self.added = False
 
-    def carry(self, folder: Path, manifest_digest: str, kept: Mapping[str, str]) -> None:
+    def carry(self, folder: Path, manifest_digest: str, kept: Mapping[str, str],
+              linked: Prelinked | None = None) -> None:
         """Record for the build in ``folder`` the stamps of the files it kept from this one: each
-        is the file this build just found as sealed (its content settled), linked."""
+        is the file this build just found as sealed (its content settled), linked. ``linked``:
+        the links' stamps as the process that made them found them."""
         base, carried = os.fspath(folder), {}
         for name in kept:
-            stamp = self._stamp(os.path.join(base, name)) if name in self.files else None
-            if stamp is not None and stamp[:3] == self.files[name][:3]:  # same content, same inode
+            if linked is not None and name in linked.linked:
+                stamp = linked.linked[name]
+            else:
+                stamp = self._stamp(os.path.join(base, name)) if name in self.files else None
+            if stamp is not None and name in self.files and stamp[:3] == self.files[name][:3]:  # same content, inode
                 carried[name] = stamp
         if carried:
             self.cache.put(self._NAMESPACE, os.path.realpath(folder), manifest_digest, carried)
@@ -451,7 +484,17 @@ def _checked_and_written(paths: Sequence[Path | str], out: Path, previous: _Prev
                          select: Sequence[str], fingerprint: str, result: BuildResult,
                          progress: Callable[[str], None] | None, release: Release, stage: Stage,
                          root: Path, surveyed: Surveyed | None) -> BuildResult:
-    """Validate (each clean product compiled into ``stage`` as it passes) and write the build."""
+    """Validate (each clean product compiled into ``stage`` as it passes) and write the build,
+    the previous build's files linked into the stage meanwhile where that pays (see _prelink)."""
+    with prelinked(stage, previous.prelink_work()) as linker:
+        return _validated_and_written(paths, out, previous, options, select, fingerprint, result, progress,
+                                      release, stage, root, surveyed, linker)
+
+
+def _validated_and_written(paths: Sequence[Path | str], out: Path, previous: _Previous, options: Options,
+                           select: Sequence[str], fingerprint: str, result: BuildResult,
+                           progress: Callable[[str], None] | None, release: Release, stage: Stage,
+                           root: Path, surveyed: Surveyed | None, linker: Linker | None) -> BuildResult:
     from .shape import did_you_mean
     from .validate import validate
 
@@ -475,6 +518,8 @@ def _checked_and_written(paths: Sequence[Path | str], out: Path, previous: _Prev
     # loaded catalogue (a second at scale 1) would find little to free (see _gcpause).
     with gc_paused():
         try:
+            if linker is not None:
+                _take_links(linker, previous, stage)
             return _compile_and_write(_Checked(ctx, summary), checked.catalog.root, out, previous, options, select,
                                       fingerprint, result, progress, release, stage)
         finally:
@@ -576,9 +621,21 @@ def _compile_and_write(checked: _Checked, root: Path, out: Path, previous: _Prev
         result.diagnostics.append(Diagnostic("PK502", f"cannot write the build: {exc}", Location(str(out))))
         return result
     if previous.stamps is not None:  # a kept file is the same file (linked), with the same stamp
-        previous.stamps.carry(folder, str(manifest["digest"]), plan.files.kept)
+        previous.stamps.carry(folder, str(manifest["digest"]), plan.files.kept, previous.linked)
     result.out, result.manifest = out, manifest
     return result
+
+
+def _take_links(linker: Linker, previous: _Previous, stage: Stage) -> None:
+    """What the child linked into the stage, for the plan to keep; a child that failed leaves
+    the stage empty again, and the plan checks and links the files itself."""
+    linked = linker.result()
+    if linked is None:
+        shutil.rmtree(stage.folder, ignore_errors=True)
+        stage.folder.mkdir()
+        return
+    previous.prelinked(linked)
+    stage.prelinked = set(linked.linked)
 
 
 def _changes(previous: _Previous, plan: _Plan, options: Options, release: Release,

@@ -72,7 +72,10 @@ def survey(every: Iterable[Path], limits: LoadLimits, known: Index | None, start
     cwd = os.getcwd() + os.sep
     for path in every:  # in the caller's order (the catalogue's)
         text = os.fspath(path)
-        name = text[len(cwd):] if text.startswith(cwd) and plain_path(text) else display_name(path)
+        if text.startswith(os.sep) and plain_path(text):  # what display_name gives, the working folder read once
+            name = text[len(cwd):] if text.startswith(cwd) else text
+        else:
+            name = display_name(path)
         if not _plain_name(name):
             return None
         try:

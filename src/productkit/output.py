@@ -98,23 +98,33 @@ class Stage:
         self.out, self.store, self.folder, self.grace = out, store, folder, grace
         self.committed: Path | None = None
         self._folders: set[str] = set()  # made in the stage by this process
+        # Where written files go until the commit when another process links the previous
+        # build's files into the stage meanwhile (see productkit._prelink): never into a link.
+        self.fresh: Path | None = None
+        self.prelinked: set[str] = set()  # names linked into the stage by then, to keep or drop
+
+    def keep_fresh_apart(self) -> None:
+        """From now on, written files go to a folder of their own, moved into the stage at the
+        commit (a temporary folder of the store: a dead build's is swept like its stage)."""
+        self.fresh = self.folder.with_name(self.folder.name + "-fresh")
+        self.fresh.mkdir()
 
     def path(self, name: str) -> Path:
-        """Where the build file ``name`` (a relative path this build chose) goes in the stage."""
-        return Path(self._where(name))
+        """Where the build file ``name`` (a relative path this build chose) is written."""
+        return Path(self._where(name, self.fresh or self.folder))
 
-    def _where(self, name: str) -> str:
+    def _where(self, name: str, base: Path) -> str:
         parts = name.split("/")
         if "" in parts or "." in parts or ".." in parts or "\0" in name:  # (a plain name is the usual case)
-            path = self.folder / name
-            if name.startswith("/") or ".." in Path(name).parts or not path.is_relative_to(self.folder):
+            path = base / name
+            if name.startswith("/") or ".." in Path(name).parts or not path.is_relative_to(base):
                 raise ValueError(f"a build file name that leaves the build: {name!r}")
             return os.fspath(path)
-        return os.path.join(self.folder, *parts)
+        return os.path.join(base, *parts)
 
     def write(self, name: str, data: bytes) -> None:
         """Write one file now (durable only once committed)."""
-        path = self._where(name)
+        path = self._where(name, self.fresh or self.folder)
         folder = os.path.dirname(path)
         if folder not in self._folders:
             os.makedirs(folder, exist_ok=True)
@@ -134,13 +144,45 @@ class Stage:
                 if (name := prefix + file) not in listed or name in linked:
                     os.unlink(os.path.join(folder, file))
 
+    def _settle(self, files: Mapping[str, bytes], staged: set[str], kept: set[str]) -> set[str]:
+        """Make the stage hold what was linked into it and is kept, and what was written apart
+        and is part of the build; returns the names it now holds."""
+        base, dropped = os.fspath(self.folder), set[str]()
+        for name in self.prelinked - kept:
+            os.unlink(os.path.join(base, name))
+            dropped.add(os.path.dirname(name))
+        moved = {name for name in staged if name in files}
+        made = {os.path.dirname(name) for name in self.prelinked & kept}
+        for name in sorted(moved):
+            folder = os.path.dirname(name)
+            if folder not in made:
+                os.makedirs(os.path.join(base, folder), exist_ok=True)
+                made.add(folder)
+            os.replace(self._where(name, self.fresh or self.folder), self._where(name, self.folder))
+        for folder in sorted(dropped - made, key=len, reverse=True):  # what no longer holds a file
+            while folder:
+                try:
+                    os.rmdir(os.path.join(base, folder))
+                except OSError:  # it still holds something
+                    break
+                folder = os.path.dirname(folder)
+        assert self.fresh is not None
+        shutil.rmtree(self.fresh, ignore_errors=True)
+        self.fresh = None
+        return moved | (self.prelinked & kept)
+
     def commit(self, files: Mapping[str, bytes], sources: Mapping[str, str | Path] | None = None,
                staged: Iterable[str] = ()) -> Path:
         """Write ``files`` (those in ``staged`` are already in the stage), make every file
         durable, and point ``out`` at the new build; returns the build folder."""
-        self._drop_unlisted({*files, MARKER}, set(sources or {}))
-        self.write(MARKER, _MARKER_TEXT.encode())
-        _write_files(self.folder, files, sources or {}, {*staged, MARKER})
+        present = set(staged)
+        if self.fresh is not None:
+            present = self._settle(files, present, set(sources or {}))
+        else:
+            self._drop_unlisted({*files, MARKER}, set(sources or {}))
+        with open(os.path.join(self.folder, MARKER), "wb") as fh:
+            fh.write(_MARKER_TEXT.encode())
+        _write_files(self.folder, files, sources or {}, {*present, MARKER})
         store, out = self.store, self.out
         target = store / f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:12]}"
         os.replace(self.folder, target)
@@ -180,6 +222,8 @@ def staged_build(out: Path, grace: float = 600.0) -> Iterator[Stage]:
         finally:
             if stage.committed is None:
                 shutil.rmtree(stage.folder, ignore_errors=True)
+            if stage.fresh is not None:
+                shutil.rmtree(stage.fresh, ignore_errors=True)
 
 
 def tidy(out: Path) -> None:

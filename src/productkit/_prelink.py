@@ -1,0 +1,188 @@
+"""The previous build's files, checked and linked into a new build's stage by a forked process
+while this one checks the catalogue.
+
+An incremental build keeps most of the previous build: every kept file is checked against its
+seal (by its ``lstat`` stamp, or read and hashed) and hard-linked into the stage. At scale that is
+tens of thousands of system calls, a third of a one-product build, and none of it depends on what
+the checks find. So a forked child does it for every file of every product of the previous build
+while the build process validates, and reports what it linked; the build then keeps a product
+only if each of its files was linked (that is, found as sealed), and the commit drops what it
+did not keep (see :meth:`productkit.output.Stage.commit`).
+
+The stage then holds only the child's links until the commit: what the build itself writes goes
+to a folder of its own (:attr:`Stage.fresh`), so nothing is ever written into a file the previous
+build shares. A child that fails leaves the build to do the work itself, as without a child.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import stat
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from .output import Stage
+from .parallel import cores
+
+__all__ = ["PRELINK_MIN", "Linker", "Prelinked", "Work", "prelinked"]
+
+PRELINK_MIN = 2000  # files of the previous build; below this a fork costs more than it saves
+
+Stamp = list[int]  # size, mtime_ns, inode, ctime_ns (as build._Stamps records them)
+
+
+@dataclass(frozen=True, slots=True)
+class Prelinked:
+    """What the child linked: name -> the link's stamp (None where the file had no recorded stamp
+    to carry), and the stamps of files it had to read that matched their seals (settled ones)."""
+
+    linked: dict[str, Stamp | None]
+    saw: dict[str, Stamp]
+
+
+@dataclass(frozen=True, slots=True)
+class Work:
+    """What the child is given: the previous build's folder, its product files (sealed), and the
+    stamps recorded when they were last found as sealed."""
+
+    folder: str
+    names: Sequence[str]
+    seals: Mapping[str, str]
+    stamps: Mapping[str, Stamp]
+    settled_before: int  # ns: a stamp is recorded only for a file last changed before this
+
+
+class Linker:
+    """The child at work: its result once, or stopped."""
+
+    def __init__(self, pid: int, fd: int) -> None:
+        self.pid, self.fd = pid, fd
+
+    def result(self) -> Prelinked | None:
+        """Wait for the child; what it linked, or None when it failed (the stage may then hold
+        some of its links: the caller clears it)."""
+        chunks = []
+        try:
+            while chunk := os.read(self.fd, 1 << 20):
+                chunks.append(chunk)
+        finally:
+            os.close(self.fd)
+            _, status = os.waitpid(self.pid, 0)
+        if not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0:
+            return None
+        try:
+            data = orjson.loads(b"".join(chunks))
+            return Prelinked(dict(data["linked"]), dict(data["saw"]))
+        except (ValueError, KeyError, TypeError):
+            return None
+
+    def stop(self) -> None:
+        with contextlib.suppress(OSError):
+            os.kill(self.pid, 9)
+        with contextlib.suppress(OSError):
+            os.close(self.fd)
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(self.pid, 0)
+
+
+@contextlib.contextmanager
+def prelinked(stage: Stage, work: Work | None) -> Iterator[Linker | None]:
+    """Start the child for ``work`` (None: no previous build, or too small to pay for a fork,
+    or a process that must not fork); it is stopped if the caller leaves without its result."""
+    if work is None or len(work.names) < PRELINK_MIN or not hasattr(os, "fork") or cores() < 2 \
+            or threading.active_count() > 1:  # a forked child could inherit a lock another thread held
+        yield None
+        return
+    stage.keep_fresh_apart()
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: never returns
+        os.close(read)
+        _run(work, os.fspath(stage.folder), write)
+    os.close(write)
+    child = Linker(pid, read)
+    try:
+        yield child
+    finally:
+        child.stop()  # a no-op once its result was read (it has exited and been waited for)
+
+
+def _run(work: Work, into: str, fd: int) -> None:
+    code = 1
+    try:
+        out = orjson.dumps(_link_all(work, into))
+        view = memoryview(out)
+        while view:
+            view = view[os.write(fd, view):]
+        code = 0
+    finally:  # whatever happened (an interrupt too), the child leaves here, running nothing of the parent's
+        os._exit(code)
+
+
+def _link_all(work: Work, into: str) -> dict[str, Any]:
+    linked: dict[str, Stamp | None] = {}
+    saw: dict[str, Stamp] = {}
+    made: set[str] = {into}
+    base, sep = work.folder, os.sep
+    for name in work.names:
+        source = base + sep + name
+        sealed, seen = _sealed(source, work.seals.get(name), work.stamps.get(name), work.settled_before)
+        if not sealed:
+            continue
+        if seen is not None:
+            saw[name] = seen
+        target = into + sep + name
+        folder = os.path.dirname(target)
+        if folder not in made:
+            os.makedirs(folder, exist_ok=True)
+            made.add(folder)
+        try:
+            os.link(source, target)
+        except OSError:
+            continue  # not linked, so not kept: the build compiles the product again
+        recorded = seen or work.stamps.get(name)
+        linked[name] = _carried(target, recorded) if recorded is not None else None
+    return {"linked": linked, "saw": saw}
+
+
+def _stamp(path: str) -> Stamp | None:
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return None
+    return [st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns] if stat.S_ISREG(st.st_mode) else None
+
+
+def _sealed(path: str, seal: str | None, recorded: Stamp | None, settled_before: int) -> tuple[bool, Stamp | None]:
+    """Whether the file is as its seal says (by its stamp, else read and hashed), and its stamp
+    to record when it had to be read and was settled."""
+    if seal is None:
+        return False, None
+    stamp = _stamp(path)
+    if stamp is None:
+        return False, None
+    if recorded is not None and recorded == stamp:
+        return True, None
+    try:
+        with open(path, "rb") as fh:
+            sha = "sha256:" + hashlib.sha256(fh.read()).hexdigest()
+    except OSError:
+        return False, None
+    if sha != seal:
+        return False, None
+    settled = _stamp(path)
+    keep = settled is not None and settled == stamp and max(stamp[1], stamp[3]) < settled_before
+    return True, stamp if keep else None
+
+
+def _carried(link: str, recorded: Stamp) -> Stamp | None:
+    """The link's stamp, when it is the recorded file (same size, mtime, inode): linking changed
+    only its ctime, which the next build finds as recorded here."""
+    stamp = _stamp(link)
+    return stamp if stamp is not None and stamp[:3] == recorded[:3] else None

@@ -1,0 +1,191 @@
+"""An incremental build whose previous build's files were checked and linked into the stage by a
+forked child (productkit._prelink) is, file for file and finding for finding, the build made
+without the child: a changed, a removed, a tampered product, versions kept in flight, a child
+that fails half-way."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import os
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import productkit._prelink as prelink
+import productkit.build as build_module
+from productkit.build import BuildResult, Release, build
+from productkit.cache import open_cache
+from productkit.options import Options
+from productkit.runtime import Catalog
+
+OPTS = Options(release_date=dt.date(2026, 9, 30), cache=None)
+
+
+def _tree(path: Path) -> dict[str, bytes]:
+    return {p.relative_to(path).as_posix(): p.read_bytes() for p in sorted(path.rglob("*")) if p.is_file()}
+
+
+def _manifest(out: Path) -> dict[str, Any]:
+    """The manifest less what names the build's own folder (PK507 says which previous build)."""
+    manifest = json.loads((out / "manifest.json").read_bytes())
+    for found in manifest["build"]["diagnostics"]:
+        if found["code"] == "PK507":
+            found["file"] = "<the previous build>"
+    return {k: v for k, v in manifest.items() if k != "digest"}
+
+
+def _empty_folders(path: Path) -> list[str]:
+    return [top for top, dirs, files in os.walk(path) if not dirs and not files]
+
+
+def _product_file(root: Path, product: str) -> Path:
+    return next(p for p in sorted((root / "products").rglob("*.yaml"))
+                if f"id: {product}\n" in p.read_text("utf-8"))
+
+
+@pytest.fixture
+def linked(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Every build links through the child; the number of files each child linked is recorded
+    (a test that meant to use the child and did not fails on it)."""
+    monkeypatch.setattr(prelink, "PRELINK_MIN", 0)
+    counts: list[int] = []
+    take = build_module._take_links
+
+    def spy(linker: prelink.Linker, previous: Any, stage: Any) -> None:
+        take(linker, previous, stage)
+        counts.append(len(stage.prelinked))
+
+    monkeypatch.setattr(build_module, "_take_links", spy)
+    return counts
+
+
+def _twice(tmp_path: Path, root: Path, change: Callable[[Path, Path], None], options: Options = OPTS,
+           release: Release = Release(), use_child: Callable[[bool], None] | None = None
+           ) -> tuple[tuple[BuildResult, Path], tuple[BuildResult, Path]]:
+    """The same first build and change, rebuilt with the child (first) and without (second)."""
+    out = []
+    for child in (True, False):
+        where = tmp_path / ("with" if child else "without")
+        cat, target = where / "cat", where / "build"
+        shutil.copytree(root, cat)
+        assert not build([cat], target, options, release=release).failed()
+        change(cat, target)
+        if use_child is not None:
+            use_child(child)
+        out.append((build([cat], target, options, release=release), target))
+    return out[0], out[1]
+
+
+def _same(one: tuple[BuildResult, Path], two: tuple[BuildResult, Path]) -> None:
+    (a, a_out), (b, b_out) = one, two
+    assert (a.compiled, a.reused) == (b.compiled, b.reused)
+    assert [d.code for d in a.diagnostics] == [d.code for d in b.diagnostics]
+    files = _tree(a_out)
+    assert {n: files[n] for n in files if n != "manifest.json"} == {n: d for n, d in _tree(b_out).items()
+                                                                    if n != "manifest.json"}
+    assert _manifest(a_out) == _manifest(b_out)
+    assert not _empty_folders(a_out.resolve())
+    Catalog.load(a_out)
+
+
+def _switch(monkeypatch: pytest.MonkeyPatch) -> Callable[[bool], None]:
+    return lambda on: monkeypatch.setattr(prelink, "PRELINK_MIN", 0 if on else 10**9)
+
+
+def test_a_changed_product_is_compiled_and_the_rest_linked(repo_catalogue: Path, tmp_path: Path,
+                                                           linked: list[int], monkeypatch: pytest.MonkeyPatch) -> None:
+    def change(cat: Path, _: Path) -> None:
+        path = _product_file(cat, "deposit.time-1y")
+        path.write_text(path.read_text("utf-8").replace("\nid: deposit.time-1y\n", "\nid: deposit.time-1y\n\n"),
+                        "utf-8")
+
+    one, two = _twice(tmp_path, repo_catalogue, change, use_child=_switch(monkeypatch))
+    _same(one, two)
+    assert one[0].compiled == ["deposit.time-1y@1.0.0"] and len(one[0].reused) > 5
+    assert len(linked) == 1 and linked[0] > 20  # every file of every product, the changed one's too
+
+
+def test_a_removed_product_leaves_nothing_behind(repo_catalogue: Path, tmp_path: Path, linked: list[int],
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    def change(cat: Path, out: Path) -> None:
+        _product_file(cat, "deposit.time-1y").unlink()
+
+    one, two = _twice(tmp_path, repo_catalogue, change, use_child=_switch(monkeypatch))
+    _same(one, two)
+    assert not any("deposit.time-1y@" in name for name in _tree(one[1]))
+    assert linked and linked[0] > 20
+
+
+def test_a_tampered_previous_file_is_not_linked_but_compiled_again(repo_catalogue: Path, tmp_path: Path,
+                                                                    linked: list[int],
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    def change(cat: Path, out: Path) -> None:
+        form = next((out / "forms" / "deposit.time-1y@1.0.0").glob("*.json"))
+        form.write_bytes(form.read_bytes().replace(b'"title"', b'"Title"', 1))  # not what the manifest sealed
+        other = _product_file(cat, "deposit.time-3y")
+        other.write_text(other.read_text("utf-8") + "\n", "utf-8")  # something changed: not up to date
+
+    one, two = _twice(tmp_path, repo_catalogue, change, use_child=_switch(monkeypatch))
+    _same(one, two)
+    assert "PK507" in [d.code for d in one[0].diagnostics]
+    assert "deposit.time-1y@1.0.0" in one[0].compiled and linked
+
+
+def test_versions_kept_in_flight_are_linked(repo_catalogue: Path, tmp_path: Path, linked: list[int],
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    def change(cat: Path, _: Path) -> None:
+        path = _product_file(cat, "deposit.time-1y")
+        path.write_text(path.read_text("utf-8").replace("\nversion: 1.0.0\n", "\nversion: 1.1.0\n"), "utf-8")
+
+    one, two = _twice(tmp_path, repo_catalogue, change, release=Release(keep_versions=1),
+                      use_child=_switch(monkeypatch))
+    _same(one, two)
+    assert "deposit.time-1y@1.0.0" in one[0].reused and "deposit.time-1y@1.1.0" in one[0].compiled
+
+
+@pytest.mark.parametrize("half", [False, True], ids=["fails-at-once", "fails-half-way"])
+def test_a_failing_child_leaves_the_build_to_do_the_work(repo_catalogue: Path, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch, half: bool) -> None:
+    real = prelink._link_all
+
+    def failing(work: prelink.Work, into: str) -> dict[str, Any]:
+        if half:  # some files linked into the stage, then the child dies
+            real(dataclasses.replace(work, names=work.names[: len(work.names) // 2]), into)
+        raise OSError("the child fails")
+
+    def change(cat: Path, _: Path) -> None:
+        path = _product_file(cat, "deposit.time-1y")
+        path.write_text(path.read_text("utf-8") + "\n", "utf-8")
+
+    monkeypatch.setattr(prelink, "_link_all", failing)
+    one, two = _twice(tmp_path, repo_catalogue, change, use_child=_switch(monkeypatch))
+    _same(one, two)
+    assert len(one[0].reused) > 5
+
+
+def test_the_links_stamps_are_carried_for_the_next_build(repo_catalogue: Path, tmp_path: Path, linked: list[int],
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """With the user cache, each kept file's stamp in the new build is recorded, so the next
+    build finds it sealed without reading it; the stamps are those of the files as they are."""
+    options = dataclasses.replace(OPTS, cache=tmp_path / "cache")
+    monkeypatch.setattr(build_module._Stamps, "SETTLED_NS", 0)  # every file counts as settled
+
+    def change(cat: Path, _: Path) -> None:
+        path = _product_file(cat, "deposit.time-1y")
+        path.write_text(path.read_text("utf-8") + "\n", "utf-8")
+
+    one, two = _twice(tmp_path, repo_catalogue, change, options, use_child=_switch(monkeypatch))
+    _same(one, two)
+    folder = one[1].resolve()
+    manifest = json.loads((folder / "manifest.json").read_bytes())
+    recorded = open_cache(options.cache).get("build-stamps", os.path.realpath(folder), manifest["digest"])
+    kept = {n for n in _tree(one[1]) if "deposit.time-3y@" in n}
+    assert isinstance(recorded, dict) and kept and kept <= set(recorded)
+    for name in kept:
+        st = os.lstat(folder / name)
+        assert recorded[name] == [st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns]
