@@ -183,7 +183,9 @@ def test_the_links_stamps_are_carried_for_the_next_build(repo_catalogue: Path, t
     _same(one, two)
     folder = one[1].resolve()
     manifest = json.loads((folder / "manifest.json").read_bytes())
-    recorded = open_cache(options.cache).get("build-stamps", os.path.realpath(folder), manifest["digest"])
+    cache = open_cache(options.cache)
+    assert cache is not None
+    recorded = cache.get("build-stamps", os.path.realpath(folder), manifest["digest"])
     kept = {n for n in _tree(one[1]) if "deposit.time-3y@" in n}
     assert isinstance(recorded, dict) and kept and kept <= set(recorded)
     for name in kept:
