@@ -6,6 +6,7 @@ that fails half-way."""
 from __future__ import annotations
 
 import dataclasses
+import errno
 import datetime as dt
 import json
 import os
@@ -166,6 +167,24 @@ def test_a_failing_child_leaves_the_build_to_do_the_work(repo_catalogue: Path, t
     one, two = _twice(tmp_path, repo_catalogue, change, use_child=_switch(monkeypatch))
     _same(one, two)
     assert len(one[0].reused) > 5
+
+
+def test_a_file_system_without_hard_links_keeps_products_all_the_same(
+        repo_catalogue: Path, tmp_path: Path, linked: list[int], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file found as sealed that cannot be linked is copied at the commit, not compiled again."""
+    def change(cat: Path, _: Path) -> None:
+        path = _product_file(cat, "deposit.time-1y")
+        path.write_text(path.read_text("utf-8") + "\n", "utf-8")
+        monkeypatch.setattr(os, "link", _no_link)  # for the rebuild: the child's links and the commit's
+
+    one, two = _twice(tmp_path, repo_catalogue, change, use_child=_switch(monkeypatch))
+    _same(one, two)
+    assert one[0].compiled == ["deposit.time-1y@1.0.0"] and len(one[0].reused) > 5
+    assert "PK507" not in [d.code for d in one[0].diagnostics] and linked == [0]
+
+
+def _no_link(source: Any, target: Any, **_: Any) -> None:
+    raise OSError(errno.EXDEV, "hard links are not supported here")
 
 
 def test_the_links_stamps_are_carried_for_the_next_build(repo_catalogue: Path, tmp_path: Path, linked: list[int],

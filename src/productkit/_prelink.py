@@ -5,9 +5,11 @@ An incremental build keeps most of the previous build: every kept file is checke
 seal (by its ``lstat`` stamp, or read and hashed) and hard-linked into the stage. At scale that is
 tens of thousands of system calls, a third of a one-product build, and none of it depends on what
 the checks find. So a forked child does it for every file of every product of the previous build
-while the build process validates, and reports what it linked; the build then keeps a product
-only if each of its files was linked (that is, found as sealed), and the commit drops what it
-did not keep (see :meth:`productkit.output.Stage.commit`).
+while the build process validates, and reports what it found as sealed and linked; the build
+then keeps a product only if each of its files was found as sealed, and the commit drops what it
+linked and did not keep (see :meth:`productkit.output.Stage.commit`). A file found as sealed that
+could not be linked (a file system without hard links) is written at the commit, as without a
+child.
 
 The stage then holds only the child's links until the commit: what the build itself writes goes
 to a folder of its own (:attr:`Stage.fresh`), so nothing is ever written into a file the previous
@@ -40,10 +42,15 @@ Stamp = list[int]  # size, mtime_ns, inode, ctime_ns (as build._Stamps records t
 @dataclass(frozen=True, slots=True)
 class Prelinked:
     """What the child linked: name -> the link's stamp (None where the file had no recorded stamp
-    to carry), and the stamps of files it had to read that matched their seals (settled ones)."""
+    to carry); what it found as sealed but could not link; and the stamps of files it had to read
+    that matched their seals (settled ones)."""
 
     linked: dict[str, Stamp | None]
+    unlinked: frozenset[str]
     saw: dict[str, Stamp]
+
+    def sealed(self, name: str) -> bool:
+        return name in self.linked or name in self.unlinked
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +85,7 @@ class Linker:
             return None
         try:
             data = orjson.loads(b"".join(chunks))
-            return Prelinked(dict(data["linked"]), dict(data["saw"]))
+            return Prelinked(dict(data["linked"]), frozenset(data["unlinked"]), dict(data["saw"]))
         except (ValueError, KeyError, TypeError):
             return None
 
@@ -127,6 +134,7 @@ def _run(work: Work, into: str, fd: int) -> None:
 
 def _link_all(work: Work, into: str) -> dict[str, Any]:
     linked: dict[str, Stamp | None] = {}
+    unlinked: list[str] = []
     saw: dict[str, Stamp] = {}
     made: set[str] = {into}
     base, sep = work.folder, os.sep
@@ -145,10 +153,11 @@ def _link_all(work: Work, into: str) -> dict[str, Any]:
         try:
             os.link(source, target)
         except OSError:
-            continue  # not linked, so not kept: the build compiles the product again
+            unlinked.append(name)  # the commit copies it from the previous build
+            continue
         recorded = seen or work.stamps.get(name)
         linked[name] = _carried(target, recorded) if recorded is not None else None
-    return {"linked": linked, "saw": saw}
+    return {"linked": linked, "unlinked": unlinked, "saw": saw}
 
 
 def _stamp(path: str) -> Stamp | None:

@@ -128,15 +128,28 @@ def _sha(text: str | bytes) -> str:
     return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
-def _input_digest(files: Sequence[str], options: Options, relative: Callable[[str], str],
-                  sha: Callable[[str], str | None]) -> str:
+class _InputDigests:
     """What a product's output depends on: its files, its lines', its components', dictionaries
-    (each by its name and the sha256 of the bytes that were checked)."""
-    release = options.release_date or dt.date.today()  # T+n resolves against it
-    head = f"{_engine_digest()}|{release}|{options.calendar}|{options.targets}|{options.language}"
-    named = sorted((relative(name), name) for name in set(files))
-    body = "".join(f"{rel}\0{sha(name) or 'missing'}\0" for rel, name in named)
-    return "sha256:" + hashlib.sha256((head + body).encode()).hexdigest()
+    (each by its name and the sha256 of the bytes that were checked). The products of a build
+    name the same few thousand files: each file's part of a digest is made once."""
+
+    def __init__(self, options: Options, relative: Callable[[str], str], sha: Callable[[str], str | None]) -> None:
+        release = options.release_date or dt.date.today()  # T+n resolves against it
+        self.head = f"{_engine_digest()}|{release}|{options.calendar}|{options.targets}|{options.language}"
+        self.relative, self.sha = relative, sha
+        self.parts: dict[str, tuple[str, str, str]] = {}  # name -> (relative name, name, its part)
+
+    def _part(self, name: str) -> tuple[str, str, str]:
+        part = self.parts.get(name)
+        if part is None:
+            rel = self.relative(name)
+            part = self.parts[name] = (rel, name, f"{rel}\0{self.sha(name) or 'missing'}\0")
+        return part
+
+    def __call__(self, files: Sequence[str]) -> str:
+        parts = sorted(map(self._part, set(files)))  # by relative name (then name, as each pair is unique)
+        body = "".join(part[2] for part in parts)
+        return "sha256:" + hashlib.sha256((self.head + body).encode()).hexdigest()
 
 
 def _engine_digest() -> str:
@@ -194,7 +207,8 @@ def _as_before(previous: _Previous, options: Options, relative: Callable[[str], 
     from .checks.products import input_files
 
     before = previous.products
-    dictionaries: dict[int, list[str]] = {}  # per catalogue checked: its dictionaries' files
+    # per catalogue checked: its dictionaries' files, and the digests of its products' inputs
+    seen: dict[int, tuple[list[str], _InputDigests]] = {}
 
     def same(asm: Assembly, ctx: CheckContext) -> bool:
         model = asm.product.model
@@ -202,11 +216,11 @@ def _as_before(previous: _Previous, options: Options, relative: Callable[[str], 
         if old is None:
             return False
         catalog = ctx.catalog
-        files = dictionaries.get(id(catalog))
-        if files is None:
-            files = dictionaries[id(catalog)] = [e.file for e in catalog.kind("ParameterDictionary")]
-        return old.get("inputs") == _input_digest([*input_files(asm.product), *files], options, relative,
-                                                  catalog.digests.get)
+        if id(catalog) not in seen:
+            seen[id(catalog)] = ([e.file for e in catalog.kind("ParameterDictionary")],
+                                 _InputDigests(options, relative, catalog.digests.get))
+        files, digest = seen[id(catalog)]
+        return old.get("inputs") == digest([*input_files(asm.product), *files])
 
     return same
 
@@ -308,10 +322,10 @@ class _Previous:
         it was sealed."""
         if self.folder is None:
             return None
-        if self.linked is not None:  # each was checked against its seal when it was linked
+        if self.linked is not None:  # each was checked against its seal before it was linked
             names = _entry_files(entry)
-            found = self.linked.linked
-            return {n: self.seals[n] for n in names} if all(n in found for n in names) else None
+            sealed = self.linked.sealed
+            return {n: self.seals[n] for n in names} if all(map(sealed, names)) else None
         shas = {}
         try:
             for name in _entry_files(entry):
@@ -754,7 +768,7 @@ def _plan(checked: _Checked, root: Path, options: Options, select: Sequence[str]
 
     plan, relative = _Plan(_Files(stage)), _relative_to(root)
     dictionary_files = sorted({n for n, k in checked.summary.keys.items() if k[0] == "ParameterDictionary"})
-    before = previous.products
+    before, input_digest = previous.products, _InputDigests(options, relative, checked.summary.shas.get)
     for key in sorted(checked.products):
         pid, old = f"{key[1]}@{key[2]}", before.get(f"{key[1]}@{key[2]}")
         chosen = _selected(key[1], select)
@@ -763,7 +777,7 @@ def _plan(checked: _Checked, root: Path, options: Options, select: Sequence[str]
         inputs = checked.inputs(key)
         if inputs is None:  # the checks did not say what it reads: assemble it to find out
             inputs = input_files(checked.assembly(key).product)
-        digest = _input_digest([*inputs, *dictionary_files], options, relative, checked.summary.shas.get)
+        digest = input_digest([*inputs, *dictionary_files])
         if old is not None and (old.get("inputs") == digest or not chosen):
             reused = previous.reuse(old)
             if reused is not None and previous.folder is not None:
