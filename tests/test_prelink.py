@@ -6,8 +6,8 @@ that fails half-way."""
 from __future__ import annotations
 
 import dataclasses
-import errno
 import datetime as dt
+import errno
 import json
 import os
 import shutil
