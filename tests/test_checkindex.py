@@ -182,3 +182,25 @@ def test_a_replay_reads_the_head_alone_and_a_lost_body_means_a_whole_run(catalog
         "    use: notify.app-push@^1\n", "    use: notify.app-pxsh@^1\n", 1))
     found, whole = _indexed(catalogue)
     assert whole and found == _uncached(catalogue) != clean
+
+
+def test_a_product_edit_loads_only_the_dictionaries_it_looks_up(catalogue: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """The names each dictionary declares are recorded with the index: a re-check loads a
+    dictionary document when one of its parameters is looked up, and reports the same."""
+    _indexed(catalogue)
+    loaded: list[str] = []
+    original = checkindex.Loader.__call__
+
+    def spy(self: checkindex.Loader, name: str) -> object:
+        if name not in self.entries:
+            loaded.append(Path(name).relative_to(catalogue.name).as_posix())
+        return original(self, name)
+
+    monkeypatch.setattr(checkindex.Loader, "__call__", spy)
+    path = catalogue / PRODUCT
+    path.write_text(path.read_text("utf-8") + "\n", encoding="utf-8")
+    found, whole = _indexed(path)
+    assert not whole and found == _uncached(path)
+    dictionaries = {p.relative_to(catalogue).as_posix() for p in (catalogue / "components" / "parameters").glob("*")}
+    assert PRODUCT in loaded and 0 < len(dictionaries & set(loaded)) < len(dictionaries), loaded

@@ -34,14 +34,17 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .cache import Cache
 from .diagnostics import Diagnostic
-from .loader import LoadLimits, read_regular
+from .loader import Document, LoadLimits, read_regular
 from .sources import Entry, SourceCatalog, display_name, load_one, plain_path
 
-__all__ = ["ChangedDuringRun", "Index", "LazyIds", "Loader", "Survey", "Surveyed", "survey"]
+if TYPE_CHECKING:
+    from .model import Header
+
+__all__ = ["ChangedDuringRun", "Index", "LazyEntry", "LazyIds", "Loader", "Survey", "Surveyed", "survey"]
 
 NAMESPACE = "index"
 BODY_NAMESPACE = "index-body"
@@ -209,6 +212,37 @@ class LazyIds(dict[tuple[str, str], list[Entry]]):
         if key in self:  # (dict.get would not load the documents)
             return self[key]
         return default
+
+
+class LazyEntry(Entry):
+    """A document known by its file and key (from the index), loaded through ``load`` when
+    anything else of it is asked for: a check that only names the file reads nothing."""
+
+    __slots__ = ("_load",)
+
+    def __init__(self, file: str, key: tuple[str, str, str], load: Callable[[str], Entry | None]) -> None:
+        self.file, self.key, self._load = file, key, load  # (Entry's own fields are read from the loaded one)
+
+    def _loaded(self) -> Entry:
+        entry = self._load(self.file)
+        if entry is None or entry.key != self.key:  # not what the index recorded: it changed since
+            raise ChangedDuringRun(self.file)
+        return entry
+
+    @property
+    def doc(self) -> Document:  # type: ignore[override]
+        return self._loaded().doc
+
+    @property
+    def model(self) -> Header:  # type: ignore[override]
+        return self._loaded().model
+
+    @property
+    def damaged(self) -> bool:  # type: ignore[override]
+        return self._loaded().damaged
+
+    def __repr__(self) -> str:
+        return f"LazyEntry({self.file!r}, {self.key!r})"
 
 
 class ChangedDuringRun(Exception):

@@ -3,17 +3,18 @@ parameter dictionary, the options, the cache, and which files a caller asked abo
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Self
 
-from .cache import Cache
+from .cache import Cache, digest
 from .diagnostics import Diagnostic, Location, Related, Severity
 from .model import ParameterDictionary, TypeSpec
 from .options import Options
 from .params import Problem, effective_spec
 from .sources import Entry, SourceCatalog
 
-__all__ = ["Context", "Key", "problem_diagnostic"]
+__all__ = ["Context", "Key", "dictionary_names", "problem_diagnostic"]
 
 Key = tuple[str, str, str]  # (kind, id, version)
 
@@ -45,12 +46,26 @@ class Context:
     def build(cls, catalog: SourceCatalog, options: Options, cache: Cache | None = None,
               selected: frozenset[str] | None = None) -> Self:
         ctx = cls(catalog, options, cache=cache, selected=selected)
-        for entry in catalog.kind("ParameterDictionary"):
+        entries = catalog.kind("ParameterDictionary")
+        for entry in entries:
             model = entry.model
             assert isinstance(model, ParameterDictionary)
             for name, spec in model.parameters.items():
                 ctx.dictionary.setdefault(name, spec)
                 ctx.dictionary_entries.setdefault(name, (entry, name))
+        if cache is not None:
+            _record_names(cache, catalog, entries)
+        return ctx
+
+    @classmethod
+    def lazy(cls, catalog: SourceCatalog, options: Options, cache: Cache, names: Mapping[str, str],
+             load: Callable[[str], Entry | None]) -> Self:
+        """As :meth:`build`, with the parameter dictionary's ``names`` (parameter -> the file of
+        its first declaration, in catalogue order: see :func:`dictionary_names`): a dictionary
+        document is loaded when one of its parameters is first looked up."""
+        ctx = cls(catalog, options, cache=cache)
+        ctx.dictionary = _LazyDictionary(names, load)
+        ctx.dictionary_entries = _LazyDeclarations(names, load)
         return ctx
 
     def effective(self, spec: TypeSpec) -> TypeSpec:
@@ -71,6 +86,88 @@ class Context:
             return None
         entry, key = found
         return entry.doc.loc(("parameters", key), key=True)
+
+
+_NAMES = "dictionary-names"
+
+
+def _names_key(files: Sequence[str], shas: Mapping[str, str]) -> str:
+    return digest(*(f"{name}\0{shas.get(name, '')}" for name in files))
+
+
+def _record_names(cache: Cache, catalog: SourceCatalog, entries: list[Entry]) -> None:
+    """Remember which parameters each dictionary file declares (under the files and their bytes),
+    for a later check of a few documents to load only the dictionaries it looks up."""
+    files = [e.file for e in entries]
+    if not files or any(name not in catalog.digests for name in files):
+        return
+    key = _names_key(files, catalog.digests)
+    value = [[e.file, list(e.model.parameters)] for e in entries if isinstance(e.model, ParameterDictionary)]
+    if len(value) == len(files) and cache.get(_NAMES, str(catalog.root), key) != value:
+        cache.put(_NAMES, str(catalog.root), key, value)
+
+
+def dictionary_names(cache: Cache, root: Any, files: Sequence[str], shas: Mapping[str, str]) -> dict[str, str] | None:
+    """Parameter -> the dictionary file that declares it first (``files`` in catalogue order),
+    as recorded when these files, with these bytes, were last checked; None if they were not."""
+    value = cache.get(_NAMES, str(root), _names_key(files, shas))
+    if not (isinstance(value, list) and [v[0] if isinstance(v, list) and v else None for v in value] == list(files)):
+        return None
+    names: dict[str, str] = {}
+    for file, declared in value:
+        if not (isinstance(declared, list) and all(isinstance(n, str) for n in declared)):
+            return None
+        for name in declared:
+            names.setdefault(name, file)
+    return names
+
+
+class _LazyDictionary(dict[str, TypeSpec]):
+    """Every parameter name known from the start; a spec loaded from its document when first
+    looked up (a dict, as Context.dictionary is: only lookups and names are ever asked of it)."""
+
+    def __init__(self, names: Mapping[str, str], load: Callable[[str], Entry | None]) -> None:
+        super().__init__(dict.fromkeys(names))  # type: ignore[arg-type]
+        self._names, self._load = names, load
+
+    def __getitem__(self, name: str) -> TypeSpec:
+        found = super().__getitem__(name)
+        if found is None:
+            entry = self._load(self._names[name])
+            model = entry.model if entry is not None else None
+            if not isinstance(model, ParameterDictionary) or name not in model.parameters:
+                raise KeyError(name)  # not as recorded: the file changed, which the loader reports
+            found = model.parameters[name]
+            super().__setitem__(name, found)
+        return found
+
+    def get(self, name: str, default: Any = None) -> Any:
+        if name in self:  # (dict.get would not load the document)
+            return self[name]
+        return default
+
+
+class _LazyDeclarations(dict[str, tuple[Entry, str]]):
+    """Parameter -> (the dictionary entry declaring it, the name), loaded when first looked up."""
+
+    def __init__(self, names: Mapping[str, str], load: Callable[[str], Entry | None]) -> None:
+        super().__init__(dict.fromkeys(names))  # type: ignore[arg-type]
+        self._names, self._load = names, load
+
+    def __getitem__(self, name: str) -> tuple[Entry, str]:
+        found = super().__getitem__(name)
+        if found is None:
+            entry = self._load(self._names[name])
+            if entry is None:
+                raise KeyError(name)
+            found = (entry, name)
+            super().__setitem__(name, found)
+        return found
+
+    def get(self, name: str, default: Any = None) -> Any:
+        if name in self:  # (dict.get would not load the document)
+            return self[name]
+        return default
 
 
 def problem_diagnostic(problem: Problem, entry: Entry, path: tuple[str | int, ...],

@@ -11,7 +11,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .cache import Cache, digest, engine_digest, open_cache
-from .checkindex import MAX_CHANGED, ChangedDuringRun, Index, LazyIds, Loader, Survey, Surveyed, now_ns, survey
+from .checkindex import (
+    MAX_CHANGED,
+    ChangedDuringRun,
+    Index,
+    LazyEntry,
+    LazyIds,
+    Loader,
+    Survey,
+    Surveyed,
+    now_ns,
+    survey,
+)
 from .diagnostics import Diagnostic, Location, has_errors, sort_diagnostics
 from .loader import LoadLimits
 from .options import Options
@@ -343,6 +354,7 @@ class _Run:
         """Check again what ``changed`` and ``removed`` files can affect, on a catalogue that
         loads the rest of its documents only when a check looks them up."""
         from .checks import CheckContext
+        from .context import dictionary_names
         from .recheck import DICTIONARY_KINDS, KIND_CHECKS, recheck
 
         seen = self.seen
@@ -366,8 +378,21 @@ class _Run:
             if name in keys:
                 by_id.setdefault((keys[name][0], keys[name][1]), []).append(name)
         catalog = SourceCatalog(root=self.root, files=names, digests=dict(seen.shas), by_id=LazyIds(by_id, load))
-        catalog.entries = [e for name in names if name in wanted and name in keys and (e := load(name)) is not None]
-        ctx = CheckContext.build(catalog, self.options, self.cache)
+        # The parameter dictionaries' documents are loaded only as their parameters are looked up,
+        # when the names each declares are known (recorded when these files were last checked).
+        declared = [n for n in names if n in keys and keys[n][0] == "ParameterDictionary"]
+        table = dictionary_names(self.cache, self.root, declared, seen.shas) if self.cache is not None else None
+        lazy = set(declared) - touched if table is not None and not kinds else set()
+        catalog.entries = []
+        for name in names:
+            if name in lazy:
+                catalog.entries.append(LazyEntry(name, keys[name], load))
+            elif name in wanted and name in keys and (entry := load(name)) is not None:
+                catalog.entries.append(entry)
+        if lazy and table is not None and self.cache is not None:
+            ctx = CheckContext.lazy(catalog, self.options, self.cache, table, load)
+        else:
+            ctx = CheckContext.build(catalog, self.options, self.cache)
         ctx.emit = emit
         if touched:
             recheck(findings, ctx, touched, groups, kinds)
