@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import errno
+import hashlib
 import json
 import os
 import shutil
@@ -210,3 +211,32 @@ def test_the_links_stamps_are_carried_for_the_next_build(repo_catalogue: Path, t
     for name in kept:
         st = os.lstat(folder / name)
         assert recorded[name] == [st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns]
+
+
+def test_a_previous_manifest_naming_a_file_outside_its_build_takes_nothing_from_it(
+        repo_catalogue: Path, tmp_path: Path, linked: list[int], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A manifest whose digest holds may still have been written by hand: an entry naming a file
+    outside its build (sealed with that file's sha256) is compiled again, and nothing is read
+    from, linked to or written at that place."""
+    from productkit.runtime.seal import manifest_digest
+
+    def change(cat: Path, out: Path) -> None:
+        outside = out.parent / "outside.json"
+        outside.write_bytes(b'{"not": "a definition"}\n')
+        manifest_file = out.resolve() / "manifest.json"
+        manifest = json.loads(manifest_file.read_bytes())
+        entry = next(p for p in manifest["products"] if p["id"] == "deposit.time-3y")
+        escape = "definitions/../../../outside.json"
+        manifest["files"][escape] = "sha256:" + hashlib.sha256(outside.read_bytes()).hexdigest()
+        entry["definition"] = escape
+        manifest["digest"] = manifest_digest(manifest)
+        manifest_file.write_bytes(json.dumps(manifest).encode())
+        path = _product_file(cat, "deposit.time-1y")
+        path.write_text(path.read_text("utf-8") + "\n", "utf-8")
+
+    one, two = _twice(tmp_path, repo_catalogue, change, use_child=_switch(monkeypatch))
+    _same(one, two)
+    for result, out in (one, two):
+        assert "deposit.time-3y@1.0.0" in result.compiled
+        outside = out.parent / "outside.json"
+        assert outside.stat().st_nlink == 1 and outside.read_bytes() == b'{"not": "a definition"}\n'

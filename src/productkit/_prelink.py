@@ -29,7 +29,7 @@ from typing import Any
 
 import orjson
 
-from .output import Stage
+from .output import Stage, plain_name
 from .parallel import cores
 
 __all__ = ["PRELINK_MIN", "Linker", "Prelinked", "Work", "prelinked"]
@@ -139,6 +139,8 @@ def _link_all(work: Work, into: str) -> dict[str, Any]:
     made: set[str] = {into}
     base, sep = work.folder, os.sep
     for name in work.names:
+        if not plain_name(name):  # a manifest naming a file outside the build: nothing of it is taken
+            continue
         source = base + sep + name
         sealed, seen = _sealed(source, work.seals.get(name), work.stamps.get(name), work.settled_before)
         if not sealed:

@@ -38,7 +38,7 @@ from .cache import Cache, engine_digest, open_cache
 from .checkindex import ChangedDuringRun, Surveyed
 from .diagnostics import Diagnostic, Location, Severity, has_errors
 from .options import Options
-from .output import MARKER, OutputRefused, Stage, check_out, staged_build, tidy
+from .output import MARKER, OutputRefused, Stage, check_out, plain_name, staged_build, tidy
 from .runtime.seal import SIGNATURE_FILE, manifest_digest, public_of
 from .runtime.seal import sign as sign_manifest
 
@@ -303,7 +303,7 @@ class _Previous:
         """What a child linking this build's product files into the next stage is given."""
         if self.folder is None:
             return None
-        names = [n for entry in self.manifest.get("products", []) for n in _entry_files(entry)]
+        names = [n for entry in self.manifest.get("products", []) for n in _names_in(entry)]
         stamps = self.stamps.files if self.stamps is not None else {}
         settled = (self.stamps.now if self.stamps is not None else time.time_ns()) - _Stamps.SETTLED_NS
         return PrelinkWork(os.fspath(self.folder), names, self.seals, stamps, settled)
@@ -322,13 +322,15 @@ class _Previous:
         it was sealed."""
         if self.folder is None:
             return None
+        names = _names_in(entry)
+        if not names:
+            return None
         if self.linked is not None:  # each was checked against its seal before it was linked
-            names = _entry_files(entry)
             sealed = self.linked.sealed
             return {n: self.seals[n] for n in names} if all(map(sealed, names)) else None
         shas = {}
         try:
-            for name in _entry_files(entry):
+            for name in names:
                 shas[name] = self.sha(name)
         except (OSError, KeyError, TypeError):
             return None
@@ -932,6 +934,17 @@ def _relative_to(root: Path) -> Callable[[str], str]:
         return real[len(base):].replace(os.sep, "/") if real.startswith(base) else Path(name).as_posix()
 
     return rel
+
+
+def _names_in(entry: Any) -> list[str]:
+    """The files of a previous build's manifest entry, or none when the entry is not one a build
+    wrote (a manifest whose digest holds may still have been written by hand): a name that is not
+    a plain one inside the build (see :func:`~productkit.output.plain_name`) takes nothing."""
+    try:
+        names = _entry_files(entry)
+    except (KeyError, TypeError, AttributeError, ValueError):
+        return []
+    return names if all(isinstance(n, str) and plain_name(n) for n in names) else []
 
 
 def _entry_files(entry: Mapping[str, Any]) -> list[str]:

@@ -33,7 +33,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-__all__ = ["MARKER", "OutputRefused", "Stage", "check_out", "staged_build", "tidy", "write_build"]
+__all__ = ["MARKER", "OutputRefused", "Stage", "check_out", "plain_name", "staged_build", "tidy", "write_build"]
 
 MARKER = ".productkit-build"  # in every build folder: "productkit wrote this, it may replace it"
 _MARKER_TEXT = '{"format": "productkit.build-folder/1"}\n'
@@ -44,6 +44,14 @@ SOURCE_DIRS = ("components", "products")
 
 class OutputRefused(Exception):
     """``--out`` names something a build must not replace."""
+
+
+def plain_name(name: str) -> bool:
+    """True for a build file name that stays inside the build: relative, no empty, ``.`` or
+    ``..`` part, no NUL (what a build names its files; a manifest naming anything else is not
+    one this build may take files from)."""
+    parts = name.split("/")
+    return isinstance(name, str) and "\0" not in name and not ("" in parts or "." in parts or ".." in parts)
 
 
 def store_of(out: Path) -> Path:
