@@ -21,10 +21,11 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import signal
 import stat
 import threading
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -41,13 +42,14 @@ Stamp = list[int]  # size, mtime_ns, inode, ctime_ns (as build._Stamps records t
 
 @dataclass(frozen=True, slots=True)
 class Prelinked:
-    """What the child linked: name -> the link's stamp (None where the file had no recorded stamp
-    to carry); what it found as sealed but could not link; and the stamps of files it had to read
-    that matched their seals (settled ones)."""
+    """What the child linked; what it found as sealed but could not link; the stamps of files it
+    had to read that matched their seals (settled ones); and, asked for later (the child takes
+    them after reporting the rest), each link's stamp where the file had a recorded one."""
 
-    linked: dict[str, Stamp | None]
+    linked: frozenset[str]
     unlinked: frozenset[str]
     saw: dict[str, Stamp]
+    link_stamps: Callable[[], dict[str, Stamp]] = field(compare=False, repr=False)
 
     def sealed(self, name: str) -> bool:
         return name in self.linked or name in self.unlinked
@@ -66,36 +68,66 @@ class Work:
 
 
 class Linker:
-    """The child at work: its result once, or stopped."""
+    """The child at work. It sends two messages (each its length, then its JSON): what it linked,
+    then the links' stamps; :meth:`stop` ends it if the caller leaves before the second."""
 
     def __init__(self, pid: int, fd: int) -> None:
         self.pid, self.fd = pid, fd
+        self.reaped, self.failed = False, False
 
     def result(self) -> Prelinked | None:
-        """Wait for the child; what it linked, or None when it failed (the stage may then hold
-        some of its links: the caller clears it)."""
-        chunks = []
+        """Wait for the child's first message: what it linked, or None when it failed (the stage
+        may then hold some of its links: the caller clears it)."""
+        data = self._message()
         try:
-            while chunk := os.read(self.fd, 1 << 20):
-                chunks.append(chunk)
-        finally:
-            os.close(self.fd)
-            _, status = os.waitpid(self.pid, 0)
-        if not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0:
-            return None
-        try:
-            data = orjson.loads(b"".join(chunks))
-            return Prelinked(dict(data["linked"]), frozenset(data["unlinked"]), dict(data["saw"]))
+            if data is None:
+                raise ValueError("the child ended without its result")
+            found = orjson.loads(data)
+            return Prelinked(frozenset(found["linked"]), frozenset(found["unlinked"]), dict(found["saw"]),
+                             self._link_stamps)
         except (ValueError, KeyError, TypeError):
+            self.stop()
             return None
 
-    def stop(self) -> None:
-        with contextlib.suppress(OSError):
-            os.kill(self.pid, 9)
-        with contextlib.suppress(OSError):
+    def _link_stamps(self) -> dict[str, Stamp]:
+        data = self._message()
+        self._reap()
+        if data is None or self.failed:
+            return {}
+        try:
+            stamps = orjson.loads(data)
+        except ValueError:
+            return {}
+        return dict(stamps) if isinstance(stamps, dict) else {}
+
+    def _message(self) -> bytes | None:
+        head = self._read(8)
+        return self._read(int.from_bytes(head, "little")) if head is not None else None
+
+    def _read(self, size: int) -> bytes | None:
+        if self.reaped:
+            return None
+        chunks, left = [], size
+        while left:
+            chunk = os.read(self.fd, min(left, 1 << 20))
+            if not chunk:
+                return None
+            chunks.append(chunk)
+            left -= len(chunk)
+        return b"".join(chunks)
+
+    def _reap(self) -> None:
+        if not self.reaped:
             os.close(self.fd)
-        with contextlib.suppress(ChildProcessError):
-            os.waitpid(self.pid, 0)
+            _, status = os.waitpid(self.pid, 0)
+            self.reaped, self.failed = True, not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0
+
+    def stop(self) -> None:
+        """End the child now, unless it was waited for already (its pid may be another's since)."""
+        if not self.reaped:
+            with contextlib.suppress(OSError):
+                os.kill(self.pid, signal.SIGKILL)
+            self._reap()
 
 
 @contextlib.contextmanager
@@ -117,25 +149,33 @@ def prelinked(stage: Stage, work: Work | None) -> Iterator[Linker | None]:
     try:
         yield child
     finally:
-        child.stop()  # a no-op once its result was read (it has exited and been waited for)
+        child.stop()  # a no-op once both its messages were read (it has exited and been waited for)
 
 
 def _run(work: Work, into: str, fd: int) -> None:
     code = 1
     try:
-        out = orjson.dumps(_link_all(work, into))
-        view = memoryview(out)
-        while view:
-            view = view[os.write(fd, view):]
+        first, recorded = _link_all(work, into)
+        _send(fd, orjson.dumps(first))
+        _send(fd, orjson.dumps(_carried(into, recorded)))
         code = 0
     finally:  # whatever happened (an interrupt too), the child leaves here, running nothing of the parent's
         os._exit(code)
 
 
-def _link_all(work: Work, into: str) -> dict[str, Any]:
-    linked: dict[str, Stamp | None] = {}
+def _send(fd: int, data: bytes) -> None:
+    view = memoryview(len(data).to_bytes(8, "little") + data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def _link_all(work: Work, into: str) -> tuple[dict[str, Any], dict[str, Stamp]]:
+    """Check and link every file; what to report, and the recorded stamp of each file linked
+    that has one (the stamp its link is checked against, see :func:`_carried`)."""
+    linked: list[str] = []
     unlinked: list[str] = []
     saw: dict[str, Stamp] = {}
+    recorded: dict[str, Stamp] = {}
     made: set[str] = {into}
     base, sep = work.folder, os.sep
     for name in work.names:
@@ -157,9 +197,11 @@ def _link_all(work: Work, into: str) -> dict[str, Any]:
         except OSError:
             unlinked.append(name)  # the commit copies it from the previous build
             continue
-        recorded = seen or work.stamps.get(name)
-        linked[name] = _carried(target, recorded) if recorded is not None else None
-    return {"linked": linked, "unlinked": unlinked, "saw": saw}
+        linked.append(name)
+        stamp = seen or work.stamps.get(name)
+        if stamp is not None:
+            recorded[name] = stamp
+    return {"linked": linked, "unlinked": unlinked, "saw": saw}, recorded
 
 
 def _stamp(path: str) -> Stamp | None:
@@ -192,8 +234,12 @@ def _sealed(path: str, seal: str | None, recorded: Stamp | None, settled_before:
     return True, stamp if keep else None
 
 
-def _carried(link: str, recorded: Stamp) -> Stamp | None:
-    """The link's stamp, when it is the recorded file (same size, mtime, inode): linking changed
-    only its ctime, which the next build finds as recorded here."""
-    stamp = _stamp(link)
-    return stamp if stamp is not None and stamp[:3] == recorded[:3] else None
+def _carried(into: str, recorded: Mapping[str, Stamp]) -> dict[str, Stamp]:
+    """Each link's stamp, where it is the recorded file (same size, mtime, inode): linking
+    changed only its ctime, which the next build finds as recorded here."""
+    out = {}
+    for name, was in recorded.items():
+        stamp = _stamp(into + os.sep + name)
+        if stamp is not None and stamp[:3] == was[:3]:
+            out[name] = stamp
+    return out

@@ -398,14 +398,15 @@ class _Stamps:
             self.added = False
 
     def carry(self, folder: Path, manifest_digest: str, kept: Mapping[str, str],
-              linked: Prelinked | None = None) -> None:
+              linked: Mapping[str, list[int]] | None = None) -> None:
         """Record for the build in ``folder`` the stamps of the files it kept from this one: each
         is the file this build just found as sealed (its content settled), linked. ``linked``:
-        the links' stamps as the process that made them found them."""
+        the stamps of the links another process made, as it found them."""
         base, carried = os.fspath(folder), {}
         for name in kept:
-            if linked is not None and name in linked.linked:
-                stamp = linked.linked[name]
+            stamp: list[int] | None
+            if linked is not None and name in linked:
+                stamp = linked[name]
             else:
                 stamp = self._stamp(os.path.join(base, name)) if name in self.files else None
             if stamp is not None and name in self.files and stamp[:3] == self.files[name][:3]:  # same content, inode
@@ -631,13 +632,15 @@ def _compile_and_write(checked: _Checked, root: Path, out: Path, previous: _Prev
     plan.files.memory["manifest.json"] = compact_json(manifest).encode()
     if release.sign is not None:
         plan.files.memory[SIGNATURE_FILE] = sign_manifest(plan.files.memory["manifest.json"], release.sign)
+    # the links' stamps, taken by the child that made them before the stage is renamed
+    link_stamps = previous.linked.link_stamps() if previous.linked is not None and previous.stamps else None
     try:
         folder = stage.commit(plan.files, plan.files.kept, plan.files.staged)
     except OSError as exc:
         result.diagnostics.append(Diagnostic("PK502", f"cannot write the build: {exc}", Location(str(out))))
         return result
     if previous.stamps is not None:  # a kept file is the same file (linked), with the same stamp
-        previous.stamps.carry(folder, str(manifest["digest"]), plan.files.kept, previous.linked)
+        previous.stamps.carry(folder, str(manifest["digest"]), plan.files.kept, link_stamps)
     result.out, result.manifest = out, manifest
     return result
 
