@@ -9,7 +9,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from productkit.ir import canonical_json, compact_json, pretty_json
+from productkit.ir import canonical_bytes, canonical_json, compact_json, pretty_json
 
 _text = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=12)
 _json = st.recursive(
@@ -37,6 +37,9 @@ def test_canonical_json_is_byte_identical_to_the_standard_library(data: Any) -> 
     assert canonical_json(data) == json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     big = {"n": 2**70, "s": data}
     assert canonical_json(big) == json.dumps(big, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    for value in (data, big):  # the bytes digests are taken of are that text's UTF-8
+        assert canonical_bytes(value) == json.dumps(value, ensure_ascii=False, sort_keys=True,
+                                                    separators=(",", ":")).encode("utf-8")
 
 
 @settings(max_examples=300, deadline=None)

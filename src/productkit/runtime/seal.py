@@ -48,10 +48,10 @@ class SigningKeyError(ValueError):
 
 def manifest_digest(manifest: Mapping[str, Any]) -> str:
     """The digest a manifest carries: sha256 of the canonical JSON of every other field."""
-    from ..ir import canonical_json  # the definition models load with the first digest, not with the seal
+    from ..ir import canonical_bytes  # the definition models load with the first digest, not with the seal
 
     body = {k: v for k, v in manifest.items() if k != "digest"}
-    return "sha256:" + hashlib.sha256(canonical_json(body).encode("utf-8")).hexdigest()
+    return "sha256:" + hashlib.sha256(canonical_bytes(body)).hexdigest()
 
 
 def generate_key_pair() -> tuple[bytes, bytes]:
