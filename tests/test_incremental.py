@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 from pathlib import Path
 
 import pytest
@@ -130,3 +131,48 @@ def _field(path: Path, name: str) -> str:
         if line.startswith(f"{name}:"):
             return line.split(":", 1)[1].strip().strip("'\"")
     raise AssertionError(f"no {name} in {path}")
+
+
+def test_what_the_targets_say_of_a_product_not_compiled_is_kept_by_its_inputs(repo_catalogue: Path,
+                                                                             tmp_path: Path,
+                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """An edit of the version of a component a line's step uses re-checks the line's members,
+    also one whose own step replaces it with another version (here deposit.time-1y's ``notify``:
+    ``~1.0.0`` against the line's ``^1``); its inputs are unchanged, so it is not compiled, and
+    what the targets say of it is kept in the user cache by its inputs: the next such edit finds
+    it there, and reports what a build without any cache reports."""
+    import productkit.build as building
+
+    member = repo_catalogue / "products" / "deposit" / "time-deposit-1y.yaml"
+    text = member.read_text(encoding="utf-8")
+    assert "\nsteps:\n" in text
+    member.write_text(text.replace("\nsteps:\n", "\nsteps:\n  - id: notify\n    use: notify.sms@~1.0.0\n"
+                                   "    critical: false\n    inputs:\n"
+                                   "      notify.reference: deposit.certificate_number\n", 1), encoding="utf-8")
+
+    opts = Options(release_date=__import__("datetime").date(2025, 1, 6), cache=tmp_path / "c")
+    asked: list[tuple[str, bool]] = []
+    get = building._TargetProblems.get
+
+    def spy(self: building._TargetProblems, file: str, inputs: str | None) -> object:
+        found = get(self, file, inputs)
+        asked.append((file, found is not None))
+        return found
+
+    monkeypatch.setattr(building._TargetProblems, "get", spy)
+    out = tmp_path / "cached" / "out"
+    first = build([repo_catalogue], out, opts)
+    assert first.manifest is not None
+    component = next(p for p in sorted((repo_catalogue / "components").rglob("*.yaml"))
+                     if _field(p, "id") == "notify.sms" and _field(p, "version") == "1.1.0")
+    for n in (1, 2):
+        asked.clear()
+        component.write_text(component.read_text(encoding="utf-8") + f"\n# touched {n}\n", encoding="utf-8")
+        edited = build([repo_catalogue], out, opts)
+        fresh = build([repo_catalogue], tmp_path / f"fresh{n}" / "out", dataclasses.replace(opts, cache=None))
+        assert edited.diagnostics == fresh.diagnostics and not edited.failed()
+        assert edited.manifest is not None and fresh.manifest is not None
+        assert edited.manifest["files"] == fresh.manifest["files"]
+        assert edited.compiled and "deposit.time-1y@1.0.0" not in edited.compiled
+        assert [file for file, _ in asked] == [os.fspath(member)], asked
+        assert all(found == (n == 2) for _, found in asked), asked  # kept by the first, found by the second

@@ -176,18 +176,23 @@ def _emitter(root: Path, options: Options, stage: Stage, select: Sequence[str] =
     checks of a change look at every product it may concern; the build keeps the others)."""
     relative, resolve_date = _relative_to(root), _date_resolver(options)
     as_before = _as_before(previous, options, relative) if previous is not None else None
+    told = _TargetProblems(options)  # what the targets said of products not compiled
     shared: list[Shared] = []  # what this build's products share: made with the first one
 
     def make(asm: Assembly, ctx: CheckContext | None = None) -> tuple[_Made | None, tuple[Diagnostic, ...]]:
         from .compile import Shared, compile_product  # imported only when something is compiled
         from .targets import load_targets
 
-        if not _selected(asm.product.model.id, select) or (
-                as_before is not None and ctx is not None and as_before(asm, ctx)):
-            defn = compile_product(asm, resolve_date, relative, options.calendar, digest=False)
-            registry = load_targets()
-            return None, tuple(d for name in options.targets if name in registry
-                               for d in registry[name](options).problems(defn))
+        unchanged = as_before(asm, ctx) if as_before is not None and ctx is not None else None
+        if unchanged is not None or not _selected(asm.product.model.id, select):
+            said = told.get(asm.product.entry.file, unchanged)
+            if said is None:
+                defn = compile_product(asm, resolve_date, relative, options.calendar, digest=False)
+                registry = load_targets()
+                said = tuple(d for name in options.targets if name in registry
+                             for d in registry[name](options).problems(defn))
+                told.put(asm.product.entry.file, unchanged, said)
+            return None, said
         if not shared:
             shared.append(Shared())
         defn = compile_product(asm, resolve_date, relative, options.calendar, shared=shared[0])
@@ -200,27 +205,59 @@ def _emitter(root: Path, options: Options, stage: Stage, select: Sequence[str] =
     return make
 
 
+class _TargetProblems:
+    """What the targets said of a product the build did not compile, kept in the user cache by
+    the digest of the product's inputs (see :class:`_InputDigests`) and the options and checking
+    libraries: what they say is a function of the definition, which is one of those inputs."""
+
+    _NAMESPACE = "target-problems"
+
+    def __init__(self, options: Options) -> None:
+        from .validate import libraries
+
+        self.cache, self.context = open_cache(options.cache), f"{options!r}|{libraries()}"
+
+    def get(self, file: str, inputs: str | None) -> tuple[Diagnostic, ...] | None:
+        if self.cache is None or inputs is None:
+            return None
+        from .diagnostics import diagnostic_from_data
+
+        found = self.cache.get(self._NAMESPACE, file, f"{inputs}|{self.context}")
+        try:
+            return tuple(diagnostic_from_data(d) for d in found) if isinstance(found, list) else None
+        except ValueError:
+            return None
+
+    def put(self, file: str, inputs: str | None, said: tuple[Diagnostic, ...]) -> None:
+        if self.cache is not None and inputs is not None:
+            from .diagnostics import diagnostic_to_data
+
+            self.cache.put(self._NAMESPACE, file, f"{inputs}|{self.context}", [diagnostic_to_data(d) for d in said])
+
+
 def _as_before(previous: _Previous, options: Options, relative: Callable[[str], str]
-               ) -> Callable[[Assembly, CheckContext], bool]:
-    """Whether a product's inputs are those the previous build compiled it from (its digest as
-    ``_plan`` works it out; were the two to differ, the plan compiles the product afterwards)."""
+               ) -> Callable[[Assembly, CheckContext], str | None]:
+    """A product's input digest when its inputs are those the previous build compiled it from
+    (the digest as ``_plan`` works it out; were the two to differ, the plan compiles the product
+    afterwards), else None."""
     from .checks.products import input_files
 
     before = previous.products
     # per catalogue checked: its dictionaries' files, and the digests of its products' inputs
     seen: dict[int, tuple[list[str], _InputDigests]] = {}
 
-    def same(asm: Assembly, ctx: CheckContext) -> bool:
+    def same(asm: Assembly, ctx: CheckContext) -> str | None:
         model = asm.product.model
         old = before.get(f"{model.id}@{model.version}")
         if old is None:
-            return False
+            return None
         catalog = ctx.catalog
         if id(catalog) not in seen:
             seen[id(catalog)] = ([e.file for e in catalog.kind("ParameterDictionary")],
                                  _InputDigests(options, relative, catalog.digests.get))
         files, digest = seen[id(catalog)]
-        return old.get("inputs") == digest([*input_files(asm.product), *files])
+        inputs = digest([*input_files(asm.product), *files])
+        return inputs if old.get("inputs") == inputs else None
 
     return same
 

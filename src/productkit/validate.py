@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -406,7 +407,7 @@ class _Run:
 def index_context(root: Path, options: Options) -> str:
     """What a recorded index applies to: the options, the working folder (files are named
     relative to it), the catalogue's place, productkit itself and the checking libraries."""
-    return digest(engine_digest(), _libraries(), repr(replace(options, cache=None)), os.getcwd(),
+    return digest(engine_digest(), libraries(), repr(replace(options, cache=None)), os.getcwd(),
                   str(root.absolute()), os.path.realpath(root))
 
 
@@ -418,7 +419,8 @@ _CHECKERS = ("pydantic", "pydantic-core", "cel-expr-python", "PyYAML", "jsonsche
              "semantic-version", "google-re2", "holidays", "networkx", "lxml")
 
 
-def _libraries() -> str:
+@functools.cache  # the libraries a process runs with do not change under it
+def libraries() -> str:
     """The versions of the libraries whose answers (and messages) end up in diagnostics."""
     found = []
     for name in _CHECKERS:
