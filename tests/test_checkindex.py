@@ -204,3 +204,17 @@ def test_a_product_edit_loads_only_the_dictionaries_it_looks_up(catalogue: Path,
     assert not whole and found == _uncached(path)
     dictionaries = {p.relative_to(catalogue).as_posix() for p in (catalogue / "components" / "parameters").glob("*")}
     assert PRODUCT in loaded and 0 < len(dictionaries & set(loaded)) < len(dictionaries), loaded
+
+
+def test_the_survey_names_files_as_messages_do_with_the_working_folder_at_the_root(
+        repo_catalogue: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A container's working folder is often ``/``: the survey's names are still display_name's,
+    the names the index records (else every run would validate the whole catalogue)."""
+    from productkit.loader import LoadLimits
+    from productkit.sources import display_name
+
+    monkeypatch.chdir("/")
+    files = sorted(repo_catalogue.rglob("*.yaml"))[:3]
+    found = checkindex.survey(files, LoadLimits(), None, 0)
+    assert found is not None and list(found.shas) == [display_name(p) for p in files]
+    assert all(not name.startswith("/") for name in found.shas)

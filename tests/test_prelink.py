@@ -148,10 +148,11 @@ def test_versions_kept_in_flight_are_linked(repo_catalogue: Path, tmp_path: Path
                       use_child=_switch(monkeypatch))
     _same(one, two)
     assert "deposit.time-1y@1.0.0" in one[0].reused and "deposit.time-1y@1.1.0" in one[0].compiled
+    assert len(linked) == 1 and linked[0] > 20
 
 
 @pytest.mark.parametrize("half", [False, True], ids=["fails-at-once", "fails-half-way"])
-def test_a_failing_child_leaves_the_build_to_do_the_work(repo_catalogue: Path, tmp_path: Path,
+def test_a_failing_child_leaves_the_build_to_do_the_work(repo_catalogue: Path, tmp_path: Path, linked: list[int],
                                                          monkeypatch: pytest.MonkeyPatch, half: bool) -> None:
     real = prelink._link_all
 
@@ -168,6 +169,7 @@ def test_a_failing_child_leaves_the_build_to_do_the_work(repo_catalogue: Path, t
     one, two = _twice(tmp_path, repo_catalogue, change, use_child=_switch(monkeypatch))
     _same(one, two)
     assert len(one[0].reused) > 5
+    assert linked == [0]  # the child ran, failed, and the stage was emptied for the build to fill
 
 
 def test_a_file_system_without_hard_links_keeps_products_all_the_same(
@@ -240,3 +242,116 @@ def test_a_previous_manifest_naming_a_file_outside_its_build_takes_nothing_from_
         assert "deposit.time-3y@1.0.0" in result.compiled
         outside = out.parent / "outside.json"
         assert outside.stat().st_nlink == 1 and outside.read_bytes() == b'{"not": "a definition"}\n'
+
+
+def test_no_fork_to_be_had_leaves_the_build_to_do_the_work(repo_catalogue: Path, tmp_path: Path, linked: list[int],
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """A process limit or no memory for a fork is no reason to fail a build."""
+    def change(cat: Path, _: Path) -> None:
+        path = _product_file(cat, "deposit.time-1y")
+        path.write_text(path.read_text("utf-8") + "\n", "utf-8")
+
+    def no_fork() -> int:
+        raise OSError(errno.EAGAIN, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(os, "fork", no_fork)
+    one, two = _twice(tmp_path, repo_catalogue, change, use_child=_switch(monkeypatch))
+    _same(one, two)
+    assert not one[0].failed() and len(one[0].reused) > 5 and linked == []
+
+
+def test_a_removed_product_leaves_no_folder_without_hard_links(repo_catalogue: Path, tmp_path: Path,
+                                                               linked: list[int],
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """The folders the child made for files it could not link go when those files do."""
+    def change(cat: Path, _: Path) -> None:
+        _product_file(cat, "deposit.time-1y").unlink()
+        monkeypatch.setattr(os, "link", _no_link)
+
+    one, two = _twice(tmp_path, repo_catalogue, change, use_child=_switch(monkeypatch))
+    _same(one, two)  # no empty folder either
+    assert not any("deposit.time-1y@" in name for name in _tree(one[1])) and linked == [0]
+
+
+@pytest.mark.parametrize("child", [False, True], ids=["linked-by-the-build", "linked-by-a-child"])
+def test_stamps_carried_hold_after_the_commit_removed_a_retired_build(repo_catalogue: Path, tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch,
+                                                                      child: bool) -> None:
+    """A retired build removed by the commit held links to the kept files: their ctime changed
+    after the child took their stamps, so they are taken again; what is recorded is what the
+    files are (else the next build reads and hashes every kept file again)."""
+    options = dataclasses.replace(OPTS, cache=tmp_path / "cache")
+    monkeypatch.setattr(build_module._Stamps, "SETTLED_NS", 0)
+    _switch(monkeypatch)(child)
+    out, release = tmp_path / "build", Release(grace=0.0)
+    for n in range(5):  # from the fourth commit on, each removes a retired build
+        path = _product_file(repo_catalogue, "deposit.time-1y")
+        path.write_text(path.read_text("utf-8") + "\n", "utf-8")
+        assert not build([repo_catalogue], out, options, release=release).failed()
+    folder = out.resolve()
+    assert len([c for c in folder.parent.iterdir() if not c.name.startswith(".")]) < 5  # some were removed
+    manifest = json.loads((folder / "manifest.json").read_bytes())
+    cache = open_cache(options.cache)
+    assert cache is not None
+    recorded = cache.get("build-stamps", os.path.realpath(folder), manifest["digest"])
+    kept = [n for n in _tree(out) if "deposit.time-3y@" in n]
+    assert isinstance(recorded, dict) and kept and set(kept) <= set(recorded)
+    for name in kept:
+        st = os.lstat(folder / name)
+        assert recorded[name] == [st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns], name
+
+
+def test_a_previous_manifest_naming_a_build_wide_file_as_a_product_file_takes_nothing(
+        repo_catalogue: Path, tmp_path: Path, linked: list[int], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A product entry naming the marker (or the manifest, a signature, openapi.json) as one of
+    its files, its seal recomputed, is compiled again; the previous build's marker is never
+    written into through a link."""
+    from productkit.output import MARKER
+    from productkit.runtime.seal import manifest_digest
+
+    def change(cat: Path, out: Path) -> None:
+        folder = out.resolve()
+        marker = folder / MARKER
+        manifest = json.loads((folder / "manifest.json").read_bytes())
+        entry = next(p for p in manifest["products"] if p["id"] == "deposit.time-3y")
+        entry["forms"].setdefault("extra", {})["web"] = MARKER
+        manifest["files"][MARKER] = "sha256:" + hashlib.sha256(marker.read_bytes()).hexdigest()
+        manifest["digest"] = manifest_digest(manifest)
+        (folder / "manifest.json").write_bytes(json.dumps(manifest).encode())
+        os.utime(marker, ns=(1, 1))
+        path = _product_file(cat, "deposit.time-1y")
+        path.write_text(path.read_text("utf-8") + "\n", "utf-8")
+
+    one, two = _twice(tmp_path, repo_catalogue, change, use_child=_switch(monkeypatch))
+    _same(one, two)
+    for result, out in (one, two):
+        assert "deposit.time-3y@1.0.0" in result.compiled
+        previous = next(c for c in out.resolve().parent.iterdir() if c != out.resolve() and not c.name.startswith("."))
+        assert (previous / MARKER).stat().st_mtime_ns == 1  # as it was left
+
+
+def test_a_selection_of_a_signed_build_with_and_without_the_child(repo_catalogue: Path, tmp_path: Path,
+                                                                  linked: list[int],
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from productkit.runtime.seal import generate_key_pair
+
+    private, public = generate_key_pair()
+    release = Release(sign=private)
+
+    def change(cat: Path, _: Path) -> None:
+        for product in ("deposit.time-1y", "deposit.time-3y"):
+            path = _product_file(cat, product)
+            path.write_text(path.read_text("utf-8") + "\n", "utf-8")
+
+    out = []
+    for child in (True, False):
+        where = tmp_path / ("with" if child else "without")
+        cat, target = where / "cat", where / "build"
+        shutil.copytree(repo_catalogue, cat)
+        assert not build([cat], target, OPTS, release=release).failed()
+        change(cat, target)
+        _switch(monkeypatch)(child)
+        out.append((build([cat], target, OPTS, select=["deposit.time-3y"], release=release), target))
+    _same(out[0], out[1])
+    Catalog.load(out[0][1], [public], verify="all")
+    assert out[0][0].compiled == ["deposit.time-3y@1.0.0"] and linked and linked[0] > 20

@@ -19,6 +19,7 @@ build shares. A child that fails leaves the build to do the work itself, as with
 from __future__ import annotations
 
 import contextlib
+import gc
 import hashlib
 import os
 import signal
@@ -30,7 +31,7 @@ from typing import Any
 
 import orjson
 
-from .output import Stage, plain_name
+from .output import Inside, Stage, plain_name
 from .parallel import cores
 
 __all__ = ["PRELINK_MIN", "Linker", "Prelinked", "Work", "prelinked"]
@@ -118,9 +119,14 @@ class Linker:
 
     def _reap(self) -> None:
         if not self.reaped:
-            os.close(self.fd)
-            _, status = os.waitpid(self.pid, 0)
-            self.reaped, self.failed = True, not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0
+            self.reaped, self.failed = True, True  # whatever happens next, it is never waited for again
+            with contextlib.suppress(OSError):
+                os.close(self.fd)
+            try:
+                _, status = os.waitpid(self.pid, 0)
+            except ChildProcessError:  # reaped already (a process that ignores SIGCHLD)
+                return
+            self.failed = not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0
 
     def stop(self) -> None:
         """End the child now, unless it was waited for already (its pid may be another's since)."""
@@ -138,28 +144,58 @@ def prelinked(stage: Stage, work: Work | None) -> Iterator[Linker | None]:
             or threading.active_count() > 1:  # a forked child could inherit a lock another thread held
         yield None
         return
-    stage.keep_fresh_apart()
-    read, write = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: never returns
-        os.close(read)
-        _run(work, os.fspath(stage.folder), write)
-    os.close(write)
-    child = Linker(pid, read)
+    child = _start(work, os.fspath(stage.folder))
+    if child is None:  # no fork to be had (a process limit, memory): the build does the work itself
+        yield None
+        return
     try:
+        stage.keep_fresh_apart()
         yield child
     finally:
         child.stop()  # a no-op once both its messages were read (it has exited and been waited for)
 
 
-def _run(work: Work, into: str, fd: int) -> None:
+_HELD = {signal.SIGINT, signal.SIGTERM}  # not delivered while the child is being made
+
+
+def _start(work: Work, into: str) -> Linker | None:
+    """Fork the child; None when there is no fork to be had. Interrupts wait until each side
+    knows which it is: the parent's never unwinds the parent's code in the child, and the parent
+    always has the child to stop."""
+    try:
+        read, write = os.pipe()
+    except OSError:
+        return None
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, _HELD)
+    try:
+        pid = os.fork()
+    except OSError:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+        os.close(read)
+        os.close(write)
+        return None
+    if pid == 0:
+        _run(work, into, read, write, held)  # never returns
+    try:
+        os.close(write)
+        return Linker(pid, read)
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+
+
+def _run(work: Work, into: str, read: int, fd: int, held: Any) -> None:
+    """The child's whole life: it leaves through os._exit, whatever happens (an interrupt too),
+    running nothing of the parent's (its cleanups, its atexit handlers, its buffered output)."""
     code = 1
     try:
+        gc.disable()  # a collection would walk, and so copy, the parent's memory
+        os.close(read)
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
         first, recorded = _link_all(work, into)
         _send(fd, orjson.dumps(first))
         _send(fd, orjson.dumps(_carried(into, recorded)))
         code = 0
-    finally:  # whatever happened (an interrupt too), the child leaves here, running nothing of the parent's
+    finally:
         os._exit(code)
 
 
@@ -178,8 +214,9 @@ def _link_all(work: Work, into: str) -> tuple[dict[str, Any], dict[str, Stamp]]:
     recorded: dict[str, Stamp] = {}
     made: set[str] = {into}
     base, sep = work.folder, os.sep
+    inside = Inside(base)
     for name in work.names:
-        if not plain_name(name):  # a manifest naming a file outside the build: nothing of it is taken
+        if not plain_name(name) or not inside(name):  # a file outside the build: nothing of it is taken
             continue
         source = base + sep + name
         sealed, seen = _sealed(source, work.seals.get(name), work.stamps.get(name), work.settled_before)

@@ -38,7 +38,7 @@ from .cache import Cache, engine_digest, open_cache
 from .checkindex import ChangedDuringRun, Surveyed
 from .diagnostics import Diagnostic, Location, Severity, has_errors
 from .options import Options
-from .output import MARKER, OutputRefused, Stage, check_out, plain_name, staged_build, tidy
+from .output import MARKER, Inside, OutputRefused, Stage, check_out, plain_name, staged_build, tidy
 from .runtime.seal import SIGNATURE_FILE, manifest_digest, public_of
 from .runtime.seal import sign as sign_manifest
 
@@ -243,8 +243,9 @@ def _as_before(previous: _Previous, options: Options, relative: Callable[[str], 
     from .checks.products import input_files
 
     before = previous.products
-    # per catalogue checked: its dictionaries' files, and the digests of its products' inputs
-    seen: dict[int, tuple[list[str], _InputDigests]] = {}
+    # per catalogue checked (held, so that its id is not another's): its dictionaries' files, and
+    # the digests of its products' inputs
+    seen: dict[int, tuple[Any, list[str], _InputDigests]] = {}
 
     def same(asm: Assembly, ctx: CheckContext) -> str | None:
         model = asm.product.model
@@ -253,9 +254,9 @@ def _as_before(previous: _Previous, options: Options, relative: Callable[[str], 
             return None
         catalog = ctx.catalog
         if id(catalog) not in seen:
-            seen[id(catalog)] = ([e.file for e in catalog.kind("ParameterDictionary")],
+            seen[id(catalog)] = (catalog, [e.file for e in catalog.kind("ParameterDictionary")],
                                  _InputDigests(options, relative, catalog.digests.get))
-        files, digest = seen[id(catalog)]
+        _, files, digest = seen[id(catalog)]
         inputs = digest([*input_files(asm.product), *files])
         return inputs if old.get("inputs") == inputs else None
 
@@ -335,6 +336,7 @@ class _Previous:
     stamps: _Stamps | None = None
     stamp: tuple[int, ...] | None = None  # the manifest file's (size, mtime, ctime, inode) when read
     linked: Prelinked | None = None  # its files found as sealed and linked into the stage already
+    inside: Callable[[str], bool] = field(default=lambda name: False)  # see output.Inside
 
     def prelink_work(self) -> PrelinkWork | None:
         """What a child linking this build's product files into the next stage is given."""
@@ -360,7 +362,7 @@ class _Previous:
         if self.folder is None:
             return None
         names = _names_in(entry)
-        if not names:
+        if not names or not all(map(self.inside, names)):
             return None
         if self.linked is not None:  # each was checked against its seal before it was linked
             sealed = self.linked.sealed
@@ -470,7 +472,8 @@ def _previous(out: Path, options: Options, before: _Previous | None = None) -> _
     files = manifest.get("files")
     cache = open_cache(options.cache)
     stamps = _Stamps(cache, folder, str(manifest["digest"])) if cache is not None else None
-    return _Previous(manifest, folder, dict(files) if isinstance(files, dict) else {}, stamps, stamp)
+    return _Previous(manifest, folder, dict(files) if isinstance(files, dict) else {}, stamps, stamp,
+                     inside=Inside(folder))
 
 
 @dataclass(frozen=True, slots=True)
@@ -677,7 +680,9 @@ def _compile_and_write(checked: _Checked, root: Path, out: Path, previous: _Prev
         result.diagnostics.append(Diagnostic("PK502", f"cannot write the build: {exc}", Location(str(out))))
         return result
     if previous.stamps is not None:  # a kept file is the same file (linked), with the same stamp
-        previous.stamps.carry(folder, str(manifest["digest"]), plan.files.kept, link_stamps)
+        # (as the child found it, unless the commit removed a retired build: its links to the
+        # same files changed their ctime since; they are looked at again)
+        previous.stamps.carry(folder, str(manifest["digest"]), plan.files.kept, None if stage.swept else link_stamps)
     result.out, result.manifest = out, manifest
     return result
 
@@ -691,7 +696,7 @@ def _take_links(linker: Linker, previous: _Previous, stage: Stage) -> None:
         stage.folder.mkdir()
         return
     previous.prelinked(linked)
-    stage.prelinked = set(linked.linked)
+    stage.prelinked, stage.unlinked = set(linked.linked), set(linked.unlinked)
 
 
 def _changes(previous: _Previous, plan: _Plan, options: Options, release: Release,
@@ -978,13 +983,18 @@ def _relative_to(root: Path) -> Callable[[str], str]:
 
 def _names_in(entry: Any) -> list[str]:
     """The files of a previous build's manifest entry, or none when the entry is not one a build
-    wrote (a manifest whose digest holds may still have been written by hand): a name that is not
-    a plain one inside the build (see :func:`~productkit.output.plain_name`) takes nothing."""
+    wrote (a manifest whose digest holds may still have been written by hand): a product's files
+    are plain names inside the build (see :func:`~productkit.output.plain_name`) in a folder of
+    it (never the manifest, the marker or a build-wide file)."""
     try:
         names = _entry_files(entry)
     except (KeyError, TypeError, AttributeError, ValueError):
         return []
-    return names if all(isinstance(n, str) and plain_name(n) for n in names) else []
+    return names if all(_product_file(n) for n in names) else []
+
+
+def _product_file(name: object) -> bool:
+    return isinstance(name, str) and plain_name(name) and "/" in name and not name.startswith(".")
 
 
 def _entry_files(entry: Mapping[str, Any]) -> list[str]:

@@ -72,7 +72,7 @@ def survey(every: Iterable[Path], limits: LoadLimits, known: Index | None, start
     or cannot be read as a regular file within the limits (a whole validation says why, or
     follows the link as it must)."""
     out = Survey()
-    cwd = os.getcwd() + os.sep
+    cwd = os.getcwd().rstrip(os.sep) + os.sep  # as display_name has it (the root folder too)
     for path in every:  # in the caller's order (the catalogue's)
         text = os.fspath(path)
         if text.startswith(os.sep) and plain_path(text):  # what display_name gives, the working folder read once

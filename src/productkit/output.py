@@ -33,7 +33,8 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-__all__ = ["MARKER", "OutputRefused", "Stage", "check_out", "plain_name", "staged_build", "tidy", "write_build"]
+__all__ = ["MARKER", "Inside", "OutputRefused", "Stage", "check_out", "plain_name", "staged_build", "tidy",
+           "write_build"]
 
 MARKER = ".productkit-build"  # in every build folder: "productkit wrote this, it may replace it"
 _MARKER_TEXT = '{"format": "productkit.build-folder/1"}\n'
@@ -50,8 +51,28 @@ def plain_name(name: str) -> bool:
     """True for a build file name that stays inside the build: relative, no empty, ``.`` or
     ``..`` part, no NUL (what a build names its files; a manifest naming anything else is not
     one this build may take files from)."""
+    if not isinstance(name, str) or "\0" in name:
+        return False
     parts = name.split("/")
-    return isinstance(name, str) and "\0" not in name and not ("" in parts or "." in parts or ".." in parts)
+    return not ("" in parts or "." in parts or ".." in parts)
+
+
+class Inside:
+    """Whether a build file's folder is a folder of the build itself (no part of it a link
+    leading elsewhere), each folder resolved once: a previous build's files are read and linked
+    only from there."""
+
+    def __init__(self, base: str | Path) -> None:
+        self.base = os.path.realpath(base)
+        self.folders: dict[str, bool] = {}
+
+    def __call__(self, name: str) -> bool:
+        folder = os.path.dirname(name)
+        found = self.folders.get(folder)
+        if found is None:
+            real = os.path.realpath(os.path.join(self.base, folder))
+            found = self.folders[folder] = real == self.base or real.startswith(self.base + os.sep)
+        return found
 
 
 def store_of(out: Path) -> Path:
@@ -110,6 +131,9 @@ class Stage:
         # build's files into the stage meanwhile (see productkit._prelink): never into a link.
         self.fresh: Path | None = None
         self.prelinked: set[str] = set()  # names linked into the stage by then, to keep or drop
+        self.unlinked: set[str] = set()  # names whose folders were made for a link that failed
+        # Whether the commit removed a retired build: one sharing a kept file changes its ctime.
+        self.swept = True
 
     def keep_fresh_apart(self) -> None:
         """From now on, written files go to a folder of their own, moved into the stage at the
@@ -155,7 +179,7 @@ class Stage:
     def _settle(self, files: Mapping[str, bytes], staged: set[str], kept: set[str]) -> set[str]:
         """Make the stage hold what was linked into it and is kept, and what was written apart
         and is part of the build; returns the names it now holds."""
-        base, dropped = os.fspath(self.folder), set[str]()
+        base, dropped = os.fspath(self.folder), {os.path.dirname(name) for name in self.unlinked - kept}
         for name in self.prelinked - kept:
             os.unlink(os.path.join(base, name))
             dropped.add(os.path.dirname(name))
@@ -188,7 +212,10 @@ class Stage:
             present = self._settle(files, present, set(sources or {}))
         else:
             self._drop_unlisted({*files, MARKER}, set(sources or {}))
-        with open(os.path.join(self.folder, MARKER), "wb") as fh:
+        marker = os.path.join(self.folder, MARKER)
+        with contextlib.suppress(FileNotFoundError):  # a new file, never one the stage may share
+            os.unlink(marker)
+        with open(marker, "wb") as fh:
             fh.write(_MARKER_TEXT.encode())
         _write_files(self.folder, files, sources or {}, {*present, MARKER})
         store, out = self.store, self.out
@@ -207,7 +234,7 @@ class Stage:
         with contextlib.suppress(OSError):
             if old is not None and old.resolve() != target.resolve():
                 _retire(store, old.name)
-            _sweep(store, out, self.grace)
+            self.swept = _sweep(store, out, self.grace)
         return target
 
 
@@ -381,8 +408,9 @@ def _sweep_dead(store: Path, out: Path) -> None:
             link.unlink(missing_ok=True)
 
 
-def _sweep(store: Path, out: Path, grace: float) -> None:
-    """Remove what dead builds left and retired builds past their grace period."""
+def _sweep(store: Path, out: Path, grace: float) -> bool:
+    """Remove what dead builds left and retired builds past their grace period; whether it
+    removed (or tried to remove) a retired build."""
     _sweep_dead(store, out)
     current = _current(out)
     retired = _retired(store)
@@ -390,8 +418,11 @@ def _sweep(store: Path, out: Path, grace: float) -> None:
               and (current is None or c.resolve() != current)]
     builds.sort(key=lambda c: retired.get(c.name, c.stat().st_mtime), reverse=True)
     now = time.time()
+    removed = False
     for old in builds[_KEEP_RETIRED:]:
         if now - retired.get(old.name, old.stat().st_mtime) >= grace:
             _remove_unread(old)
+            removed = True
     _save_retired(store, {c.name: t for c, t in ((c, retired.get(c.name)) for c in builds)
                           if t is not None and c.exists()})
+    return removed
