@@ -284,7 +284,7 @@ def test_stamps_carried_hold_after_the_commit_removed_a_retired_build(repo_catal
     monkeypatch.setattr(build_module._Stamps, "SETTLED_NS", 0)
     _switch(monkeypatch)(child)
     out, release = tmp_path / "build", Release(grace=0.0)
-    for n in range(5):  # from the fourth commit on, each removes a retired build
+    for _ in range(5):  # from the fourth commit on, each removes a retired build
         path = _product_file(repo_catalogue, "deposit.time-1y")
         path.write_text(path.read_text("utf-8") + "\n", "utf-8")
         assert not build([repo_catalogue], out, options, release=release).failed()
