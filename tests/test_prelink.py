@@ -41,6 +41,12 @@ def _manifest(out: Path) -> dict[str, Any]:
     return {k: v for k, v in manifest.items() if k != "digest"}
 
 
+def _touch(root: Path, product: str) -> None:
+    """An edit of a product's file that changes its bytes, not its content."""
+    path = _product_file(root, product)
+    path.write_text(path.read_text("utf-8") + "\n", "utf-8")
+
+
 def _empty_folders(path: Path) -> list[str]:
     return [top for top, dirs, files in os.walk(path) if not dirs and not files]
 
@@ -70,7 +76,8 @@ def linked(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
 
 def _twice(tmp_path: Path, root: Path, change: Callable[[Path, Path], None], options: Options = OPTS,
-           release: Release = Release(), use_child: Callable[[bool], None] | None = None
+           release: Release = Release(), use_child: Callable[[bool], None] | None = None,
+           select: list[str] | None = None
            ) -> tuple[tuple[BuildResult, Path], tuple[BuildResult, Path]]:
     """The same first build and change, rebuilt with the child (first) and without (second)."""
     out = []
@@ -82,7 +89,7 @@ def _twice(tmp_path: Path, root: Path, change: Callable[[Path, Path], None], opt
         change(cat, target)
         if use_child is not None:
             use_child(child)
-        out.append((build([cat], target, options, release=release), target))
+        out.append((build([cat], target, options, select=select or (), release=release), target))
     return out[0], out[1]
 
 
@@ -133,8 +140,7 @@ def test_a_tampered_previous_file_is_not_linked_but_compiled_again(repo_catalogu
     def change(cat: Path, out: Path) -> None:
         form = next((out / "forms" / "deposit.time-1y@1.0.0").glob("*.json"))
         form.write_bytes(form.read_bytes().replace(b'"title"', b'"Title"', 1))  # not what the manifest sealed
-        other = _product_file(cat, "deposit.time-3y")
-        other.write_text(other.read_text("utf-8") + "\n", "utf-8")  # something changed: not up to date
+        _touch(cat, "deposit.time-3y")  # something changed: not up to date
 
     one, two = _twice(tmp_path, repo_catalogue, change, use_child=_switch(monkeypatch))
     _same(one, two)
@@ -166,8 +172,7 @@ def test_a_failing_child_leaves_the_build_to_do_the_work(repo_catalogue: Path, t
         raise OSError("the child fails")
 
     def change(cat: Path, _: Path) -> None:
-        path = _product_file(cat, "deposit.time-1y")
-        path.write_text(path.read_text("utf-8") + "\n", "utf-8")
+        _touch(cat, "deposit.time-1y")
 
     monkeypatch.setattr(prelink, "_link_all", failing)
     one, two = _twice(tmp_path, repo_catalogue, change, use_child=_switch(monkeypatch))
@@ -180,8 +185,7 @@ def test_a_file_system_without_hard_links_keeps_products_all_the_same(
         repo_catalogue: Path, tmp_path: Path, linked: list[int], monkeypatch: pytest.MonkeyPatch) -> None:
     """A file found as sealed that cannot be linked is copied at the commit, not compiled again."""
     def change(cat: Path, _: Path) -> None:
-        path = _product_file(cat, "deposit.time-1y")
-        path.write_text(path.read_text("utf-8") + "\n", "utf-8")
+        _touch(cat, "deposit.time-1y")
         monkeypatch.setattr(os, "link", _no_link)  # for the rebuild: the child's links and the commit's
 
     one, two = _twice(tmp_path, repo_catalogue, change, use_child=_switch(monkeypatch))
@@ -202,8 +206,7 @@ def test_the_links_stamps_are_carried_for_the_next_build(repo_catalogue: Path, t
     monkeypatch.setattr(build_module._Stamps, "SETTLED_NS", 0)  # every file counts as settled
 
     def change(cat: Path, _: Path) -> None:
-        path = _product_file(cat, "deposit.time-1y")
-        path.write_text(path.read_text("utf-8") + "\n", "utf-8")
+        _touch(cat, "deposit.time-1y")
 
     one, two = _twice(tmp_path, repo_catalogue, change, options, use_child=_switch(monkeypatch))
     _same(one, two)
@@ -237,8 +240,7 @@ def test_a_previous_manifest_naming_a_file_outside_its_build_takes_nothing_from_
         entry["definition"] = escape
         manifest["digest"] = manifest_digest(manifest)
         manifest_file.write_bytes(json.dumps(manifest).encode())
-        path = _product_file(cat, "deposit.time-1y")
-        path.write_text(path.read_text("utf-8") + "\n", "utf-8")
+        _touch(cat, "deposit.time-1y")
 
     one, two = _twice(tmp_path, repo_catalogue, change, use_child=_switch(monkeypatch))
     _same(one, two)
@@ -252,8 +254,7 @@ def test_no_fork_to_be_had_leaves_the_build_to_do_the_work(repo_catalogue: Path,
                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     """A process limit or no memory for a fork is no reason to fail a build."""
     def change(cat: Path, _: Path) -> None:
-        path = _product_file(cat, "deposit.time-1y")
-        path.write_text(path.read_text("utf-8") + "\n", "utf-8")
+        _touch(cat, "deposit.time-1y")
 
     def no_fork() -> int:
         raise OSError(errno.EAGAIN, "Resource temporarily unavailable")
@@ -290,8 +291,7 @@ def test_stamps_carried_hold_after_the_commit_removed_a_retired_build(repo_catal
     _switch(monkeypatch)(child)
     out, release = tmp_path / "build", Release(grace=0.0)
     for _ in range(5):  # from the fourth commit on, each removes a retired build
-        path = _product_file(repo_catalogue, "deposit.time-1y")
-        path.write_text(path.read_text("utf-8") + "\n", "utf-8")
+        _touch(repo_catalogue, "deposit.time-1y")
         assert not build([repo_catalogue], out, options, release=release).failed()
     folder = out.resolve()
     assert len([c for c in folder.parent.iterdir() if not c.name.startswith(".")]) < 5  # some were removed
@@ -325,8 +325,7 @@ def test_a_previous_manifest_naming_a_build_wide_file_as_a_product_file_takes_no
         manifest["digest"] = manifest_digest(manifest)
         (folder / "manifest.json").write_bytes(json.dumps(manifest).encode())
         os.utime(marker, ns=(1, 1))
-        path = _product_file(cat, "deposit.time-1y")
-        path.write_text(path.read_text("utf-8") + "\n", "utf-8")
+        _touch(cat, "deposit.time-1y")
 
     one, two = _twice(tmp_path, repo_catalogue, change, use_child=_switch(monkeypatch))
     _same(one, two)
@@ -346,18 +345,10 @@ def test_a_selection_of_a_signed_build_with_and_without_the_child(repo_catalogue
 
     def change(cat: Path, _: Path) -> None:
         for product in ("deposit.time-1y", "deposit.time-3y"):
-            path = _product_file(cat, product)
-            path.write_text(path.read_text("utf-8") + "\n", "utf-8")
+            _touch(cat, product)
 
-    out = []
-    for child in (True, False):
-        where = tmp_path / ("with" if child else "without")
-        cat, target = where / "cat", where / "build"
-        shutil.copytree(repo_catalogue, cat)
-        assert not build([cat], target, OPTS, release=release).failed()
-        change(cat, target)
-        _switch(monkeypatch)(child)
-        out.append((build([cat], target, OPTS, select=["deposit.time-3y"], release=release), target))
-    _same(out[0], out[1])
+    out = _twice(tmp_path, repo_catalogue, change, release=release, use_child=_switch(monkeypatch),
+                 select=["deposit.time-3y"])
+    _same(*out)
     Catalog.load(out[0][1], [public], verify="all")
     assert out[0][0].compiled == ["deposit.time-3y@1.0.0"] and linked and linked[0] > 20

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 from .cache import Cache, digest
 from .diagnostics import Diagnostic, Location, Related, Severity
@@ -64,8 +64,8 @@ class Context:
         its first declaration, in catalogue order: see :func:`dictionary_names`): a dictionary
         document is loaded when one of its parameters is first looked up."""
         ctx = cls(catalog, options, cache=cache)
-        ctx.dictionary = _LazyDictionary(names, load)
-        ctx.dictionary_entries = _LazyDeclarations(names, load)
+        ctx.dictionary = _OnLookup(names, load, _declared)
+        ctx.dictionary_entries = _OnLookup(names, load, lambda name, entry: (entry, name))
         return ctx
 
     def effective(self, spec: TypeSpec) -> TypeSpec:
@@ -122,45 +122,26 @@ def dictionary_names(cache: Cache, root: Any, files: Sequence[str], shas: Mappin
     return names
 
 
-class _LazyDictionary(dict[str, TypeSpec]):
-    """Every parameter name known from the start; a spec loaded from its document when first
-    looked up (a dict, as Context.dictionary is: only lookups and names are ever asked of it)."""
+_V = TypeVar("_V")
 
-    def __init__(self, names: Mapping[str, str], load: Callable[[str], Entry | None]) -> None:
+
+class _OnLookup(dict[str, _V]):
+    """Every parameter name known from the start; its value made from the dictionary document
+    declaring it when first looked up (a dict, as Context.dictionary is: only lookups and names
+    are ever asked of it)."""
+
+    def __init__(self, names: Mapping[str, str], load: Callable[[str], Entry | None],
+                 make: Callable[[str, Entry], _V]) -> None:
         super().__init__(dict.fromkeys(names))  # type: ignore[arg-type]
-        self._names, self._load = names, load
+        self._names, self._load, self._make = names, load, make
 
-    def __getitem__(self, name: str) -> TypeSpec:
-        found = super().__getitem__(name)
-        if found is None:
-            entry = self._load(self._names[name])
-            model = entry.model if entry is not None else None
-            if not isinstance(model, ParameterDictionary) or name not in model.parameters:
-                raise KeyError(name)  # not as recorded: the file changed, which the loader reports
-            found = model.parameters[name]
-            super().__setitem__(name, found)
-        return found
-
-    def get(self, name: str, default: Any = None) -> Any:
-        if name in self:  # (dict.get would not load the document)
-            return self[name]
-        return default
-
-
-class _LazyDeclarations(dict[str, tuple[Entry, str]]):
-    """Parameter -> (the dictionary entry declaring it, the name), loaded when first looked up."""
-
-    def __init__(self, names: Mapping[str, str], load: Callable[[str], Entry | None]) -> None:
-        super().__init__(dict.fromkeys(names))  # type: ignore[arg-type]
-        self._names, self._load = names, load
-
-    def __getitem__(self, name: str) -> tuple[Entry, str]:
+    def __getitem__(self, name: str) -> _V:
         found = super().__getitem__(name)
         if found is None:
             entry = self._load(self._names[name])
             if entry is None:
-                raise KeyError(name)
-            found = (entry, name)
+                raise KeyError(name)  # not as recorded: the file changed, which the loader reports
+            found = self._make(name, entry)
             super().__setitem__(name, found)
         return found
 
@@ -168,6 +149,13 @@ class _LazyDeclarations(dict[str, tuple[Entry, str]]):
         if name in self:  # (dict.get would not load the document)
             return self[name]
         return default
+
+
+def _declared(name: str, entry: Entry) -> TypeSpec:
+    model = entry.model
+    if not isinstance(model, ParameterDictionary) or name not in model.parameters:
+        raise KeyError(name)  # not as recorded: the file changed, which the loader reports
+    return model.parameters[name]
 
 
 def problem_diagnostic(problem: Problem, entry: Entry, path: tuple[str | int, ...],
