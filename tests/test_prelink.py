@@ -63,7 +63,7 @@ def linked(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     this process (servers) would keep the build from forking; the child touches nothing of
     theirs, so they are not counted here."""
     monkeypatch.setattr(prelink, "PRELINK_MIN", 0)
-    monkeypatch.setattr(prelink.threading, "active_count", lambda: 1)
+    monkeypatch.setattr("productkit._prelink.threading.active_count", lambda: 1)
     counts: list[int] = []
     take = build_module._take_links
 
@@ -106,7 +106,7 @@ def _same(one: tuple[BuildResult, Path], two: tuple[BuildResult, Path]) -> None:
 
 
 def _switch(monkeypatch: pytest.MonkeyPatch) -> Callable[[bool], None]:
-    monkeypatch.setattr(prelink.threading, "active_count", lambda: 1)  # see the linked fixture
+    monkeypatch.setattr("productkit._prelink.threading.active_count", lambda: 1)  # see the linked fixture
     return lambda on: monkeypatch.setattr(prelink, "PRELINK_MIN", 0 if on else 10**9)
 
 
