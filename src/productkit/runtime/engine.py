@@ -123,6 +123,7 @@ class Engine:
         self._pins: dict[tuple[str, str], tuple[Catalog, ProductVersion]] = {}
         self._keep = cast(MemoryStore, self.store).keep if _keeps_objects(self.store) else None
         self._lent: Ctx | None = None
+        self._last_today: tuple[float, Catalog, dt.date] | None = None
 
     def _program(self, pv: ProductVersion) -> Program:
         program = self._programs.get(pv.digest)
@@ -182,13 +183,24 @@ class Engine:
 
     def _offered(self, product_id: str, channel: str, version: str | None,
                  now: dt.datetime | None = None) -> ProductVersion:
-        today = self.catalog.business_date(now or self.clock())
+        today = self._today(now or self.clock())
         if version is None:
             return self.catalog.current(product_id, channel, today)
         pv = self.catalog.entry(product_id, version)
         if channel not in pv.channels or not pv.on_sale(today):
             raise NotOffered(f"{pv.key} is not on sale on {channel} on {today.isoformat()}")
         return pv
+
+    def _today(self, now: dt.datetime) -> dt.date:
+        """``self.catalog.business_date(now)``, worked out once per minute: a business calendar's
+        UTC offset is whole minutes, so its days begin on a whole minute of every clock."""
+        minute, catalog = now.timestamp() // 60, self.catalog
+        last = self._last_today
+        if last is not None and last[0] == minute and last[1] is catalog:
+            return last[2]
+        day = catalog.business_date(now)
+        self._last_today = (minute, catalog, day)
+        return day
 
     def _admitted(self, pv: ProductVersion, channel: str, context: Mapping[str, object],
                   now: dt.datetime | None = None) -> dict[str, object]:

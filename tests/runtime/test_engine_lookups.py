@@ -1,9 +1,11 @@
-"""Application ids the engine draws (``uuid.uuid4().hex`` as it was, built without the UUID
-object), and the context the engine lends its executors, made again when a part is replaced."""
+"""What the engine works out once instead of at every call, and answers as before: application
+ids (``uuid.uuid4().hex``, built without the UUID object), the context lent to its executors
+(made again when a part is replaced), and the business date of a start (once per minute)."""
 
 from __future__ import annotations
 
 import datetime as dt
+import random
 import uuid
 
 from productkit.runtime.engine import _new_id
@@ -42,3 +44,15 @@ def test_a_replaced_clock_is_used_from_the_next_call(make_engine: MakeEngine, cl
     for app, now in ((first, clock.now), (second, later.now)):
         attempts = [a for r in engine.steps(app.id) for a in r.attempts]
         assert attempts and {a.started for a in attempts} == {now}
+
+
+def test_the_business_date_is_the_catalogues_around_midnight(make_engine: MakeEngine) -> None:
+    engine = make_engine([loan()], loan_recorder().handlers)
+    midnight = dt.datetime(2026, 3, 2, 16, 0, tzinfo=dt.UTC)  # midnight in Beijing
+    zones = [dt.UTC, CST, dt.timezone(dt.timedelta(hours=-5, minutes=-30))]
+    rng = random.Random(7)
+    moments = [midnight + dt.timedelta(microseconds=d) for d in (-60_000_001, -1, 0, 1, 59_999_999)]
+    moments += [midnight + dt.timedelta(seconds=rng.uniform(-200_000, 200_000)) for _ in range(300)]
+    for at in moments + sorted(moments) + moments[::-1]:
+        shown = at.astimezone(rng.choice(zones))
+        assert engine._today(shown) == engine.catalog.business_date(shown), shown
