@@ -149,13 +149,12 @@ class MemoryStore:
         step records (each with ``step_id`` and ``kind``) and audit events, none of which anyone
         changes from now on, and how to write each as a row when it is read as one."""
         app_id, due_at = state.id, state.due_at()
-        keys = [(r.step_id, r.kind) for r in steps] if steps else None
         with self._lock:
             current = self._apps.get(app_id)
             if current is None or current[0] != expected:
                 self._check(app_id, expected, ())  # a new application, or StaleApplication
-            if keys:
-                self._check(app_id, expected, keys)
+            if steps:
+                self._recorded(app_id, [(r.step_id, r.kind) for r in steps])
                 _held(self._steps, app_id).append((writer.step_row, steps))
             self._apps[app_id] = (expected + 1, state.status, due_at, None, state, writer)
             if audit:
@@ -168,14 +167,17 @@ class MemoryStore:
         revision = current[0] if current is not None else 0
         if revision != expected:
             raise StaleApplication(f"application {app_id} is at revision {revision}, not {expected}")
-        if not steps:
-            return
+        if steps:
+            self._recorded(app_id, steps)
+
+    def _recorded(self, app_id: str, steps: Sequence[tuple[str, str]]) -> None:
+        """StaleApplication if any of ``steps`` (step id, kind) is recorded already; records them."""
         keys = self._keys.get(app_id)
         if keys is None:
             keys = self._keys[app_id] = set()
-        for key in steps:
-            if key in keys:
-                raise StaleApplication(f"step {key[0]} of {app_id} is already recorded")
+        elif not keys.isdisjoint(steps):
+            [first] = [key for key in steps if key in keys][:1]
+            raise StaleApplication(f"step {first[0]} of {app_id} is already recorded")
         keys.update(steps)
 
     def kept(self, app_id: str) -> tuple[Kept, int] | None:
