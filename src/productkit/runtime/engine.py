@@ -261,13 +261,13 @@ class Engine:
         """The submission's values and business error code, or its field errors."""
         data, code = _error_code(step, data, error)
         form, validator, quick, fields = self._form(pv, step, state.channel)
-        env: dict[str, object] = {}
-        if pv.definition.rules:  # only the rules read it
+        defn, env = pv.definition, {}
+        if defn.rules:  # only the rules read it
             day = self._program(pv).business_date(state.created)
             env = {**self._program(pv).parameters_on(day), **state.data,
                    CHANNEL_VARIABLE: state.channel, APPLICATION_DATE_VARIABLE: day}
         values, errors = check_submission(step, state.channel, form, validator, data, state.data,
-                                          env, pv.definition.rules, pv.definition.derived, quick, fields)
+                                          env, defn.rules, defn.derived, quick, fields)
         if code is not None:  # declining: what is not filled in is not missing
             errors = [e for e in errors if e.code not in ("required", "rule")]
         return values, code, errors
