@@ -15,7 +15,7 @@ from ..ir import (
     Label,
     Step,
 )
-from ._coerce import coerced, owned, storable
+from ._coerce import coerced, owned, owned_from, storable
 from ._durations import add
 from ._expr import holds
 from ._flow import precedes, walk
@@ -324,7 +324,7 @@ class Machine:
             handler = step.compensation.handler if step.compensation else ""
             inputs, outputs = owned(saved.get("inputs", {})), owned(saved.get("outputs", {}))
         else:  # the handler's own copies: what it changes is not the application's
-            handler, inputs, outputs = step.handler or "", owned(self._inputs(step)), {}
+            handler, inputs, outputs = step.handler or "", owned_from(st.data, step.inputs), {}
         params = self.program.step_parameters(step, self.day)
         return StepCall(st.id, st.product_id, st.version, st.channel, step.id, handler,
                         step.component, inputs, params, f"{st.id}/{call_key(step.id, compensating)}",
