@@ -137,7 +137,8 @@ class MemoryStore:
         # written as rows: each one is held in the list itself, not in a list of its own per
         # commit (what stays in memory per application is what the collector goes through).
         self._steps: dict[str, list[Any]] = {}
-        self._keys: dict[str, set[tuple[str, str]]] = {}  # (step id, kind) recorded, per application
+        self._keys: dict[str, set[str]] = {}  # "kind step-id" recorded, per application (text: no
+        # container of its own for the collector to go through)
         self._audit: dict[str, list[Any]] = {}
         self._writes: dict[tuple[str, bool], Callable[[str, Any], Any]] = {}  # (app, audit?) -> write
         self._lock = threading.Lock()
@@ -145,7 +146,7 @@ class MemoryStore:
     def commit(self, commit: Commit) -> None:
         app = commit.app
         with self._lock:
-            self._check(app.id, commit.expected, [(s.step_id, s.kind) for s in commit.steps])
+            self._check(app.id, commit.expected, [f"{s.kind} {s.step_id}" for s in commit.steps])
             revision = commit.expected + 1
             self._apps[app.id] = (revision, app.status, app.due_at,
                                   AppRow(app.id, app.product_id, app.version, app.channel, app.status,
@@ -164,7 +165,7 @@ class MemoryStore:
             if current is None or current[0] != expected:
                 self._check(app_id, expected, ())  # a new application, or StaleApplication
             if steps:
-                self._recorded(app_id, [(r.step_id, r.kind) for r in steps])
+                self._recorded(app_id, [f"{r.kind} {r.step_id}" for r in steps])
                 self._hold(self._steps, app_id, False, writer.step_row, steps)
             self._apps[app_id] = (expected + 1, state.status, due_at, None, state, writer)
             if audit:
@@ -182,7 +183,7 @@ class MemoryStore:
         else:
             held.append(_Batch(write, objects))
 
-    def _check(self, app_id: str, expected: int, steps: Sequence[tuple[str, str]]) -> None:
+    def _check(self, app_id: str, expected: int, steps: Sequence[str]) -> None:
         """StaleApplication unless the application is at revision ``expected`` and none of
         ``steps`` is recorded yet; records them as recorded."""
         current = self._apps.get(app_id)
@@ -192,14 +193,15 @@ class MemoryStore:
         if steps:
             self._recorded(app_id, steps)
 
-    def _recorded(self, app_id: str, steps: Sequence[tuple[str, str]]) -> None:
-        """StaleApplication if any of ``steps`` (step id, kind) is recorded already; records them."""
+    def _recorded(self, app_id: str, steps: Sequence[str]) -> None:
+        """StaleApplication if any of ``steps`` ("kind step-id": a kind has no space) is recorded
+        already; records them."""
         keys = self._keys.get(app_id)
         if keys is None:
             keys = self._keys[app_id] = set()
         elif not keys.isdisjoint(steps):
             [first] = [key for key in steps if key in keys][:1]
-            raise StaleApplication(f"step {first[0]} of {app_id} is already recorded")
+            raise StaleApplication(f"step {first.partition(' ')[2]} of {app_id} is already recorded")
         keys.update(steps)
 
     def kept(self, app_id: str) -> tuple[Kept, int] | None:
