@@ -19,7 +19,7 @@ from ..types import Money
 from ._codec import TAGS
 from ._values import Problem, check, coerce
 
-__all__ = ["MAX_DEPTH", "checked", "coerced", "owned", "payload_problem", "storable", "text_problem"]
+__all__ = ["MAX_DEPTH", "checked", "coerced", "owned", "owned_from", "payload_problem", "storable", "text_problem"]
 
 MAX_DEPTH = 32  # nesting of a payload: far deeper than any form, far below the recursion limit
 _MAX_INT_BITS = 13_000  # about 3,900 digits: writable (Python's limit is 4,300), far above any amount
@@ -27,12 +27,13 @@ _MAX_EXPONENT = 1_000  # decimal exponents beyond this are no amount either
 _PLAIN = (str, bool, int, float, Decimal, dt.date, type(None))
 _EXACT = frozenset({str, bool, int, float, Decimal, dt.date, dt.datetime, type(None)})  # no Mapping
 _FROZEN = _EXACT | {Money}  # values nobody can change: kept and handed out as they are
+_SCALARS = frozenset({str, bool, int, float, Decimal})  # the exact types of the scalars coerced() checks
 
 
 def coerced(fd: FieldDef | None, raw: object) -> object:
     """``raw`` as a value of ``fd``'s type (as it is without a declaration), ready to store;
     Problem when it cannot be read as one, or could not be stored and read back as it is."""
-    if isinstance(raw, str | int | float | Decimal):
+    if type(raw) in _SCALARS or isinstance(raw, str | int | float | Decimal):
         _scalar(raw)  # before coercing: NaN, infinities and endless numbers trip the coercions
     value = raw
     if fd is not None:
@@ -52,6 +53,13 @@ def owned(values: Mapping[str, object]) -> dict[str, object]:
     """``values`` as a dict of its own: a list or mapping among them is copied (deeply), so what
     the engine keeps and what it hands out (a view's data, a handler's inputs) change apart."""
     return {k: v if type(v) in _FROZEN else copy.deepcopy(v) for k, v in values.items()}
+
+
+def owned_from(data: Mapping[str, object], paths: Mapping[str, str]) -> dict[str, object]:
+    """:func:`owned` of ``{key: data[path] for key, path in paths.items() if path in data}``, in
+    one pass (a handler's inputs)."""
+    return {key: v if type(v) in _FROZEN else copy.deepcopy(v)
+            for key, path in paths.items() if path in data for v in (data[path],)}
 
 
 def checked(fd: FieldDef, raw: object) -> tuple[object, list[Problem]]:
@@ -136,15 +144,16 @@ def text_problem(text: str) -> str | None:
 
 def payload_problem(payload: object) -> str | None:
     """Why a submission or start context is no object of fields, or None."""
-    if not isinstance(payload, Mapping):
+    if type(payload) is not dict and not isinstance(payload, Mapping):
         return f"expected an object of fields, got {type(payload).__name__}"
     stack: list[tuple[Mapping[object, object], int]] = [(payload, 0)]
     while stack:  # without recursion: a payload nested without end must not exhaust the stack
         node, depth = stack.pop()
         if depth > MAX_DEPTH:
             return f"nested more than {MAX_DEPTH} levels deep"
-        stack += [(v, depth + 1) for v in node.values()
-                  if type(v) not in _EXACT and isinstance(v, Mapping)]
+        for v in node.values():
+            if type(v) is dict or (type(v) not in _EXACT and isinstance(v, Mapping)):
+                stack.append((v, depth + 1))
     return None
 
 

@@ -15,7 +15,7 @@ from ..ir import (
     Label,
     Step,
 )
-from ._coerce import coerced, owned, storable
+from ._coerce import coerced, owned, owned_from, storable
 from ._durations import add
 from ._expr import holds
 from ._flow import precedes, walk
@@ -74,6 +74,7 @@ class _Result:
 
 
 _FINAL = frozenset({AttemptResult.OK, AttemptResult.BUSINESS})  # attempts no retry follows
+_GOING = frozenset({Status.RUNNING, Status.COMPENSATING, Status.FINISHING})  # what advance() drives
 
 
 def _outcome(text: str) -> Outcome:
@@ -95,15 +96,28 @@ def _own(values: Mapping[str, object] | None) -> dict[str, object]:
 
 
 class Machine:
-    """One decision: changes ``state`` in place and appends to ``out``."""
+    """One decision: changes ``state`` and appends to ``out``.
+
+    Copy on write: the state it is given, and each state a :class:`Save` holds, is never
+    changed. A Save holds ``state`` itself, and the machine copies it only where it goes on
+    after a Save (:meth:`own`: at each turn of :meth:`advance` and of :meth:`_fire`, the only
+    places a step starts after one), so the last Save of a decision is not copied at all."""
 
     def __init__(self, program: Program, state: AppState, at: dt.datetime) -> None:
         self.program, self.defn, self.state, self.at = program, program.definition, state, at
         self.out: list[Command] = []
         self.suspended = False  # a handler's answer or a retry timer is awaited
         self._day: dt.date | None = None
+        self._shared = True  # ``state`` is the one given or the one the last Save holds
+
+    def own(self) -> None:
+        """Make ``state`` a copy of its own before it is changed, if it is shared."""
+        if self._shared:
+            self.state = self.state.copy()
+            self._shared = False
 
     def handle(self, event: Event) -> None:
+        self.own()  # the state given: every event changes it (or raises)
         if type(event) is HandlerAnswered:  # most events: answers of handler calls
             self._answered(event)
             return
@@ -143,8 +157,10 @@ class Machine:
             result.attempts if result else (), detail)))
 
     def save(self) -> None:
+        """The state so far, to commit; it is not changed from here on (see the class)."""
         self.state.updated = self.at
-        self.out.append(Save(self.state.copy()))
+        self.out.append(Save(self.state))
+        self._shared = True
 
     def suspend(self, command: CallHandler | StartTimer) -> None:
         self.out.append(command)
@@ -167,15 +183,17 @@ class Machine:
     def advance(self) -> None:
         """Run steps until the application pauses, ends, or awaits a handler or a retry."""
         while not self.suspended:
-            if self.state.status == Status.RUNNING:
+            status = self.state.status
+            if status not in _GOING:
+                return
+            self.own()  # each turn may follow a Save
+            if status == Status.RUNNING:
                 if not self._progress():
                     self._pause()
-            elif self.state.status == Status.COMPENSATING:
+            elif status == Status.COMPENSATING:
                 self._compensate_next()
-            elif self.state.status == Status.FINISHING:
-                self._finally_next()
             else:
-                return
+                self._finally_next()
 
     def _progress(self) -> bool:
         st = self.state
@@ -306,7 +324,7 @@ class Machine:
             handler = step.compensation.handler if step.compensation else ""
             inputs, outputs = owned(saved.get("inputs", {})), owned(saved.get("outputs", {}))
         else:  # the handler's own copies: what it changes is not the application's
-            handler, inputs, outputs = step.handler or "", owned(self._inputs(step)), {}
+            handler, inputs, outputs = step.handler or "", owned_from(st.data, step.inputs), {}
         params = self.program.step_parameters(step, self.day)
         return StepCall(st.id, st.product_id, st.version, st.channel, step.id, handler,
                         step.component, inputs, params, f"{st.id}/{call_key(step.id, compensating)}",
@@ -611,6 +629,7 @@ class Machine:
             return
         st.status = Status.RUNNING  # saved with the first wait, so a crash here is resumed
         for sid in due:
+            self.own()  # a wait finished, or a staff step failed, is saved
             step = self.defn.steps[sid]
             if step.kind != "user":
                 self._finish_wait(step)

@@ -12,6 +12,7 @@ from enum import StrEnum
 from ..ir import Retry, Step, WorkflowDefinition
 from ._durations import seconds
 from ._flow import Position, frontier, positions
+from ._slots import FRESH, setters
 from ._state import AppState
 from ._values import param_value
 from .errors import InvalidState
@@ -70,7 +71,7 @@ class Resumed:
     at: dt.datetime
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class Submitted:
     """A user step's checked values; ``error`` is a declared business error it reports."""
 
@@ -78,6 +79,14 @@ class Submitted:
     step_id: str
     values: Mapping[str, object]
     error: str | None = None
+
+    def __init__(self, at: dt.datetime, step_id: str, values: Mapping[str, object],
+                 error: str | None = None) -> None:
+        s = _SUBMITTED  # the slots' setters (see ._slots)
+        s[0](self, at)
+        s[1](self, step_id)
+        s[2](self, values)
+        s[3](self, error)
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +107,7 @@ class TimerFired:
     compensating: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class HandlerAnswered:
     """How one attempt of a :class:`CallHandler` ended; ``code`` and ``message`` are those of
     a business error, ``outputs`` the handler's (component paths) when it succeeded."""
@@ -110,6 +119,18 @@ class HandlerAnswered:
     outputs: Mapping[str, object] = field(default_factory=dict)
     code: str | None = None
     message: str | None = None
+
+    def __init__(self, at: dt.datetime, step_id: str, compensating: bool, attempt: Attempt,
+                 outputs: Mapping[str, object] = FRESH, code: str | None = None,
+                 message: str | None = None) -> None:
+        s = _HANDLER_ANSWERED  # the slots' setters (see ._slots): one per handler call
+        s[0](self, at)
+        s[1](self, step_id)
+        s[2](self, compensating)
+        s[3](self, attempt)
+        s[4](self, {} if outputs is FRESH else outputs)
+        s[5](self, code)
+        s[6](self, message)
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,27 +146,41 @@ Event = Started | Resumed | Submitted | Ticked | TimerFired | HandlerAnswered | 
 # ---------------------------------------------------------------- commands
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class RecordStep:
     record: StepRecord
 
+    def __init__(self, record: StepRecord) -> None:
+        _RECORD_STEP[0](self, record)  # the slot's setter (see ._slots): one per step
 
-@dataclass(frozen=True, slots=True)
+
+@dataclass(frozen=True, slots=True, init=False)
 class RecordAudit:
     event: AuditEvent
 
+    def __init__(self, event: AuditEvent) -> None:
+        _RECORD_AUDIT[0](self, event)  # the slot's setter (see ._slots)
 
-@dataclass(frozen=True, slots=True)
+
+@dataclass(frozen=True, slots=True, init=False)
 class Save:
     """Commit ``state`` with the rows recorded since the last Save, in one transaction."""
 
     state: AppState
 
+    def __init__(self, state: AppState) -> None:
+        _SAVE[0](self, state)  # the slot's setter (see ._slots): one or two per step
 
-@dataclass(frozen=True, slots=True)
+
+@dataclass(frozen=True, slots=True, init=False)
 class CallHandler:
     call: StepCall
     timeout: float | None  # seconds this attempt may take: what is left of the step's budget
+
+    def __init__(self, call: StepCall, timeout: float | None) -> None:
+        s = _CALL_HANDLER  # the slots' setters (see ._slots)
+        s[0](self, call)
+        s[1](self, timeout)
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,10 +213,24 @@ Command = (RecordStep | RecordAudit | Save | CallHandler | AwaitInput | StartTim
            | End)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class Decision:
     state: AppState
     commands: tuple[Command, ...]
+
+    def __init__(self, state: AppState, commands: tuple[Command, ...]) -> None:
+        s = _DECISION  # the slots' setters (see ._slots): one per event
+        s[0](self, state)
+        s[1](self, commands)
+
+
+_SUBMITTED = setters(Submitted)
+_HANDLER_ANSWERED = setters(HandlerAnswered)
+_RECORD_STEP = setters(RecordStep)
+_RECORD_AUDIT = setters(RecordAudit)
+_SAVE = setters(Save)
+_CALL_HANDLER = setters(CallHandler)
+_DECISION = setters(Decision)
 
 
 # ---------------------------------------------------------------- inputs

@@ -81,7 +81,9 @@ def check_submission(step: Step, channel: str, form: Form | None,
                  for p, v in {**flat, **values}.items() if p not in own}
         errors += [e for e in _schema_errors(form, validator, fields, shown, quick) if e.path not in own]
     if not errors:
-        errors += _rule_errors(fields, values, env, rules, derived)
+        errors = _rule_errors(fields, values, env, rules, derived)
+        if not errors:  # the common case: accepted
+            return values, errors
     return values, _unique(errors, fields)
 
 
@@ -104,8 +106,12 @@ def _schema_errors(form: Form, validator: Validator, fields: Mapping[str, FieldD
     for path, value in flat.items():
         if value is None or value == "":
             continue  # absent, as the runtime's own "required" check reads it
-        prop = shape.prop(path)
-        _put(instance, path, wire(value, prop), nested)
+        if type(value) not in _AS_IS:
+            value = wire(value, shape.prop(path))
+        if nested:
+            _put_at(instance, shape.parts(path), value)
+        else:
+            instance[path] = value
     if quick is not None and quick(instance):
         return []
     out = []
@@ -118,13 +124,23 @@ class _Shape:
     """How a form's schema holds a step's fields: nested by their dotted paths or not, and the
     property schema of each path (worked out once per schema and fields)."""
 
-    __slots__ = ("fields", "nested", "props", "schema")
+    __slots__ = ("fields", "nested", "props", "schema", "split")
 
     def __init__(self, schema: Mapping[str, Any], fields: Mapping[str, FieldDef]) -> None:
         self.schema, self.fields = schema, fields
         props = schema.get("properties", {})
         self.nested = not any("." in k for k in props) and any("." in p for p in fields)
         self.props: dict[str, Mapping[str, Any] | None] = {}
+        self.split: dict[str, list[str]] = {}
+
+    def parts(self, path: str) -> list[str]:
+        """``path.split(".")``, once per path (only read)."""
+        found = self.split.get(path)
+        if found is None:
+            found = path.split(".")
+            if len(self.split) < _MAX_SPLIT:  # a submission's unknown paths are split each time
+                self.split[path] = found
+        return found
 
     def prop(self, path: str) -> Mapping[str, Any] | None:
         found = self.props.get(path, self)
@@ -132,6 +148,9 @@ class _Shape:
             found = self.props[path] = _property(self.schema, path, self.nested)
         return found  # type: ignore[return-value]
 
+
+_AS_IS = frozenset({str, int, bool})  # values :func:`wire` gives back as they are
+_MAX_SPLIT = 256  # paths a shape remembers split
 
 # Shapes by the identity of their schema and fields; each holds both, so no id is reused while
 # it is here. Forms and the engine's fields of a step live as long as their definition.
@@ -161,18 +180,15 @@ def _is_mapping(node: object) -> bool:
     return type(node) is dict or isinstance(node, Mapping)  # a schema's nodes are dicts
 
 
-def _put(instance: dict[str, Any], path: str, value: object, nested: bool) -> None:
-    if not nested:
-        instance[path] = value
-        return
-    *parents, leaf = path.split(".")
+def _put_at(instance: dict[str, Any], parts: list[str], value: object) -> None:
+    """``value`` at the nested place ``parts`` names (nothing when a parent is no object)."""
     node = instance
-    for part in parents:
+    for part in parts[:-1]:
         child = node.setdefault(part, {})
         if not isinstance(child, dict):
             return
         node = child
-    node[leaf] = value
+    node[parts[-1]] = value
 
 
 def _field_errors(err: ValidationError, nested: bool) -> list[FieldError]:

@@ -98,6 +98,6 @@ __all__ = [
 
 def decide(program: Program, state: AppState, event: Event) -> Decision:
     """The state after ``event`` and the commands that carry it out (see the module)."""
-    machine = Machine(program, state.copy(), event.at)
+    machine = Machine(program, state, event.at)  # it changes copies only
     machine.handle(event)
     return Decision(machine.state, tuple(machine.out))

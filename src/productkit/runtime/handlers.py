@@ -39,6 +39,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from ._slots import FRESH, setters
 from .errors import BusinessError
 
 __all__ = ["BusinessError", "Handler", "HandlerResult", "Handlers", "StepCall"]
@@ -46,7 +47,7 @@ __all__ = ["BusinessError", "Handler", "HandlerResult", "Handlers", "StepCall"]
 HandlerResult = Mapping[str, object] | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class StepCall:
     """What a handler receives for one attempt of one step.
 
@@ -67,6 +68,28 @@ class StepCall:
     attempt: int = 1
     compensating: bool = False
     outputs: Mapping[str, object] = field(default_factory=dict)
+
+    def __init__(self, application_id: str, product_id: str, version: str, channel: str,
+                 step_id: str, handler: str, component: str | None, inputs: Mapping[str, object],
+                 parameters: Mapping[str, object], idempotency_key: str, attempt: int = 1,
+                 compensating: bool = False, outputs: Mapping[str, object] = FRESH) -> None:
+        s = _STEP_CALL  # the slots' setters (see ._slots): one per handler call
+        s[0](self, application_id)
+        s[1](self, product_id)
+        s[2](self, version)
+        s[3](self, channel)
+        s[4](self, step_id)
+        s[5](self, handler)
+        s[6](self, component)
+        s[7](self, inputs)
+        s[8](self, parameters)
+        s[9](self, idempotency_key)
+        s[10](self, attempt)
+        s[11](self, compensating)
+        s[12](self, {} if outputs is FRESH else outputs)
+
+
+_STEP_CALL = setters(StepCall)
 
 
 Handler = Callable[[StepCall], HandlerResult | Awaitable[HandlerResult]]

@@ -111,8 +111,14 @@ class Kept(Protocol):
 _App = tuple[int, str, "int | None", "AppRow | None", "Kept | None", "Writer | None"]
 
 
-# Step records or audit events kept as objects, with the function that writes one as a row.
-_Held = tuple[Callable[[str, Any], Any], Sequence[Any]]
+class _Batch:
+    """Step records or audit events kept with a function to write them other than the one the
+    application's first ones were kept with (the engine's is always the same: see :meth:`keep`)."""
+
+    __slots__ = ("objects", "write")
+
+    def __init__(self, write: Callable[[str, Any], Any], objects: Sequence[Any]) -> None:
+        self.write, self.objects = write, objects
 
 
 class MemoryStore:
@@ -127,15 +133,20 @@ class MemoryStore:
 
     def __init__(self) -> None:
         self._apps: dict[str, _App] = {}
-        self._steps: dict[str, list[StepRow | _Held]] = {}  # rows and kept records, in order
-        self._keys: dict[str, set[tuple[str, str]]] = {}  # (step id, kind) recorded, per application
-        self._audit: dict[str, list[AuditRow | _Held]] = {}
+        # Rows and kept records (or events), in order, and how an application's kept ones are
+        # written as rows: each one is held in the list itself, not in a list of its own per
+        # commit (what stays in memory per application is what the collector goes through).
+        self._steps: dict[str, list[Any]] = {}
+        self._keys: dict[str, set[str]] = {}  # "kind step-id" recorded, per application (text: no
+        # container of its own for the collector to go through)
+        self._audit: dict[str, list[Any]] = {}
+        self._writes: dict[tuple[str, bool], Callable[[str, Any], Any]] = {}  # (app, audit?) -> write
         self._lock = threading.Lock()
 
     def commit(self, commit: Commit) -> None:
         app = commit.app
         with self._lock:
-            self._check(app.id, commit.expected, [(s.step_id, s.kind) for s in commit.steps])
+            self._check(app.id, commit.expected, [f"{s.kind} {s.step_id}" for s in commit.steps])
             revision = commit.expected + 1
             self._apps[app.id] = (revision, app.status, app.due_at,
                                   AppRow(app.id, app.product_id, app.version, app.channel, app.status,
@@ -149,33 +160,48 @@ class MemoryStore:
         step records (each with ``step_id`` and ``kind``) and audit events, none of which anyone
         changes from now on, and how to write each as a row when it is read as one."""
         app_id, due_at = state.id, state.due_at()
-        keys = [(r.step_id, r.kind) for r in steps] if steps else None
         with self._lock:
             current = self._apps.get(app_id)
             if current is None or current[0] != expected:
                 self._check(app_id, expected, ())  # a new application, or StaleApplication
-            if keys:
-                self._check(app_id, expected, keys)
-                _held(self._steps, app_id).append((writer.step_row, steps))
+            if steps:
+                self._recorded(app_id, [f"{r.kind} {r.step_id}" for r in steps])
+                self._hold(self._steps, app_id, False, writer.step_row, steps)
             self._apps[app_id] = (expected + 1, state.status, due_at, None, state, writer)
             if audit:
-                _held(self._audit, app_id).append((writer.audit_row, audit))
+                self._hold(self._audit, app_id, True, writer.audit_row, audit)
 
-    def _check(self, app_id: str, expected: int, steps: Sequence[tuple[str, str]]) -> None:
+    def _hold(self, lists: dict[str, list[Any]], app_id: str, audit: bool,
+              write: Callable[[str, Any], Any], objects: Sequence[Any]) -> None:
+        """Add kept ``objects`` to the application's list; each is written with ``write`` when read."""
+        held = lists.get(app_id)
+        if held is None:
+            held = lists[app_id] = []
+        first = self._writes.setdefault((app_id, audit), write)
+        if write == first:  # the same function (a bound method each time: equal, not identical)
+            held.extend(objects)
+        else:
+            held.append(_Batch(write, objects))
+
+    def _check(self, app_id: str, expected: int, steps: Sequence[str]) -> None:
         """StaleApplication unless the application is at revision ``expected`` and none of
         ``steps`` is recorded yet; records them as recorded."""
         current = self._apps.get(app_id)
         revision = current[0] if current is not None else 0
         if revision != expected:
             raise StaleApplication(f"application {app_id} is at revision {revision}, not {expected}")
-        if not steps:
-            return
+        if steps:
+            self._recorded(app_id, steps)
+
+    def _recorded(self, app_id: str, steps: Sequence[str]) -> None:
+        """StaleApplication if any of ``steps`` ("kind step-id": a kind has no space) is recorded
+        already; records them."""
         keys = self._keys.get(app_id)
         if keys is None:
             keys = self._keys[app_id] = set()
-        for key in steps:
-            if key in keys:
-                raise StaleApplication(f"step {key[0]} of {app_id} is already recorded")
+        elif not keys.isdisjoint(steps):
+            [first] = [key for key in steps if key in keys][:1]
+            raise StaleApplication(f"step {first.partition(' ')[2]} of {app_id} is already recorded")
         keys.update(steps)
 
     def kept(self, app_id: str) -> tuple[Kept, int] | None:
@@ -211,32 +237,29 @@ class MemoryStore:
     def steps(self, app_id: str) -> list[StepRow]:
         with self._lock:
             held = list(self._steps.get(app_id, []))
-        return _rows(app_id, held, StepRow)
+            write = self._writes.get((app_id, False))
+        return _rows(app_id, held, StepRow, write)
 
     def audit(self, app_id: str) -> list[AuditRow]:
         with self._lock:
             held = list(self._audit.get(app_id, []))
-        return _rows(app_id, held, AuditRow)
+            write = self._writes.get((app_id, True))
+        return _rows(app_id, held, AuditRow, write)
 
     def close(self) -> None:
         """Nothing to release."""
 
 
-def _held(lists: dict[str, list[Any]], app_id: str) -> list[Any]:
-    """The list of what is held for ``app_id`` (a new one the first time)."""
-    found = lists.get(app_id)
-    if found is None:
-        found = lists[app_id] = []
-    return found
-
-
-def _rows(app_id: str, held: list[Any], kind: type[Any]) -> list[Any]:
-    """Rows committed as rows, and the objects kept written as rows, in order."""
+def _rows(app_id: str, held: list[Any], kind: type[Any], write: Callable[[str, Any], Any] | None) -> list[Any]:
+    """Rows committed as rows, and the objects kept written as rows (with ``write``, the
+    application's, or their batch's own), in order."""
     out = []
     for item in held:
         if type(item) is kind:
             out.append(item)
+        elif type(item) is _Batch:
+            out += [item.write(app_id, o) for o in item.objects]
         else:
-            write, objects = item
-            out += [write(app_id, o) for o in objects]
+            assert write is not None  # an object is held only once its write is known
+            out.append(write(app_id, item))
     return out

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ..ir import FieldDef, Label, WorkflowDefinition
+from ._slots import FRESH, setters
 from .status import AttemptResult, AuditKind, Outcome, RecordKind, Status, StepStatus
 
 __all__ = [
@@ -121,7 +122,7 @@ class FieldError:
         return f"{self.path or '<form>'}: {self.message}"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class Screen:
     """A user step as a channel shows it: the UI component, the form, labels, current values."""
 
@@ -136,8 +137,24 @@ class Screen:
     shows: Mapping[str, object]
     due_within: str | None = None  # a staff task: due this long (ISO 8601) after it starts
 
+    def __init__(self, step_id: str, component: str | None, title: Label, actor: str | None,
+                 candidate_groups: tuple[str, ...], form: Form | None, fields: Mapping[str, FieldDef],
+                 values: Mapping[str, object], shows: Mapping[str, object],
+                 due_within: str | None = None) -> None:
+        s = _SCREEN  # the slots' setters (see ._slots): two screens per application
+        s[0](self, step_id)
+        s[1](self, component)
+        s[2](self, title)
+        s[3](self, actor)
+        s[4](self, candidate_groups)
+        s[5](self, form)
+        s[6](self, fields)
+        s[7](self, values)
+        s[8](self, shows)
+        s[9](self, due_within)
 
-@dataclass(frozen=True, slots=True)
+
+@dataclass(frozen=True, slots=True, init=False)
 class Application:
     """One application as it stands after the last committed step."""
 
@@ -158,12 +175,35 @@ class Application:
     needs_attention: bool = False
     errors: tuple[FieldError, ...] = ()
 
+    def __init__(self, id: str, product_id: str, version: str, channel: str, status: Status,
+                 outcome: Outcome | None, message: Label | None, reason: str | None,
+                 screen: Screen | None, pending: tuple[str, ...], due: dt.datetime | None,
+                 data: Mapping[str, object], created: dt.datetime, updated: dt.datetime,
+                 needs_attention: bool = False, errors: tuple[FieldError, ...] = ()) -> None:
+        s = _APPLICATION  # the slots' setters (see ._slots): a view per engine call
+        s[0](self, id)
+        s[1](self, product_id)
+        s[2](self, version)
+        s[3](self, channel)
+        s[4](self, status)
+        s[5](self, outcome)
+        s[6](self, message)
+        s[7](self, reason)
+        s[8](self, screen)
+        s[9](self, pending)
+        s[10](self, due)
+        s[11](self, data)
+        s[12](self, created)
+        s[13](self, updated)
+        s[14](self, needs_attention)
+        s[15](self, errors)
+
     @property
     def ended(self) -> bool:
         return self.status == Status.ENDED
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class Attempt:
     """One call of a handler: when, how long (wall seconds), and how it ended."""
 
@@ -174,8 +214,18 @@ class Attempt:
     result: AttemptResult
     error: str | None = None
 
+    def __init__(self, number: int, started: dt.datetime, finished: dt.datetime, seconds: float,
+                 result: AttemptResult, error: str | None = None) -> None:
+        s = _ATTEMPT  # the slots' setters (see ._slots): one per handler call
+        s[0](self, number)
+        s[1](self, started)
+        s[2](self, finished)
+        s[3](self, seconds)
+        s[4](self, result)
+        s[5](self, error)
 
-@dataclass(frozen=True, slots=True)
+
+@dataclass(frozen=True, slots=True, init=False)
 class StepRecord:
     """The committed result of a step (``kind="step"``) or of undoing it (``"compensation"``)."""
 
@@ -188,8 +238,21 @@ class StepRecord:
     attempts: tuple[Attempt, ...] = ()
     detail: str | None = None
 
+    def __init__(self, step_id: str, kind: RecordKind, status: StepStatus, at: dt.datetime,
+                 inputs: Mapping[str, object] = FRESH, outputs: Mapping[str, object] = FRESH,
+                 attempts: tuple[Attempt, ...] = (), detail: str | None = None) -> None:
+        s = _STEP_RECORD  # the slots' setters (see ._slots): one per step
+        s[0](self, step_id)
+        s[1](self, kind)
+        s[2](self, status)
+        s[3](self, at)
+        s[4](self, {} if inputs is FRESH else inputs)
+        s[5](self, {} if outputs is FRESH else outputs)
+        s[6](self, attempts)
+        s[7](self, detail)
 
-@dataclass(frozen=True, slots=True)
+
+@dataclass(frozen=True, slots=True, init=False)
 class AuditEvent:
     """One line of an application's audit trail, numbered from 1."""
 
@@ -198,6 +261,22 @@ class AuditEvent:
     kind: AuditKind
     step_id: str | None
     detail: Mapping[str, object]
+
+    def __init__(self, seq: int, at: dt.datetime, kind: AuditKind, step_id: str | None,
+                 detail: Mapping[str, object]) -> None:
+        s = _AUDIT_EVENT  # the slots' setters (see ._slots): a few per step
+        s[0](self, seq)
+        s[1](self, at)
+        s[2](self, kind)
+        s[3](self, step_id)
+        s[4](self, detail)
+
+
+_SCREEN = setters(Screen)
+_APPLICATION = setters(Application)
+_ATTEMPT = setters(Attempt)
+_STEP_RECORD = setters(StepRecord)
+_AUDIT_EVENT = setters(AuditEvent)
 
 
 @dataclass(frozen=True, slots=True)
