@@ -227,7 +227,9 @@ def _runtime_section(rt: dict[str, Any]) -> list[str]:
             + (f", except the engine on SQLite: {rt['sqlite_threads']} threads share one engine and store, "
                "whose group commit writes the steps that arrive together in one durable transaction "
                "(each caller returns only after its step's transaction committed)"
-               if rt.get("sqlite_threads", 1) > 1 else "") + ".", "",
+               if rt.get("sqlite_threads", 1) > 1 else "") + ". On one thread, each rate is the median of "
+            + (f"{rt['rate_repeats']} runs of {rt['applications']} applications (SpiffWorkflow: of a third as many)"
+               if "rate_repeats" in rt else "one run") + ", each run after a full collection.", "",
             "| engine | applications/s | previous |", "|---|---:|---:|"]
     was = rt.get("previous", {})
     out += [f"| {label} | {rt[key]:.0f} | {'' if key not in was else f'{was[key]:.0f}'} |"
