@@ -30,7 +30,6 @@ unless the scenario moves the clock itself), and compares outcome, path, data an
 from __future__ import annotations
 
 import datetime as dt
-import os
 import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -44,7 +43,7 @@ from ._scenario_model import OUTCOMES, Expect, Scenario, ScenarioFile, Stub, loa
 from ._scenario_run import Record, ScenarioResult, run_scenario, sample_value, stub_handlers
 from .diagnostics import Diagnostic
 from .loader import Document, load_file
-from .sources import SCENARIO_SUFFIXES, SOURCE_DIRS, find_root, outside
+from .sources import discover_scenarios, find_root
 
 __all__ = ["OUTCOMES", "Expect", "Loaded", "Record", "Scenario", "ScenarioFile", "ScenarioResult",
            "Stub", "built_catalog", "discover_scenarios", "expand", "load_scenarios", "load_selected",
@@ -60,22 +59,13 @@ class Loaded:
     doc: Document
 
 
-def discover_scenarios(root: Path) -> list[Path]:
-    """Every scenario file below ``root``'s source folders that lies inside the catalogue
-    (linked folders are not entered; a link leading out of the catalogue is left out)."""
-    found: list[Path] = []
-    for sub in SOURCE_DIRS:
-        for dirpath, dirnames, filenames in os.walk(root / sub):
-            dirnames[:] = sorted(d for d in dirnames if not (Path(dirpath) / d).is_symlink())
-            found.extend(Path(dirpath) / f for f in filenames if f.endswith(SCENARIO_SUFFIXES))
-    return sorted(p for p in found if not outside(p, root))
-
-
-def load_selected(root: Path, products: Sequence[str] = ()) -> tuple[list[Loaded], list[Diagnostic]]:
-    """The scenario files below ``root`` (of ``products`` when given) and their shape problems."""
+def load_selected(root: Path, products: Sequence[str] = (),
+                  paths: Sequence[Path] | None = None) -> tuple[list[Loaded], list[Diagnostic]]:
+    """The scenario files below ``root`` (of ``products`` when given; ``paths``: those files,
+    found already) and their shape problems."""
     diagnostics: list[Diagnostic] = []
     files = []
-    for path in discover_scenarios(root):
+    for path in discover_scenarios(root) if paths is None else paths:
         loaded, problems = load_scenarios(path)
         diagnostics += problems
         if loaded is not None and (not products or loaded[0].product in products):

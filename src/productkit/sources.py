@@ -29,8 +29,8 @@ from .parallel import map_ordered
 if TYPE_CHECKING:  # the models load with the first document: a replayed validation never needs them
     from .model import Header
 
-__all__ = ["SOURCE_DIRS", "Entry", "SourceCatalog", "discover", "document_digest", "find_root", "load_catalog",
-           "load_one", "outside"]
+__all__ = ["SOURCE_DIRS", "Entry", "SourceCatalog", "discover", "discover_scenarios", "document_digest", "find_root",
+           "load_catalog", "load_one", "outside"]
 
 SOURCE_DIRS = ("components", "products")
 SCENARIO_SUFFIXES = (".scenario.yaml", ".scenario.yml")
@@ -152,6 +152,17 @@ def _walk(folder: str, found: list[str]) -> None:
             found.append(item.path)  # a linked folder: listed, never entered
         elif item.name.endswith((".yaml", ".yml")) and not item.name.endswith(SCENARIO_SUFFIXES):
             found.append(item.path)
+
+
+def discover_scenarios(root: Path) -> list[Path]:
+    """Every scenario file below ``root``'s source folders that lies inside the catalogue
+    (linked folders are not entered; a link leading out of the catalogue is left out)."""
+    found: list[Path] = []
+    for sub in SOURCE_DIRS:
+        for dirpath, dirnames, filenames in os.walk(root / sub):
+            dirnames[:] = sorted(d for d in dirnames if not (Path(dirpath) / d).is_symlink())
+            found.extend(Path(dirpath) / f for f in filenames if f.endswith(SCENARIO_SUFFIXES))
+    return sorted(p for p in found if not outside(p, root))
 
 
 def outside(path: Path, root: Path) -> bool:

@@ -359,14 +359,17 @@ def _product_paths(product: str, versions: list[dict[str, Any]], schemas: dict[s
 def _examples(build: BuildView, parts: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """schema name -> example name -> value, from the open-API scenarios of the products, each
     kept only when the schema it illustrates accepts it."""
+    from ..sources import discover_scenarios
+
+    wanted = {(p["product"], p["version"]): p for p in parts}
+    paths = discover_scenarios(build.root) if wanted else []
+    if not paths:
+        return {}  # (nor are the scenario models loaded)
     from .._scenario_check import expand
     from .._scenario_data import values_of
     from ..scenarios import load_selected
 
-    wanted = {(p["product"], p["version"]): p for p in parts}
-    if not wanted:
-        return {}
-    loaded, _ = load_selected(build.root, sorted({p for p, _ in wanted}))
+    loaded, _ = load_selected(build.root, sorted({p for p, _ in wanted}), paths)
     out: dict[str, dict[str, Any]] = {}
     for file in loaded:
         part = _part_for(file.spec.product, file.spec.version, parts)
