@@ -10,8 +10,8 @@ the first of them is then handed the lead and writes them all in one transaction
 statement that is its own transaction (see _sqlite_batch: sqlite3 lets go of the GIL once for
 the whole batch, so the callers of the next batch run while it is written and synced); when one
 of them is stale, the batch is written again one by one, each under a savepoint of its own: the
-stale one is rolled back alone and raises StaleApplication to its caller only. The leader writes
-at once what is queued, without a commit delay: the batches overlap with the callers' work.
+stale one is rolled back alone and raises StaleApplication to its caller only. The leader waits
+for half of the last batch's callers (see _gather): the other half work while it writes.
 Every caller returns only after the transaction holding its Commit was committed (made durable,
 under FULL), so nothing is acknowledged before it is on disk; one thread alone still writes one
 transaction per Commit. A waiting caller sleeps on a lock of its own until its Commit is
@@ -60,6 +60,10 @@ _UPDATE_APP = ("UPDATE applications SET product_id = ?, version = ?, channel = ?
                "due_at = ?, revision = ?, state = ? WHERE id = ? AND revision = ?")
 _CHUNK = 100  # rows of one table at most per statement, one by one
 _APP_SEQ = "(SELECT created_seq FROM applications WHERE id = ?)"
+# Commit delay (see _gather): how long a leader waits at most for the callers of the last
+# transaction, and how long the queue may stay the same before it stops waiting.
+_GATHER_SECONDS = 0.002
+_QUIET_SECONDS = 0.0003
 _PAUSED = ", ".join(f"'{s}'" for s in PAUSED)
 
 
@@ -122,6 +126,10 @@ class SQLiteStore:
         self._queue: list[_Pending] = []
         self._queue_lock = threading.Lock()
         self._leading = False  # a caller is writing, or was handed the lead
+        self._last_batch = 0  # Commits in the last transaction: how many callers are about
+        # A leader gathering Commits (see _gather): the queue length it waits for and the lock it
+        # sleeps on, released by the caller whose Commit makes the queue that long.
+        self._gathering: tuple[int, _thread.LockType] | None = None
         self._stats = WriteStats()  # replaced under _lock after each transaction
         mode = self._db.execute("PRAGMA journal_mode=WAL").fetchone()[0]
         if str(mode).lower() != "wal":  # pragma: no cover - only on file systems without WAL
@@ -147,10 +155,15 @@ class SQLiteStore:
 
     def commit(self, commit: Commit) -> None:
         mine = _Pending(commit)
+        gathered = None
         with self._queue_lock:
             self._queue.append(mine)
             lead = not self._leading
             self._leading = True
+            if self._gathering is not None and len(self._queue) >= self._gathering[0]:
+                gathered, self._gathering = self._gathering[1], None
+        if gathered is not None:
+            gathered.release()
         if not lead:
             self._wait(mine)
         if not mine.done:
@@ -175,12 +188,14 @@ class SQLiteStore:
         """Write everything queued in one transaction, wake its callers, pass the lead on."""
         batch: list[_Pending] = []
         try:
+            self._gather()
             with self._lock:
                 with self._queue_lock:
                     batch, self._queue = self._queue, []
                 if mine not in batch:  # a writer was stopped between taking it and writing it
                     batch.append(mine)
                 self._write(batch)
+                self._last_batch = len(batch)
         finally:
             for pending in batch:
                 if not pending.done:  # interrupted before the transaction began
@@ -188,6 +203,31 @@ class SQLiteStore:
                 if pending is not mine:
                     pending.wake.release()
             self._hand_over()
+
+    def _gather(self) -> None:
+        """Commit delay: when the last transaction held several Commits, their callers, just
+        woken, are about to hand in their next ones; wait until half of them have (at most
+        _GATHER_SECONDS, and only while they keep coming) so one sync covers them too, while
+        the other half work on during the write. The leader sleeps until the caller that makes
+        the half wakes it, looking at the queue every _QUIET_SECONDS only: each look would take
+        the GIL from a caller at work. A caller alone never waits."""
+        want = self._last_batch // 2
+        if want <= 1:
+            return
+        arrived = _thread.allocate_lock()
+        arrived.acquire()
+        with self._queue_lock:
+            size = len(self._queue)
+            if size >= want:
+                return
+            self._gathering = (want, arrived)
+        deadline = time.monotonic() + _GATHER_SECONDS
+        while not arrived.acquire(timeout=_QUIET_SECONDS):
+            with self._queue_lock:
+                grew, size = len(self._queue) > size, len(self._queue)
+                if not grew or time.monotonic() >= deadline:
+                    self._gathering = None  # a release under way goes to this lock alone
+                    return
 
     def _hand_over(self) -> None:
         with self._queue_lock:
