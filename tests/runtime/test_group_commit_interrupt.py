@@ -137,3 +137,43 @@ def test_an_interrupt_as_the_batch_statement_returns_acknowledges_the_batch(
     assert all(isinstance(p.error, WriteInterrupted) for p in interrupted_before)
     assert store.get("D") is None and not store._db.in_transaction
     store.close()
+
+
+def test_an_interrupt_while_the_leader_gathers_leaves_the_lead_to_the_others(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = SQLiteStore(tmp_path / "apps.db")
+    store._last_batch = 8  # the leader will wait for four callers
+    gathering = threading.Event()
+    gather = sqlite_module.SQLiteStore._gather
+
+    def gather_until_others_queue(self: SQLiteStore) -> None:
+        gathering.set()
+        _until(lambda: len(self._queue) == 3)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(sqlite_module.SQLiteStore, "_gather", gather_until_others_queue)
+    outcome: dict[str, BaseException | None] = {}
+
+    def commit(app: str) -> None:
+        try:
+            store.commit(_commit(app))
+            outcome[app] = None
+        except BaseException as exc:
+            outcome[app] = exc
+
+    others = [threading.Thread(target=commit, args=(app,)) for app in ("B", "C")]
+
+    def queue_others() -> None:
+        gathering.wait(5)
+        monkeypatch.setattr(sqlite_module.SQLiteStore, "_gather", gather)  # the next leader gathers as usual
+        for t in others:
+            t.start()
+
+    threading.Thread(target=queue_others).start()
+    with pytest.raises(KeyboardInterrupt):
+        store.commit(_commit("A"))
+    for t in others:
+        t.join(5)
+    assert outcome == {"B": None, "C": None}  # written by the next leader, not left waiting
+    assert store.get("A") is None and store.get("B") is not None and store.get("C") is not None
+    store.close()

@@ -197,6 +197,11 @@ class SQLiteStore:
                 self._write(batch)
                 self._last_batch = len(batch)
         finally:
+            if not batch:  # interrupted while gathering: its own Commit goes unwritten, and the
+                with self._queue_lock:  # lead to the next caller, not back to this one
+                    self._gathering = None
+                    if mine in self._queue:
+                        self._queue.remove(mine)
             for pending in batch:
                 if not pending.done:  # interrupted before the transaction began
                     pending.error, pending.done = pending.error or _interrupted(), True
