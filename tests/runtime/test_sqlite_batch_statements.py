@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from productkit.runtime import AppRow, AuditRow, Commit, SQLiteStore, StaleApplication, StepRow, _sqlite_batch
+from productkit.runtime import AppRow, AuditRow, Commit, SQLiteStore, StaleApplication, StepRow
 from productkit.runtime import sqlite as sqlite_module
 
 
@@ -71,13 +71,14 @@ def test_a_batch_is_one_statement_that_commits_itself(tmp_path: Path, monkeypatc
     reference.close()
 
 
-@pytest.mark.parametrize("max_rows", [_sqlite_batch.MAX_ROWS, 50])
-def test_a_large_batch_is_written_as_one_by_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                max_rows: int) -> None:
-    """Rows beyond one statement's parameters (50 here) are written one by one, as the same rows."""
-    monkeypatch.setattr(sqlite_module, "MAX_ROWS", max_rows)
+@pytest.mark.parametrize("max_rows", [None, 50])
+def test_a_large_batch_stores_what_one_by_one_stores(tmp_path: Path, max_rows: int | None) -> None:
+    """207 Commits in one statement, and (a limit of 50 rows per statement) beyond one statement's
+    parameters, written one by one: the same rows either way."""
     size = 2 * sqlite_module._CHUNK + 7
     store, reference = SQLiteStore(tmp_path / "apps.db"), SQLiteStore(tmp_path / "ref.db")
+    if max_rows is not None:
+        store._max_rows = max_rows
     first = [_commit(f"A{n:03}", 0, steps=2) for n in range(size)]
     second = [_commit(f"A{n:03}", 1, steps=3, status="awaiting_input") for n in range(size)]
     for commits in (first, second):

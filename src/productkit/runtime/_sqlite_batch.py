@@ -1,8 +1,9 @@
 """A whole group transaction in one SQLite statement.
 
 sqlite3 lets go of the GIL around each statement it runs and takes it back after; with many
-threads waiting for the GIL, each of those is a hand-over (a context switch or two) in the middle
-of the writing thread's work. The store therefore writes a batch as one multi-row INSERT into a
+threads at work, each of those is a wait for the GIL in the middle of the writing thread's work,
+so with a statement per table the callers of the next batch could hardly run while one was
+written. The store therefore writes a batch as one multi-row INSERT into a
 view of its connection's own (TEMP: nothing of it is in the file): one row per application
 started, per application moved on, per step row and per audit row, in that order, and a trigger
 per kind of row writes it instead. Without BEGIN, the statement is its own transaction, committed
@@ -21,11 +22,10 @@ from collections.abc import Sequence
 
 from .store import Commit
 
-__all__ = ["MAX_ROWS", "WIDTH", "batch_rows", "batch_sql", "install"]
+__all__ = ["WIDTH", "batch_rows", "batch_sql", "install"]
 
 _NEW, _MOVED, _STEP, _AUDIT = 0, 1, 2, 3
 WIDTH = 9  # the kind and eight values: the most a row holds (an application moved on)
-MAX_ROWS = 32766 // WIDTH  # SQLite's default limit on the parameters of one statement
 
 _VIEW = ("CREATE TEMP VIEW IF NOT EXISTS batch (kind, a, b, c, d, e, f, g, h) "
          "AS SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL")
@@ -51,11 +51,13 @@ END""",
 )
 
 
-def install(db: sqlite3.Connection) -> None:
-    """The view and its triggers, on ``db`` alone."""
+def install(db: sqlite3.Connection) -> int:
+    """The view and its triggers, on ``db`` alone; the most rows one statement can take (its
+    parameters are limited)."""
     db.execute(_VIEW)
     for trigger in _TRIGGERS:
         db.execute(trigger)
+    return db.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // WIDTH
 
 
 @functools.cache

@@ -44,7 +44,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from ._sqlite_batch import MAX_ROWS, WIDTH, batch_rows, batch_sql, install
+from ._sqlite_batch import WIDTH, batch_rows, batch_sql, install
 from ._sqlite_rows import KeptRows
 from ._sqlite_schema import prepare
 from .errors import StaleApplication, WriteInterrupted
@@ -137,7 +137,7 @@ class SQLiteStore:
         self._db.execute(f"PRAGMA synchronous={synchronous}")
         with self._lock:
             prepare(self._db, self.path)
-        install(self._db)
+        self._max_rows = install(self._db)  # rows of one batch statement at most
         # Reading connections, each used by one reader at a time: a read holds no lock while it
         # runs, so one reader waiting for the GIL after its query never holds up the others.
         self._timeout = timeout
@@ -268,7 +268,7 @@ class SQLiteStore:
             return False
         values = batch_rows(commits)
         rows = len(values) // WIDTH
-        if rows > MAX_ROWS:
+        if rows > self._max_rows:
             return False
         before = self._kept.before_commit()
         started = time.perf_counter()
