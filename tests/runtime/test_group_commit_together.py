@@ -4,6 +4,9 @@ refused and the rows of the others are exactly those of a clean batch."""
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -71,11 +74,12 @@ def test_a_failing_commit_sends_the_batch_one_by_one(tmp_path: Path, one_by_one:
 
 def test_a_caller_alone_never_waits_for_others(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     store = SQLiteStore(tmp_path / "apps.db")
-    slept: list[float] = []
-    monkeypatch.setattr(sqlite_module.time, "sleep", slept.append)
+    clock: list[float] = []
+    monotonic = sqlite_module.time.monotonic
+    monkeypatch.setattr(sqlite_module.time, "monotonic", lambda: clock.append(0) or monotonic())
     for rev in range(5):
         store.commit(_commit("A", rev, f"s{rev}"))
-    assert slept == [] and store._last_batch == 1
+    assert clock == [] and store._last_batch == 1  # the commit delay never started
     store.close()
 
 
@@ -86,5 +90,34 @@ def test_after_a_shared_transaction_the_leader_waits_only_while_commits_arrive(t
     store.commit(_commit("A", 0, "s0"))
     waited = sqlite_module.time.monotonic() - started
     assert waited < sqlite_module._GATHER_SECONDS + 0.05  # the quiet window ended the wait
-    assert store._last_batch == 1
+    assert store._last_batch == 1 and store._gathering is None
     store.close()
+
+
+def test_the_caller_that_makes_half_the_last_batch_wakes_the_leader(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """The leader sleeps on a lock, not in a loop: the caller whose Commit makes half of the last
+    batch releases it, and the leader writes them together."""
+    monkeypatch.setattr(sqlite_module, "_QUIET_SECONDS", 5.0)  # only the wake can end the wait
+    monkeypatch.setattr(sqlite_module, "_GATHER_SECONDS", 10.0)
+    store = SQLiteStore(tmp_path / "apps.db")
+    store._last_batch = 6  # half: three Commits
+    leader = threading.Thread(target=store.commit, args=(_commit("A", 0, "s0"),))
+    leader.start()
+    _until(lambda: store._gathering is not None)
+    others = [threading.Thread(target=store.commit, args=(_commit(app, 0, "s0"),)) for app in "BC"]
+    started = time.monotonic()
+    for t in others:
+        t.start()
+    for t in [leader, *others]:
+        t.join(5)
+    assert time.monotonic() - started < 2.0  # woken by C, not by the five-second timeout
+    assert store.stats().transactions == 1 and store.stats().largest_batch == 3
+    store.close()
+
+
+def _until(condition: Callable[[], bool], seconds: float = 5.0) -> None:
+    end = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < end, "timed out"
+        time.sleep(0.001)

@@ -1,10 +1,15 @@
-"""A group transaction runs one statement per table for its whole batch (sqlite3 lets go of the
-GIL around every statement, so each one costs the writing thread a hand-over under load), and
-still writes exactly what the same Commits write one by one."""
+"""A group transaction is one statement for its whole batch, which commits itself (sqlite3 lets go
+of the GIL around every statement, so each one costs the writing thread a hand-over under load,
+and with one the callers of the next batch run while this one is written), and still writes
+exactly what the same Commits write one by one."""
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from productkit.runtime import AppRow, AuditRow, Commit, SQLiteStore, StaleApplication, StepRow
 from productkit.runtime import sqlite as sqlite_module
@@ -33,26 +38,47 @@ def _write(store: SQLiteStore, commits: list[Commit]) -> list[sqlite_module._Pen
     return batch
 
 
-def _statements(store: SQLiteStore) -> list[str]:
-    seen: list[str] = []
-    store._db.set_trace_callback(lambda sql: seen.append(sql.split()[0]))
-    return seen
+class _Counted:
+    """The store's writing connection, counting the calls into SQLite."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db, self.calls = db, 0
+
+    def execute(self, sql: str, *args: Any) -> sqlite3.Cursor:
+        self.calls += 1
+        return self.db.execute(sql, *args)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.db, name)
 
 
-def test_a_batch_runs_one_statement_per_table(tmp_path: Path) -> None:
-    store = SQLiteStore(tmp_path / "apps.db")
+def test_a_batch_is_one_statement_that_commits_itself(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store, reference = SQLiteStore(tmp_path / "apps.db"), SQLiteStore(tmp_path / "ref.db")
     for n in range(12):
         store.commit(_commit(f"A{n:02}", 0))
-    seen = _statements(store)
-    batch = _write(store, [_commit(f"A{n:02}", 1, steps=n % 3) for n in range(12)])
+        reference.commit(_commit(f"A{n:02}", 0))
+    counted = _Counted(store._db)
+    monkeypatch.setattr(store, "_db", counted)
+    commits = [_commit(f"A{n:02}", 1, steps=n % 3) for n in range(12)] + [_commit("B", 0, steps=2)]
+    batch = _write(store, commits)
     assert all(p.error is None for p in batch)
-    assert seen == ["BEGIN", "UPDATE", "INSERT", "INSERT", "COMMIT"]
+    assert counted.calls == 1 and not counted.db.in_transaction
+    for c in commits:
+        reference.commit(c)
+    assert _dump(store) == _dump(reference)
+    assert store.stats().transactions == 13
     store.close()
+    reference.close()
 
 
-def test_a_batch_beyond_one_statement_is_written_as_one_by_one(tmp_path: Path) -> None:
+@pytest.mark.parametrize("max_rows", [None, 50])
+def test_a_large_batch_stores_what_one_by_one_stores(tmp_path: Path, max_rows: int | None) -> None:
+    """207 Commits in one statement, and (a limit of 50 rows per statement) beyond one statement's
+    parameters, written one by one: the same rows either way."""
     size = 2 * sqlite_module._CHUNK + 7
     store, reference = SQLiteStore(tmp_path / "apps.db"), SQLiteStore(tmp_path / "ref.db")
+    if max_rows is not None:
+        store._max_rows = max_rows
     first = [_commit(f"A{n:03}", 0, steps=2) for n in range(size)]
     second = [_commit(f"A{n:03}", 1, steps=3, status="awaiting_input") for n in range(size)]
     for commits in (first, second):
@@ -62,6 +88,23 @@ def test_a_batch_beyond_one_statement_is_written_as_one_by_one(tmp_path: Path) -
     assert store.stats().largest_batch == size
     assert _dump(store) == _dump(reference)
     assert [r.step_id for r in store.steps("A007")] == ["s0-0", "s0-1", "s1-0", "s1-1", "s1-2"]
+    store.close()
+    reference.close()
+
+
+def test_text_and_numbers_are_stored_as_given(tmp_path: Path) -> None:
+    """What goes through the batch statement comes back exactly: NUL and other control
+    characters, text beyond the basic plane, numbers as wide as SQLite's."""
+    store, reference = SQLiteStore(tmp_path / "apps.db"), SQLiteStore(tmp_path / "ref.db")
+    odd = "a\x00b\u2028\U0001F600\"q\"\n"
+    row = AppRow("A", odd, "1.0.0", "web", "running", 2**63 - 1, 0, '{"s":"' + odd + '"}')
+    commits = [Commit(row, 0, (StepRow("A", odd, "step", "done", odd),), (AuditRow("A", 1, odd, "k", None, odd),)),
+               _commit("B", 0)]
+    assert all(p.error is None for p in _write(store, commits))
+    for c in commits:
+        reference.commit(c)
+    assert _dump(store) == _dump(reference)
+    assert store.get("A") == AppRow("A", odd, "1.0.0", "web", "running", 2**63 - 1, 1, row.state)
     store.close()
     reference.close()
 

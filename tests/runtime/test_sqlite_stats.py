@@ -48,9 +48,9 @@ def test_a_transaction_that_failed_to_commit_is_not_counted(tmp_path: Path,
     store.commit(_commit("A", 0))
     real = store._db
 
-    class FailingCommit:
+    class FailingCommit:  # the batch's statement commits it, one by one the COMMIT does
         def execute(self, sql: str, *args: object) -> sqlite3.Cursor:
-            if sql == "COMMIT":
+            if sql == "COMMIT" or sql.startswith("INSERT INTO batch"):
                 raise sqlite3.OperationalError("disk I/O error")
             return real.execute(sql, *args)
 

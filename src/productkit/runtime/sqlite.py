@@ -6,23 +6,28 @@ committed step. ``synchronous=FULL`` (the default) also survives a power cut; ``
 survives a crash of the process only, and is faster.
 
 Group commit: the Commits that threads hand in while a transaction is being written wait, and
-the first of them is then handed the lead and writes them all in one transaction, in one
-statement per table (when one of them is stale, the batch is written again one by one, each under
-a savepoint of its own: the stale one is rolled back alone and raises StaleApplication to its
-caller only). Every caller returns only after the transaction holding its Commit was committed
-(made durable, under FULL), so nothing is acknowledged before it is on disk; one thread alone
-still writes one transaction per Commit. A waiting caller sleeps on a lock of its own until its
-Commit is written or it is handed the lead: only one thread wakes per transaction to write, not
-every waiter in turn. Reads go through connections of their own, so they never wait for a commit's
+the first of them is then handed the lead and writes them all in one transaction, in a single
+statement that is its own transaction (see _sqlite_batch: sqlite3 lets go of the GIL once for
+the whole batch, so the callers of the next batch run while it is written and synced); when one
+of them is stale, the batch is written again one by one, each under a savepoint of its own: the
+stale one is rolled back alone and raises StaleApplication to its caller only. The leader waits
+for half of the last batch's callers (see _gather): the other half work while it writes.
+Every caller returns only after the transaction holding its Commit was committed (made durable,
+under FULL), so nothing is acknowledged before it is on disk; one thread alone still writes one
+transaction per Commit. A waiting caller sleeps on a lock of its own until its Commit is
+written or it is handed the lead: only one thread wakes per transaction to write, not every
+waiter in turn. Reads go through connections of their own, so they never wait for a commit's
 sync; a read takes an idle reading connection (opening another when none is), so reads run
 side by side and hold no lock while they run. ``get`` answers a row the store committed itself
 without a query while no other connection has committed since (see _sqlite_rows).
 
-A KeyboardInterrupt (or SystemExit) while a transaction is written rolls it back and reaches the
-thread it was delivered to; the other callers of the batch get WriteInterrupted.
+A KeyboardInterrupt (or SystemExit) while a transaction is written reaches the thread it was
+delivered to; when the transaction was not committed, the other callers of the batch get
+WriteInterrupted (an interrupt delivered as the batch's statement returns finds it committed:
+the others are acknowledged).
 
 ``stats()`` says what was written: the Commits acknowledged and the transactions (under FULL,
-syncs of the log) that held them, the largest batch and the time spent in COMMIT.
+syncs of the log) that held them, the largest batch and the time spent committing.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from ._sqlite_batch import WIDTH, batch_rows, batch_sql, install
 from ._sqlite_rows import KeptRows
 from ._sqlite_schema import prepare
 from .errors import StaleApplication, WriteInterrupted
@@ -52,17 +58,10 @@ _INSERT_APP = (f"INSERT INTO applications ({_APP_COLUMNS}, created_seq) VALUES (
                "(SELECT COALESCE(MAX(created_seq), 0) + 1 FROM applications))")
 _UPDATE_APP = ("UPDATE applications SET product_id = ?, version = ?, channel = ?, status = ?, "
                "due_at = ?, revision = ?, state = ? WHERE id = ? AND revision = ?")
-# A batch's rows go in one statement per table (not a statement per row: sqlite3 lets go of the
-# GIL around every statement it runs, and with many threads waiting each of those is a hand-over
-# of the GIL and a context switch or two). _CHUNK rows at most per statement.
-_UPDATE_FROM = ("UPDATE applications SET product_id = v.column2, version = v.column3, "
-                "channel = v.column4, status = v.column5, due_at = v.column6, revision = v.column7, "
-                "state = v.column8 FROM (VALUES {rows}) AS v "
-                "WHERE applications.id = v.column1 AND applications.revision = v.column9")
-_CHUNK = 100
+_CHUNK = 100  # rows of one table at most per statement, one by one
 _APP_SEQ = "(SELECT created_seq FROM applications WHERE id = ?)"
-# Commit delay: how long a new leader waits at most for the callers of the last transaction to
-# hand in their next Commits, and how long the queue may stay the same before it stops waiting.
+# Commit delay (see _gather): how long a leader waits at most for the callers of the last
+# transaction, and how long the queue may stay the same before it stops waiting.
 _GATHER_SECONDS = 0.002
 _QUIET_SECONDS = 0.0003
 _PAUSED = ", ".join(f"'{s}'" for s in PAUSED)
@@ -74,11 +73,6 @@ def _insert_sql(table: str, width: int, rows: int) -> str:
     ``created_seq`` keys the row (see _sqlite_schema)."""
     row = "(" + "?, " * (width - 1) + _APP_SEQ + ")"
     return f"INSERT INTO {table} VALUES " + ", ".join([row] * rows)
-
-
-@functools.cache
-def _update_sql(rows: int) -> str:
-    return _UPDATE_FROM.format(rows=", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?)"] * rows))
 
 
 def _stored(commit: Commit) -> AppRow:
@@ -97,7 +91,9 @@ def _interrupted(what: str = "KeyboardInterrupt") -> WriteInterrupted:
 class WriteStats:
     """What a store wrote since it was opened: ``commits`` acknowledged Commits in
     ``transactions`` durable transactions (one sync of the log each under FULL), the most Commits
-    one transaction held, and the seconds spent in COMMIT (under FULL: the syncs)."""
+    one transaction held, and the seconds spent in the statements that committed them: a batch
+    written together is one statement that writes its rows and commits (under FULL: syncs), one
+    by one it is the COMMIT alone."""
 
     commits: int = 0
     transactions: int = 0
@@ -131,6 +127,9 @@ class SQLiteStore:
         self._queue_lock = threading.Lock()
         self._leading = False  # a caller is writing, or was handed the lead
         self._last_batch = 0  # Commits in the last transaction: how many callers are about
+        # A leader gathering Commits (see _gather): the queue length it waits for and the lock it
+        # sleeps on, released by the caller whose Commit makes the queue that long.
+        self._gathering: tuple[int, _thread.LockType] | None = None
         self._stats = WriteStats()  # replaced under _lock after each transaction
         mode = self._db.execute("PRAGMA journal_mode=WAL").fetchone()[0]
         if str(mode).lower() != "wal":  # pragma: no cover - only on file systems without WAL
@@ -138,6 +137,7 @@ class SQLiteStore:
         self._db.execute(f"PRAGMA synchronous={synchronous}")
         with self._lock:
             prepare(self._db, self.path)
+        self._max_rows = install(self._db)  # rows of one batch statement at most
         # Reading connections, each used by one reader at a time: a read holds no lock while it
         # runs, so one reader waiting for the GIL after its query never holds up the others.
         self._timeout = timeout
@@ -155,10 +155,15 @@ class SQLiteStore:
 
     def commit(self, commit: Commit) -> None:
         mine = _Pending(commit)
+        gathered = None
         with self._queue_lock:
             self._queue.append(mine)
             lead = not self._leading
             self._leading = True
+            if self._gathering is not None and len(self._queue) >= self._gathering[0]:
+                gathered, self._gathering = self._gathering[1], None
+        if gathered is not None:
+            gathered.release()
         if not lead:
             self._wait(mine)
         if not mine.done:
@@ -192,6 +197,11 @@ class SQLiteStore:
                 self._write(batch)
                 self._last_batch = len(batch)
         finally:
+            if not batch:  # interrupted while gathering: its own Commit goes unwritten, and the
+                with self._queue_lock:  # lead to the next caller, not back to this one
+                    self._gathering = None
+                    if mine in self._queue:
+                        self._queue.remove(mine)
             for pending in batch:
                 if not pending.done:  # interrupted before the transaction began
                     pending.error, pending.done = pending.error or _interrupted(), True
@@ -201,19 +211,28 @@ class SQLiteStore:
 
     def _gather(self) -> None:
         """Commit delay: when the last transaction held several Commits, their callers, just
-        woken, are about to hand in their next ones; wait a moment for them (at most
-        _GATHER_SECONDS, and only while the queue keeps growing) so one sync covers them too.
-        A caller alone never waits."""
-        if self._last_batch <= 1:
+        woken, are about to hand in their next ones; wait until half of them have (at most
+        _GATHER_SECONDS, and only while they keep coming) so one sync covers them too, while
+        the other half work on during the write. The leader sleeps until the caller that makes
+        the half wakes it, looking at the queue every _QUIET_SECONDS only: each look would take
+        the GIL from a caller at work. A caller alone never waits."""
+        want = self._last_batch // 2
+        if want <= 1:
             return
-        expected = self._last_batch + len(self._queue)
-        now = time.monotonic()
-        deadline, quiet_until, size = now + _GATHER_SECONDS, now + _QUIET_SECONDS, len(self._queue)
-        while size < expected and now < deadline and now < quiet_until:
-            time.sleep(0.0001)  # lets the woken callers run
-            now = time.monotonic()
-            if len(self._queue) > size:
-                size, quiet_until = len(self._queue), now + _QUIET_SECONDS
+        arrived = _thread.allocate_lock()
+        arrived.acquire()
+        with self._queue_lock:
+            size = len(self._queue)
+            if size >= want:
+                return
+            self._gathering = (want, arrived)
+        deadline = time.monotonic() + _GATHER_SECONDS
+        while not arrived.acquire(timeout=_QUIET_SECONDS):
+            with self._queue_lock:
+                grew, size = len(self._queue) > size, len(self._queue)
+                if not grew or time.monotonic() >= deadline:
+                    self._gathering = None  # a release under way goes to this lock alone
+                    return
 
     def _hand_over(self) -> None:
         with self._queue_lock:
@@ -225,36 +244,78 @@ class SQLiteStore:
         nxt.wake.release()
 
     def _write(self, batch: list[_Pending]) -> None:
-        """One transaction for ``batch``: all its Commits together, or, when one of them fails,
-        each under a savepoint of its own (only the failing one is refused)."""
-        db = self._db
+        """One transaction for ``batch``: all its Commits together in one statement, or, when one
+        of them fails, each under a savepoint of its own (only the failing one is refused)."""
         try:
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                if len(batch) == 1:  # alone: its failure rolls back the transaction, as before
-                    self._apply_alone(batch[0])
-                elif not self._apply_together(batch):
-                    db.execute("ROLLBACK")  # nothing of the batch is kept: find the failing one
-                    db.execute("BEGIN IMMEDIATE")
-                    for pending in batch:
-                        self._apply(pending)
-            except BaseException:
-                if db.in_transaction:
-                    db.execute("ROLLBACK")
-                raise
-            before = self._kept.before_commit()
-            started = time.perf_counter()
-            db.execute("COMMIT")
-            self._count(batch, time.perf_counter() - started)
-            self._kept.committed(before, [_stored(p.commit) for p in batch if p.error is None])
+            if not self._write_together(batch):
+                self._write_each(batch)
         except Exception as exc:  # nothing of the batch was committed
             self._rolled_back(batch, exc)
         except BaseException as exc:  # an interrupt: it goes on in this thread only
-            self._rolled_back(batch, _interrupted(type(exc).__name__))
+            if not self._landed(batch):
+                self._rolled_back(batch, _interrupted(type(exc).__name__))
             raise
         finally:
             for pending in batch:
                 pending.done = True
+
+    def _write_together(self, batch: list[_Pending]) -> bool:
+        """The whole batch in its single statement (its own transaction); False, with nothing
+        written, when a Commit is refused, when an application has two Commits in the batch (the
+        second may hang on the first) or when the batch is too large for one statement."""
+        commits = [p.commit for p in batch]
+        if len({c.app.id for c in commits}) != len(commits):  # one after the other, in their order
+            return False
+        values = batch_rows(commits)
+        rows = len(values) // WIDTH
+        if rows > self._max_rows:
+            return False
+        before = self._kept.before_commit()
+        started = time.perf_counter()
+        try:
+            self._db.execute(batch_sql(rows), values)
+        except sqlite3.IntegrityError:  # a stale or doubled Commit: find it one by one
+            return False
+        self._count(batch, time.perf_counter() - started)
+        self._kept.committed(before, [_stored(c) for c in commits])
+        return True
+
+    def _write_each(self, batch: list[_Pending]) -> None:
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            if len(batch) == 1:  # alone: its failure rolls back the transaction
+                self._apply_alone(batch[0])
+            else:
+                for pending in batch:
+                    self._apply(pending)
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+        before = self._kept.before_commit()
+        started = time.perf_counter()
+        db.execute("COMMIT")
+        self._count(batch, time.perf_counter() - started)
+        self._kept.committed(before, [_stored(p.commit) for p in batch if p.error is None])
+
+    def _landed(self, batch: list[_Pending]) -> bool:
+        """After an interrupt: whether the batch's transaction was committed (an interrupt is
+        raised as the statement that committed it returns). The first Commit's row tells: a
+        transaction holds all of the batch or nothing."""
+        first = next((p.commit for p in batch if p.error is None), None)
+        if first is None or self._db.in_transaction:  # not committed
+            return False
+        try:
+            row = self._db.execute(f"SELECT {_APP_COLUMNS} FROM applications WHERE id = ?",
+                                   (first.app.id,)).fetchone()
+        except sqlite3.Error:
+            return False
+        if row is None or AppRow(*row) != _stored(first):
+            return False
+        self._kept.forget()
+        self._count(batch, 0.0)
+        return True
 
     def _count(self, batch: list[_Pending], seconds: float) -> None:
         was = self._stats
@@ -302,36 +363,6 @@ class SQLiteStore:
         for start in range(0, len(values), step):
             chunk = values[start:start + step]
             self._db.execute(_insert_sql(table, width, len(chunk) // width), chunk)
-
-    def _apply_together(self, batch: list[_Pending]) -> bool:
-        """Every Commit of ``batch`` in a few statements: the revisions moved on and the step and
-        audit rows of all of them in one each (a new application alone: each takes the next
-        ``created_seq``). False when one of them fails, or when an application has two Commits
-        in the batch (the second may hang on the first); the caller then rolls back."""
-        commits = [p.commit for p in batch]
-        if len({c.app.id for c in commits}) != len(commits):  # one after the other, in their order
-            return False
-        moved = [c for c in commits if c.expected != 0]
-        try:
-            for commit in commits:
-                if commit.expected == 0:
-                    self._write_app(commit.app, 0)
-            for start in range(0, len(moved), _CHUNK):
-                if not self._update(moved[start:start + _CHUNK]):
-                    return False  # one of them is stale (or twice in the batch)
-            self._insert_rows([s for c in commits for s in c.steps], [a for c in commits for a in c.audit])
-        except Exception:  # a stale or broken Commit: find it one by one
-            return False
-        return True
-
-    def _update(self, commits: list[Commit]) -> bool:
-        """Move every application of ``commits`` on by one revision; False unless all were
-        still at the revision their Commit expects."""
-        values = [v for c in commits for v in (c.app.id, c.app.product_id, c.app.version, c.app.channel,
-                                               c.app.status, c.app.due_at, c.expected + 1, c.app.state,
-                                               c.expected)]
-        cur = self._db.execute(_update_sql(len(commits)), values)
-        return cur.rowcount == len(commits)
 
     def _apply(self, pending: _Pending) -> None:
         db, commit = self._db, pending.commit
