@@ -352,3 +352,21 @@ def test_a_selection_of_a_signed_build_with_and_without_the_child(repo_catalogue
     _same(*out)
     Catalog.load(out[0][1], [public], verify="all")
     assert out[0][0].compiled == ["deposit.time-3y@1.0.0"] and linked and linked[0] > 20
+
+
+def test_a_previous_product_folder_that_is_a_link_takes_nothing_through_it(
+        repo_catalogue: Path, tmp_path: Path, linked: list[int], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A folder of the previous build replaced by a link to a copy elsewhere (every file still
+    matching its seal) is not read through: its product is compiled again."""
+    def change(cat: Path, out: Path) -> None:
+        forms = out.resolve() / "forms" / "deposit.time-3y@1.0.0"
+        elsewhere = out.parent / "elsewhere"
+        shutil.copytree(forms, elsewhere)
+        shutil.rmtree(forms)
+        forms.symlink_to(elsewhere, target_is_directory=True)
+        _touch(cat, "deposit.time-1y")
+
+    one, two = _twice(tmp_path, repo_catalogue, change, use_child=_switch(monkeypatch))
+    _same(one, two)
+    for result, _ in (one, two):
+        assert {"deposit.time-1y@1.0.0", "deposit.time-3y@1.0.0"} <= set(result.compiled)

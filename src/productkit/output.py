@@ -26,6 +26,7 @@ import fcntl
 import json
 import os
 import shutil
+import stat
 import sys
 import time
 import uuid
@@ -64,14 +65,25 @@ class Inside:
 
     def __init__(self, base: str | Path) -> None:
         self.base = os.path.realpath(base)
-        self.folders: dict[str, bool] = {}
+        self.folders: dict[str, bool] = {"": True}
 
     def __call__(self, name: str) -> bool:
-        folder = os.path.dirname(name)
+        return self._real(os.path.dirname(name))
+
+    def _real(self, folder: str) -> bool:
+        """A folder below the base, itself and each folder above it a folder (not a link)."""
         found = self.folders.get(folder)
         if found is None:
-            real = os.path.realpath(os.path.join(self.base, folder))
-            found = self.folders[folder] = real == self.base or real.startswith(self.base + os.sep)
+            if os.path.basename(folder) in ("", ".", "..") or os.path.isabs(folder):  # not a name below it
+                self.folders[folder] = False
+                return False
+            try:
+                st = os.lstat(os.path.join(self.base, folder))
+            except OSError:
+                found = False
+            else:
+                found = stat.S_ISDIR(st.st_mode) and self._real(os.path.dirname(folder))
+            self.folders[folder] = found
         return found
 
 
