@@ -753,9 +753,9 @@ class _Files(Mapping[str, bytes]):
         self.memory: dict[str, bytes] = {}
 
     def keep(self, folder: Path, shas: Mapping[str, str]) -> None:
-        base = os.fspath(folder)
+        base = os.fspath(folder) + os.sep  # (each name a plain relative one: see _names_in)
         for name, sha in shas.items():
-            self.kept[name], self.kept_shas[name] = os.path.join(base, name), sha
+            self.kept[name], self.kept_shas[name] = base + name, sha
 
     def sha(self, name: str) -> str:
         if name in self.memory:
