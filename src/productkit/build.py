@@ -575,10 +575,12 @@ def _validated_and_written(paths: Sequence[Path | str], out: Path, previous: _Pr
     # loaded catalogue (a second at scale 1) would find little to free (see _gcpause).
     with gc_paused():
         try:
+            done, root = _Checked(ctx, summary), checked.catalog.root
+            digests = _digests(done, root, options, select, previous)  # while the child may still be linking
             if linker is not None:
                 _take_links(linker, previous, stage)
-            return _compile_and_write(_Checked(ctx, summary), checked.catalog.root, out, previous, options, select,
-                                      fingerprint, result, progress, release, stage)
+            return _compile_and_write(done, root, out, previous, options, select, fingerprint, result, progress,
+                                      release, stage, digests)
         finally:
             promote()
 
@@ -622,13 +624,14 @@ class _Checked:
 
 def _compile_and_write(checked: _Checked, root: Path, out: Path, previous: _Previous, options: Options,
                        select: Sequence[str], fingerprint: str, result: BuildResult,
-                       progress: Callable[[str], None] | None, release: Release, stage: Stage) -> BuildResult:
+                       progress: Callable[[str], None] | None, release: Release, stage: Stage,
+                       digests: list[_Digest]) -> BuildResult:
     from ._gcpause import gc_frozen, gc_paused
     from .governance import version_discipline
     from .parallel import map_ordered
 
     ctx = checked.ctx
-    plan = _plan(checked, root, options, select, previous, result, stage)
+    plan = _plan(digests, previous, result, stage)
     _keep_versions(checked, previous, release.keep_versions, plan, result)
     if previous.stamps is not None:
         previous.stamps.save()
@@ -807,13 +810,17 @@ class _Plan:
     todo: list[tuple[str, Key, str]] = field(default_factory=list)  # pid, product, input digest
 
 
-def _plan(checked: _Checked, root: Path, options: Options, select: Sequence[str], previous: _Previous,
-          result: BuildResult, stage: Stage) -> _Plan:
-    """What to compile, and what to take over from the previous build: unchanged products, and
-    products the selection leaves out (kept as they were)."""
+# A product to build or keep: its key and id@version, its previous manifest entry (if any),
+# whether the selection chose it, and the digest of its inputs.
+_Digest = tuple[tuple[str, str, str], str, dict[str, Any] | None, bool, str]
+
+
+def _digests(checked: _Checked, root: Path, options: Options, select: Sequence[str],
+             previous: _Previous) -> list[_Digest]:
+    """Every product to build or keep, with the digest of its inputs (see _InputDigests)."""
     from .checks.products import input_files
 
-    plan, relative = _Plan(_Files(stage)), _relative_to(root)
+    out, relative = [], _relative_to(root)
     dictionary_files = sorted({n for n, k in checked.summary.keys.items() if k[0] == "ParameterDictionary"})
     before, input_digest = previous.products, _InputDigests(options, relative, checked.summary.shas.get)
     for key in sorted(checked.products):
@@ -824,7 +831,15 @@ def _plan(checked: _Checked, root: Path, options: Options, select: Sequence[str]
         inputs = checked.inputs(key)
         if inputs is None:  # the checks did not say what it reads: assemble it to find out
             inputs = input_files(checked.assembly(key).product)
-        digest = input_digest([*inputs, *dictionary_files])
+        out.append((key, pid, old, chosen, input_digest([*inputs, *dictionary_files])))
+    return out
+
+
+def _plan(digests: list[_Digest], previous: _Previous, result: BuildResult, stage: Stage) -> _Plan:
+    """What to compile, and what to take over from the previous build: unchanged products, and
+    products the selection leaves out (kept as they were)."""
+    plan = _Plan(_Files(stage))
+    for key, pid, old, chosen, digest in digests:
         if old is not None and (old.get("inputs") == digest or not chosen):
             reused = previous.reuse(old)
             if reused is not None and previous.folder is not None:
