@@ -110,7 +110,10 @@ class Linker:
             return None
         chunks, left = [], size
         while left:
-            chunk = os.read(self.fd, min(left, 1 << 20))
+            try:
+                chunk = os.read(self.fd, min(left, 1 << 20))
+            except OSError:  # the pipe is gone: as a child that ended without its message
+                return None
             if not chunk:
                 return None
             chunks.append(chunk)
