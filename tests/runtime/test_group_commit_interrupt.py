@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,18 @@ def _commit(app: str, expected: int = 0) -> Commit:
     row = AppRow(app, "p", "1.0.0", "web", "running", None, expected, '{"n":0}')
     return Commit(row, expected, (StepRow(app, f"s{expected}", "step", "done", "{}"),),
                   (AuditRow(app, expected + 1, "2026-03-02T09:00:00+08:00", "started", None, "{}"),))
+
+
+def _committing(store: SQLiteStore, outcome: dict[str, BaseException | None]) -> Callable[[str], None]:
+    """A thread's work: commit one application's row, and record how that ended."""
+    def commit(app: str) -> None:
+        try:
+            store.commit(_commit(app))
+            outcome[app] = None
+        except BaseException as exc:
+            outcome[app] = exc
+
+    return commit
 
 
 def _until(condition: object, seconds: float = 5.0) -> None:
@@ -43,13 +56,7 @@ def test_an_interrupted_write_reaches_its_thread_and_the_others_get_a_clear_erro
 
     monkeypatch.setattr(sqlite_module.SQLiteStore, "_write_together", write_then_interrupt)
     outcome: dict[str, BaseException | None] = {}
-
-    def commit(app: str) -> None:
-        try:
-            store.commit(_commit(app))
-            outcome[app] = None
-        except BaseException as exc:
-            outcome[app] = exc
+    commit = _committing(store, outcome)
 
     first = threading.Thread(target=commit, args=("first",))
     first.start()
@@ -153,13 +160,7 @@ def test_an_interrupt_while_the_leader_gathers_leaves_the_lead_to_the_others(
 
     monkeypatch.setattr(sqlite_module.SQLiteStore, "_gather", gather_until_others_queue)
     outcome: dict[str, BaseException | None] = {}
-
-    def commit(app: str) -> None:
-        try:
-            store.commit(_commit(app))
-            outcome[app] = None
-        except BaseException as exc:
-            outcome[app] = exc
+    commit = _committing(store, outcome)
 
     others = [threading.Thread(target=commit, args=(app,)) for app in ("B", "C")]
 
