@@ -60,7 +60,7 @@ def install(db: sqlite3.Connection) -> int:
     return db.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // WIDTH
 
 
-@functools.cache
+@functools.lru_cache(maxsize=128)  # batch sizes follow the callers' count; a text each, not one per size ever seen
 def batch_sql(rows: int) -> str:
     """The INSERT of ``rows`` rows into the view."""
     return "INSERT INTO batch VALUES " + ", ".join(["(" + ", ".join("?" * WIDTH) + ")"] * rows)
