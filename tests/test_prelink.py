@@ -166,9 +166,9 @@ def test_a_failing_child_leaves_the_build_to_do_the_work(repo_catalogue: Path, t
                                                          monkeypatch: pytest.MonkeyPatch, half: bool) -> None:
     real = prelink._link_all
 
-    def failing(work: prelink.Work, into: str) -> dict[str, Any]:
+    def failing(work: prelink.Work, into: str, checked: prelink.Checked) -> dict[str, Any]:
         if half:  # some files linked into the stage, then the child dies
-            real(dataclasses.replace(work, names=work.names[: len(work.names) // 2]), into)
+            real(work, into, checked[: len(checked) // 2])
         raise OSError("the child fails")
 
     def change(cat: Path, _: Path) -> None:
@@ -370,3 +370,56 @@ def test_a_previous_product_folder_that_is_a_link_takes_nothing_through_it(
     _same(one, two)
     for result, _ in (one, two):
         assert {"deposit.time-1y@1.0.0", "deposit.time-3y@1.0.0"} <= set(result.compiled)
+
+
+def test_an_up_to_date_rebuild_stops_the_child_before_it_links_anything(repo_catalogue: Path, tmp_path: Path,
+                                                                        linked: list[int],
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The child starts checking before the build knows it has nothing to do: it is stopped then,
+    having linked nothing (a link would change the files' ctime, and so make every recorded
+    stamp stale), and it leaves no stage behind."""
+    out = tmp_path / "build"
+    assert not build([repo_catalogue], out, OPTS).failed()
+    started: list[prelink.Linker | None] = []
+    start = prelink._start
+
+    def spy(work: prelink.Work) -> prelink.Linker | None:
+        started.append(start(work))
+        return started[-1]
+
+    monkeypatch.setattr(prelink, "_start", spy)
+    before = {n: os.lstat(out / n) for n in _tree(out)}
+    again = build([repo_catalogue], out, OPTS)
+    assert again.up_to_date and len(started) == 1 and started[0] is not None and started[0].reaped
+    after = {n: os.lstat(out / n) for n in _tree(out)}
+    assert {n: (s.st_nlink, s.st_ctime_ns) for n, s in after.items()} == \
+        {n: (s.st_nlink, s.st_ctime_ns) for n, s in before.items()}
+    assert linked == [] and not [p for p in out.resolve().parent.iterdir() if p.name.startswith(".tmp-")]
+
+
+def test_a_build_retired_while_waiting_for_the_output_is_not_what_is_linked(
+        repo_catalogue: Path, tmp_path: Path, linked: list[int], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The child checks the build found before the output's lock is taken; when another build
+    committed meanwhile, the files linked are the new previous build's (a child is started for
+    it), and the build is the one made without a child."""
+    real = build_module._previous
+
+    def committed_meanwhile(out: Path, options: Options, before: Any = None) -> Any:
+        return real(out, options)  # read afresh under the lock: not the build the child checked
+
+    started: list[prelink.Work] = []
+    start = prelink._start
+
+    def spy(work: prelink.Work) -> prelink.Linker | None:
+        started.append(work)
+        return start(work)
+
+    def change(cat: Path, _: Path) -> None:
+        _touch(cat, "deposit.time-1y")
+        monkeypatch.setattr(build_module, "_previous", committed_meanwhile)
+        monkeypatch.setattr(prelink, "_start", spy)
+
+    one, two = _twice(tmp_path, repo_catalogue, change, use_child=_switch(monkeypatch))
+    _same(one, two)
+    assert one[0].compiled == ["deposit.time-1y@1.0.0"] and len(linked) == 1 and linked[0] > 20
+    assert len(started) == 2  # the first child stopped unused, a second one for the build found under the lock

@@ -11,6 +11,11 @@ linked and did not keep (see :meth:`productkit.output.Stage.commit`). A file fou
 could not be linked (a file system without hard links) is written at the commit, as without a
 child.
 
+The child is started before the build knows whether it has anything to do: it checks the files
+while the build fingerprints the catalogue, and links them only once told where (the stage,
+:meth:`Linker.go`). A rebuild that finds its output up to date stops it before it has linked
+anything: a link changes its file's ``ctime``, which would make the files' recorded stamps stale.
+
 The stage then holds only the child's links until the commit: what the build itself writes goes
 to a folder of its own (:attr:`Stage.fresh`), so nothing is ever written into a file the previous
 build shares. A child that fails leaves the build to do the work itself, as without a child.
@@ -34,11 +39,12 @@ import orjson
 from .output import Inside, Stage, plain_name
 from .parallel import cores
 
-__all__ = ["PRELINK_MIN", "Linker", "Prelinked", "Work", "prelinked"]
+__all__ = ["PRELINK_MIN", "Linker", "Prelinked", "Work", "prelinking"]
 
 PRELINK_MIN = 2000  # files of the previous build; below this a fork costs more than it saves
 
 Stamp = list[int]  # size, mtime_ns, inode, ctime_ns (as build._Stamps records them)
+Checked = list[tuple[str, Stamp | None]]  # each file found as sealed; its stamp to record when it was read
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,12 +75,31 @@ class Work:
 
 
 class Linker:
-    """The child at work. It sends two messages (each its length, then its JSON): what it linked,
-    then the links' stamps; :meth:`stop` ends it if the caller leaves before the second."""
+    """The child at work. It checks the files, then waits for :meth:`go`; it then links them and
+    sends two messages (each its length, then its JSON): what it linked, then the links' stamps.
+    :meth:`stop` ends it if the caller leaves before the second."""
 
-    def __init__(self, pid: int, fd: int) -> None:
-        self.pid, self.fd = pid, fd
+    def __init__(self, pid: int, fd: int, go_fd: int) -> None:
+        self.pid, self.fd, self.go_fd = pid, fd, go_fd
         self.reaped, self.failed = False, False
+
+    def go(self, stage: Stage) -> None:
+        """Have the child link the files it found as sealed into ``stage``; from now on what the
+        build writes goes to the stage's own fresh folder. A child that is gone already is found
+        so by :meth:`result`."""
+        stage.keep_fresh_apart()
+        try:
+            _send(self.go_fd, os.fsencode(stage.folder))
+        except OSError:  # the child ended: it sends no result
+            pass
+        finally:
+            self._close_go()
+
+    def _close_go(self) -> None:
+        if self.go_fd >= 0:
+            with contextlib.suppress(OSError):
+                os.close(self.go_fd)
+            self.go_fd = -1
 
     def result(self) -> Prelinked | None:
         """Wait for the child's first message: what it linked, or None when it failed (the stage
@@ -106,23 +131,12 @@ class Linker:
         return self._read(int.from_bytes(head, "little")) if head is not None else None
 
     def _read(self, size: int) -> bytes | None:
-        if self.reaped:
-            return None
-        chunks, left = [], size
-        while left:
-            try:
-                chunk = os.read(self.fd, min(left, 1 << 20))
-            except OSError:  # the pipe is gone: as a child that ended without its message
-                return None
-            if not chunk:
-                return None
-            chunks.append(chunk)
-            left -= len(chunk)
-        return b"".join(chunks)
+        return None if self.reaped else _read_exactly(self.fd, size)  # a pipe gone: no message
 
     def _reap(self) -> None:
         if not self.reaped:
             self.reaped, self.failed = True, True  # whatever happens next, it is never waited for again
+            self._close_go()
             with contextlib.suppress(OSError):
                 os.close(self.fd)
             try:
@@ -140,66 +154,102 @@ class Linker:
 
 
 @contextlib.contextmanager
-def prelinked(stage: Stage, work: Work | None) -> Iterator[Linker | None]:
-    """Start the child for ``work`` (None: no previous build, or too small to pay for a fork,
-    or a process that must not fork); it is stopped if the caller leaves without its result."""
+def prelinking(work: Work | None) -> Iterator[Linker | None]:
+    """Start the child checking ``work``'s files (None: no previous build, or too small to pay for
+    a fork, or a process that must not fork); it links them once told where (:meth:`Linker.go`)
+    and is stopped if the caller leaves without its result."""
     if work is None or len(work.names) < PRELINK_MIN or not hasattr(os, "fork") or cores() < 2 \
             or threading.active_count() > 1:  # a forked child could inherit a lock another thread held
         yield None
         return
-    child = _start(work, os.fspath(stage.folder))
-    if child is None:  # no fork to be had (a process limit, memory): the build does the work itself
-        yield None
-        return
+    child = _start(work)
     try:
-        stage.keep_fresh_apart()
-        yield child
+        yield child  # None: no fork to be had (a process limit, memory): the build does the work itself
     finally:
-        child.stop()  # a no-op once both its messages were read (it has exited and been waited for)
+        if child is not None:
+            child.stop()  # a no-op once both its messages were read (it has exited and been waited for)
 
 
 _HELD = {signal.SIGINT, signal.SIGTERM}  # not delivered while the child is being made
 
 
-def _start(work: Work, into: str) -> Linker | None:
+def _start(work: Work) -> Linker | None:
     """Fork the child; None when there is no fork to be had. Interrupts wait until each side
     knows which it is: the parent's never unwinds the parent's code in the child, and the parent
     always has the child to stop."""
+    fds: list[int] = []
     try:
-        read, write = os.pipe()
+        fds.extend(os.pipe())
+        fds.extend(os.pipe())
     except OSError:
+        _close(fds)
         return None
+    read, write, go_read, go_write = fds
     held = signal.pthread_sigmask(signal.SIG_BLOCK, _HELD)
     try:
         pid = os.fork()
     except OSError:
         signal.pthread_sigmask(signal.SIG_SETMASK, held)
-        os.close(read)
-        os.close(write)
+        _close(fds)
         return None
     if pid == 0:
-        _run(work, into, read, write, held)  # never returns
+        _run(work, (read, go_write), go_read, write, held)  # never returns
     try:
-        os.close(write)
-        return Linker(pid, read)
+        _close([write, go_read])
+        return Linker(pid, read, go_write)
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, held)
 
 
-def _run(work: Work, into: str, read: int, fd: int, held: Any) -> None:
+def _close(fds: Sequence[int]) -> None:
+    for fd in fds:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+
+
+def _run(work: Work, parents: Sequence[int], go: int, fd: int, held: Any) -> None:
     """The child's whole life: it leaves through os._exit, whatever happens (an interrupt too),
     running nothing of the parent's (its cleanups, its atexit handlers, its buffered output)."""
     code = 1
     try:
         gc.disable()  # a collection would walk, and so copy, the parent's memory
-        os.close(read)
+        _close(parents)
         signal.pthread_sigmask(signal.SIG_SETMASK, held)
-        first, recorded = _link_all(work, into)
+        checked = _check_all(work)
+        into = _told(go)
+        if into is None:  # the build had nothing to do, or left: nothing is linked
+            code = 0
+            return
+        first, recorded = _link_all(work, into, checked)
         _send(fd, orjson.dumps(first))
         _send(fd, orjson.dumps(_carried(into, recorded)))
         code = 0
     finally:
         os._exit(code)
+
+
+def _told(go: int) -> str | None:
+    """The stage to link into, once the build says (its length, then its path; read to that
+    length, not to the end: a process the build forks later holds the pipe open too); None when
+    the build closes the pipe instead."""
+    head = _read_exactly(go, 8)
+    data = _read_exactly(go, int.from_bytes(head, "little")) if head is not None else None
+    return os.fsdecode(data) if data else None
+
+
+def _read_exactly(fd: int, size: int) -> bytes | None:
+    """``size`` bytes from ``fd``; None when it ends before (or cannot be read)."""
+    chunks, left = [], size
+    while left:
+        try:
+            chunk = os.read(fd, min(left, 1 << 20))
+        except OSError:
+            return None
+        if not chunk:
+            return None
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
 
 
 def _send(fd: int, data: bytes) -> None:
@@ -208,8 +258,22 @@ def _send(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view):]
 
 
-def _link_all(work: Work, into: str) -> tuple[dict[str, Any], dict[str, Stamp]]:
-    """Check and link every file; what to report, and the recorded stamp of each file linked
+def _check_all(work: Work) -> Checked:
+    """Every file of ``work`` found as its seal says (see :func:`_sealed`)."""
+    found: Checked = []
+    base, sep = work.folder, os.sep
+    inside = Inside(base)
+    for name in work.names:
+        if not plain_name(name) or not inside(name):  # a file outside the build: nothing of it is taken
+            continue
+        sealed, seen = _sealed(base + sep + name, work.seals.get(name), work.stamps.get(name), work.settled_before)
+        if sealed:
+            found.append((name, seen))
+    return found
+
+
+def _link_all(work: Work, into: str, checked: Checked) -> tuple[dict[str, Any], dict[str, Stamp]]:
+    """Link every file found as sealed; what to report, and the recorded stamp of each file linked
     that has one (the stamp its link is checked against, see :func:`_carried`)."""
     linked: list[str] = []
     unlinked: list[str] = []
@@ -217,14 +281,7 @@ def _link_all(work: Work, into: str) -> tuple[dict[str, Any], dict[str, Stamp]]:
     recorded: dict[str, Stamp] = {}
     made: set[str] = {into}
     base, sep = work.folder, os.sep
-    inside = Inside(base)
-    for name in work.names:
-        if not plain_name(name) or not inside(name):  # a file outside the build: nothing of it is taken
-            continue
-        source = base + sep + name
-        sealed, seen = _sealed(source, work.seals.get(name), work.stamps.get(name), work.settled_before)
-        if not sealed:
-            continue
+    for name, seen in checked:
         if seen is not None:
             saw[name] = seen
         target = into + sep + name
@@ -233,7 +290,7 @@ def _link_all(work: Work, into: str) -> tuple[dict[str, Any], dict[str, Stamp]]:
             os.makedirs(folder, exist_ok=True)
             made.add(folder)
         try:
-            os.link(source, target)
+            os.link(base + sep + name, target)
         except OSError:
             unlinked.append(name)  # the commit copies it from the previous build
             continue

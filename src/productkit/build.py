@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 import semantic_version
 
-from ._prelink import Linker, Prelinked, prelinked
+from ._prelink import Linker, Prelinked, prelinking
 from ._prelink import Work as PrelinkWork
 from .cache import Cache, engine_digest, open_cache
 from .checkindex import ChangedDuringRun, Surveyed
@@ -502,16 +502,34 @@ def build(paths: Sequence[Path | str] = (), out: Path = Path("build"), options: 
     build as it was; a selection that matches nothing is an error. ``release`` says how the build
     is released: signed, gated by change class, keeping versions in flight (see :class:`Release`)."""
     result = BuildResult()
-    fingerprint, root, surveyed = _fingerprint(paths, options, select, release)
     try:
-        check_out(out, [root])
+        check_out(out, [_first_root(paths)])
     except OutputRefused as exc:
         result.diagnostics.append(Diagnostic("PK505", str(exc), Location(str(out))))
         return result
     first = _previous(out, options)
-    if _up_to_date(first, out, fingerprint, root, result):
-        tidy(out)
-        return result
+    # A child checks the previous build's files while the catalogue is fingerprinted; it links
+    # them into the stage only if there is something to build (see _prelink).
+    with prelinking(first.prelink_work()) as linker:
+        fingerprint, root, surveyed = _fingerprint(paths, options, select, release)
+        if not _up_to_date(first, out, fingerprint, root, result):
+            return _staged(paths, out, options, select, fingerprint, result, progress, release, root, surveyed,
+                           first, linker)
+    tidy(out)
+    return result
+
+
+def _first_root(paths: Sequence[Path | str]) -> Path:
+    """The catalogue root of the first path given (the working folder when none is)."""
+    from .sources import root_of
+
+    return root_of(Path(paths[0]) if paths else Path.cwd())
+
+
+def _staged(paths: Sequence[Path | str], out: Path, options: Options, select: Sequence[str], fingerprint: str,
+            result: BuildResult, progress: Callable[[str], None] | None, release: Release, root: Path,
+            surveyed: Surveyed | None, first: _Previous, linker: Linker | None) -> BuildResult:
+    """The build, under the output's lock, in a stage committed at the end."""
     with contextlib.ExitStack() as stack:
         asked = time.monotonic()
         try:
@@ -524,9 +542,15 @@ def build(paths: Sequence[Path | str] = (), out: Path = Path("build"), options: 
         previous = _previous(out, options, first)  # again, under the lock: another build may have finished meanwhile
         if _up_to_date(previous, out, fingerprint, root, result):
             return result
+        if previous is not first and linker is not None:  # the child checked a build retired since
+            linker.stop()
+            linker = stack.enter_context(prelinking(previous.prelink_work()))
+        if linker is not None:
+            stack.callback(linker.stop)  # the child ends before the stage is removed (a failed build)
+            linker.go(stage)
         try:
-            return _checked_and_written(paths, out, previous, options, select, fingerprint, result, progress,
-                                        release, stage, root, surveyed)
+            return _validated_and_written(paths, out, previous, options, select, fingerprint, result, progress,
+                                          release, stage, root, surveyed, linker)
         except OSError as exc:  # writing the stage (in this process or a worker) failed
             result.diagnostics.append(Diagnostic("PK502", f"cannot write the build: {exc}", Location(str(out))))
             return result
@@ -535,17 +559,6 @@ def build(paths: Sequence[Path | str] = (), out: Path = Path("build"), options: 
                 "PK513", "this file changed while the build was reading the catalogue; nothing was written",
                 Location(exc.name), hint="build again once the catalogue is no longer being edited"))
             return result
-
-
-def _checked_and_written(paths: Sequence[Path | str], out: Path, previous: _Previous, options: Options,
-                         select: Sequence[str], fingerprint: str, result: BuildResult,
-                         progress: Callable[[str], None] | None, release: Release, stage: Stage,
-                         root: Path, surveyed: Surveyed | None) -> BuildResult:
-    """Validate (each clean product compiled into ``stage`` as it passes) and write the build,
-    the previous build's files linked into the stage meanwhile where that pays (see _prelink)."""
-    with prelinked(stage, previous.prelink_work()) as linker:
-        return _validated_and_written(paths, out, previous, options, select, fingerprint, result, progress,
-                                      release, stage, root, surveyed, linker)
 
 
 def _validated_and_written(paths: Sequence[Path | str], out: Path, previous: _Previous, options: Options,
