@@ -337,12 +337,20 @@ class _Previous:
     stamp: tuple[int, ...] | None = None  # the manifest file's (size, mtime, ctime, inode) when read
     linked: Prelinked | None = None  # its files found as sealed and linked into the stage already
     inside: Callable[[str], bool] = field(default=lambda name: False)  # see output.Inside
+    named: dict[int, tuple[Any, list[str]]] = field(default_factory=dict)  # id(entry) -> entry, its files
+
+    def names(self, entry: Any) -> list[str]:
+        """The files of a product entry of its manifest (see :func:`_names_in`), worked out once."""
+        found = self.named.get(id(entry))
+        if found is None or found[0] is not entry:
+            found = self.named[id(entry)] = (entry, _names_in(entry))
+        return found[1]
 
     def prelink_work(self) -> PrelinkWork | None:
         """What a child linking this build's product files into the next stage is given."""
         if self.folder is None:
             return None
-        names = [n for entry in self.manifest.get("products", []) for n in _names_in(entry)]
+        names = [n for entry in self.manifest.get("products", []) for n in self.names(entry)]
         stamps = self.stamps.files if self.stamps is not None else {}
         settled = (self.stamps.now if self.stamps is not None else time.time_ns()) - _Stamps.SETTLED_NS
         return PrelinkWork(os.fspath(self.folder), names, self.seals, stamps, settled)
@@ -361,12 +369,14 @@ class _Previous:
         it was sealed."""
         if self.folder is None:
             return None
-        names = _names_in(entry)
-        if not names or not all(map(self.inside, names)):
+        names = self.names(entry)
+        if not names:
             return None
-        if self.linked is not None:  # each was checked against its seal before it was linked
+        if self.linked is not None:  # each was checked against its seal (and found inside) before it was linked
             sealed = self.linked.sealed
             return {n: self.seals[n] for n in names} if all(map(sealed, names)) else None
+        if not all(map(self.inside, names)):
+            return None
         shas = {}
         try:
             for name in names:
