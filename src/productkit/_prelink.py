@@ -36,7 +36,7 @@ from typing import Any
 
 import orjson
 
-from .output import Inside, Stage, plain_name
+from .output import Inside, Stage, plain_name, syncfs
 from .parallel import cores
 
 __all__ = ["PRELINK_MIN", "Linker", "Prelinked", "Work", "prelinking"]
@@ -222,7 +222,10 @@ def _run(work: Work, parents: Sequence[int], go: int, fd: int, held: Any) -> Non
             return
         first, recorded = _link_all(work, into, checked)
         _send(fd, orjson.dumps(first))
-        _send(fd, orjson.dumps(_carried(into, recorded)))
+        carried = _carried(into, recorded)
+        with contextlib.suppress(OSError):  # the links' folder entries flushed now, not at the commit
+            syncfs(into)  # (which flushes the file system again: this only takes work off its path)
+        _send(fd, orjson.dumps(carried))
         code = 0
     finally:
         os._exit(code)

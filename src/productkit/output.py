@@ -34,8 +34,8 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-__all__ = ["MARKER", "Inside", "OutputRefused", "Stage", "check_out", "plain_name", "staged_build", "tidy",
-           "write_build"]
+__all__ = ["MARKER", "Inside", "OutputRefused", "Stage", "check_out", "plain_name", "staged_build", "syncfs",
+           "tidy", "write_build"]
 
 MARKER = ".productkit-build"  # in every build folder: "productkit wrote this, it may replace it"
 _MARKER_TEXT = '{"format": "productkit.build-folder/1"}\n'
@@ -322,14 +322,14 @@ def _write_files(tmp: Path, files: Mapping[str, bytes], sources: Mapping[str, st
     # keep it busy (each write is complete or raises; a failure leaves only the temporary folder)
     with ThreadPoolExecutor(max_workers=_WRITERS) as pool:
         list(pool.map(lambda name: (tmp / name).write_bytes(files[name]), todo))  # raises the first failure
-    if not _syncfs(tmp):  # every file in the folder, also those written into the stage before
+    if not syncfs(tmp):  # every file in the folder, also those written into the stage before
         inside = sorted(tmp.rglob("*"), key=lambda p: len(p.parts), reverse=True)
         for path in [*inside, tmp]:
             if not path.is_symlink():
                 _fsync(path)
 
 
-def _syncfs(folder: Path) -> bool:
+def syncfs(folder: str | Path) -> bool:
     """Flush the file system holding ``folder`` and wait for it; False where there is no syncfs."""
     if not sys.platform.startswith("linux"):
         return False
