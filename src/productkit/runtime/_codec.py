@@ -107,7 +107,7 @@ def encode(value: object, floats: tuple[object, ...] | None = None, nulls: int =
         if isinstance(exc.__cause__, ValueError):  # a Decimal NaN or infinity, from the default
             raise exc.__cause__ from None
         return _json_encode(value)  # what orjson cannot write, or the same TypeError again
-    if b"null" in out and out.count(b"null") > nulls:  # orjson writes NaN as null: tell it from None
+    if out.count(b"null") > nulls:  # orjson writes NaN as null: tell it from None (one scan)
         _finite(value if floats is None else floats)
     return out.decode("utf-8")
 

@@ -148,9 +148,13 @@ class Executor:
         if self._keep is not None:
             self._kept(state, steps, audit)
             return
-        rows = Commit(state.to_row(), self.revision, tuple(cast(list[StepRow], self._steps[:steps])),
-                      tuple(cast(list[AuditRow], self._audit[:audit])))
-        self._steps, self._audit = self._steps[steps:], self._audit[audit:]
+        taken, told = cast(list[StepRow], self._steps), cast(list[AuditRow], self._audit)
+        if steps == len(taken) and audit == len(told):  # the common case: nothing recorded after the Save
+            rows = Commit(state.to_row(), self.revision, tuple(taken), tuple(told))
+            self._steps, self._audit = [], []
+        else:
+            rows = Commit(state.to_row(), self.revision, tuple(taken[:steps]), tuple(told[:audit]))
+            self._steps, self._audit = self._steps[steps:], self._audit[audit:]
         try:
             self.ctx.store.commit(rows)
         except BaseException:
