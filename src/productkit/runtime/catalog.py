@@ -14,6 +14,7 @@ import os
 import threading
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import cast
 
 import semantic_version
 from jsonschema import Draft7Validator
@@ -47,11 +48,15 @@ def flatten(data: Mapping[str, object], keep: Collection[str] = (), prefix: str 
     out: dict[str, object] = {}
     for key, value in data.items():
         path = f"{prefix}{key}"
-        if isinstance(value, Mapping) and path not in keep:
-            out.update(flatten(value, keep, path + "."))
+        kind = type(value)  # the exact types first: asking the Mapping ABC costs a call of its own
+        if (kind is dict or (kind not in _LEAVES and isinstance(value, Mapping))) and path not in keep:
+            out.update(flatten(cast(Mapping[str, object], value), keep, path + "."))
         else:
             out[path] = value
     return out
+
+
+_LEAVES = frozenset({str, int, bool, float, type(None)})  # values no Mapping can be
 
 
 class Catalog:
@@ -273,7 +278,8 @@ def screen_of(step: Step, form: Form | None, fields: Mapping[str, FieldDef], dat
                 values[path] = coerce(fd, fd.default)
             except Problem:
                 values[path] = fd.default
-    shows = {n: data[n] if n in data else params[n] for n in step.shows if n in data or n in params}
+    wanted = step.shows
+    shows = {n: data[n] if n in data else params[n] for n in wanted if n in data or n in params} if wanted else {}
     return Screen(step.id, step.component, step.title, step.actor, tuple(step.candidate_groups), form,
                   dict(fields), values, shows, step.due)  # the screen's own fields; by position (cheaper)
 

@@ -421,19 +421,20 @@ class Engine:
 
     def _view(self, pv: ProductVersion, state: AppState,
               errors: Collection[FieldError] = ()) -> Application:
-        defn, program = pv.definition, self._program(pv)
-        pending = state.pending()
-        if len(pending) > 1:
-            order = program.order
-            pending.sort(key=lambda s: order.get(s, 0))
-        users = [s for s in pending if defn.steps[s].kind == "user"]
+        pending = state.pending() if state.entered else []  # none entered: a run or its end
         screen = None
         data = owned(state.data)  # the caller's own: changing it changes nothing committed
-        if users and state.status == Status.AWAITING_INPUT:
-            day = program.business_date(state.created)
-            step = defn.steps[users[0]]
-            form, _, _, fields = self._form(pv, step, state.channel)
-            screen = screen_of(step, form, fields, data, program.parameters_on(day))
+        if pending:
+            defn, program = pv.definition, self._program(pv)
+            if len(pending) > 1:
+                order = program.order
+                pending.sort(key=lambda s: order.get(s, 0))
+            users = [s for s in pending if defn.steps[s].kind == "user"]
+            if users and state.status == Status.AWAITING_INPUT:
+                day = program.business_date(state.created)
+                step = defn.steps[users[0]]
+                form, _, _, fields = self._form(pv, step, state.channel)
+                screen = screen_of(step, form, fields, data, program.parameters_on(day))
         message = Label.model_validate(state.message) if state.message else None
         return Application(  # by position: a view per call, and keywords cost a third of it
             state.id, state.product_id, state.version, state.channel, state.status, state.outcome,
