@@ -477,6 +477,8 @@ def _error_code(step: Step, data: Mapping[str, object],
 
 def _text(name: str, value: object, *, optional: bool = False) -> None:
     """InvalidArgument unless ``value`` is text that can be stored (None too when optional)."""
+    if type(value) is str and value.isascii():  # the usual id or name: no surrogate can be in it
+        return
     if value is None and optional:
         return
     if not isinstance(value, str):
