@@ -17,6 +17,7 @@ from typing import Any
 
 from cel_expr_python import cel
 
+from . import _celfast
 from .ir import Condition
 from .types import SCALE, Duration, Money, get
 from .types.table import Table
@@ -222,6 +223,15 @@ def _runtime_kind(value: Any) -> str:
 
 def evaluate(cond: Condition, env: Mapping[str, object]) -> object:
     """Evaluate a checked expression exactly; decimals come back as ``Decimal``."""
+    if cond.type == "boolean":
+        quick = _quick(cond, env)
+        if quick is not None:
+            return quick
+    return _official(cond, env)
+
+
+def _official(cond: Condition, env: Mapping[str, object]) -> object:
+    """:func:`evaluate` by the official CEL evaluator alone."""
     decimals = set(cond.decimals)
     flat: dict[str, Any] = {}
     for name in cond.names:
@@ -243,3 +253,55 @@ def evaluate(cond: Condition, env: Mapping[str, object]) -> object:
     return value
 
 
+# ---------------------------------------------------------------- the direct evaluator
+
+_INT64 = 2**63
+_QUICK_KINDS = {int: "integer", str: "string", bool: "boolean"}  # as _runtime_kind names them
+
+
+def _quick(cond: Condition, env: Mapping[str, object]) -> bool | None:
+    """A boolean condition's value from :mod:`productkit._celfast`, or None where it does not
+    judge it (the official evaluator then does, and raises what it raises)."""
+    values: dict[str, object] = {}
+    types: list[type] = []
+    decimals = cond.decimals
+    for name in cond.names:
+        value = env.get(name)
+        if value is None:  # null: the official evaluator's semantics
+            return None
+        if decimals and name in decimals:
+            try:
+                value = _scaled(name, value)
+            except Exception:  # its error, raised again by the official path
+                return None
+        kind = type(value)
+        if kind is int:
+            if not -_INT64 <= value < _INT64:  # type: ignore[operator]
+                return None
+        elif kind is not str and kind is not bool:
+            return None
+        values[name] = value
+        types.append(kind)
+    fast = _quick_program(cond.exec, tuple(cond.names), tuple(types))
+    if fast is None:
+        return None
+    try:
+        result = fast(values)
+    except _celfast.Unsure:
+        return None
+    return result if type(result) is bool else None
+
+
+@functools.lru_cache(maxsize=4096)
+def _quick_program(text: str, names: tuple[str, ...], types: tuple[type, ...]) -> _celfast.Evaluator | None:
+    """The direct evaluator of ``text`` for names holding values of ``types``, once the official
+    checker accepted ``text`` for them (the program it compiles is the one the official
+    evaluator would run); None when either declines."""
+    fast = _celfast.evaluator(text, frozenset(names))
+    if fast is None:
+        return None
+    try:
+        _exec_program(text, tuple(sorted((n, _QUICK_KINDS[t]) for n, t in zip(names, types, strict=True))))
+    except RuntimeError:
+        return None
+    return fast

@@ -44,7 +44,8 @@ def attempt(fn: Handler, call: StepCall, timeout: float | None, clock: Clock,
     result = AttemptResult.OK
     try:
         if inline and timeout is not None:  # an async fn's coroutine is awaited with what is left
-            outputs = _outputs(_inline(fn, call, timeout, t0))
+            value = _inline(fn, call, timeout, t0)
+            outputs = value if type(value) is dict else _outputs(value)  # a dict: the common answer
         else:
             outputs = _outputs(_once(fn, call, timeout, workers))
     except BusinessError as exc:

@@ -52,6 +52,8 @@ def coerced(fd: FieldDef | None, raw: object) -> object:
 def owned(values: Mapping[str, object]) -> dict[str, object]:
     """``values`` as a dict of its own: a list or mapping among them is copied (deeply), so what
     the engine keeps and what it hands out (a view's data, a handler's inputs) change apart."""
+    if _FROZEN.issuperset(map(type, values.values())):  # the usual data: asked without a Python loop
+        return dict(values)
     return {k: v if type(v) in _FROZEN else copy.deepcopy(v) for k, v in values.items()}
 
 

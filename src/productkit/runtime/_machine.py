@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from ..ir import (
     APPLICATION_DATE_VARIABLE,
@@ -92,7 +93,7 @@ def _own(values: Mapping[str, object] | None) -> dict[str, object]:
     are only read from then on, like the record itself."""
     if type(values) is dict:
         return values
-    return dict(values or {})
+    return {} if values is None else dict(values)
 
 
 class Machine:
@@ -294,9 +295,9 @@ class Machine:
     def _start_call(self, step: Step, compensating: bool) -> None:
         timeout = self.program.policy(step).timeout
         deadline = self.at + dt.timedelta(seconds=timeout) if timeout is not None else None
-        self.state.calls[call_key(step.id, compensating)] = {
-            "attempts": [], "deadline": deadline, "due": None}
-        self._attempt(step, compensating)
+        call: dict[str, Any] = {"attempts": [], "deadline": deadline, "due": None}
+        self.state.calls[call_key(step.id, compensating)] = call
+        self._attempt(step, compensating, call)
 
     def _continue_call(self, step: Step, compensating: bool) -> None:
         """A call the engine stopped in: wait what is left of its backoff, then try again."""
@@ -306,8 +307,9 @@ class Machine:
         else:
             self._attempt(step, compensating)
 
-    def _attempt(self, step: Step, compensating: bool) -> None:
-        call = self.state.calls[call_key(step.id, compensating)]
+    def _attempt(self, step: Step, compensating: bool, call: dict[str, Any] | None = None) -> None:
+        if call is None:
+            call = self.state.calls[call_key(step.id, compensating)]
         number, deadline = len(call["attempts"]) + 1, call["deadline"]
         budget = None if deadline is None else (deadline - self.at).total_seconds()
         if budget is not None and budget <= 0:

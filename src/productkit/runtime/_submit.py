@@ -35,7 +35,8 @@ def coerce_all(fields: Mapping[str, FieldDef], flat: Mapping[str, object],
     """Coerce and check each declared field; the values that passed and every problem."""
     values: dict[str, object] = {}
     errors: list[FieldError] = []
-    for path in sorted([p for p in flat if p not in fields]):
+    unknown = flat.keys() - fields.keys()  # most submissions: none
+    for path in sorted(unknown) if unknown else ():
         errors.append(FieldError(path, "unknown", f"'{path}' is not a field here"))
     for path, fd in fields.items():
         if fd.readonly:
@@ -53,8 +54,9 @@ def coerce_all(fields: Mapping[str, FieldDef], flat: Mapping[str, object],
         except Problem as exc:
             errors.append(FieldError(path, exc.code, exc.message))
             continue
-        errors += [FieldError(path, p.code, p.message) for p in problems]
-        if not problems:
+        if problems:
+            errors += [FieldError(path, p.code, p.message) for p in problems]
+        else:
             values[path] = value
     return values, errors
 
@@ -74,7 +76,7 @@ def check_submission(step: Step, channel: str, form: Form | None,
     if form is not None and validator is not None:
         # A field the exact checks already rejected needs no second, vaguer, schema message
         # (and its raw value, NaN or a number too long to write, is not shown to the schema).
-        own = {e.path for e in errors}
+        own = {e.path for e in errors} if errors else _NONE
         # Text is checked as sent, so the engine refuses what the form's pattern refuses ("+5",
         # "1.5%"); other values in the form the schema describes (a Decimal as its string).
         shown = {p: flat[p] if _as_text(fields.get(p), flat.get(p)) else v
@@ -149,6 +151,7 @@ class _Shape:
         return found  # type: ignore[return-value]
 
 
+_NONE: frozenset[str] = frozenset()
 _AS_IS = frozenset({str, int, bool})  # values :func:`wire` gives back as they are
 _MAX_SPLIT = 256  # paths a shape remembers split
 

@@ -14,6 +14,7 @@ import os
 import threading
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import cast
 
 import semantic_version
 from jsonschema import Draft7Validator
@@ -24,6 +25,7 @@ from ..ir import (
     APPLICATION_DATE_VARIABLE,
     BUSINESS_UTC_OFFSETS,
     CHANNEL_VARIABLE,
+    FieldDef,
     Rule,
     Step,
     WorkflowDefinition,
@@ -36,7 +38,7 @@ from ._values import Problem, coerce, param_value
 from .errors import ConditionError, NotFound, NotOffered
 from .views import Deferred, Form, ProductVersion, Screen
 
-__all__ = ["Catalog", "flatten"]
+__all__ = ["Catalog", "flatten", "form_of", "screen_of"]
 
 
 def flatten(data: Mapping[str, object], keep: Collection[str] = (), prefix: str = "") -> dict[str, object]:
@@ -46,11 +48,15 @@ def flatten(data: Mapping[str, object], keep: Collection[str] = (), prefix: str 
     out: dict[str, object] = {}
     for key, value in data.items():
         path = f"{prefix}{key}"
-        if isinstance(value, Mapping) and path not in keep:
-            out.update(flatten(value, keep, path + "."))
+        kind = type(value)  # the exact types first: asking the Mapping ABC costs a call of its own
+        if (kind is dict or (kind not in _LEAVES and isinstance(value, Mapping))) and path not in keep:
+            out.update(flatten(cast(Mapping[str, object], value), keep, path + "."))
         else:
             out[path] = value
     return out
+
+
+_LEAVES = frozenset({str, int, bool, float, type(None)})  # values no Mapping can be
 
 
 class Catalog:
@@ -256,20 +262,26 @@ class Catalog:
         """A user step as ``channel`` shows it, prefilled from ``data`` and field defaults."""
         params = self._params_of(pv, self.business_date(dt.datetime.now(dt.UTC))) if params is None else params
         fields = {p: f for p, f in step.fields.items() if f.channels is None or channel in f.channels}
-        values: dict[str, object] = {}
-        for path, fd in fields.items():
-            if path in data:
-                values[path] = data[path]
-            elif fd.default is not None:
-                try:
-                    values[path] = coerce(fd, fd.default)
-                except Problem:
-                    values[path] = fd.default
-        shows = {n: data[n] if n in data else params[n] for n in step.shows if n in data or n in params}
-        return Screen(step_id=step.id, component=step.component, title=step.title, actor=step.actor,
-                      candidate_groups=tuple(step.candidate_groups),
-                      form=form_of(pv, step, channel), fields=fields, values=values, shows=shows,
-                      due_within=step.due)
+        return screen_of(step, form_of(pv, step, channel), fields, data, params)
+
+
+def screen_of(step: Step, form: Form | None, fields: Mapping[str, FieldDef], data: Mapping[str, object],
+              params: Mapping[str, object]) -> Screen:
+    """:meth:`Catalog.screen` of a step whose form and fields on the channel are known (the
+    engine keeps them per definition, step and channel)."""
+    values: dict[str, object] = {}
+    for path, fd in fields.items():
+        if path in data:
+            values[path] = data[path]
+        elif fd.default is not None:
+            try:
+                values[path] = coerce(fd, fd.default)
+            except Problem:
+                values[path] = fd.default
+    wanted = step.shows
+    shows = {n: data[n] if n in data else params[n] for n in wanted if n in data or n in params} if wanted else {}
+    return Screen(step.id, step.component, step.title, step.actor, tuple(step.candidate_groups), form,
+                  dict(fields), values, shows, step.due)  # the screen's own fields; by position (cheaper)
 
 
 def form_of(pv: ProductVersion, step: Step, channel: str) -> Form | None:

@@ -25,7 +25,7 @@ from ._executor import Ctx, Executor
 from ._quick import QuickCheck
 from ._state import AppState, RecentStates, audit_event, step_record
 from ._submit import check_submission, coerce_all, fields_on
-from .catalog import Catalog, flatten, form_of
+from .catalog import Catalog, flatten, form_of, screen_of
 from .core import (
     CancelRequested,
     Program,
@@ -421,25 +421,25 @@ class Engine:
 
     def _view(self, pv: ProductVersion, state: AppState,
               errors: Collection[FieldError] = ()) -> Application:
-        defn, program = pv.definition, self._program(pv)
-        pending = state.pending()
-        if len(pending) > 1:
-            order = program.order
-            pending.sort(key=lambda s: order.get(s, 0))
-        users = [s for s in pending if defn.steps[s].kind == "user"]
+        pending = state.pending() if state.entered else []  # none entered: a run or its end
         screen = None
         data = owned(state.data)  # the caller's own: changing it changes nothing committed
-        if users and state.status == Status.AWAITING_INPUT:
-            day = program.business_date(state.created)
-            screen = self.catalog.screen(pv, defn.steps[users[0]], state.channel, data,
-                                         program.parameters_on(day))
+        if pending:
+            defn, program = pv.definition, self._program(pv)
+            if len(pending) > 1:
+                order = program.order
+                pending.sort(key=lambda s: order.get(s, 0))
+            users = [s for s in pending if defn.steps[s].kind == "user"]
+            if users and state.status == Status.AWAITING_INPUT:
+                day = program.business_date(state.created)
+                step = defn.steps[users[0]]
+                form, _, _, fields = self._form(pv, step, state.channel)
+                screen = screen_of(step, form, fields, data, program.parameters_on(day))
         message = Label.model_validate(state.message) if state.message else None
-        return Application(
-            id=state.id, product_id=state.product_id, version=state.version,
-            channel=state.channel, status=state.status, outcome=state.outcome, message=message,
-            reason=state.reason, screen=screen, pending=tuple(pending), due=state.due(),
-            data=MappingProxyType(data), created=state.created,
-            updated=state.updated, needs_attention=state.attention, errors=tuple(errors))
+        return Application(  # by position: a view per call, and keywords cost a third of it
+            state.id, state.product_id, state.version, state.channel, state.status, state.outcome,
+            message, state.reason, screen, tuple(pending), state.due(), MappingProxyType(data),
+            state.created, state.updated, state.attention, tuple(errors))
 
 
 def _new_id() -> str:
@@ -477,6 +477,8 @@ def _error_code(step: Step, data: Mapping[str, object],
 
 def _text(name: str, value: object, *, optional: bool = False) -> None:
     """InvalidArgument unless ``value`` is text that can be stored (None too when optional)."""
+    if type(value) is str and value.isascii():  # the usual id or name: no surrogate can be in it
+        return
     if value is None and optional:
         return
     if not isinstance(value, str):
