@@ -119,7 +119,9 @@ def markdown(results: dict[str, Any]) -> str:
     counts = results["catalogues"]["1"]
     out = ["# Benchmarks", "",
            "Written by `make bench` (`python -m bench.run`); the raw figures are in `bench/results.json`.",
-           "Every time is the wall time of a fresh process, the median of the runs shown.", ""]
+           "Every time is the wall time of a fresh process, the median of the runs shown; each run starts "
+           "with the file system flushed (not timed), so that it is not charged for the writes of the runs "
+           "before it (a build ends by flushing the file system: its durability point).", ""]
     if results.get("quick"):
         out += ["**Quick run** (`--quick`): one repetition each, fewer scales.", ""]
     out += ["## Machine", "", "| | |", "|---|---|",

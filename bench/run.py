@@ -69,6 +69,10 @@ class Bench:
 
     def wall(self, cmd: list[str], ok: Callable[[subprocess.CompletedProcess[str]], bool] | None = None,
              env: dict[str, str] | None = None) -> tuple[float, subprocess.CompletedProcess[str]]:
+        # Each run starts with the file system flushed (not timed): a build ends by flushing it
+        # (its durability point), which would otherwise also write out what the runs before it
+        # left in the page cache (a cold build leaves over 100 MB).
+        os.sync()
         start = time.perf_counter()
         proc = subprocess.run(cmd, capture_output=True, text=True, cwd=self.out, env=env or self.env)
         seconds = time.perf_counter() - start
