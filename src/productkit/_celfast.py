@@ -130,18 +130,12 @@ def _logic(op: str, left: Evaluator, right: Evaluator) -> Evaluator:
     CEL's value: neither operand can be an error here (see the module)."""
     if op == "&&":
         def both(values: Values) -> object:
-            first = left(values)
-            if type(first) is not bool:
-                raise Unsure()
-            return first and _truth(right(values))
+            return _truth(left(values)) and _truth(right(values))
 
         return both
 
     def either(values: Values) -> object:
-        first = left(values)
-        if type(first) is not bool:
-            raise Unsure()
-        return first or _truth(right(values))
+        return _truth(left(values)) or _truth(right(values))
 
     return either
 
