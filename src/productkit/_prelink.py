@@ -88,12 +88,9 @@ class Linker:
         build writes goes to the stage's own fresh folder. A child that is gone already is found
         so by :meth:`result`."""
         stage.keep_fresh_apart()
-        try:
+        with contextlib.suppress(OSError):  # the child ended: it sends no result
             _send(self.go_fd, os.fsencode(stage.folder))
-        except OSError:  # the child ended: it sends no result
-            pass
-        finally:
-            self._close_go()
+        self._close_go()
 
     def _close_go(self) -> None:
         if self.go_fd >= 0:
