@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
+import json
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -176,3 +179,38 @@ def test_what_the_targets_say_of_a_product_not_compiled_is_kept_by_its_inputs(re
         assert edited.compiled and "deposit.time-1y@1.0.0" not in edited.compiled
         assert [file for file, _ in asked] == [os.fspath(member)], asked
         assert all(found == (n == 2) for _, found in asked), asked  # kept by the first, found by the second
+
+
+@pytest.mark.parametrize("cache", [True, False], ids=["cached", "no-cache"])
+def test_a_scenario_edit_rebuilds_the_open_api_examples(repo_catalogue: Path, tmp_path: Path, cache: bool) -> None:
+    """The OpenAPI document's examples come from the scenarios: a scenario edit is a change of
+    the build's inputs (not an up-to-date build keeping the old example), and the rebuilt
+    output equals a build from scratch; no product is compiled again for it."""
+    opts = Options(targets=("openapi", "forms"), release_date=dt.date(2026, 9, 30),
+                   cache=tmp_path / "c" if cache else None)
+    first = build([repo_catalogue], tmp_path / "inc" / "out", opts)
+    assert first.manifest is not None
+
+    def example() -> Any:
+        doc = json.loads((tmp_path / "inc" / "out" / "openapi.json").read_text("utf-8"))
+        op = doc["paths"]["/products/loan.partner-instalment/versions/1.0.0/applications/{application_id}"
+                          "/steps/request"]["post"]
+        return op["requestBody"]["content"]["application/json"]["examples"]["approved-at-checkout"]["value"]
+
+    assert example()["loan"]["amount"] == "36000.00"
+    scenario = repo_catalogue / "products" / "loan" / "partner-instalment.scenario.yaml"
+    text = scenario.read_text("utf-8")
+    assert text.count("loan.amount: 36000.00") == 1
+    scenario.write_text(text.replace("loan.amount: 36000.00", "loan.amount: 37000.00"), "utf-8")
+    edited = build([repo_catalogue], tmp_path / "inc" / "out", opts)
+    assert edited.compiled == []
+    assert example()["loan"]["amount"] == "37000.00"
+    fresh = build([repo_catalogue], tmp_path / "fresh" / "out", opts)
+    assert edited.manifest is not None and fresh.manifest is not None
+    assert edited.manifest["files"] == fresh.manifest["files"]
+    # A scenario in a folder whose name begins with a dot is not part of the catalogue.
+    hidden = repo_catalogue / "products" / ".drafts"
+    hidden.mkdir()
+    (hidden / scenario.name).write_text(text, "utf-8")
+    again = build([repo_catalogue], tmp_path / "inc" / "out", opts)
+    assert again.compiled == [] and example()["loan"]["amount"] == "37000.00"

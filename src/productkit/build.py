@@ -288,14 +288,15 @@ def _artifacts(defn: ir.WorkflowDefinition, options: Options, steps: ir.DumpedSt
     return files, locations, problems, tuple(said)
 
 
-def _combined(root: Path, plan: _Plan, options: Options) -> list[Diagnostic]:
+def _combined(root: Path, plan: _Plan, options: Options, scenarios: list[Path] | None) -> list[Diagnostic]:
     """Each target's build-wide files (the OpenAPI document of every product offered), made from
-    its per-product files in this build, compiled now or kept, and checked like them."""
+    its per-product files in this build, compiled now or kept, and checked like them.
+    ``scenarios``: the catalogue's scenario files, as the fingerprint found them (None: look)."""
     from .targets import load_targets
     from .targets.base import BuildView
 
     registry, problems = load_targets(), []
-    view = BuildView(root, options.release_date or dt.date.today(), plan.files, plan.entries)
+    view = BuildView(root, options.release_date or dt.date.today(), plan.files, plan.entries, scenarios)
     for name in options.targets:
         target = registry[name](options)
         made = target.combine(_Under(plan.files, f"{name}/"), view)
@@ -521,10 +522,9 @@ def build(paths: Sequence[Path | str] = (), out: Path = Path("build"), options: 
     # A child checks the previous build's files while the catalogue is fingerprinted; it links
     # them into the stage only if there is something to build (see _prelink).
     with prelinking(first.prelink_work()) as linker:
-        fingerprint, root, surveyed = _fingerprint(paths, options, select, release)
-        if not _up_to_date(first, out, fingerprint, root, result):
-            return _staged(paths, out, options, select, fingerprint, result, progress, release, root, surveyed,
-                           first, linker)
+        found = _fingerprint(paths, options, select, release)
+        if not _up_to_date(first, out, found.fingerprint, found.root, result):
+            return _staged(paths, out, options, select, found, result, progress, release, first, linker)
     tidy(out)
     return result
 
@@ -536,9 +536,9 @@ def _first_root(paths: Sequence[Path | str]) -> Path:
     return root_of(Path(paths[0]) if paths else Path.cwd())
 
 
-def _staged(paths: Sequence[Path | str], out: Path, options: Options, select: Sequence[str], fingerprint: str,
-            result: BuildResult, progress: Callable[[str], None] | None, release: Release, root: Path,
-            surveyed: Surveyed | None, first: _Previous, linker: Linker | None) -> BuildResult:
+def _staged(paths: Sequence[Path | str], out: Path, options: Options, select: Sequence[str], found: _Found,
+            result: BuildResult, progress: Callable[[str], None] | None, release: Release,
+            first: _Previous, linker: Linker | None) -> BuildResult:
     """The build, under the output's lock, in a stage committed at the end."""
     with contextlib.ExitStack() as stack:
         asked = time.monotonic()
@@ -548,9 +548,9 @@ def _staged(paths: Sequence[Path | str], out: Path, options: Options, select: Se
             result.diagnostics.append(Diagnostic("PK502", f"cannot write the build: {exc}", Location(str(out))))
             return result
         if time.monotonic() - asked > _SURVEY_AGAIN_AFTER:  # another build held the output: the catalogue
-            fingerprint, root, surveyed = _fingerprint(paths, options, select, release)  # may have changed since
+            found = _fingerprint(paths, options, select, release)  # may have changed since
         previous = _previous(out, options, first)  # again, under the lock: another build may have finished meanwhile
-        if _up_to_date(previous, out, fingerprint, root, result):
+        if _up_to_date(previous, out, found.fingerprint, found.root, result):
             return result
         if previous is not first and linker is not None:  # the child checked a build retired since
             linker.stop()
@@ -559,8 +559,8 @@ def _staged(paths: Sequence[Path | str], out: Path, options: Options, select: Se
             stack.callback(linker.stop)  # the child ends before the stage is removed (a failed build)
             linker.go(stage)
         try:
-            return _validated_and_written(paths, out, previous, options, select, fingerprint, result, progress,
-                                          release, stage, root, surveyed, linker)
+            return _validated_and_written(paths, out, previous, options, select, found, result, progress,
+                                          release, stage, linker)
         except OSError as exc:  # writing the stage (in this process or a worker) failed
             result.diagnostics.append(Diagnostic("PK502", f"cannot write the build: {exc}", Location(str(out))))
             return result
@@ -572,14 +572,15 @@ def _staged(paths: Sequence[Path | str], out: Path, options: Options, select: Se
 
 
 def _validated_and_written(paths: Sequence[Path | str], out: Path, previous: _Previous, options: Options,
-                           select: Sequence[str], fingerprint: str, result: BuildResult,
+                           select: Sequence[str], found: _Found, result: BuildResult,
                            progress: Callable[[str], None] | None, release: Release, stage: Stage,
-                           root: Path, surveyed: Surveyed | None, linker: Linker | None) -> BuildResult:
+                           linker: Linker | None) -> BuildResult:
     from .shape import did_you_mean
     from .validate import validate
 
+    root = found.root
     checked = validate(paths, options, emit=_emitter(root, options, stage, select, previous), summary=True,
-                       surveyed=surveyed)
+                       surveyed=found.surveyed)
     result.diagnostics = list(checked.diagnostics)
     if checked.failed(options.strict):
         return result
@@ -602,8 +603,9 @@ def _validated_and_written(paths: Sequence[Path | str], out: Path, previous: _Pr
             digests = _digests(done, root, options, select, previous)  # while the child may still be linking
             if linker is not None:
                 _take_links(linker, previous, stage)
-            return _compile_and_write(done, root, out, previous, options, select, fingerprint, result, progress,
-                                      release, stage, digests)
+            scenarios = found.scenarios if root == found.root else None
+            return _compile_and_write(done, root, out, previous, options, select, found.fingerprint, result,
+                                      progress, release, stage, digests, scenarios)
         finally:
             promote()
 
@@ -648,7 +650,7 @@ class _Checked:
 def _compile_and_write(checked: _Checked, root: Path, out: Path, previous: _Previous, options: Options,
                        select: Sequence[str], fingerprint: str, result: BuildResult,
                        progress: Callable[[str], None] | None, release: Release, stage: Stage,
-                       digests: list[_Digest]) -> BuildResult:
+                       digests: list[_Digest], scenarios: list[Path] | None = None) -> BuildResult:
     from ._gcpause import gc_frozen, gc_paused
     from .governance import version_discipline
     from .parallel import map_ordered
@@ -680,7 +682,7 @@ def _compile_and_write(checked: _Checked, root: Path, out: Path, previous: _Prev
         result.compiled.append(pid)
         if progress is not None:
             progress(f"compiled {pid}")
-    result.diagnostics += _combined(root, plan, options)
+    result.diagnostics += _combined(root, plan, options, scenarios)
     documents = checked.documents()
     result.diagnostics += version_discipline(previous.manifest.get("documents", {}), documents,
                                              checked.document_files(), Severity(options.version_discipline))
@@ -878,12 +880,24 @@ def _plan(digests: list[_Digest], previous: _Previous, result: BuildResult, stag
     return plan
 
 
+@dataclass(frozen=True, slots=True)
+class _Found:
+    """What a build found in the catalogue before checking it: the fingerprint of everything it
+    depends on, the first root, that root's survey (see :func:`_surveyed`) and its scenarios."""
+
+    fingerprint: str
+    root: Path
+    surveyed: Surveyed | None
+    scenarios: list[Path] | None
+
+
 def _fingerprint(paths: Sequence[Path | str], options: Options, select: Sequence[str],
-                 release: Release) -> tuple[str, Path, Surveyed | None]:
+                 release: Release) -> _Found:
     """Everything a build depends on: every catalogue file's bytes (by path relative to its
-    root), productkit's own source, the options, the selection and the signing key. Also the
-    survey of the first root's files, when there is one, for the validation to go by."""
-    from .sources import discover, root_of
+    root), the scenarios' too (the OpenAPI document's examples come from them), productkit's own
+    source, the options, the selection and the signing key. Also the survey of the first root's
+    files, when there is one, for the validation to go by, and its scenario files."""
+    from .sources import discover_all, root_of
 
     h = hashlib.sha256()
     h.update(b"signed by " + public_of(release.sign) if release.sign is not None else b"unsigned")
@@ -893,33 +907,41 @@ def _fingerprint(paths: Sequence[Path | str], options: Options, select: Sequence
              f"{options.version_discipline}|{sorted(select)}|{options.max_file_bytes}|{options.max_depth}".encode())
     roots: list[Path] = []
     handed: Surveyed | None = None
+    found: list[list[Path] | None] = []
     for given in [Path(p) for p in paths] or [Path.cwd()]:
         root = root_of(given)
         roots.append(root)
-        chosen = discover(root) if given.is_dir() else [given]
+        chosen, scenarios = discover_all(root) if given.is_dir() else ([given], None)
+        found.append(scenarios)
         inside = os.fspath(root) + os.sep
         surveyed = _surveyed(root, chosen, options) if given.is_dir() else None
         if surveyed is not None:  # every file's sha256, most from their stamps
             handed = handed or (surveyed if given.resolve() == root else None)
             for path, sha in zip(chosen, surveyed.seen.shas.values(), strict=True):  # discover's order: sorted
                 h.update(os.fspath(path)[len(inside):].replace(os.sep, "/").encode() + b"\0" + sha.encode())
-            continue
-        for path in sorted(chosen):
-            name = os.fspath(path)
-            real = os.path.realpath(name)
-            try:
-                if not real.startswith(inside):
-                    raise ValueError(name)
-                rel = real[len(inside):].replace(os.sep, "/")
-                if os.path.isfile(real):
-                    with open(real, "rb") as fh:
-                        data = fh.read()
-                else:
-                    data = b"<not a regular file>"
-            except (OSError, ValueError):
-                rel, data = name, b"<unreadable>"
-            h.update(rel.encode() + b"\0" + hashlib.sha256(data).hexdigest().encode())
-    return "sha256:" + h.hexdigest(), roots[0], handed if handed is not None and handed.root == roots[0] else None
+            chosen = []
+        for path in [*sorted(chosen), *(scenarios or ())]:
+            h.update(_file_part(path, inside))
+    handed = handed if handed is not None and handed.root == roots[0] else None
+    return _Found("sha256:" + h.hexdigest(), roots[0], handed, found[0])
+
+
+def _file_part(path: Path, inside: str) -> bytes:
+    """A file's part of the fingerprint: its name below the root and the sha256 of its bytes."""
+    name = os.fspath(path)
+    real = os.path.realpath(name)
+    try:
+        if not real.startswith(inside):
+            raise ValueError(name)
+        rel = real[len(inside):].replace(os.sep, "/")
+        if os.path.isfile(real):
+            with open(real, "rb") as fh:
+                data = fh.read()
+        else:
+            data = b"<not a regular file>"
+    except (OSError, ValueError):
+        rel, data = name, b"<unreadable>"
+    return rel.encode() + b"\0" + hashlib.sha256(data).hexdigest().encode()
 
 
 def _surveyed(root: Path, files: list[Path], options: Options) -> Surveyed | None:

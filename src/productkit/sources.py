@@ -29,8 +29,8 @@ from .parallel import map_ordered
 if TYPE_CHECKING:  # the models load with the first document: a replayed validation never needs them
     from .model import Header
 
-__all__ = ["SOURCE_DIRS", "Entry", "SourceCatalog", "discover", "discover_scenarios", "document_digest", "find_root",
-           "load_catalog", "load_one", "outside"]
+__all__ = ["SOURCE_DIRS", "Entry", "SourceCatalog", "discover", "discover_all", "discover_scenarios", "document_digest",
+           "find_root", "load_catalog", "load_one", "outside"]
 
 SOURCE_DIRS = ("components", "products")
 SCENARIO_SUFFIXES = (".scenario.yaml", ".scenario.yml")
@@ -129,40 +129,51 @@ def discover(root: Path) -> list[Path]:
     """Every catalogue file below ``root``'s source folders, in a stable order (as paths sort). Links
     are listed as they are (a linked folder too, so that load_catalog can refuse one that leads
     outside the catalogue); the walk never descends into a linked folder."""
-    found: list[str] = []
-    for sub in SOURCE_DIRS:
-        base = os.path.join(root, sub)
-        if os.path.isdir(base):
-            _walk(base, found)
-    found.sort(key=lambda name: name.split(os.sep))  # the order of Path objects: part by part
-    return [Path(name) for name in found]
-
-
-def _walk(folder: str, found: list[str]) -> None:
-    try:
-        listed = list(os.scandir(folder))
-    except OSError:
-        return
-    for item in listed:
-        if item.name.startswith("."):
-            continue
-        if item.is_dir(follow_symlinks=False):
-            _walk(item.path, found)
-        elif item.is_symlink() and item.is_dir():
-            found.append(item.path)  # a linked folder: listed, never entered
-        elif item.name.endswith((".yaml", ".yml")) and not item.name.endswith(SCENARIO_SUFFIXES):
-            found.append(item.path)
+    return discover_all(root)[0]
 
 
 def discover_scenarios(root: Path) -> list[Path]:
     """Every scenario file below ``root``'s source folders that lies inside the catalogue
     (linked folders are not entered; a link leading out of the catalogue is left out)."""
-    found: list[Path] = []
+    return discover_all(root)[1]
+
+
+def discover_all(root: Path) -> tuple[list[Path], list[Path]]:
+    """:func:`discover` and :func:`discover_scenarios` from one walk of the folders (a build needs
+    both: its output holds examples taken from the scenarios). Names beginning with a dot (an
+    editor's or a tool's files and folders) are neither documents nor scenarios."""
+    found: list[str] = []
+    scenarios: list[str] = []
     for sub in SOURCE_DIRS:
-        for dirpath, dirnames, filenames in os.walk(root / sub):
-            dirnames[:] = sorted(d for d in dirnames if not (Path(dirpath) / d).is_symlink())
-            found.extend(Path(dirpath) / f for f in filenames if f.endswith(SCENARIO_SUFFIXES))
-    return sorted(p for p in found if not outside(p, root))
+        base = os.path.join(root, sub)
+        if os.path.isdir(base):
+            _walk(base, found, scenarios)
+    found.sort(key=_path_order)
+    scenarios.sort(key=_path_order)
+    return [Path(name) for name in found], [p for p in map(Path, scenarios) if not outside(p, root)]
+
+
+def _path_order(name: str) -> list[str]:
+    return name.split(os.sep)  # the order of Path objects: part by part
+
+
+def _walk(folder: str, found: list[str], scenarios: list[str]) -> None:
+    try:
+        listed = list(os.scandir(folder))
+    except OSError:
+        return
+    for item in listed:
+        name = item.name
+        if name.startswith("."):
+            continue
+        if item.is_dir(follow_symlinks=False):
+            _walk(item.path, found, scenarios)
+        elif item.is_symlink() and item.is_dir():
+            found.append(item.path)  # a linked folder: listed, never entered
+        elif name.endswith(SCENARIO_SUFFIXES):
+            scenarios.append(item.path)
+        elif name.endswith((".yaml", ".yml")):
+            found.append(item.path)
 
 
 def outside(path: Path, root: Path) -> bool:

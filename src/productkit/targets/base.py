@@ -98,13 +98,15 @@ class EmitContext:
 @dataclass(frozen=True, slots=True)
 class BuildView:
     """What a target's :meth:`Target.combine` sees of the build being made: the catalogue root,
-    the release date, every file written so far (build-relative name -> bytes) and the manifest's
-    product entries."""
+    the release date, every file written so far (build-relative name -> bytes), the manifest's
+    product entries and the catalogue's scenario files when the build has found them already
+    (None: :func:`~productkit.sources.discover_scenarios` is asked)."""
 
     root: Path
     release_date: dt.date
     files: Mapping[str, bytes]
     products: Sequence[Mapping[str, Any]]
+    scenarios: Sequence[Path] | None = None
 
 
 C = TypeVar("C", bound=EmitContext)
