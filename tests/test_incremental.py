@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from casekit import Case, invalid_cases, valid_cases
 from productkit.build import build
@@ -214,3 +216,28 @@ def test_a_scenario_edit_rebuilds_the_open_api_examples(repo_catalogue: Path, tm
     (hidden / scenario.name).write_text(text, "utf-8")
     again = build([repo_catalogue], tmp_path / "inc" / "out", opts)
     assert again.compiled == [] and example()["loan"]["amount"] == "37000.00"
+
+
+_NAMES = st.lists(st.sampled_from([f"/cat/{d}/{f}.yaml" for d in ("components", "products", "a b", "z")
+                                   for f in ("x", "y", "x-1", "é")]), max_size=12)
+
+
+@given(batch=st.lists(_NAMES, max_size=6), extra=_NAMES, seed=st.integers(0, 3))
+def test_input_digests_ranked_ahead_equal_those_sorted_per_product(batch: list[list[str]], extra: list[str],
+                                                                   seed: int) -> None:
+    """A build ranks every name its products read once (``rank_all``); each digest must be the
+    one sorting that product's own (relative name, name) pairs gives, names read twice and
+    relative names shared by two files included, and a name not ranked falls back to sorting."""
+    from productkit.build import _InputDigests
+
+    def relative(name: str) -> str:  # two names may share a relative name (a link and its file)
+        return name.rsplit("/", 1)[1] if seed % 2 else name[5:]
+
+    def sha(name: str) -> str | None:
+        return None if (len(name) + seed) % 3 == 0 else f"{hash((name, seed)) & 0xFFFF:x}"
+
+    opts = Options(release_date=dt.date(2026, 9, 30))
+    ranked, plain = _InputDigests(opts, relative, sha), _InputDigests(opts, relative, sha)
+    ranked.rank_all(name for files in batch for name in files)
+    for files in [*batch, [*extra, *(batch[0] if batch else [])]]:
+        assert ranked(files) == plain(files)

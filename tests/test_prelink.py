@@ -222,6 +222,37 @@ def test_the_links_stamps_are_carried_for_the_next_build(repo_catalogue: Path, t
         assert recorded[name] == [st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns]
 
 
+def test_only_the_current_build_keeps_stamps_in_the_user_cache(repo_catalogue: Path, tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each build lives in a folder of its own, and its stamps are kept under that folder's name:
+    a committed build drops the entry of the build it retired, so the cache holds one entry per
+    output however many builds were made, and that entry still spares the next build reading
+    the files it keeps. A build that fails keeps the previous build's entry."""
+    options = dataclasses.replace(OPTS, cache=tmp_path / "cache")
+    monkeypatch.setattr(build_module._Stamps, "SETTLED_NS", 0)  # every file counts as settled
+    out = tmp_path / "out"
+    cache = open_cache(options.cache)
+    assert cache is not None
+    entries = cache.folder / cache.engine[:16] / "build-stamps"
+    for n in range(4):
+        _touch(repo_catalogue, "deposit.time-1y")
+        made = build([repo_catalogue], out, options)
+        assert made.out is not None and (n == 0 or made.compiled == ["deposit.time-1y@1.0.0"]), made.diagnostics
+        if n == 0:  # the first build has no previous one to carry stamps from
+            continue
+        current = out.resolve()
+        digest = json.loads((current / "manifest.json").read_bytes())["digest"]
+        recorded = cache.get("build-stamps", os.path.realpath(current), digest)
+        assert isinstance(recorded, dict) and len(recorded) > 10
+        assert len(list(entries.iterdir())) == 1
+    broken = _product_file(repo_catalogue, "deposit.time-1y")
+    broken.write_text(broken.read_text("utf-8").replace("en: 1-year time deposit}", "en: [}", 1), "utf-8")
+    failed = build([repo_catalogue], out, options)
+    assert failed.out is None and out.resolve() == current
+    assert len(list(entries.iterdir())) == 1
+    assert cache.get("build-stamps", os.path.realpath(current), digest) == recorded
+
+
 def test_a_previous_manifest_naming_a_file_outside_its_build_takes_nothing_from_it(
         repo_catalogue: Path, tmp_path: Path, linked: list[int], monkeypatch: pytest.MonkeyPatch) -> None:
     """A manifest whose digest holds may still have been written by hand: an entry naming a file

@@ -24,7 +24,7 @@ import os
 import shutil
 import stat
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -138,6 +138,8 @@ class _InputDigests:
         self.head = f"{_engine_digest()}|{release}|{options.calendar}|{options.targets}|{options.language}"
         self.relative, self.sha = relative, sha
         self.parts: dict[str, tuple[str, str, str]] = {}  # name -> (relative name, name, its part)
+        self.rank: dict[str, int] = {}  # name -> its place among the names ranked ahead (see rank_all)
+        self.ranked: list[str] = []  # their parts, in that order
 
     def _part(self, name: str) -> tuple[str, str, str]:
         part = self.parts.get(name)
@@ -146,9 +148,20 @@ class _InputDigests:
             part = self.parts[name] = (rel, name, f"{rel}\0{self.sha(name) or 'missing'}\0")
         return part
 
+    def rank_all(self, names: Iterable[str]) -> None:
+        """Order every name a batch of products reads once, ahead: each product's digest then
+        sorts whole numbers instead of its hundred (relative name, name) pairs."""
+        parts = sorted(map(self._part, set(names)))
+        self.rank = {part[1]: i for i, part in enumerate(parts)}
+        self.ranked = [part[2] for part in parts]
+
     def __call__(self, files: Sequence[str]) -> str:
-        parts = sorted(map(self._part, set(files)))  # by relative name (then name, as each pair is unique)
-        body = "".join(part[2] for part in parts)
+        rank, ranked = self.rank, self.ranked
+        try:
+            body = "".join([ranked[i] for i in sorted({rank[name] for name in files})])
+        except KeyError:  # a name not ranked ahead
+            parts = sorted(map(self._part, set(files)))  # by relative name (then name, as each pair is unique)
+            body = "".join(part[2] for part in parts)
         return "sha256:" + hashlib.sha256((self.head + body).encode()).hexdigest()
 
 
@@ -417,6 +430,7 @@ class _Stamps:
         self.files: dict[str, list[int]] = dict(value) if isinstance(value, dict) else {}
         self.added = False
         self.now = time.time_ns()
+        self.carried: str | None = None  # the folder whose stamps :meth:`carry` recorded
 
     @staticmethod
     def _stamp(path: str) -> list[int] | None:
@@ -447,6 +461,12 @@ class _Stamps:
             self.cache.put(self._NAMESPACE, self.name, self.key, self.files)
             self.added = False
 
+    def drop(self) -> None:
+        """Forget this build's stamps: it was retired (by a build in another folder)."""
+        if self.name != self.carried:
+            self.cache.drop(self._NAMESPACE, self.name)
+        self.added = False
+
     def carry(self, folder: Path, manifest_digest: str, kept: Mapping[str, str],
               linked: Mapping[str, list[int]] | None = None) -> None:
         """Record for the build in ``folder`` the stamps of the files it kept from this one: each
@@ -462,7 +482,8 @@ class _Stamps:
             if stamp is not None and name in self.files and stamp[:3] == self.files[name][:3]:  # same content, inode
                 carried[name] = stamp
         if carried:
-            self.cache.put(self._NAMESPACE, os.path.realpath(folder), manifest_digest, carried)
+            self.carried = os.path.realpath(folder)
+            self.cache.put(self._NAMESPACE, self.carried, manifest_digest, carried)
 
 
 def _previous(out: Path, options: Options, before: _Previous | None = None) -> _Previous:
@@ -607,6 +628,7 @@ def _validated_and_written(paths: Sequence[Path | str], out: Path, previous: _Pr
             return _compile_and_write(done, root, out, previous, options, select, found.fingerprint, result,
                                       progress, release, stage, digests, scenarios)
         finally:
+            _stamps_kept(previous, result)
             promote()
 
 
@@ -658,8 +680,6 @@ def _compile_and_write(checked: _Checked, root: Path, out: Path, previous: _Prev
     ctx = checked.ctx
     plan = _plan(digests, previous, result, stage)
     _keep_versions(checked, previous, release.keep_versions, plan, result)
-    if previous.stamps is not None:
-        previous.stamps.save()
     make = _emitter(root, options, stage)  # everything planned, selected or not (a damaged kept one)
     fresh = [key for _, key, _ in plan.todo if key not in ctx.made]
 
@@ -713,6 +733,17 @@ def _compile_and_write(checked: _Checked, root: Path, out: Path, previous: _Prev
         previous.stamps.carry(folder, str(manifest["digest"]), plan.files.kept, None if stage.swept else link_stamps)
     result.out, result.manifest = out, manifest
     return result
+
+
+def _stamps_kept(previous: _Previous, result: BuildResult) -> None:
+    """The previous build's stamps once a build is done with them: dropped when the build was
+    committed (its own were recorded by :meth:`_Stamps.carry`: nobody builds on a retired build,
+    and an entry per build would fill the user cache), else saved with those this build added."""
+    if previous.stamps is not None:
+        if result.out is not None:
+            previous.stamps.drop()
+        else:
+            previous.stamps.save()
 
 
 def _take_links(linker: Linker, previous: _Previous, stage: Stage) -> None:
@@ -845,9 +876,10 @@ def _digests(checked: _Checked, root: Path, options: Options, select: Sequence[s
     """Every product to build or keep, with the digest of its inputs (see _InputDigests)."""
     from .checks.products import input_files
 
-    out, relative = [], _relative_to(root)
+    relative = _relative_to(root)
     dictionary_files = sorted({n for n, k in checked.summary.keys.items() if k[0] == "ParameterDictionary"})
     before, input_digest = previous.products, _InputDigests(options, relative, checked.summary.shas.get)
+    read: list[tuple[Key, str, dict[str, Any] | None, bool, list[str]]] = []
     for key in sorted(checked.products):
         pid, old = f"{key[1]}@{key[2]}", before.get(f"{key[1]}@{key[2]}")
         chosen = _selected(key[1], select)
@@ -856,8 +888,9 @@ def _digests(checked: _Checked, root: Path, options: Options, select: Sequence[s
         inputs = checked.inputs(key)
         if inputs is None:  # the checks did not say what it reads: assemble it to find out
             inputs = input_files(checked.assembly(key).product)
-        out.append((key, pid, old, chosen, input_digest([*inputs, *dictionary_files])))
-    return out
+        read.append((key, pid, old, chosen, [*inputs, *dictionary_files]))
+    input_digest.rank_all(name for *_, files in read for name in files)
+    return [(key, pid, old, chosen, input_digest(files)) for key, pid, old, chosen, files in read]
 
 
 def _plan(digests: list[_Digest], previous: _Previous, result: BuildResult, stage: Stage) -> _Plan:

@@ -98,6 +98,13 @@ class Cache:
         except OSError:
             return
 
+    def drop(self, namespace: str, name: str) -> None:
+        """Remove what is stored for ``name`` (nothing when there is none or it cannot be removed)."""
+        try:
+            self._path(namespace, name).unlink(missing_ok=True)
+        except OSError:
+            return
+
     def _full_key(self, key: str) -> str:
         return digest(self.engine, key)
 
