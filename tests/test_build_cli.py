@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -75,3 +76,43 @@ def test_strict_turns_warnings_into_failure(tmp_path: Path) -> None:
     out = tmp_path / "b"
     assert RUN.invoke(cli.app, ["build", str(root), "--out", str(out)]).exit_code == 0
     assert RUN.invoke(cli.app, ["build", str(root), "--out", str(out), "--strict"]).exit_code == 1
+
+
+def test_collection_is_held_off_for_the_run_once_commands_only(tmp_path: Path) -> None:
+    """The console holds cyclic collection off from start-up: ``build`` and ``validate`` keep it
+    off to their end, every other command turns it back on before it runs (a server, the language
+    server, scenario runs live long and must collect)."""
+    import gc
+
+    from productkit import console
+
+    root = _two_products(tmp_path)
+    was_on = gc.isenabled()
+    states: dict[str, bool] = {}
+    try:
+        for argv in (["build", str(root), "--out", str(tmp_path / "b")], ["validate", str(root)],
+                     ["schema", "--out", str(tmp_path / "schemas")]):
+            console.hold_collection()
+            result = RUN.invoke(cli.app, argv)
+            assert result.exit_code == 0, result.output
+            states[argv[0]] = gc.isenabled()
+    finally:
+        if was_on:
+            gc.enable()
+    assert states == {"build": False, "validate": False, "schema": True}
+
+
+def test_the_console_holds_collection_off_from_start_up(tmp_path: Path) -> None:
+    """What the console script runs, in a process of its own: collection is off when the first
+    module of the command line loads and stays off through a build."""
+    root = _two_products(tmp_path)
+    probe = ("import atexit, gc, sys\n"
+             "atexit.register(lambda: print('collecting' if gc.isenabled() else 'held', file=sys.stderr))\n"
+             "from productkit import console\n"
+             "sys.argv = ['productkit', *sys.argv[1:]]\n"
+             "console.main()\n")
+    for argv, said in ((["build", str(root), "--out", str(tmp_path / "b")], "held"),
+                       (["schema", "--out", str(tmp_path / "schemas")], "collecting")):
+        done = subprocess.run([sys.executable, "-c", probe, *argv], capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        assert done.stderr.strip().splitlines()[-1] == said, done.stderr

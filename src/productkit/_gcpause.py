@@ -14,7 +14,7 @@ import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-__all__ = ["gc_frozen", "gc_paused", "promote"]
+__all__ = ["gc_frozen", "gc_paused", "promote", "resume"]
 
 
 @contextmanager
@@ -49,3 +49,12 @@ def promote() -> None:
     grown by a quarter. Not for use inside :func:`gc_frozen`, which it would end early."""
     gc.freeze()
     gc.unfreeze()
+
+
+def resume() -> None:
+    """Collection back on when the process held it off from its start (see
+    :func:`productkit.console.main`), with everything made so far handed to the oldest
+    generation (:func:`promote`): the modules and objects of start-up live until the end."""
+    if not gc.isenabled():
+        promote()
+        gc.enable()

@@ -27,6 +27,20 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
+# The commands that run once over a catalogue and end: the process holds cyclic collection off
+# for them from start-up to exit (see productkit.console.hold_collection); every other command
+# turns it back on before it runs.
+_RUN_ONCE = frozenset({"build", "validate"})
+
+
+@app.callback()
+def started(ctx: typer.Context) -> None:
+    # (no docstring: typer would show it as the program's help)
+    if ctx.invoked_subcommand not in _RUN_ONCE:
+        from ._gcpause import resume
+
+        resume()
+
 
 
 class Format(str, Enum):
@@ -636,5 +650,8 @@ def worker(temporal: Annotated[str, typer.Option("--temporal", help="Temporal fr
 def main() -> None:
     """Every command through the command-line framework (the console script is
     :func:`productkit.console.main`, which answers a plain ``validate`` without it)."""
+    from .console import hold_collection
+
     atexit.register(gc.freeze)  # see productkit.console
+    hold_collection()
     guarded(app)

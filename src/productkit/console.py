@@ -18,7 +18,7 @@ from pathlib import Path
 
 from ._run import guarded, run_validate
 
-__all__ = ["main"]
+__all__ = ["hold_collection", "main"]
 
 
 def main() -> None:
@@ -26,12 +26,22 @@ def main() -> None:
     # When the interpreter ends, a last collection over all the command built (a whole
     # catalogue) would only delay the exit by seconds: everything left is frozen first.
     atexit.register(gc.freeze)
+    hold_collection()
     args = sys.argv[1:]
     if args[:1] == ["validate"] and _plain(args[1:]):
         guarded(lambda: run_validate([Path(a) for a in args[1:]], "text", strict=False, no_cache=False))
     from .cli import app
 
     guarded(app)
+
+
+def hold_collection() -> None:
+    """Cyclic collection off from start-up: what the command line imports and builds (modules,
+    classes, the loaded catalogue) lives until the process ends, and each collection would only
+    walk it again (a tenth of a one-product build). A long-running command (a server, the
+    language server, a worker) or one that runs applications turns it back on as it starts
+    (:func:`productkit.cli.started`); ``build`` and ``validate`` run to their end without it."""
+    gc.disable()
 
 
 def _plain(paths: list[str]) -> bool:
