@@ -38,7 +38,7 @@ def main() -> None:
 def hold_collection() -> None:
     """Cyclic collection off from start-up: what the command line imports and builds (modules,
     classes, the loaded catalogue) lives until the process ends, and each collection would only
-    walk it again (a tenth of a one-product build). A long-running command (a server, the
+    walk it again (5 to 10% of a one-product build). A long-running command (a server, the
     language server, a worker) or one that runs applications turns it back on as it starts
     (:func:`productkit.cli.started`); ``build`` and ``validate`` run to their end without it."""
     gc.disable()
