@@ -45,11 +45,15 @@ def build(root: Path, out: Path) -> dict[str, Any]:
     import atexit
     import gc
 
-    import productkit
+    from productkit.console import hold_collection
 
-    # The process ends as ``productkit build`` does (see productkit.console): what is left of the
-    # build is frozen first, so the interpreter's last collection does not walk it again.
+    # The process starts and ends as ``productkit build`` does (see productkit.console): cyclic
+    # collection held off from start-up, and what is left of the build frozen first, so the
+    # interpreter's last collection does not walk it again.
+    hold_collection()
     atexit.register(gc.freeze)
+
+    import productkit
 
     start = time.perf_counter()
     result = productkit.build([root], out=out)

@@ -7,7 +7,9 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
+import pytest
 from typer.testing import CliRunner
 
 from productkit import cli
@@ -116,3 +118,31 @@ def test_the_console_holds_collection_off_from_start_up(tmp_path: Path) -> None:
         done = subprocess.run([sys.executable, "-c", probe, *argv], capture_output=True, text=True, timeout=300)
         assert done.returncode == 0, done.stderr
         assert done.stderr.strip().splitlines()[-1] == said, done.stderr
+
+
+def test_the_library_build_holds_collection_off_and_gives_it_back(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """``productkit.build`` called by a program that collects: off while it builds, from the
+    catalogue's fingerprint to the last product compiled, on again once it returns."""
+    import gc
+
+    import productkit.build as building
+
+    root = _two_products(tmp_path)
+    seen: list[bool] = []
+    fingerprint = building._fingerprint
+
+    def probed(*args: Any) -> Any:
+        seen.append(gc.isenabled())
+        return fingerprint(*args)
+
+    monkeypatch.setattr(building, "_fingerprint", probed)
+    was_on = gc.isenabled()
+    gc.enable()
+    try:
+        result = building.build([root], tmp_path / "b", progress=lambda _: seen.append(gc.isenabled()))
+        assert result.out is not None and gc.isenabled()
+    finally:
+        if not was_on:
+            gc.disable()
+    assert len(seen) == 3 and not any(seen)
