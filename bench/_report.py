@@ -231,7 +231,12 @@ def _runtime_section(rt: dict[str, Any]) -> list[str]:
                "(each caller returns only after its step's transaction committed)"
                if rt.get("sqlite_threads", 1) > 1 else "") + ". On one thread, each rate is the median of "
             + (f"{rt['rate_repeats']} runs of {rt['applications']} applications (SpiffWorkflow: of a third as many)"
-               if "rate_repeats" in rt else "one run") + ", each run after a full collection.", "",
+               if "rate_repeats" in rt else "one run") + ", each run after a full collection"
+            + ("; the engine's runs and SpiffWorkflow's are taken in turn, so that their ratio does not "
+               "also measure how the shared host's speed moved between them" if rt.get("paired") else "")
+            + (f". On SQLite, each rate is the median of {rt['sqlite_windows']} runs of {rt['applications']} "
+               "applications on one store (the thread curve: one run each)" if "sqlite_windows" in rt else "")
+            + ".", "",
             "| engine | applications/s | previous |", "|---|---:|---:|"]
     was = rt.get("previous", {})
     out += [f"| {label} | {rt[key]:.0f} | {'' if key not in was else f'{was[key]:.0f}'} |"

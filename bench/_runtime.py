@@ -5,7 +5,8 @@ The product is written as YAML and built like any other: a request screen, three
 checks (a parallel block), a conditional reject, a score and its conditional reject, a
 confirmation screen, a booking and a notification. Every application takes the happy path.
 
-The engine in memory and SpiffWorkflow run one application after another on one thread. The
+The engine in memory and SpiffWorkflow run one application after another on one thread, their
+runs taken in turn (the goal is their ratio, and the shared host's speed moves). The
 engine on SQLite is driven by ``SQLITE_THREADS`` threads sharing one engine and one store, as a
 channel service serves concurrent customers: the store's group commit writes the steps that
 arrive together in one durable transaction (every caller still returns only after its step's
@@ -157,24 +158,33 @@ def runtime_missing() -> str | None:
 
 
 RATE_REPEATS = 5
+SQLITE_WINDOWS = 3  # windows of ``n`` applications per SQLite figure (its median); the curve's are single
 
 
-def _rate(run_one: Callable[[], object], n: int, warmup: int) -> float:
-    """Applications per second on one thread: the median of ``RATE_REPEATS`` runs of ``n``,
-    each after a full collection. A window of a few hundred applications lasts about a tenth of
-    a second, and whether the interpreter's collection of its oldest generation (tens of
-    milliseconds over everything the benchmark process holds, the built catalogue included)
-    falls inside it decided a single run's figure by a third; both engines are measured alike."""
-    for _ in range(warmup):
-        run_one()
-    rates = []
-    for _ in range(RATE_REPEATS):
-        gc.collect()
-        start = time.perf_counter()
-        for _ in range(n):
+def _paired_rates(runners: Mapping[str, tuple[Callable[[], object], int]], warmup: int) -> dict[str, float]:
+    """Applications per second of each runner (``name -> (run one, applications per window)``) on
+    one thread, their windows taken in turn (first one order, then the reverse): the median of
+    ``RATE_REPEATS`` windows each. A ratio of two rates measured minutes apart also measures how
+    the shared host's speed moved in between (runs on this machine moved by 40% within an hour);
+    taken in turn, both see the same host. Each window follows a full collection: a window of a
+    few hundred applications lasts about a tenth of a second, and whether the interpreter's
+    collection of its oldest generation (tens of milliseconds over everything the benchmark
+    process holds, the built catalogue included) falls inside it decided a single run's figure
+    by a third; both engines are measured alike."""
+    for run_one, _ in runners.values():
+        for _ in range(warmup):
             run_one()
-        rates.append(n / (time.perf_counter() - start))
-    return statistics.median(rates)
+    rates: dict[str, list[float]] = {name: [] for name in runners}
+    order = list(runners)
+    for repeat in range(RATE_REPEATS):
+        for name in order if repeat % 2 == 0 else reversed(order):
+            run_one, n = runners[name]
+            gc.collect()
+            start = time.perf_counter()
+            for _ in range(n):
+                run_one()
+            rates[name].append(n / (time.perf_counter() - start))
+    return {name: statistics.median(found) for name, found in rates.items()}
 
 
 def _threaded_rate(run_one: Callable[[], object], n: int, warmup: int, threads: int) -> float:
@@ -223,7 +233,7 @@ def _engine_runner(runtime: Any, build: Path, store: Any, local: bool = False) -
 
 
 def _sqlite_rate(runtime: Any, build: Path, path: Path, sync: str, local: bool, n: int,
-                 threads: int) -> tuple[float, dict[str, float]]:
+                 threads: int, windows: int = SQLITE_WINDOWS) -> tuple[float, dict[str, float]]:
     """Applications per second on a fresh SQLite store, with what the store wrote for them: per
     application, the Commits and the transactions holding them, and the mean time of a COMMIT."""
     store = runtime.SQLiteStore(path, synchronous=sync)
@@ -231,13 +241,16 @@ def _sqlite_rate(runtime: Any, build: Path, path: Path, sync: str, local: bool, 
         run = _engine_runner(runtime, build, store, local)
         for _ in range(20):
             run()
-        os.sync()  # not timed: what earlier measurements left in the page cache is not this one's to write
         before = store.stats()
-        rate = _threaded_rate(run, n, 0, threads)
+        rates = []
+        for _ in range(windows):
+            os.sync()  # not timed: what earlier measurements left in the page cache is not this one's to write
+            rates.append(_threaded_rate(run, n, 0, threads))
+        rate = statistics.median(rates)
         after = store.stats()
     finally:
         store.close()
-    apps = max(1, n // threads) * threads
+    apps = max(1, n // threads) * threads * windows
     transactions = after.transactions - before.transactions
     return rate, {"commits_per_application": (after.commits - before.commits) / apps,
                   "transactions_per_application": transactions / apps,
@@ -311,8 +324,14 @@ def measure_runtime(repo: Path, work: Path, n: int = 300) -> dict[str, Any]:
         return {"skipped": "the ten-step product does not build: "
                 + "; ".join(str(d) for d in built.diagnostics[:3])}
     out: dict[str, Any] = {"steps": 10, "applications": n, "sqlite_threads": SQLITE_THREADS,
-                           "rate_repeats": RATE_REPEATS}
-    out["engine_memory"] = _rate(_engine_runner(runtime, build, runtime.MemoryStore()), n, 20)
+                           "rate_repeats": RATE_REPEATS, "paired": True, "sqlite_windows": SQLITE_WINDOWS}
+    paired: dict[str, tuple[Callable[[], object], int]] = {
+        "engine_memory": (_engine_runner(runtime, build, runtime.MemoryStore()), n)}
+    if importlib.util.find_spec("SpiffWorkflow") is None or not (repo / "tests" / "bpmn_support.py").exists():
+        out["spiff_skipped"] = "SpiffWorkflow or tests/bpmn_support.py is not available"
+    else:  # each against the engine: the goal's ratio is of two rates taken in turn
+        paired.update((name, (runner, max(50, n // 3))) for name, runner in _spiff_runners(repo, build).items())
+    out.update(_paired_rates(paired, 20))
     with tempfile.TemporaryDirectory() as tmp:
         for sync, local in (("FULL", False), ("NORMAL", False), ("FULL", True)):
             name = f"engine_sqlite_{sync.lower()}" + ("_local" if local else "")
@@ -320,12 +339,7 @@ def measure_runtime(repo: Path, work: Path, n: int = 300) -> dict[str, Any]:
                                                             local, n, SQLITE_THREADS)
         out["engine_sqlite_full_threads"] = {
             str(t): _sqlite_rate(runtime, build, Path(tmp) / f"curve-{t}.db", "FULL", False,
-                                 max(n, 8 * t), t)[0] for t in SQLITE_CURVE}
-    if importlib.util.find_spec("SpiffWorkflow") is None or not (repo / "tests" / "bpmn_support.py").exists():
-        out["spiff_skipped"] = "SpiffWorkflow or tests/bpmn_support.py is not available"
-        return out
-    for name, runner in _spiff_runners(repo, build).items():
-        out[name] = _rate(runner, max(50, n // 3), 5)
+                                 max(n, 8 * t), t, windows=1)[0] for t in SQLITE_CURVE}
     return out
 
 
