@@ -132,3 +132,30 @@ def test_the_same_application_twice_in_a_batch_is_written_once(tmp_path: Path) -
     assert [r.step_id for r in store.steps("A")] == ["s0-0", "s1-0"]
     assert store.get("A") == AppRow("A", "p", "1.0.0", "web", "running", 1, 2, '{"app":"A","n":1}')
     store.close()
+
+
+def test_statuses_and_kinds_are_stored_as_their_text(tmp_path: Path) -> None:
+    """The batch binds a status or kind (a StrEnum member) as the plain text it equals and fills
+    the columns a row leaves unused with 0: what is stored is what one by one stores, as text."""
+    from productkit.runtime.status import AuditKind, RecordKind, Status, StepStatus
+
+    def commit(app: str, expected: int, status: Status) -> Commit:
+        row = AppRow(app, "p", "1.0.0", "web", status, None, expected, "{}")
+        steps = (StepRow(app, f"s{expected}", RecordKind.COMPENSATION, StepStatus.FAILED, "{}"),)
+        audit = (AuditRow(app, expected + 1, "2026-03-02T09:00:00+08:00", AuditKind.ENDED, None, "{}"),)
+        return Commit(row, expected, steps, audit)
+
+    store, reference = SQLiteStore(tmp_path / "apps.db"), SQLiteStore(tmp_path / "ref.db")
+    for batch in ([commit("A", 0, Status.RUNNING), commit("B", 0, Status.AWAITING_INPUT)],
+                  [commit("A", 1, Status.ENDED), commit("B", 1, Status.COMPENSATING)]):
+        assert all(p.error is None for p in _write(store, batch))
+        for c in batch:
+            reference.commit(c)
+    assert _dump(store) == _dump(reference)
+    assert [r[4] for r in _dump(store)[0]] == ["ended", "compensating"]  # type: ignore[index]
+    kinds = store._reader.execute("SELECT DISTINCT typeof(status), typeof(due_at) FROM applications UNION ALL "
+                                  "SELECT DISTINCT typeof(kind), typeof(status) FROM steps UNION ALL "
+                                  "SELECT DISTINCT typeof(kind), typeof(step_id) FROM audit").fetchall()
+    assert kinds == [("text", "null"), ("text", "text"), ("text", "null")]
+    store.close()
+    reference.close()
