@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -114,23 +115,34 @@ def _decimal_text(value: Decimal) -> str:
     return str(value)
 
 
-def encode(value: object, floats: tuple[object, ...] | None = None, nulls: int = 0) -> str:
+def encode(value: object, floats: tuple[object, ...] | None = None, nulls: int = 0,
+           nones: tuple[Mapping[str, object], ...] = ()) -> str:
     """``value`` as JSON text; ValueError for NaN or an infinity, TypeError for what is no data.
 
     ``floats``: the parts of ``value`` that may hold a float, when the caller knows the rest
     holds none (its types say so); only they are searched for a NaN or an infinity. ``nulls``:
-    how many Nones ``value`` holds for certain. Each None is written as one ``null``, so text
-    with no more of them than that has no float written as null and is not searched at all
-    (text or keys that spell "null" only make it search)."""
+    how many Nones ``value`` holds for certain, and ``nones``: mappings of ``value`` whose
+    None values it holds too, counted only when the text has more nulls than ``nulls`` (most
+    rows have none there). Each None is written as one ``null``, so text with no more of them
+    than that has no float written as null and is not searched at all (text or keys that spell
+    "null" only make it search)."""
     try:
         out = orjson.dumps(value, default=_orjson_default, option=_OPTIONS)
     except (orjson.JSONEncodeError, TypeError) as exc:
         if isinstance(exc.__cause__, ValueError):  # a Decimal NaN or infinity, from the default
             raise exc.__cause__ from None
         return _json_encode(value)  # what orjson cannot write, or the same TypeError again
-    if out.count(b"null") > nulls:  # orjson writes NaN as null: tell it from None (one scan)
+    written = out.count(b"null")  # orjson writes NaN as null: tell it from None (one scan)
+    if written > nulls and written > nulls + sum([_nones(values) for values in nones]):
         _finite(value if floats is None else floats)
     return out.decode("utf-8")
+
+
+def _nones(values: Mapping[str, object]) -> int:
+    """How many of ``values`` are None (each is written as one ``null``)."""
+    if not values:
+        return 0
+    return len([v for v in values.values() if v is None])  # "is": == would ask each value
 
 
 def _json_encode(value: object) -> str:
