@@ -21,7 +21,7 @@ import mmap
 import os
 import struct
 
-from .store import AppRow
+from .store import AppRow, make_app_row
 
 __all__ = ["KeptRows"]
 
@@ -84,7 +84,8 @@ class KeptRows:
         if kept is None:
             return None
         row, revision = kept
-        return AppRow(row.id, row.product_id, row.version, row.channel, row.status, row.due_at, revision, row.state)
+        return make_app_row(row.id, row.product_id, row.version, row.channel, row.status, row.due_at, revision,
+                            row.state)
 
     def before_commit(self) -> int | None:
         """The counter, read while the store holds the write lock, before its COMMIT."""

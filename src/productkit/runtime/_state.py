@@ -10,7 +10,7 @@ from typing import Any, cast
 
 from ._codec import decode, encode, micros, tagged
 from .status import AttemptResult, AuditKind, Outcome, RecordKind, Status, StepStatus
-from .store import AppRow, AuditRow, StepRow
+from .store import AppRow, AuditRow, StepRow, make_app_row, make_audit_row, make_step_row
 from .views import Attempt, AuditEvent, StepRecord
 
 _new = object.__new__
@@ -104,8 +104,8 @@ class AppState:
         # times and flags by their types.
         nulls = (self.outcome is None) + (self.message is None) + (self.reason is None)
         text = encode(body, (self.data, self.undo, self.calls), nulls, (self.data,))
-        return AppRow(self.id, self.product_id, self.version, self.channel, self.status,
-                      self.due_at(), self.revision if revision is None else revision, text)
+        return make_app_row(self.id, self.product_id, self.version, self.channel, self.status,
+                            self.due_at(), self.revision if revision is None else revision, text)
 
     def due_at(self) -> int | None:
         """:meth:`due` as a row's ``due_at`` (epoch microseconds)."""
@@ -204,7 +204,7 @@ def step_row(app_id: str, rec: StepRecord) -> StepRow:
     if attempts:
         nulls += len([a for a in rec.attempts if a.error is None])
     text = encode(body, (inputs, outputs, attempts), nulls, (inputs, outputs))
-    return StepRow(app_id, rec.step_id, rec.kind, rec.status, text)
+    return make_step_row(app_id, rec.step_id, rec.kind, rec.status, text)
 
 
 def _plain_dict(values: Mapping[str, object]) -> dict[str, object]:
@@ -221,7 +221,8 @@ def step_record(row: StepRow) -> StepRecord:
 
 def audit_row(app_id: str, event: AuditEvent) -> AuditRow:
     detail = dict(event.detail)
-    return AuditRow(app_id, event.seq, _iso(event.at), event.kind, event.step_id, encode(detail, None, 0, (detail,)))
+    return make_audit_row(app_id, event.seq, _iso(event.at), event.kind, event.step_id,
+                          encode(detail, None, 0, (detail,)))
 
 
 def _iso(moment: dt.datetime) -> str:
