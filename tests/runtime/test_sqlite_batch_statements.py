@@ -159,3 +159,23 @@ def test_statuses_and_kinds_are_stored_as_their_text(tmp_path: Path) -> None:
     assert kinds == [("text", "null"), ("text", "text"), ("text", "null")]
     store.close()
     reference.close()
+
+
+def test_a_missing_due_time_or_step_id_is_null_and_nothing_else_is(tmp_path: Path) -> None:
+    """The batch fills the columns a row leaves unused with 0: a due time or step id of None is
+    stored as NULL, and one a row holds (0, a negative time, empty text, text "0") as it is."""
+    store, reference = SQLiteStore(tmp_path / "apps.db"), SQLiteStore(tmp_path / "ref.db")
+    commits = [Commit(AppRow(f"A{n}", "p", "1.0.0", "web", "running", due, 0, "{}"), 0, (),
+                      (AuditRow(f"A{n}", 1, "2026-03-02T09:00:00+08:00", "note", step, "{}"),))
+               for n, (due, step) in enumerate([(None, None), (0, ""), (-1, "0"), (2**63 - 1, " ")])]
+    assert all(p.error is None for p in _write(store, commits))
+    moved = [Commit(AppRow(c.app.id, "p", "1.0.0", "web", "ended", due, 1, "{}"), 1)
+             for c, due in zip(commits, [0, None, None, -5], strict=True)]
+    assert all(p.error is None for p in _write(store, moved))
+    for c in commits + moved:
+        reference.commit(c)
+    assert _dump(store) == _dump(reference)
+    assert [r[5] for r in _dump(store)[0]] == [0, None, None, -5]  # type: ignore[index]
+    assert [r[4] for r in _dump(store)[2]] == [None, "", "0", " "]  # type: ignore[index]
+    store.close()
+    reference.close()
