@@ -59,3 +59,31 @@ def test_counted_nulls_never_let_a_nan_through(value: object, extra: int) -> Non
     with pytest.raises(ValueError, match=r"finite|JSON compliant"):
         _codec.encode(poisoned, None, nones + extra)
     assert _codec.encode({"v": value, "k": [None] * extra}, None, nones + extra).count("null") >= extra
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(_text, st.one_of(st.none(), _finite), max_size=6), st.booleans())
+def test_nones_counted_only_when_needed_never_let_a_nan_through(values: dict[str, object], nan: bool) -> None:
+    """The Nones of ``nones`` mappings are counted once the text has more nulls than ``nulls``:
+    exactly, so a NaN beside them is refused, and the text is what the plain encoding writes."""
+    value = {"m": values, "n": float("nan") if nan else None, "x": [values, None]}
+    if nan:
+        with pytest.raises(ValueError, match=r"finite|JSON compliant"):
+            _codec.encode(value, None, 1, (values, values))
+    else:
+        assert _codec.encode(value, None, 2, (values, values)) == _codec.encode(value)
+
+
+def test_a_state_row_refuses_a_nan_beside_nones_in_its_data() -> None:
+    import datetime as dt
+
+    from productkit.runtime._state import AppState
+    from productkit.runtime.status import Outcome, Status
+
+    at = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
+    state = AppState("A", "p", "1.0.0", "sha256:x", "web", Status.ENDED, at, at, outcome=Outcome.COMPLETED,
+                     data={"a": None, "b": None, "c": 1.5})
+    assert _codec.decode(state.to_row().state)["data"] == {"a": None, "b": None, "c": 1.5}
+    state.undo["s"] = {"x": float("nan")}
+    with pytest.raises(ValueError, match="finite"):
+        state.to_row()

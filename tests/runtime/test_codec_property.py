@@ -88,3 +88,19 @@ def test_a_row_holds_every_field_of_the_state_but_the_revision() -> None:
     assert sorted(_codec.decode(state.to_row().state)) == sorted(f for f in _FIELDS if f != "revision")
     back = AppState.from_row(state.to_row())
     assert back == state and back.revision == 3
+
+
+_offsets = st.integers(min_value=-86_399, max_value=86_399).map(lambda s: dt.timezone(dt.timedelta(seconds=s)))
+_minute_offsets = st.integers(min_value=-1439, max_value=1439).map(lambda m: dt.timezone(dt.timedelta(minutes=m)))
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.one_of(st.datetimes(), st.datetimes(timezones=st.sampled_from([dt.UTC])),
+                 st.datetimes(timezones=_minute_offsets), st.datetimes(timezones=_offsets),
+                 st.datetimes(timezones=st.timezones())))
+def test_a_time_is_written_as_isoformat_writes_it(moment: dt.datetime) -> None:
+    """orjson writes the times it writes as isoformat does (others, such as offsets with seconds,
+    which orjson rounds, go through isoformat), as tags and inside values alike."""
+    assert _codec._datetime_text(moment) == moment.isoformat()
+    assert _codec.tagged(moment) == {"$datetime": moment.isoformat()}
+    assert _codec.encode({"t": moment}) == _reference({"t": moment})

@@ -132,3 +132,50 @@ def test_the_same_application_twice_in_a_batch_is_written_once(tmp_path: Path) -
     assert [r.step_id for r in store.steps("A")] == ["s0-0", "s1-0"]
     assert store.get("A") == AppRow("A", "p", "1.0.0", "web", "running", 1, 2, '{"app":"A","n":1}')
     store.close()
+
+
+def test_statuses_and_kinds_are_stored_as_their_text(tmp_path: Path) -> None:
+    """The batch binds a status or kind (a StrEnum member) as the plain text it equals and fills
+    the columns a row leaves unused with 0: what is stored is what one by one stores, as text."""
+    from productkit.runtime.status import AuditKind, RecordKind, Status, StepStatus
+
+    def commit(app: str, expected: int, status: Status) -> Commit:
+        row = AppRow(app, "p", "1.0.0", "web", status, None, expected, "{}")
+        steps = (StepRow(app, f"s{expected}", RecordKind.COMPENSATION, StepStatus.FAILED, "{}"),)
+        audit = (AuditRow(app, expected + 1, "2026-03-02T09:00:00+08:00", AuditKind.ENDED, None, "{}"),)
+        return Commit(row, expected, steps, audit)
+
+    store, reference = SQLiteStore(tmp_path / "apps.db"), SQLiteStore(tmp_path / "ref.db")
+    for batch in ([commit("A", 0, Status.RUNNING), commit("B", 0, Status.AWAITING_INPUT)],
+                  [commit("A", 1, Status.ENDED), commit("B", 1, Status.COMPENSATING)]):
+        assert all(p.error is None for p in _write(store, batch))
+        for c in batch:
+            reference.commit(c)
+    assert _dump(store) == _dump(reference)
+    assert [r[4] for r in _dump(store)[0]] == ["ended", "compensating"]  # type: ignore[index]
+    kinds = store._reader.execute("SELECT DISTINCT typeof(status), typeof(due_at) FROM applications UNION ALL "
+                                  "SELECT DISTINCT typeof(kind), typeof(status) FROM steps UNION ALL "
+                                  "SELECT DISTINCT typeof(kind), typeof(step_id) FROM audit").fetchall()
+    assert kinds == [("text", "null"), ("text", "text"), ("text", "null")]
+    store.close()
+    reference.close()
+
+
+def test_a_missing_due_time_or_step_id_is_null_and_nothing_else_is(tmp_path: Path) -> None:
+    """The batch fills the columns a row leaves unused with 0: a due time or step id of None is
+    stored as NULL, and one a row holds (0, a negative time, empty text, text "0") as it is."""
+    store, reference = SQLiteStore(tmp_path / "apps.db"), SQLiteStore(tmp_path / "ref.db")
+    commits = [Commit(AppRow(f"A{n}", "p", "1.0.0", "web", "running", due, 0, "{}"), 0, (),
+                      (AuditRow(f"A{n}", 1, "2026-03-02T09:00:00+08:00", "note", step, "{}"),))
+               for n, (due, step) in enumerate([(None, None), (0, ""), (-1, "0"), (2**63 - 1, " ")])]
+    assert all(p.error is None for p in _write(store, commits))
+    moved = [Commit(AppRow(c.app.id, "p", "1.0.0", "web", "ended", due, 1, "{}"), 1)
+             for c, due in zip(commits, [0, None, None, -5], strict=True)]
+    assert all(p.error is None for p in _write(store, moved))
+    for c in commits + moved:
+        reference.commit(c)
+    assert _dump(store) == _dump(reference)
+    assert [r[5] for r in _dump(store)[0]] == [0, None, None, -5]  # type: ignore[index]
+    assert [r[4] for r in _dump(store)[2]] == [None, "", "0", " "]  # type: ignore[index]
+    store.close()
+    reference.close()

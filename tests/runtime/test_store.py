@@ -136,3 +136,23 @@ def test_the_audit_trail_has_inputs_outputs_attempts_and_timings(make_build: Mak
     kinds = [e.kind for e in engine.audit(app.id)]
     assert kinds == ["started", "awaiting_input", "submitted", "ended"]
     assert engine.audit(app.id)[-1].detail == {"outcome": "completed", "reason": None}
+
+
+@pytest.mark.parametrize("make", ["app", "step", "audit"])
+def test_rows_made_through_their_slots_are_the_classes_own(make: str) -> None:
+    """The row makers set every field, in order, and make rows that are still frozen."""
+    import dataclasses
+    import inspect
+
+    from productkit.runtime import store as store_module
+
+    cls = {"app": store_module.AppRow, "step": store_module.StepRow, "audit": store_module.AuditRow}[make]
+    maker = getattr(store_module, f"make_{make}_row")
+    names = [f.name for f in dataclasses.fields(cls)]
+    assert list(inspect.signature(maker).parameters) == names
+    values = [f"v{i}" for i in range(len(names))]  # each field its own value
+    row = maker(*values)
+    assert type(row) is cls and row == cls(*values) and hash(row) == hash(cls(*values))
+    assert [getattr(row, n) for n in names] == values
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        setattr(row, names[0], "changed")

@@ -21,7 +21,7 @@ import mmap
 import os
 import struct
 
-from .store import AppRow
+from .store import AppRow, make_app_row
 
 __all__ = ["KeptRows"]
 
@@ -70,7 +70,9 @@ class KeptRows:
 
     def __init__(self, path: str) -> None:
         self._counter = _ChangeCounter(path)
-        self._rows: dict[str, AppRow] = {}
+        # The row each Commit handed in, with the revision it left: the stored row is made when
+        # read (an application is read about twice per nine Commits).
+        self._rows: dict[str, tuple[AppRow, int]] = {}
         self._mine: int | None = None  # the counter after the last commit, when all since were ours
 
     def get(self, app_id: str) -> AppRow | None:
@@ -78,15 +80,21 @@ class KeptRows:
         now = self._counter.read()
         if now is None or now != self._mine:
             return None
-        return self._rows.get(app_id)
+        kept = self._rows.get(app_id)
+        if kept is None:
+            return None
+        row, revision = kept
+        return make_app_row(row.id, row.product_id, row.version, row.channel, row.status, row.due_at, revision,
+                            row.state)
 
     def before_commit(self) -> int | None:
         """The counter, read while the store holds the write lock, before its COMMIT."""
         return self._counter.read()
 
-    def committed(self, before: int | None, rows: list[AppRow]) -> None:
-        """After a COMMIT of ``rows``: keep them when that commit alone moved the counter (and
-        the others kept only when it was the next after the store's last)."""
+    def committed(self, before: int | None, rows: list[tuple[AppRow, int]]) -> None:
+        """After a COMMIT of ``rows`` (each a Commit's row and the revision it is stored at):
+        keep them when that commit alone moved the counter (and the others kept only when it was
+        the next after the store's last)."""
         after = self._counter.read()
         if before is None or after != (before + 1) & 0xFFFFFFFF:
             self.forget()
@@ -94,8 +102,8 @@ class KeptRows:
         if before != self._mine or len(self._rows) + len(rows) > _LIMIT:
             self._mine = None  # first: a read under way must not match while the rows change
             self._rows = {}
-        for row in rows:
-            self._rows[row.id] = row
+        for kept in rows:
+            self._rows[kept[0].id] = kept
         self._mine = after  # last: the rows are in place when a read can match
 
     def forget(self) -> None:

@@ -10,7 +10,7 @@ from typing import Any, cast
 
 from ._codec import decode, encode, micros, tagged
 from .status import AttemptResult, AuditKind, Outcome, RecordKind, Status, StepStatus
-from .store import AppRow, AuditRow, StepRow
+from .store import AppRow, AuditRow, StepRow, make_app_row, make_audit_row, make_step_row
 from .views import Attempt, AuditEvent, StepRecord
 
 _new = object.__new__
@@ -102,11 +102,10 @@ class AppState:
             body["calls"] = self.calls
         # Only data, undo and calls can hold a float: the other fields are text, whole numbers,
         # times and flags by their types.
-        nulls = (self.outcome is None) + (self.message is None) + (self.reason is None) \
-            + _nones(self.data)
-        text = encode(body, (self.data, self.undo, self.calls), nulls)
-        return AppRow(self.id, self.product_id, self.version, self.channel, self.status,
-                      self.due_at(), self.revision if revision is None else revision, text)
+        nulls = (self.outcome is None) + (self.message is None) + (self.reason is None)
+        text = encode(body, (self.data, self.undo, self.calls), nulls, (self.data,))
+        return make_app_row(self.id, self.product_id, self.version, self.channel, self.status,
+                            self.due_at(), self.revision if revision is None else revision, text)
 
     def due_at(self) -> int | None:
         """:meth:`due` as a row's ``due_at`` (epoch microseconds)."""
@@ -201,11 +200,11 @@ def step_row(app_id: str, rec: StepRecord) -> StepRow:
     body = {"at": tagged(rec.at), "inputs": inputs, "outputs": outputs, "detail": rec.detail,
             "attempts": attempts}
     # The time is a datetime and the detail text: the floats can only be in the other three.
-    nulls = (rec.detail is None) + _nones(inputs) + _nones(outputs)
+    nulls = int(rec.detail is None)
     if attempts:
         nulls += len([a for a in rec.attempts if a.error is None])
-    text = encode(body, (inputs, outputs, attempts), nulls)
-    return StepRow(app_id, rec.step_id, rec.kind, rec.status, text)
+    text = encode(body, (inputs, outputs, attempts), nulls, (inputs, outputs))
+    return make_step_row(app_id, rec.step_id, rec.kind, rec.status, text)
 
 
 def _plain_dict(values: Mapping[str, object]) -> dict[str, object]:
@@ -222,8 +221,8 @@ def step_record(row: StepRow) -> StepRecord:
 
 def audit_row(app_id: str, event: AuditEvent) -> AuditRow:
     detail = dict(event.detail)
-    return AuditRow(app_id, event.seq, _iso(event.at), event.kind, event.step_id,
-                    encode(detail, None, _nones(detail)))
+    return make_audit_row(app_id, event.seq, _iso(event.at), event.kind, event.step_id,
+                          encode(detail, None, 0, (detail,)))
 
 
 def _iso(moment: dt.datetime) -> str:
@@ -231,13 +230,6 @@ def _iso(moment: dt.datetime) -> str:
     of this step were just written with (an event's time is its decision's)."""
     tag = tagged(moment)
     return cast(dict[str, str], tag)["$datetime"] if type(tag) is dict else moment.isoformat()
-
-
-def _nones(values: Mapping[str, object]) -> int:
-    """How many of ``values`` are None (each is written as one ``null``)."""
-    if not values:
-        return 0
-    return len([v for v in values.values() if v is None])  # "is": == would ask each value
 
 
 def audit_event(row: AuditRow) -> AuditEvent:

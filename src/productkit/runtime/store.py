@@ -16,7 +16,8 @@ from typing import Any, Protocol
 from .errors import StaleApplication
 from .status import ACTIVE, PAUSED
 
-__all__ = ["ACTIVE", "AppRow", "AuditRow", "Commit", "Kept", "MemoryStore", "StepRow", "Store", "Writer"]
+__all__ = ["ACTIVE", "AppRow", "AuditRow", "Commit", "Kept", "MemoryStore", "StepRow", "Store", "Writer",
+           "make_app_row", "make_audit_row", "make_step_row"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +59,61 @@ class Commit:
     expected: int
     steps: tuple[StepRow, ...] = ()
     audit: tuple[AuditRow, ...] = ()
+
+
+# The rows are made at every Commit, a few per step. A frozen dataclass's __init__ sets each
+# field through object.__setattr__ (a call with its arguments packed in a tuple, about 0.2 us);
+# these set the slots through their descriptors, at a third of the cost, and make rows equal in
+# every field to the class's own (tests/runtime/test_store.py).
+_new = object.__new__
+
+
+def _setters(cls: Any) -> tuple[Callable[[Any, Any], None], ...]:
+    return tuple(cls.__dict__[name].__set__ for name in cls.__dataclass_fields__)
+
+
+_APP, _STEP, _AUDIT = _setters(AppRow), _setters(StepRow), _setters(AuditRow)
+
+
+def make_app_row(id: str, product_id: str, version: str, channel: str, status: str, due_at: int | None,
+            revision: int, state: str) -> AppRow:
+    """``AppRow(...)``, made faster (see above)."""
+    row: AppRow = _new(AppRow)
+    a, b, c, d, e, f, g, h = _APP
+    a(row, id)
+    b(row, product_id)
+    c(row, version)
+    d(row, channel)
+    e(row, status)
+    f(row, due_at)
+    g(row, revision)
+    h(row, state)
+    return row
+
+
+def make_step_row(app_id: str, step_id: str, kind: str, status: str, body: str) -> StepRow:
+    """``StepRow(...)``, made faster (see above)."""
+    row: StepRow = _new(StepRow)
+    a, b, c, d, e = _STEP
+    a(row, app_id)
+    b(row, step_id)
+    c(row, kind)
+    d(row, status)
+    e(row, body)
+    return row
+
+
+def make_audit_row(app_id: str, seq: int, at: str, kind: str, step_id: str | None, body: str) -> AuditRow:
+    """``AuditRow(...)``, made faster (see above)."""
+    row: AuditRow = _new(AuditRow)
+    a, b, c, d, e, f = _AUDIT
+    a(row, app_id)
+    b(row, seq)
+    c(row, at)
+    d(row, kind)
+    e(row, step_id)
+    f(row, body)
+    return row
 
 
 class Store(Protocol):
@@ -149,8 +205,8 @@ class MemoryStore:
             self._check(app.id, commit.expected, [f"{s.kind} {s.step_id}" for s in commit.steps])
             revision = commit.expected + 1
             self._apps[app.id] = (revision, app.status, app.due_at,
-                                  AppRow(app.id, app.product_id, app.version, app.channel, app.status,
-                                         app.due_at, revision, app.state), None, None)
+                                  make_app_row(app.id, app.product_id, app.version, app.channel, app.status,
+                                               app.due_at, revision, app.state), None, None)
             self._steps.setdefault(app.id, []).extend(commit.steps)
             self._audit.setdefault(app.id, []).extend(commit.audit)
 
