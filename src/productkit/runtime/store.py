@@ -76,7 +76,7 @@ _APP, _STEP, _AUDIT = _setters(AppRow), _setters(StepRow), _setters(AuditRow)
 
 
 def make_app_row(id: str, product_id: str, version: str, channel: str, status: str, due_at: int | None,
-            revision: int, state: str) -> AppRow:
+                 revision: int, state: str) -> AppRow:
     """``AppRow(...)``, made faster (see above)."""
     row: AppRow = _new(AppRow)
     a, b, c, d, e, f, g, h = _APP
