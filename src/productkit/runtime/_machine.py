@@ -30,10 +30,7 @@ from ._protocol import (
     Event,
     HandlerAnswered,
     Program,
-    RecordAudit,
-    RecordStep,
     Resumed,
-    Save,
     Started,
     StartTimer,
     Submitted,
@@ -41,12 +38,16 @@ from ._protocol import (
     TimerFired,
     TimerKind,
     awaiting,
+    build_call_handler,
+    build_record_audit,
+    build_record_step,
+    build_save,
     call_key,
 )
 from ._state import AppState, attempt_of, attempt_row
 from ._values import Problem
 from .errors import ConditionError, InvalidArgument, InvalidState
-from .handlers import StepCall
+from .handlers import StepCall, build_step_call
 from .status import (
     ACTIVE,
     PAUSED,
@@ -58,7 +59,7 @@ from .status import (
     Status,
     StepStatus,
 )
-from .views import Attempt, AuditEvent, StepRecord
+from .views import Attempt, build_audit_event, build_step_record
 
 __all__ = ["Machine"]
 
@@ -146,21 +147,21 @@ class Machine:
 
     def audit(self, kind: AuditKind, step_id: str | None = None, **detail: object) -> None:
         self.state.seq += 1
-        self.out.append(RecordAudit(AuditEvent(self.state.seq, self.at, kind, step_id, detail)))
+        self.out.append(build_record_audit(build_audit_event(self.state.seq, self.at, kind, step_id, detail)))
 
     def record(self, step_id: str, status: StepStatus, *, compensation: bool = False,
                result: _Result | None = None, detail: str | None = None,
                inputs: Mapping[str, object] | None = None,
                outputs: Mapping[str, object] | None = None) -> None:
         kind = RecordKind.COMPENSATION if compensation else RecordKind.STEP
-        self.out.append(RecordStep(StepRecord(
+        self.out.append(build_record_step(build_step_record(
             step_id, kind, status, self.at, _own(inputs), _own(outputs),
             result.attempts if result else (), detail)))
 
     def save(self) -> None:
         """The state so far, to commit; it is not changed from here on (see the class)."""
         self.state.updated = self.at
-        self.out.append(Save(self.state))
+        self.out.append(build_save(self.state))
         self._shared = True
 
     def suspend(self, command: CallHandler | StartTimer) -> None:
@@ -317,7 +318,7 @@ class Machine:
                        f"attempt {number}")
             self._finish_call(step, compensating, _Result(AttemptResult.ERROR, message=message))
             return
-        self.suspend(CallHandler(self._call_for(step, compensating, number), budget))
+        self.suspend(build_call_handler(self._call_for(step, compensating, number), budget))
 
     def _call_for(self, step: Step, compensating: bool, number: int) -> StepCall:
         st = self.state
@@ -328,9 +329,9 @@ class Machine:
         else:  # the handler's own copies: what it changes is not the application's
             handler, inputs, outputs = step.handler or "", owned_from(st.data, step.inputs), {}
         params = self.program.step_parameters(step, self.day)
-        return StepCall(st.id, st.product_id, st.version, st.channel, step.id, handler,
-                        step.component, inputs, params, f"{st.id}/{call_key(step.id, compensating)}",
-                        number, compensating, outputs)
+        return build_step_call(st.id, st.product_id, st.version, st.channel, step.id, handler,
+                               step.component, inputs, params, f"{st.id}/{call_key(step.id, compensating)}",
+                               number, compensating, outputs)
 
     def _inputs(self, step: Step) -> dict[str, object]:
         data = self.state.data

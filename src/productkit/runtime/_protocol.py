@@ -12,7 +12,7 @@ from enum import StrEnum
 from ..ir import Retry, Step, WorkflowDefinition
 from ._durations import seconds
 from ._flow import Position, frontier, positions
-from ._slots import FRESH, setters
+from ._slots import FRESH, filler, new, setters
 from ._state import AppState
 from ._values import param_value
 from .errors import InvalidState
@@ -231,6 +231,72 @@ _RECORD_AUDIT = setters(RecordAudit)
 _SAVE = setters(Save)
 _CALL_HANDLER = setters(CallHandler)
 _DECISION = setters(Decision)
+
+# The builders of the events and commands made on every step (see ._slots): every field, in order.
+_HANDLER_ANSWERED_FILLER = filler(HandlerAnswered)
+_RECORD_STEP_FILLER = filler(RecordStep)
+_RECORD_AUDIT_FILLER = filler(RecordAudit)
+_SAVE_FILLER = filler(Save)
+_CALL_HANDLER_FILLER = filler(CallHandler)
+_DECISION_FILLER = filler(Decision)
+
+
+def build_handler_answered(at: dt.datetime, step_id: str, compensating: bool, attempt: Attempt,
+                           outputs: Mapping[str, object], code: str | None,
+                           message: str | None) -> HandlerAnswered:
+    e = new(_HANDLER_ANSWERED_FILLER)
+    e.at = at
+    e.step_id = step_id
+    e.compensating = compensating
+    e.attempt = attempt
+    e.outputs = outputs
+    e.code = code
+    e.message = message
+    e.__class__ = HandlerAnswered
+    made: HandlerAnswered = e
+    return made
+
+
+def build_record_step(record: StepRecord) -> RecordStep:
+    c = new(_RECORD_STEP_FILLER)
+    c.record = record
+    c.__class__ = RecordStep
+    made: RecordStep = c
+    return made
+
+
+def build_record_audit(event: AuditEvent) -> RecordAudit:
+    c = new(_RECORD_AUDIT_FILLER)
+    c.event = event
+    c.__class__ = RecordAudit
+    made: RecordAudit = c
+    return made
+
+
+def build_save(state: AppState) -> Save:
+    c = new(_SAVE_FILLER)
+    c.state = state
+    c.__class__ = Save
+    made: Save = c
+    return made
+
+
+def build_call_handler(call: StepCall, timeout: float | None) -> CallHandler:
+    c = new(_CALL_HANDLER_FILLER)
+    c.call = call
+    c.timeout = timeout
+    c.__class__ = CallHandler
+    made: CallHandler = c
+    return made
+
+
+def build_decision(state: AppState, commands: tuple[Command, ...]) -> Decision:
+    d = new(_DECISION_FILLER)
+    d.state = state
+    d.commands = commands
+    d.__class__ = Decision
+    made: Decision = d
+    return made
 
 
 # ---------------------------------------------------------------- inputs

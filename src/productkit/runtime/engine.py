@@ -61,6 +61,7 @@ from .views import (
     ProductVersion,
     Readiness,
     StepRecord,
+    build_application,
 )
 
 __all__ = ["Engine"]
@@ -436,7 +437,7 @@ class Engine:
                 form, _, _, fields = self._form(pv, step, state.channel)
                 screen = screen_of(step, form, fields, data, program.parameters_on(day))
         message = Label.model_validate(state.message) if state.message else None
-        return Application(  # by position: a view per call, and keywords cost a third of it
+        return build_application(  # a view per call (see ._slots)
             state.id, state.product_id, state.version, state.channel, state.status, state.outcome,
             message, state.reason, screen, tuple(pending), state.due(), MappingProxyType(data),
             state.created, state.updated, state.attention, tuple(errors))
