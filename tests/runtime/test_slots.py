@@ -70,7 +70,8 @@ def test_replace_and_equality_still_work() -> None:
 
 # The builders of the objects made on every step (see productkit.runtime._slots): each fills in
 # an instance through its class's filler. Each must make exactly what the class makes.
-BUILDERS = [(views.Application, views.build_application), (views.Attempt, views.build_attempt),
+BUILDERS = [(views.Screen, views.build_screen), (_protocol.Submitted, _protocol.build_submitted),
+            (views.Application, views.build_application), (views.Attempt, views.build_attempt),
             (views.StepRecord, views.build_step_record), (views.AuditEvent, views.build_audit_event),
             (_protocol.HandlerAnswered, _protocol.build_handler_answered),
             (_protocol.RecordStep, _protocol.build_record_step),

@@ -106,7 +106,7 @@ class Machine:
     places a step starts after one), so the last Save of a decision is not copied at all."""
 
     def __init__(self, program: Program, state: AppState, at: dt.datetime) -> None:
-        self.program, self.defn, self.state, self.at = program, program.definition, state, at
+        self.program, self.defn, self.state, self.at = program, program.plain(), state, at
         self.out: list[Command] = []
         self.suspended = False  # a handler's answer or a retry timer is awaited
         self._day: dt.date | None = None

@@ -8,6 +8,9 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import TypeVar
+
+from pydantic import BaseModel
 
 from ..ir import Retry, Step, WorkflowDefinition
 from ._durations import seconds
@@ -19,6 +22,8 @@ from .errors import InvalidState
 from .handlers import StepCall
 from .status import Canceller, Outcome, Status
 from .views import Attempt, AuditEvent, StepRecord
+
+T = TypeVar("T", bound=BaseModel)
 
 __all__ = [
     "AwaitInput",
@@ -233,12 +238,25 @@ _CALL_HANDLER = setters(CallHandler)
 _DECISION = setters(Decision)
 
 # The builders of the events and commands made on every step (see ._slots): every field, in order.
+_SUBMITTED_FILLER = filler(Submitted)
 _HANDLER_ANSWERED_FILLER = filler(HandlerAnswered)
 _RECORD_STEP_FILLER = filler(RecordStep)
 _RECORD_AUDIT_FILLER = filler(RecordAudit)
 _SAVE_FILLER = filler(Save)
 _CALL_HANDLER_FILLER = filler(CallHandler)
 _DECISION_FILLER = filler(Decision)
+
+
+def build_submitted(at: dt.datetime, step_id: str, values: Mapping[str, object],
+                    error: str | None) -> Submitted:
+    e = new(_SUBMITTED_FILLER)
+    e.at = at
+    e.step_id = step_id
+    e.values = values
+    e.error = error
+    e.__class__ = Submitted
+    made: Submitted = e
+    return made
 
 
 def build_handler_answered(at: dt.datetime, step_id: str, compensating: bool, attempt: Attempt,
@@ -322,6 +340,8 @@ class Program:
     # The last business date worked out, with the time it is of: an application's start time is
     # one object, shared by its states, read at every decision and view.
     _last_day: list[tuple[dt.datetime, dt.date]] = field(default_factory=list, compare=False)
+    # The definition as the core reads it: see :meth:`plain`.
+    _plain: list[WorkflowDefinition] = field(default_factory=list, compare=False)
 
     @classmethod
     def of(cls, definition: WorkflowDefinition) -> Program:
@@ -331,6 +351,16 @@ class Program:
                    _policies(definition),
                    {sid: i for i, sid in enumerate(where)},
                    tuple(n for n, p in definition.parameters.items() if p.schedule))
+
+    def plain(self) -> WorkflowDefinition:
+        """The definition and its steps as plain objects with the same fields holding the same
+        values (:func:`plain_copy`): the core reads hundreds of their fields per application, and
+        a field of a pydantic model costs several times a plain slot (its class's ``__getattr__``
+        makes every read take the slow path). Only read, never changed, like the definition."""
+        if not self._plain:
+            steps = {sid: plain_copy(step) for sid, step in self.definition.steps.items()}
+            self._plain.append(plain_copy(self.definition, steps=steps))
+        return self._plain[0]
 
     def parameters_on(self, day: dt.date) -> Mapping[str, object]:
         """Parameter values for an application started on ``day``: a dated value (a campaign's
@@ -386,6 +416,24 @@ class Program:
         policy = self.policies.get(step.id)
         return policy if policy is not None else Policy.of(step)
 
+
+def plain_copy(model: T, **fields: object) -> T:
+    """An object with the fields of the pydantic ``model`` as plain slots, holding the same values
+    (the same objects: nothing is copied), or the ones given in ``fields``. It has the fields
+    only: no methods, no validation; typed as the model for the code that reads its fields."""
+    kind = type(model)
+    found = _PLAIN_CLASSES.get(kind)
+    if found is None:
+        names = tuple(kind.model_fields)
+        found = _PLAIN_CLASSES[kind] = (type(f"Plain{kind.__name__}", (), {"__slots__": names}), names)
+    made = new(found[0])
+    for name in found[1]:
+        setattr(made, name, fields[name] if name in fields else getattr(model, name))
+    copied: T = made
+    return copied
+
+
+_PLAIN_CLASSES: dict[type, tuple[type, tuple[str, ...]]] = {}  # a model class -> its plain class, fields
 
 _FRONTS = 4096  # frontiers a Program remembers; past that it works them out each time
 _STEP_PARAMS = 65536  # steps' parameter values by day a Program remembers (days x service steps)

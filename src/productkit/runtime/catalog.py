@@ -36,7 +36,7 @@ from ._expr import holds
 from ._quick import QuickCheck, quick_check
 from ._values import Problem, coerce, param_value
 from .errors import ConditionError, NotFound, NotOffered
-from .views import Deferred, Form, ProductVersion, Screen
+from .views import Deferred, Form, ProductVersion, Screen, build_screen
 
 __all__ = ["Catalog", "flatten", "form_of", "screen_of"]
 
@@ -280,8 +280,8 @@ def screen_of(step: Step, form: Form | None, fields: Mapping[str, FieldDef], dat
                 values[path] = fd.default
     wanted = step.shows
     shows = {n: data[n] if n in data else params[n] for n in wanted if n in data or n in params} if wanted else {}
-    return Screen(step.id, step.component, step.title, step.actor, tuple(step.candidate_groups), form,
-                  dict(fields), values, shows, step.due)  # the screen's own fields; by position (cheaper)
+    return build_screen(step.id, step.component, step.title, step.actor, tuple(step.candidate_groups),
+                        form, dict(fields), values, shows, step.due)  # the screen's own fields
 
 
 def form_of(pv: ProductVersion, step: Step, channel: str) -> Form | None:

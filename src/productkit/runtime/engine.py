@@ -22,6 +22,7 @@ from ._call import Workers
 from ._codec import micros
 from ._coerce import owned, payload_problem, text_problem
 from ._executor import Ctx, Executor
+from ._protocol import build_submitted
 from ._quick import QuickCheck
 from ._state import AppState, RecentStates, audit_event, step_record
 from ._submit import check_submission, coerce_all, fields_on
@@ -31,7 +32,6 @@ from .core import (
     Program,
     Resumed,
     Started,
-    Submitted,
     Ticked,
     awaiting,
     new_state,
@@ -254,7 +254,7 @@ class Engine:
             if errors:
                 return self._view(pv, state, errors)
             executor = self._executor(pv, state)
-            executor.run(Submitted(self.clock(), step_id, values, code))
+            executor.run(build_submitted(self.clock(), step_id, values, code))
             return self._view(pv, executor.state)
 
     def _checked(self, pv: ProductVersion, state: AppState, step: Step, data: Mapping[str, object],

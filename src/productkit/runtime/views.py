@@ -279,10 +279,31 @@ _STEP_RECORD = setters(StepRecord)
 _AUDIT_EVENT = setters(AuditEvent)
 
 # The builders of the views made on every step (see ._slots): every field, in order.
+_SCREEN_FILLER = filler(Screen)
 _APPLICATION_FILLER = filler(Application)
 _ATTEMPT_FILLER = filler(Attempt)
 _STEP_RECORD_FILLER = filler(StepRecord)
 _AUDIT_EVENT_FILLER = filler(AuditEvent)
+
+
+def build_screen(step_id: str, component: str | None, title: Label, actor: str | None,
+                 candidate_groups: tuple[str, ...], form: Form | None, fields: Mapping[str, FieldDef],
+                 values: Mapping[str, object], shows: Mapping[str, object],
+                 due_within: str | None) -> Screen:
+    s = new(_SCREEN_FILLER)
+    s.step_id = step_id
+    s.component = component
+    s.title = title
+    s.actor = actor
+    s.candidate_groups = candidate_groups
+    s.form = form
+    s.fields = fields
+    s.values = values
+    s.shows = shows
+    s.due_within = due_within
+    s.__class__ = Screen
+    made: Screen = s
+    return made
 
 
 def build_application(id: str, product_id: str, version: str, channel: str, status: Status,

@@ -1,0 +1,38 @@
+"""The definition the decision core reads (Program.plain): the definition and each of its steps as
+plain objects holding the very values of the pydantic models, field for field."""
+
+from __future__ import annotations
+
+from productkit import ir
+from productkit.runtime._protocol import Program, plain_copy
+
+from .products import loan
+
+
+def _same_fields(plain: object, model: ir.Step | ir.WorkflowDefinition, *, but: str = "") -> None:
+    names = type(model).model_fields
+    assert set(type(plain).__slots__) == set(names)  # type: ignore[attr-defined]
+    for name in names:
+        if name != but:
+            assert getattr(plain, name) is getattr(model, name), name
+
+
+def test_the_plain_definition_holds_the_models_values() -> None:
+    defn = loan()
+    plain = Program.of(defn).plain()
+    _same_fields(plain, defn, but="steps")
+    assert plain.steps.keys() == defn.steps.keys() and list(plain.steps) == list(defn.steps)
+    for sid, step in defn.steps.items():
+        assert not isinstance(plain.steps[sid], ir.Step)
+        _same_fields(plain.steps[sid], step)
+
+
+def test_it_is_made_once_per_program() -> None:
+    program = Program.of(loan())
+    assert program.plain() is program.plain()
+
+
+def test_a_field_given_replaces_the_models() -> None:
+    step = next(iter(loan().steps.values()))
+    copied = plain_copy(step, id="other")
+    assert copied.id == "other" and copied.kind is step.kind
