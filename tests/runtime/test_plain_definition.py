@@ -9,22 +9,26 @@ from productkit.runtime._protocol import Program, plain_copy
 from .products import loan
 
 
-def _same_fields(plain: object, model: ir.Step | ir.WorkflowDefinition, *, but: str = "") -> None:
+def _same_fields(plain: object, model: ir.Step | ir.WorkflowDefinition | ir.FieldDef, *,
+                 but: tuple[str, ...] = ()) -> None:
     names = type(model).model_fields
     assert set(type(plain).__slots__) == set(names)  # type: ignore[attr-defined]
     for name in names:
-        if name != but:
+        if name not in but:
             assert getattr(plain, name) is getattr(model, name), name
 
 
 def test_the_plain_definition_holds_the_models_values() -> None:
     defn = loan()
     plain = Program.of(defn).plain()
-    _same_fields(plain, defn, but="steps")
-    assert plain.steps.keys() == defn.steps.keys() and list(plain.steps) == list(defn.steps)
+    _same_fields(plain, defn, but=("steps", "data"))
+    assert list(plain.steps) == list(defn.steps) and list(plain.data) == list(defn.data)
     for sid, step in defn.steps.items():
         assert not isinstance(plain.steps[sid], ir.Step)
         _same_fields(plain.steps[sid], step)
+    for path, fd in defn.data.items():
+        assert not isinstance(plain.data[path], ir.FieldDef)
+        _same_fields(plain.data[path], fd)
 
 
 def test_it_is_made_once_per_program() -> None:

@@ -356,10 +356,13 @@ class Program:
         """The definition and its steps as plain objects with the same fields holding the same
         values (:func:`plain_copy`): the core reads hundreds of their fields per application, and
         a field of a pydantic model costs several times a plain slot (its class's ``__getattr__``
-        makes every read take the slow path). Only read, never changed, like the definition."""
+        makes every read take the slow path). The data fields too (a handler's outputs are coerced
+        to their types). Only read, never changed, like the definition."""
         if not self._plain:
-            steps = {sid: plain_copy(step) for sid, step in self.definition.steps.items()}
-            self._plain.append(plain_copy(self.definition, steps=steps))
+            defn = self.definition
+            steps = {sid: plain_copy(step) for sid, step in defn.steps.items()}
+            data = {path: plain_copy(fd) for path, fd in defn.data.items()}  # the outputs' types
+            self._plain.append(plain_copy(defn, steps=steps, data=data))
         return self._plain[0]
 
     def parameters_on(self, day: dt.date) -> Mapping[str, object]:

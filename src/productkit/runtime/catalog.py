@@ -14,7 +14,6 @@ import os
 import threading
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import cast
 
 import semantic_version
 from jsonschema import Draft7Validator
@@ -50,7 +49,7 @@ def flatten(data: Mapping[str, object], keep: Collection[str] = (), prefix: str 
         path = f"{prefix}{key}"
         kind = type(value)  # the exact types first: asking the Mapping ABC costs a call of its own
         if (kind is dict or (kind not in _LEAVES and isinstance(value, Mapping))) and path not in keep:
-            out.update(flatten(cast(Mapping[str, object], value), keep, path + "."))
+            out.update(flatten(value, keep, path + "."))  # type: ignore[arg-type]  # a Mapping: no cast() call
         else:
             out[path] = value
     return out

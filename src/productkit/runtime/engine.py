@@ -22,7 +22,7 @@ from ._call import Workers
 from ._codec import micros
 from ._coerce import owned, payload_problem, text_problem
 from ._executor import Ctx, Executor
-from ._protocol import build_submitted
+from ._protocol import build_submitted, plain_copy
 from ._quick import QuickCheck
 from ._state import AppState, RecentStates, audit_event, step_record
 from ._submit import check_submission, coerce_all, fields_on
@@ -221,7 +221,7 @@ class Engine:
         key = (pv.digest, channel)
         declared = self._declared.get(key)
         if declared is None:  # worked out once per definition and channel
-            declared = self._declared[key] = {p: f for p, f in pv.definition.context.items()
+            declared = self._declared[key] = {p: plain_copy(f) for p, f in pv.definition.context.items()
                                               if f.channels is None or channel in f.channels}
         problem = payload_problem(context)
         if problem is not None:
