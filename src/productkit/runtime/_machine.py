@@ -297,7 +297,7 @@ class Machine:
         timeout = self.program.policy(step).timeout
         deadline = self.at + dt.timedelta(seconds=timeout) if timeout is not None else None
         call: dict[str, Any] = {"attempts": [], "deadline": deadline, "due": None}
-        self.state.calls[call_key(step.id, compensating)] = call
+        self.state.calls[call_key(step.id, True) if compensating else step.id] = call  # call_key's
         self._attempt(step, compensating, call)
 
     def _continue_call(self, step: Step, compensating: bool) -> None:
@@ -326,19 +326,21 @@ class Machine:
             saved = st.undo.get(step.id, {})
             handler = step.compensation.handler if step.compensation else ""
             inputs, outputs = owned(saved.get("inputs", {})), owned(saved.get("outputs", {}))
+            key = call_key(step.id, True)
         else:  # the handler's own copies: what it changes is not the application's
             handler, inputs, outputs = step.handler or "", owned_from(st.data, step.inputs), {}
+            key = step.id  # call_key's
         params = self.program.step_parameters(step, self.day)
         return build_step_call(st.id, st.product_id, st.version, st.channel, step.id, handler,
-                               step.component, inputs, params, f"{st.id}/{call_key(step.id, compensating)}",
-                               number, compensating, outputs)
+                               step.component, inputs, params, f"{st.id}/{key}", number, compensating,
+                               outputs)
 
     def _inputs(self, step: Step) -> dict[str, object]:
         data = self.state.data
         return {c: data[d] for c, d in step.inputs.items() if d in data}
 
     def _answered(self, ev: HandlerAnswered) -> None:
-        st, key = self.state, call_key(ev.step_id, ev.compensating)
+        st, key = self.state, call_key(ev.step_id, True) if ev.compensating else ev.step_id  # call_key's
         step, call = self.defn.steps.get(ev.step_id), st.calls.get(key)
         if step is None or call is None or st.status not in ACTIVE:
             raise InvalidState(f"application {st.id} awaits no answer from {key}")
@@ -349,7 +351,7 @@ class Machine:
         if not first or attempt.result not in _FINAL:  # else the call ends with this attempt alone
             call["attempts"] = [*call["attempts"], attempt_row(attempt)]
         if attempt.result == AttemptResult.OK:
-            out = _Result(AttemptResult.OK, outputs=ev.outputs)
+            out = _Result(AttemptResult.OK, ev.outputs)
         elif attempt.result == AttemptResult.BUSINESS:
             out = _Result(AttemptResult.BUSINESS, code=ev.code, message=ev.message)
         elif self._retry(step, ev.compensating, attempt):
@@ -381,7 +383,7 @@ class Machine:
         return f"{attempt.error}; the step's timeout of {policy.timeout} s leaves no time to retry"
 
     def _finish_call(self, step: Step, compensating: bool, out: _Result) -> None:
-        call = self.state.calls.pop(call_key(step.id, compensating))
+        call = self.state.calls.pop(call_key(step.id, True) if compensating else step.id)  # call_key's
         if not out.attempts:
             out.attempts = tuple(attempt_of(a) for a in call["attempts"])
         if compensating:

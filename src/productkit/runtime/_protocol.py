@@ -495,7 +495,9 @@ def new_state(app_id: str, product_id: str, version: str, digest: str, channel: 
 
 
 def call_key(step_id: str, compensating: bool) -> str:
-    """The call's name in ``AppState.calls`` and in its idempotency key (``app/<key>``)."""
+    """The call's name in ``AppState.calls`` and in its idempotency key (``app/<key>``). A step's
+    own call is named by its step id: the core's paths taken at every step write that inline
+    (``call_key's``), without the call."""
     return f"{step_id}/compensate" if compensating else step_id
 
 

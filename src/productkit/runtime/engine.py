@@ -211,7 +211,7 @@ class Engine:
             raise NotReady(pv.key, sorted(missing))
         data = self._context(pv, channel, context)
         day = self._program(pv).business_date(now or self.clock())
-        failed = self.catalog.failing_rules(pv, channel, data, day) if pv.definition.rules else []
+        failed = self.catalog.failing_rules(pv, channel, data, day) if self._program(pv).plain().rules else []
         if failed:
             raise NotEligible(pv.id, [r.id for r in failed], [r.message.en for r in failed])
         return data
@@ -246,7 +246,7 @@ class Engine:
         _text("error", error, optional=True)
         with self._lock(app_id):
             pv, state = self._load(app_id)
-            step = awaiting(pv.definition, state, step_id)
+            step = awaiting(self._program(pv).plain(), state, step_id)  # the step as the core reads it
             problem = payload_problem(data)
             if problem is not None:  # not an object of fields: one error for the whole form
                 return self._view(pv, state, [FieldError("", "type", problem)])
@@ -262,7 +262,7 @@ class Engine:
         """The submission's values and business error code, or its field errors."""
         data, code = _error_code(step, data, error)
         form, validator, quick, fields = self._form(pv, step, state.channel)
-        defn, env = pv.definition, {}
+        defn, env = self._program(pv).plain(), {}
         if defn.rules:  # only the rules read it
             day = self._program(pv).business_date(state.created)
             env = {**self._program(pv).parameters_on(day), **state.data,
@@ -390,9 +390,9 @@ class Engine:
     def _load(self, app_id: str) -> tuple[ProductVersion, AppState]:
         _text("application id", app_id)
         if self._keep is not None:
-            kept = cast(MemoryStore, self.store).kept(app_id)
+            kept = self.store.kept(app_id)  # type: ignore[attr-defined]  # a MemoryStore (no cast() call)
             if kept is not None:  # the state as committed, shared: the core decides on a copy
-                state = cast(AppState, kept[0])
+                state: AppState = kept[0]
                 return self._pinned(state), state
         row = self.store.get(app_id)
         if row is None:
@@ -426,7 +426,8 @@ class Engine:
         screen = None
         data = owned(state.data)  # the caller's own: changing it changes nothing committed
         if pending:
-            defn, program = pv.definition, self._program(pv)
+            program = self._program(pv)
+            defn = program.plain()
             if len(pending) > 1:
                 order = program.order
                 pending.sort(key=lambda s: order.get(s, 0))
