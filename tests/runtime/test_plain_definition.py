@@ -9,7 +9,7 @@ from productkit.runtime._protocol import Program, plain_copy
 from .products import loan
 
 
-def _same_fields(plain: object, model: ir.Step | ir.WorkflowDefinition | ir.FieldDef, *,
+def _same_fields(plain: object, model: ir.Step | ir.WorkflowDefinition | ir.FieldDef | ir.Condition, *,
                  but: tuple[str, ...] = ()) -> None:
     names = type(model).model_fields
     assert set(type(plain).__slots__) == set(names)  # type: ignore[attr-defined]
@@ -23,9 +23,17 @@ def test_the_plain_definition_holds_the_models_values() -> None:
     plain = Program.of(defn).plain()
     _same_fields(plain, defn, but=("steps", "data"))
     assert list(plain.steps) == list(defn.steps) and list(plain.data) == list(defn.data)
+    conditions = 0
     for sid, step in defn.steps.items():
         assert not isinstance(plain.steps[sid], ir.Step)
-        _same_fields(plain.steps[sid], step)
+        _same_fields(plain.steps[sid], step, but=("when",))
+        if step.when is None:
+            assert plain.steps[sid].when is None
+        else:
+            conditions += 1
+            assert not isinstance(plain.steps[sid].when, ir.Condition)
+            _same_fields(plain.steps[sid].when, step.when)
+    assert conditions  # the product has conditional steps
     for path, fd in defn.data.items():
         assert not isinstance(plain.data[path], ir.FieldDef)
         _same_fields(plain.data[path], fd)

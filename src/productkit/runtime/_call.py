@@ -23,6 +23,7 @@ from .views import build_attempt
 __all__ = ["HandlerTimeout", "Workers", "attempt"]
 
 Clock = Callable[[], dt.datetime]
+_OK = AttemptResult.OK  # bound once: a member read through its enum class costs a hook call (see _machine)
 log = logging.getLogger("productkit.runtime")
 
 
@@ -41,7 +42,7 @@ def attempt(fn: Handler, call: StepCall, timeout: float | None, clock: Clock,
     started, t0 = clock(), time.perf_counter()
     outputs: Mapping[str, object] = {}
     code = message = error = None
-    result = AttemptResult.OK
+    result = _OK
     try:
         if inline and timeout is not None:  # an async fn's coroutine is awaited with what is left
             value = _inline(fn, call, timeout, t0)

@@ -356,11 +356,13 @@ class Program:
         """The definition and its steps as plain objects with the same fields holding the same
         values (:func:`plain_copy`): the core reads hundreds of their fields per application, and
         a field of a pydantic model costs several times a plain slot (its class's ``__getattr__``
-        makes every read take the slow path). The data fields too (a handler's outputs are coerced
-        to their types). Only read, never changed, like the definition."""
+        makes every read take the slow path). The steps' conditions and the data fields too (a
+        handler's outputs are coerced to their types). Only read, never changed, like the
+        definition."""
         if not self._plain:
             defn = self.definition
-            steps = {sid: plain_copy(step) for sid, step in defn.steps.items()}
+            steps = {sid: plain_copy(step, when=plain_copy(step.when) if step.when is not None else None)
+                     for sid, step in defn.steps.items()}
             data = {path: plain_copy(fd) for path, fd in defn.data.items()}  # the outputs' types
             self._plain.append(plain_copy(defn, steps=steps, data=data))
         return self._plain[0]
@@ -490,8 +492,12 @@ class Policy:
 def new_state(app_id: str, product_id: str, version: str, digest: str, channel: str,
               at: dt.datetime, data: Mapping[str, object]) -> AppState:
     """The state of an application about to be :class:`Started`."""
-    return AppState(app_id, product_id, version, digest, channel, Status.RUNNING, at, at,
+    return AppState(app_id, product_id, version, digest, channel, _RUNNING, at, at,
                     data=dict(data))
+
+
+# Bound once: a member read through its enum class costs a call of the metaclass's hook.
+_RUNNING, _AWAITING_INPUT = Status.RUNNING, Status.AWAITING_INPUT
 
 
 def call_key(step_id: str, compensating: bool) -> str:
@@ -504,8 +510,8 @@ def call_key(step_id: str, compensating: bool) -> str:
 def awaiting(definition: WorkflowDefinition, state: AppState, step_id: str) -> Step:
     """The user step ``step_id`` when the application waits for it; InvalidState otherwise."""
     step = definition.steps.get(step_id)
-    if state.status != Status.AWAITING_INPUT or step is None or step.kind != "user" \
-            or step_id not in state.pending():
+    if state.status != _AWAITING_INPUT or step is None or step.kind != "user" \
+            or step_id not in state.entered or step_id in state.finished:  # not pending()
         raise InvalidState(f"application {state.id} is {state.status} and does not wait for "
                            f"step {step_id!r} (pending: {', '.join(state.pending()) or 'none'})")
     return step

@@ -70,10 +70,14 @@ log = logging.getLogger("productkit.runtime")
 # Locks for applications, by hash: a call holds its application's lock while it runs and while
 # its step is made durable, so with few stripes unrelated applications wait for each other's sync.
 _STRIPES = 1024
+_AWAITING_INPUT = Status.AWAITING_INPUT  # bound once: a member read through its enum class costs a hook call
 
 
-# A user step's form on a channel, its validator and quick check, and the step's fields there.
-_FormChecks = tuple["Form | None", "Validator | None", "QuickCheck | None", dict[str, FieldDef]]
+# A user step's form on a channel, its validator and quick check, and the step's fields there:
+# as declared (a screen shows them) and as plain objects (a submission is checked against them,
+# reading a dozen of their fields: see Program.plain).
+_FormChecks = tuple["Form | None", "Validator | None", "QuickCheck | None", dict[str, FieldDef],
+                    dict[str, FieldDef]]
 
 
 class _LocalClock:
@@ -261,7 +265,7 @@ class Engine:
                  error: str | None) -> tuple[dict[str, object], str | None, list[FieldError]]:
         """The submission's values and business error code, or its field errors."""
         data, code = _error_code(step, data, error)
-        form, validator, quick, fields = self._form(pv, step, state.channel)
+        form, validator, quick, _, fields = self._form(pv, step, state.channel)
         defn, env = self._program(pv).plain(), {}
         if defn.rules:  # only the rules read it
             day = self._program(pv).business_date(state.created)
@@ -281,10 +285,12 @@ class Engine:
         if found is None:
             form = form_of(pv, step, channel)
             fields = fields_on(step, channel)
+            plain = {path: plain_copy(fd) for path, fd in fields.items()}
             if form is None:
-                found = (None, None, None, fields)
+                found = (None, None, None, fields, plain)
             else:
-                found = (form, self.catalog.validator(pv, form), self.catalog.quick_check(pv, form), fields)
+                found = (form, self.catalog.validator(pv, form), self.catalog.quick_check(pv, form), fields,
+                         plain)
             self._forms[key] = found
         return found
 
@@ -432,10 +438,10 @@ class Engine:
                 order = program.order
                 pending.sort(key=lambda s: order.get(s, 0))
             users = [s for s in pending if defn.steps[s].kind == "user"]
-            if users and state.status == Status.AWAITING_INPUT:
+            if users and state.status == _AWAITING_INPUT:
                 day = program.business_date(state.created)
                 step = defn.steps[users[0]]
-                form, _, _, fields = self._form(pv, step, state.channel)
+                form, _, _, fields, _ = self._form(pv, step, state.channel)
                 screen = screen_of(step, form, fields, data, program.parameters_on(day))
         message = Label.model_validate(state.message) if state.message else None
         return build_application(  # a view per call (see ._slots)
