@@ -3,8 +3,12 @@ plain objects holding the very values of the pydantic models, field for field.""
 
 from __future__ import annotations
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from productkit import ir
 from productkit.runtime._protocol import Program, plain_copy
+from productkit.runtime._submit import check_submission, fields_on
 
 from .products import loan
 
@@ -48,3 +52,30 @@ def test_a_field_given_replaces_the_models() -> None:
     step = next(iter(loan().steps.values()))
     copied = plain_copy(step, id="other")
     assert copied.id == "other" and copied.kind is step.kind
+
+
+_VALUES = st.one_of(st.none(), st.text(max_size=12), st.integers(-10**6, 10**9), st.booleans(),
+                    st.floats(allow_nan=True, allow_infinity=True), st.decimals(allow_nan=True),
+                    st.sampled_from(["5000.00", "5000.00 CNY", " 12 ", "6", "car", "1e3", "80000.001"]),
+                    st.fixed_dictionaries({"amount": st.sampled_from(["5000", "x"]),
+                                           "currency": st.sampled_from(["CNY", "USD"])}))
+_PATHS = st.sampled_from(["loan.amount", "loan.term_months", "loan.purpose", "loan.other"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(_PATHS, _VALUES, max_size=4))
+def test_a_submission_is_checked_alike_against_plain_fields(raw: dict[str, object]) -> None:
+    """The engine checks submissions against its plain copies of the step's fields (Engine._form)."""
+    defn = loan()
+    step = defn.steps["apply"]
+    fields = fields_on(step, "mobile")
+    plain = {path: plain_copy(fd) for path, fd in fields.items()}
+    assert not any(isinstance(fd, ir.FieldDef) for fd in plain.values())
+
+    def check(declared: dict[str, ir.FieldDef]) -> object:
+        try:
+            return check_submission(step, "mobile", None, None, raw, {}, {}, [], {}, None, declared)
+        except Exception as exc:  # the same failure, if any
+            return type(exc), str(exc)
+
+    assert check(plain) == check(fields)
