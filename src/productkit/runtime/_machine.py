@@ -336,8 +336,8 @@ class Machine:
     # ------------------------------------------------------------ handler calls
 
     def _start_call(self, step: Step, compensating: bool) -> None:
-        timeout = self.program.policy(step).timeout
-        deadline = self.at + dt.timedelta(seconds=timeout) if timeout is not None else None
+        budget = self.program.budget(step)
+        deadline = self.at + budget if budget is not None else None
         call: dict[str, Any] = {"attempts": [], "deadline": deadline, "due": None}
         self.state.calls[call_key(step.id, True) if compensating else step.id] = call  # call_key's
         self._attempt(step, compensating, call)
@@ -554,7 +554,7 @@ class Machine:
         st = self.state
         st.outcome, st.reason = outcome, reason
         st.message = message.model_dump(by_alias=True) if message is not None else None
-        for sid in st.pending():
+        for sid in st.pending() if st.entered else ():  # most applications end with none pending
             st.finished[sid] = _STEP_ABANDONED
             self.record(sid, _STEP_ABANDONED, detail=f"application ended {outcome}")
             if sid in st.timers:

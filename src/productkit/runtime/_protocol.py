@@ -342,6 +342,7 @@ class Program:
     _last_day: list[tuple[dt.datetime, dt.date]] = field(default_factory=list, compare=False)
     # The definition as the core reads it: see :meth:`plain`.
     _plain: list[WorkflowDefinition] = field(default_factory=list, compare=False)
+    _budgets: dict[str, dt.timedelta | None] = field(default_factory=dict, compare=False)
 
     @classmethod
     def of(cls, definition: WorkflowDefinition) -> Program:
@@ -415,6 +416,16 @@ class Program:
         day = at.astimezone(self._zone[0]).date()
         self._last_day[:] = [(at, day)]
         return day
+
+    def budget(self, step: Step) -> dt.timedelta | None:
+        """``timedelta(seconds=policy(step).timeout)``, the step's time budget (None: no timeout),
+        made once per step (the same value each time: it depends on the timeout alone)."""
+        try:
+            return self._budgets[step.id]
+        except KeyError:
+            timeout = self.policy(step).timeout
+            budget = self._budgets[step.id] = dt.timedelta(seconds=timeout) if timeout is not None else None
+            return budget
 
     def policy(self, step: Step) -> Policy:
         """The step's retry policy (worked out once per definition)."""
