@@ -249,7 +249,7 @@ _DECISION_FILLER = filler(Decision)
 
 def build_submitted(at: dt.datetime, step_id: str, values: Mapping[str, object],
                     error: str | None) -> Submitted:
-    e = new(_SUBMITTED_FILLER)
+    e = _SUBMITTED_FILLER()
     e.at = at
     e.step_id = step_id
     e.values = values
@@ -262,7 +262,7 @@ def build_submitted(at: dt.datetime, step_id: str, values: Mapping[str, object],
 def build_handler_answered(at: dt.datetime, step_id: str, compensating: bool, attempt: Attempt,
                            outputs: Mapping[str, object], code: str | None,
                            message: str | None) -> HandlerAnswered:
-    e = new(_HANDLER_ANSWERED_FILLER)
+    e = _HANDLER_ANSWERED_FILLER()
     e.at = at
     e.step_id = step_id
     e.compensating = compensating
@@ -276,7 +276,7 @@ def build_handler_answered(at: dt.datetime, step_id: str, compensating: bool, at
 
 
 def build_record_step(record: StepRecord) -> RecordStep:
-    c = new(_RECORD_STEP_FILLER)
+    c = _RECORD_STEP_FILLER()
     c.record = record
     c.__class__ = RecordStep
     made: RecordStep = c
@@ -284,7 +284,7 @@ def build_record_step(record: StepRecord) -> RecordStep:
 
 
 def build_record_audit(event: AuditEvent) -> RecordAudit:
-    c = new(_RECORD_AUDIT_FILLER)
+    c = _RECORD_AUDIT_FILLER()
     c.event = event
     c.__class__ = RecordAudit
     made: RecordAudit = c
@@ -292,7 +292,7 @@ def build_record_audit(event: AuditEvent) -> RecordAudit:
 
 
 def build_save(state: AppState) -> Save:
-    c = new(_SAVE_FILLER)
+    c = _SAVE_FILLER()
     c.state = state
     c.__class__ = Save
     made: Save = c
@@ -300,7 +300,7 @@ def build_save(state: AppState) -> Save:
 
 
 def build_call_handler(call: StepCall, timeout: float | None) -> CallHandler:
-    c = new(_CALL_HANDLER_FILLER)
+    c = _CALL_HANDLER_FILLER()
     c.call = call
     c.timeout = timeout
     c.__class__ = CallHandler
@@ -309,7 +309,7 @@ def build_call_handler(call: StepCall, timeout: float | None) -> CallHandler:
 
 
 def build_decision(state: AppState, commands: tuple[Command, ...]) -> Decision:
-    d = new(_DECISION_FILLER)
+    d = _DECISION_FILLER()
     d.state = state
     d.commands = commands
     d.__class__ = Decision

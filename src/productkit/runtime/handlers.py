@@ -39,7 +39,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from ._slots import FRESH, filler, new, setters
+from ._slots import FRESH, filler, setters
 from .errors import BusinessError
 
 __all__ = ["BusinessError", "Handler", "HandlerResult", "Handlers", "StepCall"]
@@ -98,7 +98,7 @@ def build_step_call(application_id: str, product_id: str, version: str, channel:
                     parameters: Mapping[str, object], idempotency_key: str, attempt: int,
                     compensating: bool, outputs: Mapping[str, object]) -> StepCall:
     """``StepCall(...)`` with every field given, through its filler (see ._slots): one per call."""
-    c = new(_STEP_CALL_FILLER)
+    c = _STEP_CALL_FILLER()
     c.application_id = application_id
     c.product_id = product_id
     c.version = version

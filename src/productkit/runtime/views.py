@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ..ir import FieldDef, Label, WorkflowDefinition
-from ._slots import FRESH, filler, new, setters
+from ._slots import FRESH, filler, setters
 from .status import AttemptResult, AuditKind, Outcome, RecordKind, Status, StepStatus
 
 __all__ = [
@@ -290,7 +290,7 @@ def build_screen(step_id: str, component: str | None, title: Label, actor: str |
                  candidate_groups: tuple[str, ...], form: Form | None, fields: Mapping[str, FieldDef],
                  values: Mapping[str, object], shows: Mapping[str, object],
                  due_within: str | None) -> Screen:
-    s = new(_SCREEN_FILLER)
+    s = _SCREEN_FILLER()
     s.step_id = step_id
     s.component = component
     s.title = title
@@ -311,7 +311,7 @@ def build_application(id: str, product_id: str, version: str, channel: str, stat
                       screen: Screen | None, pending: tuple[str, ...], due: dt.datetime | None,
                       data: Mapping[str, object], created: dt.datetime, updated: dt.datetime,
                       needs_attention: bool, errors: tuple[FieldError, ...]) -> Application:
-    a = new(_APPLICATION_FILLER)
+    a = _APPLICATION_FILLER()
     a.id = id
     a.product_id = product_id
     a.version = version
@@ -335,7 +335,7 @@ def build_application(id: str, product_id: str, version: str, channel: str, stat
 
 def build_attempt(number: int, started: dt.datetime, finished: dt.datetime, seconds: float,
                   result: AttemptResult, error: str | None) -> Attempt:
-    a = new(_ATTEMPT_FILLER)
+    a = _ATTEMPT_FILLER()
     a.number = number
     a.started = started
     a.finished = finished
@@ -350,7 +350,7 @@ def build_attempt(number: int, started: dt.datetime, finished: dt.datetime, seco
 def build_step_record(step_id: str, kind: RecordKind, status: StepStatus, at: dt.datetime,
                       inputs: Mapping[str, object], outputs: Mapping[str, object],
                       attempts: tuple[Attempt, ...], detail: str | None) -> StepRecord:
-    r = new(_STEP_RECORD_FILLER)
+    r = _STEP_RECORD_FILLER()
     r.step_id = step_id
     r.kind = kind
     r.status = status
@@ -366,7 +366,7 @@ def build_step_record(step_id: str, kind: RecordKind, status: StepStatus, at: dt
 
 def build_audit_event(seq: int, at: dt.datetime, kind: AuditKind, step_id: str | None,
                       detail: Mapping[str, object]) -> AuditEvent:
-    e = new(_AUDIT_EVENT_FILLER)
+    e = _AUDIT_EVENT_FILLER()
     e.seq = seq
     e.at = at
     e.kind = kind
