@@ -77,3 +77,22 @@ def test_a_steps_parameters_are_those_of_the_day_and_its_own(days: list[dt.date]
         given_["terms"].append(24)  # type: ignore[attr-defined]  # nor what is inside it
     again = program.step_parameters(step, days[0])
     assert again["annual_rate"] == param_value(rate, days[0]) and again["terms"] == [6, 12]
+
+
+_durations = st.builds(lambda d, h, m, s, frac: f"P{d}DT{h}H{m}M{s}{frac}S" if d else f"PT{h}H{m}M{s}{frac}S",
+                       st.integers(0, 400), st.integers(0, 23), st.integers(0, 59), st.integers(0, 59),
+                       st.sampled_from(["", ".5", ".25", ".123456", ".1234567", ".999999"]))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.one_of(st.none(), _durations))
+def test_a_steps_budget_is_its_timeout_as_a_timedelta(timeout: str | None) -> None:
+    step = service("archive", "archive.put", timeout=timeout)
+    program = Program.of(loan(extra=[step]))
+    seconds = program.policy(step).timeout
+    expected = None if seconds is None else dt.timedelta(seconds=seconds)
+    assert program.budget(step) == expected
+    assert program.budget(step) == expected  # and again, from the cache
+    for other in loan().steps.values():
+        if other.kind == "service":
+            assert program.budget(other) is None  # the product's steps have no timeout

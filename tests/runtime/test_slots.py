@@ -4,13 +4,14 @@ order with their defaults, sets every one of them, and the class stays frozen.""
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import inspect
 from typing import Any
 
 import pytest
 
-from productkit.runtime import _protocol, handlers, views
+from productkit.runtime import _protocol, _slots, handlers, views
 from productkit.runtime.status import RecordKind, StepStatus
 
 HAND_WRITTEN = [views.Attempt, views.StepRecord, views.AuditEvent, views.Application, views.Screen,
@@ -65,3 +66,38 @@ def test_replace_and_equality_still_work() -> None:
     changed = dataclasses.replace(record, detail="why")
     assert changed.detail == "why" and changed.step_id == "s" and changed != record
     assert dataclasses.replace(changed, detail=None) == record
+
+
+# The builders of the objects made on every step (see productkit.runtime._slots): each fills in
+# an instance through its class's filler. Each must make exactly what the class makes.
+BUILDERS = [(views.Screen, views.build_screen), (_protocol.Submitted, _protocol.build_submitted),
+            (views.Application, views.build_application), (views.Attempt, views.build_attempt),
+            (views.StepRecord, views.build_step_record), (views.AuditEvent, views.build_audit_event),
+            (_protocol.HandlerAnswered, _protocol.build_handler_answered),
+            (_protocol.RecordStep, _protocol.build_record_step),
+            (_protocol.RecordAudit, _protocol.build_record_audit), (_protocol.Save, _protocol.build_save),
+            (_protocol.CallHandler, _protocol.build_call_handler),
+            (_protocol.Decision, _protocol.build_decision), (handlers.StepCall, handlers.build_step_call)]
+
+
+@pytest.mark.parametrize(("cls", "build"), BUILDERS, ids=lambda c: getattr(c, "__name__", ""))
+def test_a_builder_makes_what_its_class_makes(cls: type, build: Any) -> None:
+    values = _sentinels(cls)
+    params = list(inspect.signature(build).parameters)
+    assert params == list(values)  # every field, in order, none left to a default
+    built, made = build(*values.values()), cls(*values.values())
+    assert type(built) is cls
+    assert built == made and hash(built) == hash(made) and repr(built) == repr(made)
+    assert {name: getattr(built, name) for name in values} == values  # each field in its own slot
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        setattr(built, next(iter(values)), None)
+    assert dataclasses.replace(built) == made and copy.copy(built) == made
+
+
+def test_a_filler_refuses_a_class_of_another_layout() -> None:
+    @dataclasses.dataclass(frozen=True)
+    class Unslotted:
+        x: int
+
+    with pytest.raises(TypeError):
+        _slots.filler(Unslotted)

@@ -14,15 +14,16 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from ._protocol import HandlerAnswered
+from ._protocol import HandlerAnswered, build_handler_answered
 from .errors import BusinessError
 from .handlers import Handler, HandlerResult, StepCall
 from .status import AttemptResult
-from .views import Attempt
+from .views import build_attempt
 
 __all__ = ["HandlerTimeout", "Workers", "attempt"]
 
 Clock = Callable[[], dt.datetime]
+_OK = AttemptResult.OK  # bound once: a member read through its enum class costs a hook call (see _machine)
 log = logging.getLogger("productkit.runtime")
 
 
@@ -41,7 +42,7 @@ def attempt(fn: Handler, call: StepCall, timeout: float | None, clock: Clock,
     started, t0 = clock(), time.perf_counter()
     outputs: Mapping[str, object] = {}
     code = message = error = None
-    result = AttemptResult.OK
+    result = _OK
     try:
         if inline and timeout is not None:  # an async fn's coroutine is awaited with what is left
             value = _inline(fn, call, timeout, t0)
@@ -55,8 +56,8 @@ def attempt(fn: Handler, call: StepCall, timeout: float | None, clock: Clock,
     except Exception as exc:
         result, error = AttemptResult.ERROR, f"{type(exc).__name__}: {exc}"
     finished = clock()
-    record = Attempt(call.attempt, started, finished, time.perf_counter() - t0, result, error)
-    return HandlerAnswered(finished, call.step_id, call.compensating, record, outputs, code, message)
+    record = build_attempt(call.attempt, started, finished, time.perf_counter() - t0, result, error)
+    return build_handler_answered(finished, call.step_id, call.compensating, record, outputs, code, message)
 
 
 def _outputs(value: object) -> Mapping[str, object]:

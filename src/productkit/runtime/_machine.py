@@ -30,10 +30,7 @@ from ._protocol import (
     Event,
     HandlerAnswered,
     Program,
-    RecordAudit,
-    RecordStep,
     Resumed,
-    Save,
     Started,
     StartTimer,
     Submitted,
@@ -41,12 +38,16 @@ from ._protocol import (
     TimerFired,
     TimerKind,
     awaiting,
+    build_call_handler,
+    build_record_audit,
+    build_record_step,
+    build_save,
     call_key,
 )
 from ._state import AppState, attempt_of, attempt_row
 from ._values import Problem
 from .errors import ConditionError, InvalidArgument, InvalidState
-from .handlers import StepCall
+from .handlers import StepCall, build_step_call
 from .status import (
     ACTIVE,
     PAUSED,
@@ -58,9 +59,51 @@ from .status import (
     Status,
     StepStatus,
 )
-from .views import Attempt, AuditEvent, StepRecord
+from .views import Attempt, build_audit_event, build_step_record
 
 __all__ = ["Machine"]
+
+
+# The enum members the core reads, bound once: reading a member through its class goes through
+# the enum metaclass's __getattr__ hook (Python 3.11), about 650 machine instructions a read
+# against a few for a module constant, and the core reads a hundred per application.
+_STEP_ABANDONED = StepStatus.ABANDONED
+_STEP_BYPASSED = StepStatus.BYPASSED
+_STEP_COMPENSATED = StepStatus.COMPENSATED
+_STEP_COMPENSATION_FAILED = StepStatus.COMPENSATION_FAILED
+_STEP_DONE = StepStatus.DONE
+_STEP_ERROR = StepStatus.ERROR
+_STEP_FAILED = StepStatus.FAILED
+_STEP_SKIPPED = StepStatus.SKIPPED
+_APP_AWAITING_INPUT = Status.AWAITING_INPUT
+_APP_COMPENSATING = Status.COMPENSATING
+_APP_ENDED = Status.ENDED
+_APP_FINISHING = Status.FINISHING
+_APP_RUNNING = Status.RUNNING
+_APP_WAITING = Status.WAITING
+_TRY_BUSINESS = AttemptResult.BUSINESS
+_TRY_ERROR = AttemptResult.ERROR
+_TRY_OK = AttemptResult.OK
+_TRY_TIMEOUT = AttemptResult.TIMEOUT
+_AUDIT_AWAITING_INPUT = AuditKind.AWAITING_INPUT
+_AUDIT_CANCELLED = AuditKind.CANCELLED
+_AUDIT_COMPENSATED = AuditKind.COMPENSATED
+_AUDIT_COMPENSATION_FAILED = AuditKind.COMPENSATION_FAILED
+_AUDIT_ENDED = AuditKind.ENDED
+_AUDIT_GOTO = AuditKind.GOTO
+_AUDIT_NONCRITICAL_FAILURE = AuditKind.NONCRITICAL_FAILURE
+_AUDIT_STARTED = AuditKind.STARTED
+_AUDIT_SUBMITTED = AuditKind.SUBMITTED
+_AUDIT_WAITING = AuditKind.WAITING
+_AUDIT_WAIT_OVER = AuditKind.WAIT_OVER
+_RECORD_COMPENSATION = RecordKind.COMPENSATION
+_RECORD_STEP = RecordKind.STEP
+_OUTCOME_CANCELLED = Outcome.CANCELLED
+_OUTCOME_COMPLETED = Outcome.COMPLETED
+_OUTCOME_FAILED = Outcome.FAILED
+_TIMER_DUE = TimerKind.DUE
+_TIMER_RETRY = TimerKind.RETRY
+_TIMER_WAIT = TimerKind.WAIT
 
 
 @dataclass(slots=True)
@@ -74,8 +117,8 @@ class _Result:
     attempts: tuple[Attempt, ...] = ()
 
 
-_FINAL = frozenset({AttemptResult.OK, AttemptResult.BUSINESS})  # attempts no retry follows
-_GOING = frozenset({Status.RUNNING, Status.COMPENSATING, Status.FINISHING})  # what advance() drives
+_FINAL = frozenset({_TRY_OK, _TRY_BUSINESS})  # attempts no retry follows
+_GOING = frozenset({_APP_RUNNING, _APP_COMPENSATING, _APP_FINISHING})  # what advance() drives
 
 
 def _outcome(text: str) -> Outcome:
@@ -84,7 +127,7 @@ def _outcome(text: str) -> Outcome:
     try:
         return Outcome(text)
     except ValueError:
-        return Outcome.FAILED
+        return _OUTCOME_FAILED
 
 
 def _own(values: Mapping[str, object] | None) -> dict[str, object]:
@@ -105,7 +148,7 @@ class Machine:
     places a step starts after one), so the last Save of a decision is not copied at all."""
 
     def __init__(self, program: Program, state: AppState, at: dt.datetime) -> None:
-        self.program, self.defn, self.state, self.at = program, program.definition, state, at
+        self.program, self.defn, self.state, self.at = program, program.plain(), state, at
         self.out: list[Command] = []
         self.suspended = False  # a handler's answer or a retry timer is awaited
         self._day: dt.date | None = None
@@ -125,7 +168,7 @@ class Machine:
         match event:
             case Started():
                 st = self.state
-                self.audit(AuditKind.STARTED, product=f"{st.product_id}@{st.version}",
+                self.audit(_AUDIT_STARTED, product=f"{st.product_id}@{st.version}",
                            channel=st.channel, digest=st.digest)
                 self.save()  # the application exists before any handler is called
                 self.advance()
@@ -146,21 +189,21 @@ class Machine:
 
     def audit(self, kind: AuditKind, step_id: str | None = None, **detail: object) -> None:
         self.state.seq += 1
-        self.out.append(RecordAudit(AuditEvent(self.state.seq, self.at, kind, step_id, detail)))
+        self.out.append(build_record_audit(build_audit_event(self.state.seq, self.at, kind, step_id, detail)))
 
     def record(self, step_id: str, status: StepStatus, *, compensation: bool = False,
                result: _Result | None = None, detail: str | None = None,
                inputs: Mapping[str, object] | None = None,
                outputs: Mapping[str, object] | None = None) -> None:
-        kind = RecordKind.COMPENSATION if compensation else RecordKind.STEP
-        self.out.append(RecordStep(StepRecord(
+        kind = _RECORD_COMPENSATION if compensation else _RECORD_STEP
+        self.out.append(build_record_step(build_step_record(
             step_id, kind, status, self.at, _own(inputs), _own(outputs),
             result.attempts if result else (), detail)))
 
     def save(self) -> None:
         """The state so far, to commit; it is not changed from here on (see the class)."""
         self.state.updated = self.at
-        self.out.append(Save(self.state))
+        self.out.append(build_save(self.state))
         self._shared = True
 
     def suspend(self, command: CallHandler | StartTimer) -> None:
@@ -188,10 +231,10 @@ class Machine:
             if status not in _GOING:
                 return
             self.own()  # each turn may follow a Save
-            if status == Status.RUNNING:
+            if status == _APP_RUNNING:
                 if not self._progress():
                     self._pause()
-            elif status == Status.COMPENSATING:
+            elif status == _APP_COMPENSATING:
                 self._compensate_next()
             else:
                 self._finally_next()
@@ -200,7 +243,7 @@ class Machine:
         st = self.state
         front = self.program.frontier(st.finished)
         if not front:
-            self._end(Outcome.COMPLETED, None, None)
+            self._end(_OUTCOME_COMPLETED, None, None)
             return True
         for sid in front:
             step = self.defn.steps[sid]
@@ -239,19 +282,19 @@ class Machine:
         try:
             return holds(step.when, self.env(), self.defn.derived)
         except ConditionError as exc:
-            self.record(step.id, StepStatus.FAILED, detail=str(exc))
-            self._end(Outcome.FAILED, None, f"condition of step {step.id}: {exc.reason}")
+            self.record(step.id, _STEP_FAILED, detail=str(exc))
+            self._end(_OUTCOME_FAILED, None, f"condition of step {step.id}: {exc.reason}")
             return None
 
     def _skip(self, step: Step, why: str) -> bool:
-        self.state.finished[step.id] = StepStatus.SKIPPED
-        self.record(step.id, StepStatus.SKIPPED, detail=why)
+        self.state.finished[step.id] = _STEP_SKIPPED
+        self.record(step.id, _STEP_SKIPPED, detail=why)
         return True
 
     def _enter_end(self, step: Step) -> bool:
-        self.state.finished[step.id] = StepStatus.DONE
-        self.record(step.id, StepStatus.DONE, detail=f"outcome {step.outcome}")
-        self._end(_outcome(step.outcome or Outcome.COMPLETED), step.message, f"end step {step.id}")
+        self.state.finished[step.id] = _STEP_DONE
+        self.record(step.id, _STEP_DONE, detail=f"outcome {step.outcome}")
+        self._end(_outcome(step.outcome or _OUTCOME_COMPLETED), step.message, f"end step {step.id}")
         return True
 
     def _enter_user(self, step: Step) -> bool:
@@ -259,8 +302,8 @@ class Machine:
         st.entered.append(step.id)
         if step.timeout:  # a task that must be worked within a time, e.g. a manual approval
             st.timers[step.id] = add(self.at, step.timeout)
-            self.out.append(StartTimer(TimerKind.DUE, step.id, st.timers[step.id]))
-        self.audit(AuditKind.AWAITING_INPUT, step.id, actor=step.actor)
+            self.out.append(StartTimer(_TIMER_DUE, step.id, st.timers[step.id]))
+        self.audit(_AUDIT_AWAITING_INPUT, step.id, actor=step.actor)
         self.out.append(AwaitInput(step.id, step.actor))
         return False
 
@@ -268,9 +311,9 @@ class Machine:
         st = self.state
         st.timers[step.id] = due = add(self.at, step.duration or "PT0S")
         st.entered.append(step.id)
-        self.audit(AuditKind.WAITING, step.id, due=due)
+        self.audit(_AUDIT_WAITING, step.id, due=due)
         if due > self.at:
-            self.out.append(StartTimer(TimerKind.WAIT, step.id, due))
+            self.out.append(StartTimer(_TIMER_WAIT, step.id, due))
             return False
         self._finish_wait(step)
         return True
@@ -279,31 +322,31 @@ class Machine:
         st = self.state
         due = st.timers.pop(step.id)
         st.entered.remove(step.id)
-        st.finished[step.id] = StepStatus.DONE
-        self.record(step.id, StepStatus.DONE, detail=f"due {due.isoformat()}")
-        self.audit(AuditKind.WAIT_OVER, step.id, due=due)
+        st.finished[step.id] = _STEP_DONE
+        self.record(step.id, _STEP_DONE, detail=f"due {due.isoformat()}")
+        self.audit(_AUDIT_WAIT_OVER, step.id, due=due)
         self.save()
 
     def _pause(self) -> None:
         st = self.state
         users = [s for s in st.pending() if self.defn.steps[s].kind == "user"]
-        st.status = Status.AWAITING_INPUT if users else Status.WAITING
+        st.status = _APP_AWAITING_INPUT if users else _APP_WAITING
         self.save()
 
     # ------------------------------------------------------------ handler calls
 
     def _start_call(self, step: Step, compensating: bool) -> None:
-        timeout = self.program.policy(step).timeout
-        deadline = self.at + dt.timedelta(seconds=timeout) if timeout is not None else None
+        budget = self.program.budget(step)
+        deadline = self.at + budget if budget is not None else None
         call: dict[str, Any] = {"attempts": [], "deadline": deadline, "due": None}
-        self.state.calls[call_key(step.id, compensating)] = call
+        self.state.calls[call_key(step.id, True) if compensating else step.id] = call  # call_key's
         self._attempt(step, compensating, call)
 
     def _continue_call(self, step: Step, compensating: bool) -> None:
         """A call the engine stopped in: wait what is left of its backoff, then try again."""
         due = self.state.calls[call_key(step.id, compensating)]["due"]
         if due is not None and due > self.at:
-            self.suspend(StartTimer(TimerKind.RETRY, step.id, due, compensating))
+            self.suspend(StartTimer(_TIMER_RETRY, step.id, due, compensating))
         else:
             self._attempt(step, compensating)
 
@@ -315,9 +358,9 @@ class Machine:
         if budget is not None and budget <= 0:
             message = (f"the step's timeout of {self.program.policy(step).timeout} s ran out before "
                        f"attempt {number}")
-            self._finish_call(step, compensating, _Result(AttemptResult.ERROR, message=message))
+            self._finish_call(step, compensating, _Result(_TRY_ERROR, message=message))
             return
-        self.suspend(CallHandler(self._call_for(step, compensating, number), budget))
+        self.suspend(build_call_handler(self._call_for(step, compensating, number), budget))
 
     def _call_for(self, step: Step, compensating: bool, number: int) -> StepCall:
         st = self.state
@@ -325,36 +368,38 @@ class Machine:
             saved = st.undo.get(step.id, {})
             handler = step.compensation.handler if step.compensation else ""
             inputs, outputs = owned(saved.get("inputs", {})), owned(saved.get("outputs", {}))
+            key = call_key(step.id, True)
         else:  # the handler's own copies: what it changes is not the application's
             handler, inputs, outputs = step.handler or "", owned_from(st.data, step.inputs), {}
+            key = step.id  # call_key's
         params = self.program.step_parameters(step, self.day)
-        return StepCall(st.id, st.product_id, st.version, st.channel, step.id, handler,
-                        step.component, inputs, params, f"{st.id}/{call_key(step.id, compensating)}",
-                        number, compensating, outputs)
+        return build_step_call(st.id, st.product_id, st.version, st.channel, step.id, handler,
+                               step.component, inputs, params, f"{st.id}/{key}", number, compensating,
+                               outputs)
 
     def _inputs(self, step: Step) -> dict[str, object]:
         data = self.state.data
         return {c: data[d] for c, d in step.inputs.items() if d in data}
 
     def _answered(self, ev: HandlerAnswered) -> None:
-        st, key = self.state, call_key(ev.step_id, ev.compensating)
+        st, key = self.state, call_key(ev.step_id, True) if ev.compensating else ev.step_id  # call_key's
         step, call = self.defn.steps.get(ev.step_id), st.calls.get(key)
         if step is None or call is None or st.status not in ACTIVE:
             raise InvalidState(f"application {st.id} awaits no answer from {key}")
         attempt = ev.attempt
-        if attempt.result == AttemptResult.TIMEOUT:  # the wording names the step's whole budget
+        if attempt.result == _TRY_TIMEOUT:  # the wording names the step's whole budget
             attempt = replace(attempt, error=f"no answer within {self.program.policy(step).timeout} s")
         first = not call["attempts"]
         if not first or attempt.result not in _FINAL:  # else the call ends with this attempt alone
             call["attempts"] = [*call["attempts"], attempt_row(attempt)]
-        if attempt.result == AttemptResult.OK:
-            out = _Result(AttemptResult.OK, outputs=ev.outputs)
-        elif attempt.result == AttemptResult.BUSINESS:
-            out = _Result(AttemptResult.BUSINESS, code=ev.code, message=ev.message)
+        if attempt.result == _TRY_OK:
+            out = _Result(_TRY_OK, ev.outputs)
+        elif attempt.result == _TRY_BUSINESS:
+            out = _Result(_TRY_BUSINESS, code=ev.code, message=ev.message)
         elif self._retry(step, ev.compensating, attempt):
             return
         else:
-            out = _Result(AttemptResult.ERROR, message=self._failure(step, attempt))
+            out = _Result(_TRY_ERROR, message=self._failure(step, attempt))
         if first:  # the first attempt: the one just answered, as it is
             out.attempts = (attempt,)
         self._finish_call(step, ev.compensating, out)
@@ -370,7 +415,7 @@ class Machine:
             return False
         call["due"] = due
         self.save()  # durable before the backoff: a crash now resumes with the next attempt
-        self.suspend(StartTimer(TimerKind.RETRY, step.id, due, compensating))
+        self.suspend(StartTimer(_TIMER_RETRY, step.id, due, compensating))
         return True
 
     def _failure(self, step: Step, attempt: Attempt) -> str | None:
@@ -380,7 +425,7 @@ class Machine:
         return f"{attempt.error}; the step's timeout of {policy.timeout} s leaves no time to retry"
 
     def _finish_call(self, step: Step, compensating: bool, out: _Result) -> None:
-        call = self.state.calls.pop(call_key(step.id, compensating))
+        call = self.state.calls.pop(call_key(step.id, True) if compensating else step.id)  # call_key's
         if not out.attempts:
             out.attempts = tuple(attempt_of(a) for a in call["attempts"])
         if compensating:
@@ -390,7 +435,7 @@ class Machine:
 
     def _timer(self, ev: TimerFired) -> None:
         st = self.state
-        if ev.kind != TimerKind.RETRY:
+        if ev.kind != _TIMER_RETRY:
             if ev.step_id in st.pending() and ev.step_id in st.timers:
                 self._fire([ev.step_id])  # else it was withdrawn, or fired already
             return
@@ -405,39 +450,39 @@ class Machine:
     def _service_done(self, step: Step, out: _Result) -> None:
         st = self.state
         inputs = self._inputs(step)
-        if out.result == AttemptResult.OK:
+        if out.result == _TRY_OK:
             try:
                 written = self._outputs(step, out.outputs)
             except Problem as exc:
-                out.result, out.message = AttemptResult.ERROR, f"output {exc.message}"
+                out.result, out.message = _TRY_ERROR, f"output {exc.message}"
             else:
                 self._service_ok(step, out, inputs, written)
                 return
-        if out.result == AttemptResult.BUSINESS:
+        if out.result == _TRY_BUSINESS:
             self._business(step, out, inputs)
             return
-        st.finished[step.id] = StepStatus.FAILED
-        self.record(step.id, StepStatus.FAILED, result=out, inputs=inputs, detail=out.message)
+        st.finished[step.id] = _STEP_FAILED
+        self.record(step.id, _STEP_FAILED, result=out, inputs=inputs, detail=out.message)
         route = step.errors.get(FAILED_CODE)
         if route is not None:  # the product routes the technical failure like a business error
             self._route(step, route, FAILED_CODE, out.message)
             return
         if not step.critical:
             # A non-critical step (a notification, an archive copy) fails alone: record, go on.
-            self.audit(AuditKind.NONCRITICAL_FAILURE, step.id, reason=out.message or "")
+            self.audit(_AUDIT_NONCRITICAL_FAILURE, step.id, reason=out.message or "")
             self.save()
             return
-        self._end(Outcome.FAILED, None, f"step {step.id} failed: {out.message}")
+        self._end(_OUTCOME_FAILED, None, f"step {step.id} failed: {out.message}")
 
     def _service_ok(self, step: Step, out: _Result, inputs: Mapping[str, object],
                     written: Mapping[str, object]) -> None:
         st = self.state
         st.data.update(written)
-        st.finished[step.id] = StepStatus.DONE
+        st.finished[step.id] = _STEP_DONE
         st.completed.append(step.id)
         if step.compensation is not None:
             st.undo[step.id] = {"inputs": inputs, "outputs": owned(out.outputs)}
-        self.record(step.id, StepStatus.DONE, result=out, inputs=inputs, outputs=written)
+        self.record(step.id, _STEP_DONE, result=out, inputs=inputs, outputs=written)
         self.save()
 
     def _outputs(self, step: Step, raw: Mapping[str, object]) -> dict[str, object]:
@@ -468,14 +513,14 @@ class Machine:
     def _business(self, step: Step, out: _Result, inputs: Mapping[str, object]) -> None:
         code = out.code or ""
         route = step.errors.get(code)
-        self.state.finished[step.id] = StepStatus.ERROR
-        self.record(step.id, StepStatus.ERROR, result=out, inputs=inputs, detail=code)
+        self.state.finished[step.id] = _STEP_ERROR
+        self.record(step.id, _STEP_ERROR, result=out, inputs=inputs, detail=code)
         if route is None and not step.critical:
-            self.audit(AuditKind.NONCRITICAL_FAILURE, step.id,
+            self.audit(_AUDIT_NONCRITICAL_FAILURE, step.id,
                        reason=f"undeclared business error {code}")
             self.save()
         elif route is None:
-            self._end(Outcome.FAILED, None, f"step {step.id} raised undeclared business error {code}")
+            self._end(_OUTCOME_FAILED, None, f"step {step.id} raised undeclared business error {code}")
         else:
             self._route(step, route, code, None)
 
@@ -486,22 +531,22 @@ class Machine:
             self._goto(step, route.goto, code)
             self.save()
         else:
-            self._end(_outcome(route.end or Outcome.FAILED), route.message, f"{what} {code} at {step.id}")
+            self._end(_outcome(route.end or _OUTCOME_FAILED), route.message, f"{what} {code} at {step.id}")
 
     def _goto(self, step: Step, target: str, code: str) -> None:
         """Jump forward: every unfinished step that must come before ``target`` is bypassed."""
         st, where = self.state, self.program.positions
         for sid, pos in walk(self.defn.flow):
             if sid not in st.finished and sid != target and precedes(pos, where[target]):
-                st.finished[sid] = StepStatus.BYPASSED
+                st.finished[sid] = _STEP_BYPASSED
                 if st.timers.pop(sid, None) is not None:
                     self.out.append(CancelTimer(self._timer_kind(sid), sid))
-                self.record(sid, StepStatus.BYPASSED,
+                self.record(sid, _STEP_BYPASSED,
                             detail=f"error {code} at {step.id} goes to {target}")
-        self.audit(AuditKind.GOTO, step.id, code=code, target=target)
+        self.audit(_AUDIT_GOTO, step.id, code=code, target=target)
 
     def _timer_kind(self, step_id: str) -> TimerKind:
-        return TimerKind.DUE if self.defn.steps[step_id].kind == "user" else TimerKind.WAIT
+        return _TIMER_DUE if self.defn.steps[step_id].kind == "user" else _TIMER_WAIT
 
     # ------------------------------------------------------------ ending
 
@@ -509,14 +554,14 @@ class Machine:
         st = self.state
         st.outcome, st.reason = outcome, reason
         st.message = message.model_dump(by_alias=True) if message is not None else None
-        for sid in st.pending():
-            st.finished[sid] = StepStatus.ABANDONED
-            self.record(sid, StepStatus.ABANDONED, detail=f"application ended {outcome}")
+        for sid in st.pending() if st.entered else ():  # most applications end with none pending
+            st.finished[sid] = _STEP_ABANDONED
+            self.record(sid, _STEP_ABANDONED, detail=f"application ended {outcome}")
             if sid in st.timers:
                 self.out.append(CancelTimer(self._timer_kind(sid), sid))
-        self.audit(AuditKind.ENDED, outcome=outcome, reason=reason)
+        self.audit(_AUDIT_ENDED, outcome=outcome, reason=reason)
         if outcome in self.defn.compensate_on and self._to_undo():
-            st.status = Status.COMPENSATING
+            st.status = _APP_COMPENSATING
             self.save()
         else:
             self._finish()
@@ -524,7 +569,7 @@ class Machine:
     def _finish(self) -> None:
         """After the compensations: run the finally steps (one commit each), then close."""
         if self._finals_left():
-            self.state.status = Status.FINISHING
+            self.state.status = _APP_FINISHING
             self.save()
         else:
             self._close()
@@ -554,9 +599,9 @@ class Machine:
         try:
             holding = holds(step.when, {**self.env(), OUTCOME_VARIABLE: str(self.state.outcome)}, self.defn.derived)
         except ConditionError as exc:
-            self.state.finished[step.id] = StepStatus.FAILED
-            self.record(step.id, StepStatus.FAILED, detail=str(exc))
-            self.audit(AuditKind.NONCRITICAL_FAILURE, step.id, reason=f"condition: {exc.reason}")
+            self.state.finished[step.id] = _STEP_FAILED
+            self.record(step.id, _STEP_FAILED, detail=str(exc))
+            self.audit(_AUDIT_NONCRITICAL_FAILURE, step.id, reason=f"condition: {exc.reason}")
             self.save()
             return False
         if not holding:
@@ -566,9 +611,9 @@ class Machine:
 
     def _close(self) -> None:
         st = self.state
-        st.status = Status.ENDED
+        st.status = _APP_ENDED
         self.save()
-        self.out.append(End(st.outcome or Outcome.COMPLETED, st.reason))
+        self.out.append(End(st.outcome or _OUTCOME_COMPLETED, st.reason))
 
     def _to_undo(self) -> list[str]:
         st = self.state
@@ -590,12 +635,12 @@ class Machine:
     def _compensated(self, step: Step, out: _Result) -> None:
         st = self.state
         st.compensated.append(step.id)
-        ok = out.result == AttemptResult.OK
+        ok = out.result == _TRY_OK
         st.attention = st.attention or not ok
-        status = StepStatus.COMPENSATED if ok else StepStatus.COMPENSATION_FAILED
+        status = _STEP_COMPENSATED if ok else _STEP_COMPENSATION_FAILED
         self.record(step.id, status, compensation=True, result=out,
                     inputs=st.undo.get(step.id, {}).get("inputs", {}), detail=out.message)
-        self.audit(AuditKind.COMPENSATED if ok else AuditKind.COMPENSATION_FAILED, step.id)
+        self.audit(_AUDIT_COMPENSATED if ok else _AUDIT_COMPENSATION_FAILED, step.id)
         if self._to_undo():
             self.save()
         else:
@@ -609,14 +654,14 @@ class Machine:
         st.data.update(ev.values)
         st.entered.remove(step.id)
         if st.timers.pop(step.id, None) is not None:
-            self.out.append(CancelTimer(TimerKind.DUE, step.id))
-        st.status = Status.RUNNING
-        self.audit(AuditKind.SUBMITTED, step.id, fields=sorted(ev.values), error=ev.error)
+            self.out.append(CancelTimer(_TIMER_DUE, step.id))
+        st.status = _APP_RUNNING
+        self.audit(_AUDIT_SUBMITTED, step.id, fields=sorted(ev.values), error=ev.error)
         if ev.error is not None:
-            self._business(step, _Result(AttemptResult.BUSINESS, code=ev.error), ev.values)
+            self._business(step, _Result(_TRY_BUSINESS, code=ev.error), ev.values)
         else:
-            st.finished[step.id] = StepStatus.DONE
-            self.record(step.id, StepStatus.DONE, inputs=ev.values)
+            st.finished[step.id] = _STEP_DONE
+            self.record(step.id, _STEP_DONE, inputs=ev.values)
             self.save()
         self.advance()
 
@@ -629,7 +674,7 @@ class Machine:
         st = self.state
         if not due or st.status not in PAUSED:
             return
-        st.status = Status.RUNNING  # saved with the first wait, so a crash here is resumed
+        st.status = _APP_RUNNING  # saved with the first wait, so a crash here is resumed
         for sid in due:
             self.own()  # a wait finished, or a staff step failed, is saved
             step = self.defn.steps[sid]
@@ -644,14 +689,14 @@ class Machine:
         st = self.state
         st.timers.pop(step.id, None)
         st.entered.remove(step.id)
-        st.finished[step.id] = StepStatus.FAILED
-        self.record(step.id, StepStatus.FAILED, detail=f"not done within {step.timeout}")
+        st.finished[step.id] = _STEP_FAILED
+        self.record(step.id, _STEP_FAILED, detail=f"not done within {step.timeout}")
         if not step.critical:
-            self.audit(AuditKind.NONCRITICAL_FAILURE, step.id,
+            self.audit(_AUDIT_NONCRITICAL_FAILURE, step.id,
                        reason=f"not done within {step.timeout}")
             self.save()
             return False
-        self._end(Outcome.FAILED, None, f"step {step.id} was not done within {step.timeout}")
+        self._end(_OUTCOME_FAILED, None, f"step {step.id} was not done within {step.timeout}")
         return True
 
     def _cancel(self, ev: CancelRequested) -> None:
@@ -665,6 +710,6 @@ class Machine:
             if self.defn.steps[sid].kind == "wait" and not self.defn.steps[sid].interruptible:
                 raise InvalidState(f"application {st.id} is in wait step {sid}, which cannot be "
                                    "interrupted")
-        self.audit(AuditKind.CANCELLED, by=ev.by, reason=ev.reason)
-        self._end(Outcome.CANCELLED, None, f"cancelled by {ev.by}: {ev.reason}")
+        self.audit(_AUDIT_CANCELLED, by=ev.by, reason=ev.reason)
+        self._end(_OUTCOME_CANCELLED, None, f"cancelled by {ev.by}: {ev.reason}")
         self.advance()

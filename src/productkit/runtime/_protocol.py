@@ -8,17 +8,22 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import TypeVar
+
+from pydantic import BaseModel
 
 from ..ir import Retry, Step, WorkflowDefinition
 from ._durations import seconds
 from ._flow import Position, frontier, positions
-from ._slots import FRESH, setters
+from ._slots import FRESH, filler, new, setters
 from ._state import AppState
 from ._values import param_value
 from .errors import InvalidState
 from .handlers import StepCall
 from .status import Canceller, Outcome, Status
 from .views import Attempt, AuditEvent, StepRecord
+
+T = TypeVar("T", bound=BaseModel)
 
 __all__ = [
     "AwaitInput",
@@ -232,6 +237,85 @@ _SAVE = setters(Save)
 _CALL_HANDLER = setters(CallHandler)
 _DECISION = setters(Decision)
 
+# The builders of the events and commands made on every step (see ._slots): every field, in order.
+_SUBMITTED_FILLER = filler(Submitted)
+_HANDLER_ANSWERED_FILLER = filler(HandlerAnswered)
+_RECORD_STEP_FILLER = filler(RecordStep)
+_RECORD_AUDIT_FILLER = filler(RecordAudit)
+_SAVE_FILLER = filler(Save)
+_CALL_HANDLER_FILLER = filler(CallHandler)
+_DECISION_FILLER = filler(Decision)
+
+
+def build_submitted(at: dt.datetime, step_id: str, values: Mapping[str, object],
+                    error: str | None) -> Submitted:
+    e = _SUBMITTED_FILLER()
+    e.at = at
+    e.step_id = step_id
+    e.values = values
+    e.error = error
+    e.__class__ = Submitted
+    made: Submitted = e
+    return made
+
+
+def build_handler_answered(at: dt.datetime, step_id: str, compensating: bool, attempt: Attempt,
+                           outputs: Mapping[str, object], code: str | None,
+                           message: str | None) -> HandlerAnswered:
+    e = _HANDLER_ANSWERED_FILLER()
+    e.at = at
+    e.step_id = step_id
+    e.compensating = compensating
+    e.attempt = attempt
+    e.outputs = outputs
+    e.code = code
+    e.message = message
+    e.__class__ = HandlerAnswered
+    made: HandlerAnswered = e
+    return made
+
+
+def build_record_step(record: StepRecord) -> RecordStep:
+    c = _RECORD_STEP_FILLER()
+    c.record = record
+    c.__class__ = RecordStep
+    made: RecordStep = c
+    return made
+
+
+def build_record_audit(event: AuditEvent) -> RecordAudit:
+    c = _RECORD_AUDIT_FILLER()
+    c.event = event
+    c.__class__ = RecordAudit
+    made: RecordAudit = c
+    return made
+
+
+def build_save(state: AppState) -> Save:
+    c = _SAVE_FILLER()
+    c.state = state
+    c.__class__ = Save
+    made: Save = c
+    return made
+
+
+def build_call_handler(call: StepCall, timeout: float | None) -> CallHandler:
+    c = _CALL_HANDLER_FILLER()
+    c.call = call
+    c.timeout = timeout
+    c.__class__ = CallHandler
+    made: CallHandler = c
+    return made
+
+
+def build_decision(state: AppState, commands: tuple[Command, ...]) -> Decision:
+    d = _DECISION_FILLER()
+    d.state = state
+    d.commands = commands
+    d.__class__ = Decision
+    made: Decision = d
+    return made
+
 
 # ---------------------------------------------------------------- inputs
 
@@ -256,6 +340,9 @@ class Program:
     # The last business date worked out, with the time it is of: an application's start time is
     # one object, shared by its states, read at every decision and view.
     _last_day: list[tuple[dt.datetime, dt.date]] = field(default_factory=list, compare=False)
+    # The definition as the core reads it: see :meth:`plain`.
+    _plain: list[WorkflowDefinition] = field(default_factory=list, compare=False)
+    _budgets: dict[str, dt.timedelta | None] = field(default_factory=dict, compare=False)
 
     @classmethod
     def of(cls, definition: WorkflowDefinition) -> Program:
@@ -265,6 +352,21 @@ class Program:
                    _policies(definition),
                    {sid: i for i, sid in enumerate(where)},
                    tuple(n for n, p in definition.parameters.items() if p.schedule))
+
+    def plain(self) -> WorkflowDefinition:
+        """The definition and its steps as plain objects with the same fields holding the same
+        values (:func:`plain_copy`): the core reads hundreds of their fields per application, and
+        a field of a pydantic model costs several times a plain slot (its class's ``__getattr__``
+        makes every read take the slow path). The steps' conditions and the data fields too (a
+        handler's outputs are coerced to their types). Only read, never changed, like the
+        definition."""
+        if not self._plain:
+            defn = self.definition
+            steps = {sid: plain_copy(step, when=plain_copy(step.when) if step.when is not None else None)
+                     for sid, step in defn.steps.items()}
+            data = {path: plain_copy(fd) for path, fd in defn.data.items()}  # the outputs' types
+            self._plain.append(plain_copy(defn, steps=steps, data=data))
+        return self._plain[0]
 
     def parameters_on(self, day: dt.date) -> Mapping[str, object]:
         """Parameter values for an application started on ``day``: a dated value (a campaign's
@@ -315,11 +417,39 @@ class Program:
         self._last_day[:] = [(at, day)]
         return day
 
+    def budget(self, step: Step) -> dt.timedelta | None:
+        """``timedelta(seconds=policy(step).timeout)``, the step's time budget (None: no timeout),
+        made once per step (the same value each time: it depends on the timeout alone)."""
+        try:
+            return self._budgets[step.id]
+        except KeyError:
+            timeout = self.policy(step).timeout
+            budget = self._budgets[step.id] = dt.timedelta(seconds=timeout) if timeout is not None else None
+            return budget
+
     def policy(self, step: Step) -> Policy:
         """The step's retry policy (worked out once per definition)."""
         policy = self.policies.get(step.id)
         return policy if policy is not None else Policy.of(step)
 
+
+def plain_copy(model: T, **fields: object) -> T:
+    """An object with the fields of the pydantic ``model`` as plain slots, holding the same values
+    (the same objects: nothing is copied), or the ones given in ``fields``. It has the fields
+    only: no methods, no validation; typed as the model for the code that reads its fields."""
+    kind = type(model)
+    found = _PLAIN_CLASSES.get(kind)
+    if found is None:
+        names = tuple(kind.model_fields)
+        found = _PLAIN_CLASSES[kind] = (type(f"Plain{kind.__name__}", (), {"__slots__": names}), names)
+    made = new(found[0])
+    for name in found[1]:
+        setattr(made, name, fields[name] if name in fields else getattr(model, name))
+    copied: T = made
+    return copied
+
+
+_PLAIN_CLASSES: dict[type, tuple[type, tuple[str, ...]]] = {}  # a model class -> its plain class, fields
 
 _FRONTS = 4096  # frontiers a Program remembers; past that it works them out each time
 _STEP_PARAMS = 65536  # steps' parameter values by day a Program remembers (days x service steps)
@@ -373,20 +503,26 @@ class Policy:
 def new_state(app_id: str, product_id: str, version: str, digest: str, channel: str,
               at: dt.datetime, data: Mapping[str, object]) -> AppState:
     """The state of an application about to be :class:`Started`."""
-    return AppState(app_id, product_id, version, digest, channel, Status.RUNNING, at, at,
+    return AppState(app_id, product_id, version, digest, channel, _RUNNING, at, at,
                     data=dict(data))
 
 
+# Bound once: a member read through its enum class costs a call of the metaclass's hook.
+_RUNNING, _AWAITING_INPUT = Status.RUNNING, Status.AWAITING_INPUT
+
+
 def call_key(step_id: str, compensating: bool) -> str:
-    """The call's name in ``AppState.calls`` and in its idempotency key (``app/<key>``)."""
+    """The call's name in ``AppState.calls`` and in its idempotency key (``app/<key>``). A step's
+    own call is named by its step id: the core's paths taken at every step write that inline
+    (``call_key's``), without the call."""
     return f"{step_id}/compensate" if compensating else step_id
 
 
 def awaiting(definition: WorkflowDefinition, state: AppState, step_id: str) -> Step:
     """The user step ``step_id`` when the application waits for it; InvalidState otherwise."""
     step = definition.steps.get(step_id)
-    if state.status != Status.AWAITING_INPUT or step is None or step.kind != "user" \
-            or step_id not in state.pending():
+    if state.status != _AWAITING_INPUT or step is None or step.kind != "user" \
+            or step_id not in state.entered or step_id in state.finished:  # not pending()
         raise InvalidState(f"application {state.id} is {state.status} and does not wait for "
                            f"step {step_id!r} (pending: {', '.join(state.pending()) or 'none'})")
     return step

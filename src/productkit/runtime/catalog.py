@@ -14,7 +14,6 @@ import os
 import threading
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import cast
 
 import semantic_version
 from jsonschema import Draft7Validator
@@ -36,7 +35,7 @@ from ._expr import holds
 from ._quick import QuickCheck, quick_check
 from ._values import Problem, coerce, param_value
 from .errors import ConditionError, NotFound, NotOffered
-from .views import Deferred, Form, ProductVersion, Screen
+from .views import Deferred, Form, ProductVersion, Screen, build_screen
 
 __all__ = ["Catalog", "flatten", "form_of", "screen_of"]
 
@@ -50,7 +49,7 @@ def flatten(data: Mapping[str, object], keep: Collection[str] = (), prefix: str 
         path = f"{prefix}{key}"
         kind = type(value)  # the exact types first: asking the Mapping ABC costs a call of its own
         if (kind is dict or (kind not in _LEAVES and isinstance(value, Mapping))) and path not in keep:
-            out.update(flatten(cast(Mapping[str, object], value), keep, path + "."))
+            out.update(flatten(value, keep, path + "."))  # type: ignore[arg-type]  # a Mapping: no cast() call
         else:
             out[path] = value
     return out
@@ -280,8 +279,8 @@ def screen_of(step: Step, form: Form | None, fields: Mapping[str, FieldDef], dat
                 values[path] = fd.default
     wanted = step.shows
     shows = {n: data[n] if n in data else params[n] for n in wanted if n in data or n in params} if wanted else {}
-    return Screen(step.id, step.component, step.title, step.actor, tuple(step.candidate_groups), form,
-                  dict(fields), values, shows, step.due)  # the screen's own fields; by position (cheaper)
+    return build_screen(step.id, step.component, step.title, step.actor, tuple(step.candidate_groups),
+                        form, dict(fields), values, shows, step.due)  # the screen's own fields
 
 
 def form_of(pv: ProductVersion, step: Step, channel: str) -> Form | None:

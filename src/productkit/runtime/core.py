@@ -61,6 +61,7 @@ from ._protocol import (
     TimerFired,
     TimerKind,
     awaiting,
+    build_decision,
     call_key,
     new_state,
 )
@@ -100,4 +101,4 @@ def decide(program: Program, state: AppState, event: Event) -> Decision:
     """The state after ``event`` and the commands that carry it out (see the module)."""
     machine = Machine(program, state, event.at)  # it changes copies only
     machine.handle(event)
-    return Decision(machine.state, tuple(machine.out))
+    return build_decision(machine.state, tuple(machine.out))

@@ -22,6 +22,7 @@ from ._call import Workers
 from ._codec import micros
 from ._coerce import owned, payload_problem, text_problem
 from ._executor import Ctx, Executor
+from ._protocol import build_submitted, plain_copy
 from ._quick import QuickCheck
 from ._state import AppState, RecentStates, audit_event, step_record
 from ._submit import check_submission, coerce_all, fields_on
@@ -31,7 +32,6 @@ from .core import (
     Program,
     Resumed,
     Started,
-    Submitted,
     Ticked,
     awaiting,
     new_state,
@@ -61,6 +61,7 @@ from .views import (
     ProductVersion,
     Readiness,
     StepRecord,
+    build_application,
 )
 
 __all__ = ["Engine"]
@@ -69,10 +70,14 @@ log = logging.getLogger("productkit.runtime")
 # Locks for applications, by hash: a call holds its application's lock while it runs and while
 # its step is made durable, so with few stripes unrelated applications wait for each other's sync.
 _STRIPES = 1024
+_AWAITING_INPUT = Status.AWAITING_INPUT  # bound once: a member read through its enum class costs a hook call
 
 
-# A user step's form on a channel, its validator and quick check, and the step's fields there.
-_FormChecks = tuple["Form | None", "Validator | None", "QuickCheck | None", dict[str, FieldDef]]
+# A user step's form on a channel, its validator and quick check, and the step's fields there:
+# as declared (a screen shows them) and as plain objects (a submission is checked against them,
+# reading a dozen of their fields: see Program.plain).
+_FormChecks = tuple["Form | None", "Validator | None", "QuickCheck | None", dict[str, FieldDef],
+                    dict[str, FieldDef]]
 
 
 class _LocalClock:
@@ -85,7 +90,7 @@ class _LocalClock:
     def __init__(self) -> None:
         self._zone: tuple[dt.tzinfo, float] = (dt.UTC, 0.0)  # the zone, and until when it holds
 
-    def __call__(self) -> dt.datetime:
+    def now(self) -> dt.datetime:
         t = time.time()
         zone, until = self._zone
         if t >= until:
@@ -93,6 +98,8 @@ class _LocalClock:
             zone = dt.timezone(dt.timedelta(seconds=local.tm_gmtoff), local.tm_zone)
             self._zone = (zone, t - t % 60 + 60)
         return dt.datetime.fromtimestamp(t, zone)
+
+    __call__ = now
 
 
 class Engine:
@@ -109,7 +116,9 @@ class Engine:
         self.catalog = catalog
         self.handlers = handlers if handlers is not None else Handlers()
         self.store: Store = store if store is not None else MemoryStore()
-        self.clock = clock or _LocalClock()
+        # The default clock's bound method: called as an object, a call would go through its
+        # class's __call__ slot (a third of the reading's cost, a dozen readings per application).
+        self.clock = clock or _LocalClock().now
         self._sleep = sleep or time.sleep
         self._workers = Workers()
         self._locks = [threading.RLock() for _ in range(_STRIPES)]
@@ -210,7 +219,7 @@ class Engine:
             raise NotReady(pv.key, sorted(missing))
         data = self._context(pv, channel, context)
         day = self._program(pv).business_date(now or self.clock())
-        failed = self.catalog.failing_rules(pv, channel, data, day) if pv.definition.rules else []
+        failed = self.catalog.failing_rules(pv, channel, data, day) if self._program(pv).plain().rules else []
         if failed:
             raise NotEligible(pv.id, [r.id for r in failed], [r.message.en for r in failed])
         return data
@@ -220,7 +229,7 @@ class Engine:
         key = (pv.digest, channel)
         declared = self._declared.get(key)
         if declared is None:  # worked out once per definition and channel
-            declared = self._declared[key] = {p: f for p, f in pv.definition.context.items()
+            declared = self._declared[key] = {p: plain_copy(f) for p, f in pv.definition.context.items()
                                               if f.channels is None or channel in f.channels}
         problem = payload_problem(context)
         if problem is not None:
@@ -245,7 +254,7 @@ class Engine:
         _text("error", error, optional=True)
         with self._lock(app_id):
             pv, state = self._load(app_id)
-            step = awaiting(pv.definition, state, step_id)
+            step = awaiting(self._program(pv).plain(), state, step_id)  # the step as the core reads it
             problem = payload_problem(data)
             if problem is not None:  # not an object of fields: one error for the whole form
                 return self._view(pv, state, [FieldError("", "type", problem)])
@@ -253,15 +262,15 @@ class Engine:
             if errors:
                 return self._view(pv, state, errors)
             executor = self._executor(pv, state)
-            executor.run(Submitted(self.clock(), step_id, values, code))
+            executor.run(build_submitted(self.clock(), step_id, values, code))
             return self._view(pv, executor.state)
 
     def _checked(self, pv: ProductVersion, state: AppState, step: Step, data: Mapping[str, object],
                  error: str | None) -> tuple[dict[str, object], str | None, list[FieldError]]:
         """The submission's values and business error code, or its field errors."""
         data, code = _error_code(step, data, error)
-        form, validator, quick, fields = self._form(pv, step, state.channel)
-        defn, env = pv.definition, {}
+        form, validator, quick, _, fields = self._form(pv, step, state.channel)
+        defn, env = self._program(pv).plain(), {}
         if defn.rules:  # only the rules read it
             day = self._program(pv).business_date(state.created)
             env = {**self._program(pv).parameters_on(day), **state.data,
@@ -280,10 +289,12 @@ class Engine:
         if found is None:
             form = form_of(pv, step, channel)
             fields = fields_on(step, channel)
+            plain = {path: plain_copy(fd) for path, fd in fields.items()}
             if form is None:
-                found = (None, None, None, fields)
+                found = (None, None, None, fields, plain)
             else:
-                found = (form, self.catalog.validator(pv, form), self.catalog.quick_check(pv, form), fields)
+                found = (form, self.catalog.validator(pv, form), self.catalog.quick_check(pv, form), fields,
+                         plain)
             self._forms[key] = found
         return found
 
@@ -389,9 +400,9 @@ class Engine:
     def _load(self, app_id: str) -> tuple[ProductVersion, AppState]:
         _text("application id", app_id)
         if self._keep is not None:
-            kept = cast(MemoryStore, self.store).kept(app_id)
+            kept = self.store.kept(app_id)  # type: ignore[attr-defined]  # a MemoryStore (no cast() call)
             if kept is not None:  # the state as committed, shared: the core decides on a copy
-                state = cast(AppState, kept[0])
+                state: AppState = kept[0]
                 return self._pinned(state), state
         row = self.store.get(app_id)
         if row is None:
@@ -425,18 +436,19 @@ class Engine:
         screen = None
         data = owned(state.data)  # the caller's own: changing it changes nothing committed
         if pending:
-            defn, program = pv.definition, self._program(pv)
+            program = self._program(pv)
+            defn = program.plain()
             if len(pending) > 1:
                 order = program.order
                 pending.sort(key=lambda s: order.get(s, 0))
             users = [s for s in pending if defn.steps[s].kind == "user"]
-            if users and state.status == Status.AWAITING_INPUT:
+            if users and state.status == _AWAITING_INPUT:
                 day = program.business_date(state.created)
                 step = defn.steps[users[0]]
-                form, _, _, fields = self._form(pv, step, state.channel)
+                form, _, _, fields, _ = self._form(pv, step, state.channel)
                 screen = screen_of(step, form, fields, data, program.parameters_on(day))
         message = Label.model_validate(state.message) if state.message else None
-        return Application(  # by position: a view per call, and keywords cost a third of it
+        return build_application(  # a view per call (see ._slots)
             state.id, state.product_id, state.version, state.channel, state.status, state.outcome,
             message, state.reason, screen, tuple(pending), state.due(), MappingProxyType(data),
             state.created, state.updated, state.attention, tuple(errors))

@@ -39,7 +39,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from ._slots import FRESH, setters
+from ._slots import FRESH, filler, setters
 from .errors import BusinessError
 
 __all__ = ["BusinessError", "Handler", "HandlerResult", "Handlers", "StepCall"]
@@ -90,6 +90,31 @@ class StepCall:
 
 
 _STEP_CALL = setters(StepCall)
+_STEP_CALL_FILLER = filler(StepCall)
+
+
+def build_step_call(application_id: str, product_id: str, version: str, channel: str,
+                    step_id: str, handler: str, component: str | None, inputs: Mapping[str, object],
+                    parameters: Mapping[str, object], idempotency_key: str, attempt: int,
+                    compensating: bool, outputs: Mapping[str, object]) -> StepCall:
+    """``StepCall(...)`` with every field given, through its filler (see ._slots): one per call."""
+    c = _STEP_CALL_FILLER()
+    c.application_id = application_id
+    c.product_id = product_id
+    c.version = version
+    c.channel = channel
+    c.step_id = step_id
+    c.handler = handler
+    c.component = component
+    c.inputs = inputs
+    c.parameters = parameters
+    c.idempotency_key = idempotency_key
+    c.attempt = attempt
+    c.compensating = compensating
+    c.outputs = outputs
+    c.__class__ = StepCall
+    made: StepCall = c
+    return made
 
 
 Handler = Callable[[StepCall], HandlerResult | Awaitable[HandlerResult]]

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ..ir import FieldDef, Label, WorkflowDefinition
-from ._slots import FRESH, setters
+from ._slots import FRESH, filler, setters
 from .status import AttemptResult, AuditKind, Outcome, RecordKind, Status, StepStatus
 
 __all__ = [
@@ -277,6 +277,104 @@ _APPLICATION = setters(Application)
 _ATTEMPT = setters(Attempt)
 _STEP_RECORD = setters(StepRecord)
 _AUDIT_EVENT = setters(AuditEvent)
+
+# The builders of the views made on every step (see ._slots): every field, in order.
+_SCREEN_FILLER = filler(Screen)
+_APPLICATION_FILLER = filler(Application)
+_ATTEMPT_FILLER = filler(Attempt)
+_STEP_RECORD_FILLER = filler(StepRecord)
+_AUDIT_EVENT_FILLER = filler(AuditEvent)
+
+
+def build_screen(step_id: str, component: str | None, title: Label, actor: str | None,
+                 candidate_groups: tuple[str, ...], form: Form | None, fields: Mapping[str, FieldDef],
+                 values: Mapping[str, object], shows: Mapping[str, object],
+                 due_within: str | None) -> Screen:
+    s = _SCREEN_FILLER()
+    s.step_id = step_id
+    s.component = component
+    s.title = title
+    s.actor = actor
+    s.candidate_groups = candidate_groups
+    s.form = form
+    s.fields = fields
+    s.values = values
+    s.shows = shows
+    s.due_within = due_within
+    s.__class__ = Screen
+    made: Screen = s
+    return made
+
+
+def build_application(id: str, product_id: str, version: str, channel: str, status: Status,
+                      outcome: Outcome | None, message: Label | None, reason: str | None,
+                      screen: Screen | None, pending: tuple[str, ...], due: dt.datetime | None,
+                      data: Mapping[str, object], created: dt.datetime, updated: dt.datetime,
+                      needs_attention: bool, errors: tuple[FieldError, ...]) -> Application:
+    a = _APPLICATION_FILLER()
+    a.id = id
+    a.product_id = product_id
+    a.version = version
+    a.channel = channel
+    a.status = status
+    a.outcome = outcome
+    a.message = message
+    a.reason = reason
+    a.screen = screen
+    a.pending = pending
+    a.due = due
+    a.data = data
+    a.created = created
+    a.updated = updated
+    a.needs_attention = needs_attention
+    a.errors = errors
+    a.__class__ = Application
+    made: Application = a
+    return made
+
+
+def build_attempt(number: int, started: dt.datetime, finished: dt.datetime, seconds: float,
+                  result: AttemptResult, error: str | None) -> Attempt:
+    a = _ATTEMPT_FILLER()
+    a.number = number
+    a.started = started
+    a.finished = finished
+    a.seconds = seconds
+    a.result = result
+    a.error = error
+    a.__class__ = Attempt
+    made: Attempt = a
+    return made
+
+
+def build_step_record(step_id: str, kind: RecordKind, status: StepStatus, at: dt.datetime,
+                      inputs: Mapping[str, object], outputs: Mapping[str, object],
+                      attempts: tuple[Attempt, ...], detail: str | None) -> StepRecord:
+    r = _STEP_RECORD_FILLER()
+    r.step_id = step_id
+    r.kind = kind
+    r.status = status
+    r.at = at
+    r.inputs = inputs
+    r.outputs = outputs
+    r.attempts = attempts
+    r.detail = detail
+    r.__class__ = StepRecord
+    made: StepRecord = r
+    return made
+
+
+def build_audit_event(seq: int, at: dt.datetime, kind: AuditKind, step_id: str | None,
+                      detail: Mapping[str, object]) -> AuditEvent:
+    e = _AUDIT_EVENT_FILLER()
+    e.seq = seq
+    e.at = at
+    e.kind = kind
+    e.step_id = step_id
+    e.detail = detail
+    e.__class__ = AuditEvent
+    made: AuditEvent = e
+    return made
 
 
 @dataclass(frozen=True, slots=True)
