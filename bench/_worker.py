@@ -45,15 +45,11 @@ def build(root: Path, out: Path) -> dict[str, Any]:
     import atexit
     import gc
 
-    from productkit.console import hold_collection
-
-    # The process starts and ends as ``productkit build`` does (see productkit.console): cyclic
-    # collection held off from start-up, and what is left of the build frozen first, so the
-    # interpreter's last collection does not walk it again.
-    hold_collection()
-    atexit.register(gc.freeze)
-
     import productkit
+
+    # The process ends as ``productkit build`` does (see productkit.console): what is left of the
+    # build is frozen first, so the interpreter's last collection does not walk it again.
+    atexit.register(gc.freeze)
 
     start = time.perf_counter()
     result = productkit.build([root], out=out)

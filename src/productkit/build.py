@@ -532,22 +532,7 @@ def build(paths: Sequence[Path | str] = (), out: Path = Path("build"), options: 
     ``out`` must be a new path or a previous build (see :mod:`productkit.output`). A selection
     (ids or globs) builds only those products and keeps every other product of the previous
     build as it was; a selection that matches nothing is an error. ``release`` says how the build
-    is released: signed, gated by change class, keeping versions in flight (see :class:`Release`).
-
-    Cyclic collection is held off for the whole build: nearly everything it makes (modules,
-    the catalogue, the plan) lives until it is done, and a collection would only walk it again
-    (see :mod:`productkit._gcpause`); it is handed over to the oldest generation at the end."""
-    from ._gcpause import gc_paused, promote
-
-    with gc_paused():
-        try:
-            return _build(paths, out, options, select, progress, release)
-        finally:
-            promote()
-
-
-def _build(paths: Sequence[Path | str], out: Path, options: Options, select: Sequence[str],
-           progress: Callable[[str], None] | None, release: Release) -> BuildResult:
+    is released: signed, gated by change class, keeping versions in flight (see :class:`Release`)."""
     result = BuildResult()
     try:
         check_out(out, [_first_root(paths)])

@@ -27,19 +27,14 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-# The commands that run once over a catalogue and end: the process holds cyclic collection off
-# for them from start-up to exit (see productkit.console.hold_collection); every other command
-# turns it back on before it runs.
-_RUN_ONCE = frozenset({"build", "validate"})
-
-
+# The console holds cyclic collection off while the command line starts (the modules it imports
+# live until it exits, see productkit.console.hold_collection); every command runs with it on.
 @app.callback()
-def started(ctx: typer.Context) -> None:
+def started() -> None:
     # (no docstring: typer would show it as the program's help)
-    if ctx.invoked_subcommand not in _RUN_ONCE:
-        from ._gcpause import resume
+    from ._gcpause import resume
 
-        resume()
+    resume()
 
 
 
