@@ -55,12 +55,27 @@ def node(script: str, payload: Any) -> Any:
 
 
 def chromium() -> str:
-    """Debian's chromium; installed with apt-get when missing and running as root."""
+    """Debian's chromium, with a font that has Chinese glyphs (the zh-CN pages and screenshots
+    are rendered with it, not as empty boxes); both installed with apt-get when missing and
+    running as root."""
     found = shutil.which("chromium")
-    if found is None and os.geteuid() == 0 and shutil.which("apt-get"):
-        subprocess.run(["apt-get", "install", "-y", "-q", "chromium"], check=True, capture_output=True,
-                       env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+    root = os.geteuid() == 0 and shutil.which("apt-get") is not None
+    if found is None and root:
+        _apt_install("chromium")
         found = shutil.which("chromium")
     if found is None:
         pytest.skip("chromium is not installed (apt-get install chromium)")
+    if root and not _has_chinese_font():
+        _apt_install("fonts-wqy-zenhei")
     return found
+
+
+def _apt_install(package: str) -> None:
+    subprocess.run(["apt-get", "install", "-y", "-q", package], check=True, capture_output=True,
+                   env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+
+
+def _has_chinese_font() -> bool:
+    listed = subprocess.run(["fc-list", ":lang=zh", "family"], capture_output=True, text=True) \
+        if shutil.which("fc-list") else None
+    return listed is not None and bool(listed.stdout.strip())

@@ -83,7 +83,7 @@ def test_collection_is_held_off_while_the_command_line_starts_only(tmp_path: Pat
     as it starts (a build's units of work hold it off themselves and collect between them)."""
     import gc
 
-    from productkit import console
+    from productkit._gcpause import hold_collection
 
     root = _two_products(tmp_path)
     was_on = gc.isenabled()
@@ -91,7 +91,7 @@ def test_collection_is_held_off_while_the_command_line_starts_only(tmp_path: Pat
     try:
         for argv in (["build", str(root), "--out", str(tmp_path / "b")], ["validate", str(root)],
                      ["schema", "--out", str(tmp_path / "schemas")]):
-            console.hold_collection()
+            hold_collection()
             result = RUN.invoke(cli.app, argv)
             assert result.exit_code == 0, result.output
             states[argv[0]] = gc.isenabled()

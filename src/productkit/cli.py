@@ -645,7 +645,7 @@ def worker(temporal: Annotated[str, typer.Option("--temporal", help="Temporal fr
 def main() -> None:
     """Every command through the command-line framework (the console script is
     :func:`productkit.console.main`, which answers a plain ``validate`` without it)."""
-    from .console import hold_collection
+    from ._gcpause import hold_collection
 
     atexit.register(gc.freeze)  # see productkit.console
     hold_collection()

@@ -16,9 +16,10 @@ import os
 import sys
 from pathlib import Path
 
+from ._gcpause import hold_collection
 from ._run import guarded, run_validate
 
-__all__ = ["hold_collection", "main"]
+__all__ = ["main"]
 
 
 def main() -> None:
@@ -36,15 +37,6 @@ def main() -> None:
     from .cli import app
 
     guarded(app)
-
-
-def hold_collection() -> None:
-    """Cyclic collection off while the command line starts: what it imports (modules, classes)
-    lives until the process ends, and each collection would only walk it again (89 collections
-    of a one-product build happened before its command began). The command turns it back on as
-    it starts (:func:`productkit.cli.started`): a build's units of work hold it off themselves,
-    and collect between them (see :mod:`productkit._gcpause`)."""
-    gc.disable()
 
 
 def _plain(paths: list[str]) -> bool:
