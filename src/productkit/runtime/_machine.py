@@ -339,7 +339,7 @@ class Machine:
         budget = self.program.budget(step)
         deadline = self.at + budget if budget is not None else None
         call: dict[str, Any] = {"attempts": [], "deadline": deadline, "due": None}
-        self.state.calls[call_key(step.id, True) if compensating else step.id] = call  # call_key's
+        self.state.calls[call_key(step.id, compensating)] = call
         self._attempt(step, compensating, call)
 
     def _continue_call(self, step: Step, compensating: bool) -> None:
@@ -368,10 +368,9 @@ class Machine:
             saved = st.undo.get(step.id, {})
             handler = step.compensation.handler if step.compensation else ""
             inputs, outputs = owned(saved.get("inputs", {})), owned(saved.get("outputs", {}))
-            key = call_key(step.id, True)
         else:  # the handler's own copies: what it changes is not the application's
             handler, inputs, outputs = step.handler or "", owned_from(st.data, step.inputs), {}
-            key = step.id  # call_key's
+        key = call_key(step.id, compensating)
         params = self.program.step_parameters(step, self.day)
         return build_step_call(st.id, st.product_id, st.version, st.channel, step.id, handler,
                                step.component, inputs, params, f"{st.id}/{key}", number, compensating,
@@ -382,7 +381,7 @@ class Machine:
         return {c: data[d] for c, d in step.inputs.items() if d in data}
 
     def _answered(self, ev: HandlerAnswered) -> None:
-        st, key = self.state, call_key(ev.step_id, True) if ev.compensating else ev.step_id  # call_key's
+        st, key = self.state, call_key(ev.step_id, ev.compensating)
         step, call = self.defn.steps.get(ev.step_id), st.calls.get(key)
         if step is None or call is None or st.status not in ACTIVE:
             raise InvalidState(f"application {st.id} awaits no answer from {key}")
@@ -425,7 +424,7 @@ class Machine:
         return f"{attempt.error}; the step's timeout of {policy.timeout} s leaves no time to retry"
 
     def _finish_call(self, step: Step, compensating: bool, out: _Result) -> None:
-        call = self.state.calls.pop(call_key(step.id, True) if compensating else step.id)  # call_key's
+        call = self.state.calls.pop(call_key(step.id, compensating))
         if not out.attempts:
             out.attempts = tuple(attempt_of(a) for a in call["attempts"])
         if compensating:
