@@ -672,7 +672,7 @@ class _Checked:
 def _compile_and_write(checked: _Checked, root: Path, out: Path, previous: _Previous, options: Options,
                        select: Sequence[str], fingerprint: str, result: BuildResult,
                        progress: Callable[[str], None] | None, release: Release, stage: Stage,
-                       digests: list[_Digest], scenarios: list[Path] | None = None) -> BuildResult:
+                       digests: list[_Digest], scenarios: list[Path] | None) -> BuildResult:
     from ._gcpause import gc_frozen, gc_paused
     from .governance import version_discipline
     from .parallel import map_ordered
@@ -940,23 +940,24 @@ def _fingerprint(paths: Sequence[Path | str], options: Options, select: Sequence
              f"{options.version_discipline}|{sorted(select)}|{options.max_file_bytes}|{options.max_depth}".encode())
     roots: list[Path] = []
     handed: Surveyed | None = None
-    found: list[list[Path] | None] = []
+    first_scenarios: list[Path] | None = None
     for given in [Path(p) for p in paths] or [Path.cwd()]:
         root = root_of(given)
         roots.append(root)
-        chosen, scenarios = discover_all(root) if given.is_dir() else ([given], None)
-        found.append(scenarios)
+        chosen, scenarios = discover_all(root) if given.is_dir() else ([given], [])
+        if len(roots) == 1 and given.is_dir():
+            first_scenarios = scenarios
         inside = os.fspath(root) + os.sep
         surveyed = _surveyed(root, chosen, options) if given.is_dir() else None
         if surveyed is not None:  # every file's sha256, most from their stamps
             handed = handed or (surveyed if given.resolve() == root else None)
             for path, sha in zip(chosen, surveyed.seen.shas.values(), strict=True):  # discover's order: sorted
                 h.update(os.fspath(path)[len(inside):].replace(os.sep, "/").encode() + b"\0" + sha.encode())
-            chosen = []
-        for path in [*sorted(chosen), *(scenarios or ())]:
+        unsurveyed = sorted(chosen) if surveyed is None else []
+        for path in [*unsurveyed, *scenarios]:
             h.update(_file_part(path, inside))
     handed = handed if handed is not None and handed.root == roots[0] else None
-    return _Found("sha256:" + h.hexdigest(), roots[0], handed, found[0])
+    return _Found("sha256:" + h.hexdigest(), roots[0], handed, first_scenarios)
 
 
 def _file_part(path: Path, inside: str) -> bytes:

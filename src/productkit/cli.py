@@ -28,14 +28,13 @@ app = typer.Typer(
 )
 
 # The console holds cyclic collection off while the command line starts (the modules it imports
-# live until it exits, see productkit.console.hold_collection); every command runs with it on.
+# live until it exits, see productkit._gcpause.hold_collection); every command runs with it on.
 @app.callback()
 def started() -> None:
     # (no docstring: typer would show it as the program's help)
     from ._gcpause import resume
 
     resume()
-
 
 
 class Format(str, Enum):

@@ -16,7 +16,7 @@ import os
 import sys
 from pathlib import Path
 
-from ._gcpause import hold_collection
+from ._gcpause import hold_collection, resume
 from ._run import guarded, run_validate
 
 __all__ = ["main"]
@@ -30,9 +30,7 @@ def main() -> None:
     hold_collection()
     args = sys.argv[1:]
     if args[:1] == ["validate"] and _plain(args[1:]):
-        from ._gcpause import resume
-
-        resume()
+        resume()  # the command starts (see productkit.cli.started)
         guarded(lambda: run_validate([Path(a) for a in args[1:]], "text", strict=False, no_cache=False))
     from .cli import app
 

@@ -129,28 +129,40 @@ def discover(root: Path) -> list[Path]:
     """Every catalogue file below ``root``'s source folders, in a stable order (as paths sort). Links
     are listed as they are (a linked folder too, so that load_catalog can refuse one that leads
     outside the catalogue); the walk never descends into a linked folder."""
-    return discover_all(root)[0]
+    return _documents(_walked(root)[0])
 
 
 def discover_scenarios(root: Path) -> list[Path]:
     """Every scenario file below ``root``'s source folders that lies inside the catalogue
     (linked folders are not entered; a link leading out of the catalogue is left out)."""
-    return discover_all(root)[1]
+    return _scenarios(_walked(root)[1], root)
 
 
 def discover_all(root: Path) -> tuple[list[Path], list[Path]]:
     """:func:`discover` and :func:`discover_scenarios` from one walk of the folders (a build needs
-    both: its output holds examples taken from the scenarios). Names beginning with a dot (an
-    editor's or a tool's files and folders) are neither documents nor scenarios."""
+    both: its output holds examples taken from the scenarios)."""
+    found, scenarios = _walked(root)
+    return _documents(found), _scenarios(scenarios, root)
+
+
+def _walked(root: Path) -> tuple[list[str], list[str]]:
+    """The documents and the scenarios below ``root``'s source folders, as the walk names them.
+    Names beginning with a dot (an editor's or a tool's files and folders) are neither."""
     found: list[str] = []
     scenarios: list[str] = []
     for sub in SOURCE_DIRS:
         base = os.path.join(root, sub)
         if os.path.isdir(base):
             _walk(base, found, scenarios)
-    found.sort(key=_path_order)
-    scenarios.sort(key=_path_order)
-    return [Path(name) for name in found], [p for p in map(Path, scenarios) if not outside(p, root)]
+    return found, scenarios
+
+
+def _documents(found: list[str]) -> list[Path]:
+    return [Path(name) for name in sorted(found, key=_path_order)]
+
+
+def _scenarios(found: list[str], root: Path) -> list[Path]:
+    return [p for p in map(Path, sorted(found, key=_path_order)) if not outside(p, root)]
 
 
 def _path_order(name: str) -> list[str]:

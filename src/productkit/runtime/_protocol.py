@@ -23,8 +23,6 @@ from .handlers import StepCall
 from .status import Canceller, Outcome, Status
 from .views import Attempt, AuditEvent, StepRecord
 
-T = TypeVar("T", bound=BaseModel)
-
 __all__ = [
     "AwaitInput",
     "CallHandler",
@@ -433,6 +431,9 @@ class Program:
         return policy if policy is not None else Policy.of(step)
 
 
+T = TypeVar("T", bound=BaseModel)
+
+
 def plain_copy(model: T, **fields: object) -> T:
     """An object with the fields of the pydantic ``model`` as plain slots, holding the same values
     (the same objects: nothing is copied), or the ones given in ``fields``. It has the fields
@@ -512,9 +513,7 @@ _RUNNING, _AWAITING_INPUT = Status.RUNNING, Status.AWAITING_INPUT
 
 
 def call_key(step_id: str, compensating: bool) -> str:
-    """The call's name in ``AppState.calls`` and in its idempotency key (``app/<key>``). A step's
-    own call is named by its step id: the core's paths taken at every step write that inline
-    (``call_key's``), without the call."""
+    """The call's name in ``AppState.calls`` and in its idempotency key (``app/<key>``)."""
     return f"{step_id}/compensate" if compensating else step_id
 
 

@@ -362,7 +362,9 @@ def _examples(build: BuildView, parts: list[dict[str, Any]]) -> dict[str, dict[s
     from ..sources import discover_scenarios
 
     wanted = {(p["product"], p["version"]): p for p in parts}
-    paths = (discover_scenarios(build.root) if build.scenarios is None else build.scenarios) if wanted else []
+    if not wanted:
+        return {}
+    paths = discover_scenarios(build.root) if build.scenarios is None else build.scenarios
     if not paths:
         return {}  # (nor are the scenario models loaded)
     from .._scenario_check import expand
