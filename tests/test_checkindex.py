@@ -5,6 +5,7 @@ it re-checks only what an edit can affect."""
 
 from __future__ import annotations
 
+import gc
 import os
 import time
 from pathlib import Path
@@ -87,6 +88,27 @@ def test_an_edit_rechecks_only_the_products_it_can_affect(catalogue: Path, monke
     total = sum(1 for _ in catalogue.rglob("*.yaml"))
     assert PRODUCT in {Path(n).relative_to(catalogue.name).as_posix() for n in loaded}
     assert len(loaded) < total / 3, f"loaded {len(loaded)} of {total} documents"
+
+
+def test_a_recheck_holds_collection_off_and_gives_it_back(catalogue: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The few documents a re-check loads and the checks it imports live on: collection is held
+    off while it runs (see productkit._gcpause) and is on again after it, as it was before."""
+    _indexed(catalogue)
+    states: list[bool] = []
+    original = checkindex.Loader.__call__
+
+    def spy(self: checkindex.Loader, name: str) -> object:
+        states.append(gc.isenabled())
+        return original(self, name)
+
+    monkeypatch.setattr(checkindex.Loader, "__call__", spy)
+    rel, text = EDITS[0]
+    assert text is not None
+    (catalogue / rel).write_text(text, encoding="utf-8")
+    assert gc.isenabled()
+    _, whole = _indexed(catalogue / rel)
+    assert not whole and states and not any(states)
+    assert gc.isenabled()
 
 
 def test_a_change_that_keeps_size_and_mtime_is_still_seen(catalogue: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -215,6 +237,6 @@ def test_the_survey_names_files_as_messages_do_with_the_working_folder_at_the_ro
 
     monkeypatch.chdir("/")
     files = sorted(repo_catalogue.rglob("*.yaml"))[:3]
-    found = checkindex.survey(files, LoadLimits(), None, 0)
+    found = checkindex.survey([os.fspath(f) for f in files], LoadLimits(), None, 0)
     assert found is not None and list(found.shas) == [display_name(p) for p in files]
     assert all(not name.startswith("/") for name in found.shas)

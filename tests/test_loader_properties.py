@@ -11,12 +11,13 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import orjson
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from productkit.diagnostics import CODES, Diagnostic
-from productkit.loader import Document, load_file, load_text
+from productkit.loader import Document, load_file, load_text, pack_document, unpack_document
 from productkit.model import KINDS
 from productkit.shape import FIELD_NAMES
 from productkit.validate import validate
@@ -127,3 +128,24 @@ def test_validate_only_reports(text: str) -> None:
         assert d.code in CODES
         assert Path(d.location.file).name == "fuzz.yaml" or d.related
     assert result.ok == (not any(d.severity.value == "error" for d in result.diagnostics))
+
+
+_PARTS = ("values", "keys", "quoted", "block")
+
+
+@SETTINGS
+@given(st.one_of(documents(), yamlish), st.permutations(_PARTS), st.integers(0, 4))
+def test_cached_marks_give_back_every_part_in_any_order(text: str, order: list[str], asked: int) -> None:
+    """A document's marks as the cache stores them and reads them back: each part is rebuilt
+    when it is first asked for, whatever was asked before, and packing again after some parts
+    were asked for gives the same marks."""
+    doc, _ = load_text(text, "fuzz.yaml")
+    if doc is None:
+        return
+    back = unpack_document(orjson.loads(orjson.dumps(pack_document(doc))))
+    for part in order[:asked]:
+        assert getattr(back.marks, part) == getattr(doc.marks, part), part
+    again = unpack_document(orjson.loads(orjson.dumps(pack_document(back))))
+    for part in order:
+        assert getattr(again.marks, part) == getattr(doc.marks, part), part
+        assert getattr(back.marks, part) == getattr(doc.marks, part), part

@@ -944,7 +944,7 @@ def _fingerprint(paths: Sequence[Path | str], options: Options, select: Sequence
     for given in [Path(p) for p in paths] or [Path.cwd()]:
         root = root_of(given)
         roots.append(root)
-        chosen, scenarios = discover_all(root) if given.is_dir() else ([given], [])
+        chosen, scenarios = discover_all(root) if given.is_dir() else ([os.fspath(given)], [])
         if len(roots) == 1 and given.is_dir():
             first_scenarios = scenarios
         inside = os.fspath(root) + os.sep
@@ -952,15 +952,15 @@ def _fingerprint(paths: Sequence[Path | str], options: Options, select: Sequence
         if surveyed is not None:  # every file's sha256, most from their stamps
             handed = handed or (surveyed if given.resolve() == root else None)
             for path, sha in zip(chosen, surveyed.seen.shas.values(), strict=True):  # discover's order: sorted
-                h.update(os.fspath(path)[len(inside):].replace(os.sep, "/").encode() + b"\0" + sha.encode())
-        unsurveyed = sorted(chosen) if surveyed is None else []
-        for path in [*unsurveyed, *scenarios]:
-            h.update(_file_part(path, inside))
+                h.update(path[len(inside):].replace(os.sep, "/").encode() + b"\0" + sha.encode())
+        unsurveyed: list[str | Path] = [*chosen] if surveyed is None else []  # in the order paths sort
+        for file in [*unsurveyed, *scenarios]:
+            h.update(_file_part(file, inside))
     handed = handed if handed is not None and handed.root == roots[0] else None
     return _Found("sha256:" + h.hexdigest(), roots[0], handed, first_scenarios)
 
 
-def _file_part(path: Path, inside: str) -> bytes:
+def _file_part(path: str | Path, inside: str) -> bytes:
     """A file's part of the fingerprint: its name below the root and the sha256 of its bytes."""
     name = os.fspath(path)
     real = os.path.realpath(name)
@@ -978,7 +978,7 @@ def _file_part(path: Path, inside: str) -> bytes:
     return rel.encode() + b"\0" + hashlib.sha256(data).hexdigest().encode()
 
 
-def _surveyed(root: Path, files: list[Path], options: Options) -> Surveyed | None:
+def _surveyed(root: Path, files: list[str], options: Options) -> Surveyed | None:
     """The survey of ``files``, each read only where its stamp differs from the one the check
     index recorded (see :mod:`productkit.checkindex`); None without a cache, or when a file is not
     a plain one below the root (the caller then reads every file)."""
@@ -991,7 +991,7 @@ def _surveyed(root: Path, files: list[Path], options: Options) -> Surveyed | Non
     inside = os.fspath(root) + os.sep
     if cache is None or any((root / d).is_symlink() for d in SOURCE_DIRS):
         return None
-    if not all(os.fspath(f).startswith(inside) for f in files):
+    if not all(f.startswith(inside) for f in files):
         return None
     context, started = index_context(root, options), now_ns()
     known = Index.read(cache, root, context)

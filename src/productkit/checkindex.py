@@ -59,26 +59,27 @@ _GRANULARITY_NS = 2_000_000_000
 
 @dataclass(slots=True)
 class Survey:
-    """Every file of the catalogue as it is now: name -> sha256, and its stamp when trusted."""
+    """Every file of the catalogue as it is now: name -> sha256, its stamp when trusted, and its
+    path as the catalogue's walk wrote it."""
 
     shas: dict[str, str] = field(default_factory=dict)
     stamps: dict[str, list[int]] = field(default_factory=dict)
-    paths: dict[str, Path] = field(default_factory=dict)
+    paths: dict[str, str] = field(default_factory=dict)
 
 
-def survey(every: Iterable[Path], limits: LoadLimits, known: Index | None, started_ns: int) -> Survey | None:
-    """Each file's sha256 (``every`` in the catalogue's order), reading only the files whose stamp
+def survey(every: Iterable[str], limits: LoadLimits, known: Index | None, started_ns: int) -> Survey | None:
+    """Each file's sha256 (``every``: paths as text, in the catalogue's order, as
+    :func:`~productkit.sources.discover_names` gives them), reading only the files whose stamp
     is not the one ``known`` recorded; None when a file is a link, has a name that is not UTF-8,
     or cannot be read as a regular file within the limits (a whole validation says why, or
     follows the link as it must)."""
     out = Survey()
     cwd = os.getcwd().rstrip(os.sep) + os.sep  # as display_name has it (the root folder too)
     for path in every:  # in the caller's order (the catalogue's)
-        text = os.fspath(path)
-        if text.startswith(os.sep) and plain_path(text):  # what display_name gives, the working folder read once
-            name = text[len(cwd):] if text.startswith(cwd) else text
+        if path.startswith(os.sep) and plain_path(path):  # what display_name gives, the working folder read once
+            name = path[len(cwd):] if path.startswith(cwd) else path
         else:
-            name = display_name(path)
+            name = display_name(Path(path))
         if not _plain_name(name):
             return None
         try:
@@ -109,7 +110,7 @@ class Surveyed:
 
     root: Path
     context: str
-    every: list[Path]
+    every: list[str]  # as discover_names gives them
     known: Index | None
     seen: Survey
     started_ns: int
@@ -267,7 +268,7 @@ class Loader:
 
     def __call__(self, name: str) -> Entry | None:
         if name not in self.entries:
-            entry, problems = load_one(self.seen.paths[name], name, self.limits, self.scratch, self.cache)
+            entry, problems = load_one(Path(self.seen.paths[name]), name, self.limits, self.scratch, self.cache)
             if self.scratch.digests.get(name) != self.seen.shas[name]:
                 raise ChangedDuringRun(name)
             self.entries[name], self.problems[name] = entry, problems

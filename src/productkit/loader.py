@@ -49,47 +49,53 @@ class LoadLimits:
 class Marks:
     """Positions (1-based line, col) of values and of mapping keys, by document path.
 
-    Marks read from the cache stay packed (plain JSON lists) until first used: a warm run
-    that reports nothing about a file never rebuilds its thousands of path tuples."""
+    Marks read from the cache stay packed (plain JSON lists) until first used, and each part
+    (values, keys, quoted, block) is rebuilt only when it is asked for: a warm run that reports
+    nothing about a file never rebuilds its thousands of path tuples, and a lookup of where a
+    dictionary's parameter is declared rebuilds its keys alone."""
 
     __slots__ = ("_block", "_keys", "_packed", "_quoted", "_values")
 
     def __init__(self, values: dict[Path_, tuple[int, int]] | None = None,
                  keys: dict[Path_, tuple[int, int]] | None = None, quoted: set[Path_] | None = None) -> None:
-        self._values = values if values is not None else {}
-        self._keys = keys if keys is not None else {}
-        self._quoted = quoted if quoted is not None else set()  # single- or double-quoted scalars
-        self._block: set[Path_] = set()  # literal (|) or folded (>) scalars: offsets do not map to columns
-        self._packed: Any = None
+        self._values: dict[Path_, tuple[int, int]] | None = values if values is not None else {}
+        self._keys: dict[Path_, tuple[int, int]] | None = keys if keys is not None else {}
+        self._quoted: set[Path_] | None = quoted if quoted is not None else set()  # single- or double-quoted scalars
+        self._block: set[Path_] | None = set()  # literal (|) or folded (>) scalars: offsets do not map to columns
+        self._packed: Any = None  # the JSON text, then its parsed lists, until every part is rebuilt
 
     @property
     def values(self) -> dict[Path_, tuple[int, int]]:
-        self._unpack()
+        if self._values is None:
+            self._values = self._marked("v")
         return self._values
 
     @property
     def keys(self) -> dict[Path_, tuple[int, int]]:
-        self._unpack()
+        if self._keys is None:
+            self._keys = self._marked("k")
         return self._keys
 
     @property
     def quoted(self) -> set[Path_]:
-        self._unpack()
+        if self._quoted is None:
+            self._quoted = self._paths("q")
         return self._quoted
 
     @property
     def block(self) -> set[Path_]:
-        self._unpack()
+        if self._block is None:
+            self._block = self._paths("b")
         return self._block
 
     def pack(self) -> str:
         """The marks as one JSON text (what the cache stores: a single string is cheap to read)."""
-        if self._packed is not None:
-            return str(self._packed)
-        return orjson.dumps({"v": [[list(p), *m] for p, m in self._values.items()],
-                             "k": [[list(p), *m] for p, m in self._keys.items()],
-                             "q": [list(p) for p in self._quoted],
-                             "b": [list(p) for p in self._block]}).decode("utf-8")
+        if isinstance(self._packed, str):
+            return self._packed
+        return orjson.dumps({"v": [[list(p), *m] for p, m in self.values.items()],
+                             "k": [[list(p), *m] for p, m in self.keys.items()],
+                             "q": [list(p) for p in self.quoted],
+                             "b": [list(p) for p in self.block]}).decode("utf-8")
 
     @classmethod
     def packed(cls, text: Any) -> Marks:
@@ -98,20 +104,31 @@ class Marks:
             raise ValueError("not marks")
         marks = cls()
         marks._packed = text
+        marks._values = marks._keys = marks._quoted = marks._block = None
         return marks
 
-    def _unpack(self) -> None:
-        text, self._packed = self._packed, None
-        if text is None:
-            return
+    def _part(self, part: str) -> list[Any]:
+        """One part of the packed marks as :meth:`pack` wrote it (the text is parsed once)."""
+        if isinstance(self._packed, str):
+            try:
+                parsed = orjson.loads(self._packed)
+            except orjson.JSONDecodeError:
+                parsed = None
+            self._packed = parsed if isinstance(parsed, dict) else {}
+        found = self._packed.get(part)
+        return found if isinstance(found, list) else []
+
+    def _marked(self, part: str) -> dict[Path_, tuple[int, int]]:
         try:
-            packed = orjson.loads(text)
-            self._values = {_path_of(p): _mark_of(line, col) for p, line, col in packed["v"]}
-            self._keys = {_path_of(p): _mark_of(line, col) for p, line, col in packed["k"]}
-            self._quoted = {_path_of(p) for p in packed["q"]}
-            self._block = {_path_of(p) for p in packed["b"]}
-        except (TypeError, ValueError, KeyError):  # only a bug in pack() could lead here: no positions
-            self._values, self._keys, self._quoted, self._block = {}, {}, set(), set()
+            return {_path_of(p): _mark_of(line, col) for p, line, col in self._part(part)}
+        except (TypeError, ValueError):  # only a bug in pack() could lead here: no positions
+            return {}
+
+    def _paths(self, part: str) -> set[Path_]:
+        try:
+            return {_path_of(p) for p in self._part(part)}
+        except (TypeError, ValueError):
+            return set()
 
     def value(self, path: Path_) -> tuple[int, int]:
         """The mark of the value at ``path``, or of its nearest ancestor."""
@@ -597,7 +614,7 @@ def _key(node: Any) -> str:
     return key
 
 
-def read_regular(path: Path, display: str, limits: LoadLimits) -> tuple[bytes | None, Diagnostic | None]:
+def read_regular(path: str | Path, display: str, limits: LoadLimits) -> tuple[bytes | None, Diagnostic | None]:
     """The bytes of a regular file within the limits, or the located reason it cannot be read
     (a FIFO is refused without blocking)."""
     try:

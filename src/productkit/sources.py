@@ -29,8 +29,8 @@ from .parallel import map_ordered
 if TYPE_CHECKING:  # the models load with the first document: a replayed validation never needs them
     from .model import Header
 
-__all__ = ["SOURCE_DIRS", "Entry", "SourceCatalog", "discover", "discover_all", "discover_scenarios", "document_digest",
-           "find_root", "load_catalog", "load_one", "outside"]
+__all__ = ["SOURCE_DIRS", "Entry", "SourceCatalog", "discover", "discover_all", "discover_names", "discover_scenarios",
+           "document_digest", "find_root", "load_catalog", "load_one", "outside", "path_order"]
 
 SOURCE_DIRS = ("components", "products")
 SCENARIO_SUFFIXES = (".scenario.yaml", ".scenario.yml")
@@ -129,7 +129,7 @@ def discover(root: Path) -> list[Path]:
     """Every catalogue file below ``root``'s source folders, in a stable order (as paths sort). Links
     are listed as they are (a linked folder too, so that load_catalog can refuse one that leads
     outside the catalogue); the walk never descends into a linked folder."""
-    return _documents(_walked(root)[0])
+    return list(map(Path, _walked(root)[0]))
 
 
 def discover_scenarios(root: Path) -> list[Path]:
@@ -138,40 +138,41 @@ def discover_scenarios(root: Path) -> list[Path]:
     return _scenarios(_walked(root)[1], root)
 
 
-def discover_all(root: Path) -> tuple[list[Path], list[Path]]:
-    """:func:`discover` and :func:`discover_scenarios` from one walk of the folders (a build needs
-    both: its output holds examples taken from the scenarios)."""
+def discover_names(root: Path) -> list[str]:
+    """:func:`discover`'s files as the names the walk gives them (absolute paths as text, in the
+    same order): what a survey of the catalogue goes by, without making thousands of paths."""
+    return _walked(root)[0]
+
+
+def discover_all(root: Path) -> tuple[list[str], list[Path]]:
+    """:func:`discover_names` and :func:`discover_scenarios` from one walk of the folders (a build
+    needs both: its output holds examples taken from the scenarios)."""
     found, scenarios = _walked(root)
-    return _documents(found), _scenarios(scenarios, root)
+    return found, _scenarios(scenarios, root)
 
 
 def _walked(root: Path) -> tuple[list[str], list[str]]:
-    """The documents and the scenarios below ``root``'s source folders, as the walk names them.
-    Names beginning with a dot (an editor's or a tool's files and folders) are neither."""
+    """The documents and the scenarios below ``root``'s source folders, as the walk names them,
+    each in the order their paths sort. Names beginning with a dot (an editor's or a tool's files
+    and folders) are neither."""
     found: list[str] = []
     scenarios: list[str] = []
-    for sub in SOURCE_DIRS:
+    for sub in sorted(SOURCE_DIRS):
         base = os.path.join(root, sub)
         if os.path.isdir(base):
             _walk(base, found, scenarios)
     return found, scenarios
 
 
-def _documents(found: list[str]) -> list[Path]:
-    return [Path(name) for name in sorted(found, key=_path_order)]
-
-
 def _scenarios(found: list[str], root: Path) -> list[Path]:
-    return [p for p in map(Path, sorted(found, key=_path_order)) if not outside(p, root)]
-
-
-def _path_order(name: str) -> list[str]:
-    return name.split(os.sep)  # the order of Path objects: part by part
+    return [p for p in map(Path, found) if not outside(p, root)]
 
 
 def _walk(folder: str, found: list[str], scenarios: list[str]) -> None:
+    """A folder's entries are taken in the order of their names, so the names come out in the
+    order their paths sort (part by part) without a sort of the whole list."""
     try:
-        listed = list(os.scandir(folder))
+        listed = sorted(os.scandir(folder), key=_name)
     except OSError:
         return
     for item in listed:
@@ -186,6 +187,15 @@ def _walk(folder: str, found: list[str], scenarios: list[str]) -> None:
             scenarios.append(item.path)
         elif name.endswith((".yaml", ".yml")):
             found.append(item.path)
+
+
+def _name(item: os.DirEntry[str]) -> str:
+    return item.name
+
+
+def path_order(name: str) -> list[str]:
+    """The order of ``name`` among paths written as text (as Path objects sort: part by part)."""
+    return name.split(os.sep)
 
 
 def outside(path: Path, root: Path) -> bool:
