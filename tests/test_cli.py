@@ -200,6 +200,28 @@ def test_the_console_answers_a_plain_validate_as_the_framework_does(hostile_cata
     assert loaded == f"framework loaded: {not plain}"
 
 
+_PLUGINS = ("import atexit, os, sys\n"
+            "from productkit.console import main\n"
+            "atexit.register(lambda: sys.stderr.write(repr(os.environ.get('PYDANTIC_DISABLE_PLUGINS')) + '\\n'))\n"
+            "sys.argv[0] = 'productkit'\n"
+            "main()\n")
+
+
+@pytest.mark.parametrize(("given", "seen"), [(None, "'__all__'"), ("", "''"), ("logfire", "'logfire'")],
+                         ids=["unset", "none-disabled", "chosen"])
+def test_a_plain_validate_leaves_pydantic_plugins_out_unless_told(repo_catalogue: Path, given: str | None,
+                                                                  seen: str) -> None:
+    """The console's plain validate does without pydantic's plugin scan of every installed
+    package; a choice made in the environment stands."""
+    env = {k: v for k, v in os.environ.items() if k != "PYDANTIC_DISABLE_PLUGINS"}
+    if given is not None:
+        env["PYDANTIC_DISABLE_PLUGINS"] = given
+    proc = subprocess.run([sys.executable, "-c", _PLUGINS, "validate", str(repo_catalogue)], capture_output=True,
+                          text=True, timeout=120, check=False, env=env)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stderr.rstrip("\n").rpartition("\n")[2] == seen
+
+
 def test_python_dash_m_help() -> None:
     proc = subprocess.run([sys.executable, "-m", "productkit", "--help"], capture_output=True,
                           text=True, timeout=60, check=False)

@@ -92,9 +92,9 @@ def test_options_reach_the_target(catalogue: Path, tmp_path: Path) -> None:
     assert "一年期".encode() in names["zh-CN"] and b"1-year" in names["en"]
 
 
-def test_a_new_target_is_one_module(tmp_path: Path, catalogue: Path) -> None:
-    """A module that registers a Target, made importable as an installed package's entry point
-    would be, is built by `--target` with no other change to productkit."""
+def _installed_target(tmp_path: Path) -> Path:
+    """A folder holding a package that registers the target "outline", installed as an entry point
+    of group productkit.targets would be (put the folder on PYTHONPATH)."""
     plugin = tmp_path / "plugin"
     (plugin / "pk_outline").mkdir(parents=True)
     (plugin / "pk_outline" / "__init__.py").write_text(textwrap.dedent('''
@@ -112,6 +112,13 @@ def test_a_new_target_is_one_module(tmp_path: Path, catalogue: Path) -> None:
     dist.mkdir()
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: pk-outline\nVersion: 1.0\n", "utf-8")
     (dist / "entry_points.txt").write_text("[productkit.targets]\noutline = pk_outline\n", "utf-8")
+    return plugin
+
+
+def test_a_new_target_is_one_module(tmp_path: Path, catalogue: Path) -> None:
+    """A module that registers a Target, made importable as an installed package's entry point
+    would be, is built by `--target` with no other change to productkit."""
+    plugin = _installed_target(tmp_path)
     out = tmp_path / "b"
     code = ("import sys; from productkit.cli import main; sys.argv = ['productkit', 'build', sys.argv[1], "
             "'--out', sys.argv[2], '--target', 'outline', '--release-date', '2026-09-30', '--no-cache']; main()")
@@ -126,3 +133,21 @@ def test_a_new_target_is_one_module(tmp_path: Path, catalogue: Path) -> None:
         assert location == f"outline/{entry['id']}@{entry['version']}.txt"
         steps = json.loads((out / entry["definition"]).read_text("utf-8"))["steps"]
         assert (out / location).read_text("utf-8").splitlines() == sorted(steps)
+
+
+def test_installed_targets_are_looked_for_only_when_one_is_wanted(tmp_path: Path) -> None:
+    """The built-in targets come with the package; the installed packages' entry points are
+    scanned (and their targets imported) only when a target that is not built in is asked for,
+    or every target is."""
+    plugin = _installed_target(tmp_path)
+    code = ("import sys; from productkit.targets import load_targets, emit\n"
+            "print('outline' in load_targets(['bpmn', 'forms']), 'pk_outline' in sys.modules)\n"
+            "print('outline' in load_targets(['bpmn', 'outline']), 'pk_outline' in sys.modules)\n")
+    listing = "from productkit.targets import load_targets; print(sorted(load_targets()))"
+    env = {"PYTHONPATH": f"{plugin}:{Path(cli.__file__).parents[1]}", "PATH": "/usr/bin:/bin"}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["False False", "True True"]
+    done = subprocess.run([sys.executable, "-c", listing], capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "'outline'" in done.stdout and "'bpmn'" in done.stdout

@@ -201,7 +201,7 @@ def _emitter(root: Path, options: Options, stage: Stage, select: Sequence[str] =
             said = told.get(asm.product.entry.file, unchanged)
             if said is None:
                 defn = compile_product(asm, resolve_date, relative, options.calendar, digest=False)
-                registry = load_targets()
+                registry = load_targets(options.targets)
                 said = tuple(d for name in options.targets if name in registry
                              for d in registry[name](options).problems(defn))
                 told.put(asm.product.entry.file, unchanged, said)
@@ -287,7 +287,7 @@ def _artifacts(defn: ir.WorkflowDefinition, options: Options, steps: ir.DumpedSt
     files = {_definition_name(defn): ir.dump(defn, steps).encode("utf-8")}
     locations: dict[str, str] = {}
     said: list[Diagnostic] = []
-    registry = load_targets()
+    registry = load_targets(options.targets)
     problems = _round_trip(defn, files[_definition_name(defn)])
     for name in options.targets:
         target = registry[name](options)
@@ -308,7 +308,7 @@ def _combined(root: Path, plan: _Plan, options: Options, scenarios: list[Path] |
     from .targets import load_targets
     from .targets.base import BuildView
 
-    registry, problems = load_targets(), []
+    registry, problems = load_targets(options.targets), []
     view = BuildView(root, options.release_date or dt.date.today(), plan.files, plan.entries, scenarios)
     for name in options.targets:
         target = registry[name](options)

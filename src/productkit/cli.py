@@ -200,7 +200,7 @@ def _targets(names: list[str] | None) -> tuple[str, ...]:
         return Options().targets
     from .targets import load_targets  # the targets are imported only to check the names given
 
-    known = load_targets()
+    known = load_targets(names)
     for name in names:
         if name not in known:
             _usage(f"--target {name!r}: known targets are {', '.join(sorted(known))}")

@@ -30,6 +30,10 @@ def main() -> None:
     hold_collection()
     args = sys.argv[1:]
     if args[:1] == ["validate"] and _plain(args[1:]):
+        # pydantic looks for plugins of its own in every installed package's metadata when it
+        # builds the first model (a fiftieth of such a run); a validation has no use for them.
+        # Set PYDANTIC_DISABLE_PLUGINS (to "" for none disabled) to choose otherwise.
+        os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
         resume()  # the command starts (see productkit.cli.started)
         guarded(lambda: run_validate([Path(a) for a in args[1:]], "text", strict=False, no_cache=False))
     from .cli import app

@@ -24,7 +24,7 @@ def target_problems(asm: Assembly, options: Options) -> Iterator[Diagnostic]:
     from ..compile import compile_product
     from ..targets import load_targets
 
-    registry = load_targets()
+    registry = load_targets(options.targets)
     asked = [registry[name] for name in options.targets if name in registry]
     if not asked:
         return

@@ -1,8 +1,9 @@
 """Stage 6: output targets. Each target is a plug-in class registered by name (see :mod:`.base`).
 
-Every public module of this package is imported when the registry is first asked for (a new
-target is one new module here), and so is every ``productkit.targets`` entry point of an
-installed package.
+Every public module of this package is imported with it (a new target is one new module here).
+Every ``productkit.targets`` entry point of an installed package is loaded when a target is
+asked for that is not built in, or every target is (scanning the installed packages' metadata
+costs tens of milliseconds: a check of a product that wants the built-in targets does without).
 """
 
 from __future__ import annotations
@@ -10,27 +11,36 @@ from __future__ import annotations
 import functools
 import importlib
 import pkgutil
-from importlib.metadata import entry_points
+from collections.abc import Iterable
 
 from .base import TARGETS, EmitContext, Emitted, Target, emit, register
 
 __all__ = ["TARGETS", "EmitContext", "Emitted", "Target", "emit", "load_targets", "register"]
 
 
-def load_targets() -> dict[str, type[Target]]:  # type: ignore[type-arg]
-    """The registry with every built-in and installed target in it (the installed packages are
-    looked up once per process: scanning their metadata costs milliseconds per call)."""
-    _discover()
+def load_targets(wanted: Iterable[str] | None = None) -> dict[str, type[Target]]:  # type: ignore[type-arg]
+    """The registry with every built-in target in it, and every installed one when ``wanted``
+    (target names) is None or names one that is not built in (the installed packages are looked
+    up once per process)."""
+    _built_in()
+    if wanted is None or any(name not in TARGETS for name in wanted):
+        _installed()
     return TARGETS
 
 
 @functools.cache
-def _discover() -> None:
+def _built_in() -> None:
     for module in pkgutil.iter_modules(__path__):
         if not module.name.startswith("_"):
             importlib.import_module(f"{__name__}.{module.name}")
+
+
+@functools.cache
+def _installed() -> None:
+    from importlib.metadata import entry_points
+
     for entry in entry_points(group="productkit.targets"):
         entry.load()
 
 
-load_targets()
+_built_in()

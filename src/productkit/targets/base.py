@@ -189,6 +189,10 @@ def register(cls: T) -> T:
 def emit(defn: WorkflowDefinition, target: str, options: Options | None = None) -> Emitted:
     """Render ``defn`` with the target registered as ``target`` (e.g. ``"bpmn"``)."""
     if target not in TARGETS:
+        from . import load_targets  # an installed target is looked for only when one is asked for
+
+        load_targets([target])
+    if target not in TARGETS:
         raise KeyError(f"no target '{target}'; known: {', '.join(sorted(TARGETS))}")
     return TARGETS[target](options).emit(defn)
 
