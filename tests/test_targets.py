@@ -144,6 +144,9 @@ def test_installed_targets_are_looked_for_only_when_one_is_wanted(tmp_path: Path
             "print('outline' in load_targets(['bpmn', 'forms']), 'pk_outline' in sys.modules)\n"
             "print('outline' in load_targets(['bpmn', 'outline']), 'pk_outline' in sys.modules)\n")
     listing = "from productkit.targets import load_targets; print(sorted(load_targets()))"
+    unknown = ("import sys; from productkit.targets import emit\n"
+               "try:\n    emit(None, 'nope')\n"
+               "except KeyError as exc:\n    print('outline' in str(exc), 'pk_outline' in sys.modules)\n")
     env = {"PYTHONPATH": f"{plugin}:{Path(cli.__file__).parents[1]}", "PATH": "/usr/bin:/bin"}
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
     assert done.returncode == 0, done.stderr
@@ -151,3 +154,7 @@ def test_installed_targets_are_looked_for_only_when_one_is_wanted(tmp_path: Path
     done = subprocess.run([sys.executable, "-c", listing], capture_output=True, text=True, env=env, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "'outline'" in done.stdout and "'bpmn'" in done.stdout
+    # emit() by a name that is not built in looks among the installed targets before it refuses
+    done = subprocess.run([sys.executable, "-c", unknown], capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["True True"]
