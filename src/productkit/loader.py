@@ -68,25 +68,34 @@ class Marks:
     def values(self) -> dict[Path_, tuple[int, int]]:
         if self._values is None:
             self._values = self._marked("v")
+            self._done()
         return self._values
 
     @property
     def keys(self) -> dict[Path_, tuple[int, int]]:
         if self._keys is None:
             self._keys = self._marked("k")
+            self._done()
         return self._keys
 
     @property
     def quoted(self) -> set[Path_]:
         if self._quoted is None:
             self._quoted = self._paths("q")
+            self._done()
         return self._quoted
 
     @property
     def block(self) -> set[Path_]:
         if self._block is None:
             self._block = self._paths("b")
+            self._done()
         return self._block
+
+    def _done(self) -> None:
+        """The packed marks let go of once every part is rebuilt (a document may live long)."""
+        if None not in (self._values, self._keys, self._quoted, self._block):
+            self._packed = None
 
     def pack(self) -> str:
         """The marks as one JSON text (what the cache stores: a single string is cheap to read)."""

@@ -194,8 +194,9 @@ def _name(item: os.DirEntry[str]) -> str:
 
 
 def path_order(name: str) -> list[str]:
-    """The order of ``name`` among paths written as text (as Path objects sort: part by part)."""
-    return name.split(os.sep)
+    """The order of ``name`` among paths written as text, as Path objects sort: part by part
+    (and without regard to case where the system's paths have none)."""
+    return os.path.normcase(name).split(os.sep)
 
 
 def outside(path: Path, root: Path) -> bool:

@@ -160,7 +160,9 @@ def _validate_root(root: Path, files: list[Path] | None, options: Options,
     discovered = len(every)
     chosen: list[str] = []  # the files given, as the catalogue names them
     if files is not None:
-        known = set(every)  # below the (resolved) root, through real folders: how a file is named here
+        # Below the (resolved) root, through real folders: how a file is named here; compared as
+        # paths compare (without regard to case where the system's paths have none).
+        known = set(map(os.path.normcase, every))
         for f in files:
             if not f.exists() and not f.is_symlink():
                 early.append(Diagnostic("PK001", "no such file", Location(display_name(f))))
@@ -173,9 +175,9 @@ def _validate_root(root: Path, files: list[Path] | None, options: Options,
                                         hint="copy the file into the catalogue instead of linking to it"))
             else:
                 chosen.append(named)
-                if named not in known:
+                if os.path.normcase(named) not in known:
                     every.append(named)
-                    known.add(named)
+                    known.add(os.path.normcase(named))
     if len(every) > discovered:  # one order for every path: the order of the documents decides which is "first"
         every.sort(key=path_order)
     cache = open_cache(options.cache)
@@ -209,7 +211,7 @@ def _named(path: Path, root: Path, known: set[str]) -> str | None:
     a link in the last part is judged by the load); None when its folders lead out of the
     catalogue."""
     written = os.path.abspath(path)
-    if written in known:
+    if os.path.normcase(written) in known:
         return written
     named = path.absolute().parent.resolve() / path.name
     return os.fspath(named) if named.is_relative_to(root) else None

@@ -13,7 +13,7 @@ import importlib
 import pkgutil
 from collections.abc import Iterable
 
-from .base import TARGETS, EmitContext, Emitted, Target, emit, register
+from .base import TARGETS, EmitContext, Emitted, Target, emit, load_installed, register
 
 __all__ = ["TARGETS", "EmitContext", "Emitted", "Target", "emit", "load_targets", "register"]
 
@@ -24,7 +24,7 @@ def load_targets(wanted: Iterable[str] | None = None) -> dict[str, type[Target]]
     up once per process)."""
     _built_in()
     if wanted is None or any(name not in TARGETS for name in wanted):
-        _installed()
+        load_installed()
     return TARGETS
 
 
@@ -33,14 +33,6 @@ def _built_in() -> None:
     for module in pkgutil.iter_modules(__path__):
         if not module.name.startswith("_"):
             importlib.import_module(f"{__name__}.{module.name}")
-
-
-@functools.cache
-def _installed() -> None:
-    from importlib.metadata import entry_points
-
-    for entry in entry_points(group="productkit.targets"):
-        entry.load()
 
 
 _built_in()
