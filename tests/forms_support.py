@@ -76,6 +76,7 @@ def _apt_install(package: str) -> None:
 
 
 def _has_chinese_font() -> bool:
-    listed = subprocess.run(["fc-list", ":lang=zh", "family"], capture_output=True, text=True) \
-        if shutil.which("fc-list") else None
-    return listed is not None and bool(listed.stdout.strip())
+    if shutil.which("fc-list") is None:
+        return False
+    listed = subprocess.run(["fc-list", ":lang=zh", "family"], capture_output=True, text=True)
+    return bool(listed.stdout.strip())

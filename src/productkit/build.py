@@ -953,8 +953,7 @@ def _fingerprint(paths: Sequence[Path | str], options: Options, select: Sequence
             handed = handed or (surveyed if given.resolve() == root else None)
             for path, sha in zip(chosen, surveyed.seen.shas.values(), strict=True):  # discover's order: sorted
                 h.update(path[len(inside):].replace(os.sep, "/").encode() + b"\0" + sha.encode())
-        unsurveyed: list[str | Path] = [*chosen] if surveyed is None else []  # in the order paths sort
-        for file in [*unsurveyed, *scenarios]:
+        for file in [*(chosen if surveyed is None else ()), *scenarios]:  # in the order paths sort
             h.update(_file_part(file, inside))
     handed = handed if handed is not None and handed.root == roots[0] else None
     return _Found("sha256:" + h.hexdigest(), roots[0], handed, first_scenarios)

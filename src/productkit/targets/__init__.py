@@ -8,7 +8,6 @@ costs tens of milliseconds: a check of a product that wants the built-in targets
 
 from __future__ import annotations
 
-import functools
 import importlib
 import pkgutil
 from collections.abc import Iterable
@@ -22,17 +21,15 @@ def load_targets(wanted: Iterable[str] | None = None) -> dict[str, type[Target]]
     """The registry with every built-in target in it, and every installed one when ``wanted``
     (target names) is None or names one that is not built in (the installed packages are looked
     up once per process)."""
-    _built_in()
     if wanted is None or any(name not in TARGETS for name in wanted):
         load_installed()
     return TARGETS
 
 
-@functools.cache
-def _built_in() -> None:
+def _import_built_in() -> None:
     for module in pkgutil.iter_modules(__path__):
         if not module.name.startswith("_"):
             importlib.import_module(f"{__name__}.{module.name}")
 
 
-_built_in()
+_import_built_in()  # once, with the package: every built-in target is registered before any is asked for
