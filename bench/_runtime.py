@@ -7,10 +7,14 @@ confirmation screen, a booking and a notification. Every application takes the h
 
 The engine in memory and SpiffWorkflow run one application after another on one thread, their
 runs taken in turn (the goal is their ratio, and the shared host's speed moves). The
-engine on SQLite is driven by ``SQLITE_THREADS`` threads sharing one engine and one store, as a
-channel service serves concurrent customers: the store's group commit writes the steps that
-arrive together in one durable transaction (every caller still returns only after its step's
-transaction was committed), which needs concurrent callers to batch anything.
+engine on SQLite is run as a channel service runs it on this machine: one worker process per
+core (``_cores``), each with its own engine and store on the one database file, and each driven by
+``SQLITE_THREADS`` threads, its concurrent customers. A process's store writes the steps its
+threads hand in together in one durable transaction (group commit: every caller still returns
+only after its step's transaction was committed), and the stores of different processes take
+turns at writing. Python runs one thread of a process at a time, so a second process is what
+puts the second core to work; ``engine_sqlite_full_one_process`` is the FULL figure of one
+process alone (information).
 
 The handlers answer at once in the process, so they are registered ``inline``: called on the
 caller's thread, as a channel service registers such handlers, and, like every handler that is
@@ -36,7 +40,9 @@ from __future__ import annotations
 import gc
 import importlib
 import importlib.util
+import multiprocessing
 import os
+import queue
 import statistics
 import sys
 import tempfile
@@ -158,6 +164,16 @@ def runtime_missing() -> str | None:
 
 
 RATE_REPEATS = 5
+
+
+def _cores() -> int:
+    """The cores this process may run on: the engine on SQLite runs one process per core."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
 SQLITE_WINDOWS = 3  # windows of ``n`` applications per SQLite figure (its median); the curve's are single
 
 
@@ -233,9 +249,12 @@ def _engine_runner(runtime: Any, build: Path, store: Any, local: bool = False) -
 
 
 def _sqlite_rate(runtime: Any, build: Path, path: Path, sync: str, local: bool, n: int,
-                 threads: int, windows: int = SQLITE_WINDOWS) -> tuple[float, dict[str, float]]:
+                 threads: int, windows: int = SQLITE_WINDOWS, processes: int = 1) -> tuple[float, dict[str, float]]:
     """Applications per second on a fresh SQLite store, with what the store wrote for them: per
-    application, the Commits and the transactions holding them, and the mean time of a COMMIT."""
+    application, the Commits and the transactions holding them, and the mean time of a COMMIT.
+    With ``processes`` > 1, that many processes of ``threads`` threads each share the file."""
+    if processes > 1:
+        return _sqlite_rate_processes(build, path, sync, local, n, threads, windows, processes)
     store = runtime.SQLiteStore(path, synchronous=sync)
     try:
         run = _engine_runner(runtime, build, store, local)
@@ -251,11 +270,114 @@ def _sqlite_rate(runtime: Any, build: Path, path: Path, sync: str, local: bool, 
     finally:
         store.close()
     apps = max(1, n // threads) * threads * windows
-    transactions = after.transactions - before.transactions
-    return rate, {"commits_per_application": (after.commits - before.commits) / apps,
-                  "transactions_per_application": transactions / apps,
-                  "commit_ms": 1000 * (after.commit_seconds - before.commit_seconds) / max(1, transactions),
-                  "largest_batch": after.largest_batch}
+    return rate, _writes(_written(before, after), apps)
+
+
+def _written(before: Any, after: Any) -> tuple[int, int, float, int]:
+    """What a store's WriteStats say it wrote from ``before`` to ``after``: Commits, transactions,
+    seconds committing, and the largest batch."""
+    return (after.commits - before.commits, after.transactions - before.transactions,
+            after.commit_seconds - before.commit_seconds, after.largest_batch)
+
+
+def _writes(written: tuple[int, int, float, int], apps: int) -> dict[str, float]:
+    """Per application, what :func:`_written` says was written for ``apps`` applications."""
+    commits, transactions, seconds, largest = written
+    return {"commits_per_application": commits / apps, "transactions_per_application": transactions / apps,
+            "commit_ms": 1000 * seconds / max(1, transactions), "largest_batch": largest}
+
+
+def _sqlite_rate_processes(build: Path, path: Path, sync: str, local: bool, n: int, threads: int,
+                           windows: int, processes: int) -> tuple[float, dict[str, float]]:
+    """:func:`_sqlite_rate` over ``processes`` processes, each with its own engine and store on
+    the one file (as a channel service runs one worker process per core): each window starts
+    in every process at once, runs ``n`` applications in each and lasts until the last of them
+    is done; its rate is all their applications over that time."""
+    ctx = multiprocessing.get_context("spawn")  # a fresh interpreter each, as a service's workers are
+    runtime = importlib.import_module("productkit.runtime")
+    runtime.SQLiteStore(path, synchronous=sync).close()  # the tables, made once before the workers open it
+    start = ctx.Barrier(processes + 1)
+    results = ctx.Queue()
+    share = n  # each process's window as long as one process's: a short one would be half ramp
+    workers = [ctx.Process(target=_sqlite_worker, args=(str(build), str(path), sync, local, share, threads,
+                                                        windows, start, results), daemon=True)
+               for _ in range(processes)]
+    for worker in workers:
+        worker.start()
+    totals: list[Any] = []  # what each store wrote (a process may tell it before another's last window)
+    try:
+        rates = []
+        for _ in range(windows):
+            os.sync()  # not timed (see _sqlite_rate)
+            try:
+                start.wait(timeout=600)
+            except threading.BrokenBarrierError:  # a worker failed before its window
+                raise RuntimeError("a SQLite benchmark process failed before its window: "
+                                   + _failure(results, workers)) from None
+            runs = [_result(results, "window", totals) for _ in workers]
+            rates.append(sum(apps for _, _, apps in runs) / (max(e for _, e, _ in runs) - min(s for s, _, _ in runs)))
+        while len(totals) < processes:
+            totals.append(_result(results, "written", totals))
+    finally:
+        for worker in workers:
+            worker.join(timeout=60)
+            if worker.is_alive():
+                worker.kill()
+    apps = max(1, share // threads) * threads * windows * processes
+    written = (sum(t[0] for t in totals), sum(t[1] for t in totals), sum(t[2] for t in totals),
+               max(t[3] for t in totals))
+    return statistics.median(rates), _writes(written, apps)
+
+
+def _failure(results: Any, workers: list[Any]) -> str:
+    """What the workers said of their failure, or how they ended."""
+    for worker in workers:
+        worker.join(timeout=5)
+    try:
+        found = results.get(timeout=1)
+    except queue.Empty:
+        return "exit codes " + ", ".join(str(w.exitcode) for w in workers)
+    return found if isinstance(found, str) else "no message"
+
+
+def _result(results: Any, kind: str, written: list[Any]) -> Any:
+    """The next message of ``kind`` from the workers; what they wrote, met on the way, goes
+    to ``written``."""
+    while True:
+        found = results.get(timeout=600)
+        if isinstance(found, str):
+            raise RuntimeError(f"a SQLite benchmark process failed:\n{found}")
+        tag, value = found
+        if tag == kind:
+            return value
+        written.append(value)
+
+
+def _sqlite_worker(build: str, path: str, sync: str, local: bool, n: int, threads: int, windows: int,
+                   start: Any, results: Any) -> None:
+    """One process of :func:`_sqlite_rate_processes`: its windows' (start, end, applications),
+    then what its store wrote from the warm-up's end to the last window's (:func:`_written`)."""
+    try:
+        runtime = importlib.import_module("productkit.runtime")
+        store = runtime.SQLiteStore(path, synchronous=sync)
+        try:
+            run = _engine_runner(runtime, Path(build), store, local)
+            for _ in range(20):
+                run()
+            before = store.stats()
+            each = max(1, n // threads) * threads
+            for _ in range(windows):
+                start.wait(timeout=600)
+                began = time.perf_counter()  # CLOCK_MONOTONIC: one clock for every process
+                _threaded_rate(run, n, 0, threads)
+                results.put(("window", (began, time.perf_counter(), each)))
+            after = store.stats()
+        finally:
+            store.close()
+        results.put(("written", _written(before, after)))
+    except BaseException:  # reported by the parent, which would otherwise wait for the results
+        import traceback
+        results.put(traceback.format_exc())
 
 
 def _spiff_runners(repo: Path, build: Path) -> dict[str, Callable[[], object]]:
@@ -323,8 +445,10 @@ def measure_runtime(repo: Path, work: Path, n: int = 300) -> dict[str, Any]:
     if built.out is None:
         return {"skipped": "the ten-step product does not build: "
                 + "; ".join(str(d) for d in built.diagnostics[:3])}
+    processes = _cores()
     out: dict[str, Any] = {"steps": 10, "applications": n, "sqlite_threads": SQLITE_THREADS,
-                           "rate_repeats": RATE_REPEATS, "paired": True, "sqlite_windows": SQLITE_WINDOWS}
+                           "sqlite_processes": processes, "rate_repeats": RATE_REPEATS, "paired": True,
+                           "sqlite_windows": SQLITE_WINDOWS}
     paired: dict[str, tuple[Callable[[], object], int]] = {
         "engine_memory": (_engine_runner(runtime, build, runtime.MemoryStore()), n)}
     if importlib.util.find_spec("SpiffWorkflow") is None or not (repo / "tests" / "bpmn_support.py").exists():
@@ -336,7 +460,10 @@ def measure_runtime(repo: Path, work: Path, n: int = 300) -> dict[str, Any]:
         for sync, local in (("FULL", False), ("NORMAL", False), ("FULL", True)):
             name = f"engine_sqlite_{sync.lower()}" + ("_local" if local else "")
             out[name], out[f"{name}_writes"] = _sqlite_rate(runtime, build, Path(tmp) / f"{name}.db", sync,
-                                                            local, n, SQLITE_THREADS)
+                                                            local, n, SQLITE_THREADS, processes=processes)
+        if processes > 1:  # information: what one process makes of the same threads
+            out["engine_sqlite_full_one_process"] = _sqlite_rate(runtime, build, Path(tmp) / "one.db", "FULL",
+                                                                 False, n, SQLITE_THREADS)[0]
         out["engine_sqlite_full_threads"] = {
             str(t): _sqlite_rate(runtime, build, Path(tmp) / f"curve-{t}.db", "FULL", False,
                                  max(n, 8 * t), t, windows=1)[0] for t in SQLITE_CURVE}

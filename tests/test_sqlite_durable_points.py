@@ -9,7 +9,7 @@ import importlib
 from pathlib import Path
 
 import pytest
-from bench._runtime import _engine_runner, write_catalogue
+from bench._runtime import _engine_runner, _sqlite_rate, write_catalogue
 
 from productkit.build import build
 from productkit.runtime import Commit, SQLiteStore
@@ -64,3 +64,19 @@ def test_durable_points_of_an_application(ten_step: Path, tmp_path: Path, local:
     else:  # local calls: their answers wait for the next answer to the caller
         assert [status for _, status in store.points[:3]] == ["awaiting_input", "awaiting_input", "ended"]
     store.close()
+
+
+def test_the_benchmark_processes_share_one_database(ten_step: Path, tmp_path: Path) -> None:
+    """The benchmark's SQLite figure runs one worker process per core on one database file: every
+    application of every process completes, with its nine Commits, and all of them are in the file."""
+    runtime = importlib.import_module("productkit.runtime")
+    db = tmp_path / "apps.db"
+    rate, writes = _sqlite_rate(runtime, ten_step, db, "NORMAL", False, 8, 4, windows=2, processes=2)
+    assert rate > 0
+    assert writes["commits_per_application"] == 9.0
+    assert 0 < writes["transactions_per_application"] <= 9.0
+    store = SQLiteStore(db)
+    try:  # 20 warm-up applications per process, then 2 windows of 8
+        assert len(store.ids(["ended"])) == 2 * (20 + 2 * 8)
+    finally:
+        store.close()

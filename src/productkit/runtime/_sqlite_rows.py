@@ -17,10 +17,9 @@ Anything unexpected (no ``-shm`` file, a header being written, a format not know
 
 from __future__ import annotations
 
-import mmap
-import os
 import struct
 
+from ._sqlite_shm import ShmFile
 from .store import AppRow, make_app_row
 
 __all__ = ["KeptRows"]
@@ -33,43 +32,26 @@ _LIMIT = 4096  # rows kept at most: past it the store starts afresh
 
 
 class _ChangeCounter:
-    """The WAL index's change counter, read from the mapped ``-shm`` file."""
+    """The WAL index's change counter, read from the process's mapping of the ``-shm`` file."""
 
-    def __init__(self, path: str) -> None:
-        self._map: mmap.mmap | None = None
-        try:
-            fd = os.open(path + "-shm", os.O_RDONLY)
-        except OSError:
-            return
-        try:
-            self._map = mmap.mmap(fd, 2 * _HEADER, access=mmap.ACCESS_READ)
-        except (OSError, ValueError):  # too short, or not mappable here
-            self._map = None
-        finally:
-            os.close(fd)
+    def __init__(self, shm: ShmFile) -> None:
+        self._shm = shm
 
     def read(self) -> int | None:
         """The counter, or None when it cannot be told (a copy being written, an unknown format)."""
-        try:
-            head = self._map[:2 * _HEADER] if self._map is not None else b""
-        except ValueError:  # closed
-            return None
+        head = self._shm.head()
         if len(head) != 2 * _HEADER or head[:_HEADER] != head[_HEADER:] or head[12] != 1:
             return None
         if _FIELDS.unpack_from(head)[0] != _VERSION:
             return None
         return int(_CHANGE.unpack_from(head, 8)[0])
 
-    def close(self) -> None:
-        if self._map is not None:
-            self._map.close()
-
 
 class KeptRows:
     """The rows of the store's own commits, valid while the counter is the one after its last."""
 
-    def __init__(self, path: str) -> None:
-        self._counter = _ChangeCounter(path)
+    def __init__(self, shm: ShmFile) -> None:
+        self._counter = _ChangeCounter(shm)
         # The row each Commit handed in, with the revision it left: the stored row is made when
         # read (an application is read about twice per nine Commits).
         self._rows: dict[str, tuple[AppRow, int]] = {}
@@ -112,4 +94,3 @@ class KeptRows:
 
     def close(self) -> None:
         self.forget()
-        self._counter.close()

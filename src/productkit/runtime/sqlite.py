@@ -26,6 +26,13 @@ delivered to; when the transaction was not committed, the other callers of the b
 WriteInterrupted (an interrupt delivered as the batch's statement returns finds it committed:
 the others are acknowledged).
 
+Stores in different processes on one file (a channel service's worker processes, one per core)
+each group their own threads' Commits; their leaders take turns through a writer lock that
+wakes the next one as soon as a write is done (see _sqlite_shm), and SQLite's own locks still
+decide who writes. The process's handle on the WAL index is shared by its stores and kept open
+while their connections are: a descriptor of the index closed early would drop SQLite's lock
+on it, and another process would then take the index for unused and reset it.
+
 ``stats()`` says what was written: the Commits acknowledged and the transactions (under FULL,
 syncs of the log) that held them, the largest batch and the time spent committing.
 """
@@ -47,6 +54,7 @@ from typing import Any, Literal
 from ._sqlite_batch import WIDTH, batch_rows, batch_sql, install
 from ._sqlite_rows import KeptRows
 from ._sqlite_schema import prepare
+from ._sqlite_shm import ShmFile
 from .errors import StaleApplication, WriteInterrupted
 from .status import PAUSED
 from .store import AppRow, AuditRow, Commit, StepRow
@@ -149,7 +157,11 @@ class SQLiteStore:
         self._idle.put(self._reader)
         self._read_lock = threading.Lock()  # guards _readers and _closed, not the reads
         self._closed = False
-        self._kept = KeptRows(self.path)  # what get() answers without a query (see _sqlite_rows)
+        # This process's handle on the WAL index, shared with its other stores on the file and
+        # never closed while their connections are open (see _sqlite_shm): the change counter
+        # get() reads, and the writer lock leaders of other processes' stores wait on.
+        self._shm = ShmFile(self.path)
+        self._kept = KeptRows(self._shm)  # what get() answers without a query (see _sqlite_rows)
 
     def _connect(self, timeout: float) -> sqlite3.Connection:
         return sqlite3.connect(self.path, timeout=timeout, isolation_level=None,
@@ -196,7 +208,8 @@ class SQLiteStore:
                     batch, self._queue = self._queue, []
                 if mine not in batch:  # a writer was stopped between taking it and writing it
                     batch.append(mine)
-                self._write(batch)
+                with self._shm.writing():
+                    self._write(batch)
                 self._last_batch = len(batch)
         finally:
             if not batch:  # interrupted while gathering: its own Commit goes unwritten, and the
@@ -439,3 +452,4 @@ class SQLiteStore:
             for reader in self._readers:
                 reader.close()
             self._db.close()
+            self._shm.close()  # after the connections: its close may be the file's last here
