@@ -244,6 +244,9 @@ def _runtime_section(rt: dict[str, Any]) -> list[str]:
     was = rt.get("previous", {})
     out += [f"| {label} | {rt[key]:.0f} | {'' if key not in was else f'{was[key]:.0f}'} |"
             for key, label in names.items() if key in rt]
+    if rt.get("sqlite_processes", 1) > 1 and was and "sqlite_processes" not in was:
+        out += ["", "The previous SQLite figures are of one process: the benchmark ran the engine on SQLite in "
+                "one process then. This run's figure of one process alone is the row marked so."]
     out += _sqlite_writes(rt)
     if "spiff_skipped" in rt:
         out.append(f"\nSpiffWorkflow skipped: {rt['spiff_skipped']}.")
