@@ -33,6 +33,8 @@ def judge(results: dict[str, Any]) -> tuple[dict[str, float | None], list[dict[s
         "engine_memory / spiffworkflow": rt["engine_memory"] / spiff if spiff else None,
         "engine_sqlite_full / spiffworkflow": rt["engine_sqlite_full"] / spiff if spiff else None,
     }
+    if spiff and "engine_sqlite_full_one_process" in rt:  # information: one process alone
+        ratios["engine_sqlite_full_one_process / spiffworkflow"] = rt["engine_sqlite_full_one_process"] / spiff
     scaling = results["scaling"]
     one = results["scale_1"]
     # The goals of the performance issue (17), all as ratios to the YAML floor of the same run.
@@ -50,7 +52,7 @@ def judge(results: dict[str, Any]) -> tuple[dict[str, float | None], list[dict[s
         _goal("peak RSS of a build at most 600 MiB", one.get("peak_rss_mib"), "MiB", 600.0),
         _goal("build output at most 120 MiB", one.get("build_output_mib"), "MiB", 120.0),
         _goal("engine in memory at least 20x SpiffWorkflow", ratios["engine_memory / spiffworkflow"], ">x", 20.0),
-        _goal("engine on SQLite (FULL) at least 5x SpiffWorkflow in memory",
+        _goal("engine on SQLite (FULL, a process per core) at least 5x SpiffWorkflow in memory (one thread)",
               ratios["engine_sqlite_full / spiffworkflow"], ">x", 5.0),
         _goal("lsp diagnostics for an edit within 200 ms", _lsp_edit(one), "s", 0.2),
         _goal("linear growth of validate (exponent)", scaling["validate_exponent"], "k", LINEAR),

@@ -319,6 +319,7 @@ def _sqlite_rate_processes(build: Path, path: Path, sync: str, local: bool, n: i
         while len(totals) < processes:
             totals.append(_result(results, "written", totals))
     finally:
+        start.abort()  # workers still waiting for a window (after a failure) stop waiting
         for worker in workers:
             worker.join(timeout=60)
             if worker.is_alive():
@@ -378,6 +379,7 @@ def _sqlite_worker(build: str, path: str, sync: str, local: bool, n: int, thread
     except BaseException:  # reported by the parent, which would otherwise wait for the results
         import traceback
         results.put(traceback.format_exc())
+        start.abort()  # the parent and the other workers stop waiting for this one's window
 
 
 def _spiff_runners(repo: Path, build: Path) -> dict[str, Callable[[], object]]:

@@ -27,11 +27,12 @@ WriteInterrupted (an interrupt delivered as the batch's statement returns finds 
 the others are acknowledged).
 
 Stores in different processes on one file (a channel service's worker processes, one per core)
-each group their own threads' Commits; their leaders take turns through a writer lock that
-wakes the next one as soon as a write is done (see _sqlite_shm), and SQLite's own locks still
-decide who writes. The process's handle on the WAL index is shared by its stores and kept open
-while their connections are: a descriptor of the index closed early would drop SQLite's lock
-on it, and another process would then take the index for unused and reset it.
+each group their own threads' Commits; their leaders take turns through a writer lock (a file
+beside the database, ``<database>-writer``) that wakes the next one as soon as a write is done
+(see _sqlite_shm), and SQLite's own locks still decide who writes. The process's handle on
+the WAL index is shared by its stores and kept open while their connections are: a descriptor
+of the index closed early would drop SQLite's lock on it, and another process would then take
+the index for unused and reset it.
 
 ``stats()`` says what was written: the Commits acknowledged and the transactions (under FULL,
 syncs of the log) that held them, the largest batch and the time spent committing.
@@ -54,7 +55,7 @@ from typing import Any, Literal
 from ._sqlite_batch import WIDTH, batch_rows, batch_sql, install
 from ._sqlite_rows import KeptRows
 from ._sqlite_schema import prepare
-from ._sqlite_shm import ShmFile
+from ._sqlite_shm import CLOSE_FIRST, ShmFile, WriterLock
 from .errors import StaleApplication, WriteInterrupted
 from .status import PAUSED
 from .store import AppRow, AuditRow, Commit, StepRow
@@ -159,8 +160,9 @@ class SQLiteStore:
         self._closed = False
         # This process's handle on the WAL index, shared with its other stores on the file and
         # never closed while their connections are open (see _sqlite_shm): the change counter
-        # get() reads, and the writer lock leaders of other processes' stores wait on.
+        # get() reads. The writer lock orders this store's leaders and other stores' (of any process).
         self._shm = ShmFile(self.path)
+        self._writer = WriterLock(self.path)
         self._kept = KeptRows(self._shm)  # what get() answers without a query (see _sqlite_rows)
 
     def _connect(self, timeout: float) -> sqlite3.Connection:
@@ -208,7 +210,7 @@ class SQLiteStore:
                     batch, self._queue = self._queue, []
                 if mine not in batch:  # a writer was stopped between taking it and writing it
                     batch.append(mine)
-                with self._shm.writing():
+                with self._writer.writing():
                     self._write(batch)
                 self._last_batch = len(batch)
         finally:
@@ -449,7 +451,10 @@ class SQLiteStore:
         with self._lock, self._read_lock:
             self._closed = True
             self._kept.close()
+            if CLOSE_FIRST:  # Windows: SQLite may then remove the index after the last connection
+                self._shm.close()
             for reader in self._readers:
                 reader.close()
             self._db.close()
             self._shm.close()  # after the connections: its close may be the file's last here
+            self._writer.close()
