@@ -100,7 +100,8 @@ def summary(results: dict[str, Any]) -> str:
 
 
 _ROWS = (
-    ("yaml_floor", "YAML floor: every file parsed with `yaml.CSafeLoader`, nothing else"),
+    ("yaml_floor", "YAML floor: every file parsed with `yaml.CSafeLoader`, nothing else (runs at the start of "
+                   "these figures, then at their end)"),
     ("validate", "`productkit validate` (whole catalogue, `--no-cache`)"),
     ("validate_warm", "`productkit validate` (whole catalogue, warm cache)"),
     ("cold_build", "cold `productkit build` (empty output folder; the user cache the validation before filled)"),
