@@ -49,6 +49,9 @@ def test_the_wal_index_stays_locked_while_a_store_is_open(tmp_path: Path) -> Non
     shm = tmp_path / "apps.db-shm"
     first = SQLiteStore(db)
     assert _shm_locks(db), "SQLite's lock on the WAL index is gone once the store opened"
+    found = os.stat(shm)
+    key = (found.st_dev, found.st_ino)
+    assert _sqlite_shm._handles[key].users == 1
     second = SQLiteStore(db)
     assert len(_open_on(shm)) <= 3, "each store opened the index again"  # SQLite's, ours, the mapping's
     first.close()
@@ -57,7 +60,7 @@ def test_the_wal_index_stays_locked_while_a_store_is_open(tmp_path: Path) -> Non
     assert second.get("a-1") is not None
     second.close()
     assert not _open_on(shm), "the index is still open after the last store closed"
-    assert not _sqlite_shm._handles
+    assert key not in _sqlite_shm._handles  # (stores other tests left open keep theirs)
 
 
 def test_another_process_opening_the_database_leaves_the_index_in_use(tmp_path: Path) -> None:
