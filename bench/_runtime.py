@@ -194,13 +194,17 @@ def _paired_rates(runners: Mapping[str, tuple[Callable[[], object], int]], warmu
     order = list(runners)
     for repeat in range(RATE_REPEATS):
         for name in order if repeat % 2 == 0 else reversed(order):
-            run_one, n = runners[name]
-            gc.collect()
-            start = time.perf_counter()
-            for _ in range(n):
-                run_one()
-            rates[name].append(n / (time.perf_counter() - start))
+            rates[name].append(_window(*runners[name]))
     return {name: statistics.median(found) for name, found in rates.items()}
+
+
+def _window(run_one: Callable[[], object], n: int) -> float:
+    """Applications per second over one window of ``n``, after a full collection."""
+    gc.collect()
+    start = time.perf_counter()
+    for _ in range(n):
+        run_one()
+    return n / (time.perf_counter() - start)
 
 
 def _threaded_rate(run_one: Callable[[], object], n: int, warmup: int, threads: int) -> float:
@@ -250,13 +254,15 @@ def _engine_runner(runtime: Any, build: Path, store: Any, local: bool = False) -
 
 def _sqlite_rate(runtime: Any, build: Path, path: Path, sync: str, local: bool, n: int,
                  threads: int, windows: int = SQLITE_WINDOWS, processes: int = 1,
-                 beside: list[float] | None = None) -> tuple[float, dict[str, float]]:
+                 beside: tuple[tuple[Callable[[], object], int], list[float]] | None = None
+                 ) -> tuple[float, dict[str, float]]:
     """Applications per second on a fresh SQLite store, with what the store wrote for them: per
     application, the Commits and the transactions holding them, and the mean time of a COMMIT.
     With ``processes`` > 1, that many processes of ``threads`` threads each share the file, and
-    ``beside`` (when given) gets the rate of a SpiffWorkflow window taken before each window."""
+    ``beside`` (a runner and its window, and a list) gets the rate of the runner's window taken
+    before each window."""
     if processes > 1:
-        return _sqlite_rate_processes(build, path, sync, local, n, threads, windows, processes, beside)
+        return _sqlite_rate_processes(runtime, build, path, sync, local, n, threads, windows, processes, beside)
     store = runtime.SQLiteStore(path, synchronous=sync)
     try:
         run = _engine_runner(runtime, build, store, local)
@@ -289,15 +295,15 @@ def _writes(written: tuple[int, int, float, int], apps: int) -> dict[str, float]
             "commit_ms": 1000 * seconds / max(1, transactions), "largest_batch": largest}
 
 
-def _sqlite_rate_processes(build: Path, path: Path, sync: str, local: bool, n: int, threads: int,
+def _sqlite_rate_processes(runtime: Any, build: Path, path: Path, sync: str, local: bool, n: int, threads: int,
                            windows: int, processes: int,
-                           beside: list[float] | None = None) -> tuple[float, dict[str, float]]:
+                           beside: tuple[tuple[Callable[[], object], int], list[float]] | None
+                           ) -> tuple[float, dict[str, float]]:
     """:func:`_sqlite_rate` over ``processes`` processes, each with its own engine and store on
     the one file (as a channel service runs one worker process per core): each window starts
     in every process at once, runs ``n`` applications in each and lasts until the last of them
     is done; its rate is all their applications over that time."""
     ctx = multiprocessing.get_context("spawn")  # a fresh interpreter each, as a service's workers are
-    runtime = importlib.import_module("productkit.runtime")
     runtime.SQLiteStore(path, synchronous=sync).close()  # the tables, made once before the workers open it
     start = ctx.Barrier(processes + 1)
     results = ctx.Queue()
@@ -313,7 +319,7 @@ def _sqlite_rate_processes(build: Path, path: Path, sync: str, local: bool, n: i
         for _ in range(windows):
             if beside is not None:  # while the workers wait for the window: see measure_runtime
                 os.sync()  # the last window's writes are not flushed while SpiffWorkflow runs
-                beside.append(_spiff_window())
+                beside[1].append(_window(*beside[0]))
             os.sync()  # not timed (see _sqlite_rate)
             try:
                 start.wait(timeout=600)
@@ -334,19 +340,6 @@ def _sqlite_rate_processes(build: Path, path: Path, sync: str, local: bool, n: i
     written = (sum(t[0] for t in totals), sum(t[1] for t in totals), sum(t[2] for t in totals),
                max(t[3] for t in totals))
     return statistics.median(rates), _writes(written, apps)
-
-
-_SPIFF: list[tuple[Callable[[], object], int]] = []  # SpiffWorkflow's runner and window, for _spiff_window
-
-
-def _spiff_window() -> float:
-    """SpiffWorkflow's rate over one window, as _paired_rates takes it (after a full collection)."""
-    run_one, n = _SPIFF[0]
-    gc.collect()
-    start = time.perf_counter()
-    for _ in range(n):
-        run_one()
-    return n / (time.perf_counter() - start)
 
 
 def _failure(results: Any, workers: list[Any]) -> str:
@@ -476,17 +469,17 @@ def measure_runtime(repo: Path, work: Path, n: int = 300) -> dict[str, Any]:
         out["spiff_skipped"] = "SpiffWorkflow or tests/bpmn_support.py is not available"
     else:  # each against the engine: the goal's ratio is of two rates taken in turn
         paired.update((name, (runner, max(50, n // 3))) for name, runner in _spiff_runners(repo, build).items())
-        _SPIFF[:] = [paired["spiff_spec_parsed_once"]]
     out.update(_paired_rates(paired, 20))
     with tempfile.TemporaryDirectory() as tmp:
         for sync, local in (("FULL", False), ("NORMAL", False), ("FULL", True)):
             name = f"engine_sqlite_{sync.lower()}" + ("_local" if local else "")
             # The goal's figure is taken in turn with SpiffWorkflow's windows, as the in-memory
             # one is: its ratio then does not also measure the host's speed minutes apart.
-            beside: list[float] | None = [] if name == "engine_sqlite_full" and _SPIFF and processes > 1 else None
+            spiff = paired.get("spiff_spec_parsed_once") if name == "engine_sqlite_full" else None
+            beside: list[float] = []
             out[name], out[f"{name}_writes"] = _sqlite_rate(runtime, build, Path(tmp) / f"{name}.db", sync,
                                                             local, n, SQLITE_THREADS, processes=processes,
-                                                            beside=beside)
+                                                            beside=None if spiff is None else (spiff, beside))
             if beside:
                 out["spiff_beside_sqlite_full"] = statistics.median(beside)
         if processes > 1:  # information: what one process makes of the same threads
